@@ -1,4 +1,11 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { planStack } from "./test/stack-plan.js";
+
+// Planned once here (the config runs before any test), handed to the global setup through
+// the environment and to workerd as bindings.
+const plan = await planStack(process.env);
+process.env.SPARKI_TEST_STACK = JSON.stringify(plan);
 
 export default defineConfig({
   test: {
@@ -10,6 +17,32 @@ export default defineConfig({
           include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                DATABASE_URL: plan.databaseUrl,
+                NEON_WS_PROXY: `127.0.0.1:${plan.proxyPort}`,
+                UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${plan.cachePort}`,
+                UPSTASH_REDIS_REST_TOKEN: plan.cacheToken,
+                JWT_SECRET: "test-secret-that-is-long-enough-for-hs256",
+                BCRYPT_COST: "4",
+                ALLOW_LOCAL_GIT_URLS: "true",
+                LOG_LEVEL: "error",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
+          globalSetup: ["./test/global-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
     ],

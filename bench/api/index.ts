@@ -1,0 +1,65 @@
+/**
+ * bench/api: an authenticated GET /v1/projects/:id against `wrangler dev`, beside a bare Hono route
+ * in the same workerd, at 10 and 50 connections. Prints p50/p95/p99 and requests per second for
+ * both, and Sparki's ratio to the bare route. Goal: p95 within 1.3× of the bare route.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack } from "../../dev/stack.js";
+import { runLoad, type LoadResult } from "../load.js";
+
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 10_000);
+
+async function post(url: string, body: unknown, token?: string): Promise<Record<string, any>> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as Record<string, any>;
+}
+
+const fmt = (r: LoadResult) =>
+  `p50 ${r.p50.toFixed(1)} ms  p95 ${r.p95.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  ${r.rps.toFixed(0)} req/s  (${r.requests} requests, ${r.errors} errors)`;
+
+export async function benchApi(): Promise<string> {
+  const stateDir = mkdtempSync(join(tmpdir(), "sparki-bench-api-"));
+  const stack = await startStack({
+    stateDir,
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    redisUrl: process.env.REDIS_URL || undefined,
+    entry: "bench/api/worker.ts",
+    vars: { LOG_LEVEL: "warn" },
+  });
+  try {
+    const session = await post(`${stack.apiUrl}/v1/auth/signup`, { email: `bench-${Date.now()}@example.test`, password: "benchmark password", name: "Bench" });
+    const token = String(session.accessToken);
+    const ws = await post(`${stack.apiUrl}/v1/workspaces`, { name: "Bench" }, token);
+    const project = await post(`${stack.apiUrl}/v1/workspaces/${ws.id}/projects`, { name: "bench", gitUrl: "https://github.com/acme/bench.git" }, token);
+    const sparkiUrl = `${stack.apiUrl}/v1/projects/${project.id}`;
+    const bareUrl = `${stack.apiUrl}/__bare/projects/${project.id}`;
+    const auth = { authorization: `Bearer ${token}` };
+
+    // Warm both paths (isolate, caches, connections) before measuring.
+    await runLoad(sparkiUrl, { connections: 10, durationMs: 2000, headers: auth });
+    await runLoad(bareUrl, { connections: 10, durationMs: 2000 });
+
+    const ratios: string[] = [];
+    for (const connections of [10, 50]) {
+      const bare = await runLoad(bareUrl, { connections, durationMs });
+      const route = await runLoad(sparkiUrl, { connections, durationMs, headers: auth });
+      const ratio = route.p95 / bare.p95;
+      console.log(`\n${connections} connections, ${durationMs / 1000} s each`);
+      console.log(`  bare Hono route      ${fmt(bare)}`);
+      console.log(`  GET /v1/projects/:id ${fmt(route)}`);
+      console.log(`  ratio (Sparki/bare)  p50 ${(route.p50 / bare.p50).toFixed(2)}×  p95 ${ratio.toFixed(2)}×  p99 ${(route.p99 / bare.p99).toFixed(2)}×  req/s ${(route.rps / bare.rps).toFixed(2)}×`);
+      ratios.push(`${connections} conns p95 ${ratio.toFixed(2)}×`);
+    }
+    return `bench/api: authenticated GET /v1/projects/:id vs bare route: ${ratios.join(", ")} (goal ≤ 1.30×)`;
+  } finally {
+    await stack.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}

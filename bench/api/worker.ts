@@ -1,0 +1,17 @@
+/**
+ * The API Worker plus a bare Hono route, served by one `wrangler dev`: the baseline runs in the
+ * same workerd, the same isolate and behind the same local proxy as the route it is compared with.
+ */
+import { Hono } from "hono";
+import sparki from "../../workers/index.js";
+import type { Bindings } from "../../workers/env.js";
+
+const bare = new Hono().get("/__bare/projects/:id", (c) => c.json({ id: c.req.param("id"), name: "bare" }));
+
+export default {
+  fetch(request, env, ctx) {
+    if (new URL(request.url).pathname.startsWith("/__bare/")) return bare.fetch(request);
+    return sparki.fetch(request, env, ctx);
+  },
+  queue: sparki.queue,
+} satisfies ExportedHandler<Bindings>;

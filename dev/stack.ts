@@ -1,0 +1,172 @@
+/**
+ * The whole local platform as one call: Postgres (embedded PGlite, or DATABASE_URL), the
+ * WebSocket proxy for the Neon driver, the Upstash-compatible cache (in memory, or in front of
+ * REDIS_URL), migrations, and `wrangler dev` running the API Worker. Used by `npm run dev` and
+ * by the benchmarks, so both run exactly the same stack.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import getPort from "get-port";
+import { applyMigrations } from "./migrate.js";
+import { startPgliteServer } from "./pglite-server.js";
+import { startUpstashShim } from "./upstash-shim.js";
+import { startWsProxy } from "./ws-proxy.js";
+
+export const projectRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
+
+export interface StackOptions {
+  /** Where embedded data lives (PGlite files, wrangler state, dev secrets). */
+  stateDir?: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  apiPort?: number;
+  /** Another Worker entry to run with wrangler.toml's bindings (benchmarks wrap the API). */
+  entry?: string;
+  /** Extra `wrangler dev` vars, e.g. a lower bcrypt cost for benchmarks. */
+  vars?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  apiUrl: string;
+  databaseUrl: string;
+  proxyUrl: string;
+  cacheUrl: string;
+  embeddedDatabase: boolean;
+  close(): Promise<void>;
+}
+
+interface DevSecrets {
+  jwtSecret: string;
+  cacheToken: string;
+}
+
+/** Secrets made once per state directory, so sessions survive a restart of `npm run dev`. */
+function devSecrets(stateDir: string): DevSecrets {
+  const file = join(stateDir, "dev-secrets.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as DevSecrets;
+  const secrets = { jwtSecret: randomBytes(32).toString("hex"), cacheToken: randomBytes(16).toString("hex") };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const log = options.log ?? (() => {});
+  const stateDir = resolve(options.stateDir ?? join(projectRoot, ".sparki"));
+  mkdirSync(stateDir, { recursive: true });
+  const secrets = devSecrets(stateDir);
+  const stops: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    let databaseUrl = options.databaseUrl;
+    if (!databaseUrl) {
+      const started = Date.now();
+      const pglite = await startPgliteServer({ dataDir: join(stateDir, "pgdata"), port: await getPort({ port: 54320 }) });
+      stops.push(() => pglite.close());
+      databaseUrl = pglite.url;
+      log(`postgres  ${pglite.url}  (embedded PGlite, data in ${join(stateDir, "pgdata")}, ready in ${Date.now() - started} ms)`);
+    } else {
+      log(`postgres  ${redact(databaseUrl)}`);
+    }
+    await applyMigrations(databaseUrl);
+    log("migrations applied");
+
+    const proxy = await startWsProxy({ port: await getPort({ port: 54321 }) });
+    stops.push(() => proxy.close());
+    const cache = await startUpstashShim({ port: await getPort({ port: 54322 }), token: secrets.cacheToken, redisUrl: options.redisUrl });
+    stops.push(() => cache.close());
+    log(`proxy     ${proxy.url}  (Neon driver → Postgres)`);
+    log(`cache     ${cache.url}  (Upstash protocol → ${options.redisUrl ? redact(options.redisUrl) : "in memory"})`);
+
+    const apiPort = options.apiPort ?? (await getPort({ port: 8787 }));
+    const vars: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      NEON_WS_PROXY: `127.0.0.1:${proxy.port}`,
+      UPSTASH_REDIS_REST_URL: cache.url,
+      UPSTASH_REDIS_REST_TOKEN: secrets.cacheToken,
+      JWT_SECRET: secrets.jwtSecret,
+      ALLOW_LOCAL_GIT_URLS: "true",
+      ...options.vars,
+    };
+    const wrangler = startWrangler(apiPort, vars, join(stateDir, "wrangler"), log, options.entry);
+    stops.push(() => stopChild(wrangler));
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitForHealthy(apiUrl, wrangler);
+    log(`api       ${apiUrl}  (wrangler dev: Worker, Queues, R2)`);
+    return { apiUrl, databaseUrl, proxyUrl: proxy.url, cacheUrl: cache.url, embeddedDatabase: !options.databaseUrl, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+function startWrangler(port: number, vars: Record<string, string>, persistTo: string, log: (line: string) => void, entry?: string): ChildProcess {
+  const wranglerBin = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
+  const args = [wranglerBin, "dev", ...(entry ? [entry] : []), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn"];
+  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+  const child = spawn(process.execPath, args, {
+    cwd: projectRoot,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const relay = (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(`wrangler  ${line}`);
+  };
+  child.stdout?.on("data", relay);
+  child.stderr?.on("data", relay);
+  return child;
+}
+
+/** Stops a child and everything it started (wrangler runs workerd as its own child). */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForHealthy(apiUrl: string, child: ChildProcess, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = "no answer yet";
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${apiUrl}/healthz`);
+      if (res.status === 200) return;
+      lastError = `healthz answered ${res.status}: ${await res.text()}`;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the API did not become healthy within ${timeoutMs / 1000} s (${lastError})`);
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}

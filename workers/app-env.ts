@@ -1,0 +1,37 @@
+import type { Role } from "../core/rbac.js";
+import type { Cache } from "./cache/cache.js";
+import type { Db } from "./db/client.js";
+import type { Bindings, Config } from "./env.js";
+import type { Logger } from "./log.js";
+
+export interface AuthenticatedUser {
+  id: string;
+  email: string;
+  name: string | null;
+  createdAt: string;
+}
+
+/** Who is calling, and how they proved it. */
+export interface AuthContext {
+  user: AuthenticatedUser;
+  via: "access-token" | "cookie" | "api-token";
+  /** The access token's id (for logout's revocation), when the caller used one. */
+  jti?: string;
+  /** The access token's expiry, seconds since the epoch. */
+  expiresAt?: number;
+}
+
+export type AppEnv = {
+  Bindings: Bindings;
+  Variables: {
+    requestId: string;
+    config: Config;
+    log: Logger;
+    cache: Cache;
+    /** Connects to Postgres on first use; one connection per request, closed after it. */
+    db: () => Promise<Db>;
+    auth: AuthContext;
+    /** Roles already resolved in this request, by workspace id. */
+    roles: Map<string, Role | null>;
+  };
+};

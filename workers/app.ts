@@ -1,0 +1,45 @@
+import { bodyLimit } from "hono/body-limit";
+import { SparkiError } from "../core/errors.js";
+import { handleError, handleNotFound } from "./middleware/errors.js";
+import { requestContext } from "./middleware/context.js";
+import { auditLogRoutes } from "./routes/audit-logs.js";
+import { authRoutes } from "./routes/auth.js";
+import { healthRoutes } from "./routes/health.js";
+import { meRoutes } from "./routes/me.js";
+import { memberRoutes } from "./routes/members.js";
+import { projectRoutes } from "./routes/projects.js";
+import { newRouter } from "./routes/router.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import { workspaceRoutes } from "./routes/workspaces.js";
+
+export const maxBodyBytes = 1024 * 1024;
+
+/** The API: every route, its middleware, and the OpenAPI document generated from the same schemas. */
+export function createApp() {
+  const app = newRouter();
+  app.use("*", requestContext);
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new SparkiError("payload_too_large", { detail: `Request bodies are limited to ${maxBodyBytes} bytes.` });
+      },
+    }),
+  );
+  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, auditLogRoutes]) {
+    app.route("/", routes);
+  }
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An access token from /v1/auth/login, or a personal API token (spk_…).",
+  });
+  app.doc31("/v1/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Sparki API", version: "1.0.0", description: "Zero-configuration CI/CD at the edge." },
+  });
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+  return app;
+}

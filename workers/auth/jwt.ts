@@ -1,0 +1,57 @@
+import { errors, jwtVerify, SignJWT } from "jose";
+import { SparkiError } from "../../core/errors.js";
+
+export const accessTokenTtlSeconds = 15 * 60;
+const issuer = "sparki";
+const audience = "sparki-api";
+
+export interface AccessClaims {
+  userId: string;
+  jti: string;
+  expiresAt: number;
+}
+
+const keyCache = new Map<string, Uint8Array>();
+function keyOf(secret: string): Uint8Array {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = new TextEncoder().encode(secret);
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+/** Signs a 15-minute HS256 access token for a user. */
+export async function signAccessToken(userId: string, secret: string, now = Date.now()): Promise<{ token: string; jti: string }> {
+  const jti = crypto.randomUUID();
+  const iat = Math.floor(now / 1000);
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(userId)
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setJti(jti)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + accessTokenTtlSeconds)
+    .sign(keyOf(secret));
+  return { token, jti };
+}
+
+/**
+ * Verifies an access token. Only HS256 is accepted, so `alg: none` and algorithm-confusion
+ * tokens fail; every failure is the same 401 with a reason that helps the client, not an attacker.
+ */
+export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims> {
+  try {
+    const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: ["HS256"], issuer, audience });
+    if (typeof payload.sub !== "string" || typeof payload.jti !== "string" || typeof payload.exp !== "number") {
+      throw new SparkiError("invalid_token", { detail: "The access token lacks required claims." });
+    }
+    return { userId: payload.sub, jti: payload.jti, expiresAt: payload.exp };
+  } catch (err) {
+    if (err instanceof SparkiError) throw err;
+    const detail =
+      err instanceof errors.JWTExpired ? "The access token has expired; refresh it." : "The access token is not valid.";
+    throw new SparkiError("invalid_token", { detail, cause: err });
+  }
+}

@@ -1,0 +1,19 @@
+/** Cache keys and TTLs (seconds) from the seed. A cache is never the only copy of anything. */
+export const ttl = {
+  userProfile: 3600,
+  permissions: 900,
+  pipeline: 300,
+  detection: 300,
+  projectMetadata: 3600,
+  deploymentStatus: 600,
+  apiToken: 300,
+} as const;
+
+export const keys = {
+  user: (userId: string) => `user:${userId}`,
+  permissions: (userId: string, workspaceId: string) => `user:${userId}:permissions:${workspaceId}`,
+  project: (projectId: string) => `project:${projectId}`,
+  apiToken: (tokenHash: string) => `token:api:${tokenHash}`,
+  revokedAccessToken: (jti: string) => `token:revoked:${jti}`,
+  rateLimit: (scope: string, subject: string, window: number) => `ratelimit:${scope}:${subject}:${window}`,
+} as const;

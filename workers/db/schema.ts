@@ -1,0 +1,193 @@
+/**
+ * The system of record. Tables and indexes follow the seed's data model; memberships,
+ * refresh_tokens and api_tokens are Sparki's additions for tenancy and auth.
+ * Migrations in migrations/ are generated from this file by drizzle-kit; never edit them.
+ */
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from "drizzle-orm/pg-core";
+
+const id = () => uuid("id").primaryKey().defaultRandom();
+const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+export const users = pgTable("users", {
+  id: id(),
+  email: varchar("email", { length: 255 }).notNull().unique(),
+  name: varchar("name", { length: 255 }),
+  passwordHash: varchar("password_hash", { length: 255 }).notNull(),
+  emailVerified: boolean("email_verified").notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const workspaces = pgTable("workspaces", {
+  id: id(),
+  name: varchar("name", { length: 255 }).notNull(),
+  slug: varchar("slug", { length: 255 }).notNull().unique(),
+  ownerId: uuid("owner_id").references(() => users.id, { onDelete: "set null" }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: varchar("role", { length: 20 }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.userId] }),
+    index("idx_memberships_user").on(t.userId),
+    check("memberships_role_check", sql`${t.role} in ('owner', 'admin', 'developer', 'viewer')`),
+  ],
+);
+
+export const projects = pgTable(
+  "projects",
+  {
+    id: id(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 255 }).notNull(),
+    gitUrl: varchar("git_url", { length: 2048 }).notNull(),
+    defaultBranch: varchar("default_branch", { length: 255 }).notNull().default("main"),
+    framework: varchar("framework", { length: 50 }),
+    language: varchar("language", { length: 50 }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("idx_projects_workspace").on(t.workspaceId),
+    // Serves the newest-first cursor pagination of a workspace's projects.
+    index("idx_projects_workspace_page").on(t.workspaceId, t.createdAt.desc(), t.id.desc()),
+    uniqueIndex("uq_projects_workspace_name").on(t.workspaceId, t.name),
+  ],
+);
+
+export const pipelines = pgTable(
+  "pipelines",
+  {
+    id: id(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 255 }).notNull(),
+    configuration: jsonb("configuration").notNull(),
+    version: integer("version").notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("idx_pipelines_project").on(t.projectId),
+    uniqueIndex("uq_pipelines_project_version").on(t.projectId, t.version),
+  ],
+);
+
+export const builds = pgTable(
+  "builds",
+  {
+    id: id(),
+    pipelineId: uuid("pipeline_id").references(() => pipelines.id, { onDelete: "cascade" }),
+    commitSha: varchar("commit_sha", { length: 40 }),
+    branch: varchar("branch", { length: 255 }),
+    status: varchar("status", { length: 50 }),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("idx_builds_pipeline").on(t.pipelineId)],
+);
+
+export const deployments = pgTable(
+  "deployments",
+  {
+    id: id(),
+    buildId: uuid("build_id").references(() => builds.id, { onDelete: "cascade" }),
+    stage: varchar("stage", { length: 50 }),
+    status: varchar("status", { length: 50 }),
+    platform: varchar("platform", { length: 50 }),
+    strategy: varchar("strategy", { length: 50 }),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("idx_deployments_build").on(t.buildId)],
+);
+
+export const auditLogs = pgTable(
+  "audit_logs",
+  {
+    id: id(),
+    // Audit rows outlive the users and workspaces they mention.
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    workspaceId: uuid("workspace_id").references(() => workspaces.id, { onDelete: "set null" }),
+    eventType: varchar("event_type", { length: 50 }).notNull(),
+    resourceType: varchar("resource_type", { length: 50 }),
+    resourceId: uuid("resource_id"),
+    action: varchar("action", { length: 50 }).notNull(),
+    result: varchar("result", { length: 20 }).notNull(),
+    ip: varchar("ip", { length: 64 }),
+    details: jsonb("details").notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("idx_audit_logs_workspace").on(t.workspaceId),
+    index("idx_audit_logs_timestamp").on(t.createdAt),
+    index("idx_audit_logs_workspace_page").on(t.workspaceId, t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    id: id(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    // Every token descended from one login shares a family; reuse of a rotated token revokes it.
+    familyId: uuid("family_id").notNull(),
+    tokenHash: varchar("token_hash", { length: 64 }).notNull().unique(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    rotatedAt: timestamp("rotated_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("idx_refresh_tokens_family").on(t.familyId), index("idx_refresh_tokens_user").on(t.userId)],
+);
+
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: id(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 100 }).notNull(),
+    prefix: varchar("prefix", { length: 16 }).notNull(),
+    tokenHash: varchar("token_hash", { length: 64 }).notNull().unique(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("idx_api_tokens_user").on(t.userId)],
+);

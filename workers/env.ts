@@ -1,0 +1,48 @@
+import { z } from "zod";
+import type { SparkiEvent } from "../core/contracts/events.js";
+
+/** Bindings declared in wrangler.toml plus the vars and secrets the Worker reads. */
+export interface Bindings {
+  ARTIFACTS: R2Bucket;
+  EVENTS: Queue<SparkiEvent>;
+  EVENTS_DLQ: Queue<unknown>;
+  DATABASE_URL?: string;
+  NEON_WS_PROXY?: string;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  JWT_SECRET?: string;
+  BCRYPT_COST?: string;
+  ALLOW_LOCAL_GIT_URLS?: string;
+  LOG_LEVEL?: string;
+}
+
+const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
+
+/** The vars and secrets, checked once per environment object so a misconfiguration fails loudly. */
+export const Config = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection string"),
+  // host:port of the local WebSocket-to-TCP proxy; only set in development and tests.
+  NEON_WS_PROXY: z.string().regex(/^[\w.-]+:\d+$/, "must be host:port").optional(),
+  UPSTASH_REDIS_REST_URL: z.url(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
+  ALLOW_LOCAL_GIT_URLS: flag,
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+export type Config = z.infer<typeof Config>;
+
+const parsed = new WeakMap<Bindings, Config>();
+
+/** Parses the environment once per bindings object; throws a readable error naming every bad var. */
+export function configOf(env: Bindings): Config {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const result = Config.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Sparki is misconfigured: ${lines.join("; ")}`);
+  }
+  parsed.set(env, result.data);
+  return result.data;
+}

@@ -1,0 +1,82 @@
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import { z } from "zod";
+import { SparkiError } from "../../core/errors.js";
+import type { AppEnv, AuthContext } from "../app-env.js";
+import { accessCookie } from "../auth/cookies.js";
+import { verifyAccessToken } from "../auth/jwt.js";
+import { hashToken, tokenPrefix } from "../auth/tokens.js";
+import { keys, ttl } from "../cache/keys.js";
+import { apiTokens, users } from "../db/schema.js";
+import { CachedUser, loadUser, toUserView } from "../services/users.js";
+
+const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+const CachedApiToken = z.object({ tokenId: z.uuid(), user: CachedUser, expiresAt: z.number().nullable() });
+
+/**
+ * Requires a caller: a bearer access token, a personal API token (`spk_…`), or the browser's
+ * HttpOnly access cookie. Cookie-authenticated writes must come from the API's own origin,
+ * which stops cross-site request forgery.
+ */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header("authorization");
+  let auth: AuthContext;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) throw new SparkiError("invalid_token", { detail: "The Authorization header must be 'Bearer <token>'." });
+    const token = match[1];
+    auth = token.startsWith(tokenPrefix.api) ? await fromApiToken(c, token) : await fromAccessToken(c, token, "access-token");
+  } else {
+    const cookie = getCookie(c, accessCookie);
+    if (!cookie) throw new SparkiError("unauthenticated", { detail: "Send 'Authorization: Bearer <token>' or log in." });
+    if (!safeMethods.has(c.req.method)) {
+      const origin = c.req.header("origin");
+      if (origin !== undefined && origin !== new URL(c.req.url).origin) {
+        throw new SparkiError("forbidden", { detail: "Cross-site requests cannot use the session cookie." });
+      }
+    }
+    auth = await fromAccessToken(c, cookie, "cookie");
+  }
+  c.set("auth", auth);
+  c.get("log").fields.userId = auth.user.id;
+  await next();
+});
+
+async function fromAccessToken(c: Context<AppEnv>, token: string, via: AuthContext["via"]): Promise<AuthContext> {
+  const { JWT_SECRET } = c.get("config");
+  const claims = await verifyAccessToken(token, JWT_SECRET);
+  const cache = c.get("cache");
+  const [revoked, cachedUser] = await cache.readMany<[z.ZodLiteral<1>, typeof CachedUser]>([
+    [keys.revokedAccessToken(claims.jti), z.literal(1)],
+    [keys.user(claims.userId), CachedUser],
+  ]);
+  if (revoked) throw new SparkiError("invalid_token", { detail: "The access token was revoked by a logout." });
+  const user = cachedUser ?? (await loadUser(await c.get("db")(), cache, claims.userId));
+  if (!user) throw new SparkiError("invalid_token", { detail: "The token's user no longer exists." });
+  return { user, via, jti: claims.jti, expiresAt: claims.expiresAt };
+}
+
+async function fromApiToken(c: Context<AppEnv>, token: string): Promise<AuthContext> {
+  const hash = await hashToken(token);
+  const cache = c.get("cache");
+  let entry = await cache.read(keys.apiToken(hash), CachedApiToken);
+  if (!entry) {
+    const db = await c.get("db")();
+    const [row] = await db
+      .select({ tokenId: apiTokens.id, expiresAt: apiTokens.expiresAt, id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
+      .from(apiTokens)
+      .innerJoin(users, eq(users.id, apiTokens.userId))
+      .where(eq(apiTokens.tokenHash, hash));
+    if (!row) throw new SparkiError("invalid_token", { detail: "The API token is not valid or was deleted." });
+    entry = { tokenId: row.tokenId, user: toUserView(row), expiresAt: row.expiresAt ? row.expiresAt.getTime() : null };
+    await cache.write(keys.apiToken(hash), entry, ttl.apiToken);
+    // Recorded when the token is loaded, so last use is accurate to the cache TTL (5 minutes).
+    await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId));
+  }
+  if (entry.expiresAt !== null && entry.expiresAt <= Date.now()) {
+    throw new SparkiError("invalid_token", { detail: "The API token has expired." });
+  }
+  return { user: entry.user, via: "api-token" };
+}

@@ -1,0 +1,56 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env.js";
+import { Cache } from "../cache/cache.js";
+import { connect, type Connection } from "../db/client.js";
+import { configOf } from "../env.js";
+import { describeError, Logger } from "../log.js";
+
+const acceptableRequestId = /^[\w.:-]{1,128}$/;
+
+/**
+ * Sets up everything a request carries: its id (accepted from X-Request-Id or made here, and
+ * echoed back), the parsed config, a logger bound to the id, the cache, and a lazy Postgres
+ * connection that is closed once the response is sent. Logs one line per request.
+ */
+export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
+  const started = Date.now();
+  const incoming = c.req.header("x-request-id");
+  const requestId = incoming && acceptableRequestId.test(incoming) ? incoming : `req_${crypto.randomUUID()}`;
+  c.set("requestId", requestId);
+  c.header("X-Request-Id", requestId);
+
+  const config = configOf(c.env);
+  const log = new Logger({ service: "sparki-api", component: "http", correlationId: requestId }, config.LOG_LEVEL);
+  c.set("config", config);
+  c.set("log", log);
+  c.set("roles", new Map());
+  c.set(
+    "cache",
+    new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, (operation, err) =>
+      log.warn(`cache ${operation} failed; serving from Postgres`, describeError(err)),
+    ),
+  );
+  let connection: Promise<Connection> | undefined;
+  c.set("db", async () => {
+    connection ??= connect(config.DATABASE_URL, config.NEON_WS_PROXY);
+    return (await connection).db;
+  });
+
+  try {
+    await next();
+  } finally {
+    if (connection) c.executionCtx.waitUntil(connection.then((conn) => conn.close(), () => undefined));
+    const status = c.res.status;
+    log[status >= 500 ? "error" : "info"](`${c.req.method} ${c.req.path} ${status}`, {
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      duration_ms: Date.now() - started,
+    });
+  }
+});
+
+/** The caller's IP as Cloudflare reports it; client-set forwarding headers are not trusted. */
+export function clientIp(header: (name: string) => string | undefined): string | null {
+  return header("cf-connecting-ip") ?? null;
+}

@@ -1,0 +1,75 @@
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { z } from "zod";
+import { SparkiError } from "../../core/errors.js";
+import { can, roles, type Permission, type Role } from "../../core/rbac.js";
+import type { AppEnv } from "../app-env.js";
+import { keys, ttl } from "../cache/keys.js";
+import { memberships } from "../db/schema.js";
+import { auditOutcome } from "./audit.js";
+
+const CachedRole = z.object({ role: z.enum(roles).nullable() });
+
+/** The caller's role in a workspace (null for a non-member), from the 15-minute permission cache. */
+export async function roleIn(c: Context<AppEnv>, workspaceId: string): Promise<Role | null> {
+  const known = c.var.roles.get(workspaceId);
+  if (known !== undefined) return known;
+  const userId = c.var.auth.user.id;
+  const { role } = await c.var.cache.getOrLoad(keys.permissions(userId, workspaceId), ttl.permissions, CachedRole, async () => {
+    const db = await c.var.db();
+    const [row] = await db
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)));
+    return { role: row ? z.enum(roles).parse(row.role) : null };
+  });
+  c.var.roles.set(workspaceId, role);
+  return role;
+}
+
+export interface Hidden {
+  /** What to call the resource in the 404, e.g. `project`. */
+  type: string;
+  id: string;
+}
+
+/**
+ * Checks the caller's permission in the resource's workspace. A non-member learns nothing:
+ * they get the same 404 as for a resource that does not exist. A member whose role lacks the
+ * permission gets 403. Both are audited.
+ */
+export async function authorize(c: Context<AppEnv>, workspaceId: string, permission: Permission, hidden: Hidden): Promise<Role> {
+  const role = await roleIn(c, workspaceId);
+  c.var.log.fields.workspaceId = workspaceId;
+  if (role === null) {
+    await auditOutcome(c, {
+      eventType: "permission",
+      action: permission,
+      result: "denied",
+      workspaceId,
+      details: { reason: "not_a_member", resourceType: hidden.type, resourceId: hidden.id },
+    });
+    throw notFound(hidden);
+  }
+  if (!can(role, permission)) {
+    await auditOutcome(c, {
+      eventType: "permission",
+      action: permission,
+      result: "denied",
+      workspaceId,
+      details: { reason: "role_lacks_permission", role, resourceType: hidden.type, resourceId: hidden.id },
+    });
+    throw new SparkiError("forbidden", { detail: `Your role '${role}' does not allow '${permission}' in this workspace.` });
+  }
+  return role;
+}
+
+export function notFound(hidden: Hidden): SparkiError {
+  return new SparkiError("not_found", { detail: `No ${hidden.type} with id ${hidden.id}.` });
+}
+
+/** Drops the cached role of a user in a workspace after their membership changed. */
+export function forgetRole(c: Context<AppEnv>, userId: string, workspaceId: string): Promise<void> {
+  c.var.roles.delete(workspaceId);
+  return c.var.cache.remove(keys.permissions(userId, workspaceId));
+}
