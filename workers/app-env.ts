@@ -1,4 +1,3 @@
-import type { Role } from "../core/rbac.js";
 import type { Cache } from "./cache/cache.js";
 import type { Db } from "./db/client.js";
 import type { Bindings, Config } from "./env.js";
@@ -31,7 +30,5 @@ export type AppEnv = {
     /** Connects to Postgres on first use; one connection per request, closed after it. */
     db: () => Promise<Db>;
     auth: AuthContext;
-    /** Roles already resolved in this request, by workspace id. */
-    roles: Map<string, Role | null>;
   };
 };

@@ -14,6 +14,7 @@ export interface Bindings {
   BCRYPT_COST?: string;
   ALLOW_LOCAL_GIT_URLS?: string;
   LOG_LEVEL?: string;
+  ISOLATE_CACHE_TTL_MS?: string;
 }
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
@@ -29,6 +30,8 @@ export const Config = z.object({
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
   ALLOW_LOCAL_GIT_URLS: flag,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  // How long an isolate may reuse a cache entry without asking Upstash; 0 turns the tier off.
+  ISOLATE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -6,5 +6,6 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  queue: consumeEvents,
+  // The context is part of the handler's contract even where this consumer needs none of it.
+  queue: (batch, env, _ctx: ExecutionContext) => consumeEvents(batch, env),
 } satisfies ExportedHandler<Bindings>;

@@ -16,5 +16,5 @@ it("dead-letters malformed events at once and retries unhandled ones", async () 
   await worker.queue(batch, env, ctx);
   const result = await getQueueResult(batch, ctx);
   expect(result.explicitAcks).toEqual(["bad"]);
-  expect(result.retryMessages.map((m) => m.msgId)).toEqual(["good"]);
+  expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["good"]);
 });

@@ -1,38 +1,57 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import type { z } from "zod";
+import type { IsolateMemo } from "./isolate-memo.js";
 
 /** Reports a cache failure; the caller goes on without the cache. */
 export type CacheErrorHandler = (operation: string, err: unknown) => void;
 
 /**
- * Upstash-backed cache with validated reads. Every read goes through a zod schema (the cache
- * is a boundary like any other), and every failure degrades to the source of truth: a cache
- * outage makes Sparki slower, never wrong or unavailable.
+ * Upstash-backed cache for one request, with validated reads. Every read goes through a zod
+ * schema (the cache is a boundary like any other), and every failure degrades to the source of
+ * truth: a cache outage makes Sparki slower, never wrong or unavailable.
+ *
+ * Raw values are memoised for the request, so a middleware can {@link prefetch} every key the
+ * request will need in one round trip and later reads cost nothing; before that, a short-lived
+ * isolate-wide tier ({@link IsolateMemo}) may answer without any round trip.
  */
 export class Cache {
   readonly redis: Redis;
   /** Reports a failure of an operation made directly on {@link redis}. */
   readonly reportError: CacheErrorHandler;
+  readonly #memo = new Map<string, string | null>();
+  readonly #isolate: IsolateMemo | undefined;
 
-  constructor(url: string, token: string, onError: CacheErrorHandler) {
+  constructor(url: string, token: string, onError: CacheErrorHandler, isolate?: IsolateMemo) {
+    this.#isolate = isolate;
     // One quick retry: a slow cache must not hold a request hostage.
     this.redis = new Redis({ url, token, retry: { retries: 1, backoff: () => 25 }, enableTelemetry: false, automaticDeserialization: false });
     this.reportError = onError;
+  }
+
+  /** Fetches the keys not yet seen in this request, all in one MGET. */
+  async prefetch(keys: string[]): Promise<void> {
+    const missing: string[] = [];
+    for (const key of new Set(keys)) {
+      if (this.#memo.has(key)) continue;
+      const remembered = this.#isolate?.get(key);
+      if (remembered !== undefined) this.#memo.set(key, remembered);
+      else missing.push(key);
+    }
+    if (missing.length === 0) return;
+    try {
+      const raw = await this.redis.mget<(string | null)[]>(...missing);
+      missing.forEach((key, i) => this.#remember(key, raw[i] ?? null));
+    } catch (err) {
+      this.reportError("mget", err);
+    }
   }
 
   /** Reads several keys in one round trip; a missing, unreadable or invalid entry is undefined. */
   async readMany<S extends z.ZodType[]>(
     entries: { [K in keyof S]: [key: string, schema: S[K]] },
   ): Promise<{ [K in keyof S]: z.infer<S[K]> | undefined }> {
-    const none = entries.map(() => undefined) as { [K in keyof S]: z.infer<S[K]> | undefined };
-    let raw: (string | null)[];
-    try {
-      raw = await this.redis.mget<(string | null)[]>(...entries.map(([key]) => key));
-    } catch (err) {
-      this.reportError("mget", err);
-      return none;
-    }
-    return entries.map(([, schema], i) => decode(schema, raw[i] ?? null)) as { [K in keyof S]: z.infer<S[K]> | undefined };
+    await this.prefetch(entries.map(([key]) => key));
+    return entries.map(([key, schema]) => decode(schema, this.#memo.get(key) ?? null)) as { [K in keyof S]: z.infer<S[K]> | undefined };
   }
 
   async read<T extends z.ZodType>(key: string, schema: T): Promise<z.infer<T> | undefined> {
@@ -41,8 +60,10 @@ export class Cache {
   }
 
   async write(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    const raw = JSON.stringify(value);
+    this.#remember(key, raw);
     try {
-      await this.redis.set(key, JSON.stringify(value), { ex: ttlSeconds });
+      await this.redis.set(key, raw, { ex: ttlSeconds });
     } catch (err) {
       this.reportError("set", err);
     }
@@ -51,11 +72,17 @@ export class Cache {
   /** Drops keys after a change. A failed invalidation is reported: the entry then lives out its TTL. */
   async remove(...keys: string[]): Promise<void> {
     if (keys.length === 0) return;
+    for (const key of keys) this.#remember(key, null);
     try {
       await this.redis.del(...keys);
     } catch (err) {
       this.reportError("del", err);
     }
+  }
+
+  #remember(key: string, raw: string | null): void {
+    this.#memo.set(key, raw);
+    this.#isolate?.set(key, raw);
   }
 
   /** Returns the cached value, or loads it from the source of truth and caches it. */

@@ -11,7 +11,9 @@ export const ttl = {
 
 export const keys = {
   user: (userId: string) => `user:${userId}`,
-  permissions: (userId: string, workspaceId: string) => `user:${userId}:permissions:${workspaceId}`,
+  // All of a user's roles in one entry (the seed keys it per workspace): one read authorises a
+  // request before its workspace is even known, in the same round trip as the rest.
+  permissions: (userId: string) => `user:${userId}:permissions`,
   project: (projectId: string) => `project:${projectId}`,
   apiToken: (tokenHash: string) => `token:api:${tokenHash}`,
   revokedAccessToken: (jti: string) => `token:revoked:${jti}`,

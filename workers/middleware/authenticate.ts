@@ -15,19 +15,24 @@ import { CachedUser, loadUser, toUserView } from "../services/users.js";
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 const CachedApiToken = z.object({ tokenId: z.uuid(), user: CachedUser, expiresAt: z.number().nullable() });
 
+/** Cache keys a route will read, fetched together with the caller's own entries. */
+export type Prefetch = (c: Context<AppEnv>) => string[];
+
 /**
  * Requires a caller: a bearer access token, a personal API token (`spk_…`), or the browser's
  * HttpOnly access cookie. Cookie-authenticated writes must come from the API's own origin,
- * which stops cross-site request forgery.
+ * which stops cross-site request forgery. The caller's cache entries (revocation, profile, roles)
+ * and the route's `prefetch` keys are read in one round trip.
  */
-export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+export function authenticateWith(prefetch: Prefetch) {
+  return createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization");
   let auth: AuthContext;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw new SparkiError("invalid_token", { detail: "The Authorization header must be 'Bearer <token>'." });
     const token = match[1];
-    auth = token.startsWith(tokenPrefix.api) ? await fromApiToken(c, token) : await fromAccessToken(c, token, "access-token");
+    auth = token.startsWith(tokenPrefix.api) ? await fromApiToken(c, token, prefetch(c)) : await fromAccessToken(c, token, "access-token", prefetch(c));
   } else {
     const cookie = getCookie(c, accessCookie);
     if (!cookie) throw new SparkiError("unauthenticated", { detail: "Send 'Authorization: Bearer <token>' or log in." });
@@ -37,17 +42,22 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
         throw new SparkiError("forbidden", { detail: "Cross-site requests cannot use the session cookie." });
       }
     }
-    auth = await fromAccessToken(c, cookie, "cookie");
+    auth = await fromAccessToken(c, cookie, "cookie", prefetch(c));
   }
   c.set("auth", auth);
   c.get("log").fields.userId = auth.user.id;
   await next();
-});
+  });
+}
 
-async function fromAccessToken(c: Context<AppEnv>, token: string, via: AuthContext["via"]): Promise<AuthContext> {
+/** Authentication for routes that read nothing else from the cache up front. */
+export const authenticate = authenticateWith(() => []);
+
+async function fromAccessToken(c: Context<AppEnv>, token: string, via: AuthContext["via"], extra: string[]): Promise<AuthContext> {
   const { JWT_SECRET } = c.get("config");
   const claims = await verifyAccessToken(token, JWT_SECRET);
   const cache = c.get("cache");
+  await cache.prefetch([keys.revokedAccessToken(claims.jti), keys.user(claims.userId), keys.permissions(claims.userId), ...extra]);
   const [revoked, cachedUser] = await cache.readMany<[z.ZodLiteral<1>, typeof CachedUser]>([
     [keys.revokedAccessToken(claims.jti), z.literal(1)],
     [keys.user(claims.userId), CachedUser],
@@ -58,9 +68,10 @@ async function fromAccessToken(c: Context<AppEnv>, token: string, via: AuthConte
   return { user, via, jti: claims.jti, expiresAt: claims.expiresAt };
 }
 
-async function fromApiToken(c: Context<AppEnv>, token: string): Promise<AuthContext> {
+async function fromApiToken(c: Context<AppEnv>, token: string, extra: string[]): Promise<AuthContext> {
   const hash = await hashToken(token);
   const cache = c.get("cache");
+  await cache.prefetch([keys.apiToken(hash), ...extra]);
   let entry = await cache.read(keys.apiToken(hash), CachedApiToken);
   if (!entry) {
     const db = await c.get("db")();

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env.js";
 import { Cache } from "../cache/cache.js";
+import { isolateMemo } from "../cache/isolate-memo.js";
 import { connect, type Connection } from "../db/client.js";
 import { configOf } from "../env.js";
 import { describeError, Logger } from "../log.js";
@@ -23,11 +24,13 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const log = new Logger({ service: "sparki-api", component: "http", correlationId: requestId }, config.LOG_LEVEL);
   c.set("config", config);
   c.set("log", log);
-  c.set("roles", new Map());
   c.set(
     "cache",
-    new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, (operation, err) =>
-      log.warn(`cache ${operation} failed; serving from Postgres`, describeError(err)),
+    new Cache(
+      config.UPSTASH_REDIS_REST_URL,
+      config.UPSTASH_REDIS_REST_TOKEN,
+      (operation, err) => log.warn(`cache ${operation} failed; serving from Postgres`, describeError(err)),
+      isolateMemo(config.ISOLATE_CACHE_TTL_MS),
     ),
   );
   let connection: Promise<Connection> | undefined;

@@ -67,7 +67,6 @@ meRoutes.openapi(
         detail: `You are the last owner of ${stranded.length} workspace(s) with other members; make someone else an owner first.`,
       });
     }
-    const allMine = await db.select({ workspaceId: memberships.workspaceId }).from(memberships).where(eq(memberships.userId, me.id));
     const myTokens = await db.select({ tokenHash: apiTokens.tokenHash }).from(apiTokens).where(eq(apiTokens.userId, me.id));
     const solo = owned.filter((w) => w.otherMembers === 0).map((w) => w.workspaceId);
     await db.transaction(async (tx) => {
@@ -77,7 +76,7 @@ meRoutes.openapi(
     });
     await c.var.cache.remove(
       keys.user(me.id),
-      ...allMine.map((m) => keys.permissions(me.id, m.workspaceId)),
+      keys.permissions(me.id),
       ...myTokens.map((t) => keys.apiToken(t.tokenHash)),
     );
     if (c.var.auth.jti && c.var.auth.expiresAt) await revokeAccessToken(c, c.var.auth.jti, c.var.auth.expiresAt);

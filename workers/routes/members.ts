@@ -7,7 +7,7 @@ import { canAssignRole, roles, type Role } from "../../core/rbac.js";
 import type { Db } from "../db/client.js";
 import { memberships, users } from "../db/schema.js";
 import { audit } from "../services/audit.js";
-import { authorize, forgetRole } from "../services/access.js";
+import { authorize, forgetRoles } from "../services/access.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const memberRoutes = newRouter();
@@ -89,7 +89,7 @@ memberRoutes.openapi(
       await audit(c, tx, { eventType: "data", action: "member.add", result: "success", workspaceId: id, resourceType: "user", resourceId: invitee.id, details: { email, role } });
       return memberView(tx, id, invitee.id);
     });
-    await forgetRole(c, invitee.id, id);
+    await forgetRoles(c, invitee.id);
     return c.json(member, 201);
   },
 );
@@ -117,7 +117,7 @@ memberRoutes.openapi(
       await audit(c, tx, { eventType: "data", action: "member.role_change", result: "success", workspaceId: id, resourceType: "user", resourceId: userId, details: { from: current, to: role } });
       return memberView(tx, id, userId);
     });
-    await forgetRole(c, userId, id);
+    await forgetRoles(c, userId);
     return c.json(member, 200);
   },
 );
@@ -144,7 +144,7 @@ memberRoutes.openapi(
       await tx.delete(memberships).where(and(eq(memberships.workspaceId, id), eq(memberships.userId, userId)));
       await audit(c, tx, { eventType: "data", action: leaving ? "member.leave" : "member.remove", result: "success", workspaceId: id, resourceType: "user", resourceId: userId, details: { role: current } });
     });
-    await forgetRole(c, userId, id);
+    await forgetRoles(c, userId);
     return c.body(null, 204);
   },
 );

@@ -14,11 +14,16 @@ import { audit } from "../services/audit.js";
 import { authorize } from "../services/access.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject, projectView } from "../services/projects.js";
-import { authed, json, jsonBody, newRouter, problems } from "./router.js";
+import { authed, authedWith, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const projectRoutes = newRouter();
 const WorkspaceParams = z.object({ id: z.uuid() });
 const ProjectParams = z.object({ id: z.uuid() });
+// The project's metadata is read by every /v1/projects/{id} route: fetch it with the caller's entries.
+const withProject = authedWith((c) => {
+  const id = c.req.param("id");
+  return id && z.uuid().safeParse(id).success ? [keys.project(id)] : [];
+});
 
 /** Local repositories only make sense where the runner shares the API's disk: development. */
 function assertGitUrlAllowed(c: Context<AppEnv>, gitUrl: string | undefined): void {
@@ -99,7 +104,7 @@ projectRoutes.openapi(
     path: "/v1/projects/{id}",
     tags: ["projects"],
     summary: "One project",
-    ...authed,
+    ...withProject,
     request: { params: ProjectParams },
     responses: { 200: { description: "The project", content: json(Project) }, ...problems(401, 404) },
   }),
@@ -117,7 +122,7 @@ projectRoutes.openapi(
     path: "/v1/projects/{id}",
     tags: ["projects"],
     summary: "Change a project's name, git URL or default branch",
-    ...authed,
+    ...withProject,
     request: { params: ProjectParams, body: jsonBody(UpdateProjectBody) },
     responses: { 200: { description: "Updated", content: json(Project) }, ...problems(400, 401, 403, 404, 409) },
   }),
@@ -153,7 +158,7 @@ projectRoutes.openapi(
     path: "/v1/projects/{id}",
     tags: ["projects"],
     summary: "Delete a project with its pipelines, builds and deployments",
-    ...authed,
+    ...withProject,
     request: { params: ProjectParams },
     responses: { 204: { description: "Deleted" }, ...problems(401, 403, 404) },
   }),

@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Problem } from "../../core/contracts/common.js";
 import { errorTitle, type ErrorCode } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
-import { authenticate } from "../middleware/authenticate.js";
+import { authenticate, authenticateWith, type Prefetch } from "../middleware/authenticate.js";
 import { validationError } from "../middleware/errors.js";
 
 /** A router whose request validation failures become 400 problems with per-field errors. */
@@ -40,3 +40,8 @@ export function problems(...statuses: (keyof typeof exampleCode)[]) {
 
 /** For routes that need a caller: documents the bearer scheme and runs authentication first. */
 export const authed = { security: [{ bearerAuth: [] }], middleware: [authenticate] };
+
+/** Like {@link authed}, also fetching the cache keys the route will read in the same round trip. */
+export function authedWith(prefetch: Prefetch) {
+  return { security: [{ bearerAuth: [] }], middleware: [authenticateWith(prefetch)] };
+}

@@ -7,7 +7,7 @@ import { slugify } from "../../core/slug.js";
 import { sqlState } from "../db/client.js";
 import { memberships, workspaces } from "../db/schema.js";
 import { audit } from "../services/audit.js";
-import { authorize, forgetRole } from "../services/access.js";
+import { authorize, forgetRoles } from "../services/access.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const workspaceRoutes = newRouter();
@@ -48,7 +48,7 @@ workspaceRoutes.openapi(
           await audit(c, tx, { eventType: "data", action: "workspace.create", result: "success", workspaceId: row.id, resourceType: "workspace", resourceId: row.id, details: { name, slug } });
           return row;
         });
-        await forgetRole(c, me, created.id);
+        await forgetRoles(c, me);
         return c.json(view(created, "owner"), 201);
       } catch (err) {
         if (sqlState(err) !== "23505") throw err;
@@ -123,7 +123,7 @@ workspaceRoutes.openapi(
       // The row outlives the workspace (workspace_id becomes null), so the id goes in details.
       await audit(c, tx, { eventType: "data", action: "workspace.delete", result: "success", resourceType: "workspace", resourceId: id, details: { workspaceId: id } });
     });
-    await Promise.all(members.map((m) => forgetRole(c, m.userId, id)));
+    await Promise.all(members.map((m) => forgetRoles(c, m.userId)));
     return c.body(null, 204);
   },
 );

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
 import { SparkiError } from "../../core/errors.js";
@@ -8,23 +8,18 @@ import { keys, ttl } from "../cache/keys.js";
 import { memberships } from "../db/schema.js";
 import { auditOutcome } from "./audit.js";
 
-const CachedRole = z.object({ role: z.enum(roles).nullable() });
+/** Every role a user holds, by workspace id, as cached for 15 minutes. */
+export const CachedRoles = z.object({ roles: z.record(z.string(), z.enum(roles)) });
 
 /** The caller's role in a workspace (null for a non-member), from the 15-minute permission cache. */
 export async function roleIn(c: Context<AppEnv>, workspaceId: string): Promise<Role | null> {
-  const known = c.var.roles.get(workspaceId);
-  if (known !== undefined) return known;
   const userId = c.var.auth.user.id;
-  const { role } = await c.var.cache.getOrLoad(keys.permissions(userId, workspaceId), ttl.permissions, CachedRole, async () => {
+  const { roles: byWorkspace } = await c.var.cache.getOrLoad(keys.permissions(userId), ttl.permissions, CachedRoles, async () => {
     const db = await c.var.db();
-    const [row] = await db
-      .select({ role: memberships.role })
-      .from(memberships)
-      .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)));
-    return { role: row ? z.enum(roles).parse(row.role) : null };
+    const rows = await db.select({ workspaceId: memberships.workspaceId, role: memberships.role }).from(memberships).where(eq(memberships.userId, userId));
+    return { roles: Object.fromEntries(rows.map((r) => [r.workspaceId, z.enum(roles).parse(r.role)])) };
   });
-  c.var.roles.set(workspaceId, role);
-  return role;
+  return byWorkspace[workspaceId] ?? null;
 }
 
 export interface Hidden {
@@ -68,8 +63,7 @@ export function notFound(hidden: Hidden): SparkiError {
   return new SparkiError("not_found", { detail: `No ${hidden.type} with id ${hidden.id}.` });
 }
 
-/** Drops the cached role of a user in a workspace after their membership changed. */
-export function forgetRole(c: Context<AppEnv>, userId: string, workspaceId: string): Promise<void> {
-  c.var.roles.delete(workspaceId);
-  return c.var.cache.remove(keys.permissions(userId, workspaceId));
+/** Drops a user's cached roles after one of their memberships changed. */
+export function forgetRoles(c: Context<AppEnv>, userId: string): Promise<void> {
+  return c.var.cache.remove(keys.permissions(userId));
 }

@@ -3,7 +3,8 @@ import type { z } from "zod";
 import type { AuditResult } from "../../core/contracts/audit.js";
 import type { AppEnv } from "../app-env.js";
 import type { Db } from "../db/client.js";
-import { auditLogs } from "../db/schema.js";
+import { sql } from "drizzle-orm";
+import { auditLogs, workspaces } from "../db/schema.js";
 import { clientIp } from "../middleware/context.js";
 import { describeError } from "../log.js";
 
@@ -41,11 +42,18 @@ export async function audit(c: Context<AppEnv>, db: Db, event: AuditEvent): Prom
 /**
  * Writes an audit row for an outcome that is not itself a data change (a denial, a failed login).
  * The row is written before the response goes out; a failure to write it is logged but does not
- * turn the caller's 401/403/404 into a 503.
+ * turn the caller's 401/403/404 into a 503. A denial may name a workspace that does not exist,
+ * so the workspace is linked only when it does (its id stays in the details either way).
  */
 export async function auditOutcome(c: Context<AppEnv>, event: AuditEvent): Promise<void> {
   try {
-    await audit(c, await c.get("db")(), event);
+    const db = await c.get("db")();
+    const { workspaceId, ...row } = rowOf(c, event);
+    await db.insert(auditLogs).values({
+      ...row,
+      workspaceId: workspaceId === null ? null : sql`(select ${workspaces.id} from ${workspaces} where ${workspaces.id} = ${workspaceId})`,
+      details: workspaceId === null ? row.details : { ...row.details, workspaceId },
+    });
   } catch (err) {
     c.get("log").error(`audit write failed for ${event.action}`, describeError(err));
   }

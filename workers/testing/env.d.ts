@@ -1,0 +1,8 @@
+import type { Bindings } from "../env.js";
+
+declare global {
+  namespace Cloudflare {
+    // The bindings the Workers vitest pool gives tests, as wrangler.toml and vitest.config.ts declare them.
+    interface Env extends Bindings {}
+  }
+}
