@@ -1,0 +1,133 @@
+import { execFile } from "node:child_process";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("./bin.js", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("../core/detect/fixtures", import.meta.url));
+const EXPECTED = fileURLToPath(new URL("../core/detect/expected", import.meta.url));
+const temps: string[] = [];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns the real CLI the way a user would, from `cwd`. */
+function sparki(args: string[], cwd = tmpdir()): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function tempCopy(fixture: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "sparki-cli-"));
+  temps.push(dir);
+  if (fixture) await cp(join(FIXTURES, fixture), dir, { recursive: true });
+  return dir;
+}
+
+afterAll(async () => {
+  await Promise.all(temps.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe("sparki detect", () => {
+  it("--json prints exactly one JSON object equal to the expected detection, for every fixture", async () => {
+    const names = (await readdir(FIXTURES)).sort();
+    const failures: string[] = [];
+    // A few at a time: each run starts Node and tsx.
+    for (let i = 0; i < names.length; i += 6) {
+      await Promise.all(
+        names.slice(i, i + 6).map(async (name) => {
+          const run = await sparki(["detect", join(FIXTURES, name), "--json"]);
+          const expected: unknown = JSON.parse(await readFile(join(EXPECTED, `${name}.json`), "utf8"));
+          try {
+            expect(run.code).toBe(0);
+            expect(run.stderr).toBe("");
+            expect(JSON.parse(run.stdout)).toEqual(expected);
+          } catch {
+            failures.push(`${name}: exit ${run.code} ${run.stderr.slice(0, 200)}`);
+          }
+        }),
+      );
+    }
+    expect(failures).toEqual([]);
+  }, 240_000);
+
+  it("accepts a path relative to the working directory and has the documented keys", async () => {
+    const run = await sparki(["detect", "nextjs", "--json"], FIXTURES);
+    expect(run.code).toBe(0);
+    const json = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({
+      language: "typescript",
+      framework: "nextjs",
+      packageManager: "npm",
+      commands: { install: "npm ci", build: "npm run build", test: null, start: "npm run start" },
+      outputDir: ".next",
+      apps: [],
+    });
+  });
+
+  it("reports an empty folder with null fields and a reason", async () => {
+    const run = await sparki(["detect", await tempCopy(""), "--json"]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ framework: null, language: null, outputDir: null, apps: [], reason: "the repository is empty" });
+  });
+
+  it("prints a readable report with evidence", async () => {
+    const run = await sparki(["detect", join(FIXTURES, "turborepo")]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("framework        turborepo  (confidence 0.95)");
+    expect(run.stdout).toContain("turbo.json: turbo.json: Turborepo drives the workspace");
+    expect(run.stdout).toContain("apps (2)");
+    expect(run.stdout).toContain("apps/web  (web)");
+  });
+
+  it("fails with one line on stderr for a missing directory or a file", async () => {
+    for (const target of [join(tmpdir(), "sparki-does-not-exist"), BIN]) {
+      const run = await sparki(["detect", target, "--json"]);
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).toBe("");
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      expect(run.stderr).toMatch(/^sparki: (no such directory|not a directory): /);
+    }
+  });
+});
+
+describe("sparki init", () => {
+  it("writes sparki.yml from the detection, then refuses to overwrite it", async () => {
+    const dir = await tempCopy("django");
+    const first = await sparki(["init", dir]);
+    expect(first).toMatchObject({ code: 0, stderr: "" });
+    const written = await readFile(join(dir, "sparki.yml"), "utf8");
+    expect(written).toContain("framework: django");
+    expect(written).toContain("start: gunicorn mysite.wsgi");
+
+    const second = await sparki(["init", dir]);
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toMatch(/sparki\.yml already exists/);
+    expect(await readFile(join(dir, "sparki.yml"), "utf8")).toBe(written);
+
+    // The written file round-trips: the pipeline built from it runs the detected commands.
+    const pipeline = await sparki(["pipeline", dir]);
+    expect(pipeline.code).toBe(0);
+    const jobs = (JSON.parse(pipeline.stdout) as { jobs: Array<{ id: string }> }).jobs.map((j) => j.id);
+    expect(jobs).toEqual(["install", "test", "build"]);
+  });
+});
+
+describe("sparki pipeline", () => {
+  it("points at the line and column of a sparki.yml error", async () => {
+    const dir = await tempCopy("express");
+    await writeFile(join(dir, "sparki.yml"), "framework: express\npipeline:\n  timeoutMinutes: forever\n");
+    const run = await sparki(["pipeline", dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/sparki\.yml:3:19: .*\(pipeline\.timeoutMinutes\)/);
+  });
+});

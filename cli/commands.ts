@@ -1,0 +1,56 @@
+import { access, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { formatConfigIssues, parseSparkiConfig, renderSparkiConfig } from "../core/config/index.ts";
+import { detect, type Detection } from "../core/detect/index.ts";
+import { canonicalJson, generatePipeline } from "../core/pipeline/index.ts";
+import { formatDetection } from "./format.ts";
+import { fsTree, TreeRootError } from "./fs-tree.ts";
+import { UserError } from "./user-error.ts";
+
+async function treeOf(dir: string) {
+  try {
+    return await fsTree(resolve(dir));
+  } catch (err) {
+    if (err instanceof TreeRootError) throw new UserError(`${err.message}; pass the path of a project folder`);
+    throw err;
+  }
+}
+
+/** The object `sparki detect --json` prints: the detection, every field present. */
+export function detectionJson(d: Detection): string {
+  return `${JSON.stringify(d, null, 2)}\n`;
+}
+
+/** `sparki detect [dir] [--json]` */
+export async function detectCommand(dir: string, opts: { json?: boolean }): Promise<void> {
+  const result = await detect(await treeOf(dir));
+  process.stdout.write(opts.json ? detectionJson(result) : formatDetection(result, dir));
+}
+
+/** `sparki init [dir]`: writes sparki.yml from the detection; never overwrites one. */
+export async function initCommand(dir: string): Promise<void> {
+  const tree = await treeOf(dir);
+  const target = join(resolve(dir), "sparki.yml");
+  const exists = await access(target).then(
+    () => true,
+    () => false,
+  );
+  if (exists) throw new UserError(`${join(dir, "sparki.yml")} already exists; edit it, or delete it to write a new one`);
+  const result = await detect(tree);
+  await writeFile(target, renderSparkiConfig(result), { flag: "wx" });
+  process.stdout.write(`wrote ${join(dir, "sparki.yml")} (${result.framework ?? result.language ?? "nothing detected"})\n`);
+}
+
+/** `sparki pipeline [dir]`: the pipeline the platform would run, as canonical JSON. */
+export async function pipelineCommand(dir: string): Promise<void> {
+  const tree = await treeOf(dir);
+  const text = await readFile(join(resolve(dir), "sparki.yml"), "utf8").catch(() => null);
+  let config;
+  if (text !== null) {
+    const parsed = parseSparkiConfig(text);
+    if (!parsed.ok) throw new UserError(formatConfigIssues(parsed.issues, join(dir, "sparki.yml")));
+    config = parsed.config;
+  }
+  const pipeline = await generatePipeline({ detection: await detect(tree), tree, ...(config ? { config } : {}) });
+  process.stdout.write(`${canonicalJson(pipeline)}\n`);
+}

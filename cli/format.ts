@@ -1,0 +1,43 @@
+import type { DetectedApp, Detection } from "../core/detect/index.ts";
+
+const dash = "—";
+const pad = (s: string, n: number) => s.padEnd(n);
+
+function appLines(app: DetectedApp, indent: string): string[] {
+  const runtime = app.runtime ? `${app.runtime.name} ${app.runtime.version ?? "(any version)"}` : dash;
+  const pm = app.packageManager ? `${app.packageManager}${app.packageManagerVersion ? ` ${app.packageManagerVersion}` : ""}` : dash;
+  const rows: Array<[string, string]> = [
+    ["framework", `${app.framework ?? dash}  (confidence ${app.confidence})`],
+    ["language", app.language ?? dash],
+    ["package manager", pm],
+    ["runtime", runtime],
+    ["install", app.commands.install ?? dash],
+    ["lint", app.commands.lint ?? dash],
+    ["test", app.commands.test ?? dash],
+    ["build", app.commands.build ?? dash],
+    ["start", app.commands.start ?? dash],
+    ["output dir", app.outputDir ?? dash],
+  ];
+  if (app.cwd !== app.path) rows.push(["commands run in", app.cwd]);
+  return rows.map(([k, v]) => `${indent}${pad(k, 16)} ${v}`);
+}
+
+function evidenceLines(app: DetectedApp, indent: string): string[] {
+  return app.evidence.map((e) => `${indent}${pad(e.field, 16)} ${e.file ? `${e.file}: ` : ""}${e.reason}`);
+}
+
+/** The human-readable report of `sparki detect`: answers, then the evidence for each. */
+export function formatDetection(d: Detection, dir: string): string {
+  const out: string[] = [];
+  const where = d.path === "." ? dir : `${dir} (project in ${d.path}/)`;
+  out.push(`${d.name ?? "project"} — ${where}`);
+  if (d.reason) out.push(`  ${d.reason}`);
+  out.push(...appLines(d, "  "), "", "evidence", ...evidenceLines(d, "  "));
+  if (d.apps.length > 0) {
+    out.push("", `apps (${d.apps.length})`);
+    for (const app of d.apps) {
+      out.push("", `  ${app.path}${app.name ? `  (${app.name})` : ""}`, ...appLines(app, "    "), "    evidence", ...evidenceLines(app, "      "));
+    }
+  }
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,72 @@
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import type { z } from "zod";
+import { SparkiConfigSchema, type SparkiConfig } from "./schema.ts";
+
+/** One problem in a sparki.yml, located by 1-based line and column. */
+export interface ConfigIssue {
+  /** Dotted path of the offending key ("deployments.0.platform"), "" for the document. */
+  path: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** The parse outcome: a valid config, or every problem found. */
+export type ConfigParseResult = { ok: true; config: SparkiConfig } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * Parses sparki.yml text: YAML syntax first (duplicate keys are errors), then the
+ * zod schema. Every issue names its line and column so the CLI and the API's
+ * 400 response can point at the exact spot.
+ */
+export function parseSparkiConfig(text: string): ConfigParseResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      issues: doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
+        return { path: "", line: pos.line, column: pos.col, message: e.message.split("\n")[0] ?? e.message };
+      }),
+    };
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const parsed = SparkiConfigSchema.safeParse(data);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return { ok: false, issues: parsed.error.issues.map((issue) => locate(doc, lines, issue)) };
+}
+
+/** Finds the YAML node a zod issue is about, walking up to the nearest node that exists. */
+function locate(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): ConfigIssue {
+  const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+  let offset = 0;
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    if (node && typeof node === "object" && "range" in node && Array.isArray(node.range)) {
+      offset = node.range[0] as number;
+      // For a missing or unknown key, point at the key itself inside its parent map.
+      if (issue.code === "unrecognized_keys" && isMap(node)) {
+        const key = issue.keys[0];
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+        if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+      } else if (depth === path.length && isScalar(node) === false && depth > 0) {
+        const parent = doc.getIn(path.slice(0, depth - 1), true);
+        const key = path[depth - 1];
+        if (isMap(parent)) {
+          const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+          if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+        }
+      }
+      break;
+    }
+  }
+  const pos = lines.linePos(offset);
+  const message = issue.code === "unrecognized_keys" ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
+  return { path: path.join("."), line: pos.line, column: pos.col, message };
+}
+
+/** One line per issue, `sparki.yml:3:5: message (path)`, for terminals and logs. */
+export function formatConfigIssues(issues: readonly ConfigIssue[], file = "sparki.yml"): string {
+  return issues.map((i) => `${file}:${i.line}:${i.column}: ${i.message}${i.path ? ` (${i.path})` : ""}`).join("\n");
+}

@@ -1,0 +1,171 @@
+import { applyConfig } from "../config/merge.ts";
+import { PipelineSettingsSchema, type Deployment, type SparkiConfig } from "../config/schema.ts";
+import type { DetectedApp, Detection } from "../detect/schema.ts";
+import type { FileTree } from "../detect/tree.ts";
+import { cachePaths, sha256Hex } from "./cache.ts";
+import type { Cache, Job, Pipeline, StageName } from "./schema.ts";
+
+/** Inputs of {@link generatePipeline}. */
+export interface PipelineInput {
+  detection: Detection;
+  /** The parsed sparki.yml, if the repository has one. */
+  config?: SparkiConfig;
+  /** The snapshot the detection ran on; lockfiles are read from it to key caches. */
+  tree: FileTree;
+  name?: string;
+}
+
+const DEFAULT_TIMEOUTS: Readonly<Record<StageName, number>> = { install: 15, lint: 15, test: 30, build: 30, deploy: 30 };
+const STAGES: readonly StageName[] = ["install", "lint", "test", "build", "deploy"];
+
+/** "apps/web" → "apps-web": a job id prefix. */
+const slug = (path: string) => path.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "").toLowerCase();
+
+/** Joins and normalises repo-relative paths ("apps/web" + "../../dist/x" → "dist/x"). */
+function repoPath(...parts: string[]): string {
+  const out: string[] = [];
+  for (const seg of parts.join("/").split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return out.length === 0 ? "." : out.join("/");
+}
+
+async function dependencyCache(app: DetectedApp, tree: FileTree, extra: readonly string[]): Promise<Cache | null> {
+  if (!app.packageManager || !app.commands.install) return null;
+  const prefix = `deps-${app.packageManager}-`;
+  const lock = app.lockfile ? await tree.read(app.lockfile) : null;
+  // Without a lockfile the key can only follow the install command, so it is a weaker cache.
+  const hash = await sha256Hex(lock ?? `no-lockfile:${app.path}:${app.commands.install}`);
+  const paths = [...cachePaths(app), ...extra].map((p) => (p.startsWith("~") || p.startsWith("/") ? p : repoPath(app.cwd, p)));
+  return { key: `${prefix}${lock === null ? "nolock-" : ""}${hash}`, restoreKeys: [prefix], paths: [...new Set(paths)] };
+}
+
+interface Unit {
+  app: DetectedApp;
+  /** Id of the install job this unit's jobs depend on (its own, or the monorepo root's). */
+  installJob: string | null;
+  ownInstall: boolean;
+}
+
+/**
+ * Detection plus sparki.yml → a pipeline: install, lint, test and build jobs per
+ * project (per app in a monorepo, after one root install), then one deploy job per
+ * configured stage. Pure and deterministic; serialise with `canonicalJson`.
+ */
+export async function generatePipeline(input: PipelineInput): Promise<Pipeline> {
+  const detection = input.config ? applyConfig(input.detection, input.config) : input.detection;
+  const settings = input.config?.pipeline ?? PipelineSettingsSchema.parse({});
+  const timeout = (stage: StageName) => settings.timeoutMinutes ?? DEFAULT_TIMEOUTS[stage];
+  const jobs: Job[] = [];
+  const base = (app: DetectedApp, stage: StageName, id: string, name: string, needs: string[]): Job => ({
+    id,
+    name,
+    stage,
+    app: app.path,
+    needs,
+    runsOn: [...settings.runnerLabels],
+    workingDirectory: app.cwd,
+    timeoutMinutes: timeout(stage),
+    env: app.packageManager === "bundler" ? { BUNDLE_PATH: "vendor/bundle" } : {},
+    cache: null,
+    steps: [],
+    artifacts: [],
+    branches: null,
+    deploy: null,
+  });
+
+  const monorepoRoot = detection.apps.length > 0 && detection.packageManager !== null;
+  const units: Unit[] = [];
+  if (monorepoRoot) {
+    const root = detection;
+    if (root.commands.install) {
+      const job = base(root, "install", "install", "install", []);
+      job.cache = await dependencyCache(root, input.tree, settings.cachePaths);
+      job.steps = [{ name: "install", run: root.commands.install }];
+      jobs.push(job);
+    }
+    for (const app of detection.apps) units.push({ app, installJob: root.commands.install ? "install" : null, ownInstall: false });
+  } else if (detection.apps.length > 0) {
+    for (const app of detection.apps) units.push({ app, installJob: null, ownInstall: true });
+  } else if (detection.language !== null || detection.framework !== null) {
+    units.push({ app: detection, installJob: null, ownInstall: true });
+  }
+
+  const buildJobs = new Map<string, string>();
+  for (const unit of units) {
+    const { app } = unit;
+    const prefix = units.length === 1 && app.path === detection.path && !monorepoRoot ? "" : `${slug(app.path)}-`;
+    const cache = await dependencyCache(monorepoRoot ? detection : app, input.tree, settings.cachePaths);
+    const install = monorepoRoot ? detection.commands.install : app.commands.install;
+    const installStep = install ? [{ name: "install", run: install }] : [];
+    let previous: string[] = [];
+    if (unit.ownInstall && install) {
+      const job = base(app, "install", `${prefix}install`, `${app.path === "." ? "" : `${app.path}: `}install`, []);
+      job.cache = cache;
+      job.steps = installStep;
+      jobs.push(job);
+      previous = [job.id];
+    } else if (unit.installJob) previous = [unit.installJob];
+
+    for (const stage of ["lint", "test", "build"] as const) {
+      const command = app.commands[stage];
+      if (!command) continue;
+      const job = base(app, stage, `${prefix}${stage}`, `${app.path === "." ? "" : `${app.path}: `}${stage}`, previous);
+      job.cache = cache;
+      // Each job may land on a different runner, so it installs again (fast from the cache).
+      job.steps = [...installStep, { name: stage, run: command }];
+      if (stage === "build" && app.outputDir) job.artifacts = [repoPath(app.path, app.outputDir)];
+      jobs.push(job);
+      if (stage === "build") buildJobs.set(app.path, job.id);
+    }
+    // lint and test run side by side; build waits for both.
+    const gate = jobs.filter((j) => j.app === app.path && (j.stage === "lint" || j.stage === "test")).map((j) => j.id);
+    const build = jobs.find((j) => j.id === `${prefix}build`);
+    if (build && gate.length > 0) build.needs = gate;
+  }
+
+  let previousDeploy: string | null = null;
+  for (const d of input.config?.deployments ?? []) {
+    jobs.push(deployJob(d, detection, units, buildJobs, previousDeploy, base, timeout("deploy")));
+    previousDeploy = `deploy-${d.stage}`;
+  }
+
+  jobs.sort((a, b) => STAGES.indexOf(a.stage) - STAGES.indexOf(b.stage) || (a.app < b.app ? -1 : a.app > b.app ? 1 : 0));
+  return {
+    version: 1,
+    name: input.name ?? detection.name ?? "pipeline",
+    triggers: { branches: [...settings.branches], pullRequests: settings.pullRequests },
+    env: { CI: "true", ...settings.env },
+    stages: STAGES.map((name) => ({ name, jobs: jobs.filter((j) => j.stage === name).map((j) => j.id) })).filter((s) => s.jobs.length > 0),
+    jobs,
+  };
+}
+
+function deployJob(
+  d: Deployment,
+  detection: Detection,
+  units: readonly Unit[],
+  buildJobs: ReadonlyMap<string, string>,
+  previousDeploy: string | null,
+  base: (app: DetectedApp, stage: StageName, id: string, name: string, needs: string[]) => Job,
+  timeoutMinutes: number,
+): Job {
+  const target = (d.app ? units.find((u) => u.app.path === d.app)?.app : units.length === 1 ? units[0]?.app : undefined) ?? detection;
+  const needs = [...(buildJobs.has(target.path) ? [buildJobs.get(target.path) ?? ""] : []), ...(previousDeploy ? [previousDeploy] : [])];
+  const job = base(target, "deploy", `deploy-${d.stage}`, `deploy ${d.stage}`, needs);
+  job.timeoutMinutes = timeoutMinutes;
+  job.env = { ...d.env };
+  job.branches = [...d.branches];
+  job.steps = d.platform === "script" && d.script ? [{ name: "deploy", run: d.script }] : [];
+  job.deploy = {
+    stage: d.stage,
+    platform: d.platform,
+    strategy: d.strategy,
+    canarySteps: d.canarySteps ? [...d.canarySteps] : null,
+    approval: d.approval,
+    healthCheck: d.healthCheck ?? null,
+  };
+  return job;
+}

@@ -1,0 +1,115 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { fsTree } from "../../cli/fs-tree.ts";
+import { parseSparkiConfig, type SparkiConfig } from "../config/index.ts";
+import { detect, memoryTree, type FileTree } from "../detect/index.ts";
+import { canonicalJson, generatePipeline, PipelineSchema, sha256Hex } from "./index.ts";
+
+const FIXTURES = fileURLToPath(new URL("../detect/fixtures", import.meta.url));
+
+async function pipelineFor(tree: FileTree, yml?: string) {
+  let config: SparkiConfig | undefined;
+  if (yml !== undefined) {
+    const parsed = parseSparkiConfig(yml);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    config = parsed.config;
+  }
+  return generatePipeline({ detection: await detect(tree), tree, ...(config ? { config } : {}) });
+}
+
+describe("generatePipeline", () => {
+  it("builds install → lint/test → build for a single project, caching on the lockfile hash", async () => {
+    const tree = await fsTree(join(FIXTURES, "sveltekit"));
+    const p = PipelineSchema.parse(await pipelineFor(tree));
+    const lock = (await tree.read("package-lock.json")) ?? "";
+    expect(p.stages).toEqual([
+      { name: "install", jobs: ["install"] },
+      { name: "lint", jobs: ["lint"] },
+      { name: "test", jobs: ["test"] },
+      { name: "build", jobs: ["build"] },
+    ]);
+    const build = p.jobs.find((j) => j.id === "build");
+    expect(build).toEqual({
+      id: "build",
+      name: "build",
+      stage: "build",
+      app: ".",
+      needs: ["lint", "test"],
+      runsOn: ["linux"],
+      workingDirectory: ".",
+      timeoutMinutes: 30,
+      env: {},
+      cache: { key: `deps-npm-${await sha256Hex(lock)}`, restoreKeys: ["deps-npm-"], paths: ["~/.npm"] },
+      steps: [
+        { name: "install", run: "npm ci" },
+        { name: "build", run: "npm run build" },
+      ],
+      artifacts: [".svelte-kit"],
+      branches: null,
+      deploy: null,
+    });
+    expect(p.triggers).toEqual({ branches: ["*"], pullRequests: true });
+  });
+
+  it("is byte-identical for the same inputs, whatever the file order", async () => {
+    const files = { "package.json": JSON.stringify({ scripts: { build: "vite build" }, devDependencies: { vite: "5" } }), "package-lock.json": "{}" };
+    const reversed = Object.fromEntries(Object.entries(files).reverse());
+    const a = canonicalJson(await pipelineFor(memoryTree(files), "pipeline: { env: { B: '2', A: '1' } }"));
+    const b = canonicalJson(await pipelineFor(memoryTree(reversed), "pipeline: { env: { A: '1', B: '2' } }"));
+    expect(a).toBe(b);
+    expect(a).toContain('"env":{"A":"1","B":"2","CI":"true"}');
+  });
+
+  it("changes the cache key when the lockfile changes", async () => {
+    const files = { "go.mod": "module x\n\ngo 1.22\n", "main.go": "package main\n", "go.sum": "a v1 h1:x=\n" };
+    const before = (await pipelineFor(memoryTree(files))).jobs[0]?.cache?.key;
+    const after = (await pipelineFor(memoryTree({ ...files, "go.sum": "a v2 h1:y=\n" }))).jobs[0]?.cache?.key;
+    expect(before).toMatch(/^deps-go-[0-9a-f]{64}$/);
+    expect(after).not.toBe(before);
+  });
+
+  it("gives each monorepo app its jobs after one root install", async () => {
+    const p = await pipelineFor(await fsTree(join(FIXTURES, "turborepo")));
+    expect(p.jobs.map((j) => [j.id, j.needs, j.steps.at(-1)?.run, j.artifacts])).toEqual([
+      ["install", [], "pnpm install --frozen-lockfile", []],
+      ["apps-docs-lint", ["install"], "pnpm exec turbo run lint --filter=docs", []],
+      ["apps-web-lint", ["install"], "pnpm exec turbo run lint --filter=web", []],
+      ["apps-docs-build", ["apps-docs-lint"], "pnpm exec turbo run build --filter=docs", ["apps/docs/dist"]],
+      ["apps-web-build", ["apps-web-lint"], "pnpm exec turbo run build --filter=web", ["apps/web/.next"]],
+    ]);
+  });
+
+  it("applies sparki.yml: overrides, runner labels, timeouts, branch-filtered deploy stages", async () => {
+    const tree = await fsTree(join(FIXTURES, "express"));
+    const p = await pipelineFor(
+      tree,
+      [
+        "commands: { test: null, build: npm run bundle }",
+        "pipeline: { branches: [main], runnerLabels: [linux, x64], timeoutMinutes: 20 }",
+        "deployments:",
+        "  - { stage: staging, platform: script, script: ./deploy.sh staging }",
+        "  - { stage: production, platform: fly, approval: true, branches: [release], healthCheck: { path: /health } }",
+      ].join("\n"),
+    );
+    expect(p.stages.map((s) => [s.name, s.jobs])).toEqual([
+      ["install", ["install"]],
+      ["build", ["build"]],
+      ["deploy", ["deploy-staging", "deploy-production"]],
+    ]);
+    const [staging, production] = p.jobs.filter((j) => j.stage === "deploy");
+    expect([staging?.needs, staging?.steps, staging?.branches]).toEqual([["build"], [{ name: "deploy", run: "./deploy.sh staging" }], ["main"]]);
+    expect([production?.needs, production?.branches, production?.deploy?.approval, production?.deploy?.healthCheck?.path]).toEqual([
+      ["build", "deploy-staging"],
+      ["release"],
+      true,
+      "/health",
+    ]);
+    expect(new Set(p.jobs.map((j) => `${j.runsOn.join(",")}/${j.timeoutMinutes}`))).toEqual(new Set(["linux,x64/20"]));
+  });
+
+  it("an unknown repository has no jobs", async () => {
+    const p = await pipelineFor(memoryTree({ "README.md": "# hi\n" }));
+    expect(p.jobs).toEqual([]);
+  });
+});
