@@ -86,8 +86,18 @@ describe("ws-proxy itself", () => {
     expect(refused.code).toBe(1008);
     expect(refused.reason).toContain("only loopback");
     expect((await closeOf(`${proxy.url}/v2`)).reason).toContain("missing ?address");
-    const unreachable = await closeOf(`${proxy.url}/v2?address=127.0.0.1:1`);
-    expect(unreachable).toEqual({ code: 1011, reason: "sparki ws-proxy: 127.0.0.1:1: ECONNREFUSED" });
+    // An unreachable server is refused during the handshake, with the reason as the body.
+    const unreachable = await new Promise<{ status: number; body: string }>((ok, fail) => {
+      const ws = new WebSocket(`${proxy.url}/v2?address=127.0.0.1:1`);
+      ws.on("open", () => fail(new Error("the handshake should have been refused")));
+      ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => ok({ status: res.statusCode ?? 0, body }));
+      });
+      ws.on("error", () => undefined);
+    });
+    expect(unreachable).toEqual({ status: 502, body: "sparki ws-proxy: 127.0.0.1:1: ECONNREFUSED" });
     expect(parseLoopbackTarget("::1:5432")).toEqual({ host: "::1", port: 5432 });
     expect(parseLoopbackTarget("[::1]:5432")).toEqual({ host: "::1", port: 5432 });
     expect(parseLoopbackTarget("localhost:1")).toEqual({ host: "localhost", port: 1 });

@@ -117,24 +117,35 @@ export async function startWsProxy(opts: WsProxyOptions = {}): Promise<WsProxy> 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024 });
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
-    wss.handleUpgrade(req, socket, head, (ws) => relay(ws, req));
-  });
-
-  function relay(ws: WebSocket, req: IncomingMessage): void {
     const url = new URL(req.url ?? "/", "http://proxy");
-    // Refuse after the upgrade, so that the client sees a close reason and not just a failed handshake.
     const target =
       url.pathname === "/v2" || url.pathname === "/"
         ? parseLoopbackTarget(url.searchParams.get("address"))
         : `unknown path ${url.pathname}, use /v2?address=HOST:PORT`;
-    ws.on("error", (err) => log(`ws error: ${err.message}`));
     if (typeof target === "string") {
+      // Refuse after the upgrade, so that the client sees a close reason and not just a failed handshake.
       log(`refused: ${target}`);
-      ws.close(1008, reason(`sparki ws-proxy: ${target}`));
+      wss.handleUpgrade(req, socket, head, (ws) => ws.close(1008, reason(`sparki ws-proxy: ${target}`)));
       return;
     }
-    const pair = { ws, tcp: connect({ host: target.host, port: target.port }) };
-    const tcp = pair.tcp;
+    // Reach the server before accepting the WebSocket: a client told "no" during the handshake
+    // fails its connect cleanly, while one whose open socket is closed at once may already have
+    // queued its startup message (the Neon driver then writes into a closed socket).
+    const tcp = connect({ host: target.host, port: target.port });
+    tcp.once("error", (err: NodeJS.ErrnoException) => {
+      log(`tcp ${target.host}:${target.port}: ${err.message}`);
+      const why = `sparki ws-proxy: ${target.host}:${target.port}: ${err.code ?? err.message}`;
+      socket.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(why)}\r\nConnection: close\r\n\r\n${why}`);
+    });
+    tcp.once("connect", () => {
+      tcp.removeAllListeners("error");
+      wss.handleUpgrade(req, socket, head, (ws) => relay(ws, tcp, target));
+    });
+  });
+
+  function relay(ws: WebSocket, tcp: Socket, target: { host: string; port: number }): void {
+    ws.on("error", (err) => log(`ws error: ${err.message}`));
+    const pair = { ws, tcp };
     open.add(pair);
     tcp.setNoDelay(true);
     const spotter = new TerminateSpotter();
