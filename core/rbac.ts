@@ -16,6 +16,7 @@ export const permissions = [
   "project:create",
   "project:update",
   "project:delete",
+  "pipeline:write",
   "audit:read",
 ] as const;
 export type Permission = (typeof permissions)[number];
@@ -31,9 +32,10 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     "project:create",
     "project:update",
     "project:delete",
+    "pipeline:write",
     "audit:read",
   ]),
-  developer: new Set<Permission>([...read, "project:create", "project:update"]),
+  developer: new Set<Permission>([...read, "project:create", "project:update", "pipeline:write"]),
   viewer: new Set<Permission>(read),
 };
 

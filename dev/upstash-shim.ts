@@ -7,7 +7,9 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { Redis } from "ioredis";
+// The default import is ioredis' module.exports (the Redis class) under every loader; the named
+// export is missing when vitest's global setup loads this file.
+import Redis from "ioredis";
 import RedisMock from "ioredis-mock";
 
 /** Options of {@link startUpstashShim}. */

@@ -14,23 +14,30 @@ export default async function setup(_project: TestProject) {
   const plan = JSON.parse(process.env.SPARKI_TEST_STACK ?? "null") as StackPlan | null;
   if (!plan) throw new Error("vitest.config.ts did not plan the test stack");
   const stops: (() => Promise<void>)[] = [];
-
-  if (plan.serverUrl && plan.databaseName) {
-    await ensureDatabase(plan.serverUrl, plan.databaseName);
-    const { serverUrl, databaseName } = plan;
-    stops.push(() => dropDatabase(serverUrl, databaseName));
-  } else {
-    const pglite = await startPgliteServer({ port: plan.pglitePort });
-    stops.push(() => pglite.close());
-  }
-  await applyMigrations(plan.databaseUrl);
-
-  const proxy = await startWsProxy({ port: plan.proxyPort });
-  stops.push(() => proxy.close());
-  const cache = await startUpstashShim({ port: plan.cachePort, token: plan.cacheToken, redisUrl: plan.redisUrl });
-  stops.push(() => cache.close());
-
-  return async () => {
+  const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error("test stack teardown:", err));
   };
+
+  try {
+    if (plan.serverUrl && plan.databaseName) {
+      await ensureDatabase(plan.serverUrl, plan.databaseName);
+      const { serverUrl, databaseName } = plan;
+      stops.push(() => dropDatabase(serverUrl, databaseName));
+    } else {
+      const pglite = await startPgliteServer({ port: plan.pglitePort });
+      stops.push(() => pglite.close());
+    }
+    await applyMigrations(plan.databaseUrl);
+
+    const proxy = await startWsProxy({ port: plan.proxyPort });
+    stops.push(() => proxy.close());
+    const cache = await startUpstashShim({ port: plan.cachePort, token: plan.cacheToken, redisUrl: plan.redisUrl });
+    stops.push(() => cache.close());
+  } catch (err) {
+    // Whatever did start must not keep vitest from exiting.
+    await stopAll();
+    throw err;
+  }
+
+  return stopAll;
 }

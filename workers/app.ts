@@ -7,6 +7,7 @@ import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { meRoutes } from "./routes/me.js";
 import { memberRoutes } from "./routes/members.js";
+import { pipelineRoutes } from "./routes/pipelines.js";
 import { projectRoutes } from "./routes/projects.js";
 import { newRouter } from "./routes/router.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -27,7 +28,7 @@ export function createApp() {
       },
     }),
   );
-  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, auditLogRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, auditLogRoutes]) {
     app.route("/", routes);
   }
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -11,11 +11,12 @@ export interface AccessClaims {
   expiresAt: number;
 }
 
-const keyCache = new Map<string, Uint8Array>();
-function keyOf(secret: string): Uint8Array {
+// Importing the HMAC key is the costly part of verifying; do it once per secret per isolate.
+const keyCache = new Map<string, Promise<CryptoKey>>();
+function keyOf(secret: string): Promise<CryptoKey> {
   let key = keyCache.get(secret);
   if (!key) {
-    key = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     keyCache.set(secret, key);
   }
   return key;
@@ -33,7 +34,7 @@ export async function signAccessToken(userId: string, secret: string, now = Date
     .setJti(jti)
     .setIssuedAt(iat)
     .setExpirationTime(iat + accessTokenTtlSeconds)
-    .sign(keyOf(secret));
+    .sign(await keyOf(secret));
   return { token, jti };
 }
 
@@ -43,7 +44,7 @@ export async function signAccessToken(userId: string, secret: string, now = Date
  */
 export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims> {
   try {
-    const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: ["HS256"], issuer, audience });
+    const { payload } = await jwtVerify(token, await keyOf(secret), { algorithms: ["HS256"], issuer, audience });
     if (typeof payload.sub !== "string" || typeof payload.jti !== "string" || typeof payload.exp !== "number") {
       throw new SparkiError("invalid_token", { detail: "The access token lacks required claims." });
     }

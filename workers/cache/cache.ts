@@ -23,8 +23,7 @@ export class Cache {
 
   constructor(url: string, token: string, onError: CacheErrorHandler, isolate?: IsolateMemo) {
     this.#isolate = isolate;
-    // One quick retry: a slow cache must not hold a request hostage.
-    this.redis = new Redis({ url, token, retry: { retries: 1, backoff: () => 25 }, enableTelemetry: false, automaticDeserialization: false });
+    this.redis = clientFor(url, token);
     this.reportError = onError;
   }
 
@@ -93,6 +92,20 @@ export class Cache {
     await this.write(key, value, ttlSeconds);
     return value;
   }
+}
+
+// The client holds only configuration (each command is its own fetch), so one per isolate serves
+// every request.
+const clients = new Map<string, Redis>();
+function clientFor(url: string, token: string): Redis {
+  const id = `${url} ${token}`;
+  let client = clients.get(id);
+  if (!client) {
+    // One quick retry: a slow cache must not hold a request hostage.
+    client = new Redis({ url, token, retry: { retries: 1, backoff: () => 25 }, enableTelemetry: false, automaticDeserialization: false });
+    clients.set(id, client);
+  }
+  return client;
 }
 
 function decode<T extends z.ZodType>(schema: T, raw: string | null): z.infer<T> | undefined {

@@ -15,6 +15,9 @@ export const keys = {
   // request before its workspace is even known, in the same round trip as the rest.
   permissions: (userId: string) => `user:${userId}:permissions`,
   project: (projectId: string) => `project:${projectId}`,
+  latestPipeline: (projectId: string) => `pipeline:project:${projectId}:latest`,
+  pipelineVersion: (projectId: string, version: number) => `pipeline:project:${projectId}:v${version}`,
+  detection: (snapshotHash: string) => `detection:${snapshotHash}`,
   apiToken: (tokenHash: string) => `token:api:${tokenHash}`,
   revokedAccessToken: (jti: string) => `token:revoked:${jti}`,
   rateLimit: (scope: string, subject: string, window: number) => `ratelimit:${scope}:${subject}:${window}`,

@@ -12,6 +12,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  text,
   timestamp,
   uniqueIndex,
   uuid,
@@ -94,11 +95,21 @@ export const pipelines = pgTable(
     name: varchar("name", { length: 255 }).notNull(),
     configuration: jsonb("configuration").notNull(),
     version: integer("version").notNull().default(1),
+    // SHA-256 of the canonical configuration: a new version is written only when it differs.
+    contentHash: varchar("content_hash", { length: 64 }).notNull(),
+    // What produced this version: a detection snapshot, a sparki.yml edit, or a runner's plan step.
+    source: varchar("source", { length: 20 }).notNull(),
+    detection: jsonb("detection"),
+    sparkiYml: text("sparki_yml"),
+    // R2 key of the file snapshot the detection ran on, so a sparki.yml edit can be applied to it.
+    snapshotKey: varchar("snapshot_key", { length: 255 }),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     index("idx_pipelines_project").on(t.projectId),
+    check("pipelines_source_check", sql`${t.source} in ('detect', 'sparki.yml', 'upload')`),
     uniqueIndex("uq_pipelines_project_version").on(t.projectId, t.version),
   ],
 );

@@ -36,6 +36,11 @@ const workspaceRoutes: Case[] = [
   ["GET", () => `/v1/workspaces/${workspaceId}/audit-logs`],
   ["GET", () => `/v1/projects/${projectId}`],
   ["PATCH", () => `/v1/projects/${projectId}`, () => ({ name: "hijacked" })],
+  ["POST", () => `/v1/projects/${projectId}/detect`, () => ({ files: [{ path: "package.json", content: "{}" }] })],
+  ["GET", () => `/v1/projects/${projectId}/pipeline`],
+  ["PUT", () => `/v1/projects/${projectId}/pipeline`, () => "commands:\n  build: make\n"],
+  ["GET", () => `/v1/projects/${projectId}/pipeline/versions`],
+  ["GET", () => `/v1/projects/${projectId}/pipeline/versions/1`],
   ["DELETE", () => `/v1/projects/${projectId}`],
 ];
 
