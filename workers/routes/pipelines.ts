@@ -136,7 +136,7 @@ pipelineRoutes.openapi(
     await authorize(c, project.workspaceId, "pipeline:write", { type: "project", id });
     let text: string;
     try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(await c.req.arrayBuffer());
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(await c.req.arrayBuffer());
     } catch {
       throw new SparkiError("validation", { detail: "sparki.yml must be UTF-8 text.", errors: [{ pointer: "body", message: "is not valid UTF-8" }] });
     }
