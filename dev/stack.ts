@@ -94,7 +94,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ALLOW_LOCAL_GIT_URLS: "true",
       ...options.vars,
     };
-    const wrangler = startWrangler(apiPort, vars, join(stateDir, "wrangler"), log, options.entry);
+    const envFile = join(stateDir, "worker.env");
+    // A file rather than --var flags, so secrets do not show in the process list.
+    writeFileSync(envFile, Object.entries(vars).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join("\n") + "\n", { mode: 0o600 });
+    const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry);
     stops.push(() => stopChild(wrangler));
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHealthy(apiUrl, wrangler);
@@ -106,10 +109,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-function startWrangler(port: number, vars: Record<string, string>, persistTo: string, log: (line: string) => void, entry?: string): ChildProcess {
+// wrangler cannot reach Cloudflare offline; it says so on every start, harmlessly.
+const offlineNoise = /Request\.cf|workers\.cloudflare\.com|^\s+at /;
+
+function startWrangler(port: number, envFile: string, persistTo: string, log: (line: string) => void, entry?: string): ChildProcess {
   const wranglerBin = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
-  const args = [wranglerBin, "dev", ...(entry ? [entry] : []), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn"];
-  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+  const args = [wranglerBin, "dev", ...(entry ? [entry] : []), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn", "--env-file", envFile];
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
@@ -117,7 +122,7 @@ function startWrangler(port: number, vars: Record<string, string>, persistTo: st
     detached: true,
   });
   const relay = (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(`wrangler  ${line}`);
+    for (const line of chunk.toString().split("\n")) if (line.trim() !== "" && !offlineNoise.test(line)) log(`wrangler  ${line}`);
   };
   child.stdout?.on("data", relay);
   child.stderr?.on("data", relay);
