@@ -14,14 +14,11 @@ import { pipelines } from "../db/schema.js";
 import { authorize } from "../services/access.js";
 import { configError, latestPipeline, latestPipelineRow, pipelineByVersion, savePipeline } from "../services/pipelines.js";
 import { findProject } from "../services/projects.js";
-import { authedWith, json, jsonBody, newRouter, problems } from "./router.js";
+import { authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const pipelineRoutes = newRouter();
 const ProjectParams = z.object({ id: z.uuid() });
-const withProject = authedWith((c) => {
-  const id = c.req.param("id");
-  return id && z.uuid().safeParse(id).success ? [keys.project(id), keys.latestPipeline(id)] : [];
-});
+const withProject = authedForProject(keys.latestPipeline);
 const configFiles = ["sparki.yml", "sparki.yaml", ".sparki.yml", ".sparki.yaml"];
 const Snapshot = z.array(z.object({ path: z.string(), content: z.string() }));
 

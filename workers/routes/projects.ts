@@ -14,16 +14,12 @@ import { audit } from "../services/audit.js";
 import { authorize } from "../services/access.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject, projectView } from "../services/projects.js";
-import { authed, authedWith, json, jsonBody, newRouter, problems } from "./router.js";
+import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const projectRoutes = newRouter();
 const WorkspaceParams = z.object({ id: z.uuid() });
 const ProjectParams = z.object({ id: z.uuid() });
-// The project's metadata is read by every /v1/projects/{id} route: fetch it with the caller's entries.
-const withProject = authedWith((c) => {
-  const id = c.req.param("id");
-  return id && z.uuid().safeParse(id).success ? [keys.project(id)] : [];
-});
+const withProject = authedForProject();
 
 /** Local repositories only make sense where the runner shares the API's disk: development. */
 function assertGitUrlAllowed(c: Context<AppEnv>, gitUrl: string | undefined): void {

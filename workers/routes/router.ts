@@ -1,7 +1,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
 import { Problem } from "../../core/contracts/common.js";
 import { errorTitle, type ErrorCode } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
+import { keys } from "../cache/keys.js";
 import { authenticate, authenticateWith, type Prefetch } from "../middleware/authenticate.js";
 import { validationError } from "../middleware/errors.js";
 
@@ -44,4 +46,17 @@ export const authed = { security: [{ bearerAuth: [] }], middleware: [authenticat
 /** Like {@link authed}, also fetching the cache keys the route will read in the same round trip. */
 export function authedWith(prefetch: Prefetch) {
   return { security: [{ bearerAuth: [] }], middleware: [authenticateWith(prefetch)] };
+}
+
+const projectId = z.uuid();
+
+/**
+ * For `/v1/projects/{id}…` routes: every one reads the project's metadata to find its workspace,
+ * so it is fetched with the caller's entries, along with any `more` keys of that project.
+ */
+export function authedForProject(...more: ((projectId: string) => string)[]) {
+  return authedWith((c) => {
+    const id = c.req.param("id");
+    return id && projectId.safeParse(id).success ? [keys.project(id), ...more.map((key) => key(id))] : [];
+  });
 }
