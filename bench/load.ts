@@ -5,6 +5,10 @@
 import { Agent, request } from "node:http";
 
 export interface LoadResult {
+  /** Every request's latency in ms, sorted. */
+  latencies: number[];
+  /** Seconds spent sending. */
+  seconds: number;
   requests: number;
   errors: number;
   rps: number;
@@ -43,7 +47,20 @@ export async function runLoad(url: string, options: { connections: number; durat
   );
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
+  return summarize(latencies, errors, elapsed);
+}
+
+function summarize(latencies: number[], errors: number, seconds: number): LoadResult {
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { requests: latencies.length, errors, rps: latencies.length / elapsed, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+  return { latencies, seconds, requests: latencies.length, errors, rps: latencies.length / seconds, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/** Pools several runs of the same target into one result (percentiles over every request). */
+export function pool(runs: LoadResult[]): LoadResult {
+  return summarize(
+    runs.flatMap((r) => r.latencies),
+    runs.reduce((n, r) => n + r.errors, 0),
+    runs.reduce((n, r) => n + r.seconds, 0),
+  );
 }

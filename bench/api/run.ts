@@ -7,9 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack } from "../../dev/stack.js";
-import { runLoad, type LoadResult } from "../load.js";
+import { pool, runLoad, type LoadResult } from "../load.js";
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 10_000);
+// Both targets run in alternating short rounds, so a drift in the machine's load (2 shared cores)
+// falls on both alike instead of on whichever ran second.
+const rounds = 5;
 
 async function post(url: string, body: unknown, token?: string): Promise<Record<string, any>> {
   const res = await fetch(url, {
@@ -50,10 +53,16 @@ async function benchApi(): Promise<string> {
 
     const ratios: string[] = [];
     for (const connections of [10, 50]) {
-      const bare = await runLoad(bareUrl, { connections, durationMs });
-      const route = await runLoad(sparkiUrl, { connections, durationMs, headers: auth });
+      const bareRuns: LoadResult[] = [];
+      const routeRuns: LoadResult[] = [];
+      for (let round = 0; round < rounds; round++) {
+        bareRuns.push(await runLoad(bareUrl, { connections, durationMs: durationMs / rounds }));
+        routeRuns.push(await runLoad(sparkiUrl, { connections, durationMs: durationMs / rounds, headers: auth }));
+      }
+      const bare = pool(bareRuns);
+      const route = pool(routeRuns);
       const ratio = route.p95 / bare.p95;
-      console.log(`\n${connections} connections, ${durationMs / 1000} s each`);
+      console.log(`\n${connections} connections, ${durationMs / 1000} s each in ${rounds} alternating rounds`);
       console.log(`  bare Hono route      ${fmt(bare)}`);
       console.log(`  GET /v1/projects/:id ${fmt(route)}`);
       console.log(`  ratio (Sparki/bare)  p50 ${(route.p50 / bare.p50).toFixed(2)}×  p95 ${ratio.toFixed(2)}×  p99 ${(route.p99 / bare.p99).toFixed(2)}×  req/s ${(route.rps / bare.rps).toFixed(2)}×`);
