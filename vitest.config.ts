@@ -33,6 +33,8 @@ export default defineConfig({
                 BCRYPT_COST: "4",
                 ALLOW_LOCAL_GIT_URLS: "true",
                 LOG_LEVEL: "error",
+                SHARED_RUNNER_TOKEN: "shared-runner-token-for-tests",
+                RUNNER_LEASE_SECONDS: "5",
               },
             },
           }),

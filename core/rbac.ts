@@ -17,6 +17,8 @@ export const permissions = [
   "project:update",
   "project:delete",
   "pipeline:write",
+  "build:trigger",
+  "runners:manage",
   "audit:read",
 ] as const;
 export type Permission = (typeof permissions)[number];
@@ -33,9 +35,11 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     "project:update",
     "project:delete",
     "pipeline:write",
+    "build:trigger",
+    "runners:manage",
     "audit:read",
   ]),
-  developer: new Set<Permission>([...read, "project:create", "project:update", "pipeline:write"]),
+  developer: new Set<Permission>([...read, "project:create", "project:update", "pipeline:write", "build:trigger"]),
   viewer: new Set<Permission>(read),
 };
 

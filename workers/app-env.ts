@@ -2,6 +2,7 @@ import type { Cache } from "./cache/cache.js";
 import type { Db } from "./db/client.js";
 import type { Bindings, Config } from "./env.js";
 import type { Logger } from "./log.js";
+import type { RunnerIdentity } from "./middleware/authenticate-runner.js";
 
 export interface AuthenticatedUser {
   id: string;
@@ -30,5 +31,7 @@ export type AppEnv = {
     /** Connects to Postgres on first use; one connection per request, closed after it. */
     db: () => Promise<Db>;
     auth: AuthContext;
+    /** The runner calling a /v1/runner route. */
+    runner: RunnerIdentity;
   };
 };

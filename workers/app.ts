@@ -7,7 +7,10 @@ import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { meRoutes } from "./routes/me.js";
 import { memberRoutes } from "./routes/members.js";
+import { buildRoutes } from "./routes/builds.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
+import { runnerTokenRoutes } from "./routes/runner-tokens.js";
+import { runnerRoutes } from "./routes/runner.js";
 import { projectRoutes } from "./routes/projects.js";
 import { newRouter } from "./routes/router.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -28,13 +31,18 @@ export function createApp() {
       },
     }),
   );
-  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, auditLogRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, runnerTokenRoutes, runnerRoutes, auditLogRoutes]) {
     app.route("/", routes);
   }
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     description: "An access token from /v1/auth/login, or a personal API token (spk_…).",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "runnerToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "A runner token (srn_…) from POST /v1/runner/register.",
   });
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

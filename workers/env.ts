@@ -4,6 +4,8 @@ import type { SparkiEvent } from "../core/contracts/events.js";
 /** Bindings declared in wrangler.toml plus the vars and secrets the Worker reads. */
 export interface Bindings {
   ARTIFACTS: R2Bucket;
+  RUNNER_DISPATCHER: DurableObjectNamespace<import("../durable-objects/runner-dispatcher/object.js").RunnerDispatcher>;
+  BUILD_COORDINATOR: DurableObjectNamespace<import("../durable-objects/build-coordinator/object.js").BuildCoordinator>;
   EVENTS: Queue<SparkiEvent>;
   EVENTS_DLQ: Queue<unknown>;
   DATABASE_URL?: string;
@@ -15,6 +17,8 @@ export interface Bindings {
   ALLOW_LOCAL_GIT_URLS?: string;
   LOG_LEVEL?: string;
   ISOLATE_CACHE_TTL_MS?: string;
+  RUNNER_LEASE_SECONDS?: string;
+  SHARED_RUNNER_TOKEN?: string;
 }
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
@@ -32,6 +36,10 @@ export const Config = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   // How long an isolate may reuse a cache entry without asking Upstash; 0 turns the tier off.
   ISOLATE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  // A job whose runner stops heartbeating goes back to the queue after this long.
+  RUNNER_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  // Registers runners into the instance's shared pool (serves every workspace); unset disables it.
+  SHARED_RUNNER_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 export type Config = z.infer<typeof Config>;
 

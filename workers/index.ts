@@ -2,6 +2,9 @@ import { createApp } from "./app.js";
 import type { Bindings } from "./env.js";
 import { consumeEvents } from "./queue.js";
 
+export { BuildCoordinator } from "../durable-objects/build-coordinator/object.js";
+export { RunnerDispatcher } from "../durable-objects/runner-dispatcher/object.js";
+
 const app = createApp();
 
 export default {

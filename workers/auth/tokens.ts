@@ -1,5 +1,5 @@
 /** Opaque secrets (refresh and API tokens): random, prefixed by kind, stored only as SHA-256. */
-export const tokenPrefix = { refresh: "srt_", api: "spk_" } as const;
+export const tokenPrefix = { refresh: "srt_", api: "spk_", runner: "srn_", runnerRegistration: "srg_" } as const;
 
 /** A new random token of the given kind: prefix + 32 random bytes in base64url. */
 export function newToken(kind: keyof typeof tokenPrefix): string {

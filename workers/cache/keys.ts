@@ -19,6 +19,7 @@ export const keys = {
   pipelineVersion: (projectId: string, version: number) => `pipeline:project:${projectId}:v${version}`,
   detection: (snapshotHash: string) => `detection:${snapshotHash}`,
   apiToken: (tokenHash: string) => `token:api:${tokenHash}`,
+  runner: (tokenHash: string) => `token:runner:${tokenHash}`,
   revokedAccessToken: (jti: string) => `token:revoked:${jti}`,
   rateLimit: (scope: string, subject: string, window: number) => `ratelimit:${scope}:${subject}:${window}`,
 } as const;

@@ -118,15 +118,82 @@ export const builds = pgTable(
   "builds",
   {
     id: id(),
+    // Null until the plan step has uploaded the pipeline this build runs.
     pipelineId: uuid("pipeline_id").references(() => pipelines.id, { onDelete: "cascade" }),
-    commitSha: varchar("commit_sha", { length: 40 }),
+    projectId: uuid("project_id").references(() => projects.id, { onDelete: "cascade" }),
+    number: integer("number"),
+    commitSha: varchar("commit_sha", { length: 64 }),
     branch: varchar("branch", { length: 255 }),
     status: varchar("status", { length: 50 }),
+    attempt: integer("attempt").notNull().default(1),
+    trigger: varchar("trigger", { length: 20 }),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    error: varchar("error", { length: 2000 }),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (t) => [index("idx_builds_pipeline").on(t.pipelineId)],
+  (t) => [
+    index("idx_builds_pipeline").on(t.pipelineId),
+    index("idx_builds_project_page").on(t.projectId, t.createdAt.desc(), t.id.desc()),
+    uniqueIndex("uq_builds_project_number").on(t.projectId, t.number),
+  ],
+);
+
+/** A build's jobs and their steps, as the BuildCoordinator last reported them. */
+export const jobs = pgTable(
+  "jobs",
+  {
+    // `<build id>.<n>`: the id names its build, so runner calls find the build's coordinator.
+    id: varchar("id", { length: 128 }).primaryKey(),
+    buildId: uuid("build_id")
+      .notNull()
+      .references(() => builds.id, { onDelete: "cascade" }),
+    key: varchar("key", { length: 64 }).notNull(),
+    name: varchar("name", { length: 255 }).notNull(),
+    kind: varchar("kind", { length: 10 }).notNull(),
+    status: varchar("status", { length: 20 }).notNull(),
+    exitCode: integer("exit_code"),
+    runnerId: uuid("runner_id"),
+    attempt: integer("attempt").notNull().default(0),
+    steps: jsonb("steps").notNull().default([]),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [index("idx_jobs_build").on(t.buildId)],
+);
+
+/** Runner agents. A null workspace means the instance's shared pool. */
+export const runners = pgTable(
+  "runners",
+  {
+    id: id(),
+    workspaceId: uuid("workspace_id").references(() => workspaces.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 64 }).notNull(),
+    labels: jsonb("labels").notNull().default([]),
+    version: varchar("version", { length: 64 }).notNull(),
+    tokenHash: varchar("token_hash", { length: 64 }).notNull().unique(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("idx_runners_workspace").on(t.workspaceId)],
+);
+
+/** Tokens a workspace hands to its hosts so their runners can register. */
+export const runnerRegistrationTokens = pgTable(
+  "runner_registration_tokens",
+  {
+    id: id(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 100 }).notNull(),
+    prefix: varchar("prefix", { length: 16 }).notNull(),
+    tokenHash: varchar("token_hash", { length: 64 }).notNull().unique(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("idx_runner_registration_tokens_workspace").on(t.workspaceId)],
 );
 
 export const deployments = pgTable(

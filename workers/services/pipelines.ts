@@ -61,6 +61,8 @@ export interface NewPipeline {
   detection: Detection | null;
   sparkiYml: string | null;
   snapshotKey: string | null;
+  /** Who made it; defaults to the calling user (a runner's upload has none). */
+  createdBy?: string | null;
 }
 
 /**
@@ -87,7 +89,7 @@ export async function savePipeline(c: Context<AppEnv>, project: { id: string; wo
         detection: input.detection,
         sparkiYml: input.sparkiYml,
         snapshotKey: input.snapshotKey,
-        createdBy: c.var.auth.user.id,
+        createdBy: input.createdBy === undefined ? c.var.auth.user.id : input.createdBy,
       })
       .returning();
     if (!row) throw new Error("insert returned no row");
@@ -98,6 +100,7 @@ export async function savePipeline(c: Context<AppEnv>, project: { id: string; wo
         .where(eq(projects.id, project.id));
     }
     await audit(c, tx, {
+      userId: input.createdBy === undefined ? undefined : input.createdBy,
       eventType: "data",
       action: "pipeline.version_create",
       result: "success",

@@ -1,0 +1,238 @@
+/**
+ * The coordinator's WebSockets, on the hibernation API: one socket per running job from its
+ * runner (lines in, acks out) and any number of viewers (lines out, batched every 25 ms). Lines
+ * go to SQLite as they arrive, never into memory as a whole, and to R2 when the build ends.
+ */
+import { LogCloseCode, RunnerLogFrame, type ServerLogFrame } from "../../core/contracts/runner.ts";
+import type { ViewerFrame, ViewerLogLine } from "../../core/contracts/logs.ts";
+import type { BuildStatus } from "../../core/build/index.ts";
+import type { Meta, Store } from "./store.js";
+
+export const logCapBytes = 100 * 1024 * 1024;
+const fanOutDelayMs = 25;
+const backlogChunk = 1000;
+
+type Attachment = { role: "runner"; jobId: string; leaseId: string; fencingToken: number } | { role: "viewer"; sentUpTo: number };
+
+const send = (ws: WebSocket, frame: ServerLogFrame | ViewerFrame) => {
+  try {
+    ws.send(JSON.stringify(frame));
+  } catch {
+    // The socket closed meanwhile; its close handler cleans up.
+  }
+};
+
+export class LogSockets {
+  #pending = false;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly store: Store,
+    private readonly leaseMs: () => number,
+  ) {}
+
+  /** Routes the coordinator's fetch: the runner's socket, a viewer's socket, or the text log. */
+  async handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/logs.txt") return this.#text(url.searchParams.get("job"));
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    if (url.pathname === "/runner") {
+      const jobId = url.searchParams.get("job") ?? "";
+      const leaseId = url.searchParams.get("lease") ?? "";
+      const fencingToken = Number(url.searchParams.get("fencing"));
+      const job = this.store.job(jobId);
+      if (!job || job.state.leaseId !== leaseId || job.state.fencingToken !== fencingToken) {
+        return new Response("this runner does not hold the job", { status: 409 });
+      }
+      this.ctx.acceptWebSocket(server, ["runner", `job:${jobId}`]);
+      server.serializeAttachment({ role: "runner", jobId, leaseId, fencingToken } satisfies Attachment);
+      send(server, { type: "resume", seq: this.#lastSeq(jobId) });
+    } else if (url.pathname === "/viewer") {
+      const from = Math.max(1, Number(url.searchParams.get("from") ?? 1) || 1);
+      this.ctx.acceptWebSocket(server, ["viewer"]);
+      const sentUpTo = this.#sendBacklog(server, from);
+      server.serializeAttachment({ role: "viewer", sentUpTo } satisfies Attachment);
+      const status = this.store.meta()?.state.status;
+      if (status) send(server, { type: "status", status });
+    } else {
+      return new Response("not found", { status: 404 });
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  message(ws: WebSocket, raw: string | ArrayBuffer): void {
+    const att = ws.deserializeAttachment() as Attachment | null;
+    if (att?.role !== "runner") return;
+    const job = this.store.job(att.jobId);
+    if (!job || job.state.fencingToken !== att.fencingToken || job.state.leaseId !== att.leaseId) {
+      send(ws, { type: "error", code: "lease_lost", message: "This runner no longer holds the job." });
+      ws.close(LogCloseCode.leaseLost, "lease lost");
+      return;
+    }
+    let frame: RunnerLogFrame;
+    try {
+      frame = RunnerLogFrame.parse(JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw)));
+    } catch {
+      send(ws, { type: "error", code: "invalid_frame", message: "The frame does not match the runner protocol." });
+      ws.close(LogCloseCode.invalidFrame, "invalid frame");
+      return;
+    }
+    let last = this.#lastSeq(att.jobId);
+    const meta = this.store.meta();
+    for (const line of frame.lines) {
+      if (line.seq <= last) continue; // a re-sent line: already stored
+      if (line.seq !== last + 1) {
+        send(ws, { type: "resume", seq: last }); // a gap: ask for what is missing
+        break;
+      }
+      this.#store(att.jobId, line, meta);
+      last = line.seq;
+    }
+    if (meta) this.store.saveMeta(meta);
+    send(ws, { type: "ack", seq: last });
+    this.#scheduleFanOut();
+  }
+
+  closed(ws: WebSocket, code: number): void {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Tells a running job's runner, if connected, that the build was cancelled. */
+  pushCancel(jobId: string): void {
+    for (const ws of this.ctx.getWebSockets(`job:${jobId}`)) send(ws, { type: "cancel" });
+  }
+
+  /** Disconnects a job's runner after its lease was lost. */
+  dropRunner(jobId: string): void {
+    for (const ws of this.ctx.getWebSockets(`job:${jobId}`)) {
+      send(ws, { type: "error", code: "lease_lost", message: "The lease expired; the job was requeued." });
+      ws.close(LogCloseCode.leaseLost, "lease lost");
+    }
+  }
+
+  broadcastStatus(status: BuildStatus): void {
+    this.#fanOut();
+    for (const ws of this.ctx.getWebSockets("viewer")) send(ws, { type: "status", status });
+  }
+
+  /** Writes the whole log to R2 (streamed, never whole in memory); returns its key. */
+  async archive(bucket: R2Bucket, meta: Meta): Promise<string> {
+    const key = `projects/${meta.init.projectId}/builds/${meta.init.buildId}/logs/build.log`;
+    const [row] = this.ctx.storage.sql
+      .exec<{ bytes: number | null }>("select sum(length(cast(text as blob)) + case when partial = 1 then 0 else 1 end) as bytes from log_lines")
+      .toArray();
+    const length = row?.bytes ?? 0;
+    const stream = new FixedLengthStream(length);
+    const writing = this.#pump(stream.writable, null);
+    await Promise.all([bucket.put(key, stream.readable, { httpMetadata: { contentType: "text/plain; charset=utf-8" } }), writing]);
+    return key;
+  }
+
+  #store(jobId: string, line: RunnerLogFrame["lines"][number], meta: Meta | undefined): void {
+    if (meta?.logTruncated) return;
+    const bytes = line.text.length + 1;
+    if (meta && meta.logBytes + bytes > logCapBytes) {
+      meta.logTruncated = true;
+      this.ctx.storage.sql.exec(
+        "insert into log_lines (job_id, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, 0)",
+        jobId,
+        line.seq,
+        "sparki:runner",
+        line.ts,
+        `[sparki] The log reached its ${logCapBytes / 1024 / 1024} MiB limit here; later lines were not kept.`,
+      );
+      return;
+    }
+    if (meta) meta.logBytes += bytes;
+    this.ctx.storage.sql.exec(
+      "insert into log_lines (job_id, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, ?) on conflict (job_id, job_seq) do nothing",
+      jobId,
+      line.seq,
+      line.step,
+      line.ts,
+      line.text,
+      line.partial ? 1 : 0,
+    );
+  }
+
+  #lastSeq(jobId: string): number {
+    const [row] = this.ctx.storage.sql.exec<{ seq: number | null }>("select max(job_seq) as seq from log_lines where job_id = ?", jobId).toArray();
+    return row?.seq ?? 0;
+  }
+
+  #lines(from: number, limit: number): ViewerLogLine[] {
+    return this.ctx.storage.sql
+      .exec<{ seq: number; job_id: string; step: string; ts: number; text: string; partial: number }>(
+        "select seq, job_id, step, ts, text, partial from log_lines where seq >= ? order by seq limit ?",
+        from,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ seq: r.seq, jobId: r.job_id, step: r.step, ts: r.ts, text: r.text, ...(r.partial ? { partial: true as const } : {}) }));
+  }
+
+  /** Sends every stored line from `from`; returns the last seq sent. */
+  #sendBacklog(ws: WebSocket, from: number): number {
+    let next = from;
+    let last = from - 1;
+    for (;;) {
+      const lines = this.#lines(next, backlogChunk);
+      if (lines.length === 0) return last;
+      send(ws, { type: "lines", lines });
+      last = lines[lines.length - 1]?.seq ?? last;
+      next = last + 1;
+    }
+  }
+
+  #scheduleFanOut(): void {
+    if (this.#pending) return;
+    this.#pending = true;
+    // Coalescing for 25 ms: the cost of fan-out is per frame, not per line (LOCAL-STACK.md).
+    setTimeout(() => this.#fanOut(), fanOutDelayMs);
+  }
+
+  #fanOut(): void {
+    this.#pending = false;
+    for (const ws of this.ctx.getWebSockets("viewer")) {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (att?.role !== "viewer") continue;
+      const last = this.#sendBacklog(ws, att.sentUpTo + 1);
+      if (last > att.sentUpTo) ws.serializeAttachment({ role: "viewer", sentUpTo: last } satisfies Attachment);
+    }
+  }
+
+  /** The log as text: each line's text, plus a newline unless it was partial. */
+  #text(jobId: string | null): Response {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    void this.#pump(writable, jobId);
+    return new Response(readable, { headers: { "content-type": "text/plain; charset=utf-8" } });
+  }
+
+  async #pump(writable: WritableStream<Uint8Array>, jobId: string | null): Promise<void> {
+    const writer = writable.getWriter();
+    const encoder = new TextEncoder();
+    let next = 1;
+    try {
+      for (;;) {
+        const rows = this.ctx.storage.sql
+          .exec<{ seq: number; text: string; partial: number }>(
+            `select seq, text, partial from log_lines where seq >= ? ${jobId ? "and job_id = ?" : ""} order by seq limit ?`,
+            ...(jobId ? [next, jobId, backlogChunk] : [next, backlogChunk]),
+          )
+          .toArray();
+        if (rows.length === 0) break;
+        await writer.write(encoder.encode(rows.map((r) => r.text + (r.partial ? "" : "\n")).join("")));
+        next = (rows[rows.length - 1]?.seq ?? next) + 1;
+      }
+      await writer.close();
+    } catch (err) {
+      await writer.abort(err).catch(() => undefined);
+    }
+  }
+}

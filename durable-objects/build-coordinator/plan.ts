@@ -1,0 +1,84 @@
+/**
+ * Turns an uploaded pipeline into the coordinator's job specs. Pure: the same pipeline and
+ * branch always give the same jobs.
+ */
+import type { Pipeline } from "../../core/pipeline/index.ts";
+import type { JobSpec } from "./protocol.js";
+
+/** The first job of every build: clone, detect, read sparki.yml, upload the pipeline. */
+export function planJob(buildId: string): JobSpec {
+  return {
+    id: `${buildId}.0`,
+    key: "plan",
+    name: "plan",
+    kind: "plan",
+    needs: [],
+    labels: [],
+    steps: [],
+    env: {},
+    artifacts: [],
+    timeoutSeconds: 600,
+  };
+}
+
+/** Whether a branch matches a filter entry: exact, or a glob with `*` (not crossing `/`) and `**`. */
+export function branchMatches(pattern: string, branch: string): boolean {
+  const regex = pattern
+    .split("**")
+    .map((part) => part.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*"))
+    .join(".*");
+  return new RegExp(`^${regex}$`).test(branch);
+}
+
+function stepId(name: string, index: number, taken: Set<string>): string {
+  const base = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) || "step";
+  let id = /^[a-z0-9]/.test(base) ? base : `s-${base}`;
+  if (taken.has(id)) id = `${id}-${index + 1}`;
+  taken.add(id);
+  return id;
+}
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
+export interface Expansion {
+  jobs: JobSpec[];
+  /** Jobs the branch filters leave out (they end `cancelled` without running). */
+  skipped: string[];
+}
+
+/**
+ * One runner job per pipeline job that runs on this branch. Deploy jobs are left to the
+ * DeploymentOrchestrator. Commands run from the job's working directory.
+ */
+export function expandPipeline(buildId: string, pipeline: Pipeline, branch: string): Expansion {
+  const ids = new Map<string, string>();
+  pipeline.jobs.forEach((job, index) => ids.set(job.id, `${buildId}.${index + 1}`));
+  const jobs: JobSpec[] = [];
+  const skipped: string[] = [];
+  pipeline.jobs.forEach((job, index) => {
+    const id = `${buildId}.${index + 1}`;
+    const runsHere = job.stage !== "deploy" && (job.branches === null || job.branches.some((p) => branchMatches(p, branch)));
+    if (!runsHere) skipped.push(id);
+    const taken = new Set<string>();
+    const cd = job.workingDirectory !== "." && job.workingDirectory !== "" ? `cd ${shellQuote(job.workingDirectory)} && ` : "";
+    jobs.push({
+      id,
+      key: job.id.slice(0, 64),
+      name: job.name,
+      kind: "steps",
+      needs: job.needs.map((need) => ids.get(need)).filter((need): need is string => need !== undefined),
+      labels: [...job.runsOn].sort(),
+      steps: job.steps.map((step, i) => ({
+        id: stepId(step.name, i, taken),
+        name: step.name,
+        command: `${cd}${step.run}`,
+        timeoutSeconds: job.timeoutMinutes * 60,
+        env: {},
+      })),
+      env: { ...pipeline.env, ...job.env },
+      artifacts: job.artifacts.map((path) => ({ name: path.replace(/^\.\/+/, ""), path })),
+      timeoutSeconds: job.timeoutMinutes * 60,
+    });
+  });
+  return { jobs, skipped };
+}

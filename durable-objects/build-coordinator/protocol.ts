@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { Artifact, EnvMap, JobStep } from "../../core/contracts/runner.ts";
+import { BuildJob } from "../../core/contracts/builds.ts";
+import { BUILD_STATUSES } from "../../core/build/index.ts";
+
+/** What the API hands a new build's coordinator. */
+export const BuildInit = z.object({
+  buildId: z.uuid(),
+  projectId: z.uuid(),
+  workspaceId: z.uuid(),
+  number: z.number().int().positive(),
+  repo: z.object({ url: z.string().min(1), branch: z.string().min(1), commitSha: z.string().regex(/^[0-9a-f]{40}$/).nullable() }),
+  /** Pools the build's jobs are offered to, in order of preference. */
+  pools: z.array(z.string().min(1)).min(1),
+});
+export type BuildInit = z.infer<typeof BuildInit>;
+
+/** A job as the coordinator keeps it: what to run, and what runs it. */
+export const JobSpec = z.object({
+  id: z.string(),
+  key: z.string(),
+  name: z.string(),
+  kind: z.enum(["plan", "steps"]),
+  needs: z.array(z.string()),
+  labels: z.array(z.string()),
+  steps: z.array(JobStep),
+  env: EnvMap,
+  artifacts: z.array(Artifact),
+  timeoutSeconds: z.number().int().positive(),
+});
+export type JobSpec = z.infer<typeof JobSpec>;
+
+/** A build as GET /v1/builds/:id shows it (the live part; Postgres has the rest). */
+export const BuildView = z.object({
+  id: z.uuid(),
+  status: z.enum(BUILD_STATUSES),
+  attempt: z.number().int(),
+  commitSha: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  jobs: z.array(BuildJob),
+});
+export type BuildView = z.infer<typeof BuildView>;
+
+/** Why a runner's call on a job was refused; the API answers 409 for each. */
+export type LeaseRefusal = { refused: "lease_lost" | "not_found" | "illegal"; detail: string };

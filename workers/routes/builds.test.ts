@@ -1,0 +1,187 @@
+import { SELF } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ViewerFrame } from "../../core/contracts/logs.ts";
+import type { Job } from "../../core/contracts/runner.ts";
+import type { Pipeline } from "../../core/pipeline/index.ts";
+import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
+import { claim, Frames, lease, openRunnerLog, registerRunner } from "../testing/runner.js";
+
+const sha = "a".repeat(40);
+const pipeline: Pipeline = {
+  version: 1,
+  name: "app",
+  triggers: { branches: ["**"], pullRequests: true },
+  env: {},
+  stages: [{ name: "build", jobs: ["build"] }],
+  jobs: [
+    {
+      id: "build", name: "build", stage: "build", app: ".", needs: [], runsOn: ["linux"], workingDirectory: ".", timeoutMinutes: 10,
+      env: { GREETING: "hi" }, cache: null, steps: [{ name: "compile", run: "echo compiling" }], artifacts: ["dist"], branches: null, deploy: null,
+    },
+  ],
+};
+
+let owner: TestUser;
+let workspaceId: string;
+let runnerToken: string;
+beforeAll(async () => {
+  owner = await signup("builds");
+  workspaceId = (await createWorkspace(owner)).id;
+  runnerToken = await registerRunner();
+});
+
+async function trigger(projectId: string, user = owner) {
+  const res = await call("POST", `/v1/projects/${projectId}/builds`, { token: user.accessToken, body: { branch: "main", commitSha: sha } });
+  expect(res.status, res.text).toBe(201);
+  return res.body as { id: string; number: number; status: string };
+}
+
+/** Claims until the job of `buildId` comes (other tests' jobs may be queued in the shared pool). */
+async function claimFor(buildId: string, kind: "plan" | "steps"): Promise<Job> {
+  for (let i = 0; i < 20; i++) {
+    const job = await claim(runnerToken);
+    if (job && job.buildId === buildId && job.kind === kind) return job;
+    if (job) await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: runnerToken, body: { ...lease(job), reason: "shutdown" } });
+  }
+  throw new Error(`no ${kind} job of ${buildId}`);
+}
+
+async function runPlan(buildId: string): Promise<void> {
+  const plan = await claimFor(buildId, "plan");
+  expect(plan).toMatchObject({ kind: "plan", repo: { url: "https://github.com/acme/app.git", branch: "main", commitSha: sha }, steps: [] });
+  const up = await call("POST", `/v1/runner/jobs/${plan.jobId}/pipeline`, { token: runnerToken, body: { ...lease(plan), pipeline } });
+  expect(up.status, up.text).toBe(204);
+  const done = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, { token: runnerToken, body: { ...lease(plan), status: "succeeded", exitCode: 0, steps: [] } });
+  expect(done.status, done.text).toBe(204);
+}
+
+describe("a build, end to end through the runner protocol", () => {
+  it("plans, runs, streams every line once and in order, keeps artifacts, and succeeds", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    expect(build).toMatchObject({ status: "queued", number: 1 });
+
+    const viewerRes = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs`, { headers: { upgrade: "websocket", authorization: `Bearer ${owner.accessToken}` } });
+    expect(viewerRes.status).toBe(101);
+    const viewer = new Frames<ViewerFrame>(viewerRes.webSocket as WebSocket);
+
+    await runPlan(build.id);
+    const job = await claimFor(build.id, "steps");
+    expect(job.steps).toEqual([{ id: "compile", name: "compile", command: "echo compiling", timeoutSeconds: 600, env: {} }]);
+    expect(job).toMatchObject({ env: { GREETING: "hi" }, artifacts: [{ name: "dist", path: "dist" }] });
+
+    const log = await openRunnerLog(runnerToken, job);
+    await log.until((f) => f.some((x) => x.type === "resume"));
+    expect(log.received[0]).toEqual({ type: "resume", seq: 0 });
+    const line = (seq: number, text: string) => ({ seq, step: "compile", ts: Date.now(), text });
+    log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines: [line(1, "compiling"), line(2, "\u001b[32mok\u001b[0m")] }));
+    await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 2));
+    // A re-sent frame (as after a reconnect) is harmless: the server keeps each seq once.
+    log.ws.send(JSON.stringify({ type: "lines", fromSeq: 2, lines: [line(2, "\u001b[32mok\u001b[0m"), line(3, "done")] }));
+    await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 3));
+
+    const step = await call("POST", `/v1/runner/jobs/${job.jobId}/steps/compile`, { token: runnerToken, body: { ...lease(job), status: "succeeded", exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() } });
+    expect(step.status, step.text).toBe(204);
+    const artifact = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${job.jobId}/artifacts/dist`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${runnerToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken), "sparki-artifact-kind": "file", "content-length": "5" },
+      body: "hello",
+    });
+    expect(artifact.status).toBe(201);
+    expect(await artifact.json()).toEqual({ name: "dist", size: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" });
+    const done = await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: runnerToken, body: { ...lease(job), status: "succeeded", exitCode: 0, steps: [{ id: "compile", status: "succeeded", exitCode: 0, startedAt: null, finishedAt: null }] } });
+    expect(done.status, done.text).toBe(204);
+
+    const got = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
+    expect(got.body).toMatchObject({ status: "succeeded", commitSha: sha, jobs: [{ kind: "plan", status: "succeeded" }, { name: "build", status: "succeeded", exitCode: 0, steps: [{ id: "compile", name: "compile", status: "succeeded" }] }] });
+
+    const frames = await viewer.until((f) => f.some((x) => x.type === "status" && x.status === "succeeded"));
+    const lines = frames.flatMap((f) => (f.type === "lines" ? f.lines : []));
+    expect(lines.map((l) => [l.seq, l.text])).toEqual([[1, "compiling"], [2, "\u001b[32mok\u001b[0m"], [3, "done"]]);
+
+    const text = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } });
+    expect(await text.text()).toBe("compiling\n\u001b[32mok\u001b[0m\ndone\n");
+    const artifacts = await call("GET", `/v1/builds/${build.id}/artifacts`, { token: owner.accessToken });
+    expect(artifacts.body.items.map((a: { name: string; size: number }) => [a.name, a.size])).toEqual([["dist", 5]]);
+    const download = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/artifacts/dist`, { headers: { authorization: `Bearer ${owner.accessToken}` } });
+    expect(await download.text()).toBe("hello");
+
+    const list = await call("GET", `/v1/projects/${project.id}/builds?status=succeeded`, { token: owner.accessToken });
+    expect(list.body.items.map((b: { id: string }) => b.id)).toEqual([build.id]);
+  });
+
+  it("fails the build with the failing step's exit code", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    await runPlan(build.id);
+    const job = await claimFor(build.id, "steps");
+    await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: runnerToken, body: { ...lease(job), status: "failed", exitCode: 3, steps: [{ id: "compile", status: "failed", exitCode: 3, startedAt: null, finishedAt: null }] } });
+    const got = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
+    expect(got.body).toMatchObject({ status: "failed", jobs: [{ status: "succeeded" }, { status: "failed", exitCode: 3 }] });
+  });
+
+  it("refuses a stale fencing token and a result for a job the runner does not hold", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    const plan = await claimFor(build.id, "plan");
+    const stale = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: runnerToken, body: { leaseId: plan.leaseId, fencingToken: plan.fencingToken + 1 } });
+    expectProblem(stale, 409, "lease_lost");
+    const wrongLease = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, { token: runnerToken, body: { leaseId: "not-mine", fencingToken: plan.fencingToken, status: "succeeded", exitCode: 0, steps: [] } });
+    expectProblem(wrongLease, 409, "lease_lost");
+    expectProblem(await call("POST", `/v1/runner/jobs/${build.id}.9/heartbeat`, { token: runnerToken, body: lease(plan) }), 404);
+    expectProblem(await call("POST", `/v1/runner/jobs/nonsense/heartbeat`, { token: runnerToken, body: lease(plan) }), 404);
+    const ok = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: runnerToken, body: lease(plan) });
+    expect(ok.body).toMatchObject({ cancel: false });
+    // Nothing changed: the build still waits on its plan.
+    expect((await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken })).body.status).toBe("running");
+  });
+
+  it("requeues a job whose runner stops heartbeating, and refuses the old runner afterwards", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    const first = await claimFor(build.id, "plan");
+    // The tests' lease is 5 s; wait it out without heartbeating.
+    await new Promise((r) => setTimeout(r, 6500));
+    const second = await claimFor(build.id, "plan");
+    expect(second.jobId).toBe(first.jobId);
+    expect(second.fencingToken).toBe(first.fencingToken + 1);
+    expectProblem(await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: runnerToken, body: { ...lease(first), status: "succeeded", exitCode: 0, steps: [] } }), 409, "lease_lost");
+    expect((await call("POST", `/v1/runner/jobs/${second.jobId}/heartbeat`, { token: runnerToken, body: lease(second) })).status).toBe(200);
+  });
+
+  it("cancels: queued jobs end, a running job's runner is told", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    const plan = await claimFor(build.id, "plan");
+    const log = await openRunnerLog(runnerToken, plan);
+    const cancelled = await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
+    expect(cancelled.body.status).toBe("cancelled");
+    await log.until((f) => f.some((x) => x.type === "cancel"));
+    const beat = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: runnerToken, body: lease(plan) });
+    expect(beat.body.cancel).toBe(true);
+  });
+});
+
+describe("who may see and trigger builds", () => {
+  it("hides builds from other workspaces and keeps viewers from triggering", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    const outsider = await signup("outsider");
+    const viewer = await signup("viewer");
+    await addMember(owner, workspaceId, viewer, "viewer");
+    for (const path of [`/v1/builds/${build.id}`, `/v1/builds/${build.id}/logs.txt`, `/v1/builds/${build.id}/artifacts`, `/v1/projects/${project.id}/builds`]) {
+      expectProblem(await call("GET", path, { token: outsider.accessToken }), 404);
+    }
+    expectProblem(await call("POST", `/v1/builds/${build.id}/cancel`, { token: outsider.accessToken }), 404);
+    expectProblem(await call("POST", `/v1/projects/${project.id}/builds`, { token: outsider.accessToken, body: {} }), 404);
+    expectProblem(await call("POST", `/v1/projects/${project.id}/builds`, { token: viewer.accessToken, body: {} }), 403);
+    expectProblem(await call("POST", `/v1/builds/${build.id}/cancel`, { token: viewer.accessToken }), 403);
+    expect((await call("GET", `/v1/builds/${build.id}`, { token: viewer.accessToken })).status).toBe(200);
+    await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
+  });
+
+  it("refuses runner calls without a runner token and registration with a bad token", async () => {
+    expectProblem(await call("POST", "/v1/runner/claim", { token: owner.accessToken, body: { labels: [], capacity: 1 } }), 401);
+    expectProblem(await call("POST", "/v1/runner/register", { body: { token: "srg_nope", name: "x", labels: [], version: "1" } }), 401);
+  });
+});

@@ -1,0 +1,229 @@
+import { createRoute } from "@hono/zod-openapi";
+import { and, desc, eq, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { z } from "zod";
+import { Artifact, Build, BuildListQuery, BuildStatus, BuildSummary, TriggerBuildBody } from "../../core/contracts/builds.ts";
+import { pageOf } from "../../core/contracts/common.js";
+import { LogQuery } from "../../core/contracts/logs.ts";
+import { SparkiError } from "../../core/errors.js";
+import { sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
+import type { AppEnv } from "../app-env.js";
+import { builds, projects } from "../db/schema.js";
+import { authenticate } from "../middleware/authenticate.js";
+import { audit } from "../services/audit.js";
+import { authorize, notFound } from "../services/access.js";
+import { coordinator } from "../services/builds.js";
+import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
+import { findProject } from "../services/projects.js";
+import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
+
+export const buildRoutes = newRouter();
+const BuildParams = z.object({ id: z.uuid() });
+type BuildRow = typeof builds.$inferSelect;
+
+function summary(row: BuildRow) {
+  return {
+    id: row.id,
+    projectId: row.projectId ?? "",
+    number: row.number ?? 0,
+    branch: row.branch ?? "",
+    commitSha: row.commitSha,
+    status: BuildStatus.parse(row.status),
+    pipelineId: row.pipelineId,
+    error: row.error,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    completedAt: row.completedAt?.toISOString() ?? null,
+  };
+}
+
+/** A build and its project's workspace, after checking the caller may do `permission` there. */
+async function findBuild(c: Context<AppEnv>, id: string, permission: "project:read" | "build:trigger") {
+  const db = await c.var.db();
+  const [row] = await db.select({ build: builds, workspaceId: projects.workspaceId }).from(builds).innerJoin(projects, eq(projects.id, builds.projectId)).where(eq(builds.id, id));
+  if (!row) throw notFound({ type: "build", id });
+  await authorize(c, row.workspaceId, permission, { type: "build", id });
+  return row;
+}
+
+buildRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/projects/{id}/builds",
+    tags: ["builds"],
+    summary: "Trigger a build of a branch (the project's default branch when none is given)",
+    ...authedForProject(),
+    request: { params: z.object({ id: z.uuid() }), body: { content: json(TriggerBuildBody), required: false } },
+    responses: { 201: { description: "Queued", content: json(BuildSummary) }, ...problems(400, 401, 403, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const body = TriggerBuildBody.parse((await c.req.text()).trim() === "" ? {} : c.req.valid("json"));
+    const project = await findProject(c, id);
+    await authorize(c, project.workspaceId, "build:trigger", { type: "project", id });
+    const branch = body.branch ?? project.defaultBranch;
+    const db = await c.var.db();
+    const row = await db.transaction(async (tx) => {
+      // Locks the project so concurrent triggers get consecutive numbers.
+      await tx.execute(sql`select id from ${projects} where id = ${id} for update`);
+      const [next] = await tx.select({ n: sql<number>`coalesce(max(${builds.number}), 0) + 1` }).from(builds).where(eq(builds.projectId, id));
+      const [inserted] = await tx
+        .insert(builds)
+        .values({ projectId: id, number: Number(next?.n ?? 1), branch, commitSha: body.commitSha ?? null, status: "queued", trigger: "api", createdBy: c.var.auth.user.id })
+        .returning();
+      if (!inserted) throw new Error("insert returned no row");
+      await audit(c, tx, { eventType: "data", action: "build.trigger", result: "success", workspaceId: project.workspaceId, resourceType: "build", resourceId: inserted.id, details: { projectId: id, branch, number: inserted.number } });
+      return inserted;
+    });
+    const init = {
+      buildId: row.id,
+      projectId: id,
+      workspaceId: project.workspaceId,
+      number: row.number ?? 1,
+      repo: { url: project.gitUrl, branch, commitSha: row.commitSha },
+      pools: [workspacePool(project.workspaceId), sharedPool],
+    };
+    // Straight to the coordinator for a fast pickup; the queue is the durable backstop.
+    await coordinator(c, row.id).start(init);
+    await c.env.EVENTS.send({ type: "build.requested", buildId: row.id, projectId: id, correlationId: c.var.requestId, occurredAt: new Date().toISOString() });
+    return c.json(summary(row), 201);
+  },
+);
+
+buildRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/builds/{id}",
+    tags: ["builds"],
+    summary: "A build with its jobs and steps",
+    ...authed,
+    request: { params: BuildParams },
+    responses: { 200: { description: "The build", content: json(Build) }, ...problems(401, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { build } = await findBuild(c, id, "project:read");
+    const live = await coordinator(c, id).view();
+    const base = summary(build);
+    if (!live) return c.json({ ...base, jobs: [] }, 200);
+    return c.json({ ...base, status: live.status, commitSha: live.commitSha, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs }, 200);
+  },
+);
+
+buildRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/projects/{id}/builds",
+    tags: ["builds"],
+    summary: "The project's builds, newest first, filtered by status and branch",
+    ...authedForProject(),
+    request: { params: z.object({ id: z.uuid() }), query: BuildListQuery },
+    responses: { 200: { description: "A page of builds", content: json(pageOf(BuildSummary)) }, ...problems(400, 401, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit, cursor, status, branch } = c.req.valid("query");
+    const project = await findProject(c, id);
+    await authorize(c, project.workspaceId, "project:read", { type: "project", id });
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const db = await c.var.db();
+    const rows = await db
+      .select({ build: builds, cursorTs: sql<string>`${sql.raw(cursorTimestampSql('"builds"."created_at"'))}`, id: builds.id })
+      .from(builds)
+      .where(
+        and(
+          eq(builds.projectId, id),
+          status ? eq(builds.status, status) : undefined,
+          branch ? eq(builds.branch, branch) : undefined,
+          after ? sql`(${builds.createdAt}, ${builds.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
+        ),
+      )
+      .orderBy(desc(builds.createdAt), desc(builds.id))
+      .limit(limit + 1);
+    return c.json(toPage(rows, limit, (r) => summary(r.build)), 200);
+  },
+);
+
+buildRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/builds/{id}/cancel",
+    tags: ["builds"],
+    summary: "Cancel a build: queued jobs end now, running steps are killed by their runners",
+    ...authed,
+    request: { params: BuildParams },
+    responses: { 200: { description: "The build after the cancel", content: json(Build) }, ...problems(401, 403, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { build, workspaceId } = await findBuild(c, id, "build:trigger");
+    const live = await coordinator(c, id).cancel();
+    await audit(c, await c.var.db(), { eventType: "data", action: "build.cancel", result: "success", workspaceId, resourceType: "build", resourceId: id });
+    const base = summary(build);
+    return c.json(live ? { ...base, status: live.status, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs } : { ...base, jobs: [] }, 200);
+  },
+);
+
+/** The live log: backlog from `?from=SEQ`, then lines as they arrive (WebSocket). */
+buildRoutes.get("/v1/builds/:id/logs", authenticate, async (c) => {
+  const id = BuildParams.shape.id.parse(c.req.param("id"));
+  const { from } = LogQuery.parse(c.req.query());
+  await findBuild(c, id, "project:read");
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new SparkiError("validation", { detail: "This route is a WebSocket; for the text, GET /v1/builds/:id/logs.txt." });
+  }
+  return coordinator(c, id).fetch(`https://coordinator/viewer?from=${from}`, { headers: c.req.raw.headers });
+});
+
+/** The whole log as text: from R2 once archived, from the coordinator while the build runs. */
+buildRoutes.get("/v1/builds/:id/logs.txt", authenticate, async (c) => {
+  const id = BuildParams.shape.id.parse(c.req.param("id"));
+  const { build } = await findBuild(c, id, "project:read");
+  const archived = await c.env.ARTIFACTS.get(`projects/${build.projectId}/builds/${id}/logs/build.log`);
+  if (archived) return new Response(archived.body, { headers: { "content-type": "text/plain; charset=utf-8" } });
+  return coordinator(c, id).fetch("https://coordinator/logs.txt");
+});
+
+buildRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/builds/{id}/artifacts",
+    tags: ["builds"],
+    summary: "The build's artifacts",
+    ...authed,
+    request: { params: BuildParams },
+    responses: { 200: { description: "Artifacts", content: json(z.object({ items: z.array(Artifact) })) }, ...problems(401, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { build } = await findBuild(c, id, "project:read");
+    const prefix = `projects/${build.projectId}/builds/${id}/artifacts/`;
+    const items: z.infer<typeof Artifact>[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await c.env.ARTIFACTS.list({ prefix, cursor });
+      for (const o of page.objects) items.push({ name: o.key.slice(prefix.length), size: o.size, uploadedAt: o.uploaded.toISOString() });
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return c.json({ items }, 200);
+  },
+);
+
+buildRoutes.get("/v1/builds/:id/artifacts/:name{.+}", authenticate, async (c) => {
+  const id = BuildParams.shape.id.parse(c.req.param("id"));
+  const name = decodeURIComponent(c.req.param("name"));
+  if (name.split("/").some((part) => part === ".." || part === "." || part === "") || name.startsWith("/")) {
+    throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: "must not contain '..', '.' or empty segments" }] });
+  }
+  const { build } = await findBuild(c, id, "project:read");
+  const object = await c.env.ARTIFACTS.get(`projects/${build.projectId}/builds/${id}/artifacts/${name}`);
+  if (!object) throw new SparkiError("not_found", { detail: `The build has no artifact ${name}.` });
+  const kind = object.customMetadata?.kind;
+  return new Response(object.body, {
+    headers: {
+      "content-type": kind === "directory" ? "application/gzip" : "application/octet-stream",
+      "content-length": String(object.size),
+      "content-disposition": `attachment; filename="${name.split("/").pop()?.replace(/"/g, "") ?? "artifact"}${kind === "directory" ? ".tar.gz" : ""}"`,
+    },
+  });
+});

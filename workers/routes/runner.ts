@@ -1,0 +1,245 @@
+/**
+ * The runner protocol's server side (core/contracts/runner.ts). Runners authenticate with their
+ * own token; every call on a job carries its lease, which the job's BuildCoordinator checks.
+ * The log socket and artifact uploads are plain routes (a WebSocket and a streamed body); the
+ * JSON calls are in the OpenAPI document.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import {
+  ArtifactName,
+  ArtifactUploadHeaders,
+  ARTIFACT_KIND_HEADER,
+  ClaimRequest,
+  CompleteRequest,
+  FENCING_TOKEN_HEADER,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  Job,
+  LEASE_ID_HEADER,
+  PipelineUploadRequest,
+  RegisterRequest,
+  RegisterResponse,
+  ReleaseRequest,
+  StepId,
+  StepUpdateRequest,
+} from "../../core/contracts/runner.ts";
+import { SparkiError } from "../../core/errors.js";
+import { maxClaimWaitMs, sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
+import { hashToken, newToken, tokenPrefix } from "../auth/tokens.js";
+import { builds, projects, runnerRegistrationTokens, runners } from "../db/schema.js";
+import { authenticateRunner } from "../middleware/authenticate-runner.js";
+import { audit } from "../services/audit.js";
+import { buildIdOfJob, coordinator, dispatcher, refusalError } from "../services/builds.js";
+import { savePipeline } from "../services/pipelines.js";
+import { json, jsonBody, newRouter, problems } from "./router.js";
+
+export const runnerRoutes = newRouter();
+const runnerAuth = { security: [{ runnerToken: [] }], middleware: [authenticateRunner] };
+const JobParams = z.object({ id: z.string().min(1).max(128) });
+
+runnerRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/register",
+    tags: ["runner"],
+    summary: "Register a runner with a workspace's registration token (or the shared-pool token)",
+    request: { body: jsonBody(RegisterRequest) },
+    responses: { 201: { description: "Registered", content: json(RegisterResponse) }, ...problems(400, 401) },
+  }),
+  async (c) => {
+    const { token, name, labels, version } = c.req.valid("json");
+    const db = await c.var.db();
+    let workspaceId: string | null;
+    const shared = c.var.config.SHARED_RUNNER_TOKEN;
+    if (shared !== undefined && token === shared) {
+      workspaceId = null;
+    } else {
+      const [row] = token.startsWith(tokenPrefix.runnerRegistration)
+        ? await db.select({ workspaceId: runnerRegistrationTokens.workspaceId }).from(runnerRegistrationTokens).where(eq(runnerRegistrationTokens.tokenHash, await hashToken(token)))
+        : [];
+      if (!row) throw new SparkiError("invalid_token", { detail: "The registration token is not valid; create one with POST /v1/workspaces/:id/runner-tokens." });
+      workspaceId = row.workspaceId;
+    }
+    const runnerToken = newToken("runner");
+    const [runner] = await db.insert(runners).values({ workspaceId, name, labels, version, tokenHash: await hashToken(runnerToken), lastSeenAt: new Date() }).returning({ id: runners.id });
+    if (!runner) throw new Error("insert returned no row");
+    await audit(c, db, { eventType: "data", action: "runner.register", result: "success", userId: null, workspaceId, resourceType: "runner", resourceId: runner.id, details: { name, labels, version, pool: workspaceId ? "workspace" : "shared" } });
+    return c.json({ runnerId: runner.id, runnerToken }, 201);
+  },
+);
+
+runnerRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/claim",
+    tags: ["runner"],
+    summary: "Long-poll (up to 30 s) for a job this runner's labels fit",
+    ...runnerAuth,
+    request: { body: jsonBody(ClaimRequest) },
+    responses: { 200: { description: "A job, under a lease", content: json(Job) }, 204: { description: "No job came in time; ask again" }, ...problems(400, 401) },
+  }),
+  async (c) => {
+    const { labels } = c.req.valid("json");
+    const runner = c.var.runner;
+    const pool = dispatcher(c, runner.workspaceId ? workspacePool(runner.workspaceId) : sharedPool);
+    const deadline = Date.now() + maxClaimWaitMs - 2000;
+    // An offer may lose to another pool's claim of the same job; then wait for the next one.
+    while (Date.now() < deadline) {
+      const offer = await pool.claim({ runnerId: runner.id, labels }, deadline - Date.now());
+      if (!offer) break;
+      const job = await coordinator(c, offer.buildId).claimJob(offer.jobId, runner.id);
+      if (job) return c.json(job, 200);
+    }
+    return c.body(null, 204);
+  },
+);
+
+runnerRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/jobs/{id}/heartbeat",
+    tags: ["runner"],
+    summary: "Extend the lease; learn whether the build was cancelled",
+    ...runnerAuth,
+    request: { params: JobParams, body: jsonBody(HeartbeatRequest) },
+    responses: { 200: { description: "The lease, extended", content: json(HeartbeatResponse) }, ...problems(400, 401, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const answer = await coordinator(c, buildIdOfJob(id)).heartbeat(id, c.req.valid("json"));
+    if ("refused" in answer) throw refusalError(answer);
+    return c.json(answer, 200);
+  },
+);
+
+runnerRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/jobs/{id}/steps/{stepId}",
+    tags: ["runner"],
+    summary: "Report a step's progress",
+    ...runnerAuth,
+    request: { params: JobParams.extend({ stepId: StepId }), body: jsonBody(StepUpdateRequest) },
+    responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404, 409) },
+  }),
+  async (c) => {
+    const { id, stepId } = c.req.valid("param");
+    const refusal = await coordinator(c, buildIdOfJob(id)).stepUpdate(id, stepId, c.req.valid("json"));
+    if (refusal) throw refusalError(refusal);
+    return c.body(null, 204);
+  },
+);
+
+runnerRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/jobs/{id}/pipeline",
+    tags: ["runner"],
+    summary: "The plan job's result: the pipeline for this commit (a new version when it differs)",
+    ...runnerAuth,
+    request: { params: JobParams, body: jsonBody(PipelineUploadRequest.extend({ commitSha: z.string().regex(/^[0-9a-f]{40}$/).optional() })) },
+    responses: { 204: { description: "Accepted" }, ...problems(400, 401, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { pipeline, commitSha, ...lease } = c.req.valid("json");
+    const buildId = buildIdOfJob(id);
+    const owner = await coordinator(c, buildId).checkLease(id, lease);
+    if ("refused" in owner) throw refusalError(owner);
+    const db = await c.var.db();
+    const [project] = await db.select({ id: projects.id, workspaceId: projects.workspaceId, name: projects.name }).from(projects).where(eq(projects.id, owner.projectId));
+    if (!project) throw new SparkiError("not_found", { detail: "The build's project was deleted." });
+    const saved = await savePipeline(c, project, { configuration: pipeline, source: "upload", detection: null, sparkiYml: null, snapshotKey: null, createdBy: null });
+    await db.update(builds).set({ pipelineId: saved.version.id }).where(eq(builds.id, buildId));
+    const refusal = await coordinator(c, buildId).uploadPipeline(id, lease, saved.version.configuration, commitSha ?? null);
+    if (refusal) throw refusalError(refusal);
+    return c.body(null, 204);
+  },
+);
+
+runnerRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/jobs/{id}/complete",
+    tags: ["runner"],
+    summary: "Report the job's result",
+    ...runnerAuth,
+    request: { params: JobParams, body: jsonBody(CompleteRequest) },
+    responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const refusal = await coordinator(c, buildIdOfJob(id)).complete(id, c.req.valid("json"));
+    if (refusal) throw refusalError(refusal);
+    return c.body(null, 204);
+  },
+);
+
+runnerRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/jobs/{id}/release",
+    tags: ["runner"],
+    summary: "Hand the job back unfinished (it is requeued at once)",
+    ...runnerAuth,
+    request: { params: JobParams, body: jsonBody(ReleaseRequest) },
+    responses: { 204: { description: "Requeued" }, ...problems(400, 401, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const refusal = await coordinator(c, buildIdOfJob(id)).release(id, c.req.valid("json"));
+    if (refusal) throw refusalError(refusal);
+    return c.body(null, 204);
+  },
+);
+
+const leaseHeaders = (c: { req: { header: (name: string) => string | undefined } }) => ({
+  leaseId: z.string().min(1).max(128).parse(c.req.header(LEASE_ID_HEADER)),
+  fencingToken: z.coerce.number().int().positive().parse(c.req.header(FENCING_TOKEN_HEADER)),
+});
+
+/** The job's log socket: the coordinator checks the lease and takes the lines. */
+runnerRoutes.get("/v1/runner/jobs/:id/logs", authenticateRunner, async (c) => {
+  const id = c.req.param("id");
+  const lease = (() => {
+    try {
+      return leaseHeaders(c);
+    } catch {
+      throw new SparkiError("validation", { detail: `Send the lease in ${LEASE_ID_HEADER} and ${FENCING_TOKEN_HEADER}.` });
+    }
+  })();
+  const url = new URL("https://coordinator/runner");
+  url.searchParams.set("job", id);
+  url.searchParams.set("lease", lease.leaseId);
+  url.searchParams.set("fencing", String(lease.fencingToken));
+  const res = await coordinator(c, buildIdOfJob(id)).fetch(url, { headers: c.req.raw.headers });
+  if (res.status === 409) throw new SparkiError("lease_lost", { detail: "This runner no longer holds the job." });
+  return res;
+});
+
+/** An artifact, streamed to R2 under the build's prefix while its SHA-256 is computed. */
+runnerRoutes.put("/v1/runner/jobs/:id/artifacts/:name{.+}", authenticateRunner, async (c) => {
+  const id = c.req.param("id");
+  const nameCheck = ArtifactName.safeParse(decodeURIComponent(c.req.param("name")));
+  if (!nameCheck.success) throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: nameCheck.error.issues[0]?.message ?? "invalid" }] });
+  const headers = ArtifactUploadHeaders.safeParse(Object.fromEntries(c.req.raw.headers));
+  if (!headers.success) throw new SparkiError("validation", { detail: `Send ${LEASE_ID_HEADER}, ${FENCING_TOKEN_HEADER} and ${ARTIFACT_KIND_HEADER}.` });
+  const lease = leaseHeaders(c);
+  const buildId = buildIdOfJob(id);
+  const owner = await coordinator(c, buildId).checkLease(id, lease);
+  if ("refused" in owner) throw refusalError(owner);
+  const length = Number(c.req.header("content-length"));
+  if (!c.req.raw.body || !Number.isInteger(length) || length < 0) throw new SparkiError("validation", { detail: "Send the artifact with a Content-Length." });
+  const digest = new crypto.DigestStream("SHA-256");
+  const [toR2, toDigest] = c.req.raw.body.tee();
+  const hashing = toDigest.pipeTo(digest);
+  const fixed = new FixedLengthStream(length);
+  const copying = toR2.pipeTo(fixed.writable);
+  const key = `projects/${owner.projectId}/builds/${buildId}/artifacts/${nameCheck.data}`;
+  const kind = c.req.header(ARTIFACT_KIND_HEADER) ?? "file";
+  await Promise.all([c.env.ARTIFACTS.put(key, fixed.readable, { customMetadata: { kind, jobId: id } }), copying, hashing]);
+  const sha256 = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return c.json({ name: nameCheck.data, size: length, sha256 }, 201);
+});

@@ -1,0 +1,26 @@
+import type { Context } from "hono";
+import { SparkiError } from "../../core/errors.js";
+import type { AppEnv } from "../app-env.js";
+import type { LeaseRefusal } from "../../durable-objects/build-coordinator/protocol.js";
+
+/** Job ids are `<build id>.<n>`: the build (and so its coordinator) is read off the id. */
+export function buildIdOfJob(jobId: string): string {
+  const buildId = jobId.split(".")[0] ?? "";
+  if (!/^[0-9a-f-]{36}$/.test(buildId) || !/^[0-9a-f-]{36}\.\d{1,4}$/.test(jobId)) {
+    throw new SparkiError("not_found", { detail: `No job ${jobId}.` });
+  }
+  return buildId;
+}
+
+export function coordinator(c: Context<AppEnv>, buildId: string) {
+  return c.env.BUILD_COORDINATOR.get(c.env.BUILD_COORDINATOR.idFromName(buildId));
+}
+
+export function dispatcher(c: Context<AppEnv>, pool: string) {
+  return c.env.RUNNER_DISPATCHER.get(c.env.RUNNER_DISPATCHER.idFromName(pool));
+}
+
+/** A coordinator's refusal as the 409 the runner protocol prescribes (or 404). */
+export function refusalError(refusal: LeaseRefusal): SparkiError {
+  return new SparkiError(refusal.refused === "not_found" ? "not_found" : "lease_lost", { detail: refusal.detail });
+}

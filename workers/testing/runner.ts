@@ -1,0 +1,54 @@
+/** A scripted runner for tests: speaks the runner protocol over real HTTP and WebSockets. */
+import { SELF } from "cloudflare:test";
+import { expect } from "vitest";
+import type { Job, ServerLogFrame } from "../../core/contracts/runner.ts";
+import { call } from "./api.js";
+
+export async function registerRunner(labels: string[] = ["linux"], token = "shared-runner-token-for-tests"): Promise<string> {
+  const res = await call("POST", "/v1/runner/register", { body: { token, name: `r-${crypto.randomUUID().slice(0, 6)}`, labels, version: "test" } });
+  expect(res.status, res.text).toBe(201);
+  return res.body.runnerToken as string;
+}
+
+export async function claim(runnerToken: string, labels: string[] = ["linux"]): Promise<Job | null> {
+  const res = await call("POST", "/v1/runner/claim", { token: runnerToken, body: { labels, capacity: 1 } });
+  if (res.status === 204) return null;
+  expect(res.status, res.text).toBe(200);
+  return res.body as Job;
+}
+
+export const lease = (job: Job) => ({ leaseId: job.leaseId, fencingToken: job.fencingToken });
+
+/** Collects a WebSocket's JSON frames. */
+export class Frames<T> {
+  readonly received: T[] = [];
+  #waiters: (() => void)[] = [];
+  constructor(readonly ws: WebSocket) {
+    ws.accept();
+    ws.addEventListener("message", (event) => {
+      this.received.push(JSON.parse(String(event.data)) as T);
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+  /** Waits until `predicate` holds over the frames so far (or fails after 5 s). */
+  async until(predicate: (frames: T[]) => boolean): Promise<T[]> {
+    const deadline = Date.now() + 5000;
+    while (!predicate(this.received)) {
+      if (Date.now() > deadline) throw new Error(`timed out; frames so far: ${JSON.stringify(this.received).slice(0, 500)}`);
+      await new Promise<void>((wake) => {
+        this.#waiters.push(wake);
+        setTimeout(wake, 100);
+      });
+    }
+    return this.received;
+  }
+}
+
+export async function openRunnerLog(runnerToken: string, job: Job): Promise<Frames<ServerLogFrame>> {
+  const res = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${job.jobId}/logs`, {
+    headers: { upgrade: "websocket", authorization: `Bearer ${runnerToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken) },
+  });
+  expect(res.status).toBe(101);
+  if (!res.webSocket) throw new Error("no WebSocket in the response");
+  return new Frames<ServerLogFrame>(res.webSocket);
+}
