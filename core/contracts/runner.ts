@@ -1,0 +1,325 @@
+/**
+ * The runner protocol, version 1: everything a runner agent and the control plane (the API
+ * Worker in front of the RunnerDispatcher and BuildCoordinator objects) say to each other.
+ *
+ * HTTP, JSON bodies, every request but `register` authenticated with `Authorization: Bearer
+ * <runnerToken>` and carrying `Sparki-Runner-Protocol: 1`. Errors are problem+json
+ * (`Problem` in common.ts). The runner decides what to do from the status alone:
+ *   - 429 and 5xx (and network failures): retry with full-jitter backoff, honouring Retry-After;
+ *   - 409 on any `/jobs/:id/...` route: the lease is gone (stale fencing token, requeued, or the
+ *     job is not held by this runner). Stop the job and report nothing more;
+ *   - 401: the runner token was revoked; any other 4xx: a bug or bad input, do not retry.
+ *
+ * | route | body | answer |
+ * |---|---|---|
+ * | `POST /v1/runner/register` | {@link RegisterRequest} | {@link RegisterResponse} |
+ * | `POST /v1/runner/claim` (long poll, ≤ 30 s) | {@link ClaimRequest} | 200 {@link Job} or 204 |
+ * | `POST /v1/runner/jobs/:id/heartbeat` | {@link HeartbeatRequest} | {@link HeartbeatResponse} |
+ * | `POST /v1/runner/jobs/:id/steps/:stepId` | {@link StepUpdateRequest} | 204 |
+ * | `POST /v1/runner/jobs/:id/pipeline` | {@link PipelineUploadRequest} | 204 |
+ * | `PUT /v1/runner/jobs/:id/artifacts/:name` | raw bytes, {@link ArtifactUploadHeaders} | {@link ArtifactUploadResponse} |
+ * | `POST /v1/runner/jobs/:id/complete` | {@link CompleteRequest} | 204 |
+ * | `POST /v1/runner/jobs/:id/release` | {@link ReleaseRequest} | 204 |
+ * | `GET /v1/runner/jobs/:id/logs` (WebSocket) | {@link RunnerLogFrame} | {@link ServerLogFrame} |
+ */
+import { z } from "zod";
+import { PipelineSchema } from "../pipeline/schema.ts";
+
+/** Bumped on any incompatible change; sent by the runner as {@link PROTOCOL_HEADER}. */
+export const RUNNER_PROTOCOL_VERSION = 1;
+export const PROTOCOL_HEADER = "Sparki-Runner-Protocol";
+/** Headers that carry the lease on requests whose body is not JSON (artifacts, log socket). */
+export const LEASE_ID_HEADER = "Sparki-Lease-Id";
+export const FENCING_TOKEN_HEADER = "Sparki-Fencing-Token";
+export const ARTIFACT_KIND_HEADER = "Sparki-Artifact-Kind";
+
+/** Limits shared by both sides, so the runner can refuse what the server would refuse. */
+export const RunnerLimits = {
+  labels: 32,
+  steps: 100,
+  envVars: 200,
+  secrets: 100,
+  artifacts: 50,
+  commandBytes: 64 * 1024,
+  envValueBytes: 32 * 1024,
+  secretValueBytes: 64 * 1024,
+  maxTimeoutSeconds: 7 * 24 * 3600,
+  /** A log line longer than this is cut, and the piece is sent with `partial: true`. */
+  lineBytes: 16 * 1024,
+  /** Lines and bytes (of text) in one `lines` frame. */
+  frameLines: 1000,
+  frameBytes: 1024 * 1024,
+  /** Most jobs one runner may ask for at once. */
+  capacity: 64,
+} as const;
+
+// The control characters C0, DEL and C1: never allowed in names and paths.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const RunnerName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-', starting with a letter or digit");
+
+/** `linux`, `arch=arm64`, `gpu`: matched exactly against a job's `runsOn`. */
+export const RunnerLabel = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._:=-]*$/, "lowercase letters, digits and . _ : = -");
+export const RunnerLabels = z.array(RunnerLabel).max(RunnerLimits.labels);
+
+/** A step id: stable, safe in a URL path segment and as a log `step`. */
+export const StepId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, "lowercase letters, digits, '_' and '-'");
+
+/**
+ * Log lines the runner writes itself use these pseudo-steps. They contain ':' which a
+ * {@link StepId} cannot, so they never collide with a pipeline's steps.
+ */
+export const RunnerLogStep = z.enum(["sparki:checkout", "sparki:plan", "sparki:artifacts", "sparki:runner"]);
+export type RunnerLogStep = z.infer<typeof RunnerLogStep>;
+
+export const EnvName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a shell variable name");
+const EnvValue = z.string().max(RunnerLimits.envValueBytes).refine((v) => !v.includes("\0"), "must not contain NUL");
+export const EnvMap = z
+  .record(EnvName, EnvValue)
+  .refine((m) => Object.keys(m).length <= RunnerLimits.envVars, `at most ${RunnerLimits.envVars} variables`);
+
+/** Why a relative path is refused, or null when it is acceptable; shared by names and paths. */
+export function relativePathProblem(value: string): string | null {
+  if (value.length === 0) return "is empty";
+  if (CONTROL.test(value)) return "contains a control character";
+  if (value.includes("\\")) return "contains a backslash";
+  if (value.startsWith("/") || /^[A-Za-z]:/.test(value)) return "is an absolute path";
+  if (value.split("/").some((seg) => seg === "..")) return "contains a '..' segment";
+  return null;
+}
+
+function pathLike(max: number) {
+  return z
+    .string()
+    .max(max)
+    .superRefine((value, ctx) => {
+      const problem = relativePathProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} ${problem}` });
+    });
+}
+
+/**
+ * An artifact name: what it is stored and downloaded as. May contain '/' (sent
+ * percent-encoded in the URL); never '..', an absolute path, a backslash or a control char.
+ */
+export const ArtifactName = pathLike(200).refine((v) => !v.split("/").includes("") && !v.split("/").includes("."), "must not contain empty or '.' segments");
+
+/** A workspace-relative path the runner uploads: file, or directory (sent as .tar.gz). */
+export const ArtifactPath = pathLike(1024);
+
+export const Artifact = z.object({ name: ArtifactName, path: ArtifactPath });
+export type Artifact = z.infer<typeof Artifact>;
+
+const TimeoutSeconds = z.number().int().min(1).max(RunnerLimits.maxTimeoutSeconds);
+const Instant = z.iso.datetime({ offset: true });
+
+export const JobStep = z.object({
+  id: StepId,
+  name: z.string().min(1).max(200),
+  command: z.string().min(1).max(RunnerLimits.commandBytes),
+  timeoutSeconds: TimeoutSeconds,
+  env: EnvMap,
+});
+export type JobStep = z.infer<typeof JobStep>;
+
+export const Secret = z.object({ name: EnvName, value: z.string().min(1).max(RunnerLimits.secretValueBytes) });
+export type Secret = z.infer<typeof Secret>;
+
+export const Repo = z.object({
+  /** Checked again by the runner with core/git-url.ts before `git` sees it. */
+  url: z.string().min(1).max(2048),
+  commitSha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a full SHA-1 or SHA-256 commit id"),
+  branch: z.string().min(1).max(255),
+});
+export type Repo = z.infer<typeof Repo>;
+
+/** The lease a runner holds on a job; echoed on every job call so stale holders are refused. */
+export const Lease = z.object({
+  leaseId: z.string().min(1).max(128),
+  /** Grows every time the job is handed out; the server refuses any smaller value. */
+  fencingToken: z.number().int().positive(),
+});
+export type Lease = z.infer<typeof Lease>;
+
+/**
+ * A claimed job. `kind: "plan"` is a build's first job: the runner clones, runs the detector
+ * and reads sparki.yml there, and uploads the pipeline instead of running `steps`.
+ */
+export const Job = Lease.extend({
+  jobId: z.string().min(1).max(128),
+  buildId: z.string().min(1).max(128),
+  kind: z.enum(["steps", "plan"]).default("steps"),
+  leaseExpiresAt: Instant,
+  repo: Repo,
+  steps: z.array(JobStep).max(RunnerLimits.steps),
+  env: EnvMap,
+  secrets: z.array(Secret).max(RunnerLimits.secrets),
+  artifacts: z.array(Artifact).max(RunnerLimits.artifacts),
+  timeoutSeconds: TimeoutSeconds,
+}).superRefine((job, ctx) => {
+  const ids = new Set<string>();
+  for (const step of job.steps) {
+    if (ids.has(step.id)) ctx.addIssue({ code: "custom", path: ["steps"], message: `duplicate step id ${step.id}` });
+    ids.add(step.id);
+  }
+  const names = new Set<string>();
+  for (const a of job.artifacts) {
+    if (names.has(a.name)) ctx.addIssue({ code: "custom", path: ["artifacts"], message: `duplicate artifact ${a.name}` });
+    names.add(a.name);
+  }
+});
+export type Job = z.infer<typeof Job>;
+export type JobInput = z.input<typeof Job>;
+
+export const RegisterRequest = z.strictObject({
+  /** A workspace's registration token, or the instance's shared-pool token. */
+  token: z.string().min(1).max(512),
+  name: RunnerName,
+  labels: RunnerLabels,
+  /** The agent's version, for the dashboard and compatibility checks. */
+  version: z.string().min(1).max(64),
+});
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+export const RegisterResponse = z.object({ runnerId: z.string().min(1), runnerToken: z.string().min(1) });
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+
+export const ClaimRequest = z.strictObject({
+  labels: RunnerLabels,
+  /** Free slots; the server hands out at most one job per claim either way. */
+  capacity: z.number().int().min(1).max(RunnerLimits.capacity),
+});
+export type ClaimRequest = z.infer<typeof ClaimRequest>;
+
+export const HeartbeatRequest = Lease.strict();
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
+
+export const HeartbeatResponse = z.object({
+  leaseExpiresAt: Instant,
+  /** The build was cancelled: kill the steps, then complete with status "cancelled". */
+  cancel: z.boolean(),
+});
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
+
+export const StepStatus = z.enum(["running", "succeeded", "failed", "cancelled", "timed_out", "skipped"]);
+export type StepStatus = z.infer<typeof StepStatus>;
+
+/** A step as reported: `exitCode` is null until it exits, and for steps killed or skipped. */
+export const StepReport = z.object({
+  id: StepId,
+  status: StepStatus,
+  exitCode: z.number().int().min(0).max(255).nullable(),
+  startedAt: Instant.nullable(),
+  finishedAt: Instant.nullable(),
+});
+export type StepReport = z.infer<typeof StepReport>;
+
+export const StepUpdateRequest = Lease.extend(StepReport.omit({ id: true }).shape).strict();
+export type StepUpdateRequest = z.infer<typeof StepUpdateRequest>;
+
+export const JobResultStatus = z.enum(["succeeded", "failed", "cancelled", "timed_out"]);
+export type JobResultStatus = z.infer<typeof JobResultStatus>;
+
+export const CompleteRequest = Lease.extend({
+  status: JobResultStatus,
+  /** The failing step's exit code, 0 on success, null when nothing exited on its own. */
+  exitCode: z.number().int().min(0).max(255).nullable(),
+  steps: z.array(StepReport).max(RunnerLimits.steps),
+  /** Set when the job failed before its steps (checkout, artifacts): one line for the UI. */
+  error: z.string().max(2000).optional(),
+}).strict();
+export type CompleteRequest = z.infer<typeof CompleteRequest>;
+
+/** Hands a job back unfinished (runner shutting down): the server requeues it at once. */
+export const ReleaseRequest = Lease.extend({ reason: z.enum(["shutdown", "error"]) }).strict();
+export type ReleaseRequest = z.infer<typeof ReleaseRequest>;
+
+export const PipelineUploadRequest = Lease.extend({ pipeline: PipelineSchema }).strict();
+export type PipelineUploadRequest = z.infer<typeof PipelineUploadRequest>;
+
+/** Headers of `PUT .../artifacts/:name`; the body is the file, or a directory as .tar.gz. */
+export const ArtifactUploadHeaders = z.object({
+  "sparki-lease-id": Lease.shape.leaseId,
+  "sparki-fencing-token": z.coerce.number().int().positive(),
+  "sparki-artifact-kind": z.enum(["file", "directory"]),
+});
+export type ArtifactUploadHeaders = z.infer<typeof ArtifactUploadHeaders>;
+
+export const ArtifactUploadResponse = z.object({
+  name: ArtifactName,
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ArtifactUploadResponse = z.infer<typeof ArtifactUploadResponse>;
+
+/**
+ * One log line. `seq` numbers every line of a job from 1 with no gaps; `ts` is milliseconds
+ * since the epoch; `text` has no trailing newline and keeps ANSI escapes. `partial: true`
+ * means no newline followed (a line cut at {@link RunnerLimits.lineBytes}, or output that
+ * ended without one), so the log's bytes are `text + (partial ? "" : "\n")` joined in order.
+ */
+export const LogLine = z.object({
+  seq: z.number().int().positive(),
+  step: z.union([StepId, RunnerLogStep]),
+  ts: z.number().int().nonnegative(),
+  text: z.string().max(RunnerLimits.lineBytes),
+  partial: z.literal(true).optional(),
+});
+export type LogLine = z.infer<typeof LogLine>;
+
+/**
+ * Runner → server on the job's log socket. `fromSeq` is the first line's seq, and the lines
+ * are consecutive: a re-sent frame is harmless because the server drops seqs it holds.
+ */
+export const RunnerLogFrame = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("lines"),
+      fromSeq: z.number().int().positive(),
+      lines: z.array(LogLine).min(1).max(RunnerLimits.frameLines),
+    })
+    .superRefine((frame, ctx) => {
+      let bytes = 0;
+      frame.lines.forEach((line, i) => {
+        bytes += line.text.length;
+        if (line.seq !== frame.fromSeq + i) ctx.addIssue({ code: "custom", path: ["lines", i, "seq"], message: `expected seq ${frame.fromSeq + i}` });
+      });
+      if (bytes > RunnerLimits.frameBytes) ctx.addIssue({ code: "custom", path: ["lines"], message: "frame too large" });
+    }),
+]);
+export type RunnerLogFrame = z.infer<typeof RunnerLogFrame>;
+
+/**
+ * Server → runner. `resume` is sent once on connect (and again after a gap): the highest seq
+ * the server holds, 0 for none; the runner resends everything after it. `ack` confirms every
+ * line up to `seq` is stored, so the runner may forget it. `cancel` pushes a build's cancel
+ * at once (the heartbeat's `cancel` flag is the fallback when the socket is down). `error`
+ * precedes a close the runner should not retry (bad frame, lease lost).
+ */
+export const ServerLogFrame = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("resume"), seq: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("ack"), seq: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("cancel") }),
+  z.object({ type: z.literal("error"), code: z.enum(["invalid_frame", "lease_lost"]), message: z.string().max(2000) }),
+]);
+export type ServerLogFrame = z.infer<typeof ServerLogFrame>;
+
+/** WebSocket close codes on the log socket (4000-4999 are the application's). */
+export const LogCloseCode = { invalidFrame: 4400, leaseLost: 4409 } as const;

@@ -1,0 +1,110 @@
+/**
+ * The agent behind `sparki-runner run`: a claim loop feeding up to `concurrency` jobs, and
+ * the shutdown rule. On SIGTERM the agent stops claiming, lets running jobs finish for up to
+ * `graceMs`, then kills what is left and hands those jobs back so another runner takes them.
+ */
+import type { Job } from "../core/contracts/runner.ts";
+import type { BackoffOptions } from "./backoff.ts";
+import { claimLoop } from "./claim.ts";
+import type { ControlPlaneClient } from "./client.ts";
+import { runJob, type JobEnd } from "./job.ts";
+
+export interface AgentOptions {
+  client: ControlPlaneClient;
+  labels: string[];
+  concurrency: number;
+  workDir: string;
+  /** How long running jobs may take to finish after a shutdown request. */
+  graceMs: number;
+  say: (message: string) => void;
+  backoff?: BackoffOptions;
+  killGraceMs?: number;
+  logDrainMs?: number;
+}
+
+/** A running agent. */
+export class Agent {
+  private readonly stopClaiming = new AbortController();
+  private readonly handBack = new AbortController();
+  private readonly running = new Map<string, Promise<JobEnd>>();
+  private slotWaiters: (() => void)[] = [];
+  private shutdownTimer: NodeJS.Timeout | null = null;
+  /** Results of the jobs this agent ran, by job id (tests and the final summary). */
+  readonly ended = new Map<string, JobEnd>();
+
+  constructor(private readonly options: AgentOptions) {
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError("concurrency must be a positive integer");
+  }
+
+  /** Claims and runs jobs until {@link shutdown}; resolves when every job has ended. */
+  async run(): Promise<void> {
+    const { say } = this.options;
+    say(`runner started: labels ${this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}`);
+    try {
+      await claimLoop({
+        client: this.options.client,
+        labels: this.options.labels,
+        freeSlots: () => this.options.concurrency - this.running.size,
+        slotFreed: () => new Promise((resolve) => this.slotWaiters.push(resolve)),
+        onJob: (job) => this.start(job),
+        signal: this.stopClaiming.signal,
+        say,
+        ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      });
+    } finally {
+      // Also on a refused claim: jobs in hand still finish (or are handed back).
+      this.stopClaiming.abort();
+      await Promise.allSettled(this.running.values());
+      if (this.shutdownTimer) clearTimeout(this.shutdownTimer);
+      say("runner stopped");
+    }
+  }
+
+  private start(job: Job): void {
+    this.options.say(`claimed job ${job.jobId} (build ${job.buildId}, ${job.kind === "plan" ? "plan" : `${job.steps.length} step(s)`})`);
+    const run = runJob({
+      client: this.options.client,
+      job,
+      workDir: this.options.workDir,
+      say: this.options.say,
+      handBack: this.handBack.signal,
+      ...(this.options.backoff ? { logBackoff: this.options.backoff } : {}),
+      ...(this.options.killGraceMs !== undefined ? { killGraceMs: this.options.killGraceMs } : {}),
+      ...(this.options.logDrainMs !== undefined ? { logDrainMs: this.options.logDrainMs } : {}),
+    });
+    this.running.set(job.jobId, run);
+    void run
+      .catch((err: unknown): JobEnd => {
+        this.options.say(`job ${job.jobId}: runner bug: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        return { kind: "lease_lost" };
+      })
+      .then((end) => {
+        this.ended.set(job.jobId, end);
+        this.running.delete(job.jobId);
+        for (const wake of this.slotWaiters.splice(0)) wake();
+      });
+  }
+
+  /**
+   * Stops claiming; running jobs get `graceMs` to finish, then are killed and handed back.
+   * A second call (a second signal) hands them back at once.
+   */
+  shutdown(): void {
+    if (this.stopClaiming.signal.aborted) {
+      this.options.say("handing back running jobs now");
+      this.handBack.abort();
+      return;
+    }
+    this.options.say(`shutting down: ${this.running.size} job(s) running, waiting up to ${(this.options.graceMs / 1000).toFixed(0)} s`);
+    this.stopClaiming.abort();
+    this.shutdownTimer = setTimeout(() => {
+      if (this.running.size > 0) this.options.say(`grace period over, handing back ${this.running.size} job(s)`);
+      this.handBack.abort();
+    }, this.options.graceMs);
+  }
+
+  /** Jobs running now. */
+  get runningJobs(): number {
+    return this.running.size;
+  }
+}

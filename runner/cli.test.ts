@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeControlPlane } from "./testing/fake-control-plane.ts";
+import { createRepo, jobSpec, processGone } from "./testing/harness.ts";
+
+const BIN = new URL("./bin.js", import.meta.url).pathname;
+
+let fake: FakeControlPlane;
+let home: string;
+let repo: Awaited<ReturnType<typeof createRepo>>;
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  fake = await FakeControlPlane.start({ claimWaitMs: 300 });
+  home = await mkdtemp(join(tmpdir(), "sparki-runner-home-"));
+  repo = await createRepo([{ "README.md": "cli\n" }]);
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  await fake.close();
+  await rm(home, { recursive: true, force: true });
+  await repo.cleanup();
+});
+
+/** Starts the real bin; resolves stdout/stderr/exit code when it exits. */
+function runner(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, HOME: home }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
+  const waitOut = async (pattern: RegExp, timeoutMs = 20_000) => {
+    const until = Date.now() + timeoutMs;
+    while (!pattern.test(stdout)) {
+      if (Date.now() > until || child.exitCode !== null) throw new Error(`no ${pattern} in:\n${stdout}\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return { child, exited, waitOut };
+}
+
+async function register(): Promise<string> {
+  const config = join(home, "runner.json");
+  const { exited } = runner(["register", "--url", fake.url, "--token", fake.registrationToken, "--name", "ci-box", "--labels", "linux,docker", "--config", config]);
+  const result = await exited;
+  expect(result).toMatchObject({ code: 0, stderr: "" });
+  return config;
+}
+
+describe("sparki-runner", () => {
+  it("register writes an owner-only config under --config", async () => {
+    const config = await register();
+    expect(JSON.parse(await readFile(config, "utf8"))).toMatchObject({ url: fake.url, name: "ci-box", labels: ["linux", "docker"] });
+    expect((await stat(config)).mode & 0o777).toBe(0o600);
+  });
+
+  it("user errors are one line on stderr and exit 1, not a stack trace", async () => {
+    const bad = await runner(["register", "--url", fake.url, "--token", "wrong", "--name", "ci-box"]).exited;
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("sparki-runner: registration refused: registration token not valid (HTTP 401); check --token\n");
+    const missing = await runner(["run", "--config", join(home, "nope.json")]).exited;
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+    expect(missing.stderr).toContain("run `sparki-runner register` first");
+  });
+
+  it("SIGTERM lets a running job finish within the grace period, then exits 0", async () => {
+    const config = await register();
+    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "short", command: "sleep 1; echo done" }]));
+    const proc = runner(["run", "--config", config, "--work-dir", join(home, "work"), "--grace-period", "30"]);
+    await proc.waitOut(/step short|checked out/);
+    proc.child.kill("SIGTERM");
+    const result = await proc.exited;
+    expect(result.code).toBe(0);
+    expect(fake.job(id).result).toMatchObject({ status: "succeeded" });
+    expect(fake.logText(id, ["short"])).toBe("done\n");
+    expect(result.stdout).toMatch(/received SIGTERM[\s\S]*finished succeeded[\s\S]*runner stopped/);
+  });
+
+  it("SIGTERM hands a job back when the grace period runs out, killing its processes", async () => {
+    const config = await register();
+    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "long", command: 'echo "pid $$"; sleep 60' }]));
+    const proc = runner(["run", "--config", config, "--work-dir", join(home, "work"), "--grace-period", "1"]);
+    const started = await fake.waitFor(id, (j) => j.log.some((l) => l.text.startsWith("pid ")));
+    const pid = Number(started.log.find((l) => l.text.startsWith("pid "))?.text.slice(4));
+    const signalledAt = Date.now();
+    proc.child.kill("SIGTERM");
+    const result = await proc.exited;
+    expect(result.code).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(8000);
+    expect(fake.job(id).state).toMatchObject({ status: "queued", attempt: 1, leaseId: null });
+    expect(fake.job(id).result).toBeNull();
+    expect(processGone(pid)).toBe(true);
+    expect(result.stdout).toMatch(/grace period over, handing back 1 job\(s\)[\s\S]*handed back/);
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * `sparki-runner`: `register` exchanges a registration token for a runner token and writes
+ * the config; `run` claims and runs jobs until SIGTERM/SIGINT. One line per event on stdout;
+ * a user error is one line on stderr and exit code 1; a bug prints its stack and exits 70.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
+import { Agent } from "./agent.ts";
+import { ClaimRefusedError } from "./claim.ts";
+import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
+import { defaultConfigPath, readConfig, writeConfig } from "./config.ts";
+import { UserError } from "./user-error.ts";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+function say(message: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+function parseLabels(value: string): string[] {
+  const labels = value.split(",").map((l) => l.trim()).filter((l) => l.length > 0);
+  const parsed = RunnerLabels.safeParse(labels);
+  if (!parsed.success) throw new UserError(`--labels: ${parsed.error.issues[0]?.message ?? "invalid"} (got ${JSON.stringify(value)})`);
+  return parsed.data;
+}
+
+interface RegisterOptions {
+  url: string;
+  token: string;
+  name: string;
+  labels?: string;
+  config?: string;
+}
+
+async function registerCommand(opts: RegisterOptions): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(opts.url);
+  } catch {
+    throw new UserError(`--url ${JSON.stringify(opts.url)} is not a URL; pass the control plane's address, e.g. https://sparki.example.com`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UserError(`--url must be http:// or https://`);
+  const name = RunnerName.safeParse(opts.name);
+  if (!name.success) throw new UserError(`--name: ${name.error.issues[0]?.message ?? "invalid"}`);
+  const labels = parseLabels(opts.labels ?? "");
+  const client = new ControlPlaneClient(url.toString());
+  let answer;
+  try {
+    answer = await client.register({ token: opts.token, name: name.data, labels, version: VERSION });
+  } catch (err) {
+    if (err instanceof HttpError && err.status < 500) throw new UserError(`registration refused: ${err.detail} (HTTP ${err.status}); check --token`);
+    if (err instanceof NetworkError || err instanceof HttpError) throw new UserError(`cannot register at ${url.origin}: ${err.message}`);
+    throw err;
+  }
+  const path = resolve(opts.config ?? defaultConfigPath());
+  await writeConfig(path, { url: client.baseUrl, runnerId: answer.runnerId, runnerToken: answer.runnerToken, name: name.data, labels });
+  say(`registered runner ${name.data} (${answer.runnerId}); config written to ${path}`);
+}
+
+interface RunOptions {
+  config?: string;
+  concurrency: number;
+  workDir?: string;
+  gracePeriod: number;
+}
+
+async function runCommand(opts: RunOptions): Promise<void> {
+  const configPath = resolve(opts.config ?? defaultConfigPath());
+  const config = await readConfig(configPath);
+  const agent = new Agent({
+    client: new ControlPlaneClient(config.url, config.runnerToken),
+    labels: config.labels,
+    concurrency: opts.concurrency,
+    workDir: resolve(opts.workDir ?? join(dirname(configPath), "work")),
+    graceMs: opts.gracePeriod * 1000,
+    say,
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    say(`received ${signal}`);
+    agent.shutdown();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    await agent.run();
+  } catch (err) {
+    if (err instanceof ClaimRefusedError) throw new UserError(err.message);
+    throw err;
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+}
+
+const program = new Command()
+  .name("sparki-runner")
+  .description("Sparki runner agent: runs build jobs on this host")
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command("register")
+  .description("register this host with a Sparki control plane and write the runner config")
+  .requiredOption("--url <url>", "the control plane's address")
+  .requiredOption("--token <token>", "a registration token (workspace or shared pool)")
+  .requiredOption("--name <name>", "a name for this runner")
+  .option("--labels <labels>", "comma-separated labels jobs can ask for", "")
+  .option("--config <file>", "config file to write", undefined)
+  .action(registerCommand);
+
+program
+  .command("run")
+  .description("claim and run jobs until SIGTERM or SIGINT")
+  .option("--config <file>", "config file written by register")
+  .option("--concurrency <n>", "jobs run at the same time", positiveInt("--concurrency"), 1)
+  .option("--work-dir <dir>", "where jobs are checked out (default: beside the config)")
+  .option("--grace-period <seconds>", "on SIGTERM, how long running jobs may take before they are handed back", positiveInt("--grace-period"), 600)
+  .action(runCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof UserError) {
+    process.stderr.write(`sparki-runner: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else if (err instanceof Error && "exitCode" in err && typeof err.exitCode === "number") {
+    // commander already printed its message (bad flag, --help, --version).
+    process.exitCode = err.exitCode;
+  } else {
+    process.stderr.write(`sparki-runner: internal error, please report it:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Checkout with the real `git`: an empty repository, the commit fetched alone (`--depth 1`)
+ * when the server allows fetching a commit by id, else the branch and then everything, and a
+ * detached checkout verified against the requested id. Works for https, ssh, file:// and
+ * local paths, because git itself handles each transport.
+ */
+import { spawn } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import type { Repo } from "../core/contracts/runner.ts";
+import { checkGitUrl } from "../core/git-url.ts";
+import type { OutputSink } from "./logs.ts";
+
+/** The checkout failed; `exitCode` is git's. */
+export class CheckoutError extends Error {
+  override readonly name = "CheckoutError";
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface CheckoutOptions {
+  signal: AbortSignal;
+  output: OutputSink;
+  /** Base environment (the runner's); git-specific safety settings are added. */
+  env?: NodeJS.ProcessEnv;
+}
+
+function gitEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    // A repository needing credentials must fail, not wait for a password nobody will type.
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_SSH_COMMAND: base.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes",
+    GIT_ADVICE: "0",
+  };
+}
+
+function git(args: string[], cwd: string, opts: CheckoutOptions, quietFailure = false): Promise<number> {
+  if (!quietFailure) opts.output.note(`$ git ${args.join(" ")}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, { cwd, env: gitEnv(opts.env ?? process.env), stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
+    const forward = (chunk: Buffer) => {
+      if (!quietFailure) opts.output.write(chunk);
+    };
+    child.stdout.on("data", forward);
+    child.stderr.on("data", forward);
+    child.once("error", (err) => reject(opts.signal.aborted ? opts.signal.reason : new CheckoutError(`cannot run git: ${err.message}`, 127)));
+    child.once("close", (code) => {
+      if (!quietFailure) opts.output.end();
+      resolve(code ?? 128);
+    });
+  });
+}
+
+/** Clones `repo.url` at `repo.commitSha` into `dir` (created if missing, expected empty). */
+export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): Promise<void> {
+  const url = checkGitUrl(repo.url);
+  if (!url.ok) throw new CheckoutError(`repository URL ${url.reason}`, 128);
+  await mkdir(dir, { recursive: true });
+  const must = async (args: string[]) => {
+    const code = await git(args, dir, opts);
+    if (code !== 0) throw new CheckoutError(`git ${args[0]} failed with exit code ${code}`, code);
+  };
+  await must(["init", "--quiet"]);
+  await must(["remote", "add", "origin", repo.url]);
+
+  // Servers that refuse a fetch by commit id (older git servers without
+  // allowReachableSHA1InWant) fall back to the branch, then to every branch.
+  const attempts: string[][] = [
+    ["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", repo.commitSha],
+    ["fetch", "--quiet", "--no-tags", "origin", `+refs/heads/${repo.branch}:refs/remotes/origin/${repo.branch}`],
+    ["fetch", "--quiet", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+  ];
+  let fetched = false;
+  let lastCode = 0;
+  for (const args of attempts) {
+    lastCode = await git(args, dir, opts);
+    if (lastCode === 0 && (await git(["cat-file", "-e", `${repo.commitSha}^{commit}`], dir, opts, true)) === 0) {
+      fetched = true;
+      break;
+    }
+  }
+  if (!fetched) throw new CheckoutError(`commit ${repo.commitSha} could not be fetched from ${repo.url}`, lastCode || 128);
+  await must(["checkout", "--quiet", "--force", "--detach", repo.commitSha]);
+}

@@ -1,0 +1,233 @@
+/**
+ * One job from claim to result: log stream and heartbeat up, checkout, the steps in order
+ * (or the plan), artifacts, then the result. Every way a job can stop early is one abort
+ * with a reason: the build was cancelled, the job's time ran out, the lease was lost, or the
+ * runner is shutting down (then the job is handed back instead of reported).
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { initialStep, transitionStep, type StepEvent, type StepState } from "../core/build/step.ts";
+import type { CompleteRequest, Job, JobResultStatus, StepReport } from "../core/contracts/runner.ts";
+import { createMasker } from "../core/log/mask.ts";
+import { uploadArtifacts } from "./artifacts.ts";
+import { retry, type BackoffOptions } from "./backoff.ts";
+import { HttpError, isLeaseLost, isRetryable, type ControlPlaneClient } from "./client.ts";
+import { CheckoutError, checkout } from "./git.ts";
+import { LogStream } from "./logs.ts";
+import { planBuild } from "./plan.ts";
+import { startHeartbeat } from "./heartbeat.ts";
+import { runStep } from "./steps.ts";
+
+/** Why a job stopped before its end. */
+export type StopReason = "cancel" | "timeout" | "lease_lost" | "shutdown";
+
+export interface JobContext {
+  client: ControlPlaneClient;
+  job: Job;
+  workDir: string;
+  say: (message: string) => void;
+  /** Aborted when the agent gives up waiting for its jobs on shutdown: hand this one back. */
+  handBack: AbortSignal;
+  killGraceMs?: number;
+  logBackoff?: BackoffOptions;
+  /** How long the end of a job waits for the server to acknowledge the last lines. */
+  logDrainMs?: number;
+  /** Keep the checkout after the job (debugging). */
+  keepWorkspace?: boolean;
+}
+
+/** How the job left this runner. */
+export type JobEnd = { kind: "completed"; status: JobResultStatus } | { kind: "released" } | { kind: "lease_lost" };
+
+const secondsOf = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The environment a step sees: the runner's, minus its own settings, plus the job's. */
+function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SPARKI_RUNNER_")));
+  const secrets = Object.fromEntries(job.secrets.map((s) => [s.name, s.value]));
+  return {
+    ...base,
+    CI: "true",
+    SPARKI: "true",
+    SPARKI_BUILD_ID: job.buildId,
+    SPARKI_JOB_ID: job.jobId,
+    SPARKI_COMMIT: job.repo.commitSha,
+    SPARKI_BRANCH: job.repo.branch,
+    SPARKI_STEP_ID: stepId,
+    ...job.env,
+    ...stepVars,
+    ...secrets,
+  };
+}
+
+/** Runs a claimed job to its end; never throws for the job's own failures. */
+export async function runJob(ctx: JobContext): Promise<JobEnd> {
+  const { client, job, say } = ctx;
+  const lease = { leaseId: job.leaseId, fencingToken: job.fencingToken };
+  const stop = new AbortController();
+  let reason: StopReason | null = null;
+  const halt = (why: StopReason) => {
+    if (reason) return;
+    reason = why;
+    say(`job ${job.jobId}: stopping (${why})`);
+    stop.abort(why);
+  };
+  const onHandBack = () => halt("shutdown");
+  ctx.handBack.addEventListener("abort", onHandBack, { once: true });
+  if (ctx.handBack.aborted) halt("shutdown");
+  const deadline = setTimeout(() => halt("timeout"), job.timeoutSeconds * 1000);
+
+  const logs = new LogStream({
+    url: client.logSocketUrl(job.jobId),
+    headers: client.headers(lease),
+    masker: createMasker(job.secrets.map((s) => s.value)),
+    onCancel: () => halt("cancel"),
+    say: (m) => say(`job ${job.jobId}: ${m}`),
+    ...(ctx.logBackoff ? { backoff: ctx.logBackoff } : {}),
+  });
+  logs.start();
+  const heartbeat = startHeartbeat({ client, job, say, onCancel: () => halt("cancel"), onLeaseLost: () => halt("lease_lost") });
+
+  const steps = new Map<string, StepState>(job.steps.map((s) => [s.id, initialStep()]));
+  const apply = (id: string, event: StepEvent): StepState | null => {
+    const next = transitionStep(steps.get(id) ?? initialStep(), event);
+    if (!next.ok) return null;
+    steps.set(id, next.state);
+    return next.state;
+  };
+  const report = async (id: string, state: StepState) => {
+    if (state.status === "pending") return;
+    try {
+      await retry(() => client.updateStep(job.jobId, id, { ...lease, status: state.status as StepReport["status"], exitCode: state.exitCode, startedAt: iso(state.startedAt), finishedAt: iso(state.finishedAt) }), {
+        attempts: 3,
+        shouldRetry: isRetryable,
+        signal: stop.signal,
+      });
+    } catch (err) {
+      // Step updates only feed the live view; the final result carries every step anyway.
+      if (isLeaseLost(err)) halt("lease_lost");
+    }
+  };
+
+  let status: JobResultStatus = "succeeded";
+  let exitCode: number | null = 0;
+  let error: string | undefined;
+  await mkdir(ctx.workDir, { recursive: true });
+  const dir = await mkdtemp(join(ctx.workDir, "job-"));
+  const started = performance.now();
+  try {
+    const checkoutLog = logs.sink("sparki:checkout");
+    try {
+      await checkout(job.repo, join(dir, "src"), { signal: stop.signal, output: checkoutLog });
+      say(`job ${job.jobId}: checked out ${job.repo.commitSha.slice(0, 12)} in ${secondsOf(performance.now() - started)}`);
+    } catch (err) {
+      if (stop.signal.aborted) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      checkoutLog.note(`sparki: checkout failed: ${message}`);
+      status = "failed";
+      exitCode = err instanceof CheckoutError ? Math.min(255, Math.max(0, err.exitCode)) : null;
+      error = `checkout failed: ${message}`;
+    }
+    const src = join(dir, "src");
+    if (status === "succeeded" && job.kind === "plan") {
+      const planned = await planBuild(client, job, src, logs.sink("sparki:plan"), stop.signal);
+      if (!planned.ok) [status, exitCode, error] = ["failed", 1, planned.error];
+    } else if (status === "succeeded") {
+      for (const step of job.steps) {
+        if (stop.signal.aborted || status !== "succeeded") break;
+        const running = apply(step.id, { type: "start", at: Date.now() });
+        if (running) await report(step.id, running);
+        const outcome = await runStep({
+          command: step.command,
+          cwd: src,
+          env: stepEnv(job, step.id, step.env),
+          timeoutMs: step.timeoutSeconds * 1000,
+          signal: stop.signal,
+          output: logs.sink(step.id),
+          ...(ctx.killGraceMs !== undefined ? { killGraceMs: ctx.killGraceMs } : {}),
+        });
+        const at = Date.now();
+        if (outcome.kind === "exited") {
+          say(`job ${job.jobId}: step ${step.id} exited ${outcome.exitCode} in ${secondsOf(outcome.durationMs)}`);
+          const done = apply(step.id, { type: "exit", at, exitCode: outcome.exitCode });
+          if (done) await report(step.id, done);
+          if (outcome.exitCode !== 0) [status, exitCode] = ["failed", outcome.exitCode];
+        } else if (outcome.kind === "timed_out") {
+          say(`job ${job.jobId}: step ${step.id} timed out after ${secondsOf(outcome.durationMs)}`);
+          logs.sink(step.id).note(`sparki: step timed out after ${step.timeoutSeconds} s`);
+          const done = apply(step.id, { type: "time_out", at });
+          if (done) await report(step.id, done);
+          [status, exitCode] = ["timed_out", null];
+        } else {
+          say(`job ${job.jobId}: step ${step.id} stopped after ${secondsOf(outcome.durationMs)}`);
+          const done = apply(step.id, reason === "timeout" ? { type: "time_out", at } : { type: "cancel", at });
+          if (done) await report(step.id, done);
+        }
+      }
+    }
+    if (!stop.signal.aborted && job.kind === "steps" && job.artifacts.length > 0 && status !== "timed_out") {
+      const sent = await uploadArtifacts({ client, job, dir: src, signal: stop.signal, output: logs.sink("sparki:artifacts"), requireAll: status === "succeeded" });
+      if (sent.problems.length > 0 && status === "succeeded") [status, exitCode, error] = ["failed", null, sent.problems.join("; ")];
+    }
+  } catch (err) {
+    if (!stop.signal.aborted) {
+      // A bug or an environment failure (disk full): the job fails rather than the runner.
+      status = "failed";
+      exitCode = null;
+      error = `runner error: ${err instanceof Error ? err.message : String(err)}`;
+      logs.sink("sparki:runner").note(`sparki: ${error}`);
+    }
+  } finally {
+    clearTimeout(deadline);
+    ctx.handBack.removeEventListener("abort", onHandBack);
+  }
+
+  const stoppedBy: StopReason | null = reason;
+  if (stoppedBy === "cancel") [status, exitCode] = ["cancelled", null];
+  if (stoppedBy === "timeout") [status, exitCode] = ["timed_out", null];
+  const at = Date.now();
+  for (const [id, state] of steps) {
+    if (state.status !== "pending") continue;
+    apply(id, stoppedBy === "cancel" || stoppedBy === "shutdown" ? { type: "cancel", at } : { type: "skip", at });
+  }
+
+  const end = await finish(ctx, logs, stoppedBy, { ...lease, status, exitCode, steps: [...steps].map(([id, s]) => toReport(id, s)), ...(error ? { error } : {}) });
+  await heartbeat.stop();
+  if (!ctx.keepWorkspace) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  say(`job ${job.jobId}: ${end.kind === "completed" ? `finished ${end.status} in ${secondsOf(performance.now() - started)}` : end.kind === "released" ? "handed back" : "lease lost, result dropped"}`);
+  return end;
+}
+
+function toReport(id: string, s: StepState): StepReport {
+  // A step still pending here never ran: report it skipped.
+  const status = s.status === "pending" ? "skipped" : s.status;
+  return { id, status, exitCode: s.exitCode, startedAt: iso(s.startedAt), finishedAt: iso(s.finishedAt) };
+}
+
+/** Drains the log, then reports the result or hands the job back. */
+async function finish(ctx: JobContext, logs: LogStream, reason: StopReason | null, result: CompleteRequest): Promise<JobEnd> {
+  const { client, job } = ctx;
+  if (reason === "lease_lost") {
+    await logs.close(0);
+    return { kind: "lease_lost" };
+  }
+  const drained = await logs.close(ctx.logDrainMs ?? 60_000);
+  if (!drained && !logs.leaseLost) ctx.say(`job ${job.jobId}: some log lines were not acknowledged before the result`);
+  if (logs.leaseLost) return { kind: "lease_lost" };
+  const lease = { leaseId: job.leaseId, fencingToken: job.fencingToken };
+  const retryAfterMs = (err: unknown) => (err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0);
+  try {
+    if (reason === "shutdown") {
+      await retry(() => client.release(job.jobId, { ...lease, reason: "shutdown" }), { attempts: 3, shouldRetry: isRetryable, retryAfterMs });
+      return { kind: "released" };
+    }
+    // The result matters most: keep trying through a control-plane outage of a few minutes.
+    await retry(() => client.complete(job.jobId, result), { attempts: 12, shouldRetry: isRetryable, retryAfterMs });
+    return { kind: "completed", status: result.status };
+  } catch (err) {
+    if (isLeaseLost(err)) return { kind: "lease_lost" };
+    ctx.say(`job ${job.jobId}: could not report the result: ${err instanceof Error ? err.message : String(err)}`);
+    return reason === "shutdown" ? { kind: "released" } : { kind: "lease_lost" };
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The log loop: one WebSocket per job carrying numbered lines to the control plane.
+ *
+ * Output goes masker → line framer → {@link LogOutbox} (bounded: a step whose output outruns
+ * the socket is paused, not dropped) → the socket, at most a window of unacknowledged bytes at
+ * a time. When the socket drops, the loop reconnects with backoff and resends from the
+ * server's `resume` seq; the server drops what it already holds, so nothing is lost or doubled.
+ */
+import WebSocket from "ws";
+import { LogCloseCode, RunnerLimits, ServerLogFrame } from "../core/contracts/runner.ts";
+import { flushLines, initialLineState, splitLines, type LineState } from "../core/log/lines.ts";
+import { initialMaskState, maskChunk, maskFlush, maskText, type Masker, type MaskState } from "../core/log/mask.ts";
+import { LogOutbox, type FrameLimits } from "../core/log/sequence.ts";
+import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
+
+/** Where one step's output goes. `write` returns false when the producer should pause. */
+export interface OutputSink {
+  write(chunk: Uint8Array): boolean;
+  /** Calls `fn` once when the producer may write again. */
+  onDrain(fn: () => void): void;
+  /** A whole line from the runner itself (masked like the rest). */
+  note(text: string): void;
+  /** End of this output: flushes the held-back bytes as a last (partial) line. */
+  end(): void;
+}
+
+export interface LogStreamOptions {
+  url: string;
+  headers: Record<string, string>;
+  masker: Masker;
+  /** The server pushed a cancel over the socket. */
+  onCancel?: () => void;
+  /** One line on the runner's stdout per event (reconnects). */
+  say: (message: string) => void;
+  backoff?: BackoffOptions;
+  limits?: Partial<FrameLimits>;
+  /** Producers pause above this many unacknowledged bytes, and resume below half of it. */
+  highWaterBytes?: number;
+}
+
+const DEFAULT_LIMITS: FrameLimits = { maxLines: RunnerLimits.frameLines, maxBytes: 256 * 1024, windowBytes: 1024 * 1024 };
+
+/** The job's log stream. Call {@link start} once, write through {@link sink}s, then {@link close}. */
+export class LogStream {
+  private readonly outbox = new LogOutbox();
+  private readonly limits: FrameLimits;
+  private readonly highWater: number;
+  private socket: WebSocket | null = null;
+  /** True once the current socket got its `resume`: sending before it could skip lines. */
+  private resumed = false;
+  private closing = false;
+  private stopped = false;
+  private readonly drainWaiters: (() => void)[] = [];
+  private readonly ackWaiters: (() => void)[] = [];
+  private readonly stopController = new AbortController();
+  private loop: Promise<void> | null = null;
+  /** Set when the server said the lease is gone: nothing will be accepted any more. */
+  leaseLost = false;
+
+  constructor(private readonly options: LogStreamOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.highWater = options.highWaterBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** Starts the connect loop in the background. */
+  start(): void {
+    this.loop ??= this.connectLoop();
+  }
+
+  /** A writer for one step (or runner pseudo-step) of the log. */
+  sink(step: string): OutputSink {
+    let mask: MaskState = initialMaskState;
+    let lines: LineState = initialLineState;
+    const push = (bytes: Uint8Array) => {
+      const framed = splitLines(lines, bytes, RunnerLimits.lineBytes);
+      lines = framed.state;
+      if (framed.lines.length > 0) this.append(step, framed.lines);
+    };
+    return {
+      write: (chunk) => {
+        const out = maskChunk(this.options.masker, mask, chunk);
+        mask = out.state;
+        push(out.output);
+        return this.outbox.bytes < this.highWater;
+      },
+      onDrain: (fn) => {
+        if (this.outbox.bytes < this.highWater / 2) fn();
+        else this.drainWaiters.push(fn);
+      },
+      note: (text) => this.append(step, [{ text: maskText(this.options.masker, text) }]),
+      end: () => {
+        push(maskFlush(this.options.masker, mask));
+        mask = initialMaskState;
+        const rest = flushLines(lines);
+        lines = initialLineState;
+        if (rest.length > 0) this.append(step, rest);
+      },
+    };
+  }
+
+  private append(step: string, framed: Parameters<LogOutbox["append"]>[2]): void {
+    this.outbox.append(step, Date.now(), framed);
+    this.pump();
+  }
+
+  /** Sends frames while the socket is ready and the window allows. */
+  private pump(): void {
+    const ws = this.socket;
+    if (!ws || !this.resumed || ws.readyState !== WebSocket.OPEN) return;
+    for (let frame = this.outbox.nextFrame(this.limits); frame; frame = this.outbox.nextFrame(this.limits)) {
+      ws.send(JSON.stringify(frame));
+    }
+  }
+
+  private onServerFrame(data: WebSocket.RawData): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(data.toString());
+    } catch {
+      return;
+    }
+    const frame = ServerLogFrame.safeParse(json);
+    if (!frame.success) return;
+    if (frame.data.type === "cancel") {
+      this.options.onCancel?.();
+      return;
+    }
+    if (frame.data.type === "error") {
+      this.options.say(`log stream refused: ${frame.data.message}`);
+      if (frame.data.code === "lease_lost") this.leaseLost = true;
+      return;
+    }
+    this.outbox.receive(frame.data);
+    if (frame.data.type === "resume") this.resumed = true;
+    if (this.outbox.bytes < this.highWater / 2) for (const fn of this.drainWaiters.splice(0)) fn();
+    if (this.outbox.drained) for (const fn of this.ackWaiters.splice(0)) fn();
+    this.pump();
+  }
+
+  /** One connection's life; resolves when it closes. */
+  private connectOnce(onResumed: () => void): Promise<{ code: number }> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(this.options.url, { headers: this.options.headers, handshakeTimeout: 10_000 });
+      this.socket = ws;
+      this.resumed = false;
+      ws.on("message", (data) => {
+        const wasResumed = this.resumed;
+        this.onServerFrame(data);
+        if (!wasResumed && this.resumed) onResumed();
+      });
+      ws.on("error", () => {
+        // The close event follows; the reason is reported there.
+      });
+      ws.on("unexpected-response", (_req, res) => {
+        if (res.statusCode === 409) this.leaseLost = true;
+        ws.terminate();
+      });
+      ws.on("close", (code) => {
+        this.socket = null;
+        this.resumed = false;
+        this.outbox.rewind();
+        resolve({ code });
+      });
+    });
+  }
+
+  private async connectLoop(): Promise<void> {
+    const backoff = new Backoff(this.options.backoff);
+    let connections = 0;
+    while (!this.stopped && !this.leaseLost) {
+      const { code } = await this.connectOnce(() => backoff.reset());
+      connections++;
+      if (code === LogCloseCode.leaseLost) this.leaseLost = true;
+      if (this.stopped || this.leaseLost || (this.closing && this.outbox.drained)) break;
+      const wait = backoff.next();
+      this.options.say(`log stream disconnected (code ${code}), reconnecting in ${(wait / 1000).toFixed(1)} s (${connections} so far)`);
+      await sleep(wait, this.stopController.signal);
+    }
+    for (const fn of this.ackWaiters.splice(0)) fn();
+  }
+
+  /**
+   * Waits until the server acknowledged every line (or `timeoutMs` passed, or the lease was
+   * lost), then closes the socket. Returns whether everything was acknowledged.
+   */
+  async close(timeoutMs: number): Promise<boolean> {
+    this.closing = true;
+    if (!this.outbox.drained && !this.leaseLost) {
+      await Promise.race([new Promise<void>((resolve) => this.ackWaiters.push(resolve)), sleep(timeoutMs)]);
+    }
+    const drained = this.outbox.drained;
+    this.stopped = true;
+    this.stopController.abort();
+    this.socket?.close(1000, "job finished");
+    await this.loop;
+    // Producers paused on a dead stream must not hang forever.
+    for (const fn of this.drainWaiters.splice(0)) fn();
+    return drained;
+  }
+
+  /** Highest seq assigned so far. */
+  get lastSeq(): number {
+    return this.outbox.lastSeq;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The step loop's worker: one step = `sh -c COMMAND` in its own process group, stdout and
+ * stderr merged into one stream in the order the process wrote them, with a timeout and a
+ * cancel that kill the whole group.
+ */
+import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
+import type { OutputSink } from "./logs.ts";
+import { exitCodeOf, terminateGroup } from "./process-group.ts";
+
+export interface StepRunOptions {
+  command: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  /** Aborted on cancel, job timeout, lost lease or shutdown. */
+  signal: AbortSignal;
+  output: OutputSink;
+  /** SIGTERM → SIGKILL delay when killing the group. */
+  killGraceMs?: number;
+}
+
+export type StepOutcome =
+  | { kind: "exited"; exitCode: number; durationMs: number }
+  | { kind: "timed_out"; durationMs: number }
+  | { kind: "aborted"; durationMs: number };
+
+// The outer shell only redirects stderr into stdout and execs the real one, so the step's
+// own `$0`, line numbers and pid are those of the step shell, and both streams share one pipe.
+const MERGE_STDERR = 'exec /bin/sh -c "$1" 2>&1';
+
+/** Forwards a stream to the sink, pausing it while the sink is over its high-water mark. */
+function forward(stream: Readable, output: OutputSink): Promise<void> {
+  stream.on("data", (chunk: Buffer) => {
+    if (!output.write(chunk)) {
+      stream.pause();
+      output.onDrain(() => stream.resume());
+    }
+  });
+  return new Promise((resolve) => {
+    stream.once("close", resolve);
+    stream.once("error", () => resolve());
+  });
+}
+
+/** Runs one step to its end; never throws for the step's own failure. */
+export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  if (opts.signal.aborted) return { kind: "aborted", durationMs: 0 };
+
+  const child = spawn("/bin/sh", ["-c", MERGE_STDERR, "sh", opts.command], {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const spawned = new Promise<Error | null>((resolve) => {
+    child.once("spawn", () => resolve(null));
+    child.once("error", resolve);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const streams = Promise.all([forward(child.stdout, opts.output), forward(child.stderr, opts.output)]);
+  const spawnError = await spawned;
+  if (spawnError) {
+    opts.output.note(`sparki: cannot start the step: ${spawnError.message}`);
+    return { kind: "exited", exitCode: 127, durationMs: elapsed() };
+  }
+  const pgid = child.pid as number;
+
+  let stop: "timed_out" | "aborted" | null = null;
+  let killing: Promise<void> = Promise.resolve();
+  const kill = (why: "timed_out" | "aborted") => {
+    if (stop) return;
+    stop = why;
+    killing = terminateGroup(pgid, opts.killGraceMs);
+  };
+  const timer = setTimeout(() => kill("timed_out"), opts.timeoutMs);
+  const onAbort = () => kill("aborted");
+  opts.signal.addEventListener("abort", onAbort, { once: true });
+
+  const { code, signal } = await exited;
+  clearTimeout(timer);
+  opts.signal.removeEventListener("abort", onAbort);
+  await killing;
+  // Background processes the step left behind would hold the pipe open and leak between
+  // steps and jobs: a step's processes do not outlive it.
+  await terminateGroup(pgid, opts.killGraceMs ?? 3000);
+  // The pipes close once the last writer is gone; a grandchild that escaped the group (setsid)
+  // could hold them forever, so their end is bounded.
+  const drained = await Promise.race([streams.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+  if (!drained) {
+    child.stdout.destroy();
+    child.stderr.destroy();
+  }
+  opts.output.end();
+
+  if (stop === "timed_out") return { kind: "timed_out", durationMs: elapsed() };
+  if (stop === "aborted") return { kind: "aborted", durationMs: elapsed() };
+  return { kind: "exited", exitCode: exitCodeOf(code, signal), durationMs: elapsed() };
+}
