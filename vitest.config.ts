@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts"],
+          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

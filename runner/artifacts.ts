@@ -3,9 +3,11 @@
  * a directory as a gzipped tar. Paths are resolved inside the checkout and refused when they
  * (or a symlink on the way) lead outside it, so a job cannot upload the runner's own files.
  */
-import { createReadStream } from "node:fs";
-import { realpath, stat } from "node:fs/promises";
-import { isAbsolute, relative, resolve } from "node:path";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { create as createTar } from "tar";
 import { ArtifactName, relativePathProblem, type Job } from "../core/contracts/runner.ts";
 import { retry } from "./backoff.ts";
@@ -65,11 +67,12 @@ export async function uploadArtifacts(opts: ArtifactUploadOptions): Promise<Arti
       continue;
     }
     const kind = found.directory ? "directory" : "file";
-    // A fresh stream per attempt: a half-sent body cannot be replayed.
-    const body = (): AsyncIterable<Uint8Array> =>
-      found.directory ? createTar({ gzip: true, cwd: found.path, portable: true }, ["."]) : createReadStream(found.path);
+    // The store needs each upload's length up front, so a directory is packed to a file first.
+    const packed = found.directory ? await packDirectory(found.path) : { file: found.path, cleanup: async () => undefined };
     try {
-      const sent = await retry(() => opts.client.uploadArtifact(opts.job.jobId, artifact.name, lease, kind, body(), opts.signal), {
+      const { size } = await stat(packed.file);
+      // A fresh stream per attempt: a half-sent body cannot be replayed.
+      const sent = await retry(() => opts.client.uploadArtifact(opts.job.jobId, artifact.name, lease, kind, createReadStream(packed.file), size, opts.signal), {
         attempts: 4,
         shouldRetry: isRetryable,
         retryAfterMs: (err) => (err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0),
@@ -82,7 +85,17 @@ export async function uploadArtifacts(opts: ArtifactUploadOptions): Promise<Arti
       const message = `artifact ${artifact.name}: upload failed: ${err instanceof Error ? err.message : String(err)}`;
       opts.output.note(message);
       result.problems.push(message);
+    } finally {
+      await packed.cleanup();
     }
   }
   return result;
+}
+
+/** A directory as a gzipped tar in a temporary file, removed by `cleanup`. */
+async function packDirectory(dir: string): Promise<{ file: string; cleanup: () => Promise<void> }> {
+  const tmp = await mkdtemp(join(tmpdir(), "sparki-artifact-"));
+  const file = join(tmp, "artifact.tar.gz");
+  await pipeline(createTar({ gzip: true, cwd: dir, portable: true }, ["."]), createWriteStream(file));
+  return { file, cleanup: () => rm(tmp, { recursive: true, force: true }) };
 }

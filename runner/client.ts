@@ -169,10 +169,15 @@ export class ControlPlaneClient {
    * Streams one artifact. node:http rather than fetch: the body is a stream of unknown
    * length (a tar being written), sent chunked with backpressure.
    */
-  async uploadArtifact(jobId: string, name: string, lease: Lease, kind: "file" | "directory", body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<ArtifactUploadResponse> {
+  async uploadArtifact(jobId: string, name: string, lease: Lease, kind: "file" | "directory", body: AsyncIterable<Uint8Array>, size: number, signal: AbortSignal): Promise<ArtifactUploadResponse> {
     const url = new URL(`${this.baseUrl}/v1/runner/jobs/${enc(jobId)}/artifacts/${enc(name)}`);
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
-    const headers = { ...this.headers(lease), [ARTIFACT_KIND_HEADER]: kind, "content-type": kind === "directory" ? "application/gzip" : "application/octet-stream" };
+    const headers = {
+      ...this.headers(lease),
+      [ARTIFACT_KIND_HEADER]: kind,
+      "content-type": kind === "directory" ? "application/gzip" : "application/octet-stream",
+      "content-length": String(size),
+    };
     const req = request(url, { method: "PUT", headers, signal });
     const answer = new Promise<{ status: number; text: string; retryAfter: string | null }>((resolve, reject) => {
       req.once("response", (res) => {

@@ -55,8 +55,11 @@ function git(args: string[], cwd: string, opts: CheckoutOptions, quietFailure = 
   });
 }
 
-/** Clones `repo.url` at `repo.commitSha` into `dir` (created if missing, expected empty). */
-export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): Promise<void> {
+/**
+ * Clones `repo.url` at `repo.commitSha` into `dir` (created if missing, expected empty), or at
+ * the head of `repo.branch` when no commit is given. Returns the commit checked out.
+ */
+export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): Promise<string> {
   const url = checkGitUrl(repo.url);
   if (!url.ok) throw new CheckoutError(`repository URL ${url.reason}`, 128);
   await mkdir(dir, { recursive: true });
@@ -67,11 +70,17 @@ export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): 
   await must(["init", "--quiet"]);
   await must(["remote", "add", "origin", repo.url]);
 
+  const branchRef = `+refs/heads/${repo.branch}:refs/remotes/origin/${repo.branch}`;
+  if (repo.commitSha === null) {
+    await must(["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", branchRef]);
+    await must(["checkout", "--quiet", "--force", "--detach", `refs/remotes/origin/${repo.branch}`]);
+    return revParseHead(dir, opts);
+  }
   // Servers that refuse a fetch by commit id (older git servers without
   // allowReachableSHA1InWant) fall back to the branch, then to every branch.
   const attempts: string[][] = [
     ["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", repo.commitSha],
-    ["fetch", "--quiet", "--no-tags", "origin", `+refs/heads/${repo.branch}:refs/remotes/origin/${repo.branch}`],
+    ["fetch", "--quiet", "--no-tags", "origin", branchRef],
     ["fetch", "--quiet", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
   ];
   let fetched = false;
@@ -85,4 +94,16 @@ export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): 
   }
   if (!fetched) throw new CheckoutError(`commit ${repo.commitSha} could not be fetched from ${repo.url}`, lastCode || 128);
   await must(["checkout", "--quiet", "--force", "--detach", repo.commitSha]);
+  return repo.commitSha;
+}
+
+/** The commit checked out in `dir`. */
+function revParseHead(dir: string, opts: CheckoutOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", ["rev-parse", "HEAD"], { cwd: dir, env: gitEnv(opts.env ?? process.env), stdio: ["ignore", "pipe", "ignore"], signal: opts.signal });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.once("error", (err) => reject(new CheckoutError(`cannot run git: ${err.message}`, 127)));
+    child.once("close", (code) => (code === 0 ? resolve(out.trim()) : reject(new CheckoutError(`git rev-parse failed with exit code ${code}`, code ?? 128))));
+  });
 }

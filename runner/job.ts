@@ -52,7 +52,7 @@ function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>): No
     SPARKI: "true",
     SPARKI_BUILD_ID: job.buildId,
     SPARKI_JOB_ID: job.jobId,
-    SPARKI_COMMIT: job.repo.commitSha,
+    SPARKI_COMMIT: job.repo.commitSha ?? "",
     SPARKI_BRANCH: job.repo.branch,
     SPARKI_STEP_ID: stepId,
     ...job.env,
@@ -116,11 +116,12 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   await mkdir(ctx.workDir, { recursive: true });
   const dir = await mkdtemp(join(ctx.workDir, "job-"));
   const started = performance.now();
+  let commitSha = job.repo.commitSha ?? "";
   try {
     const checkoutLog = logs.sink("sparki:checkout");
     try {
-      await checkout(job.repo, join(dir, "src"), { signal: stop.signal, output: checkoutLog });
-      say(`job ${job.jobId}: checked out ${job.repo.commitSha.slice(0, 12)} in ${secondsOf(performance.now() - started)}`);
+      commitSha = await checkout(job.repo, join(dir, "src"), { signal: stop.signal, output: checkoutLog });
+      say(`job ${job.jobId}: checked out ${commitSha.slice(0, 12)} in ${secondsOf(performance.now() - started)}`);
     } catch (err) {
       if (stop.signal.aborted) throw err;
       const message = err instanceof Error ? err.message : String(err);
@@ -131,7 +132,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
     }
     const src = join(dir, "src");
     if (status === "succeeded" && job.kind === "plan") {
-      const planned = await planBuild(client, job, src, logs.sink("sparki:plan"), stop.signal);
+      const planned = await planBuild(client, job, src, commitSha, logs.sink("sparki:plan"), stop.signal);
       if (!planned.ok) [status, exitCode, error] = ["failed", 1, planned.error];
     } else if (status === "succeeded") {
       for (const step of job.steps) {

@@ -19,7 +19,7 @@ import type { OutputSink } from "./logs.ts";
 export type PlanResult = { ok: true; jobs: number } | { ok: false; error: string };
 
 /** Plans the build from the checkout in `dir` and uploads the pipeline. */
-export async function planBuild(client: ControlPlaneClient, job: Job, dir: string, output: OutputSink, signal: AbortSignal): Promise<PlanResult> {
+export async function planBuild(client: ControlPlaneClient, job: Job, dir: string, commitSha: string, output: OutputSink, signal: AbortSignal): Promise<PlanResult> {
   const tree = await fsTree(dir);
   const text = await readFile(join(dir, "sparki.yml"), "utf8").catch(() => null);
   let config;
@@ -35,7 +35,7 @@ export async function planBuild(client: ControlPlaneClient, job: Job, dir: strin
   const detection = await detect(tree);
   output.note(`detected ${detection.framework ?? detection.language ?? "nothing"}${text === null ? " (no sparki.yml)" : " with sparki.yml"}`);
   const pipeline = await generatePipeline({ detection, tree, ...(config ? { config } : {}) });
-  await retry(() => client.uploadPipeline(job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken, pipeline }), {
+  await retry(() => client.uploadPipeline(job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken, pipeline, commitSha }), {
     attempts: 5,
     shouldRetry: isRetryable,
     signal,

@@ -127,6 +127,8 @@ export const ArtifactPath = pathLike(1024);
 export const Artifact = z.object({ name: ArtifactName, path: ArtifactPath });
 export type Artifact = z.infer<typeof Artifact>;
 
+const CommitSha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a full SHA-1 or SHA-256 commit id");
+
 const TimeoutSeconds = z.number().int().min(1).max(RunnerLimits.maxTimeoutSeconds);
 const Instant = z.iso.datetime({ offset: true });
 
@@ -145,7 +147,11 @@ export type Secret = z.infer<typeof Secret>;
 export const Repo = z.object({
   /** Checked again by the runner with core/git-url.ts before `git` sees it. */
   url: z.string().min(1).max(2048),
-  commitSha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a full SHA-1 or SHA-256 commit id"),
+  /**
+   * The commit to build. Null only on a plan job of a build triggered by branch alone: the
+   * runner checks out the branch's head and reports the commit with the pipeline upload.
+   */
+  commitSha: CommitSha.nullable(),
   branch: z.string().min(1).max(255),
 });
 export type Repo = z.infer<typeof Repo>;
@@ -251,7 +257,8 @@ export type CompleteRequest = z.infer<typeof CompleteRequest>;
 export const ReleaseRequest = Lease.extend({ reason: z.enum(["shutdown", "error"]) }).strict();
 export type ReleaseRequest = z.infer<typeof ReleaseRequest>;
 
-export const PipelineUploadRequest = Lease.extend({ pipeline: PipelineSchema }).strict();
+/** The plan job's result; `commitSha` is the commit it planned (required when the job had none). */
+export const PipelineUploadRequest = Lease.extend({ pipeline: PipelineSchema, commitSha: CommitSha.optional() }).strict();
 export type PipelineUploadRequest = z.infer<typeof PipelineUploadRequest>;
 
 /** Headers of `PUT .../artifacts/:name`; the body is the file, or a directory as .tar.gz. */

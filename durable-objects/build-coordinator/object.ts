@@ -75,7 +75,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
       leaseId: job.state.leaseId ?? "",
       fencingToken: job.state.fencingToken,
       leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? now).toISOString(),
-      repo: { url: repo.url, branch: repo.branch, commitSha: meta.commitSha ?? repo.commitSha ?? "" },
+      repo: { url: repo.url, branch: repo.branch, commitSha: meta.commitSha },
       steps: job.spec.steps,
       env: job.spec.env,
       secrets: [],
@@ -126,6 +126,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     if (job.spec.kind !== "plan") return { refused: "illegal", detail: "Only a build's plan job uploads its pipeline." };
     const meta = this.store.meta();
     if (!meta) return { refused: "not_found", detail: "No such build." };
+    if (!meta.commitSha && !commitSha) return { refused: "illegal", detail: "The plan job must report the commit it planned (commitSha)." };
     meta.pipeline = PipelineSchema.parse(pipeline);
     if (commitSha) meta.commitSha = commitSha;
     this.store.saveMeta(meta);

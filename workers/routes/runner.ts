@@ -139,7 +139,7 @@ runnerRoutes.openapi(
     tags: ["runner"],
     summary: "The plan job's result: the pipeline for this commit (a new version when it differs)",
     ...runnerAuth,
-    request: { params: JobParams, body: jsonBody(PipelineUploadRequest.extend({ commitSha: z.string().regex(/^[0-9a-f]{40}$/).optional() })) },
+    request: { params: JobParams, body: jsonBody(PipelineUploadRequest) },
     responses: { 204: { description: "Accepted" }, ...problems(400, 401, 404, 409) },
   }),
   async (c) => {
