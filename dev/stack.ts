@@ -25,6 +25,8 @@ export interface StackOptions {
   apiPort?: number;
   /** Another Worker entry to run with wrangler.toml's bindings (benchmarks wrap the API). */
   entry?: string;
+  /** Also run one runner agent in the shared pool (`npm run dev` does). */
+  runner?: boolean;
   /** Extra `wrangler dev` vars, e.g. a lower bcrypt cost for benchmarks. */
   vars?: Record<string, string>;
   log?: (line: string) => void;
@@ -42,13 +44,15 @@ export interface Stack {
 interface DevSecrets {
   jwtSecret: string;
   cacheToken: string;
+  sharedRunnerToken: string;
 }
 
 /** Secrets made once per state directory, so sessions survive a restart of `npm run dev`. */
 function devSecrets(stateDir: string): DevSecrets {
   const file = join(stateDir, "dev-secrets.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as DevSecrets;
-  const secrets = { jwtSecret: randomBytes(32).toString("hex"), cacheToken: randomBytes(16).toString("hex") };
+  const fresh: DevSecrets = { jwtSecret: randomBytes(32).toString("hex"), cacheToken: randomBytes(16).toString("hex"), sharedRunnerToken: randomBytes(24).toString("hex") };
+  // Older state directories lack newer secrets: keep what exists, add what is missing.
+  const secrets = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, "utf8")) as Partial<DevSecrets>) } : fresh;
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
@@ -92,6 +96,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       UPSTASH_REDIS_REST_TOKEN: secrets.cacheToken,
       JWT_SECRET: secrets.jwtSecret,
       ALLOW_LOCAL_GIT_URLS: "true",
+      SHARED_RUNNER_TOKEN: secrets.sharedRunnerToken,
       ...options.vars,
     };
     const envFile = join(stateDir, "worker.env");
@@ -101,7 +106,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stops.push(() => stopChild(wrangler));
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHealthy(apiUrl, wrangler);
-    log(`api       ${apiUrl}  (wrangler dev: Worker, Queues, R2)`);
+    log(`api       ${apiUrl}  (wrangler dev: Worker, Durable Objects, Queues, R2)`);
+    if (options.runner) {
+      const runner = await startRunner(apiUrl, options.vars?.SHARED_RUNNER_TOKEN ?? secrets.sharedRunnerToken, stateDir, log);
+      stops.push(() => stopChild(runner));
+    }
     return { apiUrl, databaseUrl, proxyUrl: proxy.url, cacheUrl: cache.url, embeddedDatabase: !options.databaseUrl, close };
   } catch (err) {
     await close();
@@ -127,6 +136,31 @@ function startWrangler(port: number, envFile: string, persistTo: string, log: (l
   child.stdout?.on("data", relay);
   child.stderr?.on("data", relay);
   return child;
+}
+
+/**
+ * Registers (once per state directory) and runs a runner agent in the shared pool, with the
+ * labels the generated pipelines ask for, working under the state directory.
+ */
+async function startRunner(apiUrl: string, sharedToken: string, stateDir: string, log: (line: string) => void): Promise<ChildProcess> {
+  const bin = join(projectRoot, "runner", "bin.js");
+  const config = join(stateDir, "runner.json");
+  if (!existsSync(config)) {
+    const code = await new Promise<number>((done) => {
+      const register = spawn(process.execPath, [bin, "register", "--url", apiUrl, "--token", sharedToken, "--name", "local", "--labels", "linux", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+      register.stderr?.on("data", (chunk: Buffer) => log(`runner    ${chunk.toString().trim()}`));
+      register.once("close", (c) => done(c ?? 1));
+    });
+    if (code !== 0) throw new Error(`the local runner could not register (exit ${code})`);
+  }
+  const runner = spawn(process.execPath, [bin, "run", "--config", config, "--work-dir", join(stateDir, "runner-work")], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const relay = (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(`runner    ${line}`);
+  };
+  runner.stdout?.on("data", relay);
+  runner.stderr?.on("data", relay);
+  log("runner    local runner in the shared pool (labels: linux)");
+  return runner;
 }
 
 /** Stops a child and everything it started (wrangler runs workerd as its own child). */

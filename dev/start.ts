@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     databaseUrl: process.env.DATABASE_URL || undefined,
     redisUrl: process.env.REDIS_URL || undefined,
     apiPort: process.env.PORT ? Number(process.env.PORT) : undefined,
+    runner: true,
     log,
   });
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
 
   Try:  curl -s -X POST ${stack.apiUrl}/v1/auth/signup -H 'content-type: application/json' \\
           -d '{"email":"me@example.com","password":"a long password","name":"Me"}'
+        then create a workspace and a project whose gitUrl is a local repository path, and
+        POST /v1/projects/<id>/builds: the local runner builds it (see README.md).
 
   Ctrl-C stops everything.
 `);

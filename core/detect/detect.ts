@@ -125,8 +125,25 @@ export async function detect(tree: FileTree): Promise<Detection> {
     const paths = nested.map((n) => n.path).join(", ");
     return unknown(`no project at the root and no workspace manifest; ${nested.length} projects in subfolders: ${paths}`, nested.map((n) => n.build()));
   }
+  const broken = await unreadableManifest(index);
+  if (broken) return unknown(broken);
   const sample = index.paths.slice(0, 3).join(", ");
   return unknown(
     `no manifest the detector knows (package.json, pyproject.toml, requirements.txt, Gemfile, go.mod, Cargo.toml, pom.xml, build.gradle, *.csproj, composer.json, mix.exs, deno.json, a Hugo/Jekyll config, index.html or Dockerfile) among ${index.paths.length} files (${sample}${index.paths.length > 3 ? ", …" : ""})`,
   );
+}
+
+/** A JSON manifest at the root that exists but does not parse, said plainly: it is the likeliest mistake. */
+async function unreadableManifest(index: TreeIndex): Promise<string | null> {
+  // deno.json may hold comments (JSONC), so only the strict JSON manifests are checked.
+  for (const name of ["package.json", "composer.json"]) {
+    const text = await index.read(name);
+    if (text === null) continue;
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      return `${name} is not valid JSON (${err instanceof Error ? err.message : String(err)}); fix it so Sparki can read it`;
+    }
+  }
+  return null;
 }

@@ -81,9 +81,10 @@ describe("empty and unknown repositories", () => {
     expect(r).toMatchObject({ framework: null, language: null, packageManager: null, outputDir: null, apps: [], reason: "the repository is empty", confidence: 0 });
   });
 
-  it("a malformed package.json is not a crash", async () => {
+  it("a malformed package.json is not a crash, and the reason says what is wrong", async () => {
     const r = await run({ "package.json": "{ not json" });
     expect(r.framework).toBe(null);
-    expect(r.reason).toMatch(/no manifest the detector knows/);
+    expect(r.reason).toMatch(/^package\.json is not valid JSON \(.+\); fix it so Sparki can read it$/);
   });
 });
+
