@@ -18,6 +18,7 @@ export const permissions = [
   "project:delete",
   "pipeline:write",
   "build:trigger",
+  "secrets:write",
   "runners:manage",
   "audit:read",
 ] as const;
@@ -36,10 +37,11 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     "project:delete",
     "pipeline:write",
     "build:trigger",
+    "secrets:write",
     "runners:manage",
     "audit:read",
   ]),
-  developer: new Set<Permission>([...read, "project:create", "project:update", "pipeline:write", "build:trigger"]),
+  developer: new Set<Permission>([...read, "project:create", "project:update", "pipeline:write", "build:trigger", "secrets:write"]),
   viewer: new Set<Permission>(read),
 };
 

@@ -45,12 +45,13 @@ interface DevSecrets {
   jwtSecret: string;
   cacheToken: string;
   sharedRunnerToken: string;
+  secretsKey: string;
 }
 
 /** Secrets made once per state directory, so sessions survive a restart of `npm run dev`. */
 function devSecrets(stateDir: string): DevSecrets {
   const file = join(stateDir, "dev-secrets.json");
-  const fresh: DevSecrets = { jwtSecret: randomBytes(32).toString("hex"), cacheToken: randomBytes(16).toString("hex"), sharedRunnerToken: randomBytes(24).toString("hex") };
+  const fresh: DevSecrets = { jwtSecret: randomBytes(32).toString("hex"), cacheToken: randomBytes(16).toString("hex"), sharedRunnerToken: randomBytes(24).toString("hex"), secretsKey: randomBytes(32).toString("base64") };
   // Older state directories lack newer secrets: keep what exists, add what is missing.
   const secrets = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, "utf8")) as Partial<DevSecrets>) } : fresh;
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
@@ -97,6 +98,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       JWT_SECRET: secrets.jwtSecret,
       ALLOW_LOCAL_GIT_URLS: "true",
       SHARED_RUNNER_TOKEN: secrets.sharedRunnerToken,
+      SECRETS_KEY: secrets.secretsKey,
       ...options.vars,
     };
     const envFile = join(stateDir, "worker.env");

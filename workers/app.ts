@@ -11,6 +11,7 @@ import { buildRoutes } from "./routes/builds.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { runnerTokenRoutes } from "./routes/runner-tokens.js";
 import { runnerRoutes } from "./routes/runner.js";
+import { secretRoutes } from "./routes/secrets.js";
 import { projectRoutes } from "./routes/projects.js";
 import { newRouter } from "./routes/router.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -31,7 +32,7 @@ export function createApp() {
       },
     }),
   );
-  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, runnerTokenRoutes, runnerRoutes, auditLogRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, auditLogRoutes]) {
     app.route("/", routes);
   }
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -19,6 +19,7 @@ export interface Bindings {
   ISOLATE_CACHE_TTL_MS?: string;
   RUNNER_LEASE_SECONDS?: string;
   SHARED_RUNNER_TOKEN?: string;
+  SECRETS_KEY?: string;
 }
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
@@ -40,6 +41,11 @@ export const Config = z.object({
   RUNNER_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   // Registers runners into the instance's shared pool (serves every workspace); unset disables it.
   SHARED_RUNNER_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // AES-256-GCM key for project secrets: 32 random bytes, base64 (openssl rand -base64 32).
+  SECRETS_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes, base64-encoded (openssl rand -base64 32)")
+    .optional(),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -24,6 +24,7 @@ const send = (ws: WebSocket, frame: ServerLogFrame | ViewerFrame) => {
 
 export class LogSockets {
   #pending = false;
+  #masks: string[] | undefined;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -103,6 +104,23 @@ export class LogSockets {
     }
   }
 
+  /** Drops the in-memory copy of the secret values; the next line reloads them. */
+  forgetMasks(): void {
+    this.#masks = undefined;
+  }
+
+  /** The runner masks before a line leaves it; this is the second line of defence. */
+  #mask(text: string): string {
+    this.#masks ??= this.ctx.storage.sql
+      .exec<{ value: string }>("select value from masks")
+      .toArray()
+      .map((r) => r.value)
+      .sort((a, b) => b.length - a.length);
+    let out = text;
+    for (const value of this.#masks) if (out.includes(value)) out = out.split(value).join("***");
+    return out;
+  }
+
   /** Tells a running job's runner, if connected, that the build was cancelled. */
   pushCancel(jobId: string): void {
     for (const ws of this.ctx.getWebSockets(`job:${jobId}`)) send(ws, { type: "cancel" });
@@ -156,7 +174,7 @@ export class LogSockets {
       line.seq,
       line.step,
       line.ts,
-      line.text,
+      this.#mask(line.text),
       line.partial ? 1 : 0,
     );
   }

@@ -84,6 +84,12 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     };
   }
 
+  /** Secret values to mask in every stored line of this build (kept until the build ends). */
+  async addMasks(values: string[]): Promise<void> {
+    for (const value of values) this.ctx.storage.sql.exec("insert into masks (value) values (?) on conflict do nothing", value);
+    this.logs.forgetMasks();
+  }
+
   /** Which project a held job belongs to, for calls the API completes itself (artifacts, pipeline). */
   async checkLease(jobId: string, lease: Lease): Promise<{ projectId: string; workspaceId: string } | LeaseRefusal> {
     const job = this.#held(jobId, lease);
@@ -326,6 +332,9 @@ export class BuildCoordinator extends DurableObject<Bindings> {
       if (failed.ok) meta.state = failed.state;
     }
     meta.archivedKey = await this.logs.archive(this.env.ARTIFACTS, meta);
+    // The log is archived (masked); the values are no longer needed here.
+    this.ctx.storage.sql.exec("delete from masks");
+    this.logs.forgetMasks();
     this.store.saveMeta(meta);
     this.#recordBuild(meta, error);
     this.store.clearTimer("reoffer");

@@ -34,6 +34,7 @@ export function createSchema(sql: SqlStorage): void {
     unique (job_id, job_seq))`);
   sql.exec(`create table if not exists outbox (id integer primary key autoincrement, kind text not null, key text not null, payload text not null, attempts integer not null default 0)`);
   sql.exec(`create table if not exists timers (name text primary key, due_at integer not null)`);
+  sql.exec(`create table if not exists masks (value text primary key)`);
 }
 
 export class Store {

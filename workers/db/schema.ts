@@ -269,3 +269,20 @@ export const apiTokens = pgTable(
   },
   (t) => [index("idx_api_tokens_user").on(t.userId)],
 );
+
+/** Project secrets, encrypted (workers/secrets/crypto.ts); the API never returns a value. */
+export const secrets = pgTable(
+  "secrets",
+  {
+    id: id(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 128 }).notNull(),
+    ciphertext: text("ciphertext").notNull(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("uq_secrets_project_name").on(t.projectId, t.name)],
+);

@@ -28,7 +28,10 @@ import {
 import { SparkiError } from "../../core/errors.js";
 import { maxClaimWaitMs, sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
 import { hashToken, newToken, tokenPrefix } from "../auth/tokens.js";
-import { builds, projects, runnerRegistrationTokens, runners } from "../db/schema.js";
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env.js";
+import { builds, projects, runnerRegistrationTokens, runners, secrets } from "../db/schema.js";
+import { decryptSecret } from "../secrets/crypto.js";
 import { authenticateRunner } from "../middleware/authenticate-runner.js";
 import { audit } from "../services/audit.js";
 import { buildIdOfJob, coordinator, dispatcher, refusalError } from "../services/builds.js";
@@ -89,8 +92,15 @@ runnerRoutes.openapi(
     while (Date.now() < deadline) {
       const offer = await pool.claim({ runnerId: runner.id, labels }, deadline - Date.now());
       if (!offer) break;
-      const job = await coordinator(c, offer.buildId).claimJob(offer.jobId, runner.id);
-      if (job) return c.json(job, 200);
+      const build = coordinator(c, offer.buildId);
+      const job = await build.claimJob(offer.jobId, runner.id);
+      if (!job) continue;
+      const owner = await build.checkLease(job.jobId, job);
+      if ("refused" in owner) continue;
+      // Secrets go only to the runner holding the job, and the coordinator masks them again.
+      job.secrets = await projectSecrets(c, owner.projectId);
+      if (job.secrets.length > 0) await build.addMasks(job.secrets.map((s) => s.value));
+      return c.json(job, 200);
     }
     return c.body(null, 204);
   },
@@ -194,6 +204,15 @@ runnerRoutes.openapi(
     return c.body(null, 204);
   },
 );
+
+async function projectSecrets(c: Context<AppEnv>, projectId: string): Promise<Job["secrets"]> {
+  const db = await c.var.db();
+  const rows = await db.select({ name: secrets.name, ciphertext: secrets.ciphertext }).from(secrets).where(eq(secrets.projectId, projectId));
+  if (rows.length === 0) return [];
+  const key = c.var.config.SECRETS_KEY;
+  if (!key) throw new SparkiError("internal", { detail: "The project has secrets but this instance has no SECRETS_KEY to read them." });
+  return Promise.all(rows.map(async (r) => ({ name: r.name, value: await decryptSecret(key, projectId, r.name, r.ciphertext) })));
+}
 
 const leaseHeaders = (c: { req: { header: (name: string) => string | undefined } }) => ({
   leaseId: z.string().min(1).max(128).parse(c.req.header(LEASE_ID_HEADER)),

@@ -41,6 +41,13 @@ const workspaceRoutes: Case[] = [
   ["PUT", () => `/v1/projects/${projectId}/pipeline`, () => "commands:\n  build: make\n"],
   ["GET", () => `/v1/projects/${projectId}/pipeline/versions`],
   ["GET", () => `/v1/projects/${projectId}/pipeline/versions/1`],
+  ["PUT", () => `/v1/projects/${projectId}/secrets/TOKEN`, () => ({ value: "a long secret" })],
+  ["DELETE", () => `/v1/projects/${projectId}/secrets/TOKEN`],
+  ["POST", () => `/v1/projects/${projectId}/builds`, () => ({})],
+  ["GET", () => `/v1/projects/${projectId}/builds`],
+  ["POST", () => `/v1/workspaces/${workspaceId}/runner-tokens`, () => ({ name: "ci" })],
+  ["GET", () => `/v1/workspaces/${workspaceId}/runner-tokens`],
+  ["GET", () => `/v1/workspaces/${workspaceId}/runners`],
   ["DELETE", () => `/v1/projects/${projectId}`],
 ];
 
