@@ -49,7 +49,7 @@ export class LogSockets {
       }
       this.ctx.acceptWebSocket(server, ["runner", `job:${jobId}`]);
       server.serializeAttachment({ role: "runner", jobId, leaseId, fencingToken } satisfies Attachment);
-      send(server, { type: "resume", seq: this.#lastSeq(jobId) });
+      send(server, { type: "resume", seq: this.#lastSeq(jobId, fencingToken) });
     } else if (url.pathname === "/viewer") {
       const from = Math.max(1, Number(url.searchParams.get("from") ?? 1) || 1);
       this.ctx.acceptWebSocket(server, ["viewer"]);
@@ -80,7 +80,7 @@ export class LogSockets {
       ws.close(LogCloseCode.invalidFrame, "invalid frame");
       return;
     }
-    let last = this.#lastSeq(att.jobId);
+    let last = this.#lastSeq(att.jobId, att.fencingToken);
     const meta = this.store.meta();
     for (const line of frame.lines) {
       if (line.seq <= last) continue; // a re-sent line: already stored
@@ -88,7 +88,7 @@ export class LogSockets {
         send(ws, { type: "resume", seq: last }); // a gap: ask for what is missing
         break;
       }
-      this.#store(att.jobId, line, meta);
+      this.#store(att.jobId, att.fencingToken, line, meta);
       last = line.seq;
     }
     if (meta) this.store.saveMeta(meta);
@@ -152,14 +152,15 @@ export class LogSockets {
     return key;
   }
 
-  #store(jobId: string, line: RunnerLogFrame["lines"][number], meta: Meta | undefined): void {
+  #store(jobId: string, fencing: number, line: RunnerLogFrame["lines"][number], meta: Meta | undefined): void {
     if (meta?.logTruncated) return;
     const bytes = line.text.length + 1;
     if (meta && meta.logBytes + bytes > logCapBytes) {
       meta.logTruncated = true;
       this.ctx.storage.sql.exec(
-        "insert into log_lines (job_id, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, 0)",
+        "insert into log_lines (job_id, fencing, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, ?, 0)",
         jobId,
+        fencing,
         line.seq,
         "sparki:runner",
         line.ts,
@@ -169,8 +170,9 @@ export class LogSockets {
     }
     if (meta) meta.logBytes += bytes;
     this.ctx.storage.sql.exec(
-      "insert into log_lines (job_id, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, ?) on conflict (job_id, job_seq) do nothing",
+      "insert into log_lines (job_id, fencing, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, ?, ?) on conflict (job_id, fencing, job_seq) do nothing",
       jobId,
+      fencing,
       line.seq,
       line.step,
       line.ts,
@@ -179,8 +181,8 @@ export class LogSockets {
     );
   }
 
-  #lastSeq(jobId: string): number {
-    const [row] = this.ctx.storage.sql.exec<{ seq: number | null }>("select max(job_seq) as seq from log_lines where job_id = ?", jobId).toArray();
+  #lastSeq(jobId: string, fencing: number): number {
+    const [row] = this.ctx.storage.sql.exec<{ seq: number | null }>("select max(job_seq) as seq from log_lines where job_id = ? and fencing = ?", jobId, fencing).toArray();
     return row?.seq ?? 0;
   }
 

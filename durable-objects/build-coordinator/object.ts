@@ -186,6 +186,32 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     return this.view();
   }
 
+  /**
+   * Re-runs a finished build's failed, cancelled and timed-out jobs (and so their dependents) as
+   * a new attempt; jobs that succeeded keep their results. Null when the build cannot be retried.
+   */
+  async retry(): Promise<BuildView | null> {
+    const meta = this.store.meta();
+    if (!meta) return null;
+    const now = Date.now();
+    const moved = transitionBuild(meta.state, { type: "retry", at: now });
+    if (!moved.ok) return null;
+    meta.state = moved.state;
+    this.store.saveMeta(meta);
+    for (const job of this.store.jobs()) {
+      if (meta.skipped.includes(job.spec.id) || job.state.status === "succeeded") continue;
+      // The fencing token carries over, so the next claim's token is larger than any old runner's.
+      job.state = { ...initialJob(), attempt: job.state.attempt, fencingToken: job.state.fencingToken };
+      job.steps = [];
+      this.store.saveJob(job);
+      this.#recordJob(job);
+    }
+    this.#recordBuild(meta);
+    this.store.setTimer("reoffer", now + reofferEveryMs);
+    await this.#advance(null);
+    return this.view();
+  }
+
   async view(): Promise<BuildView | null> {
     const meta = this.store.meta();
     if (!meta) return null;

@@ -28,10 +28,12 @@ export interface JobRow {
 export function createSchema(sql: SqlStorage): void {
   sql.exec(`create table if not exists meta (id integer primary key check (id = 1), value text not null)`);
   sql.exec(`create table if not exists jobs (id text primary key, ord integer not null, spec text not null, state text not null, steps text not null)`);
+  // A job's lines are numbered per attempt (its fencing token): a requeued job starts at 1 again.
   sql.exec(`create table if not exists log_lines (
     seq integer primary key autoincrement,
-    job_id text not null, job_seq integer not null, step text not null, ts integer not null, text text not null, partial integer not null,
-    unique (job_id, job_seq))`);
+    job_id text not null, fencing integer not null, job_seq integer not null,
+    step text not null, ts integer not null, text text not null, partial integer not null,
+    unique (job_id, fencing, job_seq))`);
   sql.exec(`create table if not exists outbox (id integer primary key autoincrement, kind text not null, key text not null, payload text not null, attempts integer not null default 0)`);
   sql.exec(`create table if not exists timers (name text primary key, due_at integer not null)`);
   sql.exec(`create table if not exists masks (value text primary key)`);

@@ -120,6 +120,29 @@ describe("a build, end to end through the runner protocol", () => {
     expect(got.body).toMatchObject({ status: "failed", jobs: [{ status: "succeeded" }, { status: "failed", exitCode: 3 }] });
   });
 
+  it("retries only the failed jobs, under a new attempt, and a stale runner stays refused", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    expectProblem(await call("POST", `/v1/builds/${build.id}/retry`, { token: owner.accessToken }), 409);
+    await runPlan(build.id);
+    const first = await claimFor(build.id, "steps");
+    await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: runnerToken, body: { ...lease(first), status: "failed", exitCode: 1, steps: [] } });
+    const retried = await call("POST", `/v1/builds/${build.id}/retry`, { token: owner.accessToken });
+    expect(retried.status, retried.text).toBe(200);
+    expect(retried.body).toMatchObject({ status: "queued", jobs: [{ kind: "plan", status: "succeeded" }, { status: "queued", attempt: 1 }] });
+    const second = await claimFor(build.id, "steps");
+    expect(second.jobId).toBe(first.jobId);
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    expectProblem(await call("POST", `/v1/runner/jobs/${first.jobId}/heartbeat`, { token: runnerToken, body: lease(first) }), 409, "lease_lost");
+    // The new attempt's log starts at seq 1 again and is kept beside the first attempt's.
+    const log = await openRunnerLog(runnerToken, second);
+    await log.until((f) => f.some((x) => x.type === "resume"));
+    expect(log.received[0]).toEqual({ type: "resume", seq: 0 });
+    await call("POST", `/v1/runner/jobs/${second.jobId}/complete`, { token: runnerToken, body: { ...lease(second), status: "succeeded", exitCode: 0, steps: [] } });
+    const done = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
+    expect(done.body).toMatchObject({ status: "succeeded", jobs: [{ status: "succeeded" }, { status: "succeeded", attempt: 2 }] });
+  });
+
   it("refuses a stale fencing token and a result for a job the runner does not hold", async () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);

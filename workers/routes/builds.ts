@@ -164,6 +164,26 @@ buildRoutes.openapi(
   },
 );
 
+buildRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/builds/{id}/retry",
+    tags: ["builds"],
+    summary: "Re-run a failed, cancelled or timed-out build's unsuccessful jobs as a new attempt",
+    ...authed,
+    request: { params: BuildParams },
+    responses: { 200: { description: "The build, queued again", content: json(Build) }, ...problems(401, 403, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { build, workspaceId } = await findBuild(c, id, "build:trigger");
+    const live = await coordinator(c, id).retry();
+    if (!live) throw new SparkiError("conflict", { detail: "Only a finished build that did not succeed can be retried." });
+    await audit(c, await c.var.db(), { eventType: "data", action: "build.retry", result: "success", workspaceId, resourceType: "build", resourceId: id, details: { attempt: live.attempt } });
+    return c.json({ ...summary(build), status: live.status, startedAt: live.startedAt, completedAt: live.completedAt, error: null, jobs: live.jobs }, 200);
+  },
+);
+
 /** The live log: backlog from `?from=SEQ`, then lines as they arrive (WebSocket). */
 buildRoutes.get("/v1/builds/:id/logs", authenticate, async (c) => {
   const id = BuildParams.shape.id.parse(c.req.param("id"));
