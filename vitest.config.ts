@@ -35,6 +35,7 @@ export default defineConfig({
                 LOG_LEVEL: "error",
                 SHARED_RUNNER_TOKEN: "shared-runner-token-for-tests",
                 RUNNER_LEASE_SECONDS: "5",
+                METRICS_TOKEN: "metrics-token-for-tests",
                 SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
               },
             },

@@ -31,6 +31,8 @@ export type AppEnv = {
     /** Connects to Postgres on first use; one connection per request, closed after it. */
     db: () => Promise<Db>;
     auth: AuthContext;
+    /** The problem code of the error answered, for the error metric. */
+    errorCode: string;
     /** The runner calling a /v1/runner route. */
     runner: RunnerIdentity;
   };

@@ -5,6 +5,7 @@ import type { SparkiEvent } from "../core/contracts/events.js";
 export interface Bindings {
   ARTIFACTS: R2Bucket;
   RUNNER_DISPATCHER: DurableObjectNamespace<import("../durable-objects/runner-dispatcher/object.js").RunnerDispatcher>;
+  METRICS: DurableObjectNamespace<import("../durable-objects/metrics/object.js").Metrics>;
   BUILD_COORDINATOR: DurableObjectNamespace<import("../durable-objects/build-coordinator/object.js").BuildCoordinator>;
   EVENTS: Queue<SparkiEvent>;
   EVENTS_DLQ: Queue<unknown>;
@@ -20,6 +21,7 @@ export interface Bindings {
   RUNNER_LEASE_SECONDS?: string;
   SHARED_RUNNER_TOKEN?: string;
   SECRETS_KEY?: string;
+  METRICS_TOKEN?: string;
 }
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
@@ -46,6 +48,8 @@ export const Config = z.object({
     .string()
     .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes, base64-encoded (openssl rand -base64 32)")
     .optional(),
+  // Bearer token Prometheus sends to GET /metrics; unset turns the endpoint off.
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 export type Config = z.infer<typeof Config>;
 

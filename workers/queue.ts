@@ -55,7 +55,7 @@ async function startBuild(env: Bindings, buildId: string): Promise<void> {
   const { db, close } = await connect(config.DATABASE_URL, config.NEON_WS_PROXY);
   try {
     const [row] = await db
-      .select({ build: builds, workspaceId: projects.workspaceId, gitUrl: projects.gitUrl })
+      .select({ build: builds, workspaceId: projects.workspaceId, gitUrl: projects.gitUrl, framework: projects.framework })
       .from(builds)
       .innerJoin(projects, eq(projects.id, builds.projectId))
       .where(eq(builds.id, buildId));
@@ -66,6 +66,7 @@ async function startBuild(env: Bindings, buildId: string): Promise<void> {
       projectId: row.build.projectId,
       workspaceId: row.workspaceId,
       number: row.build.number ?? 1,
+      framework: row.framework,
       repo: { url: row.gitUrl, branch: row.build.branch ?? "main", commitSha: row.build.commitSha },
       pools: [workspacePool(row.workspaceId), sharedPool],
     });

@@ -3,6 +3,7 @@ import { BUILD_FINISHED, describeTransitionError, initialBuild, initialJob, tran
 import type { CompleteRequest, HeartbeatResponse, Job, Lease, ReleaseRequest, StepUpdateRequest } from "../../core/contracts/runner.ts";
 import { PipelineSchema, type Pipeline } from "../../core/pipeline/index.ts";
 import type { Bindings } from "../../workers/env.js";
+import { buildBuckets, Registry } from "../metrics/registry.js";
 import { RunnerDispatcher } from "../runner-dispatcher/object.js";
 import { LogSockets } from "./log-sockets.js";
 import { expandPipeline, planJob } from "./plan.js";
@@ -365,6 +366,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     this.#recordBuild(meta, error);
     this.store.clearTimer("reoffer");
     this.logs.broadcastStatus(meta.state.status);
+    await this.#recordMetrics(meta);
     await this.env.EVENTS.send({
       type: "build.completed",
       buildId: meta.init.buildId,
@@ -374,6 +376,18 @@ export class BuildCoordinator extends DurableObject<Bindings> {
       occurredAt: new Date().toISOString(),
     }).catch(() => undefined);
     await this.#armAlarm();
+  }
+
+  async #recordMetrics(meta: Meta): Promise<void> {
+    const registry = new Registry();
+    const labels = { project: meta.init.projectId, framework: meta.init.framework ?? "unknown" };
+    registry.inc("sparki_builds_finished_total", { status: meta.state.status });
+    if (meta.state.status === "succeeded") registry.inc("sparki_build_success_total", labels);
+    if (meta.state.startedAt !== null && meta.state.finishedAt !== null) {
+      registry.observe("sparki_build_duration_seconds", labels, (meta.state.finishedAt - meta.state.startedAt) / 1000, buildBuckets);
+    }
+    // Metrics must never fail a build: a lost sample is better than a stuck coordinator.
+    await this.env.METRICS.get(this.env.METRICS.idFromName("global")).record(registry.drain()).catch(() => undefined);
   }
 
   async #reoffer(): Promise<void> {

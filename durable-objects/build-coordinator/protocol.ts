@@ -9,6 +9,8 @@ export const BuildInit = z.object({
   projectId: z.uuid(),
   workspaceId: z.uuid(),
   number: z.number().int().positive(),
+  /** The project's detected framework when the build was triggered, for metrics. */
+  framework: z.string().nullable().default(null),
   repo: z.object({ url: z.string().min(1), branch: z.string().min(1), commitSha: z.string().regex(/^[0-9a-f]{40}$/).nullable() }),
   /** Pools the build's jobs are offered to, in order of preference. */
   pools: z.array(z.string().min(1)).min(1),

@@ -1,4 +1,6 @@
 import { createMiddleware } from "hono/factory";
+import { routePath } from "hono/route";
+import { flushMetrics, recordRequest } from "../metrics.js";
 import type { AppEnv } from "../app-env.js";
 import { Cache } from "../cache/cache.js";
 import { isolateMemo } from "../cache/isolate-memo.js";
@@ -44,6 +46,10 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   } finally {
     if (connection) c.executionCtx.waitUntil(connection.then((conn) => conn.close(), () => undefined));
     const status = c.res.status;
+    // The handler's pattern (-1), not this middleware's "*": one series per route, not per URL.
+    const endpoint = routePath(c, -1);
+    recordRequest(c.req.method, endpoint, status, (Date.now() - started) / 1000, c.get("errorCode"));
+    c.executionCtx.waitUntil(flushMetrics(c.env));
     log[status >= 500 ? "error" : "info"](`${c.req.method} ${c.req.path} ${status}`, {
       method: c.req.method,
       path: c.req.path,

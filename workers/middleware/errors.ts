@@ -38,6 +38,7 @@ function toSparkiError(err: unknown): SparkiError | undefined {
 
 /** Renders a problem document (RFC 9457). */
 export function problemResponse(c: Context<AppEnv>, error: SparkiError): Response {
+  c.set("errorCode", error.code);
   const body: Problem = {
     type: problemType(error.code),
     title: errorTitle(error.code),

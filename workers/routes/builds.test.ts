@@ -108,6 +108,10 @@ describe("a build, end to end through the runner protocol", () => {
 
     const list = await call("GET", `/v1/projects/${project.id}/builds?status=succeeded`, { token: owner.accessToken });
     expect(list.body.items.map((b: { id: string }) => b.id)).toEqual([build.id]);
+
+    const metrics = await (await SELF.fetch("http://sparki.test/metrics", { headers: { authorization: "Bearer metrics-token-for-tests" } })).text();
+    expect(metrics).toContain(`sparki_build_success_total{framework="unknown",project="${project.id}"} 1`);
+    expect(metrics).toContain(`sparki_build_duration_seconds_count{framework="unknown",project="${project.id}"} 1`);
   });
 
   it("fails the build with the failing step's exit code", async () => {

@@ -80,6 +80,7 @@ buildRoutes.openapi(
       projectId: id,
       workspaceId: project.workspaceId,
       number: row.number ?? 1,
+      framework: project.framework,
       repo: { url: project.gitUrl, branch, commitSha: row.commitSha },
       pools: [workspacePool(project.workspaceId), sharedPool],
     };

@@ -1,0 +1,31 @@
+import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import type { Bindings } from "../../workers/env.js";
+import { Registry, Sample } from "./registry.js";
+
+const Stored = z.array(Sample);
+
+/**
+ * Metrics: one instance for the whole deployment. Isolates send it their deltas; it keeps the
+ * totals (in storage, so a restart loses nothing) and renders them for Prometheus.
+ */
+export class Metrics extends DurableObject<Bindings> {
+  readonly #registry = new Registry();
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      const stored = Stored.safeParse(await ctx.storage.get("samples"));
+      if (stored.success) this.#registry.merge(stored.data);
+    });
+  }
+
+  async record(deltas: Sample[]): Promise<void> {
+    this.#registry.merge(Stored.parse(deltas));
+    await this.ctx.storage.put("samples", [...this.#registry.samples.values()]);
+  }
+
+  async render(): Promise<string> {
+    return this.#registry.render();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Prometheus counters and histograms as plain data: isolates accumulate deltas in one of these,
+ * the Metrics object merges deltas into its own, and renders the text exposition format.
+ * Pure: no runtime imports, so it is tested on its own.
+ */
+import { z } from "zod";
+
+/** Request latencies: 5 ms to 10 s. */
+export const secondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+/** Build durations: 10 s to 1 h. */
+export const buildBuckets = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600] as const;
+
+const Labels = z.record(z.string(), z.string());
+export const Sample = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("counter"), name: z.string(), labels: Labels, value: z.number() }),
+  z.object({ kind: z.literal("histogram"), name: z.string(), labels: Labels, buckets: z.array(z.number()), counts: z.array(z.number()), sum: z.number(), count: z.number() }),
+]);
+export type Sample = z.infer<typeof Sample>;
+
+const help: Record<string, string> = {
+  sparki_api_request_duration_seconds: "API request duration, by route pattern.",
+  sparki_api_request_errors_total: "API requests answered with a 4xx or 5xx, by problem type.",
+  sparki_build_duration_seconds: "Wall time of finished builds.",
+  sparki_build_success_total: "Builds that succeeded.",
+  sparki_builds_finished_total: "Builds that finished, by status.",
+};
+
+const keyOf = (name: string, labels: Record<string, string>) =>
+  `${name}{${Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(",")}}`;
+
+export class Registry {
+  readonly samples = new Map<string, Sample>();
+
+  inc(name: string, labels: Record<string, string>, by = 1): void {
+    const key = keyOf(name, labels);
+    const s = this.samples.get(key);
+    if (s?.kind === "counter") s.value += by;
+    else this.samples.set(key, { kind: "counter", name, labels, value: by });
+  }
+
+  observe(name: string, labels: Record<string, string>, value: number, buckets: readonly number[]): void {
+    const key = keyOf(name, labels);
+    let s = this.samples.get(key);
+    if (s?.kind !== "histogram") {
+      s = { kind: "histogram", name, labels, buckets: [...buckets], counts: buckets.map(() => 0), sum: 0, count: 0 };
+      this.samples.set(key, s);
+    }
+    // Each observation counts in its own bucket only; render() makes the counts cumulative.
+    const bucket = s.buckets.findIndex((le) => value <= le);
+    if (bucket >= 0) s.counts[bucket] = (s.counts[bucket] ?? 0) + 1;
+    s.sum += value;
+    s.count += 1;
+  }
+
+  /** Adds another registry's samples (an isolate's deltas) into this one. */
+  merge(deltas: readonly Sample[]): void {
+    for (const d of deltas) {
+      const key = keyOf(d.name, d.labels);
+      const s = this.samples.get(key);
+      if (d.kind === "counter") {
+        if (s?.kind === "counter") s.value += d.value;
+        else this.samples.set(key, { ...d, labels: { ...d.labels } });
+      } else if (s?.kind === "histogram" && s.buckets.join() === d.buckets.join()) {
+        d.counts.forEach((n, i) => (s.counts[i] = (s.counts[i] ?? 0) + n));
+        s.sum += d.sum;
+        s.count += d.count;
+      } else {
+        this.samples.set(key, { ...d, labels: { ...d.labels }, counts: [...d.counts], buckets: [...d.buckets] });
+      }
+    }
+  }
+
+  /** Takes the samples out, leaving the registry empty (an isolate's flush). */
+  drain(): Sample[] {
+    const out = [...this.samples.values()];
+    this.samples.clear();
+    return out;
+  }
+
+  /** The Prometheus text exposition format (version 0.0.4). */
+  render(): string {
+    const byName = new Map<string, Sample[]>();
+    for (const s of this.samples.values()) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+    const lines: string[] = [];
+    for (const name of [...byName.keys()].sort()) {
+      const samples = byName.get(name) ?? [];
+      lines.push(`# HELP ${name} ${help[name] ?? name}`);
+      lines.push(`# TYPE ${name} ${samples[0]?.kind ?? "counter"}`);
+      for (const s of samples) {
+        if (s.kind === "counter") {
+          lines.push(`${name}${labelText(s.labels)} ${s.value}`);
+          continue;
+        }
+        let cumulative = 0;
+        s.buckets.forEach((le, i) => {
+          cumulative += s.counts[i] ?? 0;
+          lines.push(`${name}_bucket${labelText({ ...s.labels, le: String(le) })} ${cumulative}`);
+        });
+        lines.push(`${name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
+        lines.push(`${name}_sum${labelText(s.labels)} ${s.sum}`);
+        lines.push(`${name}_count${labelText(s.labels)} ${s.count}`);
+      }
+    }
+    return lines.join("\n") + "\n";
+  }
+}
+
+function labelText(labels: Record<string, string>): string {
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return "";
+  return `{${keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}`;
+}
