@@ -36,6 +36,8 @@ export default defineConfig({
                 SHARED_RUNNER_TOKEN: "shared-runner-token-for-tests",
                 RUNNER_LEASE_SECONDS: "5",
                 METRICS_TOKEN: "metrics-token-for-tests",
+                // 1 KiB: small enough for a test to reach.
+                LOG_LIMIT_MIB: "0.0009765625",
                 SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
               },
             },

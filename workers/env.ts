@@ -22,6 +22,7 @@ export interface Bindings {
   SHARED_RUNNER_TOKEN?: string;
   SECRETS_KEY?: string;
   METRICS_TOKEN?: string;
+  LOG_LIMIT_MIB?: string;
 }
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
@@ -50,6 +51,8 @@ export const Config = z.object({
     .optional(),
   // Bearer token Prometheus sends to GET /metrics; unset turns the endpoint off.
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // A build's log is cut here (with a line saying so).
+  LOG_LIMIT_MIB: z.coerce.number().positive().max(10_240).default(100),
 });
 export type Config = z.infer<typeof Config>;
 

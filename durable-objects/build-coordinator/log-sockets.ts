@@ -8,9 +8,10 @@ import type { ViewerFrame, ViewerLogLine } from "../../core/contracts/logs.ts";
 import type { BuildStatus } from "../../core/build/index.ts";
 import type { Meta, Store } from "./store.js";
 
-export const logCapBytes = 100 * 1024 * 1024;
 const fanOutDelayMs = 25;
 const backlogChunk = 1000;
+
+const sizeText = (bytes: number) => (bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB` : `${Math.round(bytes)} bytes`);
 
 type Attachment = { role: "runner"; jobId: string; leaseId: string; fencingToken: number } | { role: "viewer"; sentUpTo: number };
 
@@ -29,7 +30,8 @@ export class LogSockets {
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly store: Store,
-    private readonly leaseMs: () => number,
+    /** A build's log stops growing here, with a line saying so. */
+    private readonly capBytes: number,
   ) {}
 
   /** Routes the coordinator's fetch: the runner's socket, a viewer's socket, or the text log. */
@@ -155,7 +157,7 @@ export class LogSockets {
   #store(jobId: string, fencing: number, line: RunnerLogFrame["lines"][number], meta: Meta | undefined): void {
     if (meta?.logTruncated) return;
     const bytes = line.text.length + 1;
-    if (meta && meta.logBytes + bytes > logCapBytes) {
+    if (meta && meta.logBytes + bytes > this.capBytes) {
       meta.logTruncated = true;
       this.ctx.storage.sql.exec(
         "insert into log_lines (job_id, fencing, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, ?, 0)",
@@ -164,7 +166,7 @@ export class LogSockets {
         line.seq,
         "sparki:runner",
         line.ts,
-        `[sparki] The log reached its ${logCapBytes / 1024 / 1024} MiB limit here; later lines were not kept.`,
+        `[sparki] The log reached its ${sizeText(this.capBytes)} limit here; later lines were not kept.`,
       );
       return;
     }

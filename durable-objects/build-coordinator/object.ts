@@ -14,6 +14,7 @@ import { flushOutbox, retryDelayMs } from "./sync.js";
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const reofferEveryMs = 30_000;
 const maxJobAttempts = 3;
+const timeoutGraceMs = 60_000;
 
 /**
  * BuildCoordinator: one per build. It owns the build's state and its jobs' states (and so their
@@ -27,7 +28,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.store = new Store(ctx.storage.sql);
-    this.logs = new LogSockets(ctx, this.store, () => this.#leaseMs());
+    this.logs = new LogSockets(ctx, this.store, Number(env.LOG_LIMIT_MIB ?? 100) * 1024 * 1024);
     ctx.blockConcurrencyWhile(async () => createSchema(ctx.storage.sql));
   }
 
@@ -66,6 +67,8 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     }
     this.#recordJob(job);
     this.store.setTimer(`lease:${jobId}`, job.state.leaseExpiresAt ?? now);
+    // The runner enforces the job's timeout; this backstop catches a runner that heartbeats past it.
+    this.store.setTimer(`timeout:${jobId}`, now + job.spec.timeoutSeconds * 1000 + timeoutGraceMs);
     await this.#withdraw(jobId);
     await this.#armAlarm();
     const repo = meta.init.repo;
@@ -151,6 +154,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     this.store.saveJob(job);
     this.#recordJob(job);
     this.store.clearTimer(`lease:${jobId}`);
+    this.store.clearTimer(`timeout:${jobId}`);
     await this.#advance(result.error ?? null);
     return null;
   }
@@ -256,6 +260,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
       const [kind, jobId] = name.split(/:(.*)/s);
       if (kind === "lease" && jobId) await this.#leaseExpired(jobId, now);
       if (kind === "reoffer") await this.#reoffer();
+      if (kind === "timeout" && jobId) await this.#timedOut(jobId, now);
     }
     if (!(await flushOutbox(this.store, this.env))) {
       const attempts = this.store.outbox()[0]?.attempts ?? 1;
@@ -303,6 +308,20 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     this.logs.dropRunner(jobId);
     if (job.state.status === "queued") await this.#offer(job);
     await this.#advance(null);
+  }
+
+  async #timedOut(jobId: string, now: number): Promise<void> {
+    const job = this.store.job(jobId);
+    if (!job) return;
+    const moved = transitionJob(job.state, { type: "time_out", at: now });
+    if (!moved.ok) return; // finished (or requeued) meanwhile
+    job.state = moved.state;
+    this.store.saveJob(job);
+    this.#recordJob(job);
+    this.store.clearTimer(`lease:${jobId}`);
+    this.logs.pushCancel(jobId);
+    this.logs.dropRunner(jobId);
+    await this.#advance(`Job ${job.spec.name} ran past its ${job.spec.timeoutSeconds} s timeout.`);
   }
 
   /** After a job ends: expand the plan, cancel what can no longer run, offer what can, finish. */

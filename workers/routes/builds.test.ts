@@ -147,6 +147,23 @@ describe("a build, end to end through the runner protocol", () => {
     expect(done.body).toMatchObject({ status: "succeeded", jobs: [{ status: "succeeded" }, { status: "succeeded", attempt: 2 }] });
   });
 
+  it("cuts a log at its size limit and says where (1 KiB in the tests)", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    const plan = await claimFor(build.id, "plan");
+    const log = await openRunnerLog(runnerToken, plan);
+    const lines = Array.from({ length: 40 }, (_, i) => ({ seq: i + 1, step: "sparki:plan", ts: Date.now(), text: `line ${String(i + 1).padStart(2, "0")} ${"x".repeat(40)}` }));
+    log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines }));
+    // Every line is acknowledged (the runner must not wait forever), even those not kept.
+    await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 40));
+    const text = await (await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } })).text();
+    expect(new TextEncoder().encode(text).length).toBeLessThan(1200);
+    expect(text.startsWith("line 01 ")).toBe(true);
+    expect(text).not.toContain("line 40");
+    expect(text.trimEnd().split("\n").at(-1)).toBe("[sparki] The log reached its 1024 bytes limit here; later lines were not kept.");
+    await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
+  });
+
   it("refuses a stale fencing token and a result for a job the runner does not hold", async () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
