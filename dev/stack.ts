@@ -34,6 +34,8 @@ export interface StackOptions {
 
 export interface Stack {
   apiUrl: string;
+  /** Bearer token for GET /metrics. */
+  metricsToken: string;
   databaseUrl: string;
   proxyUrl: string;
   cacheUrl: string;
@@ -46,12 +48,13 @@ interface DevSecrets {
   cacheToken: string;
   sharedRunnerToken: string;
   secretsKey: string;
+  metricsToken: string;
 }
 
 /** Secrets made once per state directory, so sessions survive a restart of `npm run dev`. */
 function devSecrets(stateDir: string): DevSecrets {
   const file = join(stateDir, "dev-secrets.json");
-  const fresh: DevSecrets = { jwtSecret: randomBytes(32).toString("hex"), cacheToken: randomBytes(16).toString("hex"), sharedRunnerToken: randomBytes(24).toString("hex"), secretsKey: randomBytes(32).toString("base64") };
+  const fresh: DevSecrets = { jwtSecret: randomBytes(32).toString("hex"), cacheToken: randomBytes(16).toString("hex"), sharedRunnerToken: randomBytes(24).toString("hex"), secretsKey: randomBytes(32).toString("base64"), metricsToken: randomBytes(16).toString("hex") };
   // Older state directories lack newer secrets: keep what exists, add what is missing.
   const secrets = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, "utf8")) as Partial<DevSecrets>) } : fresh;
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
@@ -99,6 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ALLOW_LOCAL_GIT_URLS: "true",
       SHARED_RUNNER_TOKEN: secrets.sharedRunnerToken,
       SECRETS_KEY: secrets.secretsKey,
+      METRICS_TOKEN: secrets.metricsToken,
       ...options.vars,
     };
     const envFile = join(stateDir, "worker.env");
@@ -113,7 +117,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const runner = await startRunner(apiUrl, options.vars?.SHARED_RUNNER_TOKEN ?? secrets.sharedRunnerToken, stateDir, log);
       stops.push(() => stopChild(runner));
     }
-    return { apiUrl, databaseUrl, proxyUrl: proxy.url, cacheUrl: cache.url, embeddedDatabase: !options.databaseUrl, close };
+    return { apiUrl, metricsToken: options.vars?.METRICS_TOKEN ?? secrets.metricsToken, databaseUrl, proxyUrl: proxy.url, cacheUrl: cache.url, embeddedDatabase: !options.databaseUrl, close };
   } catch (err) {
     await close();
     throw err;

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   API        ${stack.apiUrl}/v1
   Health     ${stack.apiUrl}/healthz
   OpenAPI    ${stack.apiUrl}/v1/openapi.json
+  Metrics    ${stack.apiUrl}/metrics  (Authorization: Bearer ${stack.metricsToken})
   Postgres   ${stack.embeddedDatabase ? `${stack.databaseUrl} (embedded)` : "DATABASE_URL"}
 
   Try:  curl -s -X POST ${stack.apiUrl}/v1/auth/signup -H 'content-type: application/json' \\
