@@ -1,0 +1,174 @@
+/**
+ * What moves a build forward once something happened to it: expanding the uploaded pipeline,
+ * offering ready jobs to the runner pools, cancelling jobs that can no longer run, finishing the
+ * build (archive, Postgres outbox, metrics, `build.completed`), and arming the one alarm.
+ */
+import { BUILD_FINISHED, initialJob, transitionBuild } from "../../core/build/index.ts";
+import type { Bindings } from "../../workers/env.js";
+import { buildBuckets, Registry } from "../metrics/registry.js";
+import type { RunnerDispatcher } from "../runner-dispatcher/object.js";
+import type { LogSockets } from "./log-sockets.js";
+import { expandPipeline } from "./plan.js";
+import type { JobRow, Meta, Store } from "./store.js";
+
+export const reofferEveryMs = 30_000;
+export const maxJobAttempts = 3;
+
+export class Progress {
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Bindings,
+    private readonly store: Store,
+    private readonly logs: LogSockets,
+  ) {}
+
+  /** After a job ends: expand the plan, cancel what can no longer run, offer what can, finish. */
+  async advance(error: string | null): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta || BUILD_FINISHED.has(meta.state.status)) return;
+    let jobs = this.store.jobs();
+    const plan = jobs.find((j) => j.spec.kind === "plan");
+    if (plan?.state.status === "succeeded" && jobs.length === 1) {
+      if (!meta.pipeline) return this.finish(meta, null, "The plan step succeeded but uploaded no pipeline.");
+      const { jobs: specs, skipped } = expandPipeline(meta.init.buildId, meta.pipeline, meta.init.repo.branch);
+      meta.skipped = skipped;
+      this.store.saveMeta(meta);
+      specs.forEach((spec, i) => {
+        const row: JobRow = { spec, state: initialJob(), steps: [] };
+        if (skipped.includes(spec.id)) row.state = { ...row.state, status: "cancelled", finishedAt: Date.now() };
+        this.store.saveJob(row, i + 1);
+        this.recordJob(row);
+      });
+      jobs = this.store.jobs();
+    }
+    const byId = new Map(jobs.map((j) => [j.spec.id, j]));
+    for (const job of jobs) {
+      if (job.state.status !== "queued") continue;
+      const needs = job.spec.needs.map((id) => byId.get(id)?.state.status);
+      if (needs.some((s) => s !== undefined && BUILD_FINISHED.has(s as never) && s !== "succeeded")) {
+        job.state = { ...job.state, status: "cancelled", finishedAt: Date.now() };
+        this.store.saveJob(job);
+        this.recordJob(job);
+        await this.withdraw(job.spec.id);
+      } else if (needs.every((s) => s === "succeeded")) {
+        await this.offer(job);
+      }
+    }
+    const finished = (s: string) => s === "succeeded" || s === "failed" || s === "cancelled" || s === "timed_out";
+    if (!jobs.every((j) => finished(j.state.status))) return this.armAlarm();
+    const ran = jobs.filter((j) => !meta.skipped.includes(j.spec.id));
+    const outcome = ran.every((j) => j.state.status === "succeeded") ? "succeeded" : "failed";
+    const done = transitionBuild(meta.state, { type: "finish", at: Date.now(), outcome });
+    await this.finish(meta, done.ok ? done.state : null, outcome === "failed" ? (error ?? this.firstFailure(ran)) : null);
+  }
+
+  firstFailure(jobs: JobRow[]): string | null {
+    const failed = jobs.find((j) => j.state.status !== "succeeded");
+    if (!failed) return null;
+    if (failed.state.reason === "lease_lost") return `Job ${failed.spec.name} lost its runner ${maxJobAttempts} times.`;
+    return `Job ${failed.spec.name} ended ${failed.state.status}${failed.state.exitCode !== null ? ` with exit code ${failed.state.exitCode}` : ""}.`;
+  }
+
+  async finish(meta: Meta, state: Meta["state"] | null, error: string | null): Promise<void> {
+    if (state) meta.state = state;
+    else {
+      const failed = transitionBuild(meta.state, meta.state.status === "queued" ? { type: "time_out", at: Date.now() } : { type: "finish", at: Date.now(), outcome: "failed" });
+      if (failed.ok) meta.state = failed.state;
+    }
+    meta.archivedKey = await this.logs.archive(this.env.ARTIFACTS, meta);
+    // The log is archived (masked); the values are no longer needed here.
+    this.ctx.storage.sql.exec("delete from masks");
+    this.logs.forgetMasks();
+    this.store.saveMeta(meta);
+    this.recordBuild(meta, error);
+    this.store.clearTimer("reoffer");
+    this.logs.broadcastStatus(meta.state.status);
+    await this.recordMetrics(meta);
+    await this.env.EVENTS.send({
+      type: "build.completed",
+      buildId: meta.init.buildId,
+      projectId: meta.init.projectId,
+      status: meta.state.status as "succeeded" | "failed" | "cancelled" | "timed_out",
+      correlationId: meta.init.buildId,
+      occurredAt: new Date().toISOString(),
+    }).catch(() => undefined);
+    await this.armAlarm();
+  }
+
+  async recordMetrics(meta: Meta): Promise<void> {
+    const registry = new Registry();
+    const labels = { project: meta.init.projectId, framework: meta.init.framework ?? "unknown" };
+    registry.inc("sparki_builds_finished_total", { status: meta.state.status });
+    if (meta.state.status === "succeeded") registry.inc("sparki_build_success_total", labels);
+    if (meta.state.startedAt !== null && meta.state.finishedAt !== null) {
+      registry.observe("sparki_build_duration_seconds", labels, (meta.state.finishedAt - meta.state.startedAt) / 1000, buildBuckets);
+    }
+    // Metrics must never fail a build: a lost sample is better than a stuck coordinator.
+    await this.env.METRICS.get(this.env.METRICS.idFromName("global")).record(registry.drain()).catch(() => undefined);
+  }
+
+  async reoffer(): Promise<void> {
+    const jobs = this.store.jobs();
+    const byId = new Map(jobs.map((j) => [j.spec.id, j]));
+    let queued = false;
+    for (const job of jobs) {
+      if (job.state.status !== "queued") continue;
+      queued = true;
+      if (job.spec.needs.every((id) => byId.get(id)?.state.status === "succeeded")) await this.offer(job);
+    }
+    if (queued) this.store.setTimer("reoffer", Date.now() + reofferEveryMs);
+  }
+
+  pools(): DurableObjectStub<RunnerDispatcher>[] {
+    const meta = this.store.meta();
+    return (meta?.init.pools ?? []).map((pool) => this.env.RUNNER_DISPATCHER.get(this.env.RUNNER_DISPATCHER.idFromName(pool)));
+  }
+
+  async offer(job: JobRow): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta) return;
+    await Promise.all(this.pools().map((pool) => pool.offer({ jobId: job.spec.id, buildId: meta.init.buildId, labels: job.spec.labels })));
+  }
+
+  async withdraw(jobId: string): Promise<void> {
+    await Promise.all(this.pools().map((pool) => pool.withdraw(jobId)));
+  }
+
+  recordBuild(meta: Meta, error: string | null = null): void {
+    this.store.enqueue("build", meta.init.buildId, {
+      id: meta.init.buildId,
+      status: meta.state.status,
+      attempt: meta.state.attempt,
+      commitSha: meta.commitSha,
+      error,
+      startedAt: meta.state.startedAt,
+      completedAt: meta.state.finishedAt,
+    });
+    this.store.setTimer("sync", Date.now());
+  }
+
+  recordJob(job: JobRow): void {
+    const meta = this.store.meta();
+    if (!meta) return;
+    this.store.enqueue("job", job.spec.id, {
+      id: job.spec.id,
+      buildId: meta.init.buildId,
+      key: job.spec.key,
+      name: job.spec.name,
+      kind: job.spec.kind,
+      status: job.state.status,
+      exitCode: job.state.exitCode,
+      runnerId: job.state.runnerId,
+      attempt: job.state.attempt,
+      steps: job.steps,
+      startedAt: job.state.startedAt,
+      completedAt: job.state.finishedAt,
+    });
+    this.store.setTimer("sync", Date.now());
+  }
+
+  async armAlarm(): Promise<void> {
+    const next = this.store.nextTimer();
+    if (next !== undefined) await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 1));
+  }
+}
