@@ -12,7 +12,6 @@ import { hashToken } from "../auth/tokens.js";
 import { defineRateLimit, hitRateLimit, type RateLimitRule } from "../cache/rate-limit.js";
 import { refreshTokens, users } from "../db/schema.js";
 import { clientIp } from "../middleware/context.js";
-import { validationError } from "../middleware/errors.js";
 import { audit, auditOutcome } from "../services/audit.js";
 import { issueSession, revokeAccessToken, revokeFamily, rotateRefreshToken } from "../services/sessions.js";
 import { loadUser, toUserView } from "../services/users.js";
@@ -91,7 +90,7 @@ authRoutes.openapi(
     responses: { 200: { description: "A new session", content: json(Session) }, ...problems(400, 401) },
   }),
   async (c) => {
-    const presented = (await optionalBody(c, RefreshBody)).refreshToken ?? getCookie(c, refreshCookie);
+    const presented = c.req.valid("json").refreshToken ?? getCookie(c, refreshCookie);
     if (!presented) throw new SparkiError("unauthenticated", { detail: "Send the refresh token in the body or its cookie." });
     const db = await c.var.db();
     const { userId, familyId } = await rotateRefreshToken(c, db, presented);
@@ -112,7 +111,7 @@ authRoutes.openapi(
     responses: { 204: { description: "Logged out" }, ...problems(400) },
   }),
   async (c) => {
-    const presented = (await optionalBody(c, LogoutBody)).refreshToken ?? getCookie(c, refreshCookie);
+    const presented = c.req.valid("json").refreshToken ?? getCookie(c, refreshCookie);
     const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
     const db = await c.var.db();
     let userId: string | null = null;
@@ -135,18 +134,3 @@ authRoutes.openapi(
     return c.body(null, 204);
   },
 );
-
-/** Reads an optional JSON body: absent is `{}`, present must match the schema. */
-async function optionalBody<T extends typeof RefreshBody>(c: Context<AppEnv>, schema: T): Promise<ReturnType<T["parse"]>> {
-  const text = await c.req.text();
-  if (text.trim() === "") return schema.parse({}) as ReturnType<T["parse"]>;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new SparkiError("malformed_json", { detail: "The request body is not valid JSON." });
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw validationError(parsed.error, "body");
-  return parsed.data as ReturnType<T["parse"]>;
-}

@@ -58,7 +58,8 @@ buildRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const body = TriggerBuildBody.parse((await c.req.text()).trim() === "" ? {} : c.req.valid("json"));
+    // Without a JSON body the validator hands over {}: every field is optional.
+    const body = c.req.valid("json");
     const project = await findProject(c, id);
     await authorize(c, project.workspaceId, "build:trigger", { type: "project", id });
     const branch = body.branch ?? project.defaultBranch;
