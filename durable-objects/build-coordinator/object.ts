@@ -201,6 +201,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     const moved = transitionBuild(meta.state, { type: "retry", at: now });
     if (!moved.ok) return null;
     meta.state = moved.state;
+    meta.error = null;
     this.store.saveMeta(meta);
     for (const job of this.store.jobs()) {
       if (meta.skipped.includes(job.spec.id) || job.state.status === "succeeded") continue;
@@ -224,6 +225,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
       status: meta.state.status,
       attempt: meta.state.attempt,
       commitSha: meta.commitSha,
+      error: meta.error ?? null,
       startedAt: iso(meta.state.startedAt),
       completedAt: iso(meta.state.finishedAt),
       jobs: this.store.jobs().map((j) => ({

@@ -75,6 +75,7 @@ export class Progress {
       const failed = transitionBuild(meta.state, meta.state.status === "queued" ? { type: "time_out", at: Date.now() } : { type: "finish", at: Date.now(), outcome: "failed" });
       if (failed.ok) meta.state = failed.state;
     }
+    meta.error = error;
     meta.archivedKey = await this.logs.archive(this.env.ARTIFACTS, meta);
     // The log is archived (masked); the values are no longer needed here.
     this.ctx.storage.sql.exec("delete from masks");
@@ -134,7 +135,7 @@ export class Progress {
     await Promise.all(this.pools().map((pool) => pool.withdraw(jobId)));
   }
 
-  recordBuild(meta: Meta, error: string | null = null): void {
+  recordBuild(meta: Meta, error: string | null = meta.error ?? null): void {
     this.store.enqueue("build", meta.init.buildId, {
       id: meta.init.buildId,
       status: meta.state.status,

@@ -38,6 +38,7 @@ export const BuildView = z.object({
   status: z.enum(BUILD_STATUSES),
   attempt: z.number().int(),
   commitSha: z.string().nullable(),
+  error: z.string().nullable(),
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
   jobs: z.array(BuildJob),

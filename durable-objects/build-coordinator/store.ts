@@ -14,6 +14,8 @@ export interface Meta {
   pipeline: Pipeline | null;
   /** Jobs the branch filters leave out: they end cancelled and do not count against the build. */
   skipped: string[];
+  /** Why the build did not succeed, in one line for the UI. */
+  error?: string | null;
   logBytes: number;
   logTruncated: boolean;
   archivedKey: string | null;

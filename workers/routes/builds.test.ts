@@ -121,7 +121,7 @@ describe("a build, end to end through the runner protocol", () => {
     const job = await claimFor(build.id, "steps");
     await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: runnerToken, body: { ...lease(job), status: "failed", exitCode: 3, steps: [{ id: "compile", status: "failed", exitCode: 3, startedAt: null, finishedAt: null }] } });
     const got = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
-    expect(got.body).toMatchObject({ status: "failed", jobs: [{ status: "succeeded" }, { status: "failed", exitCode: 3 }] });
+    expect(got.body).toMatchObject({ status: "failed", error: "Job build ended failed with exit code 3.", jobs: [{ status: "succeeded" }, { status: "failed", exitCode: 3 }] });
   });
 
   it("retries only the failed jobs, under a new attempt, and a stale runner stays refused", async () => {

@@ -108,7 +108,8 @@ buildRoutes.openapi(
     const live = await coordinator(c, id).view();
     const base = summary(build);
     if (!live) return c.json({ ...base, jobs: [] }, 200);
-    return c.json({ ...base, status: live.status, commitSha: live.commitSha, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs }, 200);
+    // The coordinator's view is the live truth; Postgres may be a moment behind it.
+    return c.json({ ...base, status: live.status, commitSha: live.commitSha, error: live.error, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs }, 200);
   },
 );
 
@@ -162,7 +163,7 @@ buildRoutes.openapi(
     const live = await coordinator(c, id).cancel();
     await audit(c, await c.var.db(), { eventType: "data", action: "build.cancel", result: "success", workspaceId, resourceType: "build", resourceId: id });
     const base = summary(build);
-    return c.json(live ? { ...base, status: live.status, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs } : { ...base, jobs: [] }, 200);
+    return c.json(live ? { ...base, status: live.status, error: live.error, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs } : { ...base, jobs: [] }, 200);
   },
 );
 
@@ -182,7 +183,7 @@ buildRoutes.openapi(
     const live = await coordinator(c, id).retry();
     if (!live) throw new SparkiError("conflict", { detail: "Only a finished build that did not succeed can be retried." });
     await audit(c, await c.var.db(), { eventType: "data", action: "build.retry", result: "success", workspaceId, resourceType: "build", resourceId: id, details: { attempt: live.attempt } });
-    return c.json({ ...summary(build), status: live.status, startedAt: live.startedAt, completedAt: live.completedAt, error: null, jobs: live.jobs }, 200);
+    return c.json({ ...summary(build), status: live.status, startedAt: live.startedAt, completedAt: live.completedAt, error: live.error, jobs: live.jobs }, 200);
   },
 );
 
