@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts"],
+          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts", "workers/**/*.node.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },
@@ -46,6 +46,8 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
+          // Tests of Worker code that need Node (a real HTTP fake) run in the node project.
+          exclude: ["**/*.node.test.ts", "**/node_modules/**"],
           globalSetup: ["./test/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,

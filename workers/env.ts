@@ -23,6 +23,10 @@ export interface Bindings {
   SECRETS_KEY?: string;
   METRICS_TOKEN?: string;
   LOG_LIMIT_MIB?: string;
+  R2_S3_ENDPOINT?: string;
+  R2_ACCESS_KEY_ID?: string;
+  R2_SECRET_ACCESS_KEY?: string;
+  R2_BUCKET_NAME?: string;
 }
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
@@ -53,6 +57,11 @@ export const Config = z.object({
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   // A build's log is cut here (with a line saying so).
   LOG_LIMIT_MIB: z.coerce.number().positive().max(10_240).default(100),
+  // R2's S3 API: with all three set, artifact downloads redirect to presigned URLs (production).
+  R2_S3_ENDPOINT: z.url().optional(),
+  R2_ACCESS_KEY_ID: z.string().min(1).optional(),
+  R2_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  R2_BUCKET_NAME: z.string().min(3).default("sparki-artifacts"),
 });
 export type Config = z.infer<typeof Config>;
 

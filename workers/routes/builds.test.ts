@@ -229,3 +229,24 @@ describe("who may see and trigger builds", () => {
     expectProblem(await call("POST", "/v1/runner/register", { body: { token: "srg_nope", name: "x", labels: [], version: "1" } }), 401);
   });
 });
+
+describe("artifact downloads in production", () => {
+  it("redirect to a presigned R2 URL when S3 credentials are configured", async () => {
+    const { env } = await import("cloudflare:test");
+    const worker = (await import("../index.js")).default;
+    // A real build is needed for the permission check: make one, then put its artifact.
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    await env.ARTIFACTS.put(`projects/${project.id}/builds/${build.id}/artifacts/dist`, "bytes", { customMetadata: { kind: "directory" } });
+    const s3 = { ...env, R2_S3_ENDPOINT: "https://account.r2.cloudflarestorage.com", R2_ACCESS_KEY_ID: "key-id", R2_SECRET_ACCESS_KEY: "secret" };
+    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+    const res = await worker.fetch(new Request(`http://sparki.test/v1/builds/${build.id}/artifacts/dist`, { headers: { authorization: `Bearer ${owner.accessToken}` } }), s3, ctx);
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("location") ?? "");
+    expect(`${location.origin}${location.pathname}`).toBe(`https://account.r2.cloudflarestorage.com/sparki-artifacts/projects/${project.id}/builds/${build.id}/artifacts/dist`);
+    expect(location.searchParams.get("X-Amz-Expires")).toBe("300");
+    expect(location.searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
+    expect(location.searchParams.get("response-content-disposition")).toBe('attachment; filename="dist.tar.gz"');
+    await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
+  });
+});

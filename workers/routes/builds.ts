@@ -8,6 +8,7 @@ import { LogQuery } from "../../core/contracts/logs.ts";
 import { SparkiError } from "../../core/errors.js";
 import { sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
 import type { AppEnv } from "../app-env.js";
+import { presignGet } from "../artifacts/presign.js";
 import { builds, projects } from "../db/schema.js";
 import { authenticate } from "../middleware/authenticate.js";
 import { audit } from "../services/audit.js";
@@ -239,7 +240,16 @@ buildRoutes.get("/v1/builds/:id/artifacts/:name{.+}", authenticate, async (c) =>
     throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: "must not contain '..', '.' or empty segments" }] });
   }
   const { build } = await findBuild(c, id, "project:read");
-  const object = await c.env.ARTIFACTS.get(`projects/${build.projectId}/builds/${id}/artifacts/${name}`);
+  const key = `projects/${build.projectId}/builds/${id}/artifacts/${name}`;
+  const { R2_S3_ENDPOINT: endpoint, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_BUCKET_NAME: bucket } = c.var.config;
+  if (endpoint && accessKeyId && secretAccessKey) {
+    // Production: the bytes go straight from R2 to the client, not through the Worker.
+    const head = await c.env.ARTIFACTS.head(key);
+    if (!head) throw new SparkiError("not_found", { detail: `The build has no artifact ${name}.` });
+    const filename = `${name.split("/").pop() ?? "artifact"}${head.customMetadata?.kind === "directory" ? ".tar.gz" : ""}`;
+    return c.redirect(await presignGet({ endpoint, bucket, accessKeyId, secretAccessKey }, key, 300, filename), 302);
+  }
+  const object = await c.env.ARTIFACTS.get(key);
   if (!object) throw new SparkiError("not_found", { detail: `The build has no artifact ${name}.` });
   const kind = object.customMetadata?.kind;
   return new Response(object.body, {

@@ -1,0 +1,23 @@
+/**
+ * Presigned R2 (S3 API) URLs made with aws4fetch: in production, artifact downloads go straight
+ * to R2 instead of through the Worker. Locally (no S3 credentials) the Worker streams them.
+ */
+import { AwsClient } from "aws4fetch";
+
+export interface S3Settings {
+  /** https://<account id>.r2.cloudflarestorage.com */
+  endpoint: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** A GET URL for `key` that works for `expiresIn` seconds without other credentials. */
+export async function presignGet(settings: S3Settings, key: string, expiresIn: number, downloadName?: string): Promise<string> {
+  const client = new AwsClient({ accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, service: "s3", region: "auto" });
+  const url = new URL(`${settings.endpoint.replace(/\/+$/, "")}/${settings.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`);
+  url.searchParams.set("X-Amz-Expires", String(expiresIn));
+  if (downloadName) url.searchParams.set("response-content-disposition", `attachment; filename="${downloadName.replace(/"/g, "")}"`);
+  const signed = await client.sign(new Request(url, { method: "GET" }), { aws: { signQuery: true } });
+  return signed.url;
+}
