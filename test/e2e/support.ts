@@ -1,0 +1,354 @@
+/**
+ * What the end-to-end tests share: a local stack of their own (dev/stack.ts), an account and a
+ * workspace on it, git repositories made in a temp dir, real `sparki-runner` processes, a
+ * WebSocket log viewer, and bounded polls. Taken from build.test.ts.
+ *
+ * The stack's stores (PGlite, the cache shim, the Neon proxy) run inside the test process, so
+ * nothing here blocks the event loop while a stack is up: child processes are always async.
+ * `wrangler dev` reloads the Worker when a source file changes, which drops every socket to
+ * the Durable Objects: run these tests on a checkout nobody is editing at the moment.
+ * E2E_KEEP=1 keeps the temp dir (stack state, repositories, runner work dirs) for a post-mortem.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import WebSocket from "ws";
+import { projectRoot, startStack, type Stack, type StackOptions } from "../../dev/stack.js";
+
+export const run = promisify(execFile);
+export const runnerBin = join(projectRoot, "runner", "bin.js");
+export const FINISHED = ["succeeded", "failed", "cancelled", "timed_out"];
+
+/**
+ * Polls `probe` until it returns something other than undefined/false, or throws after
+ * `timeoutMs` with `what` and the last diagnostic in the message.
+ */
+export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, opts: { intervalMs?: number; diagnostics?: () => string } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = "";
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}${opts.diagnostics ? `\n${opts.diagnostics()}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+}
+
+/** Is the process there (a zombie counts as gone: it runs nothing and only waits to be reaped)? */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) STATE ..."; comm may contain spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** The process group of a running process (from /proc), or undefined when it is gone. */
+export function pgidOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After "pid (comm) ": state, ppid, pgrp.
+    const pgrp = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2];
+    return pgrp === undefined ? undefined : Number(pgrp);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The live (not zombie) processes of a process group, from /proc. */
+export function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z") members.push(Number(entry));
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return members;
+}
+
+/** Sends a signal to a process group, ignoring a group that is already gone. */
+export function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: nothing left.
+  }
+}
+
+/** The environment a runner host would have: the test runner's own settings left out. */
+function hostEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(VITEST|NODE_ENV$|TEST$|npm_)/.test(name)));
+  return { ...env, ...extra };
+}
+
+export interface RunnerProcess {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL to its whole process group (the runner and anything in its group). */
+  killHard(): void;
+  /** Asks it to hand its jobs back now (two SIGTERMs), then makes sure it is gone. */
+  stop(): Promise<void>;
+}
+
+export interface Viewer {
+  lines: { seq: number; jobId: string; step: string; ts: number; text: string; partial?: true }[];
+  /** When each line arrived here (Date.now()), index for index with `lines`. */
+  arrivals: number[];
+  statuses: string[];
+  /** Set when the server closed the socket: code and reason. */
+  closed: { code: number; reason: string; at: number } | null;
+  opened: Promise<void>;
+  close(): void;
+}
+
+export interface RunnerOptions {
+  /** The control plane the runner talks to; the stack's API by default. */
+  url?: string;
+  labels?: string;
+  /** Extra variables in the runner's environment (its steps inherit them). */
+  env?: Record<string, string>;
+}
+
+export class E2E {
+  stack!: Stack;
+  work!: string;
+  token = "";
+  workspaceId = "";
+  readonly sharedToken = `e2e-shared-${crypto.randomUUID()}`;
+  readonly runners: RunnerProcess[] = [];
+  /** The last lines wrangler printed, for failure messages. */
+  readonly stackLog: string[] = [];
+  /** Process groups a test started indirectly (step processes) to kill on close if still there. */
+  readonly orphans = new Set<number>();
+
+  /** Starts a stack of its own, signs up and creates a workspace. */
+  async start(options: StackOptions = {}): Promise<void> {
+    this.work = mkdtempSync(join(tmpdir(), "sparki-e2e-"));
+    // startStack picks free ports (preferring 54320-54322 and 8787) and binds them later, so a
+    // stack starting at the same moment elsewhere on the machine can take one in between. Such
+    // a collision is retried a few times; anything else fails at once.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.stack = await startStack({
+          stateDir: join(this.work, `state-${attempt}`),
+          databaseUrl: process.env.DATABASE_URL || undefined,
+          redisUrl: process.env.REDIS_URL || undefined,
+          log: (line) => {
+            this.stackLog.push(line);
+            if (this.stackLog.length > 200) this.stackLog.shift();
+          },
+          ...options,
+          vars: { SHARED_RUNNER_TOKEN: this.sharedToken, LOG_LEVEL: "warn", ...options.vars },
+        });
+        break;
+      } catch (err) {
+        const collided = /EADDRINUSE|address already in use/.test(String(err)) || this.stackLog.some((l) => /EADDRINUSE|address already in use/.test(l));
+        if (!collided || attempt >= 3) throw err;
+        console.warn(`startStack: a port was taken between picking and binding (${String(err)}); starting again`);
+        this.stackLog.length = 0;
+      }
+    }
+    const session = await this.api("POST", "/v1/auth/signup", { email: `e2e-${Date.now()}-${Math.floor(Math.random() * 1e6)}@sparki.test`, password: "end to end password", name: "E2E" });
+    if (session.status !== 201 && session.status !== 200) throw new Error(`signup answered ${session.status}: ${JSON.stringify(session.body)}`);
+    this.token = session.body.accessToken;
+    const workspace = await this.api("POST", "/v1/workspaces", { name: "E2E" });
+    this.workspaceId = workspace.body.id;
+  }
+
+  async api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.stack.apiUrl}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = text;
+    }
+    return { status: res.status, body: parsed as T };
+  }
+
+  /** GET as raw bytes (logs.txt, artifacts). */
+  async bytes(path: string): Promise<{ status: number; headers: Headers; body: Buffer }> {
+    const res = await fetch(`${this.stack.apiUrl}${path}`, { headers: { authorization: `Bearer ${this.token}` } });
+    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  /** A git repository with the given files (paths may have folders), committed on `main`. */
+  async gitRepo(name: string, files: Record<string, string | Buffer>): Promise<string> {
+    const dir = join(this.work, "repos", name);
+    mkdirSync(dir, { recursive: true });
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+    await commitAll(dir);
+    return dir;
+  }
+
+  async project(name: string, repo: string): Promise<{ id: string }> {
+    const res = await this.api("POST", `/v1/workspaces/${this.workspaceId}/projects`, { name, gitUrl: repo });
+    if (res.status !== 201) throw new Error(`creating project ${name} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  async trigger(projectId: string, branch = "main"): Promise<string> {
+    const res = await this.api("POST", `/v1/projects/${projectId}/builds`, { branch });
+    if (res.status !== 201) throw new Error(`triggering a build answered ${res.status}: ${JSON.stringify(res.body)}\n${this.diagnostics()}`);
+    return res.body.id;
+  }
+
+  /** Registers a runner in the shared pool and starts `sparki-runner run` in a process group of its own. */
+  async runner(name: string, opts: RunnerOptions = {}): Promise<RunnerProcess> {
+    const config = join(this.work, `runner-${name}.json`);
+    await run(process.execPath, [runnerBin, "register", "--url", opts.url ?? this.stack.apiUrl, "--token", this.sharedToken, "--name", name, "--labels", opts.labels ?? "linux", "--config", config]);
+    const child = spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      env: hostEnv({ E2E_RUNNER: name, ...opts.env }),
+    });
+    if (child.pid === undefined) throw new Error(`runner ${name} did not start`);
+    const pid = child.pid;
+    let output = "";
+    child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const runner: RunnerProcess = {
+      name,
+      child,
+      pid,
+      output: () => output,
+      exited,
+      killHard: () => killGroup(pid, "SIGKILL"),
+      stop: async () => {
+        if (!gone) {
+          // The first SIGTERM stops claiming, the second hands running jobs back at once.
+          child.kill("SIGTERM");
+          await new Promise((r) => setTimeout(r, 100));
+          child.kill("SIGTERM");
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+        }
+        killGroup(pid, "SIGKILL");
+      },
+    };
+    this.runners.push(runner);
+    await pollUntil(`runner ${name} to start`, () => output.includes("runner started"), 30_000, { diagnostics: () => output });
+    return runner;
+  }
+
+  /** The build as GET /v1/builds/:id shows it. */
+  async build(id: string): Promise<any> {
+    const res = await this.api("GET", `/v1/builds/${id}`);
+    if (res.status !== 200) throw new Error(`GET /v1/builds/${id} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  /** Waits until the build is in a final status and every job has ended; returns it. */
+  async waitForEnd(id: string, timeoutMs = 150_000): Promise<any> {
+    let last: any;
+    return pollUntil(
+      `build ${id} to end`,
+      async () => {
+        last = await this.build(id);
+        return FINISHED.includes(last.status) && last.jobs.every((j: any) => FINISHED.includes(j.status)) ? last : undefined;
+      },
+      timeoutMs,
+      { intervalMs: 250, diagnostics: () => `build: ${JSON.stringify(last)}\n${this.diagnostics()}` },
+    );
+  }
+
+  /** A viewer on GET /v1/builds/:id/logs, collecting every line and status frame. */
+  viewer(buildId: string, from = 1): Viewer {
+    const ws = new WebSocket(`${this.stack.apiUrl.replace("http", "ws")}/v1/builds/${buildId}/logs?from=${from}`, { headers: { authorization: `Bearer ${this.token}` } });
+    const viewer: Viewer = {
+      lines: [],
+      arrivals: [],
+      statuses: [],
+      closed: null,
+      opened: new Promise((resolve, reject) => {
+        ws.once("open", () => resolve());
+        ws.once("error", reject);
+        ws.once("unexpected-response", (_req, res) => reject(new Error(`viewer socket answered ${res.statusCode}`)));
+      }),
+      close: () => ws.close(),
+    };
+    ws.on("close", (code, reason) => (viewer.closed = { code, reason: reason.toString(), at: Date.now() }));
+    ws.on("message", (data) => {
+      const frame = JSON.parse(String(data));
+      if (frame.type === "lines") {
+        viewer.lines.push(...frame.lines);
+        viewer.arrivals.push(...frame.lines.map(() => Date.now()));
+      }
+      if (frame.type === "status") viewer.statuses.push(frame.status);
+    });
+    return viewer;
+  }
+
+  diagnostics(): string {
+    return [...this.runners.map((r) => `--- runner ${r.name}:\n${r.output().slice(-3000)}`), `--- stack:\n${this.stackLog.slice(-40).join("\n")}`].join("\n");
+  }
+
+  /** Stops the runners (handing their jobs back), the stragglers, the stack; removes the temp dir. */
+  async close(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.stop().catch(() => undefined)));
+    for (const pgid of this.orphans) killGroup(pgid, "SIGKILL");
+    await this.stack?.close();
+    if (this.work && !process.env.E2E_KEEP) rmSync(this.work, { recursive: true, force: true });
+    else if (this.work) console.log(`kept ${this.work}`);
+  }
+}
+
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "e2e", GIT_AUTHOR_EMAIL: "e2e@sparki.test", GIT_COMMITTER_NAME: "e2e", GIT_COMMITTER_EMAIL: "e2e@sparki.test" };
+
+/** `git init` (if needed), add everything, commit on `main`. */
+export async function commitAll(dir: string): Promise<void> {
+  await run("git", ["init", "--quiet", "--initial-branch=main", dir], { env: gitEnv });
+  await run("git", ["add", "-A"], { cwd: dir, env: gitEnv });
+  await run("git", ["commit", "--quiet", "-m", "init"], { cwd: dir, env: gitEnv });
+}
+
+/** The log's bytes as the protocol defines them: each line's text, plus "\n" unless partial. */
+export function logBytes(lines: { text: string; partial?: true }[]): Buffer {
+  return Buffer.from(lines.map((l) => l.text + (l.partial ? "" : "\n")).join(""), "utf8");
+}
+
+/** A sparki.yml that runs one job, `build`, whose one step is `command`. */
+export function oneStepYml(command: string, outputDir: string | null = null): string {
+  return `language: javascript
+commands:
+  install: null
+  lint: null
+  test: null
+  build: ${JSON.stringify(command)}
+outputDir: ${outputDir === null ? "null" : JSON.stringify(outputDir)}
+`;
+}
