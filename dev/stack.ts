@@ -61,6 +61,20 @@ function devSecrets(stateDir: string): DevSecrets {
   return secrets;
 }
 
+/**
+ * Starts a server on its usual port, or on any free one when that is taken. Binding directly
+ * (rather than asking which port is free, then binding) leaves no gap for another stack
+ * starting at the same moment to take the port in between.
+ */
+async function onPreferredPort<T>(preferred: number, start: (port: number) => Promise<T>): Promise<T> {
+  try {
+    return await start(preferred);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    return start(0);
+  }
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? (() => {});
   const stateDir = resolve(options.stateDir ?? join(projectRoot, ".sparki"));
@@ -75,7 +89,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let databaseUrl = options.databaseUrl;
     if (!databaseUrl) {
       const started = Date.now();
-      const pglite = await startPgliteServer({ dataDir: join(stateDir, "pgdata"), port: await getPort({ port: 54320 }) });
+      const pglite = await onPreferredPort(54320, (port) => startPgliteServer({ dataDir: join(stateDir, "pgdata"), port }));
       stops.push(() => pglite.close());
       databaseUrl = pglite.url;
       log(`postgres  ${pglite.url}  (embedded PGlite, data in ${join(stateDir, "pgdata")}, ready in ${Date.now() - started} ms)`);
@@ -85,9 +99,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await applyMigrations(databaseUrl);
     log("migrations applied");
 
-    const proxy = await startWsProxy({ port: await getPort({ port: 54321 }) });
+    const proxy = await onPreferredPort(54321, (port) => startWsProxy({ port }));
     stops.push(() => proxy.close());
-    const cache = await startUpstashShim({ port: await getPort({ port: 54322 }), token: secrets.cacheToken, redisUrl: options.redisUrl });
+    const cache = await onPreferredPort(54322, (port) => startUpstashShim({ port, token: secrets.cacheToken, redisUrl: options.redisUrl }));
     stops.push(() => cache.close());
     log(`proxy     ${proxy.url}  (Neon driver → Postgres)`);
     log(`cache     ${cache.url}  (Upstash protocol → ${options.redisUrl ? redact(options.redisUrl) : "in memory"})`);
