@@ -1,6 +1,7 @@
 /**
- * A mistake the user can fix (missing folder, existing sparki.yml, invalid
- * config): printed as one line on stderr with its exit code, never as a stack.
+ * A mistake the user can fix (missing folder, existing sparki.yml, bad flag, rejected token):
+ * printed as one line on stderr with its exit code, never as a stack. Shared by the `sparki`
+ * CLI and the `sparki-runner` agent.
  */
 export class UserError extends Error {
   override readonly name = "UserError";

@@ -11,7 +11,7 @@ import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
 import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
 import { defaultConfigPath, readConfig, writeConfig } from "./config.ts";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../cli/user-error.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
