@@ -214,21 +214,19 @@ async function projectSecrets(c: Context<AppEnv>, projectId: string): Promise<Jo
   return Promise.all(rows.map(async (r) => ({ name: r.name, value: await decryptSecret(key, projectId, r.name, r.ciphertext) })));
 }
 
-const leaseHeaders = (c: { req: { header: (name: string) => string | undefined } }) => ({
-  leaseId: z.string().min(1).max(128).parse(c.req.header(LEASE_ID_HEADER)),
-  fencingToken: z.coerce.number().int().positive().parse(c.req.header(FENCING_TOKEN_HEADER)),
-});
+const LeaseHeaders = z.object({ leaseId: z.string().min(1).max(128), fencingToken: z.coerce.number().int().positive() });
+
+/** The lease a socket or upload request carries in its headers (their bodies are not JSON). */
+function leaseHeaders(c: Context<AppEnv>): { leaseId: string; fencingToken: number } {
+  const parsed = LeaseHeaders.safeParse({ leaseId: c.req.header(LEASE_ID_HEADER), fencingToken: c.req.header(FENCING_TOKEN_HEADER) });
+  if (!parsed.success) throw new SparkiError("validation", { detail: `Send the lease in ${LEASE_ID_HEADER} and ${FENCING_TOKEN_HEADER}.` });
+  return parsed.data;
+}
 
 /** The job's log socket: the coordinator checks the lease and takes the lines. */
 runnerRoutes.get("/v1/runner/jobs/:id/logs", authenticateRunner, async (c) => {
   const id = c.req.param("id");
-  const lease = (() => {
-    try {
-      return leaseHeaders(c);
-    } catch {
-      throw new SparkiError("validation", { detail: `Send the lease in ${LEASE_ID_HEADER} and ${FENCING_TOKEN_HEADER}.` });
-    }
-  })();
+  const lease = leaseHeaders(c);
   const url = new URL("https://coordinator/runner");
   url.searchParams.set("job", id);
   url.searchParams.set("lease", lease.leaseId);

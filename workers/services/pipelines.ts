@@ -30,8 +30,7 @@ export function pipelineView(row: PipelineRow): PipelineVersion {
 export async function latestPipeline(c: Context<AppEnv>, projectId: string): Promise<PipelineVersion | undefined> {
   const Cached = z.object({ latest: PipelineVersion.nullable() });
   const { latest } = await c.var.cache.getOrLoad(keys.latestPipeline(projectId), ttl.pipeline, Cached, async () => {
-    const db = await c.var.db();
-    const [row] = await db.select().from(pipelines).where(eq(pipelines.projectId, projectId)).orderBy(desc(pipelines.version)).limit(1);
+    const row = await latestPipelineRow(c, projectId);
     return { latest: row ? pipelineView(row) : null };
   });
   return latest ?? undefined;
