@@ -164,6 +164,32 @@ describe("a build, end to end through the runner protocol", () => {
     await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
   });
 
+  it("refuses a log frame that fails its schema and artifact names that escape", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    const plan = await claimFor(build.id, "plan");
+    const log = await openRunnerLog(runnerToken, plan);
+    await log.until((f) => f.some((x) => x.type === "resume"));
+    const closed = new Promise<number>((resolve) => log.ws.addEventListener("close", (e) => resolve(e.code)));
+    log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines: [{ seq: 2, step: "x", ts: 1, text: "seq does not match fromSeq" }] }));
+    await log.until((f) => f.some((x) => x.type === "error"));
+    expect(log.received.find((x) => x.type === "error")).toMatchObject({ code: "invalid_frame" });
+    expect(await closed).toBe(4400);
+    const text = await (await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } })).text();
+    expect(text).toBe("");
+    for (const name of ["..%2Fescape", "a%2F..%2Fb", "%2Fetc%2Fpasswd"]) {
+      const res = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${plan.jobId}/artifacts/${name}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${runnerToken}`, "sparki-lease-id": plan.leaseId, "sparki-fencing-token": String(plan.fencingToken), "sparki-artifact-kind": "file", "content-length": "1" },
+        body: "x",
+      });
+      expect(res.status, name).toBe(400);
+    }
+    const listed = await call("GET", `/v1/builds/${build.id}/artifacts`, { token: owner.accessToken });
+    expect(listed.body.items).toEqual([]);
+    await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
+  });
+
   it("refuses a stale fencing token and a result for a job the runner does not hold", async () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
