@@ -1,0 +1,68 @@
+/**
+ * One interface for every deployment target (DESIGN.md "Deployments (Loco)"). The
+ * DeploymentOrchestrator drives adapters through it; each platform's adapter lives in its own
+ * file under workers/deploy/adapters/ and talks to the platform's public HTTP API with the
+ * `fetch` it is given, so tests point it at a local fake of that API.
+ */
+import type { z } from "zod";
+
+export type PlatformId = "sparki-static" | "script" | "railway" | "render" | "fly" | "vercel";
+
+/** What one deployment of one stage asks of a platform. */
+export interface DeployContext {
+  deploymentId: string;
+  projectId: string;
+  stage: string;
+  commitSha: string;
+  /** The build's artifact (a .tar.gz of the output directory, or one file): a URL the platform or adapter can GET. */
+  artifact: { url: string; kind: "file" | "directory"; sha256: string | null; size: number };
+  /** Environment variables for the deployed app (stage env from sparki.yml). */
+  env: Record<string, string>;
+  /** Platform credentials, from the project's encrypted secrets (e.g. RAILWAY_TOKEN). */
+  credentials: Record<string, string>;
+  /** The adapter's settings from sparki.yml, already parsed with its `settings` schema. */
+  settings: Record<string, unknown>;
+  /** fetch to the platform: the global one in production, pointed at a fake in tests. */
+  fetch: typeof fetch;
+  signal: AbortSignal;
+}
+
+/** A platform-side deployment the orchestrator can check on, promote or roll back to. */
+export interface PlatformDeployment {
+  /** The platform's own id for it. */
+  id: string;
+  /** Where it is served, when the platform says. */
+  url: string | null;
+}
+
+export type PlatformState = "pending" | "ready" | "failed";
+
+/** An error the platform answered with, in its documented shape, turned into one line. */
+export class PlatformError extends Error {
+  override readonly name = "PlatformError";
+  constructor(
+    readonly platform: PlatformId,
+    readonly status: number,
+    message: string,
+    /** 429 and 5xx: worth another try later. */
+    readonly retryable: boolean,
+  ) {
+    super(`${platform}: ${message}`);
+  }
+}
+
+export interface PlatformAdapter {
+  readonly platform: PlatformId;
+  /** Settings this adapter reads from sparki.yml (zod, strict): project/service ids and the like. */
+  readonly settings: z.ZodType<Record<string, unknown>>;
+  /** Credential names it needs (secrets of the project). */
+  readonly credentials: readonly string[];
+  /** Pre-deploy checks: every problem found (missing credential, unknown service, unreachable API). Empty means go. */
+  validate(ctx: DeployContext): Promise<string[]>;
+  /** Starts a deployment of the artifact; returns as soon as the platform accepted it. */
+  deploy(ctx: DeployContext): Promise<PlatformDeployment>;
+  /** Where a deployment stands on the platform. */
+  state(ctx: DeployContext, deployment: PlatformDeployment): Promise<PlatformState>;
+  /** Makes an earlier deployment the live one again (platform-native rollback or redeploy). */
+  rollback(ctx: DeployContext, to: PlatformDeployment): Promise<PlatformDeployment>;
+}
