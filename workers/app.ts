@@ -13,6 +13,7 @@ import { runnerTokenRoutes } from "./routes/runner-tokens.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { siteRoutes } from "./routes/sites.js";
 import { projectRoutes } from "./routes/projects.js";
 import { newRouter } from "./routes/router.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -37,6 +38,7 @@ export function createApp() {
     app.route("/", routes);
   }
   app.route("/", metricsRoutes);
+  app.route("/", siteRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",

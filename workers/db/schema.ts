@@ -286,3 +286,25 @@ export const secrets = pgTable(
   },
   (t) => [uniqueIndex("uq_secrets_project_name").on(t.projectId, t.name)],
 );
+
+/**
+ * Where each stage of a `sparki-static` project is served from. One row per stage: switching
+ * `deployment_id` is the atomic deploy, blue-green switch or rollback; a canary sends
+ * `canary_percent` of new visitors to `canary_deployment_id`.
+ */
+export const siteAliases = pgTable(
+  "site_aliases",
+  {
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    stage: varchar("stage", { length: 50 }).notNull(),
+    deploymentId: uuid("deployment_id").notNull(),
+    // The deployment replaced last; its visitors may finish their page loads from it.
+    previousDeploymentId: uuid("previous_deployment_id"),
+    canaryDeploymentId: uuid("canary_deployment_id"),
+    canaryPercent: integer("canary_percent").notNull().default(0),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.stage] }), check("site_aliases_canary_check", sql`${t.canaryPercent} between 0 and 100`)],
+);

@@ -1,0 +1,59 @@
+/**
+ * Public serving of `sparki-static` deployments: `/sites/{project id}/{stage}/…`. Each response
+ * pins the visitor to the deployment it came from (a cookie per stage), so a page loaded just
+ * before an alias switch still gets its own assets, and a canary visitor stays on the canary.
+ */
+import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
+import { z } from "zod";
+import { SparkiError } from "../../core/errors.js";
+import type { AppEnv } from "../app-env.js";
+import { readAlias } from "../deploy/aliases.js";
+import { objectKeysFor, pickDeployment, sitePrefix } from "../deploy/static-site.js";
+
+const Params = z.object({ projectId: z.uuid(), stage: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/).max(50) });
+
+async function firstObject(bucket: R2Bucket, prefix: string, path: string): Promise<R2ObjectBody | null> {
+  for (const key of objectKeysFor(path)) {
+    const object = await bucket.get(prefix + key);
+    if (object) return object;
+  }
+  return null;
+}
+
+export const siteRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/sites/:projectId/:stage/*", async (c) => {
+  const parsed = Params.safeParse(c.req.param());
+  if (!parsed.success) throw new SparkiError("not_found", { detail: "No such site." });
+  const { projectId, stage } = parsed.data;
+  const alias = await readAlias(c.var.db, c.var.cache, projectId, stage);
+  if (!alias) throw new SparkiError("not_found", { detail: `Stage ${stage} of this project has no deployment.` });
+
+  const cookieName = `sparki_site_${stage.replaceAll("-", "_")}`;
+  const pinned = getCookie(c, cookieName);
+  const known = [alias.deploymentId, alias.canaryDeploymentId, alias.previousDeploymentId].filter((d): d is string => d !== null);
+  const chosen = pinned && known.includes(pinned) ? pinned : pickDeployment({ ...alias }, crypto.getRandomValues(new Uint32Array(1))[0]! % 100);
+
+  const path = c.req.path.split("/").slice(4).map(decodeURIComponent).join("/");
+  if (path.split("/").some((part) => part === "..")) throw new SparkiError("not_found", { detail: "No such file." });
+  let served = chosen;
+  let object = await firstObject(c.env.ARTIFACTS, sitePrefix(projectId, chosen), path);
+  // A pin to the replaced deployment only holds for files it has; everything else comes from the live one.
+  if (!object && chosen !== alias.deploymentId) {
+    served = alias.deploymentId;
+    object = await firstObject(c.env.ARTIFACTS, sitePrefix(projectId, served), path);
+  }
+  const headers = new Headers({ "x-sparki-deployment": served });
+  if (!object) {
+    const notFound = await c.env.ARTIFACTS.get(`${sitePrefix(projectId, served)}404.html`);
+    headers.set("content-type", "text/html; charset=utf-8");
+    return new Response(c.req.method === "HEAD" ? null : (notFound?.body ?? "Not found"), { status: 404, headers });
+  }
+  const type = object.httpMetadata?.contentType ?? "application/octet-stream";
+  headers.set("content-type", type);
+  headers.set("etag", object.httpEtag);
+  headers.set("cache-control", type.startsWith("text/html") ? "no-cache" : "public, max-age=300");
+  if (type.startsWith("text/html")) {
+    headers.append("set-cookie", `${cookieName}=${served}; Path=/sites/${projectId}/${stage}/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax`);
+  }
+  return new Response(c.req.method === "HEAD" ? null : object.body, { status: 200, headers });
+});
