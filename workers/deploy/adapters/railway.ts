@@ -1,0 +1,182 @@
+/**
+ * Railway through its public GraphQL API (https://docs.railway.com/integrations/api), with a
+ * bearer token (`Authorization: Bearer $RAILWAY_TOKEN`, an account or team token).
+ *
+ * Operations used, all from Railway's API guides:
+ * - `serviceInstance(serviceId, environmentId)` — "Get a service instance" (manage-services):
+ *   the pre-deploy check that the token reaches the service in that environment.
+ * - `serviceInstanceDeployV2(serviceId, environmentId, commitSha)` — "Deploy a service"
+ *   (manage-services), returns the new deployment's id. `commitSha` is an argument of the public
+ *   schema (introspection; the guide's example omits it): it pins the build to the commit this
+ *   pipeline built, instead of whatever the branch head is by the time Railway fetches it.
+ * - `deployment(id) { id status url staticUrl }` — "Get a single deployment" (manage-deployments).
+ * - `deploymentRollback(id) { id status }` — "Rollback to a deployment" (manage-deployments).
+ *
+ * How the artifact reaches Railway: it does not. Railway builds the service from its own source
+ * connection (GitHub repo or image), so the adapter asks for a deploy of `ctx.commitSha`; for an
+ * image-backed service Railway ignores the commit and redeploys the configured image.
+ */
+import { z } from "zod";
+import { PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+
+/** The documented endpoint; `apiUrl` overrides it (tests point it at the fake). */
+export const RAILWAY_API_URL = "https://backboard.railway.com/graphql/v2";
+
+/** The secret the adapter reads its token from. */
+export const RAILWAY_TOKEN = "RAILWAY_TOKEN";
+
+/** Settings under the stage's target in sparki.yml. */
+export const railwaySettings = z.strictObject({
+  serviceId: z.string().min(1),
+  environmentId: z.string().min(1),
+  apiUrl: z.url().optional(),
+});
+export type RailwaySettings = z.infer<typeof railwaySettings>;
+
+/**
+ * Statuses from "Deployment statuses" (manage-deployments) mapped to the orchestrator's three.
+ * SLEEPING is a deployed app idling (serverless), so it counts as ready; REMOVED/SKIPPED mean this
+ * deployment will never serve. INITIALIZING and NEEDS_APPROVAL are in the schema but not the table.
+ */
+const STATE_OF: Record<string, PlatformState> = {
+  QUEUED: "pending",
+  WAITING: "pending",
+  INITIALIZING: "pending",
+  NEEDS_APPROVAL: "pending",
+  BUILDING: "pending",
+  DEPLOYING: "pending",
+  SUCCESS: "ready",
+  SLEEPING: "ready",
+  FAILED: "failed",
+  CRASHED: "failed",
+  REMOVED: "failed",
+  SKIPPED: "failed",
+};
+
+/** A GraphQL answer: `data` and/or `errors` (the spec's shape, which Railway follows). */
+const gqlResponse = z.object({
+  data: z.record(z.string(), z.unknown()).nullable().optional(),
+  errors: z.array(z.object({ message: z.string(), extensions: z.object({ code: z.string().optional() }).loose().optional() }).loose()).optional(),
+});
+
+const deploymentNode = z.object({ id: z.string(), status: z.string(), url: z.string().nullable().optional(), staticUrl: z.string().nullable().optional() });
+const deployData = z.object({ serviceInstanceDeployV2: z.string().min(1) });
+const deploymentData = z.object({ deployment: deploymentNode });
+const rollbackData = z.object({ deploymentRollback: z.object({ id: z.string(), status: z.string() }) });
+const serviceInstanceData = z.object({ serviceInstance: z.object({ id: z.string(), serviceName: z.string().nullable().optional() }).nullable() });
+
+const DEPLOY = `mutation serviceInstanceDeployV2($serviceId: String!, $environmentId: String!, $commitSha: String) {
+  serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId, commitSha: $commitSha)
+}`;
+const DEPLOYMENT = `query deployment($id: String!) {
+  deployment(id: $id) { id status url staticUrl }
+}`;
+const ROLLBACK = `mutation deploymentRollback($id: String!) {
+  deploymentRollback(id: $id) { id status }
+}`;
+const SERVICE_INSTANCE = `query serviceInstance($serviceId: String!, $environmentId: String!) {
+  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) { id serviceName }
+}`;
+
+function fail(status: number, message: string): PlatformError {
+  return new PlatformError("railway", status, message, status === 429 || status >= 500 || status === 0);
+}
+
+/**
+ * Railway answers most failures with HTTP 200 and a GraphQL `errors` list, a refused token as
+ * "Not Authorized"; the HTTP status is only telling for rate limits and outages. So the message is
+ * read for the two cases the orchestrator must tell apart (bad credentials, unknown resource).
+ */
+function statusOfGraphqlError(message: string, code: string | undefined): number {
+  if (/not authori[sz]ed|unauthori[sz]ed/i.test(message)) return 401;
+  if (/not found/i.test(message)) return 404;
+  if (code === "INTERNAL_SERVER_ERROR" && /problem processing request/i.test(message)) return 500;
+  return 400;
+}
+
+function url(ctx: DeployContext): string {
+  return railwaySettings.parse(ctx.settings).apiUrl ?? RAILWAY_API_URL;
+}
+
+/** One GraphQL call: POST {query, variables, operationName}, errors turned into PlatformError. */
+async function graphql<T>(ctx: DeployContext, operationName: string, query: string, variables: Record<string, unknown>, shape: z.ZodType<T>): Promise<T> {
+  const token = ctx.credentials[RAILWAY_TOKEN];
+  if (!token) throw fail(401, `${RAILWAY_TOKEN} is not set`);
+  let res: Response;
+  try {
+    res = await ctx.fetch(url(ctx), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ query, variables, operationName }),
+      signal: ctx.signal,
+    });
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw fail(0, `API unreachable at ${url(ctx)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const text = await res.text();
+  let body: z.infer<typeof gqlResponse> | null = null;
+  try {
+    const parsed = gqlResponse.safeParse(JSON.parse(text));
+    if (parsed.success) body = parsed.data;
+  } catch {
+    // Not JSON (a proxy's error page): the status line is all there is.
+  }
+  const first = body?.errors?.[0];
+  if (!res.ok) {
+    const retryAfter = res.headers.get("retry-after");
+    const detail = first?.message ?? (text.slice(0, 200) || res.statusText);
+    throw fail(res.status, `HTTP ${res.status}: ${detail}${retryAfter ? ` (retry after ${retryAfter}s)` : ""}`);
+  }
+  if (first) throw fail(statusOfGraphqlError(first.message, first.extensions?.code), `${operationName}: ${first.message}`);
+  const data = shape.safeParse(body?.data);
+  if (!data.success) throw fail(502, `${operationName}: unexpected response: ${z.prettifyError(data.error)}`);
+  return data.data;
+}
+
+/** The Railway adapter: deploys a service instance (service × environment) at a commit. */
+export const railwayAdapter: PlatformAdapter = {
+  platform: "railway",
+  settings: railwaySettings,
+  credentials: [RAILWAY_TOKEN],
+
+  async validate(ctx) {
+    const problems: string[] = [];
+    if (!ctx.credentials[RAILWAY_TOKEN]) problems.push(`missing credential ${RAILWAY_TOKEN} (a Railway account or team token)`);
+    const settings = railwaySettings.safeParse(ctx.settings);
+    if (!settings.success) problems.push(`invalid railway settings: ${z.prettifyError(settings.error)}`);
+    // Without a token or ids there is nothing meaningful to ask Railway.
+    if (problems.length > 0 || !settings.success) return problems;
+    const { serviceId, environmentId } = settings.data;
+    try {
+      const data = await graphql(ctx, "serviceInstance", SERVICE_INSTANCE, { serviceId, environmentId }, serviceInstanceData);
+      if (!data.serviceInstance) problems.push(`railway: service ${serviceId} not found in environment ${environmentId}`);
+    } catch (err) {
+      if (!(err instanceof PlatformError)) throw err;
+      if (err.status === 401) problems.push(`${RAILWAY_TOKEN} was refused by Railway (${err.message})`);
+      else if (err.status === 404) problems.push(`railway: service ${serviceId} not found in environment ${environmentId} (${err.message})`);
+      else problems.push(err.message);
+    }
+    return problems;
+  },
+
+  async deploy(ctx) {
+    const { serviceId, environmentId } = railwaySettings.parse(ctx.settings);
+    // Sends the commit this pipeline built; the artifact URL stays unused (see the file comment).
+    const data = await graphql(ctx, "serviceInstanceDeployV2", DEPLOY, { serviceId, environmentId, commitSha: ctx.commitSha }, deployData);
+    return { id: data.serviceInstanceDeployV2, url: null };
+  },
+
+  async state(ctx, deployment) {
+    const data = await graphql(ctx, "deployment", DEPLOYMENT, { id: deployment.id }, deploymentData);
+    // A status newer than this list: Railway adds enum values without versioning, so wait rather than fail.
+    return STATE_OF[data.deployment.status] ?? "pending";
+  },
+
+  async rollback(ctx, to: PlatformDeployment) {
+    // Railway rolls back by starting a new deployment from the target's image and variables.
+    const data = await graphql(ctx, "deploymentRollback", ROLLBACK, { id: to.id }, rollbackData);
+    // The service instance keeps its domain across deployments, so the target's URL still applies.
+    return { id: data.deploymentRollback.id, url: to.url };
+  },
+};

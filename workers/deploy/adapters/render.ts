@@ -1,0 +1,150 @@
+/**
+ * Render through its public REST API (https://api-docs.render.com), base
+ * https://api.render.com/v1, with `Authorization: Bearer $RENDER_API_KEY`.
+ *
+ * Endpoints used, from Render's API reference:
+ * - `GET /services/{serviceId}` ("Retrieve service"): the pre-deploy check.
+ * - `POST /services/{serviceId}/deploys` ("Trigger deploy"), body
+ *   `{ clearCache: "do_not_clear", commitId }`: 201 with the deploy object.
+ * - `GET /services/{serviceId}/deploys/{deployId}` ("Retrieve deploy"): its `status`.
+ * - `POST /services/{serviceId}/rollback` ("Roll back deploy"), body `{ deployId }`: a new deploy
+ *   built from the target deploy's artifact.
+ * Errors come as `{ id, message }` with the HTTP status; 429 carries Ratelimit-* headers.
+ *
+ * How the artifact reaches Render: it does not. Render builds from the service's own repo (or
+ * image), so the adapter asks for a deploy with `commitId: ctx.commitSha`, the commit this
+ * pipeline built. Render documents `commitId` as unsupported for image-backed services and cron
+ * jobs; for those it answers 400 and the orchestrator sees that message.
+ */
+import { z } from "zod";
+import { PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+
+/** The documented base URL; `apiUrl` overrides it (tests point it at the fake). */
+export const RENDER_API_URL = "https://api.render.com/v1";
+
+/** The secret the adapter reads its API key from. */
+export const RENDER_API_KEY = "RENDER_API_KEY";
+
+/** Settings under the stage's target in sparki.yml. */
+export const renderSettings = z.strictObject({
+  serviceId: z.string().min(1),
+  apiUrl: z.url().optional(),
+});
+export type RenderSettings = z.infer<typeof renderSettings>;
+
+/**
+ * The deploy statuses Render documents, mapped to the orchestrator's three. `deactivated` is a
+ * deploy that was live and has been replaced: it no longer serves, so it is not ready.
+ */
+const STATE_OF: Record<string, PlatformState> = {
+  created: "pending",
+  queued: "pending",
+  build_in_progress: "pending",
+  update_in_progress: "pending",
+  pre_deploy_in_progress: "pending",
+  live: "ready",
+  build_failed: "failed",
+  update_failed: "failed",
+  pre_deploy_failed: "failed",
+  canceled: "failed",
+  deactivated: "failed",
+};
+
+/** Render's documented error body. */
+const renderError = z.object({ id: z.string().optional(), message: z.string() }).loose();
+const deploy = z.object({ id: z.string().min(1), status: z.string(), commit: z.object({ id: z.string() }).loose().nullable().optional() }).loose();
+const service = z.object({ id: z.string(), name: z.string(), suspended: z.string().optional() }).loose();
+
+function fail(status: number, message: string): PlatformError {
+  return new PlatformError("render", status, message, status === 429 || status >= 500 || status === 0);
+}
+
+function base(ctx: DeployContext): { root: string; serviceId: string } {
+  const s = renderSettings.parse(ctx.settings);
+  return { root: (s.apiUrl ?? RENDER_API_URL).replace(/\/+$/, ""), serviceId: s.serviceId };
+}
+
+/** One REST call: JSON in and out, non-2xx answers turned into PlatformError with Render's message. */
+async function call<T>(ctx: DeployContext, method: "GET" | "POST", path: string, body: unknown, shape: z.ZodType<T>): Promise<T> {
+  const key = ctx.credentials[RENDER_API_KEY];
+  if (!key) throw fail(401, `${RENDER_API_KEY} is not set`);
+  const { root } = base(ctx);
+  const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let res: Response;
+  try {
+    res = await ctx.fetch(`${root}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctx.signal });
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw fail(0, `API unreachable at ${root}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (a proxy's error page): the status line and text are all there is.
+  }
+  if (!res.ok) {
+    const parsed = renderError.safeParse(json);
+    const detail = parsed.success ? parsed.data.message : text.slice(0, 200) || res.statusText;
+    // Render's rate-limit headers say when the window resets (epoch seconds).
+    const reset = res.status === 429 ? res.headers.get("ratelimit-reset") : null;
+    throw fail(res.status, `${method} ${path}: HTTP ${res.status}: ${detail}${reset ? ` (rate limit resets at ${reset})` : ""}`);
+  }
+  const parsed = shape.safeParse(json);
+  if (!parsed.success) throw fail(502, `${method} ${path}: unexpected response (HTTP ${res.status}): ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The Render adapter: deploys one service at a commit. */
+export const renderAdapter: PlatformAdapter = {
+  platform: "render",
+  settings: renderSettings,
+  credentials: [RENDER_API_KEY],
+
+  async validate(ctx) {
+    const problems: string[] = [];
+    if (!ctx.credentials[RENDER_API_KEY]) problems.push(`missing credential ${RENDER_API_KEY} (a Render API key)`);
+    const settings = renderSettings.safeParse(ctx.settings);
+    if (!settings.success) problems.push(`invalid render settings: ${z.prettifyError(settings.error)}`);
+    // Without a key or a service id there is nothing meaningful to ask Render.
+    if (problems.length > 0 || !settings.success) return problems;
+    const { serviceId } = settings.data;
+    try {
+      const svc = await call(ctx, "GET", `/services/${encodeURIComponent(serviceId)}`, undefined, service);
+      if (svc.suspended === "suspended") problems.push(`render: service ${serviceId} (${svc.name}) is suspended; deploys would not serve`);
+    } catch (err) {
+      if (!(err instanceof PlatformError)) throw err;
+      if (err.status === 401 || err.status === 403) problems.push(`${RENDER_API_KEY} was refused by Render (${err.message})`);
+      else if (err.status === 404) problems.push(`render: service ${serviceId} not found (${err.message})`);
+      else problems.push(err.message);
+    }
+    return problems;
+  },
+
+  async deploy(ctx) {
+    const { serviceId } = base(ctx);
+    // Sends the commit this pipeline built; the artifact URL stays unused (see the file comment).
+    const created = await call(ctx, "POST", `/services/${encodeURIComponent(serviceId)}/deploys`, { clearCache: "do_not_clear", commitId: ctx.commitSha }, deploy.nullable());
+    // 202 means Render queued it behind a running deploy and answered without a deploy id to track.
+    // Not retryable: the queued deploy will still run, and a retry would queue a second one.
+    if (!created) throw fail(202, "deploy queued behind another deploy; Render returned no deploy id to follow");
+    // The deploy object carries no URL; the service's URL is on the service, not the deploy.
+    return { id: created.id, url: null };
+  },
+
+  async state(ctx, deployment) {
+    const { serviceId } = base(ctx);
+    const d = await call(ctx, "GET", `/services/${encodeURIComponent(serviceId)}/deploys/${encodeURIComponent(deployment.id)}`, undefined, deploy);
+    // A status newer than this list: wait rather than fail on a value Render added later.
+    return STATE_OF[d.status] ?? "pending";
+  },
+
+  async rollback(ctx, to: PlatformDeployment) {
+    const { serviceId } = base(ctx);
+    const d = await call(ctx, "POST", `/services/${encodeURIComponent(serviceId)}/rollback`, { deployId: to.id }, deploy);
+    // The service keeps its URL across deploys, so the target's URL (if any) still applies.
+    return { id: d.id, url: to.url };
+  },
+};
