@@ -25,6 +25,8 @@ export interface StackOptions {
   apiPort?: number;
   /** Another Worker entry to run with wrangler.toml's bindings (benchmarks wrap the API). */
   entry?: string;
+  /** Another wrangler config (a benchmark adding its own Durable Object). */
+  config?: string;
   /** Also run one runner agent in the shared pool (`npm run dev` does). */
   runner?: boolean;
   /** Extra `wrangler dev` vars, e.g. a lower bcrypt cost for benchmarks. */
@@ -122,7 +124,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const envFile = join(stateDir, "worker.env");
     // A file rather than --var flags, so secrets do not show in the process list.
     writeFileSync(envFile, Object.entries(vars).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join("\n") + "\n", { mode: 0o600 });
-    const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry);
+    const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry, options.config);
     stops.push(() => stopChild(wrangler));
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHealthy(apiUrl, wrangler);
@@ -141,9 +143,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 // wrangler cannot reach Cloudflare offline; it says so on every start, harmlessly.
 const offlineNoise = /Request\.cf|workers\.cloudflare\.com|^\s+at /;
 
-function startWrangler(port: number, envFile: string, persistTo: string, log: (line: string) => void, entry?: string): ChildProcess {
+function startWrangler(port: number, envFile: string, persistTo: string, log: (line: string) => void, entry?: string, config?: string): ChildProcess {
   const wranglerBin = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
-  const args = [wranglerBin, "dev", ...(entry ? [entry] : []), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn", "--env-file", envFile];
+  const args = [wranglerBin, "dev", ...(entry ? [entry] : []), ...(config ? ["--config", config] : []), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn", "--env-file", envFile];
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },

@@ -4,6 +4,9 @@
  */
 import { Hono } from "hono";
 import sparki from "../../workers/index.js";
+
+// The Durable Objects wrangler.toml binds must be exported by whichever entry runs.
+export { BuildCoordinator, Metrics, RunnerDispatcher } from "../../workers/index.js";
 import type { Bindings } from "../../workers/env.js";
 
 const bare = new Hono().get("/__bare/projects/:id", (c) => c.json({ id: c.req.param("id"), name: "bare" }));

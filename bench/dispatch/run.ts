@@ -1,0 +1,134 @@
+/**
+ * bench/dispatch: how long a build waits before its work starts. On the real local stack with a
+ * real runner process (idle, long-polling), 50 builds one after another of a repository whose
+ * sparki.yml has one job with one step; each build is a plan job and then that step job.
+ *
+ * Measured from the moment the bench sends `POST /v1/projects/:id/builds` (same clock as the
+ * runner, same machine) to:
+ *   - the runner claiming the plan job (its "claimed job … plan" line),
+ *   - the step itself starting: the step is `date +%s%3N > FILE`, so it records its own start.
+ * The time between is split into phases from the runner's event lines and the timestamps its log
+ * lines carry (read back through the viewer socket after each build): claims, the two checkouts,
+ * detection, the pipeline upload. Beside it, in alternating rounds from a small Node process:
+ * the same command started the way the runner starts a step (spawn latency, the floor no
+ * platform can beat), and one checkout done by hand the way the runner does it.
+ * Goal: trigger → first step p95 under 500 ms. BENCH_DISPATCH_BUILDS changes the number of builds.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ms, startPlatform, stats } from "../runner/platform.js";
+import { startShell } from "../runner/shell.js";
+
+const builds = Number(process.env.BENCH_DISPATCH_BUILDS ?? 50);
+const warmup = 3;
+const goalMs = 500;
+// Sequential builds measure pickup, not queueing: the runner is idle and polling when each starts.
+const settleMs = 300;
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+async function main(): Promise<string> {
+  const platform = await startPlatform({ name: "dispatch" });
+  const shell = startShell();
+  try {
+    const { runner } = platform;
+    const marks = join(platform.work, "starts");
+    mkdirSync(marks, { recursive: true });
+    const stepCommand = `date +%s%3N > ${marks}/$SPARKI_BUILD_ID`;
+    const repo = await platform.gitRepo("one-step", {
+      "sparki.yml": ["language: javascript", "commands:", "  install: null", "  lint: null", "  test: null", `  build: '${stepCommand}'`, "outputDir: null", ""].join("\n"),
+    });
+    const project = await platform.createProject("dispatch", repo);
+
+    // Phases of one build, from the runner's event lines and the timestamps its log lines carry.
+    const phases = {
+      post: "POST /v1/projects/:id/builds answered",
+      planClaim: "trigger → plan job claimed",
+      planPrep: "  plan claimed → its checkout starts",
+      planCheckout: "  plan checkout + detect (git ×5, detector)",
+      planUpload: "  pipeline upload (POST …/pipeline)",
+      planEnd: "  plan uploaded → 'finished' (acks, complete)",
+      handoff: "  plan finished → step job claimed",
+      toSteps: "trigger → step job claimed",
+      stepsPrep: "  step claimed → its checkout starts",
+      stepsCheckout: "  step checkout start → step started",
+      toStep: "trigger → first step started",
+    } as const;
+    const rows: Record<keyof typeof phases, number>[] = [];
+    const spawnLatency: number[] = [];
+    const checkoutFloor: number[] = [];
+    // The runner's checkout (runner/git.ts) by hand, for what a checkout costs on this machine.
+    const checkoutCommand = `d=$(mktemp -d) && cd "$d" && git init --quiet && git remote add origin '${repo}' && git fetch --quiet --no-tags --depth 1 origin +refs/heads/main:refs/remotes/origin/main && git checkout --quiet --force --detach refs/remotes/origin/main && git rev-parse HEAD > /dev/null; cd / && rm -rf "$d"`;
+    console.log(`${builds} builds after ${warmup} warm-up builds; runner pid ${runner.pid}`);
+    for (let i = 0; i < warmup + builds; i++) {
+      // Baseline round: the same command, started the way the runner starts it; and a checkout.
+      const base = join(marks, `baseline-${i}`);
+      const spawned = await shell.run(`date +%s%3N > ${base}`, repo);
+      if (spawned.code !== 0) throw new Error(`the baseline command exited ${spawned.code}`);
+      const baseline = Number(readFileSync(base, "utf8")) - spawned.t0;
+      const checkout = await shell.run(checkoutCommand, repo);
+      if (checkout.code !== 0) throw new Error(`the baseline checkout exited ${checkout.code}`);
+
+      const from = runner.events.length;
+      const sent = Date.now();
+      const build = await platform.api<{ id: string }>("POST", `/v1/projects/${project.id}/builds`, { branch: "main" });
+      const answered = Date.now();
+      const plan = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${build.id}, plan\\)`), 60_000, from);
+      const planId = plan.match[1] as string;
+      const planDone = await runner.waitFor(new RegExp(`^job ${escape(planId)}: finished (\\w+)`), 60_000, from);
+      const steps = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${build.id}, \\d+ step`), 60_000, from);
+      const stepsId = steps.match[1] as string;
+      const stepsDone = await runner.waitFor(new RegExp(`^job ${escape(stepsId)}: finished (\\w+)`), 60_000, from);
+      if (planDone.match[1] !== "succeeded" || stepsDone.match[1] !== "succeeded") throw new Error(`build ${build.id} did not succeed:\n${runner.tail()}`);
+      const started = Number(readFileSync(join(marks, build.id), "utf8"));
+      const end = await platform.waitForEnd(build.id, 60_000);
+      if (end.status !== "succeeded") throw new Error(`build ${build.id} ended ${end.status}`);
+
+      const log = await platform.readLog(build.id);
+      const at = (jobId: string, test: (l: (typeof log)[number]) => boolean) => log.find((l) => l.jobId === jobId && test(l))?.ts ?? NaN;
+      const planCheckout = at(planId, (l) => l.step === "sparki:checkout");
+      const detected = at(planId, (l) => l.step === "sparki:plan" && l.text.startsWith("detected"));
+      const uploaded = at(planId, (l) => l.step === "sparki:plan" && l.text.startsWith("uploaded"));
+      const stepsCheckout = at(stepsId, (l) => l.step === "sparki:checkout");
+      const row = {
+        post: answered - sent,
+        planClaim: plan.event.at - sent,
+        planPrep: planCheckout - plan.event.at,
+        planCheckout: detected - planCheckout,
+        planUpload: uploaded - detected,
+        planEnd: planDone.event.at - uploaded,
+        handoff: steps.event.at - planDone.event.at,
+        toSteps: steps.event.at - sent,
+        stepsPrep: stepsCheckout - steps.event.at,
+        stepsCheckout: started - stepsCheckout,
+        toStep: started - sent,
+      };
+      if (i >= warmup) {
+        rows.push(row);
+        spawnLatency.push(baseline);
+        checkoutFloor.push(checkout.t1 - checkout.t0);
+      }
+      if (i === warmup - 1 || (i >= warmup && (i - warmup + 1) % 10 === 0)) console.log(`  ${i < warmup ? "warm-up done" : `${i - warmup + 1} builds`}: last trigger → step ${ms(row.toStep)} (plan claimed at ${ms(row.planClaim)})`);
+      await new Promise((r) => setTimeout(r, settleMs));
+    }
+
+    const line = (label: string, samples: number[]) => {
+      const s = stats(samples);
+      console.log(`  ${label.padEnd(48)} p50 ${ms(s.p50).padStart(7)}  p95 ${ms(s.p95).padStart(7)}  min ${ms(s.min).padStart(7)}  max ${ms(s.max).padStart(7)}`);
+      return s;
+    };
+    console.log(`\n${rows.length} sequential builds (one plan job, then one job of one step); the runner's clock, the step's and ours are one`);
+    const results = Object.fromEntries(Object.entries(phases).map(([key, label]) => [key, line(label, rows.map((r) => r[key as keyof typeof phases]))])) as Record<keyof typeof phases, ReturnType<typeof stats>>;
+    console.log("baselines, in alternating rounds from a small Node process:");
+    const base = line("  sh -c start of the same command", spawnLatency);
+    line("  one checkout as the runner does it, by sh", checkoutFloor);
+    const step = results.toStep;
+    const verdict = step.p95 < goalMs ? "met" : "NOT met";
+    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(results.planClaim.p50)}, p95 ${ms(results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; ${rows.length} builds`;
+  } finally {
+    shell.stop();
+    await platform.close();
+  }
+}
+
+console.log(await main());

@@ -1,0 +1,29 @@
+/**
+ * The wrangler config bench/logs runs: the root wrangler.toml (whatever it holds today), with
+ * `main` set to bench/logs/worker.ts and bench/logs/wrangler.toml's bindings and migrations
+ * appended. Written next to the run's other scratch files; returns its path.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, stringify } from "smol-toml";
+import { projectRoot } from "../../dev/stack.js";
+
+type Table = Record<string, unknown>;
+
+export function writeBenchConfig(dir: string): string {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const root = parse(readFileSync(join(projectRoot, "wrangler.toml"), "utf8")) as Table;
+  const extra = parse(readFileSync(join(here, "wrangler.toml"), "utf8")) as Table;
+  const rootObjects = (root.durable_objects as Table | undefined) ?? {};
+  const extraObjects = (extra.durable_objects as Table | undefined) ?? {};
+  const config: Table = {
+    ...root,
+    main: join(here, "worker.ts"),
+    durable_objects: { ...rootObjects, bindings: [...((rootObjects.bindings as Table[] | undefined) ?? []), ...((extraObjects.bindings as Table[] | undefined) ?? [])] },
+    migrations: [...((root.migrations as Table[] | undefined) ?? []), ...((extra.migrations as Table[] | undefined) ?? [])],
+  };
+  const path = join(dir, "wrangler.bench-logs.toml");
+  writeFileSync(path, stringify(config));
+  return path;
+}

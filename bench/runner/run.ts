@@ -1,0 +1,142 @@
+/**
+ * bench/runner: what the runner adds to a step's wall time. One script, `sh work.sh`, that
+ * starts 2,000 short processes and prints about 100,000 lines (8 MB), run in alternating rounds
+ * by a real runner process (as the only step of a build on the real local stack, its output
+ * streamed to the BuildCoordinator) and by plain `sh` (started the same way from a small Node
+ * process, its output read and thrown away). The runner's wall time is the step's startedAt →
+ * finishedAt as the API reports it; the script also notes its own start and end, which shows how
+ * much of a difference is the work itself being slowed (CPU shared with the streaming, output
+ * paused by backpressure) rather than the runner's bookkeeping around it.
+ * Goal: runner overhead under 5 % (ratio of median wall times).
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ms, startPlatform, stats } from "./platform.js";
+import { childrenCpuSeconds, cpuSeconds, workerdPids } from "./proc.js";
+import { startShell } from "./shell.js";
+
+const rounds = Number(process.env.BENCH_RUNNER_ROUNDS ?? 6);
+const spawns = Number(process.env.BENCH_RUNNER_SPAWNS ?? 2000);
+const outputLines = Number(process.env.BENCH_RUNNER_LINES ?? 100_000);
+const goal = 1.05;
+
+const workScript = (marks: string) => `# bench/runner's step: many short processes, then a lot of output.
+start=$(date +%s%3N)
+i=0
+while [ $i -lt ${spawns} ]; do
+  /bin/echo "step command $i: compiling src/module-$i.ts -> dist/module-$i.js"
+  i=$((i+1))
+done
+spawned=$(date +%s%3N)
+seq 1 ${outputLines} | sed 's|^|  ✓ test case |; s|$| passed (3 ms) in src/components/widget.test.ts|'
+echo "$start $spawned $(date +%s%3N)" > "${marks}/\${SPARKI_BUILD_ID:-shell}"
+`;
+
+async function main(): Promise<string> {
+  const platform = await startPlatform({ name: "runner" });
+  const shell = startShell();
+  try {
+    const marks = join(platform.work, "marks");
+    mkdirSync(marks, { recursive: true });
+    const repo = await platform.gitRepo("busy", {
+      "work.sh": workScript(marks),
+      "sparki.yml": ["language: javascript", "commands:", "  install: null", "  lint: null", "  test: null", "  build: sh work.sh", "outputDir: null", ""].join("\n"),
+    });
+    const project = await platform.createProject("runner", repo);
+    /** The script's own marks: start, after the processes, end. */
+    const inside = (name: string) => {
+      const [start = NaN, spawned = NaN, end = NaN] = readFileSync(join(marks, name), "utf8").trim().split(" ").map(Number);
+      return { total: end - start, spawning: spawned - start, printing: end - spawned };
+    };
+    const runnerPid = platform.runner.pid;
+    let restarts = 0;
+    const cpu = (own: number, children: number, workerd: ReturnType<typeof workerdPids>) => ({ script: childrenCpuSeconds(children), "runner itself": cpuSeconds(own), "workerd (objects)": cpuSeconds(workerd.objects), "workerd (proxy)": cpuSeconds(workerd.proxy) });
+    const minus = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]));
+
+    /** CPU used by each party while `fn` runs; counts workerd restarts (wrangler dev rebuilds on any source change). */
+    const measured = async <T>(own: number, fn: () => Promise<T>): Promise<[T, Record<string, number>]> => {
+      const workerd = workerdPids(platform.work, platform.apiUrl);
+      const before = cpu(own, own, workerd);
+      const value = await fn();
+      const used = minus(cpu(own, own, workerd), before);
+      if (workerdPids(platform.work, platform.apiUrl).objects !== workerd.objects) {
+        restarts++;
+        console.log("  !! workerd was restarted during this run (wrangler dev restarts it whenever a source file of the Worker changes)");
+      }
+      return [value, used];
+    };
+    const viaShell = async () => {
+      const [run, used] = await measured(shell.pid, () => shell.run("sh work.sh", repo));
+      if (run.code !== 0) throw new Error(`sh work.sh exited ${run.code}`);
+      return { wall: run.t1 - run.t0, inside: inside("shell"), bytes: run.bytes, cpu: { script: used.script ?? NaN, "node reading the output": used["runner itself"] ?? NaN, "workerd (objects)": used["workerd (objects)"] ?? NaN, "workerd (proxy)": used["workerd (proxy)"] ?? NaN } };
+    };
+    const viaRunner = async () => {
+      const [build, used] = await measured(runnerPid, async () => {
+        const from = platform.runner.events.length;
+        const { id } = await platform.api<{ id: string }>("POST", `/v1/projects/${project.id}/builds`, { branch: "main" });
+        // Wait on the runner's own lines rather than polling the API while the step runs.
+        const claimed = await platform.runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${id}, \\d+ step`), 120_000, from);
+        await platform.runner.waitFor(new RegExp(`^job ${(claimed.match[1] ?? "").replaceAll(".", "\\.")}: finished`), 300_000, from);
+        return platform.waitForEnd(id, 60_000);
+      });
+      const id = String(build.id);
+      if (build.status !== "succeeded") throw new Error(`build ${id} ended ${build.status}: ${build.error ?? ""}\n${platform.runner.tail()}`);
+      const job = build.jobs.find((j: any) => j.kind === "steps");
+      const step = job?.steps?.[0];
+      if (!step?.startedAt || !step?.finishedAt) throw new Error(`build ${id} reported no step times: ${JSON.stringify(build.jobs)}`);
+      // "script" includes the build's two checkouts (git), and workerd the bench's polling.
+      return { wall: Date.parse(step.finishedAt) - Date.parse(step.startedAt), inside: inside(id), job: Date.parse(job.completedAt) - Date.parse(job.startedAt), cpu: used };
+    };
+
+    console.log(`step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}`);
+    await viaShell();
+    await viaRunner();
+    const sh: Awaited<ReturnType<typeof viaShell>>[] = [];
+    const runner: Awaited<ReturnType<typeof viaRunner>>[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which goes first, so neither always follows the other.
+      if (round % 2 === 0) {
+        sh.push(await viaShell());
+        runner.push(await viaRunner());
+      } else {
+        runner.push(await viaRunner());
+        sh.push(await viaShell());
+      }
+      const [a, b] = [sh[sh.length - 1], runner[runner.length - 1]];
+      console.log(`  round ${round + 1}: sh ${ms(a?.wall ?? NaN)}, runner ${ms(b?.wall ?? NaN)} (${((b?.wall ?? NaN) / (a?.wall ?? NaN)).toFixed(3)}×)`);
+    }
+
+    const s = { wall: stats(sh.map((r) => r.wall)), total: stats(sh.map((r) => r.inside.total)), spawning: stats(sh.map((r) => r.inside.spawning)), printing: stats(sh.map((r) => r.inside.printing)) };
+    const r = { wall: stats(runner.map((r) => r.wall)), total: stats(runner.map((r) => r.inside.total)), spawning: stats(runner.map((r) => r.inside.spawning)), printing: stats(runner.map((r) => r.inside.printing)), job: stats(runner.map((r) => r.job)) };
+    const row = (label: string, x: ReturnType<typeof stats>) => console.log(`  ${label.padEnd(50)} median ${ms(x.p50).padStart(8)}  min ${ms(x.min).padStart(8)}  max ${ms(x.max).padStart(8)}`);
+    console.log(`\n${rounds} rounds, ${((sh[0]?.bytes ?? 0) / 1e6).toFixed(1)} MB of output per run`);
+    row("plain sh: spawn → exit, output read", s.wall);
+    row("runner: step startedAt → finishedAt", r.wall);
+    row("script's own time under sh", s.total);
+    row(`  its ${spawns} processes`, s.spawning);
+    row(`  its ${outputLines} lines of output`, s.printing);
+    row("script's own time under the runner", r.total);
+    row(`  its ${spawns} processes`, r.spawning);
+    row(`  its ${outputLines} lines of output`, r.printing);
+    row("runner: whole step job (checkout, log drain)", r.job);
+    const meanCpu = (rows: { cpu: Record<string, number> }[]) => {
+      const out: Record<string, number> = {};
+      for (const x of rows) for (const [k, v] of Object.entries(x.cpu)) out[k] = (out[k] ?? 0) + v / rows.length;
+      return Object.entries(out).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+    };
+    console.log(`  CPU seconds per run, sh:     ${meanCpu(sh)}`);
+    console.log(`  CPU seconds per run, runner: ${meanCpu(runner)} (whole build)`);
+    const insideRatio = r.total.p50 / s.total.p50;
+    const ratio = r.wall.p50 / s.wall.p50;
+    const sumRatio = runner.reduce((t, x) => t + x.wall, 0) / sh.reduce((t, x) => t + x.wall, 0);
+    console.log(`  ratio runner/sh: medians ${ratio.toFixed(3)}×, totals ${sumRatio.toFixed(3)}×; the script's own time ${insideRatio.toFixed(3)}×`);
+    const verdict = restarts > 0 ? `INVALID RUN: workerd restarted ${restarts} time(s)` : ratio < goal ? "met" : "NOT met";
+    if (restarts > 0) process.exitCode = 1;
+    return `SUMMARY runner: step wall time runner/sh ${ratio.toFixed(3)}× (median ${ms(r.wall.p50)} vs ${ms(s.wall.p50)}; overhead ${((ratio - 1) * 100).toFixed(1)} %, goal < ${((goal - 1) * 100).toFixed(0)} %: ${verdict}); ${rounds} alternating rounds`;
+  } finally {
+    shell.stop();
+    await platform.close();
+  }
+}
+
+console.log(await main());
