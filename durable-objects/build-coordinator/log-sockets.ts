@@ -221,11 +221,30 @@ export class LogSockets {
 
   #fanOut(): void {
     this.#pending = false;
+    // Viewers that are caught up share a position: read and serialise once per position, not
+    // once per viewer (with 100 viewers, per-viewer work was most of the object's CPU).
+    const byPosition = new Map<number, WebSocket[]>();
     for (const ws of this.ctx.getWebSockets("viewer")) {
       const att = ws.deserializeAttachment() as Attachment | null;
       if (att?.role !== "viewer") continue;
-      const last = this.#sendBacklog(ws, att.sentUpTo + 1);
-      if (last > att.sentUpTo) ws.serializeAttachment({ role: "viewer", sentUpTo: last } satisfies Attachment);
+      byPosition.set(att.sentUpTo, [...(byPosition.get(att.sentUpTo) ?? []), ws]);
+    }
+    for (const [sentUpTo, sockets] of byPosition) {
+      let last = sentUpTo;
+      for (;;) {
+        const lines = this.#lines(last + 1, backlogChunk);
+        if (lines.length === 0) break;
+        const frame = JSON.stringify({ type: "lines", lines } satisfies ViewerFrame);
+        for (const ws of sockets) {
+          try {
+            ws.send(frame);
+          } catch {
+            // Closed meanwhile; its close handler cleans up.
+          }
+        }
+        last = lines[lines.length - 1]?.seq ?? last;
+      }
+      if (last > sentUpTo) for (const ws of sockets) ws.serializeAttachment({ role: "viewer", sentUpTo: last } satisfies Attachment);
     }
   }
 
