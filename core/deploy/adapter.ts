@@ -66,3 +66,22 @@ export interface PlatformAdapter {
   /** Makes an earlier deployment the live one again (platform-native rollback or redeploy). */
   rollback(ctx: DeployContext, to: PlatformDeployment): Promise<PlatformDeployment>;
 }
+
+/**
+ * The checks every adapter's `validate` starts with, needing no call to the platform: each
+ * credential the adapter names is present, and its settings parse. Returns the problems (missing
+ * credentials first) and the parsed settings when they parse.
+ */
+export function localProblems<T>(
+  platform: PlatformId,
+  credentials: readonly string[],
+  settings: z.ZodType<T>,
+  ctx: Pick<DeployContext, "credentials" | "settings">,
+): { problems: string[]; settings: T | undefined } {
+  const problems = credentials.filter((name) => !ctx.credentials[name]).map((name) => `missing credential ${name}`);
+  const parsed = settings.safeParse(ctx.settings);
+  if (!parsed.success) {
+    problems.push(`invalid ${platform} settings: ${parsed.error.issues.map((i) => `${i.path.join(".") || "settings"}: ${i.message}`).join("; ")}`);
+  }
+  return { problems, settings: parsed.success ? parsed.data : undefined };
+}

@@ -6,7 +6,7 @@
  * and, per Machine, the `instance_id` (the Machine version) the update produced.
  */
 import { z } from "zod";
-import { PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
 
 const DEFAULT_API = "https://api.machines.dev/v1";
 const TOKEN = "FLY_API_TOKEN";
@@ -149,18 +149,15 @@ export const flyAdapter: PlatformAdapter = {
   credentials: [TOKEN],
 
   async validate(ctx) {
-    const problems: string[] = [];
-    const parsed = flySettings.safeParse(ctx.settings);
-    if (!parsed.success) problems.push(`fly settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-    if (!ctx.credentials[TOKEN]) problems.push(`missing credential ${TOKEN}`);
+    const { problems, settings } = localProblems("fly", [TOKEN], flySettings, ctx);
     // Without settings or a token a call can only fail for a reason already reported.
-    if (problems.length > 0) return problems;
+    if (problems.length > 0 || !settings) return problems;
     try {
-      const machines = await new FlyApi(ctx, parsed.data!).list();
-      if (machines.length === 0) problems.push(`fly app ${parsed.data!.app} has no Machines to update (create one with fly deploy first)`);
+      const machines = await new FlyApi(ctx, settings).list();
+      if (machines.length === 0) problems.push(`fly app ${settings.app} has no Machines to update (create one with fly deploy first)`);
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
-      problems.push(err.status === 404 ? `fly app ${parsed.data!.app} not found (${err.message})` : err.message);
+      problems.push(err.status === 404 ? `fly app ${settings.app} not found (${err.message})` : err.message);
     }
     return problems;
   },

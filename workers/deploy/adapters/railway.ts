@@ -17,7 +17,7 @@
  * image-backed service Railway ignores the commit and redeploys the configured image.
  */
 import { z } from "zod";
-import { PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
 
 /** The documented endpoint; `apiUrl` overrides it (tests point it at the fake). */
 export const RAILWAY_API_URL = "https://backboard.railway.com/graphql/v2";
@@ -141,13 +141,10 @@ export const railwayAdapter: PlatformAdapter = {
   credentials: [RAILWAY_TOKEN],
 
   async validate(ctx) {
-    const problems: string[] = [];
-    if (!ctx.credentials[RAILWAY_TOKEN]) problems.push(`missing credential ${RAILWAY_TOKEN} (a Railway account or team token)`);
-    const settings = railwaySettings.safeParse(ctx.settings);
-    if (!settings.success) problems.push(`invalid railway settings: ${z.prettifyError(settings.error)}`);
+    const { problems, settings } = localProblems("railway", [RAILWAY_TOKEN], railwaySettings, ctx);
     // Without a token or ids there is nothing meaningful to ask Railway.
-    if (problems.length > 0 || !settings.success) return problems;
-    const { serviceId, environmentId } = settings.data;
+    if (problems.length > 0 || !settings) return problems;
+    const { serviceId, environmentId } = settings;
     try {
       const data = await graphql(ctx, "serviceInstance", SERVICE_INSTANCE, { serviceId, environmentId }, serviceInstanceData);
       if (!data.serviceInstance) problems.push(`railway: service ${serviceId} not found in environment ${environmentId}`);

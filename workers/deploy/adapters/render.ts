@@ -17,7 +17,7 @@
  * jobs; for those it answers 400 and the orchestrator sees that message.
  */
 import { z } from "zod";
-import { PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
 
 /** The documented base URL; `apiUrl` overrides it (tests point it at the fake). */
 export const RENDER_API_URL = "https://api.render.com/v1";
@@ -104,13 +104,10 @@ export const renderAdapter: PlatformAdapter = {
   credentials: [RENDER_API_KEY],
 
   async validate(ctx) {
-    const problems: string[] = [];
-    if (!ctx.credentials[RENDER_API_KEY]) problems.push(`missing credential ${RENDER_API_KEY} (a Render API key)`);
-    const settings = renderSettings.safeParse(ctx.settings);
-    if (!settings.success) problems.push(`invalid render settings: ${z.prettifyError(settings.error)}`);
+    const { problems, settings } = localProblems("render", [RENDER_API_KEY], renderSettings, ctx);
     // Without a key or a service id there is nothing meaningful to ask Render.
-    if (problems.length > 0 || !settings.success) return problems;
-    const { serviceId } = settings.data;
+    if (problems.length > 0 || !settings) return problems;
+    const { serviceId } = settings;
     try {
       const svc = await call(ctx, "GET", `/services/${encodeURIComponent(serviceId)}`, undefined, service);
       if (svc.suspended === "suspended") problems.push(`render: service ${serviceId} (${svc.name}) is suspended; deploys would not serve`);

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { Parser, type ReadEntry } from "tar";
 import { z } from "zod";
-import { PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
 
 const DEFAULT_API = "https://api.vercel.com";
 const TOKEN = "VERCEL_TOKEN";
@@ -167,12 +167,8 @@ export const vercelAdapter: PlatformAdapter = {
   credentials: [TOKEN],
 
   async validate(ctx) {
-    const problems: string[] = [];
-    const parsed = vercelSettings.safeParse(ctx.settings);
-    if (!parsed.success) problems.push(`vercel settings: ${parsed.error.issues.map((i) => `${i.path.join(".") || "settings"}: ${i.message}`).join("; ")}`);
-    if (!ctx.credentials[TOKEN]) problems.push(`missing credential ${TOKEN}`);
-    if (problems.length > 0) return problems;
-    const s = parsed.data!;
+    const { problems, settings: s } = localProblems("vercel", [TOKEN], vercelSettings, ctx);
+    if (problems.length > 0 || !s) return problems;
     try {
       await new VercelApi(ctx, s).project();
     } catch (err) {
