@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { SparkiEvent } from "../core/contracts/events.js";
-import { sharedPool, workspacePool } from "../durable-objects/runner-dispatcher/protocol.js";
+import { buildInit } from "./services/builds.js";
 import { connect } from "./db/client.js";
 import { builds, projects } from "./db/schema.js";
 import { configOf, type Bindings } from "./env.js";
@@ -55,21 +55,12 @@ async function startBuild(env: Bindings, buildId: string): Promise<void> {
   const { db, close } = await connect(config.DATABASE_URL, config.NEON_WS_PROXY);
   try {
     const [row] = await db
-      .select({ build: builds, workspaceId: projects.workspaceId, gitUrl: projects.gitUrl, framework: projects.framework })
+      .select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId, gitUrl: projects.gitUrl, framework: projects.framework } })
       .from(builds)
       .innerJoin(projects, eq(projects.id, builds.projectId))
       .where(eq(builds.id, buildId));
-    if (!row || !row.build.projectId) return; // deleted since: nothing to run
-    const coordinator = env.BUILD_COORDINATOR.get(env.BUILD_COORDINATOR.idFromName(buildId));
-    await coordinator.start({
-      buildId,
-      projectId: row.build.projectId,
-      workspaceId: row.workspaceId,
-      number: row.build.number ?? 1,
-      framework: row.framework,
-      repo: { url: row.gitUrl, branch: row.build.branch ?? "main", commitSha: row.build.commitSha },
-      pools: [workspacePool(row.workspaceId), sharedPool],
-    });
+    if (!row) return; // deleted since: nothing to run
+    await env.BUILD_COORDINATOR.get(env.BUILD_COORDINATOR.idFromName(buildId)).start(buildInit(row.build, row.project));
   } finally {
     await close();
   }

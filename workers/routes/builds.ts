@@ -6,14 +6,14 @@ import { Artifact, Build, BuildListQuery, BuildStatus, BuildSummary, TriggerBuil
 import { pageOf } from "../../core/contracts/common.js";
 import { LogQuery } from "../../core/contracts/logs.ts";
 import { SparkiError } from "../../core/errors.js";
-import { sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
+import type { BuildView } from "../../durable-objects/build-coordinator/protocol.js";
 import type { AppEnv } from "../app-env.js";
 import { presignGet } from "../artifacts/presign.js";
 import { builds, projects } from "../db/schema.js";
 import { authenticate } from "../middleware/authenticate.js";
 import { audit } from "../services/audit.js";
 import { authorize, notFound } from "../services/access.js";
-import { coordinator } from "../services/builds.js";
+import { buildInit, coordinator } from "../services/builds.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
 import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
@@ -36,6 +36,13 @@ function summary(row: BuildRow) {
     startedAt: row.startedAt?.toISOString() ?? null,
     completedAt: row.completedAt?.toISOString() ?? null,
   };
+}
+
+/** The Postgres row with the coordinator's live view over it: Postgres may be a moment behind. */
+function withLive(row: BuildRow, live: BuildView | null) {
+  const base = summary(row);
+  if (!live) return { ...base, jobs: [] };
+  return { ...base, status: live.status, commitSha: live.commitSha, error: live.error, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs };
 }
 
 /** A build and its project's workspace, after checking the caller may do `permission` there. */
@@ -77,17 +84,8 @@ buildRoutes.openapi(
       await audit(c, tx, { eventType: "data", action: "build.trigger", result: "success", workspaceId: project.workspaceId, resourceType: "build", resourceId: inserted.id, details: { projectId: id, branch, number: inserted.number } });
       return inserted;
     });
-    const init = {
-      buildId: row.id,
-      projectId: id,
-      workspaceId: project.workspaceId,
-      number: row.number ?? 1,
-      framework: project.framework,
-      repo: { url: project.gitUrl, branch, commitSha: row.commitSha },
-      pools: [workspacePool(project.workspaceId), sharedPool],
-    };
     // Straight to the coordinator for a fast pickup; the queue is the durable backstop.
-    await coordinator(c, row.id).start(init);
+    await coordinator(c, row.id).start(buildInit(row, project));
     await c.env.EVENTS.send({ type: "build.requested", buildId: row.id, projectId: id, correlationId: c.var.requestId, occurredAt: new Date().toISOString() });
     return c.json(summary(row), 201);
   },
@@ -106,11 +104,7 @@ buildRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { build } = await findBuild(c, id, "project:read");
-    const live = await coordinator(c, id).view();
-    const base = summary(build);
-    if (!live) return c.json({ ...base, jobs: [] }, 200);
-    // The coordinator's view is the live truth; Postgres may be a moment behind it.
-    return c.json({ ...base, status: live.status, commitSha: live.commitSha, error: live.error, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs }, 200);
+    return c.json(withLive(build, await coordinator(c, id).view()), 200);
   },
 );
 
@@ -163,8 +157,7 @@ buildRoutes.openapi(
     const { build, workspaceId } = await findBuild(c, id, "build:trigger");
     const live = await coordinator(c, id).cancel();
     await audit(c, await c.var.db(), { eventType: "data", action: "build.cancel", result: "success", workspaceId, resourceType: "build", resourceId: id });
-    const base = summary(build);
-    return c.json(live ? { ...base, status: live.status, error: live.error, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs } : { ...base, jobs: [] }, 200);
+    return c.json(withLive(build, live), 200);
   },
 );
 
@@ -184,7 +177,7 @@ buildRoutes.openapi(
     const live = await coordinator(c, id).retry();
     if (!live) throw new SparkiError("conflict", { detail: "Only a finished build that did not succeed can be retried." });
     await audit(c, await c.var.db(), { eventType: "data", action: "build.retry", result: "success", workspaceId, resourceType: "build", resourceId: id, details: { attempt: live.attempt } });
-    return c.json({ ...summary(build), status: live.status, startedAt: live.startedAt, completedAt: live.completedAt, error: live.error, jobs: live.jobs }, 200);
+    return c.json(withLive(build, live), 200);
   },
 );
 

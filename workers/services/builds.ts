@@ -1,7 +1,9 @@
 import type { Context } from "hono";
 import { SparkiError } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
-import type { LeaseRefusal } from "../../durable-objects/build-coordinator/protocol.js";
+import type { BuildInit, LeaseRefusal } from "../../durable-objects/build-coordinator/protocol.js";
+import { sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
+import type { builds } from "../db/schema.js";
 
 /** Job ids are `<build id>.<n>`: the build (and so its coordinator) is read off the id. */
 export function buildIdOfJob(jobId: string): string {
@@ -23,4 +25,23 @@ export function dispatcher(c: Context<AppEnv>, pool: string) {
 /** A coordinator's refusal as the 409 the runner protocol prescribes (or 404). */
 export function refusalError(refusal: LeaseRefusal): SparkiError {
   return new SparkiError(refusal.refused === "not_found" ? "not_found" : "lease_lost", { detail: refusal.detail });
+}
+
+/**
+ * What a build's coordinator starts from: the build row and its project. Jobs are offered to the
+ * workspace's pool and to the shared pool that serves every workspace.
+ */
+export function buildInit(
+  build: Pick<typeof builds.$inferSelect, "id" | "number" | "branch" | "commitSha">,
+  project: { id: string; workspaceId: string; gitUrl: string; framework: string | null },
+): BuildInit {
+  return {
+    buildId: build.id,
+    projectId: project.id,
+    workspaceId: project.workspaceId,
+    number: build.number ?? 1,
+    framework: project.framework,
+    repo: { url: project.gitUrl, branch: build.branch ?? "main", commitSha: build.commitSha },
+    pools: [workspacePool(project.workspaceId), sharedPool],
+  };
 }
