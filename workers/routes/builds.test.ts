@@ -4,7 +4,7 @@ import type { ViewerFrame } from "../../core/contracts/logs.ts";
 import type { Job } from "../../core/contracts/runner.ts";
 import type { Pipeline } from "../../core/pipeline/index.ts";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
-import { claim, Frames, lease, openRunnerLog, registerRunner } from "../testing/runner.js";
+import { claimFor as claimJobOf, Frames, lease, openRunnerLog, registerRunner } from "../testing/runner.js";
 
 const sha = "a".repeat(40);
 const pipeline: Pipeline = {
@@ -36,15 +36,7 @@ async function trigger(projectId: string, user = owner) {
   return res.body as { id: string; number: number; status: string };
 }
 
-/** Claims until the job of `buildId` comes (other tests' jobs may be queued in the shared pool). */
-async function claimFor(buildId: string, kind: "plan" | "steps"): Promise<Job> {
-  for (let i = 0; i < 20; i++) {
-    const job = await claim(runnerToken);
-    if (job && job.buildId === buildId && job.kind === kind) return job;
-    if (job) await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: runnerToken, body: { ...lease(job), reason: "shutdown" } });
-  }
-  throw new Error(`no ${kind} job of ${buildId}`);
-}
+const claimFor = (buildId: string, kind: "plan" | "steps"): Promise<Job> => claimJobOf(runnerToken, buildId, kind);
 
 async function runPlan(buildId: string): Promise<void> {
   const plan = await claimFor(buildId, "plan");

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
-import { claim, lease, openRunnerLog, registerRunner } from "../testing/runner.js";
+import { claimFor, openRunnerLog, registerRunner } from "../testing/runner.js";
 
 let owner: TestUser;
 let workspaceId: string;
@@ -50,12 +50,7 @@ describe("project secrets", () => {
     await call("PUT", `/v1/projects/${project.id}/secrets/API_KEY`, { token: owner.accessToken, body: { value: "very-secret-value" } });
     const build = await call("POST", `/v1/projects/${project.id}/builds`, { token: owner.accessToken, body: { commitSha: "b".repeat(40) } });
     const runnerToken = await registerRunner();
-    let job = null;
-    for (let i = 0; i < 20 && job?.buildId !== build.body.id; i++) {
-      job = await claim(runnerToken);
-      if (job && job.buildId !== build.body.id) await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: runnerToken, body: { ...lease(job), reason: "shutdown" } });
-    }
-    if (!job) throw new Error("the build's job never came");
+    const job = await claimFor(runnerToken, build.body.id, "plan");
     expect(job.secrets).toEqual([{ name: "API_KEY", value: "very-secret-value" }]);
     // A runner that failed to mask: the coordinator masks again before storing.
     const log = await openRunnerLog(runnerToken, job);

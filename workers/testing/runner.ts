@@ -19,6 +19,19 @@ export async function claim(runnerToken: string, labels: string[] = ["linux"]): 
 
 export const lease = (job: Job) => ({ leaseId: job.leaseId, fencingToken: job.fencingToken });
 
+/**
+ * Claims until the wanted build's job of `kind` comes: other tests' jobs share the pool, so any
+ * other job claimed meanwhile is handed back at once.
+ */
+export async function claimFor(runnerToken: string, buildId: string, kind: "plan" | "steps"): Promise<Job> {
+  for (let i = 0; i < 20; i++) {
+    const job = await claim(runnerToken);
+    if (job && job.buildId === buildId && job.kind === kind) return job;
+    if (job) await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: runnerToken, body: { ...lease(job), reason: "shutdown" } });
+  }
+  throw new Error(`no ${kind} job of ${buildId}`);
+}
+
 /** Collects a WebSocket's JSON frames. */
 export class Frames<T> {
   readonly received: T[] = [];
