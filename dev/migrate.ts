@@ -9,38 +9,39 @@ import pg from "pg";
 
 export const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
 
-export async function applyMigrations(url: string): Promise<void> {
+/** Runs `work` on one connection to `url`, closed afterwards whatever happens. */
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await migrate(drizzle(client), { migrationsFolder });
+    return await work(client);
   } finally {
     await client.end();
   }
+}
+
+/** Database names go into SQL as identifiers (they cannot be parameters), so only plain ones pass. */
+function safeName(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe database name ${name}`);
+  return name;
+}
+
+export async function applyMigrations(url: string): Promise<void> {
+  await withClient(url, (client) => migrate(drizzle(client), { migrationsFolder }));
 }
 
 /** Creates a database on the server of `serverUrl` if it does not exist yet. */
 export async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe database name ${name}`);
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);
-    if (!rowCount) await client.query(`create database ${name}`);
-  } finally {
-    await client.end();
-  }
+  const db = safeName(name);
+  await withClient(serverUrl, async (client) => {
+    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [db]);
+    if (!rowCount) await client.query(`create database ${db}`);
+  });
 }
 
 export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe database name ${name}`);
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(`drop database if exists ${name} with (force)`);
-  } finally {
-    await client.end();
-  }
+  const db = safeName(name);
+  await withClient(serverUrl, (client) => client.query(`drop database if exists ${db} with (force)`));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
