@@ -40,6 +40,7 @@ deployments:
       canarySteps: [10, 50, 100],
       approval: true,
       env: {},
+      settings: {},
       healthCheck: { path: "/healthz", expectedStatus: 200, intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 3, unhealthyThreshold: 3 },
     });
   });

@@ -21,17 +21,22 @@ export const OverridesSchema = z
   .strict();
 export type Overrides = z.infer<typeof OverridesSchema>;
 
-/** HTTP health check run after each deployment stage. */
+/**
+ * HTTP health check run after each deployment stage: a path on the stage's own address (for
+ * sparki-static, the deployed version itself), or a full URL.
+ */
 export const HealthCheckSchema = z
   .object({
-    path: z.string().startsWith("/"),
+    path: z.string().startsWith("/").optional(),
+    url: z.url({ protocol: /^https?$/ }).optional(),
     expectedStatus: z.number().int().min(100).max(599).default(200),
     intervalSeconds: z.number().int().min(1).max(3600).default(10),
     timeoutSeconds: z.number().int().min(1).max(300).default(5),
     healthyThreshold: z.number().int().min(1).max(100).default(3),
     unhealthyThreshold: z.number().int().min(1).max(100).default(3),
   })
-  .strict();
+  .strict()
+  .refine((h) => (h.path === undefined) !== (h.url === undefined), { message: "give the health check either a path or a url" });
 
 /** One deployment stage; stages run in the order written. */
 export const DeploymentSchema = z
@@ -42,9 +47,17 @@ export const DeploymentSchema = z
     app: z.string().min(1).optional(),
     branches: z.array(z.string().min(1)).min(1).default(["main"]),
     strategy: z.enum(["all-at-once", "blue-green", "canary"]).default("all-at-once"),
+    /** Traffic percentages a canary goes through, ending at 100. */
     canarySteps: z.array(z.number().int().min(1).max(100)).min(1).optional(),
+    /** The least time each canary step holds before the next, beyond its passing health checks. */
+    canaryPauseSeconds: z.number().int().min(0).max(86_400).optional(),
+    /** A person approves before this stage is deployed. */
     approval: z.boolean().default(false),
     script: z.string().min(1).optional(),
+    /** For platform script: what puts the previous version back (gets SPARKI_ROLLBACK_TO). */
+    rollbackScript: z.string().min(1).optional(),
+    /** The platform adapter's settings (service ids and the like). */
+    settings: z.record(z.string(), z.unknown()).default({}),
     healthCheck: HealthCheckSchema.optional(),
     env: z.record(z.string(), z.string()).default({}),
   })
@@ -53,6 +66,9 @@ export const DeploymentSchema = z
     if (d.platform === "script" && !d.script) ctx.addIssue({ code: "custom", path: ["script"], message: "platform script needs a script to run" });
     if (d.strategy === "canary" && !d.canarySteps) ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "strategy canary needs canarySteps, e.g. [10, 50, 100]" });
     if (d.strategy !== "canary" && d.canarySteps) ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "canarySteps only apply to strategy canary" });
+    if (d.canarySteps && d.canarySteps.at(-1) !== 100) ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "canarySteps end at 100" });
+    if (d.canarySteps?.some((step, i) => i > 0 && step <= (d.canarySteps?.[i - 1] ?? 0))) ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "canarySteps go up" });
+    if (d.rollbackScript && d.platform !== "script") ctx.addIssue({ code: "custom", path: ["rollbackScript"], message: "rollbackScript only applies to platform script" });
   });
 export type Deployment = z.infer<typeof DeploymentSchema>;
 

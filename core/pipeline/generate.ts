@@ -128,7 +128,7 @@ export async function generatePipeline(input: PipelineInput): Promise<Pipeline> 
 
   let previousDeploy: string | null = null;
   for (const d of input.config?.deployments ?? []) {
-    jobs.push(deployJob(d, detection, units, buildJobs, previousDeploy, base, timeout("deploy")));
+    jobs.push(deployJob(d, detection, units, jobs, buildJobs, previousDeploy, base, timeout("deploy")));
     previousDeploy = `deploy-${d.stage}`;
   }
 
@@ -147,6 +147,7 @@ function deployJob(
   d: Deployment,
   detection: Detection,
   units: readonly Unit[],
+  jobs: readonly Job[],
   buildJobs: ReadonlyMap<string, string>,
   previousDeploy: string | null,
   base: (app: DetectedApp, stage: StageName, id: string, name: string, needs: string[]) => Job,
@@ -164,8 +165,12 @@ function deployJob(
     platform: d.platform,
     strategy: d.strategy,
     canarySteps: d.canarySteps ? [...d.canarySteps] : null,
+    canaryPauseSeconds: d.canaryPauseSeconds ?? 0,
     approval: d.approval,
     healthCheck: d.healthCheck ?? null,
+    settings: { ...d.settings },
+    rollbackScript: d.rollbackScript ?? null,
+    artifact: (jobs.find((j) => j.id === buildJobs.get(target.path))?.artifacts[0] ?? null)?.replace(/^\.\/+/, "") ?? null,
   };
   return job;
 }

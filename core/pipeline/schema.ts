@@ -28,9 +28,15 @@ export const DeployTargetSchema = z.object({
   platform: z.string(),
   strategy: z.enum(["all-at-once", "blue-green", "canary"]),
   canarySteps: z.array(z.number()).nullable(),
+  canaryPauseSeconds: z.number().int().default(0),
   approval: z.boolean(),
   healthCheck: HealthCheckSchema.nullable(),
+  settings: z.record(z.string(), z.unknown()).default({}),
+  rollbackScript: z.string().nullable().default(null),
+  /** The build artifact this stage deploys (the app's output directory), null when there is none. */
+  artifact: z.string().nullable().default(null),
 });
+export type DeployTarget = z.infer<typeof DeployTargetSchema>;
 
 /** A unit of work given to one runner. */
 export const JobSchema = z.object({

@@ -196,20 +196,81 @@ export const runnerRegistrationTokens = pgTable(
   (t) => [index("idx_runner_registration_tokens_workspace").on(t.workspaceId)],
 );
 
+/**
+ * A deployment as the API names it: one request to put a build on its stages, driven by one
+ * DeploymentOrchestrator. A green build of a deploying branch makes one ("push"; at most one per
+ * build), `POST /v1/builds/:id/deploy` makes more ("manual").
+ */
+export const releases = pgTable(
+  "releases",
+  {
+    id: id(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    buildId: uuid("build_id")
+      .notNull()
+      .references(() => builds.id, { onDelete: "cascade" }),
+    status: varchar("status", { length: 30 }).notNull(),
+    reason: varchar("reason", { length: 2000 }),
+    trigger: varchar("trigger", { length: 10 }).notNull(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("idx_releases_project_page").on(t.projectId, t.createdAt.desc(), t.id.desc()),
+    uniqueIndex("uq_releases_push_build").on(t.buildId).where(sql`${t.trigger} = 'push'`),
+    check("releases_trigger_check", sql`${t.trigger} in ('push', 'manual')`),
+  ],
+);
+
+/** One row per stage attempt of a release (the seed's deployments table, with the stage's progress). */
 export const deployments = pgTable(
   "deployments",
   {
     id: id(),
     buildId: uuid("build_id").references(() => builds.id, { onDelete: "cascade" }),
+    releaseId: uuid("release_id").references(() => releases.id, { onDelete: "cascade" }),
+    projectId: uuid("project_id").references(() => projects.id, { onDelete: "cascade" }),
+    position: integer("position").notNull().default(0),
     stage: varchar("stage", { length: 50 }),
     status: varchar("status", { length: 50 }),
     platform: varchar("platform", { length: 50 }),
     strategy: varchar("strategy", { length: 50 }),
+    approval: boolean("approval").notNull().default(false),
+    // The platform's id of what this attempt deployed (for sparki-static, the release id).
+    platformDeploymentId: varchar("platform_deployment_id", { length: 255 }),
+    url: varchar("url", { length: 2000 }),
+    trafficPercent: integer("traffic_percent").notNull().default(0),
+    passes: integer("passes").notNull().default(0),
+    failures: integer("failures").notNull().default(0),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (t) => [index("idx_deployments_build").on(t.buildId)],
+  (t) => [
+    index("idx_deployments_build").on(t.buildId),
+    uniqueIndex("uq_deployments_release_position").on(t.releaseId, t.position),
+    // "The stage's last healthy deployment", looked up when a release is made.
+    index("idx_deployments_stage_history").on(t.projectId, t.stage, t.completedAt.desc()),
+  ],
+);
+
+/** What happened to a release, in order: the event history the API and the events socket show. */
+export const deploymentEvents = pgTable(
+  "deployment_events",
+  {
+    releaseId: uuid("release_id")
+      .notNull()
+      .references(() => releases.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull(),
+    type: varchar("type", { length: 40 }).notNull(),
+    stage: varchar("stage", { length: 50 }),
+    message: varchar("message", { length: 2000 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.releaseId, t.seq] })],
 );
 
 export const auditLogs = pgTable(
