@@ -12,6 +12,11 @@ describe("permission matrix", () => {
     expect(roles.filter((r) => can(r, "workspace:delete"))).toEqual(["owner"]);
   });
 
+  it("lets developers deploy and roll back, but only owners and admins approve a gated stage", () => {
+    expect(roles.filter((r) => can(r, "deploy:trigger"))).toEqual(["owner", "admin", "developer"]);
+    expect(roles.filter((r) => can(r, "deploy:approve"))).toEqual(["owner", "admin"]);
+  });
+
   it("keeps audit logs to owners and admins", () => {
     expect(roles.filter((r) => can(r, "audit:read"))).toEqual(["owner", "admin"]);
   });

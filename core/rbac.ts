@@ -18,6 +18,8 @@ export const permissions = [
   "project:delete",
   "pipeline:write",
   "build:trigger",
+  "deploy:trigger",
+  "deploy:approve",
   "secrets:write",
   "runners:manage",
   "audit:read",
@@ -37,11 +39,14 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     "project:delete",
     "pipeline:write",
     "build:trigger",
+    "deploy:trigger",
+    "deploy:approve",
     "secrets:write",
     "runners:manage",
     "audit:read",
   ]),
-  developer: new Set<Permission>([...read, "project:create", "project:update", "pipeline:write", "build:trigger", "secrets:write"]),
+  // Developers deploy, cancel and roll back; approving a gated stage takes an admin or owner.
+  developer: new Set<Permission>([...read, "project:create", "project:update", "pipeline:write", "build:trigger", "deploy:trigger", "secrets:write"]),
   viewer: new Set<Permission>(read),
 };
 

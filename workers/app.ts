@@ -8,6 +8,7 @@ import { healthRoutes } from "./routes/health.js";
 import { meRoutes } from "./routes/me.js";
 import { memberRoutes } from "./routes/members.js";
 import { buildRoutes } from "./routes/builds.js";
+import { deploymentRoutes } from "./routes/deployments.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { runnerTokenRoutes } from "./routes/runner-tokens.js";
 import { runnerRoutes } from "./routes/runner.js";
@@ -34,7 +35,7 @@ export function createApp() {
       },
     }),
   );
-  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, auditLogRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, deploymentRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, auditLogRoutes]) {
     app.route("/", routes);
   }
   app.route("/", metricsRoutes);

@@ -7,6 +7,7 @@ export interface Bindings {
   RUNNER_DISPATCHER: DurableObjectNamespace<import("../durable-objects/runner-dispatcher/object.js").RunnerDispatcher>;
   METRICS: DurableObjectNamespace<import("../durable-objects/metrics/object.js").Metrics>;
   BUILD_COORDINATOR: DurableObjectNamespace<import("../durable-objects/build-coordinator/object.js").BuildCoordinator>;
+  DEPLOYMENT_ORCHESTRATOR: DurableObjectNamespace<import("../durable-objects/deployment-orchestrator/object.js").DeploymentOrchestrator>;
   EVENTS: Queue<SparkiEvent>;
   EVENTS_DLQ: Queue<unknown>;
   DATABASE_URL?: string;
@@ -27,6 +28,9 @@ export interface Bindings {
   R2_ACCESS_KEY_ID?: string;
   R2_SECRET_ACCESS_KEY?: string;
   R2_BUCKET_NAME?: string;
+  PUBLIC_URL?: string;
+  DEPLOY_APPROVAL_TIMEOUT_SECONDS?: string;
+  DEPLOY_STAGE_TIMEOUT_SECONDS?: string;
 }
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
@@ -62,6 +66,12 @@ export const Config = z.object({
   R2_ACCESS_KEY_ID: z.string().min(1).optional(),
   R2_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   R2_BUCKET_NAME: z.string().min(3).default("sparki-artifacts"),
+  // This instance's public origin, for the addresses of sparki-static deployments.
+  PUBLIC_URL: z.url().optional(),
+  // A stage waiting for approval is cancelled after this long.
+  DEPLOY_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(86_400),
+  // A stage that has not deployed, or not become healthy, by then is rolled back.
+  DEPLOY_STAGE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(1800),
 });
 export type Config = z.infer<typeof Config>;
 

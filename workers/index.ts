@@ -5,6 +5,7 @@ import { consumeEvents } from "./queue.js";
 export { BuildCoordinator } from "../durable-objects/build-coordinator/object.js";
 export { RunnerDispatcher } from "../durable-objects/runner-dispatcher/object.js";
 export { Metrics } from "../durable-objects/metrics/object.js";
+export { DeploymentOrchestrator } from "../durable-objects/deployment-orchestrator/object.js";
 
 const app = createApp();
 

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { SparkiEvent } from "../core/contracts/events.js";
 import { buildInit } from "./services/builds.js";
+import { buildWithProject, createRelease, orchestrator } from "./services/deployments.js";
 import { connect } from "./db/client.js";
 import { builds, projects } from "./db/schema.js";
 import { configOf, type Bindings } from "./env.js";
@@ -30,13 +31,19 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
           await startBuild(env, event.buildId);
           message.ack();
           break;
-        case "build.completed":
+        case "build.completed": {
           log.info(`build ${event.buildId} ${event.status}`, { build_id: event.buildId, project_id: event.projectId });
-          message.ack();
+          const outcome = event.status === "succeeded" ? await deployPush(env, event.buildId) : "done";
+          if (outcome === "later") message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
+          else message.ack();
+          if (typeof outcome === "string" && outcome !== "done" && outcome !== "later") log.info(`deployment ${outcome} started for build ${event.buildId}`, { build_id: event.buildId });
           break;
+        }
         case "deploy.requested":
-          log.warn("no deployment handler yet; will retry", { messageId: message.id });
-          message.retry();
+          // Deployments start straight from the API or from build.completed; this event is kept
+          // for producers outside this Worker and is acknowledged so it does not pile up.
+          log.info(`deploy.requested for ${event.deploymentId} needs no action`, { messageId: message.id });
+          message.ack();
           break;
         default: {
           const unreachable: never = event;
@@ -47,6 +54,26 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
       log.error(`event ${event.type} failed; will retry`, { messageId: message.id, ...describeError(err) });
       message.retry();
     }
+  }
+}
+
+/**
+ * A green build of a branch that a stage deploys starts its push deployment. "later" when
+ * Postgres has not heard of the success yet (the coordinator's outbox may be behind the event).
+ */
+async function deployPush(env: Bindings, buildId: string): Promise<string> {
+  const config = configOf(env);
+  const { db, close } = await connect(config.DATABASE_URL, config.NEON_WS_PROXY);
+  try {
+    const row = await buildWithProject(db, buildId);
+    if (!row) return "done";
+    if (row.build.status !== "succeeded") return "later";
+    const init = await createRelease(db, { build: row.build, project: row.project, trigger: "push", actorId: null });
+    if (!init) return "done";
+    await orchestrator(env, init.releaseId).start(init);
+    return init.releaseId;
+  } finally {
+    await close();
   }
 }
 

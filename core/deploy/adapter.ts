@@ -65,6 +65,14 @@ export interface PlatformAdapter {
   state(ctx: DeployContext, deployment: PlatformDeployment): Promise<PlatformState>;
   /** Makes an earlier deployment the live one again (platform-native rollback or redeploy). */
   rollback(ctx: DeployContext, to: PlatformDeployment): Promise<PlatformDeployment>;
+  /**
+   * Platforms that split traffic: sends `percent` of the stage's traffic to `deployment` (100
+   * makes it the live one; 0 leaves it reachable only at its own address). Without it, the
+   * strategy is all-at-once: `deploy` makes the new version live.
+   */
+  route?(ctx: DeployContext, deployment: PlatformDeployment, percent: number): Promise<void>;
+  /** Where a deployment is served, when the platform can say without being asked. */
+  addressOf?(ctx: DeployContext, deployment: PlatformDeployment): string;
 }
 
 /**

@@ -23,6 +23,10 @@ const help: Record<string, string> = {
   sparki_build_duration_seconds: "Wall time of finished builds.",
   sparki_build_success_total: "Builds that succeeded.",
   sparki_builds_finished_total: "Builds that finished, by status.",
+  sparki_deployment_duration_seconds: "Wall time of finished deployments, from request to the last stage.",
+  sparki_deployment_success_total: "Deployments that reached every stage healthy.",
+  sparki_deployment_rollback_total: "Deployments rolled back, by reason (health_check, deploy_failed, timeout, cancelled, manual).",
+  sparki_deployments_finished_total: "Deployments that finished, by status.",
 };
 
 const keyOf = (name: string, labels: Record<string, string>) =>

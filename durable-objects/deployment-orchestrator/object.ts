@@ -1,0 +1,255 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Deployment, DeploymentEventView } from "../../core/contracts/deployments.ts";
+import { DEPLOYMENT_FINISHED, initialDeployment, trafficOf, transitionDeployment, type DeploymentEvent, type RollbackTarget } from "../../core/deploy/machine.ts";
+import { describeTransitionError } from "../../core/build/index.ts";
+import type { Bindings } from "../../workers/env.js";
+import { configOf } from "../../workers/env.js";
+import { deploymentMetrics } from "./metrics.js";
+import { ReleaseInit, type Meta, type Refusal } from "./protocol.js";
+import { Steps } from "./steps.js";
+import { syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const eventsShown = 500;
+
+/**
+ * DeploymentOrchestrator: one per deployment (release). It owns the deployment's state machine,
+ * drives every step from its alarm (validation, deploys, health checks, traffic steps, rollbacks,
+ * timeouts), keeps the event history in its SQLite storage, streams it to viewers over hibernating
+ * WebSockets, and writes it all to Postgres, retrying until Postgres accepts.
+ */
+export class DeploymentOrchestrator extends DurableObject<Bindings> {
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      ctx.storage.sql.exec("create table if not exists events (seq integer primary key, at integer not null, type text not null, stage text, message text not null)");
+    });
+  }
+
+  /** For the alarm's steps, which live in their own file. */
+  get bindings(): Bindings {
+    return this.env;
+  }
+
+  waitUntil(promise: Promise<unknown>): void {
+    this.ctx.waitUntil(promise);
+  }
+
+  async #meta(): Promise<Meta | undefined> {
+    return this.ctx.storage.get<Meta>("meta");
+  }
+
+  async #save(meta: Meta): Promise<void> {
+    await this.ctx.storage.put("meta", meta);
+  }
+
+  /** Starts the deployment. Idempotent: the API and the queue consumer may both call it. */
+  async start(input: ReleaseInit): Promise<Deployment> {
+    const existing = await this.#meta();
+    if (existing) return this.#view(existing);
+    const init = ReleaseInit.parse(input);
+    const state = initialDeployment(init.stages.map((s) => ({ name: s.name, approval: s.approval, healthyThreshold: s.healthyThreshold, unhealthyThreshold: s.unhealthyThreshold, previous: s.previous, trafficSteps: s.trafficSteps, pauseMs: s.pauseMs })));
+    const meta: Meta = {
+      init,
+      state,
+      times: init.stages.map(() => ({ startedAt: null, completedAt: null, url: null })),
+      pending: null,
+      routed: null,
+      nextCheckAt: 0,
+      deadline: null,
+      completedAt: null,
+      syncedSeq: 0,
+      syncedStatus: null,
+      syncAttempts: 0,
+      syncRetryAt: null,
+      metricsRecorded: false,
+      audits: [],
+    };
+    this.record(meta, "created", null, `deployment of ${init.commitSha?.slice(0, 12) ?? init.branch} to ${init.stages.map((s) => s.name).join(" → ")} (${init.trigger})`);
+    await this.#save(meta);
+    await this.ctx.storage.setAlarm(Date.now());
+    return this.#view(meta);
+  }
+
+  async view(): Promise<Deployment | null> {
+    const meta = await this.#meta();
+    return meta ? this.#view(meta) : null;
+  }
+
+  async approve(actorId: string): Promise<Deployment | Refusal> {
+    return this.#request({ type: "approve" }, "approved", `approved by ${actorId}`);
+  }
+
+  async cancel(actorId: string): Promise<Deployment | Refusal> {
+    return this.#request({ type: "cancel" }, "cancel_requested", `cancelled by ${actorId}`);
+  }
+
+  async rollback(actorId: string, targets: RollbackTarget[] | undefined): Promise<Deployment | Refusal> {
+    return this.#request({ type: "rollback", reason: `rolled back by hand (${actorId})`, ...(targets ? { targets } : {}) }, "rollback_requested", `rollback requested by ${actorId}`);
+  }
+
+  async #request(event: DeploymentEvent, type: string, message: string): Promise<Deployment | Refusal> {
+    const meta = await this.#meta();
+    if (!meta) return { refused: "This deployment has not started." };
+    const moved = this.apply(meta, event, type, meta.state.stages[meta.state.current]?.name ?? null, message);
+    if (!moved) {
+      const next = transitionDeployment(meta.state, event);
+      return { refused: `Cannot ${event.type} this deployment: ${next.ok ? "nothing to do" : describeTransitionError(next.error)}.` };
+    }
+    await this.#save(meta);
+    await this.ctx.storage.setAlarm(Date.now());
+    return this.#view(meta);
+  }
+
+  /** Applies an event; records it and the stage timings. False when the machine refused it. */
+  apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string): boolean {
+    const before = meta.state;
+    const next = transitionDeployment(before, event);
+    if (!next.ok) return false;
+    meta.state = next.state;
+    const now = Date.now();
+    next.state.stages.forEach((s, i) => {
+      const times = meta.times[i];
+      if (!times || s.status === before.stages[i]?.status) return;
+      if (s.status === "deploying") times.startedAt = now;
+      if (["healthy", "unhealthy", "rolled_back", "skipped"].includes(s.status) && times.startedAt !== null) times.completedAt = now;
+    });
+    this.record(meta, type, stage, message);
+    if (next.state.status !== before.status) {
+      meta.deadline = this.#deadlineFor(meta, now);
+      if (next.state.status === "rolling_back" && event.type !== "rollback") {
+        meta.audits.push({ action: "deployment.rollback", details: { automatic: true, reason: next.state.reason } });
+      }
+      if (DEPLOYMENT_FINISHED.has(next.state.status)) {
+        meta.completedAt = now;
+        this.record(meta, next.state.status, null, next.state.reason ?? `deployment ${next.state.status}`);
+      }
+    }
+    return true;
+  }
+
+  #deadlineFor(meta: Meta, now: number): number | null {
+    const config = configOf(this.env);
+    if (meta.state.status === "awaiting_approval") return now + config.DEPLOY_APPROVAL_TIMEOUT_SECONDS * 1000;
+    if (meta.state.status === "deploying" || meta.state.status === "verifying") return now + config.DEPLOY_STAGE_TIMEOUT_SECONDS * 1000;
+    return null;
+  }
+
+  /** Appends to the event history and tells every viewer. */
+  record(meta: Meta, type: string, stage: string | null, message: string): void {
+    const at = Date.now();
+    const cursor = this.ctx.storage.sql.exec<{ seq: number }>("insert into events (seq, at, type, stage, message) values ((select coalesce(max(seq), 0) + 1 from events), ?, ?, ?, ?) returning seq", at, type, stage, message);
+    const seq = cursor.one().seq;
+    const event: DeploymentEventView = { seq, at: new Date(at).toISOString(), type, stage, message };
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) return;
+    const text = JSON.stringify({ event, deployment: this.#view(meta) });
+    for (const ws of sockets) {
+      try {
+        ws.send(text);
+      } catch {
+        // A viewer that went away is dropped by the runtime.
+      }
+    }
+  }
+
+  #events(after = 0, limit = eventsShown): StoredEvent[] {
+    return this.ctx.storage.sql.exec<{ seq: number; at: number; type: string; stage: string | null; message: string }>("select * from (select seq, at, type, stage, message from events where seq > ? order by seq desc limit ?) order by seq", after, limit).toArray();
+  }
+
+  #view(meta: Meta): Deployment {
+    const { init, state } = meta;
+    return {
+      id: init.releaseId,
+      projectId: init.projectId,
+      buildId: init.buildId,
+      commitSha: init.commitSha,
+      branch: init.branch,
+      status: state.status,
+      reason: state.reason,
+      trigger: init.trigger,
+      createdAt: new Date(init.createdAt).toISOString(),
+      completedAt: iso(meta.completedAt),
+      stages: state.stages.map((s, i) => {
+        const plan = init.stages[i];
+        return {
+          id: plan?.attemptId ?? init.releaseId,
+          name: s.name,
+          platform: plan?.platform ?? "unknown",
+          strategy: plan?.strategy ?? "all-at-once",
+          status: s.status,
+          approval: s.approval,
+          trafficPercent: s.status === "rolled_back" ? 0 : trafficOf(s),
+          passes: s.passes,
+          failures: s.failures,
+          url: meta.times[i]?.url ?? null,
+          startedAt: iso(meta.times[i]?.startedAt ?? null),
+          completedAt: iso(meta.times[i]?.completedAt ?? null),
+        };
+      }),
+      events: this.#events().map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+    };
+  }
+
+  /** `GET /v1/deployments/:id/events`: a hibernating socket that gets every event as it happens. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    const meta = await this.#meta();
+    if (!meta) return new Response("no such deployment", { status: 404 });
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    const last = this.#events(0, 1)[0];
+    if (last) server.send(JSON.stringify({ event: { ...last, at: new Date(last.at).toISOString() }, deployment: this.#view(meta) }));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(): Promise<void> {
+    // Viewers only listen.
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    ws.close(code === 1005 ? 1000 : code, "bye");
+  }
+
+  override async alarm(): Promise<void> {
+    const meta = await this.#meta();
+    if (!meta) return;
+    const steps = new Steps(this, meta);
+    try {
+      await steps.run();
+    } finally {
+      await steps.close();
+    }
+    await this.#save(meta);
+    await this.#sync(meta);
+    if (DEPLOYMENT_FINISHED.has(meta.state.status) && !meta.metricsRecorded) {
+      await deploymentMetrics(this.env, meta);
+      meta.metricsRecorded = true;
+      await this.#save(meta);
+    }
+    const wakeAt = [steps.wakeAt, meta.syncRetryAt].filter((t): t is number => t !== null);
+    if (wakeAt.length > 0) await this.ctx.storage.setAlarm(Math.max(Date.now(), Math.min(...wakeAt)));
+  }
+
+  /** Sends what Postgres has not seen; on failure, schedules a retry with backoff. */
+  async #sync(meta: Meta): Promise<void> {
+    const events = this.#events(meta.syncedSeq, 10_000);
+    const snapshot = JSON.stringify([meta.state, meta.times, meta.completedAt]);
+    if (events.length === 0 && meta.syncedStatus === snapshot && meta.audits.length === 0) return;
+    const steps = new Steps(this, meta);
+    try {
+      await syncToPostgres(await steps.work.db(), meta, events);
+      meta.syncedSeq = events.at(-1)?.seq ?? meta.syncedSeq;
+      meta.syncedStatus = snapshot;
+      meta.audits = [];
+      meta.syncAttempts = 0;
+      meta.syncRetryAt = null;
+    } catch {
+      meta.syncAttempts += 1;
+      meta.syncRetryAt = Date.now() + syncDelayMs(meta.syncAttempts);
+    } finally {
+      await steps.close();
+    }
+    await this.#save(meta);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * What the API hands a DeploymentOrchestrator, and what the orchestrator keeps. Only ids and
+ * settings: credentials are read from the project's encrypted secrets when they are needed and
+ * never stored here.
+ */
+import { z } from "zod";
+import type { DeploymentState } from "../../core/deploy/machine.ts";
+import type { PlatformDeployment } from "../../core/deploy/adapter.ts";
+
+export const PLATFORMS = ["sparki-static", "script", "railway", "render", "fly", "vercel"] as const;
+
+export const ResolvedHealthCheck = z.object({
+  path: z.string().nullable(),
+  url: z.string().nullable(),
+  expectedStatus: z.number().int(),
+  intervalSeconds: z.number().positive(),
+  timeoutSeconds: z.number().positive(),
+});
+export type ResolvedHealthCheck = z.infer<typeof ResolvedHealthCheck>;
+
+export const StageInit = z.object({
+  /** The stage attempt's row in `deployments`. */
+  attemptId: z.uuid(),
+  name: z.string().min(1),
+  platform: z.enum(PLATFORMS),
+  strategy: z.enum(["all-at-once", "blue-green", "canary"]),
+  approval: z.boolean(),
+  /** Null: the platform's own readiness is the only check. */
+  healthCheck: ResolvedHealthCheck.nullable(),
+  healthyThreshold: z.number().int().min(1),
+  unhealthyThreshold: z.number().int().min(1),
+  trafficSteps: z.array(z.number().int().min(0).max(100)).min(1),
+  pauseMs: z.number().int().min(0),
+  settings: z.record(z.string(), z.unknown()),
+  env: z.record(z.string(), z.string()),
+  /** The build artifact (its name under the build's artifacts/) this stage deploys. */
+  artifact: z.string().nullable(),
+  /** The stage's last healthy platform deployment, to roll back to. */
+  previous: z.string().nullable(),
+});
+export type StageInit = z.infer<typeof StageInit>;
+
+export const ReleaseInit = z.object({
+  releaseId: z.uuid(),
+  projectId: z.uuid(),
+  workspaceId: z.uuid(),
+  buildId: z.uuid(),
+  commitSha: z.string().nullable(),
+  branch: z.string(),
+  trigger: z.enum(["push", "manual"]),
+  actorId: z.uuid().nullable(),
+  createdAt: z.number().int(),
+  stages: z.array(StageInit).min(1),
+});
+export type ReleaseInit = z.infer<typeof ReleaseInit>;
+
+export interface StageTimes {
+  startedAt: number | null;
+  completedAt: number | null;
+  url: string | null;
+}
+
+export interface Meta {
+  init: ReleaseInit;
+  state: DeploymentState;
+  times: StageTimes[];
+  /** A platform deployment started for the current stage, waiting to be ready. */
+  pending: PlatformDeployment | null;
+  /** The traffic last applied: `${stage}:${step}`, so a step is routed once. */
+  routed: string | null;
+  nextCheckAt: number;
+  /** When the current status gives up (time_out). */
+  deadline: number | null;
+  completedAt: number | null;
+  /** Events up to this seq are in Postgres. */
+  syncedSeq: number;
+  syncedStatus: string | null;
+  syncAttempts: number;
+  syncRetryAt: number | null;
+  metricsRecorded: boolean;
+  /** Audit rows to write with the next sync (automatic rollbacks have no request to write them). */
+  audits: { action: string; details: Record<string, unknown> }[];
+}
+
+/** What a caller learns when its request does not apply (the route turns it into a 409). */
+export interface Refusal {
+  refused: string;
+}

@@ -1,0 +1,166 @@
+/**
+ * One alarm's work for a deployment: whatever its status asks for next (validate, deploy and wait
+ * for the platform, route the traffic of the current step, run a health check when one is due,
+ * roll back), fed back into the machine, until it has to wait for time to pass or for a person.
+ */
+import { trafficOf, type StageState } from "../../core/deploy/machine.ts";
+import type { PlatformAdapter, PlatformDeployment } from "../../core/deploy/adapter.ts";
+import { createApp } from "../../workers/app.js";
+import type { DeploymentOrchestrator } from "./object.js";
+import type { Meta, StageInit } from "./protocol.js";
+import { checkHealth, healthUrl, Work } from "./work.js";
+
+/** How often a platform deployment that is still building is asked about. */
+const platformPollMs = 2000;
+/** Enough transitions for validate → deploy → route → first check in one alarm. */
+const maxTransitionsPerAlarm = 20;
+
+let siteApp: ReturnType<typeof createApp> | undefined;
+
+export class Steps {
+  readonly work: Work;
+  /** When the next alarm should come; null when only a person (or nothing) can move it on. */
+  wakeAt: number | null = null;
+  readonly #abort = new AbortController();
+
+  constructor(
+    readonly object: DeploymentOrchestrator,
+    readonly meta: Meta,
+  ) {
+    this.work = new Work(object.bindings, meta.init, this.#abort.signal);
+  }
+
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await this.work.close();
+  }
+
+  #stage(): { plan: StageInit; state: StageState } | null {
+    const i = this.meta.state.current;
+    const plan = this.meta.init.stages[i];
+    const state = this.meta.state.stages[i];
+    return plan && state ? { plan, state } : null;
+  }
+
+  async run(): Promise<void> {
+    for (let i = 0; i < maxTransitionsPerAlarm; i++) {
+      this.wakeAt = null;
+      const now = Date.now();
+      const { meta } = this;
+      const current = this.#stage();
+      if (meta.deadline !== null && now >= meta.deadline && this.object.apply(meta, { type: "time_out" }, "timed_out", current?.plan.name ?? null, `stage ${current?.plan.name} ran out of time while ${meta.state.status}`)) continue;
+      const moved = await this.#once(now);
+      if (!moved) break;
+    }
+    if (this.meta.deadline !== null) this.wakeAt = Math.min(this.wakeAt ?? Infinity, this.meta.deadline);
+  }
+
+  /** Does what the status asks; true when the state moved and the loop should look again. */
+  async #once(now: number): Promise<boolean> {
+    const { meta, object } = this;
+    const current = this.#stage();
+    switch (meta.state.status) {
+      case "pending": {
+        const problems = await this.work.validate();
+        return object.apply(meta, { type: "validated", problems }, problems.length > 0 ? "validation_failed" : "validated", null, problems.length > 0 ? problems.join("; ") : "every pre-deploy check passed");
+      }
+      case "deploying":
+        return current ? this.#deploy(current.plan, now) : false;
+      case "verifying":
+        return current ? this.#verify(current.plan, current.state, now) : false;
+      case "rolling_back":
+        return this.#rollBack();
+      default:
+        return false;
+    }
+  }
+
+  async #adapter(plan: StageInit): Promise<{ adapter: PlatformAdapter; ctx: Awaited<ReturnType<Work["context"]>> } | null> {
+    const adapter = this.work.adapter(plan);
+    return adapter ? { adapter, ctx: await this.work.context(plan, adapter) } : null;
+  }
+
+  async #deploy(plan: StageInit, now: number): Promise<boolean> {
+    const { meta, object } = this;
+    const target = await this.#adapter(plan);
+    if (!target) return object.apply(meta, { type: "deploy_failed", message: `platform ${plan.platform} is not available` }, "deploy_failed", plan.name, "no adapter");
+    try {
+      if (!meta.pending) {
+        meta.pending = await target.adapter.deploy(target.ctx);
+        object.record(meta, "deploy_started", plan.name, `${plan.platform} accepted deployment ${meta.pending.id}`);
+      }
+      const platformState = await target.adapter.state(target.ctx, meta.pending);
+      if (platformState === "pending") {
+        this.wakeAt = now + platformPollMs;
+        return false;
+      }
+      const deployment = meta.pending;
+      meta.pending = null;
+      if (platformState === "failed") return object.apply(meta, { type: "deploy_failed", message: `${plan.platform} reports deployment ${deployment.id} failed` }, "deploy_failed", plan.name, `${plan.platform} reports deployment ${deployment.id} failed`);
+      const times = meta.times[meta.state.current];
+      if (times) times.url = target.adapter.addressOf?.(target.ctx, deployment) ?? deployment.url;
+      meta.nextCheckAt = now;
+      return object.apply(meta, { type: "deployed", platformDeploymentId: deployment.id, at: now }, "deployed", plan.name, `deployed ${deployment.id}${deployment.url ? ` at ${deployment.url}` : ""}`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      meta.pending = null;
+      return object.apply(meta, { type: "deploy_failed", message }, "deploy_failed", plan.name, message);
+    }
+  }
+
+  async #verify(plan: StageInit, stage: StageState, now: number): Promise<boolean> {
+    const { meta, object } = this;
+    const deployment: PlatformDeployment = { id: stage.platformDeploymentId ?? "", url: meta.times[meta.state.current]?.url ?? null };
+    const routeKey = `${meta.state.current}:${stage.step}`;
+    if (meta.routed !== routeKey) {
+      const target = await this.#adapter(plan);
+      const percent = trafficOf(stage);
+      try {
+        if (target?.adapter.route) await target.adapter.route(target.ctx, deployment, percent);
+      } catch (err) {
+        return object.apply(meta, { type: "health", ok: false, detail: `routing ${percent}% of traffic failed: ${err instanceof Error ? err.message : String(err)}`, at: now }, "health", plan.name, "routing failed");
+      }
+      meta.routed = routeKey;
+      if (target?.adapter.route) object.record(meta, "traffic", plan.name, `${percent}% of ${plan.name} traffic on the new version`);
+      meta.nextCheckAt = now;
+    }
+    if (now < meta.nextCheckAt) {
+      this.wakeAt = meta.nextCheckAt;
+      return false;
+    }
+    const url = healthUrl(plan, meta.init, deployment);
+    const result = url ? await checkHealth(url, plan, (request) => this.#fetch(plan, request)) : { ok: true, detail: "no health check: the platform reports it ready" };
+    const at = Date.now();
+    meta.nextCheckAt = at + (plan.healthCheck?.intervalSeconds ?? 1) * 1000;
+    this.wakeAt = meta.nextCheckAt;
+    object.apply(meta, { type: "health", ok: result.ok, detail: result.detail, at }, "health", plan.name, `${result.ok ? "healthy" : "unhealthy"}: ${result.detail}`);
+    // A moved step routes its traffic at once; otherwise wait for the next check.
+    return meta.state.status !== "verifying" || meta.routed !== `${meta.state.current}:${meta.state.stages[meta.state.current]?.step}`;
+  }
+
+  /** sparki-static is served by this same Worker: ask it in process rather than over the network. */
+  async #fetch(plan: StageInit, request: Request): Promise<Response> {
+    if (plan.platform !== "sparki-static" || new URL(request.url).host !== "sparki.internal") return fetch(request);
+    siteApp ??= createApp();
+    const object = this.object;
+    return siteApp.fetch(request, object.bindings, { waitUntil: (p: Promise<unknown>) => object.waitUntil(p), passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext);
+  }
+
+  async #rollBack(): Promise<boolean> {
+    const { meta, object } = this;
+    try {
+      for (const target of meta.state.rollingBack) {
+        const plan = meta.init.stages[target.stage];
+        if (!plan) continue;
+        const found = await this.#adapter(plan);
+        if (!found) throw new Error(`platform ${plan.platform} is not available`);
+        await found.adapter.rollback(found.ctx, { id: target.to, url: null });
+        object.record(meta, "stage_rolled_back", plan.name, `${plan.name} serves ${target.to} again`);
+      }
+      return object.apply(meta, { type: "rolled_back" }, "rollback_done", null, "the previous versions serve again");
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return object.apply(meta, { type: "rollback_failed", message }, "rollback_failed", null, message);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The orchestrator's hands: a DeployContext for a stage (credentials from the project's
+ * encrypted secrets, the build artifact in R2), the adapter for its platform, pre-deploy
+ * validation, and one health check.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import type { DeployContext, PlatformAdapter, PlatformDeployment } from "../../core/deploy/adapter.ts";
+import { Cache } from "../../workers/cache/cache.js";
+import { isolateMemo } from "../../workers/cache/isolate-memo.js";
+import { connect, type Connection, type Db } from "../../workers/db/client.js";
+import { secrets } from "../../workers/db/schema.js";
+import { adapterFor } from "../../workers/deploy/targets.js";
+import { configOf, type Bindings } from "../../workers/env.js";
+import { decryptSecret } from "../../workers/secrets/crypto.js";
+import type { ReleaseInit, StageInit } from "./protocol.js";
+
+export const artifactKey = (init: ReleaseInit, stage: StageInit) => (stage.artifact ? `projects/${init.projectId}/builds/${init.buildId}/artifacts/${stage.artifact}` : null);
+
+/** The artifact's address for adapters that fetch it: served from R2 by `withArtifacts`. */
+const ARTIFACT_SCHEME = "sparki-artifact:";
+
+/**
+ * One orchestrator step's worth of I/O: a Postgres connection opened on first use and closed by
+ * `close`, the cache, and the adapters. Made per alarm, because Workers I/O objects cannot
+ * outlive the request that made them.
+ */
+export class Work {
+  #connection: Promise<Connection> | undefined;
+  #credentials: Record<string, string> | undefined;
+  readonly cache: Cache;
+
+  constructor(
+    readonly env: Bindings,
+    readonly init: ReleaseInit,
+    readonly signal: AbortSignal,
+  ) {
+    const config = configOf(env);
+    this.cache = new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, () => undefined, isolateMemo(config.ISOLATE_CACHE_TTL_MS));
+  }
+
+  db = async (): Promise<Db> => {
+    const config = configOf(this.env);
+    this.#connection ??= connect(config.DATABASE_URL, config.NEON_WS_PROXY);
+    return (await this.#connection).db;
+  };
+
+  async close(): Promise<void> {
+    if (this.#connection) await this.#connection.then((c) => c.close(), () => undefined);
+  }
+
+  adapter(stage: StageInit): PlatformAdapter | null {
+    return adapterFor(stage.platform, {
+      bucket: this.env.ARTIFACTS,
+      db: this.db,
+      cache: this.cache,
+      artifactKey: () => artifactKey(this.init, stage),
+      publicUrl: configOf(this.env).PUBLIC_URL ?? null,
+    });
+  }
+
+  /** The adapter's credentials, decrypted from the project's secrets (missing ones are left out). */
+  async credentials(names: readonly string[]): Promise<Record<string, string>> {
+    if (names.length === 0) return {};
+    if (this.#credentials) return this.#credentials;
+    const rows = await (await this.db())
+      .select({ name: secrets.name, ciphertext: secrets.ciphertext })
+      .from(secrets)
+      .where(and(eq(secrets.projectId, this.init.projectId), inArray(secrets.name, [...names])));
+    const key = configOf(this.env).SECRETS_KEY;
+    const found: Record<string, string> = {};
+    for (const row of rows) if (key) found[row.name] = await decryptSecret(key, this.init.projectId, row.name, row.ciphertext);
+    this.#credentials = found;
+    return found;
+  }
+
+  async context(stage: StageInit, adapter: PlatformAdapter): Promise<DeployContext> {
+    const key = artifactKey(this.init, stage);
+    const head = key ? await this.env.ARTIFACTS.head(key) : null;
+    return {
+      deploymentId: this.init.releaseId,
+      projectId: this.init.projectId,
+      stage: stage.name,
+      commitSha: this.init.commitSha ?? "",
+      artifact: { url: `${ARTIFACT_SCHEME}${key ?? ""}`, kind: head?.customMetadata?.kind === "directory" ? "directory" : "file", sha256: null, size: head?.size ?? 0 },
+      env: stage.env,
+      credentials: await this.credentials(adapter.credentials),
+      settings: stage.settings,
+      fetch: this.#fetchWithArtifacts,
+      signal: this.signal,
+    };
+  }
+
+  /** Global fetch, except that the artifact's address reads it from R2. */
+  #fetchWithArtifacts = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith(ARTIFACT_SCHEME)) return fetch(input, init);
+    const object = await this.env.ARTIFACTS.get(url.slice(ARTIFACT_SCHEME.length));
+    return object ? new Response(object.body, { headers: { "content-length": String(object.size) } }) : new Response("artifact not found", { status: 404 });
+  };
+
+  /** Every pre-deploy problem of every stage: configuration, artifact, credentials, platform reachable. */
+  async validate(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const stage of this.init.stages) {
+      const adapter = this.adapter(stage);
+      const prefix = `stage ${stage.name}: `;
+      if (!adapter) {
+        problems.push(`${prefix}platform ${stage.platform} is not available on this instance`);
+        continue;
+      }
+      if (stage.strategy !== "all-at-once" && !adapter.route) problems.push(`${prefix}${stage.platform} cannot split or switch traffic; use strategy all-at-once`);
+      try {
+        problems.push(...(await adapter.validate(await this.context(stage, adapter))).map((p) => prefix + p));
+      } catch (err) {
+        problems.push(`${prefix}${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return problems;
+  }
+}
+
+/** The URL a stage's health check asks, for a deployment; null when there is nothing to ask. */
+export function healthUrl(stage: StageInit, init: ReleaseInit, deployment: PlatformDeployment): string | null {
+  const check = stage.healthCheck;
+  if (!check) return null;
+  if (check.url) return check.url;
+  // sparki-static: the deployment's own immutable address on this Worker.
+  if (stage.platform === "sparki-static") return `http://sparki.internal/sites/${init.projectId}/@${deployment.id}${check.path ?? "/"}`;
+  return deployment.url ? new URL(check.path ?? "/", deployment.url).toString() : null;
+}
+
+/** One health check: the answer's status against the expected one, within the timeout. */
+export async function checkHealth(url: string, stage: StageInit, fetcher: (request: Request) => Promise<Response>): Promise<{ ok: boolean; detail: string }> {
+  const check = stage.healthCheck;
+  if (!check) return { ok: true, detail: "no health check" };
+  const started = Date.now();
+  try {
+    const res = await fetcher(new Request(url, { headers: { "user-agent": "sparki-health-check" }, signal: AbortSignal.timeout(check.timeoutSeconds * 1000) }));
+    await res.body?.cancel();
+    const ok = res.status === check.expectedStatus;
+    return { ok, detail: `GET ${new URL(url).pathname} answered ${res.status}${ok ? "" : `, expected ${check.expectedStatus}`} in ${Date.now() - started} ms` };
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+    return { ok: false, detail: timedOut ? `GET ${new URL(url).pathname} gave no answer within ${check.timeoutSeconds} s` : `GET ${new URL(url).pathname} failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}

@@ -1,0 +1,202 @@
+import { createRoute } from "@hono/zod-openapi";
+import { and, desc, eq, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { z } from "zod";
+import { pageOf } from "../../core/contracts/common.js";
+import { DeployBuildBody, Deployment, DeploymentListQuery, DeploymentStatus, DeploymentSummary, RollbackBody } from "../../core/contracts/deployments.ts";
+import { SparkiError } from "../../core/errors.js";
+import type { Permission } from "../../core/rbac.js";
+import type { Refusal } from "../../durable-objects/deployment-orchestrator/protocol.js";
+import type { AppEnv } from "../app-env.js";
+import { builds, deployments, projects, releases } from "../db/schema.js";
+import { authenticate } from "../middleware/authenticate.js";
+import { audit } from "../services/audit.js";
+import { authorize, notFound } from "../services/access.js";
+import { createRelease, orchestrator } from "../services/deployments.js";
+import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
+import { findProject } from "../services/projects.js";
+import { authed, authedForProject, json, newRouter, problems } from "./router.js";
+
+export const deploymentRoutes = newRouter();
+const Params = z.object({ id: z.uuid() });
+type ReleaseRow = typeof releases.$inferSelect;
+
+function summary(row: ReleaseRow & { commitSha: string | null; branch: string | null }): DeploymentSummary {
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    buildId: row.buildId,
+    commitSha: row.commitSha,
+    branch: row.branch ?? "",
+    status: DeploymentStatus.parse(row.status),
+    reason: row.reason,
+    trigger: row.trigger === "push" ? "push" : "manual",
+    createdAt: row.createdAt.toISOString(),
+    completedAt: row.completedAt?.toISOString() ?? null,
+  };
+}
+
+/** A release and its project's workspace, after checking the caller may do `permission` there. */
+async function findRelease(c: Context<AppEnv>, id: string, permission: Permission) {
+  const db = await c.var.db();
+  const [row] = await db.select({ release: releases, workspaceId: projects.workspaceId }).from(releases).innerJoin(projects, eq(projects.id, releases.projectId)).where(eq(releases.id, id));
+  if (!row) throw notFound({ type: "deployment", id });
+  await authorize(c, row.workspaceId, permission, { type: "deployment", id });
+  return row;
+}
+
+function answered(result: Deployment | Refusal): Deployment {
+  if ("refused" in result) throw new SparkiError("conflict", { detail: result.refused });
+  return result;
+}
+
+deploymentRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/builds/{id}/deploy",
+    tags: ["deployments"],
+    summary: "Deploy a succeeded build to its stages (or to one stage)",
+    ...authed,
+    request: { params: Params, body: { content: json(DeployBuildBody), required: false } },
+    responses: { 201: { description: "The deployment, started", content: json(Deployment) }, ...problems(400, 401, 403, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const db = await c.var.db();
+    const [row] = await db.select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId } }).from(builds).innerJoin(projects, eq(projects.id, builds.projectId)).where(eq(builds.id, id));
+    if (!row) throw notFound({ type: "build", id });
+    await authorize(c, row.project.workspaceId, "deploy:trigger", { type: "build", id });
+    const init = await createRelease(db, { build: row.build, project: row.project, trigger: "manual", actorId: c.var.auth.user.id, ...(body.stage ? { stage: body.stage } : {}) });
+    if (!init) throw new Error("a manual release was not created");
+    await audit(c, db, { eventType: "data", action: "deployment.create", result: "success", workspaceId: row.project.workspaceId, resourceType: "deployment", resourceId: init.releaseId, details: { projectId: row.project.id, buildId: id, stages: init.stages.map((s) => s.name) } });
+    return c.json(await orchestrator(c.env, init.releaseId).start(init), 201);
+  },
+);
+
+deploymentRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/deployments/{id}",
+    tags: ["deployments"],
+    summary: "A deployment with its stages and event history",
+    ...authed,
+    request: { params: Params },
+    responses: { 200: { description: "The deployment", content: json(Deployment) }, ...problems(401, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    await findRelease(c, id, "project:read");
+    const view = await orchestrator(c.env, id).view();
+    if (!view) throw notFound({ type: "deployment", id });
+    return c.json(view, 200);
+  },
+);
+
+deploymentRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/projects/{id}/deployments",
+    tags: ["deployments"],
+    summary: "The project's deployments, newest first",
+    ...authedForProject(),
+    request: { params: Params, query: DeploymentListQuery },
+    responses: { 200: { description: "A page of deployments", content: json(pageOf(DeploymentSummary)) }, ...problems(400, 401, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit, cursor, status } = c.req.valid("query");
+    const project = await findProject(c, id);
+    await authorize(c, project.workspaceId, "project:read", { type: "project", id });
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const rows = await (await c.var.db())
+      .select({ release: releases, commitSha: builds.commitSha, branch: builds.branch, cursorTs: sql<string>`${sql.raw(cursorTimestampSql('"releases"."created_at"'))}`, id: releases.id })
+      .from(releases)
+      .innerJoin(builds, eq(builds.id, releases.buildId))
+      .where(
+        and(
+          eq(releases.projectId, id),
+          status ? eq(releases.status, status) : undefined,
+          after ? sql`(${releases.createdAt}, ${releases.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
+        ),
+      )
+      .orderBy(desc(releases.createdAt), desc(releases.id))
+      .limit(limit + 1);
+    return c.json(toPage(rows, limit, (r) => summary({ ...r.release, commitSha: r.commitSha, branch: r.branch })), 200);
+  },
+);
+
+const actions = [
+  { path: "approve", permission: "deploy:approve", summary: "Approve the stage waiting for approval", action: "deployment.approve" },
+  { path: "cancel", permission: "deploy:trigger", summary: "Cancel the deployment (a stage being verified is put back)", action: "deployment.cancel" },
+] as const;
+
+for (const a of actions) {
+  deploymentRoutes.openapi(
+    createRoute({
+      method: "post",
+      path: `/v1/deployments/{id}/${a.path}`,
+      tags: ["deployments"],
+      summary: a.summary,
+      ...authed,
+      request: { params: Params },
+      responses: { 200: { description: "The deployment after the request", content: json(Deployment) }, ...problems(401, 403, 404, 409) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { workspaceId } = await findRelease(c, id, a.permission);
+      const stub = orchestrator(c.env, id);
+      const actor = c.var.auth.user.email;
+      const view = answered(a.path === "approve" ? await stub.approve(actor) : await stub.cancel(actor));
+      await audit(c, await c.var.db(), { eventType: "data", action: a.action, result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { status: view.status } });
+      return c.json(view, 200);
+    },
+  );
+}
+
+deploymentRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/deployments/{id}/rollback",
+    tags: ["deployments"],
+    summary: "Put back what this deployment replaced, or an earlier deployment of the project",
+    ...authed,
+    request: { params: Params, body: { content: json(RollbackBody), required: false } },
+    responses: { 200: { description: "The deployment, rolling back", content: json(Deployment) }, ...problems(400, 401, 403, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { toDeploymentId } = c.req.valid("json");
+    const { release, workspaceId } = await findRelease(c, id, "deploy:trigger");
+    const stub = orchestrator(c.env, id);
+    let targets: { stage: number; to: string }[] | undefined;
+    if (toDeploymentId) {
+      const view = await stub.view();
+      const db = await c.var.db();
+      const earlier = await db
+        .select({ stage: deployments.stage, to: deployments.platformDeploymentId })
+        .from(deployments)
+        .innerJoin(releases, eq(releases.id, deployments.releaseId))
+        .where(and(eq(deployments.releaseId, toDeploymentId), eq(releases.projectId, release.projectId)));
+      targets = (view?.stages ?? []).flatMap((s, stage) => {
+        const to = earlier.find((e) => e.stage === s.name)?.to;
+        return to ? [{ stage, to }] : [];
+      });
+      if (earlier.length === 0) throw new SparkiError("validation", { detail: `Deployment ${toDeploymentId} is not one of this project's.`, errors: [{ pointer: "/toDeploymentId", message: "unknown deployment" }] });
+      if (targets.length === 0) throw new SparkiError("conflict", { detail: `Deployment ${toDeploymentId} deployed none of this deployment's stages.` });
+    }
+    const view = answered(await stub.rollback(c.var.auth.user.email, targets));
+    await audit(c, await c.var.db(), { eventType: "data", action: "deployment.rollback", result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { automatic: false, toDeploymentId: toDeploymentId ?? null } });
+    return c.json(view, 200);
+  },
+);
+
+/** Live status: every event of the deployment as it happens (WebSocket). */
+deploymentRoutes.get("/v1/deployments/:id/events", authenticate, async (c) => {
+  const id = Params.shape.id.parse(c.req.param("id"));
+  await findRelease(c, id, "project:read");
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new SparkiError("validation", { detail: "This route is a WebSocket; for the deployment, GET /v1/deployments/:id." });
+  }
+  return orchestrator(c.env, id).fetch("https://orchestrator/events", { headers: c.req.raw.headers });
+});

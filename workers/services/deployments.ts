@@ -1,0 +1,151 @@
+/**
+ * Making a deployment (release) of a build: its stages from the pipeline the build ran (the
+ * deploy jobs, in order), each resolved into what the DeploymentOrchestrator needs, with the
+ * stage's last healthy deployment to roll back to. Used by `POST /v1/builds/:id/deploy` and by
+ * the queue consumer when a build of a deploying branch goes green.
+ */
+import { and, desc, eq } from "drizzle-orm";
+import { SparkiError } from "../../core/errors.js";
+import { PipelineSchema, type Job } from "../../core/pipeline/index.ts";
+import { branchMatches } from "../../durable-objects/build-coordinator/plan.js";
+import type { ReleaseInit, StageInit } from "../../durable-objects/deployment-orchestrator/protocol.js";
+import type { Db } from "../db/client.js";
+import { builds, deployments, pipelines, projects, releases } from "../db/schema.js";
+import type { Bindings } from "../env.js";
+
+/** sparki-static without a configured check: its root must answer 200, once. */
+const staticDefaultCheck = { path: "/", url: null, expectedStatus: 200, intervalSeconds: 2, timeoutSeconds: 5 };
+
+type BuildRow = typeof builds.$inferSelect;
+
+export function orchestrator(env: Bindings, releaseId: string) {
+  return env.DEPLOYMENT_ORCHESTRATOR.get(env.DEPLOYMENT_ORCHESTRATOR.idFromName(releaseId));
+}
+
+/** The deploy jobs of the build's pipeline, in order. */
+export async function deployJobsOf(db: Db, build: BuildRow): Promise<Job[]> {
+  if (!build.pipelineId) return [];
+  const [row] = await db.select({ configuration: pipelines.configuration }).from(pipelines).where(eq(pipelines.id, build.pipelineId));
+  const parsed = PipelineSchema.safeParse(row?.configuration);
+  return parsed.success ? parsed.data.jobs.filter((j) => j.stage === "deploy" && j.deploy) : [];
+}
+
+/** The platform deployment a stage serves from its last healthy attempt, if any. */
+async function lastHealthy(db: Db, projectId: string, stage: string): Promise<string | null> {
+  const [row] = await db
+    .select({ id: deployments.platformDeploymentId })
+    .from(deployments)
+    .where(and(eq(deployments.projectId, projectId), eq(deployments.stage, stage), eq(deployments.status, "healthy")))
+    .orderBy(desc(deployments.completedAt))
+    .limit(1);
+  return row?.id ?? null;
+}
+
+/**
+ * A UUID made from a seed, so a redelivered `build.completed` names the same release and stage
+ * rows as the first delivery, and starting its orchestrator again is a no-op.
+ */
+async function uuidFrom(seed: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed))).slice(0, 16);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+async function stageOf(db: Db, projectId: string, job: Job, attemptId: string): Promise<StageInit> {
+  const d = job.deploy;
+  if (!d) throw new Error(`job ${job.id} is not a deploy job`);
+  const hc = d.healthCheck;
+  const check = hc
+    ? { path: hc.path ?? null, url: hc.url ?? null, expectedStatus: hc.expectedStatus, intervalSeconds: hc.intervalSeconds, timeoutSeconds: hc.timeoutSeconds }
+    : d.platform === "sparki-static"
+      ? staticDefaultCheck
+      : null;
+  return {
+    attemptId,
+    name: d.stage,
+    platform: d.platform as StageInit["platform"],
+    strategy: d.strategy,
+    approval: d.approval,
+    healthCheck: check,
+    healthyThreshold: hc?.healthyThreshold ?? 1,
+    unhealthyThreshold: hc?.unhealthyThreshold ?? 3,
+    trafficSteps: d.strategy === "canary" ? (d.canarySteps ?? [100]) : d.strategy === "blue-green" ? [0, 100] : [100],
+    pauseMs: d.canaryPauseSeconds * 1000,
+    settings: d.settings,
+    env: job.env,
+    artifact: d.artifact,
+    previous: await lastHealthy(db, projectId, d.stage),
+  };
+}
+
+export interface ReleaseRequest {
+  build: BuildRow;
+  project: { id: string; workspaceId: string };
+  trigger: "push" | "manual";
+  actorId: string | null;
+  /** Only this stage (manual deploys). */
+  stage?: string;
+}
+
+/**
+ * Writes the release and its stage rows, and returns what its orchestrator starts from; null
+ * for a push when nothing deploys this branch. A push release has ids made from the build, so
+ * a second call for the same build returns the same release (its orchestrator start is a no-op).
+ */
+export async function createRelease(db: Db, req: ReleaseRequest): Promise<ReleaseInit | null> {
+  const { build, project } = req;
+  if (build.status !== "succeeded") throw new SparkiError("conflict", { detail: `Build ${build.number ?? build.id} is ${build.status}; only a succeeded build deploys.` });
+  const jobs = await deployJobsOf(db, build);
+  const branch = build.branch ?? "main";
+  let chosen = jobs;
+  if (req.trigger === "push") chosen = jobs.filter((j) => j.branches === null || j.branches.some((p) => branchMatches(p, branch)));
+  if (req.stage !== undefined) {
+    chosen = jobs.filter((j) => j.deploy?.stage === req.stage);
+    if (chosen.length === 0) {
+      const names = jobs.map((j) => j.deploy?.stage).join(", ");
+      throw new SparkiError("validation", { detail: `The pipeline has no stage ${req.stage}${names ? ` (it has ${names})` : ""}.`, errors: [{ pointer: "/stage", message: "unknown stage" }] });
+    }
+  }
+  if (chosen.length === 0) {
+    if (req.trigger === "push") return null;
+    throw new SparkiError("conflict", { detail: "The build's pipeline has no deployments; add `deployments:` to sparki.yml." });
+  }
+  const releaseId = req.trigger === "push" ? await uuidFrom(`push:${build.id}`) : crypto.randomUUID();
+  const stages = await Promise.all(chosen.map(async (job, i) => stageOf(db, project.id, job, req.trigger === "push" ? await uuidFrom(`${releaseId}:${i}`) : crypto.randomUUID())));
+  const init: ReleaseInit = {
+    releaseId,
+    projectId: project.id,
+    workspaceId: project.workspaceId,
+    buildId: build.id,
+    commitSha: build.commitSha,
+    branch,
+    trigger: req.trigger,
+    actorId: req.actorId,
+    createdAt: Date.now(),
+    stages,
+  };
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(releases)
+      .values({ id: init.releaseId, projectId: project.id, buildId: build.id, status: "pending", trigger: req.trigger, createdBy: req.actorId, createdAt: new Date(init.createdAt) })
+      .onConflictDoNothing()
+      .returning({ id: releases.id });
+    if (!row) return;
+    await tx.insert(deployments).values(
+      stages.map((s, position) => ({ id: s.attemptId, buildId: build.id, releaseId: init.releaseId, projectId: project.id, position, stage: s.name, status: "waiting", platform: s.platform, strategy: s.strategy, approval: s.approval })),
+    );
+  });
+  return init;
+}
+
+/** Loads a build and its project for a release (the queue consumer's entry). */
+export async function buildWithProject(db: Db, buildId: string) {
+  const [row] = await db
+    .select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId } })
+    .from(builds)
+    .innerJoin(projects, eq(projects.id, builds.projectId))
+    .where(eq(builds.id, buildId));
+  return row ?? null;
+}
