@@ -102,7 +102,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
   }
 
   /** Applies an event; records it and the stage timings. False when the machine refused it. */
-  apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string): boolean {
+  apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string, quiet = false): boolean {
     const before = meta.state;
     const next = transitionDeployment(before, event);
     if (!next.ok) return false;
@@ -114,7 +114,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
       if (s.status === "deploying") times.startedAt = now;
       if (["healthy", "unhealthy", "rolled_back", "skipped"].includes(s.status) && times.startedAt !== null) times.completedAt = now;
     });
-    this.record(meta, type, stage, message);
+    if (!quiet) this.record(meta, type, stage, message);
     if (next.state.status !== before.status) {
       meta.deadline = this.#deadlineFor(meta, now);
       if (next.state.status === "rolling_back" && event.type !== "rollback") {

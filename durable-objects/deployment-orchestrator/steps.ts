@@ -133,7 +133,9 @@ export class Steps {
     const at = Date.now();
     meta.nextCheckAt = at + (plan.healthCheck?.intervalSeconds ?? 1) * 1000;
     this.wakeAt = meta.nextCheckAt;
-    object.apply(meta, { type: "health", ok: result.ok, detail: result.detail, at }, "health", plan.name, `${result.ok ? "healthy" : "unhealthy"}: ${result.detail}`);
+    // While a step only waits out its pause, more passing checks are not news.
+    const quiet = result.ok && stage.passes >= plan.healthyThreshold;
+    object.apply(meta, { type: "health", ok: result.ok, detail: result.detail, at }, "health", plan.name, `${result.ok ? "healthy" : "unhealthy"}: ${result.detail}`, quiet);
     // A moved step routes its traffic at once; otherwise wait for the next check.
     return meta.state.status !== "verifying" || meta.routed !== `${meta.state.current}:${meta.state.stages[meta.state.current]?.step}`;
   }

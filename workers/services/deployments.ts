@@ -57,6 +57,7 @@ async function stageOf(db: Db, projectId: string, job: Job, attemptId: string): 
   const d = job.deploy;
   if (!d) throw new Error(`job ${job.id} is not a deploy job`);
   const hc = d.healthCheck;
+  const previous = await lastHealthy(db, projectId, d.stage);
   const check = hc
     ? { path: hc.path ?? null, url: hc.url ?? null, expectedStatus: hc.expectedStatus, intervalSeconds: hc.intervalSeconds, timeoutSeconds: hc.timeoutSeconds }
     : d.platform === "sparki-static"
@@ -71,12 +72,13 @@ async function stageOf(db: Db, projectId: string, job: Job, attemptId: string): 
     healthCheck: check,
     healthyThreshold: hc?.healthyThreshold ?? 1,
     unhealthyThreshold: hc?.unhealthyThreshold ?? 3,
-    trafficSteps: d.strategy === "canary" ? (d.canarySteps ?? [100]) : d.strategy === "blue-green" ? [0, 100] : [100],
-    pauseMs: d.canaryPauseSeconds * 1000,
+    // A first deployment has nothing to share traffic with: a canary goes straight to 100%.
+    trafficSteps: d.strategy === "canary" && previous ? (d.canarySteps ?? [100]) : d.strategy === "blue-green" ? [0, 100] : [100],
+    pauseMs: d.strategy === "canary" && previous ? d.canaryPauseSeconds * 1000 : 0,
     settings: d.settings,
     env: job.env,
     artifact: d.artifact,
-    previous: await lastHealthy(db, projectId, d.stage),
+    previous,
   };
 }
 

@@ -1,0 +1,148 @@
+/**
+ * Deployments end to end on the real local stack: a static site built by a real runner from a
+ * git repository whose sparki.yml deploys to `sparki-static` staging (health-checked) and
+ * production (behind an approval). The green build starts its deployment by itself
+ * (build.completed → queue → orchestrator); it is approved and served. The next commit breaks the
+ * health check: the orchestrator rolls staging back on its own, the previous version is served
+ * again and the rollback counter moves. A canary's share is measured over 1,000 requests.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commitAll, E2E, oneStepYml, pollUntil } from "./support.js";
+
+const e2e = new E2E();
+
+const deployments = (canary: boolean) =>
+  canary
+    ? `deployments:
+  - stage: production
+    platform: sparki-static
+    strategy: canary
+    canarySteps: [10, 100]
+    canaryPauseSeconds: 600
+    healthCheck: { path: /health.txt, intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 2 }
+`
+    : `deployments:
+  - stage: staging
+    platform: sparki-static
+    healthCheck: { path: /health.txt, intervalSeconds: 1, healthyThreshold: 2, unhealthyThreshold: 2 }
+  - stage: production
+    platform: sparki-static
+    approval: true
+    strategy: blue-green
+    healthCheck: { path: /health.txt, intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 2 }
+`;
+
+/** The repository's files: a build that writes dist/ with the version, and health.txt unless `broken`. */
+function site(version: string, opts: { broken?: boolean; canary?: boolean } = {}): Record<string, string> {
+  const build = `mkdir -p dist && printf '<h1>${version}</h1>' > dist/index.html${opts.broken ? "" : " && echo ok > dist/health.txt"}`;
+  return {
+    "package.json": JSON.stringify({ name: "site", version: "1.0.0", private: true }),
+    "sparki.yml": oneStepYml(build, "dist") + deployments(opts.canary ?? false),
+  };
+}
+
+async function nextCommit(repo: string, files: Record<string, string>): Promise<void> {
+  for (const [path, content] of Object.entries(files)) writeFileSync(join(repo, path), content);
+  await commitAll(repo);
+}
+
+const served = async (projectId: string, stage: string) => {
+  const res = await fetch(`${e2e.stack.apiUrl}/sites/${projectId}/${stage}/`);
+  return (await res.text()).match(/<h1>(\w+)<\/h1>/)?.[1] ?? `status ${res.status}`;
+};
+
+/** The deployment the build started by itself (push), once it is there. */
+async function pushDeployment(projectId: string, buildId: string): Promise<string> {
+  return pollUntil(
+    `a deployment of build ${buildId}`,
+    async () => (await e2e.api("GET", `/v1/projects/${projectId}/deployments`)).body.items.find((d: any) => d.buildId === buildId)?.id,
+    60_000,
+    { intervalMs: 250, diagnostics: () => e2e.diagnostics() },
+  );
+}
+
+async function deploymentWhen(id: string, done: (d: any) => boolean, timeoutMs = 60_000): Promise<any> {
+  let last: any;
+  return pollUntil(
+    `deployment ${id}`,
+    async () => {
+      last = (await e2e.api("GET", `/v1/deployments/${id}`)).body;
+      return done(last) ? last : undefined;
+    },
+    timeoutMs,
+    { intervalMs: 250, diagnostics: () => `deployment: ${JSON.stringify(last?.events?.map((e: any) => `${e.type}: ${e.message}`))}` },
+  );
+}
+
+async function metric(name: string): Promise<number> {
+  const res = await fetch(`${e2e.stack.apiUrl}/metrics`, { headers: { authorization: `Bearer ${e2e.stack.metricsToken}` } });
+  return (await res.text())
+    .split("\n")
+    .filter((line) => line.startsWith(name))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
+beforeAll(async () => {
+  await e2e.start();
+  await e2e.runner("deployer");
+}, 180_000);
+
+afterAll(() => e2e.close(), 60_000);
+
+describe("deploying a built static site", () => {
+  it("reaches staging, waits for approval, reaches production; a broken next version is rolled back by itself", { timeout: 300_000 }, async () => {
+    const repo = await e2e.gitRepo("site", site("first"));
+    const project = await e2e.project("site", repo);
+    const first = await e2e.trigger(project.id);
+    expect((await e2e.waitForEnd(first)).status).toBe("succeeded");
+
+    const release = await pushDeployment(project.id, first);
+    let d = await deploymentWhen(release, (x) => x.status === "awaiting_approval");
+    expect(d.trigger).toBe("push");
+    expect(await served(project.id, "staging")).toBe("first");
+    expect(await served(project.id, "production")).toBe("status 404");
+    expect((await e2e.api("POST", `/v1/deployments/${release}/approve`)).status).toBe(200);
+    d = await deploymentWhen(release, (x) => x.status === "succeeded");
+    expect(await served(project.id, "production")).toBe("first");
+
+    const rollbacks = await metric("sparki_deployment_rollback_total");
+    await nextCommit(repo, site("second", { broken: true }));
+    const second = await e2e.trigger(project.id);
+    expect((await e2e.waitForEnd(second)).status).toBe("succeeded");
+    const broken = await pushDeployment(project.id, second);
+    d = await deploymentWhen(broken, (x) => x.status === "rolled_back");
+    expect(d.reason).toMatch(/staging failed its health check.*404/);
+    expect(await served(project.id, "staging")).toBe("first");
+    expect(await served(project.id, "production")).toBe("first");
+    await pollUntil("the rollback counter to move", async () => (await metric("sparki_deployment_rollback_total")) > rollbacks, 15_000);
+  });
+
+  it("a canary at 10% serves the new version to about one in ten of 1,000 new visitors", { timeout: 300_000 }, async () => {
+    const repo = await e2e.gitRepo("canary", site("old", { canary: true }));
+    const project = await e2e.project("canary", repo);
+    const first = await e2e.trigger(project.id);
+    expect((await e2e.waitForEnd(first)).status).toBe("succeeded");
+    const old = await pushDeployment(project.id, first);
+    await deploymentWhen(old, (x) => x.status === "succeeded");
+
+    await nextCommit(repo, site("new", { canary: true }));
+    const second = await e2e.trigger(project.id);
+    expect((await e2e.waitForEnd(second)).status).toBe("succeeded");
+    const canary = await pushDeployment(project.id, second);
+    await deploymentWhen(canary, (x) => x.stages[0].trafficPercent === 10 && x.stages[0].passes >= 1);
+    // Each isolate keeps an alias for at most 2 s; count once every one has seen the canary.
+    await new Promise((r) => setTimeout(r, 2500));
+    const counts: Record<string, number> = {};
+    for (let batch = 0; batch < 50; batch++) {
+      const ids = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${e2e.stack.apiUrl}/sites/${project.id}/production/`, { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
+      for (const id of ids) counts[id] = (counts[id] ?? 0) + 1;
+    }
+    expect(Object.keys(counts).sort()).toEqual([old, canary].sort());
+    // 1,000 draws at p = 0.1: the standard deviation is about 9.5; 40 is over four of them.
+    expect(Math.abs((counts[canary] ?? 0) - 100)).toBeLessThan(40);
+    expect((await e2e.api("POST", `/v1/deployments/${canary}/rollback`, {})).status).toBe(200);
+    await deploymentWhen(canary, (x) => x.status === "rolled_back");
+  });
+});
