@@ -1,31 +1,60 @@
-import { Command } from "commander";
-import { detectCommand, initCommand, pipelineCommand } from "./commands.ts";
+import { Command, Option } from "commander";
+import { EXIT } from "./api.ts";
+import { registerAuth } from "./commands/auth.ts";
+import { registerBuilds } from "./commands/builds.ts";
+import { registerCompletion } from "./commands/completion.ts";
+import { registerDeploy } from "./commands/deploy.ts";
+import { registerProjects } from "./commands/projects.ts";
+import { registerSecrets } from "./commands/secrets.ts";
+import { registerTui } from "./commands/tui.ts";
+import { registerWorkspaces } from "./commands/workspaces.ts";
 import { UserError } from "./user-error.ts";
 
 const program = new Command()
   .name("sparki")
   .description("Sparki: zero-configuration CI/CD")
   .showHelpAfterError()
-  .exitOverride();
+  .configureHelp({ showGlobalOptions: true })
+  .exitOverride()
+  .addOption(new Option("--url <url>", "the Sparki server (default: $SPARKI_URL, the saved one, http://127.0.0.1:8787)"))
+  .addOption(new Option("--workspace <workspace>", "workspace id or slug (default: the one chosen with 'sparki workspaces use')"));
 
 program
   .command("detect")
   .description("detect the language, framework, package manager, commands and output directory of a project")
   .argument("[dir]", "project folder", ".")
   .option("--json", "print one JSON object instead of the readable report")
-  .action(detectCommand);
+  // The detector is large: loaded only by the commands that use it.
+  .action(async (dir: string, opts: { json?: boolean }) => (await import("./commands.ts")).detectCommand(dir, opts));
 
 program
   .command("init")
   .description("write sparki.yml from what was detected (never overwrites an existing one)")
   .argument("[dir]", "project folder", ".")
-  .action(initCommand);
+  .action(async (dir: string) => (await import("./commands.ts")).initCommand(dir));
 
 program
   .command("pipeline")
   .description("print the pipeline Sparki would run for a project (detection + sparki.yml) as JSON")
   .argument("[dir]", "project folder", ".")
-  .action(pipelineCommand);
+  .action(async (dir: string) => (await import("./commands.ts")).pipelineCommand(dir));
+
+registerAuth(program);
+registerWorkspaces(program);
+registerProjects(program);
+registerBuilds(program);
+registerSecrets(program);
+registerDeploy(program);
+registerTui(program);
+registerCompletion(program);
+
+// Every API command that prints something takes --json (the parsed API answer instead of a table).
+const noJson = new Set(["init", "pipeline", "completion", "tui", "logs"]);
+const addJson = (cmd: Command) => {
+  if (cmd.commands.length) return cmd.commands.forEach(addJson);
+  if (!noJson.has(cmd.name()) && !cmd.options.some((o) => o.long === "--json")) cmd.option("--json", "print the API's JSON answer instead of a table");
+};
+program.commands.forEach(addJson);
 
 try {
   await program.parseAsync(process.argv);
@@ -34,8 +63,9 @@ try {
     process.stderr.write(`sparki: ${err.message}\n`);
     process.exitCode = err.exitCode;
   } else if (err instanceof Error && "exitCode" in err && typeof err.exitCode === "number") {
-    // commander already printed its usage message (unknown command, --help, --version).
-    process.exitCode = err.exitCode;
+    // commander already printed its message (unknown command or option, --help, --version):
+    // anything but help and version is a usage error.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
   } else {
     process.stderr.write(`sparki: internal error, please report it:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 70;

@@ -1,0 +1,92 @@
+import { hostname } from "node:os";
+import type { Command } from "commander";
+import { ApiClient } from "../api.ts";
+import { configPath, loadConfig, removeConfig, resolveSettings, saveConfig, type GlobalFlags } from "../config.ts";
+import { act, prompt, readStdin } from "../context.ts";
+import { createToken, endSession, login, me, revokeToken } from "../endpoints.ts";
+import { printFields, printJson, printTable } from "../output.ts";
+
+interface LoginFlags extends GlobalFlags {
+  email?: string;
+  passwordStdin?: boolean;
+  token?: string;
+}
+
+/**
+ * `sparki login`: trades email and password for a session, uses it to make a long-lived API
+ * token named after this machine, ends the session, and saves only the API token (0600).
+ * `--token` saves a token made elsewhere after checking it.
+ */
+async function loginAction(flags: LoginFlags): Promise<void> {
+  const settings = await resolveSettings(flags);
+  const api = new ApiClient({ url: settings.url });
+  let token: string;
+  let tokenId: string | undefined;
+  if (flags.token) {
+    token = flags.token === "-" ? await readStdin() : flags.token;
+  } else {
+    const email = flags.email ?? (await prompt("Email: "));
+    const password = flags.passwordStdin ? await readStdin() : await prompt("Password: ", true);
+    const session = await login(api, email, password);
+    const created = await createToken(api.withToken(session.accessToken), `sparki CLI on ${hostname()}`);
+    token = created.token;
+    tokenId = created.id;
+    // The API token is what we keep; the session's refresh token would only be a second secret on disk.
+    await endSession(api.withToken(session.accessToken), session.refreshToken).catch(() => undefined);
+  }
+  const who = await me(api.withToken(token));
+  const previous = await loadConfig();
+  const keepWorkspace = previous.workspaceId && who.workspaces.some((w) => w.id === previous.workspaceId) ? previous.workspaceId : undefined;
+  const workspaceId = keepWorkspace ?? (who.workspaces.length === 1 ? who.workspaces[0]?.id : undefined);
+  await saveConfig({ url: settings.url, token, tokenId, workspaceId });
+  // Logging in again replaces the token this CLI made before; revoke it rather than leave it live.
+  if (previous.token && previous.tokenId && previous.token !== token && (previous.url ?? settings.url) === settings.url) {
+    await revokeToken(api.withToken(previous.token), previous.tokenId).catch(() => undefined);
+  }
+  if (flags.json) printJson({ user: who.user, url: settings.url, workspaceId: workspaceId ?? null, config: configPath() });
+  else process.stdout.write(`Logged in to ${settings.url} as ${who.user.email}; token saved in ${configPath()}\n`);
+}
+
+export function registerAuth(program: Command): void {
+  program
+    .command("login")
+    .description("log in and save a long-lived API token (or save the token given with --token)")
+    .option("--email <email>", "your account's email (asked for when missing)")
+    .option("--password-stdin", "read the password from stdin")
+    .option("--token <token>", "an API token (spk_…) to save instead of logging in; '-' reads it from stdin")
+    .action(async (_opts: unknown, cmd: Command) => loginAction(cmd.optsWithGlobals<LoginFlags>()));
+
+  program
+    .command("logout")
+    .description("revoke the saved API token (when this CLI made it) and forget it")
+    .action(
+      act(async ({ settings, json }) => {
+        const { saved } = settings;
+        if (saved.token && saved.tokenId) {
+          await revokeToken(new ApiClient({ url: saved.url ?? settings.url, token: saved.token }), saved.tokenId).catch(() => undefined);
+        }
+        await removeConfig();
+        if (json) printJson({ loggedOut: true });
+        else process.stdout.write(saved.token ? "Logged out.\n" : "Not logged in.\n");
+      }),
+    );
+
+  program
+    .command("whoami")
+    .description("show who the token belongs to and their workspaces")
+    .action(
+      act(async ({ api, settings, json }) => {
+        const who = await me(api);
+        if (json) return printJson(who);
+        printFields([
+          ["user", `${who.user.email}${who.user.name ? ` (${who.user.name})` : ""}`],
+          ["server", settings.url],
+          ["workspace", who.workspaces.find((w) => w.id === settings.workspaceId)?.name ?? settings.workspaceId],
+        ]);
+        if (who.workspaces.length) {
+          process.stdout.write("\n");
+          printTable(["", "id", "name", "role"], who.workspaces.map((w) => [w.id === settings.workspaceId ? "*" : "", w.id, w.name, w.role]));
+        }
+      }),
+    );
+}
