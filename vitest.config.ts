@@ -1,10 +1,15 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { existsSync } from "node:fs";
 import { planStack } from "./test/stack-plan.js";
+import { buildWeb } from "./web/build.js";
 
 // Planned once here (the config runs before any test), handed to the global setup through
 // the environment and to workerd as bindings.
 const plan = await planStack(process.env);
+// wrangler.toml serves web/dist as the Worker's assets and refuses to start without it; `npm test`
+// builds it first (pretest), this covers `npx vitest` on a fresh checkout.
+if (!existsSync("web/dist/index.html")) await buildWeb();
 process.env.SPARKI_TEST_STACK = JSON.stringify(plan);
 
 export default defineConfig({
@@ -14,7 +19,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts", "workers/**/*.node.test.ts"],
+          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts", "web/**/*.test.ts", "workers/**/*.node.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -1,0 +1,41 @@
+/** Sign up and log in: the API answers with the session and sets its cookies. */
+import { useState } from "preact/hooks";
+import { post } from "../api.ts";
+import { Session } from "../contracts.ts";
+import { ErrorNote, Page, useAction } from "../ui.tsx";
+
+export function AuthPage({ mode, onSignedIn }: { mode: "login" | "signup"; onSignedIn(): void }) {
+  const [run, busy, error] = useAction();
+  const [form, setForm] = useState({ name: "", email: "", password: "" });
+  const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void run(async () => {
+      if (mode === "signup") await post("/v1/auth/signup", form, Session);
+      else await post("/v1/auth/login", { email: form.email, password: form.password }, Session);
+      onSignedIn();
+    });
+  };
+  const signup = mode === "signup";
+  return (
+    <div class="auth">
+      <Page title={signup ? "Create your account" : "Log in"}>
+        <form class="card stack" onSubmit={submit}>
+          {signup && (
+            <>
+              <label for="name">Name</label>
+              <input id="name" autoComplete="name" required value={form.name} onInput={set("name")} />
+            </>
+          )}
+          <label for="email">Email</label>
+          <input id="email" type="email" autoComplete="email" required value={form.email} onInput={set("email")} />
+          <label for="password">Password{signup ? " (at least 8 characters)" : ""}</label>
+          <input id="password" type="password" autoComplete={signup ? "new-password" : "current-password"} minLength={signup ? 8 : 1} required value={form.password} onInput={set("password")} />
+          <ErrorNote error={error} />
+          <button class="primary" type="submit" disabled={busy}>{signup ? "Sign up" : "Log in"}</button>
+          <p>{signup ? <>Have an account? <a href="/login">Log in</a></> : <>New here? <a href="/signup">Create an account</a></>}</p>
+        </form>
+      </Page>
+    </div>
+  );
+}
