@@ -119,6 +119,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       SHARED_RUNNER_TOKEN: secrets.sharedRunnerToken,
       SECRETS_KEY: secrets.secretsKey,
       METRICS_TOKEN: secrets.metricsToken,
+      // Deployment addresses (sparki-static sites) are shown as full URLs.
+      PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
       ...options.vars,
     };
     const envFile = join(stateDir, "worker.env");

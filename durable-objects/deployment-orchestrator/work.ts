@@ -105,7 +105,8 @@ export class Work {
       const adapter = this.adapter(stage);
       const prefix = `stage ${stage.name}: `;
       if (!adapter) {
-        problems.push(`${prefix}platform ${stage.platform} is not available on this instance`);
+        // Deploy scripts run by a runner are not built yet; say so before anything is touched.
+        problems.push(`${prefix}platform ${stage.platform} is not supported yet (use sparki-static, railway, render, fly or vercel)`);
         continue;
       }
       if (stage.strategy !== "all-at-once" && !adapter.route) problems.push(`${prefix}${stage.platform} cannot split or switch traffic; use strategy all-at-once`);
