@@ -54,7 +54,7 @@ export const DeploymentSchema = z
     /** A person approves before this stage is deployed. */
     approval: z.boolean().default(false),
     script: z.string().min(1).optional(),
-    /** For platform script: what puts the previous version back (gets SPARKI_ROLLBACK_TO). */
+    /** For platform script: what puts the previous version back (gets SPARKI_ROLLBACK_TO_COMMIT). */
     rollbackScript: z.string().min(1).optional(),
     /** The platform adapter's settings (service ids and the like). */
     settings: z.record(z.string(), z.unknown()).default({}),

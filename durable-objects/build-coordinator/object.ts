@@ -39,11 +39,19 @@ export class BuildCoordinator extends DurableObject<Bindings> {
   async start(input: BuildInit): Promise<void> {
     if (this.store.meta()) return;
     const init = BuildInit.parse(input);
-    this.store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: null, skipped: [], logBytes: 0, logTruncated: false, archivedKey: null });
+    this.store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [], logBytes: 0, logTruncated: false, archivedKey: null });
     const plan: JobRow = { spec: planJob(init.buildId), state: initialJob(), steps: [] };
-    this.store.saveJob(plan, 0);
-    this.progress.recordJob(plan);
-    await this.progress.offer(plan);
+    if (init.pipeline) {
+      // Planned already: the plan job is done before it starts, and advance() expands the pipeline.
+      plan.state = { ...plan.state, status: "succeeded", exitCode: 0, startedAt: Date.now(), finishedAt: Date.now() };
+      this.store.saveJob(plan, 0);
+      this.progress.recordJob(plan);
+      await this.progress.advance(null);
+    } else {
+      this.store.saveJob(plan, 0);
+      this.progress.recordJob(plan);
+      await this.progress.offer(plan);
+    }
     this.store.setTimer("reoffer", Date.now() + reofferEveryMs);
     await this.progress.armAlarm();
   }

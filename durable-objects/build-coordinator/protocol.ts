@@ -2,6 +2,7 @@ import { z } from "zod";
 import { Artifact, EnvMap, JobStep } from "../../core/contracts/runner.ts";
 import { BuildJob } from "../../core/contracts/builds.ts";
 import { BUILD_STATUSES } from "../../core/build/index.ts";
+import { PipelineSchema } from "../../core/pipeline/index.ts";
 
 /** What the API hands a new build's coordinator. */
 export const BuildInit = z.object({
@@ -14,6 +15,11 @@ export const BuildInit = z.object({
   repo: z.object({ url: z.string().min(1), branch: z.string().min(1), commitSha: z.string().regex(/^[0-9a-f]{40}$/).nullable() }),
   /** Pools the build's jobs are offered to, in order of preference. */
   pools: z.array(z.string().min(1)).min(1),
+  /**
+   * A pipeline given up front (a `script` deployment's deploy or rollback script): no plan step,
+   * and its jobs run as they are, deploy jobs included. Needs the commit.
+   */
+  pipeline: PipelineSchema.optional(),
 });
 export type BuildInit = z.infer<typeof BuildInit>;
 

@@ -37,6 +37,9 @@ export const StageInit = z.object({
   artifact: z.string().nullable(),
   /** The stage's last healthy platform deployment, to roll back to. */
   previous: z.string().nullable(),
+  /** platform script: what a runner runs to deploy, and to roll back. */
+  script: z.string().nullable().default(null),
+  rollbackScript: z.string().nullable().default(null),
 });
 export type StageInit = z.infer<typeof StageInit>;
 

@@ -75,15 +75,14 @@ export class Steps {
     }
   }
 
-  async #adapter(plan: StageInit): Promise<{ adapter: PlatformAdapter; ctx: Awaited<ReturnType<Work["context"]>> } | null> {
+  async #adapter(plan: StageInit): Promise<{ adapter: PlatformAdapter; ctx: Awaited<ReturnType<Work["context"]>> }> {
     const adapter = this.work.adapter(plan);
-    return adapter ? { adapter, ctx: await this.work.context(plan, adapter) } : null;
+    return { adapter, ctx: await this.work.context(plan, adapter) };
   }
 
   async #deploy(plan: StageInit, now: number): Promise<boolean> {
     const { meta, object } = this;
     const target = await this.#adapter(plan);
-    if (!target) return object.apply(meta, { type: "deploy_failed", message: `platform ${plan.platform} is not available` }, "deploy_failed", plan.name, "no adapter");
     try {
       if (!meta.pending) {
         meta.pending = await target.adapter.deploy(target.ctx);
@@ -116,12 +115,12 @@ export class Steps {
       const target = await this.#adapter(plan);
       const percent = trafficOf(stage);
       try {
-        if (target?.adapter.route) await target.adapter.route(target.ctx, deployment, percent);
+        if (target.adapter.route) await target.adapter.route(target.ctx, deployment, percent);
       } catch (err) {
         return object.apply(meta, { type: "health", ok: false, detail: `routing ${percent}% of traffic failed: ${err instanceof Error ? err.message : String(err)}`, at: now }, "health", plan.name, "routing failed");
       }
       meta.routed = routeKey;
-      if (target?.adapter.route) object.record(meta, "traffic", plan.name, `${percent}% of ${plan.name} traffic on the new version`);
+      if (target.adapter.route) object.record(meta, "traffic", plan.name, `${percent}% of ${plan.name} traffic on the new version`);
       meta.nextCheckAt = now;
     }
     if (now < meta.nextCheckAt) {
@@ -155,7 +154,6 @@ export class Steps {
         const plan = meta.init.stages[target.stage];
         if (!plan) continue;
         const found = await this.#adapter(plan);
-        if (!found) throw new Error(`platform ${plan.platform} is not available`);
         await found.adapter.rollback(found.ctx, { id: target.to, url: null });
         object.record(meta, "stage_rolled_back", plan.name, `${plan.name} serves ${target.to} again`);
       }

@@ -48,14 +48,12 @@ export class Work {
     if (this.#connection) await this.#connection.then((c) => c.close(), () => undefined);
   }
 
-  adapter(stage: StageInit): PlatformAdapter | null {
-    return adapterFor(stage.platform, {
-      bucket: this.env.ARTIFACTS,
-      db: this.db,
-      cache: this.cache,
-      artifactKey: () => artifactKey(this.init, stage),
-      publicUrl: configOf(this.env).PUBLIC_URL ?? null,
-    });
+  adapter(stage: StageInit): PlatformAdapter {
+    return adapterFor(
+      stage.platform,
+      { bucket: this.env.ARTIFACTS, db: this.db, cache: this.cache, artifactKey: () => artifactKey(this.init, stage), publicUrl: configOf(this.env).PUBLIC_URL ?? null },
+      { env: this.env, db: this.db, script: stage.script, rollbackScript: stage.rollbackScript },
+    );
   }
 
   /** The adapter's credentials, decrypted from the project's secrets (missing ones are left out). */
@@ -104,11 +102,6 @@ export class Work {
     for (const stage of this.init.stages) {
       const adapter = this.adapter(stage);
       const prefix = `stage ${stage.name}: `;
-      if (!adapter) {
-        // Deploy scripts run by a runner are not built yet; say so before anything is touched.
-        problems.push(`${prefix}platform ${stage.platform} is not supported yet (use sparki-static, railway, render, fly or vercel)`);
-        continue;
-      }
       if (stage.strategy !== "all-at-once" && !adapter.route) problems.push(`${prefix}${stage.platform} cannot split or switch traffic; use strategy all-at-once`);
       try {
         problems.push(...(await adapter.validate(await this.context(stage, adapter))).map((p) => prefix + p));

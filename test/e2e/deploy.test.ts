@@ -6,10 +6,12 @@
  * health check: the orchestrator rolls staging back on its own, the previous version is served
  * again and the rollback counter moves. A canary's share is measured over 1,000 requests.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commitAll, E2E, oneStepYml, pollUntil } from "./support.js";
+import { commitAll, E2E, oneStepYml, pollUntil, run } from "./support.js";
 
 const e2e = new E2E();
 
@@ -144,5 +146,52 @@ describe("deploying a built static site", () => {
     expect(Math.abs((counts[canary] ?? 0) - 100)).toBeLessThan(40);
     expect((await e2e.api("POST", `/v1/deployments/${canary}/rollback`, {})).status).toBe(200);
     await deploymentWhen(canary, (x) => x.status === "rolled_back");
+  });
+
+  it("a script stage runs its deploy script on a runner, is health-checked at its URL, and runs its rollback script when it turns unhealthy", { timeout: 300_000 }, async () => {
+    let healthy = true;
+    const app = createServer((req, res) => {
+      res.writeHead(req.url === "/health" && healthy ? 200 : 503).end();
+    });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    const port = (app.address() as AddressInfo).port;
+    const marks = join(e2e.work, "script-marks");
+    const yml = (version: string) =>
+      oneStepYml(`echo building ${version}`) +
+      `deployments:
+  - stage: prod
+    platform: script
+    script: 'echo "$SPARKI_COMMIT_SHA $SPARKI_STAGE" >> ${marks}.deploys'
+    rollbackScript: 'echo "$SPARKI_ROLLBACK_TO_COMMIT" >> ${marks}.rollbacks'
+    healthCheck: { url: "http://127.0.0.1:${port}/health", intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 2 }
+`;
+    try {
+      const repo = await e2e.gitRepo("scripted", { "package.json": JSON.stringify({ name: "scripted", version: "1.0.0" }), "sparki.yml": yml("one") });
+      const commitOf = async () => (await run("git", ["rev-parse", "HEAD"], { cwd: repo })).stdout.trim();
+      const firstCommit = await commitOf();
+      const project = await e2e.project("scripted", repo);
+      const first = await e2e.trigger(project.id);
+      expect((await e2e.waitForEnd(first)).status).toBe("succeeded");
+      const good = await pushDeployment(project.id, first);
+      const done = await deploymentWhen(good, (x) => x.status === "succeeded" || x.status === "failed", 120_000);
+      expect(done.status, JSON.stringify(done.events)).toBe("succeeded");
+      expect(readFileSync(`${marks}.deploys`, "utf8")).toBe(`${firstCommit} prod\n`);
+      // The script ran as a build of the project, whose log is there to read.
+      const builds = (await e2e.api("GET", `/v1/projects/${project.id}/builds`)).body.items;
+      expect(builds.length).toBe(2);
+
+      healthy = false;
+      await nextCommit(repo, { "sparki.yml": yml("two") });
+      const second = await e2e.trigger(project.id);
+      expect((await e2e.waitForEnd(second)).status).toBe("succeeded");
+      const bad = await pushDeployment(project.id, second);
+      const back = await deploymentWhen(bad, (x) => x.status === "rolled_back" || x.status === "failed", 120_000);
+      expect(back.status, JSON.stringify(back.events)).toBe("rolled_back");
+      expect(back.reason).toMatch(/health check.*503/);
+      expect(readFileSync(`${marks}.deploys`, "utf8").trim().split("\n")).toHaveLength(2);
+      expect(readFileSync(`${marks}.rollbacks`, "utf8")).toBe(`${firstCommit}\n`);
+    } finally {
+      app.close();
+    }
   });
 });

@@ -1,15 +1,16 @@
 /**
  * The adapters by platform id. Cloud adapters talk to the platform with the given fetch;
- * sparki-static works on this instance's R2 and Postgres.
+ * sparki-static works on this instance's R2 and Postgres; script runs on the user's runners.
  */
 import type { PlatformAdapter, PlatformId } from "../../core/deploy/adapter.ts";
 import { flyAdapter } from "./adapters/fly.js";
 import { railwayAdapter } from "./adapters/railway.js";
 import { renderAdapter } from "./adapters/render.js";
+import { scriptAdapter, type ScriptDeps } from "./adapters/script.js";
 import { sparkiStaticAdapter, type SparkiStaticDeps } from "./adapters/sparki-static.js";
 import { vercelAdapter } from "./adapters/vercel.js";
 
-export function adapterFor(platform: PlatformId, staticDeps: SparkiStaticDeps): PlatformAdapter | null {
+export function adapterFor(platform: PlatformId, staticDeps: SparkiStaticDeps, scriptDeps: ScriptDeps): PlatformAdapter {
   switch (platform) {
     case "sparki-static":
       return sparkiStaticAdapter(staticDeps);
@@ -22,6 +23,6 @@ export function adapterFor(platform: PlatformId, staticDeps: SparkiStaticDeps): 
     case "vercel":
       return vercelAdapter;
     case "script":
-      return null;
+      return scriptAdapter(scriptDeps);
   }
 }

@@ -79,6 +79,8 @@ async function stageOf(db: Db, projectId: string, job: Job, attemptId: string): 
     env: job.env,
     artifact: d.artifact,
     previous,
+    script: d.platform === "script" ? (job.steps[0]?.run ?? null) : null,
+    rollbackScript: d.rollbackScript,
   };
 }
 
