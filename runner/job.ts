@@ -96,8 +96,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
     steps.set(id, next.state);
     return next.state;
   };
-  const report = async (id: string, state: StepState) => {
-    if (state.status === "pending") return;
+  const sendReport = async (id: string, state: StepState) => {
     try {
       await retry(() => client.updateStep(job.jobId, id, { ...lease, status: state.status as StepReport["status"], exitCode: state.exitCode, startedAt: iso(state.startedAt), finishedAt: iso(state.finishedAt) }), {
         attempts: 3,
@@ -108,6 +107,14 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       // Step updates only feed the live view; the final result carries every step anyway.
       if (isLeaseLost(err)) halt("lease_lost");
     }
+  };
+  // Step updates go one after another (the server keeps the last one it got per step), but no
+  // step waits for one: a round trip to the API is not part of any step's time. The result is
+  // sent only once they are all through, so it is never followed by an older update.
+  let reports = Promise.resolve();
+  const report = (id: string, state: StepState) => {
+    if (state.status === "pending") return;
+    reports = reports.then(() => sendReport(id, state));
   };
 
   let status: JobResultStatus = "succeeded";
@@ -138,7 +145,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       for (const step of job.steps) {
         if (stop.signal.aborted || status !== "succeeded") break;
         const running = apply(step.id, { type: "start", at: Date.now() });
-        if (running) await report(step.id, running);
+        if (running) report(step.id, running);
         const outcome = await runStep({
           command: step.command,
           cwd: src,
@@ -152,18 +159,18 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         if (outcome.kind === "exited") {
           say(`job ${job.jobId}: step ${step.id} exited ${outcome.exitCode} in ${secondsOf(outcome.durationMs)}`);
           const done = apply(step.id, { type: "exit", at, exitCode: outcome.exitCode });
-          if (done) await report(step.id, done);
+          if (done) report(step.id, done);
           if (outcome.exitCode !== 0) [status, exitCode] = ["failed", outcome.exitCode];
         } else if (outcome.kind === "timed_out") {
           say(`job ${job.jobId}: step ${step.id} timed out after ${secondsOf(outcome.durationMs)}`);
           logs.sink(step.id).note(`sparki: step timed out after ${step.timeoutSeconds} s`);
           const done = apply(step.id, { type: "time_out", at });
-          if (done) await report(step.id, done);
+          if (done) report(step.id, done);
           [status, exitCode] = ["timed_out", null];
         } else {
           say(`job ${job.jobId}: step ${step.id} stopped after ${secondsOf(outcome.durationMs)}`);
           const done = apply(step.id, reason === "timeout" ? { type: "time_out", at } : { type: "cancel", at });
-          if (done) await report(step.id, done);
+          if (done) report(step.id, done);
         }
       }
     }
@@ -184,6 +191,8 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
     ctx.handBack.removeEventListener("abort", onHandBack);
   }
 
+  // A lost lease that a step update found must still decide how the job ends.
+  await reports;
   const stoppedBy: StopReason | null = reason;
   if (stoppedBy === "cancel") [status, exitCode] = ["cancelled", null];
   if (stoppedBy === "timeout") [status, exitCode] = ["timed_out", null];

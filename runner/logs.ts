@@ -5,6 +5,14 @@
  * the socket is paused, not dropped) → the socket, at most a window of unacknowledged bytes at
  * a time. When the socket drops, the loop reconnects with backoff and resends from the
  * server's `resume` seq; the server drops what it already holds, so nothing is lost or doubled.
+ *
+ * Frames are coalesced: the first line after a quiet spell goes out at once, but while output
+ * keeps coming a frame leaves at most every `frameIntervalMs`, carrying everything written
+ * meanwhile. The coordinator's cost is per frame (one storage commit, one ack), so a step that
+ * writes a line per process it starts would otherwise cost a frame per line. Coalescing only
+ * delays `pump`: every line is in the outbox from the moment it is written, so a reconnect,
+ * `close` or the process's end never finds a line outside it. A step's end, `close` and a
+ * `resume` send at once; the one timer is unref'd and cleared by `close`.
  */
 import WebSocket from "ws";
 import { LogCloseCode, RunnerLimits, ServerLogFrame } from "../core/contracts/runner.ts";
@@ -36,15 +44,26 @@ export interface LogStreamOptions {
   limits?: Partial<FrameLimits>;
   /** Producers pause above this many unacknowledged bytes, and resume below half of it. */
   highWaterBytes?: number;
+  /** Least time between two frames while output keeps coming (0: a frame per write). */
+  frameIntervalMs?: number;
 }
 
 const DEFAULT_LIMITS: FrameLimits = { maxLines: RunnerLimits.frameLines, maxBytes: 256 * 1024, windowBytes: 1024 * 1024 };
+/**
+ * Short next to the coordinator's own 25 ms fan-out batching, so viewers barely notice it; long
+ * enough that a step starting hundreds of processes a second sends tens of frames, not hundreds.
+ */
+const DEFAULT_FRAME_INTERVAL_MS = 10;
 
 /** The job's log stream. Call {@link start} once, write through {@link sink}s, then {@link close}. */
 export class LogStream {
   private readonly outbox = new LogOutbox();
   private readonly limits: FrameLimits;
   private readonly highWater: number;
+  private readonly frameInterval: number;
+  /** performance.now() of the last frame sent; the next waits until `frameInterval` after it. */
+  private lastSentAt = -Infinity;
+  private pumpTimer: NodeJS.Timeout | null = null;
   private socket: WebSocket | null = null;
   /** True once the current socket got its `resume`: sending before it could skip lines. */
   private resumed = false;
@@ -60,6 +79,7 @@ export class LogStream {
   constructor(private readonly options: LogStreamOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.highWater = options.highWaterBytes ?? 8 * 1024 * 1024;
+    this.frameInterval = options.frameIntervalMs ?? DEFAULT_FRAME_INTERVAL_MS;
   }
 
   /** Starts the connect loop in the background. */
@@ -93,22 +113,39 @@ export class LogStream {
         mask = initialMaskState;
         const rest = flushLines(lines);
         lines = initialLineState;
-        if (rest.length > 0) this.append(step, rest);
+        if (rest.length > 0) this.outbox.append(step, Date.now(), rest);
+        // The step is over: its last lines need not wait for the next frame slot.
+        this.pump();
       },
     };
   }
 
   private append(step: string, framed: Parameters<LogOutbox["append"]>[2]): void {
     this.outbox.append(step, Date.now(), framed);
-    this.pump();
+    this.schedulePump();
+  }
+
+  /** Pumps now if the last frame left at least `frameInterval` ago, else once it has. */
+  private schedulePump(): void {
+    if (this.pumpTimer) return;
+    const wait = this.lastSentAt + this.frameInterval - performance.now();
+    if (wait <= 0) return this.pump();
+    this.pumpTimer = setTimeout(() => this.pump(), wait);
+    // Never what keeps the runner alive: `close` pumps and clears it.
+    this.pumpTimer.unref();
   }
 
   /** Sends frames while the socket is ready and the window allows. */
   private pump(): void {
+    if (this.pumpTimer) {
+      clearTimeout(this.pumpTimer);
+      this.pumpTimer = null;
+    }
     const ws = this.socket;
     if (!ws || !this.resumed || ws.readyState !== WebSocket.OPEN) return;
     for (let frame = this.outbox.nextFrame(this.limits); frame; frame = this.outbox.nextFrame(this.limits)) {
       ws.send(JSON.stringify(frame));
+      this.lastSentAt = performance.now();
     }
   }
 
@@ -131,10 +168,16 @@ export class LogStream {
       return;
     }
     this.outbox.receive(frame.data);
-    if (frame.data.type === "resume") this.resumed = true;
     if (this.outbox.bytes < this.highWater / 2) for (const fn of this.drainWaiters.splice(0)) fn();
     if (this.outbox.drained) for (const fn of this.ackWaiters.splice(0)) fn();
-    this.pump();
+    if (frame.data.type === "resume") {
+      // A new connection (or a gap the server noticed): resend at once.
+      this.resumed = true;
+      this.pump();
+    } else {
+      // An ack may have opened the window; what waits goes in the next frame slot.
+      this.schedulePump();
+    }
   }
 
   /** One connection's life; resolves when it closes. */
@@ -185,11 +228,14 @@ export class LogStream {
    */
   async close(timeoutMs: number): Promise<boolean> {
     this.closing = true;
+    this.pump();
     if (!this.outbox.drained && !this.leaseLost) {
       await Promise.race([new Promise<void>((resolve) => this.ackWaiters.push(resolve)), sleep(timeoutMs)]);
     }
     const drained = this.outbox.drained;
     this.stopped = true;
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.pumpTimer = null;
     this.stopController.abort();
     this.socket?.close(1000, "job finished");
     await this.loop;

@@ -17,9 +17,12 @@ export function writeBenchConfig(dir: string): string {
   const extra = parse(readFileSync(join(here, "wrangler.toml"), "utf8")) as Table;
   const rootObjects = (root.durable_objects as Table | undefined) ?? {};
   const extraObjects = (extra.durable_objects as Table | undefined) ?? {};
+  const assets = root.assets as Table | undefined;
   const config: Table = {
     ...root,
     main: join(here, "worker.ts"),
+    // Relative paths in the root config are the project root's, not this scratch file's.
+    ...(assets && typeof assets.directory === "string" ? { assets: { ...assets, directory: join(projectRoot, assets.directory) } } : {}),
     durable_objects: { ...rootObjects, bindings: [...((rootObjects.bindings as Table[] | undefined) ?? []), ...((extraObjects.bindings as Table[] | undefined) ?? [])] },
     migrations: [...((root.migrations as Table[] | undefined) ?? []), ...((extra.migrations as Table[] | undefined) ?? [])],
   };
