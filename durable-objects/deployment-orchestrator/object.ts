@@ -39,12 +39,29 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
     return this.ctx.storage.get<Meta>("meta");
   }
 
+  #lock: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs one read-modify-write of the state at a time. The alarm awaits platforms and health
+   * checks, and an approve or rollback arriving meanwhile would otherwise be overwritten when the
+   * alarm saves the state it read before.
+   */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
   async #save(meta: Meta): Promise<void> {
     await this.ctx.storage.put("meta", meta);
   }
 
   /** Starts the deployment. Idempotent: the API and the queue consumer may both call it. */
   async start(input: ReleaseInit): Promise<Deployment> {
+    return this.#exclusive(() => this.#start(input));
+  }
+
+  async #start(input: ReleaseInit): Promise<Deployment> {
     const existing = await this.#meta();
     if (existing) return this.#view(existing);
     const init = ReleaseInit.parse(input);
@@ -89,6 +106,10 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
   }
 
   async #request(event: DeploymentEvent, type: string, message: string): Promise<Deployment | Refusal> {
+    return this.#exclusive(() => this.#requested(event, type, message));
+  }
+
+  async #requested(event: DeploymentEvent, type: string, message: string): Promise<Deployment | Refusal> {
     const meta = await this.#meta();
     if (!meta) return { refused: "This deployment has not started." };
     const moved = this.apply(meta, event, type, meta.state.stages[meta.state.current]?.name ?? null, message);
@@ -213,6 +234,10 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
   }
 
   override async alarm(): Promise<void> {
+    await this.#exclusive(() => this.#step());
+  }
+
+  async #step(): Promise<void> {
     const meta = await this.#meta();
     if (!meta) return;
     const steps = new Steps(this, meta);
