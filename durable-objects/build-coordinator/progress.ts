@@ -85,14 +85,15 @@ export class Progress {
     this.store.clearTimer("reoffer");
     this.logs.broadcastStatus(meta.state.status);
     await this.recordMetrics(meta);
-    await this.env.EVENTS.send({
+    // Through the outbox, after the build's row: the consumer reads the final status from Postgres.
+    this.store.enqueue("event", meta.init.buildId, {
       type: "build.completed",
       buildId: meta.init.buildId,
       projectId: meta.init.projectId,
       status: meta.state.status as "succeeded" | "failed" | "cancelled" | "timed_out",
       correlationId: meta.init.buildId,
       occurredAt: new Date().toISOString(),
-    }).catch(() => undefined);
+    });
     await this.armAlarm();
   }
 

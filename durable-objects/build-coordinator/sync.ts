@@ -1,10 +1,11 @@
 /**
  * Writes what Postgres must learn (build status and timings, job rows) from the coordinator's
- * outbox. A failed write stays in the outbox and is retried by the alarm with backoff, so a
+ * outbox, and the queue events that must follow those writes (`build.completed`). A failed write stays in the outbox and is retried by the alarm with backoff, so a
  * Postgres outage delays the record but never loses it.
  */
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { SparkiEvent } from "../../core/contracts/events.js";
 import { connect } from "../../workers/db/client.js";
 import { builds, jobs } from "../../workers/db/schema.js";
 import type { Bindings } from "../../workers/env.js";
@@ -62,6 +63,8 @@ export async function flushOutbox(store: Store, env: Bindings): Promise<boolean>
         const j = JobRecord.parse(payload);
         const row = { ...j, startedAt: date(j.startedAt), completedAt: date(j.completedAt), runnerId: j.runnerId };
         await connection.db.insert(jobs).values(row).onConflictDoUpdate({ target: jobs.id, set: row });
+      } else if (item.kind === "event") {
+        await env.EVENTS.send(SparkiEvent.parse(payload));
       }
       store.sent(item.id);
     }
