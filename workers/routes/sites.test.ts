@@ -105,8 +105,12 @@ describe("sparki-static serving", () => {
     // Isolates see a switch within their cache tier's 2 s; once seen, every new visitor gets v2.
     await servedWithin("blue-green/", "<h1>v2</h1>");
     for (let i = 0; i < 20; i++) expect(await (await get("blue-green/")).text()).toContain("<h1>v2</h1>");
-    // The page loaded before the switch still gets its own asset from the deployment it came from.
+    // The page loaded before the switch still gets its own asset from the deployment it came from,
+    // but the same visitor's next page load is the new version (the pin never holds pages back).
     expect((await get("blue-green/assets/app-v1.js", cookie)).status).toBe(200);
+    const returning = await get("blue-green/", cookie);
+    expect(await returning.text()).toContain("<h1>v2</h1>");
+    expect(returning.headers.get("set-cookie")).toContain(`sparki_site_blue_green=${v2}`);
     // Rollback is the same switch, back.
     await withDb((db) => switchAlias(db, cache(), projectId, "blue-green", v1));
     await servedWithin("blue-green/", "<h1>v1</h1>");

@@ -35,7 +35,11 @@ export const siteRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/sites/:projec
 
   const cookieName = `sparki_site_${stage.replaceAll("-", "_")}`;
   const pinned = getCookie(c, cookieName);
-  const known = [alias.deploymentId, alias.canaryDeploymentId, alias.previousDeploymentId].filter((d): d is string => d !== null);
+  // A page goes to the live version (or the canary its visitor landed on); only the files a page
+  // loaded before a switch asks for may still come from the version it replaced.
+  const last = path.split("/").pop() ?? "";
+  const page = last === "" || last.endsWith(".html") || !last.includes(".");
+  const known = [alias.deploymentId, alias.canaryDeploymentId, page ? null : alias.previousDeploymentId].filter((d): d is string => d !== null);
   const chosen = pinned && known.includes(pinned) ? pinned : pickDeployment({ ...alias }, crypto.getRandomValues(new Uint32Array(1))[0]! % 100);
 
   let served = chosen;
