@@ -55,10 +55,13 @@ export class LogSockets {
     } else if (url.pathname === "/viewer") {
       const from = Math.max(1, Number(url.searchParams.get("from") ?? 1) || 1);
       this.ctx.acceptWebSocket(server, ["viewer"]);
-      const sentUpTo = this.#sendBacklog(server, from);
-      server.serializeAttachment({ role: "viewer", sentUpTo } satisfies Attachment);
-      const status = this.store.meta()?.state.status;
-      if (status) send(server, { type: "status", status });
+      // One chunk before the handshake answer, the rest right after it: on a long log the
+      // viewer sees its first lines without waiting for the whole backlog to be read and sent.
+      const first = this.#lines(from, backlogChunk);
+      if (first.length > 0) send(server, { type: "lines", lines: first });
+      server.serializeAttachment({ role: "viewer", sentUpTo: first.at(-1)?.seq ?? from - 1 } satisfies Attachment);
+      if (first.length < backlogChunk) this.#sendStatus(server);
+      else setTimeout(() => this.#catchUp(server), 0);
     } else {
       return new Response("not found", { status: 404 });
     }
@@ -200,16 +203,28 @@ export class LogSockets {
   }
 
   /** Sends every stored line from `from`; returns the last seq sent. */
-  #sendBacklog(ws: WebSocket, from: number): number {
-    let next = from;
-    let last = from - 1;
-    for (;;) {
-      const lines = this.#lines(next, backlogChunk);
-      if (lines.length === 0) return last;
-      send(ws, { type: "lines", lines });
-      last = lines[lines.length - 1]?.seq ?? last;
-      next = last + 1;
+  /** The rest of a new viewer's backlog (from wherever fan-out has brought it meanwhile), then the status. */
+  #catchUp(ws: WebSocket): void {
+    const att = ws.deserializeAttachment() as Attachment | null;
+    if (att?.role !== "viewer") return;
+    let last = att.sentUpTo;
+    try {
+      for (;;) {
+        const lines = this.#lines(last + 1, backlogChunk);
+        if (lines.length === 0) break;
+        send(ws, { type: "lines", lines });
+        last = lines[lines.length - 1]?.seq ?? last;
+      }
+      ws.serializeAttachment({ role: "viewer", sentUpTo: last } satisfies Attachment);
+      this.#sendStatus(ws);
+    } catch {
+      // The viewer left meanwhile.
     }
+  }
+
+  #sendStatus(ws: WebSocket): void {
+    const status = this.store.meta()?.state.status;
+    if (status) send(ws, { type: "status", status });
   }
 
   #scheduleFanOut(): void {
