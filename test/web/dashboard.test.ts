@@ -3,13 +3,17 @@
  * real runner, and Chromium driven by playwright-core. A new user signs up, makes a workspace,
  * creates a project from a git repository on disk, runs a build, watches its log lines arrive
  * live and in order, and sees it succeed; the pages are also checked at 360 px wide and from the
- * keyboard. The deployment page is driven with the API's answers given by the test (the contract
- * of core/contracts/deployments.ts) until real deployments run locally: the `it.todo` below is
- * where the real rollback goes. Each step is its own test on the same page, in order.
+ * keyboard. The deployment page is first driven with answers the test gives (the contract of
+ * core/contracts/deployments.ts), then for real: a site deployed to sparki-static staging and
+ * production twice, watched live, rolled back from the dashboard (version one served again), and a
+ * third version behind an approval, approved from the dashboard. Each step is its own test on the
+ * same page, in order.
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2E, oneStepYml, pollUntil } from "../e2e/support.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { commitAll, E2E, oneStepYml, pollUntil } from "../e2e/support.js";
 import { collectErrors, launch, shot } from "./browser.js";
 
 const e2e = new E2E();
@@ -27,6 +31,71 @@ const ticksJs = `for (let i = 1; i <= ${TICKS}; i++) {
 }
 console.log("all ticks done");
 `;
+
+// The deployed site: a build that writes dist/ with the version and a health check file, deployed
+// to sparki-static staging (health-checked) then production (behind an approval if asked).
+let siteRepo: string;
+let siteProjectId: string;
+let deployErrors: string[] = [];
+let lastDeployment: unknown;
+/** The WebSockets the deployment steps' page opened, and how many messages each received. */
+const sockets: { url: string; frames: number }[] = [];
+function site(version: string, opts: { approval?: boolean } = {}): Record<string, string> {
+  const build = `mkdir -p dist && printf '<h1>${version}</h1>' > dist/index.html && echo ok > dist/health.txt`;
+  return {
+    "package.json": JSON.stringify({ name: "site", version: "1.0.0", private: true }),
+    "sparki.yml": `${oneStepYml(build, "dist")}deployments:
+  - stage: staging
+    platform: sparki-static
+    healthCheck: { path: /health.txt, intervalSeconds: 1, healthyThreshold: 2, unhealthyThreshold: 2 }
+  - stage: production
+    platform: sparki-static${opts.approval ? "\n    approval: true" : ""}
+    healthCheck: { path: /health.txt, intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 2 }
+`,
+  };
+}
+
+async function nextCommit(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [path, content] of Object.entries(files)) writeFileSync(join(dir, path), content);
+  await commitAll(dir);
+}
+
+/** What the stage serves: the version in its <h1>, or the status. */
+async function served(stage: string): Promise<string> {
+  const res = await fetch(`${e2e.stack.apiUrl}/sites/${siteProjectId}/${stage}/`);
+  return (await res.text()).match(/<h1>(\w+)<\/h1>/)?.[1] ?? `status ${res.status}`;
+}
+
+/** From the project's page: "Run a build", and wait on the build's page until it succeeds. */
+async function buildInBrowser(): Promise<string> {
+  await page.getByRole("button", { name: "Run a build" }).click();
+  await page.waitForURL(/\/builds\/[0-9a-f-]{36}$/);
+  const buildId = page.url().split("/").pop() ?? "";
+  let status: string | null = null;
+  await pollUntil("the build to end on the page", async () => /^(succeeded|failed|cancelled|timed out)$/.test((status = (await page.locator("#build-status").textContent()) ?? "")), 150_000, {
+    intervalMs: 250,
+    diagnostics: () => `build ${buildId} shows ${status}\n${e2e.diagnostics()}`,
+  });
+  expect(status).toBe("succeeded");
+  return buildId;
+}
+
+/** GET /v1/deployments/:id with the browser's session. */
+async function deployment(id: string): Promise<{ status: string; events: { type: string; message: string }[] }> {
+  const res = await page.request.get(`/v1/deployments/${id}`);
+  lastDeployment = await res.json();
+  return lastDeployment as { status: string; events: { type: string; message: string }[] };
+}
+
+/** The deployment the green build started by itself. */
+async function deploymentOf(buildId: string): Promise<string> {
+  return pollUntil(
+    `a deployment of build ${buildId}`,
+    async () => ((await (await page.request.get(`/v1/projects/${siteProjectId}/deployments`)).json()) as { items: { id: string; buildId: string }[] }).items.find((d) => d.buildId === buildId)?.id,
+    60_000,
+    { intervalMs: 250, diagnostics: () => e2e.diagnostics() },
+  );
+}
 
 beforeAll(async () => {
   await e2e.start();
@@ -188,14 +257,127 @@ describe("the dashboard on the local stack", () => {
     await page.unrouteAll();
   });
 
-  // Deployments: once the orchestrator and its routes land, a project with a deploy stage gets a
-  // deployment from the green build above; open /projects/:id/deployments, then the deployment,
-  // and press "Roll back" (confirm dialog: page.once("dialog", (d) => d.accept())).
-  it.todo("rolls back a deployment");
+  it("deploys a site twice, shows its stages and health live, and rolls the latest deployment back", { timeout: 300_000 }, async () => {
+    // A page of its own: the step above stubbed the deployment socket on the first one for good.
+    page = await context.newPage();
+    deployErrors = collectErrors(page);
+    page.on("websocket", (ws) => {
+      const seen = { url: ws.url(), frames: 0 };
+      sockets.push(seen);
+      ws.on("framereceived", () => void seen.frames++);
+    });
+
+    siteRepo = await e2e.gitRepo("web-site", site("one"));
+    await page.goto("/");
+    await page.waitForURL(/\/w\/[0-9a-f-]{36}\/projects$/);
+    await page.getByLabel("Name", { exact: true }).fill("site");
+    await page.getByLabel("Git URL").fill(siteRepo);
+    await page.getByRole("button", { name: "Create project" }).click();
+    await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+    siteProjectId = page.url().split("/").pop() ?? "";
+
+    // Version one: built, then deployed by itself to staging and production.
+    const first = await buildInBrowser();
+    const one = await deploymentOf(first);
+    await pollUntil("deployment one to succeed", async () => (await deployment(one)).status === "succeeded", 90_000, { intervalMs: 250, diagnostics: () => `${JSON.stringify(lastDeployment)}\n${e2e.diagnostics()}` });
+    expect(await served("production")).toBe("one");
+
+    // Version two, watched on the dashboard: the project's deployments, then the newest one.
+    await nextCommit(siteRepo, site("two"));
+    await page.goto(`/projects/${siteProjectId}`);
+    const second = await buildInBrowser();
+    await page.getByRole("link", { name: "Project", exact: true }).click();
+    await page.getByRole("link", { name: "Deployments", exact: true }).click();
+    await page.waitForURL(`**/projects/${siteProjectId}/deployments`);
+    await expect.poll(() => page.locator("main tbody tr").count(), { timeout: 30_000 }).toBe(2);
+    const two = await deploymentOf(second);
+    await shot(page, "08-deployments-list");
+    await page.locator("main tbody tr").first().getByRole("link").click();
+    await page.waitForURL(`**/deployments/${two}`);
+    const statuses: string[] = [];
+    await pollUntil(
+      "deployment two to succeed on the page",
+      async () => {
+        const status = (await page.locator("#deployment-status").textContent({ timeout: 1000 }).catch(() => null)) ?? "";
+        if (statuses.at(-1) !== status) statuses.push(status);
+        return status === "succeeded";
+      },
+      90_000,
+      { intervalMs: 100, diagnostics: () => `statuses seen: ${JSON.stringify(statuses)}; last: ${JSON.stringify(lastDeployment)}` },
+    );
+    // The stages, each healthy with its passing checks and all of the traffic.
+    for (const stage of ["staging", "production"]) {
+      const card = page.locator(`[data-stage="${stage}"]`);
+      expect(await card.locator("h2 .status").textContent()).toBe("healthy");
+      expect(await card.locator(".health").textContent()).toMatch(/^health: [1-9]\d* passing, 0 failing/);
+      expect(await page.getByRole("meter", { name: `traffic on the new version in ${stage}` }).getAttribute("aria-valuenow")).toBe("100");
+    }
+    expect(await served("production")).toBe("two");
+    // Live: it arrived over the deployment's event socket (more than its first message when the
+    // page saw it still moving).
+    const socket = sockets.find((s) => s.url.endsWith(`/v1/deployments/${two}/events`));
+    expect(socket, JSON.stringify(sockets)).toBeDefined();
+    if (statuses.length > 1) expect(socket?.frames ?? 0, JSON.stringify(statuses)).toBeGreaterThan(1);
+    await shot(page, "09-deployment-succeeded");
+
+    // Roll back (after the confirm dialog): both stages go back, and production serves one again.
+    let asked = "";
+    page.once("dialog", (dialog) => ((asked = dialog.message()), void dialog.accept()));
+    const framesBefore = socket?.frames ?? 0;
+    await page.getByRole("button", { name: "Roll back" }).click();
+    await expect.poll(() => page.locator("#deployment-status").textContent(), { timeout: 60_000 }).toBe("rolled back");
+    // The rollback's answer says "rolling back"; the rest came live over the socket.
+    expect(socket?.frames ?? 0).toBeGreaterThan(framesBefore);
+    expect(asked).toMatch(/Roll back/);
+    for (const stage of ["staging", "production"]) expect(await page.locator(`[data-stage="${stage}"] h2 .status`).textContent()).toBe("rolled back");
+    expect(await page.getByRole("button", { name: "Roll back" }).count()).toBe(0);
+    expect((await deployment(two)).status).toBe("rolled_back");
+    await pollUntil("production to serve version one again", async () => (await served("production")) === "one", 15_000, { intervalMs: 250 });
+    expect(await served("staging")).toBe("one");
+    await shot(page, "10-deployment-rolled-back");
+  });
+
+  it("approves a stage that waits for approval, and the deployment succeeds", { timeout: 300_000 }, async () => {
+    await nextCommit(siteRepo, site("three", { approval: true }));
+    await page.goto(`/projects/${siteProjectId}`);
+    const third = await buildInBrowser();
+    const three = await deploymentOf(third);
+    await page.goto(`/projects/${siteProjectId}/deployments`);
+    await expect.poll(() => page.locator("main tbody tr").count(), { timeout: 30_000 }).toBe(3);
+    await page.locator("main tbody tr").first().getByRole("link").click();
+    await page.waitForURL(`**/deployments/${three}`);
+    await page.getByRole("button", { name: "Approve" }).waitFor({ timeout: 90_000 });
+    expect(await page.locator("#deployment-status").textContent()).toBe("awaiting approval");
+    expect(await page.locator('[data-stage="staging"] h2 .status').textContent()).toBe("healthy");
+    expect(await page.locator('[data-stage="production"] h2 .status').textContent()).toBe("waiting");
+    expect(await page.locator('[data-stage="production"]').textContent()).toContain("needs approval");
+    expect(await served("staging")).toBe("three");
+    expect(await served("production")).toBe("one");
+    await shot(page, "11-deployment-awaiting-approval");
+
+    const socket = sockets.find((s) => s.url.endsWith(`/v1/deployments/${three}/events`));
+    const framesBefore = socket?.frames ?? 0;
+    await page.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => page.locator("#deployment-status").textContent(), { timeout: 60_000 }).toBe("succeeded");
+    // Approving answers "deploying"; production's deploy, health checks and success came live.
+    expect((socket?.frames ?? 0) - framesBefore, JSON.stringify(sockets)).toBeGreaterThanOrEqual(3);
+    expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    expect(await page.locator('[data-stage="production"] h2 .status').textContent()).toBe("healthy");
+    expect(await page.locator(".events").textContent()).toContain("approved");
+    expect((await deployment(three)).status).toBe("succeeded");
+    await pollUntil("production to serve version three", async () => (await served("production")) === "three", 15_000, { intervalMs: 250 });
+    await shot(page, "12-deployment-approved");
+    // Long stage URLs and event messages wrap on a phone.
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")).toBeLessThanOrEqual(0);
+    await shot(page, "13-deployment-360");
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
 
   it("logged no errors in the browser", () => {
     // A signed-out visitor's first GET /v1/me (and the refresh it tries) answer 401: Chromium
     // logs those; they are how the app learns it must show the login page.
-    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    expect([...errors, ...deployErrors].filter((e) => !/status of 401/.test(e))).toEqual([]);
   });
 });

@@ -3,16 +3,14 @@
  * with its stages, health checks and traffic, live over GET /v1/deployments/:id/events, with
  * approve, cancel and rollback.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { get, post, socketUrl } from "../api.ts";
 import { Deployment, DeploymentSocketMessage, DeploymentSummary, page, type DeploymentView } from "../contracts.ts";
-import { ErrorNote, FINISHED, Page, Status, Time, useAction, useAsync } from "../ui.tsx";
+import { ErrorNote, FINISHED, messageOf, Page, Status, Time, useAction, useAsync } from "../ui.tsx";
 
 export function DeploymentsPage({ projectId }: { projectId: string }) {
-  const list = useAsync(() => get(`/v1/projects/${projectId}/deployments?limit=50`, page(DeploymentSummary)), [projectId], {
-    pollMs: 3000,
-    poll: (d) => d.items.some((x) => !FINISHED.has(x.status)),
-  });
+  // Polled: a green build starts a deployment by itself, and those running move on.
+  const list = useAsync(() => get(`/v1/projects/${projectId}/deployments?limit=50`, page(DeploymentSummary)), [projectId], { pollMs: 3000 });
   return (
     <Page title="Deployments" actions={<a class="button" href={`/projects/${projectId}`}>Project</a>}>
       <ErrorNote error={list.error} />
@@ -38,35 +36,61 @@ export function DeploymentsPage({ projectId }: { projectId: string }) {
 }
 
 export function DeploymentPage({ deploymentId }: { deploymentId: string }) {
-  const loaded = useAsync(() => get(`/v1/deployments/${deploymentId}`, Deployment), [deploymentId]);
-  const [live, setLive] = useState<DeploymentView | null>(null);
+  const [d, setD] = useState<DeploymentView | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [socket, setSocket] = useState<"connecting" | "open" | "reconnecting">("connecting");
   const [run, busy, error] = useAction();
+  // Answers arrive from the socket, the first GET, polls and actions in any order: keep the newest.
+  const latest = useRef<DeploymentView | null>(null);
+  const take = (next: DeploymentView) => {
+    if (latest.current && latest.current.id === next.id && lastSeq(latest.current) > lastSeq(next)) return;
+    setD((latest.current = next));
+  };
 
   useEffect(() => {
+    setD((latest.current = null));
     let ws: WebSocket | null = null;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let poller: ReturnType<typeof setTimeout> | undefined;
     const open = (attempt: number) => {
       ws = new WebSocket(socketUrl(`/v1/deployments/${deploymentId}/events`));
+      ws.onopen = () => ((attempt = 0), setSocket("open"));
       ws.onmessage = (e) => {
         try {
-          setLive(DeploymentSocketMessage(JSON.parse(String(e.data)), "event").deployment);
+          take(DeploymentSocketMessage(JSON.parse(String(e.data)), "event").deployment);
         } catch (err) {
           console.warn("deployment event ignored:", err);
         }
       };
       ws.onclose = () => {
-        if (!stopped) timer = setTimeout(() => open(attempt + 1), Math.min(5000, 500 * 2 ** attempt));
+        if (stopped) return;
+        setSocket("reconnecting");
+        timer = setTimeout(() => open(attempt + 1), Math.min(5000, 500 * 2 ** attempt));
       };
     };
+    // The first answer, then again every 2 s while the socket is down (refused, or cut by a
+    // proxy) and the deployment still moves.
+    const load = () =>
+      get(`/v1/deployments/${deploymentId}`, Deployment).then(
+        (x) => (take(x), setLoadError(null)),
+        (err: unknown) => setLoadError(messageOf(err)),
+      );
+    const tick = async () => {
+      const cur = latest.current;
+      if (!cur || (ws?.readyState !== WebSocket.OPEN && !FINISHED.has(cur.status))) await load();
+      if (!stopped) poller = setTimeout(() => void tick(), 2000);
+    };
     open(0);
-    return () => ((stopped = true), clearTimeout(timer), ws?.close());
+    void tick();
+    return () => ((stopped = true), clearTimeout(timer), clearTimeout(poller), ws?.close());
   }, [deploymentId]);
 
-  const d = live ?? loaded.data;
-  const act = (what: "approve" | "cancel" | "rollback") =>
-    void run(async () => setLive(await post(`/v1/deployments/${deploymentId}/${what}`, {}, Deployment)));
-  const waitingApproval = d?.status === "awaiting_approval" || d?.stages.some((s) => s.approval && s.status === "waiting");
+  const act = (what: "approve" | "cancel" | "rollback") => void run(async () => take(await post(`/v1/deployments/${deploymentId}/${what}`, {}, Deployment)));
+  const status = d?.status;
+  // What the API accepts (core/deploy/machine.ts): approve while a stage waits for it; cancel
+  // until it ends; roll back a deployment that made a stage live.
+  const canRollBack = (status === "succeeded" || status === "verifying" || status === "awaiting_approval") && d?.stages.some((s) => s.status === "healthy" || s.status === "verifying");
   return (
     <Page
       title={d ? `Deployment ${d.id.slice(0, 8)}` : "Deployment"}
@@ -74,26 +98,27 @@ export function DeploymentPage({ deploymentId }: { deploymentId: string }) {
         d && (
           <>
             <a class="button" href={`/projects/${d.projectId}/deployments`}>All deployments</a>
-            {waitingApproval && <button type="button" class="primary" disabled={busy} onClick={() => act("approve")}>Approve</button>}
-            {!FINISHED.has(d.status) && <button type="button" class="danger" disabled={busy} onClick={() => act("cancel")}>Cancel</button>}
-            <button type="button" class="danger" disabled={busy} onClick={() => confirm("Roll back to each stage's last healthy deployment?") && act("rollback")}>Roll back</button>
+            {status === "awaiting_approval" && <button type="button" class="primary" disabled={busy} onClick={() => act("approve")}>Approve</button>}
+            {!FINISHED.has(d.status) && status !== "rolling_back" && <button type="button" class="danger" disabled={busy} onClick={() => act("cancel")}>Cancel</button>}
+            {canRollBack && <button type="button" class="danger" disabled={busy} onClick={() => confirm("Roll back to each stage's last healthy deployment?") && act("rollback")}>Roll back</button>}
           </>
         )
       }
     >
-      <ErrorNote error={loaded.error ?? error} />
+      <ErrorNote error={error ?? (d ? null : loadError)} />
       {d && (
         <>
           <p class="summary" aria-live="polite">
-            <span id="deployment-status"><Status status={d.status} /></span> · {d.branch} · build <a href={`/builds/${d.buildId}`}>{d.buildId.slice(0, 8)}</a> · {d.trigger} · <Time at={d.createdAt} />
+            <span id="deployment-status"><Status status={d.status} /></span> · {d.branch} <span class="mono">{d.commitSha?.slice(0, 8)}</span> · build <a href={`/builds/${d.buildId}`}>{d.buildId.slice(0, 8)}</a> · {d.trigger} · <Time at={d.createdAt} />
+            {socket === "reconnecting" && !FINISHED.has(d.status) && <> · <span class="warn">live updates reconnecting…</span></>}
           </p>
-          {d.reason && <p class="error">{d.reason}</p>}
+          {d.reason && <p class={d.status === "succeeded" ? "muted" : "error"}>{d.reason}</p>}
           <ol class="stages">
             {d.stages.map((s) => (
-              <li key={s.id} class="card">
+              <li key={s.name} class="card" data-stage={s.name}>
                 <h2><Status status={s.status} /> {s.name}</h2>
                 <p>{s.platform} · {s.strategy} · traffic {s.trafficPercent}%{s.approval ? " · needs approval" : ""}</p>
-                <p>health: {s.passes} passing, {s.failures} failing checks in a row</p>
+                <p class="health">health: {s.passes} passing, {s.failures} failing checks in a row</p>
                 <div class="meter" role="meter" aria-label={`traffic on the new version in ${s.name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={s.trafficPercent}><span style={{ width: `${s.trafficPercent}%` }} /></div>
                 {s.url && <p><a href={s.url} target="_blank" rel="noopener">{s.url}</a></p>}
               </li>
@@ -107,4 +132,9 @@ export function DeploymentPage({ deploymentId }: { deploymentId: string }) {
       )}
     </Page>
   );
+}
+
+/** The newest event a view includes: views with more events are newer. */
+function lastSeq(d: DeploymentView): number {
+  return d.events.at(-1)?.seq ?? 0;
 }
