@@ -108,28 +108,43 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     log(`proxy     ${proxy.url}  (Neon driver → Postgres)`);
     log(`cache     ${cache.url}  (Upstash protocol → ${options.redisUrl ? redact(options.redisUrl) : "in memory"})`);
 
-    const apiPort = options.apiPort ?? (await getPort({ port: 8787 }));
-    const vars: Record<string, string> = {
-      DATABASE_URL: databaseUrl,
-      NEON_WS_PROXY: `127.0.0.1:${proxy.port}`,
-      UPSTASH_REDIS_REST_URL: cache.url,
-      UPSTASH_REDIS_REST_TOKEN: secrets.cacheToken,
-      JWT_SECRET: secrets.jwtSecret,
-      ALLOW_LOCAL_GIT_URLS: "true",
-      SHARED_RUNNER_TOKEN: secrets.sharedRunnerToken,
-      SECRETS_KEY: secrets.secretsKey,
-      METRICS_TOKEN: secrets.metricsToken,
-      // Deployment addresses (sparki-static sites) are shown as full URLs.
-      PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
-      ...options.vars,
-    };
-    const envFile = join(stateDir, "worker.env");
-    // A file rather than --var flags, so secrets do not show in the process list.
-    writeFileSync(envFile, Object.entries(vars).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join("\n") + "\n", { mode: 0o600 });
-    const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry, options.config);
-    stops.push(() => stopChild(wrangler));
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitForHealthy(apiUrl, wrangler);
+    // Two stacks starting at once can be handed the same free port, and only one wrangler gets
+    // it: each stack's Worker echoes its own id, and a stack that finds another one there starts
+    // its wrangler again on a new port.
+    const stackId = randomBytes(8).toString("hex");
+    let apiUrl = "";
+    for (let attempt = 1; ; attempt++) {
+      const apiPort = options.apiPort ?? (await getPort({ port: 8787 }));
+      const vars: Record<string, string> = {
+        DATABASE_URL: databaseUrl,
+        NEON_WS_PROXY: `127.0.0.1:${proxy.port}`,
+        UPSTASH_REDIS_REST_URL: cache.url,
+        UPSTASH_REDIS_REST_TOKEN: secrets.cacheToken,
+        JWT_SECRET: secrets.jwtSecret,
+        ALLOW_LOCAL_GIT_URLS: "true",
+        SHARED_RUNNER_TOKEN: secrets.sharedRunnerToken,
+        SECRETS_KEY: secrets.secretsKey,
+        METRICS_TOKEN: secrets.metricsToken,
+        // Deployment addresses (sparki-static sites) are shown as full URLs.
+        PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+        STACK_ID: stackId,
+        ...options.vars,
+      };
+      const envFile = join(stateDir, "worker.env");
+      // A file rather than --var flags, so secrets do not show in the process list.
+      writeFileSync(envFile, Object.entries(vars).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join("\n") + "\n", { mode: 0o600 });
+      const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry, options.config);
+      apiUrl = `http://127.0.0.1:${apiPort}`;
+      try {
+        await waitForHealthy(apiUrl, wrangler, stackId);
+        stops.push(() => stopChild(wrangler));
+        break;
+      } catch (err) {
+        await stopChild(wrangler);
+        if (!(err instanceof PortTakenError) || options.apiPort !== undefined || attempt >= 3) throw err;
+        log(`api       ${err.message}; trying another port`);
+      }
+    }
     log(`api       ${apiUrl}  (wrangler dev: Worker, Durable Objects, Queues, R2)`);
     if (options.runner) {
       const runner = await startRunner(apiUrl, options.vars?.SHARED_RUNNER_TOKEN ?? secrets.sharedRunnerToken, stateDir, log);
@@ -207,16 +222,25 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitForHealthy(apiUrl: string, child: ChildProcess, timeoutMs = 90_000): Promise<void> {
+class PortTakenError extends Error {}
+
+async function waitForHealthy(apiUrl: string, child: ChildProcess, stackId: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = "no answer yet";
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
     try {
       const res = await fetch(`${apiUrl}/healthz`);
+      // Another stack's Worker on the same port answers too: that is a port collision, not ready.
+      const other = res.headers.get("x-sparki-stack");
+      if (other !== stackId) {
+        await res.body?.cancel();
+        throw new PortTakenError(`port ${new URL(apiUrl).port} is answered by ${other ? "another Sparki stack" : "another server"} (EADDRINUSE)`);
+      }
       if (res.status === 200) return;
       lastError = `healthz answered ${res.status}: ${await res.text()}`;
     } catch (err) {
+      if (err instanceof PortTakenError) throw err;
       lastError = err instanceof Error ? err.message : String(err);
     }
     await new Promise((r) => setTimeout(r, 250));

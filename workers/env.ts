@@ -29,6 +29,7 @@ export interface Bindings {
   R2_SECRET_ACCESS_KEY?: string;
   R2_BUCKET_NAME?: string;
   PUBLIC_URL?: string;
+  STACK_ID?: string;
   DEPLOY_APPROVAL_TIMEOUT_SECONDS?: string;
   DEPLOY_STAGE_TIMEOUT_SECONDS?: string;
 }
@@ -66,6 +67,8 @@ export const Config = z.object({
   R2_ACCESS_KEY_ID: z.string().min(1).optional(),
   R2_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   R2_BUCKET_NAME: z.string().min(3).default("sparki-artifacts"),
+  // Local stacks only: echoed in X-Sparki-Stack so a stack knows it reached its own Worker.
+  STACK_ID: z.string().max(64).optional(),
   // This instance's public origin, for the addresses of sparki-static deployments.
   PUBLIC_URL: z.url().optional(),
   // A stage waiting for approval is cancelled after this long.

@@ -25,6 +25,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const config = configOf(c.env);
   const log = new Logger({ service: "sparki-api", component: "http", correlationId: requestId }, config.LOG_LEVEL);
   c.set("config", config);
+  if (config.STACK_ID) c.header("X-Sparki-Stack", config.STACK_ID);
   c.set("log", log);
   c.set(
     "cache",
