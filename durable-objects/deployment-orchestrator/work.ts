@@ -16,6 +16,9 @@ import type { ReleaseInit, StageInit } from "./protocol.js";
 
 export const artifactKey = (init: ReleaseInit, stage: StageInit) => (stage.artifact ? `projects/${init.projectId}/builds/${init.buildId}/artifacts/${stage.artifact}` : null);
 
+/** One call to a platform's API; uploads of big artifacts included. */
+const platformCallTimeoutMs = 120_000;
+
 /** The artifact's address for adapters that fetch it: served from R2 by `withArtifacts`. */
 const ARTIFACT_SCHEME = "sparki-artifact:";
 
@@ -91,7 +94,9 @@ export class Work {
   /** Global fetch, except that the artifact's address reads it from R2. */
   #fetchWithArtifacts = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = input instanceof Request ? input.url : String(input);
-    if (!url.startsWith(ARTIFACT_SCHEME)) return fetch(input, init);
+    // A platform that never answers must not hold the alarm (and so every timeout) forever.
+    const signals = [AbortSignal.timeout(platformCallTimeoutMs), ...(init?.signal ? [init.signal] : [])];
+    if (!url.startsWith(ARTIFACT_SCHEME)) return fetch(input, { ...init, signal: AbortSignal.any(signals) });
     const object = await this.env.ARTIFACTS.get(url.slice(ARTIFACT_SCHEME.length));
     return object ? new Response(object.body, { headers: { "content-length": String(object.size) } }) : new Response("artifact not found", { status: 404 });
   };
