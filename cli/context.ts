@@ -37,10 +37,11 @@ export async function readStdin(): Promise<string> {
 /** Asks for a line on the terminal; `hidden` echoes nothing (passwords). */
 export async function prompt(question: string, hidden = false): Promise<string> {
   if (!process.stdin.isTTY) throw new UserError(`${question.replace(/:\s*$/, "")} is needed: give it as a flag or on stdin`, EXIT.usage);
-  process.stderr.write(question);
   const stdin = process.stdin;
+  // Raw mode first: a password typed as soon as the question shows is never echoed by the terminal.
   stdin.setRawMode(true);
   stdin.resume();
+  process.stderr.write(question);
   let value = "";
   try {
     return await new Promise<string>((resolve, reject) => {

@@ -21,10 +21,12 @@ const enc = encodeURIComponent;
 const isUuid = (s: string) => z.uuid().safeParse(s).success;
 
 export const login = (api: ApiClient, email: string, password: string) => api.call("POST", "/v1/auth/login", Session, { body: { email, password }, auth: false });
+export const signup = (api: ApiClient, body: { email: string; password: string; name: string }) => api.call("POST", "/v1/auth/signup", Session, { body, auth: false });
 export const createToken = (api: ApiClient, name: string, expiresInDays?: number) => api.call("POST", "/v1/tokens", CreatedToken, { body: { name, expiresInDays } });
 export const revokeToken = (api: ApiClient, id: string) => api.send("DELETE", `/v1/tokens/${enc(id)}`);
 export const endSession = (api: ApiClient, refreshToken: string) => api.send("POST", "/v1/auth/logout", { refreshToken });
 export const me = (api: ApiClient) => api.call("GET", "/v1/me", MeResponse);
+export const createWorkspace = (api: ApiClient, name: string) => api.call("POST", "/v1/workspaces", Workspace, { body: { name } });
 export const workspace = (api: ApiClient, id: string) => api.call("GET", `/v1/workspaces/${enc(id)}`, Workspace);
 export const runners = (api: ApiClient, workspaceId: string) => api.call("GET", `/v1/workspaces/${enc(workspaceId)}/runners`, z.object({ items: z.array(Runner) }));
 
@@ -69,7 +71,7 @@ export async function requireWorkspace(api: ApiClient, chosen: string | undefine
   }
   if (mine.workspaces.length === 1 && mine.workspaces[0]) return mine.workspaces[0].id;
   throw new UserError(
-    mine.workspaces.length === 0 ? "you have no workspace yet; create one in the dashboard or with the API" : "choose a workspace: 'sparki workspaces use ID' or --workspace ID",
+    mine.workspaces.length === 0 ? "you have no workspace yet; create one: 'sparki workspaces create NAME'" : "choose a workspace: 'sparki workspaces use ID' or --workspace ID",
     EXIT.usage,
   );
 }

@@ -1,15 +1,47 @@
 import { hostname } from "node:os";
 import type { Command } from "commander";
-import { ApiClient } from "../api.ts";
+import type { Session } from "../../core/contracts/auth.ts";
+import { ApiClient, EXIT } from "../api.ts";
 import { configPath, loadConfig, removeConfig, resolveSettings, saveConfig, type GlobalFlags } from "../config.ts";
 import { act, prompt, readStdin } from "../context.ts";
-import { createToken, endSession, login, me, revokeToken } from "../endpoints.ts";
+import { createToken, endSession, login, me, revokeToken, signup } from "../endpoints.ts";
 import { printFields, printJson, printTable } from "../output.ts";
+import { UserError } from "../user-error.ts";
 
 interface LoginFlags extends GlobalFlags {
   email?: string;
   passwordStdin?: boolean;
   token?: string;
+}
+
+interface SignupFlags extends GlobalFlags {
+  email?: string;
+  name?: string;
+  passwordStdin?: boolean;
+}
+
+/** A session (from login or signup) traded for a long-lived API token named after this machine; the session is ended. */
+async function tokenFromSession(api: ApiClient, session: Session): Promise<{ token: string; tokenId: string }> {
+  const created = await createToken(api.withToken(session.accessToken), `sparki CLI on ${hostname()}`);
+  // The API token is what we keep; the session's refresh token would only be a second secret on disk.
+  await endSession(api.withToken(session.accessToken), session.refreshToken).catch(() => undefined);
+  return { token: created.token, tokenId: created.id };
+}
+
+/** Saves the token (0600) with the server and a workspace, and says so. */
+async function saveLogin(api: ApiClient, url: string, token: string, tokenId: string | undefined, json: boolean | undefined, verb = "Logged in to"): Promise<void> {
+  const who = await me(api.withToken(token));
+  const previous = await loadConfig();
+  const keepWorkspace = previous.workspaceId && who.workspaces.some((w) => w.id === previous.workspaceId) ? previous.workspaceId : undefined;
+  const workspaceId = keepWorkspace ?? (who.workspaces.length === 1 ? who.workspaces[0]?.id : undefined);
+  await saveConfig({ url, token, tokenId, workspaceId });
+  // Logging in again replaces the token this CLI made before; revoke it rather than leave it live.
+  if (previous.token && previous.tokenId && previous.token !== token && (previous.url ?? url) === url) {
+    await revokeToken(api.withToken(previous.token), previous.tokenId).catch(() => undefined);
+  }
+  if (json) return printJson({ user: who.user, url, workspaceId: workspaceId ?? null, config: configPath() });
+  process.stdout.write(`${verb} ${url} as ${who.user.email}; token saved in ${configPath()}\n`);
+  if (!who.workspaces.length) process.stderr.write("You have no workspace yet; next: sparki workspaces create NAME\n");
 }
 
 /**
@@ -20,31 +52,27 @@ interface LoginFlags extends GlobalFlags {
 async function loginAction(flags: LoginFlags): Promise<void> {
   const settings = await resolveSettings(flags);
   const api = new ApiClient({ url: settings.url });
-  let token: string;
-  let tokenId: string | undefined;
-  if (flags.token) {
-    token = flags.token === "-" ? await readStdin() : flags.token;
-  } else {
-    const email = flags.email ?? (await prompt("Email: "));
-    const password = flags.passwordStdin ? await readStdin() : await prompt("Password: ", true);
-    const session = await login(api, email, password);
-    const created = await createToken(api.withToken(session.accessToken), `sparki CLI on ${hostname()}`);
-    token = created.token;
-    tokenId = created.id;
-    // The API token is what we keep; the session's refresh token would only be a second secret on disk.
-    await endSession(api.withToken(session.accessToken), session.refreshToken).catch(() => undefined);
+  if (flags.token) return saveLogin(api, settings.url, flags.token === "-" ? await readStdin() : flags.token, undefined, flags.json);
+  const email = flags.email ?? (await prompt("Email: "));
+  const password = flags.passwordStdin ? await readStdin() : await prompt("Password: ", true);
+  const { token, tokenId } = await tokenFromSession(api, await login(api, email, password));
+  await saveLogin(api, settings.url, token, tokenId, flags.json);
+}
+
+/** `sparki signup`: creates the account, then logs in as `login` does (API token saved, session ended). */
+async function signupAction(flags: SignupFlags): Promise<void> {
+  const settings = await resolveSettings(flags);
+  const api = new ApiClient({ url: settings.url });
+  const email = flags.email ?? (await prompt("Email: "));
+  let password: string;
+  if (flags.passwordStdin) password = await readStdin();
+  else {
+    password = await prompt("Password (8 characters or more): ", true);
+    if ((await prompt("Password again: ", true)) !== password) throw new UserError("the two passwords differ; nothing was created", EXIT.usage);
   }
-  const who = await me(api.withToken(token));
-  const previous = await loadConfig();
-  const keepWorkspace = previous.workspaceId && who.workspaces.some((w) => w.id === previous.workspaceId) ? previous.workspaceId : undefined;
-  const workspaceId = keepWorkspace ?? (who.workspaces.length === 1 ? who.workspaces[0]?.id : undefined);
-  await saveConfig({ url: settings.url, token, tokenId, workspaceId });
-  // Logging in again replaces the token this CLI made before; revoke it rather than leave it live.
-  if (previous.token && previous.tokenId && previous.token !== token && (previous.url ?? settings.url) === settings.url) {
-    await revokeToken(api.withToken(previous.token), previous.tokenId).catch(() => undefined);
-  }
-  if (flags.json) printJson({ user: who.user, url: settings.url, workspaceId: workspaceId ?? null, config: configPath() });
-  else process.stdout.write(`Logged in to ${settings.url} as ${who.user.email}; token saved in ${configPath()}\n`);
+  const name = flags.name?.trim() || email.split("@")[0] || email;
+  const { token, tokenId } = await tokenFromSession(api, await signup(api, { email, password, name }));
+  await saveLogin(api, settings.url, token, tokenId, flags.json, "Signed up to");
 }
 
 export function registerAuth(program: Command): void {
@@ -55,6 +83,14 @@ export function registerAuth(program: Command): void {
     .option("--password-stdin", "read the password from stdin")
     .option("--token <token>", "an API token (spk_…) to save instead of logging in; '-' reads it from stdin")
     .action(async (_opts: unknown, cmd: Command) => loginAction(cmd.optsWithGlobals<LoginFlags>()));
+
+  program
+    .command("signup")
+    .description("create an account, then log in as 'login' does (asks for the password twice)")
+    .option("--email <email>", "your email (asked for when missing)")
+    .option("--name <name>", "your name (default: the email's part before @)")
+    .option("--password-stdin", "read the password from stdin")
+    .action(async (_opts: unknown, cmd: Command) => signupAction(cmd.optsWithGlobals<SignupFlags>()));
 
   program
     .command("logout")

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { act } from "../context.ts";
+import { gitUrlFromInput } from "../git-source.ts";
 import { createProject, project, projects, requireId, requireWorkspace } from "../endpoints.ts";
 import { ago, printFields, printJson, printTable } from "../output.ts";
 
@@ -17,16 +18,16 @@ export function registerProjects(program: Command): void {
     );
   cmd
     .command("create")
-    .description("create a project from a git repository")
+    .description("create a project from a git repository (a URL, or a folder on this machine)")
     .requiredOption("--name <name>", "project name")
-    .requiredOption("--git-url <url>", "the repository to build")
+    .requiredOption("--git-url <url>", "the repository to build: https/ssh URL, or a local path such as '.' (made absolute)")
     .option("--default-branch <branch>", "branch built by default", "main")
     .action(
       act(async ({ api, settings, json, opts }) => {
         const ws = await requireWorkspace(api, settings.workspaceId);
-        const created = await createProject(api, ws, { name: String(opts.name), gitUrl: String(opts.gitUrl), defaultBranch: String(opts.defaultBranch) });
+        const created = await createProject(api, ws, { name: String(opts.name), gitUrl: gitUrlFromInput(String(opts.gitUrl)), defaultBranch: String(opts.defaultBranch) });
         if (json) return printJson(created);
-        process.stdout.write(`Created project ${created.name} (${created.id})\n`);
+        process.stdout.write(`Created project ${created.name} (${created.id}); build it: sparki builds trigger --project ${created.id} --follow\n`);
       }),
     );
   cmd

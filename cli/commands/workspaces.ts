@@ -1,11 +1,11 @@
 import type { Command } from "commander";
 import { saveConfig } from "../config.ts";
 import { act } from "../context.ts";
-import { me, requireWorkspace, runners } from "../endpoints.ts";
+import { createWorkspace, me, requireWorkspace, runners } from "../endpoints.ts";
 import { ago, printJson, printTable } from "../output.ts";
 
 export function registerWorkspaces(program: Command): void {
-  const workspaces = program.command("workspaces").description("list your workspaces and choose the current one");
+  const workspaces = program.command("workspaces").description("list, create and choose your workspaces");
   workspaces
     .command("list", { isDefault: true })
     .description("list your workspaces (* marks the current one)")
@@ -14,6 +14,19 @@ export function registerWorkspaces(program: Command): void {
         const who = await me(api);
         if (json) return printJson(who.workspaces);
         printTable(["", "id", "slug", "name", "role"], who.workspaces.map((w) => [w.id === settings.workspaceId ? "*" : "", w.id, w.slug, w.name, w.role]), "no workspaces yet");
+      }),
+    );
+  workspaces
+    .command("create")
+    .description("create a workspace (you become its owner); it becomes the current one when none is")
+    .argument("<name>", "workspace name")
+    .action(
+      act(async ({ api, settings, json }, name: string) => {
+        const created = await createWorkspace(api, name);
+        const current = !settings.workspaceId;
+        if (current) await saveConfig({ ...settings.saved, workspaceId: created.id });
+        if (json) return printJson(created);
+        process.stdout.write(`Created workspace ${created.name} (${created.slug}, ${created.id})${current ? "; it is the current one" : `; 'sparki workspaces use ${created.slug}' makes it the current one`}\n`);
       }),
     );
   workspaces

@@ -2,6 +2,7 @@ import { Box, Text, useApp } from "ink";
 import { useState, type ReactNode } from "react";
 import { BuildScreen } from "./build.ts";
 import { DeploymentsScreen } from "./deployments.ts";
+import { ProjectForm } from "./form.ts";
 import { LogScreen } from "./logs.ts";
 import { OverviewScreen } from "./overview.ts";
 import { PipelineScreen } from "./pipeline.ts";
@@ -13,11 +14,11 @@ export const TABS = ["overview", "pipeline", "build", "logs", "deployments", "se
 export type Tab = (typeof TABS)[number];
 
 const HINTS: Record<Tab, string> = {
-  overview: "↑↓ select  Tab projects/builds  Enter build  l logs",
+  overview: "↑↓ Tab move  Enter build  l logs  n new project  b build",
   pipeline: "↑↓ scroll",
   build: "l logs  c cancel  r retry",
   logs: "↑↓ PgUp PgDn scroll  g top  G follow  f pause",
-  deployments: "↑↓ select  a approve  r rollback",
+  deployments: "↑↓ select  d deploy  a approve  r rollback",
   settings: "↑↓ select  Enter use workspace",
 };
 
@@ -28,12 +29,15 @@ export const KEYMAP: Array<[string, string]> = [
   ["↑↓ j k", "move or scroll"],
   ["Tab ← →", "overview: switch between projects and builds"],
   ["Enter", "overview: open the build; settings: use the workspace"],
+  ["n", "overview: new project (a git URL or a folder here)"],
+  ["b", "overview: build the selected project, watch its log"],
   ["l", "logs of the selected build"],
   ["c / r", "build: cancel / retry"],
   ["PgUp PgDn", "logs: a page up or down (b / space too)"],
   ["g / G", "logs: first line / follow the end"],
   ["f", "logs: pause or resume following"],
-  ["a / r", "deployments: approve / roll back (y confirms)"],
+  ["d / a / r", "deployments: deploy a succeeded build / approve / roll back"],
+  ["y", "confirms a deploy or a rollback"],
 ];
 
 export function HelpView({ height }: { height: number }): ReactNode {
@@ -48,6 +52,8 @@ export interface AppProps {
   height?: number;
   initialTab?: Tab;
   initialBuildId?: string;
+  /** Where relative paths typed in the new-project form start (default: the current folder). */
+  cwd?: string;
 }
 
 /** The terminal UI: a tab bar, the active screen, and a line of key hints (fits 80x24). */
@@ -58,6 +64,9 @@ export function App(p: AppProps): ReactNode {
   const body = height - 3;
   const [tab, setTab] = useState<Tab>(p.initialTab ?? "overview");
   const [help, setHelp] = useState(false);
+  // The new-project form takes every key while it is open.
+  const [creating, setCreating] = useState(false);
+  const [notice, setNotice] = useState<string>();
   const [workspaceId, setWorkspaceId] = useState(p.workspaceId);
   const [projectId, setProjectId] = useState<string>();
   const [buildId, setBuildId] = useState<string | undefined>(p.initialBuildId);
@@ -68,6 +77,7 @@ export function App(p: AppProps): ReactNode {
   const projectName = projects.data?.find((x) => x.id === projectId)?.name ?? "";
 
   useKeys((input, key) => {
+    if (creating) return;
     if (help) return setHelp(false);
     if (input === "?") return setHelp(true);
     if (input === "q") return exit();
@@ -77,7 +87,21 @@ export function App(p: AppProps): ReactNode {
 
   const active = (t: Tab) => !help && tab === t;
   let screen: ReactNode = null;
-  if (!workspace) screen = h(Text, { color: me.error ? "red" : undefined, dimColor: !me.error }, me.error ?? (me.data ? "you have no workspace yet" : "loading…"));
+  if (!workspace) screen = h(Text, { color: me.error ? "red" : undefined, dimColor: !me.error }, me.error ?? (me.data ? "you have no workspace yet: create one with 'sparki workspaces create NAME'" : "loading…"));
+  else if (creating)
+    screen = h(ProjectForm, {
+      active: !help,
+      height: body,
+      cwd: p.cwd ?? process.cwd(),
+      onCancel: () => setCreating(false),
+      onSubmit: async (fields) => {
+        const created = await p.source.createProject(workspace.id, fields);
+        setProjectId(created.id);
+        projects.reload();
+        setNotice(`created project ${created.name}; b builds it`);
+        setCreating(false);
+      },
+    });
   else if (tab === "overview")
     screen = h(OverviewScreen, {
       source: p.source,
@@ -87,11 +111,13 @@ export function App(p: AppProps): ReactNode {
       active: active("overview"),
       height: body,
       onProject: setProjectId,
-      onOpenBuild: (id, view) => (setBuildId(id), setTab(view)),
+      onOpenBuild: (id, view) => (setBuildId(id), setNotice(undefined), setTab(view)),
+      onNewProject: () => (setTab("overview"), setCreating(true)),
+      notice,
     });
   else if (tab === "pipeline") screen = h(PipelineScreen, { source: p.source, projectId, projectName, active: active("pipeline"), height: body });
   else if (tab === "build") screen = h(BuildScreen, { source: p.source, buildId, active: active("build"), height: body, onLogs: () => setTab("logs") });
-  else if (tab === "deployments") screen = h(DeploymentsScreen, { source: p.source, projectId, active: active("deployments"), height: body });
+  else if (tab === "deployments") screen = h(DeploymentsScreen, { source: p.source, projectId, buildId, active: active("deployments"), height: body });
   else if (tab === "settings")
     screen = h(SettingsScreen, {
       url: p.source.url,
@@ -122,6 +148,6 @@ export function App(p: AppProps): ReactNode {
     // The log keeps streaming while another tab is shown.
     buildId ? h(Box, { display: !help && tab === "logs" ? "flex" : "none" }, h(LogScreen, { source: p.source, buildId, active: active("logs"), height: body })) : null,
     h(Box, { flexGrow: 1 }),
-    h(Text, { dimColor: true, wrap: "truncate" }, `${HINTS[tab]}  ? keys  q quit`),
+    h(Text, { dimColor: true, wrap: "truncate" }, creating ? "Tab next field  Enter create  Esc cancel  Ctrl-U clear" : `${HINTS[tab]}  ? keys  q quit`),
   );
 }

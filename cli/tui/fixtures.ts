@@ -12,6 +12,8 @@ export const WS = "11111111-1111-4111-8111-111111111111";
 export const PROJECT = "22222222-2222-4222-8222-222222222222";
 export const BUILD = "33333333-3333-4333-8333-333333333333";
 export const DEPLOYMENT = "44444444-4444-4444-8444-444444444444";
+export const NEW_PROJECT = "66666666-6666-4666-8666-666666666666";
+export const NEW_BUILD = "77777777-7777-4777-8777-777777777777";
 
 export const project: Project = { id: PROJECT, workspaceId: WS, name: "web", gitUrl: "https://github.com/acme/web.git", defaultBranch: "main", framework: "vite", language: "typescript", createdAt: at, updatedAt: at };
 
@@ -85,15 +87,25 @@ export function fakeSource(): FakeSource {
   const calls: string[] = [];
   let sink: ((l: ViewerLogLine[]) => void) | undefined;
   let statusSink: ((s: BuildStatus) => void) | undefined;
+  const projects = [project];
   return {
     url: "http://127.0.0.1:8787",
     calls,
     me: async () => ({ user: { id: WS, email: "me@sparki.test", name: "Me", createdAt: at }, workspaces: [{ id: WS, name: "Acme", slug: "acme", role: "owner" }] }),
-    projects: async () => [project],
+    projects: async () => [...projects],
     builds: async () => [build, summary(6, "failed"), summary(5, "succeeded")],
     build: async () => build,
     pipeline: async () => pipeline,
     deployments: async () => [deploymentSummary],
+    createProject: async (ws, body) => {
+      calls.push(`create ${ws} ${body.name} ${body.gitUrl}`);
+      if (body.name === "taken") throw new Error("A project with this name already exists.");
+      const created = { ...project, id: NEW_PROJECT, name: body.name, gitUrl: body.gitUrl };
+      projects.push(created);
+      return created;
+    },
+    triggerBuild: async (p) => (calls.push(`trigger ${p}`), { ...summary(8, "queued"), id: NEW_BUILD }),
+    deploy: async (id) => (calls.push(`deploy ${id}`), deploymentOf("deploying")),
     approve: async (id) => (calls.push(`approve ${id}`), deploymentOf("deploying")),
     rollback: async (id) => (calls.push(`rollback ${id}`), deploymentOf("rolling_back")),
     cancelBuild: async (id) => (calls.push(`cancel ${id}`), { ...build, status: "cancelled" }),

@@ -15,6 +15,7 @@ export interface OverviewProps {
   focus: "projects" | "builds";
   height: number;
   error?: string;
+  message?: string;
 }
 
 /** Workspace, its projects and the selected project's recent builds (pure view). */
@@ -30,7 +31,7 @@ export function OverviewView(p: OverviewProps): ReactNode {
       h(
         Panel,
         { title: "Projects", width: 28 },
-        p.projects ? h(List, { rows: p.projects.map((x) => h(Text, { key: x.id, wrap: "truncate" }, pad(x.name, 24))), selected: p.projectIndex, height: rows - 1, focused: p.focus === "projects", empty: "no projects" }) : h(Text, { dimColor: true }, "loading…"),
+        p.projects ? h(List, { rows: p.projects.map((x) => h(Text, { key: x.id, wrap: "truncate" }, pad(x.name, 24))), selected: p.projectIndex, height: rows - 1, focused: p.focus === "projects", empty: "no projects: n creates one" }) : h(Text, { dimColor: true }, "loading…"),
       ),
       h(
         Panel,
@@ -43,12 +44,12 @@ export function OverviewView(p: OverviewProps): ReactNode {
               selected: p.buildIndex,
               height: rows - 1,
               focused: p.focus === "builds",
-              empty: "no builds",
+              empty: "no builds: b starts one",
             })
           : h(Text, { dimColor: true }, p.projects?.length === 0 ? "" : "loading…"),
       ),
     ),
-    p.error ? h(Text, { color: "red" }, p.error) : null,
+    p.error ? h(Text, { color: "red", wrap: "truncate" }, p.error) : p.message ? h(Text, { color: "yellow", wrap: "truncate" }, p.message) : null,
   );
 }
 
@@ -61,6 +62,10 @@ export interface OverviewScreenProps {
   height: number;
   onProject(id: string): void;
   onOpenBuild(id: string, view: "build" | "logs"): void;
+  /** `n`: the new-project form. */
+  onNewProject(): void;
+  /** A line to show until the next action (e.g. "created project web"). */
+  notice?: string;
 }
 
 export function OverviewScreen(p: OverviewScreenProps): ReactNode {
@@ -71,6 +76,7 @@ export function OverviewScreen(p: OverviewScreenProps): ReactNode {
   const builds = useLoad(project?.id, () => p.source.builds(project?.id ?? ""), 3_000);
   const [buildIndex, setBuildIndex] = useState(0);
   const [focus, setFocus] = useState<"projects" | "builds">("projects");
+  const [message, setMessage] = useState<string>();
   useEffect(() => {
     if (project && project.id !== p.projectId) p.onProject(project.id);
   }, [project?.id, p.projectId]);
@@ -84,12 +90,19 @@ export function OverviewScreen(p: OverviewScreenProps): ReactNode {
         if (next) p.onProject(next.id);
         setBuildIndex(0);
       } else if (focus === "builds" && (up || down)) setBuildIndex((i) => Math.max(0, Math.min((builds.data?.length ?? 1) - 1, i + (down ? 1 : -1))));
-      else if (key.return || input === "l") {
+      else if (input === "n") p.onNewProject();
+      else if (input === "b" && project) {
+        setMessage(`starting a build of ${project.name}…`);
+        p.source.triggerBuild(project.id).then(
+          (b) => p.onOpenBuild(b.id, "logs"),
+          (e: Error) => setMessage(`build not started: ${e.message}`),
+        );
+      } else if (key.return || input === "l") {
         const b = builds.data?.[focus === "builds" ? buildIndex : 0];
         if (b) p.onOpenBuild(b.id, input === "l" ? "logs" : "build");
       }
     },
     p.active,
   );
-  return h(OverviewView, { workspace: p.workspace, projects: projects.data, projectIndex, builds: project ? builds.data : [], buildIndex, focus, height: p.height, error: projects.error ?? builds.error });
+  return h(OverviewView, { workspace: p.workspace, projects: projects.data, projectIndex, builds: project ? builds.data : [], buildIndex, focus, height: p.height, error: projects.error ?? builds.error, message: message ?? p.notice });
 }

@@ -19,6 +19,9 @@ export interface TuiSource {
   build(id: string): Promise<ep.Build>;
   pipeline(projectId: string): Promise<PipelineVersion>;
   deployments(projectId: string): Promise<DeploymentSummary[]>;
+  createProject(workspaceId: string, body: { name: string; gitUrl: string }): Promise<Project>;
+  triggerBuild(projectId: string): Promise<ep.BuildSummary>;
+  deploy(buildId: string): Promise<Deployment>;
   approve(deploymentId: string): Promise<Deployment>;
   rollback(deploymentId: string): Promise<Deployment>;
   cancelBuild(id: string): Promise<ep.Build>;
@@ -38,6 +41,9 @@ export function apiSource(api: ApiClient, saveWorkspace: (id: string) => Promise
     build: (id) => ep.build(api, id),
     pipeline: (p) => ep.pipeline(api, p),
     deployments: async (p) => (await ep.deployments(api, p, { limit: 20 })).items,
+    createProject: (ws, body) => ep.createProject(api, ws, body),
+    triggerBuild: (p) => ep.triggerBuild(api, p, {}),
+    deploy: (id) => ep.deployBuild(api, id),
     approve: (id) => ep.approveDeployment(api, id),
     rollback: (id) => ep.rollbackDeployment(api, id),
     cancelBuild: (id) => ep.cancelBuild(api, id),

@@ -3,14 +3,14 @@ import { render } from "ink-testing-library";
 import { createElement as h } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { App } from "./app.ts";
-import { BUILD, DEPLOYMENT, fakeSource, WS, type FakeSource } from "./fixtures.ts";
+import { BUILD, DEPLOYMENT, fakeSource, NEW_BUILD, PROJECT, summary, WS, type FakeSource } from "./fixtures.ts";
 import { LogBuffer } from "./log-buffer.ts";
 import { LogView } from "./logs.ts";
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 const plain = (frame: string | undefined) => (frame ?? "").replace(ANSI, "");
 const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-const KEYS = { down: "\u001B[B", up: "\u001B[A", tab: "\t", enter: "\r" };
+const KEYS = { down: "\u001B[B", up: "\u001B[A", tab: "\t", enter: "\r", esc: "\u001B", backspace: "\u007F" };
 
 let instances: Array<{ unmount(): void }> = [];
 afterEach(() => {
@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 async function start(source: FakeSource = fakeSource()) {
-  const app = render(h(App, { source, workspaceId: WS, configFile: "/home/me/.config/sparki/config.json" }));
+  const app = render(h(App, { source, workspaceId: WS, configFile: "/home/me/.config/sparki/config.json", cwd: "/home/me/src" }));
   instances.push(app);
   const screen = () => plain(app.lastFrame());
   /** Waits (the machine may be busy) until the screen shows `what`. */
@@ -59,6 +59,9 @@ describe("sparki tui", () => {
     await press("?");
     await until("Keys");
     expect(screen()).toContain("logs: first line / follow the end");
+    expect(screen()).toContain("overview: new project (a git URL or a folder here)");
+    expect(screen()).toContain("overview: build the selected project, watch its log");
+    expect(screen()).toContain("deployments: deploy a succeeded build / approve / roll back");
     expectFits(screen());
     await press("x");
     await until("Recent builds");
@@ -125,6 +128,63 @@ describe("sparki tui", () => {
     await press("y");
     await until("rollback: now rolling_back");
     expect(source.calls).toContain(`rollback ${DEPLOYMENT}`);
+  });
+
+  it("n opens the new-project form: a name and a folder (made absolute) create the project, then selected", async () => {
+    const { press, screen, source, until } = await start();
+    await press("n");
+    await until("New project");
+    expect(screen()).toMatch(/❯ Name/);
+    expectFits(screen());
+    // Typed keys go to the form, not to the app: q does not quit, 5 does not switch tabs.
+    await press("q", "5", KEYS.backspace, KEYS.backspace, "s", "h", "o", "p", KEYS.tab);
+    await until(/❯ Repository/);
+    for (const ch of "./shop") await press(ch);
+    await until("./shop");
+    await press(KEYS.enter);
+    await until("created project shop; b builds it");
+    expect(source.calls).toContain(`create ${WS} shop /home/me/src/shop`);
+    await until("❯ shop");
+    await until(/^project shop/m);
+    expectFits(screen());
+  });
+
+  it("the form names the project after its repository, shows the API's refusal, and Esc closes it", async () => {
+    const { press, screen, source, until } = await start();
+    await press("n", KEYS.tab, "~", "/", "w", "e", "b", "2", ".", "g", "i", "t", KEYS.enter);
+    await until("created project web2");
+    expect(source.calls.find((c) => c.startsWith("create "))).toMatch(/^create \S+ web2 \/.+\/web2\.git$/);
+    await press("n", "t", "a", "k", "e", "n", KEYS.tab, ".", KEYS.enter);
+    await until("A project with this name already exists.");
+    expect(screen()).toContain("New project");
+    await press(KEYS.esc);
+    await until("Recent builds");
+    expect(screen()).not.toContain("New project");
+  });
+
+  it("b builds the selected project and opens the new build's live log", async () => {
+    const { press, source, until } = await start();
+    await press("b");
+    await vi.waitFor(() => expect(source.calls).toContain(`follow ${NEW_BUILD}`));
+    expect(source.calls).toContain(`trigger ${PROJECT}`);
+    source.emit([{ seq: 1, jobId: `${NEW_BUILD}.1`, step: "build", ts: 0, text: "compiling" }], "running");
+    await until(/Log\s+▶ running[\s\S]*compiling/);
+    await until("build 77777777");
+  });
+
+  it("deployments: d names the newest succeeded build, y deploys it; any other key does not", async () => {
+    const { press, screen, source, until } = await start();
+    await press("5");
+    await until("d deploys build #5 (main aaaaaaa)");
+    await press("d");
+    await until("Deploy build #5 (main aaaaaaa)? y to confirm");
+    expectFits(screen());
+    await press("x");
+    await until("deploy not done");
+    expect(source.calls.some((c) => c.startsWith("deploy "))).toBe(false);
+    await press("d", "y");
+    await until("deploy: now deploying");
+    expect(source.calls).toContain(`deploy ${summary(5, "succeeded").id}`);
   });
 
   it("settings show the server and switch the workspace", async () => {
