@@ -35,7 +35,7 @@ export async function planBuild(client: ControlPlaneClient, job: Job, dir: strin
   const detection = await detect(tree);
   output.note(`detected ${detection.framework ?? detection.language ?? "nothing"}${text === null ? " (no sparki.yml)" : " with sparki.yml"}`);
   const pipeline = await generatePipeline({ detection, tree, ...(config ? { config } : {}) });
-  await retry(() => client.uploadPipeline(job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken, pipeline, commitSha }), {
+  await retry(() => client.uploadPipeline(job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken, pipeline, commitSha, detection, ...(text !== null ? { sparkiYml: text } : {}) }), {
     attempts: 5,
     shouldRetry: isRetryable,
     signal,

@@ -38,6 +38,8 @@ export const PipelineVersionSummary = z
 export const PipelineVersion = PipelineVersionSummary.extend({
   configuration: PipelineSchema,
   sparkiYml: z.string().nullable(),
+  /** What the detector found (with its evidence) when this version was made, if it ran. */
+  detection: DetectionSchema.nullable(),
 }).meta({ id: "PipelineVersion" });
 export type PipelineVersion = z.infer<typeof PipelineVersion>;
 

@@ -23,6 +23,7 @@
  * | `GET /v1/runner/jobs/:id/logs` (WebSocket) | {@link RunnerLogFrame} | {@link ServerLogFrame} |
  */
 import { z } from "zod";
+import { DetectionSchema } from "../detect/schema.ts";
 import { PipelineSchema } from "../pipeline/schema.ts";
 
 /** Bumped on any incompatible change; sent by the runner as {@link PROTOCOL_HEADER}. */
@@ -258,7 +259,13 @@ export const ReleaseRequest = Lease.extend({ reason: z.enum(["shutdown", "error"
 export type ReleaseRequest = z.infer<typeof ReleaseRequest>;
 
 /** The plan job's result; `commitSha` is the commit it planned (required when the job had none). */
-export const PipelineUploadRequest = Lease.extend({ pipeline: PipelineSchema, commitSha: CommitSha.optional() }).strict();
+export const PipelineUploadRequest = Lease.extend({
+  pipeline: PipelineSchema,
+  commitSha: CommitSha.optional(),
+  /** What the runner detected in the checkout, and the sparki.yml it read: shown with the version. */
+  detection: DetectionSchema.optional(),
+  sparkiYml: z.string().max(256 * 1024).optional(),
+}).strict();
 export type PipelineUploadRequest = z.infer<typeof PipelineUploadRequest>;
 
 /** Headers of `PUT .../artifacts/:name`; the body is the file, or a directory as .tar.gz. */

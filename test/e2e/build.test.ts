@@ -131,6 +131,9 @@ describe("a build on a real runner", () => {
     expect(artifacts.map((a: any) => a.name)).toEqual(["dist"]);
     const pipeline = (await api("GET", `/v1/projects/${project.id}/pipeline`)).body;
     expect(pipeline).toMatchObject({ version: 1, source: "upload" });
+    // The version keeps what the runner detected, with its evidence, and the sparki.yml it read.
+    expect(pipeline.detection).toMatchObject({ language: "javascript", evidence: expect.arrayContaining([expect.objectContaining({ field: expect.any(String), reason: expect.any(String) })]) });
+    expect(pipeline.sparkiYml).toContain("commands:");
   }, 180_000);
 
   it("fails the build with the failing step's exit code", async () => {

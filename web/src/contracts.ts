@@ -43,14 +43,16 @@ export const ViewerFrame = union<{ type: "lines"; lines: Out<typeof ViewerLogLin
 export const PipelineVersionSummary = obj({ id: str, version: num, source: oneOf(["detect", "sparki.yml", "upload"] as const), contentHash: str, createdBy: nullable(str), createdAt: str });
 const PipelineStep = obj({ name: str, run: str });
 const PipelineJob = obj({ id: str, name: str, stage: str, app: str, needs: arr(str), runsOn: arr(str), workingDirectory: str, steps: arr(PipelineStep), artifacts: arr(str) });
+const Evidence = obj({ field: str, file: nullable(str), reason: str });
+const DetectedApp = obj({ path: str, name: nullable(str), language: nullable(str), framework: nullable(str), packageManager: nullable(str), outputDir: nullable(str), confidence: num, evidence: arr(Evidence) });
+export const Detection = obj({ ...{ path: str, name: nullable(str), language: nullable(str), framework: nullable(str), packageManager: nullable(str), outputDir: nullable(str), confidence: num, evidence: arr(Evidence) }, apps: arr(DetectedApp), reason: nullable(str) });
 export const PipelineVersion = obj({
   ...{ id: str, version: num, source: oneOf(["detect", "sparki.yml", "upload"] as const), contentHash: str, createdBy: nullable(str), createdAt: str },
   configuration: obj({ version: num, name: str, stages: arr(obj({ name: str, jobs: arr(str) })), jobs: arr(PipelineJob) }),
   sparkiYml: nullable(str),
+  detection: nullable(Detection),
 });
-const Evidence = obj({ field: str, file: nullable(str), reason: str });
-const DetectedApp = obj({ path: str, name: nullable(str), language: nullable(str), framework: nullable(str), packageManager: nullable(str), outputDir: nullable(str), confidence: num, evidence: arr(Evidence) });
-export const DetectResponse = obj({ detection: obj({ ...{ path: str, name: nullable(str), language: nullable(str), framework: nullable(str), packageManager: nullable(str), outputDir: nullable(str), confidence: num, evidence: arr(Evidence) }, apps: arr(DetectedApp), reason: nullable(str) }), pipeline: PipelineVersion, created: bool });
+export const DetectResponse = obj({ detection: Detection, pipeline: PipelineVersion, created: bool });
 export const SecretInfo = obj({ name: str, createdAt: str, updatedAt: str });
 export const Runner = obj({ id: str, name: str, labels: arr(str), version: str, lastSeenAt: nullable(str), createdAt: str });
 

@@ -154,14 +154,14 @@ runnerRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { pipeline, commitSha, ...lease } = c.req.valid("json");
+    const { pipeline, commitSha, detection, sparkiYml, ...lease } = c.req.valid("json");
     const buildId = buildIdOfJob(id);
     const owner = await coordinator(c, buildId).checkLease(id, lease);
     if ("refused" in owner) throw refusalError(owner);
     const db = await c.var.db();
     const [project] = await db.select({ id: projects.id, workspaceId: projects.workspaceId, name: projects.name }).from(projects).where(eq(projects.id, owner.projectId));
     if (!project) throw new SparkiError("not_found", { detail: "The build's project was deleted." });
-    const saved = await savePipeline(c, project, { configuration: pipeline, source: "upload", detection: null, sparkiYml: null, snapshotKey: null, createdBy: null });
+    const saved = await savePipeline(c, project, { configuration: pipeline, source: "upload", detection: detection ?? null, sparkiYml: sparkiYml ?? null, snapshotKey: null, createdBy: null });
     await db.update(builds).set({ pipelineId: saved.version.id }).where(eq(builds.id, buildId));
     const refusal = await coordinator(c, buildId).uploadPipeline(id, lease, saved.version.configuration, commitSha ?? null);
     if (refusal) throw refusalError(refusal);

@@ -5,7 +5,7 @@ import { PipelineVersion, PipelineSource } from "../../core/contracts/pipelines.
 import type { ConfigIssue } from "../../core/config/index.ts";
 import { SparkiError } from "../../core/errors.js";
 import { canonicalJson, sha256Hex, type Pipeline } from "../../core/pipeline/index.ts";
-import type { Detection } from "../../core/detect/index.ts";
+import { DetectionSchema, type Detection } from "../../core/detect/index.ts";
 import type { AppEnv } from "../app-env.js";
 import { keys, ttl } from "../cache/keys.js";
 import { pipelines, projects } from "../db/schema.js";
@@ -23,6 +23,7 @@ export function pipelineView(row: PipelineRow): PipelineVersion {
     createdAt: row.createdAt.toISOString(),
     configuration: row.configuration as Pipeline,
     sparkiYml: row.sparkiYml,
+    detection: row.detection === null ? null : DetectionSchema.parse(row.detection),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { useState } from "preact/hooks";
 import { post } from "../api.ts";
-import { DetectResponse, type Out } from "../contracts.ts";
+import { DetectResponse, Detection as DetectionShape, type Out } from "../contracts.ts";
 import { ErrorNote, useAction } from "../ui.tsx";
 
 const SKIP = /(^|\/)(node_modules|\.git|dist|build|target|vendor|\.venv|venv|__pycache__|\.next)\//;
@@ -44,23 +44,28 @@ export function Detection({ projectId, onDetected }: { projectId: string; onDete
       <label for="d-files">Repository folder</label>{" "}
       <input id="d-files" type="file" multiple {...{ webkitdirectory: "" }} onChange={pick} disabled={busy} />
       <ErrorNote error={error} />
-      {d && (
-        <div class="card">
-          <p>
-            <strong>{d.framework ?? "no framework"}</strong> · {d.language ?? "unknown language"} · {d.packageManager ?? "no package manager"} · output {d.outputDir ?? "none"} · confidence {Math.round(d.confidence * 100)}%
-            {result.created ? ` · new pipeline v${result.pipeline.version}` : ` · same as pipeline v${result.pipeline.version}`}
-          </p>
-          {d.reason && <p>{d.reason}</p>}
-          <h3>Evidence</h3>
-          <ul>{d.evidence.map((e, i) => <li key={i}><strong>{e.field}</strong>: {e.reason}{e.file && <> (<code>{e.file}</code>)</>}</li>)}</ul>
-          {d.apps.length > 0 && (
-            <>
-              <h3>Apps</h3>
-              <ul>{d.apps.map((a) => <li key={a.path}><code>{a.path}</code>: {a.framework ?? "?"} ({a.language ?? "?"}), {a.evidence.length} pieces of evidence</li>)}</ul>
-            </>
-          )}
-        </div>
-      )}
+      {d && result && <DetectionCard d={d} note={result.created ? ` · new pipeline v${result.pipeline.version}` : ` · same as pipeline v${result.pipeline.version}`} />}
     </section>
+  );
+}
+
+/** What the detector found and why: shown for a folder picked here, and with each pipeline version. */
+export function DetectionCard({ d, note = "" }: { d: Out<typeof DetectionShape>; note?: string }) {
+  return (
+    <div class="card">
+      <p>
+        <strong>{d.framework ?? "no framework"}</strong> · {d.language ?? "unknown language"} · {d.packageManager ?? "no package manager"} · output {d.outputDir ?? "none"} · confidence {Math.round(d.confidence * 100)}%
+        {note}
+      </p>
+      {d.reason && <p>{d.reason}</p>}
+      <h3>Evidence</h3>
+      <ul>{d.evidence.map((e, i) => <li key={i}><strong>{e.field}</strong>: {e.reason}{e.file && <> (<code>{e.file}</code>)</>}</li>)}</ul>
+      {d.apps.length > 0 && (
+        <>
+          <h3>Apps</h3>
+          <ul>{d.apps.map((a) => <li key={a.path}><code>{a.path}</code>: {a.framework ?? "?"} ({a.language ?? "?"}), {a.evidence.length} pieces of evidence</li>)}</ul>
+        </>
+      )}
+    </div>
   );
 }

@@ -4,7 +4,7 @@ import { api, get, post } from "../api.ts";
 import { BuildSummary, items, page, PipelineVersion, PipelineVersionSummary, Project, SecretInfo } from "../contracts.ts";
 import { navigate } from "../router.ts";
 import { duration, ErrorNote, FINISHED, Page, Status, Time, useAction, useAsync } from "../ui.tsx";
-import { Detection } from "./detection.tsx";
+import { Detection, DetectionCard } from "./detection.tsx";
 
 export function ProjectPage({ projectId }: { projectId: string }) {
   const project = useAsync(() => get(`/v1/projects/${projectId}`, Project), [projectId]);
@@ -108,6 +108,12 @@ function Pipeline({ projectId }: { projectId: string }) {
           ))}
           {v.sparkiYml && <details><summary>sparki.yml</summary><pre>{v.sparkiYml}</pre></details>}
         </div>
+      )}
+      {v?.detection && (
+        <>
+          <h3>Detected for v{v.version}</h3>
+          <DetectionCard d={v.detection} />
+        </>
       )}
     </section>
   );
