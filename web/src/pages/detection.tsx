@@ -40,7 +40,7 @@ export function Detection({ projectId, onDetected }: { projectId: string; onDete
   return (
     <section aria-labelledby="detect-h">
       <h2 id="detect-h">Detection</h2>
-      <p class="muted">Each build detects the project on its runner. To see what Sparki finds and why, choose the repository's folder on this computer; only its manifest and config files are sent.</p>
+      <p class="muted">Each build detects the project on its runner; the pipeline below shows what it found and why. To try a folder on this computer first, choose it here; only its manifest and config files are sent.</p>
       <label for="d-files">Repository folder</label>{" "}
       <input id="d-files" type="file" multiple {...{ webkitdirectory: "" }} onChange={pick} disabled={busy} />
       <ErrorNote error={error} />
