@@ -17,14 +17,20 @@ export function rollbackReason(reason: string | null): string {
   return "other";
 }
 
-export async function deploymentMetrics(env: Bindings, meta: Meta): Promise<void> {
+/**
+ * `first`: the deployment just finished (success, duration, finished count). Later, a succeeded
+ * deployment rolled back by hand adds only to the rollback counter.
+ */
+export async function deploymentMetrics(env: Bindings, meta: Meta, first: boolean): Promise<void> {
   const registry = new Registry();
   const labels = { project: meta.init.projectId };
   const { status, reason } = meta.state;
-  if (status === "succeeded") registry.inc("sparki_deployment_success_total", labels);
   if (status === "rolled_back" || (status === "failed" && reason?.includes("the rollback failed"))) registry.inc("sparki_deployment_rollback_total", { reason: rollbackReason(reason) });
-  registry.inc("sparki_deployments_finished_total", { status });
-  if (meta.completedAt !== null) registry.observe("sparki_deployment_duration_seconds", labels, (meta.completedAt - meta.init.createdAt) / 1000, deployBuckets);
+  if (first) {
+    if (status === "succeeded") registry.inc("sparki_deployment_success_total", labels);
+    registry.inc("sparki_deployments_finished_total", { status });
+    if (meta.completedAt !== null) registry.observe("sparki_deployment_duration_seconds", labels, (meta.completedAt - meta.init.createdAt) / 1000, deployBuckets);
+  }
   // Metrics never hold a deployment up: a lost sample is better than a stuck orchestrator.
   await env.METRICS.get(env.METRICS.idFromName("global")).record(registry.drain()).catch(() => undefined);
 }

@@ -79,7 +79,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
       syncedStatus: null,
       syncAttempts: 0,
       syncRetryAt: null,
-      metricsRecorded: false,
+      metricsStatus: null,
       audits: [],
     };
     this.record(meta, "created", null, `deployment of ${init.commitSha?.slice(0, 12) ?? init.branch} to ${init.stages.map((s) => s.name).join(" → ")} (${init.trigger})`);
@@ -248,9 +248,9 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
     }
     await this.#save(meta);
     await this.#sync(meta);
-    if (DEPLOYMENT_FINISHED.has(meta.state.status) && !meta.metricsRecorded) {
-      await deploymentMetrics(this.env, meta);
-      meta.metricsRecorded = true;
+    if (DEPLOYMENT_FINISHED.has(meta.state.status) && meta.metricsStatus !== meta.state.status) {
+      await deploymentMetrics(this.env, meta, meta.metricsStatus === null);
+      meta.metricsStatus = meta.state.status;
       await this.#save(meta);
     }
     const wakeAt = [steps.wakeAt, meta.syncRetryAt].filter((t): t is number => t !== null);

@@ -80,7 +80,8 @@ export interface Meta {
   syncedStatus: string | null;
   syncAttempts: number;
   syncRetryAt: number | null;
-  metricsRecorded: boolean;
+  /** The finished status /metrics has heard of (a succeeded deployment can be rolled back later). */
+  metricsStatus: string | null;
   /** Audit rows to write with the next sync (automatic rollbacks have no request to write them). */
   audits: { action: string; details: Record<string, unknown> }[];
 }

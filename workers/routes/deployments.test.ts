@@ -121,11 +121,14 @@ describe("deployments to sparki-static", () => {
     }
     const serving = async () => versionOf(await SELF.fetch(`http://sparki.test/sites/${project}/web/`));
     await expect.poll(serving, { timeout: 5000 }).toBe("c");
+    const manualBefore = await metric('sparki_deployment_rollback_total{reason="manual"}');
     const back = await call("POST", `/v1/deployments/${ids[2]}/rollback`, { token: owner.accessToken, body: { toDeploymentId: ids[0] } });
     expect(back.status, back.text).toBe(200);
     const d = await deploymentWhen(owner, ids[2] ?? "", (x) => x.status === "rolled_back");
     expect(d.reason).toContain("rolled back by hand");
     await expect.poll(serving, { timeout: 5000 }).toBe("a");
+    // A succeeded deployment rolled back later still counts as a (manual) rollback.
+    await expect.poll(() => metric('sparki_deployment_rollback_total{reason="manual"}'), { timeout: 10_000 }).toBeGreaterThan(manualBefore);
     const other = await call("POST", `/v1/deployments/${ids[1]}/rollback`, { token: owner.accessToken, body: { toDeploymentId: crypto.randomUUID() } });
     expectProblem(other, 400, "validation");
   });
