@@ -183,7 +183,10 @@ export class LogStream {
   /** One connection's life; resolves when it closes. */
   private connectOnce(onResumed: () => void): Promise<{ code: number }> {
     return new Promise((resolve) => {
-      const ws = new WebSocket(this.options.url, { headers: this.options.headers, handshakeTimeout: 10_000 });
+      // No permessage-deflate: the log shares the host's cores with the step it streams, and
+      // compressing it was about a third of the runner's log CPU (bench/runner); logs are small
+      // next to what a connection to the edge carries.
+      const ws = new WebSocket(this.options.url, { headers: this.options.headers, handshakeTimeout: 10_000, perMessageDeflate: false });
       this.socket = ws;
       this.resumed = false;
       ws.on("message", (data) => {
