@@ -22,7 +22,10 @@ export function writeBenchConfig(dir: string): string {
     ...root,
     main: join(here, "worker.ts"),
     // Relative paths in the root config are the project root's, not this scratch file's.
-    ...(assets && typeof assets.directory === "string" ? { assets: { ...assets, directory: join(projectRoot, assets.directory) } } : {}),
+    // ...and the relay's own paths must reach the Worker, not the dashboard's index.html.
+    ...(assets && typeof assets.directory === "string"
+      ? { assets: { ...assets, directory: join(projectRoot, assets.directory), run_worker_first: [...((assets.run_worker_first as string[] | undefined) ?? []), "/__relay/*"] } }
+      : {}),
     durable_objects: { ...rootObjects, bindings: [...((rootObjects.bindings as Table[] | undefined) ?? []), ...((extraObjects.bindings as Table[] | undefined) ?? [])] },
     migrations: [...((root.migrations as Table[] | undefined) ?? []), ...((extra.migrations as Table[] | undefined) ?? [])],
   };
