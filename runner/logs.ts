@@ -53,7 +53,7 @@ const DEFAULT_LIMITS: FrameLimits = { maxLines: RunnerLimits.frameLines, maxByte
  * Short next to the coordinator's own 25 ms fan-out batching, so viewers barely notice it; long
  * enough that a step starting hundreds of processes a second sends tens of frames, not hundreds.
  */
-const DEFAULT_FRAME_INTERVAL_MS = 10;
+const DEFAULT_FRAME_INTERVAL_MS = 4;
 
 /** The job's log stream. Call {@link start} once, write through {@link sink}s, then {@link close}. */
 export class LogStream {
