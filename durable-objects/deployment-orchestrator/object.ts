@@ -7,6 +7,7 @@ import { configOf } from "../../workers/env.js";
 import { deploymentMetrics } from "./metrics.js";
 import { ReleaseInit, type Meta, type Refusal } from "./protocol.js";
 import { Steps } from "./steps.js";
+import type { Work } from "./work.js";
 import { syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -243,28 +244,28 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
     const steps = new Steps(this, meta);
     try {
       await steps.run();
+      // Saved before Postgres is asked, so a sync that never returns loses no progress.
+      await this.#save(meta);
+      await this.#sync(meta, steps.work);
     } finally {
       await steps.close();
     }
-    await this.#save(meta);
-    await this.#sync(meta);
     if (DEPLOYMENT_FINISHED.has(meta.state.status) && meta.metricsStatus !== meta.state.status) {
       await deploymentMetrics(this.env, meta, meta.metricsStatus === null);
       meta.metricsStatus = meta.state.status;
-      await this.#save(meta);
     }
+    await this.#save(meta);
     const wakeAt = [steps.wakeAt, meta.syncRetryAt].filter((t): t is number => t !== null);
     if (wakeAt.length > 0) await this.ctx.storage.setAlarm(Math.max(Date.now(), Math.min(...wakeAt)));
   }
 
-  /** Sends what Postgres has not seen; on failure, schedules a retry with backoff. */
-  async #sync(meta: Meta): Promise<void> {
+  /** Sends what Postgres has not seen, on the alarm's own connection; on failure, schedules a retry with backoff. */
+  async #sync(meta: Meta, work: Work): Promise<void> {
     const events = this.#events(meta.syncedSeq, 10_000);
     const snapshot = JSON.stringify([meta.state, meta.times, meta.completedAt]);
     if (events.length === 0 && meta.syncedStatus === snapshot && meta.audits.length === 0) return;
-    const steps = new Steps(this, meta);
     try {
-      await syncToPostgres(await steps.work.db(), meta, events);
+      await syncToPostgres(await work.db(), meta, events);
       meta.syncedSeq = events.at(-1)?.seq ?? meta.syncedSeq;
       meta.syncedStatus = snapshot;
       meta.audits = [];
@@ -273,9 +274,6 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
     } catch {
       meta.syncAttempts += 1;
       meta.syncRetryAt = Date.now() + syncDelayMs(meta.syncAttempts);
-    } finally {
-      await steps.close();
     }
-    await this.#save(meta);
   }
 }
