@@ -13,7 +13,7 @@ import { builds, projects } from "../db/schema.js";
 import { authenticate } from "../middleware/authenticate.js";
 import { audit } from "../services/audit.js";
 import { authorize, notFound } from "../services/access.js";
-import { buildInit, coordinator } from "../services/builds.js";
+import { buildInit, coordinator, insertNumberedBuild } from "../services/builds.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
 import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
@@ -73,14 +73,7 @@ buildRoutes.openapi(
     const branch = body.branch ?? project.defaultBranch;
     const db = await c.var.db();
     const row = await db.transaction(async (tx) => {
-      // Locks the project so concurrent triggers get consecutive numbers.
-      await tx.execute(sql`select id from ${projects} where id = ${id} for update`);
-      const [next] = await tx.select({ n: sql<number>`coalesce(max(${builds.number}), 0) + 1` }).from(builds).where(eq(builds.projectId, id));
-      const [inserted] = await tx
-        .insert(builds)
-        .values({ projectId: id, number: Number(next?.n ?? 1), branch, commitSha: body.commitSha ?? null, status: "queued", trigger: "api", createdBy: c.var.auth.user.id })
-        .returning();
-      if (!inserted) throw new Error("insert returned no row");
+      const inserted = await insertNumberedBuild(tx, { projectId: id, branch, commitSha: body.commitSha ?? null, status: "queued", trigger: "api", createdBy: c.var.auth.user.id });
       await audit(c, tx, { eventType: "data", action: "build.trigger", result: "success", workspaceId: project.workspaceId, resourceType: "build", resourceId: inserted.id, details: { projectId: id, branch, number: inserted.number } });
       return inserted;
     });

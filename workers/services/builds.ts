@@ -3,7 +3,9 @@ import { SparkiError } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
 import type { BuildInit, LeaseRefusal } from "../../durable-objects/build-coordinator/protocol.js";
 import { sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
-import type { builds } from "../db/schema.js";
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client.js";
+import { builds, projects } from "../db/schema.js";
 
 /** Job ids are `<build id>.<n>`: the build (and so its coordinator) is read off the id. */
 export function buildIdOfJob(jobId: string): string {
@@ -25,6 +27,18 @@ export function dispatcher(c: Context<AppEnv>, pool: string) {
 /** A coordinator's refusal as the 409 the runner protocol prescribes (or 404). */
 export function refusalError(refusal: LeaseRefusal): SparkiError {
   return new SparkiError(refusal.refused === "not_found" ? "not_found" : "lease_lost", { detail: refusal.detail });
+}
+
+/**
+ * Inserts a build with the project's next number. Locks the project row so concurrent triggers
+ * get consecutive numbers; run it inside the caller's transaction.
+ */
+export async function insertNumberedBuild(tx: Db, values: Omit<typeof builds.$inferInsert, "number"> & { projectId: string }): Promise<typeof builds.$inferSelect> {
+  await tx.execute(sql`select id from ${projects} where id = ${values.projectId} for update`);
+  const [next] = await tx.select({ n: sql<number>`coalesce(max(${builds.number}), 0) + 1` }).from(builds).where(eq(builds.projectId, values.projectId));
+  const [inserted] = await tx.insert(builds).values({ ...values, number: Number(next?.n ?? 1) }).returning();
+  if (!inserted) throw new Error("insert returned no row");
+  return inserted;
 }
 
 /**

@@ -5,14 +5,14 @@
  * does the health checks. A rollback runs the stage's `rollbackScript` the same way, with the
  * commit to go back to in SPARKI_ROLLBACK_TO_COMMIT, and waits for it to finish.
  */
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { localProblems, type DeployContext, type PlatformAdapter, type PlatformState } from "../../../core/deploy/adapter.ts";
 import { PipelineSchema } from "../../../core/pipeline/index.ts";
-import { sharedPool, workspacePool } from "../../../durable-objects/runner-dispatcher/protocol.js";
 import type { Db } from "../../db/client.js";
 import { builds, projects } from "../../db/schema.js";
 import type { Bindings } from "../../env.js";
+import { buildInit, insertNumberedBuild } from "../../services/builds.js";
 
 export const scriptSettings = z.strictObject({
   /** Labels a runner needs to run the scripts (the pipeline's by default). */
@@ -48,26 +48,8 @@ async function runScript(deps: ScriptDeps, ctx: DeployContext, name: string, com
     stages: [{ name: "deploy", jobs: [name] }],
     jobs: [{ id: name, name: `${name} ${ctx.stage}`, stage: "deploy", app: ".", needs: [], runsOn: settings.runnerLabels, workingDirectory: ".", timeoutMinutes: settings.timeoutMinutes, env, cache: null, steps: [{ name, run: command }], artifacts: [], branches: null, deploy: null }],
   });
-  const row = await db.transaction(async (tx) => {
-    await tx.execute(sql`select id from ${projects} where id = ${ctx.projectId} for update`);
-    const [next] = await tx.select({ n: sql<number>`coalesce(max(${builds.number}), 0) + 1` }).from(builds).where(eq(builds.projectId, ctx.projectId));
-    const [inserted] = await tx
-      .insert(builds)
-      .values({ projectId: ctx.projectId, number: Number(next?.n ?? 1), branch: project.defaultBranch, commitSha: ctx.commitSha, status: "queued", trigger: "deploy" })
-      .returning();
-    return inserted;
-  });
-  if (!row) throw new Error("the script's build was not created");
-  await coordinator(deps.env, row.id).start({
-    buildId: row.id,
-    projectId: ctx.projectId,
-    workspaceId: project.workspaceId,
-    number: row.number ?? 1,
-    framework: null,
-    repo: { url: project.gitUrl, branch: project.defaultBranch, commitSha: ctx.commitSha },
-    pools: [workspacePool(project.workspaceId), sharedPool],
-    pipeline,
-  });
+  const row = await db.transaction((tx) => insertNumberedBuild(tx as unknown as Db, { projectId: ctx.projectId, branch: project.defaultBranch, commitSha: ctx.commitSha, status: "queued", trigger: "deploy" }));
+  await coordinator(deps.env, row.id).start({ ...buildInit(row, { id: ctx.projectId, workspaceId: project.workspaceId, gitUrl: project.gitUrl, framework: null }), pipeline });
   return row.id;
 }
 
