@@ -1,11 +1,11 @@
 import { env, SELF } from "cloudflare:test";
 import { createTar } from "nanotar";
 import { beforeAll, describe, expect, it } from "vitest";
-import { connect } from "../db/client.js";
 import { Cache } from "../cache/cache.js";
 import { setCanary, switchAlias } from "../deploy/aliases.js";
 import { pickDeployment, publishSite, siteFilePath } from "../deploy/static-site.js";
 import { createProject, createWorkspace, signup } from "../testing/api.js";
+import { gzip, withDb } from "../testing/deploy.js";
 
 let projectId: string;
 const cache = () => new Cache(env.UPSTASH_REDIS_REST_URL ?? "", env.UPSTASH_REDIS_REST_TOKEN ?? "", () => undefined);
@@ -46,19 +46,6 @@ function withTraversal(tar: Uint8Array, from: string, to: string): Uint8Array {
     out.set(encoder.encode(`${sum.toString(8).padStart(6, "0")}\0 `), offset + 148);
   }
   return out;
-}
-
-async function gzip(bytes: Uint8Array): Promise<ArrayBuffer> {
-  return new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
-}
-
-async function withDb<T>(run: (db: Awaited<ReturnType<typeof connect>>["db"]) => Promise<T>): Promise<T> {
-  const conn = await connect(env.DATABASE_URL ?? "", env.NEON_WS_PROXY);
-  try {
-    return await run(conn.db);
-  } finally {
-    await conn.close();
-  }
 }
 
 /** Polls (at most 5 s) until the stage serves a page containing `text`. */

@@ -21,7 +21,7 @@ export async function withDb<T>(run: (db: Db) => Promise<T>): Promise<T> {
   }
 }
 
-async function gzip(bytes: Uint8Array): Promise<ArrayBuffer> {
+export async function gzip(bytes: Uint8Array): Promise<ArrayBuffer> {
   return new Response(new Response(bytes).body?.pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
 }
 
