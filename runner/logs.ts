@@ -144,6 +144,8 @@ export class LogStream {
     const ws = this.socket;
     if (!ws || !this.resumed || ws.readyState !== WebSocket.OPEN) return;
     for (let frame = this.outbox.nextFrame(this.limits); frame; frame = this.outbox.nextFrame(this.limits)) {
+      // The coordinator takes the time its first line waited here off its own batching.
+      frame.heldMs = Math.max(0, Date.now() - (frame.lines[0]?.ts ?? Date.now()));
       ws.send(JSON.stringify(frame));
       this.lastSentAt = performance.now();
     }

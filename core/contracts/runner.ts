@@ -307,6 +307,13 @@ export const RunnerLogFrame = z.discriminatedUnion("type", [
     .object({
       type: z.literal("lines"),
       fromSeq: z.number().int().positive(),
+      /**
+       * How long the frame's first line waited in the runner before the frame left (its
+       * coalescing). The coordinator takes it off its own fan-out batching, so the two delays
+       * together stay within one batching window; measured here, not from `ts`, so that the
+       * two hosts' clocks need not agree.
+       */
+      heldMs: z.number().int().nonnegative().optional(),
       lines: z.array(LogLine).min(1).max(RunnerLimits.frameLines),
     })
     .superRefine((frame, ctx) => {

@@ -6,7 +6,8 @@
 import { LogCloseCode, RunnerLogFrame, type ServerLogFrame } from "../../core/contracts/runner.ts";
 import type { ViewerFrame, ViewerLogLine } from "../../core/contracts/logs.ts";
 import type { BuildStatus } from "../../core/build/index.ts";
-import type { Meta, Store } from "./store.js";
+import { acceptFrame } from "../../core/log/sequence.ts";
+import type { LogBudget, Meta, Store } from "./store.js";
 
 const fanOutDelayMs = 25;
 const backlogChunk = 1000;
@@ -24,7 +25,8 @@ const send = (ws: WebSocket, frame: ServerLogFrame | ViewerFrame) => {
 };
 
 export class LogSockets {
-  #pending = false;
+  #fanOutTimer: ReturnType<typeof setTimeout> | undefined;
+  #fanOutDue = 0;
   #masks: string[] | undefined;
 
   constructor(
@@ -71,8 +73,8 @@ export class LogSockets {
   message(ws: WebSocket, raw: string | ArrayBuffer): void {
     const att = ws.deserializeAttachment() as Attachment | null;
     if (att?.role !== "runner") return;
-    const job = this.store.job(att.jobId);
-    if (!job || job.state.fencingToken !== att.fencingToken || job.state.leaseId !== att.leaseId) {
+    const job = this.store.jobState(att.jobId);
+    if (!job || job.fencingToken !== att.fencingToken || job.leaseId !== att.leaseId) {
       send(ws, { type: "error", code: "lease_lost", message: "This runner no longer holds the job." });
       ws.close(LogCloseCode.leaseLost, "lease lost");
       return;
@@ -85,20 +87,16 @@ export class LogSockets {
       ws.close(LogCloseCode.invalidFrame, "invalid frame");
       return;
     }
-    let last = this.#lastSeq(att.jobId, att.fencingToken);
-    const meta = this.store.meta();
-    for (const line of frame.lines) {
-      if (line.seq <= last) continue; // a re-sent line: already stored
-      if (line.seq !== last + 1) {
-        send(ws, { type: "resume", seq: last }); // a gap: ask for what is missing
-        break;
-      }
-      this.#store(att.jobId, att.fencingToken, line, meta);
-      last = line.seq;
+    const budget = this.store.logBudget();
+    if (budget.truncated) {
+      // Past the cap nothing is kept, but every line is taken: acked, so the runner moves on.
+      send(ws, { type: "ack", seq: frame.lines.at(-1)?.seq ?? 0 });
+      return;
     }
-    if (meta) this.store.saveMeta(meta);
-    send(ws, { type: "ack", seq: last });
-    this.#scheduleFanOut();
+    const { accepted, reply } = acceptFrame(this.#lastSeq(att.jobId, att.fencingToken), frame);
+    this.#store(att.jobId, att.fencingToken, accepted, budget);
+    send(ws, reply);
+    if (accepted.length > 0) this.#scheduleFanOut(frame.heldMs ?? 0);
   }
 
   closed(ws: WebSocket, code: number): void {
@@ -121,6 +119,7 @@ export class LogSockets {
       .toArray()
       .map((r) => r.value)
       .sort((a, b) => b.length - a.length);
+    if (this.#masks.length === 0) return text;
     let out = text;
     for (const value of this.#masks) if (out.includes(value)) out = out.split(value).join("***");
     return out;
@@ -157,33 +156,31 @@ export class LogSockets {
     return key;
   }
 
-  #store(jobId: string, fencing: number, line: RunnerLogFrame["lines"][number], meta: Meta | undefined): void {
-    if (meta?.logTruncated) return;
-    const bytes = line.text.length + 1;
-    if (meta && meta.logBytes + bytes > this.capBytes) {
-      meta.logTruncated = true;
-      this.ctx.storage.sql.exec(
-        "insert into log_lines (job_id, fencing, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, ?, 0)",
-        jobId,
-        fencing,
-        line.seq,
-        "sparki:runner",
-        line.ts,
-        `[sparki] The log reached its ${sizeText(this.capBytes)} limit here; later lines were not kept.`,
-      );
-      return;
+  /** Stores a frame's new lines with one statement, up to the log's cap and a line saying where it was cut. */
+  #store(jobId: string, fencing: number, lines: RunnerLogFrame["lines"], budget: LogBudget): void {
+    if (lines.length === 0) return;
+    const rows: [number, string, number, string, 0 | 1][] = [];
+    for (const line of lines) {
+      const bytes = line.text.length + 1;
+      if (budget.bytes + bytes > this.capBytes) {
+        budget.truncated = true;
+        rows.push([line.seq, "sparki:runner", line.ts, `[sparki] The log reached its ${sizeText(this.capBytes)} limit here; later lines were not kept.`, 0]);
+        break;
+      }
+      budget.bytes += bytes;
+      rows.push([line.seq, line.step, line.ts, this.#mask(line.text), line.partial ? 1 : 0]);
     }
-    if (meta) meta.logBytes += bytes;
+    // One statement per frame, not one per line: a frame holds up to hundreds of lines, and the
+    // per-call cost of sql.exec was a good part of the coordinator's CPU on a busy log.
     this.ctx.storage.sql.exec(
-      "insert into log_lines (job_id, fencing, job_seq, step, ts, text, partial) values (?, ?, ?, ?, ?, ?, ?) on conflict (job_id, fencing, job_seq) do nothing",
+      `insert into log_lines (job_id, fencing, job_seq, step, ts, text, partial)
+       select ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 from json_each(?) where true
+       on conflict (job_id, fencing, job_seq) do nothing`,
       jobId,
       fencing,
-      line.seq,
-      line.step,
-      line.ts,
-      this.#mask(line.text),
-      line.partial ? 1 : 0,
+      JSON.stringify(rows),
     );
+    this.store.saveLogBudget(budget);
   }
 
   #lastSeq(jobId: string, fencing: number): number {
@@ -227,15 +224,23 @@ export class LogSockets {
     if (status) send(ws, { type: "status", status });
   }
 
-  #scheduleFanOut(): void {
-    if (this.#pending) return;
-    this.#pending = true;
-    // Coalescing for 25 ms: the cost of fan-out is per frame, not per line (LOCAL-STACK.md).
-    setTimeout(() => this.#fanOut(), fanOutDelayMs);
+  /**
+   * Fans out 25 ms after the oldest unsent line was written, less the time the runner already
+   * held it: the runner's frame coalescing and this batching share one window, so a viewer waits
+   * no longer than behind a plain 25 ms relay. The cost of fan-out is per frame, not per line
+   * (LOCAL-STACK.md), hence the batching at all.
+   */
+  #scheduleFanOut(heldMs: number): void {
+    const due = Date.now() + Math.max(0, fanOutDelayMs - heldMs);
+    if (this.#fanOutTimer !== undefined && this.#fanOutDue <= due) return;
+    clearTimeout(this.#fanOutTimer);
+    this.#fanOutDue = due;
+    this.#fanOutTimer = setTimeout(() => this.#fanOut(), due - Date.now());
   }
 
   #fanOut(): void {
-    this.#pending = false;
+    clearTimeout(this.#fanOutTimer);
+    this.#fanOutTimer = undefined;
     // Viewers that are caught up share a position: read and serialise once per position, not
     // once per viewer (with 100 viewers, per-viewer work was most of the object's CPU).
     const byPosition = new Map<number, WebSocket[]>();

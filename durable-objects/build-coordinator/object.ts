@@ -39,7 +39,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
   async start(input: BuildInit): Promise<void> {
     if (this.store.meta()) return;
     const init = BuildInit.parse(input);
-    this.store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [], logBytes: 0, logTruncated: false, archivedKey: null });
+    this.store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [], archivedKey: null });
     const plan: JobRow = { spec: planJob(init.buildId), state: initialJob(), steps: [] };
     if (init.pipeline) {
       // Planned already: the plan job is done before it starts, and advance() expands the pipeline.

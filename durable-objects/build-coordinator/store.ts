@@ -16,8 +16,6 @@ export interface Meta {
   skipped: string[];
   /** Why the build did not succeed, in one line for the UI. */
   error?: string | null;
-  logBytes: number;
-  logTruncated: boolean;
   archivedKey: string | null;
 }
 
@@ -39,6 +37,16 @@ export function createSchema(sql: SqlStorage): void {
   sql.exec(`create table if not exists outbox (id integer primary key autoincrement, kind text not null, key text not null, payload text not null, attempts integer not null default 0)`);
   sql.exec(`create table if not exists timers (name text primary key, due_at integer not null)`);
   sql.exec(`create table if not exists masks (value text primary key)`);
+  // The log's size against its cap, in a row of its own: it changes with every runner frame,
+  // and rewriting the build's whole meta (init, pipeline) per frame was most of a frame's cost.
+  sql.exec(`create table if not exists log_budget (id integer primary key check (id = 1), bytes integer not null, truncated integer not null)`);
+  sql.exec(`insert into log_budget (id, bytes, truncated) select 1, coalesce(sum(length(text) + 1), 0), 0 from log_lines where true on conflict do nothing`);
+}
+
+/** How much of the log's cap is used, and whether the log was cut there. */
+export interface LogBudget {
+  bytes: number;
+  truncated: boolean;
 }
 
 export class Store {
@@ -60,8 +68,24 @@ export class Store {
       .map((r) => ({ spec: JSON.parse(r.spec) as JobSpec, state: JSON.parse(r.state) as JobState, steps: JSON.parse(r.steps) as StepReport[] }));
   }
 
+  /** One job's state (the lease a runner must hold), without reading every job. */
+  jobState(id: string): JobState | undefined {
+    const [row] = this.sql.exec<{ state: string }>("select state from jobs where id = ?", id).toArray();
+    return row ? (JSON.parse(row.state) as JobState) : undefined;
+  }
+
+  logBudget(): LogBudget {
+    const [row] = this.sql.exec<{ bytes: number; truncated: number }>("select bytes, truncated from log_budget where id = 1").toArray();
+    return { bytes: row?.bytes ?? 0, truncated: row?.truncated === 1 };
+  }
+
+  saveLogBudget(budget: LogBudget): void {
+    this.sql.exec("update log_budget set bytes = ?, truncated = ? where id = 1", budget.bytes, budget.truncated ? 1 : 0);
+  }
+
   job(id: string): JobRow | undefined {
-    return this.jobs().find((j) => j.spec.id === id);
+    const [row] = this.sql.exec<{ spec: string; state: string; steps: string }>("select spec, state, steps from jobs where id = ?", id).toArray();
+    return row ? { spec: JSON.parse(row.spec) as JobSpec, state: JSON.parse(row.state) as JobState, steps: JSON.parse(row.steps) as StepReport[] } : undefined;
   }
 
   saveJob(job: JobRow, ord?: number): void {

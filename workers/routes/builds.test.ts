@@ -148,6 +148,11 @@ describe("a build, end to end through the runner protocol", () => {
     log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines }));
     // Every line is acknowledged (the runner must not wait forever), even those not kept.
     await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 40));
+    // Later frames too, with an ack rather than a resume (which would have the runner resend forever).
+    const more = Array.from({ length: 5 }, (_, i) => ({ seq: 41 + i, step: "sparki:plan", ts: Date.now(), text: `line ${41 + i}` }));
+    log.ws.send(JSON.stringify({ type: "lines", fromSeq: 41, lines: more }));
+    await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 45));
+    expect(log.received.filter((x) => x.type === "resume").map((x) => (x.type === "resume" ? x.seq : -1))).toEqual([0]);
     const text = await (await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } })).text();
     expect(new TextEncoder().encode(text).length).toBeLessThan(1200);
     expect(text.startsWith("line 01 ")).toBe(true);
