@@ -48,12 +48,17 @@ export interface LogStreamOptions {
   frameIntervalMs?: number;
 }
 
-const DEFAULT_LIMITS: FrameLimits = { maxLines: RunnerLimits.frameLines, maxBytes: 256 * 1024, windowBytes: 1024 * 1024 };
+/**
+ * Frames of at most 32 KiB of text: a bigger frame's JSON is a string V8 keeps in its large-object
+ * space, and encoding and collecting those cost 2.5× as much per line as several small frames did
+ * (bench/runner's 7 MB burst); the coordinator's cost per frame is small next to that.
+ */
+const DEFAULT_LIMITS: FrameLimits = { maxLines: RunnerLimits.frameLines, maxBytes: 32 * 1024, windowBytes: 1024 * 1024 };
 /**
  * Short next to the coordinator's own 25 ms fan-out batching, so viewers barely notice it; long
  * enough that a step starting hundreds of processes a second sends tens of frames, not hundreds.
  */
-const DEFAULT_FRAME_INTERVAL_MS = 4;
+const DEFAULT_FRAME_INTERVAL_MS = 15;
 
 /** The job's log stream. Call {@link start} once, write through {@link sink}s, then {@link close}. */
 export class LogStream {
@@ -146,7 +151,10 @@ export class LogStream {
     for (let frame = this.outbox.nextFrame(this.limits); frame; frame = this.outbox.nextFrame(this.limits)) {
       // The coordinator takes the time its first line waited here off its own batching.
       frame.heldMs = Math.max(0, Date.now() - (frame.lines[0]?.ts ?? Date.now()));
-      ws.send(JSON.stringify(frame));
+      // Encoded here: given a string, ws measures its UTF-8 length with Buffer.byteLength, which
+      // on a frame holding any non-Latin-1 character (a ✓ in test output) cost more than
+      // encoding it (a third of the runner's CPU on a 7 MB burst, bench/runner).
+      ws.send(Buffer.from(JSON.stringify(frame)), { binary: false });
       this.lastSentAt = performance.now();
     }
   }

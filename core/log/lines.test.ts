@@ -49,6 +49,16 @@ describe("line framing", () => {
     expect(joinLines(lines)).toBe(long);
   });
 
+  it("frames a chunk of many lines the same whether or not one of them is over-long", () => {
+    const short = Array.from({ length: 50 }, (_, i) => `line ${i} ✓`).join("\n");
+    const chunk = `${short}\n${"z".repeat(30)}\n${short}\ntail`;
+    const lines = frame([chunk], 16);
+    expect(lines.filter((l) => l.text.startsWith("z")).map((l) => l.text.length)).toEqual([16, 14]);
+    expect(lines.filter((l) => l.text.startsWith("line ")).length).toBe(100);
+    expect(joinLines(lines)).toBe(chunk);
+    expect(frame([`${short}\n`], 16)).toEqual(short.split("\n").map((text) => ({ text })));
+  });
+
   it("safeCut backs up to the start of a UTF-8 character", () => {
     const bytes = enc.encode("ab✓cd"); // ✓ is 3 bytes at offsets 2..4
     expect(safeCut(bytes, 3)).toBe(2);

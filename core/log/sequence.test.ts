@@ -36,6 +36,26 @@ describe("log outbox and server acceptance", () => {
     expect(outbox.acked).toBe(2);
   });
 
+  it("keeps its place through thousands of acks and a resume after the held lines were compacted", () => {
+    const outbox = new LogOutbox();
+    const limits = { maxLines: 100, maxBytes: 100_000, windowBytes: 1_000_000 };
+    outbox.append("s", 0, lines(...Array.from({ length: 5000 }, (_, i) => `line ${i + 1}`)));
+    // Send 30 frames and ack 25 of them one by one: past the compaction point, with 500 in flight.
+    for (let i = 0; i < 30; i++) frameOrFail(outbox, limits);
+    for (let seq = 100; seq <= 2500; seq += 100) outbox.receive({ type: "ack", seq });
+    expect(outbox.acked).toBe(2500);
+    expect(frameOrFail(outbox, limits).fromSeq).toBe(3001);
+    // The connection drops: the server holds up to 2700, so sending resumes at 2701.
+    outbox.receive({ type: "resume", seq: 2700 });
+    const resent = frameOrFail(outbox, limits);
+    expect(resent.lines.map((l) => l.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 2701 + i));
+    expect(resent.lines[0]?.text).toBe("line 2701");
+    outbox.receive({ type: "ack", seq: 5000 });
+    expect(outbox.drained).toBe(true);
+    expect(outbox.bytes).toBe(0);
+    expect(outbox.nextFrame(limits)).toBeNull();
+  });
+
   it("resends exactly the unacknowledged lines after resume; the server drops duplicates", () => {
     const outbox = new LogOutbox();
     outbox.append("s", 0, lines("1", "2", "3", "4", "5", "6"));

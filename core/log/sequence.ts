@@ -23,7 +23,9 @@ export interface FrameLimits {
  * copying arrays per line would be quadratic), but free of I/O, so it is tested as pure code.
  */
 export class LogOutbox {
+  /** Lines from `head` on are held; acknowledged ones before it are dropped in batches. */
   private lines: LogLine[] = [];
+  private head = 0;
   /** Index in `lines` of the first line not yet sent on the current connection. */
   private sendIndex = 0;
   private nextSeq = 1;
@@ -33,31 +35,29 @@ export class LogOutbox {
 
   /** Numbers and stores framed lines of one step; returns the lines as numbered. */
   append(step: string, ts: number, framed: readonly FramedLine[]): LogLine[] {
-    const added: LogLine[] = [];
+    const start = this.lines.length;
     for (const f of framed) {
       const line: LogLine = f.partial ? { seq: this.nextSeq++, step, ts, text: f.text, partial: true } : { seq: this.nextSeq++, step, ts, text: f.text };
       this.lines.push(line);
       this.heldBytes += line.text.length;
-      added.push(line);
     }
-    return added;
+    return this.lines.slice(start);
   }
 
   /** The next frame to send, or null when everything is sent or the window is full. */
   nextFrame(limits: FrameLimits): RunnerLogFrame | null {
     if (this.sendIndex >= this.lines.length || this.inFlightBytes >= limits.windowBytes) return null;
-    const batch: LogLine[] = [];
+    const from = this.sendIndex;
     let bytes = 0;
-    while (this.sendIndex < this.lines.length && batch.length < limits.maxLines) {
-      const line = this.lines[this.sendIndex] as LogLine;
-      if (batch.length > 0 && bytes + line.text.length > limits.maxBytes) break;
-      batch.push(line);
-      bytes += line.text.length;
+    while (this.sendIndex < this.lines.length && this.sendIndex - from < limits.maxLines) {
+      const size = (this.lines[this.sendIndex] as LogLine).text.length;
+      if (this.sendIndex > from && bytes + size > limits.maxBytes) break;
+      bytes += size;
       this.sendIndex++;
     }
     this.inFlightBytes += bytes;
-    const first = batch[0] as LogLine;
-    return { type: "lines", fromSeq: first.seq, lines: batch };
+    const batch = this.lines.slice(from, this.sendIndex);
+    return { type: "lines", fromSeq: (batch[0] as LogLine).seq, lines: batch };
   }
 
   /** Applies a server frame: `ack` forgets confirmed lines, `resume` also rewinds sending. */
@@ -82,25 +82,26 @@ export class LogOutbox {
 
   /** The connection dropped: whatever was in flight must be sent again after `resume`. */
   rewind(): void {
-    this.sendIndex = 0;
+    this.sendIndex = this.head;
     this.inFlightBytes = 0;
   }
 
   private forgetThrough(seq: number): void {
     if (seq <= this.ackedSeq) return;
-    let drop = 0;
-    let dropBytes = 0;
-    let dropInFlight = 0;
-    while (drop < this.lines.length && (this.lines[drop] as LogLine).seq <= seq) {
-      const size = (this.lines[drop] as LogLine).text.length;
-      dropBytes += size;
-      if (drop < this.sendIndex) dropInFlight += size;
-      drop++;
+    while (this.head < this.lines.length && (this.lines[this.head] as LogLine).seq <= seq) {
+      const size = (this.lines[this.head] as LogLine).text.length;
+      this.heldBytes -= size;
+      if (this.head < this.sendIndex) this.inFlightBytes -= size;
+      else this.sendIndex = this.head + 1;
+      this.head++;
     }
-    this.lines = this.lines.slice(drop);
-    this.heldBytes -= dropBytes;
-    this.sendIndex -= Math.min(drop, this.sendIndex);
-    this.inFlightBytes -= dropInFlight;
+    // Dropping the acknowledged lines by copying the rest on every ack was quadratic on a
+    // burst (hundreds of acks over 100k held lines); compacting once they are half is not.
+    if (this.head > 1024 && this.head * 2 > this.lines.length) {
+      this.lines = this.lines.slice(this.head);
+      this.sendIndex -= this.head;
+      this.head = 0;
+    }
     this.ackedSeq = Math.min(seq, this.nextSeq - 1);
   }
 
@@ -118,7 +119,7 @@ export class LogOutbox {
   }
   /** True when every line ever appended has been acknowledged. */
   get drained(): boolean {
-    return this.lines.length === 0;
+    return this.head === this.lines.length;
   }
 }
 
