@@ -16,6 +16,8 @@ class LogServer {
   connections = 0;
   /** Terminate the connection (without an ack) when a frame arrives, this many times. */
   cuts = 0;
+  /** Sent on every connection right after its `resume`. */
+  greeting: ServerLogFrame[] = [];
 
   constructor() {
     this.wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
@@ -23,6 +25,7 @@ class LogServer {
       this.connections++;
       const reply = (frame: ServerLogFrame) => ws.send(JSON.stringify(frame));
       reply({ type: "resume", seq: this.held });
+      for (const frame of this.greeting) reply(frame);
       // ws may still emit frames it had read before the cut; a dropped connection would not.
       let cut = false;
       ws.on("message", (data) => {
@@ -44,6 +47,11 @@ class LogServer {
 
   get url(): string {
     return `ws://127.0.0.1:${(this.wss.address() as AddressInfo).port}`;
+  }
+
+  /** Sends a frame on every open connection. */
+  tell(frame: ServerLogFrame): void {
+    for (const ws of this.wss.clients) ws.send(JSON.stringify(frame));
   }
 
   close(): Promise<void> {
@@ -96,6 +104,26 @@ describe("LogStream frame coalescing", () => {
     expect(joinLines(server.log)).toBe(Array.from({ length: 401 }, (_, i) => `line ${i}\n`).join(""));
     expect(server.frames.length).toBeGreaterThanOrEqual(2);
     expect(server.frames.length).toBeLessThanOrEqual(12);
+  });
+
+  it("paces frames slowly while nobody watches, and sends what it holds once someone does", async () => {
+    server.greeting = [{ type: "watch", watched: false }];
+    const logs = stream({ frameIntervalMs: 5, unwatchedFrameIntervalMs: 60_000 });
+    await until(() => server.connections === 1);
+    const out = logs.sink("build");
+    out.write(line(1));
+    await until(() => server.log.length === 1);
+    // Unwatched: the next line waits for a frame slot a minute away.
+    out.write(line(2));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.log.length).toBe(1);
+    server.tell({ type: "watch", watched: true });
+    await until(() => server.log.length === 2, 1000);
+    for (let i = 3; i <= 5; i++) out.write(line(i));
+    await until(() => server.log.length === 5, 1000);
+    out.end();
+    expect(await logs.close(1000)).toBe(true);
+    expect(joinLines(server.log)).toBe("line 1\nline 2\nline 3\nline 4\nline 5\n");
   });
 
   it("a step's end sends its last lines without waiting for the next frame slot", async () => {

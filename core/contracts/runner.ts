@@ -332,11 +332,15 @@ export type RunnerLogFrame = z.infer<typeof RunnerLogFrame>;
  * the server holds, 0 for none; the runner resends everything after it. `ack` confirms every
  * line up to `seq` is stored, so the runner may forget it. `cancel` pushes a build's cancel
  * at once (the heartbeat's `cancel` flag is the fallback when the socket is down). `error`
- * precedes a close the runner should not retry (bad frame, lease lost).
+ * precedes a close the runner should not retry (bad frame, lease lost). `watch` says whether
+ * anyone is watching the build's log live (sent on connect and whenever that changes): the
+ * runner sends frames often while someone is, and seldom while nobody is, since every frame
+ * costs CPU on the host the step runs on. A runner that does not know `watch` ignores it.
  */
 export const ServerLogFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("resume"), seq: z.number().int().nonnegative() }),
   z.object({ type: z.literal("ack"), seq: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("watch"), watched: z.boolean() }),
   z.object({ type: z.literal("cancel") }),
   z.object({ type: z.literal("error"), code: z.enum(["invalid_frame", "lease_lost"]), message: z.string().max(2000) }),
 ]);

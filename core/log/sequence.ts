@@ -72,6 +72,7 @@ export class LogOutbox {
         return;
       case "cancel":
       case "error":
+      case "watch":
         return;
       default: {
         const unreachable: never = frame;

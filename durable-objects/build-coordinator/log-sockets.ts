@@ -54,9 +54,12 @@ export class LogSockets {
       this.ctx.acceptWebSocket(server, ["runner", `job:${jobId}`]);
       server.serializeAttachment({ role: "runner", jobId, leaseId, fencingToken } satisfies Attachment);
       send(server, { type: "resume", seq: this.#lastSeq(jobId, fencingToken) });
+      send(server, { type: "watch", watched: this.#viewers().length > 0 });
     } else if (url.pathname === "/viewer") {
       const from = Math.max(1, Number(url.searchParams.get("from") ?? 1) || 1);
+      const firstViewer = this.#viewers().length === 0;
       this.ctx.acceptWebSocket(server, ["viewer"]);
+      if (firstViewer) this.#tellRunners(true);
       // One chunk before the handshake answer, the rest right after it: on a long log the
       // viewer sees its first lines without waiting for the whole backlog to be read and sent.
       const first = this.#lines(from, backlogChunk);
@@ -105,6 +108,18 @@ export class LogSockets {
     } catch {
       // already closed
     }
+    const att = ws.deserializeAttachment() as Attachment | null;
+    if (att?.role === "viewer" && this.#viewers().every((v) => v === ws)) this.#tellRunners(false);
+  }
+
+  /** Viewer sockets still open. */
+  #viewers(): WebSocket[] {
+    return this.ctx.getWebSockets("viewer").filter((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  /** Tells every connected runner whether the log is watched live (it paces its frames by it). */
+  #tellRunners(watched: boolean): void {
+    for (const ws of this.ctx.getWebSockets("runner")) send(ws, { type: "watch", watched });
   }
 
   /** Drops the in-memory copy of the secret values; the next line reloads them. */

@@ -161,6 +161,30 @@ describe("a build, end to end through the runner protocol", () => {
     await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
   });
 
+  it("tells the runner whether anyone watches the log live, as viewers come and go", async () => {
+    const project = await createProject(owner, workspaceId);
+    const build = await trigger(project.id);
+    const plan = await claimFor(build.id, "plan");
+    const log = await openRunnerLog(runnerToken, plan);
+    const watches = () => log.received.flatMap((x) => (x.type === "watch" ? [x.watched] : []));
+    await log.until(() => watches().length === 1);
+    expect(log.received.slice(0, 2)).toEqual([{ type: "resume", seq: 0 }, { type: "watch", watched: false }]);
+    const open = async () => {
+      const res = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs`, { headers: { upgrade: "websocket", authorization: `Bearer ${owner.accessToken}` } });
+      expect(res.status).toBe(101);
+      return new Frames<ViewerFrame>(res.webSocket as WebSocket);
+    };
+    const first = await open();
+    await log.until(() => watches().length === 2);
+    // A second viewer changes nothing; the runner hears again only when the last one leaves.
+    const second = await open();
+    first.ws.close(1000, "bye");
+    second.ws.close(1000, "bye");
+    await log.until(() => watches().length === 3);
+    expect(watches()).toEqual([false, true, false]);
+    await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
+  });
+
   it("refuses a log frame that fails its schema and artifact names that escape", async () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
