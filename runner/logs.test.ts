@@ -126,6 +126,21 @@ describe("LogStream frame coalescing", () => {
     expect(joinLines(server.log)).toBe("line 1\nline 2\nline 3\nline 4\nline 5\n");
   });
 
+  it("never holds full frames back for a frame slot: pacing slows trickles, not bursts", async () => {
+    const logs = stream({ frameIntervalMs: 60_000, limits: { maxBytes: 1000, windowBytes: 4000 } });
+    await until(() => server.connections === 1);
+    const out = logs.sink("build");
+    out.write(line(0));
+    await until(() => server.log.length === 1);
+    // 2,000 lines, about 18 KB: many full frames, four times the window, with no slot in a minute.
+    out.write(Buffer.from(Array.from({ length: 2000 }, (_, i) => `line ${i + 1}\n`).join("")));
+    await until(() => server.log.length >= 1900, 2000);
+    expect(server.frames.length).toBeGreaterThan(10);
+    out.end();
+    expect(await logs.close(1000)).toBe(true);
+    expect(server.log.length).toBe(2001);
+  });
+
   it("a step's end sends its last lines without waiting for the next frame slot", async () => {
     const logs = stream({ frameIntervalMs: 60_000 });
     await until(() => server.connections === 1);

@@ -141,8 +141,10 @@ export class LogStream {
     this.schedulePump();
   }
 
-  /** Pumps now if the last frame left at least `frameInterval` ago, else once it has. */
+  /** Pumps now if a full frame waits or the last frame left at least `frameInterval` ago, else once it has. */
   private schedulePump(): void {
+    // A full frame gains nothing by waiting: pacing is for trickles, never a cap on throughput.
+    if (this.outbox.fullFrameWaiting(this.limits)) return this.pump();
     if (this.pumpTimer) return;
     const wait = this.lastSentAt + this.frameInterval - performance.now();
     if (wait <= 0) return this.pump();

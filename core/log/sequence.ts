@@ -118,6 +118,10 @@ export class LogOutbox {
   get bytes(): number {
     return this.heldBytes;
   }
+  /** Would the next frame be full (by `limits`) if it left now? */
+  fullFrameWaiting(limits: FrameLimits): boolean {
+    return this.lines.length - this.sendIndex >= limits.maxLines || this.heldBytes - this.inFlightBytes >= limits.maxBytes;
+  }
   /** True when every line ever appended has been acknowledged. */
   get drained(): boolean {
     return this.head === this.lines.length;
