@@ -59,6 +59,12 @@ describe("runner protocol", () => {
     expect(RunnerLogFrame.safeParse({ type: "lines", fromSeq: 4, lines: [line(4), line(6)] }).success).toBe(false);
     expect(RunnerLogFrame.safeParse({ type: "lines", fromSeq: 1, lines: [] }).success).toBe(false);
     expect(RunnerLogFrame.safeParse({ type: "lines", fromSeq: 1, lines: [{ ...line(1), step: "../x" }] }).success).toBe(false);
+    // Each step a frame names is checked, not only the first line's.
+    expect(RunnerLogFrame.safeParse({ type: "lines", fromSeq: 1, lines: [line(1), { ...line(2), step: "sparki:plan" }] }).success).toBe(true);
+    const bad = RunnerLogFrame.safeParse({ type: "lines", fromSeq: 1, lines: [line(1), line(2), { ...line(3), step: "Not A Step" }] });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => i.path.join("."))).toEqual(["lines.2.step"]);
+    expect(ServerLogFrame.safeParse({ type: "watch", watched: true }).success).toBe(true);
   });
 
   it("server frames are a closed union", () => {

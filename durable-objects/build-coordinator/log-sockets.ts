@@ -11,8 +11,13 @@ import type { LogBudget, Meta, Store } from "./store.js";
 
 const fanOutDelayMs = 25;
 const backlogChunk = 1000;
+/** Lines per read when writing the log out as text (each at most RunnerLimits.lineBytes). */
+const archiveChunk = 1000;
 
 const sizeText = (bytes: number) => (bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB` : `${Math.round(bytes)} bytes`);
+
+/** Consecutive lines stored by one statement. */
+type LogRun = { seq: number; step: string; ts: number; partial: 0 | 1; texts: string[] };
 
 type Attachment = { role: "runner"; jobId: string; leaseId: string; fencingToken: number } | { role: "viewer"; sentUpTo: number };
 
@@ -171,30 +176,42 @@ export class LogSockets {
     return key;
   }
 
-  /** Stores a frame's new lines with one statement, up to the log's cap and a line saying where it was cut. */
+  /** Stores a frame's new lines, up to the log's cap and a line saying where it was cut. */
   #store(jobId: string, fencing: number, lines: RunnerLogFrame["lines"], budget: LogBudget): void {
     if (lines.length === 0) return;
-    const rows: [number, string, number, string, 0 | 1][] = [];
+    // Consecutive lines of one step, chunk and kind go in with one statement: a burst's frame
+    // is one or two such runs, and SQLite reads each text straight from the JSON array (a
+    // statement per line, or several JSON lookups per line, was most of a frame's cost).
+    const runs: LogRun[] = [];
+    const add = (seq: number, step: string, ts: number, text: string, partial: 0 | 1) => {
+      const last = runs.at(-1);
+      if (last && last.step === step && last.ts === ts && last.partial === partial && last.seq + last.texts.length === seq) last.texts.push(text);
+      else runs.push({ seq, step, ts, partial, texts: [text] });
+    };
     for (const line of lines) {
       const bytes = line.text.length + 1;
       if (budget.bytes + bytes > this.capBytes) {
         budget.truncated = true;
-        rows.push([line.seq, "sparki:runner", line.ts, `[sparki] The log reached its ${sizeText(this.capBytes)} limit here; later lines were not kept.`, 0]);
+        add(line.seq, "sparki:runner", line.ts, `[sparki] The log reached its ${sizeText(this.capBytes)} limit here; later lines were not kept.`, 0);
         break;
       }
       budget.bytes += bytes;
-      rows.push([line.seq, line.step, line.ts, this.#mask(line.text), line.partial ? 1 : 0]);
+      add(line.seq, line.step, line.ts, this.#mask(line.text), line.partial ? 1 : 0);
     }
-    // One statement per frame, not one per line: a frame holds up to hundreds of lines, and the
-    // per-call cost of sql.exec was a good part of the coordinator's CPU on a busy log.
-    this.ctx.storage.sql.exec(
-      `insert into log_lines (job_id, fencing, job_seq, step, ts, text, partial)
-       select ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 from json_each(?) where true
-       on conflict (job_id, fencing, job_seq) do nothing`,
-      jobId,
-      fencing,
-      JSON.stringify(rows),
-    );
+    for (const run of runs) {
+      this.ctx.storage.sql.exec(
+        `insert into log_lines (job_id, fencing, job_seq, step, ts, text, partial)
+         select ?, ?, ? + key, ?, ?, value, ? from json_each(?) where true
+         on conflict (job_id, fencing, job_seq) do nothing`,
+        jobId,
+        fencing,
+        run.seq,
+        run.step,
+        run.ts,
+        run.partial,
+        JSON.stringify(run.texts),
+      );
+    }
     this.store.saveLogBudget(budget);
   }
 
@@ -296,15 +313,18 @@ export class LogSockets {
     let next = 1;
     try {
       for (;;) {
-        const rows = this.ctx.storage.sql
-          .exec<{ seq: number; text: string; partial: number }>(
-            `select seq, text, partial from log_lines where seq >= ? ${jobId ? "and job_id = ?" : ""} order by seq limit ?`,
-            ...(jobId ? [next, jobId, backlogChunk] : [next, backlogChunk]),
+        // SQLite joins each chunk of lines into one string: a row object per line was most of
+        // the cost of archiving a long log.
+        const [chunk] = this.ctx.storage.sql
+          .exec<{ body: string | null; last: number | null }>(
+            `select group_concat(text || case when partial = 1 then '' else char(10) end, '' order by seq) as body, max(seq) as last
+             from (select seq, text, partial from log_lines where seq >= ? ${jobId ? "and job_id = ?" : ""} order by seq limit ?)`,
+            ...(jobId ? [next, jobId, archiveChunk] : [next, archiveChunk]),
           )
           .toArray();
-        if (rows.length === 0) break;
-        await writer.write(encoder.encode(rows.map((r) => r.text + (r.partial ? "" : "\n")).join("")));
-        next = (rows[rows.length - 1]?.seq ?? next) + 1;
+        if (!chunk?.last) break;
+        await writer.write(encoder.encode(chunk.body ?? ""));
+        next = chunk.last + 1;
       }
       await writer.close();
     } catch (err) {
