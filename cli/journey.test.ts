@@ -176,6 +176,9 @@ describe("a newcomer's journey", () => {
     };
     try {
       await until("workspace Journey team");
+      // The project list arrives after the overview's effects ran, its key handler among them:
+      // the workspace's name alone shows on the overview's first render, before that handler.
+      await until("❯ cli-site");
       await press("n");
       await until("New project");
       await press("\t", "./tui-site", "\r");

@@ -8,11 +8,13 @@
  *
  * Frames are coalesced: the first line after a quiet spell goes out at once, but while output
  * keeps coming a frame leaves at most every `frameIntervalMs` (`unwatchedFrameIntervalMs` while
- * the server says nobody watches the log live), carrying everything written meanwhile. The coordinator's cost is per frame (one storage commit, one ack), so a step that
- * writes a line per process it starts would otherwise cost a frame per line. Coalescing only
- * delays `pump`: every line is in the outbox from the moment it is written, so a reconnect,
- * `close` or the process's end never finds a line outside it. A step's end, `close` and a
- * `resume` send at once; the one timer is unref'd and cleared by `close`.
+ * the server says nobody watches the log live), carrying everything written meanwhile. The
+ * coordinator's cost is per frame (one storage commit, one ack), so a step that writes a line
+ * per process it starts would otherwise cost a frame per line. Coalescing only delays `pump`;
+ * framing a big write may wait a few event-loop turns (see `later`), and `close` frames
+ * everything still waiting, so a reconnect, `close` or the step's end never leaves a line out.
+ * A full frame, a step's end, `close` and a `resume` send at once; the one timer is unref'd and
+ * cleared by `close`.
  */
 import WebSocket from "ws";
 import { LogCloseCode, RunnerLimits, ServerLogFrame } from "../core/contracts/runner.ts";
