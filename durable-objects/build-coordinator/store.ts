@@ -40,8 +40,13 @@ export function createSchema(sql: SqlStorage): void {
   // The log's size against its cap, in a row of its own: it changes with every runner frame,
   // and rewriting the build's whole meta (init, pipeline) per frame was most of a frame's cost.
   sql.exec(`create table if not exists log_budget (id integer primary key check (id = 1), bytes integer not null, truncated integer not null)`);
-  sql.exec(`insert into log_budget (id, bytes, truncated) select 1, coalesce(sum(length(text) + 1), 0), 0 from log_lines where true on conflict do nothing`);
+  // Runs on every wake-up: the log is summed only by an object whose storage predates the table.
+  const [budget] = sql.exec("select 1 from log_budget").toArray();
+  if (!budget) sql.exec(`insert into log_budget (id, bytes, truncated) select 1, coalesce(sum(length(text) + 1), 0), 0 from log_lines`);
 }
+
+type JobColumns = { spec: string; state: string; steps: string };
+const jobRow = (r: JobColumns): JobRow => ({ spec: JSON.parse(r.spec) as JobSpec, state: JSON.parse(r.state) as JobState, steps: JSON.parse(r.steps) as StepReport[] });
 
 /** How much of the log's cap is used, and whether the log was cut there. */
 export interface LogBudget {
@@ -62,10 +67,7 @@ export class Store {
   }
 
   jobs(): JobRow[] {
-    return this.sql
-      .exec<{ spec: string; state: string; steps: string }>("select spec, state, steps from jobs order by ord")
-      .toArray()
-      .map((r) => ({ spec: JSON.parse(r.spec) as JobSpec, state: JSON.parse(r.state) as JobState, steps: JSON.parse(r.steps) as StepReport[] }));
+    return this.sql.exec<JobColumns>("select spec, state, steps from jobs order by ord").toArray().map(jobRow);
   }
 
   /** One job's state (the lease a runner must hold), without reading every job. */
@@ -84,8 +86,8 @@ export class Store {
   }
 
   job(id: string): JobRow | undefined {
-    const [row] = this.sql.exec<{ spec: string; state: string; steps: string }>("select spec, state, steps from jobs where id = ?", id).toArray();
-    return row ? { spec: JSON.parse(row.spec) as JobSpec, state: JSON.parse(row.state) as JobState, steps: JSON.parse(row.steps) as StepReport[] } : undefined;
+    const [row] = this.sql.exec<JobColumns>("select spec, state, steps from jobs where id = ?", id).toArray();
+    return row ? jobRow(row) : undefined;
   }
 
   saveJob(job: JobRow, ord?: number): void {
