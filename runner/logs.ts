@@ -82,8 +82,8 @@ export class LogStream {
   private readonly highWater: number;
   private readonly frameIntervals: { watched: number; unwatched: number };
   /** Until the server says otherwise, someone may be watching. */
-  private frameInterval: number;
-  /** performance.now() of the last frame sent; the next waits until `frameInterval` after it. */
+  private watched = true;
+  /** performance.now() of the last frame sent; the next waits a frame interval after it. */
   private lastSentAt = -Infinity;
   private pumpTimer: NodeJS.Timeout | null = null;
   /** Sink work not done yet, in write order (see {@link later}). */
@@ -106,7 +106,6 @@ export class LogStream {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.highWater = options.highWaterBytes ?? 8 * 1024 * 1024;
     this.frameIntervals = { watched: options.frameIntervalMs ?? DEFAULT_FRAME_INTERVAL_MS, unwatched: options.unwatchedFrameIntervalMs ?? DEFAULT_UNWATCHED_FRAME_INTERVAL_MS };
-    this.frameInterval = this.frameIntervals.watched;
   }
 
   /** Starts the connect loop in the background. */
@@ -198,12 +197,12 @@ export class LogStream {
     this.schedulePump();
   }
 
-  /** Pumps now if a full frame waits or the last frame left at least `frameInterval` ago, else once it has. */
+  /** Pumps now if a full frame waits or the last frame left at least a frame interval ago, else once it has. */
   private schedulePump(): void {
     // A full frame gains nothing by waiting: pacing is for trickles, never a cap on throughput.
     if (this.outbox.fullFrameWaiting(this.limits)) return this.pump();
     if (this.pumpTimer) return;
-    const wait = this.lastSentAt + this.frameInterval - performance.now();
+    const wait = this.lastSentAt + (this.watched ? this.frameIntervals.watched : this.frameIntervals.unwatched) - performance.now();
     if (wait <= 0) return this.pump();
     this.pumpTimer = setTimeout(() => this.pump(), wait);
     // Never what keeps the runner alive: `close` pumps and clears it.
@@ -243,7 +242,7 @@ export class LogStream {
       return;
     }
     if (frame.data.type === "watch") {
-      this.frameInterval = frame.data.watched ? this.frameIntervals.watched : this.frameIntervals.unwatched;
+      this.watched = frame.data.watched;
       // A new viewer should not wait out a slow frame slot for the lines held here.
       if (frame.data.watched) this.pump();
       return;
