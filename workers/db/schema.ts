@@ -29,6 +29,8 @@ export const users = pgTable("users", {
   name: varchar("name", { length: 255 }),
   passwordHash: varchar("password_hash", { length: 255 }).notNull(),
   emailVerified: boolean("email_verified").notNull().default(false),
+  // Access tokens issued before this instant are refused (password change, "log out everywhere").
+  sessionsRevokedAt: timestamp("sessions_revoked_at", { withTimezone: true }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -38,9 +40,12 @@ export const workspaces = pgTable("workspaces", {
   name: varchar("name", { length: 255 }).notNull(),
   slug: varchar("slug", { length: 255 }).notNull().unique(),
   ownerId: uuid("owner_id").references(() => users.id, { onDelete: "set null" }),
+  // Which of the workspace's jobs the instance's shared runner pool may take: none, only jobs that
+  // carry no secrets (the default), or all of them.
+  sharedRunners: varchar("shared_runners", { length: 20 }).notNull().default("no-secrets"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
-});
+}, (t) => [check("workspaces_shared_runners_check", sql`${t.sharedRunners} in ('never', 'no-secrets', 'always')`)]);
 
 export const memberships = pgTable(
   "memberships",
@@ -239,6 +244,8 @@ export const deployments = pgTable(
     platform: varchar("platform", { length: 50 }),
     strategy: varchar("strategy", { length: 50 }),
     approval: boolean("approval").notNull().default(false),
+    approvedBy: uuid("approved_by").references(() => users.id, { onDelete: "set null" }),
+    approvedAt: timestamp("approved_at", { withTimezone: true }),
     // The platform's id of what this attempt deployed (for sparki-static, the release id).
     platformDeploymentId: varchar("platform_deployment_id", { length: 255 }),
     url: varchar("url", { length: 2000 }),
@@ -324,11 +331,13 @@ export const apiTokens = pgTable(
     name: varchar("name", { length: 100 }).notNull(),
     prefix: varchar("prefix", { length: 16 }).notNull(),
     tokenHash: varchar("token_hash", { length: 64 }).notNull().unique(),
+    // What the token may do: read, write (read and change) or admin (everything its owner may).
+    scope: varchar("scope", { length: 10 }).notNull().default("admin"),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     expiresAt: timestamp("expires_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (t) => [index("idx_api_tokens_user").on(t.userId)],
+  (t) => [index("idx_api_tokens_user").on(t.userId), check("api_tokens_scope_check", sql`${t.scope} in ('read', 'write', 'admin')`)],
 );
 
 /** Project secrets, encrypted (workers/secrets/crypto.ts); the API never returns a value. */
@@ -368,4 +377,27 @@ export const siteAliases = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.projectId, t.stage] }), check("site_aliases_canary_check", sql`${t.canaryPercent} between 0 and 100`)],
+);
+
+/**
+ * A stage's protection, set on the server by the project's owners and admins. A repository's
+ * sparki.yml may only make a stage stricter. A stage without a row accepts only the project's
+ * default branch and needs no approval unless sparki.yml asks for one.
+ */
+export const stageRules = pgTable(
+  "stage_rules",
+  {
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    stage: varchar("stage", { length: 50 }).notNull(),
+    requireApproval: boolean("require_approval").notNull().default(false),
+    // Branch patterns (as sparki.yml's `branches`) that may deploy to the stage.
+    branches: jsonb("branches").notNull().default([]),
+    // Roles whose members may approve the stage.
+    approverRoles: jsonb("approver_roles").notNull().default(["owner", "admin"]),
+    updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.stage] })],
 );
