@@ -20,6 +20,8 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts", "web/**/*.test.ts", "workers/**/*.node.test.ts"],
+          // Attacks that must run inside workerd live in test/security/ as *.workers.test.ts.
+          exclude: ["**/*.workers.test.ts", "**/node_modules/**"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },
@@ -50,7 +52,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
+          include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts", "test/security/**/*.workers.test.ts"],
           // Tests of Worker code that need Node (a real HTTP fake) run in the node project.
           exclude: ["**/*.node.test.ts", "**/node_modules/**"],
           globalSetup: ["./test/global-setup.ts"],
