@@ -11,6 +11,7 @@ import { buildRoutes } from "./routes/builds.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { runnerTokenRoutes } from "./routes/runner-tokens.js";
+import { runnerArtifactRoutes } from "./routes/runner-artifacts.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -35,7 +36,7 @@ export function createApp() {
       },
     }),
   );
-  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, deploymentRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, auditLogRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, deploymentRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, runnerArtifactRoutes, auditLogRoutes]) {
     app.route("/", routes);
   }
   app.route("/", metricsRoutes);

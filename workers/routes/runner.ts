@@ -1,16 +1,13 @@
 /**
  * The runner protocol's server side (core/contracts/runner.ts). Runners authenticate with their
  * own token; every call on a job carries its lease, which the job's BuildCoordinator checks.
- * The log socket and artifact uploads are plain routes (a WebSocket and a streamed body); the
- * JSON calls are in the OpenAPI document.
+ * The log socket is a plain route (a WebSocket) and artifact uploads are in runner-artifacts.ts
+ * (a streamed body); the JSON calls are in the OpenAPI document.
  */
 import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import {
-  ArtifactName,
-  ArtifactUploadHeaders,
-  ARTIFACT_KIND_HEADER,
   ClaimRequest,
   CompleteRequest,
   FENCING_TOKEN_HEADER,
@@ -217,7 +214,7 @@ async function projectSecrets(c: Context<AppEnv>, projectId: string): Promise<Jo
 const LeaseHeaders = z.object({ leaseId: z.string().min(1).max(128), fencingToken: z.coerce.number().int().positive() });
 
 /** The lease a socket or upload request carries in its headers (their bodies are not JSON). */
-function leaseHeaders(c: Context<AppEnv>): { leaseId: string; fencingToken: number } {
+export function leaseHeaders(c: Context<AppEnv>): { leaseId: string; fencingToken: number } {
   const parsed = LeaseHeaders.safeParse({ leaseId: c.req.header(LEASE_ID_HEADER), fencingToken: c.req.header(FENCING_TOKEN_HEADER) });
   if (!parsed.success) throw new SparkiError("validation", { detail: `Send the lease in ${LEASE_ID_HEADER} and ${FENCING_TOKEN_HEADER}.` });
   return parsed.data;
@@ -234,29 +231,4 @@ runnerRoutes.get("/v1/runner/jobs/:id/logs", authenticateRunner, async (c) => {
   const res = await coordinator(c, buildIdOfJob(id)).fetch(url, { headers: c.req.raw.headers });
   if (res.status === 409) throw new SparkiError("lease_lost", { detail: "This runner no longer holds the job." });
   return res;
-});
-
-/** An artifact, streamed to R2 under the build's prefix while its SHA-256 is computed. */
-runnerRoutes.put("/v1/runner/jobs/:id/artifacts/:name{.+}", authenticateRunner, async (c) => {
-  const id = c.req.param("id");
-  const nameCheck = ArtifactName.safeParse(decodeURIComponent(c.req.param("name")));
-  if (!nameCheck.success) throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: nameCheck.error.issues[0]?.message ?? "invalid" }] });
-  const headers = ArtifactUploadHeaders.safeParse(Object.fromEntries(c.req.raw.headers));
-  if (!headers.success) throw new SparkiError("validation", { detail: `Send ${LEASE_ID_HEADER}, ${FENCING_TOKEN_HEADER} and ${ARTIFACT_KIND_HEADER}.` });
-  const lease = leaseHeaders(c);
-  const buildId = buildIdOfJob(id);
-  const owner = await coordinator(c, buildId).checkLease(id, lease);
-  if ("refused" in owner) throw refusalError(owner);
-  const length = Number(c.req.header("content-length"));
-  if (!c.req.raw.body || !Number.isInteger(length) || length < 0) throw new SparkiError("validation", { detail: "Send the artifact with a Content-Length." });
-  const digest = new crypto.DigestStream("SHA-256");
-  const [toR2, toDigest] = c.req.raw.body.tee();
-  const hashing = toDigest.pipeTo(digest);
-  const fixed = new FixedLengthStream(length);
-  const copying = toR2.pipeTo(fixed.writable);
-  const key = `projects/${owner.projectId}/builds/${buildId}/artifacts/${nameCheck.data}`;
-  const kind = c.req.header(ARTIFACT_KIND_HEADER) ?? "file";
-  await Promise.all([c.env.ARTIFACTS.put(key, fixed.readable, { customMetadata: { kind, jobId: id } }), copying, hashing]);
-  const sha256 = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return c.json({ name: nameCheck.data, size: length, sha256 }, 201);
 });
