@@ -17,6 +17,10 @@ describe("permission matrix", () => {
     expect(roles.filter((r) => can(r, "deploy:approve"))).toEqual(["owner", "admin"]);
   });
 
+  it("keeps a stage's deployment rules to owners and admins", () => {
+    expect(roles.filter((r) => can(r, "deploy:configure"))).toEqual(["owner", "admin"]);
+  });
+
   it("keeps audit logs to owners and admins", () => {
     expect(roles.filter((r) => can(r, "audit:read"))).toEqual(["owner", "admin"]);
   });

@@ -20,6 +20,7 @@ export const permissions = [
   "build:trigger",
   "deploy:trigger",
   "deploy:approve",
+  "deploy:configure",
   "secrets:write",
   "runners:manage",
   "audit:read",
@@ -41,6 +42,8 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     "build:trigger",
     "deploy:trigger",
     "deploy:approve",
+    // Stage rules (approval, branches, approvers): a developer who could set them could lift them.
+    "deploy:configure",
     "secrets:write",
     "runners:manage",
     "audit:read",

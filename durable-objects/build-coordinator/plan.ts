@@ -3,7 +3,11 @@
  * branch always give the same jobs.
  */
 import type { Pipeline } from "../../core/pipeline/index.ts";
+import { branchMatches } from "../../core/pipeline/branches.ts";
 import type { JobSpec } from "./protocol.js";
+
+// Branch filters live in core/, shared with the deployment rules; kept exported here for callers of this module.
+export { branchMatches };
 
 /** The first job of every build: clone, detect, read sparki.yml, upload the pipeline. */
 export function planJob(buildId: string): JobSpec {
@@ -19,15 +23,6 @@ export function planJob(buildId: string): JobSpec {
     artifacts: [],
     timeoutSeconds: 600,
   };
-}
-
-/** Whether a branch matches a filter entry: exact, or a glob with `*` (not crossing `/`) and `**`. */
-export function branchMatches(pattern: string, branch: string): boolean {
-  const regex = pattern
-    .split("**")
-    .map((part) => part.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*"))
-    .join(".*");
-  return new RegExp(`^${regex}$`).test(branch);
 }
 
 function stepId(name: string, index: number, taken: Set<string>): string {
