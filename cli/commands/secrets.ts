@@ -1,5 +1,8 @@
 import type { Command } from "commander";
+import { minSecretLength } from "../../core/log/secret-forms.ts";
 import { act, readStdin } from "../context.ts";
+import { EXIT } from "../api.ts";
+import { UserError } from "../user-error.ts";
 import { removeSecret, resolveProject, secrets, setSecret } from "../endpoints.ts";
 import { ago, printJson, printTable } from "../output.ts";
 
@@ -26,6 +29,9 @@ export function registerSecrets(program: Command): void {
       act(async ({ api, settings, json, opts }, name: string) => {
         const projectId = await resolveProject(api, opts.project as string | undefined, settings.workspaceId);
         const value = typeof opts.value === "string" ? opts.value : await readStdin();
+        if (value.length < minSecretLength) {
+          throw new UserError(`a secret's value must be at least ${minSecretLength} characters (shorter ones cannot be masked in logs)`, EXIT.usage);
+        }
         const saved = await setSecret(api, projectId, name, value);
         if (json) return printJson(saved);
         process.stdout.write(`Secret ${saved.name} saved\n`);

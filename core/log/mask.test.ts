@@ -1,4 +1,6 @@
+import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
+import { secretForms } from "./secret-forms.ts";
 import { createMasker, initialMaskState, maskChunk, maskFlush, maskText, type Masker } from "./mask.ts";
 
 const enc = new TextEncoder();
@@ -51,12 +53,15 @@ describe("secret masking", () => {
     expect(maskInChunks(masker, text, cuts)).toBe("x *** y *** z");
   });
 
-  it("holds back exactly the longest secret's length − 1 bytes, so no prefix leaves early", () => {
-    const first = maskChunk(masker, initialMaskState, enc.encode("log line hunter2-se"));
-    expect(masker.carryBytes).toBe("hunter2-secret".length - 1);
-    expect(dec.decode(first.output)).toBe("log li");
+  it("holds back exactly the longest form's length − 1 bytes, so no prefix leaves early", () => {
+    // The longest form of these secrets is hunter2-secret's base64 (18 characters).
+    const longest = Math.max(...["hunter2-secret", "tok_ABC"].flatMap(secretForms).map((f) => f.length));
+    expect(masker.carryBytes).toBe(longest - 1);
+    const text = "a longer log line hunter2-se";
+    const first = maskChunk(masker, initialMaskState, enc.encode(text));
+    expect(dec.decode(first.output)).toBe(text.slice(0, text.length - masker.carryBytes));
     const second = maskChunk(masker, first.state, enc.encode("cret done"));
-    expect(dec.decode(second.output) + dec.decode(maskFlush(masker, second.state))).toBe("ne *** done");
+    expect(dec.decode(first.output) + dec.decode(second.output) + dec.decode(maskFlush(masker, second.state))).toBe("a longer log line *** done");
   });
 
   it("prefers the longest secret when one contains another", () => {
@@ -92,5 +97,33 @@ describe("secret masking", () => {
 
   it("masks whole strings for a second pass", () => {
     expect(maskText(masker, "a tok_ABC b")).toBe("a *** b");
+  });
+});
+
+describe("masking the encoded forms of a secret", () => {
+  const secret = "ghp_Sup3rS3cret/Value+42";
+  const masker = createMasker([secret]);
+  const b64 = (s: string, url = false) => Buffer.from(s).toString(url ? "base64url" : "base64");
+
+  it("masks base64 (standard and URL-safe, at any offset), URL-encoded and JSON-escaped forms", () => {
+    const printed = [
+      b64(secret),
+      b64(`${secret}\n`),
+      b64(`token=${secret}`),
+      b64(`ab${secret}cd`, true),
+      b64(JSON.stringify({ auth: secret })),
+      encodeURIComponent(`x ${secret} y`),
+      JSON.stringify({ v: `"${secret}"` }),
+    ];
+    for (const line of printed) {
+      const out = maskInChunks(masker, `${line}\n`, [5, 17]);
+      expect(out, line).toContain("***");
+      for (const form of [secret, b64(secret).slice(4, 24), encodeURIComponent(secret)]) expect(out).not.toContain(form);
+    }
+    expect(maskText(masker, `curl -d token=${encodeURIComponent(secret)}`)).toBe("curl -d token=***");
+  });
+
+  it("leaves text without any form of the secret untouched", () => {
+    expect(maskText(masker, "nothing to see aGVsbG8=")).toBe("nothing to see aGVsbG8=");
   });
 });

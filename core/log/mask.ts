@@ -4,7 +4,9 @@
  * might still be the start of a secret, and emits them only once the next chunk (or the end
  * of the stream) decides. Working on bytes rather than lines also masks multi-line secrets
  * (PEM keys) and runs before line framing, so no frame ever holds a piece of a secret.
+ * Each secret is matched in all its printable forms (see ./secret-forms.ts).
  */
+import { secretForms } from "./secret-forms.ts";
 
 /** What a secret is replaced with. */
 export const MASK = "***";
@@ -16,6 +18,8 @@ export interface Masker {
   readonly byFirstByte: ReadonlyMap<number, readonly Uint8Array[]>;
   /** Bytes held back between chunks: the longest secret's length − 1. */
   readonly carryBytes: number;
+  /** The same patterns as text, for a cheap check before a whole string is scanned. */
+  readonly texts: readonly string[];
 }
 
 /** The stream's state between chunks: bytes that may begin a secret. */
@@ -25,10 +29,14 @@ export interface MaskState {
 
 export const initialMaskState: MaskState = { carry: new Uint8Array(0) };
 
-/** Prepares the secrets' UTF-8 bytes; empty secrets are ignored (they would match everywhere). */
+/**
+ * Prepares the UTF-8 bytes of every form of every secret (raw, base64, URL-encoded,
+ * JSON-escaped); empty secrets are ignored (they would match everywhere).
+ */
 export function createMasker(secrets: readonly string[]): Masker {
   const encoder = new TextEncoder();
-  const unique = [...new Set(secrets.filter((s) => s.length > 0))].map((s) => encoder.encode(s));
+  const texts = [...new Set(secrets.flatMap(secretForms))];
+  const unique = texts.map((s) => encoder.encode(s));
   unique.sort((a, b) => b.length - a.length);
   const byFirstByte = new Map<number, Uint8Array[]>();
   for (const pattern of unique) {
@@ -38,7 +46,7 @@ export function createMasker(secrets: readonly string[]): Masker {
     byFirstByte.set(first, list);
   }
   const longest = unique[0]?.length ?? 0;
-  return { byFirstByte, carryBytes: Math.max(0, longest - 1) };
+  return { byFirstByte, carryBytes: Math.max(0, longest - 1), texts };
 }
 
 function matchesAt(buf: Uint8Array, at: number, pattern: Uint8Array): boolean {
@@ -100,7 +108,8 @@ export function maskFlush(masker: Masker, state: MaskState): Uint8Array {
 
 /** Masks a whole string at once (a second pass on lines that already left a runner). */
 export function maskText(masker: Masker, text: string): string {
-  if (masker.byFirstByte.size === 0) return text;
+  // Most lines hold no secret: a substring search is far cheaper than encoding and scanning.
+  if (!masker.texts.some((t) => text.includes(t))) return text;
   const bytes = new TextEncoder().encode(text);
   return new TextDecoder().decode(scan(masker, bytes, bytes.length).out);
 }

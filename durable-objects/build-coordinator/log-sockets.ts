@@ -6,6 +6,7 @@
 import { LogCloseCode, RunnerLogFrame, type ServerLogFrame } from "../../core/contracts/runner.ts";
 import type { ViewerFrame, ViewerLogLine } from "../../core/contracts/logs.ts";
 import type { BuildStatus } from "../../core/build/index.ts";
+import { createMasker, maskText, type Masker } from "../../core/log/mask.ts";
 import { acceptFrame } from "../../core/log/sequence.ts";
 import type { LogBudget, Meta, Store } from "./store.js";
 
@@ -32,7 +33,7 @@ const send = (ws: WebSocket, frame: ServerLogFrame | ViewerFrame) => {
 export class LogSockets {
   #fanOutTimer: ReturnType<typeof setTimeout> | undefined;
   #fanOutDue = 0;
-  #masks: string[] | undefined;
+  #masks: Masker | undefined;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -52,8 +53,10 @@ export class LogSockets {
       const jobId = url.searchParams.get("job") ?? "";
       const leaseId = url.searchParams.get("lease") ?? "";
       const fencingToken = Number(url.searchParams.get("fencing"));
+      const runnerId = url.searchParams.get("runner") ?? "";
       const job = this.store.job(jobId);
-      if (!job || job.state.leaseId !== leaseId || job.state.fencingToken !== fencingToken) {
+      // The lease is bound to the runner that claimed it: its values alone do not open the socket.
+      if (!job || job.state.leaseId !== leaseId || job.state.fencingToken !== fencingToken || job.state.runnerId !== runnerId) {
         return new Response("this runner does not hold the job", { status: 409 });
       }
       this.ctx.acceptWebSocket(server, ["runner", `job:${jobId}`]);
@@ -132,17 +135,13 @@ export class LogSockets {
     this.#masks = undefined;
   }
 
-  /** The runner masks before a line leaves it; this is the second line of defence. */
+  /**
+   * The runner masks before a line leaves it; this is the second line of defence, with the same
+   * masker (every encoded form of each secret) as the runner's.
+   */
   #mask(text: string): string {
-    this.#masks ??= this.ctx.storage.sql
-      .exec<{ value: string }>("select value from masks")
-      .toArray()
-      .map((r) => r.value)
-      .sort((a, b) => b.length - a.length);
-    if (this.#masks.length === 0) return text;
-    let out = text;
-    for (const value of this.#masks) if (out.includes(value)) out = out.split(value).join("***");
-    return out;
+    this.#masks ??= createMasker(this.ctx.storage.sql.exec<{ value: string }>("select value from masks").toArray().map((r) => r.value));
+    return maskText(this.#masks, text);
   }
 
   /** Tells a running job's runner, if connected, that the build was cancelled. */

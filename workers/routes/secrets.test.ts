@@ -29,6 +29,7 @@ describe("project secrets", () => {
     const short = await call("PUT", `/v1/projects/${project.id}/secrets/SHORT`, { token: owner.accessToken, body: { value: "abc" } });
     expectProblem(short, 400, "validation");
     expect(short.body.errors[0].message).toMatch(/masked/);
+    expect(short.body.detail).toMatch(/at least 4 characters/);
     expectProblem(await call("PUT", `/v1/projects/${project.id}/secrets/X`, { token: owner.accessToken, body: { value: "long enough", extra: 1 } }), 400);
   });
 
@@ -54,10 +55,18 @@ describe("project secrets", () => {
     expect(job.secrets).toEqual([{ name: "API_KEY", value: "very-secret-value" }]);
     // A runner that failed to mask: the coordinator masks again before storing.
     const log = await openRunnerLog(runnerToken, job);
-    log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines: [{ seq: 1, step: "sparki:plan", ts: Date.now(), text: "token=very-secret-value!" }] }));
-    await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 1));
+    const encoded = btoa("auth: very-secret-value\n");
+    const lines = [
+      { seq: 1, step: "sparki:plan", ts: Date.now(), text: "token=very-secret-value!" },
+      { seq: 2, step: "sparki:plan", ts: Date.now(), text: `b64=${encoded}` },
+    ];
+    log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines }));
+    await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 2));
     const res = await call("GET", `/v1/builds/${build.body.id}/logs.txt`, { token: owner.accessToken });
-    expect(res.text).toBe("token=***!\n");
+    expect(res.text.split("\n")[0]).toBe("token=***!");
+    // Only the characters the secret alone decides are masked; the rest of the base64 stays.
+    expect(res.text).toMatch(/^b64=\S*\*\*\*\S*$/m);
+    expect(res.text).not.toContain(encoded.slice(8, 28));
     await call("POST", `/v1/builds/${build.body.id}/cancel`, { token: owner.accessToken });
   });
 });

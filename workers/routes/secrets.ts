@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { EnvName, RunnerLimits } from "../../core/contracts/runner.ts";
 import { SparkiError } from "../../core/errors.js";
+import { minSecretLength } from "../../core/log/secret-forms.ts";
 import type { AppEnv } from "../app-env.js";
 import { secrets } from "../db/schema.js";
 import { encryptSecret } from "../secrets/crypto.js";
@@ -15,8 +16,8 @@ import { authedForProject, json, jsonBody, newRouter, problems } from "./router.
 export const secretRoutes = newRouter();
 const SecretParams = z.object({ id: z.uuid(), name: EnvName });
 const SecretInfo = z.object({ name: z.string(), createdAt: z.string(), updatedAt: z.string() }).meta({ id: "Secret" });
-// Masking a very short value would blank out ordinary text all over the log.
-const SecretValue = z.string().min(4, "must be at least 4 characters, so it can be masked in logs").max(RunnerLimits.secretValueBytes);
+const SecretValue = z.string().max(RunnerLimits.secretValueBytes);
+const tooShort = `must be at least ${minSecretLength} characters, so it can be masked in logs without hiding ordinary text`;
 
 function keyOrExplain(c: Context<AppEnv>): string {
   const key = c.var.config.SECRETS_KEY;
@@ -37,6 +38,9 @@ secretRoutes.openapi(
   async (c) => {
     const { id, name } = c.req.valid("param");
     const { value } = c.req.valid("json");
+    if (value.length < minSecretLength) {
+      throw new SparkiError("validation", { detail: `A secret's value ${tooShort}.`, errors: [{ pointer: "body.value", message: tooShort }] });
+    }
     const project = await findProject(c, id);
     await authorize(c, project.workspaceId, "secrets:write", { type: "project", id });
     const ciphertext = await encryptSecret(keyOrExplain(c), id, name, value);
