@@ -36,12 +36,12 @@ export interface TarFile {
 const BLOCK = 512;
 /** Extended headers (pax, GNU long names) are small in practice; a bigger one is refused. */
 const maxMetaBytes = 64 * 1024;
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The bytes of a stream, handed out exactly as asked, with what it holds and has read counted. */
 class Source {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #held = new Uint8Array(0);
+  #held: Uint8Array = new Uint8Array(0);
   total = 0;
   peakHeld = 0;
 
