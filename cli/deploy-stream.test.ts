@@ -32,7 +32,7 @@ function deploymentWith(events: DeploymentEventView[], status: Deployment["statu
     trigger: "manual",
     createdAt: at,
     completedAt: null,
-    stages: [{ id: DEP, name: "production", platform: "sparki-static", strategy: "all-at-once", status: "deploying", approval: false, trafficPercent: 0, passes: 0, failures: 0, url: null, startedAt: at, completedAt: null }],
+    stages: [{ id: DEP, name: "production", platform: "sparki-static", strategy: "all-at-once", status: "deploying", approval: false, approverRoles: ["owner", "admin"], approvedBy: null, approvedAt: null, trafficPercent: 0, passes: 0, failures: 0, url: null, startedAt: at, completedAt: null }],
     events,
   };
 }

@@ -16,6 +16,7 @@ import { runnerRoutes } from "./routes/runner.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { siteRoutes } from "./routes/sites.js";
+import { stageRuleRoutes } from "./routes/stage-rules.js";
 import { projectRoutes } from "./routes/projects.js";
 import { newRouter } from "./routes/router.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -36,7 +37,7 @@ export function createApp() {
       },
     }),
   );
-  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, deploymentRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, runnerArtifactRoutes, auditLogRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, deploymentRoutes, stageRuleRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, runnerArtifactRoutes, auditLogRoutes]) {
     app.route("/", routes);
   }
   app.route("/", metricsRoutes);

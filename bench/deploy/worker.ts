@@ -41,6 +41,7 @@ async function minimalDeploy(request: Request, env: Bindings): Promise<Response>
     platform: "sparki-static",
     strategy: "all-at-once",
     approval: false,
+    approverRoles: ["owner", "admin"],
     healthCheck: null,
     healthyThreshold: 1,
     unhealthyThreshold: 1,

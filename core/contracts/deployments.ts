@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEPLOYMENT_STATUSES } from "../deploy/machine.ts";
+import { APPROVER_ROLES } from "../deploy/stage-rules.ts";
 import { Timestamp } from "./common.js";
 
 /**
@@ -18,7 +19,13 @@ export const DeploymentStage = z
     platform: z.string(),
     strategy: z.enum(["all-at-once", "blue-green", "canary"]),
     status: z.enum(["waiting", "deploying", "verifying", "healthy", "unhealthy", "rolled_back", "skipped"]),
+    /** A person approves before the stage deploys (the project's stage rule, or sparki.yml tightening it). */
     approval: z.boolean(),
+    /** Roles that may approve the stage (the project's stage rule when the deployment was made). */
+    approverRoles: z.array(z.enum(APPROVER_ROLES)),
+    /** Who approved the stage, and when; null until someone does. */
+    approvedBy: z.object({ id: z.uuid(), email: z.string() }).nullable(),
+    approvedAt: Timestamp.nullable(),
     /** Share of traffic on the new version (canary steps; 100 once it is the live one). */
     trafficPercent: z.number().int().min(0).max(100),
     /** Consecutive passing and failing health checks so far. */

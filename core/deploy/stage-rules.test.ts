@@ -40,6 +40,11 @@ describe("effectiveStage: sparki.yml only tightens the server's rule", () => {
     expect(e.refusal).toContain("stage prod has no rule yet, so it accepts only the default branch trunk, not main");
   });
 
+  it("a build without a branch deploys nowhere, even where every branch is accepted", () => {
+    const open: StageRule = { requireApproval: false, branches: ["*", "**"], approverRoles: ["owner"] };
+    expect(effectiveStage("any", open, "main", yml(false, null), "").allowed).toBe(false);
+  });
+
   it("a rule with no branches accepts none", () => {
     expect(effectiveStage("frozen", { requireApproval: false, branches: [], approverRoles: ["owner"] }, "main", yml(false, null), "main")).toMatchObject({ allowed: false, refusal: "the project's rule for stage frozen accepts no branch, not branch main" });
   });

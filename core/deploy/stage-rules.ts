@@ -52,7 +52,9 @@ export function effectiveStage(stage: string, rule: StageRule | null, defaultBra
   const approval = server.requireApproval || request.approval;
   const list = (patterns: readonly string[]) => (patterns.length ? patterns.join(", ") : "no branch");
   let refusal: string | null = null;
-  if (!server.branches.some((p) => branchMatches(p, branch))) {
+  if (branch === "") {
+    refusal = `the build names no branch, and stage ${stage} deploys only from branches its rule accepts`;
+  } else if (!server.branches.some((p) => branchMatches(p, branch))) {
     refusal = rule
       ? `the project's rule for stage ${stage} accepts ${list(server.branches)}, not branch ${branch}`
       : `stage ${stage} has no rule yet, so it accepts only the default branch ${defaultBranch}, not ${branch} (an owner or admin can set one: sparki stages set ${stage} --branches …)`;

@@ -5,7 +5,7 @@ import { describeTransitionError } from "../../core/build/index.ts";
 import type { Bindings } from "../../workers/env.js";
 import { configOf } from "../../workers/env.js";
 import { deploymentMetrics } from "./metrics.js";
-import { ReleaseInit, type Meta, type Refusal } from "./protocol.js";
+import { Approver, ReleaseInit, type Meta, type Refusal } from "./protocol.js";
 import { Steps } from "./steps.js";
 import type { Work } from "./work.js";
 import { syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
@@ -94,8 +94,23 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
     return meta ? this.#view(meta) : null;
   }
 
-  async approve(actorId: string): Promise<Deployment | Refusal> {
-    return this.#request({ type: "approve" }, "approved", `approved by ${actorId}`);
+  /**
+   * Approves the stage waiting for approval and records who did. `stage` names the stage the
+   * caller's role was checked against: if that stage was approved meanwhile and the next one now
+   * waits (its approvers may differ), the request is refused instead of approving the next.
+   */
+  async approve(actor: Approver, stage: string): Promise<Deployment | Refusal> {
+    const who = Approver.parse(actor);
+    return this.#request({ type: "approve" }, "approved", `approved by ${who.email}`, (meta, index) => {
+      const current = meta.state.stages[index]?.name;
+      if (current !== stage) return `Stage ${current ?? "(none)"} waits for approval, not ${stage}.`;
+      const times = meta.times[index];
+      if (times) {
+        times.approvedBy = who;
+        times.approvedAt = Date.now();
+      }
+      return null;
+    });
   }
 
   async cancel(actorId: string): Promise<Deployment | Refusal> {
@@ -106,14 +121,20 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
     return this.#request({ type: "rollback", reason: `rolled back by hand (${actorId})`, ...(targets ? { targets } : {}) }, "rollback_requested", `rollback requested by ${actorId}`);
   }
 
-  async #request(event: DeploymentEvent, type: string, message: string): Promise<Deployment | Refusal> {
-    return this.#exclusive(() => this.#requested(event, type, message));
+  /** `check` may refuse before the event applies (a reason), and note what the event changes on the current stage. */
+  async #request(event: DeploymentEvent, type: string, message: string, check?: (meta: Meta, index: number) => string | null): Promise<Deployment | Refusal> {
+    return this.#exclusive(() => this.#requested(event, type, message, check));
   }
 
-  async #requested(event: DeploymentEvent, type: string, message: string): Promise<Deployment | Refusal> {
+  async #requested(event: DeploymentEvent, type: string, message: string, check?: (meta: Meta, index: number) => string | null): Promise<Deployment | Refusal> {
     const meta = await this.#meta();
     if (!meta) return { refused: "This deployment has not started." };
-    const moved = this.apply(meta, event, type, meta.state.stages[meta.state.current]?.name ?? null, message);
+    const index = meta.state.current;
+    if (check && transitionDeployment(meta.state, event).ok) {
+      const refused = check(meta, index);
+      if (refused) return { refused };
+    }
+    const moved = this.apply(meta, event, type, meta.state.stages[index]?.name ?? null, message);
     if (!moved) {
       const next = transitionDeployment(meta.state, event);
       return { refused: `Cannot ${event.type} this deployment: ${next.ok ? "nothing to do" : describeTransitionError(next.error)}.` };
@@ -202,6 +223,9 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
           strategy: plan?.strategy ?? "all-at-once",
           status: s.status,
           approval: s.approval,
+          approverRoles: plan?.approverRoles ?? ["owner", "admin"],
+          approvedBy: meta.times[i]?.approvedBy ?? null,
+          approvedAt: iso(meta.times[i]?.approvedAt ?? null),
           trafficPercent: s.status === "rolled_back" ? 0 : trafficOf(s),
           passes: s.passes,
           failures: s.failures,

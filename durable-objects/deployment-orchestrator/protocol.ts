@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { DeploymentState } from "../../core/deploy/machine.ts";
 import type { PlatformDeployment } from "../../core/deploy/adapter.ts";
+import { APPROVER_ROLES } from "../../core/deploy/stage-rules.ts";
 
 export const PLATFORMS = ["sparki-static", "script", "railway", "render", "fly", "vercel"] as const;
 
@@ -24,7 +25,10 @@ export const StageInit = z.object({
   name: z.string().min(1),
   platform: z.enum(PLATFORMS),
   strategy: z.enum(["all-at-once", "blue-green", "canary"]),
+  /** The project's stage rule OR sparki.yml's approval (core/deploy/stage-rules.ts). */
   approval: z.boolean(),
+  /** Roles that may approve, from the project's stage rule when the deployment was made. */
+  approverRoles: z.array(z.enum(APPROVER_ROLES)).default([...APPROVER_ROLES]),
   /** Null: the platform's own readiness is the only check. */
   healthCheck: ResolvedHealthCheck.nullable(),
   healthyThreshold: z.number().int().min(1),
@@ -61,7 +65,14 @@ export interface StageTimes {
   startedAt: number | null;
   completedAt: number | null;
   url: string | null;
+  /** Who approved the stage, and when (absent in deployments stored before approvals were recorded). */
+  approvedBy?: Approver | null;
+  approvedAt?: number | null;
 }
+
+/** The person who approved a stage (an RPC argument of `approve`, so parsed). */
+export const Approver = z.object({ id: z.uuid(), email: z.string().max(320) });
+export type Approver = z.infer<typeof Approver>;
 
 export interface Meta {
   init: ReleaseInit;

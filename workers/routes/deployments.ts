@@ -4,17 +4,19 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { pageOf } from "../../core/contracts/common.js";
 import { DeployBuildBody, Deployment, DeploymentListQuery, DeploymentStatus, DeploymentSummary, RollbackBody } from "../../core/contracts/deployments.ts";
+import { APPROVER_ROLES, mayApprove } from "../../core/deploy/stage-rules.ts";
 import { SparkiError } from "../../core/errors.js";
 import type { Permission } from "../../core/rbac.js";
 import type { Refusal } from "../../durable-objects/deployment-orchestrator/protocol.js";
 import type { AppEnv } from "../app-env.js";
 import { builds, deployments, projects, releases } from "../db/schema.js";
 import { authenticate } from "../middleware/authenticate.js";
-import { audit } from "../services/audit.js";
+import { audit, auditOutcome } from "../services/audit.js";
 import { authorize, notFound } from "../services/access.js";
 import { createRelease, orchestrator } from "../services/deployments.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
+import { stageRuleOf } from "../services/stage-rules.js";
 import { authed, authedForProject, json, newRouter, problems } from "./router.js";
 
 export const deploymentRoutes = newRouter();
@@ -41,8 +43,8 @@ async function findRelease(c: Context<AppEnv>, id: string, permission: Permissio
   const db = await c.var.db();
   const [row] = await db.select({ release: releases, workspaceId: projects.workspaceId }).from(releases).innerJoin(projects, eq(projects.id, releases.projectId)).where(eq(releases.id, id));
   if (!row) throw notFound({ type: "deployment", id });
-  await authorize(c, row.workspaceId, permission, { type: "deployment", id });
-  return row;
+  const role = await authorize(c, row.workspaceId, permission, { type: "deployment", id });
+  return { ...row, role };
 }
 
 function answered(result: Deployment | Refusal): Deployment {
@@ -55,7 +57,7 @@ deploymentRoutes.openapi(
     method: "post",
     path: "/v1/builds/{id}/deploy",
     tags: ["deployments"],
-    summary: "Deploy a succeeded build to its stages (or to one stage)",
+    summary: "Deploy a succeeded build to its stages (or to one stage); each stage's rule must accept the build's branch",
     ...authed,
     request: { params: Params, body: { content: json(DeployBuildBody), required: false } },
     responses: { 201: { description: "The deployment, started", content: json(Deployment) }, ...problems(400, 401, 403, 404, 409) },
@@ -63,8 +65,9 @@ deploymentRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
+    // 403 stage_rule when a stage's rule (or sparki.yml) does not accept the build's branch.
     const db = await c.var.db();
-    const [row] = await db.select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId } }).from(builds).innerJoin(projects, eq(projects.id, builds.projectId)).where(eq(builds.id, id));
+    const [row] = await db.select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId, defaultBranch: projects.defaultBranch } }).from(builds).innerJoin(projects, eq(projects.id, builds.projectId)).where(eq(builds.id, id));
     if (!row) throw notFound({ type: "build", id });
     await authorize(c, row.project.workspaceId, "deploy:trigger", { type: "build", id });
     const init = await createRelease(db, { build: row.build, project: row.project, trigger: "manual", actorId: c.var.auth.user.id, ...(body.stage ? { stage: body.stage } : {}) });
@@ -126,33 +129,57 @@ deploymentRoutes.openapi(
   },
 );
 
-const actions = [
-  { path: "approve", permission: "deploy:approve", summary: "Approve the stage waiting for approval", action: "deployment.approve" },
-  { path: "cancel", permission: "deploy:trigger", summary: "Cancel the deployment (a stage being verified is put back)", action: "deployment.cancel" },
-] as const;
+deploymentRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/deployments/{id}/approve",
+    tags: ["deployments"],
+    summary: "Approve the stage waiting for approval (the caller's role must be one of the stage's approver roles)",
+    ...authed,
+    request: { params: Params },
+    responses: { 200: { description: "The deployment after the request", content: json(Deployment) }, ...problems(401, 403, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { release, workspaceId, role } = await findRelease(c, id, "deploy:approve");
+    const stub = orchestrator(c.env, id);
+    const before = await stub.view();
+    const waiting = before?.status === "awaiting_approval" ? before.stages.find((s) => s.status === "waiting") : undefined;
+    if (!waiting) throw new SparkiError("conflict", { detail: `Deployment ${id} is ${before?.status ?? "not started"}; no stage waits for approval.` });
+    // The approvers the deployment was made with, and the rule as it is now: the stricter wins,
+    // so narrowing a stage's approvers also holds for deployments already waiting.
+    const rule = await stageRuleOf(await c.var.db(), release.projectId, waiting.name);
+    const current = rule?.approverRoles ?? APPROVER_ROLES;
+    if (!mayApprove(role, waiting.approverRoles) || !mayApprove(role, current)) {
+      const allowed = waiting.approverRoles.filter((r) => current.includes(r));
+      await auditOutcome(c, { eventType: "permission", action: "deploy:approve", result: "denied", workspaceId, details: { reason: "not_an_approver", role, stage: waiting.name, approverRoles: allowed, resourceType: "deployment", resourceId: id } });
+      throw new SparkiError("forbidden", { detail: `Stage ${waiting.name} may be approved by ${allowed.join(" or ") || "nobody"} (the project's stage rule); your role is ${role}.` });
+    }
+    const user = c.var.auth.user;
+    const view = answered(await stub.approve({ id: user.id, email: user.email }, waiting.name));
+    await audit(c, await c.var.db(), { eventType: "data", action: "deployment.approve", result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { status: view.status, stage: waiting.name, role } });
+    return c.json(view, 200);
+  },
+);
 
-for (const a of actions) {
-  deploymentRoutes.openapi(
-    createRoute({
-      method: "post",
-      path: `/v1/deployments/{id}/${a.path}`,
-      tags: ["deployments"],
-      summary: a.summary,
-      ...authed,
-      request: { params: Params },
-      responses: { 200: { description: "The deployment after the request", content: json(Deployment) }, ...problems(401, 403, 404, 409) },
-    }),
-    async (c) => {
-      const { id } = c.req.valid("param");
-      const { workspaceId } = await findRelease(c, id, a.permission);
-      const stub = orchestrator(c.env, id);
-      const actor = c.var.auth.user.email;
-      const view = answered(a.path === "approve" ? await stub.approve(actor) : await stub.cancel(actor));
-      await audit(c, await c.var.db(), { eventType: "data", action: a.action, result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { status: view.status } });
-      return c.json(view, 200);
-    },
-  );
-}
+deploymentRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/deployments/{id}/cancel",
+    tags: ["deployments"],
+    summary: "Cancel the deployment (a stage being verified is put back)",
+    ...authed,
+    request: { params: Params },
+    responses: { 200: { description: "The deployment after the request", content: json(Deployment) }, ...problems(401, 403, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { workspaceId } = await findRelease(c, id, "deploy:trigger");
+    const view = answered(await orchestrator(c.env, id).cancel(c.var.auth.user.email));
+    await audit(c, await c.var.db(), { eventType: "data", action: "deployment.cancel", result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { status: view.status } });
+    return c.json(view, 200);
+  },
+);
 
 deploymentRoutes.openapi(
   createRoute({

@@ -3,15 +3,20 @@
  * deploy jobs, in order), each resolved into what the DeploymentOrchestrator needs, with the
  * stage's last healthy deployment to roll back to. Used by `POST /v1/builds/:id/deploy` and by
  * the queue consumer when a build of a deploying branch goes green.
+ *
+ * The pipeline comes from the commit being built, so whoever pushes a branch writes it: each
+ * stage's approval, branches and approvers are the project's stage rules (set by owners and
+ * admins), which the pipeline's own `approval` and `branches` can only tighten.
  */
 import { and, desc, eq } from "drizzle-orm";
 import { SparkiError } from "../../core/errors.js";
 import { PipelineSchema, type Job } from "../../core/pipeline/index.ts";
-import { branchMatches } from "../../durable-objects/build-coordinator/plan.js";
+import { effectiveStage, type EffectiveStage } from "../../core/deploy/stage-rules.ts";
 import type { ReleaseInit, StageInit } from "../../durable-objects/deployment-orchestrator/protocol.js";
 import type { Db } from "../db/client.js";
 import { builds, deployments, pipelines, projects, releases } from "../db/schema.js";
 import type { Bindings } from "../env.js";
+import { stageRulesOf } from "./stage-rules.js";
 
 /** sparki-static without a configured check: its root must answer 200, once. */
 const staticDefaultCheck = { path: "/", url: null, expectedStatus: 200, intervalSeconds: 2, timeoutSeconds: 5 };
@@ -53,7 +58,7 @@ async function uuidFrom(seed: string): Promise<string> {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-async function stageOf(db: Db, projectId: string, job: Job, attemptId: string): Promise<StageInit> {
+async function stageOf(db: Db, projectId: string, job: Job, effective: EffectiveStage, attemptId: string): Promise<StageInit> {
   const d = job.deploy;
   if (!d) throw new Error(`job ${job.id} is not a deploy job`);
   const hc = d.healthCheck;
@@ -68,7 +73,8 @@ async function stageOf(db: Db, projectId: string, job: Job, attemptId: string): 
     name: d.stage,
     platform: d.platform as StageInit["platform"],
     strategy: d.strategy,
-    approval: d.approval,
+    approval: effective.approval,
+    approverRoles: effective.approverRoles,
     healthCheck: check,
     healthyThreshold: hc?.healthyThreshold ?? 1,
     unhealthyThreshold: hc?.unhealthyThreshold ?? 3,
@@ -86,7 +92,7 @@ async function stageOf(db: Db, projectId: string, job: Job, attemptId: string): 
 
 export interface ReleaseRequest {
   build: BuildRow;
-  project: { id: string; workspaceId: string };
+  project: { id: string; workspaceId: string; defaultBranch: string };
   trigger: "push" | "manual";
   actorId: string | null;
   /** Only this stage (manual deploys). */
@@ -95,21 +101,36 @@ export interface ReleaseRequest {
 
 /**
  * Writes the release and its stage rows, and returns what its orchestrator starts from; null
- * for a push when nothing deploys this branch. A push release has ids made from the build, so
+ * for a push when no stage accepts this branch. A manual deploy of a stage that does not accept
+ * the branch is refused (403 `stage_rule`, naming the rule). A push release has ids made from the build, so
  * a second call for the same build returns the same release (its orchestrator start is a no-op).
  */
 export async function createRelease(db: Db, req: ReleaseRequest): Promise<ReleaseInit | null> {
   const { build, project } = req;
   if (build.status !== "succeeded") throw new SparkiError("conflict", { detail: `Build ${build.number ?? build.id} is ${build.status}; only a succeeded build deploys.` });
   const jobs = await deployJobsOf(db, build);
-  const branch = build.branch ?? "main";
-  let chosen = jobs;
-  if (req.trigger === "push") chosen = jobs.filter((j) => j.branches === null || j.branches.some((p) => branchMatches(p, branch)));
+  // A build without a branch matches no rule (core/deploy/stage-rules.ts).
+  const branch = build.branch ?? "";
+  const rules = await stageRulesOf(db, project.id);
+  const planned = jobs.map((job) => {
+    const stage = job.deploy?.stage ?? job.id;
+    const request = { approval: job.deploy?.approval ?? false, branches: job.branches };
+    return { job, stage, effective: effectiveStage(stage, rules.get(stage) ?? null, project.defaultBranch, request, branch) };
+  });
+  let chosen = planned;
   if (req.stage !== undefined) {
-    chosen = jobs.filter((j) => j.deploy?.stage === req.stage);
+    chosen = planned.filter((p) => p.stage === req.stage);
     if (chosen.length === 0) {
-      const names = jobs.map((j) => j.deploy?.stage).join(", ");
+      const names = planned.map((p) => p.stage).join(", ");
       throw new SparkiError("validation", { detail: `The pipeline has no stage ${req.stage}${names ? ` (it has ${names})` : ""}.`, errors: [{ pointer: "/stage", message: "unknown stage" }] });
+    }
+  }
+  if (req.trigger === "push") chosen = chosen.filter((p) => p.effective.allowed);
+  else {
+    const refused = chosen.find((p) => !p.effective.allowed);
+    if (refused) {
+      const others = chosen.length > 1 ? ` Deploy another stage with {"stage": …}.` : "";
+      throw new SparkiError("stage_rule", { detail: `Branch ${branch || "(none)"} cannot deploy to stage ${refused.stage}: ${refused.effective.refusal}.${others}` });
     }
   }
   if (chosen.length === 0) {
@@ -117,7 +138,7 @@ export async function createRelease(db: Db, req: ReleaseRequest): Promise<Releas
     throw new SparkiError("conflict", { detail: "The build's pipeline has no deployments; add `deployments:` to sparki.yml." });
   }
   const releaseId = req.trigger === "push" ? await uuidFrom(`push:${build.id}`) : crypto.randomUUID();
-  const stages = await Promise.all(chosen.map(async (job, i) => stageOf(db, project.id, job, req.trigger === "push" ? await uuidFrom(`${releaseId}:${i}`) : crypto.randomUUID())));
+  const stages = await Promise.all(chosen.map(async ({ job, effective }, i) => stageOf(db, project.id, job, effective, req.trigger === "push" ? await uuidFrom(`${releaseId}:${i}`) : crypto.randomUUID())));
   const init: ReleaseInit = {
     releaseId,
     projectId: project.id,
@@ -147,7 +168,7 @@ export async function createRelease(db: Db, req: ReleaseRequest): Promise<Releas
 /** Loads a build and its project for a release (the queue consumer's entry). */
 export async function buildWithProject(db: Db, buildId: string) {
   const [row] = await db
-    .select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId } })
+    .select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId, defaultBranch: projects.defaultBranch } })
     .from(builds)
     .innerJoin(projects, eq(projects.id, builds.projectId))
     .where(eq(builds.id, buildId));
