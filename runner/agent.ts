@@ -8,6 +8,7 @@ import type { BackoffOptions } from "./backoff.ts";
 import { claimLoop } from "./claim.ts";
 import type { ControlPlaneClient } from "./client.ts";
 import { runJob, type JobEnd } from "./job.ts";
+import type { Sandbox } from "./sandbox.ts";
 
 export interface AgentOptions {
   client: ControlPlaneClient;
@@ -20,6 +21,8 @@ export interface AgentOptions {
   backoff?: BackoffOptions;
   killGraceMs?: number;
   logDrainMs?: number;
+  /** Run every step under bwrap (runner/sandbox.ts); absent: steps run as plain `sh`. */
+  sandbox?: Sandbox;
 }
 
 /** A running agent. */
@@ -39,7 +42,7 @@ export class Agent {
   /** Claims and runs jobs until {@link shutdown}; resolves when every job has ended. */
   async run(): Promise<void> {
     const { say } = this.options;
-    say(`runner started: labels ${this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}`);
+    say(`runner started: labels ${this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}, ${this.options.sandbox ? "sandboxed" : "not sandboxed"}`);
     try {
       await claimLoop({
         client: this.options.client,
@@ -71,6 +74,7 @@ export class Agent {
       ...(this.options.backoff ? { logBackoff: this.options.backoff } : {}),
       ...(this.options.killGraceMs !== undefined ? { killGraceMs: this.options.killGraceMs } : {}),
       ...(this.options.logDrainMs !== undefined ? { logDrainMs: this.options.logDrainMs } : {}),
+      ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
     });
     this.running.set(job.jobId, run);
     void run

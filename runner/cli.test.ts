@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -45,6 +46,22 @@ function runner(args: string[]) {
   return { child, exited, waitOut };
 }
 
+/** Host pids whose argv has `arg`, once there is one (polled: the process may be starting). */
+async function hostPidsOf(arg: string): Promise<number[]> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const pids = readdirSync("/proc").filter((e) => /^\d+$/.test(e) && !processGone(Number(e))).filter((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").includes(arg);
+      } catch {
+        return false;
+      }
+    });
+    if (pids.length > 0 || Date.now() > until) return pids.map(Number);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 async function register(): Promise<string> {
   const config = join(home, "runner.json");
   const { exited } = runner(["register", "--url", fake.url, "--token", fake.registrationToken, "--name", "ci-box", "--labels", "linux,docker", "--config", config]);
@@ -56,7 +73,8 @@ async function register(): Promise<string> {
 describe("sparki-runner", () => {
   it("register writes an owner-only config under --config", async () => {
     const config = await register();
-    expect(JSON.parse(await readFile(config, "utf8"))).toMatchObject({ url: fake.url, name: "ci-box", labels: ["linux", "docker"] });
+    // The fake's registration token is not a workspace's `srg_` token: the shared pool's.
+    expect(JSON.parse(await readFile(config, "utf8"))).toMatchObject({ url: fake.url, name: "ci-box", labels: ["linux", "docker"], pool: "shared" });
     expect((await stat(config)).mode & 0o777).toBe(0o600);
   });
 
@@ -68,6 +86,35 @@ describe("sparki-runner", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     expect(missing.stderr).toContain("run `sparki-runner register` first");
+  });
+
+  it("a shared-pool runner without a working bwrap refuses to start, and says why in one line", async () => {
+    const config = await register();
+    const child = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", join(home, "work")], { env: { ...process.env, HOME: home, PATH: home }, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^sparki-runner: cannot sandbox steps: bwrap was not found on PATH \(Debian\/Ubuntu: apt-get install bubblewrap\); this runner serves the shared pool and refuses to run other workspaces' code unsandboxed\n$/);
+  });
+
+  it("--no-sandbox: refused for the shared pool of a remote control plane, taken (and logged) for a workspace's runner", async () => {
+    const config = await register();
+    const written = JSON.parse(await readFile(config, "utf8"));
+    await writeFile(config, JSON.stringify({ ...written, url: "https://sparki.example.invalid" }));
+    const shared = await runner(["run", "--no-sandbox", "--config", config, "--work-dir", join(home, "work")]).exited;
+    expect(shared.code).toBe(1);
+    expect(shared.stderr).toMatch(/^sparki-runner: --no-sandbox is refused: this runner serves the shared pool, .*\n$/);
+    await writeFile(config, JSON.stringify({ ...written, url: "https://sparki.example.invalid", pool: "workspace" }));
+    // SPARKI_RUNNER_NO_SANDBOX=1 is the flag's twin (for service managers).
+    const viaEnv = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", join(home, "work")], { env: { ...process.env, HOME: home, SPARKI_RUNNER_NO_SANDBOX: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(viaEnv);
+    let out = "";
+    viaEnv.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    const until = Date.now() + 20_000;
+    while (!/runner started: .*not sandboxed/.test(out) && Date.now() < until && viaEnv.exitCode === null) await new Promise((r) => setTimeout(r, 25));
+    expect(out).toMatch(/sandbox off \(--no-sandbox\): steps run as this runner's user with its environment; this runner serves only its workspace\n[\s\S]*runner started: .*not sandboxed/);
   });
 
   it("SIGTERM lets a running job finish within the grace period, then exits 0", async () => {
@@ -85,10 +132,12 @@ describe("sparki-runner", () => {
 
   it("SIGTERM hands a job back when the grace period runs out, killing its processes", async () => {
     const config = await register();
-    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "long", command: 'echo "pid $$"; sleep 60' }]));
+    // The step's `$$` is a pid of its sandbox's namespace: find its sleep by a unique argument.
+    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "long", command: "echo started; sleep 6011" }]));
     const proc = runner(["run", "--config", config, "--work-dir", join(home, "work"), "--grace-period", "1"]);
-    const started = await fake.waitFor(id, (j) => j.log.some((l) => l.text.startsWith("pid ")));
-    const pid = Number(started.log.find((l) => l.text.startsWith("pid "))?.text.slice(4));
+    await fake.waitFor(id, (j) => j.log.some((l) => l.text === "started"));
+    const [pid] = await hostPidsOf("6011");
+    expect(pid).toBeDefined();
     const signalledAt = Date.now();
     proc.child.kill("SIGTERM");
     const result = await proc.exited;
@@ -96,7 +145,7 @@ describe("sparki-runner", () => {
     expect(Date.now() - signalledAt).toBeLessThan(8000);
     expect(fake.job(id).state).toMatchObject({ status: "queued", attempt: 1, leaseId: null });
     expect(fake.job(id).result).toBeNull();
-    expect(processGone(pid)).toBe(true);
+    expect(processGone(pid as number)).toBe(true);
     expect(result.stdout).toMatch(/grace period over, handing back 1 job\(s\)[\s\S]*handed back/);
   });
 });

@@ -3,14 +3,15 @@
  * the config; `run` claims and runs jobs until SIGTERM/SIGINT. One line per event on stdout;
  * a user error is one line on stderr and exit code 1; a bug prints its stack and exits 70.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
 import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
 import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
-import { defaultConfigPath, readConfig, writeConfig } from "./config.ts";
+import { defaultConfigPath, poolOfToken, readConfig, writeConfig } from "./config.ts";
+import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "./sandbox.ts";
 import { UserError } from "../cli/user-error.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -63,8 +64,9 @@ async function registerCommand(opts: RegisterOptions): Promise<void> {
     throw err;
   }
   const path = resolve(opts.config ?? defaultConfigPath());
-  await writeConfig(path, { url: client.baseUrl, runnerId: answer.runnerId, runnerToken: answer.runnerToken, name: name.data, labels });
-  say(`registered runner ${name.data} (${answer.runnerId}); config written to ${path}`);
+  const pool = poolOfToken(opts.token);
+  await writeConfig(path, { url: client.baseUrl, runnerId: answer.runnerId, runnerToken: answer.runnerToken, name: name.data, labels, pool });
+  say(`registered runner ${name.data} (${answer.runnerId}) in the ${pool} pool; config written to ${path}`);
 }
 
 interface RunOptions {
@@ -72,16 +74,31 @@ interface RunOptions {
   concurrency: number;
   workDir?: string;
   gracePeriod: number;
+  sandbox: boolean;
 }
+
+const truthy = (value: string | undefined) => value !== undefined && /^(1|true|yes)$/i.test(value);
 
 async function runCommand(opts: RunOptions): Promise<void> {
   const configPath = resolve(opts.config ?? defaultConfigPath());
   const config = await readConfig(configPath);
+  // The work root is made now and resolved, so the sandbox hides it where it really is.
+  const workDir = resolve(opts.workDir ?? join(dirname(configPath), "work"));
+  try {
+    mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new UserError(`cannot create the work folder ${workDir}: ${(err as Error).message}; pass --work-dir`);
+  }
+  const noSandbox = !opts.sandbox || truthy(process.env.SPARKI_RUNNER_NO_SANDBOX);
+  const decision = decideSandbox({ probe: noSandbox ? { ok: false, reason: "not tried" } : await probeSandbox(), noSandbox, pool: config.pool, localControlPlane: isLoopbackUrl(config.url) });
+  if (decision.mode === "refuse") throw new UserError(decision.reason);
+  say(decision.note);
   const agent = new Agent({
     client: new ControlPlaneClient(config.url, config.runnerToken),
     labels: config.labels,
     concurrency: opts.concurrency,
-    workDir: resolve(opts.workDir ?? join(dirname(configPath), "work")),
+    workDir: realpathSync(workDir),
+    ...(decision.mode === "sandbox" ? { sandbox: { bwrap: "bwrap", hidden: hiddenPaths({ configPath, workDir }) } } : {}),
     graceMs: opts.gracePeriod * 1000,
     say,
   });
@@ -126,6 +143,7 @@ program
   .option("--concurrency <n>", "jobs run at the same time", positiveInt("--concurrency"), 1)
   .option("--work-dir <dir>", "where jobs are checked out (default: beside the config)")
   .option("--grace-period <seconds>", "on SIGTERM, how long running jobs may take before they are handed back", positiveInt("--grace-period"), 600)
+  .option("--no-sandbox", "run steps without bubblewrap (a workspace's own runners only; also SPARKI_RUNNER_NO_SANDBOX=1)")
   .action(runCommand);
 
 try {

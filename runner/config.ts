@@ -15,8 +15,22 @@ export const RunnerConfig = z.object({
   runnerToken: z.string().min(1),
   name: RunnerName,
   labels: RunnerLabels,
+  /**
+   * The pool the runner was registered into: `shared` (the instance's shared token: any
+   * workspace's jobs) or `workspace` (a workspace's `srg_` token). Decides whether it may run
+   * steps unsandboxed (runner/sandbox.ts). Absent in configs written before it was recorded.
+   */
+  pool: z.enum(["shared", "workspace"]).optional(),
 });
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
+
+/**
+ * The pool a registration token joins. Workspace registration tokens are `srg_…`
+ * (workers/auth/tokens.ts); anything else the control plane accepts is its shared token.
+ */
+export function poolOfToken(token: string): "shared" | "workspace" {
+  return token.startsWith("srg_") ? "workspace" : "shared";
+}
 
 /** ~/.sparki-runner: the config and, by default, the jobs' work folders. */
 export function defaultHome(): string {

@@ -15,6 +15,7 @@ import { HttpError, isLeaseLost, isRetryable, type ControlPlaneClient } from "./
 import { CheckoutError, checkout } from "./git.ts";
 import { LogStream } from "./logs.ts";
 import { planBuild } from "./plan.ts";
+import { sandboxBaseEnv, stepHome, type Sandbox } from "./sandbox.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { runStep } from "./steps.ts";
 
@@ -22,6 +23,7 @@ import { runStep } from "./steps.ts";
 export type StopReason = "cancel" | "timeout" | "lease_lost" | "shutdown";
 
 export interface JobContext {
+  /** The job's own client (ControlPlaneClient.forJob): every call carries the job token. */
   client: ControlPlaneClient;
   job: Job;
   workDir: string;
@@ -34,6 +36,8 @@ export interface JobContext {
   logDrainMs?: number;
   /** Keep the checkout after the job (debugging). */
   keepWorkspace?: boolean;
+  /** Run steps under bwrap (runner/sandbox.ts); absent with --no-sandbox. */
+  sandbox?: Sandbox;
 }
 
 /** How the job left this runner. */
@@ -42,9 +46,13 @@ export type JobEnd = { kind: "completed"; status: JobResultStatus } | { kind: "r
 const secondsOf = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The environment a step sees: the runner's, minus its own settings, plus the job's. */
-function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SPARKI_RUNNER_")));
+/**
+ * The environment a step sees: the job's on top of a base. Sandboxed, the base is only PATH,
+ * HOME, LANG and TMPDIR (sandboxBaseEnv); with --no-sandbox it is the runner's own environment
+ * minus its settings.
+ */
+function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>, sandboxDir: string | null): NodeJS.ProcessEnv {
+  const base = sandboxDir !== null ? sandboxBaseEnv(sandboxDir) : Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SPARKI_RUNNER_")));
   const secrets = Object.fromEntries(job.secrets.map((s) => [s.name, s.value]));
   return {
     ...base,
@@ -142,6 +150,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       const planned = await planBuild(client, job, src, commitSha, logs.sink("sparki:plan"), stop.signal);
       if (!planned.ok) [status, exitCode, error] = ["failed", 1, planned.error];
     } else if (status === "succeeded") {
+      if (ctx.sandbox) await mkdir(stepHome(dir));
       for (const step of job.steps) {
         if (stop.signal.aborted || status !== "succeeded") break;
         const running = apply(step.id, { type: "start", at: Date.now() });
@@ -149,10 +158,11 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         const outcome = await runStep({
           command: step.command,
           cwd: src,
-          env: stepEnv(job, step.id, step.env),
+          env: stepEnv(job, step.id, step.env, ctx.sandbox ? dir : null),
           timeoutMs: step.timeoutSeconds * 1000,
           signal: stop.signal,
           output: logs.sink(step.id),
+          ...(ctx.sandbox ? { sandbox: { sandbox: ctx.sandbox, jobDir: dir } } : {}),
           ...(ctx.killGraceMs !== undefined ? { killGraceMs: ctx.killGraceMs } : {}),
         });
         const at = Date.now();

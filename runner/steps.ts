@@ -1,12 +1,14 @@
 /**
  * The step loop's worker: one step = `sh -c COMMAND` in its own process group, stdout and
  * stderr merged into one stream in the order the process wrote them, with a timeout and a
- * cancel that kill the whole group.
+ * cancel that kill the whole group. With a sandbox the same shell runs under bwrap
+ * (runner/sandbox.ts), which passes the exit code and the output pipe through unchanged.
  */
 import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import type { OutputSink } from "./logs.ts";
 import { exitCodeOf, terminateGroup } from "./process-group.ts";
+import { sandboxArgv, type SandboxedStep } from "./sandbox.ts";
 
 export interface StepRunOptions {
   command: string;
@@ -18,6 +20,8 @@ export interface StepRunOptions {
   output: OutputSink;
   /** SIGTERM → SIGKILL delay when killing the group. */
   killGraceMs?: number;
+  /** Run the step under bwrap; `env` is then all it gets (nothing of the runner's own). */
+  sandbox?: SandboxedStep;
 }
 
 export type StepOutcome =
@@ -49,7 +53,10 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   const elapsed = () => Math.round(performance.now() - started);
   if (opts.signal.aborted) return { kind: "aborted", durationMs: 0 };
 
-  const child = spawn("/bin/sh", ["-c", MERGE_STDERR, "sh", opts.command], {
+  const shell = ["/bin/sh", "-c", MERGE_STDERR, "sh", opts.command];
+  const [file, args] = opts.sandbox ? [opts.sandbox.sandbox.bwrap, sandboxArgv(opts.sandbox, opts.cwd, shell)] : [shell[0] as string, shell.slice(1)];
+  const spare = opts.sandbox !== undefined;
+  const child = spawn(file, args, {
     cwd: opts.cwd,
     env: opts.env,
     detached: true,
@@ -75,7 +82,7 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   const kill = (why: "timed_out" | "aborted") => {
     if (stop) return;
     stop = why;
-    killing = terminateGroup(pgid, opts.killGraceMs);
+    killing = terminateGroup(pgid, opts.killGraceMs, spare);
   };
   const timer = setTimeout(() => kill("timed_out"), opts.timeoutMs);
   const onAbort = () => kill("aborted");
@@ -87,7 +94,7 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   await killing;
   // Background processes the step left behind would hold the pipe open and leak between
   // steps and jobs: a step's processes do not outlive it.
-  await terminateGroup(pgid, opts.killGraceMs ?? 3000);
+  await terminateGroup(pgid, opts.killGraceMs ?? 3000, spare);
   // The pipes close once the last writer is gone; a grandchild that escaped the group (setsid)
   // could hold them forever, so their end is bounded.
   const drained = await Promise.race([streams.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);

@@ -1,0 +1,164 @@
+/**
+ * Steps under the real bwrap: real child processes, the host's real /proc. What a sandboxed
+ * step can see, write and keep running, and that exit codes, live output and kills still work.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { OutputSink } from "./logs.ts";
+import { hiddenPaths, sandboxBaseEnv, type SandboxedStep } from "./sandbox.ts";
+import { runStep, type StepRunOptions } from "./steps.ts";
+
+let root: string;
+let step: SandboxedStep;
+let src: string;
+
+beforeEach(() => {
+  // Not under /tmp: the private /tmp would hide it anyway, and the test is that the hiding works.
+  root = realpathSync(mkdtempSync(join(process.cwd(), ".sandbox-test-")));
+  const work = join(root, "work");
+  const jobDir = join(work, "job-a");
+  src = join(jobDir, "src");
+  mkdirSync(src, { recursive: true });
+  mkdirSync(join(jobDir, "home"));
+  mkdirSync(join(work, "job-b", "src"), { recursive: true });
+  writeFileSync(join(work, "job-b", "src", "other.txt"), "another job's file");
+  writeFileSync(join(root, "runner.json"), JSON.stringify({ runnerToken: "srn_supersecret" }));
+  step = { sandbox: { bwrap: "bwrap", hidden: hiddenPaths({ configPath: join(root, "runner.json"), workDir: work }) }, jobDir };
+});
+
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function sink() {
+  const chunks: Buffer[] = [];
+  const out: OutputSink & { text: () => string } = {
+    write: (chunk) => (chunks.push(Buffer.from(chunk)), true),
+    onDrain: (fn) => fn(),
+    note: (text) => chunks.push(Buffer.from(`[note] ${text}\n`)),
+    end: () => undefined,
+    text: () => Buffer.concat(chunks).toString(),
+  };
+  return out;
+}
+
+function run(command: string, extra: Partial<StepRunOptions> = {}) {
+  const output = sink();
+  const outcome = runStep({ command, cwd: src, env: { ...sandboxBaseEnv(step.jobDir), JOB_VAR: "from the job" }, timeoutMs: 30_000, signal: new AbortController().signal, output, sandbox: step, killGraceMs: 1500, ...extra });
+  return { outcome, output };
+}
+
+/** Host pids whose command line contains `marker` (the step's pids are those of its own namespace). */
+function hostPids(marker: string): number[] {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(marker) && !/ Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("a sandboxed step", () => {
+  it("passes exit codes through, a signal's as 128 + n", async () => {
+    expect(await run("echo out; echo err >&2; exit 3").outcome).toMatchObject({ kind: "exited", exitCode: 3 });
+    expect(await run("kill -TERM $$").outcome).toMatchObject({ kind: "exited", exitCode: 143 });
+    const ok = run("echo out; echo err >&2");
+    expect(await ok.outcome).toMatchObject({ kind: "exited", exitCode: 0 });
+    expect(ok.output.text()).toBe("out\nerr\n");
+  });
+
+  it("gets only the job's environment", async () => {
+    process.env.SPARKI_TEST_RUNNER_ONLY = "runner-secret-value";
+    try {
+      const { outcome, output } = run("env");
+      await outcome;
+      // The shell adds PWD (and some shells SHLVL, OLDPWD, _) of its own.
+      const names = output.text().trim().split("\n").map((l) => l.split("=")[0]).filter((n) => !["PWD", "SHLVL", "OLDPWD", "_"].includes(n ?? ""));
+      expect(names.sort()).toEqual(["HOME", "JOB_VAR", "LANG", "PATH", "TMPDIR"]);
+      expect(output.text()).toContain(`HOME=${step.jobDir}/home\n`);
+      expect(output.text()).not.toContain("runner-secret-value");
+    } finally {
+      delete process.env.SPARKI_TEST_RUNNER_ONLY;
+    }
+  });
+
+  it("writes its checkout, its home and a private /tmp; the rest of the host is read-only", async () => {
+    writeFileSync(join(tmpdir(), "sparki-host-tmp-marker"), "host");
+    const { outcome, output } = run(`set -u
+echo built > built.txt && echo "checkout ok"
+echo x > "$HOME/.npmrc" && echo "home ok"
+echo x > /tmp/scratch && echo "tmp ok"
+ls /tmp/sparki-host-tmp-marker 2>/dev/null || echo "host tmp invisible"
+for target in ${root}/escape.txt /etc/sparki-escape /usr/sparki-escape ${process.cwd()}/sparki-escape; do
+  if (echo x > "$target") 2>/dev/null; then echo "WROTE $target"; else echo "refused $target"; fi
+done`);
+    expect(await outcome).toMatchObject({ exitCode: 0 });
+    const text = output.text();
+    expect(text).toContain("checkout ok\nhome ok\ntmp ok\nhost tmp invisible\n");
+    expect(text).not.toContain("WROTE");
+    expect(text.match(/refused /g)).toHaveLength(4);
+    expect(readFileSync(join(src, "built.txt"), "utf8")).toBe("built\n");
+    expect(existsSync(join(tmpdir(), "scratch"))).toBe(false);
+    expect(existsSync(join(root, "escape.txt"))).toBe(false);
+    rmSync(join(tmpdir(), "sparki-host-tmp-marker"), { force: true });
+  });
+
+  it("sees neither the runner's config, nor other jobs' folders, nor the runner's processes", async () => {
+    const { outcome, output } = run(`cat ${root}/runner.json 2>/dev/null || echo "config unreadable"
+ls ${root}/work; ls ${root}/work/job-b 2>&1 | head -1
+echo "pids: $(ls /proc | grep -c '^[0-9]')"
+cat /proc/${process.pid}/cmdline 2>/dev/null || echo "no runner in /proc"
+cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c 'srn_super''secret' || true`);
+    await outcome;
+    const text = output.text();
+    expect(text).not.toContain("srn_supersecret");
+    // /dev/null over the file, on a nodev mount: it cannot even be opened.
+    expect(text).toContain("config unreadable\n");
+    // The work root shows only this job's own folder.
+    expect(text).toContain("job-a\n");
+    expect(text).not.toContain("other.txt");
+    expect(text).toMatch(/No such file or directory/);
+    expect(text).toContain("no runner in /proc\n");
+    // bwrap's init, the step's two shells, ls and grep: a handful, not the host's hundreds.
+    expect(Number(/pids: (\d+)/.exec(text)?.[1])).toBeLessThan(10);
+    expect(text.trim().split("\n").at(-1)).toBe("0");
+  });
+
+  it("streams output while the step runs", async () => {
+    const controller = new AbortController();
+    const { outcome, output } = run("echo first; sleep 30; echo never", { signal: controller.signal });
+    await until("the first line before the step ends", () => output.text() === "first\n");
+    controller.abort();
+    expect(await outcome).toMatchObject({ kind: "aborted" });
+    expect(output.text()).toBe("first\n");
+  });
+
+  it("a cancel gives the step's own trap its SIGTERM, then kills everything in the sandbox, setsid escapees too", async () => {
+    const controller = new AbortController();
+    const { outcome, output } = run(`trap 'echo "cleaning up"; exit 1' TERM
+(trap '' TERM; exec sleep 3171) &
+setsid sleep 3172 &
+echo ready; sleep 3173 & wait`, { signal: controller.signal });
+    await until("the step's processes", () => output.text().includes("ready") && hostPids("3171").length + hostPids("3172").length + hostPids("3173").length === 3);
+    controller.abort();
+    expect(await outcome).toMatchObject({ kind: "aborted" });
+    expect(output.text()).toContain("cleaning up\n");
+    expect([...hostPids("3171"), ...hostPids("3172"), ...hostPids("3173")]).toEqual([]);
+  });
+
+  it("a timeout ends the step, and leftovers do not outlive a step that exited", async () => {
+    expect(await run("sleep 3174", { timeoutMs: 300 }).outcome).toMatchObject({ kind: "timed_out" });
+    expect(hostPids("3174")).toEqual([]);
+    expect(await run("setsid sleep 3175 & sleep 3176 & echo left").outcome).toMatchObject({ kind: "exited", exitCode: 0 });
+    expect([...hostPids("3175"), ...hostPids("3176")]).toEqual([]);
+  });
+});
