@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import getPort from "get-port";
 import { applyMigrations } from "./migrate.js";
+import { probeSandbox } from "../runner/sandbox.js";
 import { startPgliteServer } from "./pglite-server.js";
 import { startUpstashShim } from "./upstash-shim.js";
 import { startWsProxy } from "./ws-proxy.js";
@@ -179,7 +180,9 @@ function startWrangler(port: number, envFile: string, persistTo: string, log: (l
 
 /**
  * Registers (once per state directory) and runs a runner agent in the shared pool, with the
- * labels the generated pipelines ask for, working under the state directory.
+ * labels the generated pipelines ask for, working under the state directory. Its steps run in
+ * the bubblewrap sandbox when it works here (which also hides the state directory: worker.env,
+ * runner.json); elsewhere (macOS, no bwrap) with --no-sandbox, said at start.
  */
 async function startRunner(apiUrl: string, sharedToken: string, stateDir: string, log: (line: string) => void): Promise<ChildProcess> {
   const bin = join(projectRoot, "runner", "bin.js");
@@ -192,13 +195,14 @@ async function startRunner(apiUrl: string, sharedToken: string, stateDir: string
     });
     if (code !== 0) throw new Error(`the local runner could not register (exit ${code})`);
   }
-  const runner = spawn(process.execPath, [bin, "run", "--config", config, "--work-dir", join(stateDir, "runner-work")], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const sandbox = await probeSandbox();
+  const runner = spawn(process.execPath, [bin, "run", "--config", config, "--work-dir", join(stateDir, "runner-work"), ...(sandbox.ok ? [] : ["--no-sandbox"])], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const relay = (chunk: Buffer) => {
     for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(`runner    ${line}`);
   };
   runner.stdout?.on("data", relay);
   runner.stderr?.on("data", relay);
-  log("runner    local runner in the shared pool (labels: linux)");
+  log(`runner    local runner in the shared pool (labels: linux), ${sandbox.ok ? "steps sandboxed (bubblewrap)" : `steps NOT sandboxed (--no-sandbox: ${sandbox.reason}); they run as you and can read your files`}`);
   return runner;
 }
 
