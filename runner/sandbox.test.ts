@@ -34,6 +34,7 @@ describe("sandboxArgv", () => {
       "--tmpfs", "/home/ci/.sparki-runner",
       "--ro-bind", "/dev/null", "/etc/sparki-runner.json",
       "--bind", "/home/ci/.sparki-runner/work/job-7", "/home/ci/.sparki-runner/work/job-7",
+      "--remount-ro", "/home/ci/.sparki-runner",
     ]);
   });
 

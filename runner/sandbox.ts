@@ -42,16 +42,22 @@ const within = (path: string, dir: string) => path === dir || path.startsWith(di
 /**
  * The bwrap argv (without the binary) that runs `command` for one step. Hidden paths under
  * /tmp or under another hidden folder are covered already and left out; the job folder is
- * bound last so it shows through a hidden work root.
+ * bound after them so it shows through a hidden work root.
  */
 export function sandboxArgv(step: SandboxedStep, cwd: string, command: readonly string[]): string[] {
   const dirs = step.sandbox.hidden.filter((h) => h.kind === "dir" && h.path !== "/").map((h) => h.path);
   const args = [...BASE];
+  const tmpfs: string[] = [];
   for (const { path, kind } of step.sandbox.hidden) {
     if (path === "/" || within(path, "/tmp") || dirs.some((d) => d !== path && within(path, d))) continue;
+    if (kind === "dir") tmpfs.push(path);
     args.push(...(kind === "dir" ? ["--tmpfs", path] : ["--ro-bind", "/dev/null", path]));
   }
-  args.push("--bind", step.jobDir, step.jobDir, "--chdir", cwd, "--", ...command);
+  args.push("--bind", step.jobDir, step.jobDir);
+  // The empty folders stay read-only like the rest of the host (the job folder bound inside
+  // one is a mount of its own and stays writable).
+  for (const path of tmpfs) args.push("--remount-ro", path);
+  args.push("--chdir", cwd, "--", ...command);
   return args;
 }
 
