@@ -46,7 +46,6 @@ export class Agent {
     try {
       await claimLoop({
         client: this.options.client,
-        labels: this.options.labels,
         freeSlots: () => this.options.concurrency - this.running.size,
         slotFreed: () => new Promise((resolve) => this.slotWaiters.push(resolve)),
         onJob: (job) => this.start(job),
@@ -66,7 +65,8 @@ export class Agent {
   private start(job: Job): void {
     this.options.say(`claimed job ${job.jobId} (build ${job.buildId}, ${job.kind === "plan" ? "plan" : `${job.steps.length} step(s)`})`);
     const run = runJob({
-      client: this.options.client,
+      // Every call on the job carries its own job token; the runner token only claims.
+      client: this.options.client.forJob(job),
       job,
       workDir: this.options.workDir,
       say: this.options.say,

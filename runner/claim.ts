@@ -10,7 +10,6 @@ import { HttpError, isRetryable, type ControlPlaneClient } from "./client.ts";
 
 export interface ClaimLoopOptions {
   client: ControlPlaneClient;
-  labels: string[];
   /** Free slots now; the loop waits on {@link ClaimLoopOptions.slotFreed} while it is 0. */
   freeSlots: () => number;
   slotFreed: () => Promise<void>;
@@ -42,7 +41,7 @@ export async function claimLoop(opts: ClaimLoopOptions): Promise<void> {
       continue;
     }
     try {
-      const job = await opts.client.claim({ labels: opts.labels, capacity: free }, opts.signal);
+      const job = await opts.client.claim({ capacity: free }, opts.signal);
       if (failing) opts.say("control plane reachable again");
       failing = false;
       backoff.reset();

@@ -1,7 +1,9 @@
 /**
  * The runner's HTTP client for the control plane. Every response body is parsed with the
  * protocol's zod schemas; failures become {@link HttpError} (with the status that decides
- * retrying) or {@link NetworkError}, never a string to match.
+ * retrying) or {@link NetworkError}, never a string to match. A client carries one credential:
+ * the runner token (register, claim), or, from {@link ControlPlaneClient.forJob}, one job's token
+ * for every call on that job.
  */
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -51,9 +53,12 @@ export function isRetryable(err: unknown): boolean {
   return false;
 }
 
-/** 409 on a job route: the lease is no longer ours (stale fencing token, requeued, not held). */
+/**
+ * 409 on a job route: the lease is no longer ours (stale fencing token, requeued, not held);
+ * 401 there: the job token is refused (expired, or the runner was revoked). Either way stop.
+ */
 export function isLeaseLost(err: unknown): boolean {
-  return err instanceof HttpError && err.status === 409;
+  return err instanceof HttpError && (err.status === 409 || err.status === 401);
 }
 
 function retryAfter(value: string | null): number | null {
@@ -81,11 +86,17 @@ export class ControlPlaneClient {
 
   constructor(
     baseUrl: string,
+    /** The runner token, or a job's token for a client from {@link forJob}. */
     private readonly runnerToken: string | null = null,
     /** Ceiling for one ordinary call; the claim long-poll gets its own. */
     private readonly timeoutMs = 30_000,
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
+  }
+
+  /** A client for one claimed job: it sends the job's token, never the runner's. */
+  forJob(job: Pick<Job, "jobToken">): ControlPlaneClient {
+    return new ControlPlaneClient(this.baseUrl, job.jobToken, this.timeoutMs);
   }
 
   /** Headers every call carries. */

@@ -43,7 +43,8 @@ describe("leases and fencing", () => {
     expect(agent.said.some((l) => l.includes("lease lost, result dropped"))).toBe(true);
 
     // A late result from the first holder changes nothing: old lease, or old token under the new lease.
-    const client = new ControlPlaneClient(fake.url, [...fake.runners.values()][0]?.token ?? "");
+    const [firstToken] = [...fake.jobTokens].find(([, t]) => t.jobId === id && t.fencingToken === 1) ?? [];
+    const client = new ControlPlaneClient(fake.url, firstToken ?? "");
     const late = { status: "failed" as const, exitCode: 1, steps: [] };
     await expect(client.complete(id, { ...oldLease, ...late })).rejects.toMatchObject({ status: 409 });
     await expect(client.heartbeat(id, { leaseId: job.state.leaseId ?? "", fencingToken: oldLease.fencingToken })).rejects.toBeInstanceOf(HttpError);
@@ -54,9 +55,10 @@ describe("leases and fencing", () => {
   it("refuses a stale fencing token on every job route with 409", async () => {
     const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "s", command: "true" }]));
     const registered = await new ControlPlaneClient(fake.url).register({ token: fake.registrationToken, name: "manual", labels: [], version: "test" });
-    const client = new ControlPlaneClient(fake.url, registered.runnerToken);
-    const job = await client.claim({ labels: [], capacity: 1 }, AbortSignal.timeout(5000));
+    const runner = new ControlPlaneClient(fake.url, registered.runnerToken);
+    const job = await runner.claim({ capacity: 1 }, AbortSignal.timeout(5000));
     if (!job) throw new Error("expected a job");
+    const client = runner.forJob(job);
     const stale = { leaseId: job.leaseId, fencingToken: job.fencingToken + 7 };
     await expect(client.heartbeat(id, stale)).rejects.toMatchObject({ status: 409 });
     await expect(client.updateStep(id, "s", { ...stale, status: "running", exitCode: null, startedAt: null, finishedAt: null })).rejects.toMatchObject({ status: 409 });
@@ -66,6 +68,47 @@ describe("leases and fencing", () => {
     expect(fake.job(id).state.status).toBe("claimed");
     await client.complete(id, { leaseId: job.leaseId, fencingToken: job.fencingToken, status: "succeeded", exitCode: 0, steps: [] });
     expect(fake.job(id).state.status).toBe("succeeded");
+  });
+});
+
+describe("job tokens", () => {
+  async function claimOne(labels: string[] = []) {
+    const registered = await new ControlPlaneClient(fake.url).register({ token: fake.registrationToken, name: "manual", labels, version: "test" });
+    const runner = new ControlPlaneClient(fake.url, registered.runnerToken);
+    const job = await runner.claim({ capacity: 1 }, AbortSignal.timeout(5000));
+    return { runner, job, runnerId: registered.runnerId };
+  }
+
+  it("job routes take only that job's token: the runner token and another job's token are 401, a job token cannot claim", async () => {
+    const spec = jobSpec(repo.dir, repo.shas[0] as string, [{ id: "s", command: "true" }]);
+    const a = fake.enqueue(spec);
+    const b = fake.enqueue(spec);
+    const first = await claimOne();
+    const second = await claimOne();
+    if (!first.job || !second.job) throw new Error("expected two jobs");
+    const lease = { leaseId: first.job.leaseId, fencingToken: first.job.fencingToken };
+    await expect(first.runner.heartbeat(first.job.jobId, lease)).rejects.toMatchObject({ status: 401 });
+    await expect(second.runner.forJob(second.job).heartbeat(first.job.jobId, lease)).rejects.toMatchObject({ status: 401 });
+    await expect(first.runner.forJob(first.job).claim({ capacity: 1 }, AbortSignal.timeout(5000))).rejects.toMatchObject({ status: 401 });
+    expect((await first.runner.forJob(first.job).heartbeat(first.job.jobId, lease)).cancel).toBe(false);
+    expect([a, b]).toContain(first.job.jobId);
+  });
+
+  it("a job whose runner is revoked stops at once: its job token is refused", async () => {
+    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "s", command: "echo started; sleep 30" }]));
+    agent = await startAgent(fake);
+    const job = await fake.waitFor(id, (j) => j.log.some((l) => l.text === "started"));
+    fake.revokeRunner(job.state.runnerId ?? "");
+    await fake.waitFor(id, () => agent?.said.some((l) => l.includes(`job ${id}: stopping (lease_lost)`)) === true, 15_000);
+    expect(fake.job(id).result).toBeNull();
+  });
+
+  it("claims match the labels the runner registered with, whatever the request says", async () => {
+    const gpu = fake.enqueue({ ...jobSpec(repo.dir, repo.shas[0] as string, [{ id: "s", command: "true" }]), runsOn: ["gpu"] });
+    const { job } = await claimOne(["linux"]);
+    expect(job).toBeNull();
+    const { job: taken } = await claimOne(["linux", "gpu"]);
+    expect(taken?.jobId).toBe(gpu);
   });
 });
 

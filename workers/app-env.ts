@@ -2,6 +2,7 @@ import type { Cache } from "./cache/cache.js";
 import type { Db } from "./db/client.js";
 import type { Bindings, Config } from "./env.js";
 import type { Logger } from "./log.js";
+import type { JobHolder } from "./auth/job-tokens.js";
 import type { RunnerIdentity } from "./middleware/authenticate-runner.js";
 
 export interface AuthenticatedUser {
@@ -35,5 +36,7 @@ export type AppEnv = {
     errorCode: string;
     /** The runner calling a /v1/runner route. */
     runner: RunnerIdentity;
+    /** The job a /v1/runner/jobs/:id route acts on, as its job token names it. */
+    job: JobHolder;
   };
 };

@@ -21,6 +21,7 @@ export interface Bindings {
   ISOLATE_CACHE_TTL_MS?: string;
   RUNNER_LEASE_SECONDS?: string;
   SHARED_RUNNER_TOKEN?: string;
+  DEV_TRUST_SHARED_RUNNERS?: string;
   SECRETS_KEY?: string;
   METRICS_TOKEN?: string;
   LOG_LIMIT_MIB?: string;
@@ -53,6 +54,10 @@ export const Config = z.object({
   RUNNER_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   // Registers runners into the instance's shared pool (serves every workspace); unset disables it.
   SHARED_RUNNER_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // DEVELOPMENT ONLY, never in production: shared-pool runners take every job of every workspace,
+  // secrets and script deployments included, whatever the workspace's shared_runners policy.
+  // `npm run dev` sets it so its one local runner runs a newcomer's builds with no setup.
+  DEV_TRUST_SHARED_RUNNERS: flag,
   // AES-256-GCM key for project secrets: 32 random bytes, base64 (openssl rand -base64 32).
   SECRETS_KEY: z
     .string()

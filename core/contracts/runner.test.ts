@@ -5,6 +5,7 @@ const job = {
   jobId: "j1",
   buildId: "b1",
   leaseId: "l1",
+  jobToken: "job-token",
   fencingToken: 1,
   leaseExpiresAt: "2026-01-01T00:00:00.000Z",
   repo: { url: "https://github.com/acme/app.git", commitSha: "a".repeat(40), branch: "main" },

@@ -1,14 +1,23 @@
 /**
- * The runner protocol, version 1: everything a runner agent and the control plane (the API
+ * The runner protocol, version 2: everything a runner agent and the control plane (the API
  * Worker in front of the RunnerDispatcher and BuildCoordinator objects) say to each other.
  *
- * HTTP, JSON bodies, every request but `register` authenticated with `Authorization: Bearer
- * <runnerToken>` and carrying `Sparki-Runner-Protocol: 1`. Errors are problem+json
- * (`Problem` in common.ts). The runner decides what to do from the status alone:
+ * HTTP, JSON bodies, every request carrying `Sparki-Runner-Protocol: 2`. Two credentials:
+ *   - the runner token (`srn_…`, from `register`) only claims: `Authorization: Bearer <runnerToken>`
+ *     on `POST /v1/runner/claim`, refused on every job route;
+ *   - each claimed {@link Job} carries a `jobToken` scoped to that job's lease (job id, lease id,
+ *     fencing token, runner id). Every `/v1/runner/jobs/:id/...` call sends `Authorization: Bearer
+ *     <jobToken>` and is refused for any other job, and once the lease is gone (the coordinator
+ *     checks the lease on every call) or the runner was revoked. It cannot claim.
+ * So a step that gets hold of its job's token can at most act on its own job.
+ * Errors are problem+json (`Problem` in common.ts). The runner decides what to do from the status alone:
  *   - 429 and 5xx (and network failures): retry with full-jitter backoff, honouring Retry-After;
  *   - 409 on any `/jobs/:id/...` route: the lease is gone (stale fencing token, requeued, or the
  *     job is not held by this runner). Stop the job and report nothing more;
- *   - 401: the runner token was revoked; any other 4xx: a bug or bad input, do not retry.
+ *   - 401 on a job route: the job token is not valid (expired, another job's, runner revoked):
+ *     stop the job as for a 409. 401 on `claim`: the runner token was revoked;
+ *   - any other 4xx: a bug or bad input, do not retry.
+ * Version 1 (no job tokens, claims carrying labels) is refused with a 400 naming the version.
  *
  * | route | body | answer |
  * |---|---|---|
@@ -27,7 +36,7 @@ import { DetectionSchema } from "../detect/schema.ts";
 import { PipelineSchema } from "../pipeline/schema.ts";
 
 /** Bumped on any incompatible change; sent by the runner as {@link PROTOCOL_HEADER}. */
-export const RUNNER_PROTOCOL_VERSION = 1;
+export const RUNNER_PROTOCOL_VERSION = 2;
 export const PROTOCOL_HEADER = "Sparki-Runner-Protocol";
 /** Headers that carry the lease on requests whose body is not JSON (artifacts, log socket). */
 export const LEASE_ID_HEADER = "Sparki-Lease-Id";
@@ -171,6 +180,8 @@ export type Lease = z.infer<typeof Lease>;
  */
 export const Job = Lease.extend({
   jobId: z.string().min(1).max(128),
+  /** The credential of every call on this job (and only this job), valid while the lease is. */
+  jobToken: z.string().min(1).max(4096),
   buildId: z.string().min(1).max(128),
   kind: z.enum(["steps", "plan"]).default("steps"),
   leaseExpiresAt: Instant,
@@ -208,8 +219,11 @@ export type RegisterRequest = z.infer<typeof RegisterRequest>;
 export const RegisterResponse = z.object({ runnerId: z.string().min(1), runnerToken: z.string().min(1) });
 export type RegisterResponse = z.infer<typeof RegisterResponse>;
 
+/**
+ * A claim. The runner's labels are those it registered with (re-register to change them): a
+ * claim cannot ask for more, so it carries none.
+ */
 export const ClaimRequest = z.strictObject({
-  labels: RunnerLabels,
   /** Free slots; the server hands out at most one job per claim either way. */
   capacity: z.number().int().min(1).max(RunnerLimits.capacity),
 });

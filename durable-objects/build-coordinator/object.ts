@@ -1,12 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { BUILD_FINISHED, describeTransitionError, initialBuild, initialJob, transitionBuild, transitionJob, type JobEvent } from "../../core/build/index.ts";
-import type { CompleteRequest, HeartbeatResponse, Job, Lease, ReleaseRequest, StepUpdateRequest } from "../../core/contracts/runner.ts";
+import type { CompleteRequest, HeartbeatResponse, Job, StepReport } from "../../core/contracts/runner.ts";
 import { PipelineSchema, type Pipeline } from "../../core/pipeline/index.ts";
 import type { Bindings } from "../../workers/env.js";
 import { LogSockets } from "./log-sockets.js";
 import { maxJobAttempts, Progress, reofferEveryMs } from "./progress.js";
 import { planJob } from "./plan.js";
-import { BuildInit, type BuildView, type LeaseRefusal } from "./protocol.js";
+import { sharedPool } from "../runner-dispatcher/protocol.js";
+import { BuildInit, type BuildView, type Claimant, type Holder, type LeaseRefusal } from "./protocol.js";
 import { createSchema, Store, type JobRow } from "./store.js";
 import { flushOutbox, retryDelayMs } from "./sync.js";
 
@@ -56,13 +57,19 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     await this.progress.armAlarm();
   }
 
-  /** A runner from a pool wants this job: the claim wins only if the job is still queued. */
-  async claimJob(jobId: string, runnerId: string): Promise<Job | null> {
+  /**
+   * A runner from a pool wants this job: the claim wins only if the job is still queued, and
+   * only for a runner of the build's own workspace or, when the build is offered to the shared
+   * pool, a shared runner. The answer has no job token and no secrets: the API adds both.
+   */
+  async claimJob(jobId: string, claimant: Claimant): Promise<Omit<Job, "jobToken"> | null> {
     const meta = this.store.meta();
     const job = this.store.job(jobId);
     if (!meta || !job || BUILD_FINISHED.has(meta.state.status)) return null;
+    const allowed = claimant.workspaceId === null ? meta.init.pools.includes(sharedPool) : claimant.workspaceId === meta.init.workspaceId;
+    if (!allowed) return null;
     const now = Date.now();
-    const moved = transitionJob(job.state, { type: "claim", at: now, runnerId, leaseId: crypto.randomUUID(), leaseMs: this.#leaseMs() });
+    const moved = transitionJob(job.state, { type: "claim", at: now, runnerId: claimant.runnerId, leaseId: crypto.randomUUID(), leaseMs: this.#leaseMs() });
     if (!moved.ok) return null;
     job.state = moved.state;
     this.store.saveJob(job);
@@ -102,15 +109,15 @@ export class BuildCoordinator extends DurableObject<Bindings> {
   }
 
   /** Which project a held job belongs to, for calls the API completes itself (artifacts, pipeline). */
-  async checkLease(jobId: string, lease: Lease): Promise<{ projectId: string; workspaceId: string } | LeaseRefusal> {
-    const job = this.#held(jobId, lease);
+  async checkLease(jobId: string, holder: Holder): Promise<{ projectId: string; workspaceId: string } | LeaseRefusal> {
+    const job = this.#held(jobId, holder);
     if ("refused" in job) return job;
     const meta = this.store.meta();
     if (!meta) return { refused: "not_found", detail: "No such build." };
     return { projectId: meta.init.projectId, workspaceId: meta.init.workspaceId };
   }
 
-  async heartbeat(jobId: string, lease: Lease): Promise<HeartbeatResponse | LeaseRefusal> {
+  async heartbeat(jobId: string, lease: Holder): Promise<HeartbeatResponse | LeaseRefusal> {
     const job = this.#held(jobId, lease);
     if ("refused" in job) return job;
     const refused = this.#apply(job, { type: "heartbeat", at: Date.now(), fencingToken: lease.fencingToken, leaseMs: this.#leaseMs() });
@@ -122,10 +129,10 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     return { leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? Date.now()).toISOString(), cancel: job.state.cancelRequested };
   }
 
-  async stepUpdate(jobId: string, stepId: string, update: StepUpdateRequest): Promise<LeaseRefusal | null> {
-    const job = this.#held(jobId, update);
+  async stepUpdate(jobId: string, holder: Holder, stepId: string, update: Omit<StepReport, "id">): Promise<LeaseRefusal | null> {
+    const job = this.#held(jobId, holder);
     if ("refused" in job) return job;
-    this.#startIfClaimed(job, update);
+    this.#startIfClaimed(job, holder);
     const report = { id: stepId, status: update.status, exitCode: update.exitCode, startedAt: update.startedAt, finishedAt: update.finishedAt };
     const index = job.steps.findIndex((s) => s.id === stepId);
     if (index >= 0) job.steps[index] = report;
@@ -137,7 +144,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
   }
 
   /** The plan job's result: the pipeline this build runs (jobs start once the plan job completes). */
-  async uploadPipeline(jobId: string, lease: Lease, pipeline: Pipeline, commitSha: string | null): Promise<LeaseRefusal | null> {
+  async uploadPipeline(jobId: string, lease: Holder, pipeline: Pipeline, commitSha: string | null): Promise<LeaseRefusal | null> {
     const job = this.#held(jobId, lease);
     if ("refused" in job) return job;
     if (job.spec.kind !== "plan") return { refused: "illegal", detail: "Only a build's plan job uploads its pipeline." };
@@ -152,10 +159,10 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     return null;
   }
 
-  async complete(jobId: string, result: CompleteRequest): Promise<LeaseRefusal | null> {
-    const job = this.#held(jobId, result);
+  async complete(jobId: string, holder: Holder, result: Omit<CompleteRequest, "leaseId" | "fencingToken">): Promise<LeaseRefusal | null> {
+    const job = this.#held(jobId, holder);
     if ("refused" in job) return job;
-    const refused = this.#apply(job, { type: "complete", at: Date.now(), fencingToken: result.fencingToken, status: result.status, exitCode: result.exitCode });
+    const refused = this.#apply(job, { type: "complete", at: Date.now(), fencingToken: holder.fencingToken, status: result.status, exitCode: result.exitCode });
     if (refused) return refused;
     job.steps = result.steps;
     this.store.saveJob(job);
@@ -166,10 +173,10 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     return null;
   }
 
-  async release(jobId: string, request: ReleaseRequest): Promise<LeaseRefusal | null> {
-    const job = this.#held(jobId, request);
+  async release(jobId: string, holder: Holder): Promise<LeaseRefusal | null> {
+    const job = this.#held(jobId, holder);
     if ("refused" in job) return job;
-    const refused = this.#apply(job, { type: "release", at: Date.now(), fencingToken: request.fencingToken });
+    const refused = this.#apply(job, { type: "release", at: Date.now(), fencingToken: holder.fencingToken });
     if (refused) return refused;
     this.store.saveJob(job);
     this.progress.recordJob(job);
@@ -177,6 +184,41 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     if (job.state.status === "queued") await this.progress.offer(job);
     await this.progress.advance(null);
     return null;
+  }
+
+  /**
+   * A runner was revoked: every job it holds here loses its lease at once and goes back to the
+   * queue (its log socket is closed), so nothing it sends is accepted any more. Returns how many.
+   */
+  async revokeRunner(runnerId: string): Promise<number> {
+    let revoked = 0;
+    for (const job of this.store.jobs()) {
+      if (job.state.runnerId !== runnerId || (job.state.status !== "claimed" && job.state.status !== "running")) continue;
+      const moved = transitionJob(job.state, { type: "release", at: Date.now(), fencingToken: job.state.fencingToken });
+      if (!moved.ok) continue;
+      revoked++;
+      job.state = moved.state;
+      this.store.saveJob(job);
+      this.progress.recordJob(job);
+      this.store.clearTimer(`lease:${job.spec.id}`);
+      this.logs.dropRunner(job.spec.id);
+      if (moved.state.status === "queued") await this.progress.offer(job);
+    }
+    if (revoked > 0) await this.progress.advance(null);
+    return revoked;
+  }
+
+  /**
+   * Stops offering this build's jobs to a pool: the shared pool, once a claim found that the
+   * workspace's policy withholds the build from it (secrets, or `never`).
+   */
+  async leavePool(pool: string): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta || !meta.init.pools.includes(pool) || meta.init.pools.length === 1) return;
+    meta.init = { ...meta.init, pools: meta.init.pools.filter((p) => p !== pool) };
+    this.store.saveMeta(meta);
+    const leaving = this.env.RUNNER_DISPATCHER.get(this.env.RUNNER_DISPATCHER.idFromName(pool));
+    await Promise.all(this.store.jobs().map((j) => leaving.withdraw(j.spec.id)));
   }
 
   /** Cancels the build: queued jobs end at once, running ones are told through heartbeat and socket. */
@@ -280,10 +322,11 @@ export class BuildCoordinator extends DurableObject<Bindings> {
 
   // --- internals -------------------------------------------------------------------------
 
-  #held(jobId: string, lease: Lease): JobRow | LeaseRefusal {
+  /** The job if `holder` holds its current lease: lease id, fencing token and the runner that claimed it. */
+  #held(jobId: string, lease: Holder): JobRow | LeaseRefusal {
     const job = this.store.job(jobId);
     if (!job) return { refused: "not_found", detail: `No job ${jobId} in this build.` };
-    if (job.state.leaseId !== lease.leaseId || job.state.fencingToken !== lease.fencingToken || (job.state.status !== "claimed" && job.state.status !== "running")) {
+    if (job.state.leaseId !== lease.leaseId || job.state.fencingToken !== lease.fencingToken || job.state.runnerId !== lease.runnerId || (job.state.status !== "claimed" && job.state.status !== "running")) {
       return { refused: "lease_lost", detail: `This runner no longer holds job ${jobId} (fencing token ${lease.fencingToken}, current ${job.state.fencingToken}).` };
     }
     return job;
@@ -298,7 +341,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     return { refused: moved.error.code === "stale_fencing_token" ? "lease_lost" : "illegal", detail: describeTransitionError(moved.error) };
   }
 
-  #startIfClaimed(job: JobRow, lease: Lease): void {
+  #startIfClaimed(job: JobRow, lease: Holder): void {
     if (job.state.status !== "claimed") return;
     if (!this.#apply(job, { type: "start", at: Date.now(), fencingToken: lease.fencingToken })) this.progress.recordJob(job);
   }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Artifact, EnvMap, JobStep } from "../../core/contracts/runner.ts";
+import { Artifact, EnvMap, JobStep, type Lease } from "../../core/contracts/runner.ts";
 import { BuildJob } from "../../core/contracts/builds.ts";
 import { BUILD_STATUSES } from "../../core/build/index.ts";
 import { PipelineSchema } from "../../core/pipeline/index.ts";
@@ -53,3 +53,9 @@ export type BuildView = z.infer<typeof BuildView>;
 
 /** Why a runner's call on a job was refused; the API answers 409 for each. */
 export type LeaseRefusal = { refused: "lease_lost" | "not_found" | "illegal"; detail: string };
+
+/** Who calls on a held job: the lease from its job token, and the runner the lease is bound to. */
+export type Holder = Lease & { runnerId: string };
+
+/** A runner asking for a job: a shared runner has no workspace. */
+export type Claimant = { runnerId: string; workspaceId: string | null };

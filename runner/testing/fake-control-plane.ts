@@ -1,7 +1,8 @@
 /**
  * A real HTTP + WebSocket control plane for the runner's tests (node:http + ws), speaking
- * the protocol of core/contracts/runner.ts faithfully: zod-validated bodies, bearer runner
- * tokens, long-poll claims, leases driven by the same job machine the dispatcher will use
+ * the protocol of core/contracts/runner.ts faithfully: zod-validated bodies, runner tokens that
+ * only claim, a job token per claim that only acts on its own job, claims matched on the labels a
+ * runner registered with, long-poll claims, leases driven by the same job machine the dispatcher will use
  * (fencing tokens, expiry and requeue), acked/resumed log sockets, artifact uploads. Faults
  * are injected through its methods: cut a log socket, expire a lease, cancel, fail claims.
  */
@@ -15,7 +16,7 @@ import { joinLines } from "../../core/log/lines.ts";
 import { acceptFrame } from "../../core/log/sequence.ts";
 
 /** A job as the test enqueues it: the claim response minus the lease. */
-export type FakeJobSpec = Omit<P.JobInput, "jobId" | "leaseId" | "fencingToken" | "leaseExpiresAt" | "buildId"> & { buildId?: string; runsOn?: string[] };
+export type FakeJobSpec = Omit<P.JobInput, "jobId" | "jobToken" | "leaseId" | "fencingToken" | "leaseExpiresAt" | "buildId"> & { buildId?: string; runsOn?: string[] };
 
 /** Everything the fake knows about one job; tests read it directly. */
 export interface FakeJob {
@@ -48,6 +49,8 @@ export class FakeControlPlane {
   readonly registrationToken = "sparki-reg-test";
   readonly jobs = new Map<string, FakeJob>();
   readonly runners = new Map<string, Runner>();
+  /** Job tokens handed out, each naming the job, lease and runner it was issued for. */
+  readonly jobTokens = new Map<string, { jobId: string; runnerId: string; leaseId: string; fencingToken: number }>();
   private waiters: Waiter[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -113,6 +116,11 @@ export class FakeControlPlane {
     this.apply(job, { type: "lease_expired", at: Math.max(Date.now(), job.state.leaseExpiresAt ?? 0), maxAttempts: 5 });
   }
 
+  /** Revokes a runner: its runner token and every job token it holds stop at once (401). */
+  revokeRunner(runnerId: string): void {
+    this.runners.delete(runnerId);
+  }
+
   /** Polls until `check` holds for the job (or throws after `timeoutMs`). */
   async waitFor(id: string, check: (job: FakeJob) => boolean, timeoutMs = 20_000): Promise<FakeJob> {
     const until = Date.now() + timeoutMs;
@@ -161,13 +169,29 @@ export class FakeControlPlane {
 
   private claimResponse(job: FakeJob): P.JobInput {
     const { runsOn: _runsOn, buildId, ...spec } = job.spec;
-    return { ...spec, jobId: job.id, buildId: buildId ?? "build-1", leaseId: job.state.leaseId ?? "", fencingToken: job.state.fencingToken, leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? 0).toISOString() };
+    const jobToken = `job_${randomUUID()}`;
+    this.jobTokens.set(jobToken, { jobId: job.id, runnerId: job.state.runnerId ?? "", leaseId: job.state.leaseId ?? "", fencingToken: job.state.fencingToken });
+    return { ...spec, jobId: job.id, jobToken, buildId: buildId ?? "build-1", leaseId: job.state.leaseId ?? "", fencingToken: job.state.fencingToken, leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? 0).toISOString() };
   }
 
+  private bearer(req: IncomingMessage): string | undefined {
+    return /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+  }
+
+  /** The runner behind a runner token: the only credential that claims. */
   private runnerOf(req: IncomingMessage): Runner {
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const token = this.bearer(req);
     const runner = [...this.runners.values()].find((r) => r.token === token);
     if (!runner) throw new Refusal(401, "unknown runner token");
+    return runner;
+  }
+
+  /** The runner behind a job token, which must be this job's: a runner token is refused here. */
+  private jobHolder(req: IncomingMessage, job: FakeJob): Runner {
+    const claims = this.jobTokens.get(this.bearer(req) ?? "");
+    if (!claims || claims.jobId !== job.id) throw new Refusal(401, "not this job's token");
+    const runner = this.runners.get(claims.runnerId);
+    if (!runner) throw new Refusal(401, "the runner was revoked");
     return runner;
   }
 
@@ -210,13 +234,14 @@ export class FakeControlPlane {
         this.runners.set(runner.id, runner);
         return send(200, { runnerId: runner.id, runnerToken: runner.token });
       }
-      const runner = this.runnerOf(req);
       if (req.method === "POST" && path === "/v1/runner/claim") {
-        const claim = body(P.ClaimRequest);
+        const runner = this.runnerOf(req);
+        body(P.ClaimRequest);
         this.claimCount++;
         if (this.failClaims && this.failClaims.remaining-- > 0) throw new Refusal(this.failClaims.status, "injected failure");
         const job = await new Promise<FakeJob | null>((resolve) => {
-          const waiter: Waiter = { runner: { ...runner, labels: claim.labels }, resolve };
+          // Matched on the labels it registered with, as the real dispatcher does.
+          const waiter: Waiter = { runner, resolve };
           const timer = setTimeout(() => {
             this.waiters = this.waiters.filter((w) => w !== waiter);
             resolve(null);
@@ -233,6 +258,7 @@ export class FakeControlPlane {
       const m = /^\/v1\/runner\/jobs\/([^/]+)\/(heartbeat|complete|release|pipeline|steps\/([^/]+)|artifacts\/([^/]+))$/.exec(path);
       const job = m ? this.jobs.get(decodeURIComponent(m[1] ?? "")) : undefined;
       if (!m || !job) throw new Refusal(404, `no route or job for ${req.method} ${path}`);
+      const runner = this.jobHolder(req, job);
       const route = (m[2] ?? "").split("/")[0] ?? "";
       if (route === "heartbeat") {
         const lease = body(P.HeartbeatRequest);
@@ -288,7 +314,7 @@ export class FakeControlPlane {
     if (!job) return refuse(404, "Not Found");
     let runner: Runner;
     try {
-      runner = this.runnerOf(req);
+      runner = this.jobHolder(req, job);
       this.held(job, runner, { leaseId: String(req.headers["sparki-lease-id"]), fencingToken: Number(req.headers["sparki-fencing-token"]) }, "logs");
     } catch (err) {
       return refuse(err instanceof Refusal ? err.status : 500, "Refused");

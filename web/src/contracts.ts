@@ -18,7 +18,8 @@ export const User = obj({ id: str, email: str, name: nullable(str), createdAt: s
 export const Role = oneOf(roles);
 export const MeResponse = obj({ user: User, workspaces: arr(obj({ id: str, name: str, slug: str, role: Role })) });
 export const Session = obj({ user: User, accessToken: str, refreshToken: str, expiresIn: num });
-export const Workspace = obj({ id: str, name: str, slug: str, role: Role, createdAt: str });
+export const SharedRunners = oneOf(["never", "no-secrets", "always"] as const);
+export const Workspace = obj({ id: str, name: str, slug: str, role: Role, sharedRunners: SharedRunners, createdAt: str });
 export const Member = obj({ userId: str, email: str, name: nullable(str), role: Role, joinedAt: str });
 
 export const Project = obj({ id: str, workspaceId: str, name: str, gitUrl: str, defaultBranch: str, framework: nullable(str), language: nullable(str), createdAt: str, updatedAt: str });

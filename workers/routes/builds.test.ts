@@ -41,9 +41,9 @@ const claimFor = (buildId: string, kind: "plan" | "steps"): Promise<Job> => clai
 async function runPlan(buildId: string): Promise<void> {
   const plan = await claimFor(buildId, "plan");
   expect(plan).toMatchObject({ kind: "plan", repo: { url: "https://github.com/acme/app.git", branch: "main", commitSha: sha }, steps: [] });
-  const up = await call("POST", `/v1/runner/jobs/${plan.jobId}/pipeline`, { token: runnerToken, body: { ...lease(plan), pipeline } });
+  const up = await call("POST", `/v1/runner/jobs/${plan.jobId}/pipeline`, { token: plan.jobToken, body: { ...lease(plan), pipeline } });
   expect(up.status, up.text).toBe(204);
-  const done = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, { token: runnerToken, body: { ...lease(plan), status: "succeeded", exitCode: 0, steps: [] } });
+  const done = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, { token: plan.jobToken, body: { ...lease(plan), status: "succeeded", exitCode: 0, steps: [] } });
   expect(done.status, done.text).toBe(204);
 }
 
@@ -62,7 +62,7 @@ describe("a build, end to end through the runner protocol", () => {
     expect(job.steps).toEqual([{ id: "compile", name: "compile", command: "echo compiling", timeoutSeconds: 600, env: {} }]);
     expect(job).toMatchObject({ env: { GREETING: "hi" }, artifacts: [{ name: "dist", path: "dist" }] });
 
-    const log = await openRunnerLog(runnerToken, job);
+    const log = await openRunnerLog(job);
     await log.until((f) => f.some((x) => x.type === "resume"));
     expect(log.received[0]).toEqual({ type: "resume", seq: 0 });
     const line = (seq: number, text: string) => ({ seq, step: "compile", ts: Date.now(), text });
@@ -72,16 +72,16 @@ describe("a build, end to end through the runner protocol", () => {
     log.ws.send(JSON.stringify({ type: "lines", fromSeq: 2, lines: [line(2, "\u001b[32mok\u001b[0m"), line(3, "done")] }));
     await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 3));
 
-    const step = await call("POST", `/v1/runner/jobs/${job.jobId}/steps/compile`, { token: runnerToken, body: { ...lease(job), status: "succeeded", exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() } });
+    const step = await call("POST", `/v1/runner/jobs/${job.jobId}/steps/compile`, { token: job.jobToken, body: { ...lease(job), status: "succeeded", exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() } });
     expect(step.status, step.text).toBe(204);
     const artifact = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${job.jobId}/artifacts/dist`, {
       method: "PUT",
-      headers: { authorization: `Bearer ${runnerToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken), "sparki-artifact-kind": "file", "content-length": "5" },
+      headers: { authorization: `Bearer ${job.jobToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken), "sparki-artifact-kind": "file", "content-length": "5" },
       body: "hello",
     });
     expect(artifact.status).toBe(201);
     expect(await artifact.json()).toEqual({ name: "dist", size: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" });
-    const done = await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: runnerToken, body: { ...lease(job), status: "succeeded", exitCode: 0, steps: [{ id: "compile", status: "succeeded", exitCode: 0, startedAt: null, finishedAt: null }] } });
+    const done = await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: job.jobToken, body: { ...lease(job), status: "succeeded", exitCode: 0, steps: [{ id: "compile", status: "succeeded", exitCode: 0, startedAt: null, finishedAt: null }] } });
     expect(done.status, done.text).toBe(204);
 
     const got = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
@@ -111,7 +111,7 @@ describe("a build, end to end through the runner protocol", () => {
     const build = await trigger(project.id);
     await runPlan(build.id);
     const job = await claimFor(build.id, "steps");
-    await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: runnerToken, body: { ...lease(job), status: "failed", exitCode: 3, steps: [{ id: "compile", status: "failed", exitCode: 3, startedAt: null, finishedAt: null }] } });
+    await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: job.jobToken, body: { ...lease(job), status: "failed", exitCode: 3, steps: [{ id: "compile", status: "failed", exitCode: 3, startedAt: null, finishedAt: null }] } });
     const got = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
     expect(got.body).toMatchObject({ status: "failed", error: "Job build ended failed with exit code 3.", jobs: [{ status: "succeeded" }, { status: "failed", exitCode: 3 }] });
   });
@@ -122,19 +122,19 @@ describe("a build, end to end through the runner protocol", () => {
     expectProblem(await call("POST", `/v1/builds/${build.id}/retry`, { token: owner.accessToken }), 409);
     await runPlan(build.id);
     const first = await claimFor(build.id, "steps");
-    await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: runnerToken, body: { ...lease(first), status: "failed", exitCode: 1, steps: [] } });
+    await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: first.jobToken, body: { ...lease(first), status: "failed", exitCode: 1, steps: [] } });
     const retried = await call("POST", `/v1/builds/${build.id}/retry`, { token: owner.accessToken });
     expect(retried.status, retried.text).toBe(200);
     expect(retried.body).toMatchObject({ status: "queued", jobs: [{ kind: "plan", status: "succeeded" }, { status: "queued", attempt: 1 }] });
     const second = await claimFor(build.id, "steps");
     expect(second.jobId).toBe(first.jobId);
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
-    expectProblem(await call("POST", `/v1/runner/jobs/${first.jobId}/heartbeat`, { token: runnerToken, body: lease(first) }), 409, "lease_lost");
+    expectProblem(await call("POST", `/v1/runner/jobs/${first.jobId}/heartbeat`, { token: first.jobToken, body: lease(first) }), 409, "lease_lost");
     // The new attempt's log starts at seq 1 again and is kept beside the first attempt's.
-    const log = await openRunnerLog(runnerToken, second);
+    const log = await openRunnerLog(second);
     await log.until((f) => f.some((x) => x.type === "resume"));
     expect(log.received[0]).toEqual({ type: "resume", seq: 0 });
-    await call("POST", `/v1/runner/jobs/${second.jobId}/complete`, { token: runnerToken, body: { ...lease(second), status: "succeeded", exitCode: 0, steps: [] } });
+    await call("POST", `/v1/runner/jobs/${second.jobId}/complete`, { token: second.jobToken, body: { ...lease(second), status: "succeeded", exitCode: 0, steps: [] } });
     const done = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
     expect(done.body).toMatchObject({ status: "succeeded", jobs: [{ status: "succeeded" }, { status: "succeeded", attempt: 2 }] });
   });
@@ -143,7 +143,7 @@ describe("a build, end to end through the runner protocol", () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
     const plan = await claimFor(build.id, "plan");
-    const log = await openRunnerLog(runnerToken, plan);
+    const log = await openRunnerLog(plan);
     const lines = Array.from({ length: 40 }, (_, i) => ({ seq: i + 1, step: "sparki:plan", ts: Date.now(), text: `line ${String(i + 1).padStart(2, "0")} ${"x".repeat(40)}` }));
     log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines }));
     // Every line is acknowledged (the runner must not wait forever), even those not kept.
@@ -165,7 +165,7 @@ describe("a build, end to end through the runner protocol", () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
     const plan = await claimFor(build.id, "plan");
-    const log = await openRunnerLog(runnerToken, plan);
+    const log = await openRunnerLog(plan);
     const watches = () => log.received.flatMap((x) => (x.type === "watch" ? [x.watched] : []));
     await log.until(() => watches().length === 1);
     expect(log.received.slice(0, 2)).toEqual([{ type: "resume", seq: 0 }, { type: "watch", watched: false }]);
@@ -189,7 +189,7 @@ describe("a build, end to end through the runner protocol", () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
     const plan = await claimFor(build.id, "plan");
-    const log = await openRunnerLog(runnerToken, plan);
+    const log = await openRunnerLog(plan);
     await log.until((f) => f.some((x) => x.type === "resume"));
     const closed = new Promise<number>((resolve) => log.ws.addEventListener("close", (e) => resolve(e.code)));
     log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines: [{ seq: 2, step: "x", ts: 1, text: "seq does not match fromSeq" }] }));
@@ -201,7 +201,7 @@ describe("a build, end to end through the runner protocol", () => {
     for (const name of ["..%2Fescape", "a%2F..%2Fb", "%2Fetc%2Fpasswd"]) {
       const res = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${plan.jobId}/artifacts/${name}`, {
         method: "PUT",
-        headers: { authorization: `Bearer ${runnerToken}`, "sparki-lease-id": plan.leaseId, "sparki-fencing-token": String(plan.fencingToken), "sparki-artifact-kind": "file", "content-length": "1" },
+        headers: { authorization: `Bearer ${plan.jobToken}`, "sparki-lease-id": plan.leaseId, "sparki-fencing-token": String(plan.fencingToken), "sparki-artifact-kind": "file", "content-length": "1" },
         body: "x",
       });
       expect(res.status, name).toBe(400);
@@ -215,13 +215,16 @@ describe("a build, end to end through the runner protocol", () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
     const plan = await claimFor(build.id, "plan");
-    const stale = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: runnerToken, body: { leaseId: plan.leaseId, fencingToken: plan.fencingToken + 1 } });
+    const stale = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: plan.jobToken, body: { leaseId: plan.leaseId, fencingToken: plan.fencingToken + 1 } });
     expectProblem(stale, 409, "lease_lost");
-    const wrongLease = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, { token: runnerToken, body: { leaseId: "not-mine", fencingToken: plan.fencingToken, status: "succeeded", exitCode: 0, steps: [] } });
+    const wrongLease = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, { token: plan.jobToken, body: { leaseId: "not-mine", fencingToken: plan.fencingToken, status: "succeeded", exitCode: 0, steps: [] } });
     expectProblem(wrongLease, 409, "lease_lost");
-    expectProblem(await call("POST", `/v1/runner/jobs/${build.id}.9/heartbeat`, { token: runnerToken, body: lease(plan) }), 404);
-    expectProblem(await call("POST", `/v1/runner/jobs/nonsense/heartbeat`, { token: runnerToken, body: lease(plan) }), 404);
-    const ok = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: runnerToken, body: lease(plan) });
+    // A job token names one job: any other id is refused before any lookup, and the runner token
+    // no longer works on a job route at all.
+    expectProblem(await call("POST", `/v1/runner/jobs/${build.id}.9/heartbeat`, { token: plan.jobToken, body: lease(plan) }), 401);
+    expectProblem(await call("POST", `/v1/runner/jobs/nonsense/heartbeat`, { token: plan.jobToken, body: lease(plan) }), 401);
+    expectProblem(await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: runnerToken, body: lease(plan) }), 401);
+    const ok = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: plan.jobToken, body: lease(plan) });
     expect(ok.body).toMatchObject({ cancel: false });
     // Nothing changed: the build still waits on its plan.
     expect((await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken })).body.status).toBe("running");
@@ -236,19 +239,19 @@ describe("a build, end to end through the runner protocol", () => {
     const second = await claimFor(build.id, "plan");
     expect(second.jobId).toBe(first.jobId);
     expect(second.fencingToken).toBe(first.fencingToken + 1);
-    expectProblem(await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: runnerToken, body: { ...lease(first), status: "succeeded", exitCode: 0, steps: [] } }), 409, "lease_lost");
-    expect((await call("POST", `/v1/runner/jobs/${second.jobId}/heartbeat`, { token: runnerToken, body: lease(second) })).status).toBe(200);
+    expectProblem(await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: first.jobToken, body: { ...lease(first), status: "succeeded", exitCode: 0, steps: [] } }), 409, "lease_lost");
+    expect((await call("POST", `/v1/runner/jobs/${second.jobId}/heartbeat`, { token: second.jobToken, body: lease(second) })).status).toBe(200);
   });
 
   it("cancels: queued jobs end, a running job's runner is told", async () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
     const plan = await claimFor(build.id, "plan");
-    const log = await openRunnerLog(runnerToken, plan);
+    const log = await openRunnerLog(plan);
     const cancelled = await call("POST", `/v1/builds/${build.id}/cancel`, { token: owner.accessToken });
     expect(cancelled.body.status).toBe("cancelled");
     await log.until((f) => f.some((x) => x.type === "cancel"));
-    const beat = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: runnerToken, body: lease(plan) });
+    const beat = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: plan.jobToken, body: lease(plan) });
     expect(beat.body.cancel).toBe(true);
   });
 });
@@ -272,7 +275,7 @@ describe("who may see and trigger builds", () => {
   });
 
   it("refuses runner calls without a runner token and registration with a bad token", async () => {
-    expectProblem(await call("POST", "/v1/runner/claim", { token: owner.accessToken, body: { labels: [], capacity: 1 } }), 401);
+    expectProblem(await call("POST", "/v1/runner/claim", { token: owner.accessToken, body: { capacity: 1 } }), 401);
     expectProblem(await call("POST", "/v1/runner/register", { body: { token: "srg_nope", name: "x", labels: [], version: "1" } }), 401);
   });
 });

@@ -4,21 +4,21 @@
  */
 import { ArtifactName, ArtifactUploadHeaders, ARTIFACT_KIND_HEADER, FENCING_TOKEN_HEADER, LEASE_ID_HEADER } from "../../core/contracts/runner.ts";
 import { SparkiError } from "../../core/errors.js";
-import { authenticateRunner } from "../middleware/authenticate-runner.js";
+import { authenticateJob } from "../middleware/authenticate-runner.js";
 import { buildIdOfJob, coordinator, refusalError } from "../services/builds.js";
 import { newRouter } from "./router.js";
-import { leaseHeaders } from "./runner.js";
+import { holderOf, leaseHeaders } from "./runner.js";
 
 export const runnerArtifactRoutes = newRouter();
 
 /** An artifact, streamed to R2 under the build's prefix while its SHA-256 is computed. */
-runnerArtifactRoutes.put("/v1/runner/jobs/:id/artifacts/:name{.+}", authenticateRunner, async (c) => {
+runnerArtifactRoutes.put("/v1/runner/jobs/:id/artifacts/:name{.+}", authenticateJob, async (c) => {
   const id = c.req.param("id");
   const nameCheck = ArtifactName.safeParse(decodeURIComponent(c.req.param("name")));
   if (!nameCheck.success) throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: nameCheck.error.issues[0]?.message ?? "invalid" }] });
   const headers = ArtifactUploadHeaders.safeParse(Object.fromEntries(c.req.raw.headers));
   if (!headers.success) throw new SparkiError("validation", { detail: `Send ${LEASE_ID_HEADER}, ${FENCING_TOKEN_HEADER} and ${ARTIFACT_KIND_HEADER}.` });
-  const lease = leaseHeaders(c);
+  const lease = holderOf(c, leaseHeaders(c));
   const buildId = buildIdOfJob(id);
   const owner = await coordinator(c, buildId).checkLease(id, lease);
   if ("refused" in owner) throw refusalError(owner);

@@ -1,9 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { SparkiError } from "../../core/errors.js";
 import { hashToken, newToken } from "../auth/tokens.js";
-import { runnerRegistrationTokens, runners } from "../db/schema.js";
+import { keys } from "../cache/keys.js";
+import { jobs, runnerRegistrationTokens, runners } from "../db/schema.js";
+import { coordinator } from "../services/builds.js";
 import { audit } from "../services/audit.js";
 import { authorize } from "../services/access.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";
@@ -104,5 +106,36 @@ runnerTokenRoutes.openapi(
       { items: rows.map((r) => ({ id: r.id, name: r.name, labels: z.array(z.string()).parse(r.labels), version: r.version, lastSeenAt: r.lastSeenAt?.toISOString() ?? null, createdAt: r.createdAt.toISOString() })) },
       200,
     );
+  },
+);
+
+runnerTokenRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/v1/workspaces/{id}/runners/{runnerId}",
+    tags: ["runners"],
+    summary: "Revoke a runner at once: its token stops, and the jobs it holds lose their leases and are requeued",
+    ...authed,
+    request: { params: WorkspaceParams.extend({ runnerId: z.uuid() }) },
+    responses: { 204: { description: "Revoked" }, ...problems(401, 403, 404) },
+  }),
+  async (c) => {
+    const { id, runnerId } = c.req.valid("param");
+    await authorize(c, id, "runners:manage", { type: "workspace", id });
+    const db = await c.var.db();
+    const revoked = await db.transaction(async (tx) => {
+      const [row] = await tx.delete(runners).where(and(eq(runners.id, runnerId), eq(runners.workspaceId, id))).returning({ name: runners.name, tokenHash: runners.tokenHash });
+      if (!row) throw new SparkiError("not_found", { detail: `No runner ${runnerId} in this workspace.` });
+      await audit(c, tx, { eventType: "data", action: "runner.revoke", result: "success", workspaceId: id, resourceType: "runner", resourceId: runnerId, details: { name: row.name } });
+      return row;
+    });
+    // The row is gone, so its token and job tokens are refused from here on; the cached token
+    // lookup goes too, so no isolate answers from it.
+    await c.var.cache.remove(keys.runner(revoked.tokenHash));
+    // The jobs Postgres knows it holds lose their leases now. One claimed in the same instant and
+    // not yet recorded is refused all the same: every job call checks the runner still exists.
+    const held = await db.selectDistinct({ buildId: jobs.buildId }).from(jobs).where(and(eq(jobs.runnerId, runnerId), inArray(jobs.status, ["claimed", "running"])));
+    await Promise.all(held.map((j) => coordinator(c, j.buildId).revokeRunner(runnerId)));
+    return c.body(null, 204);
   },
 );

@@ -1,6 +1,7 @@
 /**
- * The runner protocol's server side (core/contracts/runner.ts). Runners authenticate with their
- * own token; every call on a job carries its lease, which the job's BuildCoordinator checks.
+ * The runner protocol's server side (core/contracts/runner.ts). A runner claims with its own token
+ * and gets the job with a job token; every call on the job takes that token (and nothing else),
+ * and the job's BuildCoordinator checks the lease it names, bound to the runner that claimed it.
  * The log socket is a plain route (a WebSocket) and artifact uploads are in runner-artifacts.ts
  * (a streamed body); the JSON calls are in the OpenAPI document.
  */
@@ -15,6 +16,7 @@ import {
   HeartbeatResponse,
   Job,
   LEASE_ID_HEADER,
+  type Lease,
   PipelineUploadRequest,
   RegisterRequest,
   RegisterResponse,
@@ -24,19 +26,23 @@ import {
 } from "../../core/contracts/runner.ts";
 import { SparkiError } from "../../core/errors.js";
 import { maxClaimWaitMs, sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
+import type { Holder } from "../../durable-objects/build-coordinator/protocol.js";
+import { signJobToken } from "../auth/job-tokens.js";
 import { hashToken, newToken, tokenPrefix } from "../auth/tokens.js";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
 import { builds, projects, runnerRegistrationTokens, runners, secrets } from "../db/schema.js";
 import { decryptSecret } from "../secrets/crypto.js";
-import { authenticateRunner } from "../middleware/authenticate-runner.js";
+import { authenticateJob, authenticateRunner } from "../middleware/authenticate-runner.js";
 import { audit } from "../services/audit.js";
 import { buildIdOfJob, coordinator, dispatcher, refusalError } from "../services/builds.js";
 import { savePipeline } from "../services/pipelines.js";
+import { sharedPoolWithholds, withholdsFromShared, workspacePolicy } from "../services/runner-pools.js";
 import { json, jsonBody, newRouter, problems } from "./router.js";
 
 export const runnerRoutes = newRouter();
 const runnerAuth = { security: [{ runnerToken: [] }], middleware: [authenticateRunner] };
+const jobAuth = { security: [{ jobToken: [] }], middleware: [authenticateJob] };
 const JobParams = z.object({ id: z.string().min(1).max(128) });
 
 runnerRoutes.openapi(
@@ -75,29 +81,47 @@ runnerRoutes.openapi(
     method: "post",
     path: "/v1/runner/claim",
     tags: ["runner"],
-    summary: "Long-poll (up to 30 s) for a job this runner's labels fit",
+    summary: "Long-poll (up to 30 s) for a job this runner's registered labels fit",
     ...runnerAuth,
     request: { body: jsonBody(ClaimRequest) },
     responses: { 200: { description: "A job, under a lease", content: json(Job) }, 204: { description: "No job came in time; ask again" }, ...problems(400, 401) },
   }),
   async (c) => {
-    const { labels } = c.req.valid("json");
+    c.req.valid("json");
     const runner = c.var.runner;
+    const shared = runner.workspaceId === null;
+    // Shared runners run other tenants' code: each workspace's policy says what they may take.
+    const policed = shared && !c.var.config.DEV_TRUST_SHARED_RUNNERS;
     const pool = dispatcher(c, runner.workspaceId ? workspacePool(runner.workspaceId) : sharedPool);
     const deadline = Date.now() + maxClaimWaitMs - 2000;
+    const db = await c.var.db();
     // An offer may lose to another pool's claim of the same job; then wait for the next one.
     while (Date.now() < deadline) {
-      const offer = await pool.claim({ runnerId: runner.id, labels }, deadline - Date.now());
+      // The labels it registered with, never the request's: a claim cannot widen what it gets.
+      const offer = await pool.claim({ runnerId: runner.id, labels: runner.labels }, deadline - Date.now());
       if (!offer) break;
       const build = coordinator(c, offer.buildId);
-      const job = await build.claimJob(offer.jobId, runner.id);
+      if (policed && (await sharedPoolWithholds(db, offer.buildId))) {
+        await build.leavePool(sharedPool);
+        continue;
+      }
+      const job = await build.claimJob(offer.jobId, { runnerId: runner.id, workspaceId: runner.workspaceId });
       if (!job) continue;
-      const owner = await build.checkLease(job.jobId, job);
+      const holder: Holder = { leaseId: job.leaseId, fencingToken: job.fencingToken, runnerId: runner.id };
+      const owner = await build.checkLease(job.jobId, holder);
       if ("refused" in owner) continue;
+      // Read again with the secrets themselves: one may have been added since the build was queued.
+      const [policy, jobSecrets] = await Promise.all([policed ? workspacePolicy(db, owner.workspaceId) : null, projectSecrets(c, owner.projectId)]);
+      if (policy !== null && withholdsFromShared(policy, jobSecrets.length > 0)) {
+        await build.leavePool(sharedPool);
+        await build.release(job.jobId, holder);
+        continue;
+      }
       // Secrets go only to the runner holding the job, and the coordinator masks them again.
-      job.secrets = await projectSecrets(c, owner.projectId);
-      if (job.secrets.length > 0) await build.addMasks(job.secrets.map((s) => s.value));
-      return c.json(job, 200);
+      if (jobSecrets.length > 0) await build.addMasks(jobSecrets.map((s) => s.value));
+      const ttlSeconds = job.timeoutSeconds + c.var.config.RUNNER_LEASE_SECONDS + 60;
+      const jobToken = await signJobToken({ jobId: job.jobId, ...holder }, c.var.config.JWT_SECRET, ttlSeconds);
+      return c.json({ ...job, secrets: jobSecrets, jobToken }, 200);
     }
     return c.body(null, 204);
   },
@@ -109,13 +133,13 @@ runnerRoutes.openapi(
     path: "/v1/runner/jobs/{id}/heartbeat",
     tags: ["runner"],
     summary: "Extend the lease; learn whether the build was cancelled",
-    ...runnerAuth,
+    ...jobAuth,
     request: { params: JobParams, body: jsonBody(HeartbeatRequest) },
     responses: { 200: { description: "The lease, extended", content: json(HeartbeatResponse) }, ...problems(400, 401, 404, 409) },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const answer = await coordinator(c, buildIdOfJob(id)).heartbeat(id, c.req.valid("json"));
+    const answer = await coordinator(c, buildIdOfJob(id)).heartbeat(id, holderOf(c, c.req.valid("json")));
     if ("refused" in answer) throw refusalError(answer);
     return c.json(answer, 200);
   },
@@ -127,13 +151,14 @@ runnerRoutes.openapi(
     path: "/v1/runner/jobs/{id}/steps/{stepId}",
     tags: ["runner"],
     summary: "Report a step's progress",
-    ...runnerAuth,
+    ...jobAuth,
     request: { params: JobParams.extend({ stepId: StepId }), body: jsonBody(StepUpdateRequest) },
     responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404, 409) },
   }),
   async (c) => {
     const { id, stepId } = c.req.valid("param");
-    const refusal = await coordinator(c, buildIdOfJob(id)).stepUpdate(id, stepId, c.req.valid("json"));
+    const { leaseId, fencingToken, ...report } = c.req.valid("json");
+    const refusal = await coordinator(c, buildIdOfJob(id)).stepUpdate(id, holderOf(c, { leaseId, fencingToken }), stepId, report);
     if (refusal) throw refusalError(refusal);
     return c.body(null, 204);
   },
@@ -145,13 +170,14 @@ runnerRoutes.openapi(
     path: "/v1/runner/jobs/{id}/pipeline",
     tags: ["runner"],
     summary: "The plan job's result: the pipeline for this commit (a new version when it differs)",
-    ...runnerAuth,
+    ...jobAuth,
     request: { params: JobParams, body: jsonBody(PipelineUploadRequest) },
     responses: { 204: { description: "Accepted" }, ...problems(400, 401, 404, 409) },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { pipeline, commitSha, detection, sparkiYml, ...lease } = c.req.valid("json");
+    const { pipeline, commitSha, detection, sparkiYml, ...body } = c.req.valid("json");
+    const lease = holderOf(c, body);
     const buildId = buildIdOfJob(id);
     const owner = await coordinator(c, buildId).checkLease(id, lease);
     if ("refused" in owner) throw refusalError(owner);
@@ -172,13 +198,14 @@ runnerRoutes.openapi(
     path: "/v1/runner/jobs/{id}/complete",
     tags: ["runner"],
     summary: "Report the job's result",
-    ...runnerAuth,
+    ...jobAuth,
     request: { params: JobParams, body: jsonBody(CompleteRequest) },
     responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404, 409) },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const refusal = await coordinator(c, buildIdOfJob(id)).complete(id, c.req.valid("json"));
+    const { leaseId, fencingToken, ...result } = c.req.valid("json");
+    const refusal = await coordinator(c, buildIdOfJob(id)).complete(id, holderOf(c, { leaseId, fencingToken }), result);
     if (refusal) throw refusalError(refusal);
     return c.body(null, 204);
   },
@@ -190,13 +217,13 @@ runnerRoutes.openapi(
     path: "/v1/runner/jobs/{id}/release",
     tags: ["runner"],
     summary: "Hand the job back unfinished (it is requeued at once)",
-    ...runnerAuth,
+    ...jobAuth,
     request: { params: JobParams, body: jsonBody(ReleaseRequest) },
     responses: { 204: { description: "Requeued" }, ...problems(400, 401, 404, 409) },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const refusal = await coordinator(c, buildIdOfJob(id)).release(id, c.req.valid("json"));
+    const refusal = await coordinator(c, buildIdOfJob(id)).release(id, holderOf(c, c.req.valid("json")));
     if (refusal) throw refusalError(refusal);
     return c.body(null, 204);
   },
@@ -211,6 +238,18 @@ async function projectSecrets(c: Context<AppEnv>, projectId: string): Promise<Jo
   return Promise.all(rows.map(async (r) => ({ name: r.name, value: await decryptSecret(key, projectId, r.name, r.ciphertext) })));
 }
 
+/**
+ * The caller's hold on the job, from its job token. A lease sent alongside (the body's, or the
+ * headers') must be the token's: anything else is a stale or borrowed lease, 409.
+ */
+export function holderOf(c: Context<AppEnv>, lease?: Lease): Holder {
+  const job = c.var.job;
+  if (lease && (lease.leaseId !== job.leaseId || lease.fencingToken !== job.fencingToken)) {
+    throw new SparkiError("lease_lost", { detail: "The lease sent is not the one this job token was issued for." });
+  }
+  return { leaseId: job.leaseId, fencingToken: job.fencingToken, runnerId: job.runnerId };
+}
+
 const LeaseHeaders = z.object({ leaseId: z.string().min(1).max(128), fencingToken: z.coerce.number().int().positive() });
 
 /** The lease a socket or upload request carries in its headers (their bodies are not JSON). */
@@ -220,14 +259,15 @@ export function leaseHeaders(c: Context<AppEnv>): { leaseId: string; fencingToke
   return parsed.data;
 }
 
-/** The job's log socket: the coordinator checks the lease and takes the lines. */
-runnerRoutes.get("/v1/runner/jobs/:id/logs", authenticateRunner, async (c) => {
+/** The job's log socket: the coordinator checks the lease (and its runner) and takes the lines. */
+runnerRoutes.get("/v1/runner/jobs/:id/logs", authenticateJob, async (c) => {
   const id = c.req.param("id");
-  const lease = leaseHeaders(c);
+  const lease = holderOf(c, leaseHeaders(c));
   const url = new URL("https://coordinator/runner");
   url.searchParams.set("job", id);
   url.searchParams.set("lease", lease.leaseId);
   url.searchParams.set("fencing", String(lease.fencingToken));
+  url.searchParams.set("runner", lease.runnerId);
   const res = await coordinator(c, buildIdOfJob(id)).fetch(url, { headers: c.req.raw.headers });
   if (res.status === 409) throw new SparkiError("lease_lost", { detail: "This runner no longer holds the job." });
   return res;

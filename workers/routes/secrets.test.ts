@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
-import { claimFor, openRunnerLog, registerRunner } from "../testing/runner.js";
+import { claimFor, openRunnerLog, registerWorkspaceRunner } from "../testing/runner.js";
 
 let owner: TestUser;
 let workspaceId: string;
@@ -50,11 +50,12 @@ describe("project secrets", () => {
     const project = await createProject(owner, workspaceId);
     await call("PUT", `/v1/projects/${project.id}/secrets/API_KEY`, { token: owner.accessToken, body: { value: "very-secret-value" } });
     const build = await call("POST", `/v1/projects/${project.id}/builds`, { token: owner.accessToken, body: { commitSha: "b".repeat(40) } });
-    const runnerToken = await registerRunner();
+    // The workspace's own runner: by default the shared pool never gets a build whose project has secrets.
+    const { runnerToken } = await registerWorkspaceRunner(owner.accessToken, workspaceId);
     const job = await claimFor(runnerToken, build.body.id, "plan");
     expect(job.secrets).toEqual([{ name: "API_KEY", value: "very-secret-value" }]);
     // A runner that failed to mask: the coordinator masks again before storing.
-    const log = await openRunnerLog(runnerToken, job);
+    const log = await openRunnerLog(job);
     const encoded = btoa("auth: very-secret-value\n");
     const lines = [
       { seq: 1, step: "sparki:plan", ts: Date.now(), text: "token=very-secret-value!" },

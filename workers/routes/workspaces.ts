@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { CreateWorkspaceBody, UpdateWorkspaceBody, Workspace } from "../../core/contracts/workspaces.js";
+import { CreateWorkspaceBody, SharedRunners, UpdateWorkspaceBody, Workspace } from "../../core/contracts/workspaces.js";
 import { SparkiError } from "../../core/errors.js";
 import { slugify } from "../../core/slug.js";
 import { sqlState } from "../db/client.js";
@@ -19,6 +19,8 @@ const view = (w: WorkspaceRow, role: z.infer<typeof Workspace>["role"]) => ({
   name: w.name,
   slug: w.slug,
   role,
+  // A value the schema's check would refuse cannot be stored; read anything else as the strictest.
+  sharedRunners: SharedRunners.catch("never").parse(w.sharedRunners),
   createdAt: w.createdAt.toISOString(),
 });
 
@@ -83,20 +85,23 @@ workspaceRoutes.openapi(
     method: "patch",
     path: "/v1/workspaces/{id}",
     tags: ["workspaces"],
-    summary: "Rename a workspace (its slug stays, so links keep working)",
+    summary: "Rename a workspace (its slug stays, so links keep working) or set which jobs shared runners may take",
     ...authed,
     request: { params: WorkspaceParams, body: jsonBody(UpdateWorkspaceBody) },
     responses: { 200: { description: "Updated", content: json(Workspace) }, ...problems(400, 401, 403, 404) },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { name } = c.req.valid("json");
+    const { name, sharedRunners } = c.req.valid("json");
     const role = await authorize(c, id, "workspace:update", { type: "workspace", id });
     const db = await c.var.db();
     const row = await db.transaction(async (tx) => {
-      const [updated] = await tx.update(workspaces).set({ name, updatedAt: new Date() }).where(eq(workspaces.id, id)).returning();
+      const change = { ...(name !== undefined ? { name } : {}), ...(sharedRunners !== undefined ? { sharedRunners } : {}) };
+      const [updated] = await tx.update(workspaces).set({ ...change, updatedAt: new Date() }).where(eq(workspaces.id, id)).returning();
       if (!updated) throw new SparkiError("not_found", { detail: `No workspace with id ${id}.` });
-      await audit(c, tx, { eventType: "data", action: "workspace.update", result: "success", workspaceId: id, resourceType: "workspace", resourceId: id, details: { name } });
+      // Who widened (or narrowed) what the shared pool may take is a trust decision: audited apart.
+      const action = sharedRunners !== undefined ? "workspace.shared_runners" : "workspace.update";
+      await audit(c, tx, { eventType: "data", action, result: "success", workspaceId: id, resourceType: "workspace", resourceId: id, details: change });
       return updated;
     });
     return c.json(view(row, role), 200);

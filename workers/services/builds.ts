@@ -43,11 +43,14 @@ export async function insertNumberedBuild(tx: Db, values: Omit<typeof builds.$in
 
 /**
  * What a build's coordinator starts from: the build row and its project. Jobs are offered to the
- * workspace's pool and to the shared pool that serves every workspace.
+ * workspace's pool and to the shared pool that serves every workspace (whose claims the
+ * workspace's shared_runners policy still decides, see runner-pools.ts), or with `ownRunnersOnly`
+ * (script deployments) to the workspace's own runners alone.
  */
 export function buildInit(
   build: Pick<typeof builds.$inferSelect, "id" | "number" | "branch" | "commitSha">,
   project: { id: string; workspaceId: string; gitUrl: string; framework: string | null },
+  options: { ownRunnersOnly?: boolean } = {},
 ): BuildInit {
   return {
     buildId: build.id,
@@ -56,6 +59,6 @@ export function buildInit(
     number: build.number ?? 1,
     framework: project.framework,
     repo: { url: project.gitUrl, branch: build.branch ?? "main", commitSha: build.commitSha },
-    pools: [workspacePool(project.workspaceId), sharedPool],
+    pools: options.ownRunnersOnly ? [workspacePool(project.workspaceId)] : [workspacePool(project.workspaceId), sharedPool],
   };
 }

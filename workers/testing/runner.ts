@@ -4,14 +4,27 @@ import { expect } from "vitest";
 import type { Job, ServerLogFrame } from "../../core/contracts/runner.ts";
 import { call } from "./api.js";
 
+/** Registers a runner (in the shared pool by default); returns its runner token. */
 export async function registerRunner(labels: string[] = ["linux"], token = "shared-runner-token-for-tests"): Promise<string> {
-  const res = await call("POST", "/v1/runner/register", { body: { token, name: `r-${crypto.randomUUID().slice(0, 6)}`, labels, version: "test" } });
-  expect(res.status, res.text).toBe(201);
-  return res.body.runnerToken as string;
+  return (await registerRunnerWithId(labels, token)).runnerToken;
 }
 
-export async function claim(runnerToken: string, labels: string[] = ["linux"]): Promise<Job | null> {
-  const res = await call("POST", "/v1/runner/claim", { token: runnerToken, body: { labels, capacity: 1 } });
+export async function registerRunnerWithId(labels: string[] = ["linux"], token = "shared-runner-token-for-tests"): Promise<{ runnerId: string; runnerToken: string }> {
+  const res = await call("POST", "/v1/runner/register", { body: { token, name: `r-${crypto.randomUUID().slice(0, 6)}`, labels, version: "test" } });
+  expect(res.status, res.text).toBe(201);
+  return res.body as { runnerId: string; runnerToken: string };
+}
+
+/** Registers a runner into a workspace's own pool (through a registration token the owner makes). */
+export async function registerWorkspaceRunner(ownerToken: string, workspaceId: string, labels: string[] = ["linux"]): Promise<{ runnerId: string; runnerToken: string }> {
+  const reg = await call("POST", `/v1/workspaces/${workspaceId}/runner-tokens`, { token: ownerToken, body: { name: "test" } });
+  expect(reg.status, reg.text).toBe(201);
+  return registerRunnerWithId(labels, reg.body.token as string);
+}
+
+/** One claim (a runner's labels are those it registered with). */
+export async function claim(runnerToken: string): Promise<Job | null> {
+  const res = await call("POST", "/v1/runner/claim", { token: runnerToken, body: { capacity: 1 } });
   if (res.status === 204) return null;
   expect(res.status, res.text).toBe(200);
   return res.body as Job;
@@ -27,7 +40,7 @@ export async function claimFor(runnerToken: string, buildId: string, kind: "plan
   for (let i = 0; i < 20; i++) {
     const job = await claim(runnerToken);
     if (job && job.buildId === buildId && job.kind === kind) return job;
-    if (job) await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: runnerToken, body: { ...lease(job), reason: "shutdown" } });
+    if (job) await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: job.jobToken, body: { ...lease(job), reason: "shutdown" } });
   }
   throw new Error(`no ${kind} job of ${buildId}`);
 }
@@ -57,9 +70,10 @@ export class Frames<T> {
   }
 }
 
-export async function openRunnerLog(runnerToken: string, job: Job): Promise<Frames<ServerLogFrame>> {
+/** Opens the job's log socket with its job token. */
+export async function openRunnerLog(job: Job): Promise<Frames<ServerLogFrame>> {
   const res = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${job.jobId}/logs`, {
-    headers: { upgrade: "websocket", authorization: `Bearer ${runnerToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken) },
+    headers: { upgrade: "websocket", authorization: `Bearer ${job.jobToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken) },
   });
   expect(res.status).toBe(101);
   if (!res.webSocket) throw new Error("no WebSocket in the response");

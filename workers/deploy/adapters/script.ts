@@ -11,7 +11,7 @@ import { localProblems, type DeployContext, type PlatformAdapter, type PlatformS
 import { PipelineSchema } from "../../../core/pipeline/index.ts";
 import type { Db } from "../../db/client.js";
 import { builds, projects } from "../../db/schema.js";
-import type { Bindings } from "../../env.js";
+import { configOf, type Bindings } from "../../env.js";
 import { buildInit, insertNumberedBuild } from "../../services/builds.js";
 
 export const scriptSettings = z.strictObject({
@@ -49,7 +49,10 @@ async function runScript(deps: ScriptDeps, ctx: DeployContext, name: string, com
     jobs: [{ id: name, name: `${name} ${ctx.stage}`, stage: "deploy", app: ".", needs: [], runsOn: settings.runnerLabels, workingDirectory: ".", timeoutMinutes: settings.timeoutMinutes, env, cache: null, steps: [{ name, run: command }], artifacts: [], branches: null, deploy: null }],
   });
   const row = await db.transaction((tx) => insertNumberedBuild(tx as unknown as Db, { projectId: ctx.projectId, branch: project.defaultBranch, commitSha: ctx.commitSha, status: "queued", trigger: "deploy" }));
-  await coordinator(deps.env, row.id).start({ ...buildInit(row, { id: ctx.projectId, workspaceId: project.workspaceId, gitUrl: project.gitUrl, framework: null }), pipeline });
+  // A deploy script acts with the platform's credentials: only the workspace's own runners run it
+  // (a development stack's local runner too, see runner-pools.ts).
+  const ownRunnersOnly = configOf(deps.env).DEV_TRUST_SHARED_RUNNERS !== true;
+  await coordinator(deps.env, row.id).start({ ...buildInit(row, { id: ctx.projectId, workspaceId: project.workspaceId, gitUrl: project.gitUrl, framework: null }, { ownRunnersOnly }), pipeline });
   return row.id;
 }
 
