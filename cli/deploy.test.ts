@@ -115,6 +115,34 @@ describe("sparki deploy against the local stack", () => {
     expect(json(await sparki(["deployments", "show", other.id, "--json"])).status).toBe("cancelled");
   }, 240_000);
 
+  it("stages set, ls and rm: the server's rule gates a stage sparki.yml leaves open, and show names who approved", async () => {
+    const { projectId, buildId } = await greenBuild("ruled", "  - stage: staging\n    platform: sparki-static\n  - stage: production\n    platform: sparki-static\n");
+    const set = json(await sparki(["stages", "set", "production", "--approval", "--approvers", "owner", "--project", projectId, "--json"]));
+    expect(set).toMatchObject({ stage: "production", requireApproval: true, branches: ["main"], approverRoles: ["owner"], configured: true });
+    // Flags left out keep the rule: only the branches change here.
+    expect(json(await sparki(["stages", "set", "production", "--branches", "main,release/*", "--project", projectId, "--json"]))).toMatchObject({ requireApproval: true, branches: ["main", "release/*"], approverRoles: ["owner"] });
+    const listed = json(await sparki(["stages", "ls", "--project", projectId, "--json"]));
+    expect(listed.items.map((r: any) => [r.stage, r.configured])).toEqual([["production", true], ["staging", false]]);
+    expect((await sparki(["stages", "--project", projectId])).stdout).toMatch(/production\s+required\s+main, release\/\*\s+owner/);
+
+    const started = Deployment.parse(json(await sparki(["deploy", buildId, "--json"])));
+    await pollUntil("the approval gate the rule added", async () => json(await sparki(["deployments", "show", started.id, "--json"])).status === "awaiting_approval", 60_000);
+    expect((await sparki(["deployments", "show", started.id])).stdout).toMatch(/production .*needs owner/);
+    json(await sparki(["deployments", "approve", started.id, "--json"]));
+    const me = (await e2e.api("GET", "/v1/me")).body.user.email as string;
+    const shown = Deployment.parse(json(await sparki(["deployments", "show", started.id, "--json"])));
+    expect(shown.stages.find((s) => s.name === "production")).toMatchObject({ approval: true, approvedBy: { email: me }, approvedAt: expect.any(String) });
+    expect((await sparki(["deployments", "show", started.id])).stdout).toContain(`by ${me}`);
+
+    const bad = await sparki(["stages", "set", "production", "--approvers", "developer", "--project", projectId]);
+    expect([bad.code, bad.stderr.trim().split("\n").length]).toEqual([2, 1]);
+    const refused = await sparki(["stages", "set", "production", "--branches", "a..b", "--project", projectId]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("branch pattern");
+    expect((await sparki(["stages", "rm", "production", "--project", projectId])).stdout).toContain("accepts only the project's default branch");
+    expect((await sparki(["stages", "rm", "production", "--project", projectId])).code).toBe(4);
+  }, 240_000);
+
   it("an unknown deployment is exit 4 with one line", async () => {
     for (const args of [["deployments", "show", "00000000-0000-4000-8000-000000000000"], ["deployments", "approve", "00000000-0000-4000-8000-000000000000"], ["rollback", "nope"]]) {
       const run = await sparki(args);

@@ -12,6 +12,7 @@ import type * as deployments from "../core/contracts/deployments.ts";
 import type * as logs from "../core/contracts/logs.ts";
 import type * as pipelines from "../core/contracts/pipelines.ts";
 import type * as projects from "../core/contracts/projects.ts";
+import type * as stageRules from "../core/contracts/stage-rules.ts";
 import type * as workspaces from "../core/contracts/workspaces.ts";
 import type * as web from "./src/contracts.ts";
 
@@ -36,4 +37,5 @@ export const checks: true[] = [
   true satisfies Same<typeof audit.AuditLogEntry, typeof web.AuditLogEntry>,
   true satisfies Same<typeof deployments.DeploymentSummary, typeof web.DeploymentSummary>,
   true satisfies Same<typeof deployments.Deployment, typeof web.Deployment>,
+  true satisfies Same<typeof stageRules.StageRuleList, typeof web.StageRuleList>,
 ];

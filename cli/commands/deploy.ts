@@ -7,6 +7,12 @@ import { approveDeployment, cancelDeployment, deployBuild, deployment, deploymen
 import { ago, printFields, printJson, printTable, spinner, status } from "../output.ts";
 import { UserError } from "../user-error.ts";
 
+/** "—" for a stage without a gate; who may approve while it waits; who approved once someone did. */
+function approval(s: Deployment["stages"][number]): string {
+  if (s.approvedBy) return `by ${s.approvedBy.email}`;
+  return s.approval ? `needs ${s.approverRoles.join(" or ")}` : "—";
+}
+
 function printDeployment(d: Deployment): void {
   printFields([
     ["deployment", d.id],
@@ -20,7 +26,7 @@ function printDeployment(d: Deployment): void {
   ]);
   if (d.stages.length) {
     process.stdout.write("\n");
-    printTable(["stage", "platform", "strategy", "status", "traffic", "checks", "url"], d.stages.map((s) => [s.name, s.platform, s.strategy, status(s.status), `${s.trafficPercent}%`, `${s.passes}✓ ${s.failures}✗`, s.url]));
+    printTable(["stage", "platform", "strategy", "status", "traffic", "checks", "approval", "url"], d.stages.map((s) => [s.name, s.platform, s.strategy, status(s.status), `${s.trafficPercent}%`, `${s.passes}✓ ${s.failures}✗`, approval(s), s.url]));
   }
 }
 

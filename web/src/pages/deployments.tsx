@@ -117,7 +117,12 @@ export function DeploymentPage({ deploymentId }: { deploymentId: string }) {
             {d.stages.map((s) => (
               <li key={s.name} class="card" data-stage={s.name}>
                 <h2><Status status={s.status} /> {s.name}</h2>
-                <p>{s.platform} · {s.strategy} · traffic {s.trafficPercent}%{s.approval ? " · needs approval" : ""}</p>
+                <p>{s.platform} · {s.strategy} · traffic {s.trafficPercent}%</p>
+                {s.approvedBy ? (
+                  <p class="approval">approved by {s.approvedBy.email}{s.approvedAt && <> <Time at={s.approvedAt} /></>}</p>
+                ) : (
+                  s.approval && <p class="approval">needs approval by {s.approverRoles.join(" or ")}</p>
+                )}
                 <p class="health">health: {s.passes} passing, {s.failures} failing checks in a row</p>
                 <div class="meter" role="meter" aria-label={`traffic on the new version in ${s.name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={s.trafficPercent}><span style={{ width: `${s.trafficPercent}%` }} /></div>
                 {s.url && <p><a href={s.url} target="_blank" rel="noopener">{s.url}</a></p>}

@@ -1,10 +1,11 @@
-/** One project: its builds (live), pipeline and versions, detection with evidence, secrets. */
+/** One project: its builds (live), pipeline and versions, detection with evidence, deployment rules, secrets. */
 import { useState } from "preact/hooks";
 import { api, get, post } from "../api.ts";
 import { BuildSummary, items, page, PipelineVersion, PipelineVersionSummary, Project, SecretInfo } from "../contracts.ts";
 import { navigate } from "../router.ts";
 import { duration, ErrorNote, FINISHED, Page, Status, Time, useAction, useAsync } from "../ui.tsx";
 import { Detection, DetectionCard } from "./detection.tsx";
+import { StageRules } from "./stage-rules.tsx";
 
 export function ProjectPage({ projectId }: { projectId: string }) {
   const project = useAsync(() => get(`/v1/projects/${projectId}`, Project), [projectId]);
@@ -35,6 +36,7 @@ export function ProjectPage({ projectId }: { projectId: string }) {
       <Builds projectId={projectId} />
       <Pipeline projectId={projectId} />
       <Detection projectId={projectId} onDetected={project.reload} />
+      <StageRules projectId={projectId} />
       <Secrets projectId={projectId} />
     </Page>
   );
