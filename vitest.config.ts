@@ -46,6 +46,8 @@ export default defineConfig({
                 // 1 KiB: small enough for a test to reach.
                 LOG_LIMIT_MIB: "0.0009765625",
                 SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                // Sites on their own hosts (workers/sites/hosts.ts); the API is http://sparki.test.
+                SITES_ORIGIN: "http://sites.test",
               },
             },
           }),

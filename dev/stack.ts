@@ -13,6 +13,7 @@ import getPort from "get-port";
 import { applyMigrations } from "./migrate.js";
 import { probeSandbox } from "../runner/sandbox.js";
 import { startPgliteServer } from "./pglite-server.js";
+import { startSitesProxy } from "./sites-proxy.js";
 import { startUpstashShim } from "./upstash-shim.js";
 import { startWsProxy } from "./ws-proxy.js";
 
@@ -37,6 +38,8 @@ export interface StackOptions {
 
 export interface Stack {
   apiUrl: string;
+  /** The sites origin: each sparki-static site at http://<site>.localhost:<port>/ (dev/sites-proxy.ts). */
+  sitesOrigin: string;
   /** Bearer token for GET /metrics. */
   metricsToken: string;
   databaseUrl: string;
@@ -114,8 +117,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // its wrangler again on a new port.
     const stackId = randomBytes(8).toString("hex");
     let apiUrl = "";
+    let apiPort = 0;
+    const sites = await onPreferredPort(8788, (port) => startSitesProxy({ port, workerPort: () => apiPort }));
+    stops.push(() => sites.close());
     for (let attempt = 1; ; attempt++) {
-      const apiPort = options.apiPort ?? (await getPort({ port: 8787 }));
+      apiPort = options.apiPort ?? (await getPort({ port: 8787 }));
       const vars: Record<string, string> = {
         DATABASE_URL: databaseUrl,
         NEON_WS_PROXY: `127.0.0.1:${proxy.port}`,
@@ -128,6 +134,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         METRICS_TOKEN: secrets.metricsToken,
         // Deployment addresses (sparki-static sites) are shown as full URLs.
         PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+        SITES_ORIGIN: sites.origin,
         STACK_ID: stackId,
         ...options.vars,
       };
@@ -147,11 +154,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }
     }
     log(`api       ${apiUrl}  (wrangler dev: Worker, Durable Objects, Queues, R2)`);
+    log(`sites     http://<site>.${new URL(sites.origin).host}/  (sparki-static sites, each on a host of its own)`);
     if (options.runner) {
       const runner = await startRunner(apiUrl, options.vars?.SHARED_RUNNER_TOKEN ?? secrets.sharedRunnerToken, stateDir, log);
       stops.push(() => stopChild(runner));
     }
-    return { apiUrl, metricsToken: options.vars?.METRICS_TOKEN ?? secrets.metricsToken, databaseUrl, proxyUrl: proxy.url, cacheUrl: cache.url, embeddedDatabase: !options.databaseUrl, close };
+    return { apiUrl, sitesOrigin: sites.origin, metricsToken: options.vars?.METRICS_TOKEN ?? secrets.metricsToken, databaseUrl, proxyUrl: proxy.url, cacheUrl: cache.url, embeddedDatabase: !options.databaseUrl, close };
   } catch (err) {
     await close();
     throw err;

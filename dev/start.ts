@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   API        ${stack.apiUrl}/v1
   Health     ${stack.apiUrl}/healthz
   OpenAPI    ${stack.apiUrl}/v1/openapi.json
+  Sites      http://<site>.${new URL(stack.sitesOrigin).host}/  (sparki-static deployments; the URL is on each deployment)
   Metrics    ${stack.apiUrl}/metrics  (Authorization: Bearer ${stack.metricsToken})
   Postgres   ${stack.embeddedDatabase ? `${stack.databaseUrl} (embedded)` : "DATABASE_URL"}
 

@@ -4,7 +4,8 @@
  * `--watch` rebuilds on change (npm run dev).
  */
 import { build, context, type BuildOptions } from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -37,19 +38,51 @@ export function bundleSize(): { js: number; css: number; html: number; total: nu
 }
 
 /**
+ * The dashboard's security headers, in web/dist/_headers (wrangler's assets apply it to every file
+ * they serve, the single-page fallback included). The CSP allows only the dashboard's own files,
+ * plus the one inline script of index.html by its hash; nothing may frame the dashboard.
+ */
+export function securityHeaders(indexHtml: string): string {
+  const inline = [...indexHtml.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash("sha256").update(m[1] ?? "").digest("base64")}'`);
+  const csp = [
+    "default-src 'self'",
+    `script-src 'self' ${inline.join(" ")}`.trim(),
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  return `/*
+  Content-Security-Policy: ${csp}
+  X-Content-Type-Options: nosniff
+  X-Frame-Options: DENY
+  Referrer-Policy: same-origin
+  Cross-Origin-Opener-Policy: same-origin
+`;
+}
+
+function copyIndex(): void {
+  copyFileSync(join(web, "index.html"), join(dist, "index.html"));
+  writeFileSync(join(dist, "_headers"), securityHeaders(readFileSync(join(web, "index.html"), "utf8")));
+}
+
+/**
  * Builds web/dist. Files are overwritten in place, never the folder removed: a `wrangler dev`
  * running elsewhere serves it and would fail for a moment without it.
  */
 export async function buildWeb(): Promise<void> {
   mkdirSync(join(dist, "assets"), { recursive: true });
-  copyFileSync(join(web, "index.html"), join(dist, "index.html"));
+  copyIndex();
   await build(options);
 }
 
 async function main(): Promise<void> {
   if (process.argv.includes("--watch")) {
     mkdirSync(join(dist, "assets"), { recursive: true });
-    copyFileSync(join(web, "index.html"), join(dist, "index.html"));
+    copyIndex();
     const ctx = await context(options);
     await ctx.watch();
     console.log("web: watching web/src");

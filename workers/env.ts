@@ -10,6 +10,8 @@ export interface Bindings {
   DEPLOYMENT_ORCHESTRATOR: DurableObjectNamespace<import("../durable-objects/deployment-orchestrator/object.js").DeploymentOrchestrator>;
   EVENTS: Queue<SparkiEvent>;
   EVENTS_DLQ: Queue<unknown>;
+  /** The dashboard's files (wrangler.toml [assets]). */
+  ASSETS: Fetcher;
   DATABASE_URL?: string;
   NEON_WS_PROXY?: string;
   UPSTASH_REDIS_REST_URL?: string;
@@ -30,6 +32,7 @@ export interface Bindings {
   R2_SECRET_ACCESS_KEY?: string;
   R2_BUCKET_NAME?: string;
   PUBLIC_URL?: string;
+  SITES_ORIGIN?: string;
   STACK_ID?: string;
   DEPLOY_APPROVAL_TIMEOUT_SECONDS?: string;
   DEPLOY_STAGE_TIMEOUT_SECONDS?: string;
@@ -76,12 +79,28 @@ export const Config = z.object({
   STACK_ID: z.string().max(64).optional(),
   // This instance's public origin, for the addresses of sparki-static deployments.
   PUBLIC_URL: z.url().optional(),
+  // Where sparki-static sites are served: each on its own host under this origin (workers/sites/
+  // hosts.ts), a registrable domain of its own that shares no cookie with the dashboard and API.
+  // Unset: no site is served and sparki-static refuses to deploy.
+  SITES_ORIGIN: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => new URL(u).pathname === "/" && !new URL(u).search && !new URL(u).hash && !new URL(u).username, "must be an origin (scheme, host and port only)")
+    .transform((u) => new URL(u).origin)
+    .optional(),
   // A stage waiting for approval is cancelled after this long.
   DEPLOY_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(86_400),
   // A stage that has not deployed, or not become healthy, by then is rolled back.
   DEPLOY_STAGE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(1800),
+}).refine((c) => !c.SITES_ORIGIN || !c.PUBLIC_URL || !sharesHost(new URL(c.SITES_ORIGIN).hostname, new URL(c.PUBLIC_URL).hostname), {
+  message: "must be a domain of its own, not the API's host nor a parent or child of it",
+  path: ["SITES_ORIGIN"],
 });
 export type Config = z.infer<typeof Config>;
+
+/** Whether one host is the other or a subdomain of it (a site there could share its cookies). */
+function sharesHost(a: string, b: string): boolean {
+  return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
+}
 
 const parsed = new WeakMap<Bindings, Config>();
 

@@ -1,6 +1,8 @@
 import { createApp } from "./app.js";
-import type { Bindings } from "./env.js";
+import { configOf, type Bindings } from "./env.js";
 import { consumeEvents } from "./queue.js";
+import { createSitesApp } from "./sites/app.js";
+import { siteOfHost } from "./sites/hosts.js";
 
 export { BuildCoordinator } from "../durable-objects/build-coordinator/object.js";
 export { RunnerDispatcher } from "../durable-objects/runner-dispatcher/object.js";
@@ -8,9 +10,30 @@ export { Metrics } from "../durable-objects/metrics/object.js";
 export { DeploymentOrchestrator } from "../durable-objects/deployment-orchestrator/object.js";
 
 const app = createApp();
+const sites = createSitesApp();
+
+/** Paths the API answers on its own origin; everything else there is the dashboard. */
+const apiPath = (path: string) => path.startsWith("/v1/") || path.startsWith("/sites/") || path === "/metrics" || path === "/healthz";
+
+/** The sites origin's host, or undefined while the config cannot be read (the API reports that). */
+function sitesOrigin(env: Bindings): string | undefined {
+  try {
+    return configOf(env).SITES_ORIGIN;
+  } catch {
+    return undefined;
+  }
+}
 
 export default {
-  fetch: app.fetch,
+  // wrangler.toml runs the Worker first for every request (`run_worker_first = true`): a request's
+  // host decides whether it is a site's, and a site's host must never get the dashboard's files.
+  fetch(request: Request, env: Bindings, ctx: ExecutionContext) {
+    const url = new URL(request.url);
+    if (siteOfHost(sitesOrigin(env), url.host) !== undefined) return sites.fetch(request, env, ctx);
+    if (apiPath(url.pathname)) return app.fetch(request, env, ctx);
+    // The dashboard's files, with its security headers from web/dist/_headers (web/build.ts).
+    return env.ASSETS.fetch(request);
+  },
   // The context is part of the handler's contract even where this consumer needs none of it.
   queue: (batch, env, _ctx: ExecutionContext) => consumeEvents(batch, env),
 } satisfies ExportedHandler<Bindings>;

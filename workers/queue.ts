@@ -1,6 +1,10 @@
 import { eq } from "drizzle-orm";
 import { SparkiEvent } from "../core/contracts/events.js";
+import { Cache } from "./cache/cache.js";
+import { isolateMemo } from "./cache/isolate-memo.js";
+import { siteKey } from "./deploy/aliases.js";
 import { buildInit } from "./services/builds.js";
+import { purgeProjectObjects } from "./services/purge.js";
 import { buildWithProject, createRelease, orchestrator } from "./services/deployments.js";
 import { connect } from "./db/client.js";
 import { builds, projects } from "./db/schema.js";
@@ -39,6 +43,14 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
           if (typeof outcome === "string" && outcome !== "done" && outcome !== "later") log.info(`deployment ${outcome} started for build ${event.buildId}`, { build_id: event.buildId });
           break;
         }
+        case "project.deleted": {
+          const { deleted, more } = await purgeProject(env, event.projectId);
+          // A long purge goes on in a fresh message rather than holding this one.
+          if (more) await env.EVENTS.send(event);
+          message.ack();
+          log.info(`project ${event.projectId}: ${deleted} objects removed${more ? ", more to come" : ""}`, { project_id: event.projectId });
+          break;
+        }
         case "deploy.requested":
           // Deployments start straight from the API or from build.completed; this event is kept
           // for producers outside this Worker and is acknowledged so it does not pile up.
@@ -75,6 +87,17 @@ async function deployPush(env: Bindings, buildId: string): Promise<string> {
   } finally {
     await close();
   }
+}
+
+/**
+ * Drops the project's site entry again (a site request that read the project just before it was
+ * deleted may have cached it since), then removes a page-limited share of its R2 objects.
+ */
+async function purgeProject(env: Bindings, projectId: string): Promise<{ deleted: number; more: boolean }> {
+  const config = configOf(env);
+  const cache = new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, () => undefined, isolateMemo(config.ISOLATE_CACHE_TTL_MS));
+  await cache.remove(siteKey(projectId));
+  return purgeProjectObjects(env.ARTIFACTS, projectId);
 }
 
 async function startBuild(env: Bindings, buildId: string): Promise<void> {

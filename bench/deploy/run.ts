@@ -7,7 +7,7 @@
  * Each iteration:
  *   (a) a commit with a new version; from the build's `succeeded` status frame on its log socket
  *       (the coordinator sends it as it decides the build is green, before `build.completed` is
- *       queued) to the first `GET /sites/{project}/production/` (a new visitor: no cookie, one
+ *       queued) to the first `GET /` of the project's production site (a new visitor: no cookie, one
  *       request at a time, 10 ms apart) that shows the new version. Split with the deployment's
  *       own event times: queue → release created → orchestrator started → deployed → alias
  *       switched ("traffic") → healthy → succeeded.
@@ -33,6 +33,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import WebSocket from "ws";
+import { fetchSite } from "../../dev/sites-proxy.js";
+import { siteUrl } from "../../workers/sites/hosts.js";
 import { ms, startPlatform, stats, type Platform } from "../runner/platform.js";
 
 const iterations = Number(process.env.BENCH_DEPLOY_ITERATIONS ?? 10);
@@ -112,7 +114,8 @@ const versionOf = (body: string, status: number) => body.match(/<h1>(\w+)<\/h1>/
 /** One page load; `cookie` makes it a returning visitor. */
 async function load(url: string, cookie?: string): Promise<Sample & { setCookie: string | null }> {
   const sent = Date.now();
-  const res = await fetch(url, cookie ? { headers: { cookie } } : {});
+  // Sites are on their own hosts (http://<site>.localhost:<port>/), which Node cannot resolve.
+  const res = await fetchSite(url, cookie ? { headers: { cookie } } : {});
   const body = await res.text();
   return { sent, arrived: Date.now(), version: versionOf(body, res.status), deployment: res.headers.get("x-sparki-deployment"), setCookie: res.headers.get("set-cookie") };
 }
@@ -269,7 +272,7 @@ class Site {
   async setUp(): Promise<void> {
     this.repo = await this.platform.gitRepo(this.name, site(`${this.name}0`, this.check));
     this.projectId = (await this.platform.createProject(this.name, this.repo)).id;
-    this.url = `${this.platform.apiUrl}/sites/${this.projectId}/production/`;
+    this.url = siteUrl(this.platform.stack.sitesOrigin, { projectId: this.projectId, stage: "production" }) ?? "";
   }
 
   /** A build of the next version, deployed; what a new visitor saw and when. */
@@ -408,7 +411,7 @@ async function main(): Promise<string> {
       // Baseline: publish the previous good build's site as a fresh deployment and switch to it,
       // then switch back to the live deployment (a rollback's least work). Before (b), so (b)
       // rolls back to the deployment its release names, which is served again by then.
-      const previousVersion = (await load(`${platform.apiUrl}/sites/${fast.projectId}/@${await pushReleaseId(previousGood)}/`)).version;
+      const previousVersion = (await load(siteUrl(platform.stack.sitesOrigin, { projectId: fast.projectId, deploymentId: await pushReleaseId(previousGood) }) ?? "")).version;
       publish.push(await baseline(platform, fast, { buildId: previousGood, artifact: await artifactOf(platform, previousGood) }, previousVersion));
       switchBack.push(await baseline(platform, fast, { buildId: live.buildId, artifact: await artifactOf(platform, live.buildId), switchTo: live.releaseId }, live.version));
       for (let k = 0; k < 5; k++) {

@@ -13,5 +13,8 @@ export const SparkiEvent = z.discriminatedUnion("type", [
     ...base,
   }),
   z.object({ type: z.literal("deploy.requested"), deploymentId: z.uuid(), buildId: z.uuid(), ...base }),
+  // A deleted project's R2 objects (logs, artifacts, sites, snapshots: all of `projects/{id}/`)
+  // are removed by the consumer in batches; sent again later to sweep up late writers.
+  z.object({ type: z.literal("project.deleted"), projectId: z.uuid(), ...base }),
 ]);
 export type SparkiEvent = z.infer<typeof SparkiEvent>;

@@ -72,7 +72,7 @@ export interface PlatformAdapter {
    */
   route?(ctx: DeployContext, deployment: PlatformDeployment, percent: number): Promise<void>;
   /** Where a deployment is served, when the platform can say without being asked. */
-  addressOf?(ctx: DeployContext, deployment: PlatformDeployment): string;
+  addressOf?(ctx: DeployContext, deployment: PlatformDeployment): string | null;
 }
 
 /**

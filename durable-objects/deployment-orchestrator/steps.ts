@@ -5,17 +5,16 @@
  */
 import { trafficOf, type StageState } from "../../core/deploy/machine.ts";
 import type { PlatformAdapter, PlatformDeployment } from "../../core/deploy/adapter.ts";
-import { createApp } from "../../workers/app.js";
+import { siteOfHost } from "../../workers/sites/hosts.js";
+import { serveSite } from "../../workers/sites/serve.js";
 import type { DeploymentOrchestrator } from "./object.js";
 import type { Meta, StageInit } from "./protocol.js";
-import { checkHealth, healthUrl, Work } from "./work.js";
+import { checkHealth, healthUrl, internalSitesOrigin, Work } from "./work.js";
 
 /** How often a platform deployment that is still building is asked about. */
 const platformPollMs = 2000;
 /** Enough transitions for validate → deploy → route → first check in one alarm. */
 const maxTransitionsPerAlarm = 20;
-
-let siteApp: ReturnType<typeof createApp> | undefined;
 
 export class Steps {
   readonly work: Work;
@@ -139,12 +138,15 @@ export class Steps {
     return meta.state.status !== "verifying" || meta.routed !== `${meta.state.current}:${meta.state.stages[meta.state.current]?.step}`;
   }
 
-  /** sparki-static is served by this same Worker: ask it in process rather than over the network. */
+  /**
+   * sparki-static is served by this same Worker: the sites module answers the deployment's own
+   * host in process (the path normalised inside the site), never the API.
+   */
   async #fetch(plan: StageInit, request: Request): Promise<Response> {
-    if (plan.platform !== "sparki-static" || new URL(request.url).host !== "sparki.internal") return fetch(request);
-    siteApp ??= createApp();
-    const object = this.object;
-    return siteApp.fetch(request, object.bindings, { waitUntil: (p: Promise<unknown>) => object.waitUntil(p), passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext);
+    const url = new URL(request.url);
+    const target = plan.platform === "sparki-static" ? siteOfHost(internalSitesOrigin, url.host) : undefined;
+    if (!target) return fetch(request);
+    return serveSite({ bucket: this.object.bindings.ARTIFACTS, db: this.work.db, cache: this.work.cache }, target, { method: request.method, path: url.pathname });
   }
 
   async #rollBack(): Promise<boolean> {

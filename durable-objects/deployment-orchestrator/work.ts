@@ -12,6 +12,7 @@ import { secrets } from "../../workers/db/schema.js";
 import { adapterFor } from "../../workers/deploy/targets.js";
 import { configOf, type Bindings } from "../../workers/env.js";
 import { decryptSecret } from "../../workers/secrets/crypto.js";
+import { siteUrl } from "../../workers/sites/hosts.js";
 import type { ReleaseInit, StageInit } from "./protocol.js";
 
 export const artifactKey = (init: ReleaseInit, stage: StageInit) => (stage.artifact ? `projects/${init.projectId}/builds/${init.buildId}/artifacts/${stage.artifact}` : null);
@@ -54,7 +55,7 @@ export class Work {
   adapter(stage: StageInit): PlatformAdapter {
     return adapterFor(
       stage.platform,
-      { bucket: this.env.ARTIFACTS, db: this.db, cache: this.cache, artifactKey: () => artifactKey(this.init, stage), publicUrl: configOf(this.env).PUBLIC_URL ?? null },
+      { bucket: this.env.ARTIFACTS, db: this.db, cache: this.cache, artifactKey: () => artifactKey(this.init, stage), sitesOrigin: configOf(this.env).SITES_ORIGIN ?? null },
       { env: this.env, db: this.db, script: stage.script, rollbackScript: stage.rollbackScript },
     );
   }
@@ -118,13 +119,17 @@ export class Work {
   }
 }
 
+/** The sites origin that sparki-static health checks address; only steps.ts answers it. */
+export const internalSitesOrigin = "http://sparki.internal";
+
 /** The URL a stage's health check asks, for a deployment; null when there is nothing to ask. */
 export function healthUrl(stage: StageInit, init: ReleaseInit, deployment: PlatformDeployment): string | null {
   const check = stage.healthCheck;
   if (!check) return null;
   if (check.url) return check.url;
-  // sparki-static: the deployment's own immutable address on this Worker.
-  if (stage.platform === "sparki-static") return `http://sparki.internal/sites/${init.projectId}/@${deployment.id}${check.path ?? "/"}`;
+  // sparki-static: the deployment's own host, answered in process by the sites module (steps.ts),
+  // never fetched; the site normalises the path, so it can only name one of the site's files.
+  if (stage.platform === "sparki-static") return `${siteUrl(internalSitesOrigin, { projectId: init.projectId, deploymentId: deployment.id })}${(check.path ?? "/").replace(/^\/+/, "")}`;
   return deployment.url ? new URL(check.path ?? "/", deployment.url).toString() : null;
 }
 

@@ -11,6 +11,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fetchSite } from "../../dev/sites-proxy.js";
+import { siteUrl } from "../../workers/sites/hosts.js";
 import { commitAll, E2E, oneStepYml, pollUntil, run } from "./support.js";
 
 const e2e = new E2E();
@@ -51,7 +53,7 @@ async function nextCommit(repo: string, files: Record<string, string>): Promise<
 }
 
 const served = async (projectId: string, stage: string) => {
-  const res = await fetch(`${e2e.stack.apiUrl}/sites/${projectId}/${stage}/`);
+  const res = await fetchSite(siteUrl(e2e.stack.sitesOrigin, { projectId, stage }) ?? "");
   return (await res.text()).match(/<h1>(\w+)<\/h1>/)?.[1] ?? `status ${res.status}`;
 };
 
@@ -138,7 +140,7 @@ describe("deploying a built static site", () => {
     await new Promise((r) => setTimeout(r, 2500));
     const counts: Record<string, number> = {};
     for (let batch = 0; batch < 50; batch++) {
-      const ids = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${e2e.stack.apiUrl}/sites/${project.id}/production/`, { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
+      const ids = await Promise.all(Array.from({ length: 20 }, async () => (await fetchSite(siteUrl(e2e.stack.sitesOrigin, { projectId: project.id, stage: "production" }) ?? "", { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
       for (const id of ids) counts[id] = (counts[id] ?? 0) + 1;
     }
     expect(Object.keys(counts).sort()).toEqual([old, canary].sort());

@@ -13,6 +13,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fetchSite } from "../../dev/sites-proxy.js";
+import { siteUrl } from "../../workers/sites/hosts.js";
 import { commitAll, E2E, oneStepYml, pollUntil } from "../e2e/support.js";
 import { collectErrors, launch, shot } from "./browser.js";
 
@@ -62,7 +64,7 @@ async function nextCommit(dir: string, files: Record<string, string>): Promise<v
 
 /** What the stage serves: the version in its <h1>, or the status. */
 async function served(stage: string): Promise<string> {
-  const res = await fetch(`${e2e.stack.apiUrl}/sites/${siteProjectId}/${stage}/`);
+  const res = await fetchSite(siteUrl(e2e.stack.sitesOrigin, { projectId: siteProjectId, stage }) ?? "");
   return (await res.text()).match(/<h1>(\w+)<\/h1>/)?.[1] ?? `status ${res.status}`;
 }
 

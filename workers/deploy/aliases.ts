@@ -3,27 +3,41 @@ import { z } from "zod";
 import type { Cache } from "../cache/cache.js";
 import { ttl } from "../cache/keys.js";
 import type { Db } from "../db/client.js";
-import { siteAliases } from "../db/schema.js";
+import { projects, siteAliases } from "../db/schema.js";
 
-export const aliasKey = (projectId: string, stage: string) => `site:${projectId}:${stage}`;
+/**
+ * One cache entry per project holds every stage's alias, or null once the project is gone: site
+ * requests read it even for a deployment's own address, so deleting the project (which drops the
+ * entry) stops all of its sites at once.
+ */
+export const siteKey = (projectId: string) => `site:${projectId}`;
 
-export const CachedAlias = z.object({
-  alias: z
-    .object({ deploymentId: z.uuid(), previousDeploymentId: z.uuid().nullable(), canaryDeploymentId: z.uuid().nullable(), canaryPercent: z.number().int().min(0).max(100) })
-    .nullable(),
-});
-export type StoredAlias = NonNullable<z.infer<typeof CachedAlias>["alias"]>;
+const Alias = z.object({ deploymentId: z.uuid(), previousDeploymentId: z.uuid().nullable(), canaryDeploymentId: z.uuid().nullable(), canaryPercent: z.number().int().min(0).max(100) });
+export const CachedSite = z.object({ site: z.object({ aliases: z.record(z.string(), Alias) }).nullable() });
+export type StoredAlias = z.infer<typeof Alias>;
+export type StoredSite = NonNullable<z.infer<typeof CachedSite>["site"]>;
 
-/** A stage's alias (cached like deployment status, 10 minutes; every switch drops the entry). */
-export async function readAlias(db: () => Promise<Db>, cache: Cache, projectId: string, stage: string): Promise<StoredAlias | null> {
-  const { alias } = await cache.getOrLoad(aliasKey(projectId, stage), ttl.deploymentStatus, CachedAlias, async () => {
-    const [row] = await (await db())
-      .select({ deploymentId: siteAliases.deploymentId, previousDeploymentId: siteAliases.previousDeploymentId, canaryDeploymentId: siteAliases.canaryDeploymentId, canaryPercent: siteAliases.canaryPercent })
-      .from(siteAliases)
-      .where(and(eq(siteAliases.projectId, projectId), eq(siteAliases.stage, stage)));
-    return { alias: row ?? null };
+/** A project's aliases, or null when there is no such project (cached like deployment status, 10 minutes). */
+export async function readSite(db: () => Promise<Db>, cache: Cache, projectId: string): Promise<StoredSite | null> {
+  const { site } = await cache.getOrLoad(siteKey(projectId), ttl.deploymentStatus, CachedSite, async () => {
+    const rows = await (await db())
+      .select({ stage: siteAliases.stage, deploymentId: siteAliases.deploymentId, previousDeploymentId: siteAliases.previousDeploymentId, canaryDeploymentId: siteAliases.canaryDeploymentId, canaryPercent: siteAliases.canaryPercent })
+      .from(projects)
+      .leftJoin(siteAliases, eq(siteAliases.projectId, projects.id))
+      .where(eq(projects.id, projectId));
+    if (rows.length === 0) return { site: null };
+    const aliases: Record<string, StoredAlias> = {};
+    for (const { stage, deploymentId, previousDeploymentId, canaryDeploymentId, canaryPercent } of rows) {
+      if (stage !== null && deploymentId !== null) aliases[stage] = { deploymentId, previousDeploymentId, canaryDeploymentId, canaryPercent: canaryPercent ?? 0 };
+    }
+    return { site: { aliases } };
   });
-  return alias;
+  return site;
+}
+
+/** A stage's alias, or null when the stage (or the project) has none. */
+export async function readAlias(db: () => Promise<Db>, cache: Cache, projectId: string, stage: string): Promise<StoredAlias | null> {
+  return (await readSite(db, cache, projectId))?.aliases[stage] ?? null;
 }
 
 /**
@@ -44,7 +58,7 @@ export async function switchAlias(db: Db, cache: Cache, projectId: string, stage
         updatedAt: new Date(),
       },
     });
-  await cache.remove(aliasKey(projectId, stage));
+  await cache.remove(siteKey(projectId));
 }
 
 /** Sends `percent` of new visitors of a stage to `canaryDeploymentId` (0 ends the canary). */
@@ -53,5 +67,5 @@ export async function setCanary(db: Db, cache: Cache, projectId: string, stage: 
     .update(siteAliases)
     .set({ canaryDeploymentId: percent > 0 ? canaryDeploymentId : null, canaryPercent: percent > 0 ? percent : 0, updatedAt: new Date() })
     .where(and(eq(siteAliases.projectId, projectId), eq(siteAliases.stage, stage)));
-  await cache.remove(aliasKey(projectId, stage));
+  await cache.remove(siteKey(projectId));
 }

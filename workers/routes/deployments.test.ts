@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditLogs, deploymentEvents, deployments, releases } from "../db/schema.js";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
+import { siteUrl } from "../sites/hosts.js";
 import { builtSite, deploymentWhen, siteVersion, withDb } from "../testing/deploy.js";
 
 const health = { path: "/health.txt", intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 2 };
@@ -15,7 +16,9 @@ let owner: TestUser;
 let workspaceId: string;
 let projectId: string;
 
-const site = (stage: string, path = "", cookie?: string) => SELF.fetch(`http://sparki.test/sites/${projectId}/${stage}/${path}`, { headers: cookie ? { cookie } : {} });
+/** A stage's address on the sites origin. */
+const siteAt = (project: string, stage: string) => siteUrl(env.SITES_ORIGIN, { projectId: project, stage }) ?? "";
+const site = (stage: string, path = "", cookie?: string) => SELF.fetch(`${siteAt(projectId, stage)}${path}`, { headers: cookie ? { cookie } : {} });
 const versionOf = async (res: Response) => (await res.text()).match(/<h1>(\w+)<\/h1>/)?.[1] ?? `status ${res.status}`;
 
 async function deploy(buildId: string, user = owner, body?: unknown) {
@@ -107,7 +110,7 @@ describe("deployments to sparki-static", () => {
     expect(d.reason).toContain("stage edge: missing credential VERCEL_TOKEN");
     expect(d.stages.map((s: any) => s.status)).toEqual(["skipped", "skipped"]);
     expect((await env.ARTIFACTS.list({ prefix: `projects/${project}/deployments/` })).objects).toEqual([]);
-    expect((await SELF.fetch(`http://sparki.test/sites/${project}/production/`)).status).toBe(404);
+    expect((await SELF.fetch(`${siteAt(project, "production")}`)).status).toBe(404);
   });
 
   it("a hand rollback puts back each stage's previous version; toDeploymentId names an older one", { timeout: 90_000 }, async () => {
@@ -119,7 +122,7 @@ describe("deployments to sparki-static", () => {
       await deploymentWhen(owner, d.id, (x) => x.status === "succeeded");
       ids.push(d.id);
     }
-    const serving = async () => versionOf(await SELF.fetch(`http://sparki.test/sites/${project}/web/`));
+    const serving = async () => versionOf(await SELF.fetch(`${siteAt(project, "web")}`));
     await expect.poll(serving, { timeout: 5000 }).toBe("c");
     const manualBefore = await metric('sparki_deployment_rollback_total{reason="manual"}');
     const back = await call("POST", `/v1/deployments/${ids[2]}/rollback`, { token: owner.accessToken, body: { toDeploymentId: ids[0] } });
@@ -146,7 +149,7 @@ describe("deployments to sparki-static", () => {
     // New visitors (no cookie); HEAD is enough, the deployment is named in a header.
     const counts: Record<string, number> = {};
     for (let batch = 0; batch < 10; batch++) {
-      const served = await Promise.all(Array.from({ length: 20 }, async () => (await SELF.fetch(`http://sparki.test/sites/${project}/prod/`, { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
+      const served = await Promise.all(Array.from({ length: 20 }, async () => (await SELF.fetch(`${siteAt(project, "prod")}`, { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
       for (const id of served) counts[id] = (counts[id] ?? 0) + 1;
     }
     expect(Object.keys(counts).sort()).toEqual([base.id, d.id].sort());
@@ -157,7 +160,7 @@ describe("deployments to sparki-static", () => {
     expect(cancelled.status, cancelled.text).toBe(200);
     await deploymentWhen(owner, d.id, (x) => x.status === "cancelled" || x.status === "rolled_back");
     await new Promise((r) => setTimeout(r, 2100));
-    const after = await Promise.all(Array.from({ length: 50 }, async () => versionOf(await SELF.fetch(`http://sparki.test/sites/${project}/prod/`))));
+    const after = await Promise.all(Array.from({ length: 50 }, async () => versionOf(await SELF.fetch(`${siteAt(project, "prod")}`))));
     expect(new Set(after)).toEqual(new Set(["old"]));
   });
 
@@ -171,12 +174,12 @@ describe("deployments to sparki-static", () => {
     const watching = (async () => {
       while (!finished) {
         // A visitor: the page, then the asset it names, with the cookie the page set.
-        const page = await SELF.fetch(`http://sparki.test/sites/${project}/live/`);
+        const page = await SELF.fetch(`${siteAt(project, "live")}`);
         const cookie = page.headers.get("set-cookie")?.split(";")[0] ?? "";
         const html = await page.text();
         const version = html.match(/<h1>(\w+)<\/h1>/)?.[1] ?? "none";
         const asset = html.match(/src="([^"]+)"/)?.[1] ?? "";
-        const js = await (await SELF.fetch(`http://sparki.test/sites/${project}/live/${asset}`, { headers: { cookie } })).text();
+        const js = await (await SELF.fetch(`${siteAt(project, "live")}${asset}`, { headers: { cookie } })).text();
         expect(js).toBe(`console.log("${version}")`);
         seen.push(version);
       }

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Cache } from "../cache/cache.js";
 import { setCanary, switchAlias } from "../deploy/aliases.js";
 import { pickDeployment, publishSite, siteFilePath } from "../deploy/static-site.js";
+import { siteUrl } from "../sites/hosts.js";
 import { createProject, createWorkspace, signup } from "../testing/api.js";
 import { gzip, withDb } from "../testing/deploy.js";
 
@@ -57,7 +58,11 @@ async function servedWithin(path: string, text: string): Promise<void> {
   }
 }
 
-const get = (path: string, cookie?: string) => SELF.fetch(`http://sparki.test/sites/${projectId}/${path}`, { headers: cookie ? { cookie } : {} });
+/** GET `<stage>/<path>` on the stage's own host under the sites origin. */
+const get = (path: string, cookie?: string) => {
+  const [stage = "", ...rest] = path.split("/");
+  return SELF.fetch(`${siteUrl(env.SITES_ORIGIN, { projectId, stage })}${rest.join("/")}`, { headers: cookie ? { cookie } : {} });
+};
 
 beforeAll(async () => {
   const user = await signup("sites");
@@ -77,16 +82,20 @@ describe("sparki-static serving", () => {
     const js = await get("production/assets/app-v1.js");
     expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect((await get("production/missing.png")).status).toBe(404);
-    expect((await get("production/../escape.txt")).status).toBe(404);
+    // Dot segments resolve inside the site: its own escape.txt, never anything outside it.
+    expect(await (await get("production/%2e%2e/escape.txt")).text()).toBe("must not be written");
     expect((await get("staging/")).status).toBe(404);
   });
 
   it("switches atomically, and a page loaded before the switch still gets its own assets", async () => {
     const v1 = await publish("v1");
     await withDb((db) => switchAlias(db, cache(), projectId, "blue-green", v1));
+    // One cache entry holds all of a project's stages: the Worker's isolate sees the new stage
+    // within its cache tier's 2 s.
+    await servedWithin("blue-green/", "<h1>v1</h1>");
     const page = await get("blue-green/");
     const cookie = (page.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-    expect(cookie).toBe(`sparki_site_blue_green=${v1}`);
+    expect(cookie).toBe(`__Host-sparki_pin=${v1}`);
     const v2 = await publish("v2");
     await withDb((db) => switchAlias(db, cache(), projectId, "blue-green", v2));
     // Isolates see a switch within their cache tier's 2 s; once seen, every new visitor gets v2.
@@ -97,7 +106,7 @@ describe("sparki-static serving", () => {
     expect((await get("blue-green/assets/app-v1.js", cookie)).status).toBe(200);
     const returning = await get("blue-green/", cookie);
     expect(await returning.text()).toContain("<h1>v2</h1>");
-    expect(returning.headers.get("set-cookie")).toContain(`sparki_site_blue_green=${v2}`);
+    expect(returning.headers.get("set-cookie")).toContain(`__Host-sparki_pin=${v2}`);
     // Rollback is the same switch, back.
     await withDb((db) => switchAlias(db, cache(), projectId, "blue-green", v1));
     await servedWithin("blue-green/", "<h1>v1</h1>");
@@ -110,6 +119,8 @@ describe("sparki-static serving", () => {
       await switchAlias(db, cache(), projectId, "canary", stable);
       await setCanary(db, cache(), projectId, "canary", canary, 25);
     });
+    // Once the Worker's isolate has seen the canary (its cache tier keeps entries 2 s)...
+    await expect.poll(async () => (await get("canary/")).headers.get("x-sparki-deployment"), { timeout: 5000, interval: 50 }).toBe(canary);
     // The weighting itself is checked exactly below; here the route honours it (200 visitors).
     let onCanary = 0;
     for (let batch = 0; batch < 4; batch++) {
@@ -122,7 +133,7 @@ describe("sparki-static serving", () => {
     // 25 % of 200: a binomial's 4-sigma band is about ±25.
     expect(onCanary).toBeGreaterThan(25);
     expect(onCanary).toBeLessThan(75);
-    const sticky = `sparki_site_canary=${canary}`;
+    const sticky = `__Host-sparki_pin=${canary}`;
     for (let i = 0; i < 20; i++) expect((await get("canary/", sticky)).headers.get("x-sparki-deployment")).toBe(canary);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `sparki-static`, the built-in target: the build's output directory (the runner's .tar.gz
- * artifact) unpacked into R2 once per deployment, immutable, and served by the Worker under
- * `/sites/{project}/{stage}/` through the stage's alias. The deployment is reachable before any
- * traffic goes to it at `/sites/{project}/@{deployment}/`, which is where health checks look.
+ * artifact) unpacked into R2 once per deployment, immutable, and served by the Worker on the
+ * sites origin (`SITES_ORIGIN`, one host per project and stage: workers/sites/hosts.ts) through
+ * the stage's alias. The deployment is reachable before any traffic goes to it on its own host,
+ * which is where health checks look (in process, workers/sites/serve.ts).
  * Deploy, blue-green switch and rollback are one alias update; a canary is a weighted alias.
  */
 import { z } from "zod";
@@ -11,6 +12,7 @@ import type { Cache } from "../../cache/cache.js";
 import type { Db } from "../../db/client.js";
 import { readAlias, setCanary, switchAlias } from "../aliases.js";
 import { publishSite, sitePrefix } from "../static-site.js";
+import { siteUrl } from "../../sites/hosts.js";
 
 export const sparkiStaticSettings = z.strictObject({});
 
@@ -20,14 +22,14 @@ export interface SparkiStaticDeps {
   cache: Cache;
   /** The build artifact's R2 key for a context (the orchestrator knows where builds keep them). */
   artifactKey: (ctx: DeployContext) => string | null;
-  /** The Worker's public origin when configured; paths stay relative without it. */
-  publicUrl: string | null;
+  /** The sites origin (SITES_ORIGIN); without it this instance serves no sites. */
+  sitesOrigin: string | null;
 }
 
 const publishedMarker = (projectId: string, deploymentId: string) => `${sitePrefix(projectId, deploymentId).replace(/site\/$/, "")}published.json`;
 
 export function sparkiStaticAdapter(deps: SparkiStaticDeps): PlatformAdapter {
-  const address = (projectId: string, where: string) => `${deps.publicUrl ?? ""}/sites/${projectId}/${where}/`;
+  const address = (projectId: string, deploymentId: string) => siteUrl(deps.sitesOrigin, { projectId, deploymentId });
   return {
     platform: "sparki-static",
     settings: sparkiStaticSettings,
@@ -35,6 +37,7 @@ export function sparkiStaticAdapter(deps: SparkiStaticDeps): PlatformAdapter {
 
     async validate(ctx) {
       const { problems } = localProblems("sparki-static", [], sparkiStaticSettings, ctx);
+      if (!deps.sitesOrigin) problems.push("this instance serves no sites: SITES_ORIGIN is not set");
       const key = deps.artifactKey(ctx);
       if (!key) return [...problems, "the stage has no build output to serve (the build job declares no output directory)"];
       const head = await deps.bucket.head(key);
@@ -54,7 +57,7 @@ export function sparkiStaticAdapter(deps: SparkiStaticDeps): PlatformAdapter {
         const published = await publishSite(deps.bucket, ctx.projectId, id, await object.arrayBuffer());
         await deps.bucket.put(marker, JSON.stringify({ ...published, commitSha: ctx.commitSha, at: new Date().toISOString() }));
       }
-      return { id, url: address(ctx.projectId, `@${id}`) };
+      return { id, url: address(ctx.projectId, id) };
     },
 
     async state() {
@@ -72,11 +75,11 @@ export function sparkiStaticAdapter(deps: SparkiStaticDeps): PlatformAdapter {
 
     async rollback(ctx, to: PlatformDeployment) {
       await switchAlias(await deps.db(), deps.cache, ctx.projectId, ctx.stage, to.id);
-      return { id: to.id, url: address(ctx.projectId, `@${to.id}`) };
+      return { id: to.id, url: address(ctx.projectId, to.id) };
     },
 
     addressOf(ctx, deployment) {
-      return address(ctx.projectId, `@${deployment.id}`);
+      return address(ctx.projectId, deployment.id);
     },
   };
 }
