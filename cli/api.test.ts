@@ -61,8 +61,7 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "sparki-cli-home-"));
   await e2e.start();
   // A user of our own (the E2E helper's user has no password we know), with one workspace.
-  const session = await e2e.api("POST", "/v1/auth/signup", { email, password, name: "CLI" });
-  e2e.token = session.body.accessToken;
+  e2e.token = (await e2e.signup(email, password, "CLI")).accessToken;
   workspaceId = (await e2e.api("POST", "/v1/workspaces", { name: "CLI team" })).body.id;
   goodRepo = await e2e.gitRepo("good", { "package.json": JSON.stringify({ name: "good", version: "1.0.0" }), "sparki.yml": oneStepYml("for i in 1 2 3 4 5 6; do echo \"\\033[32mline $i\\033[0m\"; done") });
   badRepo = await e2e.gitRepo("bad", { "package.json": JSON.stringify({ name: "bad", version: "1.0.0" }), "sparki.yml": oneStepYml("echo before the failure; exit 3") });

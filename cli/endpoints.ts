@@ -1,11 +1,11 @@
 /** Typed calls to the REST API, one per route the CLI and TUI use (schemas from core/contracts). */
 import { z } from "zod";
-import { CreatedToken, MeResponse, Session } from "../core/contracts/auth.ts";
+import { ApiToken, CreatedToken, MeResponse, SignupAccepted, TokenSession } from "../core/contracts/auth.ts";
+import type { Scope } from "../core/scopes.ts";
 import { Build, BuildSummary } from "../core/contracts/builds.ts";
 import { pageOf } from "../core/contracts/common.ts";
 import { Deployment, DeploymentSummary } from "../core/contracts/deployments.ts";
 import { Project } from "../core/contracts/projects.ts";
-import { StageRule, StageRuleList, type PutStageRuleBody } from "../core/contracts/stage-rules.ts";
 import { Workspace } from "../core/contracts/workspaces.ts";
 import { ApiError, EXIT, type ApiClient } from "./api.ts";
 import { UserError } from "./user-error.ts";
@@ -21,9 +21,13 @@ export type Me = z.infer<typeof MeResponse>;
 const enc = encodeURIComponent;
 const isUuid = (s: string) => z.uuid().safeParse(s).success;
 
-export const login = (api: ApiClient, email: string, password: string) => api.call("POST", "/v1/auth/login", Session, { body: { email, password }, auth: false });
-export const signup = (api: ApiClient, body: { email: string; password: string; name: string }) => api.call("POST", "/v1/auth/signup", Session, { body, auth: false });
-export const createToken = (api: ApiClient, name: string, expiresInDays?: number) => api.call("POST", "/v1/tokens", CreatedToken, { body: { name, expiresInDays } });
+export const login = (api: ApiClient, email: string, password: string) =>
+  api.call("POST", "/v1/auth/login", TokenSession, { body: { email, password, session: "token" }, auth: false });
+/** Answers the same whether or not the email was registered: log in next. */
+export const signup = (api: ApiClient, body: { email: string; password: string; name: string }) => api.call("POST", "/v1/auth/signup", SignupAccepted, { body, auth: false });
+export const createToken = (api: ApiClient, name: string, options: { expiresInDays?: number; scope?: Scope } = {}) =>
+  api.call("POST", "/v1/tokens", CreatedToken, { body: { name, ...options } });
+export const tokens = (api: ApiClient) => api.call("GET", "/v1/tokens", z.object({ items: z.array(ApiToken) }));
 export const revokeToken = (api: ApiClient, id: string) => api.send("DELETE", `/v1/tokens/${enc(id)}`);
 export const endSession = (api: ApiClient, refreshToken: string) => api.send("POST", "/v1/auth/logout", { refreshToken });
 export const me = (api: ApiClient) => api.call("GET", "/v1/me", MeResponse);
@@ -61,11 +65,6 @@ export const approveDeployment = (api: ApiClient, id: string) => api.call("POST"
 export const cancelDeployment = (api: ApiClient, id: string) => api.call("POST", `/v1/deployments/${enc(id)}/cancel`, Deployment, { body: {} });
 export const rollbackDeployment = (api: ApiClient, id: string, toDeploymentId?: string) =>
   api.call("POST", `/v1/deployments/${enc(id)}/rollback`, Deployment, { body: toDeploymentId ? { toDeploymentId } : {} });
-
-export const stageRules = (api: ApiClient, projectId: string) => api.call("GET", `/v1/projects/${enc(projectId)}/stage-rules`, StageRuleList);
-export const setStageRule = (api: ApiClient, projectId: string, stage: string, body: PutStageRuleBody) =>
-  api.call("PUT", `/v1/projects/${enc(projectId)}/stage-rules/${enc(stage)}`, StageRule, { body });
-export const removeStageRule = (api: ApiClient, projectId: string, stage: string) => api.send("DELETE", `/v1/projects/${enc(projectId)}/stage-rules/${enc(stage)}`);
 
 /** The current workspace: the flag, SPARKI_WORKSPACE, the saved one, or the caller's only one. */
 export async function requireWorkspace(api: ApiClient, chosen: string | undefined): Promise<string> {

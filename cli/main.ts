@@ -6,7 +6,7 @@ import { registerCompletion } from "./commands/completion.ts";
 import { registerDeploy } from "./commands/deploy.ts";
 import { registerProjects } from "./commands/projects.ts";
 import { registerSecrets } from "./commands/secrets.ts";
-import { registerStages } from "./commands/stages.ts";
+import { registerTokens } from "./commands/tokens.ts";
 import { registerTui } from "./commands/tui.ts";
 import { registerWorkspaces } from "./commands/workspaces.ts";
 import { UserError } from "./user-error.ts";
@@ -45,8 +45,8 @@ registerWorkspaces(program);
 registerProjects(program);
 registerBuilds(program);
 registerSecrets(program);
+registerTokens(program);
 registerDeploy(program);
-registerStages(program);
 registerTui(program);
 registerCompletion(program);
 

@@ -1,3 +1,4 @@
+import type { Scope } from "../core/scopes.js";
 import type { Cache } from "./cache/cache.js";
 import type { Db } from "./db/client.js";
 import type { Bindings, Config } from "./env.js";
@@ -16,6 +17,10 @@ export interface AuthenticatedUser {
 export interface AuthContext {
   user: AuthenticatedUser;
   via: "access-token" | "cookie" | "api-token";
+  /** What the caller may do at most: an API token's scope; sessions have "admin". */
+  scope: Scope;
+  /** The API token's id, when the caller used one. */
+  tokenId?: string;
   /** The access token's id (for logout's revocation), when the caller used one. */
   jti?: string;
   /** The access token's expiry, seconds since the epoch. */

@@ -39,8 +39,9 @@ async function benchApi(): Promise<string> {
     vars: { LOG_LEVEL: "warn" },
   });
   try {
-    const session = await post(`${stack.apiUrl}/v1/auth/signup`, { email: `bench-${Date.now()}@example.test`, password: "benchmark password", name: "Bench" });
-    const token = String(session.accessToken);
+    const email = `bench-${Date.now()}@example.test`;
+    await post(`${stack.apiUrl}/v1/auth/signup`, { email, password: "benchmark password", name: "Bench" });
+    const token = String((await post(`${stack.apiUrl}/v1/auth/login`, { email, password: "benchmark password" })).accessToken);
     const ws = await post(`${stack.apiUrl}/v1/workspaces`, { name: "Bench" }, token);
     const project = await post(`${stack.apiUrl}/v1/workspaces/${ws.id}/projects`, { name: "bench", gitUrl: "https://github.com/acme/bench.git" }, token);
     const sparkiUrl = `${stack.apiUrl}/v1/projects/${project.id}`;

@@ -147,7 +147,9 @@ async function main(): Promise<string> {
     // The baseline page is fulfilled by Playwright, so Chromium cannot tell it comes from 127.0.0.1
     // and would block its socket to a local address (Local Network Access).
     browser = await launch(["--disable-features=LocalNetworkAccessChecks"]);
-    const context = await browser.newContext({ baseURL: platform.apiUrl, viewport: { width: 1280, height: 900 } });
+    // The API takes the session cookie only from its own origin, which a browser sends itself;
+    // this request context is not a page, so it says so.
+    const context = await browser.newContext({ baseURL: platform.apiUrl, viewport: { width: 1280, height: 900 }, extraHTTPHeaders: { origin: platform.apiUrl } });
     const req = context.request;
     const json = async (p: Promise<{ ok(): boolean; status(): number; json(): Promise<unknown>; text(): Promise<string> }>) => {
       const res = await p;
@@ -155,7 +157,9 @@ async function main(): Promise<string> {
       return res.json() as Promise<any>;
     };
     // The browser's own session (cookies), as the dashboard has it.
-    await json(req.post("/v1/auth/signup", { data: { email: `bench-web-${Date.now()}@sparki.test`, password: "benchmark password", name: "Bench" } }));
+    const email = `bench-web-${Date.now()}@sparki.test`;
+    await json(req.post("/v1/auth/signup", { data: { email, password: "benchmark password", name: "Bench" } }));
+    await json(req.post("/v1/auth/login", { data: { email, password: "benchmark password", session: "cookie" } }));
     const ws = await json(req.post("/v1/workspaces", { data: { name: "Bench web" } }));
     const repo = await platform.gitRepo("stream", { "package.json": JSON.stringify({ name: "stream", version: "1.0.0", type: "module" }), "sparki.yml": `language: javascript\ncommands:\n  install: null\n  lint: null\n  test: null\n  build: "node stream.mjs"\noutputDir: null\n`, "stream.mjs": streamJs });
     const project = await json(req.post(`/v1/workspaces/${ws.id}/projects`, { data: { name: "stream", gitUrl: repo } }));

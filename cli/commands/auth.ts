@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { Command } from "commander";
-import type { Session } from "../../core/contracts/auth.ts";
+import type { TokenSession } from "../../core/contracts/auth.ts";
 import { ApiClient, EXIT } from "../api.ts";
 import { configPath, loadConfig, removeConfig, resolveSettings, saveConfig, type GlobalFlags } from "../config.ts";
 import { act, prompt, readStdin } from "../context.ts";
@@ -21,8 +21,9 @@ interface SignupFlags extends GlobalFlags {
 }
 
 /** A session (from login or signup) traded for a long-lived API token named after this machine; the session is ended. */
-async function tokenFromSession(api: ApiClient, session: Session): Promise<{ token: string; tokenId: string }> {
-  const created = await createToken(api.withToken(session.accessToken), `sparki CLI on ${hostname()}`);
+async function tokenFromSession(api: ApiClient, session: TokenSession): Promise<{ token: string; tokenId: string }> {
+  // Admin scope: the CLI manages members, tokens and secrets too.
+  const created = await createToken(api.withToken(session.accessToken), `sparki CLI on ${hostname()}`, { scope: "admin" });
   // The API token is what we keep; the session's refresh token would only be a second secret on disk.
   await endSession(api.withToken(session.accessToken), session.refreshToken).catch(() => undefined);
   return { token: created.token, tokenId: created.id };
@@ -59,7 +60,10 @@ async function loginAction(flags: LoginFlags): Promise<void> {
   await saveLogin(api, settings.url, token, tokenId, flags.json);
 }
 
-/** `sparki signup`: creates the account, then logs in as `login` does (API token saved, session ended). */
+/**
+ * `sparki signup`: creates the account, then logs in as `login` does (API token saved, session
+ * ended). Signup answers the same for a registered email, so a wrong password shows at login.
+ */
 async function signupAction(flags: SignupFlags): Promise<void> {
   const settings = await resolveSettings(flags);
   const api = new ApiClient({ url: settings.url });
@@ -67,11 +71,12 @@ async function signupAction(flags: SignupFlags): Promise<void> {
   let password: string;
   if (flags.passwordStdin) password = await readStdin();
   else {
-    password = await prompt("Password (8 characters or more): ", true);
+    password = await prompt("Password (10 characters or more): ", true);
     if ((await prompt("Password again: ", true)) !== password) throw new UserError("the two passwords differ; nothing was created", EXIT.usage);
   }
   const name = flags.name?.trim() || email.split("@")[0] || email;
-  const { token, tokenId } = await tokenFromSession(api, await signup(api, { email, password, name }));
+  await signup(api, { email, password, name });
+  const { token, tokenId } = await tokenFromSession(api, await login(api, email, password));
   await saveLogin(api, settings.url, token, tokenId, flags.json, "Signed up to");
 }
 

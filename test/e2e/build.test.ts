@@ -59,8 +59,10 @@ beforeAll(async () => {
   runner.stdout?.on("data", (d: Buffer) => (runnerOutput += d.toString()));
   runner.stderr?.on("data", (d: Buffer) => (runnerOutput += d.toString()));
 
-  const session = await api("POST", "/v1/auth/signup", { email: `e2e-${Date.now()}@sparki.test`, password: "end to end password", name: "E2E" });
-  token = session.body.accessToken;
+  const email = `e2e-${Date.now()}@sparki.test`;
+  // Signup answers 202 with no tokens (the same for a registered email); the session comes from login.
+  await api("POST", "/v1/auth/signup", { email, password: "end to end password", name: "E2E" });
+  token = (await api("POST", "/v1/auth/login", { email, password: "end to end password" })).body.accessToken;
   workspaceId = (await api("POST", "/v1/workspaces", { name: "E2E" })).body.id;
 }, 180_000);
 

@@ -129,15 +129,8 @@ export interface RunnerOptions {
   /** The control plane the runner talks to; the stack's API by default. */
   url?: string;
   labels?: string;
-  /** Extra variables in the runner's environment (its steps inherit them, unsandboxed). */
+  /** Extra variables in the runner's environment (its steps inherit them). */
   env?: Record<string, string>;
-  /**
-   * Run steps in the bubblewrap sandbox, as runners do by default (runner/sandbox.ts). Off
-   * unless asked: these tests' steps write marks (pids, attempts) to the test's temp folder and
-   * read the runner's environment, which the sandbox hides; build.test.ts and
-   * test/security/runner-sandbox.test.ts run sandboxed runners.
-   */
-  sandbox?: boolean;
 }
 
 export class E2E {
@@ -179,11 +172,23 @@ export class E2E {
         this.stackLog.length = 0;
       }
     }
-    const session = await this.api("POST", "/v1/auth/signup", { email: `e2e-${Date.now()}-${Math.floor(Math.random() * 1e6)}@sparki.test`, password: "end to end password", name: "E2E" });
-    if (session.status !== 201 && session.status !== 200) throw new Error(`signup answered ${session.status}: ${JSON.stringify(session.body)}`);
-    this.token = session.body.accessToken;
+    this.token = (await this.signup(`e2e-${Date.now()}-${Math.floor(Math.random() * 1e6)}@sparki.test`, "end to end password", "E2E")).accessToken;
     const workspace = await this.api("POST", "/v1/workspaces", { name: "E2E" });
     this.workspaceId = workspace.body.id;
+  }
+
+  /**
+   * Signs a user up and logs them in (signup answers 202 with no tokens, the same whether or not
+   * the email is registered); returns the bearer session. Does not change {@link token}.
+   */
+  async signup(email: string, password: string, name: string): Promise<{ accessToken: string; refreshToken: string; user: { id: string } }> {
+    const post = (path: string, body: unknown) =>
+      fetch(`${this.stack.apiUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const signup = await post("/v1/auth/signup", { email, password, name });
+    if (signup.status !== 202) throw new Error(`signup answered ${signup.status}: ${await signup.text()}`);
+    const login = await post("/v1/auth/login", { email, password });
+    if (login.status !== 200) throw new Error(`login answered ${login.status}: ${await login.text()}`);
+    return (await login.json()) as { accessToken: string; refreshToken: string; user: { id: string } };
   }
 
   async api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -236,7 +241,7 @@ export class E2E {
   async runner(name: string, opts: RunnerOptions = {}): Promise<RunnerProcess> {
     const config = join(this.work, `runner-${name}.json`);
     await run(process.execPath, [runnerBin, "register", "--url", opts.url ?? this.stack.apiUrl, "--token", this.sharedToken, "--name", name, "--labels", opts.labels ?? "linux", "--config", config]);
-    const child = spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`), ...(opts.sandbox ? [] : ["--no-sandbox"])], {
+    const child = spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`)], {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
       env: hostEnv({ E2E_RUNNER: name, ...opts.env }),

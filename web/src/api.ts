@@ -1,8 +1,9 @@
 /**
  * The one way the dashboard talks to the API: same-origin fetches authenticated by the
- * session cookies the API sets at signup and login. A 401 refreshes the session once (the
- * refresh cookie travels only to /v1/auth) and retries; answers are checked against the
- * contracts, errors come back as the API's problem documents.
+ * HttpOnly `__Host-` cookies the API sets at login (`session: "cookie"`); no token ever reaches
+ * this code. A 401 refreshes the session once (the new tokens come back only as cookies) and
+ * retries; answers are checked against the contracts, errors come back as the API's problem
+ * documents.
  */
 import type { Check } from "./check.ts";
 import { Problem, type Out } from "./contracts.ts";

@@ -7,7 +7,6 @@
 import { BUILD_STATUSES } from "../../core/build/build.ts";
 import { JOB_STATUSES } from "../../core/build/job.ts";
 import { DEPLOYMENT_STATUSES } from "../../core/deploy/machine.ts";
-import { APPROVER_ROLES } from "../../core/deploy/stage-rules.ts";
 import { roles } from "../../core/rbac.ts";
 import { arr, bool, literalTrue, nullable, num, obj, oneOf, optional, record, str, union, unknown, type Check } from "./check.ts";
 
@@ -18,7 +17,8 @@ export const Problem = obj({ type: str, title: str, status: num, detail: optiona
 export const User = obj({ id: str, email: str, name: nullable(str), createdAt: str });
 export const Role = oneOf(roles);
 export const MeResponse = obj({ user: User, workspaces: arr(obj({ id: str, name: str, slug: str, role: Role })) });
-export const Session = obj({ user: User, accessToken: str, refreshToken: str, expiresIn: num });
+// The dashboard logs in with `session: "cookie"`: the tokens stay in HttpOnly cookies, never here.
+export const Session = obj({ user: User, accessToken: optional(str), refreshToken: optional(str), expiresIn: num });
 export const SharedRunners = oneOf(["never", "no-secrets", "always"] as const);
 export const Workspace = obj({ id: str, name: str, slug: str, role: Role, sharedRunners: SharedRunners, createdAt: str });
 export const Member = obj({ userId: str, email: str, name: nullable(str), role: Role, joinedAt: str });
@@ -66,15 +66,13 @@ export const DeploymentStatus = oneOf(DEPLOYMENT_STATUSES);
 export const DeploymentStage = obj({
   id: str, name: str, platform: str, strategy: oneOf(["all-at-once", "blue-green", "canary"] as const),
   status: oneOf(["waiting", "deploying", "verifying", "healthy", "unhealthy", "rolled_back", "skipped"] as const),
-  approval: bool, approverRoles: arr(oneOf(APPROVER_ROLES)), approvedBy: nullable(obj({ id: str, email: str })), approvedAt: nullable(str), trafficPercent: num, passes: num, failures: num, url: nullable(str), startedAt: nullable(str), completedAt: nullable(str),
+  approval: bool, trafficPercent: num, passes: num, failures: num, url: nullable(str), startedAt: nullable(str), completedAt: nullable(str),
 });
 export const DeploymentEvent = obj({ seq: num, at: str, type: str, stage: nullable(str), message: str });
 const deploymentFields = { id: str, projectId: str, buildId: str, commitSha: nullable(str), branch: str, status: DeploymentStatus, reason: nullable(str), trigger: oneOf(["push", "manual"] as const), createdAt: str, completedAt: nullable(str) };
 export const DeploymentSummary = obj(deploymentFields);
 export const Deployment = obj({ ...deploymentFields, stages: arr(DeploymentStage), events: arr(DeploymentEvent) });
 export const DeploymentSocketMessage = obj({ event: DeploymentEvent, deployment: Deployment });
-export const StageRule = obj({ stage: str, requireApproval: bool, branches: arr(str), approverRoles: arr(oneOf(APPROVER_ROLES)), configured: bool, updatedBy: nullable(str), updatedAt: nullable(str) });
-export const StageRuleList = obj({ defaultBranch: str, items: arr(StageRule) });
 
 /** `{items, nextCursor}` pages. */
 export function page<T>(item: Check<T>) {

@@ -9,6 +9,8 @@ export interface AccessClaims {
   userId: string;
   jti: string;
   expiresAt: number;
+  /** When it was issued, in milliseconds: compared with the user's sessions_revoked_at. */
+  issuedAtMs: number;
 }
 
 // Importing the HMAC key is the costly part of verifying; do it once per secret per isolate.
@@ -26,7 +28,8 @@ function keyOf(secret: string): Promise<CryptoKey> {
 export async function signAccessToken(userId: string, secret: string, now = Date.now()): Promise<{ token: string; jti: string }> {
   const jti = crypto.randomUUID();
   const iat = Math.floor(now / 1000);
-  const token = await new SignJWT({})
+  // `iat` has whole seconds; a login in the same second as a "log out everywhere" must survive it.
+  const token = await new SignJWT({ iat_ms: now })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(userId)
     .setIssuer(issuer)
@@ -48,7 +51,8 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
     if (typeof payload.sub !== "string" || typeof payload.jti !== "string" || typeof payload.exp !== "number") {
       throw new SparkiError("invalid_token", { detail: "The access token lacks required claims." });
     }
-    return { userId: payload.sub, jti: payload.jti, expiresAt: payload.exp };
+    const issuedAtMs = typeof payload.iat_ms === "number" ? payload.iat_ms : (payload.iat ?? 0) * 1000;
+    return { userId: payload.sub, jti: payload.jti, expiresAt: payload.exp, issuedAtMs };
   } catch (err) {
     if (err instanceof SparkiError) throw err;
     const detail =

@@ -22,24 +22,58 @@ export function defineRateLimit(rule: RateLimitRule): RateLimitRule {
   return rule;
 }
 
+/** One counter to bump: a rule and whom it counts (an IP, an email hash, both). */
+export interface RateLimitHit {
+  rule: RateLimitRule;
+  subject: string;
+}
+
 /**
- * Fixed-window counter in one Redis transaction: create the window's key with its expiry if it is
- * new, increment it, read its TTL. Fails open when the cache is down: locking every user out of
- * login because Redis blinked is the worse failure.
+ * Fixed-window counters in one Redis transaction: each window's key is created with its expiry
+ * if new, incremented and its TTL read; `reads` are plain GETs answered in the same round trip.
+ * Fails open when the cache is down: locking every user out of login because Redis blinked is
+ * the worse failure.
  */
-export async function hitRateLimit(cache: Cache, rule: RateLimitRule, subject: string, now = Date.now()): Promise<RateLimitVerdict> {
-  const window = Math.floor(now / 1000 / rule.windowSeconds);
-  const key = keys.rateLimit(rule.scope, subject, window);
+export async function hitRateLimits(
+  cache: Cache,
+  hits: readonly RateLimitHit[],
+  reads: readonly string[] = [],
+  now = Date.now(),
+): Promise<{ verdicts: RateLimitVerdict[]; values: (string | null)[] }> {
   try {
     const tx = cache.redis.multi();
-    tx.set(key, 0, { ex: rule.windowSeconds, nx: true });
-    tx.incr(key);
-    tx.ttl(key);
-    const [, count, ttl] = (await tx.exec()) as [unknown, number, number];
-    const resetAfter = ttl > 0 ? ttl : rule.windowSeconds;
-    return { allowed: count <= rule.limit, remaining: Math.max(0, rule.limit - count), resetAfter };
+    for (const { rule, subject } of hits) {
+      const key = windowKey(rule, subject, now);
+      tx.set(key, 0, { ex: rule.windowSeconds, nx: true });
+      tx.incr(key);
+      tx.ttl(key);
+    }
+    for (const key of reads) tx.get(key);
+    const results = (await tx.exec()) as unknown[];
+    const verdicts = hits.map(({ rule }, i) => {
+      const count = Number(results[i * 3 + 1]);
+      const ttl = Number(results[i * 3 + 2]);
+      const resetAfter = ttl > 0 ? ttl : rule.windowSeconds;
+      return { allowed: count <= rule.limit, remaining: Math.max(0, rule.limit - count), resetAfter };
+    });
+    const values = reads.map((_, i) => {
+      const value = results[hits.length * 3 + i];
+      return value === null || value === undefined ? null : String(value);
+    });
+    return { verdicts, values };
   } catch (err) {
-    cache.reportError(`ratelimit:${rule.scope}`, err);
-    return { allowed: true, remaining: rule.limit, resetAfter: rule.windowSeconds };
+    cache.reportError(`ratelimit:${hits.map((h) => h.rule.scope).join(",")}`, err);
+    return { verdicts: hits.map(({ rule }) => ({ allowed: true, remaining: rule.limit, resetAfter: rule.windowSeconds })), values: reads.map(() => null) };
   }
+}
+
+/** One rule, one subject: {@link hitRateLimits} for a single counter. */
+export async function hitRateLimit(cache: Cache, rule: RateLimitRule, subject: string, now = Date.now()): Promise<RateLimitVerdict> {
+  const { verdicts } = await hitRateLimits(cache, [{ rule, subject }], [], now);
+  return verdicts[0] as RateLimitVerdict;
+}
+
+/** The key of the window `now` falls in. */
+export function windowKey(rule: RateLimitRule, subject: string, now = Date.now()): string {
+  return keys.rateLimit(rule.scope, subject, Math.floor(now / 1000 / rule.windowSeconds));
 }

@@ -1,38 +1,77 @@
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, signup, uniqueEmail } from "../testing/api.js";
+import { call, expectProblem, login, signup, testIp, uniqueEmail } from "../testing/api.js";
 
 /** The Set-Cookie headers of a response (workerd joins them with ", "). */
 function setCookies(headers: Headers): string[] {
-  return (headers.get("set-cookie") ?? "").split(/, (?=sparki_)/).filter((c) => c !== "");
+  return (headers.get("set-cookie") ?? "").split(/, (?=__Host-)/).filter((c) => c !== "");
 }
+const cookieValue = (headers: Headers, name: string) => setCookies(headers).find((c) => c.startsWith(`${name}=`))?.split(";")[0]?.slice(name.length + 1);
+const own = "http://sparki.test";
 
-describe("signup and login", () => {
-  it("signs up, returns a session and sets HttpOnly cookies", async () => {
+describe("signup", () => {
+  it("answers 202 with no tokens and no cookie, the same for a new and a registered email", async () => {
     const email = uniqueEmail("Signup").toUpperCase();
-    const res = await call("POST", "/v1/auth/signup", { body: { email, password: "a long password", name: "Ada" } });
-    expect(res.status).toBe(201);
-    expect(res.body.user).toMatchObject({ email: email.toLowerCase(), name: "Ada", id: expect.any(String) });
+    const first = await call("POST", "/v1/auth/signup", { body: { email, password: "a long password", name: "Ada" } });
+    const again = await call("POST", "/v1/auth/signup", { body: { email, password: "another long password", name: "Eve" } });
+    for (const res of [first, again]) {
+      expect(res.status, res.text).toBe(202);
+      expect(res.headers.get("set-cookie")).toBeNull();
+      expect(res.text).not.toMatch(/accessToken|refreshToken|srt_/);
+    }
+    expect(again.text).toBe(first.text);
+    // The account is the first one: its password logs in, the second signup's does not.
+    expect((await login(email.toLowerCase(), "a long password")).user).toMatchObject({ email: email.toLowerCase(), name: "Ada" });
+    expectProblem(await call("POST", "/v1/auth/login", { body: { email, password: "another long password" } }), 401, "invalid_credentials");
+  });
+
+  it("refuses short and common passwords", async () => {
+    const short = await call("POST", "/v1/auth/signup", { body: { email: uniqueEmail(), password: "nine char", name: "x" } });
+    expectProblem(short, 400, "validation");
+    expect(short.body.errors[0].message).toMatch(/at least 10 characters/);
+    const common = await call("POST", "/v1/auth/signup", { body: { email: uniqueEmail(), password: "Password123", name: "x" } });
+    expectProblem(common, 400, "validation");
+    expect(common.body.errors[0].message).toMatch(/common passwords/);
+  });
+});
+
+describe("login", () => {
+  it("returns the tokens and sets no cookie for a token session", async () => {
+    const user = await signup();
+    const res = await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password } });
+    expect(res.status).toBe(200);
     expect(res.body.accessToken.split(".")).toHaveLength(3);
     expect(res.body.refreshToken).toMatch(/^srt_/);
     expect(res.body.expiresIn).toBe(900);
     expect(res.body.user).not.toHaveProperty("passwordHash");
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("keeps a cookie session's tokens in __Host- cookies and out of the body", async () => {
+    const user = await signup();
+    const res = await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password, session: "cookie" }, headers: { origin: own } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).not.toHaveProperty("accessToken");
+    expect(res.body).not.toHaveProperty("refreshToken");
     const cookies = setCookies(res.headers);
-    expect(cookies.find((c) => c.startsWith("sparki_access="))).toMatch(/HttpOnly.*Secure.*SameSite=Lax|HttpOnly; Secure/);
-    expect(cookies.find((c) => c.startsWith("sparki_refresh="))).toMatch(/Path=\/v1\/auth/);
-    for (const cookie of cookies) expect(cookie).toMatch(/HttpOnly/);
+    expect(cookies.map((c) => c.split("=")[0]).sort()).toEqual(["__Host-sparki_access", "__Host-sparki_refresh"]);
+    for (const cookie of cookies) {
+      expect(cookie).toMatch(/; Path=\/(;|$)/);
+      expect(cookie).toMatch(/; HttpOnly/);
+      expect(cookie).toMatch(/; Secure/);
+      expect(cookie).toMatch(/; SameSite=Strict/);
+      expect(cookie).not.toMatch(/Domain=/i);
+    }
   });
 
-  it("refuses a second account with the same email", async () => {
+  it("refuses a cookie login from another origin (login CSRF)", async () => {
     const user = await signup();
-    const res = await call("POST", "/v1/auth/signup", { body: { email: user.email, password: "another password", name: "x" } });
-    expectProblem(res, 409, "conflict");
+    const res = await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password, session: "cookie" }, headers: { origin: "http://sparki.test:8788" } });
+    expectProblem(res, 403, "forbidden");
+    expect(res.headers.get("set-cookie")).toBeNull();
   });
 
-  it("logs in with the right password only", async () => {
+  it("logs in with the right password only, and says the same for an unknown email", async () => {
     const user = await signup();
-    const ok = await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password } });
-    expect(ok.status).toBe(200);
-    expect(ok.body.user.id).toBe(user.id);
     const wrong = await call("POST", "/v1/auth/login", { body: { email: user.email, password: "not the password" } });
     expectProblem(wrong, 401, "invalid_credentials");
     const nobody = await call("POST", "/v1/auth/login", { body: { email: uniqueEmail("ghost"), password: "whatever1" } });
@@ -40,35 +79,34 @@ describe("signup and login", () => {
     expect(nobody.body.detail).toBe(wrong.body.detail);
   });
 
-  it("rate limits logins per email and answers 429 with Retry-After", async () => {
+  it("limits failures per (email, IP) without locking the owner out from their own IP", async () => {
     const user = await signup();
+    const attacker = testIp();
     const statuses: number[] = [];
     let last;
     for (let i = 0; i < 12; i++) {
-      last = await call("POST", "/v1/auth/login", { body: { email: user.email, password: "wrong password" } });
+      last = await call("POST", "/v1/auth/login", { body: { email: user.email, password: "wrong password" }, headers: { "cf-connecting-ip": attacker } });
       statuses.push(last.status);
     }
     expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(10)).toEqual([429, 429]);
     expectProblem(last!, 429, "rate_limited");
     expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
-    // Even the right password is refused while the limit holds.
-    const right = await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password } });
-    expect(right.status).toBe(429);
+    // Even the right password is refused from the attacker's IP while the limit holds...
+    expect((await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password }, headers: { "cf-connecting-ip": attacker } })).status).toBe(429);
+    // ...while the owner logs in from theirs.
+    await login(user.email, user.password, testIp());
   });
 
-  it("rate limits logins per IP across emails", async () => {
-    const ip = `203.0.113.${Math.floor(Math.random() * 250)}`;
+  it("limits attempts per IP across emails", async () => {
+    const ip = testIp();
     const statuses: number[] = [];
-    for (let i = 0; i < 32; i++) {
-      const res = await call("POST", "/v1/auth/login", {
-        body: { email: uniqueEmail("spray"), password: "guess1234" },
-        headers: { "cf-connecting-ip": ip },
-      });
+    for (let i = 0; i < 102; i++) {
+      const res = await call("POST", "/v1/auth/login", { body: { email: uniqueEmail("spray"), password: "guess1234" }, headers: { "cf-connecting-ip": ip } });
       statuses.push(res.status);
     }
-    expect(statuses.filter((s) => s === 401)).toHaveLength(30);
-    expect(statuses.slice(30)).toEqual([429, 429]);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(100);
+    expect(statuses.slice(100)).toEqual([429, 429]);
   });
 });
 
@@ -76,7 +114,7 @@ describe("me", () => {
   it("shows the caller and their workspaces with roles", async () => {
     const user = await signup();
     const empty = await call("GET", "/v1/me", { token: user.accessToken });
-    expect(empty.body).toEqual({ user: expect.objectContaining({ id: user.id, email: user.email }), workspaces: [] });
+    expect(empty.body).toEqual({ user: { id: user.id, email: user.email, name: "user", createdAt: expect.any(String) }, workspaces: [] });
     const ws = await call("POST", "/v1/workspaces", { token: user.accessToken, body: { name: "Me Corp" } });
     const me = await call("GET", "/v1/me", { token: user.accessToken });
     expect(me.body.workspaces).toEqual([{ id: ws.body.id, name: "Me Corp", slug: ws.body.slug, role: "owner" }]);
@@ -86,15 +124,27 @@ describe("me", () => {
     expectProblem(await call("GET", "/v1/me"), 401, "unauthenticated");
   });
 
-  it("accepts the access cookie, but not for cross-site writes", async () => {
+  it("accepts the access cookie for writes from the dashboard's own origin only", async () => {
     const user = await signup();
-    const cookie = { cookie: `sparki_access=${user.accessToken}` };
-    const me = await call("GET", "/v1/me", { headers: cookie });
-    expect(me.status).toBe(200);
-    const sameSite = await call("POST", "/v1/workspaces", { body: { name: "Cookie Co" }, headers: { ...cookie, origin: "http://sparki.test" } });
-    expect(sameSite.status).toBe(201);
-    const crossSite = await call("POST", "/v1/workspaces", { body: { name: "Evil Co" }, headers: { ...cookie, origin: "https://evil.example" } });
-    expectProblem(crossSite, 403, "forbidden");
+    const cookie = { cookie: `__Host-sparki_access=${user.accessToken}` };
+    expect((await call("GET", "/v1/me", { headers: cookie })).status).toBe(200);
+    const own_ = await call("POST", "/v1/workspaces", { body: { name: "Cookie Co" }, headers: { ...cookie, origin: own, "sec-fetch-site": "same-origin" } });
+    expect(own_.status, own_.text).toBe(201);
+    const foreign: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { origin: "http://sparki.test:8788" }, // same host, another port: where a local stack serves sites
+      { origin: "http://site.sparki.test" },
+      { origin: "null" },
+      {}, // browsers always send Origin on writes; a request without one did not come from the dashboard
+      { origin: own, "sec-fetch-site": "same-site" },
+    ];
+    for (const headers of foreign) {
+      expectProblem(await call("POST", "/v1/workspaces", { body: { name: "Evil Co" }, headers: { ...cookie, ...headers } }), 403, "forbidden");
+    }
+    // A WebSocket upgrade with the cookie is a read that CORS does not guard.
+    expectProblem(await call("GET", "/v1/me", { headers: { ...cookie, upgrade: "websocket", origin: "https://evil.example" } }), 403, "forbidden");
+    // The old cookie name means nothing any more.
+    expectProblem(await call("GET", "/v1/me", { headers: { cookie: `sparki_access=${user.accessToken}` } }), 401, "unauthenticated");
   });
 });
 
@@ -104,10 +154,9 @@ describe("refresh tokens", () => {
     const first = await call("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } });
     expect(first.status).toBe(200);
     expect(first.body.refreshToken).not.toBe(user.refreshToken);
-    const me = await call("GET", "/v1/me", { token: first.body.accessToken });
-    expect(me.status).toBe(200);
-    const second = await call("POST", "/v1/auth/refresh", { body: { refreshToken: first.body.refreshToken } });
-    expect(second.status).toBe(200);
+    expect(first.headers.get("set-cookie")).toBeNull();
+    expect((await call("GET", "/v1/me", { token: first.body.accessToken })).status).toBe(200);
+    expect((await call("POST", "/v1/auth/refresh", { body: { refreshToken: first.body.refreshToken } })).status).toBe(200);
   });
 
   it("revokes the whole family when a rotated token is reused", async () => {
@@ -117,19 +166,22 @@ describe("refresh tokens", () => {
     const replay = await call("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } });
     expectProblem(replay, 401, "invalid_token");
     expect(replay.body.detail).toMatch(/already used/);
-    // The legitimate descendant dies with the family.
-    const descendant = await call("POST", "/v1/auth/refresh", { body: { refreshToken: rotated.body.refreshToken } });
-    expectProblem(descendant, 401, "invalid_token");
-    // Another login's family is untouched.
-    const other = await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password } });
-    const otherRefresh = await call("POST", "/v1/auth/refresh", { body: { refreshToken: other.body.refreshToken } });
-    expect(otherRefresh.status).toBe(200);
+    expectProblem(await call("POST", "/v1/auth/refresh", { body: { refreshToken: rotated.body.refreshToken } }), 401, "invalid_token");
+    const other = await login(user.email, user.password);
+    expect((await call("POST", "/v1/auth/refresh", { body: { refreshToken: other.refreshToken } })).status).toBe(200);
   });
 
-  it("reads the refresh token from its cookie", async () => {
+  it("answers a cookie refresh with new cookies and no token in the body, from the dashboard only", async () => {
     const user = await signup();
-    const res = await call("POST", "/v1/auth/refresh", { headers: { cookie: `sparki_refresh=${user.refreshToken}` } });
-    expect(res.status).toBe(200);
+    const cookie = `__Host-sparki_refresh=${user.refreshToken}`;
+    expectProblem(await call("POST", "/v1/auth/refresh", { headers: { cookie, origin: "http://sparki.test:8788" } }), 403, "forbidden");
+    const res = await call("POST", "/v1/auth/refresh", { headers: { cookie, origin: own } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.text).not.toMatch(/srt_|accessToken|refreshToken/);
+    const access = cookieValue(res.headers, "__Host-sparki_access");
+    expect(access?.split(".")).toHaveLength(3);
+    expect(cookieValue(res.headers, "__Host-sparki_refresh")).toMatch(/^srt_/);
+    expect((await call("GET", "/v1/me", { token: access })).status).toBe(200);
   });
 
   it("refuses unknown and missing tokens", async () => {
@@ -139,11 +191,21 @@ describe("refresh tokens", () => {
 });
 
 describe("logout", () => {
-  it("revokes the refresh family and the access token presented", async () => {
+  it("revokes the refresh family and the bearer access token", async () => {
     const user = await signup();
     const out = await call("POST", "/v1/auth/logout", { token: user.accessToken, body: { refreshToken: user.refreshToken } });
     expect(out.status).toBe(204);
-    expect(setCookies(out.headers).some((c) => c.startsWith("sparki_access=;"))).toBe(true);
+    expectProblem(await call("GET", "/v1/me", { token: user.accessToken }), 401, "invalid_token");
+    expectProblem(await call("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } }), 401, "invalid_token");
+  });
+
+  it("with cookies, ends the access token too and clears both cookies", async () => {
+    const user = await signup();
+    const cookie = `__Host-sparki_access=${user.accessToken}; __Host-sparki_refresh=${user.refreshToken}`;
+    expectProblem(await call("POST", "/v1/auth/logout", { headers: { cookie, origin: "https://evil.example" } }), 403, "forbidden");
+    const out = await call("POST", "/v1/auth/logout", { headers: { cookie, origin: own } });
+    expect(out.status).toBe(204);
+    expect(setCookies(out.headers).map((c) => c.split(";")[0]).sort()).toEqual(["__Host-sparki_access=", "__Host-sparki_refresh="]);
     expectProblem(await call("GET", "/v1/me", { token: user.accessToken }), 401, "invalid_token");
     expectProblem(await call("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } }), 401, "invalid_token");
   });

@@ -1,15 +1,16 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
-import { DeleteAccountBody, MeResponse } from "../../core/contracts/auth.js";
+import { ChangePasswordBody, DeleteAccountBody, MeResponse } from "../../core/contracts/auth.js";
 import { SparkiError } from "../../core/errors.js";
 import { roles } from "../../core/rbac.js";
 import { z } from "zod";
 import { clearSessionCookies } from "../auth/cookies.js";
-import { verifyPassword } from "../auth/passwords.js";
+import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import { keys } from "../cache/keys.js";
 import { apiTokens, memberships, users, workspaces } from "../db/schema.js";
 import { audit } from "../services/audit.js";
-import { revokeAccessToken } from "../services/sessions.js";
+import { requireScope } from "../middleware/authenticate.js";
+import { revokeAccessToken, revokeAllSessions } from "../services/sessions.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const meRoutes = newRouter();
@@ -48,6 +49,7 @@ meRoutes.openapi(
   }),
   async (c) => {
     const { password } = c.req.valid("json");
+    requireScope(c, "admin", "deleting the account");
     const me = c.var.auth.user;
     const db = await c.var.db();
     const [row] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, me.id));
@@ -85,3 +87,50 @@ meRoutes.openapi(
   },
 );
 
+
+meRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/me/password",
+    tags: ["auth"],
+    summary: "Change the password; every session and refresh token of the account ends (log in again)",
+    ...authed,
+    request: { body: jsonBody(ChangePasswordBody) },
+    responses: { 204: { description: "Changed" }, ...problems(400, 401, 403) },
+  }),
+  async (c) => {
+    const { currentPassword, newPassword } = c.req.valid("json");
+    requireScope(c, "admin", "changing the password");
+    const me = c.var.auth.user;
+    const db = await c.var.db();
+    const [row] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, me.id));
+    if (!(await verifyPassword(currentPassword, row?.passwordHash, c.var.config.BCRYPT_COST))) {
+      await audit(c, db, { eventType: "auth", action: "auth.password_change", result: "failure", userId: me.id, details: { reason: "wrong_password" } });
+      throw new SparkiError("invalid_credentials", { detail: "The current password is wrong." });
+    }
+    await db.update(users).set({ passwordHash: await hashPassword(newPassword, c.var.config.BCRYPT_COST), updatedAt: new Date() }).where(eq(users.id, me.id));
+    await revokeAllSessions(c, db, me.id);
+    await audit(c, db, { eventType: "auth", action: "auth.password_change", result: "success", userId: me.id });
+    clearSessionCookies(c);
+    return c.body(null, 204);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/v1/me/sessions",
+    tags: ["auth"],
+    summary: "Log out everywhere: every access token and refresh token of the account stops working (API tokens stay)",
+    ...authed,
+    responses: { 204: { description: "Every session ended" }, ...problems(401, 403) },
+  }),
+  async (c) => {
+    requireScope(c, "admin", "logging out everywhere");
+    const db = await c.var.db();
+    await revokeAllSessions(c, db, c.var.auth.user.id);
+    await audit(c, db, { eventType: "auth", action: "auth.logout_everywhere", result: "success", userId: c.var.auth.user.id });
+    clearSessionCookies(c);
+    return c.body(null, 204);
+  },
+);

@@ -3,9 +3,11 @@ import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { ApiToken, CreatedToken, CreateTokenBody } from "../../core/contracts/auth.js";
 import { SparkiError } from "../../core/errors.js";
+import { scopeCovers, scopes } from "../../core/scopes.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import { keys } from "../cache/keys.js";
 import { apiTokens } from "../db/schema.js";
+import { requireScope } from "../middleware/authenticate.js";
 import { audit } from "../services/audit.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";
 
@@ -19,6 +21,7 @@ const view = (t: TokenRow) => ({
   createdAt: t.createdAt.toISOString(),
   lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
   expiresAt: t.expiresAt?.toISOString() ?? null,
+  scope: z.enum(scopes).parse(t.scope),
 });
 
 tokenRoutes.openapi(
@@ -26,13 +29,20 @@ tokenRoutes.openapi(
     method: "post",
     path: "/v1/tokens",
     tags: ["tokens"],
-    summary: "Create a personal API token (shown once)",
+    summary: "Create a personal API token (shown once), never broader than the caller",
     ...authed,
     request: { body: jsonBody(CreateTokenBody) },
-    responses: { 201: { description: "Created", content: json(CreatedToken) }, ...problems(400, 401) },
+    responses: { 201: { description: "Created", content: json(CreatedToken) }, ...problems(400, 401, 403) },
   }),
   async (c) => {
     const { name, expiresInDays } = c.req.valid("json");
+    // Tokens are credentials: only an admin-scoped caller (a session or admin token) mints them,
+    // and never one broader than itself.
+    requireScope(c, "admin", "creating an API token");
+    const scope = c.req.valid("json").scope ?? c.var.auth.scope;
+    if (!scopeCovers(c.var.auth.scope, scope)) {
+      throw new SparkiError("forbidden", { detail: `A token with the '${c.var.auth.scope}' scope cannot create one with the '${scope}' scope.` });
+    }
     const token = newToken("api");
     const db = await c.var.db();
     const created = await db.transaction(async (tx) => {
@@ -44,10 +54,11 @@ tokenRoutes.openapi(
           prefix: token.slice(0, 12),
           tokenHash: await hashToken(token),
           expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null,
+          scope,
         })
         .returning();
       if (!row) throw new Error("insert returned no row");
-      await audit(c, tx, { eventType: "data", action: "token.create", result: "success", resourceType: "api_token", resourceId: row.id, details: { name } });
+      await audit(c, tx, { eventType: "data", action: "token.create", result: "success", resourceType: "api_token", resourceId: row.id, details: { name, scope } });
       return row;
     });
     return c.json({ ...view(created), token }, 201);
@@ -78,10 +89,11 @@ tokenRoutes.openapi(
     summary: "Delete an API token; it stops working at once",
     ...authed,
     request: { params: z.object({ id: z.uuid() }) },
-    responses: { 204: { description: "Deleted" }, ...problems(400, 401, 404) },
+    responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404) },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    requireScope(c, "admin", "deleting an API token");
     const db = await c.var.db();
     const deleted = await db.transaction(async (tx) => {
       const [row] = await tx

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { SparkiError } from "../../core/errors.js";
 import { can, roles, type Permission, type Role } from "../../core/rbac.js";
+import { scopeCovers, scopeOfPermission } from "../../core/scopes.js";
 import type { AppEnv } from "../app-env.js";
 import { keys, ttl } from "../cache/keys.js";
 import { memberships } from "../db/schema.js";
@@ -31,7 +32,8 @@ export interface Hidden {
 /**
  * Checks the caller's permission in the resource's workspace. A non-member learns nothing:
  * they get the same 404 as for a resource that does not exist. A member whose role lacks the
- * permission gets 403. Both are audited.
+ * permission gets 403, and so does an API token whose scope does not reach the permission
+ * (core/scopes.ts). All are audited.
  */
 export async function authorize(c: Context<AppEnv>, workspaceId: string, permission: Permission, hidden: Hidden): Promise<Role> {
   const role = await roleIn(c, workspaceId);
@@ -55,6 +57,17 @@ export async function authorize(c: Context<AppEnv>, workspaceId: string, permiss
       details: { reason: "role_lacks_permission", role, resourceType: hidden.type, resourceId: hidden.id },
     });
     throw new SparkiError("forbidden", { detail: `Your role '${role}' does not allow '${permission}' in this workspace.` });
+  }
+  const needed = scopeOfPermission[permission];
+  if (!scopeCovers(c.var.auth.scope, needed)) {
+    await auditOutcome(c, {
+      eventType: "permission",
+      action: permission,
+      result: "denied",
+      workspaceId,
+      details: { reason: "token_scope", scope: c.var.auth.scope, resourceType: hidden.type, resourceId: hidden.id },
+    });
+    throw new SparkiError("forbidden", { detail: `This API token has the '${c.var.auth.scope}' scope; '${permission}' needs '${needed}'.` });
   }
   return role;
 }

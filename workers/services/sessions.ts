@@ -8,14 +8,22 @@ import { accessTokenTtlSeconds, signAccessToken } from "../auth/jwt.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import { keys } from "../cache/keys.js";
 import type { Db } from "../db/client.js";
-import { refreshTokens } from "../db/schema.js";
+import { refreshTokens, users } from "../db/schema.js";
 import { audit } from "./audit.js";
+import { loadUser } from "./users.js";
 
 /**
  * Issues an access token and a refresh token (a new family at login, the same family on
- * rotation), and sets them as cookies for browsers.
+ * rotation). A `cookie` session puts them in the browser's HttpOnly cookies and leaves them out
+ * of the answer, where a script on the page could read them; a `token` session returns them.
  */
-export async function issueSession(c: Context<AppEnv>, db: Db, user: AuthenticatedUser, familyId = crypto.randomUUID()): Promise<Session> {
+export async function issueSession(
+  c: Context<AppEnv>,
+  db: Db,
+  user: AuthenticatedUser,
+  mode: "token" | "cookie",
+  familyId = crypto.randomUUID(),
+): Promise<Session> {
   const refreshToken = newToken("refresh");
   await db.insert(refreshTokens).values({
     userId: user.id,
@@ -24,7 +32,10 @@ export async function issueSession(c: Context<AppEnv>, db: Db, user: Authenticat
     expiresAt: new Date(Date.now() + refreshTokenTtlSeconds * 1000),
   });
   const { token: accessToken } = await signAccessToken(user.id, c.var.config.JWT_SECRET);
-  setSessionCookies(c, accessToken, refreshToken);
+  if (mode === "cookie") {
+    setSessionCookies(c, accessToken, refreshToken);
+    return { user, expiresIn: accessTokenTtlSeconds };
+  }
   return { user, accessToken, refreshToken, expiresIn: accessTokenTtlSeconds };
 }
 
@@ -69,6 +80,22 @@ export async function revokeFamily(db: Db, familyId: string): Promise<void> {
     .update(refreshTokens)
     .set({ revokedAt: new Date() })
     .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+}
+
+/**
+ * Ends every session of a user: access tokens issued before now are refused (the cached profile
+ * carries the time, so checking costs no extra round trip) and every refresh family is revoked.
+ * Personal API tokens are not sessions and stay until deleted.
+ */
+export async function revokeAllSessions(c: Context<AppEnv>, db: Db, userId: string): Promise<void> {
+  // The Worker's clock, not Postgres's: access tokens carry the Worker's time of issue.
+  const now = new Date(Date.now());
+  await db.transaction(async (tx) => {
+    await tx.update(users).set({ sessionsRevokedAt: now }).where(eq(users.id, userId));
+    await tx.update(refreshTokens).set({ revokedAt: now }).where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+  });
+  // Rewritten rather than dropped, so the next request finds the revocation without a query.
+  await loadUser(db, c.var.cache, userId);
 }
 
 /** Revokes an access token until it would have expired anyway. */

@@ -6,21 +6,33 @@ import { keys, ttl } from "../cache/keys.js";
 import type { Db } from "../db/client.js";
 import { users } from "../db/schema.js";
 
-/** The user profile as cached (1 hour) and as the API shows it. */
-export const CachedUser = z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), createdAt: z.string() });
+/** The user profile as the API shows it. */
+export const UserProfile = z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), createdAt: z.string() });
+
+/**
+ * The profile as cached (1 hour) with when the user last ended every session, so authenticating
+ * an access token checks it in the round trip that reads the profile anyway.
+ */
+export const CachedUser = UserProfile.extend({ sessionsRevokedAt: z.number().nullable().default(null) });
+export type CachedUser = z.infer<typeof CachedUser>;
 
 export function toUserView(row: { id: string; email: string; name: string | null; createdAt: Date }): AuthenticatedUser {
   return { id: row.id, email: row.email, name: row.name, createdAt: row.createdAt.toISOString() };
 }
 
-/** Loads a user profile from Postgres and refreshes its cache entry; undefined when the user is gone. */
-export async function loadUser(db: Db, cache: Cache, userId: string): Promise<AuthenticatedUser | undefined> {
+/** The profile alone, without what only authentication reads. */
+export function profileOf(user: CachedUser): AuthenticatedUser {
+  return { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt };
+}
+
+/** Loads a user from Postgres and refreshes its cache entry; undefined when the user is gone. */
+export async function loadUser(db: Db, cache: Cache, userId: string): Promise<CachedUser | undefined> {
   const [row] = await db
-    .select({ id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
+    .select({ id: users.id, email: users.email, name: users.name, createdAt: users.createdAt, sessionsRevokedAt: users.sessionsRevokedAt })
     .from(users)
     .where(eq(users.id, userId));
   if (!row) return undefined;
-  const view = toUserView(row);
-  await cache.write(keys.user(userId), view, ttl.userProfile);
-  return view;
+  const cached: CachedUser = { ...toUserView(row), sessionsRevokedAt: row.sessionsRevokedAt?.getTime() ?? null };
+  await cache.write(keys.user(userId), cached, ttl.userProfile);
+  return cached;
 }

@@ -59,12 +59,31 @@ export function uniqueEmail(tag = "user"): string {
   return `${tag}-${crypto.randomUUID().slice(0, 8)}-${counter}@example.test`;
 }
 
+/**
+ * Signs a new user up and logs them in, as a client does: signup answers 202 with no tokens
+ * (the same whether or not the email was registered), login answers with the session. Each
+ * user logs in from an IP of their own, so the login limits of one test never reach another's.
+ */
 export async function signup(tag = "user"): Promise<TestUser> {
   const email = uniqueEmail(tag);
   const password = "correct horse battery staple";
   const res = await call("POST", "/v1/auth/signup", { body: { email, password, name: tag } });
-  expect(res.status, res.text).toBe(201);
-  return { id: res.body.user.id, email, password, accessToken: res.body.accessToken, refreshToken: res.body.refreshToken };
+  expect(res.status, res.text).toBe(202);
+  const session = await login(email, password);
+  return { id: session.user.id, email, password, accessToken: session.accessToken, refreshToken: session.refreshToken };
+}
+
+/** Logs in with a bearer session (`session: "token"`); asserts it worked. */
+export async function login(email: string, password: string, ip = testIp()): Promise<{ user: { id: string }; accessToken: string; refreshToken: string }> {
+  const res = await call("POST", "/v1/auth/login", { body: { email, password }, headers: { "cf-connecting-ip": ip } });
+  expect(res.status, res.text).toBe(200);
+  return res.body;
+}
+
+/** A random address in 198.18.0.0/15 (benchmarking range): a client IP no other test uses. */
+export function testIp(): string {
+  const [a = 0, b = 0, c = 0] = crypto.getRandomValues(new Uint8Array(3));
+  return `198.${18 + (a % 2)}.${b}.${c}`;
 }
 
 export async function createWorkspace(user: TestUser, name = "Acme"): Promise<{ id: string; slug: string }> {

@@ -1,4 +1,7 @@
-/** Sign up and log in: the API answers with the session and sets its cookies. */
+/**
+ * Sign up and log in. Signup answers the same whether or not the email is registered, so the
+ * page logs in next; login asks for a cookie session (the tokens never reach this page).
+ */
 import { useState } from "preact/hooks";
 import { post } from "../api.ts";
 import { Session } from "../contracts.ts";
@@ -11,8 +14,8 @@ export function AuthPage({ mode, onSignedIn }: { mode: "login" | "signup"; onSig
   const submit = (e: Event) => {
     e.preventDefault();
     void run(async () => {
-      if (mode === "signup") await post("/v1/auth/signup", form, Session);
-      else await post("/v1/auth/login", { email: form.email, password: form.password }, Session);
+      if (mode === "signup") await post("/v1/auth/signup", form);
+      await post("/v1/auth/login", { email: form.email, password: form.password, session: "cookie" }, Session);
       onSignedIn();
     });
   };
@@ -29,8 +32,8 @@ export function AuthPage({ mode, onSignedIn }: { mode: "login" | "signup"; onSig
           )}
           <label for="email">Email</label>
           <input id="email" type="email" autoComplete="email" required value={form.email} onInput={set("email")} />
-          <label for="password">Password{signup ? " (at least 8 characters)" : ""}</label>
-          <input id="password" type="password" autoComplete={signup ? "new-password" : "current-password"} minLength={signup ? 8 : 1} required value={form.password} onInput={set("password")} />
+          <label for="password">Password{signup ? " (at least 10 characters, not a common one)" : ""}</label>
+          <input id="password" type="password" autoComplete={signup ? "new-password" : "current-password"} minLength={signup ? 10 : 1} required value={form.password} onInput={set("password")} />
           <ErrorNote error={error} />
           <button class="primary" type="submit" disabled={busy}>{signup ? "Sign up" : "Log in"}</button>
           <p>{signup ? <>Have an account? <a href="/login">Log in</a></> : <>New here? <a href="/signup">Create an account</a></>}</p>
