@@ -117,8 +117,8 @@ export interface Platform {
   /** A git repository with `files`, committed on `main`; returns its path (a project's gitUrl). */
   gitRepo(name: string, files: Record<string, string>): Promise<string>;
   createProject(name: string, gitUrl: string): Promise<{ id: string }>;
-  /** The build's whole log as a viewer gets it (with each line's runner timestamp), through the log WebSocket. */
-  readLog(buildId: string): Promise<ViewerLogLine[]>;
+  /** The build's log from line `from` (1: all of it) as a viewer gets it (with each line's runner timestamp), through the log WebSocket. */
+  readLog(buildId: string, from?: number): Promise<ViewerLogLine[]>;
   /** Polls GET /v1/builds/:id until the build ends. */
   waitForEnd(buildId: string, timeoutMs?: number): Promise<any>;
   close(): Promise<void>;
@@ -131,6 +131,12 @@ export interface PlatformOptions {
   config?: StackOptions["config"];
   vars?: Record<string, string>;
   log?: (line: string) => void;
+  /**
+   * Run the runner's steps in its bubblewrap sandbox (runner/sandbox.ts), as a runner does by
+   * default. Off unless asked: bench/logs' steps wait on files in the bench's scratch folder,
+   * which the sandbox hides.
+   */
+  sandbox?: boolean;
 }
 
 /** Starts the stack and one runner; everything is stopped by `close()` (also on SIGINT/SIGTERM). */
@@ -194,7 +200,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const config = join(work, "runner.json");
     // Async: the stack's stores (PGlite, proxy, cache) run in this process and must keep answering.
     await run(process.execPath, [runnerBin, "register", "--url", apiUrl, "--token", sharedToken, "--name", `bench-${options.name}`, "--labels", "linux", "--config", config]);
-    runner = new RunnerProcess(spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(work, "jobs")], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] }));
+    runner = new RunnerProcess(spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(work, "jobs"), ...(options.sandbox ? [] : ["--no-sandbox"])], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] }));
     await runner.waitFor(/^runner started/, 30_000);
 
     const email = `bench-${options.name}-${Date.now()}@example.test`;
@@ -223,10 +229,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         await new Promise((r) => setTimeout(r, 200));
       }
     };
-    const readLog = (buildId: string) =>
+    const readLog = (buildId: string, from = 1) =>
       new Promise<ViewerLogLine[]>((resolve, reject) => {
         const lines: ViewerLogLine[] = [];
-        const ws = new WebSocket(`${apiUrl.replace(/^http/, "ws")}/v1/builds/${buildId}/logs`, { headers: { authorization: `Bearer ${token}` } });
+        const ws = new WebSocket(`${apiUrl.replace(/^http/, "ws")}/v1/builds/${buildId}/logs?from=${from}`, { headers: { authorization: `Bearer ${token}` } });
         const timer = setTimeout(() => (ws.terminate(), reject(new Error(`the log of build ${buildId} did not arrive`))), 30_000);
         ws.on("message", (data) => {
           const frame = JSON.parse(String(data)) as ViewerFrame;

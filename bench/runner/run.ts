@@ -6,11 +6,12 @@
  * process, its output read and thrown away). The runner's wall time is the step's startedAt →
  * finishedAt as the API reports it; the script also notes its own start and end, which shows how
  * much of a difference is the work itself being slowed (CPU shared with the streaming, output
- * paused by backpressure) rather than the runner's bookkeeping around it.
+ * paused by backpressure) rather than the runner's bookkeeping around it. The script prints
+ * those marks as its last line (a sandboxed step cannot write where the bench could read).
+ * The runner runs the step in its bubblewrap sandbox (runner/sandbox.ts), as runners do by
+ * default; plain `sh` stays the baseline, unsandboxed.
  * Goal: runner overhead under 5 % (the median over rounds of each round's runner/sh ratio).
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { ms, startPlatform, stats } from "./platform.js";
 import { childrenCpuSeconds, cpuSeconds, workerdPids } from "./proc.js";
 import { startShell } from "./shell.js";
@@ -20,7 +21,7 @@ const spawns = Number(process.env.BENCH_RUNNER_SPAWNS ?? 2000);
 const outputLines = Number(process.env.BENCH_RUNNER_LINES ?? 100_000);
 const goal = 1.05;
 
-const workScript = (marks: string) => `# bench/runner's step: many short processes, then a lot of output.
+const workScript = `# bench/runner's step: many short processes, then a lot of output.
 start=$(date +%s%3N)
 i=0
 while [ $i -lt ${spawns} ]; do
@@ -29,25 +30,24 @@ while [ $i -lt ${spawns} ]; do
 done
 spawned=$(date +%s%3N)
 seq 1 ${outputLines} | sed 's|^|  ✓ test case |; s|$| passed (3 ms) in src/components/widget.test.ts|'
-echo "$start $spawned $(date +%s%3N)" > "${marks}/\${SPARKI_BUILD_ID:-shell}"
+echo "bench-marks $start $spawned $(date +%s%3N)"
 `;
 
+/** The script's own marks (its last line): start, after the processes, end. */
+function inside(output: string) {
+  const [start = NaN, spawned = NaN, end = NaN] = (/bench-marks (\d+) (\d+) (\d+)/.exec(output)?.slice(1) ?? []).map(Number);
+  return { total: end - start, spawning: spawned - start, printing: end - spawned };
+}
+
 async function main(): Promise<string> {
-  const platform = await startPlatform({ name: "runner" });
+  const platform = await startPlatform({ name: "runner", sandbox: true });
   const shell = startShell();
   try {
-    const marks = join(platform.work, "marks");
-    mkdirSync(marks, { recursive: true });
     const repo = await platform.gitRepo("busy", {
-      "work.sh": workScript(marks),
+      "work.sh": workScript,
       "sparki.yml": ["language: javascript", "commands:", "  install: null", "  lint: null", "  test: null", "  build: sh work.sh", "outputDir: null", ""].join("\n"),
     });
     const project = await platform.createProject("runner", repo);
-    /** The script's own marks: start, after the processes, end. */
-    const inside = (name: string) => {
-      const [start = NaN, spawned = NaN, end = NaN] = readFileSync(join(marks, name), "utf8").trim().split(" ").map(Number);
-      return { total: end - start, spawning: spawned - start, printing: end - spawned };
-    };
     const runnerPid = platform.runner.pid;
     let restarts = 0;
     const cpu = (own: number, children: number, workerd: ReturnType<typeof workerdPids>) => ({ script: childrenCpuSeconds(children), "runner itself": cpuSeconds(own), "workerd (objects)": cpuSeconds(workerd.objects), "workerd (proxy)": cpuSeconds(workerd.proxy) });
@@ -68,7 +68,7 @@ async function main(): Promise<string> {
     const viaShell = async () => {
       const [run, used] = await measured(shell.pid, () => shell.run("sh work.sh", repo));
       if (run.code !== 0) throw new Error(`sh work.sh exited ${run.code}`);
-      return { wall: run.t1 - run.t0, inside: inside("shell"), bytes: run.bytes, cpu: { script: used.script ?? NaN, "node reading the output": used["runner itself"] ?? NaN, "workerd (objects)": used["workerd (objects)"] ?? NaN, "workerd (proxy)": used["workerd (proxy)"] ?? NaN } };
+      return { wall: run.t1 - run.t0, inside: inside(run.tail), bytes: run.bytes, cpu: { script: used.script ?? NaN, "node reading the output": used["runner itself"] ?? NaN, "workerd (objects)": used["workerd (objects)"] ?? NaN, "workerd (proxy)": used["workerd (proxy)"] ?? NaN } };
     };
     const viaRunner = async () => {
       const [build, used] = await measured(runnerPid, async () => {
@@ -85,10 +85,14 @@ async function main(): Promise<string> {
       const step = job?.steps?.[0];
       if (!step?.startedAt || !step?.finishedAt) throw new Error(`build ${id} reported no step times: ${JSON.stringify(build.jobs)}`);
       // "script" includes the build's two checkouts (git), and workerd the bench's polling.
-      return { wall: Date.parse(step.finishedAt) - Date.parse(step.startedAt), inside: inside(id), job: Date.parse(job.completedAt) - Date.parse(job.startedAt), cpu: used };
+      // Only the log's end: the marks are the step's last line (the build has ~spawns + lines).
+      const tail = await platform.readLog(id, spawns + outputLines);
+      return { wall: Date.parse(step.finishedAt) - Date.parse(step.startedAt), inside: inside(tail.map((l) => l.text).join("\n")), job: Date.parse(job.completedAt) - Date.parse(job.startedAt), cpu: used };
     };
 
-    console.log(`step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}`);
+    const sandboxed = platform.runner.events.some((e) => /^runner started: .*, sandboxed$/.test(e.message));
+    if (!sandboxed) throw new Error(`the runner is not sandboxing its steps:\n${platform.runner.tail()}`);
+    console.log(`step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}, steps in its bubblewrap sandbox; plain sh unsandboxed`);
     await viaShell();
     await viaRunner();
     const sh: Awaited<ReturnType<typeof viaShell>>[] = [];
@@ -137,7 +141,7 @@ async function main(): Promise<string> {
     console.log(`  ratio runner/sh: per round median ${ratio.toFixed(3)}× (min ${paired.min.toFixed(3)}×, max ${paired.max.toFixed(3)}×); medians ${mediansRatio.toFixed(3)}×, totals ${sumRatio.toFixed(3)}×; the script's own time ${insideRatio.toFixed(3)}×`);
     const verdict = restarts > 0 ? `INVALID RUN: workerd restarted ${restarts} time(s)` : ratio < goal ? "met" : "NOT met";
     if (restarts > 0) process.exitCode = 1;
-    return `SUMMARY runner: step wall time runner/sh ${ratio.toFixed(3)}× (median of ${rounds} paired rounds; medians ${ms(r.wall.p50)} vs ${ms(s.wall.p50)} = ${mediansRatio.toFixed(3)}×; overhead ${((ratio - 1) * 100).toFixed(1)} %, goal < ${((goal - 1) * 100).toFixed(0)} %: ${verdict})`;
+    return `SUMMARY runner (sandboxed): step wall time runner/sh ${ratio.toFixed(3)}× (median of ${rounds} paired rounds; medians ${ms(r.wall.p50)} vs ${ms(s.wall.p50)} = ${mediansRatio.toFixed(3)}×; overhead ${((ratio - 1) * 100).toFixed(1)} %, goal < ${((goal - 1) * 100).toFixed(0)} %: ${verdict})`;
   } finally {
     shell.stop();
     await platform.close();

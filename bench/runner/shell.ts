@@ -1,10 +1,10 @@
 /**
  * Plain `sh`, for the baselines: commands started the way the runner starts a step
  * (runner/steps.ts: its `sh -c` wrapper with stderr merged into stdout, its own process group,
- * the output read through a pipe and thrown away), from a small Node process of its own. Not
- * from the bench process itself: that one hosts the embedded Postgres (hundreds of MB), and
- * fork() from a big process is slow in itself (about 30 ms here against 3 ms), which would
- * flatter the platform.
+ * the output read through a pipe and thrown away but for its last bytes), from a small Node
+ * process of its own. Not from the bench process itself: that one hosts the embedded Postgres
+ * (hundreds of MB), and fork() from a big process is slow in itself (about 30 ms here against
+ * 3 ms), which would flatter the platform. No sandbox: plain `sh` is the baseline.
  */
 import { spawn } from "node:child_process";
 
@@ -20,12 +20,17 @@ process.stdin.on("data", (chunk) => {
     const t0 = Date.now();
     const child = spawn("/bin/sh", ["-c", 'exec /bin/sh -c "$1" 2>&1', "sh", command], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let bytes = 0;
-    child.stdout.on("data", (d) => (bytes += d.length));
-    child.stderr.on("data", (d) => (bytes += d.length));
+    let tail = Buffer.alloc(0);
+    const take = (d) => {
+      bytes += d.length;
+      tail = d.length >= 512 ? d.subarray(-512) : Buffer.concat([tail, d]).subarray(-512);
+    };
+    child.stdout.on("data", take);
+    child.stderr.on("data", take);
     let code = null;
     let open = 3;
     const end = () => {
-      if (--open === 0) process.stdout.write(JSON.stringify({ t0, t1: Date.now(), code, bytes }) + "\\n");
+      if (--open === 0) process.stdout.write(JSON.stringify({ t0, t1: Date.now(), code, bytes, tail: tail.toString() }) + "\\n");
     };
     child.stdout.once("close", end);
     child.stderr.once("close", end);
@@ -41,6 +46,8 @@ export interface ShellRun {
   t1: number;
   code: number | null;
   bytes: number;
+  /** The output's last 512 bytes (or fewer). */
+  tail: string;
 }
 
 export interface Shell {
