@@ -39,6 +39,10 @@ export default defineConfig({
                 JWT_SECRET: "test-secret-that-is-long-enough-for-hs256",
                 BCRYPT_COST: "4",
                 ALLOW_LOCAL_GIT_URLS: "true",
+                // Development: health checks may ask http://127.0.0.1 (core/net/outbound.ts).
+                ALLOW_LOCAL_OUTBOUND: "true",
+                // 8 MiB: a test can upload 5 MiB and be refused just over the limit.
+                ARTIFACT_MAX_MIB: "8",
                 LOG_LEVEL: "error",
                 SHARED_RUNNER_TOKEN: "shared-runner-token-for-tests",
                 RUNNER_LEASE_SECONDS: "5",

@@ -11,7 +11,7 @@ import { buildRoutes } from "./routes/builds.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { runnerTokenRoutes } from "./routes/runner-tokens.js";
-import { runnerArtifactRoutes } from "./routes/runner-artifacts.js";
+import { isArtifactUpload, runnerArtifactRoutes } from "./routes/runner-artifacts.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -28,15 +28,14 @@ export const maxBodyBytes = 1024 * 1024;
 export function createApp() {
   const app = newRouter();
   app.use("*", requestContext);
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new SparkiError("payload_too_large", { detail: `Request bodies are limited to ${maxBodyBytes} bytes.` });
-      },
-    }),
-  );
+  const jsonBodyLimit = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new SparkiError("payload_too_large", { detail: `Request bodies are limited to ${maxBodyBytes} bytes.` });
+    },
+  });
+  // Artifact uploads stream to R2 under their own limit (ARTIFACT_MAX_MIB, runner-artifacts.ts).
+  app.use("/v1/*", (c, next) => (isArtifactUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next)));
   for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, deploymentRoutes, stageRuleRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, runnerArtifactRoutes, auditLogRoutes]) {
     app.route("/", routes);
   }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { SparkiEvent } from "../core/contracts/events.js";
+import { parseApiOverrides } from "../core/net/outbound.ts";
 
 /** Bindings declared in wrangler.toml plus the vars and secrets the Worker reads. */
 export interface Bindings {
@@ -36,6 +37,12 @@ export interface Bindings {
   STACK_ID?: string;
   DEPLOY_APPROVAL_TIMEOUT_SECONDS?: string;
   DEPLOY_STAGE_TIMEOUT_SECONDS?: string;
+  SITE_MAX_MIB?: string;
+  SITE_MAX_FILES?: string;
+  SITE_MAX_FILE_MIB?: string;
+  ARTIFACT_MAX_MIB?: string;
+  ALLOW_LOCAL_OUTBOUND?: string;
+  PLATFORM_API_OVERRIDES?: string;
 }
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
@@ -91,6 +98,27 @@ export const Config = z.object({
   DEPLOY_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(86_400),
   // A stage that has not deployed, or not become healthy, by then is rolled back.
   DEPLOY_STAGE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(1800),
+  // A sparki-static site is refused (nothing published) past any of these, counted as it unpacks.
+  SITE_MAX_MIB: z.coerce.number().positive().max(10_240).default(500),
+  SITE_MAX_FILES: z.coerce.number().int().positive().max(1_000_000).default(20_000),
+  SITE_MAX_FILE_MIB: z.coerce.number().positive().max(10_240).default(100),
+  // One uploaded build artifact (streamed to R2, so not bound by the API's 1 MiB body limit).
+  ARTIFACT_MAX_MIB: z.coerce.number().positive().max(1_048_576).default(2048),
+  // DEVELOPMENT ONLY: health checks and platform API overrides may use http on loopback.
+  ALLOW_LOCAL_OUTBOUND: flag,
+  // Origins (scheme://host[:port], ":*" for any port) that a stage's adapter `apiUrl` may name
+  // besides the platform's documented API, comma-separated. Set by the instance's admin.
+  PLATFORM_API_OVERRIDES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseApiOverrides(value);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    }),
 }).refine((c) => !c.SITES_ORIGIN || !c.PUBLIC_URL || !sharesHost(new URL(c.SITES_ORIGIN).hostname, new URL(c.PUBLIC_URL).hostname), {
   message: "must be a domain of its own, not the API's host nor a parent or child of it",
   path: ["SITES_ORIGIN"],

@@ -9,6 +9,7 @@ import { Cache } from "../../workers/cache/cache.js";
 import { isolateMemo } from "../../workers/cache/isolate-memo.js";
 import { connect, type Connection, type Db } from "../../workers/db/client.js";
 import { secrets } from "../../workers/db/schema.js";
+import { siteLimitsOf } from "../../workers/deploy/static-site.js";
 import { adapterFor } from "../../workers/deploy/targets.js";
 import { configOf, type Bindings } from "../../workers/env.js";
 import { decryptSecret } from "../../workers/secrets/crypto.js";
@@ -55,7 +56,7 @@ export class Work {
   adapter(stage: StageInit): PlatformAdapter {
     return adapterFor(
       stage.platform,
-      { bucket: this.env.ARTIFACTS, db: this.db, cache: this.cache, artifactKey: () => artifactKey(this.init, stage), sitesOrigin: configOf(this.env).SITES_ORIGIN ?? null },
+      { bucket: this.env.ARTIFACTS, db: this.db, cache: this.cache, artifactKey: () => artifactKey(this.init, stage), siteLimits: siteLimitsOf(configOf(this.env)), sitesOrigin: configOf(this.env).SITES_ORIGIN ?? null },
       { env: this.env, db: this.db, script: stage.script, rollbackScript: stage.rollbackScript },
     );
   }

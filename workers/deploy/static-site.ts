@@ -4,47 +4,88 @@
  * through a per-stage alias. Switching the alias is one row update, so deploy, blue-green and
  * rollback are atomic; a canary alias sends a share of requests to a second deployment.
  */
-import { parseTarGzip } from "nanotar";
-import { SparkiError } from "../../core/errors.js";
+import { entryPath, readTar, TarError, type TarLimits } from "../../core/archive/tar-reader.ts";
+import type { Config } from "../env.js";
 
-/** Limits on one site: enough for any static site, small enough to unpack in one isolate. */
-export const siteLimits = { maxFiles: 10_000, maxBytes: 100 * 1024 * 1024 } as const;
+const MiB = 1024 * 1024;
+
+/** The limits on one site from the Worker's variables (SITE_MAX_MIB, SITE_MAX_FILES, SITE_MAX_FILE_MIB). */
+export function siteLimitsOf(config: Pick<Config, "SITE_MAX_MIB" | "SITE_MAX_FILES" | "SITE_MAX_FILE_MIB">): TarLimits {
+  return { maxTotalBytes: Math.floor(config.SITE_MAX_MIB * MiB), maxFiles: config.SITE_MAX_FILES, maxFileBytes: Math.floor(config.SITE_MAX_FILE_MIB * MiB) };
+}
+
+/** The defaults of those variables: 500 MiB inflated, 20,000 files, 100 MiB a file. */
+export const defaultSiteLimits = siteLimitsOf({ SITE_MAX_MIB: 500, SITE_MAX_FILES: 20_000, SITE_MAX_FILE_MIB: 100 });
 
 export const sitePrefix = (projectId: string, deploymentId: string) => `projects/${projectId}/deployments/${deploymentId}/site/`;
 
-/** A safe site path from a tar entry name, or null for entries that are not plain files inside. */
+/** A safe site path from a tar entry name, or null for one that escapes or names the root. */
 export function siteFilePath(entryName: string): string | null {
-  const parts = entryName.replace(/^\.\/+/, "").split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.length === 0 || parts.some((p) => p === ".." || /[\x00-\x1f\\]/.test(p))) return null;
-  return parts.join("/");
+  const found = entryPath(entryName);
+  return "path" in found && found.path !== "" ? found.path : null;
+}
+
+/** Publishing refused: the archive is over a limit or not a plain tree of files. Nothing was kept. */
+export class SiteRefused extends Error {
+  override readonly name = "SiteRefused";
 }
 
 /**
- * Unpacks a .tar.gz into R2 under the deployment's prefix. Entries that are not regular files
- * (links, devices) or that would land outside the prefix are skipped. Returns what was written.
+ * Unpacks a .tar.gz stream into R2 under the deployment's prefix, one file at a time as it
+ * inflates, so memory holds a chunk and never the archive or a file. Past a limit, or on a link,
+ * device or escaping path, it stops, deletes whatever it wrote under the prefix, and throws
+ * {@link SiteRefused} with a reason fit for the deployment's events.
  */
-export async function publishSite(bucket: R2Bucket, projectId: string, deploymentId: string, archive: ArrayBuffer): Promise<{ files: number; bytes: number }> {
-  if (archive.byteLength > siteLimits.maxBytes) throw new SparkiError("payload_too_large", { detail: `The site archive is over ${siteLimits.maxBytes} bytes.` });
-  let entries;
-  try {
-    entries = await parseTarGzip(archive);
-  } catch (cause) {
-    throw new SparkiError("validation", { detail: "The artifact is not a .tar.gz of a directory.", cause });
-  }
-  const files = entries.filter((e) => (e.type === "file" || e.type === undefined) && e.data);
-  if (files.length > siteLimits.maxFiles) throw new SparkiError("payload_too_large", { detail: `The site has more than ${siteLimits.maxFiles} files.` });
-  let written = 0;
-  let bytes = 0;
+export async function publishSite(
+  bucket: R2Bucket,
+  projectId: string,
+  deploymentId: string,
+  archive: ReadableStream<Uint8Array> | ArrayBuffer,
+  limits: TarLimits = defaultSiteLimits,
+): Promise<{ files: number; bytes: number; peakHeldBytes: number }> {
   const prefix = sitePrefix(projectId, deploymentId);
-  for (const entry of files) {
-    const path = siteFilePath(entry.name);
-    if (!path || !entry.data) continue;
-    await bucket.put(prefix + path, entry.data, { httpMetadata: { contentType: contentTypeOf(path) } });
-    written += 1;
-    bytes += entry.data.byteLength;
+  const stream = archive instanceof ArrayBuffer ? new Blob([archive]).stream() : archive;
+  try {
+    const summary = await readTar(stream.pipeThrough(new DecompressionStream("gzip")), limits, async (file) => {
+      const options = { httpMetadata: { contentType: contentTypeOf(file.path) } };
+      if (file.size === 0) {
+        await bucket.put(prefix + file.path, "", options);
+        return;
+      }
+      // R2 needs the length of a streamed body; the tar header gives it, and the stream enforces it.
+      const body = new FixedLengthStream(file.size);
+      const stored = bucket.put(prefix + file.path, body.readable, options);
+      const writer = body.writable.getWriter();
+      try {
+        for await (const chunk of file.chunks) await writer.write(chunk);
+        await writer.close();
+      } catch (err) {
+        await writer.abort(err).catch(() => undefined);
+        await stored.catch(() => undefined);
+        throw err;
+      }
+      await stored;
+    });
+    if (summary.files === 0) throw new SiteRefused("the site archive holds no files");
+    return { files: summary.files, bytes: summary.fileBytes, peakHeldBytes: summary.peakHeldBytes };
+  } catch (err) {
+    await deletePrefix(bucket, prefix);
+    if (err instanceof SiteRefused) throw err;
+    if (err instanceof TarError) throw new SiteRefused(`the site was not published: ${err.message}`);
+    // DecompressionStream fails with a TypeError on bytes that are not gzip.
+    if (err instanceof TypeError) throw new SiteRefused("the site was not published: the artifact is not a .tar.gz of a directory");
+    throw err;
   }
-  if (written === 0) throw new SparkiError("validation", { detail: "The site archive holds no files." });
-  return { files: written, bytes };
+}
+
+/** Deletes every object under `prefix` (R2 deletes at most 1000 keys per call). */
+async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<void> {
+  for (;;) {
+    const listed = await bucket.list({ prefix, limit: 1000 });
+    if (listed.objects.length === 0) return;
+    await bucket.delete(listed.objects.map((o) => o.key));
+    if (!listed.truncated) return;
+  }
 }
 
 /** Where a stage's traffic goes: its deployment, and optionally a canary taking `canaryPercent`. */

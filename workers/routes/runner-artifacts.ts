@@ -1,6 +1,8 @@
 /**
  * Artifact uploads from runners: a plain route with a streamed body (not JSON, so not in the
  * OpenAPI document). The upload carries its job's lease in headers, which the coordinator checks.
+ * The body streams to R2 (never held in memory) under ARTIFACT_MAX_MIB, not the API's 1 MiB
+ * JSON body limit; an upload over it is refused from its Content-Length before anything is stored.
  */
 import { ArtifactName, ArtifactUploadHeaders, ARTIFACT_KIND_HEADER, FENCING_TOKEN_HEADER, LEASE_ID_HEADER } from "../../core/contracts/runner.ts";
 import { SparkiError } from "../../core/errors.js";
@@ -11,6 +13,13 @@ import { holderOf, leaseHeaders } from "./runner.js";
 
 export const runnerArtifactRoutes = newRouter();
 
+/** Whether a request is an artifact upload: the app exempts these from its 1 MiB JSON body limit. */
+export function isArtifactUpload(method: string, path: string): boolean {
+  return method === "PUT" && /^\/v1\/runner\/jobs\/[^/]+\/artifacts\/./.test(path);
+}
+
+const MiB = 1024 * 1024;
+
 /** An artifact, streamed to R2 under the build's prefix while its SHA-256 is computed. */
 runnerArtifactRoutes.put("/v1/runner/jobs/:id/artifacts/:name{.+}", authenticateJob, async (c) => {
   const id = c.req.param("id");
@@ -18,12 +27,15 @@ runnerArtifactRoutes.put("/v1/runner/jobs/:id/artifacts/:name{.+}", authenticate
   if (!nameCheck.success) throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: nameCheck.error.issues[0]?.message ?? "invalid" }] });
   const headers = ArtifactUploadHeaders.safeParse(Object.fromEntries(c.req.raw.headers));
   if (!headers.success) throw new SparkiError("validation", { detail: `Send ${LEASE_ID_HEADER}, ${FENCING_TOKEN_HEADER} and ${ARTIFACT_KIND_HEADER}.` });
+  // Refused before anything is read or stored; the stream below holds the body to this length.
+  const length = Number(c.req.header("content-length"));
+  if (!c.req.raw.body || !Number.isInteger(length) || length < 0) throw new SparkiError("validation", { detail: "Send the artifact with a Content-Length." });
+  const maxBytes = Math.floor(c.var.config.ARTIFACT_MAX_MIB * MiB);
+  if (length > maxBytes) throw new SparkiError("payload_too_large", { detail: `Artifacts are limited to ${c.var.config.ARTIFACT_MAX_MIB} MiB (ARTIFACT_MAX_MIB); this one is ${length} bytes.` });
   const lease = holderOf(c, leaseHeaders(c));
   const buildId = buildIdOfJob(id);
   const owner = await coordinator(c, buildId).checkLease(id, lease);
   if ("refused" in owner) throw refusalError(owner);
-  const length = Number(c.req.header("content-length"));
-  if (!c.req.raw.body || !Number.isInteger(length) || length < 0) throw new SparkiError("validation", { detail: "Send the artifact with a Content-Length." });
   const digest = new crypto.DigestStream("SHA-256");
   const [toR2, toDigest] = c.req.raw.body.tee();
   const hashing = toDigest.pipeTo(digest);

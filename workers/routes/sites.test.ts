@@ -20,13 +20,15 @@ async function publish(version: string): Promise<string> {
     { name: "./docs/index.html", data: `docs ${version}` },
     { name: "escape.txt", data: "must not be written" },
   ]);
-  const { files } = await publishSite(env.ARTIFACTS, projectId, id, await gzip(withTraversal(tar, "escape.txt", "../escape.txt")));
+  // The same archive with a climbing entry is refused whole, and leaves nothing behind.
+  const refused = crypto.randomUUID();
+  await expect(publishSite(env.ARTIFACTS, projectId, refused, await gzip(withTraversal(tar, "escape.txt", "../escape.txt")))).rejects.toThrow(/leads outside the archive/);
+  const { files } = await publishSite(env.ARTIFACTS, projectId, id, await gzip(tar));
   expect(files).toBe(4);
-  // The climbing entry is kept inside the deployment (the tar reader drops the `../`): nothing
-  // is ever written outside a deployment's own prefix.
   const listed = await env.ARTIFACTS.list({ prefix: `projects/${projectId}/` });
   for (const object of listed.objects) expect(object.key).toMatch(new RegExp(`^projects/${projectId}/deployments/[0-9a-f-]{36}/site/[^.][^/]*(/[^./][^/]*)*$`));
   expect(listed.objects.map((o) => o.key)).toContain(`projects/${projectId}/deployments/${id}/site/escape.txt`);
+  expect(listed.objects.filter((o) => o.key.includes(refused))).toEqual([]);
   return id;
 }
 

@@ -11,6 +11,7 @@ import { localProblems, type DeployContext, type PlatformAdapter, type PlatformD
 import type { Cache } from "../../cache/cache.js";
 import type { Db } from "../../db/client.js";
 import { readAlias, setCanary, switchAlias } from "../aliases.js";
+import type { TarLimits } from "../../../core/archive/tar-reader.ts";
 import { publishSite, sitePrefix } from "../static-site.js";
 import { siteUrl } from "../../sites/hosts.js";
 
@@ -22,6 +23,8 @@ export interface SparkiStaticDeps {
   cache: Cache;
   /** The build artifact's R2 key for a context (the orchestrator knows where builds keep them). */
   artifactKey: (ctx: DeployContext) => string | null;
+  /** Caps on unpacking the archive (SITE_MAX_MIB, SITE_MAX_FILES, SITE_MAX_FILE_MIB). */
+  siteLimits: TarLimits;
   /** The sites origin (SITES_ORIGIN); without it this instance serves no sites. */
   sitesOrigin: string | null;
 }
@@ -54,8 +57,9 @@ export function sparkiStaticAdapter(deps: SparkiStaticDeps): PlatformAdapter {
         const key = deps.artifactKey(ctx);
         const object = key ? await deps.bucket.get(key) : null;
         if (!object) throw new Error("the build artifact is gone from storage");
-        const published = await publishSite(deps.bucket, ctx.projectId, id, await object.arrayBuffer());
-        await deps.bucket.put(marker, JSON.stringify({ ...published, commitSha: ctx.commitSha, at: new Date().toISOString() }));
+        // Streamed: a small archive may inflate far past an isolate's memory (publishSite caps it).
+        const { files, bytes } = await publishSite(deps.bucket, ctx.projectId, id, object.body, deps.siteLimits);
+        await deps.bucket.put(marker, JSON.stringify({ files, bytes, commitSha: ctx.commitSha, at: new Date().toISOString() }));
       }
       return { id, url: address(ctx.projectId, id) };
     },
