@@ -49,7 +49,12 @@ export function createApp() {
   app.openAPIRegistry.registerComponent("securitySchemes", "runnerToken", {
     type: "http",
     scheme: "bearer",
-    description: "A runner token (srn_…) from POST /v1/runner/register.",
+    description: "A runner token (srn_…) from POST /v1/runner/register. It only claims.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "jobToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The jobToken of a claimed job: every call on that job (and no other), while its lease lasts.",
   });
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

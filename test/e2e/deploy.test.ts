@@ -90,7 +90,8 @@ async function metric(name: string): Promise<number> {
 
 beforeAll(async () => {
   await e2e.start();
-  await e2e.runner("deployer");
+  // The workspace's own runner: script stages run on nothing else.
+  await e2e.runner("deployer", { pool: "workspace" });
 }, 180_000);
 
 afterAll(() => e2e.close(), 60_000);

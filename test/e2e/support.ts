@@ -131,6 +131,15 @@ export interface RunnerOptions {
   labels?: string;
   /** Extra variables in the runner's environment (its steps inherit them). */
   env?: Record<string, string>;
+  /**
+   * `shared` (the default): the instance's shared pool, serving every workspace of the stack but
+   * limited by each workspace's shared_runners policy (by default no build of a project with
+   * secrets, and never a script deployment). `workspace`: registered into the test's workspace
+   * with a registration token, as a team's own runner is: it takes every job of that workspace.
+   */
+  pool?: "workspace" | "shared";
+  /** Register into this workspace instead of the test's own (pool `workspace`). */
+  workspaceId?: string;
 }
 
 export class E2E {
@@ -237,10 +246,18 @@ export class E2E {
     return res.body.id;
   }
 
-  /** Registers a runner in the shared pool and starts `sparki-runner run` in a process group of its own. */
+  /** A registration token of a workspace's own pool (the test's workspace by default). */
+  async registrationToken(workspaceId = this.workspaceId): Promise<string> {
+    const res = await this.api("POST", `/v1/workspaces/${workspaceId}/runner-tokens`, { name: "e2e" });
+    if (res.status !== 201) throw new Error(`creating a runner token answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body.token;
+  }
+
+  /** Registers a runner (see {@link RunnerOptions.pool}) and starts `sparki-runner run` in a process group of its own. */
   async runner(name: string, opts: RunnerOptions = {}): Promise<RunnerProcess> {
     const config = join(this.work, `runner-${name}.json`);
-    await run(process.execPath, [runnerBin, "register", "--url", opts.url ?? this.stack.apiUrl, "--token", this.sharedToken, "--name", name, "--labels", opts.labels ?? "linux", "--config", config]);
+    const token = (opts.pool ?? "shared") === "shared" ? this.sharedToken : await this.registrationToken(opts.workspaceId);
+    await run(process.execPath, [runnerBin, "register", "--url", opts.url ?? this.stack.apiUrl, "--token", token, "--name", name, "--labels", opts.labels ?? "linux", "--config", config]);
     const child = spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`)], {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
