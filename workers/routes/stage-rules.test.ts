@@ -49,6 +49,12 @@ describe("stage rules", () => {
     expect(update?.details).toMatchObject({ stage: "production", before: { approverRoles: ["owner", "admin"] }, after: { approverRoles: ["owner"] } });
   });
 
+  it("are in the OpenAPI document", async () => {
+    const doc = (await call("GET", "/v1/openapi.json")).body;
+    expect(Object.keys(doc.paths["/v1/projects/{id}/stage-rules"])).toEqual(["get"]);
+    expect(Object.keys(doc.paths["/v1/projects/{id}/stage-rules/{stage}"]).sort()).toEqual(["delete", "put"]);
+  });
+
   it("refuses branch patterns git would never name, unknown roles, bad stage names and unknown fields with a 400", async () => {
     const projectId = (await createProject(owner, workspaceId)).id;
     const bad: [string, unknown][] = [
