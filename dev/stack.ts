@@ -29,7 +29,10 @@ export interface StackOptions {
   entry?: string;
   /** Another wrangler config (a benchmark adding its own Durable Object). */
   config?: string;
-  /** Also run one runner agent in the shared pool (`npm run dev` does). */
+  /**
+   * Also run one runner agent in the shared pool (`npm run dev` does); the stack then trusts the
+   * shared pool with every job (DEV_TRUST_SHARED_RUNNERS), as its one runner is the developer's own.
+   */
   runner?: boolean;
   /** Extra `wrangler dev` vars, e.g. a lower bcrypt cost for benchmarks. */
   vars?: Record<string, string>;
@@ -136,6 +139,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
         SITES_ORIGIN: sites.origin,
         STACK_ID: stackId,
+        // The stack's own local runner (shared pool) takes every job, secrets included, so a
+        // newcomer's builds run with no setup. Development only: production never sets it.
+        ...(options.runner ? { DEV_TRUST_SHARED_RUNNERS: "true" } : {}),
         ...options.vars,
       };
       const envFile = join(stateDir, "worker.env");
