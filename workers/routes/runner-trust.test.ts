@@ -79,6 +79,25 @@ describe("the shared-runner policy", () => {
     expect(audit.body.items.map((i: { details: { sharedRunners: string } }) => i.details.sharedRunners)).toEqual(["always", "never"]);
   });
 
+  it("is lifted by DEV_TRUST_SHARED_RUNNERS (a development stack's own runner takes everything)", async () => {
+    const worker = (await import("../index.js")).default;
+    const devEnv = { ...env, DEV_TRUST_SHARED_RUNNERS: "true" };
+    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+    const withSecrets = await trigger((await project("secret-value-3")).id);
+    const shared = await registerRunnerWithId();
+    for (let i = 0; i < 20; i++) {
+      const res = await worker.fetch(new Request("http://sparki.test/v1/runner/claim", { method: "POST", headers: { authorization: `Bearer ${shared.runnerToken}`, "content-type": "application/json" }, body: JSON.stringify({ capacity: 1 }) }), devEnv, ctx);
+      if (res.status !== 200) continue;
+      const job = (await res.json()) as Job;
+      if (job.buildId === withSecrets) {
+        expect(job.secrets).toEqual([{ name: "TOKEN", value: "secret-value-3" }]);
+        return void (await release(job));
+      }
+      await release(job);
+    }
+    throw new Error("the trusted shared runner never got the build with secrets");
+  });
+
   it("only owners and admins set it, to one of the three values", async () => {
     const developer = await signup("trust-dev");
     await addMember(owner, workspaceId, developer, "developer");
