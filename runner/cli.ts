@@ -90,7 +90,8 @@ async function runCommand(opts: RunOptions): Promise<void> {
     throw new UserError(`cannot create the work folder ${workDir}: ${(err as Error).message}; pass --work-dir`);
   }
   const noSandbox = !opts.sandbox || truthy(process.env.SPARKI_RUNNER_NO_SANDBOX);
-  const decision = decideSandbox({ probe: noSandbox ? { ok: false, reason: "not tried" } : await probeSandbox(), noSandbox, pool: config.pool, localControlPlane: isLoopbackUrl(config.url) });
+  const probe = noSandbox ? ({ ok: false, reason: "not tried" } as const) : await probeSandbox();
+  const decision = decideSandbox({ probe, noSandbox, pool: config.pool, localControlPlane: isLoopbackUrl(config.url) });
   if (decision.mode === "refuse") throw new UserError(decision.reason);
   say(decision.note);
   const agent = new Agent({
@@ -98,7 +99,7 @@ async function runCommand(opts: RunOptions): Promise<void> {
     labels: config.labels,
     concurrency: opts.concurrency,
     workDir: realpathSync(workDir),
-    ...(decision.mode === "sandbox" ? { sandbox: { bwrap: "bwrap", hidden: hiddenPaths({ configPath, workDir }) } } : {}),
+    ...(decision.mode === "sandbox" && probe.ok ? { sandbox: { bwrap: probe.bwrap, hidden: hiddenPaths({ configPath, workDir }) } } : {}),
     graceMs: opts.gracePeriod * 1000,
     say,
   });

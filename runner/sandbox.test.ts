@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox, sandboxArgv, sandboxBaseEnv, type Sandbox } from "./sandbox.ts";
+import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox, sandboxArgv, sandboxBaseEnv, sandboxEnvArgs, type Sandbox } from "./sandbox.ts";
 
 const sh = ["/bin/sh", "-c", "echo hi"];
 
@@ -10,6 +10,7 @@ describe("sandboxArgv", () => {
   it("namespaces, read-only host, fresh /proc and /dev, private /tmp, no capabilities, dies with the runner", () => {
     const argv = sandboxArgv({ sandbox: { bwrap: "bwrap", hidden: [] }, jobDir: "/srv/work/job-1" }, "/srv/work/job-1/src", sh);
     expect(argv).toEqual([
+      "--args", "3",
       "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL",
       "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
       "--bind", "/srv/work/job-1", "/srv/work/job-1", "--chdir", "/srv/work/job-1/src", "--", ...sh,
@@ -85,8 +86,15 @@ describe("sandboxBaseEnv", () => {
   });
 });
 
+describe("sandboxEnvArgs", () => {
+  it("clears bwrap's environment and sets the step's, NUL-separated; a NUL cannot smuggle in an option", () => {
+    const args = sandboxEnvArgs({ A: "1", SECRET: "s p a c e", BAD: "x\0--bind\0/\0/", UNSET: undefined });
+    expect(args.toString().split("\0")).toEqual(["--clearenv", "--setenv", "A", "1", "--setenv", "SECRET", "s p a c e", ""]);
+  });
+});
+
 describe("decideSandbox", () => {
-  const ok = { ok: true } as const;
+  const ok = { ok: true, bwrap: "/usr/bin/bwrap" } as const;
   const broken = { ok: false, reason: "bwrap was not found on PATH" } as const;
 
   it("sandboxes whenever bwrap works and nobody opted out", () => {
@@ -122,7 +130,7 @@ describe("isLoopbackUrl", () => {
 
 describe("probeSandbox", () => {
   it("runs bwrap for real on Linux", async () => {
-    expect(await probeSandbox()).toEqual({ ok: true });
+    expect(await probeSandbox()).toEqual({ ok: true, bwrap: "/usr/bin/bwrap" });
   });
 
   it("says what is missing, and that other systems have no bwrap", async () => {

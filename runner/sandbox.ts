@@ -7,7 +7,7 @@
  * registries. This file only decides and builds the argv; runner/steps.ts spawns it.
  */
 import { spawn } from "node:child_process";
-import { realpathSync, statSync } from "node:fs";
+import { accessSync, constants, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
 
 /** A path the step must not see: a folder gets an empty tmpfs over it, a file /dev/null. */
@@ -18,7 +18,7 @@ export interface HiddenPath {
 
 /** What every sandboxed step of one runner shares. */
 export interface Sandbox {
-  /** The bwrap binary (a name looked up on PATH, or a path). */
+  /** The bwrap binary's absolute path, found at start (never looked up on a job's PATH). */
   bwrap: string;
   hidden: HiddenPath[];
 }
@@ -29,7 +29,15 @@ export interface SandboxedStep {
   jobDir: string;
 }
 
-export type SandboxProbe = { ok: true } | { ok: false; reason: string };
+export type SandboxProbe = { ok: true; bwrap: string } | { ok: false; reason: string };
+
+/**
+ * The descriptor bwrap reads the step's environment from (`--args`): NUL-separated
+ * `--clearenv --setenv NAME VALUE ...`. Not argv, which every user can read in /proc, and not
+ * bwrap's own environment, which would let a job's LD_PRELOAD or LD_LIBRARY_PATH load code from
+ * its checkout into bwrap, which runs on the host, outside the sandbox it is about to build.
+ */
+export const ENV_FD = 3;
 
 // What every sandbox gets, in bwrap's order (later mounts go over earlier ones). No
 // --new-session: the runner starts each step with setsid already (its own process group,
@@ -46,7 +54,7 @@ const within = (path: string, dir: string) => path === dir || path.startsWith(di
  */
 export function sandboxArgv(step: SandboxedStep, cwd: string, command: readonly string[]): string[] {
   const dirs = step.sandbox.hidden.filter((h) => h.kind === "dir" && h.path !== "/").map((h) => h.path);
-  const args = [...BASE];
+  const args = ["--args", String(ENV_FD), ...BASE];
   const tmpfs: string[] = [];
   for (const { path, kind } of step.sandbox.hidden) {
     if (path === "/" || within(path, "/tmp") || dirs.some((d) => d !== path && within(path, d))) continue;
@@ -61,6 +69,19 @@ export function sandboxArgv(step: SandboxedStep, cwd: string, command: readonly 
   return args;
 }
 
+/**
+ * The step's whole environment as bwrap reads it from {@link ENV_FD}. A name or value with a NUL
+ * (which no environment can hold anyway) is dropped: it would split into extra bwrap options.
+ */
+export function sandboxEnvArgs(env: NodeJS.ProcessEnv): Buffer {
+  const parts = ["--clearenv"];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || name === "" || name.includes("=") || name.includes("\0") || value.includes("\0")) continue;
+    parts.push("--setenv", name, value);
+  }
+  return Buffer.from(`${parts.join("\0")}\0`);
+}
+
 /** The folder in a job's folder that sandboxed steps get as $HOME. */
 export function stepHome(jobDir: string): string {
   return join(jobDir, "home");
@@ -72,8 +93,8 @@ const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
  * The base environment of a sandboxed step: PATH (the runner's absolute entries, so the
  * host's tools are found; a relative entry would run whatever the checkout holds), a HOME
  * of its own, LANG and TMPDIR. Nothing else of the runner's environment reaches the step;
- * the job's variables and secrets go on top (runner/job.ts). The environment travels as the
- * spawn's own environment rather than `--setenv` arguments: argv is world-readable in /proc.
+ * the job's variables and secrets go on top (runner/job.ts), and all of it reaches the step
+ * through {@link ENV_FD}.
  */
 export function sandboxBaseEnv(jobDir: string, host: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const path = (host.PATH ?? "").split(":").filter((p) => isAbsolute(p));
@@ -111,19 +132,35 @@ export function hiddenPaths(opts: { configPath: string; workDir: string; extra?:
  */
 export function probeSandbox(bwrap = "bwrap", platform: NodeJS.Platform = process.platform): Promise<SandboxProbe> {
   if (platform !== "linux") return Promise.resolve({ ok: false, reason: `the sandbox uses bubblewrap, which is Linux-only (this host is ${platform})` });
+  const path = findExecutable(bwrap);
+  if (path === null) return Promise.resolve({ ok: false, reason: `${bwrap} was not found on PATH (Debian/Ubuntu: apt-get install bubblewrap)` });
   return new Promise((done) => {
-    const child = spawn(bwrap, [...BASE, "--", "true"], { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
+    const child = spawn(path, [...BASE, "--", "true"], { env: {}, stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", (err: NodeJS.ErrnoException) =>
       done({ ok: false, reason: err.code === "ENOENT" ? `${bwrap} was not found on PATH (Debian/Ubuntu: apt-get install bubblewrap)` : `${bwrap} could not start: ${err.message}` }),
     );
     child.once("close", (code, signal) => {
-      if (code === 0) return done({ ok: true });
+      if (code === 0) return done({ ok: true, bwrap: path });
       const why = stderr.trim().split("\n").pop() || (signal ? `killed by ${signal}` : `exit ${code}`);
       done({ ok: false, reason: `${bwrap} does not work here: ${why} (user namespaces may be disabled: sysctl kernel.unprivileged_userns_clone=1)` });
     });
   });
+}
+
+/** An executable's absolute path: `name` itself when it has a '/', else the first on PATH's absolute entries. */
+function findExecutable(name: string, path = process.env.PATH ?? ""): string | null {
+  const candidates = name.includes("/") ? [resolve(name)] : path.split(":").filter((dir) => isAbsolute(dir)).map((dir) => join(dir, name));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // Not here.
+    }
+  }
+  return null;
 }
 
 /** Where the runner's jobs go, as it registered: told by `register`, absent in older configs. */

@@ -91,6 +91,33 @@ describe("a sandboxed step", () => {
     }
   });
 
+  it("hands the environment to bwrap through a pipe: bwrap's own environment and argv on the host hold none of it", async () => {
+    const controller = new AbortController();
+    const secret = `secret-${crypto.randomUUID()}`;
+    // A job's LD_PRELOAD must not reach bwrap, which runs on the host before the sandbox exists.
+    const env = { ...sandboxBaseEnv(step.jobDir), JOB_SECRET: secret, LD_PRELOAD: `${src}/evil.so` };
+    const output = sink();
+    const outcome = runStep({ command: 'echo "inside: $JOB_SECRET"; exec sleep 3177', cwd: src, env, timeoutMs: 30_000, signal: controller.signal, output, sandbox: step, killGraceMs: 1500 });
+    await until("the step to run", () => output.text().includes("inside: ") && hostPids("3177").length === 1);
+    const bwraps = readdirSync("/proc").filter((e) => /^\d+$/.test(e)).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(`${step.sandbox.bwrap}\0--args\0`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("3177");
+      } catch {
+        return false;
+      }
+    });
+    // bwrap on the host, and its init in the step's namespace.
+    expect(bwraps.length).toBeGreaterThanOrEqual(1);
+    for (const pid of bwraps) {
+      expect(readFileSync(`/proc/${pid}/environ`, "utf8")).toBe("");
+      expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).not.toContain(secret);
+    }
+    controller.abort();
+    await outcome;
+    // The step itself got it (its shell ignored the missing preload, as ld.so does).
+    expect(output.text()).toContain(`inside: ${secret}\n`);
+  });
+
   it("writes its checkout, its home and a private /tmp; the rest of the host is read-only", async () => {
     writeFileSync(join(tmpdir(), "sparki-host-tmp-marker"), "host");
     const { outcome, output } = run(`set -u
@@ -117,7 +144,7 @@ done`);
 ls ${root}/work; ls ${root}/work/job-b 2>&1 | head -1
 echo "pids: $(ls /proc | grep -c '^[0-9]')"
 cat /proc/${process.pid}/cmdline 2>/dev/null || echo "no runner in /proc"
-cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c 'srn_super''secret' || true`);
+cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c 'srn_super[s]ecret' || true`);
     await outcome;
     const text = output.text();
     expect(text).not.toContain("srn_supersecret");

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import type { OutputSink } from "./logs.ts";
 import { exitCodeOf, terminateGroup } from "./process-group.ts";
-import { sandboxArgv, type SandboxedStep } from "./sandbox.ts";
+import { ENV_FD, sandboxArgv, sandboxEnvArgs, type SandboxedStep } from "./sandbox.ts";
 
 export interface StepRunOptions {
   command: string;
@@ -54,14 +54,20 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   if (opts.signal.aborted) return { kind: "aborted", durationMs: 0 };
 
   const shell = ["/bin/sh", "-c", MERGE_STDERR, "sh", opts.command];
-  const [file, args] = opts.sandbox ? [opts.sandbox.sandbox.bwrap, sandboxArgv(opts.sandbox, opts.cwd, shell)] : [shell[0] as string, shell.slice(1)];
   const spare = opts.sandbox !== undefined;
-  const child = spawn(file, args, {
-    cwd: opts.cwd,
-    env: opts.env,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // Sandboxed, bwrap itself gets an empty environment and reads the step's from a pipe
+  // (runner/sandbox.ts, ENV_FD); the pipe's end is the only stdio slot past stderr.
+  const [file, args, env] = opts.sandbox ? [opts.sandbox.sandbox.bwrap, sandboxArgv(opts.sandbox, opts.cwd, shell), {}] : ["/bin/sh", shell.slice(1), opts.env];
+  const child = spawn(file, args, { cwd: opts.cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe", opts.sandbox ? "pipe" : "ignore"] });
+  // Both are pipes (stdio above); the 4-slot form loses that in the types.
+  const stdout = child.stdout as Readable;
+  const stderr = child.stderr as Readable;
+  const envPipe = opts.sandbox ? child.stdio[ENV_FD] : null;
+  if (envPipe && "end" in envPipe) {
+    // bwrap gone before reading it (a failed start) is reported by its exit code.
+    envPipe.on("error", () => undefined);
+    envPipe.end(sandboxEnvArgs(opts.env));
+  }
   const spawned = new Promise<Error | null>((resolve) => {
     child.once("spawn", () => resolve(null));
     child.once("error", resolve);
@@ -69,7 +75,7 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
-  const streams = Promise.all([forward(child.stdout, opts.output), forward(child.stderr, opts.output)]);
+  const streams = Promise.all([forward(stdout, opts.output), forward(stderr, opts.output)]);
   const spawnError = await spawned;
   if (spawnError) {
     opts.output.note(`sparki: cannot start the step: ${spawnError.message}`);
@@ -99,8 +105,8 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   // could hold them forever, so their end is bounded.
   const drained = await Promise.race([streams.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
   if (!drained) {
-    child.stdout.destroy();
-    child.stderr.destroy();
+    stdout.destroy();
+    stderr.destroy();
   }
   opts.output.end();
 
