@@ -2,6 +2,7 @@
  * Steps under the real bwrap: real child processes, the host's real /proc. What a sandboxed
  * step can see, write and keep running, and that exit codes, live output and kills still work.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -180,6 +181,20 @@ echo ready; sleep 3173 & wait`, { signal: controller.signal });
     expect(await outcome).toMatchObject({ kind: "aborted" });
     expect(output.text()).toContain("cleaning up\n");
     expect([...hostPids("3171"), ...hostPids("3172"), ...hostPids("3173")]).toEqual([]);
+  });
+
+  it("nothing in the sandbox outlives a runner killed with SIGKILL (--die-with-parent)", async () => {
+    const script = `const { runStep } = await import(${JSON.stringify(new URL("./steps.ts", import.meta.url).pathname)});
+const sink = { write: () => true, onDrain: (f) => f(), note: () => {}, end: () => {} };
+await runStep({ command: "setsid sleep 3178 & sleep 3179", cwd: ${JSON.stringify(src)}, env: { PATH: "/usr/bin:/bin" }, timeoutMs: 60000, signal: new AbortController().signal, output: sink, sandbox: ${JSON.stringify(step)} });`;
+    const runner = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: "ignore" });
+    try {
+      await until("the sandboxed step's processes", () => hostPids("3178").length === 1 && hostPids("3179").length === 1, 20_000);
+      runner.kill("SIGKILL");
+      await until("every process of the sandbox to be gone", () => hostPids("3178").length === 0 && hostPids("3179").length === 0, 5_000);
+    } finally {
+      runner.kill("SIGKILL");
+    }
   });
 
   it("a timeout ends the step, and leftovers do not outlive a step that exited", async () => {
