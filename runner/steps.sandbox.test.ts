@@ -161,6 +161,25 @@ cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c 'srn_
     expect(text.trim().split("\n").at(-1)).toBe("0");
   });
 
+  it("in the dev stack's layout, hides all of .sparki/ (worker.env, runner.json) but its own job folder", async () => {
+    const state = join(root, ".sparki");
+    const jobDir = join(state, "runner-work", "job-x");
+    mkdirSync(join(jobDir, "src"), { recursive: true });
+    mkdirSync(join(jobDir, "home"));
+    writeFileSync(join(state, "worker.env"), "JWT_SECRET=dev-jwt-secret-value\n");
+    writeFileSync(join(state, "runner.json"), JSON.stringify({ runnerToken: "srn_devstacktoken" }));
+    const dev: SandboxedStep = { sandbox: { bwrap: step.sandbox.bwrap, hidden: hiddenPaths({ configPath: join(state, "runner.json"), workDir: join(state, "runner-work") }) }, jobDir };
+    const output = sink();
+    const outcome = runStep({ command: `cat ${state}/worker.env ${state}/runner.json 2>&1; ls -a ${state}; ls ${state}/runner-work; echo ok > ${state}/x 2>&1 || echo "read-only"`, cwd: join(jobDir, "src"), env: sandboxBaseEnv(jobDir), timeoutMs: 30_000, signal: new AbortController().signal, output, sandbox: dev });
+    await outcome;
+    const text = output.text();
+    expect(text).not.toContain("dev-jwt-secret-value");
+    expect(text).not.toContain("srn_devstacktoken");
+    expect(text).toContain("No such file or directory");
+    expect(text).toContain(".\n..\nrunner-work\njob-x\n");
+    expect(text).toContain("read-only\n");
+  });
+
   it("streams output while the step runs", async () => {
     const controller = new AbortController();
     const { outcome, output } = run("echo first; sleep 30; echo never", { signal: controller.signal });
