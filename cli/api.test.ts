@@ -169,6 +169,29 @@ describe("sparki against the local stack", () => {
     expect(json(await sparki(["secrets", "list", "--project", projectId, "--json"])).items.map((s: { name: string }) => s.name)).toEqual(["OTHER"]);
   });
 
+  it("secrets set refuses a value too short to mask, before asking the API", async () => {
+    const short = await sparki(["secrets", "set", "PIN", "--project", projectId, "--value", "123"]);
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/^sparki: .*at least 4 characters/);
+  });
+
+  it("tokens create --scope read prints a token that reads but cannot write; tokens lists and removes it", async () => {
+    const created = await sparki(["tokens", "create", "reader", "--scope", "read"]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^spk_/);
+    expect(created.stderr).toContain("(read)");
+    const env = { SPARKI_TOKEN: token };
+    expect(json(await sparki(["projects", "--json"], { env })).items.length).toBeGreaterThan(0);
+    const write = await sparki(["secrets", "set", "X", "--project", projectId, "--value", "abcdef"], { env });
+    expect(write.code).toBe(1);
+    expect(write.stderr).toMatch(/scope/);
+    const reader = json(await sparki(["tokens", "--json"])).items.find((t: { name: string }) => t.name === "reader");
+    expect(reader.scope).toBe("read");
+    expect((await sparki(["tokens", "rm", reader.id])).code).toBe(0);
+    expect((await sparki(["whoami"], { env })).code).toBe(3);
+  });
+
   it("runners --json parses (the shared pool's runner is not a workspace runner)", async () => {
     expect(json(await sparki(["runners", "--json"]))).toEqual({ items: [] });
   });
