@@ -20,6 +20,8 @@ export const keys = {
   detection: (snapshotHash: string) => `detection:${snapshotHash}`,
   apiToken: (tokenHash: string) => `token:api:${tokenHash}`,
   runner: (tokenHash: string) => `token:runner:${tokenHash}`,
+  // Whether a runner is still registered, for job-token calls (dropped when it is revoked).
+  runnerById: (runnerId: string) => `runner:${runnerId}`,
   revokedAccessToken: (jti: string) => `token:revoked:${jti}`,
   rateLimit: (scope: string, subject: string, window: number) => `ratelimit:${scope}:${subject}:${window}`,
 } as const;

@@ -43,12 +43,18 @@ export const authenticateRunner = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+const RunnerHome = z.object({ workspaceId: z.uuid().nullable() });
+
+/** How long a runner's existence is cached for job calls; revocation drops the entry at once. */
+const runnerExistsTtl = 60;
+
 /**
  * Requires the job token of the job in the path (`/v1/runner/jobs/:id/...`). Another job's
  * token, a runner token or a user's token is a 401. The runner that holds the job must still be
- * registered: a revoked runner's job tokens stop at once (read from Postgres on every call, not a
- * cache, because revocation must not wait for an entry to expire). The lease itself is checked by
- * the job's coordinator.
+ * registered: revocation deletes its row and drops this cache entry, so its job tokens stop at
+ * once (and the coordinators of the jobs it held revoke their leases besides). Heartbeats and log
+ * sockets are frequent, so the lookup is cached rather than a Postgres query per call. The lease
+ * itself is checked by the job's coordinator.
  */
 export const authenticateJob = createMiddleware<AppEnv>(async (c, next) => {
   checkVersion(c);
@@ -57,8 +63,11 @@ export const authenticateJob = createMiddleware<AppEnv>(async (c, next) => {
   if (token.startsWith(tokenPrefix.runner)) throw new SparkiError("invalid_token", { detail: "A runner token only claims; calls on a job take that job's token." });
   const holder = await verifyJobToken(token, c.var.config.JWT_SECRET);
   if (holder.jobId !== c.req.param("id")) throw new SparkiError("invalid_token", { detail: "This job token belongs to another job." });
-  const db = await c.var.db();
-  const [runner] = await db.select({ id: runners.id, workspaceId: runners.workspaceId }).from(runners).where(eq(runners.id, holder.runnerId));
+  const runner = await c.var.cache.getOrLoad(keys.runnerById(holder.runnerId), runnerExistsTtl, RunnerHome.nullable(), async () => {
+    const db = await c.var.db();
+    const [row] = await db.select({ workspaceId: runners.workspaceId }).from(runners).where(eq(runners.id, holder.runnerId));
+    return row ?? null;
+  });
   if (!runner) throw new SparkiError("invalid_token", { detail: "The runner holding this job was revoked." });
   c.set("job", holder);
   c.var.log.fields.workspaceId = runner.workspaceId ?? undefined;

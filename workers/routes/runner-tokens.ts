@@ -129,9 +129,9 @@ runnerTokenRoutes.openapi(
       await audit(c, tx, { eventType: "data", action: "runner.revoke", result: "success", workspaceId: id, resourceType: "runner", resourceId: runnerId, details: { name: row.name } });
       return row;
     });
-    // The row is gone, so its token and job tokens are refused from here on; the cached token
-    // lookup goes too, so no isolate answers from it.
-    await c.var.cache.remove(keys.runner(revoked.tokenHash));
+    // The row is gone, so its token and job tokens are refused from here on; the cached lookups
+    // of both go too, so nothing answers from them.
+    await c.var.cache.remove(keys.runner(revoked.tokenHash), keys.runnerById(runnerId));
     // The jobs Postgres knows it holds lose their leases now. One claimed in the same instant and
     // not yet recorded is refused all the same: every job call checks the runner still exists.
     const held = await db.selectDistinct({ buildId: jobs.buildId }).from(jobs).where(and(eq(jobs.runnerId, runnerId), inArray(jobs.status, ["claimed", "running"])));

@@ -87,21 +87,21 @@ runnerRoutes.openapi(
     responses: { 200: { description: "A job, under a lease", content: json(Job) }, 204: { description: "No job came in time; ask again" }, ...problems(400, 401) },
   }),
   async (c) => {
-    c.req.valid("json");
+    c.req.valid("json"); // only `capacity`: one job per claim either way
     const runner = c.var.runner;
     const shared = runner.workspaceId === null;
     // Shared runners run other tenants' code: each workspace's policy says what they may take.
     const policed = shared && !c.var.config.DEV_TRUST_SHARED_RUNNERS;
     const pool = dispatcher(c, runner.workspaceId ? workspacePool(runner.workspaceId) : sharedPool);
     const deadline = Date.now() + maxClaimWaitMs - 2000;
-    const db = await c.var.db();
     // An offer may lose to another pool's claim of the same job; then wait for the next one.
     while (Date.now() < deadline) {
       // The labels it registered with, never the request's: a claim cannot widen what it gets.
       const offer = await pool.claim({ runnerId: runner.id, labels: runner.labels }, deadline - Date.now());
       if (!offer) break;
       const build = coordinator(c, offer.buildId);
-      if (policed && (await sharedPoolWithholds(db, offer.buildId))) {
+      // Postgres only once an offer came: a long-poll must not hold a connection while it waits.
+      if (policed && (await sharedPoolWithholds(await c.var.db(), offer.buildId))) {
         await build.leavePool(sharedPool);
         continue;
       }
@@ -110,9 +110,9 @@ runnerRoutes.openapi(
       const holder: Holder = { leaseId: job.leaseId, fencingToken: job.fencingToken, runnerId: runner.id };
       const owner = await build.checkLease(job.jobId, holder);
       if ("refused" in owner) continue;
-      // Read again with the secrets themselves: one may have been added since the build was queued.
-      const [policy, jobSecrets] = await Promise.all([policed ? workspacePolicy(db, owner.workspaceId) : null, projectSecrets(c, owner.projectId)]);
-      if (policy !== null && withholdsFromShared(policy, jobSecrets.length > 0)) {
+      // Decided again with the secrets in hand: one may have been added since the build was queued.
+      const jobSecrets = await projectSecrets(c, owner.projectId);
+      if (policed && jobSecrets.length > 0 && withholdsFromShared(await workspacePolicy(await c.var.db(), owner.workspaceId), true)) {
         await build.leavePool(sharedPool);
         await build.release(job.jobId, holder);
         continue;
