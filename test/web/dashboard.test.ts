@@ -6,8 +6,9 @@
  * keyboard. The deployment page is first driven with answers the test gives (the contract of
  * core/contracts/deployments.ts), then for real: a site deployed to sparki-static staging and
  * production twice, watched live, rolled back from the dashboard (version one served again), and a
- * third version behind an approval, approved from the dashboard. Each step is its own test on the
- * same page, in order.
+ * third version behind an approval that the project's deployment rules panel set (its sparki.yml
+ * asks for none), approved from the dashboard, which then names the approver. Each step is its own
+ * test on the same page, in order.
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -233,7 +234,7 @@ describe("the dashboard on the local stack", () => {
   it("shows a deployment's stages and health, and rolls it back (API answered per core/contracts/deployments.ts)", async () => {
     const id = crypto.randomUUID();
     const at = new Date().toISOString();
-    const stage = (name: string, status: string, trafficPercent: number) => ({ id: crypto.randomUUID(), name, platform: "sparki-static", strategy: "all-at-once", status, approval: false, trafficPercent, passes: 3, failures: 0, url: null, startedAt: at, completedAt: at });
+    const stage = (name: string, status: string, trafficPercent: number) => ({ id: crypto.randomUUID(), name, platform: "sparki-static", strategy: "all-at-once", status, approval: false, approverRoles: ["owner", "admin"], approvedBy: null, approvedAt: null, trafficPercent, passes: 3, failures: 0, url: null, startedAt: at, completedAt: at });
     const deployment = (status: string, stageStatus: string) => ({
       id, projectId: crypto.randomUUID(), buildId: crypto.randomUUID(), commitSha: "a".repeat(40), branch: "main", status, reason: null, trigger: "push", createdAt: at, completedAt: at,
       stages: [stage("staging", "healthy", 100), stage("production", stageStatus, 100)],
@@ -339,8 +340,24 @@ describe("the dashboard on the local stack", () => {
     await shot(page, "10-deployment-rolled-back");
   });
 
-  it("approves a stage that waits for approval, and the deployment succeeds", { timeout: 300_000 }, async () => {
-    await nextCommit(siteRepo, site("three", { approval: true }));
+  it("sets a production approval in the project's deployment rules", async () => {
+    await page.goto(`/projects/${siteProjectId}`);
+    const panel = page.locator("#stage-rules");
+    await expect.poll(() => panel.locator("[data-stage-rule]").count(), { timeout: 10_000 }).toBe(2);
+    expect(await panel.locator('[data-stage-rule="production"]').textContent()).toContain("default");
+    await panel.locator('[data-stage-rule="production"]').getByRole("button", { name: "Edit" }).click();
+    expect(await page.getByLabel("Branches").inputValue()).toBe("main");
+    await page.getByLabel("Approval required").check();
+    await page.locator('input[name="approver"][value="admin"]').uncheck();
+    await page.getByRole("button", { name: "Save rule" }).click();
+    await expect.poll(() => panel.locator('[data-stage-rule="production"]').textContent(), { timeout: 10_000 }).toMatch(/productionrequiredmainowner/);
+    expect(await panel.locator('[data-stage-rule="production"]').textContent()).toContain("set");
+    await shot(page, "11-stage-rules");
+  });
+
+  it("approves a stage that waits for the approval its rule asks for, and the deployment succeeds", { timeout: 300_000 }, async () => {
+    // sparki.yml asks for no approval: the rule set above gates production all the same.
+    await nextCommit(siteRepo, site("three"));
     await page.goto(`/projects/${siteProjectId}`);
     const third = await buildInBrowser();
     const three = await deploymentOf(third);
@@ -352,10 +369,10 @@ describe("the dashboard on the local stack", () => {
     expect(await page.locator("#deployment-status").textContent()).toBe("awaiting approval");
     expect(await page.locator('[data-stage="staging"] h2 .status').textContent()).toBe("healthy");
     expect(await page.locator('[data-stage="production"] h2 .status').textContent()).toBe("waiting");
-    expect(await page.locator('[data-stage="production"]').textContent()).toContain("needs approval");
+    expect(await page.locator('[data-stage="production"] .approval').textContent()).toBe("needs approval by owner");
     expect(await served("staging")).toBe("three");
     expect(await served("production")).toBe("one");
-    await shot(page, "11-deployment-awaiting-approval");
+    await shot(page, "12-deployment-awaiting-approval");
 
     const socket = sockets.find((s) => s.url.endsWith(`/v1/deployments/${three}/events`));
     const framesBefore = socket?.frames ?? 0;
@@ -366,14 +383,15 @@ describe("the dashboard on the local stack", () => {
     expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
     expect(await page.locator('[data-stage="production"] h2 .status').textContent()).toBe("healthy");
     expect(await page.locator(".events").textContent()).toContain("approved");
+    expect(await page.locator('[data-stage="production"] .approval').textContent()).toContain(`approved by ${email}`);
     expect((await deployment(three)).status).toBe("succeeded");
     await pollUntil("production to serve version three", async () => (await served("production")) === "three", 15_000, { intervalMs: 250 });
-    await shot(page, "12-deployment-approved");
+    await shot(page, "13-deployment-approved");
     // Long stage URLs and event messages wrap on a phone.
     await page.setViewportSize({ width: 360, height: 740 });
     await page.waitForTimeout(300);
     expect(await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")).toBeLessThanOrEqual(0);
-    await shot(page, "13-deployment-360");
+    await shot(page, "14-deployment-360");
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 

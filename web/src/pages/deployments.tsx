@@ -119,7 +119,7 @@ export function DeploymentPage({ deploymentId }: { deploymentId: string }) {
                 <h2><Status status={s.status} /> {s.name}</h2>
                 <p>{s.platform} · {s.strategy} · traffic {s.trafficPercent}%</p>
                 {s.approvedBy ? (
-                  <p class="approval">approved by {s.approvedBy.email}{s.approvedAt && <> <Time at={s.approvedAt} /></>}</p>
+                  <p class="approval wrap">approved by {s.approvedBy.email}{s.approvedAt && <> <Time at={s.approvedAt} /></>}</p>
                 ) : (
                   s.approval && <p class="approval">needs approval by {s.approverRoles.join(" or ")}</p>
                 )}
