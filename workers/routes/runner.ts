@@ -119,7 +119,9 @@ runnerRoutes.openapi(
       }
       // Secrets go only to the runner holding the job, and the coordinator masks them again.
       if (jobSecrets.length > 0) await build.addMasks(jobSecrets.map((s) => s.value));
-      const ttlSeconds = job.timeoutSeconds + c.var.config.RUNNER_LEASE_SECONDS + 60;
+      // A ceiling: the job's time, a lease, and room for the log drain and the result's retries.
+      // The lease check on every call ends the token sooner whenever the lease goes.
+      const ttlSeconds = job.timeoutSeconds + c.var.config.RUNNER_LEASE_SECONDS + 900;
       const jobToken = await signJobToken({ jobId: job.jobId, ...holder }, c.var.config.JWT_SECRET, ttlSeconds);
       return c.json({ ...job, secrets: jobSecrets, jobToken }, 200);
     }
