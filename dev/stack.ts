@@ -132,6 +132,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         UPSTASH_REDIS_REST_TOKEN: secrets.cacheToken,
         JWT_SECRET: secrets.jwtSecret,
         ALLOW_LOCAL_GIT_URLS: "true",
+        // Health checks and platform API overrides may use http on loopback (core/net/outbound.ts).
+        ALLOW_LOCAL_OUTBOUND: "true",
         SHARED_RUNNER_TOKEN: secrets.sharedRunnerToken,
         SECRETS_KEY: secrets.secretsKey,
         METRICS_TOKEN: secrets.metricsToken,

@@ -57,6 +57,12 @@ export interface PlatformAdapter {
   readonly settings: z.ZodType<Record<string, unknown>>;
   /** Credential names it needs (secrets of the project). */
   readonly credentials: readonly string[];
+  /**
+   * The platform's documented API origin, for adapters that call one: the only origin their
+   * requests (and so their tokens) may go to unless an instance admin allows an override
+   * (PLATFORM_API_OVERRIDES, core/net/outbound.ts).
+   */
+  readonly apiOrigin?: string;
   /** Pre-deploy checks: every problem found (missing credential, unknown service, unreachable API). Empty means go. */
   validate(ctx: DeployContext): Promise<string[]>;
   /** Starts a deployment of the artifact; returns as soon as the platform accepted it. */

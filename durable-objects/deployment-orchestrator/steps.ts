@@ -9,6 +9,8 @@ import { siteOfHost } from "../../workers/sites/hosts.js";
 import { serveSite } from "../../workers/sites/serve.js";
 import type { DeploymentOrchestrator } from "./object.js";
 import type { Meta, StageInit } from "./protocol.js";
+import { configOf } from "../../workers/env.js";
+import { healthFetch, outboundOf } from "./outbound.js";
 import { checkHealth, healthUrl, internalSitesOrigin, Work } from "./work.js";
 
 /** How often a platform deployment that is still building is asked about. */
@@ -145,7 +147,7 @@ export class Steps {
   async #fetch(plan: StageInit, request: Request): Promise<Response> {
     const url = new URL(request.url);
     const target = plan.platform === "sparki-static" ? siteOfHost(internalSitesOrigin, url.host) : undefined;
-    if (!target) return fetch(request);
+    if (!target) return healthFetch(plan, outboundOf(configOf(this.object.bindings)))(request);
     return serveSite({ bucket: this.object.bindings.ARTIFACTS, db: this.work.db, cache: this.work.cache }, target, { method: request.method, path: url.pathname });
   }
 

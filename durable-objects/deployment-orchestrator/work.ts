@@ -14,6 +14,8 @@ import { adapterFor } from "../../workers/deploy/targets.js";
 import { configOf, type Bindings } from "../../workers/env.js";
 import { decryptSecret } from "../../workers/secrets/crypto.js";
 import { siteUrl } from "../../workers/sites/hosts.js";
+import { OutboundRefused, statusClass } from "../../core/net/outbound.ts";
+import { addressProblems, outboundOf, platformFetch } from "./outbound.js";
 import type { ReleaseInit, StageInit } from "./protocol.js";
 
 export const artifactKey = (init: ReleaseInit, stage: StageInit) => (stage.artifact ? `projects/${init.projectId}/builds/${init.buildId}/artifacts/${stage.artifact}` : null);
@@ -88,20 +90,29 @@ export class Work {
       env: stage.env,
       credentials: await this.credentials(adapter.credentials),
       settings: stage.settings,
-      fetch: this.#fetchWithArtifacts,
+      fetch: this.#fetchFor(adapter),
       signal: this.signal,
     };
   }
 
-  /** Global fetch, except that the artifact's address reads it from R2. */
-  #fetchWithArtifacts = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const url = input instanceof Request ? input.url : String(input);
-    // A platform that never answers must not hold the alarm (and so every timeout) forever.
-    const signals = [AbortSignal.timeout(platformCallTimeoutMs), ...(init?.signal ? [init.signal] : [])];
-    if (!url.startsWith(ARTIFACT_SCHEME)) return fetch(input, { ...init, signal: AbortSignal.any(signals) });
-    const object = await this.env.ARTIFACTS.get(url.slice(ARTIFACT_SCHEME.length));
-    return object ? new Response(object.body, { headers: { "content-length": String(object.size) } }) : new Response("artifact not found", { status: 404 });
-  };
+  /**
+   * The adapter's fetch: the artifact's address reads it from R2; anything else goes only to the
+   * platform's documented API (or an admin's override), checked on every call and redirect.
+   */
+  #fetchFor(adapter: PlatformAdapter): typeof fetch {
+    const api = platformFetch(adapter, outboundOf(configOf(this.env)), (url, init) => fetch(url, init));
+    return (async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.startsWith(ARTIFACT_SCHEME)) {
+        const object = await this.env.ARTIFACTS.get(url.slice(ARTIFACT_SCHEME.length));
+        return object ? new Response(object.body, { headers: { "content-length": String(object.size) } }) : new Response("artifact not found", { status: 404 });
+      }
+      // A platform that never answers must not hold the alarm (and so every timeout) forever.
+      const signals = [AbortSignal.timeout(platformCallTimeoutMs), ...(init?.signal ? [init.signal] : [])];
+      const request = input instanceof Request ? new Request(input, init) : null;
+      return api(url, { ...(request ? { method: request.method, headers: request.headers, body: request.body } : init), signal: AbortSignal.any(signals) });
+    }) as typeof fetch;
+  }
 
   /** Every pre-deploy problem of every stage: configuration, artifact, credentials, platform reachable. */
   async validate(): Promise<string[]> {
@@ -110,6 +121,10 @@ export class Work {
       const adapter = this.adapter(stage);
       const prefix = `stage ${stage.name}: `;
       if (stage.strategy !== "all-at-once" && !adapter.route) problems.push(`${prefix}${stage.platform} cannot split or switch traffic; use strategy all-at-once`);
+      const addresses = addressProblems(stage, adapter, outboundOf(configOf(this.env)));
+      problems.push(...addresses.map((p) => prefix + p));
+      // A refused address is never asked, not even to validate.
+      if (addresses.length > 0) continue;
       try {
         problems.push(...(await adapter.validate(await this.context(stage, adapter))).map((p) => prefix + p));
       } catch (err) {
@@ -134,18 +149,29 @@ export function healthUrl(stage: StageInit, init: ReleaseInit, deployment: Platf
   return deployment.url ? new URL(check.path ?? "/", deployment.url).toString() : null;
 }
 
-/** One health check: the answer's status against the expected one, within the timeout. */
+/**
+ * One health check: the answer's status against the expected one, within the timeout. Only a
+ * sparki-static site (this Worker's own, answered in process) is reported with its exact status
+ * and timing; any other address gets pass or fail with the status class (2xx…5xx, unreachable),
+ * never its exact status, error text or timing, so a check cannot serve as a probe of a network.
+ */
 export async function checkHealth(url: string, stage: StageInit, fetcher: (request: Request) => Promise<Response>): Promise<{ ok: boolean; detail: string }> {
   const check = stage.healthCheck;
   if (!check) return { ok: true, detail: "no health check" };
+  // A sparki-static check without a url is answered in process by this Worker's own site.
+  const exact = stage.platform === "sparki-static" && !check.url;
+  const what = `GET ${new URL(url).pathname}`;
   const started = Date.now();
   try {
     const res = await fetcher(new Request(url, { headers: { "user-agent": "sparki-health-check" }, signal: AbortSignal.timeout(check.timeoutSeconds * 1000) }));
     await res.body?.cancel();
     const ok = res.status === check.expectedStatus;
-    return { ok, detail: `GET ${new URL(url).pathname} answered ${res.status}${ok ? "" : `, expected ${check.expectedStatus}`} in ${Date.now() - started} ms` };
+    if (!exact) return { ok, detail: `${what} answered ${statusClass(res.status)}${ok ? "" : `, expected ${check.expectedStatus}`}` };
+    return { ok, detail: `${what} answered ${res.status}${ok ? "" : `, expected ${check.expectedStatus}`} in ${Date.now() - started} ms` };
   } catch (err) {
+    if (err instanceof OutboundRefused) return { ok: false, detail: `${what} refused: ${err.message}` };
+    if (!exact) return { ok: false, detail: `${what}: unreachable` };
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-    return { ok: false, detail: timedOut ? `GET ${new URL(url).pathname} gave no answer within ${check.timeoutSeconds} s` : `GET ${new URL(url).pathname} failed: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, detail: timedOut ? `${what} gave no answer within ${check.timeoutSeconds} s` : `${what} failed: ${err instanceof Error ? err.message : String(err)}` };
   }
 }

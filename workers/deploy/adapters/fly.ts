@@ -145,6 +145,7 @@ async function moveAll(api: FlyApi, app: string, image: string, env: Record<stri
 /** Fly.io Machines adapter. */
 export const flyAdapter: PlatformAdapter = {
   platform: "fly",
+  apiOrigin: new URL(DEFAULT_API).origin,
   settings: flySettings,
   credentials: [TOKEN],
 

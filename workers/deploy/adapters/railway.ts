@@ -19,7 +19,7 @@
 import { z } from "zod";
 import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
 
-/** The documented endpoint; `apiUrl` overrides it (tests point it at the fake). */
+/** The documented endpoint; `apiUrl` may name another only if an instance admin allows it (PLATFORM_API_OVERRIDES), as tests do for the fake. */
 export const RAILWAY_API_URL = "https://backboard.railway.com/graphql/v2";
 
 /** The secret the adapter reads its token from. */
@@ -137,6 +137,7 @@ async function graphql<T>(ctx: DeployContext, operationName: string, query: stri
 /** The Railway adapter: deploys a service instance (service × environment) at a commit. */
 export const railwayAdapter: PlatformAdapter = {
   platform: "railway",
+  apiOrigin: new URL(RAILWAY_API_URL).origin,
   settings: railwaySettings,
   credentials: [RAILWAY_TOKEN],
 

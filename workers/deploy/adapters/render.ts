@@ -19,7 +19,7 @@
 import { z } from "zod";
 import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
 
-/** The documented base URL; `apiUrl` overrides it (tests point it at the fake). */
+/** The documented base URL; `apiUrl` may name another only if an instance admin allows it (PLATFORM_API_OVERRIDES), as tests do for the fake. */
 export const RENDER_API_URL = "https://api.render.com/v1";
 
 /** The secret the adapter reads its API key from. */
@@ -100,6 +100,7 @@ async function call<T>(ctx: DeployContext, method: "GET" | "POST", path: string,
 /** The Render adapter: deploys one service at a commit. */
 export const renderAdapter: PlatformAdapter = {
   platform: "render",
+  apiOrigin: new URL(RENDER_API_URL).origin,
   settings: renderSettings,
   credentials: [RENDER_API_KEY],
 

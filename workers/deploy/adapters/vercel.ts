@@ -163,6 +163,7 @@ function toPlatform(d: z.infer<typeof deployment>): PlatformDeployment {
 /** Vercel REST API adapter. */
 export const vercelAdapter: PlatformAdapter = {
   platform: "vercel",
+  apiOrigin: new URL(DEFAULT_API).origin,
   settings: vercelSettings,
   credentials: [TOKEN],
 
