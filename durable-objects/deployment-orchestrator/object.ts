@@ -160,7 +160,11 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
     if (!quiet) this.record(meta, type, stage, message);
     if (next.state.status !== before.status) {
       meta.deadline = this.#deadlineFor(meta, now);
-      if (next.state.status === "awaiting_approval") this.record(meta, "approval_needed", next.state.stages[next.state.current]?.name ?? null, `stage ${next.state.stages[next.state.current]?.name} waits for approval`);
+      if (next.state.status === "awaiting_approval") {
+        const name = next.state.stages[next.state.current]?.name ?? null;
+        const roles = meta.init.stages[next.state.current]?.approverRoles ?? [];
+        this.record(meta, "approval_needed", name, `stage ${name} waits for approval${roles.length ? ` by ${roles.join(" or ")}` : ""}`);
+      }
       if (next.state.status === "rolling_back" && event.type !== "rollback") {
         meta.audits.push({ action: "deployment.rollback", details: { automatic: true, reason: next.state.reason } });
       }

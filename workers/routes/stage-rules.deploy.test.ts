@@ -81,6 +81,7 @@ describe("approvals follow the stage's rule", () => {
     expect(created.status, created.text).toBe(201);
     const d = await deploymentWhen(owner, created.body.id, (x) => x.status === "awaiting_approval");
     expect(d.stages[0]).toMatchObject({ approval: true, approverRoles: ["owner", "admin"], approvedBy: null, approvedAt: null });
+    expect(d.events.find((e: any) => e.type === "approval_needed")?.message).toBe("stage production waits for approval by owner or admin");
 
     // Owners only now: the rule as it is when approving also binds a deployment already waiting.
     await rule(projectId, "production", { requireApproval: true, branches: ["main"], approverRoles: ["owner"] });
