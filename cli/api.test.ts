@@ -196,6 +196,22 @@ describe("sparki against the local stack", () => {
     expect(json(await sparki(["runners", "--json"]))).toEqual({ items: [] });
   });
 
+  it("runners rm revokes a workspace runner; workspaces set-shared-runners sets the policy", async () => {
+    const reg = await e2e.api("POST", `/v1/workspaces/${workspaceId}/runner-tokens`, { name: "cli" });
+    const registered = await fetch(`${e2e.stack.apiUrl}/v1/runner/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: reg.body.token, name: "cli-box", labels: ["linux"], version: "test" }) }).then((r) => r.json());
+    expect(json(await sparki(["runners", "ls", "--json"])).items.map((r: { id: string }) => r.id)).toEqual([registered.runnerId]);
+    expect((await sparki(["runners", "rm", registered.runnerId])).stdout).toContain(`Revoked runner ${registered.runnerId}`);
+    expect(json(await sparki(["runners", "--json"]))).toEqual({ items: [] });
+    const claim = await fetch(`${e2e.stack.apiUrl}/v1/runner/claim`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${registered.runnerToken}` }, body: JSON.stringify({ capacity: 1 }) });
+    expect(claim.status).toBe(401);
+
+    expect(json(await sparki(["workspaces", "set-shared-runners", "never", "--json"])).sharedRunners).toBe("never");
+    const bad = await sparki(["workspaces", "set-shared-runners", "sometimes"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect((await sparki(["workspaces", "set-shared-runners", "no-secrets"])).stdout).toContain("no-secrets");
+  });
+
   it("an unknown build is exit 4, a bad token exit 3, each with one line", async () => {
     const unknown = await sparki(["builds", "show", "00000000-0000-4000-8000-000000000000"]);
     expect(unknown.code).toBe(4);
