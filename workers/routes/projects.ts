@@ -10,11 +10,10 @@ import type { Context } from "hono";
 import { keys } from "../cache/keys.js";
 import { sqlState } from "../db/client.js";
 import { projects } from "../db/schema.js";
-import { siteKey } from "../deploy/aliases.js";
-import { describeError } from "../log.js";
 import { audit } from "../services/audit.js";
 import { authorize } from "../services/access.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
+import { projectsDeleted } from "../services/project-removal.js";
 import { findProject, projectView } from "../services/projects.js";
 import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
 
@@ -150,22 +149,6 @@ projectRoutes.openapi(
   },
 );
 
-/** Seconds until a second purge sweeps up what a build still running at deletion wrote since. */
-const stragglerSweepSeconds = 3600;
-
-/**
- * Queues the removal of the project's R2 objects (workers/queue.ts), now and once more later.
- * The project is already gone from Postgres, so a queue failure is logged, not answered.
- */
-async function purgeLater(c: Context<AppEnv>, projectId: string): Promise<void> {
-  const body = { type: "project.deleted", projectId, correlationId: c.var.requestId, occurredAt: new Date().toISOString() } as const;
-  try {
-    await c.env.EVENTS.sendBatch([{ body }, { body, delaySeconds: stragglerSweepSeconds }]);
-  } catch (err) {
-    c.var.log.error(`project ${projectId} deleted but its R2 objects were not queued for removal`, describeError(err));
-  }
-}
-
 projectRoutes.openapi(
   createRoute({
     method: "delete",
@@ -185,9 +168,8 @@ projectRoutes.openapi(
       await tx.delete(projects).where(eq(projects.id, id));
       await audit(c, tx, { eventType: "data", action: "project.delete", result: "success", workspaceId: project.workspaceId, resourceType: "project", resourceId: id, details: { name: project.name } });
     });
-    // The site entry goes with the project, so its sites stop at once (workers/sites/serve.ts).
-    await c.var.cache.remove(keys.project(id), siteKey(id));
-    await purgeLater(c, id);
+    // Its sites stop at once and its R2 objects are queued for removal.
+    await projectsDeleted(c, [id]);
     return c.body(null, 204);
   },
 );

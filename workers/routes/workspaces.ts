@@ -5,9 +5,10 @@ import { CreateWorkspaceBody, SharedRunners, UpdateWorkspaceBody, Workspace } fr
 import { SparkiError } from "../../core/errors.js";
 import { slugify } from "../../core/slug.js";
 import { sqlState } from "../db/client.js";
-import { memberships, workspaces } from "../db/schema.js";
+import { memberships, projects, workspaces } from "../db/schema.js";
 import { audit } from "../services/audit.js";
 import { authorize, forgetRoles } from "../services/access.js";
+import { projectsDeleted } from "../services/project-removal.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const workspaceRoutes = newRouter();
@@ -123,12 +124,16 @@ workspaceRoutes.openapi(
     await authorize(c, id, "workspace:delete", { type: "workspace", id });
     const db = await c.var.db();
     const members = await db.select({ userId: memberships.userId }).from(memberships).where(eq(memberships.workspaceId, id));
-    await db.transaction(async (tx) => {
+    const removed = await db.transaction(async (tx) => {
+      const gone = await tx.select({ id: projects.id }).from(projects).where(eq(projects.workspaceId, id));
       await tx.delete(workspaces).where(eq(workspaces.id, id));
       // The row outlives the workspace (workspace_id becomes null), so the id goes in details.
       await audit(c, tx, { eventType: "data", action: "workspace.delete", result: "success", resourceType: "workspace", resourceId: id, details: { workspaceId: id } });
+      return gone.map((p) => p.id);
     });
     await Promise.all(members.map((m) => forgetRoles(c, m.userId)));
+    // The projects went with it (cascade): their sites stop and their R2 objects are purged.
+    await projectsDeleted(c, removed);
     return c.body(null, 204);
   },
 );

@@ -22,8 +22,8 @@ const cache = () => new Cache(env.UPSTASH_REDIS_REST_URL ?? "", env.UPSTASH_REDI
 const stageUrl = (projectId: string, stage = "production") => siteUrl(env.SITES_ORIGIN, { projectId, stage }) ?? "";
 
 /** A project whose `production` stage serves `files`; returns the ids. */
-async function liveSite(files: Record<string, string>): Promise<{ projectId: string; deploymentId: string }> {
-  const projectId = (await createProject(owner, workspaceId)).id;
+async function liveSite(files: Record<string, string>, inWorkspace = workspaceId): Promise<{ projectId: string; deploymentId: string }> {
+  const projectId = (await createProject(owner, inWorkspace)).id;
   const deploymentId = crypto.randomUUID();
   // Written as publishing leaves them (workers/deploy/static-site.ts has its own tests).
   for (const [name, data] of Object.entries(files)) await env.ARTIFACTS.put(sitePrefix(projectId, deploymentId) + name, data, { httpMetadata: { contentType: contentTypeOf(name) } });
@@ -134,6 +134,15 @@ describe("deleting a project", () => {
     }
     expect((await env.ARTIFACTS.list({ prefix: `projects/${projectId}/` })).objects).toEqual([]);
     expect((await SELF.fetch(own)).status).toBe(404);
+  });
+
+  it("deleting a workspace does the same for each of its projects", async () => {
+    const doomed = (await createWorkspace(owner, "Doomed")).id;
+    const { projectId } = await liveSite({ "index.html": "<h1>gone too</h1>" }, doomed);
+    expect((await SELF.fetch(stageUrl(projectId))).status).toBe(200);
+    const deleted = await call("DELETE", `/v1/workspaces/${doomed}`, { token: owner.accessToken });
+    expect(deleted.status, deleted.text).toBe(204);
+    expect((await SELF.fetch(stageUrl(projectId))).status).toBe(404);
   });
 
   it("purges in pages and says when more remain", async () => {
