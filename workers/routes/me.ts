@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { ChangePasswordBody, DeleteAccountBody, MeResponse } from "../../core/contracts/auth.js";
 import { SparkiError } from "../../core/errors.js";
 import { roles } from "../../core/rbac.js";
@@ -7,8 +7,9 @@ import { z } from "zod";
 import { clearSessionCookies } from "../auth/cookies.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import { keys } from "../cache/keys.js";
-import { apiTokens, memberships, users, workspaces } from "../db/schema.js";
+import { apiTokens, memberships, projects, users, workspaces } from "../db/schema.js";
 import { audit } from "../services/audit.js";
+import { projectsDeleted } from "../services/project-removal.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { revokeAccessToken, revokeAllSessions } from "../services/sessions.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";
@@ -55,11 +56,14 @@ meRoutes.openapi(
     const [row] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, me.id));
     if (!(await verifyPassword(password, row?.passwordHash, c.var.config.BCRYPT_COST))) throw new SparkiError("invalid_credentials");
 
+    // The outer row's column is spelled out: drizzle writes a lone column of a one-table select
+    // unqualified, which inside the subquery would mean m's own (every membership anywhere).
+    const outerWorkspace = sql`${memberships}.${sql.identifier("workspace_id")}`;
     const owned = await db
       .select({
         workspaceId: memberships.workspaceId,
-        otherMembers: sql<number>`(select count(*)::int from ${memberships} m where m.workspace_id = ${memberships.workspaceId} and m.user_id <> ${me.id})`,
-        otherOwners: sql<number>`(select count(*)::int from ${memberships} m where m.workspace_id = ${memberships.workspaceId} and m.user_id <> ${me.id} and m.role = 'owner')`,
+        otherMembers: sql<number>`(select count(*)::int from ${memberships} m where m.workspace_id = ${outerWorkspace} and m.user_id <> ${me.id})`,
+        otherOwners: sql<number>`(select count(*)::int from ${memberships} m where m.workspace_id = ${outerWorkspace} and m.user_id <> ${me.id} and m.role = 'owner')`,
       })
       .from(memberships)
       .where(and(eq(memberships.userId, me.id), eq(memberships.role, "owner")));
@@ -71,11 +75,15 @@ meRoutes.openapi(
     }
     const myTokens = await db.select({ tokenHash: apiTokens.tokenHash }).from(apiTokens).where(eq(apiTokens.userId, me.id));
     const solo = owned.filter((w) => w.otherMembers === 0).map((w) => w.workspaceId);
-    await db.transaction(async (tx) => {
+    const removedProjects = await db.transaction(async (tx) => {
+      const gone = solo.length > 0 ? await tx.select({ id: projects.id }).from(projects).where(inArray(projects.workspaceId, solo)) : [];
       for (const workspaceId of solo) await tx.delete(workspaces).where(eq(workspaces.id, workspaceId));
       await tx.delete(users).where(eq(users.id, me.id));
       await audit(c, tx, { eventType: "data", action: "user.delete", result: "success", userId: null, resourceType: "user", resourceId: me.id, details: { deletedWorkspaces: solo } });
+      return gone.map((p) => p.id);
     });
+    // The projects of the workspaces that went with the account: sites stop, R2 objects are purged.
+    await projectsDeleted(c, removedProjects);
     await c.var.cache.remove(
       keys.user(me.id),
       keys.permissions(me.id),

@@ -145,6 +145,19 @@ describe("deleting a project", () => {
     expect((await SELF.fetch(stageUrl(projectId))).status).toBe(404);
   });
 
+  it("deleting an account does the same for the workspaces that go with it", async () => {
+    const leaving = await signup("leaving");
+    const alone = (await createWorkspace(leaving, "Alone")).id;
+    const projectId = (await createProject(leaving, alone)).id;
+    const deploymentId = crypto.randomUUID();
+    await env.ARTIFACTS.put(`${sitePrefix(projectId, deploymentId)}index.html`, "<h1>mine alone</h1>", { httpMetadata: { contentType: "text/html; charset=utf-8" } });
+    await withDb((db) => switchAlias(db, cache(), projectId, "production", deploymentId));
+    expect((await SELF.fetch(stageUrl(projectId))).status).toBe(200);
+    const deleted = await call("DELETE", "/v1/me", { token: leaving.accessToken, body: { password: leaving.password } });
+    expect(deleted.status, deleted.text).toBe(204);
+    expect((await SELF.fetch(stageUrl(projectId))).status).toBe(404);
+  });
+
   it("purges in pages and says when more remain", async () => {
     const projectId = crypto.randomUUID();
     const other = crypto.randomUUID();
