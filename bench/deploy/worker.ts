@@ -10,8 +10,8 @@
  * under a fresh deployment id) and route at 100 % (read the alias, switch it in Postgres, drop the
  * cache entry), called straight from the request: no queue, no release rows, no orchestrator, no
  * validation, no health check, no event history or Postgres sync. "Switch only" is the adapter's
- * rollback: one alias switch. Under /v1/ because wrangler.toml's `run_worker_first` sends only
- * those paths (and /sites/) to the Worker before the dashboard's assets. Local benchmark only:
+ * rollback: one alias switch. Under /v1/ because the Worker hands only
+ * the API's paths to the API (everything else on its host is the dashboard). Local benchmark only:
  * there is no authentication on this route.
  */
 import { Work } from "../../durable-objects/deployment-orchestrator/work.js";
