@@ -125,10 +125,10 @@ describe("a newcomer's journey", () => {
     expect(json(await sparki(["whoami", "--json"])).user).toMatchObject({ email, name: "New Comer" });
 
     // Signup does not say whether an email is registered: the same email with another password
-    // fails only at the login that follows (exit 1, one line); a short or common password is
-    // refused before any account exists.
+    // fails only at the login that follows (exit 3, a rejected login; one line); a short or
+    // common password is refused before any account exists.
     const again = await sparki(["signup", "--email", email, "--password-stdin"], { input: `another ${password}` });
-    expect(again.code).toBe(1);
+    expect(again.code, again.stderr).toBe(3);
     expect(again.stderr).toMatch(/^sparki: .*(email or password|credentials).*\n$/i);
     expect((await sparki(["signup", "--email", `short-${email}`, "--password-stdin"], { input: "short" })).stderr).toMatch(/at least 10 characters/);
     expect((await sparki(["signup", "--email", `common-${email}`, "--password-stdin"], { input: "password123" })).stderr).toMatch(/common passwords/);
