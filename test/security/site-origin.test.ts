@@ -166,6 +166,22 @@ describe("a deployed site visited by a logged-in dashboard user", () => {
     expect(new URL(siteAddress).hostname).not.toBe(new URL(e2e.stack.apiUrl).hostname);
   });
 
+  it("serves the dashboard with its own security headers, and nothing may frame it", async () => {
+    for (const path of ["/", "/some/deep/link", "/assets/app.js"]) {
+      const res = await fetch(`${e2e.stack.apiUrl}${path}`);
+      expect(res.status, path).toBe(200);
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'(;|$)/);
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(res.headers.get("referrer-policy"), path).toBe("same-origin");
+    }
+    // The dashboard's page never reaches a site's host.
+    const onSite = await fetchSite(`${siteAddress}some/deep/link`);
+    expect(onSite.status).toBe(404);
+    expect(await onSite.text()).not.toContain('<div id="app">');
+  });
+
   it("no longer serves the page on the API's origin: /sites/… only redirects to the site's host", async () => {
     for (const path of ["", "attack.js", "index.html"]) {
       const res = await fetch(`${e2e.stack.apiUrl}/sites/${projectId}/production/${path}`, { redirect: "manual" });
