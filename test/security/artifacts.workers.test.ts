@@ -85,7 +85,8 @@ describe("hostile site archives", () => {
     // Under the limits, the same kind of archive goes through holding a chunk, never a file.
     const ok = await publishSite(env.ARTIFACTS, projectId, id, new Blob([await craftTarGz(files.slice(0, 4))]).stream(), limits);
     expect(ok).toMatchObject({ files: 4, bytes: 16 * MiB });
-    expect(ok.peakHeldBytes).toBeLessThan(MiB);
+    // One inflated step (1 KiB of input, about a MiB at most for zeros) and a header.
+    expect(ok.peakHeldBytes).toBeLessThan(1.5 * MiB);
     expect((await env.ARTIFACTS.head(`${sitePrefix(projectId, id)}part-3.bin`))?.size).toBe(4 * MiB);
   });
 });

@@ -4,6 +4,7 @@
  * through a per-stage alias. Switching the alias is one row update, so deploy, blue-green and
  * rollback are atomic; a canary alias sends a share of requests to a second deployment.
  */
+import { gunzip, GzipError } from "../../core/archive/gunzip.ts";
 import { entryPath, readTar, TarError, type TarLimits } from "../../core/archive/tar-reader.ts";
 import type { Config } from "../env.js";
 
@@ -46,7 +47,7 @@ export async function publishSite(
   const prefix = sitePrefix(projectId, deploymentId);
   const stream = archive instanceof ArrayBuffer ? new Blob([archive]).stream() : archive;
   try {
-    const summary = await readTar(stream.pipeThrough(new DecompressionStream("gzip")), limits, async (file) => {
+    const summary = await readTar(gunzip(stream), limits, async (file) => {
       const options = { httpMetadata: { contentType: contentTypeOf(file.path) } };
       if (file.size === 0) {
         await bucket.put(prefix + file.path, "", options);
@@ -72,8 +73,7 @@ export async function publishSite(
     await deletePrefix(bucket, prefix);
     if (err instanceof SiteRefused) throw err;
     if (err instanceof TarError) throw new SiteRefused(`the site was not published: ${err.message}`);
-    // DecompressionStream fails with a TypeError on bytes that are not gzip.
-    if (err instanceof TypeError) throw new SiteRefused("the site was not published: the artifact is not a .tar.gz of a directory");
+    if (err instanceof GzipError) throw new SiteRefused("the site was not published: the artifact is not a .tar.gz of a directory");
     throw err;
   }
 }
