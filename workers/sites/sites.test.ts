@@ -125,7 +125,9 @@ describe("deleting a project", () => {
       expect(await res.text(), url).not.toContain("doomed");
     }
 
-    // The purge event, as the queue delivers it (a second delivery finds nothing left).
+    // The queue delivers project.deleted to the consumer, which empties the project's prefix.
+    await expect.poll(async () => (await env.ARTIFACTS.list({ prefix: `projects/${projectId}/` })).objects.length, { timeout: 10_000, interval: 100 }).toBe(0);
+    // Delivered again (a retry, or the later sweep), it finds nothing left and is acknowledged.
     for (const id of ["first", "again"]) {
       const batch = createMessageBatch("sparki-events", [{ id, timestamp: new Date(), attempts: 1, body: { type: "project.deleted", projectId, correlationId: "c", occurredAt: new Date().toISOString() } }]);
       const ctx = createExecutionContext();
