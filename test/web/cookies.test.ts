@@ -4,7 +4,8 @@
  * both as secure contexts, so it keeps them over plain http. The page never sees a token, a 401
  * refreshes from the refresh cookie, logout ends the session, and a page on the same host but
  * another port (where a local stack could serve sites; cookies do not tell ports apart) gets
- * nothing done with the visitor's cookies.
+ * nothing done with the visitor's cookies. The account page's password change and "log out
+ * everywhere" end the sessions of every browser.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -108,4 +109,42 @@ describe("session cookies in Chromium on a local stack", () => {
       await context.close();
     }, 120_000);
   }
+
+  it("changing the password in the dashboard ends the sessions of every browser; log out everywhere too", async () => {
+    const email = `account-${Date.now()}@sparki.test`;
+    const signIn = async (password: string) => {
+      const context = await browser.newContext({ baseURL: e2e.stack.apiUrl });
+      const page = await context.newPage();
+      await page.goto("/login");
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(password);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.waitForURL("**/workspaces/new");
+      const status = async () => page.evaluate(async () => (await fetch("/v1/me")).status);
+      return { context, page, status };
+    };
+    const signup = await e2e.api("POST", "/v1/auth/signup", { email, password: "the first long password", name: "Account" });
+    expect(signup.status).toBe(202);
+
+    const here = await signIn("the first long password");
+    const elsewhere = await signIn("the first long password");
+    await here.page.goto("/account");
+    await here.page.getByLabel("Current password").fill("the first long password");
+    await here.page.getByLabel(/New password/).fill("the second long password");
+    await here.page.getByRole("button", { name: "Change password" }).click();
+    await here.page.waitForURL("**/login");
+    expect(await elsewhere.status()).toBe(401);
+    // The other browser's refresh cookie died too: its client cannot come back.
+    expect(await elsewhere.page.evaluate(async () => (await fetch("/v1/auth/refresh", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status)).toBe(401);
+
+    const again = await signIn("the second long password");
+    const other = await signIn("the second long password");
+    again.page.once("dialog", (d) => void d.accept());
+    await again.page.goto("/account");
+    await again.page.getByRole("button", { name: "Log out everywhere" }).click();
+    await again.page.waitForURL("**/login");
+    expect(await other.status()).toBe(401);
+    for (const b of [here, elsewhere, again, other]) await b.context.close();
+  }, 120_000);
 });
+

@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, get, whenSignedOut } from "./api.ts";
 import { MeResponse, type Out } from "./contracts.ts";
 import { interceptLinks, match, navigate, readerNavigated, usePath } from "./router.ts";
+import { AccountPage } from "./pages/account.tsx";
 import { AuditPage } from "./pages/audit.tsx";
 import { AuthPage } from "./pages/auth.tsx";
 import { BuildPage } from "./pages/build.tsx";
@@ -80,6 +81,7 @@ function App() {
   if (page) {
     // Drawn above already.
   } else if (path === "/workspaces/new") page = <NewWorkspacePage onCreated={loadMe} />;
+  else if (path === "/account") page = <AccountPage email={me.user.email} onSessionsEnded={() => { setMe(null); navigate("/login"); }} />;
   else if (w && current && w.section === "projects") page = <ProjectsPage workspaceId={current.id} canWrite={write} />;
   else if (w && current && w.section === "members") page = <MembersPage workspaceId={current.id} canManage={manage} />;
   else if (w && current && w.section === "runners") page = <RunnersPage workspaceId={current.id} canManage={manage} />;
@@ -102,7 +104,7 @@ function App() {
           {section("audit", "Audit log")}
         </ul>
       </nav>
-      <span class="me">{me.user.name ?? me.user.email}</span>
+      <a class="me" href="/account" aria-current={path === "/account" ? "page" : undefined}>{me.user.name ?? me.user.email}</a>
       <button type="button" class="link" onClick={() => void api("POST", "/v1/auth/logout", undefined, {}).finally(() => { setMe(null); navigate("/login"); })}>Log out</button>
     </Shell>
   );
