@@ -27,6 +27,8 @@ async function main(): Promise<void> {
 
   Try:  curl -s -X POST ${stack.apiUrl}/v1/auth/signup -H 'content-type: application/json' \\
           -d '{"email":"me@example.com","password":"a long password","name":"Me"}'
+        curl -s -X POST ${stack.apiUrl}/v1/auth/login -H 'content-type: application/json' \\
+          -d '{"email":"me@example.com","password":"a long password"}'   # accessToken
         then create a workspace and a project whose gitUrl is a local repository path, and
         POST /v1/projects/<id>/builds: the local runner builds it (see README.md).
 
