@@ -245,6 +245,19 @@ describe("sparki against the local stack", () => {
     }
   }, 60_000);
 
+  it("password changes it: the old one no longer logs in, the saved API token keeps working", async () => {
+    const weak = await sparki(["password", "--password-stdin"], { input: `${password}\nqwertyuiop\n` });
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/common passwords/);
+    const changed = await sparki(["password", "--password-stdin"], { input: `${password}\nthe new cli password\n` });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toContain("Password changed");
+    expect((await sparki(["whoami"])).code).toBe(0);
+    const login = (pass: string) => fetch(`${e2e.stack.apiUrl}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: pass }) });
+    expect((await login(password)).status).toBe(401);
+    expect((await login("the new cli password")).status).toBe(200);
+  });
+
   it("logout revokes the token and removes the file", async () => {
     const token = JSON.parse(readFileSync(configFile(), "utf8")).token as string;
     const run = await sparki(["logout"]);

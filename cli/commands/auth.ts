@@ -80,7 +80,34 @@ async function signupAction(flags: SignupFlags): Promise<void> {
   await saveLogin(api, settings.url, token, tokenId, flags.json, "Signed up to");
 }
 
+/**
+ * `sparki password`: changes the account's password. Every session of the account ends (the
+ * dashboard logs in again); API tokens, this CLI's included, keep working. With
+ * `--password-stdin`, stdin holds the current password, then the new one, a line each.
+ */
+async function passwordAction(api: ApiClient, passwordStdin: boolean | undefined): Promise<void> {
+  let currentPassword: string;
+  let newPassword: string;
+  if (passwordStdin) {
+    const [current = "", next = ""] = (await readStdin()).split(/\r?\n/);
+    [currentPassword, newPassword] = [current, next];
+  } else {
+    currentPassword = await prompt("Current password: ", true);
+    newPassword = await prompt("New password (10 characters or more): ", true);
+    if ((await prompt("New password again: ", true)) !== newPassword) throw new UserError("the two new passwords differ; nothing was changed", EXIT.usage);
+  }
+  if (!currentPassword || !newPassword) throw new UserError("give the current password and the new one, a line each on stdin", EXIT.usage);
+  await api.send("POST", "/v1/me/password", { currentPassword, newPassword });
+  process.stdout.write("Password changed; every session of the account ended (API tokens, this CLI's included, keep working).\n");
+}
+
 export function registerAuth(program: Command): void {
+  program
+    .command("password")
+    .description("change your password; ends every session of the account (API tokens stay)")
+    .option("--password-stdin", "read the current password, then the new one, a line each from stdin")
+    .action(act(async ({ api, opts }) => passwordAction(api, opts.passwordStdin as boolean | undefined)));
+
   program
     .command("login")
     .description("log in and save a long-lived API token (or save the token given with --token)")
