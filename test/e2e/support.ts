@@ -129,8 +129,15 @@ export interface RunnerOptions {
   /** The control plane the runner talks to; the stack's API by default. */
   url?: string;
   labels?: string;
-  /** Extra variables in the runner's environment (its steps inherit them). */
+  /** Extra variables in the runner's environment (its steps inherit them, unsandboxed). */
   env?: Record<string, string>;
+  /**
+   * Run steps in the bubblewrap sandbox, as runners do by default (runner/sandbox.ts). Off
+   * unless asked: these tests' steps write marks (pids, attempts) to the test's temp folder and
+   * read the runner's environment, which the sandbox hides; build.test.ts and
+   * test/security/runner-sandbox.test.ts run sandboxed runners.
+   */
+  sandbox?: boolean;
   /**
    * `shared` (the default): the instance's shared pool, serving every workspace of the stack but
    * limited by each workspace's shared_runners policy (by default no build of a project with
@@ -258,7 +265,7 @@ export class E2E {
     const config = join(this.work, `runner-${name}.json`);
     const token = (opts.pool ?? "shared") === "shared" ? this.sharedToken : await this.registrationToken(opts.workspaceId);
     await run(process.execPath, [runnerBin, "register", "--url", opts.url ?? this.stack.apiUrl, "--token", token, "--name", name, "--labels", opts.labels ?? "linux", "--config", config]);
-    const child = spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`)], {
+    const child = spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`), ...(opts.sandbox ? [] : ["--no-sandbox"])], {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
       env: hostEnv({ E2E_RUNNER: name, ...opts.env }),
