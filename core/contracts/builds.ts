@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BUILD_STATUSES, JOB_STATUSES } from "../build/index.ts";
-import { Timestamp } from "./common.js";
+import { BranchName, Timestamp } from "./common.js";
 import { StepReport } from "./runner.ts";
 
 export const BuildStatus = z.enum(BUILD_STATUSES);
@@ -22,7 +22,7 @@ export const BuildJob = z
 export type BuildJob = z.infer<typeof BuildJob>;
 
 export const TriggerBuildBody = z.strictObject({
-  branch: z.string().min(1).max(255).optional(),
+  branch: BranchName.optional(),
   commitSha: z.string().regex(/^[0-9a-f]{40}$/, "must be a full 40-character commit SHA").optional(),
 });
 
@@ -48,7 +48,7 @@ export const BuildListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(200).optional(),
   status: BuildStatus.optional(),
-  branch: z.string().min(1).max(255).optional(),
+  branch: BranchName.optional(),
 });
 
 export const Artifact = z.object({ name: z.string(), size: z.number().int(), uploadedAt: Timestamp }).meta({ id: "Artifact" });

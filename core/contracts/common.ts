@@ -28,3 +28,14 @@ export function pageOf<T extends z.ZodType>(item: T) {
 }
 
 export const Timestamp = z.iso.datetime({ offset: true });
+
+// A lone UTF-16 surrogate cannot be stored as UTF-8 text (Postgres refuses it).
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Branch names as git check-ref-format allows them, minus the rarely used oddities. */
+export const BranchName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^(?!\/|.*\/\/|.*\.\.|.*@\{|.*\.lock$|.*[/.]$|-)[^\s~^:?*[\\\x00-\x1f\x7f]+$/, "is not a valid git branch name")
+  .refine((value) => !loneSurrogate.test(value), "is not a valid git branch name");

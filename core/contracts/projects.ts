@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Timestamp } from "./common.js";
+import { BranchName as Branch, Timestamp } from "./common.js";
 import { checkGitUrl } from "../git-url.js";
 
 const GitUrl = z
@@ -9,12 +9,6 @@ const GitUrl = z
     const check = checkGitUrl(value);
     if (!check.ok) ctx.addIssue({ code: "custom", message: `git URL ${check.reason}` });
   });
-// Branch names as git check-ref-format allows them, minus the rarely used oddities.
-const Branch = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^(?!\/|.*\/\/|.*\.\.|.*@\{|.*\.lock$|.*[/.]$)[^\s~^:?*[\\\x00-\x1f\x7f]+$/, "is not a valid git branch name");
 
 export const Project = z
   .object({

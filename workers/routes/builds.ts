@@ -16,6 +16,7 @@ import { authorize, notFound } from "../services/access.js";
 import { buildInit, coordinator, insertNumberedBuild } from "../services/builds.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
+import { parseRequestPart } from "../middleware/errors.js";
 import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const buildRoutes = newRouter();
@@ -176,8 +177,8 @@ buildRoutes.openapi(
 
 /** The live log: backlog from `?from=SEQ`, then lines as they arrive (WebSocket). */
 buildRoutes.get("/v1/builds/:id/logs", authenticate, async (c) => {
-  const id = BuildParams.shape.id.parse(c.req.param("id"));
-  const { from } = LogQuery.parse(c.req.query());
+  const id = parseRequestPart(BuildParams.shape.id, c.req.param("id"), "path");
+  const { from } = parseRequestPart(LogQuery, c.req.query(), "query");
   await findBuild(c, id, "project:read");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new SparkiError("validation", { detail: "This route is a WebSocket; for the text, GET /v1/builds/:id/logs.txt." });
@@ -187,7 +188,7 @@ buildRoutes.get("/v1/builds/:id/logs", authenticate, async (c) => {
 
 /** The whole log as text: from R2 once archived, from the coordinator while the build runs. */
 buildRoutes.get("/v1/builds/:id/logs.txt", authenticate, async (c) => {
-  const id = BuildParams.shape.id.parse(c.req.param("id"));
+  const id = parseRequestPart(BuildParams.shape.id, c.req.param("id"), "path");
   const { build } = await findBuild(c, id, "project:read");
   const archived = await c.env.ARTIFACTS.get(`projects/${build.projectId}/builds/${id}/logs/build.log`);
   if (archived) return new Response(archived.body, { headers: { "content-type": "text/plain; charset=utf-8" } });
@@ -220,7 +221,7 @@ buildRoutes.openapi(
 );
 
 buildRoutes.get("/v1/builds/:id/artifacts/:name{.+}", authenticate, async (c) => {
-  const id = BuildParams.shape.id.parse(c.req.param("id"));
+  const id = parseRequestPart(BuildParams.shape.id, c.req.param("id"), "path");
   const name = decodeURIComponent(c.req.param("name"));
   if (name.split("/").some((part) => part === ".." || part === "." || part === "") || name.startsWith("/")) {
     throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: "must not contain '..', '.' or empty segments" }] });

@@ -17,6 +17,7 @@ import { createRelease, orchestrator } from "../services/deployments.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
 import { stageRuleOf } from "../services/stage-rules.js";
+import { parseRequestPart } from "../middleware/errors.js";
 import { authed, authedForProject, json, newRouter, problems } from "./router.js";
 
 export const deploymentRoutes = newRouter();
@@ -220,7 +221,7 @@ deploymentRoutes.openapi(
 
 /** Live status: every event of the deployment as it happens (WebSocket). */
 deploymentRoutes.get("/v1/deployments/:id/events", authenticate, async (c) => {
-  const id = Params.shape.id.parse(c.req.param("id"));
+  const id = parseRequestPart(Params.shape.id, c.req.param("id"), "path");
   await findRelease(c, id, "project:read");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new SparkiError("validation", { detail: "This route is a WebSocket; for the deployment, GET /v1/deployments/:id." });
