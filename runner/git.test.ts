@@ -61,4 +61,21 @@ describe("checkout", () => {
       await expect(checkout({ url, commitSha: repo.shas[0] as string, branch: "main" }, join(work, "bad"), { signal: signal(), output: collect() })).rejects.toThrow(/repository URL/);
     }
   });
+
+  it("refuses, when asked, a commit that is not on the branch the build names", async () => {
+    const side = await createRepo([{ "a.txt": "one\n" }, { "a.txt": "two\n" }]);
+    try {
+      gitIn(side.dir, "checkout", "--quiet", "-b", "feature", side.shas[0] as string);
+      gitIn(side.dir, "commit", "--quiet", "--allow-empty", "-m", "feature work");
+      const feature = gitIn(side.dir, "rev-parse", "HEAD");
+      gitIn(side.dir, "checkout", "--quiet", "main");
+      const borrowed = checkout({ url: side.dir, commitSha: feature, branch: "main" }, join(work, "borrowed"), { signal: signal(), output: collect(), requireOnBranch: true });
+      await expect(borrowed).rejects.toThrow(`commit ${feature} is not on branch main`);
+      // An older commit of the branch is on it; without the check any fetched commit is accepted.
+      await checkout({ url: side.dir, commitSha: side.shas[0] as string, branch: "main" }, join(work, "ancestor"), { signal: signal(), output: collect(), requireOnBranch: true });
+      await checkout({ url: side.dir, commitSha: feature, branch: "main" }, join(work, "unchecked"), { signal: signal(), output: collect() });
+    } finally {
+      await side.cleanup();
+    }
+  });
 });

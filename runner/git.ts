@@ -26,6 +26,11 @@ export interface CheckoutOptions {
   output: OutputSink;
   /** Base environment (the runner's); git-specific safety settings are added. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Refuse a requested commit that is not on the requested branch. The branch decides where a
+   * build may deploy, so a commit from elsewhere must not borrow a protected branch's name.
+   */
+  requireOnBranch?: boolean;
 }
 
 function gitEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -93,8 +98,18 @@ export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): 
     }
   }
   if (!fetched) throw new CheckoutError(`commit ${repo.commitSha} could not be fetched from ${repo.url}`, lastCode || 128);
+  if (opts.requireOnBranch) await mustBeOnBranch(repo.commitSha, repo.branch, dir, opts);
   await must(["checkout", "--quiet", "--force", "--detach", repo.commitSha]);
   return repo.commitSha;
+}
+
+/** Fails unless `sha` is the head of `branch` or one of its ancestors (the branch's history is fetched). */
+async function mustBeOnBranch(sha: string, branch: string, dir: string, opts: CheckoutOptions): Promise<void> {
+  const ref = `refs/remotes/origin/${branch}`;
+  const fetchCode = await git(["fetch", "--quiet", "--no-tags", "origin", `+refs/heads/${branch}:${ref}`], dir, opts);
+  if (fetchCode !== 0) throw new CheckoutError(`branch ${branch} could not be fetched to check that commit ${sha} is on it`, fetchCode);
+  const code = await git(["merge-base", "--is-ancestor", sha, ref], dir, opts, true);
+  if (code !== 0) throw new CheckoutError(`commit ${sha} is not on branch ${branch}; a build may only name the branch its commit belongs to`, 1);
 }
 
 /** The commit checked out in `dir`. */

@@ -135,7 +135,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   try {
     const checkoutLog = logs.sink("sparki:checkout");
     try {
-      commitSha = await checkout(job.repo, join(dir, "src"), { signal: stop.signal, output: checkoutLog });
+      commitSha = await checkout(job.repo, join(dir, "src"), { signal: stop.signal, output: checkoutLog, requireOnBranch: job.kind === "plan" });
       say(`job ${job.jobId}: checked out ${commitSha.slice(0, 12)} in ${secondsOf(performance.now() - started)}`);
     } catch (err) {
       if (stop.signal.aborted) throw err;
