@@ -6,6 +6,7 @@ import { Build, BuildSummary } from "../core/contracts/builds.ts";
 import { pageOf } from "../core/contracts/common.ts";
 import { Deployment, DeploymentSummary } from "../core/contracts/deployments.ts";
 import { Project } from "../core/contracts/projects.ts";
+import { StageRule, StageRuleList, type PutStageRuleBody } from "../core/contracts/stage-rules.ts";
 import { Workspace } from "../core/contracts/workspaces.ts";
 import { ApiError, EXIT, type ApiClient } from "./api.ts";
 import { UserError } from "./user-error.ts";
@@ -65,6 +66,11 @@ export const approveDeployment = (api: ApiClient, id: string) => api.call("POST"
 export const cancelDeployment = (api: ApiClient, id: string) => api.call("POST", `/v1/deployments/${enc(id)}/cancel`, Deployment, { body: {} });
 export const rollbackDeployment = (api: ApiClient, id: string, toDeploymentId?: string) =>
   api.call("POST", `/v1/deployments/${enc(id)}/rollback`, Deployment, { body: toDeploymentId ? { toDeploymentId } : {} });
+
+export const stageRules = (api: ApiClient, projectId: string) => api.call("GET", `/v1/projects/${enc(projectId)}/stage-rules`, StageRuleList);
+export const setStageRule = (api: ApiClient, projectId: string, stage: string, body: PutStageRuleBody) =>
+  api.call("PUT", `/v1/projects/${enc(projectId)}/stage-rules/${enc(stage)}`, StageRule, { body });
+export const removeStageRule = (api: ApiClient, projectId: string, stage: string) => api.send("DELETE", `/v1/projects/${enc(projectId)}/stage-rules/${enc(stage)}`);
 
 /** The current workspace: the flag, SPARKI_WORKSPACE, the saved one, or the caller's only one. */
 export async function requireWorkspace(api: ApiClient, chosen: string | undefined): Promise<string> {

@@ -6,6 +6,7 @@ import { registerCompletion } from "./commands/completion.ts";
 import { registerDeploy } from "./commands/deploy.ts";
 import { registerProjects } from "./commands/projects.ts";
 import { registerSecrets } from "./commands/secrets.ts";
+import { registerStages } from "./commands/stages.ts";
 import { registerTokens } from "./commands/tokens.ts";
 import { registerTui } from "./commands/tui.ts";
 import { registerWorkspaces } from "./commands/workspaces.ts";
@@ -47,6 +48,7 @@ registerBuilds(program);
 registerSecrets(program);
 registerTokens(program);
 registerDeploy(program);
+registerStages(program);
 registerTui(program);
 registerCompletion(program);
 

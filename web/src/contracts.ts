@@ -7,6 +7,7 @@
 import { BUILD_STATUSES } from "../../core/build/build.ts";
 import { JOB_STATUSES } from "../../core/build/job.ts";
 import { DEPLOYMENT_STATUSES } from "../../core/deploy/machine.ts";
+import { APPROVER_ROLES } from "../../core/deploy/stage-rules.ts";
 import { roles } from "../../core/rbac.ts";
 import { arr, bool, literalTrue, nullable, num, obj, oneOf, optional, record, str, union, unknown, type Check } from "./check.ts";
 
@@ -66,13 +67,15 @@ export const DeploymentStatus = oneOf(DEPLOYMENT_STATUSES);
 export const DeploymentStage = obj({
   id: str, name: str, platform: str, strategy: oneOf(["all-at-once", "blue-green", "canary"] as const),
   status: oneOf(["waiting", "deploying", "verifying", "healthy", "unhealthy", "rolled_back", "skipped"] as const),
-  approval: bool, trafficPercent: num, passes: num, failures: num, url: nullable(str), startedAt: nullable(str), completedAt: nullable(str),
+  approval: bool, approverRoles: arr(oneOf(APPROVER_ROLES)), approvedBy: nullable(obj({ id: str, email: str })), approvedAt: nullable(str), trafficPercent: num, passes: num, failures: num, url: nullable(str), startedAt: nullable(str), completedAt: nullable(str),
 });
 export const DeploymentEvent = obj({ seq: num, at: str, type: str, stage: nullable(str), message: str });
 const deploymentFields = { id: str, projectId: str, buildId: str, commitSha: nullable(str), branch: str, status: DeploymentStatus, reason: nullable(str), trigger: oneOf(["push", "manual"] as const), createdAt: str, completedAt: nullable(str) };
 export const DeploymentSummary = obj(deploymentFields);
 export const Deployment = obj({ ...deploymentFields, stages: arr(DeploymentStage), events: arr(DeploymentEvent) });
 export const DeploymentSocketMessage = obj({ event: DeploymentEvent, deployment: Deployment });
+export const StageRule = obj({ stage: str, requireApproval: bool, branches: arr(str), approverRoles: arr(oneOf(APPROVER_ROLES)), configured: bool, updatedBy: nullable(str), updatedAt: nullable(str) });
+export const StageRuleList = obj({ defaultBranch: str, items: arr(StageRule) });
 
 /** `{items, nextCursor}` pages. */
 export function page<T>(item: Check<T>) {
