@@ -198,7 +198,7 @@ describe("sparki against the local stack", () => {
 
   it("runners rm revokes a workspace runner; workspaces set-shared-runners sets the policy", async () => {
     const reg = await e2e.api("POST", `/v1/workspaces/${workspaceId}/runner-tokens`, { name: "cli" });
-    const registered = await fetch(`${e2e.stack.apiUrl}/v1/runner/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: reg.body.token, name: "cli-box", labels: ["linux"], version: "test" }) }).then((r) => r.json());
+    const registered = await fetch(`${e2e.stack.apiUrl}/v1/runner/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: reg.body.token, name: "cli-box", labels: ["linux"], version: "test" }) }).then((r) => r.json() as Promise<{ runnerId: string; runnerToken: string }>);
     expect(json(await sparki(["runners", "ls", "--json"])).items.map((r: { id: string }) => r.id)).toEqual([registered.runnerId]);
     expect((await sparki(["runners", "rm", registered.runnerId])).stdout).toContain(`Revoked runner ${registered.runnerId}`);
     expect(json(await sparki(["runners", "--json"]))).toEqual({ items: [] });
