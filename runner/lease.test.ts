@@ -101,6 +101,8 @@ describe("job tokens", () => {
     fake.revokeRunner(job.state.runnerId ?? "");
     await fake.waitFor(id, () => agent?.said.some((l) => l.includes(`job ${id}: stopping (lease_lost)`)) === true, 15_000);
     expect(fake.job(id).result).toBeNull();
+    // Its runner token is refused too, so the agent stops for good.
+    await expect(agent.done).rejects.toBeInstanceOf(ClaimRefusedError);
   });
 
   it("claims match the labels the runner registered with, whatever the request says", async () => {
