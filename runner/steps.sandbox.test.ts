@@ -15,9 +15,14 @@ let root: string;
 let step: SandboxedStep;
 let src: string;
 
+// Not under /tmp: the private /tmp would hide it anyway, and the test is that the hiding works.
+// A checkout that itself lives under /tmp (a CI clone may) puts the test's host files in /var/tmp.
+const cwd = realpathSync(process.cwd());
+const hostTmp = realpathSync(tmpdir());
+const hostBase = cwd === hostTmp || cwd.startsWith(`${hostTmp}/`) ? realpathSync("/var/tmp") : cwd;
+
 beforeEach(() => {
-  // Not under /tmp: the private /tmp would hide it anyway, and the test is that the hiding works.
-  root = realpathSync(mkdtempSync(join(process.cwd(), ".sandbox-test-")));
+  root = realpathSync(mkdtempSync(join(hostBase, ".sandbox-test-")));
   const work = join(root, "work");
   const jobDir = join(work, "job-a");
   src = join(jobDir, "src");
@@ -126,7 +131,7 @@ echo built > built.txt && echo "checkout ok"
 echo x > "$HOME/.npmrc" && echo "home ok"
 echo x > /tmp/scratch && echo "tmp ok"
 ls /tmp/sparki-host-tmp-marker 2>/dev/null || echo "host tmp invisible"
-for target in ${root}/escape.txt /etc/sparki-escape /usr/sparki-escape ${process.cwd()}/sparki-escape; do
+for target in ${root}/escape.txt /etc/sparki-escape /usr/sparki-escape ${hostBase}/sparki-escape; do
   if (echo x > "$target") 2>/dev/null; then echo "WROTE $target"; else echo "refused $target"; fi
 done`);
     expect(await outcome).toMatchObject({ exitCode: 0 });
