@@ -5,29 +5,9 @@ import { Readable } from "node:stream";
 import { create as createTar } from "tar";
 import { afterAll, describe, expect, it } from "vitest";
 import { entryPath, readTar, TarError, type TarLimits } from "./tar-reader.ts";
+import { ustarHeader } from "./ustar-header.ts";
 
 const roomy: TarLimits = { maxTotalBytes: 1 << 30, maxFiles: 1000, maxFileBytes: 1 << 30 };
-
-/** One ustar header block, checksum included. */
-function header(name: string, size: number, type = "0", extra: { prefix?: string; link?: string } = {}): Uint8Array {
-  const block = new Uint8Array(512);
-  const put = (at: number, value: string) => block.set(new TextEncoder().encode(value), at);
-  put(0, name);
-  put(100, "0000644\0");
-  put(108, "0000000\0");
-  put(116, "0000000\0");
-  put(124, `${size.toString(8).padStart(11, "0")}\0`);
-  put(136, "00000000000\0");
-  put(148, "        ");
-  put(156, type);
-  if (extra.link) put(157, extra.link);
-  put(257, "ustar\0");
-  put(263, "00");
-  if (extra.prefix) put(345, extra.prefix);
-  const sum = block.reduce((a, b) => a + b, 0);
-  put(148, `${sum.toString(8).padStart(6, "0")}\0 `);
-  return block;
-}
 
 /** An archive of (header, data) pairs, padded, with the two zero blocks at the end. */
 function archive(...entries: [Uint8Array, Uint8Array?][]): Uint8Array {
@@ -98,7 +78,7 @@ describe("readTar", () => {
 
   it("holds one chunk at a time however big the files are", async () => {
     const big = new Uint8Array(3 * 1024 * 1024).fill(97);
-    const { summary } = await readAll(chunked(archive([header("a.bin", big.byteLength), big], [header("b.bin", big.byteLength), big]), 64 * 1024));
+    const { summary } = await readAll(chunked(archive([ustarHeader("a.bin", big.byteLength), big], [ustarHeader("b.bin", big.byteLength), big]), 64 * 1024));
     expect(summary.fileBytes).toBe(2 * big.byteLength);
     // A header block and one source chunk at most, never a file.
     expect(summary.peakHeldBytes).toBeLessThanOrEqual(64 * 1024 + 512);
@@ -106,7 +86,7 @@ describe("readTar", () => {
 
   it("keeps entries in place when the callback reads only part of a file", async () => {
     const seen: string[] = [];
-    await readTar(chunked(archive([header("a", 3000), new Uint8Array(3000)], [header("b", 2), bytes("ok")]), 100), roomy, async (file) => {
+    await readTar(chunked(archive([ustarHeader("a", 3000), new Uint8Array(3000)], [ustarHeader("b", 2), bytes("ok")]), 100), roomy, async (file) => {
       seen.push(file.path);
       for await (const _ of file.chunks) break;
     });
@@ -117,22 +97,22 @@ describe("readTar", () => {
     const pax = bytes("21 path=pax/name.txt\n");
     const gnu = bytes("gnu/long-name.txt\0");
     const { files } = await readAll(
-      chunked(archive([header("PaxHeader", pax.byteLength, "x"), pax], [header("short", 1), bytes("p")], [header("././@LongLink", gnu.byteLength, "L"), gnu], [header("trunc", 1), bytes("g")], [header("file.txt", 1, "0", { prefix: "pre/fix" }), bytes("u")])),
+      chunked(archive([ustarHeader("PaxHeader", pax.byteLength, "x"), pax], [ustarHeader("short", 1), bytes("p")], [ustarHeader("././@LongLink", gnu.byteLength, "L"), gnu], [ustarHeader("trunc", 1), bytes("g")], [ustarHeader("file.txt", 1, "0", { prefix: "pre/fix" }), bytes("u")])),
     );
     expect(files).toEqual({ "pax/name.txt": "p", "gnu/long-name.txt": "g", "pre/fix/file.txt": "u" });
   });
 
   it.each([
-    ["a parent segment", header("../escape.txt", 1)],
-    ["a parent segment inside", header("a/../../b", 1)],
-    ["an absolute path", header("/etc/passwd", 1)],
-    ["a drive letter", header("C:/x", 1)],
-    ["a backslash", header("..\\x", 1)],
-    ["a symlink", header("link", 0, "2", { link: "/etc/passwd" })],
-    ["a hard link", header("hard", 0, "1", { link: "index.html" })],
-    ["a character device", header("tty", 0, "3")],
-    ["a block device", header("sda", 0, "4")],
-    ["a FIFO", header("fifo", 0, "6")],
+    ["a parent segment", ustarHeader("../escape.txt", 1)],
+    ["a parent segment inside", ustarHeader("a/../../b", 1)],
+    ["an absolute path", ustarHeader("/etc/passwd", 1)],
+    ["a drive letter", ustarHeader("C:/x", 1)],
+    ["a backslash", ustarHeader("..\\x", 1)],
+    ["a symlink", ustarHeader("link", 0, "2", { link: "/etc/passwd" })],
+    ["a hard link", ustarHeader("hard", 0, "1", { link: "index.html" })],
+    ["a character device", ustarHeader("tty", 0, "3")],
+    ["a block device", ustarHeader("sda", 0, "4")],
+    ["a FIFO", ustarHeader("fifo", 0, "6")],
   ])("refuses %s", async (_what, h) => {
     const err = await refusal(chunked(archive([h, new Uint8Array(h[156] === 0x30 ? 1 : 0)])));
     expect(err.kind).toBe("invalid");
@@ -140,7 +120,7 @@ describe("readTar", () => {
 
   it("refuses a traversal hidden in a pax path", async () => {
     const pax = bytes("19 path=../../evil\n");
-    expect((await refusal(chunked(archive([header("PaxHeader", pax.byteLength, "x"), pax], [header("harmless", 1), bytes("x")])))).message).toMatch(/outside/);
+    expect((await refusal(chunked(archive([ustarHeader("PaxHeader", pax.byteLength, "x"), pax], [ustarHeader("harmless", 1), bytes("x")])))).message).toMatch(/outside/);
   });
 
   it("refuses a real symlink that tar packed", async () => {
@@ -154,19 +134,19 @@ describe("readTar", () => {
 
   it("stops at each limit: one file's size (before reading it), file count, total bytes", async () => {
     let read = 0;
-    const counting = chunked(archive([header("big", 5000), new Uint8Array(5000)]), 512).pipeThrough(new TransformStream({ transform: (c, ctl) => ((read += c.byteLength), ctl.enqueue(c)) }));
+    const counting = chunked(archive([ustarHeader("big", 5000), new Uint8Array(5000)]), 512).pipeThrough(new TransformStream({ transform: (c, ctl) => ((read += c.byteLength), ctl.enqueue(c)) }));
     const size = await refusal(counting, { ...roomy, maxFileBytes: 4096 });
     expect([size.kind, size.message]).toEqual(["limit", "file big is 5000 bytes, over the limit of 4096"]);
     expect(read).toBeLessThan(5000);
-    const many = archive(...Array.from({ length: 4 }, (_, i): [Uint8Array, Uint8Array] => [header(`f${i}`, 1), bytes("x")]));
+    const many = archive(...Array.from({ length: 4 }, (_, i): [Uint8Array, Uint8Array] => [ustarHeader(`f${i}`, 1), bytes("x")]));
     expect((await refusal(chunked(many), { ...roomy, maxFiles: 3 })).message).toMatch(/more than 3 files/);
-    const total = await refusal(chunked(archive([header("a", 3000), new Uint8Array(3000)], [header("b", 3000), new Uint8Array(3000)])), { ...roomy, maxTotalBytes: 5000 });
+    const total = await refusal(chunked(archive([ustarHeader("a", 3000), new Uint8Array(3000)], [ustarHeader("b", 3000), new Uint8Array(3000)])), { ...roomy, maxTotalBytes: 5000 });
     expect([total.kind, total.message]).toEqual(["limit", "the archive inflates to more than 5000 bytes"]);
   });
 
   it("refuses what is not a tar archive, and one cut short", async () => {
     expect((await refusal(chunked(new Uint8Array(600).fill(1)))).message).toMatch(/not a tar/);
-    const cut = archive([header("a", 4000), new Uint8Array(4000)]).slice(0, 2000);
+    const cut = archive([ustarHeader("a", 4000), new Uint8Array(4000)]).slice(0, 2000);
     expect((await refusal(chunked(cut))).message).toMatch(/ends in the middle/);
   });
 });
