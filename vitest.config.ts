@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts", "web/**/*.test.ts", "workers/**/*.node.test.ts"],
+          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts", "web/**/*.test.ts", "node/**/*.test.ts", "workers/**/*.node.test.ts", "server/**/*.node.test.ts"],
           // Attacks that must run inside workerd live in test/security/ as *.workers.test.ts.
           exclude: ["**/*.workers.test.ts", "**/node_modules/**"],
           testTimeout: 60_000,
@@ -50,7 +50,7 @@ export default defineConfig({
                 // 1 KiB: small enough for a test to reach.
                 LOG_LIMIT_MIB: "0.0009765625",
                 SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-                // Sites on their own hosts (workers/sites/hosts.ts); the API is http://sparki.test.
+                // Sites on their own hosts (server/sites/hosts.ts); the API is http://sparki.test.
                 SITES_ORIGIN: "http://sites.test",
               },
             },
@@ -58,7 +58,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts", "test/security/**/*.workers.test.ts"],
+          include: ["workers/**/*.test.ts", "server/**/*.test.ts", "durable-objects/**/*.test.ts", "test/security/**/*.workers.test.ts"],
           // Tests of Worker code that need Node (a real HTTP fake) run in the node project.
           exclude: ["**/*.node.test.ts", "**/node_modules/**"],
           globalSetup: ["./test/global-setup.ts"],

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { Problem } from "../core/contracts/common.ts";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 /** Exit codes shared by every command. */
 export const EXIT = { general: 1, usage: 2, auth: 3, notFound: 4 } as const;

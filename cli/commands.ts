@@ -4,8 +4,8 @@ import { formatConfigIssues, parseSparkiConfig, renderSparkiConfig } from "../co
 import { detect, type Detection } from "../core/detect/index.ts";
 import { canonicalJson, generatePipeline } from "../core/pipeline/index.ts";
 import { formatDetection } from "./format.ts";
-import { fsTree, TreeRootError } from "./fs-tree.ts";
-import { UserError } from "./user-error.ts";
+import { fsTree, TreeRootError } from "../node/fs-tree.ts";
+import { UserError } from "../node/user-error.ts";
 
 async function treeOf(dir: string) {
   try {

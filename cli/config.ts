@@ -2,7 +2,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { z } from "zod";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8787";
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ApiClient, EXIT } from "./api.ts";
 import { resolveSettings, type GlobalFlags, type Resolved } from "./config.ts";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 export interface Ctx {
   api: ApiClient;

@@ -2,7 +2,7 @@ import { DeploymentSocketMessage, type Deployment, type DeploymentEventView } fr
 import { DEPLOYMENT_FINISHED } from "../core/deploy/machine.ts";
 import { EXIT, type ApiClient } from "./api.ts";
 import { deployment } from "./endpoints.ts";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 export interface FollowDeploymentOptions {
   onEvent(event: DeploymentEventView, after: Deployment): void;

@@ -9,7 +9,7 @@ import { Project } from "../core/contracts/projects.ts";
 import { StageRule, StageRuleList, type PutStageRuleBody } from "../core/contracts/stage-rules.ts";
 import { Workspace } from "../core/contracts/workspaces.ts";
 import { ApiError, EXIT, type ApiClient } from "./api.ts";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 // The route files declare these two inline; the same shapes here.
 export const Secret = z.object({ name: z.string(), createdAt: z.string(), updatedAt: z.string() });

@@ -2,7 +2,7 @@ import type WebSocketType from "ws";
 import { BUILD_FINISHED, type BuildStatus } from "../core/build/index.ts";
 import { ViewerFrame, type ViewerLogLine } from "../core/contracts/logs.ts";
 import { EXIT } from "./api.ts";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 export interface FollowOptions {
   /** ws(s)://host/v1/builds/ID/logs, without the query. */

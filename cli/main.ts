@@ -10,7 +10,7 @@ import { registerStages } from "./commands/stages.ts";
 import { registerTokens } from "./commands/tokens.ts";
 import { registerTui } from "./commands/tui.ts";
 import { registerWorkspaces } from "./commands/workspaces.ts";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 const program = new Command()
   .name("sparki")

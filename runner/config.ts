@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
-import { UserError } from "../cli/user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 export const RunnerConfig = z.object({
   url: z.url({ protocol: /^https?$/ }),

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fsTree } from "../cli/fs-tree.ts";
+import { fsTree } from "../node/fs-tree.ts";
 import type { Job } from "../core/contracts/runner.ts";
 import { formatConfigIssues, parseSparkiConfig } from "../core/config/index.ts";
 import { detect } from "../core/detect/index.ts";

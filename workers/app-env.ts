@@ -1,7 +1,7 @@
 import type { Scope } from "../core/scopes.js";
-import type { Cache } from "./cache/cache.js";
-import type { Db } from "./db/client.js";
-import type { Bindings, Config } from "./env.js";
+import type { Cache } from "../server/cache/cache.js";
+import type { Db } from "../server/db/client.js";
+import type { Bindings, Config } from "../server/config.js";
 import type { Logger } from "./log.js";
 import type { JobHolder } from "./auth/job-tokens.js";
 import type { RunnerIdentity } from "./middleware/authenticate-runner.js";

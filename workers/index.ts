@@ -1,8 +1,8 @@
 import { createApp } from "./app.js";
-import { configOf, type Bindings } from "./env.js";
+import { configOf, type Bindings } from "../server/config.js";
 import { consumeEvents } from "./queue.js";
 import { createSitesApp } from "./sites/app.js";
-import { siteOfHost } from "./sites/hosts.js";
+import { siteOfHost } from "../server/sites/hosts.js";
 
 export { BuildCoordinator } from "../durable-objects/build-coordinator/object.js";
 export { RunnerDispatcher } from "../durable-objects/runner-dispatcher/object.js";

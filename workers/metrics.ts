@@ -2,16 +2,13 @@
  * This isolate's share of the metrics: recorded in memory on the request path (no I/O), sent to
  * the Metrics object at most every few seconds from waitUntil, so they add up across isolates.
  */
-import { Registry, secondsBuckets } from "../durable-objects/metrics/registry.js";
-import type { Bindings } from "./env.js";
+import { Registry, secondsBuckets } from "../server/metrics/registry.js";
+import type { Bindings } from "../server/config.js";
+import { metricsObject } from "../server/objects/clients.js";
 
 const pending = new Registry();
 let lastFlush = 0;
 const flushEveryMs = 5000;
-
-export function metricsStub(env: Bindings) {
-  return env.METRICS.get(env.METRICS.idFromName("global"));
-}
 
 /** Records one API request: its duration, and its error type when it failed. */
 export function recordRequest(method: string, endpoint: string, status: number, seconds: number, errorType: string | undefined): void {
@@ -27,7 +24,7 @@ export async function flushMetrics(env: Bindings, force = false): Promise<void> 
   const deltas = pending.drain();
   if (deltas.length === 0) return;
   try {
-    await metricsStub(env).record(deltas);
+    await metricsObject(env).record(deltas);
   } catch {
     // Put them back: a later flush delivers them.
     for (const d of deltas) pending.merge([d]);

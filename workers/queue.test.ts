@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { builds } from "./db/schema.js";
+import { builds } from "../server/db/schema.js";
 import worker from "./index.js";
 import { createProject, createWorkspace, signup } from "./testing/api.js";
 import { withDb } from "./testing/deploy.js";

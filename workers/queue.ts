@@ -1,15 +1,16 @@
 import { eq } from "drizzle-orm";
 import { SparkiEvent } from "../core/contracts/events.js";
-import { Cache } from "./cache/cache.js";
-import { isolateMemo } from "./cache/isolate-memo.js";
-import { siteKey } from "./deploy/aliases.js";
+import { Cache } from "../server/cache/cache.js";
+import { isolateMemo } from "../server/cache/isolate-memo.js";
+import { siteKey } from "../server/deploy/aliases.js";
 import { buildInit } from "./services/builds.js";
 import { purgeProjectObjects } from "./services/purge.js";
-import { buildWithProject, createRelease, orchestrator } from "./services/deployments.js";
-import { connect } from "./db/client.js";
-import { builds, projects } from "./db/schema.js";
-import { configOf, type Bindings } from "./env.js";
+import { buildWithProject, createRelease } from "./services/deployments.js";
+import { connect } from "../server/db/client.js";
+import { builds, projects } from "../server/db/schema.js";
+import { configOf, type Bindings } from "../server/config.js";
 import { describeError, Logger } from "./log.js";
+import { buildCoordinator, deploymentOrchestrator } from "../server/objects/clients.js";
 
 /**
  * Consumer of `sparki-events`. A message that does not parse can never succeed, so it goes
@@ -82,7 +83,7 @@ async function deployPush(env: Bindings, buildId: string): Promise<string> {
     if (row.build.status !== "succeeded") return "later";
     const init = await createRelease(db, { build: row.build, project: row.project, trigger: "push", actorId: null });
     if (!init) return "done";
-    await orchestrator(env, init.releaseId).start(init);
+    await deploymentOrchestrator(env, init.releaseId).start(init);
     return init.releaseId;
   } finally {
     await close();
@@ -110,7 +111,7 @@ async function startBuild(env: Bindings, buildId: string): Promise<void> {
       .innerJoin(projects, eq(projects.id, builds.projectId))
       .where(eq(builds.id, buildId));
     if (!row) return; // deleted since: nothing to run
-    await env.BUILD_COORDINATOR.get(env.BUILD_COORDINATOR.idFromName(buildId)).start(buildInit(row.build, row.project));
+    await buildCoordinator(env, buildId).start(buildInit(row.build, row.project));
   } finally {
     await close();
   }

@@ -7,7 +7,7 @@ import sparki from "../../workers/index.js";
 
 // The Durable Objects wrangler.toml binds must be exported by whichever entry runs.
 export { BuildCoordinator, Metrics, RunnerDispatcher } from "../../workers/index.js";
-import type { Bindings } from "../../workers/env.js";
+import type { Bindings } from "../../server/config.js";
 
 const bare = new Hono().get("/__bare/projects/:id", (c) => c.json({ id: c.req.param("id"), name: "bare" }));
 

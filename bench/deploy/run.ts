@@ -34,7 +34,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import WebSocket from "ws";
 import { fetchSite } from "../../dev/sites-proxy.js";
-import { siteUrl } from "../../workers/sites/hosts.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { ms, startPlatform, stats, type Platform } from "../runner/platform.js";
 
 const iterations = Number(process.env.BENCH_DEPLOY_ITERATIONS ?? 10);

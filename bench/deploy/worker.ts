@@ -15,9 +15,9 @@
  * there is no authentication on this route.
  */
 import { Work } from "../../durable-objects/deployment-orchestrator/work.js";
-import type { ReleaseInit, StageInit } from "../../durable-objects/deployment-orchestrator/protocol.js";
+import type { ReleaseInit, StageInit } from "../../server/objects/deployment-orchestrator/protocol.js";
 import sparki from "../../workers/index.js";
-import type { Bindings } from "../../workers/env.js";
+import type { Bindings } from "../../server/config.js";
 
 // Every Durable Object class Sparki's Worker exports (its default export is replaced below).
 export * from "../../workers/index.js";

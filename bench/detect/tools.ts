@@ -4,7 +4,7 @@ import { frameworks as vercelFrameworks } from "@vercel/frameworks";
 import { detectFramework, detectFrameworkRecord, LocalFileSystemDetector, monorepoManagers } from "@vercel/fs-detectors";
 import { readFile } from "node:fs/promises";
 import { join, relative, isAbsolute } from "node:path";
-import { fsTree } from "../../cli/fs-tree.ts";
+import { fsTree } from "../../node/fs-tree.ts";
 import { detect } from "../../core/detect/index.ts";
 import type { Answer } from "./score.ts";
 

@@ -7,7 +7,7 @@
  *   /__relay/:name/viewer    a viewer socket
  */
 import sparki from "../../workers/index.js";
-import type { Bindings } from "../../workers/env.js";
+import type { Bindings } from "../../server/config.js";
 import type { LogRelay } from "./relay.js";
 
 // Every Durable Object class Sparki's Worker exports (its default export is replaced below).

@@ -6,7 +6,7 @@ import { configPath, loadConfig, removeConfig, resolveSettings, saveConfig, type
 import { act, prompt, readStdin } from "../context.ts";
 import { createToken, endSession, login, me, revokeToken, signup } from "../endpoints.ts";
 import { printFields, printJson, printTable } from "../output.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 
 interface LoginFlags extends GlobalFlags {
   email?: string;

@@ -5,7 +5,7 @@ import { act } from "../context.ts";
 import { build, builds, cancelBuild, requireId, resolveProject, retryBuild, triggerBuild, type Build } from "../endpoints.ts";
 import { followLog, lineText } from "../log-stream.ts";
 import { ago, duration, printFields, printJson, printTable, spinner, status } from "../output.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 
 /** Prints a build's log live until it ends; exit 0 when it succeeded, 1 otherwise. */
 export async function followBuild(api: ApiClient, buildId: string, from = 1): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Command, Option } from "commander";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 
 /** Long option names (and -x short ones) a command accepts, its own and the program's. */
 function flags(cmd: Command, globals: readonly Option[]): string[] {

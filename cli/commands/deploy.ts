@@ -5,7 +5,7 @@ import { act } from "../context.ts";
 import { followDeployment } from "../deploy-stream.ts";
 import { approveDeployment, cancelDeployment, deployBuild, deployment, deployments, requireId, resolveProject, rollbackDeployment } from "../endpoints.ts";
 import { ago, printFields, printJson, printTable, spinner, status } from "../output.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 
 /** "—" for a stage without a gate; who may approve while it waits; who approved once someone did. */
 function approval(s: Deployment["stages"][number]): string {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { minSecretLength } from "../../core/log/secret-forms.ts";
 import { act, readStdin } from "../context.ts";
 import { EXIT } from "../api.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 import { removeSecret, resolveProject, secrets, setSecret } from "../endpoints.ts";
 import { ago, printJson, printTable } from "../output.ts";
 

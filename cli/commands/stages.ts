@@ -5,7 +5,7 @@ import { EXIT } from "../api.ts";
 import { act } from "../context.ts";
 import { removeStageRule, resolveProject, setStageRule, stageRules } from "../endpoints.ts";
 import { ago, printJson, printTable } from "../output.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 
 /** `--branches main,release/*` and `--approvers owner,admin`: comma-separated, blanks dropped. */
 const list = (value: string) =>

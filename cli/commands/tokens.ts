@@ -4,7 +4,7 @@ import { EXIT } from "../api.ts";
 import { act } from "../context.ts";
 import { createToken, revokeToken, tokens } from "../endpoints.ts";
 import { ago, printJson, printTable } from "../output.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 
 /** `sparki tokens`: personal API tokens, for CI and scripts. */
 export function registerTokens(program: Command): void {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { configPath, saveConfig } from "../config.ts";
 import { act } from "../context.ts";
 import { requireId } from "../endpoints.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 
 export function registerTui(program: Command): void {
   program

@@ -4,7 +4,7 @@ import { act } from "../context.ts";
 import { createWorkspace, me, requireWorkspace, runners } from "../endpoints.ts";
 import { SharedRunners, Workspace } from "../../core/contracts/workspaces.ts";
 import { ago, printJson, printTable } from "../output.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../node/user-error.ts";
 
 export function registerWorkspaces(program: Command): void {
   const workspaces = program.command("workspaces").description("list, create and choose your workspaces");

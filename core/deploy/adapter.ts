@@ -1,7 +1,7 @@
 /**
  * One interface for every deployment target (DESIGN.md "Deployments (Loco)"). The
  * DeploymentOrchestrator drives adapters through it; each platform's adapter lives in its own
- * file under workers/deploy/adapters/ and talks to the platform's public HTTP API with the
+ * file under server/deploy/adapters/ and talks to the platform's public HTTP API with the
  * `fetch` it is given, so tests point it at a local fake of that API.
  */
 import type { z } from "zod";

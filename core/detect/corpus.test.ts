@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { fsTree } from "../../cli/fs-tree.ts";
+import { fsTree } from "../../node/fs-tree.ts";
 import { detect, DetectionSchema, memoryTree, type Detection } from "./index.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));

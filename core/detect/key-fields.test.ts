@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { fsTree } from "../../cli/fs-tree.ts";
+import { fsTree } from "../../node/fs-tree.ts";
 import { detect } from "./index.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures", import.meta.url));

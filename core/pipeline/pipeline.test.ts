@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { fsTree } from "../../cli/fs-tree.ts";
+import { fsTree } from "../../node/fs-tree.ts";
 import { parseSparkiConfig, type SparkiConfig } from "../config/index.ts";
 import { detect, memoryTree, type FileTree } from "../detect/index.ts";
 import { canonicalJson, generatePipeline, PipelineSchema, sha256Hex } from "./index.ts";

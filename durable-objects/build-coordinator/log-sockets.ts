@@ -9,6 +9,7 @@ import type { BuildStatus } from "../../core/build/index.ts";
 import { createMasker, maskText, type Masker } from "../../core/log/mask.ts";
 import { acceptFrame } from "../../core/log/sequence.ts";
 import type { LogBudget, Meta, Store } from "./store.js";
+import { buildLogKey } from "../../server/r2-keys.js";
 
 const fanOutDelayMs = 25;
 const backlogChunk = 1000;
@@ -164,7 +165,7 @@ export class LogSockets {
 
   /** Writes the whole log to R2 (streamed, never whole in memory); returns its key. */
   async archive(bucket: R2Bucket, meta: Meta): Promise<string> {
-    const key = `projects/${meta.init.projectId}/builds/${meta.init.buildId}/logs/build.log`;
+    const key = buildLogKey(meta.init.projectId, meta.init.buildId);
     const [row] = this.ctx.storage.sql
       .exec<{ bytes: number | null }>("select sum(length(cast(text as blob)) + case when partial = 1 then 0 else 1 end) as bytes from log_lines")
       .toArray();

@@ -2,14 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import { BUILD_FINISHED, describeTransitionError, initialBuild, initialJob, transitionBuild, transitionJob, type JobEvent } from "../../core/build/index.ts";
 import type { CompleteRequest, HeartbeatResponse, Job, StepReport } from "../../core/contracts/runner.ts";
 import { PipelineSchema, type Pipeline } from "../../core/pipeline/index.ts";
-import type { Bindings } from "../../workers/env.js";
+import type { Bindings } from "../../server/config.js";
 import { LogSockets } from "./log-sockets.js";
 import { maxJobAttempts, Progress, reofferEveryMs } from "./progress.js";
 import { planJob } from "./plan.js";
-import { sharedPool } from "../runner-dispatcher/protocol.js";
-import { BuildInit, type BuildView, type Claimant, type Holder, type LeaseRefusal } from "./protocol.js";
+import { sharedPool } from "../../server/objects/runner-dispatcher/protocol.js";
+import { BuildInit, type BuildView, type Claimant, type Holder, type LeaseRefusal } from "../../server/objects/build-coordinator/protocol.js";
 import { createSchema, Store, type JobRow } from "./store.js";
 import { flushOutbox, retryDelayMs } from "./sync.js";
+import { runnerDispatcher } from "../../server/objects/clients.js";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const timeoutGraceMs = 60_000;
@@ -217,7 +218,7 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     if (!meta || !meta.init.pools.includes(pool) || meta.init.pools.length === 1) return;
     meta.init = { ...meta.init, pools: meta.init.pools.filter((p) => p !== pool) };
     this.store.saveMeta(meta);
-    const leaving = this.env.RUNNER_DISPATCHER.get(this.env.RUNNER_DISPATCHER.idFromName(pool));
+    const leaving = runnerDispatcher(this.env, pool);
     await Promise.all(this.store.jobs().map((j) => leaving.withdraw(j.spec.id)));
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Pipeline } from "../../core/pipeline/index.ts";
 import { branchMatches } from "../../core/pipeline/branches.ts";
-import type { JobSpec } from "./protocol.js";
+import type { JobSpec } from "../../server/objects/build-coordinator/protocol.js";
 
 // Branch filters live in core/, shared with the deployment rules; kept exported here for callers of this module.
 export { branchMatches };

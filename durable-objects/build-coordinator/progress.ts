@@ -4,12 +4,13 @@
  * build (archive, Postgres outbox, metrics, `build.completed`), and arming the one alarm.
  */
 import { BUILD_FINISHED, initialJob, transitionBuild } from "../../core/build/index.ts";
-import type { Bindings } from "../../workers/env.js";
-import { buildBuckets, Registry } from "../metrics/registry.js";
+import type { Bindings } from "../../server/config.js";
+import { buildBuckets, Registry } from "../../server/metrics/registry.js";
 import type { RunnerDispatcher } from "../runner-dispatcher/object.js";
 import type { LogSockets } from "./log-sockets.js";
 import { expandPipeline } from "./plan.js";
 import type { JobRow, Meta, Store } from "./store.js";
+import { metricsObject, runnerDispatcher } from "../../server/objects/clients.js";
 
 export const reofferEveryMs = 30_000;
 export const maxJobAttempts = 3;
@@ -106,7 +107,7 @@ export class Progress {
       registry.observe("sparki_build_duration_seconds", labels, (meta.state.finishedAt - meta.state.startedAt) / 1000, buildBuckets);
     }
     // Metrics must never fail a build: a lost sample is better than a stuck coordinator.
-    await this.env.METRICS.get(this.env.METRICS.idFromName("global")).record(registry.drain()).catch(() => undefined);
+    await metricsObject(this.env).record(registry.drain()).catch(() => undefined);
   }
 
   async reoffer(): Promise<void> {
@@ -123,7 +124,7 @@ export class Progress {
 
   pools(): DurableObjectStub<RunnerDispatcher>[] {
     const meta = this.store.meta();
-    return (meta?.init.pools ?? []).map((pool) => this.env.RUNNER_DISPATCHER.get(this.env.RUNNER_DISPATCHER.idFromName(pool)));
+    return (meta?.init.pools ?? []).map((pool) => runnerDispatcher(this.env, pool));
   }
 
   async offer(job: JobRow): Promise<void> {

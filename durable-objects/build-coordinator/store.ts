@@ -5,7 +5,7 @@
 import type { BuildState, JobState } from "../../core/build/index.ts";
 import type { StepReport } from "../../core/contracts/runner.ts";
 import type { Pipeline } from "../../core/pipeline/index.ts";
-import type { BuildInit, JobSpec } from "./protocol.js";
+import type { BuildInit, JobSpec } from "../../server/objects/build-coordinator/protocol.js";
 
 export interface Meta {
   init: BuildInit;

@@ -6,9 +6,9 @@
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { SparkiEvent } from "../../core/contracts/events.js";
-import { connect } from "../../workers/db/client.js";
-import { builds, jobs } from "../../workers/db/schema.js";
-import type { Bindings } from "../../workers/env.js";
+import { connect } from "../../server/db/client.js";
+import { builds, jobs } from "../../server/db/schema.js";
+import type { Bindings } from "../../server/config.js";
 import type { Store } from "./store.js";
 
 export const BuildRecord = z.object({

@@ -1,7 +1,8 @@
 /** The deployment's contribution to /metrics, sent once when it finishes. */
-import { Registry } from "../metrics/registry.js";
-import type { Bindings } from "../../workers/env.js";
-import type { Meta } from "./protocol.js";
+import { Registry } from "../../server/metrics/registry.js";
+import type { Bindings } from "../../server/config.js";
+import type { Meta } from "../../server/objects/deployment-orchestrator/protocol.js";
+import { metricsObject } from "../../server/objects/clients.js";
 
 /** Deployment durations: 10 s to 2 h. */
 export const deployBuckets = [10, 30, 60, 120, 300, 600, 1800, 3600, 7200] as const;
@@ -32,5 +33,5 @@ export async function deploymentMetrics(env: Bindings, meta: Meta, first: boolea
     if (meta.completedAt !== null) registry.observe("sparki_deployment_duration_seconds", labels, (meta.completedAt - meta.init.createdAt) / 1000, deployBuckets);
   }
   // Metrics never hold a deployment up: a lost sample is better than a stuck orchestrator.
-  await env.METRICS.get(env.METRICS.idFromName("global")).record(registry.drain()).catch(() => undefined);
+  await metricsObject(env).record(registry.drain()).catch(() => undefined);
 }

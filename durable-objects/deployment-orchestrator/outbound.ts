@@ -7,8 +7,8 @@
  */
 import type { PlatformAdapter } from "../../core/deploy/adapter.ts";
 import { fetchChecked, OutboundRefused, outboundProblem, platformApiProblem, type OutboundPolicy } from "../../core/net/outbound.ts";
-import type { Config } from "../../workers/env.js";
-import type { StageInit } from "./protocol.js";
+import type { Config } from "../../server/config.js";
+import type { StageInit } from "../../server/objects/deployment-orchestrator/protocol.js";
 
 export interface Outbound extends OutboundPolicy {
   /** PLATFORM_API_OVERRIDES, parsed. */

@@ -5,11 +5,11 @@
  */
 import { trafficOf, type StageState } from "../../core/deploy/machine.ts";
 import type { PlatformAdapter, PlatformDeployment } from "../../core/deploy/adapter.ts";
-import { siteOfHost } from "../../workers/sites/hosts.js";
-import { serveSite } from "../../workers/sites/serve.js";
+import { siteOfHost } from "../../server/sites/hosts.js";
+import { serveSite } from "../../server/sites/serve.js";
 import type { DeploymentOrchestrator } from "./object.js";
-import type { Meta, StageInit } from "./protocol.js";
-import { configOf } from "../../workers/env.js";
+import type { Meta, StageInit } from "../../server/objects/deployment-orchestrator/protocol.js";
+import { configOf } from "../../server/config.js";
 import { healthFetch, outboundOf } from "./outbound.js";
 import { checkHealth, healthUrl, internalSitesOrigin, Work } from "./work.js";
 

@@ -5,9 +5,9 @@
  */
 import { sql } from "drizzle-orm";
 import { trafficOf } from "../../core/deploy/machine.ts";
-import type { Db } from "../../workers/db/client.js";
-import { auditLogs, deploymentEvents, deployments, releases } from "../../workers/db/schema.js";
-import type { Meta } from "./protocol.js";
+import type { Db } from "../../server/db/client.js";
+import { auditLogs, deploymentEvents, deployments, releases } from "../../server/db/schema.js";
+import type { Meta } from "../../server/objects/deployment-orchestrator/protocol.js";
 
 export interface StoredEvent {
   seq: number;

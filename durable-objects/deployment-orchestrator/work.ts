@@ -5,20 +5,21 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { DeployContext, PlatformAdapter, PlatformDeployment } from "../../core/deploy/adapter.ts";
-import { Cache } from "../../workers/cache/cache.js";
-import { isolateMemo } from "../../workers/cache/isolate-memo.js";
-import { connect, type Connection, type Db } from "../../workers/db/client.js";
-import { secrets } from "../../workers/db/schema.js";
-import { siteLimitsOf } from "../../workers/deploy/static-site.js";
-import { adapterFor } from "../../workers/deploy/targets.js";
-import { configOf, type Bindings } from "../../workers/env.js";
-import { decryptSecret } from "../../workers/secrets/crypto.js";
-import { siteUrl } from "../../workers/sites/hosts.js";
+import { Cache } from "../../server/cache/cache.js";
+import { isolateMemo } from "../../server/cache/isolate-memo.js";
+import { connect, type Connection, type Db } from "../../server/db/client.js";
+import { secrets } from "../../server/db/schema.js";
+import { siteLimitsOf } from "../../server/deploy/static-site.js";
+import { adapterFor } from "../../server/deploy/targets.js";
+import { configOf, type Bindings } from "../../server/config.js";
+import { decryptSecret } from "../../server/secrets/crypto.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { OutboundRefused, statusClass } from "../../core/net/outbound.ts";
 import { addressProblems, outboundOf, platformFetch } from "./outbound.js";
-import type { ReleaseInit, StageInit } from "./protocol.js";
+import type { ReleaseInit, StageInit } from "../../server/objects/deployment-orchestrator/protocol.js";
+import { artifactKey } from "../../server/r2-keys.js";
 
-export const artifactKey = (init: ReleaseInit, stage: StageInit) => (stage.artifact ? `projects/${init.projectId}/builds/${init.buildId}/artifacts/${stage.artifact}` : null);
+const stageArtifactKey = (init: ReleaseInit, stage: StageInit) => (stage.artifact ? artifactKey(init.projectId, init.buildId, stage.artifact) : null);
 
 /** One call to a platform's API; uploads of big artifacts included. */
 const platformCallTimeoutMs = 120_000;
@@ -58,7 +59,7 @@ export class Work {
   adapter(stage: StageInit): PlatformAdapter {
     return adapterFor(
       stage.platform,
-      { bucket: this.env.ARTIFACTS, db: this.db, cache: this.cache, artifactKey: () => artifactKey(this.init, stage), siteLimits: siteLimitsOf(configOf(this.env)), sitesOrigin: configOf(this.env).SITES_ORIGIN ?? null },
+      { bucket: this.env.ARTIFACTS, db: this.db, cache: this.cache, artifactKey: () => stageArtifactKey(this.init, stage), siteLimits: siteLimitsOf(configOf(this.env)), sitesOrigin: configOf(this.env).SITES_ORIGIN ?? null },
       { env: this.env, db: this.db, script: stage.script, rollbackScript: stage.rollbackScript },
     );
   }
@@ -79,7 +80,7 @@ export class Work {
   }
 
   async context(stage: StageInit, adapter: PlatformAdapter): Promise<DeployContext> {
-    const key = artifactKey(this.init, stage);
+    const key = stageArtifactKey(this.init, stage);
     const head = key ? await this.env.ARTIFACTS.head(key) : null;
     return {
       deploymentId: this.init.releaseId,

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
-import type { Bindings } from "../../workers/env.js";
-import { Registry, Sample } from "./registry.js";
+import type { Bindings } from "../../server/config.js";
+import { Registry, Sample } from "../../server/metrics/registry.js";
 
 const Stored = z.array(Sample);
 

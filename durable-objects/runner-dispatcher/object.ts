@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../../workers/env.js";
-import { Claimant, JobOffer, labelsMatch, maxClaimWaitMs } from "./protocol.js";
+import type { Bindings } from "../../server/config.js";
+import { Claimant, JobOffer, labelsMatch, maxClaimWaitMs } from "../../server/objects/runner-dispatcher/protocol.js";
 
 interface Waiter {
   claimant: Claimant;

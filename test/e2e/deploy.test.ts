@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
-import { siteUrl } from "../../workers/sites/hosts.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { commitAll, E2E, oneStepYml, pollUntil, run } from "./support.js";
 
 const e2e = new E2E();

@@ -1,6 +1,6 @@
 /**
  * A local fake of Railway's public GraphQL API (POST /graphql/v2), implementing only the
- * operations workers/deploy/adapters/railway.ts uses, as Railway's API guides show them:
+ * operations server/deploy/adapters/railway.ts uses, as Railway's API guides show them:
  * `serviceInstance`, `serviceInstanceDeployV2`, `deployment(id)` and `deploymentRollback`.
  *
  * It is not a GraphQL engine: it recognises each operation by its root field, validates the

@@ -1,6 +1,6 @@
 /**
  * A local fake of Render's public REST API (base /v1), implementing only the endpoints
- * workers/deploy/adapters/render.ts uses, as Render's API reference documents them:
+ * server/deploy/adapters/render.ts uses, as Render's API reference documents them:
  * `GET /services/{serviceId}`, `POST /services/{serviceId}/deploys`,
  * `GET /services/{serviceId}/deploys/{deployId}` and `POST /services/{serviceId}/rollback`.
  *

@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
-import { siteUrl } from "../../workers/sites/hosts.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { E2E, oneStepYml, pollUntil } from "../e2e/support.js";
 
 const e2e = new E2E();

@@ -7,11 +7,12 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { publishSite, sitePrefix } from "../../workers/deploy/static-site.js";
-import { siteUrl } from "../../workers/sites/hosts.js";
+import { publishSite } from "../../server/deploy/static-site.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { call, createProject, createWorkspace, signup, type TestUser } from "../../workers/testing/api.js";
 import { builtSite, deploymentWhen, siteVersion } from "../../workers/testing/deploy.js";
 import { craftTarGz, type CraftedEntry } from "./tar-craft.js";
+import { sitePrefix } from "../../server/r2-keys.js";
 
 let owner: TestUser;
 let projectId: string;

@@ -13,11 +13,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DeployContext, PlatformAdapter } from "../../core/deploy/adapter.ts";
 import { fetchChecked, OutboundRefused, outboundProblem } from "../../core/net/outbound.ts";
 import { addressProblems, healthFetch, platformFetch, type Outbound } from "../../durable-objects/deployment-orchestrator/outbound.ts";
-import type { StageInit } from "../../durable-objects/deployment-orchestrator/protocol.ts";
-import { flyAdapter } from "../../workers/deploy/adapters/fly.ts";
-import { railwayAdapter } from "../../workers/deploy/adapters/railway.ts";
-import { renderAdapter } from "../../workers/deploy/adapters/render.ts";
-import { vercelAdapter } from "../../workers/deploy/adapters/vercel.ts";
+import type { StageInit } from "../../server/objects/deployment-orchestrator/protocol.ts";
+import { flyAdapter } from "../../server/deploy/adapters/fly.ts";
+import { railwayAdapter } from "../../server/deploy/adapters/railway.ts";
+import { renderAdapter } from "../../server/deploy/adapters/render.ts";
+import { vercelAdapter } from "../../server/deploy/adapters/vercel.ts";
 import { FakeRailway } from "../fakes/railway.ts";
 
 /** A local server recording every request (method, url, authorization) it receives. */

@@ -12,7 +12,7 @@ import pg from "pg";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
-import { siteUrl } from "../../workers/sites/hosts.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { E2E, oneStepYml, pollUntil } from "../e2e/support.js";
 import { launch } from "../web/browser.js";
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fetchSite } from "../../dev/sites-proxy.js";
-import { siteUrl } from "../../workers/sites/hosts.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { commitAll, E2E, oneStepYml, pollUntil } from "../e2e/support.js";
 import { collectErrors, launch, shot } from "./browser.js";
 

@@ -9,7 +9,7 @@
 import type { Context } from "hono";
 import { SparkiError } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
-import { defineRateLimit, hitRateLimits, windowKey, type RateLimitHit } from "../cache/rate-limit.js";
+import { defineRateLimit, hitRateLimits, windowKey, type RateLimitHit } from "../../server/cache/rate-limit.js";
 import { auditOutcome } from "../services/audit.js";
 import { hashToken } from "./tokens.js";
 

@@ -6,8 +6,8 @@ import { SparkiError } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
 import { verifyJobToken } from "../auth/job-tokens.js";
 import { hashToken, tokenPrefix } from "../auth/tokens.js";
-import { keys, ttl } from "../cache/keys.js";
-import { runners } from "../db/schema.js";
+import { keys, ttl } from "../../server/cache/keys.js";
+import { runners } from "../../server/db/schema.js";
 import type { Context } from "hono";
 
 /** A runner as requests see it: its labels are the ones it registered with. */

@@ -10,8 +10,8 @@ import { accessCookie } from "../auth/cookies.js";
 import { verifyAccessToken } from "../auth/jwt.js";
 import { requireDashboardOrigin } from "../auth/origin.js";
 import { hashToken, tokenPrefix } from "../auth/tokens.js";
-import { keys, ttl } from "../cache/keys.js";
-import { apiTokens, users } from "../db/schema.js";
+import { keys, ttl } from "../../server/cache/keys.js";
+import { apiTokens, users } from "../../server/db/schema.js";
 import { CachedUser, loadUser, profileOf, toUserView, UserProfile } from "../services/users.js";
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);

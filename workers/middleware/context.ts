@@ -2,10 +2,10 @@ import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import { flushMetrics, recordRequest } from "../metrics.js";
 import type { AppEnv } from "../app-env.js";
-import { Cache } from "../cache/cache.js";
-import { isolateMemo } from "../cache/isolate-memo.js";
-import { connect, type Connection } from "../db/client.js";
-import { configOf } from "../env.js";
+import { Cache } from "../../server/cache/cache.js";
+import { isolateMemo } from "../../server/cache/isolate-memo.js";
+import { connect, type Connection } from "../../server/db/client.js";
+import { configOf } from "../../server/config.js";
 import { describeError, Logger } from "../log.js";
 
 const acceptableRequestId = /^[\w.:-]{1,128}$/;

@@ -4,7 +4,7 @@ import type { ZodError } from "zod";
 import { errorTitle, problemType, SparkiError, type ErrorCode, type FieldError } from "../../core/errors.js";
 import type { Problem } from "../../core/contracts/common.js";
 import type { AppEnv } from "../app-env.js";
-import { sqlState } from "../db/client.js";
+import { sqlState } from "../../server/db/client.js";
 import { describeError } from "../log.js";
 
 /** Turns a zod failure on one part of the request into a 400 with one entry per bad field. */

@@ -3,7 +3,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { AuditLogEntry, AuditResult } from "../../core/contracts/audit.js";
 import { PageQuery, pageOf } from "../../core/contracts/common.js";
-import { auditLogs } from "../db/schema.js";
+import { auditLogs } from "../../server/db/schema.js";
 import { authorize } from "../services/access.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { authed, json, newRouter, problems } from "./router.js";

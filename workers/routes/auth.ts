@@ -9,7 +9,7 @@ import { countLoginAttempt, loginSucceeded } from "../auth/login-limits.js";
 import { requireDashboardOrigin } from "../auth/origin.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import { hashToken } from "../auth/tokens.js";
-import { refreshTokens, users } from "../db/schema.js";
+import { refreshTokens, users } from "../../server/db/schema.js";
 import { clientIp } from "../middleware/context.js";
 import { audit, auditOutcome } from "../services/audit.js";
 import { issueSession, revokeAccessToken, revokeFamily, rotateRefreshToken } from "../services/sessions.js";

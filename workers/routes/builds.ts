@@ -6,18 +6,20 @@ import { Artifact, Build, BuildListQuery, BuildStatus, BuildSummary, TriggerBuil
 import { pageOf } from "../../core/contracts/common.js";
 import { LogQuery } from "../../core/contracts/logs.ts";
 import { SparkiError } from "../../core/errors.js";
-import type { BuildView } from "../../durable-objects/build-coordinator/protocol.js";
+import type { BuildView } from "../../server/objects/build-coordinator/protocol.js";
 import type { AppEnv } from "../app-env.js";
 import { presignGet } from "../artifacts/presign.js";
-import { builds, projects } from "../db/schema.js";
+import { builds, projects } from "../../server/db/schema.js";
 import { authenticate } from "../middleware/authenticate.js";
 import { audit } from "../services/audit.js";
 import { authorize, notFound } from "../services/access.js";
-import { buildInit, coordinator, insertNumberedBuild } from "../services/builds.js";
+import { buildInit, insertNumberedBuild } from "../services/builds.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
 import { parseRequestPart } from "../middleware/errors.js";
 import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
+import { buildCoordinator } from "../../server/objects/clients.js";
+import { artifactKey, artifactPrefix, buildLogKey } from "../../server/r2-keys.js";
 
 export const buildRoutes = newRouter();
 const BuildParams = z.object({ id: z.uuid() });
@@ -49,7 +51,7 @@ function withLive(row: BuildRow, live: BuildView | null) {
 /** A build and its project's workspace, after checking the caller may do `permission` there. */
 async function findBuild(c: Context<AppEnv>, id: string, permission: "project:read" | "build:trigger") {
   const db = await c.var.db();
-  const [row] = await db.select({ build: builds, workspaceId: projects.workspaceId }).from(builds).innerJoin(projects, eq(projects.id, builds.projectId)).where(eq(builds.id, id));
+  const [row] = await db.select({ build: builds, workspaceId: projects.workspaceId, projectId: projects.id }).from(builds).innerJoin(projects, eq(projects.id, builds.projectId)).where(eq(builds.id, id));
   if (!row) throw notFound({ type: "build", id });
   await authorize(c, row.workspaceId, permission, { type: "build", id });
   return row;
@@ -79,7 +81,7 @@ buildRoutes.openapi(
       return inserted;
     });
     // Straight to the coordinator for a fast pickup; the queue is the durable backstop.
-    await coordinator(c, row.id).start(buildInit(row, project));
+    await buildCoordinator(c.env, row.id).start(buildInit(row, project));
     await c.env.EVENTS.send({ type: "build.requested", buildId: row.id, projectId: id, correlationId: c.var.requestId, occurredAt: new Date().toISOString() });
     return c.json(summary(row), 201);
   },
@@ -98,7 +100,7 @@ buildRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { build } = await findBuild(c, id, "project:read");
-    return c.json(withLive(build, await coordinator(c, id).view()), 200);
+    return c.json(withLive(build, await buildCoordinator(c.env, id).view()), 200);
   },
 );
 
@@ -149,7 +151,7 @@ buildRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { build, workspaceId } = await findBuild(c, id, "build:trigger");
-    const live = await coordinator(c, id).cancel();
+    const live = await buildCoordinator(c.env, id).cancel();
     await audit(c, await c.var.db(), { eventType: "data", action: "build.cancel", result: "success", workspaceId, resourceType: "build", resourceId: id });
     return c.json(withLive(build, live), 200);
   },
@@ -168,7 +170,7 @@ buildRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { build, workspaceId } = await findBuild(c, id, "build:trigger");
-    const live = await coordinator(c, id).retry();
+    const live = await buildCoordinator(c.env, id).retry();
     if (!live) throw new SparkiError("conflict", { detail: "Only a finished build that did not succeed can be retried." });
     await audit(c, await c.var.db(), { eventType: "data", action: "build.retry", result: "success", workspaceId, resourceType: "build", resourceId: id, details: { attempt: live.attempt } });
     return c.json(withLive(build, live), 200);
@@ -183,16 +185,16 @@ buildRoutes.get("/v1/builds/:id/logs", authenticate, async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new SparkiError("validation", { detail: "This route is a WebSocket; for the text, GET /v1/builds/:id/logs.txt." });
   }
-  return coordinator(c, id).fetch(`https://coordinator/viewer?from=${from}`, { headers: c.req.raw.headers });
+  return buildCoordinator(c.env, id).fetch(`https://coordinator/viewer?from=${from}`, { headers: c.req.raw.headers });
 });
 
 /** The whole log as text: from R2 once archived, from the coordinator while the build runs. */
 buildRoutes.get("/v1/builds/:id/logs.txt", authenticate, async (c) => {
   const id = parseRequestPart(BuildParams.shape.id, c.req.param("id"), "path");
-  const { build } = await findBuild(c, id, "project:read");
-  const archived = await c.env.ARTIFACTS.get(`projects/${build.projectId}/builds/${id}/logs/build.log`);
+  const { projectId } = await findBuild(c, id, "project:read");
+  const archived = await c.env.ARTIFACTS.get(buildLogKey(projectId, id));
   if (archived) return new Response(archived.body, { headers: { "content-type": "text/plain; charset=utf-8" } });
-  return coordinator(c, id).fetch("https://coordinator/logs.txt");
+  return buildCoordinator(c.env, id).fetch("https://coordinator/logs.txt");
 });
 
 buildRoutes.openapi(
@@ -207,8 +209,8 @@ buildRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { build } = await findBuild(c, id, "project:read");
-    const prefix = `projects/${build.projectId}/builds/${id}/artifacts/`;
+    const { projectId } = await findBuild(c, id, "project:read");
+    const prefix = artifactPrefix(projectId, id);
     const items: z.infer<typeof Artifact>[] = [];
     let cursor: string | undefined;
     do {
@@ -226,8 +228,8 @@ buildRoutes.get("/v1/builds/:id/artifacts/:name{.+}", authenticate, async (c) =>
   if (name.split("/").some((part) => part === ".." || part === "." || part === "") || name.startsWith("/")) {
     throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: "must not contain '..', '.' or empty segments" }] });
   }
-  const { build } = await findBuild(c, id, "project:read");
-  const key = `projects/${build.projectId}/builds/${id}/artifacts/${name}`;
+  const { projectId } = await findBuild(c, id, "project:read");
+  const key = artifactKey(projectId, id, name);
   const { R2_S3_ENDPOINT: endpoint, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_BUCKET_NAME: bucket } = c.var.config;
   if (endpoint && accessKeyId && secretAccessKey) {
     // Production: the bytes go straight from R2 to the client, not through the Worker.

@@ -1,9 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditLogs, deploymentEvents, deployments, releases } from "../db/schema.js";
+import { auditLogs, deploymentEvents, deployments, releases } from "../../server/db/schema.js";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
-import { siteUrl } from "../sites/hosts.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { builtSite, deploymentWhen, siteVersion, withDb } from "../testing/deploy.js";
 
 const health = { path: "/health.txt", intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 2 };

@@ -7,18 +7,19 @@ import { DeployBuildBody, Deployment, DeploymentListQuery, DeploymentStatus, Dep
 import { APPROVER_ROLES, mayApprove } from "../../core/deploy/stage-rules.ts";
 import { SparkiError } from "../../core/errors.js";
 import type { Permission } from "../../core/rbac.js";
-import type { Refusal } from "../../durable-objects/deployment-orchestrator/protocol.js";
+import type { Refusal } from "../../server/objects/deployment-orchestrator/protocol.js";
 import type { AppEnv } from "../app-env.js";
-import { builds, deployments, projects, releases } from "../db/schema.js";
+import { builds, deployments, projects, releases } from "../../server/db/schema.js";
 import { authenticate } from "../middleware/authenticate.js";
 import { audit, auditOutcome } from "../services/audit.js";
 import { authorize, notFound } from "../services/access.js";
-import { createRelease, orchestrator } from "../services/deployments.js";
+import { createRelease } from "../services/deployments.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
 import { stageRuleOf } from "../services/stage-rules.js";
 import { parseRequestPart } from "../middleware/errors.js";
 import { authed, authedForProject, json, newRouter, problems } from "./router.js";
+import { deploymentOrchestrator } from "../../server/objects/clients.js";
 
 export const deploymentRoutes = newRouter();
 const Params = z.object({ id: z.uuid() });
@@ -74,7 +75,7 @@ deploymentRoutes.openapi(
     const init = await createRelease(db, { build: row.build, project: row.project, trigger: "manual", actorId: c.var.auth.user.id, ...(body.stage ? { stage: body.stage } : {}) });
     if (!init) throw new Error("a manual release was not created");
     await audit(c, db, { eventType: "data", action: "deployment.create", result: "success", workspaceId: row.project.workspaceId, resourceType: "deployment", resourceId: init.releaseId, details: { projectId: row.project.id, buildId: id, stages: init.stages.map((s) => s.name) } });
-    return c.json(await orchestrator(c.env, init.releaseId).start(init), 201);
+    return c.json(await deploymentOrchestrator(c.env, init.releaseId).start(init), 201);
   },
 );
 
@@ -91,7 +92,7 @@ deploymentRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     await findRelease(c, id, "project:read");
-    const view = await orchestrator(c.env, id).view();
+    const view = await deploymentOrchestrator(c.env, id).view();
     if (!view) throw notFound({ type: "deployment", id });
     return c.json(view, 200);
   },
@@ -143,7 +144,7 @@ deploymentRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { release, workspaceId, role } = await findRelease(c, id, "deploy:approve");
-    const stub = orchestrator(c.env, id);
+    const stub = deploymentOrchestrator(c.env, id);
     const before = await stub.view();
     const waiting = before?.status === "awaiting_approval" ? before.stages.find((s) => s.status === "waiting") : undefined;
     if (!waiting) throw new SparkiError("conflict", { detail: `Deployment ${id} is ${before?.status ?? "not started"}; no stage waits for approval.` });
@@ -176,7 +177,7 @@ deploymentRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { workspaceId } = await findRelease(c, id, "deploy:trigger");
-    const view = answered(await orchestrator(c.env, id).cancel(c.var.auth.user.email));
+    const view = answered(await deploymentOrchestrator(c.env, id).cancel(c.var.auth.user.email));
     await audit(c, await c.var.db(), { eventType: "data", action: "deployment.cancel", result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { status: view.status } });
     return c.json(view, 200);
   },
@@ -196,7 +197,7 @@ deploymentRoutes.openapi(
     const { id } = c.req.valid("param");
     const { toDeploymentId } = c.req.valid("json");
     const { release, workspaceId } = await findRelease(c, id, "deploy:trigger");
-    const stub = orchestrator(c.env, id);
+    const stub = deploymentOrchestrator(c.env, id);
     let targets: { stage: number; to: string }[] | undefined;
     if (toDeploymentId) {
       const view = await stub.view();
@@ -226,5 +227,5 @@ deploymentRoutes.get("/v1/deployments/:id/events", authenticate, async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new SparkiError("validation", { detail: "This route is a WebSocket; for the deployment, GET /v1/deployments/:id." });
   }
-  return orchestrator(c.env, id).fetch("https://orchestrator/events", { headers: c.req.raw.headers });
+  return deploymentOrchestrator(c.env, id).fetch("https://orchestrator/events", { headers: c.req.raw.headers });
 });

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { SparkiError } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
-import { flushMetrics, metricsStub } from "../metrics.js";
+import { flushMetrics } from "../metrics.js";
+import { metricsObject } from "../../server/objects/clients.js";
 
 /**
  * `GET /metrics`: Prometheus text, totals across every isolate. Guarded by METRICS_TOKEN (a
@@ -12,5 +13,5 @@ export const metricsRoutes = new Hono<AppEnv>().get("/metrics", async (c) => {
   if (!expected) throw new SparkiError("not_found", { detail: "Metrics are off; set METRICS_TOKEN to turn them on." });
   if (c.req.header("authorization") !== `Bearer ${expected}`) throw new SparkiError("unauthenticated", { detail: "Send 'Authorization: Bearer <METRICS_TOKEN>'." });
   await flushMetrics(c.env, true);
-  return c.text(await metricsStub(c.env).render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  return c.text(await metricsObject(c.env).render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });

@@ -9,12 +9,13 @@ import { detect, DetectionSchema, memoryTree, type Detection } from "../../core/
 import { SparkiError } from "../../core/errors.js";
 import { canonicalJson, generatePipeline, sha256Hex } from "../../core/pipeline/index.ts";
 import type { AppEnv } from "../app-env.js";
-import { keys, ttl } from "../cache/keys.js";
-import { pipelines } from "../db/schema.js";
+import { keys, ttl } from "../../server/cache/keys.js";
+import { pipelines } from "../../server/db/schema.js";
 import { authorize } from "../services/access.js";
 import { configError, latestPipeline, latestPipelineRow, pipelineByVersion, savePipeline } from "../services/pipelines.js";
 import { findProject } from "../services/projects.js";
 import { authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
+import { snapshotKey } from "../../server/r2-keys.js";
 
 export const pipelineRoutes = newRouter();
 const ProjectParams = z.object({ id: z.uuid() });
@@ -29,10 +30,6 @@ async function detectSnapshot(c: Context<AppEnv>, files: Files, snapshotHash: st
   return c.var.cache.getOrLoad(keys.detection(snapshotHash), ttl.detection, DetectionSchema, () =>
     detect(memoryTree(Object.fromEntries(files.map((f) => [f.path, f.content])))),
   );
-}
-
-function snapshotKey(projectId: string, snapshotHash: string): string {
-  return `projects/${projectId}/snapshots/${snapshotHash}.json`;
 }
 
 pipelineRoutes.openapi(

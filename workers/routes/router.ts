@@ -3,7 +3,7 @@ import { z } from "zod";
 import { Problem } from "../../core/contracts/common.js";
 import { errorTitle, type ErrorCode } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
-import { keys } from "../cache/keys.js";
+import { keys } from "../../server/cache/keys.js";
 import { authenticate, authenticateWith, type Prefetch } from "../middleware/authenticate.js";
 import { validationError } from "../middleware/errors.js";
 

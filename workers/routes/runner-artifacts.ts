@@ -7,9 +7,11 @@
 import { ArtifactName, ArtifactUploadHeaders, ARTIFACT_KIND_HEADER, FENCING_TOKEN_HEADER, LEASE_ID_HEADER } from "../../core/contracts/runner.ts";
 import { SparkiError } from "../../core/errors.js";
 import { authenticateJob } from "../middleware/authenticate-runner.js";
-import { buildIdOfJob, coordinator, refusalError } from "../services/builds.js";
+import { buildIdOfJob, refusalError } from "../services/builds.js";
 import { newRouter } from "./router.js";
 import { holderOf, leaseHeaders } from "./runner.js";
+import { buildCoordinator } from "../../server/objects/clients.js";
+import { artifactKey } from "../../server/r2-keys.js";
 
 export const runnerArtifactRoutes = newRouter();
 
@@ -34,14 +36,14 @@ runnerArtifactRoutes.put("/v1/runner/jobs/:id/artifacts/:name{.+}", authenticate
   if (length > maxBytes) throw new SparkiError("payload_too_large", { detail: `Artifacts are limited to ${c.var.config.ARTIFACT_MAX_MIB} MiB (ARTIFACT_MAX_MIB); this one is ${length} bytes.` });
   const lease = holderOf(c, leaseHeaders(c));
   const buildId = buildIdOfJob(id);
-  const owner = await coordinator(c, buildId).checkLease(id, lease);
+  const owner = await buildCoordinator(c.env, buildId).checkLease(id, lease);
   if ("refused" in owner) throw refusalError(owner);
   const digest = new crypto.DigestStream("SHA-256");
   const [toR2, toDigest] = c.req.raw.body.tee();
   const hashing = toDigest.pipeTo(digest);
   const fixed = new FixedLengthStream(length);
   const copying = toR2.pipeTo(fixed.writable);
-  const key = `projects/${owner.projectId}/builds/${buildId}/artifacts/${nameCheck.data}`;
+  const key = artifactKey(owner.projectId, buildId, nameCheck.data);
   const kind = c.req.header(ARTIFACT_KIND_HEADER) ?? "file";
   await Promise.all([c.env.ARTIFACTS.put(key, fixed.readable, { customMetadata: { kind, jobId: id } }), copying, hashing]);
   const sha256 = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -3,12 +3,12 @@ import { and, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { SparkiError } from "../../core/errors.js";
 import { hashToken, newToken } from "../auth/tokens.js";
-import { keys } from "../cache/keys.js";
-import { jobs, runnerRegistrationTokens, runners } from "../db/schema.js";
-import { coordinator } from "../services/builds.js";
+import { keys } from "../../server/cache/keys.js";
+import { jobs, runnerRegistrationTokens, runners } from "../../server/db/schema.js";
 import { audit } from "../services/audit.js";
 import { authorize } from "../services/access.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";
+import { buildCoordinator } from "../../server/objects/clients.js";
 
 export const runnerTokenRoutes = newRouter();
 const WorkspaceParams = z.object({ id: z.uuid() });
@@ -135,7 +135,7 @@ runnerTokenRoutes.openapi(
     // The jobs Postgres knows it holds lose their leases now. One claimed in the same instant and
     // not yet recorded is refused all the same: every job call checks the runner still exists.
     const held = await db.selectDistinct({ buildId: jobs.buildId }).from(jobs).where(and(eq(jobs.runnerId, runnerId), inArray(jobs.status, ["claimed", "running"])));
-    await Promise.all(held.map((j) => coordinator(c, j.buildId).revokeRunner(runnerId)));
+    await Promise.all(held.map((j) => buildCoordinator(c.env, j.buildId).revokeRunner(runnerId)));
     return c.body(null, 204);
   },
 );

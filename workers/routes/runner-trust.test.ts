@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Job } from "../../core/contracts/runner.ts";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
 import { claim, claimFor, lease, registerRunnerWithId, registerWorkspaceRunner } from "../testing/runner.js";
+import { buildCoordinator } from "../../server/objects/clients.js";
 
 let owner: TestUser;
 let workspaceId: string;
@@ -144,7 +145,7 @@ describe("leases", () => {
     const runner = await registerWorkspaceRunner(owner.accessToken, workspaceId);
     const buildId = await trigger((await project(null)).id);
     const job = await claimFor(runner.runnerToken, buildId, "plan");
-    const coordinator = env.BUILD_COORDINATOR.get(env.BUILD_COORDINATOR.idFromName(buildId));
+    const coordinator = buildCoordinator(env, buildId);
     expect(await coordinator.heartbeat(job.jobId, { ...lease(job), runnerId: crypto.randomUUID() })).toMatchObject({ refused: "lease_lost" });
     expect(await coordinator.heartbeat(job.jobId, { ...lease(job), runnerId: runner.runnerId })).toMatchObject({ cancel: false });
     // A user's access token is no job token, even for the right job.

@@ -25,20 +25,21 @@ import {
   StepUpdateRequest,
 } from "../../core/contracts/runner.ts";
 import { SparkiError } from "../../core/errors.js";
-import { maxClaimWaitMs, sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
-import type { Holder } from "../../durable-objects/build-coordinator/protocol.js";
+import { maxClaimWaitMs, sharedPool, workspacePool } from "../../server/objects/runner-dispatcher/protocol.js";
+import type { Holder } from "../../server/objects/build-coordinator/protocol.js";
 import { signJobToken } from "../auth/job-tokens.js";
 import { hashToken, newToken, tokenPrefix } from "../auth/tokens.js";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
-import { builds, projects, runnerRegistrationTokens, runners, secrets } from "../db/schema.js";
-import { decryptSecret } from "../secrets/crypto.js";
+import { builds, projects, runnerRegistrationTokens, runners, secrets } from "../../server/db/schema.js";
+import { decryptSecret } from "../../server/secrets/crypto.js";
 import { authenticateJob, authenticateRunner } from "../middleware/authenticate-runner.js";
 import { audit } from "../services/audit.js";
-import { buildIdOfJob, coordinator, dispatcher, refusalError } from "../services/builds.js";
+import { buildIdOfJob, refusalError } from "../services/builds.js";
 import { savePipeline } from "../services/pipelines.js";
 import { sharedPoolWithholds, withholdsFromShared, workspacePolicy } from "../services/runner-pools.js";
 import { json, jsonBody, newRouter, problems } from "./router.js";
+import { buildCoordinator, runnerDispatcher } from "../../server/objects/clients.js";
 
 export const runnerRoutes = newRouter();
 const runnerAuth = { security: [{ runnerToken: [] }], middleware: [authenticateRunner] };
@@ -92,14 +93,14 @@ runnerRoutes.openapi(
     const shared = runner.workspaceId === null;
     // Shared runners run other tenants' code: each workspace's policy says what they may take.
     const policed = shared && !c.var.config.DEV_TRUST_SHARED_RUNNERS;
-    const pool = dispatcher(c, runner.workspaceId ? workspacePool(runner.workspaceId) : sharedPool);
+    const pool = runnerDispatcher(c.env, runner.workspaceId ? workspacePool(runner.workspaceId) : sharedPool);
     const deadline = Date.now() + maxClaimWaitMs - 2000;
     // An offer may lose to another pool's claim of the same job; then wait for the next one.
     while (Date.now() < deadline) {
       // The labels it registered with, never the request's: a claim cannot widen what it gets.
       const offer = await pool.claim({ runnerId: runner.id, labels: runner.labels }, deadline - Date.now());
       if (!offer) break;
-      const build = coordinator(c, offer.buildId);
+      const build = buildCoordinator(c.env, offer.buildId);
       // Postgres only once an offer came: a long-poll must not hold a connection while it waits.
       if (policed && (await sharedPoolWithholds(await c.var.db(), offer.buildId))) {
         await build.leavePool(sharedPool);
@@ -141,7 +142,7 @@ runnerRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const answer = await coordinator(c, buildIdOfJob(id)).heartbeat(id, holderOf(c, c.req.valid("json")));
+    const answer = await buildCoordinator(c.env, buildIdOfJob(id)).heartbeat(id, holderOf(c, c.req.valid("json")));
     if ("refused" in answer) throw refusalError(answer);
     return c.json(answer, 200);
   },
@@ -160,7 +161,7 @@ runnerRoutes.openapi(
   async (c) => {
     const { id, stepId } = c.req.valid("param");
     const { leaseId, fencingToken, ...report } = c.req.valid("json");
-    const refusal = await coordinator(c, buildIdOfJob(id)).stepUpdate(id, holderOf(c, { leaseId, fencingToken }), stepId, report);
+    const refusal = await buildCoordinator(c.env, buildIdOfJob(id)).stepUpdate(id, holderOf(c, { leaseId, fencingToken }), stepId, report);
     if (refusal) throw refusalError(refusal);
     return c.body(null, 204);
   },
@@ -181,14 +182,14 @@ runnerRoutes.openapi(
     const { pipeline, commitSha, detection, sparkiYml, ...body } = c.req.valid("json");
     const lease = holderOf(c, body);
     const buildId = buildIdOfJob(id);
-    const owner = await coordinator(c, buildId).checkLease(id, lease);
+    const owner = await buildCoordinator(c.env, buildId).checkLease(id, lease);
     if ("refused" in owner) throw refusalError(owner);
     const db = await c.var.db();
     const [project] = await db.select({ id: projects.id, workspaceId: projects.workspaceId, name: projects.name }).from(projects).where(eq(projects.id, owner.projectId));
     if (!project) throw new SparkiError("not_found", { detail: "The build's project was deleted." });
     const saved = await savePipeline(c, project, { configuration: pipeline, source: "upload", detection: detection ?? null, sparkiYml: sparkiYml ?? null, snapshotKey: null, createdBy: null });
     await db.update(builds).set({ pipelineId: saved.version.id }).where(eq(builds.id, buildId));
-    const refusal = await coordinator(c, buildId).uploadPipeline(id, lease, saved.version.configuration, commitSha ?? null);
+    const refusal = await buildCoordinator(c.env, buildId).uploadPipeline(id, lease, saved.version.configuration, commitSha ?? null);
     if (refusal) throw refusalError(refusal);
     return c.body(null, 204);
   },
@@ -207,7 +208,7 @@ runnerRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { leaseId, fencingToken, ...result } = c.req.valid("json");
-    const refusal = await coordinator(c, buildIdOfJob(id)).complete(id, holderOf(c, { leaseId, fencingToken }), result);
+    const refusal = await buildCoordinator(c.env, buildIdOfJob(id)).complete(id, holderOf(c, { leaseId, fencingToken }), result);
     if (refusal) throw refusalError(refusal);
     return c.body(null, 204);
   },
@@ -225,7 +226,7 @@ runnerRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const refusal = await coordinator(c, buildIdOfJob(id)).release(id, holderOf(c, c.req.valid("json")));
+    const refusal = await buildCoordinator(c.env, buildIdOfJob(id)).release(id, holderOf(c, c.req.valid("json")));
     if (refusal) throw refusalError(refusal);
     return c.body(null, 204);
   },
@@ -270,7 +271,7 @@ runnerRoutes.get("/v1/runner/jobs/:id/logs", authenticateJob, async (c) => {
   url.searchParams.set("lease", lease.leaseId);
   url.searchParams.set("fencing", String(lease.fencingToken));
   url.searchParams.set("runner", lease.runnerId);
-  const res = await coordinator(c, buildIdOfJob(id)).fetch(url, { headers: c.req.raw.headers });
+  const res = await buildCoordinator(c.env, buildIdOfJob(id)).fetch(url, { headers: c.req.raw.headers });
   if (res.status === 409) throw new SparkiError("lease_lost", { detail: "This runner no longer holds the job." });
   return res;
 });

@@ -1,10 +1,10 @@
 import { env, SELF } from "cloudflare:test";
 import { createTar } from "nanotar";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Cache } from "../cache/cache.js";
-import { setCanary, switchAlias } from "../deploy/aliases.js";
-import { pickDeployment, publishSite, siteFilePath } from "../deploy/static-site.js";
-import { siteUrl } from "../sites/hosts.js";
+import { Cache } from "../../server/cache/cache.js";
+import { setCanary, switchAlias } from "../../server/deploy/aliases.js";
+import { pickDeployment, publishSite, siteFilePath } from "../../server/deploy/static-site.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 import { createProject, createWorkspace, signup } from "../testing/api.js";
 import { gzip, withDb } from "../testing/deploy.js";
 

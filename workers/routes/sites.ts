@@ -1,14 +1,14 @@
 /**
  * Sites are no longer served on the API's origin: `/sites/{project id}/{stage}/…` and
  * `/sites/{project id}/@{deployment id}/…` (the addresses before sites had their own origin)
- * redirect to the same file on the site's own host (workers/sites/hosts.ts), and answer 404 when
+ * redirect to the same file on the site's own host (server/sites/hosts.ts), and answer 404 when
  * this instance serves no sites. Nothing of a site's content is ever sent from this origin.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { SparkiError } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
-import { siteUrl } from "../sites/hosts.js";
+import { siteUrl } from "../../server/sites/hosts.js";
 
 const Params = z.object({ projectId: z.uuid(), stage: z.union([z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/).max(50), z.templateLiteral(["@", z.uuid()])]) });
 

@@ -6,7 +6,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { deployments, releases } from "../db/schema.js";
+import { deployments, releases } from "../../server/db/schema.js";
 import worker from "../index.js";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
 import { builtSite, deploymentWhen, siteVersion, withDb } from "../testing/deploy.js";

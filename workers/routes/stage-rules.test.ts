@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditLogs } from "../db/schema.js";
+import { auditLogs } from "../../server/db/schema.js";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
 import { builtSite, siteVersion, withDb } from "../testing/deploy.js";
 

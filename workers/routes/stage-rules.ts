@@ -11,7 +11,7 @@ import { PutStageRuleBody, StageName, StageRule, StageRuleList } from "../../cor
 import { defaultStageRule } from "../../core/deploy/stage-rules.ts";
 import { SparkiError } from "../../core/errors.js";
 import { PipelineSchema } from "../../core/pipeline/index.ts";
-import { pipelines, stageRules } from "../db/schema.js";
+import { pipelines, stageRules } from "../../server/db/schema.js";
 import { audit } from "../services/audit.js";
 import { authorize } from "../services/access.js";
 import { findProject } from "../services/projects.js";

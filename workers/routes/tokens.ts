@@ -5,8 +5,8 @@ import { ApiToken, CreatedToken, CreateTokenBody } from "../../core/contracts/au
 import { SparkiError } from "../../core/errors.js";
 import { scopeCovers, scopes } from "../../core/scopes.js";
 import { hashToken, newToken } from "../auth/tokens.js";
-import { keys } from "../cache/keys.js";
-import { apiTokens } from "../db/schema.js";
+import { keys } from "../../server/cache/keys.js";
+import { apiTokens } from "../../server/db/schema.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { audit } from "../services/audit.js";
 import { authed, json, jsonBody, newRouter, problems } from "./router.js";

@@ -5,8 +5,8 @@ import { SparkiError } from "../../core/errors.js";
 import { can, roles, type Permission, type Role } from "../../core/rbac.js";
 import { scopeCovers, scopeOfPermission } from "../../core/scopes.js";
 import type { AppEnv } from "../app-env.js";
-import { keys, ttl } from "../cache/keys.js";
-import { memberships } from "../db/schema.js";
+import { keys, ttl } from "../../server/cache/keys.js";
+import { memberships } from "../../server/db/schema.js";
 import { auditOutcome } from "./audit.js";
 
 /** Every role a user holds, by workspace id, as cached for 15 minutes. */

@@ -2,9 +2,9 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { AuditResult } from "../../core/contracts/audit.js";
 import type { AppEnv } from "../app-env.js";
-import type { Db } from "../db/client.js";
+import type { Db } from "../../server/db/client.js";
 import { sql } from "drizzle-orm";
-import { auditLogs, workspaces } from "../db/schema.js";
+import { auditLogs, workspaces } from "../../server/db/schema.js";
 import { clientIp } from "../middleware/context.js";
 import { describeError } from "../log.js";
 

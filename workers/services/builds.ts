@@ -1,11 +1,11 @@
 import type { Context } from "hono";
 import { SparkiError } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
-import type { BuildInit, LeaseRefusal } from "../../durable-objects/build-coordinator/protocol.js";
-import { sharedPool, workspacePool } from "../../durable-objects/runner-dispatcher/protocol.js";
+import type { BuildInit, LeaseRefusal } from "../../server/objects/build-coordinator/protocol.js";
+import { sharedPool, workspacePool } from "../../server/objects/runner-dispatcher/protocol.js";
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client.js";
-import { builds, projects } from "../db/schema.js";
+import type { Db } from "../../server/db/client.js";
+import { builds, projects } from "../../server/db/schema.js";
 
 /** Job ids are `<build id>.<n>`: the build (and so its coordinator) is read off the id. */
 export function buildIdOfJob(jobId: string): string {
@@ -14,14 +14,6 @@ export function buildIdOfJob(jobId: string): string {
     throw new SparkiError("not_found", { detail: `No job ${jobId}.` });
   }
   return buildId;
-}
-
-export function coordinator(c: Context<AppEnv>, buildId: string) {
-  return c.env.BUILD_COORDINATOR.get(c.env.BUILD_COORDINATOR.idFromName(buildId));
-}
-
-export function dispatcher(c: Context<AppEnv>, pool: string) {
-  return c.env.RUNNER_DISPATCHER.get(c.env.RUNNER_DISPATCHER.idFromName(pool));
 }
 
 /** A coordinator's refusal as the 409 the runner protocol prescribes (or 404). */

@@ -12,20 +12,17 @@ import { and, desc, eq } from "drizzle-orm";
 import { SparkiError } from "../../core/errors.js";
 import { PipelineSchema, type Job } from "../../core/pipeline/index.ts";
 import { effectiveStage, type EffectiveStage } from "../../core/deploy/stage-rules.ts";
-import type { ReleaseInit, StageInit } from "../../durable-objects/deployment-orchestrator/protocol.js";
-import type { Db } from "../db/client.js";
-import { builds, deployments, pipelines, projects, releases } from "../db/schema.js";
-import type { Bindings } from "../env.js";
+import type { ReleaseInit, StageInit } from "../../server/objects/deployment-orchestrator/protocol.js";
+import type { Db } from "../../server/db/client.js";
+import { builds, deployments, pipelines, projects, releases } from "../../server/db/schema.js";
+import type { Bindings } from "../../server/config.js";
 import { stageRulesOf } from "./stage-rules.js";
+import { deploymentOrchestrator } from "../../server/objects/clients.js";
 
 /** sparki-static without a configured check: its root must answer 200, once. */
 const staticDefaultCheck = { path: "/", url: null, expectedStatus: 200, intervalSeconds: 2, timeoutSeconds: 5 };
 
 type BuildRow = typeof builds.$inferSelect;
-
-export function orchestrator(env: Bindings, releaseId: string) {
-  return env.DEPLOYMENT_ORCHESTRATOR.get(env.DEPLOYMENT_ORCHESTRATOR.idFromName(releaseId));
-}
 
 /** The deploy jobs of the build's pipeline, in order. */
 export async function deployJobsOf(db: Db, build: BuildRow): Promise<Job[]> {

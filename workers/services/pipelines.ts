@@ -7,8 +7,8 @@ import { SparkiError } from "../../core/errors.js";
 import { canonicalJson, sha256Hex, type Pipeline } from "../../core/pipeline/index.ts";
 import { DetectionSchema, type Detection } from "../../core/detect/index.ts";
 import type { AppEnv } from "../app-env.js";
-import { keys, ttl } from "../cache/keys.js";
-import { pipelines, projects } from "../db/schema.js";
+import { keys, ttl } from "../../server/cache/keys.js";
+import { pipelines, projects } from "../../server/db/schema.js";
 import { audit } from "./audit.js";
 
 type PipelineRow = typeof pipelines.$inferSelect;

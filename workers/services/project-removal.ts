@@ -1,13 +1,13 @@
 /**
  * What follows a project's deletion once Postgres has committed it: its cache entries go, so its
- * sites stop at once (workers/sites/serve.ts reads the `site:{id}` entry on every request), and
+ * sites stop at once (server/sites/serve.ts reads the `site:{id}` entry on every request), and
  * the removal of its R2 objects is queued (`project.deleted`, workers/queue.ts), now and once more
  * later for what a build still running at the time writes after it.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
-import { keys } from "../cache/keys.js";
-import { siteKey } from "../deploy/aliases.js";
+import { keys } from "../../server/cache/keys.js";
+import { siteKey } from "../../server/deploy/aliases.js";
 import { describeError } from "../log.js";
 
 /** Seconds until the second purge sweeps up late writes. */

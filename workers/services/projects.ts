@@ -2,8 +2,8 @@ import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { Project } from "../../core/contracts/projects.js";
 import type { AppEnv } from "../app-env.js";
-import { keys, ttl } from "../cache/keys.js";
-import { projects } from "../db/schema.js";
+import { keys, ttl } from "../../server/cache/keys.js";
+import { projects } from "../../server/db/schema.js";
 import { notFound } from "./access.js";
 
 type ProjectRow = typeof projects.$inferSelect;

@@ -3,9 +3,7 @@
  * artifacts, published sites, detection snapshots). Listing and deleting what is listed is
  * idempotent, so a retried or repeated purge simply finds less to do.
  */
-
-
-export const projectPrefix = (projectId: string) => `projects/${projectId}/`;
+import { projectPrefix } from "../../server/r2-keys.js";
 
 /**
  * Deletes up to `maxPages` pages of the project's objects; returns how many were deleted and

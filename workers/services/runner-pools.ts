@@ -11,8 +11,8 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../db/client.js";
-import { builds, projects, secrets, workspaces } from "../db/schema.js";
+import type { Db } from "../../server/db/client.js";
+import { builds, projects, secrets, workspaces } from "../../server/db/schema.js";
 
 export const SharedRunnersPolicy = z.enum(["never", "no-secrets", "always"]);
 export type SharedRunnersPolicy = z.infer<typeof SharedRunnersPolicy>;

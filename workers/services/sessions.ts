@@ -6,9 +6,9 @@ import type { AppEnv, AuthenticatedUser } from "../app-env.js";
 import { refreshTokenTtlSeconds, setSessionCookies } from "../auth/cookies.js";
 import { accessTokenTtlSeconds, signAccessToken } from "../auth/jwt.js";
 import { hashToken, newToken } from "../auth/tokens.js";
-import { keys } from "../cache/keys.js";
-import type { Db } from "../db/client.js";
-import { refreshTokens, users } from "../db/schema.js";
+import { keys } from "../../server/cache/keys.js";
+import type { Db } from "../../server/db/client.js";
+import { refreshTokens, users } from "../../server/db/schema.js";
 import { audit } from "./audit.js";
 import { loadUser } from "./users.js";
 

@@ -1,10 +1,10 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { AuthenticatedUser } from "../app-env.js";
-import type { Cache } from "../cache/cache.js";
-import { keys, ttl } from "../cache/keys.js";
-import type { Db } from "../db/client.js";
-import { users } from "../db/schema.js";
+import type { Cache } from "../../server/cache/cache.js";
+import { keys, ttl } from "../../server/cache/keys.js";
+import type { Db } from "../../server/db/client.js";
+import { users } from "../../server/db/schema.js";
 
 /** The user profile as the API shows it. */
 export const UserProfile = z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), createdAt: z.string() });

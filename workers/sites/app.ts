@@ -8,8 +8,8 @@ import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env.js";
 import { describeError } from "../log.js";
 import { requestContext } from "../middleware/context.js";
-import { siteOfHost } from "./hosts.js";
-import { pinCookie, serveSite, siteSecurityHeaders } from "./serve.js";
+import { siteOfHost } from "../../server/sites/hosts.js";
+import { pinCookie, serveSite, siteSecurityHeaders } from "../../server/sites/serve.js";
 
 export function createSitesApp() {
   const app = new Hono<AppEnv>();

@@ -6,15 +6,16 @@
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Cache } from "../cache/cache.js";
-import { switchAlias } from "../deploy/aliases.js";
-import { contentTypeOf, sitePrefix } from "../deploy/static-site.js";
+import { Cache } from "../../server/cache/cache.js";
+import { switchAlias } from "../../server/deploy/aliases.js";
+import { contentTypeOf } from "../../server/deploy/static-site.js";
 import worker from "../index.js";
 import { purgeProjectObjects } from "../services/purge.js";
 import { call, createProject, createWorkspace, signup, type TestUser } from "../testing/api.js";
 import { builtSite, deploymentWhen, withDb } from "../testing/deploy.js";
-import { encodeId, siteUrl } from "./hosts.js";
-import { serveSite } from "./serve.js";
+import { encodeId, siteUrl } from "../../server/sites/hosts.js";
+import { serveSite } from "../../server/sites/serve.js";
+import { sitePrefix } from "../../server/r2-keys.js";
 
 let owner: TestUser;
 let workspaceId: string;
@@ -25,7 +26,7 @@ const stageUrl = (projectId: string, stage = "production") => siteUrl(env.SITES_
 async function liveSite(files: Record<string, string>, inWorkspace = workspaceId): Promise<{ projectId: string; deploymentId: string }> {
   const projectId = (await createProject(owner, inWorkspace)).id;
   const deploymentId = crypto.randomUUID();
-  // Written as publishing leaves them (workers/deploy/static-site.ts has its own tests).
+  // Written as publishing leaves them (server/deploy/static-site.ts has its own tests).
   for (const [name, data] of Object.entries(files)) await env.ARTIFACTS.put(sitePrefix(projectId, deploymentId) + name, data, { httpMetadata: { contentType: contentTypeOf(name) } });
   await withDb((db) => switchAlias(db, cache(), projectId, "production", deploymentId));
   return { projectId, deploymentId };

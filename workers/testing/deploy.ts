@@ -8,9 +8,10 @@ import { createTar } from "nanotar";
 import { expect } from "vitest";
 import { DeploymentSchema } from "../../core/config/schema.ts";
 import { PipelineSchema } from "../../core/pipeline/index.ts";
-import { connect, type Db } from "../db/client.js";
-import { builds, pipelines } from "../db/schema.js";
+import { connect, type Db } from "../../server/db/client.js";
+import { builds, pipelines } from "../../server/db/schema.js";
 import { call, type TestUser } from "./api.js";
+import { artifactKey } from "../../server/r2-keys.js";
 
 export async function withDb<T>(run: (db: Db) => Promise<T>): Promise<T> {
   const conn = await connect(env.DATABASE_URL ?? "", env.NEON_WS_PROXY);
@@ -59,7 +60,7 @@ export async function builtSite(projectId: string, files: Record<string, string>
   });
   if (opts.artifact !== false) {
     const tar = createTar(Object.entries(files).map(([name, data]) => ({ name: `./${name}`, data })));
-    await env.ARTIFACTS.put(`projects/${projectId}/builds/${buildId}/artifacts/dist`, await gzip(tar), { customMetadata: { kind: "directory", jobId: `${buildId}.2` } });
+    await env.ARTIFACTS.put(artifactKey(projectId, buildId, "dist"), await gzip(tar), { customMetadata: { kind: "directory", jobId: `${buildId}.2` } });
   }
   return buildId;
 }

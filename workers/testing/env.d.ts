@@ -1,4 +1,4 @@
-import type { Bindings } from "../env.js";
+import type { Bindings } from "../../server/config.js";
 
 declare global {
   namespace Cloudflare {

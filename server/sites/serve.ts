@@ -13,8 +13,9 @@
 import type { Cache } from "../cache/cache.js";
 import type { Db } from "../db/client.js";
 import { readSite } from "../deploy/aliases.js";
-import { objectKeysFor, pickDeployment, sitePrefix } from "../deploy/static-site.js";
+import { objectKeysFor, pickDeployment } from "../deploy/static-site.js";
 import type { SiteTarget } from "./hosts.js";
+import { sitePrefix } from "../r2-keys.js";
 
 export interface SiteDeps {
   bucket: R2Bucket;

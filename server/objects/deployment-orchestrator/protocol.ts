@@ -4,9 +4,9 @@
  * never stored here.
  */
 import { z } from "zod";
-import type { DeploymentState } from "../../core/deploy/machine.ts";
-import type { PlatformDeployment } from "../../core/deploy/adapter.ts";
-import { APPROVER_ROLES } from "../../core/deploy/stage-rules.ts";
+import type { DeploymentState } from "../../../core/deploy/machine.ts";
+import type { PlatformDeployment } from "../../../core/deploy/adapter.ts";
+import { APPROVER_ROLES } from "../../../core/deploy/stage-rules.ts";
 
 export const PLATFORMS = ["sparki-static", "script", "railway", "render", "fly", "vercel"] as const;
 

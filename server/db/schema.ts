@@ -340,7 +340,7 @@ export const apiTokens = pgTable(
   (t) => [index("idx_api_tokens_user").on(t.userId), check("api_tokens_scope_check", sql`${t.scope} in ('read', 'write', 'admin')`)],
 );
 
-/** Project secrets, encrypted (workers/secrets/crypto.ts); the API never returns a value. */
+/** Project secrets, encrypted (server/secrets/crypto.ts); the API never returns a value. */
 export const secrets = pgTable(
   "secrets",
   {

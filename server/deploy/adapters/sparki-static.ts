@@ -1,9 +1,9 @@
 /**
  * `sparki-static`, the built-in target: the build's output directory (the runner's .tar.gz
  * artifact) unpacked into R2 once per deployment, immutable, and served by the Worker on the
- * sites origin (`SITES_ORIGIN`, one host per project and stage: workers/sites/hosts.ts) through
+ * sites origin (`SITES_ORIGIN`, one host per project and stage: server/sites/hosts.ts) through
  * the stage's alias. The deployment is reachable before any traffic goes to it on its own host,
- * which is where health checks look (in process, workers/sites/serve.ts).
+ * which is where health checks look (in process, server/sites/serve.ts).
  * Deploy, blue-green switch and rollback are one alias update; a canary is a weighted alias.
  */
 import { z } from "zod";
@@ -12,8 +12,9 @@ import type { Cache } from "../../cache/cache.js";
 import type { Db } from "../../db/client.js";
 import { readAlias, setCanary, switchAlias } from "../aliases.js";
 import type { TarLimits } from "../../../core/archive/tar-reader.ts";
-import { publishSite, sitePrefix } from "../static-site.js";
+import { publishSite } from "../static-site.js";
 import { siteUrl } from "../../sites/hosts.js";
+import { sitePublishedMarker } from "../../r2-keys.js";
 
 export const sparkiStaticSettings = z.strictObject({});
 
@@ -29,7 +30,7 @@ export interface SparkiStaticDeps {
   sitesOrigin: string | null;
 }
 
-const publishedMarker = (projectId: string, deploymentId: string) => `${sitePrefix(projectId, deploymentId).replace(/site\/$/, "")}published.json`;
+const publishedMarker = sitePublishedMarker;
 
 export function sparkiStaticAdapter(deps: SparkiStaticDeps): PlatformAdapter {
   const address = (projectId: string, deploymentId: string) => siteUrl(deps.sitesOrigin, { projectId, deploymentId });

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { Artifact, EnvMap, JobStep, type Lease } from "../../core/contracts/runner.ts";
-import { BuildJob } from "../../core/contracts/builds.ts";
-import { BUILD_STATUSES } from "../../core/build/index.ts";
-import { PipelineSchema } from "../../core/pipeline/index.ts";
+import { Artifact, EnvMap, JobStep, type Lease } from "../../../core/contracts/runner.ts";
+import { BuildJob } from "../../../core/contracts/builds.ts";
+import { BUILD_STATUSES } from "../../../core/build/index.ts";
+import { PipelineSchema } from "../../../core/pipeline/index.ts";
 
 /** What the API hands a new build's coordinator. */
 export const BuildInit = z.object({

@@ -11,8 +11,9 @@ import { localProblems, type DeployContext, type PlatformAdapter, type PlatformS
 import { PipelineSchema } from "../../../core/pipeline/index.ts";
 import type { Db } from "../../db/client.js";
 import { builds, projects } from "../../db/schema.js";
-import { configOf, type Bindings } from "../../env.js";
-import { buildInit, insertNumberedBuild } from "../../services/builds.js";
+import { configOf, type Bindings } from "../../config.js";
+import { buildInit, insertNumberedBuild } from "../../../workers/services/builds.js";
+import { buildCoordinator } from "../../objects/clients.js";
 
 export const scriptSettings = z.strictObject({
   /** Labels a runner needs to run the scripts (the pipeline's by default). */
@@ -30,8 +31,6 @@ export interface ScriptDeps {
   /** How often a rollback's build is asked about while the orchestrator waits for it. */
   pollMs?: number;
 }
-
-const coordinator = (env: Bindings, buildId: string) => env.BUILD_COORDINATOR.get(env.BUILD_COORDINATOR.idFromName(buildId));
 
 /** Starts a build of one job running `command` at the deployed commit; returns its id. */
 async function runScript(deps: ScriptDeps, ctx: DeployContext, name: string, command: string, extraEnv: Record<string, string>): Promise<string> {
@@ -52,12 +51,12 @@ async function runScript(deps: ScriptDeps, ctx: DeployContext, name: string, com
   // A deploy script acts with the platform's credentials: only the workspace's own runners run it
   // (a development stack's local runner too, see runner-pools.ts).
   const ownRunnersOnly = configOf(deps.env).DEV_TRUST_SHARED_RUNNERS !== true;
-  await coordinator(deps.env, row.id).start({ ...buildInit(row, { id: ctx.projectId, workspaceId: project.workspaceId, gitUrl: project.gitUrl, framework: null }, { ownRunnersOnly }), pipeline });
+  await buildCoordinator(deps.env, row.id).start({ ...buildInit(row, { id: ctx.projectId, workspaceId: project.workspaceId, gitUrl: project.gitUrl, framework: null }, { ownRunnersOnly }), pipeline });
   return row.id;
 }
 
 async function buildState(env: Bindings, buildId: string): Promise<PlatformState> {
-  const view = await coordinator(env, buildId).view();
+  const view = await buildCoordinator(env, buildId).view();
   if (!view) return "failed";
   if (view.status === "succeeded") return "ready";
   if (view.status === "queued" || view.status === "running") return "pending";

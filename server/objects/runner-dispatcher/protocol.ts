@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RunnerLabels } from "../../core/contracts/runner.ts";
+import { RunnerLabels } from "../../../core/contracts/runner.ts";
 
 /** A ready job, offered to a pool until one of its runners claims it. */
 export const JobOffer = z.object({
