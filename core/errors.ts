@@ -78,7 +78,6 @@ export interface FieldError {
 export interface SparkiErrorOptions {
   detail?: string;
   errors?: FieldError[];
-  retryable?: boolean;
   /** Seconds after which a retry makes sense (sent as Retry-After). */
   retryAfter?: number;
   cause?: unknown;
@@ -90,7 +89,6 @@ export class SparkiError extends Error {
   readonly status: number;
   readonly detail: string | undefined;
   readonly errors: FieldError[] | undefined;
-  readonly retryable: boolean;
   readonly retryAfter: number | undefined;
 
   constructor(code: ErrorCode, options: SparkiErrorOptions = {}) {
@@ -100,7 +98,6 @@ export class SparkiError extends Error {
     this.status = errorStatus(code);
     this.detail = options.detail;
     this.errors = options.errors;
-    this.retryable = options.retryable ?? (this.status === 429 || this.status === 503);
     this.retryAfter = options.retryAfter;
   }
 }
