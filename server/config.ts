@@ -2,8 +2,27 @@ import { z } from "zod";
 import type { SparkiEvent } from "../core/contracts/events.js";
 import { parseApiOverrides } from "../core/net/outbound.ts";
 
-/** Bindings declared in wrangler.toml plus the vars and secrets the Worker reads. */
-export interface Bindings {
+/** The kinds of resource wrangler.toml binds (its sections `r2_buckets`, `durable_objects.bindings`, ...). */
+export type ResourceKind = "r2_bucket" | "durable_object" | "queue" | "assets";
+
+/**
+ * The resources wrangler.toml binds, by name: the one hand-written list, because what each one
+ * holds (which object class, which message) is not in wrangler.toml. config.node.test.ts checks
+ * it against wrangler.toml both ways; `satisfies` keeps it equal to {@link Resources}.
+ */
+export const resourceBindings = {
+  ARTIFACTS: "r2_bucket",
+  RUNNER_DISPATCHER: "durable_object",
+  METRICS: "durable_object",
+  BUILD_COORDINATOR: "durable_object",
+  DEPLOYMENT_ORCHESTRATOR: "durable_object",
+  EVENTS: "queue",
+  EVENTS_DLQ: "queue",
+  ASSETS: "assets",
+} as const satisfies Record<keyof Resources, ResourceKind>;
+
+/** What each resource binding holds. */
+export interface Resources {
   ARTIFACTS: R2Bucket;
   RUNNER_DISPATCHER: DurableObjectNamespace<import("../durable-objects/runner-dispatcher/object.js").RunnerDispatcher>;
   METRICS: DurableObjectNamespace<import("../durable-objects/metrics/object.js").Metrics>;
@@ -13,37 +32,16 @@ export interface Bindings {
   EVENTS_DLQ: Queue<unknown>;
   /** The dashboard's files (wrangler.toml [assets]). */
   ASSETS: Fetcher;
-  DATABASE_URL?: string;
-  NEON_WS_PROXY?: string;
-  UPSTASH_REDIS_REST_URL?: string;
-  UPSTASH_REDIS_REST_TOKEN?: string;
-  JWT_SECRET?: string;
-  BCRYPT_COST?: string;
-  ALLOW_LOCAL_GIT_URLS?: string;
-  LOG_LEVEL?: string;
-  ISOLATE_CACHE_TTL_MS?: string;
-  RUNNER_LEASE_SECONDS?: string;
-  SHARED_RUNNER_TOKEN?: string;
-  DEV_TRUST_SHARED_RUNNERS?: string;
-  SECRETS_KEY?: string;
-  METRICS_TOKEN?: string;
-  LOG_LIMIT_MIB?: string;
-  R2_S3_ENDPOINT?: string;
-  R2_ACCESS_KEY_ID?: string;
-  R2_SECRET_ACCESS_KEY?: string;
-  R2_BUCKET_NAME?: string;
-  PUBLIC_URL?: string;
-  SITES_ORIGIN?: string;
-  STACK_ID?: string;
-  DEPLOY_APPROVAL_TIMEOUT_SECONDS?: string;
-  DEPLOY_STAGE_TIMEOUT_SECONDS?: string;
-  SITE_MAX_MIB?: string;
-  SITE_MAX_FILES?: string;
-  SITE_MAX_FILE_MIB?: string;
-  ARTIFACT_MAX_MIB?: string;
-  ALLOW_LOCAL_OUTBOUND?: string;
-  PLATFORM_API_OVERRIDES?: string;
 }
+
+/**
+ * The vars and secrets, one per key of {@link Config} (its one source): wrangler hands each over
+ * as text, or leaves it out; `configOf` says what the text means.
+ */
+export type Vars = { [K in keyof z.input<typeof Config>]?: string };
+
+/** What the Worker and its objects are given: the resources, and the vars and secrets. */
+export interface Bindings extends Resources, Vars {}
 
 const flag = z.enum(["true", "false"]).default("false").transform((v) => v === "true");
 
@@ -86,7 +84,7 @@ export const Config = z.object({
   STACK_ID: z.string().max(64).optional(),
   // This instance's public origin, for the addresses of sparki-static deployments.
   PUBLIC_URL: z.url().optional(),
-  // Where sparki-static sites are served: each on its own host under this origin (workers/sites/
+  // Where sparki-static sites are served: each on its own host under this origin (server/sites/
   // hosts.ts), a registrable domain of its own that shares no cookie with the dashboard and API.
   // Unset: no site is served and sparki-static refuses to deploy.
   SITES_ORIGIN: z
@@ -130,10 +128,10 @@ function sharesHost(a: string, b: string): boolean {
   return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
 }
 
-const parsed = new WeakMap<Bindings, Config>();
+const parsed = new WeakMap<Vars, Config>();
 
 /** Parses the environment once per bindings object; throws a readable error naming every bad var. */
-export function configOf(env: Bindings): Config {
+export function configOf(env: Vars): Config {
   const cached = parsed.get(env);
   if (cached) return cached;
   const result = Config.safeParse(env);
