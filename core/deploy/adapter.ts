@@ -25,6 +25,11 @@ export interface DeployContext {
   /** fetch to the platform: the global one in production, pointed at a fake in tests. */
   fetch: typeof fetch;
   signal: AbortSignal;
+  /**
+   * How the platform client waits between attempts; tests pass one that records the wait and
+   * returns at once, so no test sleeps for real. Absent: a timer that ends early on `signal`.
+   */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** A platform-side deployment the orchestrator can check on, promote or roll back to. */
@@ -37,17 +42,48 @@ export interface PlatformDeployment {
 
 export type PlatformState = "pending" | "ready" | "failed";
 
+/**
+ * The one rule for whether a failed platform call is worth another try later: no answer at all
+ * (status 0: unreachable, timed out), 408, 429 and every 5xx. The platform client retries a
+ * narrower set in process (server/deploy/retry.ts); this flag tells the orchestrator whether to
+ * keep polling rather than roll back.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 0 || status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+
+/** What a PlatformError may carry beyond its status and message. */
+export interface PlatformErrorOptions {
+  /** How long the platform asked us to wait (Retry-After or its own rate-limit header), already capped. */
+  retryAfterMs?: number;
+  /** The platform's own error code (Vercel's `missing_files`, Railway's extensions.code). */
+  code?: string;
+  /** What else the platform said about the failure, for the adapter to parse (Vercel's missing SHAs). */
+  details?: unknown;
+  cause?: unknown;
+}
+
 /** An error the platform answered with, in its documented shape, turned into one line. */
 export class PlatformError extends Error {
   override readonly name = "PlatformError";
+  /** Worth another try later, by {@link isRetryableStatus}: never decided per adapter. */
+  readonly retryable: boolean;
+  /** Set only when the platform said how long to wait; never more than the client's cap. */
+  readonly retryAfterMs?: number;
+  readonly code?: string;
+  readonly details?: unknown;
+
   constructor(
     readonly platform: PlatformId,
     readonly status: number,
     message: string,
-    /** 429 and 5xx: worth another try later. */
-    readonly retryable: boolean,
+    options: PlatformErrorOptions = {},
   ) {
-    super(`${platform}: ${message}`);
+    super(`${platform}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryable = isRetryableStatus(status);
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.code !== undefined) this.code = options.code;
+    if (options.details !== undefined) this.details = options.details;
   }
 }
 

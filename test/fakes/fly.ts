@@ -33,7 +33,7 @@ export class FakeFly {
   /** Images whose Machines fail to start (a broken release). */
   readonly failingImages = new Set<string>();
   private server: Server | null = null;
-  private nextFailure: { status: number; retryAfter?: number } | null = null;
+  private failures: { status: number; retryAfter?: number; remaining: number; on?: string } | null = null;
   private seq = 0;
 
   constructor(readonly token: string) {}
@@ -56,9 +56,19 @@ export class FakeFly {
     return machines;
   }
 
-  /** The next request is answered with this status (429 carries Retry-After). */
-  failNext(status: number, retryAfter?: number): void {
-    this.nextFailure = { status, ...(retryAfter === undefined ? {} : { retryAfter }) };
+  /**
+   * The next `times` requests (1 by default) are answered with this status before anything is
+   * done: a 429 (with Retry-After when given) as Fly's rate limiter answers, 5xx as an outage,
+   * another 4xx as a bad request. `on` ("POST", "GET /v1/apps/shop") limits it to requests whose
+   * method and path start so.
+   */
+  failNext(status: number, options: { times?: number; retryAfter?: number; on?: string } = {}): void {
+    this.failures = {
+      status,
+      remaining: options.times ?? 1,
+      ...(options.retryAfter === undefined ? {} : { retryAfter: options.retryAfter }),
+      ...(options.on ? { on: options.on } : {}),
+    };
   }
 
   /** Images the app's Machines currently run. */
@@ -103,11 +113,11 @@ export class FakeFly {
     this.requests.push({ method: req.method ?? "", path: url.pathname + url.search, authorization: req.headers.authorization, body });
 
     if (req.headers.authorization !== `Bearer ${this.token}`) return send(401, { error: "You must be authenticated to view this." });
-    if (this.nextFailure) {
-      const f = this.nextFailure;
-      this.nextFailure = null;
+    const f = this.failures;
+    if (f && (f.on === undefined || `${req.method} ${url.pathname}`.startsWith(f.on))) {
+      if (--f.remaining <= 0) this.failures = null;
       if (f.status === 429) return send(429, { error: "rate limit exceeded" }, f.retryAfter === undefined ? {} : { "retry-after": String(f.retryAfter) });
-      return send(f.status, { error: "internal server error" });
+      return send(f.status, { error: f.status < 500 ? "bad request" : "internal server error" });
     }
 
     const m = /^\/v1\/apps\/([^/]+)\/machines(?:\/([^/]+)(\/wait)?)?$/.exec(url.pathname);
@@ -116,7 +126,10 @@ export class FakeFly {
     if (!machines) return send(404, { error: "app not found" });
     if (!m[2]) {
       if (req.method !== "GET") return send(405, { error: "method not allowed" });
-      return send(200, machines.map((x) => this.view(x)));
+      return send(
+        200,
+        machines.map((x) => this.view(x)),
+      );
     }
     const target = machines.find((x) => x.id === m[2]);
     if (!target) return send(404, { error: "machine not found" });

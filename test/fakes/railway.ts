@@ -71,7 +71,10 @@ export class FakeRailway {
   private failDeploys = 0;
   private readonly sockets = new Set<Socket>();
 
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
 
   /** Starts on a free local port; `url` is the GraphQL endpoint to give the adapter as apiUrl. */
   static async start(): Promise<FakeRailway> {
@@ -96,6 +99,11 @@ export class FakeRailway {
   /** The next `times` requests answer with this HTTP status (429 carries Retry-After). */
   failNext(status: number, options: { times?: number; retryAfter?: number } = {}): void {
     this.failures = { status, retryAfter: options.retryAfter ?? (status === 429 ? 30 : null), remaining: options.times ?? 1 };
+  }
+
+  /** Answers normally again, whatever failures were still due (tests share one fake). */
+  stopFailing(): void {
+    this.failures = null;
   }
 
   /** The next deployment created builds and then ends FAILED. */
@@ -131,19 +139,30 @@ export class FakeRailway {
       const { status, retryAfter } = this.failures;
       if (--this.failures.remaining === 0) this.failures = null;
       const message = status === 429 ? "Rate limit exceeded" : "Problem processing request";
-      return send(res, status, { errors: [{ message, extensions: { code: status === 429 ? "RATE_LIMITED" : "INTERNAL_SERVER_ERROR" } }] }, retryAfter ? { "retry-after": String(retryAfter) } : {});
+      return send(
+        res,
+        status,
+        { errors: [{ message, extensions: { code: status === 429 ? "RATE_LIMITED" : "INTERNAL_SERVER_ERROR" } }] },
+        retryAfter ? { "retry-after": String(retryAfter) } : {},
+      );
     }
     if (req.method !== "POST" || (req.url ?? "").split("?")[0] !== "/graphql/v2") return send(res, 404, { errors: [{ message: "Not Found" }] });
     if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return send(res, 415, { errors: [{ message: "Must provide a JSON body" }] });
     if (!parsed.success) return send(res, 400, { errors: [{ message: `Invalid request: ${z.prettifyError(parsed.error)}` }] });
-    if (!operation) return send(res, 400, { errors: [{ message: "Cannot query field on type Query or Mutation", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
+    if (!operation)
+      return send(res, 400, { errors: [{ message: "Cannot query field on type Query or Mutation", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
 
     // Railway checks the token while resolving the field, and reports it as a GraphQL error.
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (!token || !this.tokens.has(token)) return send(res, 200, { data: null, errors: [{ message: "Not Authorized", path: [operation], extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+    if (!token || !this.tokens.has(token))
+      return send(res, 200, { data: null, errors: [{ message: "Not Authorized", path: [operation], extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
 
     const vars = VARIABLES[operation].safeParse(parsed.data.variables ?? {});
-    if (!vars.success) return send(res, 200, { data: null, errors: [{ message: `Variable validation failed: ${z.prettifyError(vars.error)}`, extensions: { code: "BAD_USER_INPUT" } }] });
+    if (!vars.success)
+      return send(res, 200, {
+        data: null,
+        errors: [{ message: `Variable validation failed: ${z.prettifyError(vars.error)}`, extensions: { code: "BAD_USER_INPUT" } }],
+      });
     try {
       return send(res, 200, { data: { [operation]: this.resolve(operation, vars.data) } });
     } catch (err) {
@@ -177,7 +196,8 @@ export class FakeRailway {
         const target = this.deployments.get(str("id"));
         if (!target) throw new GraphqlError("Deployment not found");
         // canRollback: only a deployment that once ran has an image to go back to.
-        if (target.status === "FAILED" || target.status === "QUEUED" || target.status === "BUILDING") throw new GraphqlError("Deployment cannot be rolled back");
+        if (target.status === "FAILED" || target.status === "QUEUED" || target.status === "BUILDING")
+          throw new GraphqlError("Deployment cannot be rolled back");
         // No build: the target's image is reused, so it goes straight to deploying.
         const d = this.create(target.serviceId, target.environmentId, target.commitSha, ["DEPLOYING", "SUCCESS"], target.id);
         return { id: d.id, status: d.status };
@@ -186,7 +206,16 @@ export class FakeRailway {
   }
 
   private create(serviceId: string, environmentId: string, commitSha: string | null, ahead: RailwayStatus[], rollbackOf: string | null): FakeRailwayDeployment {
-    const d: FakeRailwayDeployment = { id: randomUUID(), serviceId, environmentId, commitSha, status: "QUEUED", ahead, rollbackOf, createdAt: new Date().toISOString() };
+    const d: FakeRailwayDeployment = {
+      id: randomUUID(),
+      serviceId,
+      environmentId,
+      commitSha,
+      status: "QUEUED",
+      ahead,
+      rollbackOf,
+      createdAt: new Date().toISOString(),
+    };
     this.deployments.set(d.id, d);
     return d;
   }

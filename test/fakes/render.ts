@@ -51,14 +51,21 @@ export interface RecordedRequest {
 
 const triggerBody = z.strictObject({
   clearCache: z.enum(["clear", "do_not_clear"]).optional(),
-  commitId: z.string().regex(/^[0-9a-f]{7,40}$/).optional(),
+  commitId: z
+    .string()
+    .regex(/^[0-9a-f]{7,40}$/)
+    .optional(),
   imageUrl: z.string().min(1).optional(),
   deployMode: z.enum(["deploy_only", "build_and_deploy"]).optional(),
 });
 const rollbackBody = z.strictObject({ deployId: z.string().min(1) });
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly id: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly id: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -70,11 +77,14 @@ export class FakeRender {
   readonly services = new Map<string, FakeRenderService>([["srv-test", { id: "srv-test", name: "web", image: false, suspended: false }]]);
   readonly deploys = new Map<string, FakeRenderDeploy>();
   readonly requests: RecordedRequest[] = [];
-  private failures: { status: number; remaining: number } | null = null;
+  private failures: { status: number; remaining: number; resetIn: number } | null = null;
   private failDeploys = 0;
   private readonly sockets = new Set<Socket>();
 
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
 
   /** Starts on a free local port; `url` is the base to give the adapter as apiUrl (ends in /v1). */
   static async start(): Promise<FakeRender> {
@@ -96,9 +106,18 @@ export class FakeRender {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** The next `times` requests answer with this HTTP status in Render's error shape. */
-  failNext(status: number, times = 1): void {
-    this.failures = { status, remaining: times };
+  /**
+   * The next `times` requests (1 by default) answer with this HTTP status in Render's error shape,
+   * before anything is done (429 rate limited, 5xx an outage, another 4xx a bad request). A 429's Ratelimit-Reset names the window's end `resetIn` seconds on
+   * (60 by default, Render's one-minute windows).
+   */
+  failNext(status: number, options: { times?: number; resetIn?: number } = {}): void {
+    this.failures = { status, remaining: options.times ?? 1, resetIn: options.resetIn ?? 60 };
+  }
+
+  /** Answers normally again, whatever failures were still due (tests share one fake). */
+  stopFailing(): void {
+    this.failures = null;
   }
 
   /** The next deploy created fails its build. */
@@ -132,14 +151,20 @@ export class FakeRender {
     this.requests.push({ method, path, headers: req.headers, body });
     try {
       if (this.failures && this.failures.remaining > 0) {
-        const { status } = this.failures;
+        const { status, resetIn } = this.failures;
         if (--this.failures.remaining === 0) this.failures = null;
-        if (status === 429) throw new HttpError(429, "rate_limited", "Rate limit has been surpassed.");
-        throw new HttpError(status, "internal_error", "An unexpected server error has occurred.");
+        const [id, message] =
+          status === 429
+            ? ["rate_limited", "Rate limit has been surpassed."]
+            : status < 500
+              ? ["bad_request", "The request could not be understood by the server."]
+              : ["internal_error", "An unexpected server error has occurred."];
+        return send(res, status, { id, message }, resetIn);
       }
       const key = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
       if (!key || !this.apiKeys.has(key)) throw new HttpError(401, "unauthorized", "Authorization information is missing or invalid.");
-      if (badJson || (body !== undefined && !/^application\/json\b/i.test(req.headers["content-type"] ?? ""))) throw new HttpError(400, "bad_request", "The request could not be understood by the server.");
+      if (badJson || (body !== undefined && !/^application\/json\b/i.test(req.headers["content-type"] ?? "")))
+        throw new HttpError(400, "bad_request", "The request could not be understood by the server.");
       const [status, out] = this.route(method, path, body);
       return send(res, status, out);
     } catch (err) {
@@ -170,12 +195,19 @@ export class FakeRender {
     const parsed = triggerBody.safeParse(body ?? {});
     if (!parsed.success) throw new HttpError(400, "bad_request", `invalid body: ${z.prettifyError(parsed.error)}`);
     const { deployMode, commitId, imageUrl, clearCache } = parsed.data;
-    if (deployMode && (commitId || imageUrl || clearCache)) throw new HttpError(400, "bad_request", "deployMode cannot be combined with commitId, imageUrl or clearCache");
+    if (deployMode && (commitId || imageUrl || clearCache))
+      throw new HttpError(400, "bad_request", "deployMode cannot be combined with commitId, imageUrl or clearCache");
     if (svc.image && commitId) throw new HttpError(400, "bad_request", "commitId is not supported for image-backed services");
     if (!svc.image && imageUrl) throw new HttpError(400, "bad_request", "imageUrl is only supported for image-backed services");
     const failing = this.failDeploys > 0;
     if (failing) this.failDeploys -= 1;
-    return this.create(svc.id, commitId ?? null, failing ? ["build_in_progress", "build_failed"] : ["build_in_progress", "update_in_progress", "live"], "api", null);
+    return this.create(
+      svc.id,
+      commitId ?? null,
+      failing ? ["build_in_progress", "build_failed"] : ["build_in_progress", "update_in_progress", "live"],
+      "api",
+      null,
+    );
   }
 
   private rollback(svc: FakeRenderService, body: unknown): FakeRenderDeploy {
@@ -184,14 +216,32 @@ export class FakeRender {
     const target = this.deploys.get(parsed.data.deployId);
     if (!target || target.serviceId !== svc.id) throw new HttpError(404, "not_found", "Deploy not found");
     // Only a deploy that once went live left a build artifact to roll back to.
-    if (target.status !== "live" && target.status !== "deactivated") throw new HttpError(400, "bad_request", `deploy ${target.id} is not eligible for rollback`);
+    if (target.status !== "live" && target.status !== "deactivated")
+      throw new HttpError(400, "bad_request", `deploy ${target.id} is not eligible for rollback`);
     // The target's artifact is reused, so there is no build step.
     return this.create(svc.id, target.commitId, ["update_in_progress", "live"], "rollback", target.id);
   }
 
-  private create(serviceId: string, commitId: string | null, ahead: RenderDeployStatus[], trigger: "api" | "rollback", rollbackOf: string | null): FakeRenderDeploy {
+  private create(
+    serviceId: string,
+    commitId: string | null,
+    ahead: RenderDeployStatus[],
+    trigger: "api" | "rollback",
+    rollbackOf: string | null,
+  ): FakeRenderDeploy {
     const now = new Date().toISOString();
-    const d: FakeRenderDeploy = { id: `dep-${randomBytes(10).toString("hex")}`, serviceId, commitId, status: "created", ahead, trigger, rollbackOf, createdAt: now, updatedAt: now, finishedAt: null };
+    const d: FakeRenderDeploy = {
+      id: `dep-${randomBytes(10).toString("hex")}`,
+      serviceId,
+      commitId,
+      status: "created",
+      ahead,
+      trigger,
+      rollbackOf,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    };
     this.deploys.set(d.id, d);
     return d;
   }
@@ -234,9 +284,14 @@ export class FakeRender {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, resetIn = 60): void {
   // Render documents these on every answer; reset is in UTC epoch seconds.
-  const reset = String(Math.floor(Date.now() / 1000) + 60);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "ratelimit-limit": "30", "ratelimit-remaining": status === 429 ? "0" : "29", "ratelimit-reset": reset });
+  const reset = String(Math.floor(Date.now() / 1000) + resetIn);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "ratelimit-limit": "30",
+    "ratelimit-remaining": status === 429 ? "0" : "29",
+    "ratelimit-reset": reset,
+  });
   res.end(JSON.stringify(body));
 }

@@ -51,7 +51,7 @@ export class FakeVercel {
   readonly blobs = new Map<string, Buffer>();
   url = "";
   private server: Server | null = null;
-  private nextFailure: { status: number; retryAfter?: number } | null = null;
+  private failures: { status: number; retryAfter?: number; remaining: number; on?: string } | null = null;
   private failDeployments = 0;
   private lostUploads = 0;
   private seq = 0;
@@ -65,9 +65,18 @@ export class FakeVercel {
     return p;
   }
 
-  /** The next request is answered with this status (429 carries Retry-After). */
-  failNext(status: number, retryAfter?: number): void {
-    this.nextFailure = { status, ...(retryAfter === undefined ? {} : { retryAfter }) };
+  /**
+   * The next `times` requests (1 by default) are answered with this status before anything is
+   * done: a 429 `rate_limited` (with Retry-After when given), 5xx as an outage, another 4xx as a
+   * bad request. `on` ("POST /v13/deployments") limits it to requests whose method and path start so.
+   */
+  failNext(status: number, options: { times?: number; retryAfter?: number; on?: string } = {}): void {
+    this.failures = {
+      status,
+      remaining: options.times ?? 1,
+      ...(options.retryAfter === undefined ? {} : { retryAfter: options.retryAfter }),
+      ...(options.on ? { on: options.on } : {}),
+    };
   }
 
   /** The next `n` uploads are accepted but not kept, as when Vercel lets an upload expire. */
@@ -127,12 +136,17 @@ export class FakeVercel {
 
     // Vercel answers a missing or bad token with 403 forbidden, per its errors page.
     if (req.headers.authorization !== `Bearer ${this.token}`) return send(403, err("forbidden", "Not authorized", { invalidToken: true }));
-    if (this.nextFailure) {
-      const f = this.nextFailure;
-      this.nextFailure = null;
+    const f = this.failures;
+    if (f && (f.on === undefined || `${req.method} ${url.pathname}`.startsWith(f.on))) {
+      if (--f.remaining <= 0) this.failures = null;
       if (f.status === 429) {
-        return send(429, err("rate_limited", "Rate limit exceeded", { limit: { remaining: 0, total: 100 } }), f.retryAfter === undefined ? {} : { "retry-after": String(f.retryAfter) });
+        return send(
+          429,
+          err("rate_limited", "Rate limit exceeded", { limit: { remaining: 0, total: 100 } }),
+          f.retryAfter === undefined ? {} : { "retry-after": String(f.retryAfter) },
+        );
       }
+      if (f.status < 500) return send(f.status, err("bad_request", "Invalid request"));
       return send(f.status, err("internal_server_error", "An unexpected internal error occurred"));
     }
     const teamId = url.searchParams.get("teamId");
@@ -156,7 +170,8 @@ export class FakeVercel {
       if (!proj) return send(404, err("not_found", "Project not found"));
       const d = this.deployments.get(decodeURIComponent(m[2]!));
       if (!d || d.projectId !== proj.id) return send(404, err("not_found", "Deployment not found"));
-      if (d.readyState !== "READY" || d.target !== "production") return send(422, err("invalid_deployment", "Only ready production deployments can be rolled back to"));
+      if (d.readyState !== "READY" || d.target !== "production")
+        return send(422, err("invalid_deployment", "Only ready production deployments can be rolled back to"));
       proj.liveDeploymentId = d.id;
       res.writeHead(201);
       return void res.end();

@@ -1,10 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PlatformError, type DeployContext } from "../../../core/deploy/adapter.ts";
 import { FakeFly } from "../../../test/fakes/fly.ts";
+import { MAX_ATTEMPTS } from "../retry.ts";
 import { decodeFlyDeployment, flyAdapter } from "./fly.ts";
 
 const TOKEN = "fo1_test_token";
 let fake: FakeFly;
+/** The waits the platform client asked for: recorded, never slept. */
+const slept: number[] = [];
+const sleep = async (ms: number): Promise<void> => {
+  slept.push(ms);
+};
 
 function ctx(over: Partial<DeployContext> = {}, settings: Record<string, unknown> = {}): DeployContext {
   return {
@@ -18,6 +24,7 @@ function ctx(over: Partial<DeployContext> = {}, settings: Record<string, unknown
     settings: flyAdapter.settings.parse({ app: "shop", image: "registry.fly.io/shop:{shortSha}", apiUrl: fake.url, ...settings }),
     fetch,
     signal: AbortSignal.timeout(10_000),
+    sleep,
     ...over,
   };
 }
@@ -33,6 +40,7 @@ async function settle(c: DeployContext, id: string): Promise<string[]> {
 }
 
 beforeEach(async () => {
+  slept.length = 0;
   fake = new FakeFly(TOKEN);
   fake.addApp("shop", "registry.fly.io/shop:v1");
   await fake.start();
@@ -106,12 +114,66 @@ describe("fly adapter", () => {
     expect(await flyAdapter.validate(ctx({ credentials: { FLY_API_TOKEN: "wrong" } }))).toEqual([expect.stringContaining("You must be authenticated")]);
   });
 
-  it("429 and 500 are retryable", async () => {
-    fake.failNext(429, 7);
+  it("429 and 500 that last are retryable PlatformErrors, with the platform's Retry-After", async () => {
+    fake.failNext(429, { times: MAX_ATTEMPTS, retryAfter: 7 });
     const limited = await flyAdapter.deploy(ctx()).catch((e: unknown) => e);
-    expect(limited).toMatchObject({ status: 429, retryable: true });
+    expect(limited).toMatchObject({ status: 429, retryable: true, retryAfterMs: 7000 });
     expect((limited as Error).message).toContain("retry after 7s");
-    fake.failNext(500);
+    expect(fake.images("shop")).toEqual(["registry.fly.io/shop:v1", "registry.fly.io/shop:v1"]);
+    // A 500 is a platform bug more often than a blip: not retried in process, but retryable later.
+    fake.failNext(500, { times: MAX_ATTEMPTS });
+    const before = fake.requests.length;
     expect(await flyAdapter.deploy(ctx()).catch((e: unknown) => e)).toMatchObject({ status: 500, retryable: true });
+    expect(fake.requests.length - before).toBe(1);
+  });
+
+  it("a 429 with Retry-After is waited out and retried, and the deploy succeeds", async () => {
+    fake.failNext(429, { retryAfter: 2 });
+    const d = await flyAdapter.deploy(ctx());
+    expect(decodeFlyDeployment(d.id).image).toBe("registry.fly.io/shop:abcdef1");
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThanOrEqual(2000);
+    // The rate-limited list was sent again, then both updates once each.
+    expect(fake.requests.map((r) => r.method)).toEqual(["GET", "GET", "POST", "POST"]);
+  });
+
+  it("a 503 on a Machine update is retried: the update is a full replacement, so resending it changes nothing more", async () => {
+    const c = ctx();
+    fake.failNext(503, { times: 2, on: "POST" });
+    const d = await flyAdapter.deploy(c);
+    expect(fake.images("shop")).toEqual(["registry.fly.io/shop:abcdef1", "registry.fly.io/shop:abcdef1"]);
+    expect(slept).toHaveLength(2);
+    // Two refused updates of the first Machine, its update, then the second Machine's.
+    expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(4);
+    expect((await settle(c, d.id)).at(-1)).toBe("ready");
+  });
+
+  it("a 400 is not retried", async () => {
+    fake.failNext(400, { times: MAX_ATTEMPTS });
+    const err = await flyAdapter.deploy(ctx()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 400, retryable: false });
+    expect(fake.requests).toHaveLength(1);
+    expect(slept).toEqual([]);
+  });
+
+  it("the documented 408 of a wait means pending, and is not retried", async () => {
+    fake.failingImages.add("registry.fly.io/shop:abcdef1");
+    const c = ctx();
+    const d = await flyAdapter.deploy(c);
+    fake.requests.length = 0;
+    expect(await flyAdapter.state(c, d)).toBe("pending");
+    // One wait per Machine, none sent again.
+    const waits = fake.requests.filter((r) => r.path.includes("/wait?")).map((r) => r.path);
+    expect(waits).toHaveLength(2);
+    expect(new Set(waits).size).toBe(2);
+    expect(slept).toEqual([]);
+  });
+
+  it("an unreachable API is a retryable PlatformError after every attempt", async () => {
+    const err = await flyAdapter.deploy(ctx({}, { apiUrl: "http://127.0.0.1:9/v1" })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PlatformError);
+    expect(err).toMatchObject({ status: 0, retryable: true });
+    expect((err as Error).message).toMatch(/unreachable/);
+    expect(slept).toHaveLength(MAX_ATTEMPTS - 1);
   });
 });

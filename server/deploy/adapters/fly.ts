@@ -6,7 +6,16 @@
  * and, per Machine, the `instance_id` (the Machine version) the update produced.
  */
 import { z } from "zod";
-import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+import {
+  localProblems,
+  PlatformError,
+  type DeployContext,
+  type PlatformAdapter,
+  type PlatformDeployment,
+  type PlatformState,
+} from "../../../core/deploy/adapter.ts";
+import { OutboundRefused } from "../../../core/net/outbound.ts";
+import { PlatformClient } from "../platform-http.ts";
 
 const DEFAULT_API = "https://api.machines.dev/v1";
 const TOKEN = "FLY_API_TOKEN";
@@ -46,7 +55,7 @@ export function decodeFlyDeployment(id: string): DeploymentRef {
   try {
     return deploymentRef.parse(JSON.parse(Buffer.from(id, "base64url").toString("utf8")));
   } catch {
-    throw new PlatformError("fly", 400, `not a deployment id of this adapter: ${id}`, false);
+    throw new PlatformError("fly", 400, `not a deployment id of this adapter: ${id}`);
   }
 }
 
@@ -56,34 +65,22 @@ export function flyImage(template: string, commitSha: string): string {
 }
 
 class FlyApi {
-  constructor(private readonly ctx: DeployContext, private readonly s: FlySettings) {}
+  private readonly http: PlatformClient;
 
-  /** One request; Fly answers errors as `{error: string}`, turned into PlatformError. */
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    const token = this.ctx.credentials[TOKEN] ?? "";
-    const base = (this.s.apiUrl ?? DEFAULT_API).replace(/\/$/, "");
-    let res: Response;
-    try {
-      res = await this.ctx.fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: this.ctx.signal,
-      });
-    } catch (err) {
-      // Network failure or DNS: the API is unreachable, worth trying again later.
-      throw new PlatformError("fly", 0, `Machines API unreachable: ${(err as Error).message}`, true);
-    }
-    const text = await res.text();
-    const json: unknown = text ? safeJson(text) : null;
-    if (!res.ok) {
-      const parsed = flyError.safeParse(json);
-      const message = parsed.success ? parsed.data.error : `HTTP ${res.status}`;
-      const retryAfter = res.headers.get("retry-after");
-      const suffix = res.status === 429 && retryAfter ? ` (retry after ${retryAfter}s)` : "";
-      throw new PlatformError("fly", res.status, `${method} ${path}: ${message}${suffix}`, res.status === 429 || res.status >= 500);
-    }
-    return { status: res.status, json };
+  constructor(
+    ctx: DeployContext,
+    private readonly s: FlySettings,
+  ) {
+    this.http = new PlatformClient(ctx, {
+      platform: "fly",
+      baseUrl: s.apiUrl ?? DEFAULT_API,
+      tokenName: TOKEN,
+      // Fly answers errors as `{error: string}`.
+      problemOf: (status, body) => {
+        const e = flyError.safeParse(body);
+        return status >= 400 && e.success ? { message: e.data.error } : null;
+      },
+    });
   }
 
   app(): string {
@@ -91,37 +88,46 @@ class FlyApi {
   }
 
   async list(): Promise<Machine[]> {
-    return z.array(machine).parse((await this.call("GET", `/apps/${this.app()}/machines`)).json);
+    return this.http.request({ method: "GET", path: `/apps/${this.app()}/machines`, answer: z.array(machine), idempotent: true });
   }
 
   async get(id: string): Promise<Machine> {
-    return machine.parse((await this.call("GET", `/apps/${this.app()}/machines/${encodeURIComponent(id)}`)).json);
+    return this.http.request({ method: "GET", path: `/apps/${this.app()}/machines/${encodeURIComponent(id)}`, answer: machine, idempotent: true });
   }
 
-  /** Update = full config replacement per the docs, so the current config is sent back with our changes. */
+  /**
+   * Update = full config replacement per the docs, so the current config is sent back with our
+   * changes. Idempotent: the same config sent twice leaves the Machine as once (at worst one more
+   * restart), and the answer's instance_id is the version that runs either way.
+   */
   async update(m: Machine, image: string, env: Record<string, string>): Promise<Machine> {
     const config = { ...m.config, image, env: { ...(m.config.env ?? {}), ...env } };
-    return machine.parse((await this.call("POST", `/apps/${this.app()}/machines/${encodeURIComponent(m.id)}`, { config })).json);
+    return this.http.request({
+      method: "POST",
+      path: `/apps/${this.app()}/machines/${encodeURIComponent(m.id)}`,
+      json: { config },
+      answer: machine,
+      idempotent: true,
+    });
   }
 
   /** Short wait so `state` stays a quick poll: true when started, false on the documented 408 timeout. */
   async waitStarted(id: string, instanceId: string): Promise<boolean> {
     const q = new URLSearchParams({ state: "started", instance_id: instanceId, timeout: "2" });
     try {
-      await this.call("GET", `/apps/${this.app()}/machines/${encodeURIComponent(id)}/wait?${q}`);
+      // 408 is the wait's documented "not started yet" answer, read below, not a blip to retry.
+      await this.http.request({
+        method: "GET",
+        path: `/apps/${this.app()}/machines/${encodeURIComponent(id)}/wait?${q}`,
+        answer: z.unknown(),
+        idempotent: true,
+        final: [408],
+      });
       return true;
     } catch (err) {
       if (err instanceof PlatformError && err.status === 408) return false;
       throw err;
     }
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
   }
 }
 
@@ -131,7 +137,7 @@ function settingsOf(ctx: DeployContext): FlySettings {
 
 async function moveAll(api: FlyApi, app: string, image: string, env: Record<string, string>): Promise<PlatformDeployment> {
   const machines = await api.list();
-  if (machines.length === 0) throw new PlatformError("fly", 404, "the app has no Machines to update", false);
+  if (machines.length === 0) throw new PlatformError("fly", 404, "the app has no Machines to update");
   const ref: DeploymentRef = { image, machines: {} };
   // One at a time, like flyctl's rolling strategy: a bad image never takes every Machine down at once
   // before the first update has been accepted.
@@ -157,8 +163,8 @@ export const flyAdapter: PlatformAdapter = {
       const machines = await new FlyApi(ctx, settings).list();
       if (machines.length === 0) problems.push(`fly app ${settings.app} has no Machines to update (create one with fly deploy first)`);
     } catch (err) {
-      if (!(err instanceof PlatformError)) throw err;
-      problems.push(err.status === 404 ? `fly app ${settings.app} not found (${err.message})` : err.message);
+      if (!(err instanceof PlatformError || err instanceof OutboundRefused)) throw err;
+      problems.push(err instanceof PlatformError && err.status === 404 ? `fly app ${settings.app} not found (${err.message})` : err.message);
     }
     return problems;
   },

@@ -4,9 +4,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PlatformError, type DeployContext, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
 import { FakeRailway } from "../../../test/fakes/railway.ts";
+import { MAX_ATTEMPTS } from "../retry.ts";
 import { railwayAdapter } from "./railway.ts";
 
 let fake: FakeRailway;
+/** The waits the platform client asked for: recorded, never slept. */
+const slept: number[] = [];
+const sleep = async (ms: number): Promise<void> => {
+  slept.push(ms);
+};
 
 beforeAll(async () => {
   fake = await FakeRailway.start();
@@ -16,6 +22,8 @@ afterAll(async () => {
 });
 beforeEach(() => {
   fake.requests.length = 0;
+  fake.stopFailing();
+  slept.length = 0;
 });
 
 function ctx(overrides: Partial<DeployContext> = {}, settings: Record<string, unknown> = {}): DeployContext {
@@ -30,6 +38,7 @@ function ctx(overrides: Partial<DeployContext> = {}, settings: Record<string, un
     settings: { serviceId: "svc-1", environmentId: "env-1", apiUrl: fake.url, ...settings },
     fetch,
     signal: new AbortController().signal,
+    sleep,
     ...overrides,
   };
 }
@@ -46,7 +55,10 @@ async function settle(c: DeployContext, d: PlatformDeployment): Promise<Platform
 }
 
 async function rejection(p: Promise<unknown>): Promise<PlatformError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(PlatformError);
   return err as PlatformError;
 }
@@ -126,7 +138,9 @@ describe("railway adapter", () => {
   });
 
   it("validate reports a refused token and an unreachable API", async () => {
-    expect(await railwayAdapter.validate(ctx({ credentials: { RAILWAY_TOKEN: "wrong" } }))).toEqual([expect.stringMatching(/RAILWAY_TOKEN was refused.*Not Authorized/)]);
+    expect(await railwayAdapter.validate(ctx({ credentials: { RAILWAY_TOKEN: "wrong" } }))).toEqual([
+      expect.stringMatching(/RAILWAY_TOKEN was refused.*Not Authorized/),
+    ]);
     const down = await railwayAdapter.validate(ctx({}, { apiUrl: "http://127.0.0.1:9/graphql/v2" }));
     expect(down).toEqual([expect.stringMatching(/unreachable/)]);
     expect(fake.calls("serviceInstanceDeployV2")).toHaveLength(0);
@@ -142,17 +156,72 @@ describe("railway adapter", () => {
     expect(fake.deployments.size).toBe(before);
   });
 
-  it("429 is retryable and carries Railway's message; 500 too", async () => {
-    fake.failNext(429, { retryAfter: 12 });
+  it("429 and 500 that last are retryable and carry Railway's message and Retry-After", async () => {
+    fake.failNext(429, { times: MAX_ATTEMPTS, retryAfter: 12 });
     const limited = await rejection(railwayAdapter.deploy(ctx()));
     expect(limited.status).toBe(429);
     expect(limited.retryable).toBe(true);
+    expect(limited.retryAfterMs).toBe(12_000);
     expect(limited.message).toMatch(/Rate limit exceeded.*retry after 12s/);
 
-    fake.failNext(500);
+    fake.failNext(500, { times: MAX_ATTEMPTS });
     const down = await rejection(railwayAdapter.state(ctx(), { id: "x", url: null }));
     expect(down.status).toBe(500);
     expect(down.retryable).toBe(true);
+  });
+
+  it("a 429 with Retry-After is waited out and the deploy sent again (refused before acting), creating one deployment", async () => {
+    const before = fake.deployments.size;
+    fake.failNext(429, { retryAfter: 2 });
+    const d = await railwayAdapter.deploy(ctx());
+    expect(fake.deployments.get(d.id)).toBeDefined();
+    expect(fake.deployments.size).toBe(before + 1);
+    expect(fake.calls("serviceInstanceDeployV2")).toHaveLength(2);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("a 503 on the deploy mutation is not sent again, so no second deployment; polling retries it", async () => {
+    const before = fake.deployments.size;
+    fake.failNext(503, { times: MAX_ATTEMPTS });
+    const err = await rejection(railwayAdapter.deploy(ctx()));
+    expect(err.status).toBe(503);
+    expect(err.retryable).toBe(true);
+    expect(fake.calls("serviceInstanceDeployV2")).toHaveLength(1);
+    expect(fake.deployments.size).toBe(before);
+    expect(slept).toEqual([]);
+
+    fake.stopFailing();
+    const d = await railwayAdapter.deploy(ctx());
+    fake.failNext(503, { times: 2 });
+    expect(await railwayAdapter.state(ctx(), d)).toBe("pending");
+    expect(slept).toHaveLength(2);
+  });
+
+  it("a 400 is not retried: rollback to a deployment that never ran", async () => {
+    fake.failNextDeploy();
+    const bad = await railwayAdapter.deploy(ctx());
+    await settle(ctx(), bad);
+    fake.requests.length = 0;
+    const err = await rejection(railwayAdapter.rollback(ctx(), bad));
+    expect(err.status).toBe(400);
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/cannot be rolled back/);
+    expect(fake.calls("deploymentRollback")).toHaveLength(1);
+    expect(slept).toEqual([]);
+  });
+
+  it("an unreachable API is a retryable PlatformError; a read is tried every time, the deploy once", async () => {
+    const down = { apiUrl: "http://127.0.0.1:9/graphql/v2" };
+    const read = await rejection(railwayAdapter.state(ctx({}, down), { id: "x", url: null }));
+    expect(read.status).toBe(0);
+    expect(read.retryable).toBe(true);
+    expect(slept).toHaveLength(MAX_ATTEMPTS - 1);
+    slept.length = 0;
+    const create = await rejection(railwayAdapter.deploy(ctx({}, down)));
+    expect(create.status).toBe(0);
+    expect(create.retryable).toBe(true);
+    expect(slept).toEqual([]);
   });
 
   it("an unknown deployment is a 404, not retryable", async () => {

@@ -17,7 +17,16 @@
  * image-backed service Railway ignores the commit and redeploys the configured image.
  */
 import { z } from "zod";
-import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+import {
+  localProblems,
+  PlatformError,
+  type DeployContext,
+  type PlatformAdapter,
+  type PlatformDeployment,
+  type PlatformState,
+} from "../../../core/deploy/adapter.ts";
+import { OutboundRefused } from "../../../core/net/outbound.ts";
+import { PlatformClient, type Problem } from "../platform-http.ts";
 
 /** The documented endpoint; `apiUrl` may name another only if an instance admin allows it (PLATFORM_API_OVERRIDES), as tests do for the fake. */
 export const RAILWAY_API_URL = "https://backboard.railway.com/graphql/v2";
@@ -78,10 +87,6 @@ const SERVICE_INSTANCE = `query serviceInstance($serviceId: String!, $environmen
   serviceInstance(serviceId: $serviceId, environmentId: $environmentId) { id serviceName }
 }`;
 
-function fail(status: number, message: string): PlatformError {
-  return new PlatformError("railway", status, message, status === 429 || status >= 500 || status === 0);
-}
-
 /**
  * Railway answers most failures with HTTP 200 and a GraphQL `errors` list, a refused token as
  * "Not Authorized"; the HTTP status is only telling for rate limits and outages. So the message is
@@ -94,44 +99,45 @@ function statusOfGraphqlError(message: string, code: string | undefined): number
   return 400;
 }
 
-function url(ctx: DeployContext): string {
-  return railwaySettings.parse(ctx.settings).apiUrl ?? RAILWAY_API_URL;
+/**
+ * Reads Railway's answer: a GraphQL `errors` list is a failure even under HTTP 200. The first
+ * error speaks for the call, as the spec puts the cause first.
+ */
+function problemOf(status: number, body: unknown): Problem | null {
+  const parsed = gqlResponse.safeParse(body);
+  const first = parsed.success ? parsed.data.errors?.[0] : undefined;
+  if (!first) return null;
+  const code = first.extensions?.code;
+  return { status: status >= 400 ? status : statusOfGraphqlError(first.message, code), message: first.message, ...(code === undefined ? {} : { code }) };
 }
 
-/** One GraphQL call: POST {query, variables, operationName}, errors turned into PlatformError. */
-async function graphql<T>(ctx: DeployContext, operationName: string, query: string, variables: Record<string, unknown>, shape: z.ZodType<T>): Promise<T> {
-  const token = ctx.credentials[RAILWAY_TOKEN];
-  if (!token) throw fail(401, `${RAILWAY_TOKEN} is not set`);
-  let res: Response;
-  try {
-    res = await ctx.fetch(url(ctx), {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({ query, variables, operationName }),
-      signal: ctx.signal,
-    });
-  } catch (err) {
-    if (ctx.signal.aborted) throw err;
-    throw fail(0, `API unreachable at ${url(ctx)}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const text = await res.text();
-  let body: z.infer<typeof gqlResponse> | null = null;
-  try {
-    const parsed = gqlResponse.safeParse(JSON.parse(text));
-    if (parsed.success) body = parsed.data;
-  } catch {
-    // Not JSON (a proxy's error page): the status line is all there is.
-  }
-  const first = body?.errors?.[0];
-  if (!res.ok) {
-    const retryAfter = res.headers.get("retry-after");
-    const detail = first?.message ?? (text.slice(0, 200) || res.statusText);
-    throw fail(res.status, `HTTP ${res.status}: ${detail}${retryAfter ? ` (retry after ${retryAfter}s)` : ""}`);
-  }
-  if (first) throw fail(statusOfGraphqlError(first.message, first.extensions?.code), `${operationName}: ${first.message}`);
-  const data = shape.safeParse(body?.data);
-  if (!data.success) throw fail(502, `${operationName}: unexpected response: ${z.prettifyError(data.error)}`);
-  return data.data;
+/**
+ * One GraphQL call: POST {query, variables, operationName}. Every operation is a POST, so whether
+ * it may be resent is the operation's: queries may, mutations that start a deployment may not.
+ */
+async function graphql<T>(
+  ctx: DeployContext,
+  operationName: string,
+  query: string,
+  variables: Record<string, unknown>,
+  shape: z.ZodType<T>,
+  idempotent: boolean,
+): Promise<T> {
+  const client = new PlatformClient(ctx, {
+    platform: "railway",
+    baseUrl: railwaySettings.parse(ctx.settings).apiUrl ?? RAILWAY_API_URL,
+    tokenName: RAILWAY_TOKEN,
+    problemOf,
+  });
+  const answer = await client.request({
+    method: "POST",
+    path: "",
+    json: { query, variables, operationName },
+    answer: z.object({ data: shape }),
+    idempotent,
+    label: operationName,
+  });
+  return answer.data;
 }
 
 /** The Railway adapter: deploys a service instance (service × environment) at a commit. */
@@ -147,9 +153,13 @@ export const railwayAdapter: PlatformAdapter = {
     if (problems.length > 0 || !settings) return problems;
     const { serviceId, environmentId } = settings;
     try {
-      const data = await graphql(ctx, "serviceInstance", SERVICE_INSTANCE, { serviceId, environmentId }, serviceInstanceData);
+      const data = await graphql(ctx, "serviceInstance", SERVICE_INSTANCE, { serviceId, environmentId }, serviceInstanceData, true);
       if (!data.serviceInstance) problems.push(`railway: service ${serviceId} not found in environment ${environmentId}`);
     } catch (err) {
+      if (err instanceof OutboundRefused) {
+        problems.push(err.message);
+        return problems;
+      }
       if (!(err instanceof PlatformError)) throw err;
       if (err.status === 401) problems.push(`${RAILWAY_TOKEN} was refused by Railway (${err.message})`);
       else if (err.status === 404) problems.push(`railway: service ${serviceId} not found in environment ${environmentId} (${err.message})`);
@@ -161,19 +171,21 @@ export const railwayAdapter: PlatformAdapter = {
   async deploy(ctx) {
     const { serviceId, environmentId } = railwaySettings.parse(ctx.settings);
     // Sends the commit this pipeline built; the artifact URL stays unused (see the file comment).
-    const data = await graphql(ctx, "serviceInstanceDeployV2", DEPLOY, { serviceId, environmentId, commitSha: ctx.commitSha }, deployData);
+    // Not idempotent: each call starts a deployment, so only a 429 (refused before acting) is resent.
+    const data = await graphql(ctx, "serviceInstanceDeployV2", DEPLOY, { serviceId, environmentId, commitSha: ctx.commitSha }, deployData, false);
     return { id: data.serviceInstanceDeployV2, url: null };
   },
 
   async state(ctx, deployment) {
-    const data = await graphql(ctx, "deployment", DEPLOYMENT, { id: deployment.id }, deploymentData);
+    const data = await graphql(ctx, "deployment", DEPLOYMENT, { id: deployment.id }, deploymentData, true);
     // A status newer than this list: Railway adds enum values without versioning, so wait rather than fail.
     return STATE_OF[data.deployment.status] ?? "pending";
   },
 
   async rollback(ctx, to: PlatformDeployment) {
     // Railway rolls back by starting a new deployment from the target's image and variables.
-    const data = await graphql(ctx, "deploymentRollback", ROLLBACK, { id: to.id }, rollbackData);
+    // Not idempotent either: each rollback is a new deployment.
+    const data = await graphql(ctx, "deploymentRollback", ROLLBACK, { id: to.id }, rollbackData, false);
     // The service instance keeps its domain across deployments, so the target's URL still applies.
     return { id: data.deploymentRollback.id, url: to.url };
   },

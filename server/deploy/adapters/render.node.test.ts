@@ -4,9 +4,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PlatformError, type DeployContext, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
 import { FakeRender } from "../../../test/fakes/render.ts";
+import { MAX_ATTEMPTS, RETRY_BUDGET_MS } from "../retry.ts";
 import { renderAdapter } from "./render.ts";
 
 let fake: FakeRender;
+/** The waits the platform client asked for: recorded, never slept. */
+const slept: number[] = [];
+const sleep = async (ms: number): Promise<void> => {
+  slept.push(ms);
+};
 
 beforeAll(async () => {
   fake = await FakeRender.start();
@@ -16,6 +22,8 @@ afterAll(async () => {
 });
 beforeEach(() => {
   fake.requests.length = 0;
+  fake.stopFailing();
+  slept.length = 0;
 });
 
 function ctx(overrides: Partial<DeployContext> = {}, settings: Record<string, unknown> = {}): DeployContext {
@@ -30,6 +38,7 @@ function ctx(overrides: Partial<DeployContext> = {}, settings: Record<string, un
     settings: { serviceId: "srv-test", apiUrl: fake.url, ...settings },
     fetch,
     signal: new AbortController().signal,
+    sleep,
     ...overrides,
   };
 }
@@ -46,7 +55,10 @@ async function settle(c: DeployContext, d: PlatformDeployment): Promise<Platform
 }
 
 async function rejection(p: Promise<unknown>): Promise<PlatformError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(PlatformError);
   return err as PlatformError;
 }
@@ -125,7 +137,9 @@ describe("render adapter", () => {
     expect(await renderAdapter.validate(ctx({}, { serviceId: "srv-nope" }))).toEqual([expect.stringMatching(/srv-nope not found.*Service not found/)]);
     fake.services.set("srv-sleepy", { id: "srv-sleepy", name: "sleepy", image: false, suspended: true });
     expect(await renderAdapter.validate(ctx({}, { serviceId: "srv-sleepy" }))).toEqual([expect.stringMatching(/suspended/)]);
-    expect(await renderAdapter.validate(ctx({ credentials: { RENDER_API_KEY: "rnd_wrong" } }))).toEqual([expect.stringMatching(/RENDER_API_KEY was refused.*missing or invalid/)]);
+    expect(await renderAdapter.validate(ctx({ credentials: { RENDER_API_KEY: "rnd_wrong" } }))).toEqual([
+      expect.stringMatching(/RENDER_API_KEY was refused.*missing or invalid/),
+    ]);
     expect(await renderAdapter.validate(ctx({}, { apiUrl: "http://127.0.0.1:9/v1" }))).toEqual([expect.stringMatching(/unreachable/)]);
     expect(deployCalls()).toBe(0);
     expect(fake.calls("POST", /\/rollback$/)).toHaveLength(0);
@@ -141,17 +155,62 @@ describe("render adapter", () => {
     expect(fake.deploys.size).toBe(before);
   });
 
-  it("429 and 5xx are retryable and carry Render's message", async () => {
-    fake.failNext(429);
+  it("429 and 5xx that last are retryable and carry Render's message", async () => {
+    // Render's window resets in a minute: longer than a call waits, so no second attempt in process.
+    fake.failNext(429, { times: MAX_ATTEMPTS });
     const limited = await rejection(renderAdapter.deploy(ctx()));
     expect(limited.status).toBe(429);
     expect(limited.retryable).toBe(true);
-    expect(limited.message).toMatch(/Rate limit has been surpassed.*resets at \d+/);
+    expect(limited.retryAfterMs).toBe(RETRY_BUDGET_MS);
+    expect(limited.message).toMatch(/Rate limit has been surpassed.*retry after \d+s/);
+    expect(deployCalls()).toBe(1);
+    expect(slept).toEqual([]);
 
-    fake.failNext(503);
+    fake.failNext(503, { times: MAX_ATTEMPTS });
     const down = await rejection(renderAdapter.state(ctx(), { id: "dep-x", url: null }));
     expect(down.status).toBe(503);
     expect(down.retryable).toBe(true);
+  });
+
+  it("a 429 whose Ratelimit-Reset is near is waited out and the deploy sent again (refused before acting), creating one deploy", async () => {
+    const before = fake.deploys.size;
+    fake.failNext(429, { resetIn: 3 });
+    const d = await renderAdapter.deploy(ctx());
+    expect(fake.deploys.get(d.id)).toBeDefined();
+    expect(fake.deploys.size).toBe(before + 1);
+    expect(deployCalls()).toBe(2);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("a 503 on the deploy trigger is not sent again, so no second deploy; polling retries it", async () => {
+    const before = fake.deploys.size;
+    fake.failNext(503, { times: MAX_ATTEMPTS });
+    const err = await rejection(renderAdapter.deploy(ctx()));
+    expect(err.status).toBe(503);
+    expect(err.retryable).toBe(true);
+    expect(deployCalls()).toBe(1);
+    expect(fake.deploys.size).toBe(before);
+    expect(slept).toEqual([]);
+
+    fake.stopFailing();
+    const d = await renderAdapter.deploy(ctx());
+    fake.failNext(502, { times: 2 });
+    expect(await renderAdapter.state(ctx(), d)).toBe("pending");
+    expect(slept).toHaveLength(2);
+  });
+
+  it("an unreachable API is a retryable PlatformError; a read is tried every time, the deploy once", async () => {
+    const down = { apiUrl: "http://127.0.0.1:9/v1" };
+    const read = await rejection(renderAdapter.state(ctx({}, down), { id: "dep-x", url: null }));
+    expect(read.status).toBe(0);
+    expect(read.retryable).toBe(true);
+    expect(slept).toHaveLength(MAX_ATTEMPTS - 1);
+    slept.length = 0;
+    const create = await rejection(renderAdapter.deploy(ctx({}, down)));
+    expect(create.status).toBe(0);
+    expect(create.retryable).toBe(true);
+    expect(slept).toEqual([]);
   });
 
   it("Render's 400 for a commit on an image-backed service comes through, not retryable", async () => {
@@ -160,6 +219,9 @@ describe("render adapter", () => {
     expect(err.status).toBe(400);
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/image-backed/);
+    // A 400 is not retried.
+    expect(deployCalls()).toBe(1);
+    expect(slept).toEqual([]);
   });
 
   it("an unknown deploy is a 404, and rollback to a failed deploy is refused", async () => {

@@ -17,7 +17,17 @@
  * jobs; for those it answers 400 and the orchestrator sees that message.
  */
 import { z } from "zod";
-import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+import {
+  localProblems,
+  PlatformError,
+  type DeployContext,
+  type PlatformAdapter,
+  type PlatformDeployment,
+  type PlatformState,
+} from "../../../core/deploy/adapter.ts";
+import { OutboundRefused } from "../../../core/net/outbound.ts";
+import { type PlatformCall, PlatformClient } from "../platform-http.ts";
+import { parseRetryAfter } from "../retry.ts";
 
 /** The documented base URL; `apiUrl` may name another only if an instance admin allows it (PLATFORM_API_OVERRIDES), as tests do for the fake. */
 export const RENDER_API_URL = "https://api.render.com/v1";
@@ -55,46 +65,37 @@ const renderError = z.object({ id: z.string().optional(), message: z.string() })
 const deploy = z.object({ id: z.string().min(1), status: z.string(), commit: z.object({ id: z.string() }).loose().nullable().optional() }).loose();
 const service = z.object({ id: z.string(), name: z.string(), suspended: z.string().optional() }).loose();
 
-function fail(status: number, message: string): PlatformError {
-  return new PlatformError("render", status, message, status === 429 || status >= 500 || status === 0);
-}
-
 function base(ctx: DeployContext): { root: string; serviceId: string } {
   const s = renderSettings.parse(ctx.settings);
-  return { root: (s.apiUrl ?? RENDER_API_URL).replace(/\/+$/, ""), serviceId: s.serviceId };
+  return { root: s.apiUrl ?? RENDER_API_URL, serviceId: s.serviceId };
 }
 
-/** One REST call: JSON in and out, non-2xx answers turned into PlatformError with Render's message. */
-async function call<T>(ctx: DeployContext, method: "GET" | "POST", path: string, body: unknown, shape: z.ZodType<T>): Promise<T> {
-  const key = ctx.credentials[RENDER_API_KEY];
-  if (!key) throw fail(401, `${RENDER_API_KEY} is not set`);
-  const { root } = base(ctx);
-  const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  let res: Response;
-  try {
-    res = await ctx.fetch(`${root}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctx.signal });
-  } catch (err) {
-    if (ctx.signal.aborted) throw err;
-    throw fail(0, `API unreachable at ${root}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // Not JSON (a proxy's error page): the status line and text are all there is.
-  }
-  if (!res.ok) {
-    const parsed = renderError.safeParse(json);
-    const detail = parsed.success ? parsed.data.message : text.slice(0, 200) || res.statusText;
-    // Render's rate-limit headers say when the window resets (epoch seconds).
-    const reset = res.status === 429 ? res.headers.get("ratelimit-reset") : null;
-    throw fail(res.status, `${method} ${path}: HTTP ${res.status}: ${detail}${reset ? ` (rate limit resets at ${reset})` : ""}`);
-  }
-  const parsed = shape.safeParse(json);
-  if (!parsed.success) throw fail(502, `${method} ${path}: unexpected response (HTTP ${res.status}): ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+/**
+ * How long a 429 asks us to wait: Retry-After if sent, else Render's documented Ratelimit-Reset.
+ * That one is epoch seconds on Render; a small value is read as seconds from now, as the IETF
+ * RateLimit draft defines it, so either reading never waits for years.
+ */
+function retryAfterOf(headers: Headers, status: number, now: number): number | null {
+  const hinted = parseRetryAfter(headers.get("retry-after"), now);
+  if (hinted !== null || status !== 429) return hinted;
+  const reset = headers.get("ratelimit-reset");
+  if (reset === null || !/^\d+$/.test(reset.trim())) return null;
+  const n = Number(reset);
+  return n > 1_000_000_000 ? Math.max(0, n * 1000 - now) : n * 1000;
+}
+
+/** One REST call through the platform client, with Render's `{ id, message }` error shape. */
+function call<T>(ctx: DeployContext, c: PlatformCall<T>): Promise<T> {
+  return new PlatformClient(ctx, {
+    platform: "render",
+    baseUrl: base(ctx).root,
+    tokenName: RENDER_API_KEY,
+    problemOf: (status, body) => {
+      const e = renderError.safeParse(body);
+      return status >= 400 && e.success ? { message: e.data.message, ...(e.data.id === undefined ? {} : { code: e.data.id }) } : null;
+    },
+    retryAfterOf,
+  }).request(c);
 }
 
 /** The Render adapter: deploys one service at a commit. */
@@ -110,9 +111,13 @@ export const renderAdapter: PlatformAdapter = {
     if (problems.length > 0 || !settings) return problems;
     const { serviceId } = settings;
     try {
-      const svc = await call(ctx, "GET", `/services/${encodeURIComponent(serviceId)}`, undefined, service);
+      const svc = await call(ctx, { method: "GET", path: `/services/${encodeURIComponent(serviceId)}`, answer: service, idempotent: true });
       if (svc.suspended === "suspended") problems.push(`render: service ${serviceId} (${svc.name}) is suspended; deploys would not serve`);
     } catch (err) {
+      if (err instanceof OutboundRefused) {
+        problems.push(err.message);
+        return problems;
+      }
       if (!(err instanceof PlatformError)) throw err;
       if (err.status === 401 || err.status === 403) problems.push(`${RENDER_API_KEY} was refused by Render (${err.message})`);
       else if (err.status === 404) problems.push(`render: service ${serviceId} not found (${err.message})`);
@@ -124,24 +129,43 @@ export const renderAdapter: PlatformAdapter = {
   async deploy(ctx) {
     const { serviceId } = base(ctx);
     // Sends the commit this pipeline built; the artifact URL stays unused (see the file comment).
-    const created = await call(ctx, "POST", `/services/${encodeURIComponent(serviceId)}/deploys`, { clearCache: "do_not_clear", commitId: ctx.commitSha }, deploy.nullable());
+    // Not idempotent: each trigger queues a deploy, so only a 429 (refused before acting) is resent.
+    const created = await call(ctx, {
+      method: "POST",
+      path: `/services/${encodeURIComponent(serviceId)}/deploys`,
+      json: { clearCache: "do_not_clear", commitId: ctx.commitSha },
+      answer: deploy.nullable(),
+      idempotent: false,
+    });
     // 202 means Render queued it behind a running deploy and answered without a deploy id to track.
     // Not retryable: the queued deploy will still run, and a retry would queue a second one.
-    if (!created) throw fail(202, "deploy queued behind another deploy; Render returned no deploy id to follow");
+    if (!created) throw new PlatformError("render", 202, "deploy queued behind another deploy; Render returned no deploy id to follow");
     // The deploy object carries no URL; the service's URL is on the service, not the deploy.
     return { id: created.id, url: null };
   },
 
   async state(ctx, deployment) {
     const { serviceId } = base(ctx);
-    const d = await call(ctx, "GET", `/services/${encodeURIComponent(serviceId)}/deploys/${encodeURIComponent(deployment.id)}`, undefined, deploy);
+    const d = await call(ctx, {
+      method: "GET",
+      path: `/services/${encodeURIComponent(serviceId)}/deploys/${encodeURIComponent(deployment.id)}`,
+      answer: deploy,
+      idempotent: true,
+    });
     // A status newer than this list: wait rather than fail on a value Render added later.
     return STATE_OF[d.status] ?? "pending";
   },
 
   async rollback(ctx, to: PlatformDeployment) {
     const { serviceId } = base(ctx);
-    const d = await call(ctx, "POST", `/services/${encodeURIComponent(serviceId)}/rollback`, { deployId: to.id }, deploy);
+    // Not idempotent: a rollback is a new deploy from the target's artifact.
+    const d = await call(ctx, {
+      method: "POST",
+      path: `/services/${encodeURIComponent(serviceId)}/rollback`,
+      json: { deployId: to.id },
+      answer: deploy,
+      idempotent: false,
+    });
     // The service keeps its URL across deploys, so the target's URL (if any) still applies.
     return { id: d.id, url: to.url };
   },

@@ -8,6 +8,7 @@ import { create as createTar } from "tar";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PlatformError, type DeployContext } from "../../../core/deploy/adapter.ts";
 import { FakeVercel, type FakeProject } from "../../../test/fakes/vercel.ts";
+import { MAX_ATTEMPTS } from "../retry.ts";
 import { vercelAdapter } from "./vercel.ts";
 
 const TOKEN = "vercel_test_token";
@@ -17,6 +18,11 @@ let project: FakeProject;
 let dir: string;
 let artifactServer: Server;
 let artifactBase = "";
+/** The waits the platform client asked for: recorded, never slept. */
+const slept: number[] = [];
+const sleep = async (ms: number): Promise<void> => {
+  slept.push(ms);
+};
 /** Artifact versions the tiny server hands out, by name. */
 const artifacts = new Map<string, Buffer>();
 
@@ -42,6 +48,7 @@ function ctx(over: Partial<DeployContext> = {}, settings: Record<string, unknown
     settings: vercelAdapter.settings.parse({ projectName: "site", teamId: TEAM, apiUrl: fake.url, ...settings }),
     fetch,
     signal: AbortSignal.timeout(10_000),
+    sleep,
     ...over,
   };
 }
@@ -73,6 +80,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 beforeEach(async () => {
+  slept.length = 0;
   fake = new FakeVercel(TOKEN);
   project = fake.addProject("site", TEAM);
   await fake.start();
@@ -158,12 +166,55 @@ describe("vercel adapter", () => {
     expect((e as Error).message).toContain("Not authorized [forbidden]");
   });
 
-  it("429 and 500 are retryable", async () => {
-    fake.failNext(429, 30);
+  it("429 and 500 that last are retryable PlatformErrors, with the platform's Retry-After", async () => {
+    fake.failNext(429, { times: MAX_ATTEMPTS, retryAfter: 30 });
     const limited = await vercelAdapter.deploy(ctx()).catch((x: unknown) => x);
-    expect(limited).toMatchObject({ status: 429, retryable: true });
+    expect(limited).toMatchObject({ status: 429, retryable: true, retryAfterMs: 30_000 });
     expect((limited as Error).message).toContain("retry after 30s");
-    fake.failNext(500);
+    fake.failNext(500, { times: MAX_ATTEMPTS });
     expect(await vercelAdapter.state(ctx(), { id: "dpl_x", url: null }).catch((x: unknown) => x)).toMatchObject({ status: 500, retryable: true });
+  });
+
+  it("a 429 with Retry-After on the create is waited out and sent again: the platform refused it before acting", async () => {
+    fake.failNext(429, { on: "POST /v13/deployments", retryAfter: 3 });
+    const d = await vercelAdapter.deploy(ctx());
+    expect(fake.deployments.size).toBe(1);
+    expect(fake.deployments.has(d.id)).toBe(true);
+    expect(fake.requests.filter((r) => r.path === "/v13/deployments")).toHaveLength(2);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThanOrEqual(3000);
+  });
+
+  it("a 503 on the create is not sent again, so no second deployment: it is retryable for the orchestrator to decide", async () => {
+    fake.failNext(503, { on: "POST /v13/deployments", times: MAX_ATTEMPTS });
+    const err = await vercelAdapter.deploy(ctx()).catch((x: unknown) => x);
+    expect(err).toMatchObject({ status: 503, retryable: true });
+    expect(fake.requests.filter((r) => r.path === "/v13/deployments")).toHaveLength(1);
+    expect(slept).toEqual([]);
+  });
+
+  it("uploads and reads are retried after a 503 and the deploy goes through", async () => {
+    fake.failNext(503, { on: "POST /v2/files", times: 2 });
+    const d = await vercelAdapter.deploy(ctx());
+    expect(slept).toHaveLength(2);
+    fake.failNext(503);
+    expect((await settle(ctx(), d.id)).at(-1)).toBe("ready");
+    expect(slept).toHaveLength(3);
+    expect(fake.serve(project.id, "index.html")?.toString()).toBe("<h1>one</h1>");
+  });
+
+  it("a 400 is not retried", async () => {
+    fake.failNext(400, { times: MAX_ATTEMPTS });
+    const err = await vercelAdapter.state(ctx(), { id: "dpl_x", url: null }).catch((x: unknown) => x);
+    expect(err).toMatchObject({ status: 400, retryable: false });
+    expect(fake.requests).toHaveLength(1);
+    expect(slept).toEqual([]);
+  });
+
+  it("an unreachable API is a retryable PlatformError after every attempt", async () => {
+    const err = await vercelAdapter.state(ctx({}, { apiUrl: "http://127.0.0.1:9" }), { id: "dpl_x", url: null }).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(PlatformError);
+    expect(err).toMatchObject({ status: 0, retryable: true });
+    expect(slept).toHaveLength(MAX_ATTEMPTS - 1);
   });
 });

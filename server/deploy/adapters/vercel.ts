@@ -8,7 +8,16 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { Parser, type ReadEntry } from "tar";
 import { z } from "zod";
-import { localProblems, PlatformError, type DeployContext, type PlatformAdapter, type PlatformDeployment, type PlatformState } from "../../../core/deploy/adapter.ts";
+import {
+  localProblems,
+  PlatformError,
+  type DeployContext,
+  type PlatformAdapter,
+  type PlatformDeployment,
+  type PlatformState,
+} from "../../../core/deploy/adapter.ts";
+import { OutboundRefused } from "../../../core/net/outbound.ts";
+import { PlatformClient } from "../platform-http.ts";
 
 const DEFAULT_API = "https://api.vercel.com";
 const TOKEN = "VERCEL_TOKEN";
@@ -38,63 +47,68 @@ export interface ArtifactFile {
   data: Buffer;
 }
 
-/** A PlatformError that also keeps Vercel's `missing` list, so a deploy can upload what was lost. */
-class VercelError extends PlatformError {
-  constructor(status: number, message: string, readonly code: string, readonly missing: string[]) {
-    super("vercel", status, message, status === 429 || status >= 500);
-  }
-}
+/** The SHAs Vercel names in a `missing_files` answer (kept in the error's details). */
+const missingShas = z.array(z.string()).catch([]);
 
 class VercelApi {
-  constructor(private readonly ctx: DeployContext, readonly s: VercelSettings) {}
+  readonly http: PlatformClient;
 
-  async call(method: string, path: string, init: { json?: unknown; body?: Buffer; headers?: Record<string, string> } = {}): Promise<unknown> {
-    const url = new URL(`${(this.s.apiUrl ?? DEFAULT_API).replace(/\/$/, "")}${path}`);
-    // Every endpoint takes teamId to act on the team's behalf; without it the token's personal scope is used.
-    if (this.s.teamId) url.searchParams.set("teamId", this.s.teamId);
-    const headers: Record<string, string> = { authorization: `Bearer ${this.ctx.credentials[TOKEN] ?? ""}`, ...init.headers };
-    if (init.json !== undefined) headers["content-type"] = "application/json";
-    let res: Response;
-    try {
-      res = await this.ctx.fetch(url, {
-        method,
-        headers,
-        body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
-        signal: this.ctx.signal,
-      });
-    } catch (err) {
-      throw new VercelError(0, `API unreachable: ${(err as Error).message}`, "unreachable", []);
-    }
-    const text = await res.text();
-    let json: unknown = null;
-    try {
-      json = text ? (JSON.parse(text) as unknown) : null;
-    } catch {
-      json = null;
-    }
-    if (!res.ok) {
-      const e = vercelError.safeParse(json);
-      const retryAfter = res.headers.get("retry-after");
-      const suffix = res.status === 429 && retryAfter ? ` (retry after ${retryAfter}s)` : "";
-      const message = e.success ? `${e.data.error.message} [${e.data.error.code}]` : `HTTP ${res.status}`;
-      throw new VercelError(res.status, `${method} ${url.pathname}: ${message}${suffix}`, e.success ? e.data.error.code : "", e.success ? (e.data.error.missing ?? []) : []);
-    }
-    return json;
-  }
-
-  async project(): Promise<z.infer<typeof project>> {
-    return project.parse(await this.call("GET", `/v9/projects/${encodeURIComponent(this.s.projectId ?? this.s.projectName ?? "")}`));
-  }
-
-  async upload(f: ArtifactFile): Promise<void> {
-    await this.call("POST", "/v2/files", {
-      body: f.data,
-      headers: { "content-type": "application/octet-stream", "x-vercel-digest": f.sha, "content-length": String(f.size) },
+  constructor(
+    ctx: DeployContext,
+    readonly s: VercelSettings,
+  ) {
+    this.http = new PlatformClient(ctx, {
+      platform: "vercel",
+      baseUrl: s.apiUrl ?? DEFAULT_API,
+      tokenName: TOKEN,
+      // Every endpoint takes teamId to act on the team's behalf; without it the token's personal scope is used.
+      ...(s.teamId ? { query: { teamId: s.teamId } } : {}),
+      problemOf: (status, body) => {
+        const e = vercelError.safeParse(body);
+        if (status < 400 || !e.success) return null;
+        const { code, message, missing } = e.data.error;
+        return { message: `${message} [${code}]`, code, ...(missing ? { details: missing } : {}) };
+      },
     });
   }
 
+  async project(): Promise<z.infer<typeof project>> {
+    return this.http.request({
+      method: "GET",
+      path: `/v9/projects/${encodeURIComponent(this.s.projectId ?? this.s.projectName ?? "")}`,
+      answer: project,
+      idempotent: true,
+    });
+  }
+
+  /** Idempotent: files are stored by their SHA-1, so the same upload twice stores one blob. */
+  async upload(f: ArtifactFile): Promise<void> {
+    await this.http.request({
+      method: "POST",
+      path: "/v2/files",
+      body: f.data,
+      headers: { "content-type": "application/octet-stream", "x-vercel-digest": f.sha, "content-length": String(f.size) },
+      answer: z.unknown(),
+      idempotent: true,
+      // A large file on a slow link takes longer than a JSON call.
+      timeoutMs: 120_000,
+    });
+  }
+
+  /** Not idempotent: each accepted request is a new deployment (and a new build). */
+  async create(body: unknown): Promise<PlatformDeployment> {
+    return toPlatform(await this.http.request({ method: "POST", path: "/v13/deployments", json: body, answer: deployment, idempotent: false }));
+  }
+
   async deployment(id: string): Promise<z.infer<typeof deployment>> {
-    return deployment.parse(await this.call("GET", `/v13/deployments/${encodeURIComponent(id)}`));
+    return this.http.request({ method: "GET", path: `/v13/deployments/${encodeURIComponent(id)}`, answer: deployment, idempotent: true });
+  }
+
+  /** Idempotent: it points production at one deployment, and pointing it there twice is pointing it there once. */
+  async rollback(projectId: string, deploymentId: string, description: string): Promise<void> {
+    const q = new URLSearchParams({ description });
+    const path = `/v1/projects/${encodeURIComponent(projectId)}/rollback/${encodeURIComponent(deploymentId)}?${q}`;
+    await this.http.request({ method: "POST", path, answer: z.unknown(), idempotent: true });
   }
 }
 
@@ -173,9 +187,9 @@ export const vercelAdapter: PlatformAdapter = {
     try {
       await new VercelApi(ctx, s).project();
     } catch (err) {
-      if (!(err instanceof PlatformError)) throw err;
+      if (!(err instanceof PlatformError || err instanceof OutboundRefused)) throw err;
       const which = s.projectId ?? s.projectName;
-      problems.push(err.status === 404 ? `vercel project ${which} not found (${err.message})` : err.message);
+      problems.push(err instanceof PlatformError && err.status === 404 ? `vercel project ${which} not found (${err.message})` : err.message);
     }
     return problems;
   },
@@ -197,15 +211,16 @@ export const vercelAdapter: PlatformAdapter = {
       meta: { sparkiDeploymentId: ctx.deploymentId, sparkiStage: ctx.stage, commitSha: ctx.commitSha },
     };
     try {
-      return toPlatform(deployment.parse(await api.call("POST", "/v13/deployments", { json: body })));
+      return await api.create(body);
     } catch (err) {
       // Vercel may have dropped an upload (they expire); it names them, so send those and try once more.
-      if (!(err instanceof VercelError) || err.code !== "missing_files" || err.missing.length === 0) throw err;
-      for (const sha of err.missing) {
+      const missing = err instanceof PlatformError && err.code === "missing_files" ? missingShas.parse(err.details) : [];
+      if (missing.length === 0) throw err;
+      for (const sha of missing) {
         const f = bySha.get(sha);
         if (f) await api.upload(f);
       }
-      return toPlatform(deployment.parse(await api.call("POST", "/v13/deployments", { json: body })));
+      return api.create(body);
     }
   },
 
@@ -219,10 +234,9 @@ export const vercelAdapter: PlatformAdapter = {
   async rollback(ctx, to) {
     const api = new VercelApi(ctx, settingsOf(ctx));
     const target = await api.deployment(to.id);
-    if (target.readyState !== "READY") throw new PlatformError("vercel", 409, `cannot roll back to ${to.id}: it is ${target.readyState}`, false);
+    if (target.readyState !== "READY") throw new PlatformError("vercel", 409, `cannot roll back to ${to.id}: it is ${target.readyState}`);
     const projectId = target.projectId ?? (await api.project()).id;
-    const q = new URLSearchParams({ description: `sparki rollback of ${ctx.stage} (${ctx.deploymentId})` });
-    await api.call("POST", `/v1/projects/${encodeURIComponent(projectId)}/rollback/${encodeURIComponent(to.id)}?${q}`);
+    await api.rollback(projectId, to.id, `sparki rollback of ${ctx.stage} (${ctx.deploymentId})`);
     return toPlatform(target);
   },
 };
