@@ -31,8 +31,8 @@ import { signJobToken } from "../auth/job-tokens.js";
 import { hashToken, newToken, tokenPrefix } from "../auth/tokens.js";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
-import { builds, projects, runnerRegistrationTokens, runners, secrets } from "../../server/db/schema.js";
-import { decryptSecret } from "../../server/secrets/crypto.js";
+import { builds, projects, runnerRegistrationTokens, runners } from "../../server/db/schema.js";
+import { projectSecrets } from "../../server/secrets/project-secrets.js";
 import { authenticateJob, authenticateRunner } from "../middleware/authenticate-runner.js";
 import { audit } from "../services/audit.js";
 import { buildIdOfJob, refusalError } from "../services/builds.js";
@@ -112,7 +112,7 @@ runnerRoutes.openapi(
       const owner = await build.checkLease(job.jobId, holder);
       if ("refused" in owner) continue;
       // Decided again with the secrets in hand: one may have been added since the build was queued.
-      const jobSecrets = await projectSecrets(c, owner.projectId);
+      const jobSecrets = await jobSecretsOf(c, owner.projectId);
       if (policed && jobSecrets.length > 0 && withholdsFromShared(await workspacePolicy(await c.var.db(), owner.workspaceId), true)) {
         await build.leavePool(sharedPool);
         await build.release(job.jobId, holder);
@@ -232,13 +232,10 @@ runnerRoutes.openapi(
   },
 );
 
-async function projectSecrets(c: Context<AppEnv>, projectId: string): Promise<Job["secrets"]> {
-  const db = await c.var.db();
-  const rows = await db.select({ name: secrets.name, ciphertext: secrets.ciphertext }).from(secrets).where(eq(secrets.projectId, projectId));
-  if (rows.length === 0) return [];
-  const key = c.var.config.SECRETS_KEY;
-  if (!key) throw new SparkiError("internal", { detail: "The project has secrets but this instance has no SECRETS_KEY to read them." });
-  return Promise.all(rows.map(async (r) => ({ name: r.name, value: await decryptSecret(key, projectId, r.name, r.ciphertext) })));
+/** The project's secrets in the job's shape (server/secrets/project-secrets.ts decides the rules). */
+async function jobSecretsOf(c: Context<AppEnv>, projectId: string): Promise<Job["secrets"]> {
+  const found = await projectSecrets(c.var.config, await c.var.db(), projectId);
+  return Object.entries(found).map(([name, value]) => ({ name, value }));
 }
 
 /**

@@ -1,13 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
-import type { Context } from "hono";
 import { z } from "zod";
 import { EnvName, RunnerLimits } from "../../core/contracts/runner.ts";
 import { SparkiError } from "../../core/errors.js";
 import { minSecretLength } from "../../core/log/secret-forms.ts";
-import type { AppEnv } from "../app-env.js";
 import { secrets } from "../../server/db/schema.js";
-import { encryptSecret } from "../../server/secrets/crypto.js";
+import { sealProjectSecret } from "../../server/secrets/project-secrets.js";
 import { audit } from "../services/audit.js";
 import { authorize } from "../services/access.js";
 import { findProject } from "../services/projects.js";
@@ -18,12 +16,6 @@ const SecretParams = z.object({ id: z.uuid(), name: EnvName });
 const SecretInfo = z.object({ name: z.string(), createdAt: z.string(), updatedAt: z.string() }).meta({ id: "Secret" });
 const SecretValue = z.string().max(RunnerLimits.secretValueBytes);
 const tooShort = `must be at least ${minSecretLength} characters, so it can be masked in logs without hiding ordinary text`;
-
-function keyOrExplain(c: Context<AppEnv>): string {
-  const key = c.var.config.SECRETS_KEY;
-  if (!key) throw new SparkiError("internal", { detail: "This instance has no SECRETS_KEY, so it cannot store secrets; the operator must set one." });
-  return key;
-}
 
 secretRoutes.openapi(
   createRoute({
@@ -43,7 +35,7 @@ secretRoutes.openapi(
     }
     const project = await findProject(c, id);
     await authorize(c, project.workspaceId, "secrets:write", { type: "project", id });
-    const ciphertext = await encryptSecret(keyOrExplain(c), id, name, value);
+    const ciphertext = await sealProjectSecret(c.var.config, id, name, value);
     const db = await c.var.db();
     const { row, created } = await db.transaction(async (tx) => {
       const [existing] = await tx.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.projectId, id), eq(secrets.name, name)));
