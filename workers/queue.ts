@@ -1,16 +1,13 @@
-import { eq } from "drizzle-orm";
 import { SparkiEvent } from "../core/contracts/events.js";
 import { Cache } from "../server/cache/cache.js";
 import { isolateMemo } from "../server/cache/isolate-memo.js";
 import { siteKey } from "../server/deploy/aliases.js";
-import { buildInit } from "./services/builds.js";
 import { purgeProjectObjects } from "./services/purge.js";
-import { buildWithProject, createRelease } from "./services/deployments.js";
-import { connect } from "../server/db/client.js";
-import { builds, projects } from "../server/db/schema.js";
+import { connect, type Db } from "../server/db/client.js";
 import { configOf, type Bindings } from "../server/config.js";
 import { describeError, Logger } from "./log.js";
-import { buildCoordinator, deploymentOrchestrator } from "../server/objects/clients.js";
+import { restartBuild } from "../server/use-cases/trigger-build.js";
+import { buildWithProject, startDeployment } from "../server/use-cases/start-deployment.js";
 
 /**
  * Consumer of `sparki-events`. A message that does not parse can never succeed, so it goes
@@ -33,7 +30,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
     try {
       switch (event.type) {
         case "build.requested":
-          await startBuild(env, event.buildId);
+          await withDb(env, (db) => restartBuild(env, db, event.buildId));
           message.ack();
           break;
         case "build.completed": {
@@ -75,16 +72,21 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
  * Postgres has not heard of the success yet (the coordinator's outbox may be behind the event).
  */
 async function deployPush(env: Bindings, buildId: string): Promise<string> {
-  const config = configOf(env);
-  const { db, close } = await connect(config.DATABASE_URL, config.NEON_WS_PROXY);
-  try {
+  return withDb(env, async (db) => {
     const row = await buildWithProject(db, buildId);
     if (!row) return "done";
     if (row.build.status !== "succeeded") return "later";
-    const init = await createRelease(db, { build: row.build, project: row.project, trigger: "push", actorId: null });
-    if (!init) return "done";
-    await deploymentOrchestrator(env, init.releaseId).start(init);
-    return init.releaseId;
+    const started = await startDeployment(env, db, { build: row.build, project: row.project, trigger: "push", actorId: null });
+    return started ? started.init.releaseId : "done";
+  });
+}
+
+/** Runs `work` on a connection of its own, closed after. */
+async function withDb<T>(env: Bindings, work: (db: Db) => Promise<T>): Promise<T> {
+  const config = configOf(env);
+  const { db, close } = await connect(config.DATABASE_URL, config.NEON_WS_PROXY);
+  try {
+    return await work(db);
   } finally {
     await close();
   }
@@ -99,20 +101,4 @@ async function purgeProject(env: Bindings, projectId: string): Promise<{ deleted
   const cache = new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, () => undefined, isolateMemo(config.ISOLATE_CACHE_TTL_MS));
   await cache.remove(siteKey(projectId));
   return purgeProjectObjects(env.ARTIFACTS, projectId);
-}
-
-async function startBuild(env: Bindings, buildId: string): Promise<void> {
-  const config = configOf(env);
-  const { db, close } = await connect(config.DATABASE_URL, config.NEON_WS_PROXY);
-  try {
-    const [row] = await db
-      .select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId, gitUrl: projects.gitUrl, framework: projects.framework } })
-      .from(builds)
-      .innerJoin(projects, eq(projects.id, builds.projectId))
-      .where(eq(builds.id, buildId));
-    if (!row) return; // deleted since: nothing to run
-    await buildCoordinator(env, buildId).start(buildInit(row.build, row.project));
-  } finally {
-    await close();
-  }
 }

@@ -6,8 +6,8 @@
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { APPROVER_ROLES, type StageRule } from "../../core/deploy/stage-rules.ts";
-import type { Db } from "../../server/db/client.js";
-import { stageRules } from "../../server/db/schema.js";
+import type { Db } from "../db/client.js";
+import { stageRules } from "../db/schema.js";
 
 type Row = typeof stageRules.$inferSelect;
 

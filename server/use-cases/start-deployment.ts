@@ -1,23 +1,25 @@
 /**
- * Making a deployment (release) of a build: its stages from the pipeline the build ran (the
+ * Starting a deployment (release) of a build: its stages from the pipeline the build ran (the
  * deploy jobs, in order), each resolved into what the DeploymentOrchestrator needs, with the
- * stage's last healthy deployment to roll back to. Used by `POST /v1/builds/:id/deploy` and by
- * the queue consumer when a build of a deploying branch goes green.
+ * stage's last healthy deployment to roll back to; the release's rows written; its orchestrator
+ * started. `POST /v1/builds/:id/deploy` starts one by hand, the queue consumer when a build of a
+ * deploying branch goes green.
  *
  * The pipeline comes from the commit being built, so whoever pushes a branch writes it: each
  * stage's approval, branches and approvers are the project's stage rules (set by owners and
  * admins), which the pipeline's own `approval` and `branches` can only tighten.
  */
 import { and, desc, eq } from "drizzle-orm";
+import type { Deployment } from "../../core/contracts/deployments.ts";
 import { SparkiError } from "../../core/errors.js";
 import { PipelineSchema, type Job } from "../../core/pipeline/index.ts";
 import { effectiveStage, type EffectiveStage } from "../../core/deploy/stage-rules.ts";
-import type { ReleaseInit, StageInit } from "../../server/objects/deployment-orchestrator/protocol.js";
-import type { Db } from "../../server/db/client.js";
-import { builds, deployments, pipelines, projects, releases } from "../../server/db/schema.js";
-import type { Bindings } from "../../server/config.js";
-import { stageRulesOf } from "./stage-rules.js";
-import { deploymentOrchestrator } from "../../server/objects/clients.js";
+import type { ReleaseInit, StageInit } from "../objects/deployment-orchestrator/protocol.js";
+import type { Bindings } from "../config.js";
+import type { Db } from "../db/client.js";
+import { builds, deployments, pipelines, projects, releases } from "../db/schema.js";
+import { stageRulesOf } from "../deploy/stage-rules.js";
+import { deploymentOrchestrator } from "../objects/clients.js";
 
 /** sparki-static without a configured check: its root must answer 200, once. */
 const staticDefaultCheck = { path: "/", url: null, expectedStatus: 200, intervalSeconds: 2, timeoutSeconds: 5 };
@@ -25,7 +27,7 @@ const staticDefaultCheck = { path: "/", url: null, expectedStatus: 200, interval
 type BuildRow = typeof builds.$inferSelect;
 
 /** The deploy jobs of the build's pipeline, in order. */
-export async function deployJobsOf(db: Db, build: BuildRow): Promise<Job[]> {
+async function deployJobsOf(db: Db, build: BuildRow): Promise<Job[]> {
   if (!build.pipelineId) return [];
   const [row] = await db.select({ configuration: pipelines.configuration }).from(pipelines).where(eq(pipelines.id, build.pipelineId));
   const parsed = PipelineSchema.safeParse(row?.configuration);
@@ -102,9 +104,10 @@ export interface ReleaseRequest {
  * the branch is refused (403 `stage_rule`, naming the rule). A push release has ids made from the build, so
  * a second call for the same build returns the same release (its orchestrator start is a no-op).
  */
-export async function createRelease(db: Db, req: ReleaseRequest): Promise<ReleaseInit | null> {
+async function createRelease(db: Db, req: ReleaseRequest): Promise<ReleaseInit | null> {
   const { build, project } = req;
-  if (build.status !== "succeeded") throw new SparkiError("conflict", { detail: `Build ${build.number ?? build.id} is ${build.status}; only a succeeded build deploys.` });
+  if (build.status !== "succeeded")
+    throw new SparkiError("conflict", { detail: `Build ${build.number ?? build.id} is ${build.status}; only a succeeded build deploys.` });
   const jobs = await deployJobsOf(db, build);
   // A build without a branch matches no rule (core/deploy/stage-rules.ts).
   const branch = build.branch ?? "";
@@ -119,7 +122,10 @@ export async function createRelease(db: Db, req: ReleaseRequest): Promise<Releas
     chosen = planned.filter((p) => p.stage === req.stage);
     if (chosen.length === 0) {
       const names = planned.map((p) => p.stage).join(", ");
-      throw new SparkiError("validation", { detail: `The pipeline has no stage ${req.stage}${names ? ` (it has ${names})` : ""}.`, errors: [{ pointer: "/stage", message: "unknown stage" }] });
+      throw new SparkiError("validation", {
+        detail: `The pipeline has no stage ${req.stage}${names ? ` (it has ${names})` : ""}.`,
+        errors: [{ pointer: "/stage", message: "unknown stage" }],
+      });
     }
   }
   if (req.trigger === "push") chosen = chosen.filter((p) => p.effective.allowed);
@@ -127,7 +133,9 @@ export async function createRelease(db: Db, req: ReleaseRequest): Promise<Releas
     const refused = chosen.find((p) => !p.effective.allowed);
     if (refused) {
       const others = chosen.length > 1 ? ` Deploy another stage with {"stage": …}.` : "";
-      throw new SparkiError("stage_rule", { detail: `Branch ${branch || "(none)"} cannot deploy to stage ${refused.stage}: ${refused.effective.refusal}.${others}` });
+      throw new SparkiError("stage_rule", {
+        detail: `Branch ${branch || "(none)"} cannot deploy to stage ${refused.stage}: ${refused.effective.refusal}.${others}`,
+      });
     }
   }
   if (chosen.length === 0) {
@@ -135,7 +143,11 @@ export async function createRelease(db: Db, req: ReleaseRequest): Promise<Releas
     throw new SparkiError("conflict", { detail: "The build's pipeline has no deployments; add `deployments:` to sparki.yml." });
   }
   const releaseId = req.trigger === "push" ? await uuidFrom(`push:${build.id}`) : crypto.randomUUID();
-  const stages = await Promise.all(chosen.map(async ({ job, effective }, i) => stageOf(db, project.id, job, effective, req.trigger === "push" ? await uuidFrom(`${releaseId}:${i}`) : crypto.randomUUID())));
+  const stages = await Promise.all(
+    chosen.map(async ({ job, effective }, i) =>
+      stageOf(db, project.id, job, effective, req.trigger === "push" ? await uuidFrom(`${releaseId}:${i}`) : crypto.randomUUID()),
+    ),
+  );
   const init: ReleaseInit = {
     releaseId,
     projectId: project.id,
@@ -151,18 +163,37 @@ export async function createRelease(db: Db, req: ReleaseRequest): Promise<Releas
   await db.transaction(async (tx) => {
     const [row] = await tx
       .insert(releases)
-      .values({ id: init.releaseId, projectId: project.id, buildId: build.id, status: "pending", trigger: req.trigger, createdBy: req.actorId, createdAt: new Date(init.createdAt) })
+      .values({
+        id: init.releaseId,
+        projectId: project.id,
+        buildId: build.id,
+        status: "pending",
+        trigger: req.trigger,
+        createdBy: req.actorId,
+        createdAt: new Date(init.createdAt),
+      })
       .onConflictDoNothing()
       .returning({ id: releases.id });
     if (!row) return;
     await tx.insert(deployments).values(
-      stages.map((s, position) => ({ id: s.attemptId, buildId: build.id, releaseId: init.releaseId, projectId: project.id, position, stage: s.name, status: "waiting", platform: s.platform, strategy: s.strategy, approval: s.approval })),
+      stages.map((s, position) => ({
+        id: s.attemptId,
+        buildId: build.id,
+        releaseId: init.releaseId,
+        projectId: project.id,
+        position,
+        stage: s.name,
+        status: "waiting",
+        platform: s.platform,
+        strategy: s.strategy,
+        approval: s.approval,
+      })),
     );
   });
   return init;
 }
 
-/** Loads a build and its project for a release (the queue consumer's entry). */
+/** A build and its project as a release needs them; null when the build is gone. */
 export async function buildWithProject(db: Db, buildId: string) {
   const [row] = await db
     .select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId, defaultBranch: projects.defaultBranch } })
@@ -170,4 +201,21 @@ export async function buildWithProject(db: Db, buildId: string) {
     .innerJoin(projects, eq(projects.id, builds.projectId))
     .where(eq(builds.id, buildId));
   return row ?? null;
+}
+
+/**
+ * Creates the release and starts its orchestrator; null for a push that no stage accepts.
+ * `created` runs once the release's rows are written and before the orchestrator starts (the
+ * API's audit entry).
+ */
+export async function startDeployment(
+  env: Pick<Bindings, "DEPLOYMENT_ORCHESTRATOR">,
+  db: Db,
+  req: ReleaseRequest,
+  created?: (init: ReleaseInit) => Promise<void>,
+): Promise<{ init: ReleaseInit; deployment: Deployment } | null> {
+  const init = await createRelease(db, req);
+  if (!init) return null;
+  await created?.(init);
+  return { init, deployment: await deploymentOrchestrator(env, init.releaseId).start(init) };
 }

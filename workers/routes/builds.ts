@@ -13,13 +13,13 @@ import { builds, projects } from "../../server/db/schema.js";
 import { authenticate } from "../middleware/authenticate.js";
 import { audit } from "../services/audit.js";
 import { authorize, notFound } from "../services/access.js";
-import { buildInit, insertNumberedBuild } from "../services/builds.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
 import { parseRequestPart } from "../middleware/errors.js";
 import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
 import { buildCoordinator } from "../../server/objects/clients.js";
 import { artifactKey, artifactPrefix, buildLogKey } from "../../server/r2-keys.js";
+import { triggerBuild } from "../../server/use-cases/trigger-build.js";
 
 export const buildRoutes = newRouter();
 const BuildParams = z.object({ id: z.uuid() });
@@ -74,15 +74,13 @@ buildRoutes.openapi(
     const project = await findProject(c, id);
     await authorize(c, project.workspaceId, "build:trigger", { type: "project", id });
     const branch = body.branch ?? project.defaultBranch;
-    const db = await c.var.db();
-    const row = await db.transaction(async (tx) => {
-      const inserted = await insertNumberedBuild(tx, { projectId: id, branch, commitSha: body.commitSha ?? null, status: "queued", trigger: "api", createdBy: c.var.auth.user.id });
-      await audit(c, tx, { eventType: "data", action: "build.trigger", result: "success", workspaceId: project.workspaceId, resourceType: "build", resourceId: inserted.id, details: { projectId: id, branch, number: inserted.number } });
-      return inserted;
+    const row = await triggerBuild(c.env, await c.var.db(), {
+      project,
+      branch,
+      commitSha: body.commitSha ?? null,
+      source: { trigger: "api", createdBy: c.var.auth.user.id, correlationId: c.var.requestId },
+      alongside: (tx, build) => audit(c, tx, { eventType: "data", action: "build.trigger", result: "success", workspaceId: project.workspaceId, resourceType: "build", resourceId: build.id, details: { projectId: id, branch, number: build.number } }),
     });
-    // Straight to the coordinator for a fast pickup; the queue is the durable backstop.
-    await buildCoordinator(c.env, row.id).start(buildInit(row, project));
-    await c.env.EVENTS.send({ type: "build.requested", buildId: row.id, projectId: id, correlationId: c.var.requestId, occurredAt: new Date().toISOString() });
     return c.json(summary(row), 201);
   },
 );

@@ -13,10 +13,10 @@ import { builds, deployments, projects, releases } from "../../server/db/schema.
 import { authenticate } from "../middleware/authenticate.js";
 import { audit, auditOutcome } from "../services/audit.js";
 import { authorize, notFound } from "../services/access.js";
-import { createRelease } from "../services/deployments.js";
+import { buildWithProject, startDeployment } from "../../server/use-cases/start-deployment.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
-import { stageRuleOf } from "../services/stage-rules.js";
+import { stageRuleOf } from "../../server/deploy/stage-rules.js";
 import { parseRequestPart } from "../middleware/errors.js";
 import { authed, authedForProject, json, newRouter, problems } from "./router.js";
 import { deploymentOrchestrator } from "../../server/objects/clients.js";
@@ -69,13 +69,14 @@ deploymentRoutes.openapi(
     const body = c.req.valid("json");
     // 403 stage_rule when a stage's rule (or sparki.yml) does not accept the build's branch.
     const db = await c.var.db();
-    const [row] = await db.select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId, defaultBranch: projects.defaultBranch } }).from(builds).innerJoin(projects, eq(projects.id, builds.projectId)).where(eq(builds.id, id));
+    const row = await buildWithProject(db, id);
     if (!row) throw notFound({ type: "build", id });
     await authorize(c, row.project.workspaceId, "deploy:trigger", { type: "build", id });
-    const init = await createRelease(db, { build: row.build, project: row.project, trigger: "manual", actorId: c.var.auth.user.id, ...(body.stage ? { stage: body.stage } : {}) });
-    if (!init) throw new Error("a manual release was not created");
-    await audit(c, db, { eventType: "data", action: "deployment.create", result: "success", workspaceId: row.project.workspaceId, resourceType: "deployment", resourceId: init.releaseId, details: { projectId: row.project.id, buildId: id, stages: init.stages.map((s) => s.name) } });
-    return c.json(await deploymentOrchestrator(c.env, init.releaseId).start(init), 201);
+    const started = await startDeployment(c.env, db, { build: row.build, project: row.project, trigger: "manual", actorId: c.var.auth.user.id, ...(body.stage ? { stage: body.stage } : {}) }, (init) =>
+      audit(c, db, { eventType: "data", action: "deployment.create", result: "success", workspaceId: row.project.workspaceId, resourceType: "deployment", resourceId: init.releaseId, details: { projectId: row.project.id, buildId: id, stages: init.stages.map((s) => s.name) } }),
+    );
+    if (!started) throw new Error("a manual release was not created");
+    return c.json(started.deployment, 201);
   },
 );
 

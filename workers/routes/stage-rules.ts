@@ -15,7 +15,7 @@ import { pipelines, stageRules } from "../../server/db/schema.js";
 import { audit } from "../services/audit.js";
 import { authorize } from "../services/access.js";
 import { findProject } from "../services/projects.js";
-import { ruleOf } from "../services/stage-rules.js";
+import { ruleOf } from "../../server/deploy/stage-rules.js";
 import { authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
 
 export const stageRuleRoutes = newRouter();

@@ -12,8 +12,8 @@ import { PipelineSchema } from "../../../core/pipeline/index.ts";
 import type { Db } from "../../db/client.js";
 import { builds, projects } from "../../db/schema.js";
 import { configOf, type Bindings } from "../../config.js";
-import { buildInit, insertNumberedBuild } from "../../../workers/services/builds.js";
 import { buildCoordinator } from "../../objects/clients.js";
+import { triggerBuild } from "../../use-cases/trigger-build.js";
 
 export const scriptSettings = z.strictObject({
   /** Labels a runner needs to run the scripts (the pipeline's by default). */
@@ -47,11 +47,15 @@ async function runScript(deps: ScriptDeps, ctx: DeployContext, name: string, com
     stages: [{ name: "deploy", jobs: [name] }],
     jobs: [{ id: name, name: `${name} ${ctx.stage}`, stage: "deploy", app: ".", needs: [], runsOn: settings.runnerLabels, workingDirectory: ".", timeoutMinutes: settings.timeoutMinutes, env, cache: null, steps: [{ name, run: command }], artifacts: [], branches: null, deploy: null }],
   });
-  const row = await db.transaction((tx) => insertNumberedBuild(tx as unknown as Db, { projectId: ctx.projectId, branch: project.defaultBranch, commitSha: ctx.commitSha, status: "queued", trigger: "deploy" }));
   // A deploy script acts with the platform's credentials: only the workspace's own runners run it
   // (a development stack's local runner too, see runner-pools.ts).
   const ownRunnersOnly = configOf(deps.env).DEV_TRUST_SHARED_RUNNERS !== true;
-  await buildCoordinator(deps.env, row.id).start({ ...buildInit(row, { id: ctx.projectId, workspaceId: project.workspaceId, gitUrl: project.gitUrl, framework: null }, { ownRunnersOnly }), pipeline });
+  const row = await triggerBuild(deps.env, db, {
+    project: { id: ctx.projectId, workspaceId: project.workspaceId, gitUrl: project.gitUrl, framework: null },
+    branch: project.defaultBranch,
+    commitSha: ctx.commitSha,
+    source: { trigger: "deploy", pipeline, ownRunnersOnly },
+  });
   return row.id;
 }
 

@@ -1,0 +1,135 @@
+/**
+ * Triggering a build: a numbered build row, then the build's coordinator started at once for a
+ * fast pickup. The API's `POST /v1/projects/:id/builds` and a `script` deployment's deploy and
+ * rollback builds (server/deploy/adapters/script.ts) are made here; the queue's
+ * `build.requested` starts a build again from its row with {@link restartBuild}.
+ */
+import { eq, sql } from "drizzle-orm";
+import type { Pipeline } from "../../core/pipeline/index.ts";
+import type { Bindings } from "../config.js";
+import type { Db } from "../db/client.js";
+import { builds, projects } from "../db/schema.js";
+import { buildCoordinator } from "../objects/clients.js";
+import type { BuildInit } from "../objects/build-coordinator/protocol.js";
+import { sharedPool, workspacePool } from "../objects/runner-dispatcher/protocol.js";
+
+type BuildRow = typeof builds.$inferSelect;
+/** A transaction of {@link Db}: what `db.transaction` hands its callback. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/** What a build needs to know of its project. */
+export interface BuildProject {
+  id: string;
+  workspaceId: string;
+  gitUrl: string;
+  framework: string | null;
+}
+
+/** Who asked, which decides what the build runs and who may run it. */
+export type BuildSource =
+  /**
+   * A person or token through the API: the build's plan job reads sparki.yml at the commit, any
+   * pool may run it, and a `build.requested` event backs up the direct start (the queue starts
+   * the coordinator again from the row if the direct start was lost).
+   */
+  | { trigger: "api"; createdBy: string; correlationId: string }
+  /**
+   * A `script` deployment: the pipeline comes with the build (its one job runs the script), so
+   * only this start can run it and no event follows. A deploy script acts with the platform's
+   * credentials: `ownRunnersOnly` keeps it to the workspace's own runners.
+   */
+  | { trigger: "deploy"; pipeline: Pipeline; ownRunnersOnly: boolean };
+
+export interface TriggerBuild {
+  project: BuildProject;
+  branch: string;
+  commitSha: string | null;
+  source: BuildSource;
+  /** Written in the build row's transaction (the API's audit entry), so both land or neither. */
+  alongside?: (tx: Tx, build: BuildRow) => Promise<void>;
+}
+
+/** Inserts the build and starts its coordinator; returns the row as inserted (status `queued`). */
+export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EVENTS">, db: Db, req: TriggerBuild): Promise<BuildRow> {
+  const { project, source } = req;
+  const createdBy = source.trigger === "api" ? source.createdBy : null;
+  const row = await db.transaction(async (tx) => {
+    const inserted = await insertNumberedBuild(tx, {
+      projectId: project.id,
+      branch: req.branch,
+      commitSha: req.commitSha,
+      status: "queued",
+      trigger: source.trigger,
+      createdBy,
+    });
+    await req.alongside?.(tx, inserted);
+    return inserted;
+  });
+  if (source.trigger === "deploy") {
+    await buildCoordinator(env, row.id).start({ ...buildInit(row, project, { ownRunnersOnly: source.ownRunnersOnly }), pipeline: source.pipeline });
+    return row;
+  }
+  await buildCoordinator(env, row.id).start(buildInit(row, project));
+  await env.EVENTS.send({
+    type: "build.requested",
+    buildId: row.id,
+    projectId: project.id,
+    correlationId: source.correlationId,
+    occurredAt: new Date().toISOString(),
+  });
+  return row;
+}
+
+/**
+ * Starts the coordinator of a build that ran from its row (`build.requested`); starting one
+ * already started changes nothing. A build deleted since is left alone.
+ */
+export async function restartBuild(env: Pick<Bindings, "BUILD_COORDINATOR">, db: Db, buildId: string): Promise<void> {
+  const [row] = await db
+    .select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId, gitUrl: projects.gitUrl, framework: projects.framework } })
+    .from(builds)
+    .innerJoin(projects, eq(projects.id, builds.projectId))
+    .where(eq(builds.id, buildId));
+  if (!row) return;
+  await buildCoordinator(env, buildId).start(buildInit(row.build, row.project));
+}
+
+/**
+ * Inserts a build with the project's next number. Locks the project row so concurrent triggers
+ * get consecutive numbers; run it inside a transaction.
+ */
+async function insertNumberedBuild(tx: Tx, values: Omit<typeof builds.$inferInsert, "number"> & { projectId: string }): Promise<BuildRow> {
+  await tx.execute(sql`select id from ${projects} where id = ${values.projectId} for update`);
+  const [next] = await tx
+    .select({ n: sql<number>`coalesce(max(${builds.number}), 0) + 1` })
+    .from(builds)
+    .where(eq(builds.projectId, values.projectId));
+  const [inserted] = await tx
+    .insert(builds)
+    .values({ ...values, number: Number(next?.n ?? 1) })
+    .returning();
+  if (!inserted) throw new Error("insert returned no row");
+  return inserted;
+}
+
+/**
+ * What a build's coordinator starts from. Jobs are offered to the workspace's pool and to the
+ * shared pool that serves every workspace (whose claims the workspace's shared_runners policy
+ * still decides, see workers/services/runner-pools.ts), or with `ownRunnersOnly` to the
+ * workspace's own runners alone.
+ */
+function buildInit(
+  build: Pick<BuildRow, "id" | "number" | "branch" | "commitSha">,
+  project: BuildProject,
+  options: { ownRunnersOnly?: boolean } = {},
+): BuildInit {
+  return {
+    buildId: build.id,
+    projectId: project.id,
+    workspaceId: project.workspaceId,
+    number: build.number ?? 1,
+    framework: project.framework,
+    repo: { url: project.gitUrl, branch: build.branch ?? "main", commitSha: build.commitSha },
+    pools: options.ownRunnersOnly ? [workspacePool(project.workspaceId)] : [workspacePool(project.workspaceId), sharedPool],
+  };
+}
