@@ -24,10 +24,10 @@ export const resourceBindings = {
 /** What each resource binding holds. */
 export interface Resources {
   ARTIFACTS: R2Bucket;
-  RUNNER_DISPATCHER: DurableObjectNamespace<import("../durable-objects/runner-dispatcher/object.js").RunnerDispatcher>;
-  METRICS: DurableObjectNamespace<import("../durable-objects/metrics/object.js").Metrics>;
-  BUILD_COORDINATOR: DurableObjectNamespace<import("../durable-objects/build-coordinator/object.js").BuildCoordinator>;
-  DEPLOYMENT_ORCHESTRATOR: DurableObjectNamespace<import("../durable-objects/deployment-orchestrator/object.js").DeploymentOrchestrator>;
+  RUNNER_DISPATCHER: DurableObjectNamespace<import("./objects/runner-dispatcher/protocol.js").RunnerDispatcherRpc>;
+  METRICS: DurableObjectNamespace<import("./objects/metrics/protocol.js").MetricsRpc>;
+  BUILD_COORDINATOR: DurableObjectNamespace<import("./objects/build-coordinator/protocol.js").BuildCoordinatorRpc>;
+  DEPLOYMENT_ORCHESTRATOR: DurableObjectNamespace<import("./objects/deployment-orchestrator/protocol.js").DeploymentOrchestratorRpc>;
   EVENTS: Queue<SparkiEvent>;
   EVENTS_DLQ: Queue<unknown>;
   /** The dashboard's files (wrangler.toml [assets]). */

@@ -3,16 +3,18 @@ import { BUILD_FINISHED, describeTransitionError, initialBuild, initialJob, tran
 import type { CompleteRequest, HeartbeatResponse, Job, StepReport } from "../../core/contracts/runner.ts";
 import { PipelineSchema, type Pipeline } from "../../core/pipeline/index.ts";
 import type { Bindings } from "../../server/config.js";
+import { LogLines } from "./log-lines.js";
 import { LogSockets } from "./log-sockets.js";
 import { maxJobAttempts, Progress, reofferEveryMs } from "./progress.js";
 import { planJob } from "./plan.js";
 import { sharedPool } from "../../server/objects/runner-dispatcher/protocol.js";
-import { BuildInit, type BuildView, type Claimant, type Holder, type LeaseRefusal } from "../../server/objects/build-coordinator/protocol.js";
+import { BuildInit, type BuildCoordinatorRpc, type BuildView, type Claimant, type Holder, type LeaseRefusal } from "../../server/objects/build-coordinator/protocol.js";
 import { createSchema, Store, type JobRow } from "./store.js";
 import { flushOutbox, retryDelayMs } from "./sync.js";
+import { buildView, claimedJob } from "./views.js";
+import { applyJobEvent, heldJob } from "./leases.js";
 import { runnerDispatcher } from "../../server/objects/clients.js";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const timeoutGraceMs = 60_000;
 
 /**
@@ -20,16 +22,19 @@ const timeoutGraceMs = 60_000;
  * leases and fencing tokens), offers ready jobs to the runner pools, takes the live log, and
  * tells Postgres what happened through an outbox it retries until Postgres accepts.
  */
-export class BuildCoordinator extends DurableObject<Bindings> {
-  readonly store: Store;
-  readonly logs: LogSockets;
-  readonly progress: Progress;
+export class BuildCoordinator extends DurableObject<Bindings> implements BuildCoordinatorRpc {
+  // Private: a stub reaches only the methods of BuildCoordinatorRpc (and fetch).
+  readonly #store: Store;
+  readonly #lines: LogLines;
+  readonly #logs: LogSockets;
+  readonly #progress: Progress;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
-    this.store = new Store(ctx.storage.sql);
-    this.logs = new LogSockets(ctx, this.store, Number(env.LOG_LIMIT_MIB ?? 100) * 1024 * 1024);
-    this.progress = new Progress(ctx, env, this.store, this.logs);
+    this.#store = new Store(ctx.storage.sql);
+    this.#lines = new LogLines(ctx.storage.sql, this.#store, Number(env.LOG_LIMIT_MIB ?? 100) * 1024 * 1024);
+    this.#logs = new LogSockets(ctx, this.#store, this.#lines);
+    this.#progress = new Progress(ctx, env, this.#store, this.#lines, this.#logs);
     ctx.blockConcurrencyWhile(async () => createSchema(ctx.storage.sql));
   }
 
@@ -39,23 +44,23 @@ export class BuildCoordinator extends DurableObject<Bindings> {
 
   /** Starts the build with its plan job. Idempotent: the API and the queue consumer both call it. */
   async start(input: BuildInit): Promise<void> {
-    if (this.store.meta()) return;
+    if (this.#store.meta()) return;
     const init = BuildInit.parse(input);
-    this.store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [], archivedKey: null });
+    this.#store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [], archivedKey: null });
     const plan: JobRow = { spec: planJob(init.buildId), state: initialJob(), steps: [] };
     if (init.pipeline) {
       // Planned already: the plan job is done before it starts, and advance() expands the pipeline.
       plan.state = { ...plan.state, status: "succeeded", exitCode: 0, startedAt: Date.now(), finishedAt: Date.now() };
-      this.store.saveJob(plan, 0);
-      this.progress.recordJob(plan);
-      await this.progress.advance(null);
+      this.#store.saveJob(plan, 0);
+      this.#progress.recordJob(plan);
+      await this.#progress.advance(null);
     } else {
-      this.store.saveJob(plan, 0);
-      this.progress.recordJob(plan);
-      await this.progress.offer(plan);
+      this.#store.saveJob(plan, 0);
+      this.#progress.recordJob(plan);
+      await this.#progress.offer(plan);
     }
-    this.store.setTimer("reoffer", Date.now() + reofferEveryMs);
-    await this.progress.armAlarm();
+    this.#store.setTimer("reoffer", Date.now() + reofferEveryMs);
+    await this.#progress.armAlarm();
   }
 
   /**
@@ -64,8 +69,8 @@ export class BuildCoordinator extends DurableObject<Bindings> {
    * pool, a shared runner. The answer has no job token and no secrets: the API adds both.
    */
   async claimJob(jobId: string, claimant: Claimant): Promise<Omit<Job, "jobToken"> | null> {
-    const meta = this.store.meta();
-    const job = this.store.job(jobId);
+    const meta = this.#store.meta();
+    const job = this.#store.job(jobId);
     if (!meta || !job || BUILD_FINISHED.has(meta.state.status)) return null;
     const allowed = claimant.workspaceId === null ? meta.init.pools.includes(sharedPool) : claimant.workspaceId === meta.init.workspaceId;
     if (!allowed) return null;
@@ -73,117 +78,103 @@ export class BuildCoordinator extends DurableObject<Bindings> {
     const moved = transitionJob(job.state, { type: "claim", at: now, runnerId: claimant.runnerId, leaseId: crypto.randomUUID(), leaseMs: this.#leaseMs() });
     if (!moved.ok) return null;
     job.state = moved.state;
-    this.store.saveJob(job);
+    this.#store.saveJob(job);
     if (meta.state.status === "queued") {
       const started = transitionBuild(meta.state, { type: "start", at: now });
       if (started.ok) meta.state = started.state;
-      this.store.saveMeta(meta);
-      this.progress.recordBuild(meta);
+      this.#store.saveMeta(meta);
+      this.#progress.recordBuild(meta);
     }
-    this.progress.recordJob(job);
-    this.store.setTimer(`lease:${jobId}`, job.state.leaseExpiresAt ?? now);
+    this.#progress.recordJob(job);
+    this.#store.setTimer(`lease:${jobId}`, job.state.leaseExpiresAt ?? now);
     // The runner enforces the job's timeout; this backstop catches a runner that heartbeats past it.
-    this.store.setTimer(`timeout:${jobId}`, now + job.spec.timeoutSeconds * 1000 + timeoutGraceMs);
-    await this.progress.withdraw(jobId);
-    await this.progress.armAlarm();
-    const repo = meta.init.repo;
-    return {
-      jobId,
-      buildId: meta.init.buildId,
-      kind: job.spec.kind,
-      leaseId: job.state.leaseId ?? "",
-      fencingToken: job.state.fencingToken,
-      leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? now).toISOString(),
-      repo: { url: repo.url, branch: repo.branch, commitSha: meta.commitSha },
-      steps: job.spec.steps,
-      env: job.spec.env,
-      secrets: [],
-      artifacts: job.spec.artifacts,
-      timeoutSeconds: job.spec.timeoutSeconds,
-    };
+    this.#store.setTimer(`timeout:${jobId}`, now + job.spec.timeoutSeconds * 1000 + timeoutGraceMs);
+    await this.#progress.withdraw(jobId);
+    await this.#progress.armAlarm();
+    return claimedJob(meta, job, now);
   }
 
   /** Secret values to mask in every stored line of this build (kept until the build ends). */
   async addMasks(values: string[]): Promise<void> {
     for (const value of values) this.ctx.storage.sql.exec("insert into masks (value) values (?) on conflict do nothing", value);
-    this.logs.forgetMasks();
+    this.#lines.forgetMasks();
   }
 
   /** Which project a held job belongs to, for calls the API completes itself (artifacts, pipeline). */
   async checkLease(jobId: string, holder: Holder): Promise<{ projectId: string; workspaceId: string } | LeaseRefusal> {
-    const job = this.#held(jobId, holder);
+    const job = heldJob(this.#store, jobId, holder);
     if ("refused" in job) return job;
-    const meta = this.store.meta();
+    const meta = this.#store.meta();
     if (!meta) return { refused: "not_found", detail: "No such build." };
     return { projectId: meta.init.projectId, workspaceId: meta.init.workspaceId };
   }
 
   async heartbeat(jobId: string, lease: Holder): Promise<HeartbeatResponse | LeaseRefusal> {
-    const job = this.#held(jobId, lease);
+    const job = heldJob(this.#store, jobId, lease);
     if ("refused" in job) return job;
-    const refused = this.#apply(job, { type: "heartbeat", at: Date.now(), fencingToken: lease.fencingToken, leaseMs: this.#leaseMs() });
+    const refused = applyJobEvent(job, { type: "heartbeat", at: Date.now(), fencingToken: lease.fencingToken, leaseMs: this.#leaseMs() });
     if (refused) return refused;
     this.#startIfClaimed(job, lease);
-    this.store.saveJob(job);
-    this.store.setTimer(`lease:${jobId}`, job.state.leaseExpiresAt ?? Date.now());
-    await this.progress.armAlarm();
+    this.#store.saveJob(job);
+    this.#store.setTimer(`lease:${jobId}`, job.state.leaseExpiresAt ?? Date.now());
+    await this.#progress.armAlarm();
     return { leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? Date.now()).toISOString(), cancel: job.state.cancelRequested };
   }
 
   async stepUpdate(jobId: string, holder: Holder, stepId: string, update: Omit<StepReport, "id">): Promise<LeaseRefusal | null> {
-    const job = this.#held(jobId, holder);
+    const job = heldJob(this.#store, jobId, holder);
     if ("refused" in job) return job;
     this.#startIfClaimed(job, holder);
     const report = { id: stepId, status: update.status, exitCode: update.exitCode, startedAt: update.startedAt, finishedAt: update.finishedAt };
     const index = job.steps.findIndex((s) => s.id === stepId);
     if (index >= 0) job.steps[index] = report;
     else job.steps.push(report);
-    this.store.saveJob(job);
-    this.progress.recordJob(job);
-    await this.progress.armAlarm();
+    this.#store.saveJob(job);
+    this.#progress.recordJob(job);
+    await this.#progress.armAlarm();
     return null;
   }
 
   /** The plan job's result: the pipeline this build runs (jobs start once the plan job completes). */
   async uploadPipeline(jobId: string, lease: Holder, pipeline: Pipeline, commitSha: string | null): Promise<LeaseRefusal | null> {
-    const job = this.#held(jobId, lease);
+    const job = heldJob(this.#store, jobId, lease);
     if ("refused" in job) return job;
     if (job.spec.kind !== "plan") return { refused: "illegal", detail: "Only a build's plan job uploads its pipeline." };
-    const meta = this.store.meta();
+    const meta = this.#store.meta();
     if (!meta) return { refused: "not_found", detail: "No such build." };
     if (!meta.commitSha && !commitSha) return { refused: "illegal", detail: "The plan job must report the commit it planned (commitSha)." };
     meta.pipeline = PipelineSchema.parse(pipeline);
     if (commitSha) meta.commitSha = commitSha;
-    this.store.saveMeta(meta);
+    this.#store.saveMeta(meta);
     this.#startIfClaimed(job, lease);
-    this.store.saveJob(job);
+    this.#store.saveJob(job);
     return null;
   }
 
   async complete(jobId: string, holder: Holder, result: Omit<CompleteRequest, "leaseId" | "fencingToken">): Promise<LeaseRefusal | null> {
-    const job = this.#held(jobId, holder);
+    const job = heldJob(this.#store, jobId, holder);
     if ("refused" in job) return job;
-    const refused = this.#apply(job, { type: "complete", at: Date.now(), fencingToken: holder.fencingToken, status: result.status, exitCode: result.exitCode });
+    const refused = applyJobEvent(job, { type: "complete", at: Date.now(), fencingToken: holder.fencingToken, status: result.status, exitCode: result.exitCode });
     if (refused) return refused;
     job.steps = result.steps;
-    this.store.saveJob(job);
-    this.progress.recordJob(job);
-    this.store.clearTimer(`lease:${jobId}`);
-    this.store.clearTimer(`timeout:${jobId}`);
-    await this.progress.advance(result.error ?? null);
+    this.#store.saveJob(job);
+    this.#progress.recordJob(job);
+    this.#store.clearTimer(`lease:${jobId}`);
+    this.#store.clearTimer(`timeout:${jobId}`);
+    await this.#progress.advance(result.error ?? null);
     return null;
   }
 
   async release(jobId: string, holder: Holder): Promise<LeaseRefusal | null> {
-    const job = this.#held(jobId, holder);
+    const job = heldJob(this.#store, jobId, holder);
     if ("refused" in job) return job;
-    const refused = this.#apply(job, { type: "release", at: Date.now(), fencingToken: holder.fencingToken });
+    const refused = applyJobEvent(job, { type: "release", at: Date.now(), fencingToken: holder.fencingToken });
     if (refused) return refused;
-    this.store.saveJob(job);
-    this.progress.recordJob(job);
-    this.store.clearTimer(`lease:${jobId}`);
-    if (job.state.status === "queued") await this.progress.offer(job);
-    await this.progress.advance(null);
+    this.#store.saveJob(job);
+    this.#progress.recordJob(job);
+    this.#store.clearTimer(`lease:${jobId}`);
+    if (job.state.status === "queued") await this.#progress.offer(job);
+    await this.#progress.advance(null);
     return null;
   }
 
@@ -193,19 +184,19 @@ export class BuildCoordinator extends DurableObject<Bindings> {
    */
   async revokeRunner(runnerId: string): Promise<number> {
     let revoked = 0;
-    for (const job of this.store.jobs()) {
+    for (const job of this.#store.jobs()) {
       if (job.state.runnerId !== runnerId || (job.state.status !== "claimed" && job.state.status !== "running")) continue;
       const moved = transitionJob(job.state, { type: "release", at: Date.now(), fencingToken: job.state.fencingToken });
       if (!moved.ok) continue;
       revoked++;
       job.state = moved.state;
-      this.store.saveJob(job);
-      this.progress.recordJob(job);
-      this.store.clearTimer(`lease:${job.spec.id}`);
-      this.logs.dropRunner(job.spec.id);
-      if (moved.state.status === "queued") await this.progress.offer(job);
+      this.#store.saveJob(job);
+      this.#progress.recordJob(job);
+      this.#store.clearTimer(`lease:${job.spec.id}`);
+      this.#logs.dropRunner(job.spec.id);
+      if (moved.state.status === "queued") await this.#progress.offer(job);
     }
-    if (revoked > 0) await this.progress.advance(null);
+    if (revoked > 0) await this.#progress.advance(null);
     return revoked;
   }
 
@@ -214,30 +205,30 @@ export class BuildCoordinator extends DurableObject<Bindings> {
    * workspace's policy withholds the build from it (secrets, or `never`).
    */
   async leavePool(pool: string): Promise<void> {
-    const meta = this.store.meta();
+    const meta = this.#store.meta();
     if (!meta || !meta.init.pools.includes(pool) || meta.init.pools.length === 1) return;
     meta.init = { ...meta.init, pools: meta.init.pools.filter((p) => p !== pool) };
-    this.store.saveMeta(meta);
+    this.#store.saveMeta(meta);
     const leaving = runnerDispatcher(this.env, pool);
-    await Promise.all(this.store.jobs().map((j) => leaving.withdraw(j.spec.id)));
+    await Promise.all(this.#store.jobs().map((j) => leaving.withdraw(j.spec.id)));
   }
 
   /** Cancels the build: queued jobs end at once, running ones are told through heartbeat and socket. */
   async cancel(): Promise<BuildView | null> {
-    const meta = this.store.meta();
+    const meta = this.#store.meta();
     if (!meta || BUILD_FINISHED.has(meta.state.status)) return this.view();
     const now = Date.now();
-    for (const job of this.store.jobs()) {
+    for (const job of this.#store.jobs()) {
       const moved = transitionJob(job.state, { type: "cancel", at: now });
       if (!moved.ok) continue;
       job.state = moved.state;
-      this.store.saveJob(job);
-      this.progress.recordJob(job);
-      if (job.state.status === "cancelled") await this.progress.withdraw(job.spec.id);
-      else this.logs.pushCancel(job.spec.id);
+      this.#store.saveJob(job);
+      this.#progress.recordJob(job);
+      if (job.state.status === "cancelled") await this.#progress.withdraw(job.spec.id);
+      else this.#logs.pushCancel(job.spec.id);
     }
     const cancelled = transitionBuild(meta.state, { type: "cancel", at: now });
-    if (cancelled.ok) await this.progress.finish(meta, cancelled.state, null);
+    if (cancelled.ok) await this.#progress.finish(meta, cancelled.state, null);
     return this.view();
   }
 
@@ -246,135 +237,65 @@ export class BuildCoordinator extends DurableObject<Bindings> {
    * a new attempt; jobs that succeeded keep their results. Null when the build cannot be retried.
    */
   async retry(): Promise<BuildView | null> {
-    const meta = this.store.meta();
+    const meta = this.#store.meta();
     if (!meta) return null;
     const now = Date.now();
     const moved = transitionBuild(meta.state, { type: "retry", at: now });
     if (!moved.ok) return null;
     meta.state = moved.state;
     meta.error = null;
-    this.store.saveMeta(meta);
-    for (const job of this.store.jobs()) {
+    this.#store.saveMeta(meta);
+    for (const job of this.#store.jobs()) {
       if (meta.skipped.includes(job.spec.id) || job.state.status === "succeeded") continue;
       // The fencing token carries over, so the next claim's token is larger than any old runner's.
       job.state = { ...initialJob(), attempt: job.state.attempt, fencingToken: job.state.fencingToken };
       job.steps = [];
-      this.store.saveJob(job);
-      this.progress.recordJob(job);
+      this.#store.saveJob(job);
+      this.#progress.recordJob(job);
     }
-    this.progress.recordBuild(meta);
-    this.store.setTimer("reoffer", now + reofferEveryMs);
-    await this.progress.advance(null);
+    this.#progress.recordBuild(meta);
+    this.#store.setTimer("reoffer", now + reofferEveryMs);
+    await this.#progress.advance(null);
     return this.view();
   }
 
   async view(): Promise<BuildView | null> {
-    const meta = this.store.meta();
-    if (!meta) return null;
-    return {
-      id: meta.init.buildId,
-      status: meta.state.status,
-      attempt: meta.state.attempt,
-      commitSha: meta.commitSha,
-      error: meta.error ?? null,
-      startedAt: iso(meta.state.startedAt),
-      completedAt: iso(meta.state.finishedAt),
-      jobs: this.store.jobs().map((j) => ({
-        id: j.spec.id,
-        name: j.spec.name,
-        kind: j.spec.kind,
-        status: j.state.status,
-        exitCode: j.state.exitCode,
-        attempt: j.state.attempt,
-        startedAt: iso(j.state.startedAt),
-        completedAt: iso(j.state.finishedAt),
-        steps: j.steps.map((s) => ({ ...s, name: j.spec.steps.find((d) => d.id === s.id)?.name ?? s.id })),
-      })),
-    };
+    const meta = this.#store.meta();
+    return meta ? buildView(meta, this.#store.jobs()) : null;
   }
 
   override async fetch(request: Request): Promise<Response> {
-    return this.logs.handle(request);
+    return this.#logs.handle(request);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.logs.message(ws, message);
+    this.#logs.message(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    this.logs.closed(ws, code);
+    this.#logs.closed(ws, code);
   }
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    for (const name of this.store.dueTimers(now)) {
-      this.store.clearTimer(name);
+    for (const name of this.#store.dueTimers(now)) {
+      this.#store.clearTimer(name);
       const [kind, jobId] = name.split(/:(.*)/s);
-      if (kind === "lease" && jobId) await this.#leaseExpired(jobId, now);
-      if (kind === "reoffer") await this.progress.reoffer();
-      if (kind === "timeout" && jobId) await this.#timedOut(jobId, now);
+      if (kind === "lease" && jobId) await this.#progress.leaseExpired(jobId, now);
+      if (kind === "reoffer") await this.#progress.reoffer();
+      if (kind === "timeout" && jobId) await this.#progress.timedOut(jobId, now);
     }
-    if (!(await flushOutbox(this.store, this.env))) {
-      const attempts = this.store.outbox()[0]?.attempts ?? 1;
-      this.store.setTimer("sync", now + retryDelayMs(attempts));
+    if (!(await flushOutbox(this.#store, this.env))) {
+      const attempts = this.#store.outbox()[0]?.attempts ?? 1;
+      this.#store.setTimer("sync", now + retryDelayMs(attempts));
     }
-    await this.progress.armAlarm();
+    await this.#progress.armAlarm();
   }
 
   // --- internals -------------------------------------------------------------------------
 
-  /** The job if `holder` holds its current lease: lease id, fencing token and the runner that claimed it. */
-  #held(jobId: string, lease: Holder): JobRow | LeaseRefusal {
-    const job = this.store.job(jobId);
-    if (!job) return { refused: "not_found", detail: `No job ${jobId} in this build.` };
-    if (job.state.leaseId !== lease.leaseId || job.state.fencingToken !== lease.fencingToken || job.state.runnerId !== lease.runnerId || (job.state.status !== "claimed" && job.state.status !== "running")) {
-      return { refused: "lease_lost", detail: `This runner no longer holds job ${jobId} (fencing token ${lease.fencingToken}, current ${job.state.fencingToken}).` };
-    }
-    return job;
-  }
-
-  #apply(job: JobRow, event: JobEvent): LeaseRefusal | null {
-    const moved = transitionJob(job.state, event);
-    if (moved.ok) {
-      job.state = moved.state;
-      return null;
-    }
-    return { refused: moved.error.code === "stale_fencing_token" ? "lease_lost" : "illegal", detail: describeTransitionError(moved.error) };
-  }
-
   #startIfClaimed(job: JobRow, lease: Holder): void {
     if (job.state.status !== "claimed") return;
-    if (!this.#apply(job, { type: "start", at: Date.now(), fencingToken: lease.fencingToken })) this.progress.recordJob(job);
+    if (!applyJobEvent(job, { type: "start", at: Date.now(), fencingToken: lease.fencingToken })) this.#progress.recordJob(job);
   }
-
-  async #leaseExpired(jobId: string, now: number): Promise<void> {
-    const job = this.store.job(jobId);
-    if (!job) return;
-    const moved = transitionJob(job.state, { type: "lease_expired", at: now, maxAttempts: maxJobAttempts });
-    if (!moved.ok) {
-      if (moved.error.code === "lease_not_expired") this.store.setTimer(`lease:${jobId}`, moved.error.leaseExpiresAt);
-      return;
-    }
-    job.state = moved.state;
-    this.store.saveJob(job);
-    this.progress.recordJob(job);
-    this.logs.dropRunner(jobId);
-    if (job.state.status === "queued") await this.progress.offer(job);
-    await this.progress.advance(null);
-  }
-
-  async #timedOut(jobId: string, now: number): Promise<void> {
-    const job = this.store.job(jobId);
-    if (!job) return;
-    const moved = transitionJob(job.state, { type: "time_out", at: now });
-    if (!moved.ok) return; // finished (or requeued) meanwhile
-    job.state = moved.state;
-    this.store.saveJob(job);
-    this.progress.recordJob(job);
-    this.store.clearTimer(`lease:${jobId}`);
-    this.logs.pushCancel(jobId);
-    this.logs.dropRunner(jobId);
-    await this.progress.advance(`Job ${job.spec.name} ran past its ${job.spec.timeoutSeconds} s timeout.`);
-  }
-
 }

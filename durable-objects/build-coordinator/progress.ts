@@ -3,10 +3,10 @@
  * offering ready jobs to the runner pools, cancelling jobs that can no longer run, finishing the
  * build (archive, Postgres outbox, metrics, `build.completed`), and arming the one alarm.
  */
-import { BUILD_FINISHED, initialJob, transitionBuild } from "../../core/build/index.ts";
+import { BUILD_FINISHED, initialJob, transitionBuild, transitionJob } from "../../core/build/index.ts";
 import type { Bindings } from "../../server/config.js";
 import { buildBuckets, Registry } from "../../server/metrics/registry.js";
-import type { RunnerDispatcher } from "../runner-dispatcher/object.js";
+import type { LogLines } from "./log-lines.js";
 import type { LogSockets } from "./log-sockets.js";
 import { expandPipeline } from "./plan.js";
 import type { JobRow, Meta, Store } from "./store.js";
@@ -20,6 +20,7 @@ export class Progress {
     private readonly ctx: DurableObjectState,
     private readonly env: Bindings,
     private readonly store: Store,
+    private readonly lines: LogLines,
     private readonly logs: LogSockets,
   ) {}
 
@@ -77,10 +78,10 @@ export class Progress {
       if (failed.ok) meta.state = failed.state;
     }
     meta.error = error;
-    meta.archivedKey = await this.logs.archive(this.env.ARTIFACTS, meta);
+    meta.archivedKey = await this.lines.archive(this.env.ARTIFACTS, meta);
     // The log is archived (masked); the values are no longer needed here.
     this.ctx.storage.sql.exec("delete from masks");
-    this.logs.forgetMasks();
+    this.lines.forgetMasks();
     this.store.saveMeta(meta);
     this.recordBuild(meta, error);
     this.store.clearTimer("reoffer");
@@ -122,7 +123,7 @@ export class Progress {
     if (queued) this.store.setTimer("reoffer", Date.now() + reofferEveryMs);
   }
 
-  pools(): DurableObjectStub<RunnerDispatcher>[] {
+  pools(): ReturnType<typeof runnerDispatcher>[] {
     const meta = this.store.meta();
     return (meta?.init.pools ?? []).map((pool) => runnerDispatcher(this.env, pool));
   }
@@ -168,6 +169,38 @@ export class Progress {
       completedAt: job.state.finishedAt,
     });
     this.store.setTimer("sync", Date.now());
+  }
+
+  /** A job's lease timer came due: requeued (or failed after too many tries) unless renewed meanwhile. */
+  async leaseExpired(jobId: string, now: number): Promise<void> {
+    const job = this.store.job(jobId);
+    if (!job) return;
+    const moved = transitionJob(job.state, { type: "lease_expired", at: now, maxAttempts: maxJobAttempts });
+    if (!moved.ok) {
+      if (moved.error.code === "lease_not_expired") this.store.setTimer(`lease:${jobId}`, moved.error.leaseExpiresAt);
+      return;
+    }
+    job.state = moved.state;
+    this.store.saveJob(job);
+    this.recordJob(job);
+    this.logs.dropRunner(jobId);
+    if (job.state.status === "queued") await this.offer(job);
+    await this.advance(null);
+  }
+
+  /** A job's timeout backstop came due: the job ends timed out and its runner is told and dropped. */
+  async timedOut(jobId: string, now: number): Promise<void> {
+    const job = this.store.job(jobId);
+    if (!job) return;
+    const moved = transitionJob(job.state, { type: "time_out", at: now });
+    if (!moved.ok) return; // finished (or requeued) meanwhile
+    job.state = moved.state;
+    this.store.saveJob(job);
+    this.recordJob(job);
+    this.store.clearTimer(`lease:${jobId}`);
+    this.logs.pushCancel(jobId);
+    this.logs.dropRunner(jobId);
+    await this.advance(`Job ${job.spec.name} ran past its ${job.spec.timeoutSeconds} s timeout.`);
   }
 
   async armAlarm(): Promise<void> {

@@ -5,8 +5,9 @@ import { describeTransitionError } from "../../core/build/index.ts";
 import type { Bindings } from "../../server/config.js";
 import { configOf } from "../../server/config.js";
 import { deploymentMetrics } from "./metrics.js";
-import { Approver, ReleaseInit, type Meta, type Refusal } from "../../server/objects/deployment-orchestrator/protocol.js";
-import { Steps } from "./steps.js";
+import { Approver, ReleaseInit, type DeploymentOrchestratorRpc, type Meta, type Refusal } from "../../server/objects/deployment-orchestrator/protocol.js";
+import { HibernatingSockets } from "../hibernating-sockets.js";
+import { Steps, type StageHost } from "./steps.js";
 import type { Work } from "./work.js";
 import { syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
 
@@ -19,21 +20,26 @@ const eventsShown = 500;
  * timeouts), keeps the event history in its SQLite storage, streams it to viewers over hibernating
  * WebSockets, and writes it all to Postgres, retrying until Postgres accepts.
  */
-export class DeploymentOrchestrator extends DurableObject<Bindings> {
+export class DeploymentOrchestrator extends DurableObject<Bindings> implements DeploymentOrchestratorRpc {
+  /** Event viewers; they only listen. */
+  readonly #viewers: HibernatingSockets<null>;
+  /**
+   * What the alarm's steps (steps.ts) may do to the deployment. Handed to them rather than
+   * public on the class, where any holder of a stub could call it.
+   */
+  readonly #host: StageHost;
+
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
+    this.#viewers = new HibernatingSockets(ctx);
+    this.#host = {
+      env,
+      apply: (meta, event, type, stage, message, quiet) => this.#apply(meta, event, type, stage, message, quiet),
+      record: (meta, type, stage, message) => this.#record(meta, type, stage, message),
+    };
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec("create table if not exists events (seq integer primary key, at integer not null, type text not null, stage text, message text not null)");
     });
-  }
-
-  /** For the alarm's steps, which live in their own file. */
-  get bindings(): Bindings {
-    return this.env;
-  }
-
-  waitUntil(promise: Promise<unknown>): void {
-    this.ctx.waitUntil(promise);
   }
 
   async #meta(): Promise<Meta | undefined> {
@@ -83,7 +89,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
       metricsStatus: null,
       audits: [],
     };
-    this.record(meta, "created", null, `deployment of ${init.commitSha?.slice(0, 12) ?? init.branch} to ${init.stages.map((s) => s.name).join(" → ")} (${init.trigger})`);
+    this.#record(meta, "created", null, `deployment of ${init.commitSha?.slice(0, 12) ?? init.branch} to ${init.stages.map((s) => s.name).join(" → ")} (${init.trigger})`);
     await this.#save(meta);
     await this.ctx.storage.setAlarm(Date.now());
     return this.#view(meta);
@@ -134,7 +140,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
       const refused = check(meta, index);
       if (refused) return { refused };
     }
-    const moved = this.apply(meta, event, type, meta.state.stages[index]?.name ?? null, message);
+    const moved = this.#apply(meta, event, type, meta.state.stages[index]?.name ?? null, message);
     if (!moved) {
       const next = transitionDeployment(meta.state, event);
       return { refused: `Cannot ${event.type} this deployment: ${next.ok ? "nothing to do" : describeTransitionError(next.error)}.` };
@@ -145,7 +151,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
   }
 
   /** Applies an event; records it and the stage timings. False when the machine refused it. */
-  apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string, quiet = false): boolean {
+  #apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string, quiet = false): boolean {
     const before = meta.state;
     const next = transitionDeployment(before, event);
     if (!next.ok) return false;
@@ -157,20 +163,20 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
       if (s.status === "deploying") times.startedAt = now;
       if (["healthy", "unhealthy", "rolled_back", "skipped"].includes(s.status) && times.startedAt !== null) times.completedAt = now;
     });
-    if (!quiet) this.record(meta, type, stage, message);
+    if (!quiet) this.#record(meta, type, stage, message);
     if (next.state.status !== before.status) {
       meta.deadline = this.#deadlineFor(meta, now);
       if (next.state.status === "awaiting_approval") {
         const name = next.state.stages[next.state.current]?.name ?? null;
         const roles = meta.init.stages[next.state.current]?.approverRoles ?? [];
-        this.record(meta, "approval_needed", name, `stage ${name} waits for approval${roles.length ? ` by ${roles.join(" or ")}` : ""}`);
+        this.#record(meta, "approval_needed", name, `stage ${name} waits for approval${roles.length ? ` by ${roles.join(" or ")}` : ""}`);
       }
       if (next.state.status === "rolling_back" && event.type !== "rollback") {
         meta.audits.push({ action: "deployment.rollback", details: { automatic: true, reason: next.state.reason } });
       }
       if (DEPLOYMENT_FINISHED.has(next.state.status)) {
         meta.completedAt = now;
-        this.record(meta, next.state.status, null, next.state.reason ?? `deployment ${next.state.status}`);
+        this.#record(meta, next.state.status, null, next.state.reason ?? `deployment ${next.state.status}`);
       }
     }
     return true;
@@ -184,21 +190,14 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
   }
 
   /** Appends to the event history and tells every viewer. */
-  record(meta: Meta, type: string, stage: string | null, message: string): void {
+  #record(meta: Meta, type: string, stage: string | null, message: string): void {
     const at = Date.now();
     const cursor = this.ctx.storage.sql.exec<{ seq: number }>("insert into events (seq, at, type, stage, message) values ((select coalesce(max(seq), 0) + 1 from events), ?, ?, ?, ?) returning seq", at, type, stage, message);
     const seq = cursor.one().seq;
     const event: DeploymentEventView = { seq, at: new Date(at).toISOString(), type, stage, message };
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return;
-    const text = JSON.stringify({ event, deployment: this.#view(meta) });
-    for (const ws of sockets) {
-      try {
-        ws.send(text);
-      } catch {
-        // A viewer that went away is dropped by the runtime.
-      }
-    }
+    // The view (with its events) is read only when someone listens.
+    if (this.#viewers.open("viewer").length === 0) return;
+    this.#viewers.broadcast("viewer", { event, deployment: this.#view(meta) });
   }
 
   #events(after = 0, limit = eventsShown): StoredEvent[] {
@@ -248,9 +247,9 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
     const meta = await this.#meta();
     if (!meta) return new Response("no such deployment", { status: 404 });
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
+    this.#viewers.accept(server, "viewer", null);
     const last = this.#events(0, 1)[0];
-    if (last) server.send(JSON.stringify({ event: { ...last, at: new Date(last.at).toISOString() }, deployment: this.#view(meta) }));
+    if (last) this.#viewers.send(server, { event: { ...last, at: new Date(last.at).toISOString() }, deployment: this.#view(meta) });
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -259,7 +258,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    ws.close(code === 1005 ? 1000 : code, "bye");
+    this.#viewers.closed(ws, code);
   }
 
   override async alarm(): Promise<void> {
@@ -269,7 +268,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> {
   async #step(): Promise<void> {
     const meta = await this.#meta();
     if (!meta) return;
-    const steps = new Steps(this, meta);
+    const steps = new Steps(this.#host, meta);
     try {
       await steps.run();
       // Saved before Postgres is asked, so a sync that never returns loses no progress.

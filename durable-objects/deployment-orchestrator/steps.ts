@@ -3,13 +3,12 @@
  * for the platform, route the traffic of the current step, run a health check when one is due,
  * roll back), fed back into the machine, until it has to wait for time to pass or for a person.
  */
-import { trafficOf, type StageState } from "../../core/deploy/machine.ts";
+import { trafficOf, type DeploymentEvent, type StageState } from "../../core/deploy/machine.ts";
 import type { PlatformAdapter, PlatformDeployment } from "../../core/deploy/adapter.ts";
 import { siteOfHost } from "../../server/sites/hosts.js";
 import { serveSite } from "../../server/sites/serve.js";
-import type { DeploymentOrchestrator } from "./object.js";
 import type { Meta, StageInit } from "../../server/objects/deployment-orchestrator/protocol.js";
-import { configOf } from "../../server/config.js";
+import { configOf, type Bindings } from "../../server/config.js";
 import { healthFetch, outboundOf } from "./outbound.js";
 import { checkHealth, healthUrl, internalSitesOrigin, Work } from "./work.js";
 
@@ -18,6 +17,18 @@ const platformPollMs = 2000;
 /** Enough transitions for validate → deploy → route → first check in one alarm. */
 const maxTransitionsPerAlarm = 20;
 
+/**
+ * What the steps may do to the deployment, handed over by the object that owns it; not on the
+ * object's RPC surface.
+ */
+export interface StageHost {
+  readonly env: Bindings;
+  /** Applies an event to the machine; records it and the stage timings. False when the machine refused it. */
+  apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string, quiet?: boolean): boolean;
+  /** Appends to the event history and tells every viewer. */
+  record(meta: Meta, type: string, stage: string | null, message: string): void;
+}
+
 export class Steps {
   readonly work: Work;
   /** When the next alarm should come; null when only a person (or nothing) can move it on. */
@@ -25,10 +36,10 @@ export class Steps {
   readonly #abort = new AbortController();
 
   constructor(
-    readonly object: DeploymentOrchestrator,
+    readonly host: StageHost,
     readonly meta: Meta,
   ) {
-    this.work = new Work(object.bindings, meta.init, this.#abort.signal);
+    this.work = new Work(host.env, meta.init, this.#abort.signal);
   }
 
   async close(): Promise<void> {
@@ -49,7 +60,7 @@ export class Steps {
       const now = Date.now();
       const { meta } = this;
       const current = this.#stage();
-      if (meta.deadline !== null && now >= meta.deadline && this.object.apply(meta, { type: "time_out" }, "timed_out", current?.plan.name ?? null, `stage ${current?.plan.name} ran out of time while ${meta.state.status}`)) continue;
+      if (meta.deadline !== null && now >= meta.deadline && this.host.apply(meta, { type: "time_out" }, "timed_out", current?.plan.name ?? null, `stage ${current?.plan.name} ran out of time while ${meta.state.status}`)) continue;
       const moved = await this.#once(now);
       if (!moved) break;
     }
@@ -58,12 +69,12 @@ export class Steps {
 
   /** Does what the status asks; true when the state moved and the loop should look again. */
   async #once(now: number): Promise<boolean> {
-    const { meta, object } = this;
+    const { meta, host } = this;
     const current = this.#stage();
     switch (meta.state.status) {
       case "pending": {
         const problems = await this.work.validate();
-        return object.apply(meta, { type: "validated", problems }, problems.length > 0 ? "validation_failed" : "validated", null, problems.length > 0 ? problems.join("; ") : "every pre-deploy check passed");
+        return host.apply(meta, { type: "validated", problems }, problems.length > 0 ? "validation_failed" : "validated", null, problems.length > 0 ? problems.join("; ") : "every pre-deploy check passed");
       }
       case "deploying":
         return current ? this.#deploy(current.plan, now) : false;
@@ -82,12 +93,12 @@ export class Steps {
   }
 
   async #deploy(plan: StageInit, now: number): Promise<boolean> {
-    const { meta, object } = this;
+    const { meta, host } = this;
     const target = await this.#adapter(plan);
     try {
       if (!meta.pending) {
         meta.pending = await target.adapter.deploy(target.ctx);
-        object.record(meta, "deploy_started", plan.name, `${plan.platform} accepted deployment ${meta.pending.id}`);
+        host.record(meta, "deploy_started", plan.name, `${plan.platform} accepted deployment ${meta.pending.id}`);
       }
       const platformState = await target.adapter.state(target.ctx, meta.pending);
       if (platformState === "pending") {
@@ -96,20 +107,20 @@ export class Steps {
       }
       const deployment = meta.pending;
       meta.pending = null;
-      if (platformState === "failed") return object.apply(meta, { type: "deploy_failed", message: `${plan.platform} reports deployment ${deployment.id} failed` }, "deploy_failed", plan.name, `${plan.platform} reports deployment ${deployment.id} failed`);
+      if (platformState === "failed") return host.apply(meta, { type: "deploy_failed", message: `${plan.platform} reports deployment ${deployment.id} failed` }, "deploy_failed", plan.name, `${plan.platform} reports deployment ${deployment.id} failed`);
       const times = meta.times[meta.state.current];
       if (times) times.url = target.adapter.addressOf?.(target.ctx, deployment) ?? deployment.url;
       meta.nextCheckAt = now;
-      return object.apply(meta, { type: "deployed", platformDeploymentId: deployment.id, at: now }, "deployed", plan.name, `deployed ${deployment.id}${deployment.url ? ` at ${deployment.url}` : ""}`);
+      return host.apply(meta, { type: "deployed", platformDeploymentId: deployment.id, at: now }, "deployed", plan.name, `deployed ${deployment.id}${deployment.url ? ` at ${deployment.url}` : ""}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       meta.pending = null;
-      return object.apply(meta, { type: "deploy_failed", message }, "deploy_failed", plan.name, message);
+      return host.apply(meta, { type: "deploy_failed", message }, "deploy_failed", plan.name, message);
     }
   }
 
   async #verify(plan: StageInit, stage: StageState, now: number): Promise<boolean> {
-    const { meta, object } = this;
+    const { meta, host } = this;
     const deployment: PlatformDeployment = { id: stage.platformDeploymentId ?? "", url: meta.times[meta.state.current]?.url ?? null };
     const routeKey = `${meta.state.current}:${stage.step}`;
     if (meta.routed !== routeKey) {
@@ -118,10 +129,10 @@ export class Steps {
       try {
         if (target.adapter.route) await target.adapter.route(target.ctx, deployment, percent);
       } catch (err) {
-        return object.apply(meta, { type: "health", ok: false, detail: `routing ${percent}% of traffic failed: ${err instanceof Error ? err.message : String(err)}`, at: now }, "health", plan.name, "routing failed");
+        return host.apply(meta, { type: "health", ok: false, detail: `routing ${percent}% of traffic failed: ${err instanceof Error ? err.message : String(err)}`, at: now }, "health", plan.name, "routing failed");
       }
       meta.routed = routeKey;
-      if (target.adapter.route) object.record(meta, "traffic", plan.name, `${percent}% of ${plan.name} traffic on the new version`);
+      if (target.adapter.route) host.record(meta, "traffic", plan.name, `${percent}% of ${plan.name} traffic on the new version`);
       meta.nextCheckAt = now;
     }
     if (now < meta.nextCheckAt) {
@@ -135,7 +146,7 @@ export class Steps {
     this.wakeAt = meta.nextCheckAt;
     // While a step only waits out its pause, more passing checks are not news.
     const quiet = result.ok && stage.passes >= plan.healthyThreshold;
-    object.apply(meta, { type: "health", ok: result.ok, detail: result.detail, at }, "health", plan.name, `${result.ok ? "healthy" : "unhealthy"}: ${result.detail}`, quiet);
+    host.apply(meta, { type: "health", ok: result.ok, detail: result.detail, at }, "health", plan.name, `${result.ok ? "healthy" : "unhealthy"}: ${result.detail}`, quiet);
     // A moved step routes its traffic at once; otherwise wait for the next check.
     return meta.state.status !== "verifying" || meta.routed !== `${meta.state.current}:${meta.state.stages[meta.state.current]?.step}`;
   }
@@ -147,24 +158,24 @@ export class Steps {
   async #fetch(plan: StageInit, request: Request): Promise<Response> {
     const url = new URL(request.url);
     const target = plan.platform === "sparki-static" ? siteOfHost(internalSitesOrigin, url.host) : undefined;
-    if (!target) return healthFetch(plan, outboundOf(configOf(this.object.bindings)))(request);
-    return serveSite({ bucket: this.object.bindings.ARTIFACTS, db: this.work.db, cache: this.work.cache }, target, { method: request.method, path: url.pathname });
+    if (!target) return healthFetch(plan, outboundOf(configOf(this.host.env)))(request);
+    return serveSite({ bucket: this.host.env.ARTIFACTS, db: this.work.db, cache: this.work.cache }, target, { method: request.method, path: url.pathname });
   }
 
   async #rollBack(): Promise<boolean> {
-    const { meta, object } = this;
+    const { meta, host } = this;
     try {
       for (const target of meta.state.rollingBack) {
         const plan = meta.init.stages[target.stage];
         if (!plan) continue;
         const found = await this.#adapter(plan);
         await found.adapter.rollback(found.ctx, { id: target.to, url: null });
-        object.record(meta, "stage_rolled_back", plan.name, `${plan.name} serves ${target.to} again`);
+        host.record(meta, "stage_rolled_back", plan.name, `${plan.name} serves ${target.to} again`);
       }
-      return object.apply(meta, { type: "rolled_back" }, "rollback_done", null, "the previous versions serve again");
+      return host.apply(meta, { type: "rolled_back" }, "rollback_done", null, "the previous versions serve again");
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      return object.apply(meta, { type: "rollback_failed", message }, "rollback_failed", null, message);
+      return host.apply(meta, { type: "rollback_failed", message }, "rollback_failed", null, message);
     }
   }
 }

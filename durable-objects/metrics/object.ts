@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import type { Bindings } from "../../server/config.js";
 import { Registry, Sample } from "../../server/metrics/registry.js";
+import type { MetricsRpc } from "../../server/objects/metrics/protocol.js";
 
 const Stored = z.array(Sample);
 
@@ -9,7 +10,7 @@ const Stored = z.array(Sample);
  * Metrics: one instance for the whole deployment. Isolates send it their deltas; it keeps the
  * totals (in storage, so a restart loses nothing) and renders them for Prometheus.
  */
-export class Metrics extends DurableObject<Bindings> {
+export class Metrics extends DurableObject<Bindings> implements MetricsRpc {
   readonly #registry = new Registry();
 
   constructor(ctx: DurableObjectState, env: Bindings) {

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../../server/config.js";
-import { Claimant, JobOffer, labelsMatch, maxClaimWaitMs } from "../../server/objects/runner-dispatcher/protocol.js";
+import { Claimant, JobOffer, labelsMatch, maxClaimWaitMs, type RunnerDispatcherRpc } from "../../server/objects/runner-dispatcher/protocol.js";
 
 interface Waiter {
   claimant: Claimant;
@@ -15,7 +15,7 @@ interface Waiter {
  * to one claimant at most; the BuildCoordinator decides whether that claim wins, so a job offered
  * to two pools still runs once.
  */
-export class RunnerDispatcher extends DurableObject<Bindings> {
+export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerDispatcherRpc {
   readonly #waiting: Waiter[] = [];
 
   constructor(ctx: DurableObjectState, env: Bindings) {

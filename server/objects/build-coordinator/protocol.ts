@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { Artifact, EnvMap, JobStep, type Lease } from "../../../core/contracts/runner.ts";
+import { Artifact, EnvMap, JobStep, type CompleteRequest, type HeartbeatResponse, type Job, type Lease, type StepReport } from "../../../core/contracts/runner.ts";
 import { BuildJob } from "../../../core/contracts/builds.ts";
 import { BUILD_STATUSES } from "../../../core/build/index.ts";
-import { PipelineSchema } from "../../../core/pipeline/index.ts";
+import { PipelineSchema, type Pipeline } from "../../../core/pipeline/index.ts";
 
 /** What the API hands a new build's coordinator. */
 export const BuildInit = z.object({
@@ -59,3 +59,32 @@ export type Holder = Lease & { runnerId: string };
 
 /** A runner asking for a job: a shared runner has no workspace. */
 export type Claimant = { runnerId: string; workspaceId: string | null };
+
+/**
+ * What a stub of a build's coordinator answers (server/objects/clients.ts hands these out); the
+ * class implements it, and nothing else of the class is typed for callers. `fetch` (the log
+ * sockets and logs.txt) comes with every stub.
+ */
+export interface BuildCoordinatorRpc extends Rpc.DurableObjectBranded {
+  /** Starts the build with its plan job. Idempotent. */
+  start(init: BuildInit): Promise<void>;
+  /** A pool's runner wants the job: the job without its token and secrets, or null when the claim loses. */
+  claimJob(jobId: string, claimant: Claimant): Promise<Omit<Job, "jobToken"> | null>;
+  /** Secret values to mask in every stored line of this build. */
+  addMasks(values: string[]): Promise<void>;
+  /** Which project a held job belongs to. */
+  checkLease(jobId: string, holder: Holder): Promise<{ projectId: string; workspaceId: string } | LeaseRefusal>;
+  heartbeat(jobId: string, holder: Holder): Promise<HeartbeatResponse | LeaseRefusal>;
+  stepUpdate(jobId: string, holder: Holder, stepId: string, update: Omit<StepReport, "id">): Promise<LeaseRefusal | null>;
+  /** The plan job's result: the pipeline this build runs. */
+  uploadPipeline(jobId: string, holder: Holder, pipeline: Pipeline, commitSha: string | null): Promise<LeaseRefusal | null>;
+  complete(jobId: string, holder: Holder, result: Omit<CompleteRequest, "leaseId" | "fencingToken">): Promise<LeaseRefusal | null>;
+  release(jobId: string, holder: Holder): Promise<LeaseRefusal | null>;
+  /** Every job the revoked runner holds goes back to the queue; returns how many. */
+  revokeRunner(runnerId: string): Promise<number>;
+  /** Stops offering this build's jobs to a pool. */
+  leavePool(pool: string): Promise<void>;
+  cancel(): Promise<BuildView | null>;
+  retry(): Promise<BuildView | null>;
+  view(): Promise<BuildView | null>;
+}

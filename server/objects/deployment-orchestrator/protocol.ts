@@ -4,7 +4,8 @@
  * never stored here.
  */
 import { z } from "zod";
-import type { DeploymentState } from "../../../core/deploy/machine.ts";
+import type { Deployment } from "../../../core/contracts/deployments.ts";
+import type { DeploymentState, RollbackTarget } from "../../../core/deploy/machine.ts";
 import type { PlatformDeployment } from "../../../core/deploy/adapter.ts";
 import { APPROVER_ROLES } from "../../../core/deploy/stage-rules.ts";
 
@@ -100,4 +101,18 @@ export interface Meta {
 /** What a caller learns when its request does not apply (the route turns it into a 409). */
 export interface Refusal {
   refused: string;
+}
+
+/**
+ * What a stub of a release's orchestrator answers (server/objects/clients.ts hands these out).
+ * `fetch` (the /events socket) comes with every stub. Nothing the alarm's steps use is here.
+ */
+export interface DeploymentOrchestratorRpc extends Rpc.DurableObjectBranded {
+  /** Starts the deployment. Idempotent. */
+  start(init: ReleaseInit): Promise<Deployment>;
+  view(): Promise<Deployment | null>;
+  /** Approves the waiting stage, if it is still `stage` (the one the caller's role was checked against). */
+  approve(actor: Approver, stage: string): Promise<Deployment | Refusal>;
+  cancel(actorId: string): Promise<Deployment | Refusal>;
+  rollback(actorId: string, targets: RollbackTarget[] | undefined): Promise<Deployment | Refusal>;
 }

@@ -25,3 +25,15 @@ export function labelsMatch(jobLabels: readonly string[], runnerLabels: readonly
 /** The pool a workspace's runners serve; `shared` serves every workspace. */
 export const sharedPool = "shared";
 export const workspacePool = (workspaceId: string) => `workspace:${workspaceId}`;
+
+/** What a stub of a pool's dispatcher answers (server/objects/clients.ts hands these out). */
+export interface RunnerDispatcherRpc extends Rpc.DurableObjectBranded {
+  /** Adds (or refreshes) an offer; a waiting runner that fits gets it at once. Idempotent. */
+  offer(offer: JobOffer): Promise<void>;
+  /** Removes an offer (claimed through another pool, or cancelled). */
+  withdraw(jobId: string): Promise<void>;
+  /** The oldest offer the runner's labels fit, waiting up to `waitMs`; null when none came. */
+  claim(claimant: Claimant, waitMs: number): Promise<JobOffer | null>;
+  /** How many offers wait and how many runners are polling. */
+  stats(): Promise<{ offers: number; waiting: number }>;
+}

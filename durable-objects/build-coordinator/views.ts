@@ -1,0 +1,52 @@
+/**
+ * What the coordinator answers about its build, shaped from its stored rows: the build as
+ * GET /v1/builds/:id shows it, and a claimed job as its runner receives it.
+ */
+import type { Job } from "../../core/contracts/runner.ts";
+import type { BuildView } from "../../server/objects/build-coordinator/protocol.js";
+import type { JobRow, Meta } from "./store.js";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The build and its jobs, with each reported step named from the job's spec. */
+export function buildView(meta: Meta, jobs: JobRow[]): BuildView {
+  return {
+    id: meta.init.buildId,
+    status: meta.state.status,
+    attempt: meta.state.attempt,
+    commitSha: meta.commitSha,
+    error: meta.error ?? null,
+    startedAt: iso(meta.state.startedAt),
+    completedAt: iso(meta.state.finishedAt),
+    jobs: jobs.map((j) => ({
+      id: j.spec.id,
+      name: j.spec.name,
+      kind: j.spec.kind,
+      status: j.state.status,
+      exitCode: j.state.exitCode,
+      attempt: j.state.attempt,
+      startedAt: iso(j.state.startedAt),
+      completedAt: iso(j.state.finishedAt),
+      steps: j.steps.map((s) => ({ ...s, name: j.spec.steps.find((d) => d.id === s.id)?.name ?? s.id })),
+    })),
+  };
+}
+
+/** A job just claimed, as its runner gets it: no job token and no secrets (the API adds both). */
+export function claimedJob(meta: Meta, job: JobRow, now: number): Omit<Job, "jobToken"> {
+  const repo = meta.init.repo;
+  return {
+    jobId: job.spec.id,
+    buildId: meta.init.buildId,
+    kind: job.spec.kind,
+    leaseId: job.state.leaseId ?? "",
+    fencingToken: job.state.fencingToken,
+    leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? now).toISOString(),
+    repo: { url: repo.url, branch: repo.branch, commitSha: meta.commitSha },
+    steps: job.spec.steps,
+    env: job.spec.env,
+    secrets: [],
+    artifacts: job.spec.artifacts,
+    timeoutSeconds: job.spec.timeoutSeconds,
+  };
+}
