@@ -3,9 +3,10 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { message, queryMessage, startupMessage, SSL_REQUEST } from "./pg-wire.ts";
 import { startPgliteServer, type PgliteServer } from "./pglite-server.ts";
+import { until } from "../test/until.ts";
 
 /** A raw protocol session, for what `pg` will not do (pipelined password, dying mid-transaction). */
 function raw(port: number): Promise<{ socket: Socket; received: () => Buffer; until: (pred: (b: Buffer) => boolean) => Promise<Buffer> }> {
@@ -102,8 +103,7 @@ describe("pglite-server (in memory)", () => {
     const other = new pg.Client(server.url);
     await other.connect();
     const pending = other.query("SELECT count(*)::int AS n FROM items WHERE client = 999");
-    await new Promise((r) => setTimeout(r, 200));
-    expect(server.stats().waiting).toBe(1);
+    await until("the other client to queue behind the victim", () => server.stats().waiting === 1);
     victim.socket.destroy();
     const { rows } = await pending;
     expect(rows[0]?.n).toBe(0);
@@ -171,10 +171,21 @@ describe("pglite-server (dataDir)", () => {
     await a.query("INSERT INTO kept VALUES (3, 'never')");
     const b = new pg.Client(first.url);
     await b.connect();
-    const t0 = Date.now();
-    const { rows } = await b.query("SELECT count(*)::int AS n FROM kept");
-    expect(rows[0]?.n).toBe(2);
-    expect(Date.now() - t0).toBeGreaterThan(500);
+    // The idle timeout is driven, not waited: with the server's timers faked, B stays queued
+    // until A's second of idleness is made to pass, and only then gets its answer.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let answered = false;
+      const counted = b.query("SELECT count(*)::int AS n FROM kept").then((r) => ((answered = true), r));
+      await until("B to queue behind A's transaction", () => first.stats().waiting === 1);
+      await vi.advanceTimersByTimeAsync(999);
+      expect([answered, first.stats().waiting]).toEqual([false, 1]);
+      await vi.advanceTimersByTimeAsync(1);
+      const { rows } = await counted;
+      expect(rows[0]?.n).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
     await expect(a.query("SELECT 1")).rejects.toThrow();
     await b.end();
     await first.close();

@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { message, startupMessage } from "./pg-wire.ts";
 import { startPgliteServer, type PgliteServer } from "./pglite-server.ts";
 import { parseLoopbackTarget, startWsProxy, type WsProxy } from "./ws-proxy.ts";
+import { until } from "../test/until.ts";
 
 const LOCAL_PG = "postgres://postgres@127.0.0.1:5432/test";
 const APP = "sparki-ws-proxy-test";
@@ -27,11 +28,6 @@ afterAll(async () => {
   await pglite?.close();
 });
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 25))) if (await cond()) return;
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** A Pool of several clients: parallel queries, a committed and a rolled-back transaction. */
 async function exercise(url: string, table: string): Promise<void> {
   const pool = new Pool({ connectionString: `${url}?application_name=${APP}`, max: 4 });
@@ -52,20 +48,20 @@ async function exercise(url: string, table: string): Promise<void> {
   expect((await pool.query(`SELECT id, v FROM ${table} ORDER BY id`)).rows).toEqual([{ id: 1, v: "kept" }]);
   await pool.query(`DROP TABLE ${table}`);
   await pool.end();
-  await waitFor("the proxy to drop every connection after pool.end()", () => proxy.stats().connections === 0);
+  await until("the proxy to drop every connection after pool.end()", () => proxy.stats().connections === 0);
 }
 
 describe("ws-proxy with the Neon driver", () => {
   it("reaches the PGlite server, and pool.end() leaves no connection open", async () => {
     await exercise(pglite.url, "proxy_pglite");
-    await waitFor("PGlite to see every client gone", () => pglite.stats().connections === 0);
+    await until("PGlite to see every client gone", () => pglite.stats().connections === 0);
   });
 
   it.skipIf(process.env.SPARKI_NO_LOCAL_PG === "1")("reaches the local PostgreSQL, and pool.end() leaves no backend behind", async () => {
     await exercise(LOCAL_PG, "sparki_proxy_test");
     const admin = new pg.Client(LOCAL_PG);
     await admin.connect();
-    await waitFor("Postgres backends of the pool to exit", async () => {
+    await until("Postgres backends of the pool to exit", async () => {
       const { rows } = await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [APP]);
       return rows[0]?.n === 0;
     });
@@ -134,6 +130,6 @@ describe("ws-proxy itself", () => {
     expect(got.subarray(-5)).toEqual(message("X"));
     serverSide?.destroy();
     await new Promise((r) => fake.close(r));
-    await waitFor("the proxy to forget the connection", () => proxy.stats().connections === 0);
+    await until("the proxy to forget the connection", () => proxy.stats().connections === 0);
   });
 });

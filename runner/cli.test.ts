@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeControlPlane } from "./testing/fake-control-plane.ts";
 import { createRepo, jobSpec, processGone } from "./testing/harness.ts";
+import { until } from "../test/until.ts";
 
 const BIN = new URL("./bin.js", import.meta.url).pathname;
 
@@ -37,19 +38,15 @@ function runner(args: string[]) {
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
   const waitOut = async (pattern: RegExp, timeoutMs = 20_000) => {
-    const until = Date.now() + timeoutMs;
-    while (!pattern.test(stdout)) {
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`no ${pattern} in:\n${stdout}\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(`${pattern} in the runner's output`, () => pattern.test(stdout) || child.exitCode !== null, timeoutMs, { diagnostics: () => `${stdout}\n${stderr}` });
+    if (!pattern.test(stdout)) throw new Error(`the runner exited (${child.exitCode}) without ${pattern}:\n${stdout}\n${stderr}`);
   };
   return { child, exited, waitOut };
 }
 
 /** Host pids whose argv has `arg`, once there is one (polled: the process may be starting). */
 async function hostPidsOf(arg: string): Promise<number[]> {
-  const until = Date.now() + 10_000;
-  for (;;) {
+  return until(`a process with ${arg} in its argv`, () => {
     const pids = readdirSync("/proc").filter((e) => /^\d+$/.test(e) && !processGone(Number(e))).filter((e) => {
       try {
         return readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").includes(arg);
@@ -57,9 +54,8 @@ async function hostPidsOf(arg: string): Promise<number[]> {
         return false;
       }
     });
-    if (pids.length > 0 || Date.now() > until) return pids.map(Number);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+    return pids.length > 0 && pids.map(Number);
+  });
 }
 
 async function register(): Promise<string> {
@@ -112,8 +108,7 @@ describe("sparki-runner", () => {
     children.push(viaEnv);
     let out = "";
     viaEnv.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    const until = Date.now() + 20_000;
-    while (!/runner started: .*not sandboxed/.test(out) && Date.now() < until && viaEnv.exitCode === null) await new Promise((r) => setTimeout(r, 25));
+    await until("the runner to start unsandboxed", () => /runner started: .*not sandboxed/.test(out) || viaEnv.exitCode !== null, 20_000, { diagnostics: () => out });
     expect(out).toMatch(/sandbox off \(--no-sandbox\): steps run as this runner's user with its environment; this runner serves only its workspace\n[\s\S]*runner started: .*not sandboxed/);
   });
 
@@ -138,11 +133,12 @@ describe("sparki-runner", () => {
     await fake.waitFor(id, (j) => j.log.some((l) => l.text === "started"));
     const [pid] = await hostPidsOf("6011");
     expect(pid).toBeDefined();
-    const signalledAt = Date.now();
     proc.child.kill("SIGTERM");
-    const result = await proc.exited;
+    // The step sleeps for hours: only the 1 s grace period running out lets the runner exit.
+    let ended: Awaited<typeof proc.exited> | undefined;
+    void proc.exited.then((r) => (ended = r));
+    const result = await until("the runner to exit once its grace period ran out", () => ended, 8000);
     expect(result.code).toBe(0);
-    expect(Date.now() - signalledAt).toBeLessThan(8000);
     expect(fake.job(id).state).toMatchObject({ status: "queued", attempt: 1, leaseId: null });
     expect(fake.job(id).result).toBeNull();
     expect(processGone(pid as number)).toBe(true);

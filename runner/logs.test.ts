@@ -1,10 +1,11 @@
 import type { AddressInfo } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { LogLine, RunnerLogFrame, ServerLogFrame } from "../core/contracts/runner.ts";
 import { joinLines } from "../core/log/lines.ts";
 import { createMasker } from "../core/log/mask.ts";
 import { acceptFrame } from "../core/log/sequence.ts";
+import { until } from "../test/until.ts";
 import { LogStream, type LogStreamOptions } from "./logs.ts";
 
 /** A log socket server that keeps what it accepts, and counts the frames it got. */
@@ -77,23 +78,16 @@ function stream(options: Partial<LogStreamOptions> = {}): LogStream {
   return logs;
 }
 
-const until = async (check: () => boolean, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 const line = (i: number) => Buffer.from(`line ${i}\n`);
 
 describe("LogStream frame coalescing", () => {
   it("sends the first line at once and what follows in a few frames, not a frame per write", async () => {
     const logs = stream({ frameIntervalMs: 20 });
-    await until(() => server.connections === 1);
+    await until("the log socket to connect", () => server.connections === 1);
     const out = logs.sink("build");
     out.write(line(0));
-    await until(() => server.log.length === 1);
+    await until("the server to hold 1 line", () => server.log.length === 1);
     // 400 writes over about 80 ms: four or five frame slots.
     for (let i = 1; i <= 400; i++) {
       out.write(line(i));
@@ -109,18 +103,18 @@ describe("LogStream frame coalescing", () => {
   it("paces frames slowly while nobody watches, and sends what it holds once someone does", async () => {
     server.greeting = [{ type: "watch", watched: false }];
     const logs = stream({ frameIntervalMs: 5, unwatchedFrameIntervalMs: 60_000 });
-    await until(() => server.connections === 1);
+    await until("the log socket to connect", () => server.connections === 1);
     const out = logs.sink("build");
     out.write(line(1));
-    await until(() => server.log.length === 1);
+    await until("the server to hold 1 line", () => server.log.length === 1);
     // Unwatched: the next line waits for a frame slot a minute away.
     out.write(line(2));
     await new Promise((r) => setTimeout(r, 200));
     expect(server.log.length).toBe(1);
     server.tell({ type: "watch", watched: true });
-    await until(() => server.log.length === 2, 1000);
+    await until("the server to hold 2 lines", () => server.log.length === 2, 1000);
     for (let i = 3; i <= 5; i++) out.write(line(i));
-    await until(() => server.log.length === 5, 1000);
+    await until("the server to hold 5 lines", () => server.log.length === 5, 1000);
     out.end();
     expect(await logs.close(1000)).toBe(true);
     expect(joinLines(server.log)).toBe("line 1\nline 2\nline 3\nline 4\nline 5\n");
@@ -128,13 +122,13 @@ describe("LogStream frame coalescing", () => {
 
   it("never holds full frames back for a frame slot: pacing slows trickles, not bursts", async () => {
     const logs = stream({ frameIntervalMs: 60_000, limits: { maxBytes: 1000, windowBytes: 4000 } });
-    await until(() => server.connections === 1);
+    await until("the log socket to connect", () => server.connections === 1);
     const out = logs.sink("build");
     out.write(line(0));
-    await until(() => server.log.length === 1);
+    await until("the server to hold 1 line", () => server.log.length === 1);
     // 2,000 lines, about 18 KB: many full frames, four times the window, with no slot in a minute.
     out.write(Buffer.from(Array.from({ length: 2000 }, (_, i) => `line ${i + 1}\n`).join("")));
-    await until(() => server.log.length >= 1900, 2000);
+    await until("the server to hold at least 1900 lines", () => server.log.length >= 1900, 2000);
     expect(server.frames.length).toBeGreaterThan(10);
     out.end();
     expect(await logs.close(1000)).toBe(true);
@@ -143,29 +137,37 @@ describe("LogStream frame coalescing", () => {
 
   it("a step's end sends its last lines without waiting for the next frame slot", async () => {
     const logs = stream({ frameIntervalMs: 60_000 });
-    await until(() => server.connections === 1);
+    await until("the log socket to connect", () => server.connections === 1);
     const out = logs.sink("build");
     out.write(line(1));
-    await until(() => server.log.length === 1);
+    await until("the server to hold 1 line", () => server.log.length === 1);
     out.write(line(2));
     out.write(Buffer.from("no newline"));
     out.end();
-    await until(() => server.log.length === 3, 1000);
+    await until("the server to hold 3 lines", () => server.log.length === 3, 1000);
     expect(joinLines(server.log)).toBe("line 1\nline 2\nno newline");
     expect(await logs.close(1000)).toBe(true);
   });
 
   it("close sends what is waiting for a frame slot, and waits for its ack", async () => {
     const logs = stream({ frameIntervalMs: 60_000 });
-    await until(() => server.connections === 1);
+    await until("the log socket to connect", () => server.connections === 1);
     const note = logs.sink("sparki:runner");
     note.note("first");
-    await until(() => server.log.length === 1);
+    await until("the server to hold 1 line", () => server.log.length === 1);
     note.note("second");
     note.note("third");
-    const started = Date.now();
-    expect(await logs.close(5000)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // From here no timer fires (the frame slot is a minute away, close's own bound never runs
+    // out): close can only end by sending the held lines at once and getting their ack.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let closed: boolean | undefined;
+      void logs.close(5000).then((v) => (closed = v));
+      await until("close to end without waiting for a timer", () => closed !== undefined);
+      expect(closed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(server.log.map((l) => l.text)).toEqual(["first", "second", "third"]);
   });
 

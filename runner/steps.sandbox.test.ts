@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OutputSink } from "./logs.ts";
 import { hiddenPaths, sandboxBaseEnv, type SandboxedStep } from "./sandbox.ts";
 import { runStep, type StepRunOptions } from "./steps.ts";
+import { until } from "../test/until.ts";
 
 let root: string;
 let step: SandboxedStep;
@@ -63,14 +64,6 @@ function hostPids(marker: string): number[] {
       return false;
     }
   }).map(Number);
-}
-
-async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("a sandboxed step", () => {

@@ -14,6 +14,7 @@ import { transitionJob, initialJob, type JobEvent, type JobState } from "../../c
 import * as P from "../../core/contracts/runner.ts";
 import { joinLines } from "../../core/log/lines.ts";
 import { acceptFrame } from "../../core/log/sequence.ts";
+import { until } from "../../test/until.ts";
 
 /** A job as the test enqueues it: the claim response minus the lease. */
 export type FakeJobSpec = Omit<P.JobInput, "jobId" | "jobToken" | "leaseId" | "fencingToken" | "leaseExpiresAt" | "buildId"> & { buildId?: string; runsOn?: string[] };
@@ -123,13 +124,10 @@ export class FakeControlPlane {
 
   /** Polls until `check` holds for the job (or throws after `timeoutMs`). */
   async waitFor(id: string, check: (job: FakeJob) => boolean, timeoutMs = 20_000): Promise<FakeJob> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const job = this.job(id);
-      if (check(job)) return job;
-      if (Date.now() > until) throw new Error(`timed out waiting on ${id}: ${JSON.stringify(job.state)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    return until(`job ${id} to reach the awaited state`, () => check(this.job(id)) && this.job(id), timeoutMs, {
+      intervalMs: 20,
+      diagnostics: () => `job ${id}: ${JSON.stringify(this.job(id).state)}`,
+    });
   }
 
   async close(): Promise<void> {
