@@ -1,5 +1,7 @@
-import { SELF } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { buildCoordinator } from "../../server/objects/clients.ts";
+import { until } from "../../test/until.ts";
 import type { ViewerFrame } from "../../core/contracts/logs.ts";
 import type { Job } from "../../core/contracts/runner.ts";
 import type { Pipeline } from "../../core/pipeline/index.ts";
@@ -234,9 +236,18 @@ describe("a build, end to end through the runner protocol", () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
     const first = await claimFor(build.id, "plan");
-    // The tests' lease is 5 s; wait it out without heartbeating.
-    await new Promise((r) => setTimeout(r, 6500));
-    const second = await claimFor(build.id, "plan");
+    // No heartbeat comes: the clock (the coordinator runs in this isolate) is moved past the
+    // tests' 5 s lease and the coordinator's alarm, which holds the lease's timer, is run now.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    let second: Job;
+    try {
+      vi.setSystemTime(Date.now() + 5_001);
+      // An alarm in flight (the outbox's write to Postgres) holds none until it re-arms.
+      await until("the coordinator's alarm to run past the lease", () => runDurableObjectAlarm(buildCoordinator(env, build.id)));
+      second = await claimFor(build.id, "plan");
+    } finally {
+      vi.useRealTimers();
+    }
     expect(second.jobId).toBe(first.jobId);
     expect(second.fencingToken).toBe(first.fencingToken + 1);
     expectProblem(await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: first.jobToken, body: { ...lease(first), status: "succeeded", exitCode: 0, steps: [] } }), 409, "lease_lost");

@@ -1,10 +1,11 @@
 import { env, SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { auditLogs, deploymentEvents, deployments, releases } from "../../server/db/schema.js";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
 import { siteUrl } from "../../server/sites/hosts.js";
 import { builtSite, deploymentWhen, siteVersion, withDb } from "../testing/deploy.js";
+import { until } from "../../test/until.ts";
 
 const health = { path: "/health.txt", intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 2 };
 const stagingThenProduction = [
@@ -29,11 +30,22 @@ async function deploy(buildId: string, user = owner, body?: unknown) {
 
 /** Polls (10 s at most) until the stage serves `version`. */
 async function serves(stage: string, version: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
   let seen = "";
-  while ((seen = await versionOf(await site(stage))) !== version) {
-    if (Date.now() > deadline) throw new Error(`${stage} serves ${seen}, not ${version}`);
-    await new Promise((r) => setTimeout(r, 100));
+  await until(`${stage} to serve ${version}`, async () => (seen = await versionOf(await site(stage))) === version, 10_000, { diagnostics: () => `${stage} serves ${seen}` });
+}
+
+/**
+ * Runs `visit` with the clock moved past the isolate memo's 2 s (server/cache/isolate-memo.ts),
+ * so no alias remembered before now can answer: only Date is faked, and the Worker and objects
+ * run in this isolate. What waited 2 s for the memo to expire now moves the clock instead.
+ */
+async function pastAliasMemo<T>(visit: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  try {
+    vi.setSystemTime(Date.now() + 2_001);
+    return await visit();
+  } finally {
+    vi.useRealTimers();
   }
 }
 
@@ -144,14 +156,14 @@ describe("deployments to sparki-static", () => {
     const canary = [{ stage: "prod", platform: "sparki-static", strategy: "canary", canarySteps: [20, 100], canaryPauseSeconds: 600, healthCheck: health }];
     const d = await deploy(await builtSite(project, siteVersion("new"), canary));
     await deploymentWhen(owner, d.id, (x) => x.stages[0].trafficPercent === 20 && x.stages[0].passes >= 1);
-    // Let every isolate's 2-second alias memo expire before counting.
-    await new Promise((r) => setTimeout(r, 2100));
     // New visitors (no cookie); HEAD is enough, the deployment is named in a header.
     const counts: Record<string, number> = {};
-    for (let batch = 0; batch < 10; batch++) {
-      const served = await Promise.all(Array.from({ length: 20 }, async () => (await SELF.fetch(`${siteAt(project, "prod")}`, { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
-      for (const id of served) counts[id] = (counts[id] ?? 0) + 1;
-    }
+    await pastAliasMemo(async () => {
+      for (let batch = 0; batch < 10; batch++) {
+        const served = await Promise.all(Array.from({ length: 20 }, async () => (await SELF.fetch(`${siteAt(project, "prod")}`, { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
+        for (const id of served) counts[id] = (counts[id] ?? 0) + 1;
+      }
+    });
     expect(Object.keys(counts).sort()).toEqual([base.id, d.id].sort());
     // 200 draws at p = 0.2: the standard deviation is about 5.7; 25 is over four of them.
     expect(Math.abs((counts[d.id] ?? 0) - 40)).toBeLessThan(25);
@@ -159,8 +171,7 @@ describe("deployments to sparki-static", () => {
     const cancelled = await call("POST", `/v1/deployments/${d.id}/cancel`, { token: owner.accessToken });
     expect(cancelled.status, cancelled.text).toBe(200);
     await deploymentWhen(owner, d.id, (x) => x.status === "cancelled" || x.status === "rolled_back");
-    await new Promise((r) => setTimeout(r, 2100));
-    const after = await Promise.all(Array.from({ length: 50 }, async () => versionOf(await SELF.fetch(`${siteAt(project, "prod")}`))));
+    const after = await pastAliasMemo(() => Promise.all(Array.from({ length: 50 }, async () => versionOf(await SELF.fetch(`${siteAt(project, "prod")}`)))));
     expect(new Set(after)).toEqual(new Set(["old"]));
   });
 
@@ -185,7 +196,11 @@ describe("deployments to sparki-static", () => {
       }
     })();
     await deploymentWhen(owner, green.id, (x) => x.status === "succeeded");
-    await new Promise((r) => setTimeout(r, 2500));
+    // Visitors keep coming once every remembered alias has run out: none may see blue again.
+    await pastAliasMemo(async () => {
+      const before = seen.length;
+      await Promise.race([until("ten more visitors", () => seen.length >= before + 10, 30_000), watching]);
+    });
     finished = true;
     await watching;
     expect(seen.at(-1)).toBe("green");

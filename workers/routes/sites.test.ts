@@ -7,6 +7,7 @@ import { pickDeployment, publishSite, siteFilePath } from "../../server/deploy/s
 import { siteUrl } from "../../server/sites/hosts.js";
 import { createProject, createWorkspace, signup } from "../testing/api.js";
 import { gzip, withDb } from "../testing/deploy.js";
+import { until } from "../../test/until.ts";
 
 let projectId: string;
 const cache = () => new Cache(env.UPSTASH_REDIS_REST_URL ?? "", env.UPSTASH_REDIS_REST_TOKEN ?? "", () => undefined);
@@ -53,11 +54,7 @@ function withTraversal(tar: Uint8Array, from: string, to: string): Uint8Array {
 
 /** Polls (at most 5 s) until the stage serves a page containing `text`. */
 async function servedWithin(path: string, text: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await (await get(path)).text()).includes(text)) {
-    if (Date.now() > deadline) throw new Error(`${path} never served ${text}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(`${path} to serve ${text}`, async () => (await (await get(path)).text()).includes(text), 5000);
 }
 
 /** GET `<stage>/<path>` on the stage's own host under the sites origin. */

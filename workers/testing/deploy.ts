@@ -12,6 +12,7 @@ import { connect, type Db } from "../../server/db/client.js";
 import { builds, pipelines } from "../../server/db/schema.js";
 import { call, type TestUser } from "./api.js";
 import { artifactKey } from "../../server/r2-keys.js";
+import { until } from "../../test/until.ts";
 
 export async function withDb<T>(run: (db: Db) => Promise<T>): Promise<T> {
   const conn = await connect(env.DATABASE_URL ?? "", env.NEON_WS_PROXY);
@@ -72,12 +73,16 @@ export function siteVersion(version: string, extra: Record<string, string> = { "
 
 /** Polls the deployment until `done` holds for it (at most `timeoutMs`). */
 export async function deploymentWhen(user: TestUser, id: string, done: (d: any) => boolean, timeoutMs = 20_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await call("GET", `/v1/deployments/${id}`, { token: user.accessToken });
-    expect(res.status, res.text).toBe(200);
-    if (done(res.body)) return res.body;
-    if (Date.now() > deadline) throw new Error(`deployment ${id} stayed ${res.body.status}: ${JSON.stringify(res.body.events.map((e: any) => `${e.type}: ${e.message}`))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let last: any;
+  return until(
+    `deployment ${id} to reach the awaited state`,
+    async () => {
+      const res = await call("GET", `/v1/deployments/${id}`, { token: user.accessToken });
+      expect(res.status, res.text).toBe(200);
+      last = res.body;
+      return done(res.body) && res.body;
+    },
+    timeoutMs,
+    { diagnostics: () => `deployment ${id} stayed ${last?.status}: ${JSON.stringify(last?.events?.map((e: any) => `${e.type}: ${e.message}`))}` },
+  );
 }
