@@ -4,7 +4,7 @@
  * roll back), fed back into the machine, until it has to wait for time to pass or for a person.
  */
 import { trafficOf, type DeploymentEvent, type StageState } from "../../core/deploy/machine.ts";
-import type { PlatformAdapter, PlatformDeployment } from "../../core/deploy/adapter.ts";
+import { PlatformError, type PlatformAdapter, type PlatformDeployment } from "../../core/deploy/adapter.ts";
 import { siteOfHost } from "../../server/sites/hosts.js";
 import { serveSite } from "../../server/sites/serve.js";
 import type { Meta, StageInit } from "../../server/objects/deployment-orchestrator/protocol.js";
@@ -14,6 +14,8 @@ import { checkHealth, healthUrl, internalSitesOrigin, Work } from "./work.js";
 
 /** How often a platform deployment that is still building is asked about. */
 const platformPollMs = 2000;
+/** How long to wait after a poll the platform could not answer (429, 5xx, unreachable) and gave no hint. */
+const platformRetryMs = 5000;
 /** Enough transitions for validate → deploy → route → first check in one alarm. */
 const maxTransitionsPerAlarm = 20;
 
@@ -27,6 +29,12 @@ export interface StageHost {
   apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string, quiet?: boolean): boolean;
   /** Appends to the event history and tells every viewer. */
   record(meta: Meta, type: string, stage: string | null, message: string): void;
+}
+
+/** How long the platform asked us to wait (PlatformError's capped Retry-After), if it said. */
+function retryAfterMs(err: PlatformError): number | null {
+  const hint: unknown = (err as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof hint === "number" && Number.isFinite(hint) && hint >= 0 ? hint : null;
 }
 
 export class Steps {
@@ -95,28 +103,49 @@ export class Steps {
   async #deploy(plan: StageInit, now: number): Promise<boolean> {
     const { meta, host } = this;
     const target = await this.#adapter(plan);
-    try {
-      if (!meta.pending) {
-        meta.pending = await target.adapter.deploy(target.ctx);
-        host.record(meta, "deploy_started", plan.name, `${plan.platform} accepted deployment ${meta.pending.id}`);
-      }
-      const platformState = await target.adapter.state(target.ctx, meta.pending);
-      if (platformState === "pending") {
-        this.wakeAt = now + platformPollMs;
-        return false;
-      }
-      const deployment = meta.pending;
-      meta.pending = null;
-      if (platformState === "failed") return host.apply(meta, { type: "deploy_failed", message: `${plan.platform} reports deployment ${deployment.id} failed` }, "deploy_failed", plan.name, `${plan.platform} reports deployment ${deployment.id} failed`);
-      const times = meta.times[meta.state.current];
-      if (times) times.url = target.adapter.addressOf?.(target.ctx, deployment) ?? deployment.url;
-      meta.nextCheckAt = now;
-      return host.apply(meta, { type: "deployed", platformDeploymentId: deployment.id, at: now }, "deployed", plan.name, `deployed ${deployment.id}${deployment.url ? ` at ${deployment.url}` : ""}`);
-    } catch (err) {
+    const failed = (err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
       meta.pending = null;
+      meta.pollRetries = 0;
+      return host.apply(meta, { type: "deploy_failed", message }, "deploy_failed", plan.name, message);
+    };
+    if (!meta.pending) {
+      try {
+        meta.pending = await target.adapter.deploy(target.ctx);
+      } catch (err) {
+        return failed(err);
+      }
+      host.record(meta, "deploy_started", plan.name, `${plan.platform} accepted deployment ${meta.pending.id}`);
+    }
+    let platformState: Awaited<ReturnType<PlatformAdapter["state"]>>;
+    try {
+      platformState = await target.adapter.state(target.ctx, meta.pending);
+    } catch (err) {
+      // A platform that is busy or briefly down (429, 5xx, unreachable) has not said the
+      // deployment failed: ask again later. The stage's deadline still ends the wait.
+      if (!(err instanceof PlatformError && err.retryable)) return failed(err);
+      const waitMs = retryAfterMs(err) ?? platformRetryMs;
+      meta.pollRetries = (meta.pollRetries ?? 0) + 1;
+      // Once per streak: the history says why the stage waits, without a line per poll.
+      if (meta.pollRetries === 1) host.record(meta, "deploy_waiting", plan.name, `${err.message}; asking again in ${Math.ceil(waitMs / 1000)} s`);
+      this.wakeAt = now + waitMs;
+      return false;
+    }
+    meta.pollRetries = 0;
+    if (platformState === "pending") {
+      this.wakeAt = now + platformPollMs;
+      return false;
+    }
+    const deployment = meta.pending;
+    meta.pending = null;
+    if (platformState === "failed") {
+      const message = `${plan.platform} reports deployment ${deployment.id} failed`;
       return host.apply(meta, { type: "deploy_failed", message }, "deploy_failed", plan.name, message);
     }
+    const times = meta.times[meta.state.current];
+    if (times) times.url = target.adapter.addressOf?.(target.ctx, deployment) ?? deployment.url;
+    meta.nextCheckAt = now;
+    return host.apply(meta, { type: "deployed", platformDeploymentId: deployment.id, at: now }, "deployed", plan.name, `deployed ${deployment.id}${deployment.url ? ` at ${deployment.url}` : ""}`);
   }
 
   async #verify(plan: StageInit, stage: StageState, now: number): Promise<boolean> {

@@ -4,7 +4,8 @@
  * production (behind an approval). The green build starts its deployment by itself
  * (build.completed → queue → orchestrator); it is approved and served. The next commit breaks the
  * health check: the orchestrator rolls staging back on its own, the previous version is served
- * again and the rollback counter moves. A canary's share is measured over 1,000 requests.
+ * again and the rollback counter moves. A canary's share is measured over 1,000 requests. A Fly
+ * stage (test/fakes/fly.ts) whose status polls are rate-limited waits and deploys, never rolls back.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
 import { siteUrl } from "../../server/sites/hosts.js";
+import { FakeFly } from "../fakes/fly.js";
 import { commitAll, E2E, oneStepYml, pollUntil, run } from "./support.js";
 
 const e2e = new E2E();
@@ -89,7 +91,8 @@ async function metric(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  await e2e.start();
+  // The Fly fake listens on loopback: an instance admin's override lets adapters call it.
+  await e2e.start({ vars: { PLATFORM_API_OVERRIDES: "http://127.0.0.1:*" } });
   // The workspace's own runner: script stages run on nothing else.
   await e2e.runner("deployer", { pool: "workspace" });
 }, 180_000);
@@ -197,6 +200,41 @@ describe("deploying a built static site", () => {
       expect(readFileSync(`${marks}.rollbacks`, "utf8")).toBe(`${firstCommit}\n`);
     } finally {
       app.close();
+    }
+  });
+
+  it("a platform answering 429 while a deployment is polled is asked again later: the stage deploys, nothing rolls back", { timeout: 300_000 }, async () => {
+    const fly = new FakeFly("fly-token-for-the-e2e-test");
+    await fly.start();
+    try {
+      fly.addApp("shop", "registry.fly.io/shop:old", 1);
+      const yml =
+        oneStepYml("echo building") +
+        `deployments:
+  - stage: prod
+    platform: fly
+    settings: { app: shop, image: "registry.fly.io/shop:{shortSha}", apiUrl: "${fly.url}" }
+`;
+      const repo = await e2e.gitRepo("fly-shop", { "package.json": JSON.stringify({ name: "shop", version: "1.0.0" }), "sparki.yml": yml });
+      const project = await e2e.project("fly-shop", repo);
+      expect((await e2e.api("PUT", `/v1/projects/${project.id}/secrets/FLY_API_TOKEN`, { value: "fly-token-for-the-e2e-test" })).status).toBe(201);
+      // Validation and the deploy list the app's Machines and update them; only the status polls
+      // ask for one Machine. The first six are rate-limited: more than the platform client
+      // retries in one call, so the orchestrator itself meets the 429.
+      fly.failNext(429, { times: 6, retryAfter: 1, on: "GET /v1/apps/shop/machines/" });
+      const build = await e2e.trigger(project.id);
+      expect((await e2e.waitForEnd(build)).status).toBe("succeeded");
+      const release = await pushDeployment(project.id, build);
+      const d = await deploymentWhen(release, (x) => ["succeeded", "failed", "rolled_back"].includes(x.status), 120_000);
+      const events = d.events.map((e: { type: string; message: string }) => `${e.type}: ${e.message}`);
+      expect(d.status, events.join("\n")).toBe("succeeded");
+      expect(events.filter((e: string) => e.startsWith("deploy_waiting:"))).toEqual([expect.stringMatching(/^deploy_waiting: fly: .*rate limit exceeded.*; asking again in 1 s$/)]);
+      expect(events.join("\n")).not.toMatch(/deploy_failed|rollback/);
+      const polls = fly.requests.filter((r) => r.method === "GET" && r.path.startsWith("/v1/apps/shop/machines/"));
+      expect(polls.length).toBeGreaterThan(6);
+      expect(fly.images("shop")[0]).toMatch(/^registry\.fly\.io\/shop:[0-9a-f]{7}$/);
+    } finally {
+      await fly.close();
     }
   });
 });

@@ -81,6 +81,8 @@ export interface Meta {
   times: StageTimes[];
   /** A platform deployment started for the current stage, waiting to be ready. */
   pending: PlatformDeployment | null;
+  /** Polls of `pending` in a row the platform could not answer (429, 5xx, unreachable); absent in older state. */
+  pollRetries?: number;
   /** The traffic last applied: `${stage}:${step}`, so a step is routed once. */
   routed: string | null;
   nextCheckAt: number;
