@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeControlPlane } from "../../runner/testing/fake-control-plane.ts";
 import { createRepo, jobSpec } from "../../runner/testing/harness.ts";
+import { until } from "../until.ts";
 
 const BIN = new URL("../../runner/bin.js", import.meta.url).pathname;
 const hostSecret = `runner-env-secret-${crypto.randomUUID()}`;
@@ -40,16 +41,16 @@ beforeAll(async () => {
   runner = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", work, "--concurrency", "2"], { env: { ...process.env, RUNNER_HOST_SECRET: hostSecret }, stdio: ["ignore", "pipe", "pipe"] });
   runner.stdout?.on("data", (d: Buffer) => (runnerOut += d.toString()));
   runner.stderr?.on("data", (d: Buffer) => (runnerOut += d.toString()));
-  await until("the runner to start", () => runnerOut.includes("runner started"), 30_000);
+  await waitFor("the runner to start", () => runnerOut.includes("runner started"), 30_000);
   expect(runnerOut).toContain("sandbox on (bubblewrap)");
 }, 60_000);
 
 afterAll(async () => {
   if (runner && runner.exitCode === null) {
-    const exited = new Promise((resolve) => runner.once("exit", resolve));
     runner.kill("SIGTERM");
     runner.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    // Bounded: a runner that does not stop is killed below all the same.
+    await until("the runner to exit", () => runner.exitCode !== null || runner.signalCode !== null, 10_000).catch(() => undefined);
     runner.kill("SIGKILL");
   }
   await fake?.close();
@@ -57,13 +58,8 @@ afterAll(async () => {
   if (home) rmSync(home, { recursive: true, force: true });
 }, 30_000);
 
-async function until(what: string, probe: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${runnerOut.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits for `probe` (30 s at most), showing the runner's output if it never holds. */
+const waitFor = (what: string, probe: () => boolean, ms = 30_000) => until(what, probe, ms, { diagnostics: () => runnerOut.slice(-3000) });
 
 const sha = () => repo.shas[0] as string;
 const logOf = (id: string) => fake.job(id).log.map((l) => l.text);
@@ -129,10 +125,10 @@ done`;
     const a = fake.enqueue(jobSpec(repo.dir, sha(), [{ id: "search", command: search, env: { ME: "a", OTHER: "b" } }]));
     const b = fake.enqueue(jobSpec(repo.dir, sha(), [{ id: "search", command: search, env: { ME: "b", OTHER: "a" } }]));
     const passes = (id: string) => logOf(id).filter((l) => l.startsWith("pass ")).length;
-    await until("both jobs searching", () => passes(a) > 0 && passes(b) > 0, 60_000);
+    await waitFor("both jobs searching", () => passes(a) > 0 && passes(b) > 0, 60_000);
     // From here both run: each searches at least three more times while the other's mark exists.
     const [fromA, fromB] = [passes(a), passes(b)];
-    await until("three more searches by each", () => passes(a) >= fromA + 3 && passes(b) >= fromB + 3, 60_000);
+    await waitFor("three more searches by each", () => passes(a) >= fromA + 3 && passes(b) >= fromB + 3, 60_000);
     fake.cancel(a);
     fake.cancel(b);
     for (const [id, other] of [[a, "b"], [b, "a"]] as const) {
