@@ -46,7 +46,9 @@ function declared(): string[] {
 
 describe("wrangler.toml and server/config.ts", () => {
   it("bind the same resources, each of the same kind", () => {
-    const typed = Object.entries(resourceBindings).map(([name, kind]) => `${name} ${kind}`).sort();
+    const typed = Object.entries(resourceBindings)
+      .map(([name, kind]) => `${name} ${kind}`)
+      .sort();
     expect(declared()).toEqual(typed);
   });
 
