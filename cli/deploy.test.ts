@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Deployment } from "../core/contracts/deployments.ts";
-import { E2E, pollUntil } from "../test/e2e/support.js";
+import { E2E, until } from "../test/e2e/support.js";
 
 const BIN = fileURLToPath(new URL("./bin.js", import.meta.url));
 
@@ -90,7 +90,7 @@ describe("sparki deploy against the local stack", () => {
 
     const again = json(await sparki(["deploy", buildId, "--json"]));
     const second = Deployment.parse(again).id;
-    await pollUntil("the second deployment to succeed", async () => Deployment.parse(json(await sparki(["deployments", "show", second, "--json"]))).status === "succeeded", 60_000);
+    await until("the second deployment to succeed", async () => Deployment.parse(json(await sparki(["deployments", "show", second, "--json"]))).status === "succeeded", 60_000);
 
     const list = json(await sparki(["deployments", "list", "--project", projectId, "--json"]));
     expect(list.items.map((d: { id: string }) => d.id)).toEqual(expect.arrayContaining([first, second]));
@@ -103,14 +103,14 @@ describe("sparki deploy against the local stack", () => {
   it("a stage needing approval waits; approve lets it finish; cancel stops another", async () => {
     const { buildId } = await greenBuild("gated", "  - stage: staging\n    platform: sparki-static\n  - stage: production\n    platform: sparki-static\n    approval: true\n");
     const started = Deployment.parse(json(await sparki(["deploy", buildId, "--json"])));
-    await pollUntil("the approval gate", async () => json(await sparki(["deployments", "show", started.id, "--json"])).status === "awaiting_approval", 60_000);
+    await until("the approval gate", async () => json(await sparki(["deployments", "show", started.id, "--json"])).status === "awaiting_approval", 60_000);
     const approved = json(await sparki(["deployments", "approve", started.id, "--json"]));
     expect(Deployment.parse(approved).id).toBe(started.id);
     const followed = await sparki(["deployments", "show", started.id, "--follow"]);
     expect(followed.code, followed.stderr).toBe(0);
 
     const other = Deployment.parse(json(await sparki(["deploy", buildId, "--json"])));
-    await pollUntil("the approval gate", async () => json(await sparki(["deployments", "show", other.id, "--json"])).status === "awaiting_approval", 60_000);
+    await until("the approval gate", async () => json(await sparki(["deployments", "show", other.id, "--json"])).status === "awaiting_approval", 60_000);
     expect((await sparki(["deployments", "cancel", other.id])).stdout).toContain("Cancelled: deployment");
     expect(json(await sparki(["deployments", "show", other.id, "--json"])).status).toBe("cancelled");
   }, 240_000);
@@ -126,7 +126,7 @@ describe("sparki deploy against the local stack", () => {
     expect((await sparki(["stages", "--project", projectId])).stdout).toMatch(/production\s+required\s+main, release\/\*\s+owner/);
 
     const started = Deployment.parse(json(await sparki(["deploy", buildId, "--json"])));
-    await pollUntil("the approval gate the rule added", async () => json(await sparki(["deployments", "show", started.id, "--json"])).status === "awaiting_approval", 60_000);
+    await until("the approval gate the rule added", async () => json(await sparki(["deployments", "show", started.id, "--json"])).status === "awaiting_approval", 60_000);
     expect((await sparki(["deployments", "show", started.id])).stdout).toMatch(/production .*needs owner/);
     json(await sparki(["deployments", "approve", started.id, "--json"]));
     const me = (await e2e.api("GET", "/v1/me")).body.user.email as string;

@@ -14,7 +14,8 @@ import { render } from "ink-testing-library";
 import { createElement } from "react";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Deployment } from "../core/contracts/deployments.ts";
-import { E2E, pollUntil } from "../test/e2e/support.js";
+import { E2E, until } from "../test/e2e/support.js";
+import { typeKeys } from "../test/ink-keys.js";
 import { ApiClient } from "./api.ts";
 import { App } from "./tui/app.ts";
 import { apiSource } from "./tui/source.ts";
@@ -158,7 +159,7 @@ describe("a newcomer's journey", () => {
     const first = await sparki(["deploy", buildId, "--follow"]);
     expect(first.code, first.stderr).toBe(0);
     const second = Deployment.parse(json(await sparki(["deploy", buildId, "--json"]))).id;
-    await pollUntil("the second deployment to succeed", async () => json(await sparki(["deployments", "show", second, "--json"])).status === "succeeded", 60_000);
+    await until("the second deployment to succeed", async () => json(await sparki(["deployments", "show", second, "--json"])).status === "succeeded", 60_000);
     const rolled = await sparki(["rollback", second, "--follow"]);
     expect(rolled.code, rolled.stderr).toBe(0);
     expect(json(await sparki(["deployments", "show", second, "--json"])).status).toBe("rolled_back");
@@ -171,12 +172,7 @@ describe("a newcomer's journey", () => {
     const screen = () => (app.lastFrame() ?? "").replace(/\x1b\[[0-9;]*m/g, "");
     const until = (what: string | RegExp, timeout = 20_000) =>
       vi.waitFor(() => (typeof what === "string" ? expect(screen()).toContain(what) : expect(screen()).toMatch(what)), { timeout, interval: 100 });
-    const press = async (...keys: string[]) => {
-      for (const k of keys) {
-        app.stdin.write(k);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const press = (...keys: string[]) => typeKeys(app.stdin, ...keys);
     try {
       await until("workspace Journey team");
       // The project list arrives after the overview's effects ran, its key handler among them:

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { projectRoot, startStack, type Stack } from "../../dev/stack.js";
+import { until } from "../until.ts";
 
 const sharedToken = `e2e-shared-${crypto.randomUUID()}`;
 let stack: Stack;
@@ -67,21 +68,28 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  runner?.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 500));
+  if (runner && runner.exitCode === null) {
+    runner.kill("SIGTERM");
+    // Bounded: a runner that ignores SIGTERM is killed below all the same.
+    await until("the runner to exit", () => runner.exitCode !== null || runner.signalCode !== null, 10_000).catch(() => undefined);
+  }
   runner?.kill("SIGKILL");
   await stack?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 }, 60_000);
 
 async function waitForEnd(buildId: string): Promise<any> {
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    const build = (await api("GET", `/v1/builds/${buildId}`)).body;
-    if (["succeeded", "failed", "cancelled", "timed_out"].includes(build.status)) return build;
-    if (Date.now() > deadline) throw new Error(`build still ${build.status}; runner said:\n${runnerOutput.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  let status = "";
+  return until(
+    `build ${buildId} to end`,
+    async () => {
+      const build = (await api("GET", `/v1/builds/${buildId}`)).body;
+      status = build.status;
+      return ["succeeded", "failed", "cancelled", "timed_out"].includes(build.status) && build;
+    },
+    150_000,
+    { intervalMs: 250, diagnostics: () => `build still ${status}; runner said:\n${runnerOutput.slice(-3000)}` },
+  );
 }
 
 const sparkiYml = (test: string) => `language: javascript
@@ -107,10 +115,12 @@ describe("a build on a real runner", () => {
     expect(build.status).toBe(201);
 
     const seen: { seq: number; text: string }[] = [];
+    const statuses: string[] = [];
     const viewer = new WebSocket(`${stack.apiUrl.replace("http", "ws")}/v1/builds/${build.body.id}/logs`, { headers: { authorization: `Bearer ${token}` } });
     viewer.on("message", (data) => {
       const frame = JSON.parse(String(data));
       if (frame.type === "lines") seen.push(...frame.lines);
+      if (frame.type === "status") statuses.push(frame.status);
     });
 
     const done = await waitForEnd(build.body.id);
@@ -124,7 +134,8 @@ describe("a build on a real runner", () => {
     expect(text).toContain("tests pass");
     expect(text).toContain("\u001b[33ma warning on stderr\u001b[0m");
 
-    await new Promise((r) => setTimeout(r, 300));
+    // The final status follows every line on the viewer's socket.
+    await until("the viewer to get the final status", () => statuses.includes("succeeded"), 10_000, { diagnostics: () => `statuses ${JSON.stringify(statuses)}, ${seen.length} lines` });
     viewer.close();
     expect(seen.map((l) => l.seq)).toEqual(seen.map((_, i) => i + 1));
     expect(seen.map((l) => l.text).filter((t) => t.startsWith("building part"))).toEqual(Array.from({ length: 200 }, (_, i) => `building part ${i + 1}`));

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2E, groupMembers, oneStepYml, pgidOf, pollUntil, processAlive } from "./support.js";
+import { E2E, groupMembers, oneStepYml, pgidOf, until, processAlive } from "./support.js";
 
 const e2e = new E2E();
 let marks: string;
@@ -39,9 +39,9 @@ describe("cancelling a running build", () => {
     const project = await e2e.project("cancel", repo);
     const buildId = await e2e.trigger(project.id);
 
-    const stepPid = await pollUntil("the step to start and write its pid", readPid("step.pid"), 60_000, { diagnostics: () => e2e.diagnostics() });
-    const childPid = await pollUntil("the child's pid", readPid("child.pid"), 5_000);
-    const sleepPid = await pollUntil("the sleep's pid", readPid("sleep.pid"), 5_000);
+    const stepPid = await until("the step to start and write its pid", readPid("step.pid"), 60_000, { diagnostics: () => e2e.diagnostics() });
+    const childPid = await until("the child's pid", readPid("child.pid"), 5_000);
+    const sleepPid = await until("the sleep's pid", readPid("sleep.pid"), 5_000);
     const group = pgidOf(stepPid);
     if (group === undefined) throw new Error("the step exited before the cancel");
     e2e.orphans.add(group);
@@ -50,7 +50,7 @@ describe("cancelling a running build", () => {
     expect(pgidOf(childPid)).toBe(group);
     const before = groupMembers(group);
     expect(before).toEqual(expect.arrayContaining([stepPid, childPid, sleepPid]));
-    await pollUntil("the viewer-visible step line", async () => (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString().includes("step running"), 10_000);
+    await until("the viewer-visible step line", async () => (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString().includes("step running"), 10_000);
     const running = await e2e.build(buildId);
     expect(running.status).toBe("running");
     expect(running.jobs[1]).toMatchObject({ kind: "steps", status: "running" });
@@ -59,7 +59,7 @@ describe("cancelling a running build", () => {
     const cancel = await e2e.api("POST", `/v1/builds/${buildId}/cancel`);
     expect(cancel.status).toBe(200);
     expect(cancel.body.status).toBe("cancelled");
-    await pollUntil(`every process of the step's group (${before.join(", ")}) to be gone`, () => groupMembers(group).length === 0, 5_000 - (Date.now() - cancelAt), {
+    await until(`every process of the step's group (${before.join(", ")}) to be gone`, () => groupMembers(group).length === 0, 5_000 - (Date.now() - cancelAt), {
       intervalMs: 25,
       diagnostics: () => `still alive: ${groupMembers(group).join(", ")}\n${e2e.diagnostics()}`,
     });
@@ -76,12 +76,12 @@ describe("cancelling a running build", () => {
     ]);
     expect(done.jobs[1].steps).toMatchObject([{ id: "build", status: "cancelled", exitCode: null }]);
     const runner = e2e.runners[0]!;
-    await pollUntil("the runner to report the job finished cancelled", () => runner.output().includes(`job ${done.jobs[1].id}: finished cancelled`), 10_000, { diagnostics: () => runner.output() });
+    await until("the runner to report the job finished cancelled", () => runner.output().includes(`job ${done.jobs[1].id}: finished cancelled`), 10_000, { diagnostics: () => runner.output() });
     expect(runner.output()).toContain(`job ${done.jobs[1].id}: stopping (cancel)`);
     expect((await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString()).not.toContain("the step was not cancelled");
 
     // The Postgres record says cancelled as well (the list reads Postgres).
-    await pollUntil(
+    await until(
       "the cancelled status in Postgres",
       async () => (await e2e.api("GET", `/v1/projects/${project.id}/builds?status=cancelled`)).body.items?.some((b: any) => b.id === buildId),
       15_000,

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { list } from "tar";
-import { commitAll, E2E, logBytes, pollUntil, run } from "./support.js";
+import { commitAll, E2E, logBytes, until, run } from "./support.js";
 
 const e2e = new E2E();
 
@@ -83,7 +83,7 @@ describe("the create-vite react-ts template, with no sparki.yml", () => {
     expect(files.some((f) => /^assets\/index-[\w-]+\.js$/.test(f)), files.join(", ")).toBe(true);
 
     // The viewer, connected before the first line, saw every line once, in order, as it came.
-    await pollUntil("the viewer to get the final status", () => viewer.statuses.includes("succeeded"), 10_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, ${viewer.lines.length} lines, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
+    await until("the viewer to get the final status", () => viewer.statuses.includes("succeeded"), 10_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, ${viewer.lines.length} lines, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
     viewer.close();
     const text = (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body;
     expect(viewer.lines.length).toBeGreaterThan(20);

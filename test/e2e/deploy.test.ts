@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
 import { siteUrl } from "../../server/sites/hosts.js";
 import { FakeFly } from "../fakes/fly.js";
-import { commitAll, E2E, oneStepYml, pollUntil, run } from "./support.js";
+import { commitAll, E2E, oneStepYml, until, run } from "./support.js";
 
 const e2e = new E2E();
 
@@ -61,7 +61,7 @@ const served = async (projectId: string, stage: string) => {
 
 /** The deployment the build started by itself (push), once it is there. */
 async function pushDeployment(projectId: string, buildId: string): Promise<string> {
-  return pollUntil(
+  return until(
     `a deployment of build ${buildId}`,
     async () => (await e2e.api("GET", `/v1/projects/${projectId}/deployments`)).body.items.find((d: any) => d.buildId === buildId)?.id,
     60_000,
@@ -71,7 +71,7 @@ async function pushDeployment(projectId: string, buildId: string): Promise<strin
 
 async function deploymentWhen(id: string, done: (d: any) => boolean, timeoutMs = 60_000): Promise<any> {
   let last: any;
-  return pollUntil(
+  return until(
     `deployment ${id}`,
     async () => {
       last = (await e2e.api("GET", `/v1/deployments/${id}`)).body;
@@ -124,7 +124,7 @@ describe("deploying a built static site", () => {
     expect(d.reason).toMatch(/staging failed its health check.*404/);
     expect(await served(project.id, "staging")).toBe("first");
     expect(await served(project.id, "production")).toBe("first");
-    await pollUntil("the rollback counter to move", async () => (await metric("sparki_deployment_rollback_total")) > rollbacks, 15_000);
+    await until("the rollback counter to move", async () => (await metric("sparki_deployment_rollback_total")) > rollbacks, 15_000);
   });
 
   it("a canary at 10% serves the new version to about one in ten of 1,000 new visitors", { timeout: 300_000 }, async () => {
@@ -140,11 +140,14 @@ describe("deploying a built static site", () => {
     expect((await e2e.waitForEnd(second)).status).toBe("succeeded");
     const canary = await pushDeployment(project.id, second);
     await deploymentWhen(canary, (x) => x.stages[0].trafficPercent === 10 && x.stages[0].passes >= 1);
-    // Each isolate keeps an alias for at most 2 s; count once every one has seen the canary.
-    await new Promise((r) => setTimeout(r, 2500));
+    const visit = async () => (await fetchSite(siteUrl(e2e.stack.sitesOrigin, { projectId: project.id, stage: "production" }) ?? "", { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none";
+    // Count once visitors see the canary's alias: the orchestrator's switch reaches the Worker's
+    // alias memo at once (one isolate serves both under wrangler dev), so the first new visitor
+    // landing on the canary shows the alias every later visit reads.
+    await until("a new visitor to land on the canary", async () => (await visit()) === canary, 30_000);
     const counts: Record<string, number> = {};
     for (let batch = 0; batch < 50; batch++) {
-      const ids = await Promise.all(Array.from({ length: 20 }, async () => (await fetchSite(siteUrl(e2e.stack.sitesOrigin, { projectId: project.id, stage: "production" }) ?? "", { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
+      const ids = await Promise.all(Array.from({ length: 20 }, visit));
       for (const id of ids) counts[id] = (counts[id] ?? 0) + 1;
     }
     expect(Object.keys(counts).sort()).toEqual([old, canary].sort());

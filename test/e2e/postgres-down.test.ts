@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPgliteServer, type PgliteServer } from "../../dev/pglite-server.js";
-import { E2E, oneStepYml, pollUntil } from "./support.js";
+import { E2E, oneStepYml, until } from "./support.js";
 
 const e2e = new E2E();
 let pgDir: string;
@@ -83,9 +83,9 @@ describe("Postgres unreachable when the build ends", () => {
       return res.body.items.find((b: any) => b.id === buildId);
     };
 
-    await pollUntil("the step to start", () => existsSync(join(marks, "started")), 60_000, { diagnostics: () => e2e.diagnostics() });
+    await until("the step to start", () => existsSync(join(marks, "started")), 60_000, { diagnostics: () => e2e.diagnostics() });
     // Postgres knows the build is running before the outage.
-    await pollUntil("Postgres to record the build running", () => listed("running"), 15_000);
+    await until("Postgres to record the build running", () => listed("running"), 15_000);
     const viewer = e2e.viewer(buildId);
     await viewer.opened;
 
@@ -99,17 +99,17 @@ describe("Postgres unreachable when the build ends", () => {
 
     writeFileSync(join(marks, "go"), "");
     // The build ends while Postgres is down: viewers hear it from the coordinator.
-    await pollUntil("the coordinator to end the build", () => viewer.statuses.includes("succeeded") || viewer.statuses.find((s) => s !== "running"), 60_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
+    await until("the coordinator to end the build", () => viewer.statuses.includes("succeeded") || viewer.statuses.find((s) => s !== "running"), 60_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
     viewer.close();
     expect(viewer.statuses.at(-1)).toBe("succeeded");
     const endedAt = Date.now();
     expect(viewer.lines.map((l) => l.text)).toContain("step done while Postgres is down");
     const runner = e2e.runners[0]!;
-    await pollUntil("the runner to report the job finished", () => /finished succeeded/.test(runner.output()), 10_000, { diagnostics: () => runner.output() });
+    await until("the runner to report the job finished", () => /finished succeeded/.test(runner.output()), 10_000, { diagnostics: () => runner.output() });
 
     // The coordinator tries, fails, and tries again later (its outbox and alarm).
     const atEnd = down.attempts;
-    await pollUntil("two write attempts by the coordinator while Postgres is down", () => down.attempts >= atEnd + 2, 30_000, { diagnostics: () => `${down.attempts} connection attempts` });
+    await until("two write attempts by the coordinator while Postgres is down", () => down.attempts >= atEnd + 2, 30_000, { diagnostics: () => `${down.attempts} connection attempts` });
     const failedWrites = down.attempts - atEnd;
 
     // Postgres comes back: same port, same data.
@@ -118,7 +118,7 @@ describe("Postgres unreachable when the build ends", () => {
     pg = await startPgliteServer({ dataDir: join(pgDir, "pgdata"), port });
     expect(pg.port).toBe(port);
 
-    const row = await pollUntil("the final status to land in Postgres", () => listed("succeeded"), 90_000, { intervalMs: 250 });
+    const row = await until("the final status to land in Postgres", () => listed("succeeded"), 90_000, { intervalMs: 250 });
     const landedAfterMs = Date.now() - restartedAt;
     expect(row).toMatchObject({ id: buildId, status: "succeeded", error: null });
     expect(row.commitSha).toMatch(/^[0-9a-f]{40}$/);

@@ -13,7 +13,7 @@
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2E, logBytes, oneStepYml, pollUntil, run } from "./support.js";
+import { E2E, logBytes, oneStepYml, until, run } from "./support.js";
 
 const e2e = new E2E();
 let proxy: CuttingProxy;
@@ -166,7 +166,7 @@ describe("a runner whose connections are cut three times mid-stream", () => {
 
     const done = await e2e.waitForEnd(buildId, 120_000);
     expect(done.status, e2e.diagnostics()).toBe("succeeded");
-    await pollUntil("the viewer to get the final status", () => viewer.statuses.includes("succeeded"), 10_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, ${viewer.lines.length} lines, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
+    await until("the viewer to get the final status", () => viewer.statuses.includes("succeeded"), 10_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, ${viewer.lines.length} lines, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
     viewer.close();
 
     // Three cuts, each with a runner log socket open, all while the step was running.

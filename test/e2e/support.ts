@@ -16,31 +16,13 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import WebSocket from "ws";
 import { projectRoot, startStack, type Stack, type StackOptions } from "../../dev/stack.js";
+import { until } from "../until.js";
+
+export { until };
 
 export const run = promisify(execFile);
 export const runnerBin = join(projectRoot, "runner", "bin.js");
 export const FINISHED = ["succeeded", "failed", "cancelled", "timed_out"];
-
-/**
- * Polls `probe` until it returns something other than undefined/false, or throws after
- * `timeoutMs` with `what` and the last diagnostic in the message.
- */
-export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, opts: { intervalMs?: number; diagnostics?: () => string } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = "";
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}${opts.diagnostics ? `\n${opts.diagnostics()}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
-  }
-}
 
 /** Is the process there (a zombie counts as gone: it runs nothing and only waits to be reaped)? */
 export function processAlive(pid: number): boolean {
@@ -288,16 +270,20 @@ export class E2E {
       stop: async () => {
         if (!gone) {
           // The first SIGTERM stops claiming, the second hands running jobs back at once.
+          // The second is sent once the first was taken (two at once may arrive as one).
+          const taken = output.length;
           child.kill("SIGTERM");
-          await new Promise((r) => setTimeout(r, 100));
+          const said = () => output.slice(taken).includes("received SIGTERM") || gone;
+          await until(`runner ${name} to take its first SIGTERM`, said, 8000).catch(() => undefined);
           child.kill("SIGTERM");
-          await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+          // Bounded: a runner that does not stop is killed below all the same.
+          await until(`runner ${name} to exit`, () => gone, 8000).catch(() => undefined);
         }
         killGroup(pid, "SIGKILL");
       },
     };
     this.runners.push(runner);
-    await pollUntil(`runner ${name} to start`, () => output.includes("runner started"), 30_000, { diagnostics: () => output });
+    await until(`runner ${name} to start`, () => output.includes("runner started"), 30_000, { diagnostics: () => output });
     return runner;
   }
 
@@ -311,7 +297,7 @@ export class E2E {
   /** Waits until the build is in a final status and every job has ended; returns it. */
   async waitForEnd(id: string, timeoutMs = 150_000): Promise<any> {
     let last: any;
-    return pollUntil(
+    return until(
       `build ${id} to end`,
       async () => {
         last = await this.build(id);

@@ -9,7 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commitAll, E2E, oneStepYml, pollUntil, run } from "../e2e/support.js";
+import { commitAll, E2E, oneStepYml, until, run } from "../e2e/support.js";
 
 const e2e = new E2E();
 
@@ -32,7 +32,7 @@ async function as<T = any>(token: string, method: string, path: string, body?: u
 
 /** The push deployment a green build started by itself (build.completed → queue), once it is there. */
 function pushDeployment(projectId: string, buildId: string): Promise<any> {
-  return pollUntil(
+  return until(
     `the push deployment of build ${buildId}`,
     async () => (await e2e.api("GET", `/v1/projects/${projectId}/deployments`)).body.items.find((d: any) => d.buildId === buildId && d.trigger === "push"),
     60_000,
@@ -87,7 +87,7 @@ describe("a branch cannot lift a production approval", () => {
     const mainBuild = await e2e.trigger(project.id, "main");
     expect((await e2e.waitForEnd(mainBuild)).status).toBe("succeeded");
     const release = (await pushDeployment(project.id, mainBuild)).id as string;
-    const waiting = await pollUntil(
+    const waiting = await until(
       "production to wait for approval",
       async () => {
         const d = (await e2e.api("GET", `/v1/deployments/${release}`)).body;

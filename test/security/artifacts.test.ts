@@ -17,7 +17,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
 import { siteUrl } from "../../server/sites/hosts.js";
-import { E2E, oneStepYml, pollUntil } from "../e2e/support.js";
+import { E2E, oneStepYml, until } from "../e2e/support.js";
 
 const e2e = new E2E();
 const MiB = 1024 * 1024;
@@ -48,7 +48,7 @@ async function built(name: string, build: string, outputDir: string, extra = "")
 
 /** The deployment the green build started by itself, once it has ended. */
 async function pushedDeployment(projectId: string, buildId: string): Promise<any> {
-  return pollUntil(
+  return until(
     `the deployment of build ${buildId} to end`,
     async () => {
       const d = (await e2e.api("GET", `/v1/projects/${projectId}/deployments`)).body.items.find((x: any) => x.buildId === buildId);

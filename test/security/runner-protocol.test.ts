@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Job } from "../../core/contracts/runner.ts";
-import { E2E, oneStepYml, pollUntil } from "../e2e/support.js";
+import { E2E, oneStepYml, until } from "../e2e/support.js";
 
 const e2e = new E2E();
 const PROTOCOL = { "sparki-runner-protocol": "2" };
@@ -183,7 +183,7 @@ describe("the runner protocol under attack", () => {
     expect((await call(runner.runnerToken, "POST", "/v1/runner/claim", { capacity: 1 })).status).toBe(401);
     expect((await call(job.jobToken, "POST", `/v1/runner/jobs/${job.jobId}/heartbeat`, lease(job))).status).toBe(401);
     expect((await call(job.jobToken, "POST", `/v1/runner/jobs/${job.jobId}/complete`, { ...lease(job), status: "succeeded", exitCode: 0, steps: [] })).status).toBe(401);
-    await pollUntil("the revoked runner's job to be queued again", async () => (await jobStatus(t, buildId, job.jobId)) === "queued", 15_000);
+    await until("the revoked runner's job to be queued again", async () => (await jobStatus(t, buildId, job.jobId)) === "queued", 15_000);
     const audit = await call(t.token, "GET", `/v1/workspaces/${t.workspaceId}/audit-logs?action=runner.revoke`);
     expect(JSON.stringify(audit.body)).toContain(runner.runnerId);
   });
@@ -200,7 +200,7 @@ describe("the runner protocol under attack", () => {
     const open = await build(bystander, "open", { "package.json": "{}", "sparki.yml": oneStepYml("env; echo done") }, true);
 
     const shared = await e2e.runner("shared", { pool: "shared" });
-    await pollUntil(
+    await until(
       "the bystander's build to succeed on the shared runner",
       async () => (await call(bystander.token, "GET", `/v1/builds/${open.buildId}`)).body.status === "succeeded",
       150_000,

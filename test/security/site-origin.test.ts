@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
 import { siteUrl } from "../../server/sites/hosts.js";
-import { E2E, oneStepYml, pollUntil } from "../e2e/support.js";
+import { E2E, oneStepYml, until } from "../e2e/support.js";
 import { launch } from "../web/browser.js";
 
 const e2e = new E2E();
@@ -95,7 +95,7 @@ beforeAll(async () => {
   projectId = (await e2e.project("attack", repo)).id;
   const buildId = await e2e.trigger(projectId);
   expect((await e2e.waitForEnd(buildId)).status).toBe("succeeded");
-  const deployment = await pollUntil(
+  const deployment = await until(
     "the site's deployment to succeed",
     async () => {
       const found = (await e2e.api("GET", `/v1/projects/${projectId}/deployments`)).body.items.find((d: any) => d.buildId === buildId);

@@ -16,7 +16,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fetchSite } from "../../dev/sites-proxy.js";
 import { siteUrl } from "../../server/sites/hosts.js";
-import { commitAll, E2E, oneStepYml, pollUntil } from "../e2e/support.js";
+import { commitAll, E2E, oneStepYml, until } from "../e2e/support.js";
 import { collectErrors, launch, shot } from "./browser.js";
 
 const e2e = new E2E();
@@ -75,7 +75,7 @@ async function buildInBrowser(): Promise<string> {
   await page.waitForURL(/\/builds\/[0-9a-f-]{36}$/);
   const buildId = page.url().split("/").pop() ?? "";
   let status: string | null = null;
-  await pollUntil("the build to end on the page", async () => /^(succeeded|failed|cancelled|timed out)$/.test((status = (await page.locator("#build-status").textContent()) ?? "")), 150_000, {
+  await until("the build to end on the page", async () => /^(succeeded|failed|cancelled|timed out)$/.test((status = (await page.locator("#build-status").textContent()) ?? "")), 150_000, {
     intervalMs: 250,
     diagnostics: () => `build ${buildId} shows ${status}\n${e2e.diagnostics()}`,
   });
@@ -92,7 +92,7 @@ async function deployment(id: string): Promise<{ status: string; events: { type:
 
 /** The deployment the green build started by itself. */
 async function deploymentOf(buildId: string): Promise<string> {
-  return pollUntil(
+  return until(
     `a deployment of build ${buildId}`,
     async () => ((await (await page.request.get(`/v1/projects/${siteProjectId}/deployments`)).json()) as { items: { id: string; buildId: string }[] }).items.find((d) => d.buildId === buildId)?.id,
     60_000,
@@ -159,7 +159,7 @@ describe("the dashboard on the local stack", () => {
 
     // Sample what the viewer shows every 50 ms: the ticks on screen and the build's status.
     const samples: { ticks: number[]; status: string }[] = [];
-    await pollUntil(
+    await until(
       "the build to succeed on the page",
       async () => {
         const sample = await page.evaluate(`(() => ({
@@ -282,7 +282,7 @@ describe("the dashboard on the local stack", () => {
     // Version one: built, then deployed by itself to staging and production.
     const first = await buildInBrowser();
     const one = await deploymentOf(first);
-    await pollUntil("deployment one to succeed", async () => (await deployment(one)).status === "succeeded", 90_000, { intervalMs: 250, diagnostics: () => `${JSON.stringify(lastDeployment)}\n${e2e.diagnostics()}` });
+    await until("deployment one to succeed", async () => (await deployment(one)).status === "succeeded", 90_000, { intervalMs: 250, diagnostics: () => `${JSON.stringify(lastDeployment)}\n${e2e.diagnostics()}` });
     expect(await served("production")).toBe("one");
 
     // Version two, watched on the dashboard: the project's deployments, then the newest one.
@@ -298,7 +298,7 @@ describe("the dashboard on the local stack", () => {
     await page.locator("main tbody tr").first().getByRole("link").click();
     await page.waitForURL(`**/deployments/${two}`);
     const statuses: string[] = [];
-    await pollUntil(
+    await until(
       "deployment two to succeed on the page",
       async () => {
         const status = (await page.locator("#deployment-status").textContent({ timeout: 1000 }).catch(() => null)) ?? "";
@@ -335,7 +335,7 @@ describe("the dashboard on the local stack", () => {
     for (const stage of ["staging", "production"]) expect(await page.locator(`[data-stage="${stage}"] h2 .status`).textContent()).toBe("rolled back");
     expect(await page.getByRole("button", { name: "Roll back" }).count()).toBe(0);
     expect((await deployment(two)).status).toBe("rolled_back");
-    await pollUntil("production to serve version one again", async () => (await served("production")) === "one", 15_000, { intervalMs: 250 });
+    await until("production to serve version one again", async () => (await served("production")) === "one", 15_000, { intervalMs: 250 });
     expect(await served("staging")).toBe("one");
     await shot(page, "10-deployment-rolled-back");
   });
@@ -385,7 +385,7 @@ describe("the dashboard on the local stack", () => {
     expect(await page.locator(".events").textContent()).toContain("approved");
     expect(await page.locator('[data-stage="production"] .approval').textContent()).toContain(`approved by ${email}`);
     expect((await deployment(three)).status).toBe("succeeded");
-    await pollUntil("production to serve version three", async () => (await served("production")) === "three", 15_000, { intervalMs: 250 });
+    await until("production to serve version three", async () => (await served("production")) === "three", 15_000, { intervalMs: 250 });
     await shot(page, "13-deployment-approved");
     // Long stage URLs and event messages wrap on a phone.
     await page.setViewportSize({ width: 360, height: 740 });
