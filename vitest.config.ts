@@ -20,7 +20,7 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts", "web/**/*.test.ts", "node/**/*.test.ts", "workers/**/*.node.test.ts", "server/**/*.node.test.ts"],
-          // Attacks that must run inside workerd live in test/security/ as *.workers.test.ts.
+          // Tests under test/ that must run inside workerd (attacks, objects) are *.workers.test.ts.
           exclude: ["**/*.workers.test.ts", "**/node_modules/**"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -58,7 +58,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["workers/**/*.test.ts", "server/**/*.test.ts", "durable-objects/**/*.test.ts", "test/security/**/*.workers.test.ts"],
+          include: ["workers/**/*.test.ts", "server/**/*.test.ts", "durable-objects/**/*.test.ts", "test/**/*.workers.test.ts"],
           // Tests of Worker code that need Node (a real HTTP fake) run in the node project.
           exclude: ["**/*.node.test.ts", "**/node_modules/**"],
           globalSetup: ["./test/global-setup.ts"],
