@@ -3,16 +3,14 @@
  * encrypted secrets, the build artifact in R2), the adapter for its platform, pre-deploy
  * validation, and one health check.
  */
-import { and, eq, inArray } from "drizzle-orm";
 import type { DeployContext, PlatformAdapter, PlatformDeployment } from "../../core/deploy/adapter.ts";
 import { Cache } from "../../server/cache/cache.js";
 import { isolateMemo } from "../../server/cache/isolate-memo.js";
 import { connect, type Connection, type Db } from "../../server/db/client.js";
-import { secrets } from "../../server/db/schema.js";
 import { siteLimitsOf } from "../../server/deploy/static-site.js";
 import { adapterFor } from "../../server/deploy/targets.js";
 import { configOf, type Bindings } from "../../server/config.js";
-import { decryptSecret } from "../../server/secrets/crypto.js";
+import { projectSecrets } from "../../server/secrets/project-secrets.js";
 import { siteUrl } from "../../server/sites/hosts.js";
 import { OutboundRefused, statusClass } from "../../core/net/outbound.ts";
 import { addressProblems, outboundOf, platformFetch } from "./outbound.js";
@@ -64,19 +62,11 @@ export class Work {
     );
   }
 
-  /** The adapter's credentials, decrypted from the project's secrets (missing ones are left out). */
+  /** The adapter's credentials from the project's secrets (missing ones are left out; stored ones without SECRETS_KEY fail). */
   async credentials(names: readonly string[]): Promise<Record<string, string>> {
     if (names.length === 0) return {};
-    if (this.#credentials) return this.#credentials;
-    const rows = await (await this.db())
-      .select({ name: secrets.name, ciphertext: secrets.ciphertext })
-      .from(secrets)
-      .where(and(eq(secrets.projectId, this.init.projectId), inArray(secrets.name, [...names])));
-    const key = configOf(this.env).SECRETS_KEY;
-    const found: Record<string, string> = {};
-    for (const row of rows) if (key) found[row.name] = await decryptSecret(key, this.init.projectId, row.name, row.ciphertext);
-    this.#credentials = found;
-    return found;
+    this.#credentials ??= await projectSecrets(configOf(this.env), await this.db(), this.init.projectId, names);
+    return this.#credentials;
   }
 
   async context(stage: StageInit, adapter: PlatformAdapter): Promise<DeployContext> {
