@@ -31,12 +31,6 @@ export interface StageHost {
   record(meta: Meta, type: string, stage: string | null, message: string): void;
 }
 
-/** How long the platform asked us to wait (PlatformError's capped Retry-After), if it said. */
-function retryAfterMs(err: PlatformError): number | null {
-  const hint: unknown = (err as { retryAfterMs?: unknown }).retryAfterMs;
-  return typeof hint === "number" && Number.isFinite(hint) && hint >= 0 ? hint : null;
-}
-
 export class Steps {
   readonly work: Work;
   /** When the next alarm should come; null when only a person (or nothing) can move it on. */
@@ -124,7 +118,8 @@ export class Steps {
       // A platform that is busy or briefly down (429, 5xx, unreachable) has not said the
       // deployment failed: ask again later. The stage's deadline still ends the wait.
       if (!(err instanceof PlatformError && err.retryable)) return failed(err);
-      const waitMs = retryAfterMs(err) ?? platformRetryMs;
+      // The client caps the platform's hint (server/deploy/retry.ts), so a hostile one cannot stall us.
+      const waitMs = err.retryAfterMs ?? platformRetryMs;
       meta.pollRetries = (meta.pollRetries ?? 0) + 1;
       // Once per streak: the history says why the stage waits, without a line per poll.
       if (meta.pollRetries === 1) host.record(meta, "deploy_waiting", plan.name, `${err.message}; asking again in ${Math.ceil(waitMs / 1000)} s`);
