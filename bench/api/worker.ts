@@ -3,11 +3,12 @@
  * same workerd, the same isolate and behind the same local proxy as the route it is compared with.
  */
 import { Hono } from "hono";
+import type { Bindings } from "../../server/config.js";
 import sparki from "../../workers/index.js";
 
-// The Durable Objects wrangler.toml binds must be exported by whichever entry runs.
-export { BuildCoordinator, Metrics, RunnerDispatcher } from "../../workers/index.js";
-import type { Bindings } from "../../server/config.js";
+// Every Durable Object class Sparki's Worker exports (its default export is replaced below): a
+// list of names here went stale when DeploymentOrchestrator was added, and wrangler.toml binds them all.
+export * from "../../workers/index.js";
 
 const bare = new Hono().get("/__bare/projects/:id", (c) => c.json({ id: c.req.param("id"), name: "bare" }));
 
