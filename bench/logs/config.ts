@@ -11,6 +11,16 @@ import { projectRoot } from "../../dev/stack.js";
 
 type Table = Record<string, unknown>;
 
+/**
+ * The relay's paths must reach the Worker, not the dashboard's index.html: `run_worker_first` is
+ * either true (the Worker sees every request already) or a list of patterns, to which they are added.
+ */
+function withRelay(runWorkerFirst: unknown): true | string[] {
+  if (runWorkerFirst === true) return true;
+  const patterns = Array.isArray(runWorkerFirst) ? runWorkerFirst.filter((p): p is string => typeof p === "string") : [];
+  return [...patterns, "/__relay/*"];
+}
+
 export function writeBenchConfig(dir: string): string {
   const here = fileURLToPath(new URL(".", import.meta.url));
   const root = parse(readFileSync(join(projectRoot, "wrangler.toml"), "utf8")) as Table;
@@ -22,9 +32,8 @@ export function writeBenchConfig(dir: string): string {
     ...root,
     main: join(here, "worker.ts"),
     // Relative paths in the root config are the project root's, not this scratch file's.
-    // ...and the relay's own paths must reach the Worker, not the dashboard's index.html.
     ...(assets && typeof assets.directory === "string"
-      ? { assets: { ...assets, directory: join(projectRoot, assets.directory), run_worker_first: [...((assets.run_worker_first as string[] | undefined) ?? []), "/__relay/*"] } }
+      ? { assets: { ...assets, directory: join(projectRoot, assets.directory), run_worker_first: withRelay(assets.run_worker_first) } }
       : {}),
     durable_objects: { ...rootObjects, bindings: [...((rootObjects.bindings as Table[] | undefined) ?? []), ...((extraObjects.bindings as Table[] | undefined) ?? [])] },
     migrations: [...((root.migrations as Table[] | undefined) ?? []), ...((extra.migrations as Table[] | undefined) ?? [])],
