@@ -2,17 +2,23 @@
  * bench/api: an authenticated GET /v1/projects/:id against `wrangler dev`, beside a bare Hono route
  * in the same workerd, at 10 and 50 connections. Prints p50/p95/p99 and requests per second for
  * both, and Sparki's ratio to the bare route. Goal: p95 within 1.3× of the bare route.
+ * BENCH_DURATION_MS (10 s per connection count; 1 s at smoke size) scales it. A request that is
+ * not answered 200 makes the run invalid (exit 1): figures over failing requests measure nothing.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack } from "../../dev/stack.js";
 import { pool, runLoad, type LoadResult } from "../load.js";
+import { size, sizeLabel, smoke } from "../size.js";
+import { stackLog } from "../stack-log.js";
+import { oneStartAtATime } from "../start-lock.js";
 
-const durationMs = Number(process.env.BENCH_DURATION_MS ?? 10_000);
+const durationMs = size("BENCH_DURATION_MS", 10_000, 1000);
 // Both targets run in alternating short rounds, so a drift in the machine's load (2 shared cores)
 // falls on both alike instead of on whichever ran second.
-const rounds = 5;
+const rounds = smoke ? 1 : 5;
+const warmMs = smoke ? 300 : 2000;
 
 async function post(url: string, body: unknown, token?: string): Promise<Record<string, any>> {
   const res = await fetch(url, {
@@ -29,14 +35,21 @@ const fmt = (r: LoadResult) =>
 
 async function benchApi(): Promise<string> {
   const stateDir = mkdtempSync(join(tmpdir(), "sparki-bench-api-"));
-  const stack = await startStack({
-    stateDir,
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    redisUrl: process.env.REDIS_URL || undefined,
-    entry: "bench/api/worker.ts",
-    // Per-request info lines go through wrangler's terminal relay locally, which production does
-    // not have; the benchmark measures the request path, not the dev console.
-    vars: { LOG_LEVEL: "warn" },
+  const stackLines = stackLog();
+  const stack = await oneStartAtATime(() =>
+    startStack({
+      stateDir,
+      databaseUrl: process.env.DATABASE_URL || undefined,
+      redisUrl: process.env.REDIS_URL || undefined,
+      entry: "bench/api/worker.ts",
+      // Per-request info lines go through wrangler's terminal relay locally, which production does
+      // not have; the benchmark measures the request path, not the dev console.
+      vars: { LOG_LEVEL: "warn" },
+      log: stackLines.log,
+    }),
+  ).catch((err: unknown) => {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw stackLines.explain(err);
   });
   try {
     const email = `bench-${Date.now()}@example.test`;
@@ -48,11 +61,22 @@ async function benchApi(): Promise<string> {
     const bareUrl = `${stack.apiUrl}/__bare/projects/${project.id}`;
     const auth = { authorization: `Bearer ${token}` };
 
+    // Both must answer 200 before any load: otherwise the run would time error pages.
+    for (const [url, headers] of [
+      [sparkiUrl, auth],
+      [bareUrl, {}],
+    ] as const) {
+      const res = await fetch(url, { headers });
+      if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      await res.body?.cancel();
+    }
     // Warm both paths (isolate, caches, connections) before measuring.
-    await runLoad(sparkiUrl, { connections: 10, durationMs: 2000, headers: auth });
-    await runLoad(bareUrl, { connections: 10, durationMs: 2000 });
+    await runLoad(sparkiUrl, { connections: 10, durationMs: warmMs, headers: auth });
+    await runLoad(bareUrl, { connections: 10, durationMs: warmMs });
 
+    console.log(sizeLabel);
     const ratios: string[] = [];
+    let errors = 0;
     for (const connections of [10, 50]) {
       const bareRuns: LoadResult[] = [];
       const routeRuns: LoadResult[] = [];
@@ -63,13 +87,18 @@ async function benchApi(): Promise<string> {
       const bare = pool(bareRuns);
       const route = pool(routeRuns);
       const ratio = route.p95 / bare.p95;
+      errors += bare.errors + route.errors + (bare.requests === 0 || route.requests === 0 ? 1 : 0);
       console.log(`\n${connections} connections, ${durationMs / 1000} s each in ${rounds} alternating rounds`);
       console.log(`  bare Hono route      ${fmt(bare)}`);
       console.log(`  GET /v1/projects/:id ${fmt(route)}`);
-      console.log(`  ratio (Sparki/bare)  p50 ${(route.p50 / bare.p50).toFixed(2)}×  p95 ${ratio.toFixed(2)}×  p99 ${(route.p99 / bare.p99).toFixed(2)}×  req/s ${(route.rps / bare.rps).toFixed(2)}×`);
+      console.log(
+        `  ratio (Sparki/bare)  p50 ${(route.p50 / bare.p50).toFixed(2)}×  p95 ${ratio.toFixed(2)}×  p99 ${(route.p99 / bare.p99).toFixed(2)}×  req/s ${(route.rps / bare.rps).toFixed(2)}×`,
+      );
       ratios.push(`${connections} conns p95 ${ratio.toFixed(2)}×`);
     }
-    return `SUMMARY api: authenticated GET /v1/projects/:id vs bare Hono route, p95 ratio ${ratios.join(", ")} (goal ≤ 1.30×)`;
+    if (errors > 0) process.exitCode = 1;
+    const invalid = errors > 0 ? `; INVALID RUN: ${errors} requests failed or a target got none` : "";
+    return `SUMMARY api: authenticated GET /v1/projects/:id vs bare Hono route, p95 ratio ${ratios.join(", ")} (goal ≤ 1.30×)${invalid}; ${sizeLabel}`;
   } finally {
     await stack.close();
     rmSync(stateDir, { recursive: true, force: true });

@@ -24,7 +24,8 @@
  * (`healthCheck: { path: /health.txt }`: every 10 s, 3 to pass, 3 to fail), fewer times.
  * Also when Postgres first shows each build succeeded (the queue consumer reads it there before
  * it makes a release; a build it still sees running is retried 2 s later).
- * BENCH_DEPLOY_ITERATIONS (10) and BENCH_DEPLOY_DEFAULT_ITERATIONS (2; 0 skips) scale it;
+ * BENCH_DEPLOY_ITERATIONS (10) and BENCH_DEPLOY_DEFAULT_ITERATIONS (2; 0 skips) scale it (1 and 0 at
+ * smoke size);
  * BENCH_DEPLOY_DEBUG=1 prints each deployment's events among the poller's requests.
  */
 import { execFile } from "node:child_process";
@@ -36,9 +37,10 @@ import WebSocket from "ws";
 import { fetchSite } from "../../dev/sites-proxy.js";
 import { siteUrl } from "../../server/sites/hosts.js";
 import { ms, startPlatform, stats, type Platform } from "../runner/platform.js";
+import { size, sizeLabel } from "../size.js";
 
-const iterations = Number(process.env.BENCH_DEPLOY_ITERATIONS ?? 10);
-const defaultIterations = Number(process.env.BENCH_DEPLOY_DEFAULT_ITERATIONS ?? 2);
+const iterations = size("BENCH_DEPLOY_ITERATIONS", 10, 1);
+const defaultIterations = size("BENCH_DEPLOY_DEFAULT_ITERATIONS", 2, 0);
 const pollGapMs = 10;
 /** BENCH_DEPLOY_DEBUG=1: each deployment's events and the poller's requests around them. */
 const debug = process.env.BENCH_DEPLOY_DEBUG === "1";
@@ -393,7 +395,7 @@ async function main(): Promise<string> {
   try {
     const fast = new Site(platform, "v", fastCheck, 60_000);
     await fast.setUp();
-    console.log(`runner pid ${platform.runner.pid}; ${iterations} iterations on ${fastCheck}, then ${defaultIterations} on ${defaultCheck}`);
+    console.log(`${sizeLabel}; runner pid ${platform.runner.pid}; ${iterations} iterations on ${fastCheck}, then ${defaultIterations} on ${defaultCheck}`);
     // Warm-up: the first version live (and a broken one rolled back), not counted.
     const warm = await fast.green();
     await fast.broken();
@@ -484,7 +486,7 @@ async function main(): Promise<string> {
     const missing = [...green.map((r) => r.served), ...broken.map((r) => r.recovered)].filter((v) => !Number.isFinite(v)).length;
     if (missing > 0) process.exitCode = 1;
     const defaultNote = defaults.broken.length > 0 ? `; defaults (10 s × 3): broken version live p50 ${ms(stats(bcol(defaults.broken, "serverWindow")).p50)}` : "";
-    return `SUMMARY deploy: green build → production serves it p50 ${ms(served.p50)}, p95 ${ms(served.p95)}, max ${ms(served.max)} (baseline publish + switch ${ms(basePublish.p50)} / ${ms(basePublish.p95)}); failed check → old version served p50 ${ms(recovered.p50)}, p95 ${ms(recovered.p95)}, max ${ms(recovered.max)} (baseline switch ${ms(baseSwitch.p50)} / ${ms(baseSwitch.p95)}); broken version seen by the poller in ${seen}/${broken.length}${defaultNote}; ${green.length} iterations${missing ? `; ${missing} NEVER SERVED` : ""}`;
+    return `SUMMARY deploy: green build → production serves it p50 ${ms(served.p50)}, p95 ${ms(served.p95)}, max ${ms(served.max)} (baseline publish + switch ${ms(basePublish.p50)} / ${ms(basePublish.p95)}); failed check → old version served p50 ${ms(recovered.p50)}, p95 ${ms(recovered.p95)}, max ${ms(recovered.max)} (baseline switch ${ms(baseSwitch.p50)} / ${ms(baseSwitch.p95)}); broken version seen by the poller in ${seen}/${broken.length}${defaultNote}; ${green.length} iterations${missing ? `; ${missing} NEVER SERVED` : ""}; ${sizeLabel}`;
   } finally {
     await platform.close();
   }

@@ -6,6 +6,9 @@
  * and one summary line.
  *
  *   npx tsx bench/detect/run.ts [--runs N]
+ *
+ * At smoke size one timed run per repository. Sparki's detector throwing on a repository is a
+ * bug, not a miss: the run fails (exit 1).
  */
 import { execFile } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
@@ -15,6 +18,7 @@ import { promisify } from "node:util";
 import { quantile, score } from "./score.ts";
 import { buildScript, netlify, sparki, vercel, type Tool } from "./tools.ts";
 import { CREATE_VITE_TRUTH, FIXTURE_TRUTH, type Truth } from "./truth.ts";
+import { sizeLabel, smoke } from "../size.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -22,7 +26,7 @@ const FIXTURES = join(ROOT, "core/detect/fixtures");
 const TMP = join(ROOT, ".bench-tmp/detect");
 const CREATE_VITE = "create-vite@9.3.0";
 const runsArg = process.argv.indexOf("--runs");
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : smoke ? 1 : 5;
 
 interface Repo {
   corpus: "fixtures" | "create-vite";
@@ -50,6 +54,8 @@ async function createViteRepos(): Promise<Repo[]> {
 }
 
 interface Tally {
+  /** Repositories the tool threw on. */
+  threw: number;
   framework: number;
   build: number;
   out: number;
@@ -59,9 +65,10 @@ interface Tally {
 }
 
 async function measure(tool: Tool, repos: readonly Repo[]): Promise<Tally> {
-  const tally: Tally = { framework: 0, build: 0, out: 0, total: 0, times: [], misses: [] };
+  const tally: Tally = { threw: 0, framework: 0, build: 0, out: 0, total: 0, times: [], misses: [] };
   for (const repo of repos) {
     const answer = await tool.detect(repo.dir).catch((err: unknown) => {
+      tally.threw++;
       tally.misses.push(`${repo.name}: threw ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
       return { framework: null, build: null, out: null };
     });
@@ -104,6 +111,7 @@ async function main(): Promise<void> {
     const [a, b] = [byCorpus.get("fixtures"), byCorpus.get("create-vite")];
     if (a && b) {
       byCorpus.set("all", {
+        threw: a.threw + b.threw,
         framework: a.framework + b.framework,
         build: a.build + b.build,
         out: a.out + b.out,
@@ -115,7 +123,7 @@ async function main(): Promise<void> {
     results.set(tool.name, byCorpus);
   }
 
-  console.log(`detect bench: ${fixtures.length} fixtures + ${templates.length} ${CREATE_VITE} templates, ${RUNS} timed runs per repo\n`);
+  console.log(`detect bench (${sizeLabel}): ${fixtures.length} fixtures + ${templates.length} ${CREATE_VITE} templates, ${RUNS} timed runs per repo\n`);
   for (const [corpus] of corpora) {
     console.log(`${corpus}`);
     console.log(`  ${"tool".padEnd(22)} ${"framework".padStart(9)} ${"build".padStart(9)} ${"outputDir".padStart(9)} ${"median".padStart(9)} ${"p95".padStart(9)}`);
@@ -142,7 +150,10 @@ async function main(): Promise<void> {
         : tool.name;
     })
     .join(" | ");
-  console.log(`SUMMARY detect (${fixtures.length + templates.length} repos): ${summary}`);
+  const threw = results.get(sparki.name)?.get("all")?.threw ?? 0;
+  if (threw > 0 || templates.length === 0) process.exitCode = 1;
+  const invalid = threw > 0 ? `; INVALID RUN: Sparki's detector threw on ${threw} repositories` : templates.length === 0 ? `; INVALID RUN: ${CREATE_VITE} has no templates` : "";
+  console.log(`SUMMARY detect (${fixtures.length + templates.length} repos): ${summary}${invalid}; ${sizeLabel}`);
   await rm(TMP, { recursive: true, force: true });
 }
 

@@ -12,15 +12,17 @@
  * detection, the pipeline upload. Beside it, in alternating rounds from a small Node process:
  * the same command started the way the runner starts a step (spawn latency, the floor no
  * platform can beat), and one checkout done by hand the way the runner does it.
- * Goal: trigger → first step p95 under 500 ms. BENCH_DISPATCH_BUILDS changes the number of builds.
+ * Goal: trigger → first step p95 under 500 ms. BENCH_DISPATCH_BUILDS changes the number of builds
+ * (50; 2 after 1 warm-up at smoke size).
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ms, startPlatform, stats } from "../runner/platform.js";
 import { startShell } from "../runner/shell.js";
+import { size, sizeLabel, smoke } from "../size.js";
 
-const builds = Number(process.env.BENCH_DISPATCH_BUILDS ?? 50);
-const warmup = 3;
+const builds = size("BENCH_DISPATCH_BUILDS", 50, 2);
+const warmup = smoke ? 1 : 3;
 const goalMs = 500;
 // Sequential builds measure pickup, not queueing: the runner is idle and polling when each starts.
 const settleMs = 300;
@@ -59,7 +61,7 @@ async function main(): Promise<string> {
     const checkoutFloor: number[] = [];
     // The runner's checkout (runner/git.ts) by hand, for what a checkout costs on this machine.
     const checkoutCommand = `d=$(mktemp -d) && cd "$d" && git init --quiet && git remote add origin '${repo}' && git fetch --quiet --no-tags --depth 1 origin +refs/heads/main:refs/remotes/origin/main && git checkout --quiet --force --detach refs/remotes/origin/main && git rev-parse HEAD > /dev/null; cd / && rm -rf "$d"`;
-    console.log(`${builds} builds after ${warmup} warm-up builds; runner pid ${runner.pid}`);
+    console.log(`${sizeLabel}: ${builds} builds after ${warmup} warm-up builds; runner pid ${runner.pid}`);
     for (let i = 0; i < warmup + builds; i++) {
       // Baseline round: the same command, started the way the runner starts it; and a checkout.
       const base = join(marks, `baseline-${i}`);
@@ -123,8 +125,11 @@ async function main(): Promise<string> {
     const base = line("  sh -c start of the same command", spawnLatency);
     line("  one checkout as the runner does it, by sh", checkoutFloor);
     const step = results.toStep;
-    const verdict = step.p95 < goalMs ? "met" : "NOT met";
-    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(results.planClaim.p50)}, p95 ${ms(results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; ${rows.length} builds`;
+    // A phase whose log line or event was not found (its wording changed) leaves a hole, not a figure.
+    const missing = Object.entries(phases).filter(([key]) => rows.some((r) => !Number.isFinite(r[key as keyof typeof phases]))).map(([, label]) => label.trim());
+    if (missing.length > 0 || rows.length === 0) process.exitCode = 1;
+    const verdict = missing.length > 0 || rows.length === 0 ? `INVALID RUN: ${rows.length === 0 ? "no builds measured" : `not found in the runner's log: ${missing.join("; ")}`}` : step.p95 < goalMs ? "met" : "NOT met";
+    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(results.planClaim.p50)}, p95 ${ms(results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; ${rows.length} builds; ${sizeLabel}`;
   } finally {
     shell.stop();
     await platform.close();

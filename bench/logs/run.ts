@@ -8,7 +8,8 @@
  * each relay round), so a drift in the machine's load falls on both.
  * Also the runner's peak RSS while it streams (VmHWM, reset when streaming starts).
  * Goals: Sparki's write → viewer p95 within 1.25× of the relay's; runner peak RSS under 150 MB.
- * BENCH_LOG_LINES, BENCH_LOG_RATE and BENCH_LOG_VIEWERS scale it down for a quick run.
+ * BENCH_LOG_LINES, BENCH_LOG_RATE and BENCH_LOG_VIEWERS scale it down for a quick run; at smoke size
+ * 400 lines at 2,000 lines/s to 3 viewers.
  */
 import { fork, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,10 +21,11 @@ import { startPlatform, type Platform } from "../runner/platform.js";
 import { cpuSeconds, memoryKb, sampleRss, workerdPids } from "../runner/proc.js";
 import { writeBenchConfig } from "./config.js";
 import type { ViewerResult } from "./viewers.js";
+import { size, sizeLabel, smoke } from "../size.js";
 
-const lines = Number(process.env.BENCH_LOG_LINES ?? 200_000);
-const rate = Number(process.env.BENCH_LOG_RATE ?? 2000);
-const viewerCount = Number(process.env.BENCH_LOG_VIEWERS ?? 100);
+const lines = size("BENCH_LOG_LINES", 200_000, 400);
+const rate = size("BENCH_LOG_RATE", 2000, 2000);
+const viewerCount = size("BENCH_LOG_VIEWERS", 100, 3);
 const latencyGoal = 1.25;
 const rssGoalMb = 150;
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -197,7 +199,8 @@ async function sparkiRound(platform: Platform, viewers: Viewers, projectId: stri
 
 async function main(): Promise<string> {
   const full = lines === 200_000 && rate === 2000 && viewerCount === 100;
-  console.log(`${full ? "full size" : "SCALED DOWN"}: ${lines} lines at ${rate} lines/s to ${viewerCount} viewers (${(lines / rate).toFixed(0)} s per side)`);
+  const scale = smoke ? sizeLabel : full ? "full size" : "SCALED DOWN";
+  console.log(`${scale}: ${lines} lines at ${rate} lines/s to ${viewerCount} viewers (${(lines / rate).toFixed(0)} s per side)`);
   // The merged config: the root wrangler.toml plus the relay object, main = bench/logs/worker.ts.
   const configDir = mkdtempSync(join(tmpdir(), "sparki-bench-logs-config-"));
   const platform = await startPlatform({ name: "logs", config: writeBenchConfig(configDir) }).catch((err: unknown) => {
@@ -243,7 +246,7 @@ async function main(): Promise<string> {
     if (problems.length > 0) process.exitCode = 1;
     const latencyMet = problems.length > 0 ? `INVALID RUN: ${problems.join("; ")}` : ratio <= latencyGoal ? "met" : "NOT met";
     const rssMet = sparki.runnerPeakMb < rssGoalMb ? "met" : "NOT met";
-    return `SUMMARY logs: write → viewer p95 ${ours.p95} ms vs relay ${relay.p95} ms = ${ratio.toFixed(2)}× (goal ≤ ${latencyGoal}×: ${latencyMet}); ${ours.perViewerRate.toFixed(0)} lines/s per viewer (relay ${relay.perViewerRate.toFixed(0)}); runner peak RSS ${sparki.runnerPeakMb.toFixed(0)} MB (goal < ${rssGoalMb} MB: ${rssMet}); ${full ? "full size" : "SCALED DOWN"} ${lines} lines, ${rate}/s, ${viewerCount} viewers`;
+    return `SUMMARY logs: write → viewer p95 ${ours.p95} ms vs relay ${relay.p95} ms = ${ratio.toFixed(2)}× (goal ≤ ${latencyGoal}×: ${latencyMet}); ${ours.perViewerRate.toFixed(0)} lines/s per viewer (relay ${relay.perViewerRate.toFixed(0)}); runner peak RSS ${sparki.runnerPeakMb.toFixed(0)} MB (goal < ${rssGoalMb} MB: ${rssMet}); ${scale} ${lines} lines, ${rate}/s, ${viewerCount} viewers`;
   } finally {
     viewers.stop();
     await platform.close();

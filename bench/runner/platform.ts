@@ -13,6 +13,8 @@ import getPort from "get-port";
 import WebSocket from "ws";
 import type { ViewerFrame, ViewerLogLine } from "../../core/contracts/logs.ts";
 import { projectRoot, startStack, type Stack, type StackOptions } from "../../dev/stack.js";
+import { stackLog } from "../stack-log.js";
+import { oneStartAtATime } from "../start-lock.js";
 
 const run = promisify(execFile);
 export const runnerBin = join(projectRoot, "runner", "bin.js");
@@ -65,7 +67,10 @@ export class RunnerProcess {
         }
         if (this.exited) done(() => reject(new Error(`the runner exited while waiting for ${pattern}; it said:\n${this.tail()}`)));
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`no runner line matched ${pattern} within ${timeoutMs} ms; it said:\n${this.tail()}`))), timeoutMs);
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`no runner line matched ${pattern} within ${timeoutMs} ms; it said:\n${this.tail()}`))),
+        timeoutMs,
+      );
       const done = (fn: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -83,21 +88,35 @@ export class RunnerProcess {
       .join("\n");
   }
 
-  /** SIGTERM (the runner hands back or finishes its jobs), SIGKILL after `graceMs`. */
+  /**
+   * SIGTERM (the runner hands back or finishes its jobs), SIGKILL after `graceMs`, or 1 s after it
+   * says "runner stopped": once it has run jobs, its process lingers about 5 s after that line
+   * (something it no longer needs keeps Node's event loop alive), which every benchmark would wait.
+   */
   async stop(graceMs = 5000): Promise<void> {
     if (this.exited || this.child.exitCode !== null) return;
     const gone = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    const from = this.events.length;
     this.child.kill("SIGTERM");
     const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    let stopped: NodeJS.Timeout | undefined;
+    this.waitFor(/^runner stopped$/, graceMs, from).then(
+      () => (stopped = setTimeout(() => this.child.kill("SIGKILL"), 1000)),
+      () => undefined,
+    );
     await gone;
     clearTimeout(timer);
+    clearTimeout(stopped);
   }
 }
 
 /** The code being measured: the commit, and whether tracked files differ from it. */
 export async function revision(): Promise<string> {
   try {
-    const [head, status] = await Promise.all([run("git", ["rev-parse", "--short", "HEAD"], { cwd: projectRoot }), run("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: projectRoot })]);
+    const [head, status] = await Promise.all([
+      run("git", ["rev-parse", "--short", "HEAD"], { cwd: projectRoot }),
+      run("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: projectRoot }),
+    ]);
     return `${head.stdout.trim()}${status.stdout.trim() ? " with uncommitted changes" : ""}`;
   } catch {
     return `unknown (${projectRoot} is not a git checkout)`;
@@ -143,6 +162,7 @@ export interface PlatformOptions {
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const work = mkdtempSync(join(tmpdir(), `sparki-bench-${options.name}-`));
   const sharedToken = `bench-shared-${crypto.randomUUID()}`;
+  const stackLines = stackLog();
   let stack: Stack | undefined;
   let runner: RunnerProcess | undefined;
   let closed = false;
@@ -165,19 +185,21 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     // starting meanwhile on this machine can take the same port first. Then try again.
     for (let attempt = 1; !stack; attempt++) {
       try {
-        stack = await startStack({
-          stateDir: join(work, `state-${attempt}`),
-          databaseUrl: process.env.DATABASE_URL || undefined,
-          redisUrl: process.env.REDIS_URL || undefined,
-          // Not 8787, which every `npm run dev` on this machine asks for first.
-          apiPort: await getPort({ host: "127.0.0.1" }),
-          ...(options.entry ? { entry: options.entry } : {}),
-          ...(options.config ? { config: options.config } : {}),
-          // Per-request info lines go through wrangler's terminal relay locally, which production
-          // does not have; BCRYPT_COST only speeds up the sign-up, which nothing here measures.
-          vars: { SHARED_RUNNER_TOKEN: sharedToken, LOG_LEVEL: "warn", BCRYPT_COST: "4", ...options.vars },
-          ...(options.log ? { log: options.log } : {}),
-        });
+        stack = await oneStartAtATime(async () =>
+          startStack({
+            stateDir: join(work, `state-${attempt}`),
+            databaseUrl: process.env.DATABASE_URL || undefined,
+            redisUrl: process.env.REDIS_URL || undefined,
+            // Not 8787, which every `npm run dev` on this machine asks for first.
+            apiPort: await getPort({ host: "127.0.0.1" }),
+            ...(options.entry ? { entry: options.entry } : {}),
+            ...(options.config ? { config: options.config } : {}),
+            // Per-request info lines go through wrangler's terminal relay locally, which production
+            // does not have; BCRYPT_COST only speeds up the sign-up, which nothing here measures.
+            vars: { SHARED_RUNNER_TOKEN: sharedToken, LOG_LEVEL: "warn", BCRYPT_COST: "4", ...options.vars },
+            log: options.log ?? stackLines.log,
+          }),
+        );
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt >= 3) throw err;
         console.log(`  (the local stack lost a port race with another stack on this machine: ${(err as Error).message}; starting it again)`);
@@ -199,8 +221,26 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
     const config = join(work, "runner.json");
     // Async: the stack's stores (PGlite, proxy, cache) run in this process and must keep answering.
-    await run(process.execPath, [runnerBin, "register", "--url", apiUrl, "--token", sharedToken, "--name", `bench-${options.name}`, "--labels", "linux", "--config", config]);
-    runner = new RunnerProcess(spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(work, "jobs"), ...(options.sandbox ? [] : ["--no-sandbox"])], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] }));
+    await run(process.execPath, [
+      runnerBin,
+      "register",
+      "--url",
+      apiUrl,
+      "--token",
+      sharedToken,
+      "--name",
+      `bench-${options.name}`,
+      "--labels",
+      "linux",
+      "--config",
+      config,
+    ]);
+    runner = new RunnerProcess(
+      spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(work, "jobs"), ...(options.sandbox ? [] : ["--no-sandbox"])], {
+        cwd: projectRoot,
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
     await runner.waitFor(/^runner started/, 30_000);
 
     const email = `bench-${options.name}-${Date.now()}@example.test`;
@@ -208,7 +248,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     token = (await api<{ accessToken: string }>("POST", "/v1/auth/login", { email, password: "benchmark password" })).accessToken;
     const workspace = await api<{ id: string }>("POST", "/v1/workspaces", { name: `Bench ${options.name}` });
 
-    const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@sparki.test", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@sparki.test" };
+    const gitEnv = {
+      ...process.env,
+      GIT_AUTHOR_NAME: "bench",
+      GIT_AUTHOR_EMAIL: "bench@sparki.test",
+      GIT_COMMITTER_NAME: "bench",
+      GIT_COMMITTER_EMAIL: "bench@sparki.test",
+    };
     const gitRepo = async (name: string, files: Record<string, string>) => {
       const dir = join(work, "repos", name);
       await run("git", ["init", "--quiet", "--initial-branch=main", dir], { env: gitEnv });
@@ -264,7 +310,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     };
   } catch (err) {
     await close();
-    throw err;
+    throw stackLines.explain(err);
   }
 }
 

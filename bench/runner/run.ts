@@ -11,14 +11,17 @@
  * The runner runs the step in its bubblewrap sandbox (runner/sandbox.ts), as runners do by
  * default; plain `sh` stays the baseline, unsandboxed.
  * Goal: runner overhead under 5 % (the median over rounds of each round's runner/sh ratio).
+ * BENCH_RUNNER_ROUNDS (10), BENCH_RUNNER_SPAWNS (2,000) and BENCH_RUNNER_LINES (100,000) scale it;
+ * at smoke size 1 round of 20 processes and 500 lines.
  */
 import { ms, startPlatform, stats } from "./platform.js";
 import { childrenCpuSeconds, cpuSeconds, workerdPids } from "./proc.js";
 import { startShell } from "./shell.js";
+import { size, sizeLabel } from "../size.js";
 
-const rounds = Number(process.env.BENCH_RUNNER_ROUNDS ?? 10);
-const spawns = Number(process.env.BENCH_RUNNER_SPAWNS ?? 2000);
-const outputLines = Number(process.env.BENCH_RUNNER_LINES ?? 100_000);
+const rounds = size("BENCH_RUNNER_ROUNDS", 10, 1);
+const spawns = size("BENCH_RUNNER_SPAWNS", 2000, 20);
+const outputLines = size("BENCH_RUNNER_LINES", 100_000, 500);
 // BENCH_RUNNER_SANDBOX=0 runs the runner with --no-sandbox, to tell the sandbox's cost from the runner's.
 const sandbox = process.env.BENCH_RUNNER_SANDBOX !== "0";
 const goal = 1.05;
@@ -94,7 +97,7 @@ async function main(): Promise<string> {
 
     const sandboxed = platform.runner.events.some((e) => /^runner started: .*, sandboxed$/.test(e.message));
     if (sandboxed !== sandbox) throw new Error(`the runner ${sandboxed ? "is" : "is not"} sandboxing its steps:\n${platform.runner.tail()}`);
-    console.log(`step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}, steps ${sandbox ? "in its bubblewrap sandbox" : "NOT sandboxed (BENCH_RUNNER_SANDBOX=0)"}; plain sh unsandboxed`);
+    console.log(`${sizeLabel}; step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}, steps ${sandbox ? "in its bubblewrap sandbox" : "NOT sandboxed (BENCH_RUNNER_SANDBOX=0)"}; plain sh unsandboxed`);
     await viaShell();
     await viaRunner();
     const sh: Awaited<ReturnType<typeof viaShell>>[] = [];
@@ -142,9 +145,12 @@ async function main(): Promise<string> {
     const paired = stats(runner.map((x, i) => x.wall / (sh[i]?.wall ?? NaN)));
     const ratio = paired.p50;
     console.log(`  ratio runner/sh: per round median ${ratio.toFixed(3)}× (min ${paired.min.toFixed(3)}×, max ${paired.max.toFixed(3)}×); medians ${mediansRatio.toFixed(3)}×, totals ${sumRatio.toFixed(3)}×; the script's own time ${insideRatio.toFixed(3)}×`);
-    const verdict = restarts > 0 ? `INVALID RUN: workerd restarted ${restarts} time(s)` : ratio < goal ? "met" : "NOT met";
-    if (restarts > 0) process.exitCode = 1;
-    return `SUMMARY runner (${sandbox ? "sandboxed" : "not sandboxed"}): step wall time runner/sh ${ratio.toFixed(3)}× (median of ${rounds} paired rounds; medians ${ms(r.wall.p50)} vs ${ms(s.wall.p50)} = ${mediansRatio.toFixed(3)}×; overhead ${((ratio - 1) * 100).toFixed(1)} %, goal < ${((goal - 1) * 100).toFixed(0)} %: ${verdict})`;
+    // The script's marks are its last line: a run whose marks never arrived measured something else.
+    const unmarked = [...sh, ...runner].filter((x) => !Number.isFinite(x.inside.total)).length;
+    const problems = [...(restarts > 0 ? [`workerd restarted ${restarts} time(s)`] : []), ...(unmarked > 0 ? [`${unmarked} runs without the script's marks`] : [])];
+    const verdict = problems.length > 0 ? `INVALID RUN: ${problems.join("; ")}` : ratio < goal ? "met" : "NOT met";
+    if (problems.length > 0) process.exitCode = 1;
+    return `SUMMARY runner (${sandbox ? "sandboxed" : "not sandboxed"}): step wall time runner/sh ${ratio.toFixed(3)}× (median of ${rounds} paired rounds; medians ${ms(r.wall.p50)} vs ${ms(s.wall.p50)} = ${mediansRatio.toFixed(3)}×; overhead ${((ratio - 1) * 100).toFixed(1)} %, goal < ${((goal - 1) * 100).toFixed(0)} %: ${verdict}); ${sizeLabel}`;
   } finally {
     shell.stop();
     await platform.close();

@@ -13,18 +13,23 @@
  * to a <pre> (no framework, no virtualisation).
  * Goals: bundle < 100 KiB gzip; first line < 300 ms.
  * BENCH_WEB_SECONDS (default 40) is how long the step streams; BENCH_WEB_RATE its lines per second;
- * BENCH_WEB_TRACE=1 prints each open's timeline (navigation, assets, API calls, socket, first line).
+ * BENCH_WEB_LINES the lines of (4) (a million); BENCH_WEB_TRACE=1 prints each open's timeline
+ * (navigation, assets, API calls, socket, first line). At smoke size: one open of each, a 5 s pause,
+ * 500 ms of frames at 1,000 lines/s and 20,000 lines (the stream runs on while the page is measured).
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { bundleSize } from "../../web/build.ts";
 import { launch } from "../../test/web/browser.ts";
 import { startPlatform, stats, type Platform } from "../runner/platform.js";
+import { size, sizeLabel, smoke } from "../size.js";
 
-const rate = Number(process.env.BENCH_WEB_RATE ?? 5000);
-const seconds = Number(process.env.BENCH_WEB_SECONDS ?? 40);
-const opens = 5;
-const warmupMs = 12_000;
-const windowMs = 5000;
+const rate = size("BENCH_WEB_RATE", 5000, 1000);
+const seconds = size("BENCH_WEB_SECONDS", 40, 30);
+const manyLines = size("BENCH_WEB_LINES", 1_000_000, 20_000);
+const opens = smoke ? 1 : 5;
+const longOpens = smoke ? 1 : 3;
+const warmupMs = smoke ? 5000 : 12_000;
+const windowMs = smoke ? 500 : 5000;
 const sizeGoalKiB = 100;
 const firstLineGoalMs = 300;
 
@@ -94,20 +99,24 @@ async function frames(page: Page, ms: number): Promise<{ frames: number; dropped
 }
 
 /**
- * A million lines in the real dashboard: the page's log socket is answered by Playwright
- * (routeWebSocket) with 1,000,000 lines in 100 frames; then how long the page takes to hold
- * them all, to draw the middle of the log after a jump there, and to find a line near the end.
+ * A million lines (`manyLines`) in the real dashboard: the page's log socket is answered by
+ * Playwright (routeWebSocket) with them in 100 frames; then how long the page takes to hold them
+ * all, to draw the middle of the log after a jump there, and to find a line near the end.
  */
 async function million(context: BrowserContext, buildId: string): Promise<{ ingestMs: number; scrollMs: number; searchMs: number; heapMb: number }> {
+  const perFrame = Math.ceil(manyLines / 100);
+  const total = perFrame * 100;
+  const needle = total - 10;
+  const middle = total / 2;
   const page = await context.newPage();
   try {
     await page.routeWebSocket(/\/v1\/builds\/[^/]+\/logs/, (ws) => {
       let seq = 0;
       for (let f = 0; f < 100; f++) {
         const lines = [];
-        for (let i = 0; i < 10_000; i++) {
+        for (let i = 0; i < perFrame; i++) {
           seq++;
-          lines.push({ seq, jobId: `${buildId}.1`, step: "build", ts: seq, text: seq === 999_990 ? "the needle line" : `line ${seq} \u001b[32mok\u001b[0m the quick brown fox jumps over the lazy dog` });
+          lines.push({ seq, jobId: `${buildId}.1`, step: "build", ts: seq, text: seq === needle ? "the needle line" : `line ${seq} \u001b[32mok\u001b[0m the quick brown fox jumps over the lazy dog` });
         }
         ws.send(JSON.stringify({ type: "lines", lines }));
       }
@@ -115,19 +124,19 @@ async function million(context: BrowserContext, buildId: string): Promise<{ inge
     });
     const t0 = Date.now();
     await page.goto(`/builds/${buildId}`);
-    await page.waitForFunction(`document.getElementById("log-count")?.textContent === "1,000,000 lines"`, undefined, { timeout: 120_000, polling: 50 });
+    await page.waitForFunction(`document.getElementById("log-count")?.textContent === "${total.toLocaleString("en")} lines"`, undefined, { timeout: 120_000, polling: 50 });
     const ingestMs = Date.now() - t0;
     const scrollMs = (await page.evaluate(`new Promise((resolve) => {
       const box = document.querySelector(".log-box");
       const t = performance.now();
-      box.scrollTop = 500000 * 18;
-      const check = () => [...document.querySelectorAll(".log-rows .ln")].some((a) => a.textContent === "500001") ? resolve(performance.now() - t) : requestAnimationFrame(check);
+      box.scrollTop = ${middle} * 18;
+      const check = () => [...document.querySelectorAll(".log-rows .ln")].some((a) => a.textContent === "${middle + 1}") ? resolve(performance.now() - t) : requestAnimationFrame(check);
       requestAnimationFrame(check);
     })`)) as number;
     await page.getByLabel("Search the log").fill("needle line");
     const t1 = Date.now();
     await page.getByRole("button", { name: "Next" }).click();
-    await page.waitForFunction(`document.querySelector(".row.marked .ln")?.textContent === "999990"`, undefined, { timeout: 30_000, polling: "raf" });
+    await page.waitForFunction(`document.querySelector(".row.marked .ln")?.textContent === "${needle}"`, undefined, { timeout: 30_000, polling: "raf" });
     const searchMs = Date.now() - t1;
     const heap = (await page.evaluate(`performance.memory ? performance.memory.usedJSHeapSize : 0`)) as number;
     return { ingestMs, scrollMs, searchMs, heapMb: heap / 1024 / 1024 };
@@ -138,7 +147,7 @@ async function million(context: BrowserContext, buildId: string): Promise<{ inge
 
 async function main(): Promise<string> {
   const size = bundleSize();
-  console.log(`bundle (gzip): app.js ${(size.js / 1024).toFixed(1)} KiB, app.css ${(size.css / 1024).toFixed(1)} KiB, index.html ${(size.html / 1024).toFixed(1)} KiB = ${(size.total / 1024).toFixed(1)} KiB`);
+  console.log(`${sizeLabel}; bundle (gzip): app.js ${(size.js / 1024).toFixed(1)} KiB, app.css ${(size.css / 1024).toFixed(1)} KiB, index.html ${(size.html / 1024).toFixed(1)} KiB = ${(size.total / 1024).toFixed(1)} KiB`);
 
   let platform: Platform | undefined;
   let browser: Browser | undefined;
@@ -206,7 +215,7 @@ async function main(): Promise<string> {
     const backlog = Math.round(((Date.now() - streamStarted - warmupMs) / 1000) * rate);
     const appLong: number[] = [];
     const baseLong: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < longOpens; i++) {
       appLong.push(await firstLine(context, `/builds/${build.id}`));
       baseLong.push(await firstLine(context, `/__bench/baseline.html`));
     }
@@ -219,15 +228,15 @@ async function main(): Promise<string> {
     const bl = stats(baseLong);
     console.log(`time to first log line (navigation start → first row drawn), a running build`);
     console.log(`  short log (20 lines, ${opens} opens):  dashboard p50 ${a.p50.toFixed(0)} ms (min ${a.min.toFixed(0)}, max ${a.max.toFixed(0)});  bare page p50 ${b.p50.toFixed(0)} ms (min ${b.min.toFixed(0)}, max ${b.max.toFixed(0)})`);
-    console.log(`  long log (~${backlog.toLocaleString("en")} lines, 3 opens): dashboard p50 ${al.p50.toFixed(0)} ms (min ${al.min.toFixed(0)}, max ${al.max.toFixed(0)});  bare page p50 ${bl.p50.toFixed(0)} ms (min ${bl.min.toFixed(0)}, max ${bl.max.toFixed(0)})`);
+    console.log(`  long log (~${backlog.toLocaleString("en")} lines, ${longOpens} opens): dashboard p50 ${al.p50.toFixed(0)} ms (min ${al.min.toFixed(0)}, max ${al.max.toFixed(0)});  bare page p50 ${bl.p50.toFixed(0)} ms (min ${bl.min.toFixed(0)}, max ${bl.max.toFixed(0)})`);
     console.log(`frames over ${windowMs / 1000} s of streaming (60 Hz expected; dropped = frames missed by requestAnimationFrame)`);
     for (const [name, f] of [["dashboard", app], ["baseline ", base]] as const) {
       console.log(`  ${name}  ${f.frames} frames, ${f.dropped} dropped (${((f.dropped / (f.frames + f.dropped)) * 100).toFixed(1)}%), ${f.longFrames} long animation frames, ${f.blockingMs} ms blocking; ${(f.lines / (windowMs / 1000)).toFixed(0)} lines/s shown`);
     }
-    console.log(`1,000,000 lines (Playwright answering the log socket): all held and counted in ${m.ingestMs} ms after navigation; the middle drawn ${m.scrollMs.toFixed(0)} ms after a jump there; a line near the end found in ${m.searchMs} ms; JS heap ${m.heapMb.toFixed(0)} MB`);
+    console.log(`${manyLines.toLocaleString("en")} lines (Playwright answering the log socket): all held and counted in ${m.ingestMs} ms after navigation; the middle drawn ${m.scrollMs.toFixed(0)} ms after a jump there; a line near the end found in ${m.searchMs} ms; JS heap ${m.heapMb.toFixed(0)} MB`);
     const sizeMet = size.total / 1024 < sizeGoalKiB ? "met" : "NOT met";
     const firstMet = a.p50 < firstLineGoalMs ? "met" : "NOT met";
-    return `SUMMARY web: bundle ${(size.total / 1024).toFixed(1)} KiB gzip (goal < ${sizeGoalKiB}: ${sizeMet}); first log line p50 ${a.p50.toFixed(0)} ms vs bare page ${b.p50.toFixed(0)} ms (goal < ${firstLineGoalMs} ms: ${firstMet}; ${al.p50.toFixed(0)} ms vs ${bl.p50.toFixed(0)} ms with ~${Math.round(backlog / 1000)}k lines to replay); ${app.dropped}/${app.frames + app.dropped} frames dropped at ${rate} lines/s (bare page ${base.dropped}/${base.frames + base.dropped}); 1M lines: jump ${m.scrollMs.toFixed(0)} ms, search ${m.searchMs} ms`;
+    return `SUMMARY web: bundle ${(size.total / 1024).toFixed(1)} KiB gzip (goal < ${sizeGoalKiB}: ${sizeMet}); first log line p50 ${a.p50.toFixed(0)} ms vs bare page ${b.p50.toFixed(0)} ms (goal < ${firstLineGoalMs} ms: ${firstMet}; ${al.p50.toFixed(0)} ms vs ${bl.p50.toFixed(0)} ms with ~${Math.round(backlog / 1000)}k lines to replay); ${app.dropped}/${app.frames + app.dropped} frames dropped at ${rate} lines/s (bare page ${base.dropped}/${base.frames + base.dropped}); ${manyLines.toLocaleString("en")} lines: jump ${m.scrollMs.toFixed(0)} ms, search ${m.searchMs} ms; ${sizeLabel}`;
   } finally {
     await browser?.close();
     await platform?.close();
