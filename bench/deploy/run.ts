@@ -57,7 +57,13 @@ function dump(label: string, origin: number, d: DeploymentView, samples: Sample[
 }
 const here = fileURLToPath(new URL(".", import.meta.url));
 const run = promisify(execFile);
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@sparki.test", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@sparki.test" };
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "bench",
+  GIT_AUTHOR_EMAIL: "bench@sparki.test",
+  GIT_COMMITTER_NAME: "bench",
+  GIT_COMMITTER_EMAIL: "bench@sparki.test",
+};
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 const fastCheck = "healthCheck: { path: /health.txt, intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 1 }";
@@ -119,7 +125,13 @@ async function load(url: string, cookie?: string): Promise<Sample & { setCookie:
   // Sites are on their own hosts (http://<site>.localhost:<port>/), which Node cannot resolve.
   const res = await fetchSite(url, cookie ? { headers: { cookie } } : {});
   const body = await res.text();
-  return { sent, arrived: Date.now(), version: versionOf(body, res.status), deployment: res.headers.get("x-sparki-deployment"), setCookie: res.headers.get("set-cookie") };
+  return {
+    sent,
+    arrived: Date.now(),
+    version: versionOf(body, res.status),
+    deployment: res.headers.get("x-sparki-deployment"),
+    setCookie: res.headers.get("set-cookie"),
+  };
 }
 
 /** New visitors, one request at a time, `pollGapMs` apart, until `stop()` says so. */
@@ -159,7 +171,9 @@ async function postgresSucceeded(platform: Platform, projectId: string, buildId:
 async function greenBuild(platform: Platform, projectId: string): Promise<{ buildId: string; succeededAt: number; inPostgres: Promise<number> }> {
   const build = await platform.api<{ id: string }>("POST", `/v1/projects/${projectId}/builds`, { branch: "main" });
   const succeededAt = await new Promise<number>((resolve, reject) => {
-    const ws = new WebSocket(`${platform.apiUrl.replace(/^http/, "ws")}/v1/builds/${build.id}/logs`, { headers: { authorization: `Bearer ${platform.token}` } });
+    const ws = new WebSocket(`${platform.apiUrl.replace(/^http/, "ws")}/v1/builds/${build.id}/logs`, {
+      headers: { authorization: `Bearer ${platform.token}` },
+    });
     const timer = setTimeout(() => (ws.terminate(), reject(new Error(`build ${build.id} did not finish within 120 s:\n${platform.runner.tail()}`))), 120_000);
     ws.on("message", (data) => {
       const frame = JSON.parse(String(data)) as { type: string; status?: string };
@@ -195,7 +209,10 @@ async function deploymentEnd(platform: Platform, projectId: string, id: string, 
     if (res.ok) last = (await res.json()) as DeploymentView;
     else await res.body?.cancel();
     if (last && FINISHED.includes(last.status)) break;
-    if (Date.now() > deadline) throw new Error(`deployment ${id} is ${last?.status ?? "not there"} after ${timeoutMs} ms: ${JSON.stringify(last?.events.map((e) => `${e.type}: ${e.message}`))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `deployment ${id} is ${last?.status ?? "not there"} after ${timeoutMs} ms: ${JSON.stringify(last?.events.map((e) => `${e.type}: ${e.message}`))}`,
+      );
     await sleep(100);
   }
   // Postgres (the next release's `previous`) hears of it at the end of the same alarm.
@@ -356,11 +373,20 @@ class Site {
 // --- baseline -----------------------------------------------------------------------------------
 
 /** The least a deployment does (bench/deploy/worker.ts), then the first GET that shows `version`. */
-async function baseline(platform: Platform, s: Site, body: Record<string, string>, version: string): Promise<{ request: number; served: number; deploymentId: string }> {
+async function baseline(
+  platform: Platform,
+  s: Site,
+  body: Record<string, string>,
+  version: string,
+): Promise<{ request: number; served: number; deploymentId: string }> {
   const sent = Date.now();
   let answered = 0;
   let deploymentId = "";
-  const req = fetch(`${platform.apiUrl}/v1/__bench/deploy`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ projectId: s.projectId, stage: "production", ...body }) }).then(async (res) => {
+  const req = fetch(`${platform.apiUrl}/v1/__bench/deploy`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ projectId: s.projectId, stage: "production", ...body }),
+  }).then(async (res) => {
     const text = await res.text();
     if (!res.ok) throw new Error(`POST /v1/__bench/deploy answered ${res.status}: ${text.slice(0, 300)}`);
     answered = Date.now();
@@ -385,10 +411,15 @@ async function artifactOf(platform: Platform, buildId: string): Promise<string> 
 function line(label: string, samples: number[]) {
   const s = stats(samples.filter((v) => Number.isFinite(v)));
   const missing = samples.length - s.n;
-  console.log(`  ${label.padEnd(58)} p50 ${ms(s.p50).padStart(8)}  p95 ${ms(s.p95).padStart(8)}  max ${ms(s.max).padStart(8)}  min ${ms(s.min).padStart(8)}${missing ? `  (${missing} of ${samples.length} never)` : ""}`);
+  console.log(
+    `  ${label.padEnd(58)} p50 ${ms(s.p50).padStart(8)}  p95 ${ms(s.p95).padStart(8)}  max ${ms(s.max).padStart(8)}  min ${ms(s.min).padStart(8)}${missing ? `  (${missing} of ${samples.length} never)` : ""}`,
+  );
   return s;
 }
-const tally = (values: string[]) => Object.entries(values.reduce<Record<string, number>>((acc, v) => ((acc[v] = (acc[v] ?? 0) + 1), acc), {})).map(([k, n]) => `${k} ×${n}`).join(", ");
+const tally = (values: string[]) =>
+  Object.entries(values.reduce<Record<string, number>>((acc, v) => ((acc[v] = (acc[v] ?? 0) + 1), acc), {}))
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(", ");
 
 async function main(): Promise<string> {
   const platform = await startPlatform({ name: "deploy", entry: join(here, "worker.ts") });
@@ -413,9 +444,13 @@ async function main(): Promise<string> {
       // Baseline: publish the previous good build's site as a fresh deployment and switch to it,
       // then switch back to the live deployment (a rollback's least work). Before (b), so (b)
       // rolls back to the deployment its release names, which is served again by then.
-      const previousVersion = (await load(siteUrl(platform.stack.sitesOrigin, { projectId: fast.projectId, deploymentId: await pushReleaseId(previousGood) }) ?? "")).version;
+      const previousVersion = (
+        await load(siteUrl(platform.stack.sitesOrigin, { projectId: fast.projectId, deploymentId: await pushReleaseId(previousGood) }) ?? "")
+      ).version;
       publish.push(await baseline(platform, fast, { buildId: previousGood, artifact: await artifactOf(platform, previousGood) }, previousVersion));
-      switchBack.push(await baseline(platform, fast, { buildId: live.buildId, artifact: await artifactOf(platform, live.buildId), switchTo: live.releaseId }, live.version));
+      switchBack.push(
+        await baseline(platform, fast, { buildId: live.buildId, artifact: await artifactOf(platform, live.buildId), switchTo: live.releaseId }, live.version),
+      );
       for (let k = 0; k < 5; k++) {
         const s = await load(fast.url);
         rtt.push(s.arrived - s.sent);
@@ -423,7 +458,9 @@ async function main(): Promise<string> {
       broken.push(await fast.broken());
       previousGood = g.buildId;
       const last = broken.at(-1) as BrokenRow;
-      console.log(`  ${i + 1}/${iterations}: green → served ${ms(g.row.served)} (switched at ${ms(g.row.switched)}), baseline ${ms(publish.at(-1)?.served ?? NaN)}; failed check → old served ${ms(last.recovered)} (baseline switch ${ms(switchBack.at(-1)?.served ?? NaN)}), broken seen ${last.seenBroken}×`);
+      console.log(
+        `  ${i + 1}/${iterations}: green → served ${ms(g.row.served)} (switched at ${ms(g.row.switched)}), baseline ${ms(publish.at(-1)?.served ?? NaN)}; failed check → old served ${ms(last.recovered)} (baseline switch ${ms(switchBack.at(-1)?.served ?? NaN)}), broken seen ${last.seenBroken}×`,
+      );
     }
 
     const defaults = { green: [] as GreenRow[], broken: [] as BrokenRow[] };
@@ -434,7 +471,9 @@ async function main(): Promise<string> {
       for (let i = 0; i < defaultIterations; i++) {
         defaults.green.push((await slow.green()).row);
         defaults.broken.push(await slow.broken());
-        console.log(`  defaults ${i + 1}/${defaultIterations}: green → served ${ms(defaults.green.at(-1)?.served ?? NaN)}, healthy ${ms(defaults.green.at(-1)?.healthy ?? NaN)}; failed check → old served ${ms(defaults.broken.at(-1)?.recovered ?? NaN)}, broken live ${ms(defaults.broken.at(-1)?.serverWindow ?? NaN)}`);
+        console.log(
+          `  defaults ${i + 1}/${defaultIterations}: green → served ${ms(defaults.green.at(-1)?.served ?? NaN)}, healthy ${ms(defaults.green.at(-1)?.healthy ?? NaN)}; failed check → old served ${ms(defaults.broken.at(-1)?.recovered ?? NaN)}, broken live ${ms(defaults.broken.at(-1)?.serverWindow ?? NaN)}`,
+        );
       }
     }
 
@@ -450,10 +489,18 @@ async function main(): Promise<string> {
     const served = line("first new-visitor GET showing the new version", col(green, "served"));
     line("first health check passed", col(green, "healthy"));
     line("deployment succeeded (stage healthy)", col(green, "done"));
-    console.log(`  old version served after the first new one: ${col(green, "flaps").reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0)} requests; returning visitor (pin cookie from before): ${tally(green.map((r) => r.returning))}`);
+    console.log(
+      `  old version served after the first new one: ${col(green, "flaps").reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0)} requests; returning visitor (pin cookie from before): ${tally(green.map((r) => r.returning))}`,
+    );
     console.log("baseline, same workerd: one request doing the adapter's publish + alias switch (bench/deploy/worker.ts)");
-    line("  request answered", publish.map((p) => p.request));
-    const basePublish = line("  sent → first GET showing that version", publish.map((p) => p.served));
+    line(
+      "  request answered",
+      publish.map((p) => p.request),
+    );
+    const basePublish = line(
+      "  sent → first GET showing that version",
+      publish.map((p) => p.served),
+    );
     line("  new-visitor GET round trip (poll resolution, + 10 ms gap)", rtt);
 
     console.log(`\n(b) failed health check → old version served again, ${broken.length} iterations`);
@@ -467,11 +514,28 @@ async function main(): Promise<string> {
     const recovered = line("failing check → first GET showing the old version again", bcol(broken, "recovered"));
     line("broken version live (switch → switch back, events)", bcol(broken, "serverWindow"));
     const seen = broken.filter((r) => r.seenBroken > 0).length;
-    console.log(`  the poller saw the broken version in ${seen} of ${broken.length} iterations (${broken.reduce((a, r) => a + r.seenBroken, 0)} requests in all)${seen ? `; for ${broken.filter((r) => r.seenBroken > 0).map((r) => ms(r.visitorWindow)).join(", ")}` : ""}`);
-    console.log(`  returning visitor pinned to the broken deployment (cookie from a load in that window), after the rollback: ${tally(broken.map((r) => r.returning))}`);
+    console.log(
+      `  the poller saw the broken version in ${seen} of ${broken.length} iterations (${broken.reduce((a, r) => a + r.seenBroken, 0)} requests in all)${
+        seen
+          ? `; for ${broken
+              .filter((r) => r.seenBroken > 0)
+              .map((r) => ms(r.visitorWindow))
+              .join(", ")}`
+          : ""
+      }`,
+    );
+    console.log(
+      `  returning visitor pinned to the broken deployment (cookie from a load in that window), after the rollback: ${tally(broken.map((r) => r.returning))}`,
+    );
     console.log("baseline, same workerd: one request doing a bare alias switch back to the live deployment");
-    line("  request answered", switchBack.map((p) => p.request));
-    const baseSwitch = line("  sent → first GET showing that version", switchBack.map((p) => p.served));
+    line(
+      "  request answered",
+      switchBack.map((p) => p.request),
+    );
+    const baseSwitch = line(
+      "  sent → first GET showing that version",
+      switchBack.map((p) => p.served),
+    );
 
     if (defaults.green.length > 0) {
       console.log(`\nhealth check defaults (${defaultCheck}: every 10 s, 3 passes, 3 failures), ${defaults.green.length} iterations`);
@@ -480,12 +544,15 @@ async function main(): Promise<string> {
       console.log(`  passing checks before healthy: ${tally(defaults.green.map((r) => String(r.passes)))}`);
       line("(b) broken version live (switch → switch back)", bcol(defaults.broken, "serverWindow"));
       line("(b) first failing check → first GET showing the old version", bcol(defaults.broken, "recovered"));
-      console.log(`  new-visitor requests answered with the broken version: ${defaults.broken.map((r) => r.seenBroken).join(", ")} (over ${defaults.broken.map((r) => ms(r.visitorWindow)).join(", ")})`);
+      console.log(
+        `  new-visitor requests answered with the broken version: ${defaults.broken.map((r) => r.seenBroken).join(", ")} (over ${defaults.broken.map((r) => ms(r.visitorWindow)).join(", ")})`,
+      );
     }
 
     const missing = [...green.map((r) => r.served), ...broken.map((r) => r.recovered)].filter((v) => !Number.isFinite(v)).length;
     if (missing > 0) process.exitCode = 1;
-    const defaultNote = defaults.broken.length > 0 ? `; defaults (10 s × 3): broken version live p50 ${ms(stats(bcol(defaults.broken, "serverWindow")).p50)}` : "";
+    const defaultNote =
+      defaults.broken.length > 0 ? `; defaults (10 s × 3): broken version live p50 ${ms(stats(bcol(defaults.broken, "serverWindow")).p50)}` : "";
     return `SUMMARY deploy: green build → production serves it p50 ${ms(served.p50)}, p95 ${ms(served.p95)}, max ${ms(served.max)} (baseline publish + switch ${ms(basePublish.p50)} / ${ms(basePublish.p95)}); failed check → old version served p50 ${ms(recovered.p50)}, p95 ${ms(recovered.p95)}, max ${ms(recovered.max)} (baseline switch ${ms(baseSwitch.p50)} / ${ms(baseSwitch.p95)}); broken version seen by the poller in ${seen}/${broken.length}${defaultNote}; ${green.length} iterations${missing ? `; ${missing} NEVER SERVED` : ""}; ${sizeLabel}`;
   } finally {
     await platform.close();

@@ -126,7 +126,9 @@ async function main(): Promise<void> {
   console.log(`detect bench (${sizeLabel}): ${fixtures.length} fixtures + ${templates.length} ${CREATE_VITE} templates, ${RUNS} timed runs per repo\n`);
   for (const [corpus] of corpora) {
     console.log(`${corpus}`);
-    console.log(`  ${"tool".padEnd(22)} ${"framework".padStart(9)} ${"build".padStart(9)} ${"outputDir".padStart(9)} ${"median".padStart(9)} ${"p95".padStart(9)}`);
+    console.log(
+      `  ${"tool".padEnd(22)} ${"framework".padStart(9)} ${"build".padStart(9)} ${"outputDir".padStart(9)} ${"median".padStart(9)} ${"p95".padStart(9)}`,
+    );
     for (const tool of tools) {
       const r = results.get(tool.name)?.get(corpus);
       if (!r) continue;
@@ -152,7 +154,12 @@ async function main(): Promise<void> {
     .join(" | ");
   const threw = results.get(sparki.name)?.get("all")?.threw ?? 0;
   if (threw > 0 || templates.length === 0) process.exitCode = 1;
-  const invalid = threw > 0 ? `; INVALID RUN: Sparki's detector threw on ${threw} repositories` : templates.length === 0 ? `; INVALID RUN: ${CREATE_VITE} has no templates` : "";
+  const invalid =
+    threw > 0
+      ? `; INVALID RUN: Sparki's detector threw on ${threw} repositories`
+      : templates.length === 0
+        ? `; INVALID RUN: ${CREATE_VITE} has no templates`
+        : "";
   console.log(`SUMMARY detect (${fixtures.length + templates.length} repos): ${summary}${invalid}; ${sizeLabel}`);
   await rm(TMP, { recursive: true, force: true });
 }

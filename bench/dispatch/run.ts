@@ -38,7 +38,16 @@ async function main(): Promise<string> {
     mkdirSync(marks, { recursive: true });
     const stepCommand = `date +%s%3N > ${marks}/$SPARKI_BUILD_ID`;
     const repo = await platform.gitRepo("one-step", {
-      "sparki.yml": ["language: javascript", "commands:", "  install: null", "  lint: null", "  test: null", `  build: '${stepCommand}'`, "outputDir: null", ""].join("\n"),
+      "sparki.yml": [
+        "language: javascript",
+        "commands:",
+        "  install: null",
+        "  lint: null",
+        "  test: null",
+        `  build: '${stepCommand}'`,
+        "outputDir: null",
+        "",
+      ].join("\n"),
     });
     const project = await platform.createProject("dispatch", repo);
 
@@ -110,25 +119,45 @@ async function main(): Promise<string> {
         spawnLatency.push(baseline);
         checkoutFloor.push(checkout.t1 - checkout.t0);
       }
-      if (i === warmup - 1 || (i >= warmup && (i - warmup + 1) % 10 === 0)) console.log(`  ${i < warmup ? "warm-up done" : `${i - warmup + 1} builds`}: last trigger → step ${ms(row.toStep)} (plan claimed at ${ms(row.planClaim)})`);
+      if (i === warmup - 1 || (i >= warmup && (i - warmup + 1) % 10 === 0))
+        console.log(
+          `  ${i < warmup ? "warm-up done" : `${i - warmup + 1} builds`}: last trigger → step ${ms(row.toStep)} (plan claimed at ${ms(row.planClaim)})`,
+        );
       await new Promise((r) => setTimeout(r, settleMs));
     }
 
     const line = (label: string, samples: number[]) => {
       const s = stats(samples);
-      console.log(`  ${label.padEnd(48)} p50 ${ms(s.p50).padStart(7)}  p95 ${ms(s.p95).padStart(7)}  min ${ms(s.min).padStart(7)}  max ${ms(s.max).padStart(7)}`);
+      console.log(
+        `  ${label.padEnd(48)} p50 ${ms(s.p50).padStart(7)}  p95 ${ms(s.p95).padStart(7)}  min ${ms(s.min).padStart(7)}  max ${ms(s.max).padStart(7)}`,
+      );
       return s;
     };
     console.log(`\n${rows.length} sequential builds (one plan job, then one job of one step); the runner's clock, the step's and ours are one`);
-    const results = Object.fromEntries(Object.entries(phases).map(([key, label]) => [key, line(label, rows.map((r) => r[key as keyof typeof phases]))])) as Record<keyof typeof phases, ReturnType<typeof stats>>;
+    const results = Object.fromEntries(
+      Object.entries(phases).map(([key, label]) => [
+        key,
+        line(
+          label,
+          rows.map((r) => r[key as keyof typeof phases]),
+        ),
+      ]),
+    ) as Record<keyof typeof phases, ReturnType<typeof stats>>;
     console.log("baselines, in alternating rounds from a small Node process:");
     const base = line("  sh -c start of the same command", spawnLatency);
     line("  one checkout as the runner does it, by sh", checkoutFloor);
     const step = results.toStep;
     // A phase whose log line or event was not found (its wording changed) leaves a hole, not a figure.
-    const missing = Object.entries(phases).filter(([key]) => rows.some((r) => !Number.isFinite(r[key as keyof typeof phases]))).map(([, label]) => label.trim());
+    const missing = Object.entries(phases)
+      .filter(([key]) => rows.some((r) => !Number.isFinite(r[key as keyof typeof phases])))
+      .map(([, label]) => label.trim());
     if (missing.length > 0 || rows.length === 0) process.exitCode = 1;
-    const verdict = missing.length > 0 || rows.length === 0 ? `INVALID RUN: ${rows.length === 0 ? "no builds measured" : `not found in the runner's log: ${missing.join("; ")}`}` : step.p95 < goalMs ? "met" : "NOT met";
+    const verdict =
+      missing.length > 0 || rows.length === 0
+        ? `INVALID RUN: ${rows.length === 0 ? "no builds measured" : `not found in the runner's log: ${missing.join("; ")}`}`
+        : step.p95 < goalMs
+          ? "met"
+          : "NOT met";
     return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(results.planClaim.p50)}, p95 ${ms(results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; ${rows.length} builds; ${sizeLabel}`;
   } finally {
     shell.stop();

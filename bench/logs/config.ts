@@ -35,7 +35,10 @@ export function writeBenchConfig(dir: string): string {
     ...(assets && typeof assets.directory === "string"
       ? { assets: { ...assets, directory: join(projectRoot, assets.directory), run_worker_first: withRelay(assets.run_worker_first) } }
       : {}),
-    durable_objects: { ...rootObjects, bindings: [...((rootObjects.bindings as Table[] | undefined) ?? []), ...((extraObjects.bindings as Table[] | undefined) ?? [])] },
+    durable_objects: {
+      ...rootObjects,
+      bindings: [...((rootObjects.bindings as Table[] | undefined) ?? []), ...((extraObjects.bindings as Table[] | undefined) ?? [])],
+    },
     migrations: [...((root.migrations as Table[] | undefined) ?? []), ...((extra.migrations as Table[] | undefined) ?? [])],
   };
   const path = join(dir, "wrangler.bench-logs.toml");

@@ -133,18 +133,41 @@ async function waitForFile(path: string, timeoutMs: number): Promise<void> {
 }
 
 type Workerd = ReturnType<typeof workerdPids>;
-const cpuOf = (workerd: Workerd, viewers: Viewers) => ({ "workerd (objects)": cpuSeconds(workerd.objects), "workerd (proxy)": cpuSeconds(workerd.proxy), viewers: cpuSeconds(viewers.pid) });
+const cpuOf = (workerd: Workerd, viewers: Viewers) => ({
+  "workerd (objects)": cpuSeconds(workerd.objects),
+  "workerd (proxy)": cpuSeconds(workerd.proxy),
+  viewers: cpuSeconds(viewers.pid),
+});
 const minus = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]));
 
-const restartNote = "  !! workerd was restarted during this round (wrangler dev rebuilds and restarts it whenever a source file of the Worker changes, e.g. someone editing the checkout): its figures are not valid";
+const restartNote =
+  "  !! workerd was restarted during this round (wrangler dev rebuilds and restarts it whenever a source file of the Worker changes, e.g. someone editing the checkout): its figures are not valid";
 
 async function relayRound(platform: Platform, viewers: Viewers, repo: string, name: string, n: number): Promise<Round> {
   const ws = platform.apiUrl.replace(/^http/, "ws");
   await viewers.connect(`${ws}/__relay/${name}/viewer`, {}, n);
   const go = join(platform.work, `go-${name}`);
-  const producer = spawn(process.execPath, ["--import", "tsx", join(here, "producer.ts"), `${ws}/__relay/${name}/producer`, repo, `node emit.mjs ${n} ${rate} ${go}`], { cwd: projectRoot, stdio: ["ignore", "pipe", "inherit"] });
+  const producer = spawn(
+    process.execPath,
+    ["--import", "tsx", join(here, "producer.ts"), `${ws}/__relay/${name}/producer`, repo, `node emit.mjs ${n} ${rate} ${go}`],
+    { cwd: projectRoot, stdio: ["ignore", "pipe", "inherit"] },
+  );
   const said: Record<string, unknown>[] = [];
-  const heard = new Promise<void>((resolve) => producer.stdout.on("data", (d: Buffer) => (said.push(...d.toString().trim().split("\n").map((l) => JSON.parse(l))), resolve())));
+  const heard = new Promise<void>((resolve) =>
+    producer.stdout.on(
+      "data",
+      (d: Buffer) => (
+        said.push(
+          ...d
+            .toString()
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l)),
+        ),
+        resolve()
+      ),
+    ),
+  );
   await heard;
   await waitForFile(`${go}.ready`, 30_000);
   const workerd = workerdPids(platform.work, platform.apiUrl);
@@ -158,12 +181,19 @@ async function relayRound(platform: Platform, viewers: Viewers, repo: string, na
   const done = said.find((m) => m.done) as { peakRssKb: number; frames: number; cpuSeconds: number } | undefined;
   cpu["runner/producer"] = done?.cpuSeconds ?? NaN;
   const restarted = workerdPids(platform.work, platform.apiUrl).objects !== workerd.objects;
-  console.log(`  relay round ${name} (${clock(started)}–${clock(Date.now())}): ${n} lines, ${result.complete}/${result.viewers} viewers complete, producer sent ${done?.frames ?? "?"} frames, peak RSS ${((done?.peakRssKb ?? NaN) / 1024).toFixed(0)} MB`);
+  console.log(
+    `  relay round ${name} (${clock(started)}–${clock(Date.now())}): ${n} lines, ${result.complete}/${result.viewers} viewers complete, producer sent ${done?.frames ?? "?"} frames, peak RSS ${((done?.peakRssKb ?? NaN) / 1024).toFixed(0)} MB`,
+  );
   if (restarted) console.log(restartNote);
   return { result, cpu, seconds, restarted };
 }
 
-async function sparkiRound(platform: Platform, viewers: Viewers, projectId: string, n: number): Promise<Round & { runnerPeakMb: number; runnerSampledMb: number; build: any }> {
+async function sparkiRound(
+  platform: Platform,
+  viewers: Viewers,
+  projectId: string,
+  n: number,
+): Promise<Round & { runnerPeakMb: number; runnerSampledMb: number; build: any }> {
   const { runner } = platform;
   const go = join(platform.work, "go-sparki");
   const from = runner.events.length;
@@ -190,7 +220,9 @@ async function sparkiRound(platform: Platform, viewers: Viewers, projectId: stri
   const runnerPeakMb = memoryKb(pid, "VmHWM") / 1024;
   const restarted = workerdPids(platform.work, platform.apiUrl).objects !== workerd.objects;
   const end = await platform.waitForEnd(build.id, 300_000);
-  console.log(`  Sparki build ${build.id} (streaming ${clock(started)}–${clock(started + seconds * 1000)}): ${end.status}, ${result.complete}/${result.viewers} viewers complete, runner peak RSS ${runnerPeakMb.toFixed(0)} MB`);
+  console.log(
+    `  Sparki build ${build.id} (streaming ${clock(started)}–${clock(started + seconds * 1000)}): ${end.status}, ${result.complete}/${result.viewers} viewers complete, runner peak RSS ${runnerPeakMb.toFixed(0)} MB`,
+  );
   if (restarted) console.log(restartNote);
   return { result, cpu, seconds, restarted, runnerPeakMb, runnerSampledMb, build: end };
 }
@@ -212,7 +244,16 @@ async function main(): Promise<string> {
     const go = join(platform.work, "go-sparki");
     const repo = await platform.gitRepo("loud", {
       "emit.mjs": readFileSync(join(here, "emit.mjs"), "utf8"),
-      "sparki.yml": ["language: javascript", "commands:", "  install: null", "  lint: null", "  test: null", `  build: node emit.mjs ${lines} ${rate} ${go}`, "outputDir: null", ""].join("\n"),
+      "sparki.yml": [
+        "language: javascript",
+        "commands:",
+        "  install: null",
+        "  lint: null",
+        "  test: null",
+        `  build: node emit.mjs ${lines} ${rate} ${go}`,
+        "outputDir: null",
+        "",
+      ].join("\n"),
     });
     const project = await platform.createProject("logs", repo);
     const workerd = workerdPids(platform.work, platform.apiUrl);
@@ -227,17 +268,27 @@ async function main(): Promise<string> {
     const ours = describe([sparki]);
     const row = (label: string, d: ReturnType<typeof describe>) => {
       console.log(`  ${label}`);
-      console.log(`    write → viewer   p50 ${d.p50} ms  p95 ${d.p95} ms  p99 ${d.p99} ms  max ${d.max} ms   (runner/producer stamp → viewer p95 ${d.stampedP95} ms)`);
-      console.log(`    delivered        ${d.perViewerRate.toFixed(0)} lines/s per viewer, ${(d.perViewerRate * viewerCount).toFixed(0)} lines/s in all; ${d.linesPerFrame.toFixed(1)} lines per frame`);
+      console.log(
+        `    write → viewer   p50 ${d.p50} ms  p95 ${d.p95} ms  p99 ${d.p99} ms  max ${d.max} ms   (runner/producer stamp → viewer p95 ${d.stampedP95} ms)`,
+      );
+      console.log(
+        `    delivered        ${d.perViewerRate.toFixed(0)} lines/s per viewer, ${(d.perViewerRate * viewerCount).toFixed(0)} lines/s in all; ${d.linesPerFrame.toFixed(1)} lines per frame`,
+      );
       console.log(`    completeness     ${d.received}/${d.expected} line receipts, viewers complete ${d.complete}, duplicates ${d.duplicates}`);
-      console.log(`    CPU seconds      ${Object.entries(d.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")} over ${d.wall.toFixed(0)} s of streaming`);
+      console.log(
+        `    CPU seconds      ${Object.entries(d.cpu)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(", ")} over ${d.wall.toFixed(0)} s of streaming`,
+      );
     };
     console.log(`\n${lines} lines at ${rate} lines/s, ${viewerCount} viewers`);
     row("relay (LogRelay, 25 ms batches; two rounds of half the lines, before and after)", relay);
     row("Sparki (runner → BuildCoordinator → viewers)", ours);
     const ratio = ours.p95 / relay.p95;
     console.log(`  ratio Sparki/relay: p50 ${(ours.p50 / relay.p50).toFixed(2)}×  p95 ${ratio.toFixed(2)}×  p99 ${(ours.p99 / relay.p99).toFixed(2)}×`);
-    console.log(`  runner RSS while streaming: peak (VmHWM) ${sparki.runnerPeakMb.toFixed(0)} MB, highest 200 ms sample ${sparki.runnerSampledMb.toFixed(0)} MB`);
+    console.log(
+      `  runner RSS while streaming: peak (VmHWM) ${sparki.runnerPeakMb.toFixed(0)} MB, highest 200 ms sample ${sparki.runnerSampledMb.toFixed(0)} MB`,
+    );
     const problems = [
       ...[relayA, sparki, relayB].filter((r) => r.restarted).map(() => "workerd restarted mid-round"),
       ...(ours.received < ours.expected ? [`Sparki's viewers got ${ours.received} of ${ours.expected} lines`] : []),

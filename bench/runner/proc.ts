@@ -40,7 +40,7 @@ export function workerdPids(work: string, apiUrl: string): { objects: number; pr
   const ours = new Set(procs.filter((p) => p.cmd.includes("wrangler") && p.cmd.includes(work)).map((p) => p.pid));
   for (let grew = true; grew; ) {
     grew = false;
-    for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) (ours.add(p.pid), (grew = true));
+    for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) ours.add(p.pid), (grew = true);
   }
   const workerds = procs.filter((p) => ours.has(p.pid) && /workerd\S* serve/.test(p.cmd));
   const port = new URL(apiUrl).port;

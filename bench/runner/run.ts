@@ -50,12 +50,19 @@ async function main(): Promise<string> {
   try {
     const repo = await platform.gitRepo("busy", {
       "work.sh": workScript,
-      "sparki.yml": ["language: javascript", "commands:", "  install: null", "  lint: null", "  test: null", "  build: sh work.sh", "outputDir: null", ""].join("\n"),
+      "sparki.yml": ["language: javascript", "commands:", "  install: null", "  lint: null", "  test: null", "  build: sh work.sh", "outputDir: null", ""].join(
+        "\n",
+      ),
     });
     const project = await platform.createProject("runner", repo);
     const runnerPid = platform.runner.pid;
     let restarts = 0;
-    const cpu = (own: number, children: number, workerd: ReturnType<typeof workerdPids>) => ({ script: childrenCpuSeconds(children), "runner itself": cpuSeconds(own), "workerd (objects)": cpuSeconds(workerd.objects), "workerd (proxy)": cpuSeconds(workerd.proxy) });
+    const cpu = (own: number, children: number, workerd: ReturnType<typeof workerdPids>) => ({
+      script: childrenCpuSeconds(children),
+      "runner itself": cpuSeconds(own),
+      "workerd (objects)": cpuSeconds(workerd.objects),
+      "workerd (proxy)": cpuSeconds(workerd.proxy),
+    });
     const minus = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]));
 
     /** CPU used by each party while `fn` runs; counts workerd restarts (wrangler dev rebuilds on any source change). */
@@ -73,7 +80,17 @@ async function main(): Promise<string> {
     const viaShell = async () => {
       const [run, used] = await measured(shell.pid, () => shell.run("sh work.sh", repo));
       if (run.code !== 0) throw new Error(`sh work.sh exited ${run.code}`);
-      return { wall: run.t1 - run.t0, inside: inside(run.tail), bytes: run.bytes, cpu: { script: used.script ?? NaN, "node reading the output": used["runner itself"] ?? NaN, "workerd (objects)": used["workerd (objects)"] ?? NaN, "workerd (proxy)": used["workerd (proxy)"] ?? NaN } };
+      return {
+        wall: run.t1 - run.t0,
+        inside: inside(run.tail),
+        bytes: run.bytes,
+        cpu: {
+          script: used.script ?? NaN,
+          "node reading the output": used["runner itself"] ?? NaN,
+          "workerd (objects)": used["workerd (objects)"] ?? NaN,
+          "workerd (proxy)": used["workerd (proxy)"] ?? NaN,
+        },
+      };
     };
     const viaRunner = async () => {
       const [build, used] = await measured(runnerPid, async () => {
@@ -92,12 +109,19 @@ async function main(): Promise<string> {
       // "script" includes the build's two checkouts (git), and workerd the bench's polling.
       // Only the log's end: the marks are the step's last line (the build has ~spawns + lines).
       const tail = await platform.readLog(id, spawns + outputLines);
-      return { wall: Date.parse(step.finishedAt) - Date.parse(step.startedAt), inside: inside(tail.map((l) => l.text).join("\n")), job: Date.parse(job.completedAt) - Date.parse(job.startedAt), cpu: used };
+      return {
+        wall: Date.parse(step.finishedAt) - Date.parse(step.startedAt),
+        inside: inside(tail.map((l) => l.text).join("\n")),
+        job: Date.parse(job.completedAt) - Date.parse(job.startedAt),
+        cpu: used,
+      };
     };
 
     const sandboxed = platform.runner.events.some((e) => /^runner started: .*, sandboxed$/.test(e.message));
     if (sandboxed !== sandbox) throw new Error(`the runner ${sandboxed ? "is" : "is not"} sandboxing its steps:\n${platform.runner.tail()}`);
-    console.log(`${sizeLabel}; step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}, steps ${sandbox ? "in its bubblewrap sandbox" : "NOT sandboxed (BENCH_RUNNER_SANDBOX=0)"}; plain sh unsandboxed`);
+    console.log(
+      `${sizeLabel}; step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}, steps ${sandbox ? "in its bubblewrap sandbox" : "NOT sandboxed (BENCH_RUNNER_SANDBOX=0)"}; plain sh unsandboxed`,
+    );
     await viaShell();
     await viaRunner();
     const sh: Awaited<ReturnType<typeof viaShell>>[] = [];
@@ -115,9 +139,21 @@ async function main(): Promise<string> {
       console.log(`  round ${round + 1}: sh ${ms(a?.wall ?? NaN)}, runner ${ms(b?.wall ?? NaN)} (${((b?.wall ?? NaN) / (a?.wall ?? NaN)).toFixed(3)}×)`);
     }
 
-    const s = { wall: stats(sh.map((r) => r.wall)), total: stats(sh.map((r) => r.inside.total)), spawning: stats(sh.map((r) => r.inside.spawning)), printing: stats(sh.map((r) => r.inside.printing)) };
-    const r = { wall: stats(runner.map((r) => r.wall)), total: stats(runner.map((r) => r.inside.total)), spawning: stats(runner.map((r) => r.inside.spawning)), printing: stats(runner.map((r) => r.inside.printing)), job: stats(runner.map((r) => r.job)) };
-    const row = (label: string, x: ReturnType<typeof stats>) => console.log(`  ${label.padEnd(50)} median ${ms(x.p50).padStart(8)}  min ${ms(x.min).padStart(8)}  max ${ms(x.max).padStart(8)}`);
+    const s = {
+      wall: stats(sh.map((r) => r.wall)),
+      total: stats(sh.map((r) => r.inside.total)),
+      spawning: stats(sh.map((r) => r.inside.spawning)),
+      printing: stats(sh.map((r) => r.inside.printing)),
+    };
+    const r = {
+      wall: stats(runner.map((r) => r.wall)),
+      total: stats(runner.map((r) => r.inside.total)),
+      spawning: stats(runner.map((r) => r.inside.spawning)),
+      printing: stats(runner.map((r) => r.inside.printing)),
+      job: stats(runner.map((r) => r.job)),
+    };
+    const row = (label: string, x: ReturnType<typeof stats>) =>
+      console.log(`  ${label.padEnd(50)} median ${ms(x.p50).padStart(8)}  min ${ms(x.min).padStart(8)}  max ${ms(x.max).padStart(8)}`);
     console.log(`\n${rounds} rounds, ${((sh[0]?.bytes ?? 0) / 1e6).toFixed(1)} MB of output per run`);
     row("plain sh: spawn → exit, output read", s.wall);
     row("runner: step startedAt → finishedAt", r.wall);
@@ -131,11 +167,15 @@ async function main(): Promise<string> {
     const meanCpu = (rows: { cpu: Record<string, number> }[]) => {
       const out: Record<string, number> = {};
       for (const x of rows) for (const [k, v] of Object.entries(x.cpu)) out[k] = (out[k] ?? 0) + v / rows.length;
-      return Object.entries(out).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+      return Object.entries(out)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(", ");
     };
     console.log(`  CPU seconds per run, sh:     ${meanCpu(sh)}`);
     // Sandboxed, the step's processes are reaped by bwrap's init, not the runner: "script" misses them.
-    console.log(`  CPU seconds per run, runner: ${meanCpu(runner)} (whole build${sandbox ? "; script: the checkouts only, the sandboxed step's CPU is not counted" : ""})`);
+    console.log(
+      `  CPU seconds per run, runner: ${meanCpu(runner)} (whole build${sandbox ? "; script: the checkouts only, the sandboxed step's CPU is not counted" : ""})`,
+    );
     const insideRatio = r.total.p50 / s.total.p50;
     const mediansRatio = r.wall.p50 / s.wall.p50;
     const sumRatio = runner.reduce((t, x) => t + x.wall, 0) / sh.reduce((t, x) => t + x.wall, 0);
@@ -144,10 +184,15 @@ async function main(): Promise<string> {
     // the medians of each side, taken apart, do not cancel.
     const paired = stats(runner.map((x, i) => x.wall / (sh[i]?.wall ?? NaN)));
     const ratio = paired.p50;
-    console.log(`  ratio runner/sh: per round median ${ratio.toFixed(3)}× (min ${paired.min.toFixed(3)}×, max ${paired.max.toFixed(3)}×); medians ${mediansRatio.toFixed(3)}×, totals ${sumRatio.toFixed(3)}×; the script's own time ${insideRatio.toFixed(3)}×`);
+    console.log(
+      `  ratio runner/sh: per round median ${ratio.toFixed(3)}× (min ${paired.min.toFixed(3)}×, max ${paired.max.toFixed(3)}×); medians ${mediansRatio.toFixed(3)}×, totals ${sumRatio.toFixed(3)}×; the script's own time ${insideRatio.toFixed(3)}×`,
+    );
     // The script's marks are its last line: a run whose marks never arrived measured something else.
     const unmarked = [...sh, ...runner].filter((x) => !Number.isFinite(x.inside.total)).length;
-    const problems = [...(restarts > 0 ? [`workerd restarted ${restarts} time(s)`] : []), ...(unmarked > 0 ? [`${unmarked} runs without the script's marks`] : [])];
+    const problems = [
+      ...(restarts > 0 ? [`workerd restarted ${restarts} time(s)`] : []),
+      ...(unmarked > 0 ? [`${unmarked} runs without the script's marks`] : []),
+    ];
     const verdict = problems.length > 0 ? `INVALID RUN: ${problems.join("; ")}` : ratio < goal ? "met" : "NOT met";
     if (problems.length > 0) process.exitCode = 1;
     return `SUMMARY runner (${sandbox ? "sandboxed" : "not sandboxed"}): step wall time runner/sh ${ratio.toFixed(3)}× (median of ${rounds} paired rounds; medians ${ms(r.wall.p50)} vs ${ms(s.wall.p50)} = ${mediansRatio.toFixed(3)}×; overhead ${((ratio - 1) * 100).toFixed(1)} %, goal < ${((goal - 1) * 100).toFixed(0)} %: ${verdict}); ${sizeLabel}`;

@@ -69,7 +69,11 @@ async function firstLine(context: BrowserContext, url: string): Promise<number> 
     await page.waitForFunction(`performance.getEntriesByName("sparki:first-log-line").length > 0`, undefined, { timeout: 30_000 });
     if (process.env.BENCH_WEB_TRACE) {
       // Where the time went: navigation, each resource (the socket is not one), the mark.
-      console.log(await page.evaluate(`JSON.stringify([performance.getEntriesByType("navigation")[0], ...performance.getEntriesByType("resource")].map((e) => [e.name.replace(location.origin, ""), Math.round(e.startTime), Math.round(e.responseStart), Math.round(e.responseEnd)]).concat([["dcl", Math.round(performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd)], ["mark", Math.round(performance.getEntriesByName("sparki:first-log-line")[0].startTime)], ["socket-open", Math.round(performance.getEntriesByName("sparki:socket")[0]?.startTime ?? -1)]]))`));
+      console.log(
+        await page.evaluate(
+          `JSON.stringify([performance.getEntriesByType("navigation")[0], ...performance.getEntriesByType("resource")].map((e) => [e.name.replace(location.origin, ""), Math.round(e.startTime), Math.round(e.responseStart), Math.round(e.responseEnd)]).concat([["dcl", Math.round(performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd)], ["mark", Math.round(performance.getEntriesByName("sparki:first-log-line")[0].startTime)], ["socket-open", Math.round(performance.getEntriesByName("sparki:socket")[0]?.startTime ?? -1)]]))`,
+        ),
+      );
     }
     return (await page.evaluate(`performance.getEntriesByName("sparki:first-log-line")[0].startTime`)) as number;
   } finally {
@@ -116,7 +120,13 @@ async function million(context: BrowserContext, buildId: string): Promise<{ inge
         const lines = [];
         for (let i = 0; i < perFrame; i++) {
           seq++;
-          lines.push({ seq, jobId: `${buildId}.1`, step: "build", ts: seq, text: seq === needle ? "the needle line" : `line ${seq} \u001b[32mok\u001b[0m the quick brown fox jumps over the lazy dog` });
+          lines.push({
+            seq,
+            jobId: `${buildId}.1`,
+            step: "build",
+            ts: seq,
+            text: seq === needle ? "the needle line" : `line ${seq} \u001b[32mok\u001b[0m the quick brown fox jumps over the lazy dog`,
+          });
         }
         ws.send(JSON.stringify({ type: "lines", lines }));
       }
@@ -124,7 +134,10 @@ async function million(context: BrowserContext, buildId: string): Promise<{ inge
     });
     const t0 = Date.now();
     await page.goto(`/builds/${buildId}`);
-    await page.waitForFunction(`document.getElementById("log-count")?.textContent === "${total.toLocaleString("en")} lines"`, undefined, { timeout: 120_000, polling: 50 });
+    await page.waitForFunction(`document.getElementById("log-count")?.textContent === "${total.toLocaleString("en")} lines"`, undefined, {
+      timeout: 120_000,
+      polling: 50,
+    });
     const ingestMs = Date.now() - t0;
     const scrollMs = (await page.evaluate(`new Promise((resolve) => {
       const box = document.querySelector(".log-box");
@@ -147,7 +160,9 @@ async function million(context: BrowserContext, buildId: string): Promise<{ inge
 
 async function main(): Promise<string> {
   const size = bundleSize();
-  console.log(`${sizeLabel}; bundle (gzip): app.js ${(size.js / 1024).toFixed(1)} KiB, app.css ${(size.css / 1024).toFixed(1)} KiB, index.html ${(size.html / 1024).toFixed(1)} KiB = ${(size.total / 1024).toFixed(1)} KiB`);
+  console.log(
+    `${sizeLabel}; bundle (gzip): app.js ${(size.js / 1024).toFixed(1)} KiB, app.css ${(size.css / 1024).toFixed(1)} KiB, index.html ${(size.html / 1024).toFixed(1)} KiB = ${(size.total / 1024).toFixed(1)} KiB`,
+  );
 
   let platform: Platform | undefined;
   let browser: Browser | undefined;
@@ -158,7 +173,11 @@ async function main(): Promise<string> {
     browser = await launch(["--disable-features=LocalNetworkAccessChecks"]);
     // The API takes the session cookie only from its own origin, which a browser sends itself;
     // this request context is not a page, so it says so.
-    const context = await browser.newContext({ baseURL: platform.apiUrl, viewport: { width: 1280, height: 900 }, extraHTTPHeaders: { origin: platform.apiUrl } });
+    const context = await browser.newContext({
+      baseURL: platform.apiUrl,
+      viewport: { width: 1280, height: 900 },
+      extraHTTPHeaders: { origin: platform.apiUrl },
+    });
     const req = context.request;
     const json = async (p: Promise<{ ok(): boolean; status(): number; json(): Promise<unknown>; text(): Promise<string> }>) => {
       const res = await p;
@@ -170,7 +189,11 @@ async function main(): Promise<string> {
     await json(req.post("/v1/auth/signup", { data: { email, password: "benchmark password", name: "Bench" } }));
     await json(req.post("/v1/auth/login", { data: { email, password: "benchmark password", session: "cookie" } }));
     const ws = await json(req.post("/v1/workspaces", { data: { name: "Bench web" } }));
-    const repo = await platform.gitRepo("stream", { "package.json": JSON.stringify({ name: "stream", version: "1.0.0", type: "module" }), "sparki.yml": `language: javascript\ncommands:\n  install: null\n  lint: null\n  test: null\n  build: "node stream.mjs"\noutputDir: null\n`, "stream.mjs": streamJs });
+    const repo = await platform.gitRepo("stream", {
+      "package.json": JSON.stringify({ name: "stream", version: "1.0.0", type: "module" }),
+      "sparki.yml": `language: javascript\ncommands:\n  install: null\n  lint: null\n  test: null\n  build: "node stream.mjs"\noutputDir: null\n`,
+      "stream.mjs": streamJs,
+    });
     const project = await json(req.post(`/v1/workspaces/${ws.id}/projects`, { data: { name: "stream", gitUrl: repo } }));
     const build = await json(req.post(`/v1/projects/${project.id}/builds`, { data: {} }));
     const started = Date.now();
@@ -220,20 +243,32 @@ async function main(): Promise<string> {
       baseLong.push(await firstLine(context, `/__bench/baseline.html`));
     }
     const streamingFor = (Date.now() - streamStarted - warmupMs) / 1000;
-    if (streamingFor > seconds) console.log(`  (warning: measurements took ${streamingFor.toFixed(0)} s, longer than the ${seconds} s stream: raise BENCH_WEB_SECONDS)`);
+    if (streamingFor > seconds)
+      console.log(`  (warning: measurements took ${streamingFor.toFixed(0)} s, longer than the ${seconds} s stream: raise BENCH_WEB_SECONDS)`);
     const m = await million(context, build.id);
     const a = stats(appFirst);
     const b = stats(baseFirst);
     const al = stats(appLong);
     const bl = stats(baseLong);
     console.log(`time to first log line (navigation start → first row drawn), a running build`);
-    console.log(`  short log (20 lines, ${opens} opens):  dashboard p50 ${a.p50.toFixed(0)} ms (min ${a.min.toFixed(0)}, max ${a.max.toFixed(0)});  bare page p50 ${b.p50.toFixed(0)} ms (min ${b.min.toFixed(0)}, max ${b.max.toFixed(0)})`);
-    console.log(`  long log (~${backlog.toLocaleString("en")} lines, ${longOpens} opens): dashboard p50 ${al.p50.toFixed(0)} ms (min ${al.min.toFixed(0)}, max ${al.max.toFixed(0)});  bare page p50 ${bl.p50.toFixed(0)} ms (min ${bl.min.toFixed(0)}, max ${bl.max.toFixed(0)})`);
+    console.log(
+      `  short log (20 lines, ${opens} opens):  dashboard p50 ${a.p50.toFixed(0)} ms (min ${a.min.toFixed(0)}, max ${a.max.toFixed(0)});  bare page p50 ${b.p50.toFixed(0)} ms (min ${b.min.toFixed(0)}, max ${b.max.toFixed(0)})`,
+    );
+    console.log(
+      `  long log (~${backlog.toLocaleString("en")} lines, ${longOpens} opens): dashboard p50 ${al.p50.toFixed(0)} ms (min ${al.min.toFixed(0)}, max ${al.max.toFixed(0)});  bare page p50 ${bl.p50.toFixed(0)} ms (min ${bl.min.toFixed(0)}, max ${bl.max.toFixed(0)})`,
+    );
     console.log(`frames over ${windowMs / 1000} s of streaming (60 Hz expected; dropped = frames missed by requestAnimationFrame)`);
-    for (const [name, f] of [["dashboard", app], ["baseline ", base]] as const) {
-      console.log(`  ${name}  ${f.frames} frames, ${f.dropped} dropped (${((f.dropped / (f.frames + f.dropped)) * 100).toFixed(1)}%), ${f.longFrames} long animation frames, ${f.blockingMs} ms blocking; ${(f.lines / (windowMs / 1000)).toFixed(0)} lines/s shown`);
+    for (const [name, f] of [
+      ["dashboard", app],
+      ["baseline ", base],
+    ] as const) {
+      console.log(
+        `  ${name}  ${f.frames} frames, ${f.dropped} dropped (${((f.dropped / (f.frames + f.dropped)) * 100).toFixed(1)}%), ${f.longFrames} long animation frames, ${f.blockingMs} ms blocking; ${(f.lines / (windowMs / 1000)).toFixed(0)} lines/s shown`,
+      );
     }
-    console.log(`${manyLines.toLocaleString("en")} lines (Playwright answering the log socket): all held and counted in ${m.ingestMs} ms after navigation; the middle drawn ${m.scrollMs.toFixed(0)} ms after a jump there; a line near the end found in ${m.searchMs} ms; JS heap ${m.heapMb.toFixed(0)} MB`);
+    console.log(
+      `${manyLines.toLocaleString("en")} lines (Playwright answering the log socket): all held and counted in ${m.ingestMs} ms after navigation; the middle drawn ${m.scrollMs.toFixed(0)} ms after a jump there; a line near the end found in ${m.searchMs} ms; JS heap ${m.heapMb.toFixed(0)} MB`,
+    );
     const sizeMet = size.total / 1024 < sizeGoalKiB ? "met" : "NOT met";
     const firstMet = a.p50 < firstLineGoalMs ? "met" : "NOT met";
     return `SUMMARY web: bundle ${(size.total / 1024).toFixed(1)} KiB gzip (goal < ${sizeGoalKiB}: ${sizeMet}); first log line p50 ${a.p50.toFixed(0)} ms vs bare page ${b.p50.toFixed(0)} ms (goal < ${firstLineGoalMs} ms: ${firstMet}; ${al.p50.toFixed(0)} ms vs ${bl.p50.toFixed(0)} ms with ~${Math.round(backlog / 1000)}k lines to replay); ${app.dropped}/${app.frames + app.dropped} frames dropped at ${rate} lines/s (bare page ${base.dropped}/${base.frames + base.dropped}); ${manyLines.toLocaleString("en")} lines: jump ${m.scrollMs.toFixed(0)} ms, search ${m.searchMs} ms; ${sizeLabel}`;
