@@ -1,11 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import { BUILD_FINISHED, describeTransitionError, initialBuild, initialJob, transitionBuild, transitionJob, type JobEvent } from "../../core/build/index.ts";
+import { BUILD_FINISHED, initialBuild, initialJob, transitionBuild, transitionJob } from "../../core/build/index.ts";
 import type { CompleteRequest, HeartbeatResponse, Job, StepReport } from "../../core/contracts/runner.ts";
 import { PipelineSchema, type Pipeline } from "../../core/pipeline/index.ts";
 import type { Bindings } from "../../server/config.js";
 import { LogLines } from "./log-lines.js";
 import { LogSockets } from "./log-sockets.js";
-import { maxJobAttempts, Progress, reofferEveryMs } from "./progress.js";
+import { Progress, reofferEveryMs } from "./progress.js";
 import { planJob } from "./plan.js";
 import { sharedPool } from "../../server/objects/runner-dispatcher/protocol.js";
 import { BuildInit, type BuildCoordinatorRpc, type BuildView, type Claimant, type Holder, type LeaseRefusal } from "../../server/objects/build-coordinator/protocol.js";
@@ -206,7 +206,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
    */
   async leavePool(pool: string): Promise<void> {
     const meta = this.#store.meta();
-    if (!meta || !meta.init.pools.includes(pool) || meta.init.pools.length === 1) return;
+    if (!meta?.init.pools.includes(pool) || meta.init.pools.length === 1) return;
     meta.init = { ...meta.init, pools: meta.init.pools.filter((p) => p !== pool) };
     this.#store.saveMeta(meta);
     const leaving = runnerDispatcher(this.env, pool);

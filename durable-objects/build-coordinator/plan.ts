@@ -48,7 +48,7 @@ export interface Expansion {
  */
 export function expandPipeline(buildId: string, pipeline: Pipeline, branch: string, opts: { deployJobs?: boolean } = {}): Expansion {
   const ids = new Map<string, string>();
-  pipeline.jobs.forEach((job, index) => ids.set(job.id, `${buildId}.${index + 1}`));
+  for (const [index, job] of pipeline.jobs.entries()) ids.set(job.id, `${buildId}.${index + 1}`);
   const jobs: JobSpec[] = [];
   const skipped: string[] = [];
   pipeline.jobs.forEach((job, index) => {

@@ -4,7 +4,7 @@
  * Postgres outage delays the record but never loses it.
  */
 import { SparkiEvent } from "../../core/contracts/events.js";
-import { connect } from "../../server/db/client.js";
+import { connect, type Connection } from "../../server/db/client.js";
 import { BuildRecord, JobRecord, recordBuild, recordJob } from "../../server/use-cases/record-build.js";
 import type { Bindings } from "../../server/config.js";
 import type { Store } from "./store.js";
@@ -14,7 +14,7 @@ export async function flushOutbox(store: Store, env: Bindings): Promise<boolean>
   const pending = store.outbox();
   if (pending.length === 0) return true;
   if (!env.DATABASE_URL) return false;
-  let connection;
+  let connection: Connection;
   try {
     connection = await connect(env.DATABASE_URL, env.NEON_WS_PROXY);
   } catch {
