@@ -99,7 +99,7 @@ export class LogLines {
   }
 
   /** Writes the whole log to R2 (streamed, never whole in memory); returns its key. */
-  async archive(bucket: R2Bucket, meta: Meta): Promise<string> {
+  async archive(bucket: R2Bucket, meta: Meta): Promise<void> {
     const key = buildLogKey(meta.init.projectId, meta.init.buildId);
     const [row] = this.sql
       .exec<{ bytes: number | null }>("select sum(length(cast(text as blob)) + case when partial = 1 then 0 else 1 end) as bytes from log_lines")
@@ -108,7 +108,6 @@ export class LogLines {
     const stream = new FixedLengthStream(length);
     const writing = this.#pump(stream.writable, null);
     await Promise.all([bucket.put(key, stream.readable, { httpMetadata: { contentType: "text/plain; charset=utf-8" } }), writing]);
-    return key;
   }
 
   /** The log (or one job's lines) as text: each line's text, plus a newline unless it was partial. */

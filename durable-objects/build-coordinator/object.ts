@@ -46,7 +46,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   async start(input: BuildInit): Promise<void> {
     if (this.#store.meta()) return;
     const init = BuildInit.parse(input);
-    this.#store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [], archivedKey: null });
+    this.#store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [] });
     const plan: JobRow = { spec: planJob(init.buildId), state: initialJob(), steps: [] };
     if (init.pipeline) {
       // Planned already: the plan job is done before it starts, and advance() expands the pipeline.

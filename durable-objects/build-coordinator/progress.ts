@@ -78,7 +78,7 @@ export class Progress {
       if (failed.ok) meta.state = failed.state;
     }
     meta.error = error;
-    meta.archivedKey = await this.lines.archive(this.env.ARTIFACTS, meta);
+    await this.lines.archive(this.env.ARTIFACTS, meta);
     // The log is archived (masked); the values are no longer needed here.
     this.ctx.storage.sql.exec("delete from masks");
     this.lines.forgetMasks();

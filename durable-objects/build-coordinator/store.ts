@@ -16,7 +16,6 @@ export interface Meta {
   skipped: string[];
   /** Why the build did not succeed, in one line for the UI. */
   error?: string | null;
-  archivedKey: string | null;
 }
 
 export interface JobRow {
