@@ -84,7 +84,12 @@ export class ApiClient {
   }
 
   /** A JSON call; `schema` parses the 2xx answer. */
-  async call<T extends z.ZodType>(method: string, path: string, schema: T, options: { body?: unknown; query?: Query; auth?: boolean } = {}): Promise<z.infer<T>> {
+  async call<T extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: T,
+    options: { body?: unknown; query?: Query; auth?: boolean } = {},
+  ): Promise<z.infer<T>> {
     const res = await this.#send(method, path, options.body, options.query, options.auth ?? true);
     const text = await res.text();
     if (!res.ok) throw describeProblem(res.status, text, `${method} ${path}`);
@@ -95,7 +100,10 @@ export class ApiClient {
       throw new UserError(`${method} ${path} answered something that is not JSON; is ${this.url} a Sparki server?`);
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new UserError(`${method} ${path} answered an unexpected shape (${parsed.error.issues[0]?.message ?? "invalid"} at ${parsed.error.issues[0]?.path.join(".") ?? ""}); is the CLI older than the server?`);
+    if (!parsed.success)
+      throw new UserError(
+        `${method} ${path} answered an unexpected shape (${parsed.error.issues[0]?.message ?? "invalid"} at ${parsed.error.issues[0]?.path.join(".") ?? ""}); is the CLI older than the server?`,
+      );
     return parsed.data;
   }
 

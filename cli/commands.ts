@@ -6,6 +6,7 @@ import { canonicalJson, generatePipeline } from "../core/pipeline/index.ts";
 import { formatDetection } from "./format.ts";
 import { fsTree, TreeRootError } from "../node/fs-tree.ts";
 import { UserError } from "../node/user-error.ts";
+import type { SparkiConfig } from "../core/config/schema.ts";
 
 async function treeOf(dir: string) {
   try {
@@ -45,7 +46,7 @@ export async function initCommand(dir: string): Promise<void> {
 export async function pipelineCommand(dir: string): Promise<void> {
   const tree = await treeOf(dir);
   const text = await readFile(join(resolve(dir), "sparki.yml"), "utf8").catch(() => null);
-  let config;
+  let config: SparkiConfig | undefined;
   if (text !== null) {
     const parsed = parseSparkiConfig(text);
     if (!parsed.ok) throw new UserError(formatConfigIssues(parsed.issues, join(dir, "sparki.yml")));

@@ -18,7 +18,7 @@ export type SavedConfig = z.infer<typeof SavedConfig>;
 
 /** `$XDG_CONFIG_HOME/sparki/config.json`, `~/.config/sparki/config.json` by default. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith("/") ? env.XDG_CONFIG_HOME : join(homedir(), ".config");
+  const base = env.XDG_CONFIG_HOME?.startsWith("/") ? env.XDG_CONFIG_HOME : join(homedir(), ".config");
   return join(base, "sparki", "config.json");
 }
 

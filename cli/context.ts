@@ -31,7 +31,9 @@ export async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) throw new UserError("expected the value on stdin (pipe it in) or as a flag", EXIT.usage);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 /** Asks for a line on the terminal; `hidden` echoes nothing (passwords). */

@@ -38,7 +38,9 @@ export async function followDeployment(api: ApiClient, id: string, options: Foll
   for (;;) {
     const outcome = await new Promise<{ done?: Deployment; error?: Error; reason?: string; progressed: boolean }>((resolve) => {
       let progressed = false;
-      const ws = new WebSocket(api.socketUrl(`/v1/deployments/${encodeURIComponent(id)}/events`), { headers: { authorization: `Bearer ${api.requireToken()}` } });
+      const ws = new WebSocket(api.socketUrl(`/v1/deployments/${encodeURIComponent(id)}/events`), {
+        headers: { authorization: `Bearer ${api.requireToken()}` },
+      });
       const end = (r: { done?: Deployment; error?: Error; reason?: string; progressed: boolean }) => {
         ws.removeAllListeners();
         ws.on("error", () => undefined);
@@ -80,7 +82,8 @@ export async function followDeployment(api: ApiClient, id: string, options: Foll
     if (outcome.error) throw outcome.error;
     if (outcome.done) return outcome.done;
     failures = outcome.progressed ? 1 : failures + 1;
-    if (failures > (options.maxAttempts ?? 8)) throw new UserError(`lost the deployment's event stream (${outcome.reason}); 'sparki deployments show ${id}' shows where it is`);
+    if (failures > (options.maxAttempts ?? 8))
+      throw new UserError(`lost the deployment's event stream (${outcome.reason}); 'sparki deployments show ${id}' shows where it is`);
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(capMs, baseMs * 2 ** (failures - 1))));
   }
 }

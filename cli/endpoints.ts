@@ -13,7 +13,14 @@ import { UserError } from "../node/user-error.ts";
 
 // The route files declare these two inline; the same shapes here.
 export const Secret = z.object({ name: z.string(), createdAt: z.string(), updatedAt: z.string() });
-export const Runner = z.object({ id: z.uuid(), name: z.string(), labels: z.array(z.string()), version: z.string(), lastSeenAt: z.string().nullable(), createdAt: z.string() });
+export const Runner = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  labels: z.array(z.string()),
+  version: z.string(),
+  lastSeenAt: z.string().nullable(),
+  createdAt: z.string(),
+});
 export type Runner = z.infer<typeof Runner>;
 export type BuildSummary = z.infer<typeof BuildSummary>;
 export type Build = z.infer<typeof Build>;
@@ -25,7 +32,8 @@ const isUuid = (s: string) => z.uuid().safeParse(s).success;
 export const login = (api: ApiClient, email: string, password: string) =>
   api.call("POST", "/v1/auth/login", TokenSession, { body: { email, password, session: "token" }, auth: false });
 /** Answers the same whether or not the email was registered: log in next. */
-export const signup = (api: ApiClient, body: { email: string; password: string; name: string }) => api.call("POST", "/v1/auth/signup", SignupAccepted, { body, auth: false });
+export const signup = (api: ApiClient, body: { email: string; password: string; name: string }) =>
+  api.call("POST", "/v1/auth/signup", SignupAccepted, { body, auth: false });
 export const createToken = (api: ApiClient, name: string, options: { expiresInDays?: number; scope?: Scope } = {}) =>
   api.call("POST", "/v1/tokens", CreatedToken, { body: { name, ...options } });
 export const tokens = (api: ApiClient) => api.call("GET", "/v1/tokens", z.object({ items: z.array(ApiToken) }));
@@ -34,9 +42,11 @@ export const endSession = (api: ApiClient, refreshToken: string) => api.send("PO
 export const me = (api: ApiClient) => api.call("GET", "/v1/me", MeResponse);
 export const createWorkspace = (api: ApiClient, name: string) => api.call("POST", "/v1/workspaces", Workspace, { body: { name } });
 export const workspace = (api: ApiClient, id: string) => api.call("GET", `/v1/workspaces/${enc(id)}`, Workspace);
-export const runners = (api: ApiClient, workspaceId: string) => api.call("GET", `/v1/workspaces/${enc(workspaceId)}/runners`, z.object({ items: z.array(Runner) }));
+export const runners = (api: ApiClient, workspaceId: string) =>
+  api.call("GET", `/v1/workspaces/${enc(workspaceId)}/runners`, z.object({ items: z.array(Runner) }));
 
-export const projects = (api: ApiClient, workspaceId: string) => api.call("GET", `/v1/workspaces/${enc(workspaceId)}/projects`, pageOf(Project), { query: { limit: 100 } });
+export const projects = (api: ApiClient, workspaceId: string) =>
+  api.call("GET", `/v1/workspaces/${enc(workspaceId)}/projects`, pageOf(Project), { query: { limit: 100 } });
 export const project = (api: ApiClient, id: string) => api.call("GET", `/v1/projects/${enc(id)}`, Project);
 export const createProject = (api: ApiClient, workspaceId: string, body: { name: string; gitUrl: string; defaultBranch?: string }) =>
   api.call("POST", `/v1/workspaces/${enc(workspaceId)}/projects`, Project, { body });
@@ -55,10 +65,12 @@ export const cancelBuild = (api: ApiClient, id: string) => api.call("POST", `/v1
 export const retryBuild = (api: ApiClient, id: string) => api.call("POST", `/v1/builds/${enc(id)}/retry`, Build);
 
 export const secrets = (api: ApiClient, projectId: string) => api.call("GET", `/v1/projects/${enc(projectId)}/secrets`, z.object({ items: z.array(Secret) }));
-export const setSecret = (api: ApiClient, projectId: string, name: string, value: string) => api.call("PUT", `/v1/projects/${enc(projectId)}/secrets/${enc(name)}`, Secret, { body: { value } });
+export const setSecret = (api: ApiClient, projectId: string, name: string, value: string) =>
+  api.call("PUT", `/v1/projects/${enc(projectId)}/secrets/${enc(name)}`, Secret, { body: { value } });
 export const removeSecret = (api: ApiClient, projectId: string, name: string) => api.send("DELETE", `/v1/projects/${enc(projectId)}/secrets/${enc(name)}`);
 
-export const deployBuild = (api: ApiClient, buildId: string, stage?: string) => api.call("POST", `/v1/builds/${enc(buildId)}/deploy`, Deployment, { body: stage ? { stage } : {} });
+export const deployBuild = (api: ApiClient, buildId: string, stage?: string) =>
+  api.call("POST", `/v1/builds/${enc(buildId)}/deploy`, Deployment, { body: stage ? { stage } : {} });
 export const deployment = (api: ApiClient, id: string) => api.call("GET", `/v1/deployments/${enc(id)}`, Deployment);
 export const deployments = (api: ApiClient, projectId: string, query: { status?: string; limit?: number } = {}) =>
   api.call("GET", `/v1/projects/${enc(projectId)}/deployments`, pageOf(DeploymentSummary), { query: { limit: 25, ...query } });
@@ -70,7 +82,8 @@ export const rollbackDeployment = (api: ApiClient, id: string, toDeploymentId?: 
 export const stageRules = (api: ApiClient, projectId: string) => api.call("GET", `/v1/projects/${enc(projectId)}/stage-rules`, StageRuleList);
 export const setStageRule = (api: ApiClient, projectId: string, stage: string, body: PutStageRuleBody) =>
   api.call("PUT", `/v1/projects/${enc(projectId)}/stage-rules/${enc(stage)}`, StageRule, { body });
-export const removeStageRule = (api: ApiClient, projectId: string, stage: string) => api.send("DELETE", `/v1/projects/${enc(projectId)}/stage-rules/${enc(stage)}`);
+export const removeStageRule = (api: ApiClient, projectId: string, stage: string) =>
+  api.send("DELETE", `/v1/projects/${enc(projectId)}/stage-rules/${enc(stage)}`);
 
 /** The current workspace: the flag, SPARKI_WORKSPACE, the saved one, or the caller's only one. */
 export async function requireWorkspace(api: ApiClient, chosen: string | undefined): Promise<string> {
@@ -82,7 +95,9 @@ export async function requireWorkspace(api: ApiClient, chosen: string | undefine
   }
   if (mine.workspaces.length === 1 && mine.workspaces[0]) return mine.workspaces[0].id;
   throw new UserError(
-    mine.workspaces.length === 0 ? "you have no workspace yet; create one: 'sparki workspaces create NAME'" : "choose a workspace: 'sparki workspaces use ID' or --workspace ID",
+    mine.workspaces.length === 0
+      ? "you have no workspace yet; create one: 'sparki workspaces create NAME'"
+      : "choose a workspace: 'sparki workspaces use ID' or --workspace ID",
     EXIT.usage,
   );
 }

@@ -17,7 +17,7 @@ export function formatTable(headers: string[], rows: Array<Array<string | number
       .map((c, i) => (i === r.length - 1 ? c : c + " ".repeat((widths[i] ?? 0) - width(c))))
       .join("  ")
       .trimEnd();
-  return [line(headers.map((h) => h.toUpperCase())), ...cells.map(line)].join("\n") + "\n";
+  return `${[line(headers.map((h) => h.toUpperCase())), ...cells.map(line)].join("\n")}\n`;
 }
 
 export function printTable(headers: string[], rows: Array<Array<string | number | null | undefined>>, empty = "nothing yet"): void {
@@ -27,7 +27,7 @@ export function printTable(headers: string[], rows: Array<Array<string | number 
 /** Key/value lines for one resource. */
 export function printFields(fields: Array<[string, string | number | null | undefined]>): void {
   const w = Math.max(...fields.map(([k]) => k.length));
-  process.stdout.write(fields.map(([k, v]) => `${k.padEnd(w)}  ${v === null || v === undefined || v === "" ? "-" : v}`).join("\n") + "\n");
+  process.stdout.write(`${fields.map(([k, v]) => `${k.padEnd(w)}  ${v === null || v === undefined || v === "" ? "-" : v}`).join("\n")}\n`);
 }
 
 const colours = process.stdout.isTTY && !process.env.NO_COLOR;

@@ -43,7 +43,7 @@ export function splitMessages(buf: Buffer): { messages: FrontendMessage[]; rest:
     const len = buf.readInt32BE(offset + 1);
     if (len < 4 || len > MAX_MESSAGE_BYTES) throw new ProtocolError(`invalid message length ${len}`);
     if (buf.length - offset < 1 + len) break;
-    messages.push({ type: String.fromCharCode(buf[offset]!), bytes: buf.subarray(offset, offset + 1 + len) });
+    messages.push({ type: String.fromCharCode(buf.readUInt8(offset)), bytes: buf.subarray(offset, offset + 1 + len) });
     offset += 1 + len;
   }
   return { messages, rest: buf.subarray(offset) };
@@ -67,7 +67,7 @@ export function readStartupPacket(buf: Buffer): StartupPacket | null {
   const params: Record<string, string> = {};
   if (code >> 16 === 3) {
     const parts = buf.subarray(8, length).toString("utf8").split("\0");
-    for (let i = 0; i + 1 < parts.length && parts[i] !== ""; i += 2) params[parts[i]!] = parts[i + 1]!;
+    for (let i = 0; i + 1 < parts.length && parts[i] !== ""; i += 2) params[parts[i] ?? ""] = parts[i + 1] ?? "";
   }
   return { code, length, params };
 }
@@ -87,8 +87,7 @@ export const queryMessage = (sql: string): Buffer => message("Q", cstr(sql));
 /** A Sync message. */
 export const syncMessage = (): Buffer => message("S");
 /** A Close message for a prepared statement ('S') or portal ('P'). */
-export const closeMessage = (kind: "S" | "P", name: string): Buffer =>
-  message("C", Buffer.concat([Buffer.from(kind, "latin1"), cstr(name)]));
+export const closeMessage = (kind: "S" | "P", name: string): Buffer => message("C", Buffer.concat([Buffer.from(kind, "latin1"), cstr(name)]));
 /** A StartupMessage for protocol 3.0 with the given parameters. */
 export function startupMessage(params: Record<string, string>): Buffer {
   const body = Buffer.concat([...Object.entries(params).map(([k, v]) => cstr(`${k}\0${v}`)), Buffer.from([0])]);
@@ -100,8 +99,7 @@ export function startupMessage(params: Record<string, string>): Buffer {
 
 /** AuthenticationOk, ParameterStatus, BackendKeyData and ReadyForQuery builders. */
 export const authenticationOk = (): Buffer => message("R", Buffer.alloc(4));
-export const parameterStatus = (name: string, value: string): Buffer =>
-  message("S", Buffer.concat([cstr(name), cstr(value)]));
+export const parameterStatus = (name: string, value: string): Buffer => message("S", Buffer.concat([cstr(name), cstr(value)]));
 export function backendKeyData(pid: number, secret: number): Buffer {
   const body = Buffer.alloc(8);
   body.writeInt32BE(pid, 0);
@@ -145,7 +143,7 @@ function forEachBackendMessage(out: Uint8Array, fn: (type: string, body: Buffer)
   while (buf.length - offset >= 5) {
     const len = buf.readInt32BE(offset + 1);
     if (len < 4 || buf.length - offset < 1 + len) return;
-    fn(String.fromCharCode(buf[offset]!), buf.subarray(offset + 5, offset + 1 + len));
+    fn(String.fromCharCode(buf.readUInt8(offset)), buf.subarray(offset + 5, offset + 1 + len));
     offset += 1 + len;
   }
 }
@@ -156,11 +154,7 @@ function forEachBackendMessage(out: Uint8Array, fn: (type: string, body: Buffer)
  * The unnamed statement and portal stay unnamed: ownership of the backend lasts until Sync, which
  * is as long as clients rely on them. `onParse`/`onClose` report statement names as rewritten.
  */
-export function renameStatements(
-  msg: FrontendMessage,
-  prefix: string,
-  track: { onParse(name: string): void; onClose(name: string): void },
-): Buffer {
+export function renameStatements(msg: FrontendMessage, prefix: string, track: { onParse(name: string): void; onClose(name: string): void }): Buffer {
   const b = msg.bytes;
   const readStr = (at: number): [string, number] => {
     const end = b.indexOf(0, at);
@@ -201,9 +195,7 @@ export function renameStatements(
 /** COPY … FROM STDIN as a statement of its own, after any comments. */
 const COPY_FROM_STDIN = /(^|;)(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*copy\b[^;]*\bfrom\s+stdin\b/i;
 const REFUSAL = "COPY FROM STDIN is not supported by the PGlite dev server";
-const REFUSE_COPY =
-  `DO $$ BEGIN RAISE EXCEPTION '${REFUSAL}' USING ERRCODE = 'feature_not_supported', ` +
-  `HINT = 'Use INSERT, or a real PostgreSQL (DATABASE_URL).'; END $$`;
+const REFUSE_COPY = `DO $$ BEGIN RAISE EXCEPTION '${REFUSAL}' USING ERRCODE = 'feature_not_supported', HINT = 'Use INSERT, or a real PostgreSQL (DATABASE_URL).'; END $$`;
 // A Parse may be followed by a Bind with parameters, which DO cannot take; this fails at Parse already.
 const REFUSE_COPY_PREPARED = `SELECT '${REFUSAL}'::int`;
 

@@ -18,10 +18,28 @@ import { createServer, type Server, type Socket } from "node:net";
 import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import {
-  authenticationOk, backendKeyData, BATCH_END_TYPES, CANCEL_REQUEST, closeMessage, errorResponse, FRONTEND_TYPES,
-  GSSENC_REQUEST, MAX_MESSAGE_BYTES, parameterStatus, parameterStatuses, ProtocolError, queryMessage,
-  readStartupPacket, readyForQuery, refuseCopyFromStdin, renameStatements, splitMessages, SSL_REQUEST, startupMessage,
-  syncMessage, trailingReadyStatus,
+  authenticationOk,
+  backendKeyData,
+  BATCH_END_TYPES,
+  CANCEL_REQUEST,
+  closeMessage,
+  errorResponse,
+  FRONTEND_TYPES,
+  GSSENC_REQUEST,
+  MAX_MESSAGE_BYTES,
+  parameterStatus,
+  parameterStatuses,
+  ProtocolError,
+  queryMessage,
+  readStartupPacket,
+  readyForQuery,
+  refuseCopyFromStdin,
+  renameStatements,
+  splitMessages,
+  SSL_REQUEST,
+  startupMessage,
+  syncMessage,
+  trailingReadyStatus,
 } from "./pg-wire.ts";
 
 /** Options of {@link startPgliteServer}. */
@@ -127,9 +145,15 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
     c.idleTimer = setTimeout(() => {
       if (owner !== c || hasWork(c)) return;
       log(`conn ${c.id}: idle ${idleTimeoutMs} ms while owning the backend, disconnecting`);
-      closeConn(c, errorResponse("FATAL", "25P03",
-        `terminating connection: idle for ${idleTimeoutMs} ms inside a transaction or request while holding the ` +
-          `single PGlite backend (other connections wait for it; a deadlock between connections ends here)`));
+      closeConn(
+        c,
+        errorResponse(
+          "FATAL",
+          "25P03",
+          `terminating connection: idle for ${idleTimeoutMs} ms inside a transaction or request while holding the ` +
+            `single PGlite backend (other connections wait for it; a deadlock between connections ends here)`,
+        ),
+      );
     }, idleTimeoutMs);
     c.idleTimer.unref();
   }
@@ -203,7 +227,7 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
   }
 
   function startupReply(c: Conn, params: Record<string, string>): Buffer {
-    const app = params["application_name"] ?? "";
+    const app = params.application_name ?? "";
     return Buffer.concat([
       authenticationOk(),
       ...statuses.map(([k, v]) => parameterStatus(k, k === "application_name" ? app : v)),
@@ -264,8 +288,17 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
     if (closing) return void socket.destroy();
     socket.setNoDelay(true);
     const c: Conn = {
-      id: nextId++, socket, phase: "startup", closed: false, inbuf: Buffer.alloc(0), pending: [],
-      pendingBytes: 0, batchEnd: 0, terminating: false, statements: new Set(), idleTimer: undefined,
+      id: nextId++,
+      socket,
+      phase: "startup",
+      closed: false,
+      inbuf: Buffer.alloc(0),
+      pending: [],
+      pendingBytes: 0,
+      batchEnd: 0,
+      terminating: false,
+      statements: new Set(),
+      idleTimer: undefined,
     };
     conns.add(c);
     socket.on("data", (chunk: Buffer) => onData(c, chunk));

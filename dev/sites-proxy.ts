@@ -53,7 +53,13 @@ export function fetchSite(url: string, init: { method?: string; headers?: Record
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: "127.0.0.1", port: Number(target.port || 80), method: init.method ?? "GET", path: target.pathname + target.search, headers: { ...init.headers, host: target.host } },
+      {
+        host: "127.0.0.1",
+        port: Number(target.port || 80),
+        method: init.method ?? "GET",
+        path: target.pathname + target.search,
+        headers: { ...init.headers, host: target.host },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));

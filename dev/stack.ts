@@ -63,7 +63,13 @@ interface DevSecrets {
 /** Secrets made once per state directory, so sessions survive a restart of `npm run dev`. */
 function devSecrets(stateDir: string): DevSecrets {
   const file = join(stateDir, "dev-secrets.json");
-  const fresh: DevSecrets = { jwtSecret: randomBytes(32).toString("hex"), cacheToken: randomBytes(16).toString("hex"), sharedRunnerToken: randomBytes(24).toString("hex"), secretsKey: randomBytes(32).toString("base64"), metricsToken: randomBytes(16).toString("hex") };
+  const fresh: DevSecrets = {
+    jwtSecret: randomBytes(32).toString("hex"),
+    cacheToken: randomBytes(16).toString("hex"),
+    sharedRunnerToken: randomBytes(24).toString("hex"),
+    secretsKey: randomBytes(32).toString("base64"),
+    metricsToken: randomBytes(16).toString("hex"),
+  };
   // Older state directories lack newer secrets: keep what exists, add what is missing.
   const secrets = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, "utf8")) as Partial<DevSecrets>) } : fresh;
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
@@ -148,7 +154,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       };
       const envFile = join(stateDir, "worker.env");
       // A file rather than --var flags, so secrets do not show in the process list.
-      writeFileSync(envFile, Object.entries(vars).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join("\n") + "\n", { mode: 0o600 });
+      writeFileSync(
+        envFile,
+        `${Object.entries(vars)
+          .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+          .join("\n")}\n`,
+        { mode: 0o600 },
+      );
       const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry, options.config);
       apiUrl = `http://127.0.0.1:${apiPort}`;
       try {
@@ -167,7 +179,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const runner = await startRunner(apiUrl, options.vars?.SHARED_RUNNER_TOKEN ?? secrets.sharedRunnerToken, stateDir, log);
       stops.push(() => stopChild(runner));
     }
-    return { apiUrl, sitesOrigin: sites.origin, metricsToken: options.vars?.METRICS_TOKEN ?? secrets.metricsToken, databaseUrl, proxyUrl: proxy.url, cacheUrl: cache.url, embeddedDatabase: !options.databaseUrl, close };
+    return {
+      apiUrl,
+      sitesOrigin: sites.origin,
+      metricsToken: options.vars?.METRICS_TOKEN ?? secrets.metricsToken,
+      databaseUrl,
+      proxyUrl: proxy.url,
+      cacheUrl: cache.url,
+      embeddedDatabase: !options.databaseUrl,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
@@ -179,7 +200,23 @@ const offlineNoise = /Request\.cf|workers\.cloudflare\.com|^\s+at /;
 
 function startWrangler(port: number, envFile: string, persistTo: string, log: (line: string) => void, entry?: string, config?: string): ChildProcess {
   const wranglerBin = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
-  const args = [wranglerBin, "dev", ...(entry ? [entry] : []), ...(config ? ["--config", config] : []), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn", "--env-file", envFile];
+  const args = [
+    wranglerBin,
+    "dev",
+    ...(entry ? [entry] : []),
+    ...(config ? ["--config", config] : []),
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persistTo,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+    "--env-file",
+    envFile,
+  ];
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
@@ -205,20 +242,30 @@ async function startRunner(apiUrl: string, sharedToken: string, stateDir: string
   const config = join(stateDir, "runner.json");
   if (!existsSync(config)) {
     const code = await new Promise<number>((done) => {
-      const register = spawn(process.execPath, [bin, "register", "--url", apiUrl, "--token", sharedToken, "--name", "local", "--labels", "linux", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+      const register = spawn(
+        process.execPath,
+        [bin, "register", "--url", apiUrl, "--token", sharedToken, "--name", "local", "--labels", "linux", "--config", config],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
       register.stderr?.on("data", (chunk: Buffer) => log(`runner    ${chunk.toString().trim()}`));
       register.once("close", (c) => done(c ?? 1));
     });
     if (code !== 0) throw new Error(`the local runner could not register (exit ${code})`);
   }
   const sandbox = await probeSandbox();
-  const runner = spawn(process.execPath, [bin, "run", "--config", config, "--work-dir", join(stateDir, "runner-work"), ...(sandbox.ok ? [] : ["--no-sandbox"])], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const runner = spawn(
+    process.execPath,
+    [bin, "run", "--config", config, "--work-dir", join(stateDir, "runner-work"), ...(sandbox.ok ? [] : ["--no-sandbox"])],
+    { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true },
+  );
   const relay = (chunk: Buffer) => {
     for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(`runner    ${line}`);
   };
   runner.stdout?.on("data", relay);
   runner.stderr?.on("data", relay);
-  log(`runner    local runner in the shared pool (labels: linux), ${sandbox.ok ? "steps sandboxed (bubblewrap)" : `steps NOT sandboxed (--no-sandbox: ${sandbox.reason}); they run as you and can read your files`}`);
+  log(
+    `runner    local runner in the shared pool (labels: linux), ${sandbox.ok ? "steps sandboxed (bubblewrap)" : `steps NOT sandboxed (--no-sandbox: ${sandbox.reason}); they run as you and can read your files`}`,
+  );
   return runner;
 }
 

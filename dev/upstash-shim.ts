@@ -50,9 +50,11 @@ const NOT_INTEGER = "ERR value is not an integer or out of range";
 
 /** Commands that would break or block the one connection every request shares. */
 const REFUSED = new Set(
-  ("SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE MONITOR MULTI EXEC DISCARD WATCH UNWATCH " +
+  (
+    "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE MONITOR MULTI EXEC DISCARD WATCH UNWATCH " +
     "SELECT SWAPDB QUIT RESET HELLO AUTH CLIENT SYNC PSYNC SHUTDOWN DEBUG WAIT WAITAOF " +
-    "BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP").split(" "),
+    "BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP"
+  ).split(" "),
 );
 
 /**
@@ -65,16 +67,30 @@ const SCANS = { MATCH: 1, COUNT: 1, TYPE: 1, NOVALUES: 0 };
 const OPTIONS: Record<string, [number, Record<string, number>, boolean?]> = {
   SET: [3, { NX: 0, XX: 0, GET: 0, KEEPTTL: 0, EX: 1, PX: 1, EXAT: 1, PXAT: 1 }],
   GETEX: [2, { PERSIST: 0, EX: 1, PX: 1, EXAT: 1, PXAT: 1 }],
-  EXPIRE: [3, EXPIRY], PEXPIRE: [3, EXPIRY], EXPIREAT: [3, EXPIRY], PEXPIREAT: [3, EXPIRY],
+  EXPIRE: [3, EXPIRY],
+  PEXPIRE: [3, EXPIRY],
+  EXPIREAT: [3, EXPIRY],
+  PEXPIREAT: [3, EXPIRY],
   ZADD: [2, { NX: 0, XX: 0, GT: 0, LT: 0, CH: 0, INCR: 0 }, true],
-  SCAN: [2, SCANS], HSCAN: [3, SCANS], SSCAN: [3, SCANS], ZSCAN: [3, SCANS],
+  SCAN: [2, SCANS],
+  HSCAN: [3, SCANS],
+  SSCAN: [3, SCANS],
+  ZSCAN: [3, SCANS],
   ZRANGE: [4, { BYSCORE: 0, BYLEX: 0, REV: 0, WITHSCORES: 0, LIMIT: 2 }],
-  ZRANGEBYSCORE: [4, { WITHSCORES: 0, LIMIT: 2 }], ZREVRANGEBYSCORE: [4, { WITHSCORES: 0, LIMIT: 2 }],
-  ZRANGEBYLEX: [4, { LIMIT: 2 }], ZREVRANGEBYLEX: [4, { LIMIT: 2 }], ZREVRANGE: [4, { WITHSCORES: 0 }],
-  ZRANDMEMBER: [3, { WITHSCORES: 0 }], HRANDFIELD: [3, { WITHVALUES: 0 }],
-  LPOS: [3, { RANK: 1, COUNT: 1, MAXLEN: 1 }], LINSERT: [2, { BEFORE: 0, AFTER: 0 }, true],
-  LMOVE: [3, { LEFT: 0, RIGHT: 0 }], COPY: [3, { DB: 1, REPLACE: 0 }], BITCOUNT: [4, { BYTE: 0, BIT: 0 }],
-  FLUSHDB: [1, { ASYNC: 0, SYNC: 0 }], FLUSHALL: [1, { ASYNC: 0, SYNC: 0 }],
+  ZRANGEBYSCORE: [4, { WITHSCORES: 0, LIMIT: 2 }],
+  ZREVRANGEBYSCORE: [4, { WITHSCORES: 0, LIMIT: 2 }],
+  ZRANGEBYLEX: [4, { LIMIT: 2 }],
+  ZREVRANGEBYLEX: [4, { LIMIT: 2 }],
+  ZREVRANGE: [4, { WITHSCORES: 0 }],
+  ZRANDMEMBER: [3, { WITHSCORES: 0 }],
+  HRANDFIELD: [3, { WITHVALUES: 0 }],
+  LPOS: [3, { RANK: 1, COUNT: 1, MAXLEN: 1 }],
+  LINSERT: [2, { BEFORE: 0, AFTER: 0 }, true],
+  LMOVE: [3, { LEFT: 0, RIGHT: 0 }],
+  COPY: [3, { DB: 1, REPLACE: 0 }],
+  BITCOUNT: [4, { BYTE: 0, BIT: 0 }],
+  FLUSHDB: [1, { ASYNC: 0, SYNC: 0 }],
+  FLUSHALL: [1, { ASYNC: 0, SYNC: 0 }],
   SCRIPT: [1, { LOAD: 0, EXISTS: 0, FLUSH: 0 }, true],
 };
 
@@ -119,8 +135,7 @@ function toReply(v: unknown): Reply {
   return String(v);
 }
 
-const b64 = (r: Reply): Reply =>
-  typeof r === "string" ? Buffer.from(r, "utf8").toString("base64") : Array.isArray(r) ? r.map(b64) : r;
+const b64 = (r: Reply): Reply => (typeof r === "string" ? Buffer.from(r, "utf8").toString("base64") : Array.isArray(r) ? r.map(b64) : r);
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -204,7 +219,14 @@ function memoryBackend(): Backend {
     multi: (cmds) =>
       serial(async () => {
         // As in Redis, a command failing at run time fails alone; the others still run.
-        const early = await Promise.all(cmds.map((c) => checkNumeric(c).then(() => null, (e: unknown) => message(e))));
+        const early = await Promise.all(
+          cmds.map((c) =>
+            checkNumeric(c).then(
+              () => null,
+              (e: unknown) => message(e),
+            ),
+          ),
+        );
         const batch = cmds.filter((_, i) => early[i] === null).map(([name, ...args]) => [method(name), ...args]);
         const res = (await mock.multi(batch).exec()) ?? [];
         return early.map((error): Outcome => {
@@ -288,7 +310,12 @@ export async function startUpstashShim(opts: UpstashShimOptions): Promise<Upstas
     const results: Outcome[] = [];
     for (const cmd of valid) {
       // In order, one after another: a pipeline is not atomic, but its commands see each other's writes.
-      results.push(await backend.run(cmd).then((r) => out({ result: toReply(r) }), (err: unknown) => ({ error: message(err) })));
+      results.push(
+        await backend.run(cmd).then(
+          (r) => out({ result: toReply(r) }),
+          (err: unknown) => ({ error: message(err) }),
+        ),
+      );
     }
     return reply(res, 200, results);
   }

@@ -56,7 +56,7 @@ class TerminateSpotter {
         p += n;
         continue;
       }
-      this.head.push(chunk[p++]!);
+      this.head.push(chunk[p++] ?? 0);
       const h = Buffer.from(this.head);
       if (this.state === "startup" && h.length === 8) {
         const len = h.readInt32BE(0);
@@ -98,11 +98,14 @@ export function parseLoopbackTarget(address: string | null): { host: string; por
   return loopback ? { host, port } : `target ${host} refused: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed`;
 }
 
-const toBuffer = (data: WebSocket.RawData): Buffer =>
-  Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+const toBuffer = (data: WebSocket.RawData): Buffer => (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
 
 /** WebSocket close reasons are limited to 123 bytes. */
-const reason = (text: string): string => Buffer.from(text).subarray(0, 123).toString().replace(/\uFFFD$/, "");
+const reason = (text: string): string =>
+  Buffer.from(text)
+    .subarray(0, 123)
+    .toString()
+    .replace(/\uFFFD$/, "");
 
 /** Starts the proxy. Resolves once it accepts connections. */
 export async function startWsProxy(opts: WsProxyOptions = {}): Promise<WsProxy> {

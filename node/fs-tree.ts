@@ -1,9 +1,25 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { FileTree } from "../core/detect/tree.ts";
+import type { Dirent, Stats } from "node:fs";
 
 /** Folders that never hold a project's own manifests and can be huge. */
-const IGNORED = new Set(["node_modules", ".git", ".hg", ".svn", ".next", ".nuxt", ".svelte-kit", ".turbo", ".cache", "target", "vendor", "__pycache__", ".venv", "venv"]);
+const IGNORED = new Set([
+  "node_modules",
+  ".git",
+  ".hg",
+  ".svn",
+  ".next",
+  ".nuxt",
+  ".svelte-kit",
+  ".turbo",
+  ".cache",
+  "target",
+  "vendor",
+  "__pycache__",
+  ".venv",
+  "venv",
+]);
 
 /** Options for {@link fsTree}. */
 export interface FsTreeOptions {
@@ -26,7 +42,7 @@ export class TreeRootError extends Error {
  */
 export async function fsTree(root: string, options: FsTreeOptions = {}): Promise<FileTree> {
   const { maxDepth = 6, maxFiles = 20_000, maxFileBytes = 2 * 1024 * 1024 } = options;
-  let info;
+  let info: Stats;
   try {
     info = await stat(root);
   } catch (err) {
@@ -42,7 +58,7 @@ export async function fsTree(root: string, options: FsTreeOptions = {}): Promise
 
   const files: string[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch {

@@ -42,7 +42,9 @@ export class Agent {
   /** Claims and runs jobs until {@link shutdown}; resolves when every job has ended. */
   async run(): Promise<void> {
     const { say } = this.options;
-    say(`runner started: labels ${this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}, ${this.options.sandbox ? "sandboxed" : "not sandboxed"}`);
+    say(
+      `runner started: labels ${this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}, ${this.options.sandbox ? "sandboxed" : "not sandboxed"}`,
+    );
     try {
       await claimLoop({
         client: this.options.client,

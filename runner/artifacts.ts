@@ -32,7 +32,10 @@ export interface ArtifactUploadResult {
 }
 
 /** The real path of `path` inside `root`, or why it is refused or missing. */
-export async function resolveInside(root: string, path: string): Promise<{ ok: true; path: string; directory: boolean } | { ok: false; reason: string; missing: boolean }> {
+export async function resolveInside(
+  root: string,
+  path: string,
+): Promise<{ ok: true; path: string; directory: boolean } | { ok: false; reason: string; missing: boolean }> {
   const problem = relativePathProblem(path);
   if (problem) return { ok: false, reason: `path ${problem}`, missing: false };
   const realRoot = await realpath(root);

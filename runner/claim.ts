@@ -23,8 +23,15 @@ export interface ClaimLoopOptions {
 /** The loop ended because the server refused the runner for good. */
 export class ClaimRefusedError extends Error {
   override readonly name = "ClaimRefusedError";
-  constructor(readonly status: number, detail: string) {
-    super(status === 401 ? `the control plane rejected this runner's token (${detail}); register it again` : `the control plane refused to hand out jobs: HTTP ${status}: ${detail}`);
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
+    super(
+      status === 401
+        ? `the control plane rejected this runner's token (${detail}); register it again`
+        : `the control plane refused to hand out jobs: HTTP ${status}: ${detail}`,
+    );
   }
 }
 

@@ -13,6 +13,7 @@ import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
 import { defaultConfigPath, poolOfToken, readConfig, writeConfig } from "./config.ts";
 import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "./sandbox.ts";
 import { UserError } from "../node/user-error.ts";
+import type { RegisterResponse } from "../core/contracts/runner.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -29,7 +30,10 @@ function positiveInt(name: string) {
 }
 
 function parseLabels(value: string): string[] {
-  const labels = value.split(",").map((l) => l.trim()).filter((l) => l.length > 0);
+  const labels = value
+    .split(",")
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const parsed = RunnerLabels.safeParse(labels);
   if (!parsed.success) throw new UserError(`--labels: ${parsed.error.issues[0]?.message ?? "invalid"} (got ${JSON.stringify(value)})`);
   return parsed.data;
@@ -55,7 +59,7 @@ async function registerCommand(opts: RegisterOptions): Promise<void> {
   if (!name.success) throw new UserError(`--name: ${name.error.issues[0]?.message ?? "invalid"}`);
   const labels = parseLabels(opts.labels ?? "");
   const client = new ControlPlaneClient(url.toString());
-  let answer;
+  let answer: RegisterResponse;
   try {
     answer = await client.register({ token: opts.token, name: name.data, labels, version: VERSION });
   } catch (err) {

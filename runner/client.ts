@@ -110,7 +110,13 @@ export class ControlPlaneClient {
     return h;
   }
 
-  private async call<T>(method: string, path: string, body: unknown, schema: z.ZodType<T> | null, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<T | null> {
+  private async call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T> | null,
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<T | null> {
     const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs)];
     if (opts.signal) signals.push(opts.signal);
     let res: Response;
@@ -180,7 +186,15 @@ export class ControlPlaneClient {
    * Streams one artifact. node:http rather than fetch: the body is a stream of unknown
    * length (a tar being written), sent chunked with backpressure.
    */
-  async uploadArtifact(jobId: string, name: string, lease: Lease, kind: "file" | "directory", body: AsyncIterable<Uint8Array>, size: number, signal: AbortSignal): Promise<ArtifactUploadResponse> {
+  async uploadArtifact(
+    jobId: string,
+    name: string,
+    lease: Lease,
+    kind: "file" | "directory",
+    body: AsyncIterable<Uint8Array>,
+    size: number,
+    signal: AbortSignal,
+  ): Promise<ArtifactUploadResponse> {
     const url = new URL(`${this.baseUrl}/v1/runner/jobs/${enc(jobId)}/artifacts/${enc(name)}`);
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     const headers = {
@@ -194,7 +208,9 @@ export class ControlPlaneClient {
       req.once("response", (res) => {
         const parts: Buffer[] = [];
         res.on("data", (c: Buffer) => parts.push(c));
-        res.once("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8"), retryAfter: res.headers["retry-after"] ?? null }));
+        res.once("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8"), retryAfter: res.headers["retry-after"] ?? null }),
+        );
         res.once("error", reject);
       });
       req.once("error", (err) => reject(signal.aborted ? err : new NetworkError(`artifact upload failed: ${err.message}`, { cause: err })));

@@ -115,7 +115,12 @@ async function mustBeOnBranch(sha: string, branch: string, dir: string, opts: Ch
 /** The commit checked out in `dir`. */
 function revParseHead(dir: string, opts: CheckoutOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn("git", ["rev-parse", "HEAD"], { cwd: dir, env: gitEnv(opts.env ?? process.env), stdio: ["ignore", "pipe", "ignore"], signal: opts.signal });
+    const child = spawn("git", ["rev-parse", "HEAD"], {
+      cwd: dir,
+      env: gitEnv(opts.env ?? process.env),
+      stdio: ["ignore", "pipe", "ignore"],
+      signal: opts.signal,
+    });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     child.once("error", (err) => reject(new CheckoutError(`cannot run git: ${err.message}`, 127)));

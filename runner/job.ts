@@ -52,7 +52,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * minus its settings.
  */
 function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>, sandboxDir: string | null): NodeJS.ProcessEnv {
-  const base = sandboxDir !== null ? sandboxBaseEnv(sandboxDir) : Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SPARKI_RUNNER_")));
+  const base =
+    sandboxDir !== null ? sandboxBaseEnv(sandboxDir) : Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SPARKI_RUNNER_")));
   const secrets = Object.fromEntries(job.secrets.map((s) => [s.name, s.value]));
   return {
     ...base,
@@ -106,11 +107,21 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   };
   const sendReport = async (id: string, state: StepState) => {
     try {
-      await retry(() => client.updateStep(job.jobId, id, { ...lease, status: state.status as StepReport["status"], exitCode: state.exitCode, startedAt: iso(state.startedAt), finishedAt: iso(state.finishedAt) }), {
-        attempts: 3,
-        shouldRetry: isRetryable,
-        signal: stop.signal,
-      });
+      await retry(
+        () =>
+          client.updateStep(job.jobId, id, {
+            ...lease,
+            status: state.status as StepReport["status"],
+            exitCode: state.exitCode,
+            startedAt: iso(state.startedAt),
+            finishedAt: iso(state.finishedAt),
+          }),
+        {
+          attempts: 3,
+          shouldRetry: isRetryable,
+          signal: stop.signal,
+        },
+      );
     } catch (err) {
       // Step updates only feed the live view; the final result carries every step anyway.
       if (isLeaseLost(err)) halt("lease_lost");
@@ -185,7 +196,14 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       }
     }
     if (!stop.signal.aborted && job.kind === "steps" && job.artifacts.length > 0 && status !== "timed_out") {
-      const sent = await uploadArtifacts({ client, job, dir: src, signal: stop.signal, output: logs.sink("sparki:artifacts"), requireAll: status === "succeeded" });
+      const sent = await uploadArtifacts({
+        client,
+        job,
+        dir: src,
+        signal: stop.signal,
+        output: logs.sink("sparki:artifacts"),
+        requireAll: status === "succeeded",
+      });
       if (sent.problems.length > 0 && status === "succeeded") [status, exitCode, error] = ["failed", null, sent.problems.join("; ")];
     }
   } catch (err) {
@@ -212,10 +230,18 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
     apply(id, stoppedBy === "cancel" || stoppedBy === "shutdown" ? { type: "cancel", at } : { type: "skip", at });
   }
 
-  const end = await finish(ctx, logs, stoppedBy, { ...lease, status, exitCode, steps: [...steps].map(([id, s]) => toReport(id, s)), ...(error ? { error } : {}) });
+  const end = await finish(ctx, logs, stoppedBy, {
+    ...lease,
+    status,
+    exitCode,
+    steps: [...steps].map(([id, s]) => toReport(id, s)),
+    ...(error ? { error } : {}),
+  });
   await heartbeat.stop();
   if (!ctx.keepWorkspace) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  say(`job ${job.jobId}: ${end.kind === "completed" ? `finished ${end.status} in ${secondsOf(performance.now() - started)}` : end.kind === "released" ? "handed back" : "lease lost, result dropped"}`);
+  say(
+    `job ${job.jobId}: ${end.kind === "completed" ? `finished ${end.status} in ${secondsOf(performance.now() - started)}` : end.kind === "released" ? "handed back" : "lease lost, result dropped"}`,
+  );
   return end;
 }
 

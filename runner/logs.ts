@@ -105,7 +105,10 @@ export class LogStream {
   constructor(private readonly options: LogStreamOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.highWater = options.highWaterBytes ?? 8 * 1024 * 1024;
-    this.frameIntervals = { watched: options.frameIntervalMs ?? DEFAULT_FRAME_INTERVAL_MS, unwatched: options.unwatchedFrameIntervalMs ?? DEFAULT_UNWATCHED_FRAME_INTERVAL_MS };
+    this.frameIntervals = {
+      watched: options.frameIntervalMs ?? DEFAULT_FRAME_INTERVAL_MS,
+      unwatched: options.unwatchedFrameIntervalMs ?? DEFAULT_UNWATCHED_FRAME_INTERVAL_MS,
+    };
   }
 
   /** Starts the connect loop in the background. */

@@ -14,15 +14,23 @@ import { generatePipeline } from "../core/pipeline/index.ts";
 import { retry } from "./backoff.ts";
 import { isRetryable, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
+import type { SparkiConfig } from "../core/config/schema.ts";
 
 /** The plan's outcome: the pipeline was accepted, or why not (already in the log). */
 export type PlanResult = { ok: true; jobs: number } | { ok: false; error: string };
 
 /** Plans the build from the checkout in `dir` and uploads the pipeline. */
-export async function planBuild(client: ControlPlaneClient, job: Job, dir: string, commitSha: string, output: OutputSink, signal: AbortSignal): Promise<PlanResult> {
+export async function planBuild(
+  client: ControlPlaneClient,
+  job: Job,
+  dir: string,
+  commitSha: string,
+  output: OutputSink,
+  signal: AbortSignal,
+): Promise<PlanResult> {
   const tree = await fsTree(dir);
   const text = await readFile(join(dir, "sparki.yml"), "utf8").catch(() => null);
-  let config;
+  let config: SparkiConfig | undefined;
   if (text !== null) {
     const parsed = parseSparkiConfig(text);
     if (!parsed.ok) {
@@ -35,11 +43,22 @@ export async function planBuild(client: ControlPlaneClient, job: Job, dir: strin
   const detection = await detect(tree);
   output.note(`detected ${detection.framework ?? detection.language ?? "nothing"}${text === null ? " (no sparki.yml)" : " with sparki.yml"}`);
   const pipeline = await generatePipeline({ detection, tree, ...(config ? { config } : {}) });
-  await retry(() => client.uploadPipeline(job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken, pipeline, commitSha, detection, ...(text !== null ? { sparkiYml: text } : {}) }), {
-    attempts: 5,
-    shouldRetry: isRetryable,
-    signal,
-  });
+  await retry(
+    () =>
+      client.uploadPipeline(job.jobId, {
+        leaseId: job.leaseId,
+        fencingToken: job.fencingToken,
+        pipeline,
+        commitSha,
+        detection,
+        ...(text !== null ? { sparkiYml: text } : {}),
+      }),
+    {
+      attempts: 5,
+      shouldRetry: isRetryable,
+      signal,
+    },
+  );
   output.note(`uploaded a pipeline of ${pipeline.jobs.length} job(s)`);
   return { ok: true, jobs: pipeline.jobs.length };
 }

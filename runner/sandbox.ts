@@ -43,7 +43,22 @@ export const ENV_FD = 3;
 // --new-session: the runner starts each step with setsid already (its own process group,
 // no controlling terminal), and a second session would put the step outside the group that
 // cancel and timeouts signal.
-const BASE = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
+const BASE = [
+  "--die-with-parent",
+  "--unshare-pid",
+  "--unshare-ipc",
+  "--cap-drop",
+  "ALL",
+  "--ro-bind",
+  "/",
+  "/",
+  "--dev",
+  "/dev",
+  "--proc",
+  "/proc",
+  "--tmpfs",
+  "/tmp",
+];
 
 const within = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
@@ -139,7 +154,11 @@ export function probeSandbox(bwrap = "bwrap", platform: NodeJS.Platform = proces
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", (err: NodeJS.ErrnoException) =>
-      done({ ok: false, reason: err.code === "ENOENT" ? `${bwrap} was not found on PATH (Debian/Ubuntu: apt-get install bubblewrap)` : `${bwrap} could not start: ${err.message}` }),
+      done({
+        ok: false,
+        reason:
+          err.code === "ENOENT" ? `${bwrap} was not found on PATH (Debian/Ubuntu: apt-get install bubblewrap)` : `${bwrap} could not start: ${err.message}`,
+      }),
     );
     child.once("close", (code, signal) => {
       if (code === 0) return done({ ok: true, bwrap: path });
@@ -151,7 +170,12 @@ export function probeSandbox(bwrap = "bwrap", platform: NodeJS.Platform = proces
 
 /** An executable's absolute path: `name` itself when it has a '/', else the first on PATH's absolute entries. */
 function findExecutable(name: string, path = process.env.PATH ?? ""): string | null {
-  const candidates = name.includes("/") ? [resolve(name)] : path.split(":").filter((dir) => isAbsolute(dir)).map((dir) => join(dir, name));
+  const candidates = name.includes("/")
+    ? [resolve(name)]
+    : path
+        .split(":")
+        .filter((dir) => isAbsolute(dir))
+        .map((dir) => join(dir, name));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -178,13 +202,28 @@ export function decideSandbox(opts: { probe: SandboxProbe; noSandbox: boolean; p
   const shared = opts.pool !== "workspace";
   const pool = opts.pool === undefined ? "an unknown pool (config written before pools were recorded: register again)" : `the ${opts.pool} pool`;
   if (opts.noSandbox) {
-    if (!shared) return { mode: "none", note: "sandbox off (--no-sandbox): steps run as this runner's user with its environment; this runner serves only its workspace" };
-    if (opts.localControlPlane) return { mode: "none", note: "sandbox off (--no-sandbox): steps run as this runner's user; allowed for the shared pool only because the control plane is on this machine (a development stack)" };
-    return { mode: "refuse", reason: `--no-sandbox is refused: this runner serves ${pool}, where any workspace's steps would run with this runner's authority; register it with a workspace's token to run that workspace's jobs unsandboxed` };
+    if (!shared)
+      return { mode: "none", note: "sandbox off (--no-sandbox): steps run as this runner's user with its environment; this runner serves only its workspace" };
+    if (opts.localControlPlane)
+      return {
+        mode: "none",
+        note: "sandbox off (--no-sandbox): steps run as this runner's user; allowed for the shared pool only because the control plane is on this machine (a development stack)",
+      };
+    return {
+      mode: "refuse",
+      reason: `--no-sandbox is refused: this runner serves ${pool}, where any workspace's steps would run with this runner's authority; register it with a workspace's token to run that workspace's jobs unsandboxed`,
+    };
   }
   if (opts.probe.ok) return { mode: "sandbox", note: "sandbox on (bubblewrap): steps see their checkout, a private /tmp and a read-only host" };
-  if (shared) return { mode: "refuse", reason: `cannot sandbox steps: ${opts.probe.reason}; this runner serves ${pool} and refuses to run other workspaces' code unsandboxed` };
-  return { mode: "refuse", reason: `cannot sandbox steps: ${opts.probe.reason}; install bubblewrap, or pass --no-sandbox (or SPARKI_RUNNER_NO_SANDBOX=1) to run this workspace's jobs unsandboxed` };
+  if (shared)
+    return {
+      mode: "refuse",
+      reason: `cannot sandbox steps: ${opts.probe.reason}; this runner serves ${pool} and refuses to run other workspaces' code unsandboxed`,
+    };
+  return {
+    mode: "refuse",
+    reason: `cannot sandbox steps: ${opts.probe.reason}; install bubblewrap, or pass --no-sandbox (or SPARKI_RUNNER_NO_SANDBOX=1) to run this workspace's jobs unsandboxed`,
+  };
 }
 
 /** Is the control plane's host this machine (loopback)? */

@@ -43,7 +43,12 @@ export function bundleSize(): { js: number; css: number; html: number; total: nu
  * plus the one inline script of index.html by its hash; nothing may frame the dashboard.
  */
 export function securityHeaders(indexHtml: string): string {
-  const inline = [...indexHtml.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash("sha256").update(m[1] ?? "").digest("base64")}'`);
+  const inline = [...indexHtml.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+    (m) =>
+      `'sha256-${createHash("sha256")
+        .update(m[1] ?? "")
+        .digest("base64")}'`,
+  );
   const csp = [
     "default-src 'self'",
     `script-src 'self' ${inline.join(" ")}`.trim(),
@@ -90,7 +95,9 @@ async function main(): Promise<void> {
   }
   await buildWeb();
   const size = bundleSize();
-  console.log(`web: built web/dist (gzip: js ${(size.js / 1024).toFixed(1)} KiB, css ${(size.css / 1024).toFixed(1)} KiB, total ${(size.total / 1024).toFixed(1)} KiB)`);
+  console.log(
+    `web: built web/dist (gzip: js ${(size.js / 1024).toFixed(1)} KiB, css ${(size.css / 1024).toFixed(1)} KiB, total ${(size.total / 1024).toFixed(1)} KiB)`,
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

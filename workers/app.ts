@@ -36,7 +36,24 @@ export function createApp() {
   });
   // Artifact uploads stream to R2 under their own limit (ARTIFACT_MAX_MIB, runner-artifacts.ts).
   app.use("/v1/*", (c, next) => (isArtifactUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next)));
-  for (const routes of [healthRoutes, authRoutes, meRoutes, tokenRoutes, workspaceRoutes, memberRoutes, projectRoutes, pipelineRoutes, buildRoutes, deploymentRoutes, stageRuleRoutes, secretRoutes, runnerTokenRoutes, runnerRoutes, runnerArtifactRoutes, auditLogRoutes]) {
+  for (const routes of [
+    healthRoutes,
+    authRoutes,
+    meRoutes,
+    tokenRoutes,
+    workspaceRoutes,
+    memberRoutes,
+    projectRoutes,
+    pipelineRoutes,
+    buildRoutes,
+    deploymentRoutes,
+    stageRuleRoutes,
+    secretRoutes,
+    runnerTokenRoutes,
+    runnerRoutes,
+    runnerArtifactRoutes,
+    auditLogRoutes,
+  ]) {
     app.route("/", routes);
   }
   app.route("/", metricsRoutes);

@@ -38,7 +38,8 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
           const outcome = event.status === "succeeded" ? await deployPush(env, event.buildId) : "done";
           if (outcome === "later") message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
           else message.ack();
-          if (typeof outcome === "string" && outcome !== "done" && outcome !== "later") log.info(`deployment ${outcome} started for build ${event.buildId}`, { build_id: event.buildId });
+          if (typeof outcome === "string" && outcome !== "done" && outcome !== "later")
+            log.info(`deployment ${outcome} started for build ${event.buildId}`, { build_id: event.buildId });
           break;
         }
         case "project.deleted": {

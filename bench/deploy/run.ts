@@ -304,7 +304,7 @@ class Site {
     const releaseId = await pushReleaseId(buildId);
     const deadline = succeededAt + this.timeoutMs;
     let finished = false;
-    const seen = watch(this.url, (s) => finished || Date.now() > deadline);
+    const seen = watch(this.url, () => finished || Date.now() > deadline);
     const d = await deploymentEnd(this.platform, this.projectId, releaseId, this.timeoutMs).finally(() => (finished = true));
     const samples = await seen;
     if (d.status !== "succeeded") throw new Error(`deployment of ${version} ended ${d.status}: ${d.reason}`);

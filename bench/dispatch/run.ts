@@ -27,7 +27,7 @@ const goalMs = 500;
 // Sequential builds measure pickup, not queueing: the runner is idle and polling when each starts.
 const settleMs = 300;
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 async function main(): Promise<string> {
   const platform = await startPlatform({ name: "dispatch" });
@@ -86,10 +86,10 @@ async function main(): Promise<string> {
       const answered = Date.now();
       const plan = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${build.id}, plan\\)`), 60_000, from);
       const planId = plan.match[1] as string;
-      const planDone = await runner.waitFor(new RegExp(`^job ${escape(planId)}: finished (\\w+)`), 60_000, from);
+      const planDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(planId)}: finished (\\w+)`), 60_000, from);
       const steps = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${build.id}, \\d+ step`), 60_000, from);
       const stepsId = steps.match[1] as string;
-      const stepsDone = await runner.waitFor(new RegExp(`^job ${escape(stepsId)}: finished (\\w+)`), 60_000, from);
+      const stepsDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(stepsId)}: finished (\\w+)`), 60_000, from);
       if (planDone.match[1] !== "succeeded" || stepsDone.match[1] !== "succeeded") throw new Error(`build ${build.id} did not succeed:\n${runner.tail()}`);
       const started = Number(readFileSync(join(marks, build.id), "utf8"));
       const end = await platform.waitForEnd(build.id, 60_000);

@@ -14,7 +14,7 @@ await new Promise((resolve, reject) => {
   ws.once("open", resolve);
   ws.once("error", reject);
 });
-process.stdout.write(JSON.stringify({ ready: true }) + "\n");
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 const cpuAtStart = process.cpuUsage();
 
 const child = spawn("/bin/sh", ["-c", 'exec /bin/sh -c "$1" 2>&1', "sh", command], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -36,5 +36,5 @@ const code = await new Promise<number | null>((resolve) => child.once("close", r
 while (ws.bufferedAmount > 0) await new Promise((r) => setTimeout(r, 10));
 const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? NaN);
 const cpu = process.cpuUsage(cpuAtStart);
-process.stdout.write(JSON.stringify({ done: true, code, lines: seq, frames, peakRssKb: peakKb, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + "\n");
+process.stdout.write(`${JSON.stringify({ done: true, code, lines: seq, frames, peakRssKb: peakKb, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
 ws.close();

@@ -80,7 +80,10 @@ interface Round {
 
 function pool(results: ViewerResult[], key: "written" | "stamped"): number[] {
   const out: number[] = [];
-  for (const r of results) r[key].forEach((count, ms) => (out[ms] = (out[ms] ?? 0) + count));
+  for (const r of results)
+    r[key].forEach((count, ms) => {
+      out[ms] = (out[ms] ?? 0) + count;
+    });
   return Array.from(out, (v) => v ?? 0);
 }
 function quantile(histogram: number[], q: number): number {

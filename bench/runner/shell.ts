@@ -74,7 +74,7 @@ export function startShell(): Shell {
     run: (command, cwd) =>
       new Promise((resolve) => {
         waiting.push(resolve);
-        child.stdin.write(JSON.stringify({ command, cwd }) + "\n");
+        child.stdin.write(`${JSON.stringify({ command, cwd })}\n`);
       }),
     stop: () => child.kill(),
     pid: child.pid ?? -1,

@@ -30,7 +30,14 @@ async function tokenFromSession(api: ApiClient, session: TokenSession): Promise<
 }
 
 /** Saves the token (0600) with the server and a workspace, and says so. */
-async function saveLogin(api: ApiClient, url: string, token: string, tokenId: string | undefined, json: boolean | undefined, verb = "Logged in to"): Promise<void> {
+async function saveLogin(
+  api: ApiClient,
+  url: string,
+  token: string,
+  tokenId: string | undefined,
+  json: boolean | undefined,
+  verb = "Logged in to",
+): Promise<void> {
   const who = await me(api.withToken(token));
   const previous = await loadConfig();
   const keepWorkspace = previous.workspaceId && who.workspaces.some((w) => w.id === previous.workspaceId) ? previous.workspaceId : undefined;
@@ -153,7 +160,10 @@ export function registerAuth(program: Command): void {
         ]);
         if (who.workspaces.length) {
           process.stdout.write("\n");
-          printTable(["", "id", "name", "role"], who.workspaces.map((w) => [w.id === settings.workspaceId ? "*" : "", w.id, w.name, w.role]));
+          printTable(
+            ["", "id", "name", "role"],
+            who.workspaces.map((w) => [w.id === settings.workspaceId ? "*" : "", w.id, w.name, w.role]),
+          );
         }
       }),
     );

@@ -71,9 +71,17 @@ export function registerBuilds(program: Command): void {
     .action(
       act(async ({ api, settings, json, opts }) => {
         const projectId = await resolveProject(api, opts.project as string | undefined, settings.workspaceId);
-        const page = await builds(api, projectId, { status: opts.status as string | undefined, branch: opts.branch as string | undefined, limit: Number(opts.limit) });
+        const page = await builds(api, projectId, {
+          status: opts.status as string | undefined,
+          branch: opts.branch as string | undefined,
+          limit: Number(opts.limit),
+        });
         if (json) return printJson(page);
-        printTable(["id", "#", "status", "branch", "commit", "created", "duration"], page.items.map((b) => [b.id, b.number, status(b.status), b.branch, b.commitSha?.slice(0, 8), ago(b.createdAt), duration(b.startedAt, b.completedAt)]), "no builds");
+        printTable(
+          ["id", "#", "status", "branch", "commit", "created", "duration"],
+          page.items.map((b) => [b.id, b.number, status(b.status), b.branch, b.commitSha?.slice(0, 8), ago(b.createdAt), duration(b.startedAt, b.completedAt)]),
+          "no builds",
+        );
       }),
     );
   cmd

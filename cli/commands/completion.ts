@@ -65,7 +65,9 @@ export function fishScript(program: Command): string {
     const subs = visible(c);
     const names = subs.map((s) => s.name()).join(" ");
     for (const s of subs) {
-      lines.push(`complete -c sparki -n ${quote(`__fish_seen_subcommand_from ${c.name()}; and not __fish_seen_subcommand_from ${names}`)} -a ${s.name()} -d ${quote(s.description())}`);
+      lines.push(
+        `complete -c sparki -n ${quote(`__fish_seen_subcommand_from ${c.name()}; and not __fish_seen_subcommand_from ${names}`)} -a ${s.name()} -d ${quote(s.description())}`,
+      );
       for (const o of s.options) lines.push(opt(`__fish_seen_subcommand_from ${c.name()}; and __fish_seen_subcommand_from ${s.name()}`, o));
     }
     for (const o of c.options) lines.push(opt(`__fish_seen_subcommand_from ${c.name()}`, o));

@@ -26,7 +26,10 @@ function printDeployment(d: Deployment): void {
   ]);
   if (d.stages.length) {
     process.stdout.write("\n");
-    printTable(["stage", "platform", "strategy", "status", "traffic", "checks", "approval", "url"], d.stages.map((s) => [s.name, s.platform, s.strategy, status(s.status), `${s.trafficPercent}%`, `${s.passes}✓ ${s.failures}✗`, approval(s), s.url]));
+    printTable(
+      ["stage", "platform", "strategy", "status", "traffic", "checks", "approval", "url"],
+      d.stages.map((s) => [s.name, s.platform, s.strategy, status(s.status), `${s.trafficPercent}%`, `${s.passes}✓ ${s.failures}✗`, approval(s), s.url]),
+    );
   }
 }
 
@@ -93,7 +96,11 @@ export function registerDeploy(program: Command): void {
         const projectId = await resolveProject(api, opts.project as string | undefined, settings.workspaceId);
         const page = await deployments(api, projectId, { status: opts.status as string | undefined, limit: Number(opts.limit) });
         if (json) return printJson(page);
-        printTable(["id", "status", "branch", "commit", "trigger", "created", "reason"], page.items.map((d) => [d.id, status(d.status), d.branch, d.commitSha?.slice(0, 8), d.trigger, ago(d.createdAt), d.reason]), "no deployments");
+        printTable(
+          ["id", "status", "branch", "commit", "trigger", "created", "reason"],
+          page.items.map((d) => [d.id, status(d.status), d.branch, d.commitSha?.slice(0, 8), d.trigger, ago(d.createdAt), d.reason]),
+          "no deployments",
+        );
       }),
     );
   cmd
@@ -109,7 +116,10 @@ export function registerDeploy(program: Command): void {
         printDeployment(d);
         if (d.events.length) {
           process.stdout.write("\n");
-          printTable(["at", "stage", "event", "message"], d.events.map((e) => [e.at.replace("T", " ").slice(0, 19), e.stage, e.type, e.message]));
+          printTable(
+            ["at", "stage", "event", "message"],
+            d.events.map((e) => [e.at.replace("T", " ").slice(0, 19), e.stage, e.type, e.message]),
+          );
         }
       }),
     );
@@ -121,6 +131,8 @@ export function registerDeploy(program: Command): void {
       .command(verb)
       .description(text)
       .argument("<deployment>", "deployment id")
-      .action(act(async ({ api, json }, id: string) => answer(await fn(api, requireId("deployment", id)), json, verb === "approve" ? "Approved" : "Cancelled")));
+      .action(
+        act(async ({ api, json }, id: string) => answer(await fn(api, requireId("deployment", id)), json, verb === "approve" ? "Approved" : "Cancelled")),
+      );
   }
 }

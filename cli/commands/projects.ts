@@ -13,7 +13,11 @@ export function registerProjects(program: Command): void {
       act(async ({ api, settings, json }) => {
         const page = await projects(api, await requireWorkspace(api, settings.workspaceId));
         if (json) return printJson(page);
-        printTable(["id", "name", "framework", "branch", "git url", "created"], page.items.map((p) => [p.id, p.name, p.framework, p.defaultBranch, p.gitUrl, ago(p.createdAt)]), "no projects yet; 'sparki projects create --name N --git-url U'");
+        printTable(
+          ["id", "name", "framework", "branch", "git url", "created"],
+          page.items.map((p) => [p.id, p.name, p.framework, p.defaultBranch, p.gitUrl, ago(p.createdAt)]),
+          "no projects yet; 'sparki projects create --name N --git-url U'",
+        );
       }),
     );
   cmd
@@ -25,7 +29,11 @@ export function registerProjects(program: Command): void {
     .action(
       act(async ({ api, settings, json, opts }) => {
         const ws = await requireWorkspace(api, settings.workspaceId);
-        const created = await createProject(api, ws, { name: String(opts.name), gitUrl: gitUrlFromInput(String(opts.gitUrl)), defaultBranch: String(opts.defaultBranch) });
+        const created = await createProject(api, ws, {
+          name: String(opts.name),
+          gitUrl: gitUrlFromInput(String(opts.gitUrl)),
+          defaultBranch: String(opts.defaultBranch),
+        });
         if (json) return printJson(created);
         process.stdout.write(`Created project ${created.name} (${created.id}); build it: sparki builds trigger --project ${created.id} --follow\n`);
       }),

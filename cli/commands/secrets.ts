@@ -16,7 +16,11 @@ export function registerSecrets(program: Command): void {
       act(async ({ api, settings, json, opts }) => {
         const list = await secrets(api, await resolveProject(api, opts.project as string | undefined, settings.workspaceId));
         if (json) return printJson(list);
-        printTable(["name", "created", "updated"], list.items.map((s) => [s.name, ago(s.createdAt), ago(s.updatedAt)]), "no secrets");
+        printTable(
+          ["name", "created", "updated"],
+          list.items.map((s) => [s.name, ago(s.createdAt), ago(s.updatedAt)]),
+          "no secrets",
+        );
       }),
     );
   cmd

@@ -21,11 +21,19 @@ function approvers(value: string): ApproverRole[] {
   return roles as ApproverRole[];
 }
 
-const row = (r: StageRule) => [r.stage, r.requireApproval ? "required" : "no", r.branches.join(", ") || "(none)", r.approverRoles.join(", "), r.configured ? `rule, ${r.updatedAt ? ago(r.updatedAt) : ""}` : "default"];
+const row = (r: StageRule) => [
+  r.stage,
+  r.requireApproval ? "required" : "no",
+  r.branches.join(", ") || "(none)",
+  r.approverRoles.join(", "),
+  r.configured ? `rule, ${r.updatedAt ? ago(r.updatedAt) : ""}` : "default",
+];
 
 /** `sparki stages ls|set|rm`: each stage's deployment rule on the server (sparki.yml can only tighten it). */
 export function registerStages(program: Command): void {
-  const cmd = program.command("stages").description("a project's deployment rules per stage: approval, branches that may deploy, approvers (owners and admins set them)");
+  const cmd = program
+    .command("stages")
+    .description("a project's deployment rules per stage: approval, branches that may deploy, approvers (owners and admins set them)");
   cmd
     .command("ls", { isDefault: true })
     .alias("list")
@@ -35,7 +43,11 @@ export function registerStages(program: Command): void {
       act(async ({ api, settings, json, opts }) => {
         const rules = await stageRules(api, await resolveProject(api, opts.project as string | undefined, settings.workspaceId));
         if (json) return printJson(rules);
-        printTable(["stage", "approval", "branches", "approvers", "set by"], rules.items.map(row), `no stages yet; without a rule a stage accepts only ${rules.defaultBranch}`);
+        printTable(
+          ["stage", "approval", "branches", "approvers", "set by"],
+          rules.items.map(row),
+          `no stages yet; without a rule a stage accepts only ${rules.defaultBranch}`,
+        );
       }),
     );
   cmd
@@ -51,7 +63,11 @@ export function registerStages(program: Command): void {
       act(async ({ api, settings, json, opts }, stage: string) => {
         const projectId = await resolveProject(api, opts.project as string | undefined, settings.workspaceId);
         const current = await stageRules(api, projectId);
-        const base = current.items.find((r) => r.stage === stage) ?? { requireApproval: false, branches: [current.defaultBranch], approverRoles: [...APPROVER_ROLES] };
+        const base = current.items.find((r) => r.stage === stage) ?? {
+          requireApproval: false,
+          branches: [current.defaultBranch],
+          approverRoles: [...APPROVER_ROLES],
+        };
         const branches = typeof opts.branches === "string" ? list(opts.branches) : base.branches;
         if (branches.length === 0) throw new UserError("--branches needs at least one branch, e.g. --branches main", EXIT.usage);
         const saved = await setStageRule(api, projectId, stage, {

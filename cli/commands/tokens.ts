@@ -16,19 +16,26 @@ export function registerTokens(program: Command): void {
       act(async ({ api, json }) => {
         const list = await tokens(api);
         if (json) return printJson(list);
-        printTable(["id", "name", "scope", "prefix", "created", "last used", "expires"], list.items.map((t) => [t.id, t.name, t.scope, t.prefix, ago(t.createdAt), ago(t.lastUsedAt), t.expiresAt ?? "never"]), "no tokens");
+        printTable(
+          ["id", "name", "scope", "prefix", "created", "last used", "expires"],
+          list.items.map((t) => [t.id, t.name, t.scope, t.prefix, ago(t.createdAt), ago(t.lastUsedAt), t.expiresAt ?? "never"]),
+          "no tokens",
+        );
       }),
     );
   cmd
     .command("create")
     .description("create an API token and print it once (never broader than the token you use)")
     .argument("<name>", "what the token is for, e.g. 'GitHub Actions'")
-    .addOption(new Option("--scope <scope>", "read: reading only; write: builds and deployments, no administration; admin: everything").choices(scopes).default("read"))
+    .addOption(
+      new Option("--scope <scope>", "read: reading only; write: builds and deployments, no administration; admin: everything").choices(scopes).default("read"),
+    )
     .option("--expires-in-days <days>", "expire after this many days")
     .action(
       act(async ({ api, json, opts }, name: string) => {
         const days = opts.expiresInDays === undefined ? undefined : Number(opts.expiresInDays);
-        if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new UserError("--expires-in-days must be a whole number of days, 1 or more", EXIT.usage);
+        if (days !== undefined && (!Number.isInteger(days) || days < 1))
+          throw new UserError("--expires-in-days must be a whole number of days, 1 or more", EXIT.usage);
         const created = await createToken(api, name, { scope: opts.scope as Scope, ...(days !== undefined ? { expiresInDays: days } : {}) });
         if (json) return printJson(created);
         process.stdout.write(`${created.token}\n`);

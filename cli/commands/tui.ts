@@ -15,7 +15,12 @@ export function registerTui(program: Command): void {
         api.requireToken();
         const buildId = opts.build === undefined ? undefined : requireId("build", String(opts.build));
         // Loaded only here: the other commands never pay for React.
-        const [{ render }, { createElement }, { App }, { apiSource }] = await Promise.all([import("ink"), import("react"), import("../tui/app.ts"), import("../tui/source.ts")]);
+        const [{ render }, { createElement }, { App }, { apiSource }] = await Promise.all([
+          import("ink"),
+          import("react"),
+          import("../tui/app.ts"),
+          import("../tui/source.ts"),
+        ]);
         const source = apiSource(api, (id) => saveConfig({ ...settings.saved, workspaceId: id }));
         const app = render(
           createElement(App, {

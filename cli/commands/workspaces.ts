@@ -15,7 +15,11 @@ export function registerWorkspaces(program: Command): void {
       act(async ({ api, settings, json }) => {
         const who = await me(api);
         if (json) return printJson(who.workspaces);
-        printTable(["", "id", "slug", "name", "role"], who.workspaces.map((w) => [w.id === settings.workspaceId ? "*" : "", w.id, w.slug, w.name, w.role]), "no workspaces yet");
+        printTable(
+          ["", "id", "slug", "name", "role"],
+          who.workspaces.map((w) => [w.id === settings.workspaceId ? "*" : "", w.id, w.slug, w.name, w.role]),
+          "no workspaces yet",
+        );
       }),
     );
   workspaces
@@ -28,7 +32,9 @@ export function registerWorkspaces(program: Command): void {
         const current = !settings.workspaceId;
         if (current) await saveConfig({ ...settings.saved, workspaceId: created.id });
         if (json) return printJson(created);
-        process.stdout.write(`Created workspace ${created.name} (${created.slug}, ${created.id})${current ? "; it is the current one" : `; 'sparki workspaces use ${created.slug}' makes it the current one`}\n`);
+        process.stdout.write(
+          `Created workspace ${created.name} (${created.slug}, ${created.id})${current ? "; it is the current one" : `; 'sparki workspaces use ${created.slug}' makes it the current one`}\n`,
+        );
       }),
     );
   workspaces
@@ -68,7 +74,11 @@ export function registerWorkspaces(program: Command): void {
       act(async ({ api, settings, json }) => {
         const list = await runners(api, await requireWorkspace(api, settings.workspaceId));
         if (json) return printJson(list);
-        printTable(["id", "name", "labels", "version", "last seen"], list.items.map((r) => [r.id, r.name, r.labels.join(","), r.version, ago(r.lastSeenAt)]), "no runners in this workspace's pool (shared runners are not listed)");
+        printTable(
+          ["id", "name", "labels", "version", "last seen"],
+          list.items.map((r) => [r.id, r.name, r.labels.join(","), r.version, ago(r.lastSeenAt)]),
+          "no runners in this workspace's pool (shared runners are not listed)",
+        );
       }),
     );
   runnersCommand

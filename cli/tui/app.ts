@@ -41,7 +41,12 @@ export const KEYMAP: Array<[string, string]> = [
 ];
 
 export function HelpView({ height }: { height: number }): ReactNode {
-  return h(Box, { flexDirection: "column", height }, h(Text, { bold: true, color: "cyan" }, "Keys"), ...KEYMAP.map(([k, v]) => h(Box, { key: k }, h(Box, { width: 12 }, h(Text, { bold: true }, k)), h(Text, null, v))));
+  return h(
+    Box,
+    { flexDirection: "column", height },
+    h(Text, { bold: true, color: "cyan" }, "Keys"),
+    ...KEYMAP.map(([k, v]) => h(Box, { key: k }, h(Box, { width: 12 }, h(Text, { bold: true }, k)), h(Text, null, v))),
+  );
 }
 
 export interface AppProps {
@@ -87,7 +92,12 @@ export function App(p: AppProps): ReactNode {
 
   const active = (t: Tab) => !help && tab === t;
   let screen: ReactNode = null;
-  if (!workspace) screen = h(Text, { color: me.error ? "red" : undefined, dimColor: !me.error }, me.error ?? (me.data ? "you have no workspace yet: create one with 'sparki workspaces create NAME'" : "loading…"));
+  if (!workspace)
+    screen = h(
+      Text,
+      { color: me.error ? "red" : undefined, dimColor: !me.error },
+      me.error ?? (me.data ? "you have no workspace yet: create one with 'sparki workspaces create NAME'" : "loading…"),
+    );
   else if (creating)
     screen = h(ProjectForm, {
       active: !help,
@@ -143,10 +153,16 @@ export function App(p: AppProps): ReactNode {
       h(Text, { bold: true, color: "magenta" }, "sparki "),
       ...TABS.map((t, i) => h(Text, { key: t, inverse: tab === t }, ` ${i + 1} ${t === "deployments" ? "deploys" : t} `)),
     ),
-    h(Box, { height: 1 }, h(Text, { dimColor: true, wrap: "truncate" }, `${projectName ? `project ${projectName}` : ""}${buildId ? `  build ${short(buildId)}` : ""}`)),
+    h(
+      Box,
+      { height: 1 },
+      h(Text, { dimColor: true, wrap: "truncate" }, `${projectName ? `project ${projectName}` : ""}${buildId ? `  build ${short(buildId)}` : ""}`),
+    ),
     help ? h(HelpView, { height: body }) : screen,
     // The log keeps streaming while another tab is shown.
-    buildId ? h(Box, { display: !help && tab === "logs" ? "flex" : "none" }, h(LogScreen, { source: p.source, buildId, active: active("logs"), height: body })) : null,
+    buildId
+      ? h(Box, { display: !help && tab === "logs" ? "flex" : "none" }, h(LogScreen, { source: p.source, buildId, active: active("logs"), height: body }))
+      : null,
     h(Box, { flexGrow: 1 }),
     h(Text, { dimColor: true, wrap: "truncate" }, creating ? "Tab next field  Enter create  Esc cancel  Ctrl-U clear" : `${HINTS[tab]}  ? keys  q quit`),
   );

@@ -28,7 +28,15 @@ export function DeploymentsView({ items, selected, height, message, confirm, tar
     target === undefined ? null : h(Text, { dimColor: true, wrap: "truncate" }, target ? `d deploys ${describe(target)}` : "no succeeded build to deploy yet"),
     items
       ? h(List, {
-          rows: items.map((d) => h(Box, { key: d.id }, h(Text, null, `${short(d.id)}  `), h(Box, { width: 22 }, h(StatusText, { status: d.status })), h(Text, { wrap: "truncate" }, `${pad(d.branch, 12)} ${d.commitSha?.slice(0, 7) ?? "-"}  ${d.trigger.padEnd(6)} ${ago(d.createdAt)}`))),
+          rows: items.map((d) =>
+            h(
+              Box,
+              { key: d.id },
+              h(Text, null, `${short(d.id)}  `),
+              h(Box, { width: 22 }, h(StatusText, { status: d.status })),
+              h(Text, { wrap: "truncate" }, `${pad(d.branch, 12)} ${d.commitSha?.slice(0, 7) ?? "-"}  ${d.trigger.padEnd(6)} ${ago(d.createdAt)}`),
+            ),
+          ),
           selected,
           height: height - 4,
           empty: "no deployments",
@@ -68,26 +76,30 @@ export function DeploymentsScreen({ source, projectId, buildId, active, height }
       (d) => (setMessage(`${what}: now ${d.status}`), setSelected(0), loaded.reload()),
       (e: Error) => setMessage(`${what} failed: ${e.message}`),
     );
-  useKeys(
-    (input, key) => {
-      if (confirm) {
-        setConfirm(undefined);
-        if (input !== "y") setMessage(`${confirm} not done`);
-        else if (confirm === "deploy" && target) void run("deploy", source.deploy(target.id));
-        else if (confirm === "rollback" && current) void run("rollback", source.rollback(current.id));
-        return;
-      }
-      if (key.downArrow || input === "j") setSelected((s) => Math.min(items.length - 1, s + 1));
-      else if (key.upArrow || input === "k") setSelected((s) => Math.max(0, s - 1));
-      else if (input === "d") {
-        if (target) setConfirm("deploy");
-        else setMessage(target === null ? "no succeeded build to deploy: build first (overview, b)" : "loading the builds…");
-      } else if (!current) return;
-      else if (input === "a") void run("approve", source.approve(current.id));
-      else if (input === "r") setConfirm("rollback");
-    },
-    active,
-  );
+  useKeys((input, key) => {
+    if (confirm) {
+      setConfirm(undefined);
+      if (input !== "y") setMessage(`${confirm} not done`);
+      else if (confirm === "deploy" && target) void run("deploy", source.deploy(target.id));
+      else if (confirm === "rollback" && current) void run("rollback", source.rollback(current.id));
+      return;
+    }
+    if (key.downArrow || input === "j") setSelected((s) => Math.min(items.length - 1, s + 1));
+    else if (key.upArrow || input === "k") setSelected((s) => Math.max(0, s - 1));
+    else if (input === "d") {
+      if (target) setConfirm("deploy");
+      else setMessage(target === null ? "no succeeded build to deploy: build first (overview, b)" : "loading the builds…");
+    } else if (!current) return;
+    else if (input === "a") void run("approve", source.approve(current.id));
+    else if (input === "r") setConfirm("rollback");
+  }, active);
   if (!projectId) return h(Text, { dimColor: true }, "choose a project on the overview (1)");
-  return h(DeploymentsView, { items: loaded.data, selected: Math.min(selected, Math.max(0, items.length - 1)), height, message: message ?? loaded.error, confirm, target });
+  return h(DeploymentsView, {
+    items: loaded.data,
+    selected: Math.min(selected, Math.max(0, items.length - 1)),
+    height,
+    message: message ?? loaded.error,
+    confirm,
+    target,
+  });
 }

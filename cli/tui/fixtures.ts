@@ -15,7 +15,17 @@ export const DEPLOYMENT = "44444444-4444-4444-8444-444444444444";
 export const NEW_PROJECT = "66666666-6666-4666-8666-666666666666";
 export const NEW_BUILD = "77777777-7777-4777-8777-777777777777";
 
-export const project: Project = { id: PROJECT, workspaceId: WS, name: "web", gitUrl: "https://github.com/acme/web.git", defaultBranch: "main", framework: "vite", language: "typescript", createdAt: at, updatedAt: at };
+export const project: Project = {
+  id: PROJECT,
+  workspaceId: WS,
+  name: "web",
+  gitUrl: "https://github.com/acme/web.git",
+  defaultBranch: "main",
+  framework: "vite",
+  language: "typescript",
+  createdAt: at,
+  updatedAt: at,
+};
 
 export const summary = (n: number, status: BuildStatus): BuildSummary => ({
   id: n === 7 ? BUILD : `33333333-3333-4333-8333-00000000000${n}`,
@@ -68,13 +78,50 @@ export const pipeline = {
     env: {},
     stages: [{ name: "build", jobs: ["install", "compile"] }],
     jobs: [
-      { id: "install", name: "install", stage: "build", app: ".", needs: [], runsOn: ["linux"], workingDirectory: ".", timeoutMinutes: 30, env: {}, cache: null, steps: [{ name: "npm ci", run: "npm ci" }], artifacts: [] },
-      { id: "compile", name: "compile", stage: "build", app: ".", needs: ["install"], runsOn: ["linux"], workingDirectory: ".", timeoutMinutes: 30, env: {}, cache: null, steps: [{ name: "build", run: "npm run build" }], artifacts: ["dist"] },
+      {
+        id: "install",
+        name: "install",
+        stage: "build",
+        app: ".",
+        needs: [],
+        runsOn: ["linux"],
+        workingDirectory: ".",
+        timeoutMinutes: 30,
+        env: {},
+        cache: null,
+        steps: [{ name: "npm ci", run: "npm ci" }],
+        artifacts: [],
+      },
+      {
+        id: "compile",
+        name: "compile",
+        stage: "build",
+        app: ".",
+        needs: ["install"],
+        runsOn: ["linux"],
+        workingDirectory: ".",
+        timeoutMinutes: 30,
+        env: {},
+        cache: null,
+        steps: [{ name: "build", run: "npm run build" }],
+        artifacts: ["dist"],
+      },
     ],
   },
 } as unknown as PipelineVersion;
 
-export const deploymentSummary: DeploymentSummary = { id: DEPLOYMENT, projectId: PROJECT, buildId: BUILD, commitSha: "b".repeat(40), branch: "main", status: "awaiting_approval", reason: null, trigger: "push", createdAt: at, completedAt: null };
+export const deploymentSummary: DeploymentSummary = {
+  id: DEPLOYMENT,
+  projectId: PROJECT,
+  buildId: BUILD,
+  commitSha: "b".repeat(40),
+  branch: "main",
+  status: "awaiting_approval",
+  reason: null,
+  trigger: "push",
+  createdAt: at,
+  completedAt: null,
+};
 export const deploymentOf = (status: Deployment["status"]): Deployment => ({ ...deploymentSummary, status, stages: [], events: [] });
 
 export interface FakeSource extends TuiSource {
@@ -91,7 +138,10 @@ export function fakeSource(): FakeSource {
   return {
     url: "http://127.0.0.1:8787",
     calls,
-    me: async () => ({ user: { id: WS, email: "me@sparki.test", name: "Me", createdAt: at }, workspaces: [{ id: WS, name: "Acme", slug: "acme", role: "owner" }] }),
+    me: async () => ({
+      user: { id: WS, email: "me@sparki.test", name: "Me", createdAt: at },
+      workspaces: [{ id: WS, name: "Acme", slug: "acme", role: "owner" }],
+    }),
     projects: async () => [...projects],
     builds: async () => [build, summary(6, "failed"), summary(5, "succeeded")],
     build: async () => build,

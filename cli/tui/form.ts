@@ -47,25 +47,22 @@ export function ProjectForm(p: ProjectFormProps): ReactNode {
   const [focus, setFocus] = useState(0);
   const [message, setMessage] = useState<string>();
   const [busy, setBusy] = useState(false);
-  useKeys(
-    (input, key) => {
-      if (busy) return;
-      if (key.escape) return p.onCancel();
-      if (key.tab || key.downArrow || key.upArrow) return setFocus((f) => (f + 1) % FIELDS.length);
-      if (key.return && focus === 0) return setFocus(1);
-      if (key.return) {
-        const gitUrl = gitUrlFromInput(values[1] ?? "", p.cwd);
-        if (!gitUrl) return setMessage("the repository is needed: a git URL or a folder");
-        const name = values[0]?.trim() || nameFromRepo(gitUrl);
-        setBusy(true);
-        setMessage(`creating ${name}…`);
-        p.onSubmit({ name, gitUrl }).catch((e: Error) => (setBusy(false), setMessage(e.message)));
-        return;
-      }
-      setValues((v) => v.map((x, i) => (i === focus ? editValue(x, input, key) : x)));
-    },
-    p.active,
-  );
+  useKeys((input, key) => {
+    if (busy) return;
+    if (key.escape) return p.onCancel();
+    if (key.tab || key.downArrow || key.upArrow) return setFocus((f) => (f + 1) % FIELDS.length);
+    if (key.return && focus === 0) return setFocus(1);
+    if (key.return) {
+      const gitUrl = gitUrlFromInput(values[1] ?? "", p.cwd);
+      if (!gitUrl) return setMessage("the repository is needed: a git URL or a folder");
+      const name = values[0]?.trim() || nameFromRepo(gitUrl);
+      setBusy(true);
+      setMessage(`creating ${name}…`);
+      p.onSubmit({ name, gitUrl }).catch((e: Error) => (setBusy(false), setMessage(e.message)));
+      return;
+    }
+    setValues((v) => v.map((x, i) => (i === focus ? editValue(x, input, key) : x)));
+  }, p.active);
   return h(
     Box,
     { flexDirection: "column", height: p.height },

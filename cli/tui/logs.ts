@@ -21,7 +21,13 @@ export function LogView(p: LogViewProps): ReactNode {
   return h(
     Box,
     { flexDirection: "column", height: p.height },
-    h(Box, null, h(Text, { bold: true, color: "cyan" }, "Log  "), p.status ? h(StatusText, { status: p.status }) : null, h(Text, { dimColor: true }, `  lines ${p.total ? p.top + 1 : 0}-${last} of ${p.total}  ${p.follow ? "following" : "paused (G follows)"}`)),
+    h(
+      Box,
+      null,
+      h(Text, { bold: true, color: "cyan" }, "Log  "),
+      p.status ? h(StatusText, { status: p.status }) : null,
+      h(Text, { dimColor: true }, `  lines ${p.total ? p.top + 1 : 0}-${last} of ${p.total}  ${p.follow ? "following" : "paused (G follows)"}`),
+    ),
     ...p.lines.map((l, i) => h(Text, { key: p.top + i, wrap: "truncate" }, l === "" ? " " : l)),
     p.error ? h(Text, { color: "red" }, p.error) : null,
   );
@@ -56,22 +62,19 @@ export function LogScreen({ source, buildId, active, height }: { source: TuiSour
   const total = buffer.current.length;
   const topOf = (v: { follow: boolean; top: number }, length: number) => (v.follow ? clampTop(length - rows, length, rows) : clampTop(v.top, length, rows));
   const shownTop = topOf(view, total);
-  useKeys(
-    (input, key) => {
-      const move = (delta: number) =>
-        setView((v) => {
-          const length = buffer.current.length;
-          return { follow: false, top: clampTop(topOf(v, length) + delta, length, rows) };
-        });
-      if (key.upArrow || input === "k") move(-1);
-      else if (key.downArrow || input === "j") move(1);
-      else if (key.pageUp || input === "b") move(-rows);
-      else if (key.pageDown || input === " ") move(rows);
-      else if (input === "g") move(-Number.MAX_SAFE_INTEGER);
-      else if (input === "G") setView((v) => ({ ...v, follow: true }));
-      else if (input === "f") setView((v) => ({ follow: !v.follow, top: topOf(v, buffer.current.length) }));
-    },
-    active,
-  );
+  useKeys((input, key) => {
+    const move = (delta: number) =>
+      setView((v) => {
+        const length = buffer.current.length;
+        return { follow: false, top: clampTop(topOf(v, length) + delta, length, rows) };
+      });
+    if (key.upArrow || input === "k") move(-1);
+    else if (key.downArrow || input === "j") move(1);
+    else if (key.pageUp || input === "b") move(-rows);
+    else if (key.pageDown || input === " ") move(rows);
+    else if (input === "g") move(-Number.MAX_SAFE_INTEGER);
+    else if (input === "G") setView((v) => ({ ...v, follow: true }));
+    else if (input === "f") setView((v) => ({ follow: !v.follow, top: topOf(v, buffer.current.length) }));
+  }, active);
   return h(LogView, { lines: buffer.current.window(shownTop, rows), top: shownTop, total, follow: view.follow, status, height, error });
 }

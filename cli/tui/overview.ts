@@ -31,7 +31,15 @@ export function OverviewView(p: OverviewProps): ReactNode {
       h(
         Panel,
         { title: "Projects", width: 28 },
-        p.projects ? h(List, { rows: p.projects.map((x) => h(Text, { key: x.id, wrap: "truncate" }, pad(x.name, 24))), selected: p.projectIndex, height: rows - 1, focused: p.focus === "projects", empty: "no projects: n creates one" }) : h(Text, { dimColor: true }, "loading…"),
+        p.projects
+          ? h(List, {
+              rows: p.projects.map((x) => h(Text, { key: x.id, wrap: "truncate" }, pad(x.name, 24))),
+              selected: p.projectIndex,
+              height: rows - 1,
+              focused: p.focus === "projects",
+              empty: "no projects: n creates one",
+            })
+          : h(Text, { dimColor: true }, "loading…"),
       ),
       h(
         Panel,
@@ -39,7 +47,13 @@ export function OverviewView(p: OverviewProps): ReactNode {
         p.builds
           ? h(List, {
               rows: p.builds.map((b) =>
-                h(Box, { key: b.id }, h(Text, null, `#${String(b.number).padEnd(4)} `), h(Box, { width: 16 }, h(StatusText, { status: b.status })), h(Text, { wrap: "truncate" }, `${pad(b.branch, 12)} ${ago(b.createdAt)}`)),
+                h(
+                  Box,
+                  { key: b.id },
+                  h(Text, null, `#${String(b.number).padEnd(4)} `),
+                  h(Box, { width: 16 }, h(StatusText, { status: b.status })),
+                  h(Text, { wrap: "truncate" }, `${pad(b.branch, 12)} ${ago(b.createdAt)}`),
+                ),
               ),
               selected: p.buildIndex,
               height: rows - 1,
@@ -71,7 +85,10 @@ export interface OverviewScreenProps {
 export function OverviewScreen(p: OverviewScreenProps): ReactNode {
   const projects = useLoad(p.workspaceId, () => p.source.projects(p.workspaceId), 10_000);
   const list = projects.data ?? [];
-  const projectIndex = Math.max(0, list.findIndex((x) => x.id === p.projectId));
+  const projectIndex = Math.max(
+    0,
+    list.findIndex((x) => x.id === p.projectId),
+  );
   const project = list[projectIndex];
   const builds = useLoad(project?.id, () => p.source.builds(project?.id ?? ""), 3_000);
   const [buildIndex, setBuildIndex] = useState(0);
@@ -80,29 +97,36 @@ export function OverviewScreen(p: OverviewScreenProps): ReactNode {
   useEffect(() => {
     if (project && project.id !== p.projectId) p.onProject(project.id);
   }, [project?.id, p.projectId]);
-  useKeys(
-    (input, key) => {
-      const down = key.downArrow || input === "j";
-      const up = key.upArrow || input === "k";
-      if (key.tab || key.leftArrow || key.rightArrow) setFocus((f) => (f === "projects" ? "builds" : "projects"));
-      else if (focus === "projects" && (up || down)) {
-        const next = list[Math.max(0, Math.min(list.length - 1, projectIndex + (down ? 1 : -1)))];
-        if (next) p.onProject(next.id);
-        setBuildIndex(0);
-      } else if (focus === "builds" && (up || down)) setBuildIndex((i) => Math.max(0, Math.min((builds.data?.length ?? 1) - 1, i + (down ? 1 : -1))));
-      else if (input === "n") p.onNewProject();
-      else if (input === "b" && project) {
-        setMessage(`starting a build of ${project.name}…`);
-        p.source.triggerBuild(project.id).then(
-          (b) => p.onOpenBuild(b.id, "logs"),
-          (e: Error) => setMessage(`build not started: ${e.message}`),
-        );
-      } else if (key.return || input === "l") {
-        const b = builds.data?.[focus === "builds" ? buildIndex : 0];
-        if (b) p.onOpenBuild(b.id, input === "l" ? "logs" : "build");
-      }
-    },
-    p.active,
-  );
-  return h(OverviewView, { workspace: p.workspace, projects: projects.data, projectIndex, builds: project ? builds.data : [], buildIndex, focus, height: p.height, error: projects.error ?? builds.error, message: message ?? p.notice });
+  useKeys((input, key) => {
+    const down = key.downArrow || input === "j";
+    const up = key.upArrow || input === "k";
+    if (key.tab || key.leftArrow || key.rightArrow) setFocus((f) => (f === "projects" ? "builds" : "projects"));
+    else if (focus === "projects" && (up || down)) {
+      const next = list[Math.max(0, Math.min(list.length - 1, projectIndex + (down ? 1 : -1)))];
+      if (next) p.onProject(next.id);
+      setBuildIndex(0);
+    } else if (focus === "builds" && (up || down)) setBuildIndex((i) => Math.max(0, Math.min((builds.data?.length ?? 1) - 1, i + (down ? 1 : -1))));
+    else if (input === "n") p.onNewProject();
+    else if (input === "b" && project) {
+      setMessage(`starting a build of ${project.name}…`);
+      p.source.triggerBuild(project.id).then(
+        (b) => p.onOpenBuild(b.id, "logs"),
+        (e: Error) => setMessage(`build not started: ${e.message}`),
+      );
+    } else if (key.return || input === "l") {
+      const b = builds.data?.[focus === "builds" ? buildIndex : 0];
+      if (b) p.onOpenBuild(b.id, input === "l" ? "logs" : "build");
+    }
+  }, p.active);
+  return h(OverviewView, {
+    workspace: p.workspace,
+    projects: projects.data,
+    projectIndex,
+    builds: project ? builds.data : [],
+    buildIndex,
+    focus,
+    height: p.height,
+    error: projects.error ?? builds.error,
+    message: message ?? p.notice,
+  });
 }

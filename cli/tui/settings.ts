@@ -24,7 +24,12 @@ export function SettingsView(p: SettingsProps): ReactNode {
     h(Text, null, `config     ${p.configFile}`),
     h(Text, null, " "),
     h(Text, { bold: true }, "Workspace (Enter makes the selected one current)"),
-    h(List, { rows: workspaces.map((w) => h(Text, { key: w.id, wrap: "truncate" }, `${w.id === p.workspaceId ? "● " : "  "}${w.name}  (${w.slug}, ${w.role})`)), selected: p.selected, height: p.height - 7, empty: "no workspaces" }),
+    h(List, {
+      rows: workspaces.map((w) => h(Text, { key: w.id, wrap: "truncate" }, `${w.id === p.workspaceId ? "● " : "  "}${w.name}  (${w.slug}, ${w.role})`)),
+      selected: p.selected,
+      height: p.height - 7,
+      empty: "no workspaces",
+    }),
     p.message ? h(Text, { color: "yellow" }, p.message) : null,
   );
 }
@@ -33,16 +38,17 @@ export function SettingsScreen(p: Omit<SettingsProps, "selected" | "message"> & 
   const [selected, setSelected] = useState(0);
   const [message, setMessage] = useState<string>();
   const workspaces = p.me?.workspaces ?? [];
-  useKeys(
-    (input, key) => {
-      if (key.downArrow || input === "j") setSelected((s) => Math.min(workspaces.length - 1, s + 1));
-      else if (key.upArrow || input === "k") setSelected((s) => Math.max(0, s - 1));
-      else if (key.return) {
-        const w = workspaces[selected];
-        if (w) p.onWorkspace(w.id).then(() => setMessage(`current workspace: ${w.name}`), (e: Error) => setMessage(e.message));
-      }
-    },
-    p.active,
-  );
+  useKeys((input, key) => {
+    if (key.downArrow || input === "j") setSelected((s) => Math.min(workspaces.length - 1, s + 1));
+    else if (key.upArrow || input === "k") setSelected((s) => Math.max(0, s - 1));
+    else if (key.return) {
+      const w = workspaces[selected];
+      if (w)
+        p.onWorkspace(w.id).then(
+          () => setMessage(`current workspace: ${w.name}`),
+          (e: Error) => setMessage(e.message),
+        );
+    }
+  }, p.active);
   return h(SettingsView, { ...p, selected, message });
 }

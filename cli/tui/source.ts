@@ -51,7 +51,13 @@ export function apiSource(api: ApiClient, saveWorkspace: (id: string) => Promise
     useWorkspace: saveWorkspace,
     followLog: (buildId, onLines, onStatus, onError) => {
       const stop = new AbortController();
-      followLog({ socketUrl: api.socketUrl(`/v1/builds/${encodeURIComponent(buildId)}/logs`), token: api.requireToken(), onLines, onStatus, signal: stop.signal }).catch((err: Error) => {
+      followLog({
+        socketUrl: api.socketUrl(`/v1/builds/${encodeURIComponent(buildId)}/logs`),
+        token: api.requireToken(),
+        onLines,
+        onStatus,
+        signal: stop.signal,
+      }).catch((err: Error) => {
         if (!stop.signal.aborted) onError(err.message);
       });
       return () => stop.abort();

@@ -20,7 +20,24 @@ const STATUS_COLOURS: Record<string, string> = {
   queued: "blue",
   pending: "blue",
 };
-const ICONS: Record<string, string> = { succeeded: "✓", healthy: "✓", failed: "✗", timed_out: "✗", unhealthy: "✗", cancelled: "○", skipped: "-", running: "▶", deploying: "▶", verifying: "…", awaiting_approval: "!", rolling_back: "↺", rolled_back: "↺", queued: "·", pending: "·", waiting: "·" };
+const ICONS: Record<string, string> = {
+  succeeded: "✓",
+  healthy: "✓",
+  failed: "✗",
+  timed_out: "✗",
+  unhealthy: "✗",
+  cancelled: "○",
+  skipped: "-",
+  running: "▶",
+  deploying: "▶",
+  verifying: "…",
+  awaiting_approval: "!",
+  rolling_back: "↺",
+  rolled_back: "↺",
+  queued: "·",
+  pending: "·",
+  waiting: "·",
+};
 
 export function StatusText({ status }: { status: string }): ReactNode {
   return h(Text, { color: STATUS_COLOURS[status] }, `${ICONS[status] ?? "·"} ${status}`);
@@ -35,15 +52,29 @@ export function Panel({ title, children, width, height }: { title: string; child
  * Rows of a list, the selected one highlighted, scrolled so the selection stays visible; only
  * `height` rows are rendered.
  */
-export function List({ rows, selected, height, focused = true, empty = "nothing yet" }: { rows: ReactNode[]; selected: number; height: number; focused?: boolean; empty?: string }): ReactNode {
+export function List({
+  rows,
+  selected,
+  height,
+  focused = true,
+  empty = "nothing yet",
+}: {
+  rows: ReactNode[];
+  selected: number;
+  height: number;
+  focused?: boolean;
+  empty?: string;
+}): ReactNode {
   if (!rows.length) return h(Text, { dimColor: true }, empty);
   const top = Math.max(0, Math.min(selected - Math.floor(height / 2), rows.length - height));
   return h(
     Box,
     { flexDirection: "column" },
-    ...rows.slice(top, top + height).map((row, i) =>
-      h(Box, { key: top + i }, h(Text, { color: focused && top + i === selected ? "cyan" : undefined }, top + i === selected ? "❯ " : "  "), row),
-    ),
+    ...rows
+      .slice(top, top + height)
+      .map((row, i) =>
+        h(Box, { key: top + i }, h(Text, { color: focused && top + i === selected ? "cyan" : undefined }, top + i === selected ? "❯ " : "  "), row),
+      ),
   );
 }
 

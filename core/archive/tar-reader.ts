@@ -230,7 +230,8 @@ export async function readTar(stream: ReadableStream<Uint8Array>, limits: TarLim
         await source.skip(size + padding(size));
         continue;
       }
-      if (!FILE_TYPES.has(type)) throw new TarError("invalid", `the archive holds an entry of unsupported type ${JSON.stringify(type)} (${JSON.stringify(raw)})`);
+      if (!FILE_TYPES.has(type))
+        throw new TarError("invalid", `the archive holds an entry of unsupported type ${JSON.stringify(type)} (${JSON.stringify(raw)})`);
       if (found.path === "") throw new TarError("invalid", "the archive holds a file with an empty name");
       if (size > limits.maxFileBytes) throw new TarError("limit", `file ${found.path} is ${size} bytes, over the limit of ${limits.maxFileBytes}`);
       files += 1;

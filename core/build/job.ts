@@ -40,7 +40,16 @@ export type JobEvent =
   | { type: "cancel"; at: number }
   | { type: "time_out"; at: number };
 
-export const JOB_EVENT_TYPES = ["claim", "start", "heartbeat", "complete", "release", "lease_expired", "cancel", "time_out"] as const satisfies readonly JobEvent["type"][];
+export const JOB_EVENT_TYPES = [
+  "claim",
+  "start",
+  "heartbeat",
+  "complete",
+  "release",
+  "lease_expired",
+  "cancel",
+  "time_out",
+] as const satisfies readonly JobEvent["type"][];
 
 export function initialJob(): JobState {
   return {

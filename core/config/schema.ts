@@ -64,11 +64,14 @@ export const DeploymentSchema = z
   .strict()
   .superRefine((d, ctx) => {
     if (d.platform === "script" && !d.script) ctx.addIssue({ code: "custom", path: ["script"], message: "platform script needs a script to run" });
-    if (d.strategy === "canary" && !d.canarySteps) ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "strategy canary needs canarySteps, e.g. [10, 50, 100]" });
+    if (d.strategy === "canary" && !d.canarySteps)
+      ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "strategy canary needs canarySteps, e.g. [10, 50, 100]" });
     if (d.strategy !== "canary" && d.canarySteps) ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "canarySteps only apply to strategy canary" });
     if (d.canarySteps && d.canarySteps.at(-1) !== 100) ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "canarySteps end at 100" });
-    if (d.canarySteps?.some((step, i) => i > 0 && step <= (d.canarySteps?.[i - 1] ?? 0))) ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "canarySteps go up" });
-    if (d.rollbackScript && d.platform !== "script") ctx.addIssue({ code: "custom", path: ["rollbackScript"], message: "rollbackScript only applies to platform script" });
+    if (d.canarySteps?.some((step, i) => i > 0 && step <= (d.canarySteps?.[i - 1] ?? 0)))
+      ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "canarySteps go up" });
+    if (d.rollbackScript && d.platform !== "script")
+      ctx.addIssue({ code: "custom", path: ["rollbackScript"], message: "rollbackScript only applies to platform script" });
   });
 export type Deployment = z.infer<typeof DeploymentSchema>;
 

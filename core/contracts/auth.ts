@@ -4,7 +4,10 @@ import { roles } from "../rbac.js";
 import { isCommonPassword, minPasswordLength } from "../passwords/policy.js";
 import { scopes } from "../scopes.js";
 
-const Email = z.email().max(254).transform((e) => e.toLowerCase());
+const Email = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase());
 /** A new password (signup, change): login takes any string, so older passwords still work. */
 // bcrypt only reads the first 72 bytes; longer passwords would be silently truncated.
 const NewPassword = z
@@ -13,16 +16,12 @@ const NewPassword = z
   .refine((p) => new TextEncoder().encode(p).length <= 72, "must be at most 72 bytes")
   .refine((p) => !isCommonPassword(p), "is one of the most common passwords; choose another");
 
-export const User = z
-  .object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), createdAt: Timestamp })
-  .meta({ id: "User" });
+export const User = z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), createdAt: Timestamp }).meta({ id: "User" });
 export type User = z.infer<typeof User>;
 
 export const SignupBody = z.strictObject({ email: Email, password: NewPassword, name: z.string().trim().min(1).max(255) });
 /** The same answer whether or not the email was already registered: the client then logs in. */
-export const SignupAccepted = z
-  .object({ status: z.literal("accepted"), detail: z.string() })
-  .meta({ id: "SignupAccepted" });
+export const SignupAccepted = z.object({ status: z.literal("accepted"), detail: z.string() }).meta({ id: "SignupAccepted" });
 
 /**
  * How the client keeps its session: `token` (CLI, API: both tokens in the answer, no cookie) or

@@ -23,7 +23,10 @@ export type BuildJob = z.infer<typeof BuildJob>;
 
 export const TriggerBuildBody = z.strictObject({
   branch: BranchName.optional(),
-  commitSha: z.string().regex(/^[0-9a-f]{40}$/, "must be a full 40-character commit SHA").optional(),
+  commitSha: z
+    .string()
+    .regex(/^[0-9a-f]{40}$/, "must be a full 40-character commit SHA")
+    .optional(),
 });
 
 export const BuildSummary = z

@@ -100,10 +100,11 @@ export const EnvName = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a shell variable name");
-const EnvValue = z.string().max(RunnerLimits.envValueBytes).refine((v) => !v.includes("\0"), "must not contain NUL");
-export const EnvMap = z
-  .record(EnvName, EnvValue)
-  .refine((m) => Object.keys(m).length <= RunnerLimits.envVars, `at most ${RunnerLimits.envVars} variables`);
+const EnvValue = z
+  .string()
+  .max(RunnerLimits.envValueBytes)
+  .refine((v) => !v.includes("\0"), "must not contain NUL");
+export const EnvMap = z.record(EnvName, EnvValue).refine((m) => Object.keys(m).length <= RunnerLimits.envVars, `at most ${RunnerLimits.envVars} variables`);
 
 /** Why a relative path is refused, or null when it is acceptable; shared by names and paths. */
 export function relativePathProblem(value: string): string | null {
@@ -278,7 +279,10 @@ export const PipelineUploadRequest = Lease.extend({
   commitSha: CommitSha.optional(),
   /** What the runner detected in the checkout, and the sparki.yml it read: shown with the version. */
   detection: DetectionSchema.optional(),
-  sparkiYml: z.string().max(256 * 1024).optional(),
+  sparkiYml: z
+    .string()
+    .max(256 * 1024)
+    .optional(),
 }).strict();
 export type PipelineUploadRequest = z.infer<typeof PipelineUploadRequest>;
 

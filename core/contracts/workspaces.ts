@@ -21,8 +21,12 @@ export const UpdateWorkspaceBody = z
   .strictObject({ name: z.string().trim().min(1).max(100).optional(), sharedRunners: SharedRunners.optional() })
   .refine((b) => b.name !== undefined || b.sharedRunners !== undefined, "send name, sharedRunners or both");
 
-export const Member = z
-  .object({ userId: z.uuid(), email: z.string(), name: z.string().nullable(), role: Role, joinedAt: Timestamp })
-  .meta({ id: "Member" });
-export const AddMemberBody = z.strictObject({ email: z.email().max(254).transform((e) => e.toLowerCase()), role: Role });
+export const Member = z.object({ userId: z.uuid(), email: z.string(), name: z.string().nullable(), role: Role, joinedAt: Timestamp }).meta({ id: "Member" });
+export const AddMemberBody = z.strictObject({
+  email: z
+    .email()
+    .max(254)
+    .transform((e) => e.toLowerCase()),
+  role: Role,
+});
 export const UpdateMemberBody = z.strictObject({ role: Role });

@@ -91,7 +91,16 @@ export function initialDeployment(stages: StagePlan[]): DeploymentState {
     current: 0,
     reason: null,
     rollingBack: [],
-    stages: stages.map((s) => ({ ...s, trafficSteps: s.trafficSteps.length > 0 ? s.trafficSteps : [100], status: "waiting", platformDeploymentId: null, passes: 0, failures: 0, step: 0, stepStartedAt: null })),
+    stages: stages.map((s) => ({
+      ...s,
+      trafficSteps: s.trafficSteps.length > 0 ? s.trafficSteps : [100],
+      status: "waiting",
+      platformDeploymentId: null,
+      passes: 0,
+      failures: 0,
+      step: 0,
+      stepStartedAt: null,
+    })),
   };
 }
 
@@ -131,12 +140,28 @@ export function transitionDeployment(state: DeploymentState, event: DeploymentEv
     case "validated":
       if (status !== "pending") return illegal(status, event.type);
       if (event.problems.length > 0) {
-        return moved({ ...state, status: "failed", reason: `validation failed: ${event.problems.join("; ")}`, stages: state.stages.map((s) => ({ ...s, status: "skipped" })) });
+        return moved({
+          ...state,
+          status: "failed",
+          reason: `validation failed: ${event.problems.join("; ")}`,
+          stages: state.stages.map((s) => ({ ...s, status: "skipped" })),
+        });
       }
       return moved(enter(state, 0));
     case "deployed":
       if (status !== "deploying") return illegal(status, event.type);
-      return moved({ ...state, status: "verifying", stages: withStage(state, { status: "verifying", platformDeploymentId: event.platformDeploymentId, passes: 0, failures: 0, step: 0, stepStartedAt: event.at }) });
+      return moved({
+        ...state,
+        status: "verifying",
+        stages: withStage(state, {
+          status: "verifying",
+          platformDeploymentId: event.platformDeploymentId,
+          passes: 0,
+          failures: 0,
+          step: 0,
+          stepStartedAt: event.at,
+        }),
+      });
     case "deploy_failed":
       if (status !== "deploying") return illegal(status, event.type);
       return moved(undo(state, "unhealthy", `stage ${stage?.name} failed to deploy: ${event.message}`));
@@ -146,7 +171,13 @@ export function transitionDeployment(state: DeploymentState, event: DeploymentEv
       const passes = event.ok ? stage.passes + 1 : 0;
       const failures = event.ok ? 0 : stage.failures + 1;
       if (failures >= stage.unhealthyThreshold) {
-        return moved(undo({ ...state, stages: withStage(state, { passes, failures }) }, "unhealthy", `stage ${stage.name} failed its health check${event.detail ? `: ${event.detail}` : ""}`));
+        return moved(
+          undo(
+            { ...state, stages: withStage(state, { passes, failures }) },
+            "unhealthy",
+            `stage ${stage.name} failed its health check${event.detail ? `: ${event.detail}` : ""}`,
+          ),
+        );
       }
       const held = event.at - (stage.stepStartedAt ?? event.at) >= stage.pauseMs;
       if (passes >= stage.healthyThreshold && held) {
@@ -170,7 +201,9 @@ export function transitionDeployment(state: DeploymentState, event: DeploymentEv
         return to ? [{ stage: i, to }] : [];
       });
       if (targets.length === 0) return illegal(status, event.type);
-      const stages = state.stages.map((s, i) => (i > state.current || (s.status === "waiting" && i === state.current) ? { ...s, status: "skipped" as const } : s));
+      const stages = state.stages.map((s, i) =>
+        i > state.current || (s.status === "waiting" && i === state.current) ? { ...s, status: "skipped" as const } : s,
+      );
       return moved({ ...state, status: "rolling_back", reason: event.reason, rollingBack: targets, stages });
     }
     case "rolled_back":
@@ -188,9 +221,20 @@ export function transitionDeployment(state: DeploymentState, event: DeploymentEv
       if (DEPLOYMENT_FINISHED.has(status) || status === "rolling_back") return illegal(status, event.type);
       // A stage already switched to the new version is put back; before that, nothing to undo.
       if (status === "verifying") return moved(undo(state, "unhealthy", "cancelled while verifying", "cancelled"));
-      return moved({ ...state, status: "cancelled", reason: "cancelled", stages: state.stages.map((s, i) => (i >= state.current && s.status !== "healthy" ? { ...s, status: "skipped" } : s)) });
+      return moved({
+        ...state,
+        status: "cancelled",
+        reason: "cancelled",
+        stages: state.stages.map((s, i) => (i >= state.current && s.status !== "healthy" ? { ...s, status: "skipped" } : s)),
+      });
     case "time_out":
-      if (status === "awaiting_approval") return moved({ ...state, status: "cancelled", reason: `no approval for stage ${stage?.name} in time`, stages: state.stages.map((s, i) => (i >= state.current ? { ...s, status: "skipped" } : s)) });
+      if (status === "awaiting_approval")
+        return moved({
+          ...state,
+          status: "cancelled",
+          reason: `no approval for stage ${stage?.name} in time`,
+          stages: state.stages.map((s, i) => (i >= state.current ? { ...s, status: "skipped" } : s)),
+        });
       if (status === "deploying" || status === "verifying") return moved(undo(state, "unhealthy", `stage ${stage?.name} timed out while ${status}`));
       return illegal(status, event.type);
     default: {

@@ -1,7 +1,6 @@
 import { isTable } from "./manifest.ts";
 import type { Finding, NodeProject } from "./node-frameworks.ts";
 
-
 /**
  * Angular's deployable directory from angular.json. The esbuild `application`
  * builder (Angular 17+) writes browser files to `<outputPath>/browser`; the older

@@ -1,11 +1,4 @@
-import type {
-  Commands,
-  DetectedApp,
-  Evidence,
-  EvidenceField,
-  Language,
-  PackageManager,
-} from "./schema.ts";
+import type { Commands, DetectedApp, Evidence, EvidenceField, Language, PackageManager } from "./schema.ts";
 import { EvidenceFieldSchema } from "./schema.ts";
 import { joinPath, type TreeIndex } from "./tree.ts";
 

@@ -1,4 +1,4 @@
-import { AppBuilder, DirContext, type EcosystemDetector } from "./app-builder.ts";
+import { type AppBuilder, DirContext, type EcosystemDetector } from "./app-builder.ts";
 import { detectDeno } from "./deno.ts";
 import { detectDotnet } from "./dotnet.ts";
 import { detectElixir } from "./elixir.ts";
@@ -37,7 +37,23 @@ const DETECTORS: ReadonlyArray<readonly [string, EcosystemDetector]> = [
 ];
 
 /** Folders never searched for a project: dependencies, VCS/editor metadata, tests and examples. */
-const SKIP_DIRS = new Set(["node_modules", "vendor", ".git", ".github", ".vscode", ".idea", "test", "tests", "__tests__", "fixtures", "examples", "e2e", "target", "dist", "build"]);
+const SKIP_DIRS = new Set([
+  "node_modules",
+  "vendor",
+  ".git",
+  ".github",
+  ".vscode",
+  ".idea",
+  "test",
+  "tests",
+  "__tests__",
+  "fixtures",
+  "examples",
+  "e2e",
+  "target",
+  "dist",
+  "build",
+]);
 
 /** How deep below the root a lone project is looked for (`web/`, `apps/site/`). */
 const SUBFOLDER_DEPTH = 2;
@@ -123,7 +139,10 @@ export async function detect(tree: FileTree): Promise<Detection> {
   }
   if (nested.length > 1) {
     const paths = nested.map((n) => n.path).join(", ");
-    return unknown(`no project at the root and no workspace manifest; ${nested.length} projects in subfolders: ${paths}`, nested.map((n) => n.build()));
+    return unknown(
+      `no project at the root and no workspace manifest; ${nested.length} projects in subfolders: ${paths}`,
+      nested.map((n) => n.build()),
+    );
   }
   const broken = await unreadableManifest(index);
   if (broken) return unknown(broken);

@@ -21,7 +21,13 @@ export async function detectDotnet(ctx: DirContext): Promise<AppBuilder | null> 
   const main = web ?? exe ?? projects.find((p) => !isTest(texts.get(p) ?? "")) ?? projects[0] ?? "";
   const text = texts.get(main) ?? "";
   const b = new AppBuilder(ctx.dir);
-  const assembly = /<AssemblyName>([^<]+)</.exec(text)?.[1] ?? main.split("/").pop()?.replace(/\.(cs|fs)proj$/, "") ?? "app";
+  const assembly =
+    /<AssemblyName>([^<]+)</.exec(text)?.[1] ??
+    main
+      .split("/")
+      .pop()
+      ?.replace(/\.(cs|fs)proj$/, "") ??
+    "app";
   b.name = assembly;
   b.note("project", main, "a .NET project file");
   const fsharp = main.endsWith(".fsproj");
@@ -43,7 +49,12 @@ export async function detectDotnet(ctx: DirContext): Promise<AppBuilder | null> 
   b.setCommand("install", `dotnet restore ${target}`, sln ? ctx.path(sln) : main, "restores NuGet packages");
   b.setCommand("lint", `dotnet format ${target} --verify-no-changes`, main, "dotnet format ships with the SDK");
   const tests = projects.filter((p) => isTest(texts.get(p) ?? ""));
-  b.setCommand("test", tests.length > 0 ? `dotnet test ${target}` : null, tests[0] ?? main, tests.length > 0 ? "a test project references the test SDK" : "no test project");
+  b.setCommand(
+    "test",
+    tests.length > 0 ? `dotnet test ${target}` : null,
+    tests[0] ?? main,
+    tests.length > 0 ? "a test project references the test SDK" : "no test project",
+  );
   const mainRel = ctx.dir === "." ? main : main.slice(ctx.dir.length + 1);
   b.setCommand("build", `dotnet publish ${mainRel} -c Release -o publish`, main, "publishes a release build");
 

@@ -29,7 +29,12 @@ export async function detectElixir(ctx: DirContext): Promise<AppBuilder | null> 
     b.confidence = 0.95;
     const assets = /"assets\.deploy"/.test(mix);
     const release = "MIX_ENV=prod mix release";
-    b.setCommand("build", assets ? `MIX_ENV=prod mix assets.deploy && ${release}` : release, file, assets ? "deploys assets, then builds a release" : "builds a release");
+    b.setCommand(
+      "build",
+      assets ? `MIX_ENV=prod mix assets.deploy && ${release}` : release,
+      file,
+      assets ? "deploys assets, then builds a release" : "builds a release",
+    );
     b.setCommand("start", "mix phx.server", file, "Phoenix's server");
     b.setOutputDir(null, file, "a Phoenix app is a server");
     return b;

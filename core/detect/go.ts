@@ -58,7 +58,11 @@ export async function detectGo(ctx: DirContext): Promise<AppBuilder | null> {
     b.setCommand("start", `./bin/${bin}`, file, "runs the built binary");
   } else {
     if (!fw) {
-      b.setFramework(cmds.length > 1 ? "go" : null, file, cmds.length > 1 ? `several commands under cmd/ (${cmds.join(", ")})` : "no package main: a Go library");
+      b.setFramework(
+        cmds.length > 1 ? "go" : null,
+        file,
+        cmds.length > 1 ? `several commands under cmd/ (${cmds.join(", ")})` : "no package main: a Go library",
+      );
       b.confidence = cmds.length > 1 ? 0.7 : 0.8;
     }
     b.setCommand("build", "go build ./...", file, "builds every package");

@@ -10,7 +10,10 @@ const JVM_FRAMEWORKS: ReadonlyArray<readonly [string, RegExp]> = [
 
 /** The project's own artifactId and version from a pom, skipping the parent block. */
 function pomCoordinates(pom: string): { artifactId: string | null; version: string | null } {
-  const own = pom.replace(/<parent>[\s\S]*?<\/parent>/, "").replace(/<dependencies>[\s\S]*<\/dependencies>/, "").replace(/<build>[\s\S]*<\/build>/, "");
+  const own = pom
+    .replace(/<parent>[\s\S]*?<\/parent>/, "")
+    .replace(/<dependencies>[\s\S]*<\/dependencies>/, "")
+    .replace(/<build>[\s\S]*<\/build>/, "");
   return {
     artifactId: /<artifactId>([^<]+)<\/artifactId>/.exec(own)?.[1] ?? null,
     version: /<version>([^<$]+)<\/version>/.exec(own)?.[1] ?? null,
@@ -48,12 +51,22 @@ export async function detectJvm(ctx: DirContext): Promise<AppBuilder | null> {
   const why = wrapper.startsWith("./") ? `${wrapper.slice(2)} wrapper is committed` : "no wrapper committed";
   if (maven) {
     b.setCommand("install", `${wrapper} -B dependency:go-offline`, file, `${why}; resolves dependencies into the local repository`);
-    b.setCommand("lint", /spotless/.test(text) ? `${wrapper} -B spotless:check` : null, file, /spotless/.test(text) ? "spotless plugin configured" : "no lint plugin configured");
+    b.setCommand(
+      "lint",
+      /spotless/.test(text) ? `${wrapper} -B spotless:check` : null,
+      file,
+      /spotless/.test(text) ? "spotless plugin configured" : "no lint plugin configured",
+    );
     b.setCommand("test", `${wrapper} -B test`, file, "Surefire runs the tests");
     b.setCommand("build", `${wrapper} -B package -DskipTests`, file, "packages the jar");
   } else {
     b.setCommand("install", `${wrapper} dependencies`, file, `${why}; resolves dependencies`);
-    b.setCommand("lint", /spotless/.test(text) ? `${wrapper} spotlessCheck` : null, file, /spotless/.test(text) ? "spotless plugin configured" : "no lint plugin configured");
+    b.setCommand(
+      "lint",
+      /spotless/.test(text) ? `${wrapper} spotlessCheck` : null,
+      file,
+      /spotless/.test(text) ? "spotless plugin configured" : "no lint plugin configured",
+    );
     b.setCommand("test", `${wrapper} test`, file, "Gradle's test task");
     b.setCommand("build", `${wrapper} build -x test`, file, "assembles the jar");
   }
@@ -78,7 +91,8 @@ export async function detectJvm(ctx: DirContext): Promise<AppBuilder | null> {
     const name = /rootProject\.name\s*=\s*["']([^"']+)["']/.exec(settings)?.[1] ?? null;
     const v = /^version\s*=\s*["']([^"']+)["']/m.exec(text)?.[1] ?? null;
     b.name = name;
-    if (name && v && fw[0] === "spring-boot") b.setCommand("start", `java -jar build/libs/${name}-${v}.jar`, file, "runs the boot jar (rootProject.name and version)");
+    if (name && v && fw[0] === "spring-boot")
+      b.setCommand("start", `java -jar build/libs/${name}-${v}.jar`, file, "runs the boot jar (rootProject.name and version)");
     else b.setCommand("start", `${wrapper} run`, file, "runs the application through Gradle");
   }
   b.setOutputDir(null, file, `a ${fw[0]} app is a server`);

@@ -108,7 +108,12 @@ export async function detectMonorepo(index: TreeIndex): Promise<MonorepoResult |
 
   const scripts = stringMap(pkg.scripts);
   const runner = pmRunner(choice);
-  b.setCommand("install", runner.install, b.lockfile ?? root.path("package.json"), b.lockfile ? "frozen install of the whole workspace" : "no lockfile: a plain install");
+  b.setCommand(
+    "install",
+    runner.install,
+    b.lockfile ?? root.path("package.json"),
+    b.lockfile ? "frozen install of the whole workspace" : "no lockfile: a plain install",
+  );
   const memberScripts = new Set<string>();
   for (const dir of members) {
     const memberPkg = await index.readJson(`${dir}/package.json`);

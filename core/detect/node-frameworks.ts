@@ -32,18 +32,16 @@ export interface NodeFramework {
   defaultStart?(p: NodeProject): Promise<Finding<string | null>>;
 }
 
-const fixed = (dir: string | null, why: string) => async (p: NodeProject): Promise<Finding<string | null>> => ({
-  value: dir,
-  file: p.ctx.path("package.json"),
-  reason: why,
-});
+const fixed =
+  (dir: string | null, why: string) =>
+  async (p: NodeProject): Promise<Finding<string | null>> => ({
+    value: dir,
+    file: p.ctx.path("package.json"),
+    reason: why,
+  });
 
 /** First capture of `pattern` in the first existing config file. */
-async function fromConfig(
-  p: NodeProject,
-  names: readonly string[],
-  pattern: RegExp,
-): Promise<{ value: string; file: string } | null> {
+async function fromConfig(p: NodeProject, names: readonly string[], pattern: RegExp): Promise<{ value: string; file: string } | null> {
   for (const name of names) {
     const text = await p.ctx.read(name);
     const value = text === null ? undefined : pattern.exec(text)?.[1];
@@ -147,7 +145,14 @@ export const NODE_FRAMEWORKS: readonly NodeFramework[] = [
   },
   { id: "sveltekit", deps: ["@sveltejs/kit"], build: "vite build", server: true, outputDir: sveltekitOutput },
   { id: "solidstart", deps: ["@solidjs/start"], build: "vinxi build", server: true, outputDir: fixed(".output", "SolidStart (Nitro) builds into .output") },
-  { id: "gatsby", deps: ["gatsby"], build: "gatsby build", server: false, devStart: /\bgatsby develop\b/, outputDir: fixed("public", "Gatsby writes the site to public/") },
+  {
+    id: "gatsby",
+    deps: ["gatsby"],
+    build: "gatsby build",
+    server: false,
+    devStart: /\bgatsby develop\b/,
+    outputDir: fixed("public", "Gatsby writes the site to public/"),
+  },
   {
     id: "docusaurus",
     deps: ["@docusaurus/core"],
@@ -166,7 +171,14 @@ export const NODE_FRAMEWORKS: readonly NodeFramework[] = [
     devStart: /\breact-scripts start\b/,
     outputDir: fixed("build", "Create React App writes the bundle to build/"),
   },
-  { id: "vue-cli", deps: ["@vue/cli-service"], build: "vue-cli-service build", server: false, devStart: /vue-cli-service serve/, outputDir: fixed("dist", "Vue CLI builds into dist/") },
+  {
+    id: "vue-cli",
+    deps: ["@vue/cli-service"],
+    build: "vue-cli-service build",
+    server: false,
+    devStart: /vue-cli-service serve/,
+    outputDir: fixed("dist", "Vue CLI builds into dist/"),
+  },
   { id: "vite", deps: ["vite"], build: "vite build", server: false, devStart: /^vite(\s+(dev|serve|preview)\b.*)?$/, outputDir: viteOutput },
   {
     id: "nestjs",

@@ -86,17 +86,24 @@ async function chooseFramework(p: NodeProject, b: AppBuilder, choice: NodePmChoi
     b.confidence = hintFile ? 0.95 : 0.9;
     const servers = others.filter((o) => o.server && !first.server);
     for (const other of others) {
-      b.note("framework", pkgFile, `also depends on ${other.deps.find((d) => p.deps.has(d)) ?? other.id}; ${first.id} takes precedence as the tool that owns build and dev`);
+      b.note(
+        "framework",
+        pkgFile,
+        `also depends on ${other.deps.find((d) => p.deps.has(d)) ?? other.id}; ${first.id} takes precedence as the tool that owns build and dev`,
+      );
     }
     if (servers.length > 0) b.confidence = 0.8;
     return first;
   }
-  const usesBun =
-    choice.pm === "bun" || p.ctx.has("bunfig.toml") || p.deps.has("@types/bun") || p.deps.has("bun-types");
+  const usesBun = choice.pm === "bun" || p.ctx.has("bunfig.toml") || p.deps.has("@types/bun") || p.deps.has("bun-types");
   // Workspace packages are private because they are internal, not because they are apps.
   const publishable = (member || p.pkg.private !== true) && ["main", "exports", "module", "types"].some((k) => k in p.pkg);
   if (!("start" in p.scripts) && ("bin" in p.pkg || publishable)) {
-    b.setFramework(null, pkgFile, "bin" in p.pkg ? "a CLI package (bin field) with no app framework" : "a publishable library (main/exports, not private) with no app framework");
+    b.setFramework(
+      null,
+      pkgFile,
+      "bin" in p.pkg ? "a CLI package (bin field) with no app framework" : "a publishable library (main/exports, not private) with no app framework",
+    );
     b.confidence = 0.8;
     return null;
   }
@@ -136,7 +143,10 @@ async function setRuntime(p: NodeProject, b: AppBuilder, choice: NodePmChoice, w
       sources.push(async () => ({ version, file: p.ctx.path("package.json"), reason: `packageManager pins bun@${version}` }));
     }
     for (const ctx of workspace ? [p.ctx, workspace.root] : [p.ctx]) {
-      sources.push(() => versionFile(ctx, ".bun-version"), () => toolVersions(ctx, ["bun"]));
+      sources.push(
+        () => versionFile(ctx, ".bun-version"),
+        () => toolVersions(ctx, ["bun"]),
+      );
     }
   } else {
     sources.push(...nodeVersionSources(p.ctx, p.pkg));

@@ -64,8 +64,7 @@ export async function detectNxProject(ctx: DirContext, rootDeps: ReadonlySet<str
   if (tsconfig) b.setLanguage("typescript", ctx.path(tsconfig), `${tsconfig} present`);
   else b.setLanguage("javascript", file, "no tsconfig in the project");
 
-  const has = (target: string, configs: readonly string[]) =>
-    isTable(targets[target]) || [...ctx.files].some((f) => configs.some((c) => f.startsWith(c)));
+  const has = (target: string, configs: readonly string[]) => isTable(targets[target]) || [...ctx.files].some((f) => configs.some((c) => f.startsWith(c)));
   const task = (t: "lint" | "test" | "build", configs: readonly string[]) =>
     has(t, configs)
       ? b.setCommand(t, runner.run(t), file, isTable(targets[t]) ? `project.json has a ${t} target` : `Nx infers a ${t} target from its config file`)
@@ -87,7 +86,13 @@ export async function detectNxProject(ctx: DirContext, rootDeps: ReadonlySet<str
     b.setCommand("start", null, file, "no production start target");
     const fallback = framework ? (DEFAULT_OUTPUT[framework] ?? null) : null;
     const dir =
-      base === null ? fallback : framework === "nextjs" ? `${base}/.next` : framework === "angular" && /:application$/.test(String(executor)) ? `${base}/browser` : base;
+      base === null
+        ? fallback
+        : framework === "nextjs"
+          ? `${base}/.next`
+          : framework === "angular" && /:application$/.test(String(executor))
+            ? `${base}/browser`
+            : base;
     b.setOutputDir(dir, file, base ? `build outputPath is ${String(outputPath)}` : `${framework ?? "the app"} builds into ${fallback ?? "an unknown folder"}`);
   }
   return b;

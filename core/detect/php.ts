@@ -25,7 +25,12 @@ export async function detectPhp(ctx: DirContext): Promise<AppBuilder | null> {
   if (version) b.setRuntime("php", version.version, version.file, version.reason);
   else b.setRuntime("php", null, file, "no PHP version required");
 
-  b.setCommand("install", "composer install --no-interaction --prefer-dist", b.lockfile ?? file, b.lockfile ? "composer.lock pins the packages" : "no composer.lock");
+  b.setCommand(
+    "install",
+    "composer install --no-interaction --prefer-dist",
+    b.lockfile ?? file,
+    b.lockfile ? "composer.lock pins the packages" : "no composer.lock",
+  );
   if (deps.has("laravel/pint")) b.setCommand("lint", "vendor/bin/pint --test", file, "laravel/pint is a dependency");
   else if (deps.has("friendsofphp/php-cs-fixer")) b.setCommand("lint", "vendor/bin/php-cs-fixer check", file, "php-cs-fixer is a dependency");
   else b.setCommand("lint", null, file, "no PHP linter among the dependencies");

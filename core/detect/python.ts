@@ -46,21 +46,56 @@ interface PythonTool {
 function choosePythonTool(ctx: DirContext, py: Table | null): PythonTool {
   if (ctx.has("uv.lock") || isTable(dig(py, "tool", "uv"))) {
     const lock = ctx.has("uv.lock");
-    return { pm: "uv", lockfile: lock ? ctx.path("uv.lock") : null, run: "uv run ", install: lock ? "uv sync --frozen" : "uv sync", file: ctx.path(lock ? "uv.lock" : "pyproject.toml"), reason: lock ? "uv.lock is uv's lockfile" : "pyproject.toml has [tool.uv]" };
+    return {
+      pm: "uv",
+      lockfile: lock ? ctx.path("uv.lock") : null,
+      run: "uv run ",
+      install: lock ? "uv sync --frozen" : "uv sync",
+      file: ctx.path(lock ? "uv.lock" : "pyproject.toml"),
+      reason: lock ? "uv.lock is uv's lockfile" : "pyproject.toml has [tool.uv]",
+    };
   }
   if (ctx.has("poetry.lock") || isTable(dig(py, "tool", "poetry"))) {
     const lock = ctx.has("poetry.lock");
-    return { pm: "poetry", lockfile: lock ? ctx.path("poetry.lock") : null, run: "poetry run ", install: "poetry install --no-interaction", file: ctx.path(lock ? "poetry.lock" : "pyproject.toml"), reason: lock ? "poetry.lock is Poetry's lockfile" : "pyproject.toml has [tool.poetry]" };
+    return {
+      pm: "poetry",
+      lockfile: lock ? ctx.path("poetry.lock") : null,
+      run: "poetry run ",
+      install: "poetry install --no-interaction",
+      file: ctx.path(lock ? "poetry.lock" : "pyproject.toml"),
+      reason: lock ? "poetry.lock is Poetry's lockfile" : "pyproject.toml has [tool.poetry]",
+    };
   }
   if (ctx.has("Pipfile")) {
     const lock = ctx.has("Pipfile.lock");
-    return { pm: "pipenv", lockfile: lock ? ctx.path("Pipfile.lock") : null, run: "pipenv run ", install: lock ? "pipenv install --deploy --dev" : "pipenv install --dev", file: ctx.path("Pipfile"), reason: "Pipfile is Pipenv's manifest" };
+    return {
+      pm: "pipenv",
+      lockfile: lock ? ctx.path("Pipfile.lock") : null,
+      run: "pipenv run ",
+      install: lock ? "pipenv install --deploy --dev" : "pipenv install --dev",
+      file: ctx.path("Pipfile"),
+      reason: "Pipfile is Pipenv's manifest",
+    };
   }
   if (ctx.has("requirements.txt")) {
-    return { pm: "pip", lockfile: ctx.path("requirements.txt"), run: "", install: "pip install -r requirements.txt", file: ctx.path("requirements.txt"), reason: "requirements.txt is installed with pip" };
+    return {
+      pm: "pip",
+      lockfile: ctx.path("requirements.txt"),
+      run: "",
+      install: "pip install -r requirements.txt",
+      file: ctx.path("requirements.txt"),
+      reason: "requirements.txt is installed with pip",
+    };
   }
   const manifest = ctx.first(["pyproject.toml", "setup.py", "setup.cfg"]) ?? "pyproject.toml";
-  return { pm: "pip", lockfile: null, run: "", install: "pip install .", file: ctx.path(manifest), reason: `${manifest} without a lockfile: installed with pip` };
+  return {
+    pm: "pip",
+    lockfile: null,
+    run: "",
+    install: "pip install .",
+    file: ctx.path(manifest),
+    reason: `${manifest} without a lockfile: installed with pip`,
+  };
 }
 
 /** Detects a Python project: Django, FastAPI, Flask, or a package built with pip, Poetry or uv. */
@@ -118,19 +153,22 @@ export async function detectPython(ctx: DirContext): Promise<AppBuilder | null> 
 
   const procfile = await procfileWeb(ctx);
   const startOr = (fallback: string, file: string, reason: string) =>
-    procfile
-      ? b.setCommand("start", procfile, ctx.path("Procfile"), "Procfile web process")
-      : b.setCommand("start", run(fallback), file, reason);
+    procfile ? b.setCommand("start", procfile, ctx.path("Procfile"), "Procfile web process") : b.setCommand("start", run(fallback), file, reason);
 
   if (deps.has("django") || ctx.has("manage.py")) {
-    b.setFramework("django", ctx.has("manage.py") ? ctx.path("manage.py") : depsFile, ctx.has("manage.py") ? "manage.py is Django's entry point" : "depends on django");
+    b.setFramework(
+      "django",
+      ctx.has("manage.py") ? ctx.path("manage.py") : depsFile,
+      ctx.has("manage.py") ? "manage.py is Django's entry point" : "depends on django",
+    );
     if (deps.has("django") && ctx.has("manage.py")) b.note("framework", depsFile, "depends on django");
     b.confidence = deps.has("django") && ctx.has("manage.py") ? 0.95 : 0.85;
     const manage = (await ctx.read("manage.py")) ?? "";
     const project = /DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w]+)\.settings/.exec(manage)?.[1] ?? null;
     b.setCommand("test", run(pytest ? "pytest" : "python manage.py test"), depsFile, pytest ? "pytest is configured" : "Django's test runner");
     b.setCommand("build", run("python manage.py collectstatic --noinput"), ctx.path("manage.py"), "collects static files for deployment");
-    if (deps.has("gunicorn") && project) startOr(`gunicorn ${project}.wsgi`, ctx.path("manage.py"), `gunicorn serves ${project}.wsgi (from DJANGO_SETTINGS_MODULE)`);
+    if (deps.has("gunicorn") && project)
+      startOr(`gunicorn ${project}.wsgi`, ctx.path("manage.py"), `gunicorn serves ${project}.wsgi (from DJANGO_SETTINGS_MODULE)`);
     else startOr("python manage.py runserver 0.0.0.0:8000", ctx.path("manage.py"), "no gunicorn: Django's own server");
     b.setOutputDir(null, depsFile, "a Django app is a server");
     return b;

@@ -57,7 +57,11 @@ export async function detectRuby(ctx: DirContext): Promise<AppBuilder | null> {
     return b;
   }
   if (set.has("jekyll") || jekyllConfig) {
-    b.setFramework("jekyll", set.has("jekyll") ? manifest : ctx.path("_config.yml"), set.has("jekyll") ? "the jekyll gem is in the Gemfile" : "_config.yml with _posts/_layouts is a Jekyll site");
+    b.setFramework(
+      "jekyll",
+      set.has("jekyll") ? manifest : ctx.path("_config.yml"),
+      set.has("jekyll") ? "the jekyll gem is in the Gemfile" : "_config.yml with _posts/_layouts is a Jekyll site",
+    );
     if (hasGemfile && ctx.has("_config.yml")) b.note("framework", ctx.path("_config.yml"), "_config.yml is Jekyll's config");
     b.confidence = hasGemfile && ctx.has("_config.yml") ? 0.95 : 0.85;
     b.setCommand("test", null, manifest, "a static site has no test suite");
@@ -78,7 +82,11 @@ export async function detectRuby(ctx: DirContext): Promise<AppBuilder | null> {
     b.setOutputDir(null, manifest, "a Sinatra app is a server");
     return b;
   }
-  b.setFramework(ctx.has("config.ru") ? "ruby" : null, manifest, ctx.has("config.ru") ? "a Rack app without a known framework" : "a gem or script with no web framework");
+  b.setFramework(
+    ctx.has("config.ru") ? "ruby" : null,
+    manifest,
+    ctx.has("config.ru") ? "a Rack app without a known framework" : "a gem or script with no web framework",
+  );
   b.confidence = 0.6;
   b.setCommand("start", web, web ? ctx.path("Procfile") : manifest, web ? "Procfile web process" : "nothing to start");
   b.setOutputDir(null, manifest, "no deployable output directory");

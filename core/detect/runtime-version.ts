@@ -36,9 +36,7 @@ export async function toolVersions(ctx: DirContext, tools: readonly string[]): P
 }
 
 /** The first hit among sources tried in priority order. */
-export async function firstVersion(
-  sources: ReadonlyArray<() => Promise<VersionHit | null>>,
-): Promise<VersionHit | null> {
+export async function firstVersion(sources: ReadonlyArray<() => Promise<VersionHit | null>>): Promise<VersionHit | null> {
   for (const source of sources) {
     const hit = await source();
     if (hit) return hit;
@@ -47,12 +45,7 @@ export async function firstVersion(
 }
 
 /** A regex capture from a file as a version hit (pom.xml, go.mod, mix.exs, …). */
-export async function versionFromText(
-  ctx: DirContext,
-  name: string,
-  pattern: RegExp,
-  describe: (version: string) => string,
-): Promise<VersionHit | null> {
+export async function versionFromText(ctx: DirContext, name: string, pattern: RegExp, describe: (version: string) => string): Promise<VersionHit | null> {
   const text = await ctx.read(name);
   const version = text === null ? undefined : pattern.exec(text)?.[1];
   return version ? { version, file: ctx.path(name), reason: describe(version) } : null;

@@ -22,7 +22,12 @@ export async function detectHugo(ctx: DirContext): Promise<AppBuilder | null> {
   b.setFramework("hugo", file, `${config} is Hugo's site config`);
   b.confidence = HUGO_CONFIGS.includes(config) ? 0.95 : 0.85;
   b.setRuntime("hugo", null, file, "no Hugo version pinned");
-  b.setCommand("install", ctx.has(".gitmodules") ? "git submodule update --init --recursive" : null, file, ctx.has(".gitmodules") ? "themes are git submodules" : "Hugo has no dependencies to install");
+  b.setCommand(
+    "install",
+    ctx.has(".gitmodules") ? "git submodule update --init --recursive" : null,
+    file,
+    ctx.has(".gitmodules") ? "themes are git submodules" : "Hugo has no dependencies to install",
+  );
   b.setCommand("lint", null, file, "no linter for a Hugo site");
   b.setCommand("test", null, file, "no test suite for a Hugo site");
   b.setCommand("build", "hugo --minify", file, "Hugo renders the site");
@@ -86,7 +91,12 @@ export async function detectDocker(ctx: DirContext): Promise<AppBuilder | null> 
   b.setCommand("test", null, file, "no test command outside the image");
   b.setCommand("build", `docker build -t ${tag} .`, file, `builds the ${name}`);
   const port = /^EXPOSE\s+(\d+)/im.exec(text)?.[1];
-  b.setCommand("start", port ? `docker run --rm -p ${port}:${port} ${tag}` : `docker run --rm ${tag}`, file, port ? `the image EXPOSEs ${port}` : "runs the image");
+  b.setCommand(
+    "start",
+    port ? `docker run --rm -p ${port}:${port} ${tag}` : `docker run --rm ${tag}`,
+    file,
+    port ? `the image EXPOSEs ${port}` : "runs the image",
+  );
   b.setOutputDir(null, file, "the deployable is an image, not a directory");
   return b;
 }

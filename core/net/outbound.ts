@@ -49,7 +49,8 @@ function ipv4Range([a, b, c, d]: Ipv4): string | null {
   if (a === 100 && b >= 64 && b <= 127) return "CGNAT";
   if (a === 0) return "unspecified";
   if (a >= 224) return "multicast or reserved";
-  if ((a === 192 && b === 0 && (c === 0 || c === 2)) || (a === 198 && (b === 18 || b === 19 || b === 51)) || (a === 203 && b === 0 && c === 113)) return "reserved";
+  if ((a === 192 && b === 0 && (c === 0 || c === 2)) || (a === 198 && (b === 18 || b === 19 || b === 51)) || (a === 203 && b === 0 && c === 113))
+    return "reserved";
   return null;
 }
 
@@ -165,7 +166,10 @@ export function platformApiProblem(url: URL, documentedOrigin: string, overrides
 
 /** Parses PLATFORM_API_OVERRIDES (comma-separated origins); throws on an entry that is not one. */
 export function parseApiOverrides(value: string | undefined): string[] {
-  const entries = (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const entries = (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   for (const entry of entries) {
     const base = entry.endsWith(":*") ? entry.slice(0, -2) : entry;
     let url: URL;
@@ -174,7 +178,8 @@ export function parseApiOverrides(value: string | undefined): string[] {
     } catch {
       throw new Error(`${entry} is not an origin (scheme://host[:port])`);
     }
-    if (url.origin !== base.replace(/\/$/, "") || url.username || url.password) throw new Error(`${entry} is not an origin (scheme://host[:port], no path or credentials)`);
+    if (url.origin !== base.replace(/\/$/, "") || url.username || url.password)
+      throw new Error(`${entry} is not an origin (scheme://host[:port], no path or credentials)`);
   }
   return entries;
 }

@@ -24,7 +24,8 @@ const CACHE_PATHS: Readonly<Record<PackageManager, readonly string[]>> = {
 /** Cache folders for an app's package manager; Yarn Berry keeps its cache in the repo. */
 export function cachePaths(app: DetectedApp): string[] {
   if (!app.packageManager) return [];
-  const berry = app.packageManager === "yarn" && app.packageManagerVersion !== null && app.packageManagerVersion !== "1.x" && !app.packageManagerVersion.startsWith("1.");
+  const berry =
+    app.packageManager === "yarn" && app.packageManagerVersion !== null && app.packageManagerVersion !== "1.x" && !app.packageManagerVersion.startsWith("1.");
   return berry ? [".yarn/cache"] : [...CACHE_PATHS[app.packageManager]];
 }
 

@@ -19,7 +19,11 @@ const DEFAULT_TIMEOUTS: Readonly<Record<StageName, number>> = { install: 15, lin
 const STAGES: readonly StageName[] = ["install", "lint", "test", "build", "deploy"];
 
 /** "apps/web" → "apps-web": a job id prefix. */
-const slug = (path: string) => path.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "").toLowerCase();
+const slug = (path: string) =>
+  path
+    .replace(/[^A-Za-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .toLowerCase();
 
 /** Joins and normalises repo-relative paths ("apps/web" + "../../dist/x" → "dist/x"). */
 function repoPath(...parts: string[]): string {

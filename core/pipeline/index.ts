@@ -2,4 +2,15 @@
 export { cachePaths, sha256Hex } from "./cache.ts";
 export { canonicalJson } from "./canonical.ts";
 export { generatePipeline, type PipelineInput } from "./generate.ts";
-export { CacheSchema, JobSchema, PipelineSchema, StageNameSchema, StepSchema, type Cache, type Job, type Pipeline, type StageName, type Step } from "./schema.ts";
+export {
+  CacheSchema,
+  JobSchema,
+  PipelineSchema,
+  StageNameSchema,
+  StepSchema,
+  type Cache,
+  type Job,
+  type Pipeline,
+  type StageName,
+  type Step,
+} from "./schema.ts";

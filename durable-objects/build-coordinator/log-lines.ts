@@ -37,7 +37,12 @@ export class LogLines {
    * masker (every encoded form of each secret) as the runner's.
    */
   #mask(text: string): string {
-    this.#masks ??= createMasker(this.sql.exec<{ value: string }>("select value from masks").toArray().map((r) => r.value));
+    this.#masks ??= createMasker(
+      this.sql
+        .exec<{ value: string }>("select value from masks")
+        .toArray()
+        .map((r) => r.value),
+    );
     return maskText(this.#masks, text);
   }
 

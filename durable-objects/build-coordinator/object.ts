@@ -8,7 +8,14 @@ import { LogSockets } from "./log-sockets.js";
 import { Progress, reofferEveryMs } from "./progress.js";
 import { planJob } from "./plan.js";
 import { sharedPool } from "../../server/objects/runner-dispatcher/protocol.js";
-import { BuildInit, type BuildCoordinatorRpc, type BuildView, type Claimant, type Holder, type LeaseRefusal } from "../../server/objects/build-coordinator/protocol.js";
+import {
+  BuildInit,
+  type BuildCoordinatorRpc,
+  type BuildView,
+  type Claimant,
+  type Holder,
+  type LeaseRefusal,
+} from "../../server/objects/build-coordinator/protocol.js";
 import { createSchema, Store, type JobRow } from "./store.js";
 import { flushOutbox, retryDelayMs } from "./sync.js";
 import { buildView, claimedJob } from "./views.js";
@@ -154,7 +161,13 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   async complete(jobId: string, holder: Holder, result: Omit<CompleteRequest, "leaseId" | "fencingToken">): Promise<LeaseRefusal | null> {
     const job = heldJob(this.#store, jobId, holder);
     if ("refused" in job) return job;
-    const refused = applyJobEvent(job, { type: "complete", at: Date.now(), fencingToken: holder.fencingToken, status: result.status, exitCode: result.exitCode });
+    const refused = applyJobEvent(job, {
+      type: "complete",
+      at: Date.now(),
+      fencingToken: holder.fencingToken,
+      status: result.status,
+      exitCode: result.exitCode,
+    });
     if (refused) return refused;
     job.steps = result.steps;
     this.#store.saveJob(job);

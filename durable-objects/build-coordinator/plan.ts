@@ -26,7 +26,12 @@ export function planJob(buildId: string): JobSpec {
 }
 
 function stepId(name: string, index: number, taken: Set<string>): string {
-  const base = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) || "step";
+  const base =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 48) || "step";
   let id = /^[a-z0-9]/.test(base) ? base : `s-${base}`;
   if (taken.has(id)) id = `${id}-${index + 1}`;
   taken.add(id);

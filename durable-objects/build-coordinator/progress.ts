@@ -32,7 +32,9 @@ export class Progress {
     const plan = jobs.find((j) => j.spec.kind === "plan");
     if (plan?.state.status === "succeeded" && jobs.length === 1) {
       if (!meta.pipeline) return this.finish(meta, null, "The plan step succeeded but uploaded no pipeline.");
-      const { jobs: specs, skipped } = expandPipeline(meta.init.buildId, meta.pipeline, meta.init.repo.branch, { deployJobs: meta.init.pipeline !== undefined });
+      const { jobs: specs, skipped } = expandPipeline(meta.init.buildId, meta.pipeline, meta.init.repo.branch, {
+        deployJobs: meta.init.pipeline !== undefined,
+      });
       meta.skipped = skipped;
       this.store.saveMeta(meta);
       specs.forEach((spec, i) => {
@@ -74,7 +76,10 @@ export class Progress {
   async finish(meta: Meta, state: Meta["state"] | null, error: string | null): Promise<void> {
     if (state) meta.state = state;
     else {
-      const failed = transitionBuild(meta.state, meta.state.status === "queued" ? { type: "time_out", at: Date.now() } : { type: "finish", at: Date.now(), outcome: "failed" });
+      const failed = transitionBuild(
+        meta.state,
+        meta.state.status === "queued" ? { type: "time_out", at: Date.now() } : { type: "finish", at: Date.now(), outcome: "failed" },
+      );
       if (failed.ok) meta.state = failed.state;
     }
     meta.error = error;
@@ -108,7 +113,9 @@ export class Progress {
       registry.observe("sparki_build_duration_seconds", labels, (meta.state.finishedAt - meta.state.startedAt) / 1000, buildBuckets);
     }
     // Metrics must never fail a build: a lost sample is better than a stuck coordinator.
-    await metricsObject(this.env).record(registry.drain()).catch(() => undefined);
+    await metricsObject(this.env)
+      .record(registry.drain())
+      .catch(() => undefined);
   }
 
   async reoffer(): Promise<void> {

@@ -33,7 +33,9 @@ export function createSchema(sql: SqlStorage): void {
     job_id text not null, fencing integer not null, job_seq integer not null,
     step text not null, ts integer not null, text text not null, partial integer not null,
     unique (job_id, fencing, job_seq))`);
-  sql.exec(`create table if not exists outbox (id integer primary key autoincrement, kind text not null, key text not null, payload text not null, attempts integer not null default 0)`);
+  sql.exec(
+    `create table if not exists outbox (id integer primary key autoincrement, kind text not null, key text not null, payload text not null, attempts integer not null default 0)`,
+  );
   sql.exec(`create table if not exists timers (name text primary key, due_at integer not null)`);
   sql.exec(`create table if not exists masks (value text primary key)`);
   // The log's size against its cap, in a row of its own: it changes with every runner frame,
@@ -45,7 +47,11 @@ export function createSchema(sql: SqlStorage): void {
 }
 
 type JobColumns = { spec: string; state: string; steps: string };
-const jobRow = (r: JobColumns): JobRow => ({ spec: JSON.parse(r.spec) as JobSpec, state: JSON.parse(r.state) as JobState, steps: JSON.parse(r.steps) as StepReport[] });
+const jobRow = (r: JobColumns): JobRow => ({
+  spec: JSON.parse(r.spec) as JobSpec,
+  state: JSON.parse(r.state) as JobState,
+  steps: JSON.parse(r.steps) as StepReport[],
+});
 
 /** How much of the log's cap is used, and whether the log was cut there. */
 export interface LogBudget {
@@ -108,7 +114,9 @@ export class Store {
   }
 
   outbox(): { id: number; kind: string; payload: string; attempts: number }[] {
-    return this.sql.exec<{ id: number; kind: string; payload: string; attempts: number }>("select id, kind, payload, attempts from outbox order by id").toArray();
+    return this.sql
+      .exec<{ id: number; kind: string; payload: string; attempts: number }>("select id, kind, payload, attempts from outbox order by id")
+      .toArray();
   }
 
   sent(id: number): void {
@@ -128,7 +136,10 @@ export class Store {
   }
 
   dueTimers(now: number): string[] {
-    return this.sql.exec<{ name: string }>("select name from timers where due_at <= ?", now).toArray().map((r) => r.name);
+    return this.sql
+      .exec<{ name: string }>("select name from timers where due_at <= ?", now)
+      .toArray()
+      .map((r) => r.name);
   }
 
   nextTimer(): number | undefined {

@@ -26,12 +26,16 @@ export async function deploymentMetrics(env: Bindings, meta: Meta, first: boolea
   const registry = new Registry();
   const labels = { project: meta.init.projectId };
   const { status, reason } = meta.state;
-  if (status === "rolled_back" || (status === "failed" && reason?.includes("the rollback failed"))) registry.inc("sparki_deployment_rollback_total", { reason: rollbackReason(reason) });
+  if (status === "rolled_back" || (status === "failed" && reason?.includes("the rollback failed")))
+    registry.inc("sparki_deployment_rollback_total", { reason: rollbackReason(reason) });
   if (first) {
     if (status === "succeeded") registry.inc("sparki_deployment_success_total", labels);
     registry.inc("sparki_deployments_finished_total", { status });
-    if (meta.completedAt !== null) registry.observe("sparki_deployment_duration_seconds", labels, (meta.completedAt - meta.init.createdAt) / 1000, deployBuckets);
+    if (meta.completedAt !== null)
+      registry.observe("sparki_deployment_duration_seconds", labels, (meta.completedAt - meta.init.createdAt) / 1000, deployBuckets);
   }
   // Metrics never hold a deployment up: a lost sample is better than a stuck orchestrator.
-  await metricsObject(env).record(registry.drain()).catch(() => undefined);
+  await metricsObject(env)
+    .record(registry.drain())
+    .catch(() => undefined);
 }

@@ -1,6 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Deployment, DeploymentEventView } from "../../core/contracts/deployments.ts";
-import { DEPLOYMENT_FINISHED, initialDeployment, trafficOf, transitionDeployment, type DeploymentEvent, type RollbackTarget } from "../../core/deploy/machine.ts";
+import {
+  DEPLOYMENT_FINISHED,
+  initialDeployment,
+  trafficOf,
+  transitionDeployment,
+  type DeploymentEvent,
+  type RollbackTarget,
+} from "../../core/deploy/machine.ts";
 import { describeTransitionError } from "../../core/build/index.ts";
 import type { Bindings } from "../../server/config.js";
 import { configOf } from "../../server/config.js";
@@ -38,7 +45,9 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       record: (meta, type, stage, message) => this.#record(meta, type, stage, message),
     };
     ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec("create table if not exists events (seq integer primary key, at integer not null, type text not null, stage text, message text not null)");
+      ctx.storage.sql.exec(
+        "create table if not exists events (seq integer primary key, at integer not null, type text not null, stage text, message text not null)",
+      );
     });
   }
 
@@ -72,7 +81,17 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     const existing = await this.#meta();
     if (existing) return this.#view(existing);
     const init = ReleaseInit.parse(input);
-    const state = initialDeployment(init.stages.map((s) => ({ name: s.name, approval: s.approval, healthyThreshold: s.healthyThreshold, unhealthyThreshold: s.unhealthyThreshold, previous: s.previous, trafficSteps: s.trafficSteps, pauseMs: s.pauseMs })));
+    const state = initialDeployment(
+      init.stages.map((s) => ({
+        name: s.name,
+        approval: s.approval,
+        healthyThreshold: s.healthyThreshold,
+        unhealthyThreshold: s.unhealthyThreshold,
+        previous: s.previous,
+        trafficSteps: s.trafficSteps,
+        pauseMs: s.pauseMs,
+      })),
+    );
     const meta: Meta = {
       init,
       state,
@@ -89,7 +108,12 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       metricsStatus: null,
       audits: [],
     };
-    this.#record(meta, "created", null, `deployment of ${init.commitSha?.slice(0, 12) ?? init.branch} to ${init.stages.map((s) => s.name).join(" → ")} (${init.trigger})`);
+    this.#record(
+      meta,
+      "created",
+      null,
+      `deployment of ${init.commitSha?.slice(0, 12) ?? init.branch} to ${init.stages.map((s) => s.name).join(" → ")} (${init.trigger})`,
+    );
     await this.#save(meta);
     await this.ctx.storage.setAlarm(Date.now());
     return this.#view(meta);
@@ -124,7 +148,11 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
   }
 
   async rollback(actorId: string, targets: RollbackTarget[] | undefined): Promise<Deployment | Refusal> {
-    return this.#request({ type: "rollback", reason: `rolled back by hand (${actorId})`, ...(targets ? { targets } : {}) }, "rollback_requested", `rollback requested by ${actorId}`);
+    return this.#request(
+      { type: "rollback", reason: `rolled back by hand (${actorId})`, ...(targets ? { targets } : {}) },
+      "rollback_requested",
+      `rollback requested by ${actorId}`,
+    );
   }
 
   /** `check` may refuse before the event applies (a reason), and note what the event changes on the current stage. */
@@ -192,7 +220,13 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
   /** Appends to the event history and tells every viewer. */
   #record(meta: Meta, type: string, stage: string | null, message: string): void {
     const at = Date.now();
-    const cursor = this.ctx.storage.sql.exec<{ seq: number }>("insert into events (seq, at, type, stage, message) values ((select coalesce(max(seq), 0) + 1 from events), ?, ?, ?, ?) returning seq", at, type, stage, message);
+    const cursor = this.ctx.storage.sql.exec<{ seq: number }>(
+      "insert into events (seq, at, type, stage, message) values ((select coalesce(max(seq), 0) + 1 from events), ?, ?, ?, ?) returning seq",
+      at,
+      type,
+      stage,
+      message,
+    );
     const seq = cursor.one().seq;
     const event: DeploymentEventView = { seq, at: new Date(at).toISOString(), type, stage, message };
     // The view (with its events) is read only when someone listens.
@@ -201,7 +235,13 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
   }
 
   #events(after = 0, limit = eventsShown): StoredEvent[] {
-    return this.ctx.storage.sql.exec<{ seq: number; at: number; type: string; stage: string | null; message: string }>("select * from (select seq, at, type, stage, message from events where seq > ? order by seq desc limit ?) order by seq", after, limit).toArray();
+    return this.ctx.storage.sql
+      .exec<{ seq: number; at: number; type: string; stage: string | null; message: string }>(
+        "select * from (select seq, at, type, stage, message from events where seq > ? order by seq desc limit ?) order by seq",
+        after,
+        limit,
+      )
+      .toArray();
   }
 
   #view(meta: Meta): Deployment {

@@ -68,9 +68,15 @@ export function platformFetch(adapter: PlatformAdapter, outbound: Outbound, fetc
 export function healthFetch(plan: StageInit, outbound: Outbound) {
   const expected = plan.healthCheck?.expectedStatus ?? 200;
   return (request: Request): Promise<Response> =>
-    fetchChecked(request.url, { method: "GET", headers: request.headers, signal: request.signal }, (u) => outboundProblem(u, outbound), (url, init) => fetch(url, init), {
-      follow: expected < 300 || expected >= 400,
-    });
+    fetchChecked(
+      request.url,
+      { method: "GET", headers: request.headers, signal: request.signal },
+      (u) => outboundProblem(u, outbound),
+      (url, init) => fetch(url, init),
+      {
+        follow: expected < 300 || expected >= 400,
+      },
+    );
 }
 
 export { OutboundRefused };

@@ -62,7 +62,18 @@ export class Steps {
       const now = Date.now();
       const { meta } = this;
       const current = this.#stage();
-      if (meta.deadline !== null && now >= meta.deadline && this.host.apply(meta, { type: "time_out" }, "timed_out", current?.plan.name ?? null, `stage ${current?.plan.name} ran out of time while ${meta.state.status}`)) continue;
+      if (
+        meta.deadline !== null &&
+        now >= meta.deadline &&
+        this.host.apply(
+          meta,
+          { type: "time_out" },
+          "timed_out",
+          current?.plan.name ?? null,
+          `stage ${current?.plan.name} ran out of time while ${meta.state.status}`,
+        )
+      )
+        continue;
       const moved = await this.#once(now);
       if (!moved) break;
     }
@@ -76,7 +87,13 @@ export class Steps {
     switch (meta.state.status) {
       case "pending": {
         const problems = await this.work.validate();
-        return host.apply(meta, { type: "validated", problems }, problems.length > 0 ? "validation_failed" : "validated", null, problems.length > 0 ? problems.join("; ") : "every pre-deploy check passed");
+        return host.apply(
+          meta,
+          { type: "validated", problems },
+          problems.length > 0 ? "validation_failed" : "validated",
+          null,
+          problems.length > 0 ? problems.join("; ") : "every pre-deploy check passed",
+        );
       }
       case "deploying":
         return current ? this.#deploy(current.plan, now) : false;
@@ -140,7 +157,13 @@ export class Steps {
     const times = meta.times[meta.state.current];
     if (times) times.url = target.adapter.addressOf?.(target.ctx, deployment) ?? deployment.url;
     meta.nextCheckAt = now;
-    return host.apply(meta, { type: "deployed", platformDeploymentId: deployment.id, at: now }, "deployed", plan.name, `deployed ${deployment.id}${deployment.url ? ` at ${deployment.url}` : ""}`);
+    return host.apply(
+      meta,
+      { type: "deployed", platformDeploymentId: deployment.id, at: now },
+      "deployed",
+      plan.name,
+      `deployed ${deployment.id}${deployment.url ? ` at ${deployment.url}` : ""}`,
+    );
   }
 
   async #verify(plan: StageInit, stage: StageState, now: number): Promise<boolean> {
@@ -153,7 +176,13 @@ export class Steps {
       try {
         if (target.adapter.route) await target.adapter.route(target.ctx, deployment, percent);
       } catch (err) {
-        return host.apply(meta, { type: "health", ok: false, detail: `routing ${percent}% of traffic failed: ${err instanceof Error ? err.message : String(err)}`, at: now }, "health", plan.name, "routing failed");
+        return host.apply(
+          meta,
+          { type: "health", ok: false, detail: `routing ${percent}% of traffic failed: ${err instanceof Error ? err.message : String(err)}`, at: now },
+          "health",
+          plan.name,
+          "routing failed",
+        );
       }
       meta.routed = routeKey;
       if (target.adapter.route) host.record(meta, "traffic", plan.name, `${percent}% of ${plan.name} traffic on the new version`);
@@ -164,13 +193,22 @@ export class Steps {
       return false;
     }
     const url = healthUrl(plan, meta.init, deployment);
-    const result = url ? await checkHealth(url, plan, (request) => this.#fetch(plan, request)) : { ok: true, detail: "no health check: the platform reports it ready" };
+    const result = url
+      ? await checkHealth(url, plan, (request) => this.#fetch(plan, request))
+      : { ok: true, detail: "no health check: the platform reports it ready" };
     const at = Date.now();
     meta.nextCheckAt = at + (plan.healthCheck?.intervalSeconds ?? 1) * 1000;
     this.wakeAt = meta.nextCheckAt;
     // While a step only waits out its pause, more passing checks are not news.
     const quiet = result.ok && stage.passes >= plan.healthyThreshold;
-    host.apply(meta, { type: "health", ok: result.ok, detail: result.detail, at }, "health", plan.name, `${result.ok ? "healthy" : "unhealthy"}: ${result.detail}`, quiet);
+    host.apply(
+      meta,
+      { type: "health", ok: result.ok, detail: result.detail, at },
+      "health",
+      plan.name,
+      `${result.ok ? "healthy" : "unhealthy"}: ${result.detail}`,
+      quiet,
+    );
     // A moved step routes its traffic at once; otherwise wait for the next check.
     return meta.state.status !== "verifying" || meta.routed !== `${meta.state.current}:${meta.state.stages[meta.state.current]?.step}`;
   }

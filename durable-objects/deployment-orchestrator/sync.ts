@@ -28,7 +28,17 @@ async function write(db: Db, meta: Meta, events: StoredEvent[]): Promise<void> {
   const { init, state } = meta;
   await db
     .insert(releases)
-    .values({ id: init.releaseId, projectId: init.projectId, buildId: init.buildId, status: state.status, reason: state.reason, trigger: init.trigger, createdBy: init.actorId, createdAt: new Date(init.createdAt), completedAt: date(meta.completedAt) })
+    .values({
+      id: init.releaseId,
+      projectId: init.projectId,
+      buildId: init.buildId,
+      status: state.status,
+      reason: state.reason,
+      trigger: init.trigger,
+      createdBy: init.actorId,
+      createdAt: new Date(init.createdAt),
+      completedAt: date(meta.completedAt),
+    })
     .onConflictDoUpdate({ target: releases.id, set: { status: state.status, reason: state.reason, completedAt: date(meta.completedAt) } });
   for (const [position, stage] of state.stages.entries()) {
     const plan = init.stages[position];
@@ -50,13 +60,26 @@ async function write(db: Db, meta: Meta, events: StoredEvent[]): Promise<void> {
     };
     await db
       .insert(deployments)
-      .values({ id: plan.attemptId, buildId: init.buildId, releaseId: init.releaseId, projectId: init.projectId, position, stage: plan.name, platform: plan.platform, strategy: plan.strategy, approval: plan.approval, ...row })
+      .values({
+        id: plan.attemptId,
+        buildId: init.buildId,
+        releaseId: init.releaseId,
+        projectId: init.projectId,
+        position,
+        stage: plan.name,
+        platform: plan.platform,
+        strategy: plan.strategy,
+        approval: plan.approval,
+        ...row,
+      })
       .onConflictDoUpdate({ target: deployments.id, set: row });
   }
   if (events.length > 0) {
     await db
       .insert(deploymentEvents)
-      .values(events.map((e) => ({ releaseId: init.releaseId, seq: e.seq, at: new Date(e.at), type: e.type, stage: e.stage, message: e.message.slice(0, 2000) })))
+      .values(
+        events.map((e) => ({ releaseId: init.releaseId, seq: e.seq, at: new Date(e.at), type: e.type, stage: e.stage, message: e.message.slice(0, 2000) })),
+      )
       .onConflictDoNothing();
   }
   for (const a of meta.audits) {

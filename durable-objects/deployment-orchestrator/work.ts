@@ -51,13 +51,24 @@ export class Work {
   };
 
   async close(): Promise<void> {
-    if (this.#connection) await this.#connection.then((c) => c.close(), () => undefined);
+    if (this.#connection)
+      await this.#connection.then(
+        (c) => c.close(),
+        () => undefined,
+      );
   }
 
   adapter(stage: StageInit): PlatformAdapter {
     return adapterFor(
       stage.platform,
-      { bucket: this.env.ARTIFACTS, db: this.db, cache: this.cache, artifactKey: () => stageArtifactKey(this.init, stage), siteLimits: siteLimitsOf(configOf(this.env)), sitesOrigin: configOf(this.env).SITES_ORIGIN ?? null },
+      {
+        bucket: this.env.ARTIFACTS,
+        db: this.db,
+        cache: this.cache,
+        artifactKey: () => stageArtifactKey(this.init, stage),
+        siteLimits: siteLimitsOf(configOf(this.env)),
+        sitesOrigin: configOf(this.env).SITES_ORIGIN ?? null,
+      },
       { env: this.env, db: this.db, script: stage.script, rollbackScript: stage.rollbackScript },
     );
   }
@@ -77,7 +88,12 @@ export class Work {
       projectId: this.init.projectId,
       stage: stage.name,
       commitSha: this.init.commitSha ?? "",
-      artifact: { url: `${ARTIFACT_SCHEME}${key ?? ""}`, kind: head?.customMetadata?.kind === "directory" ? "directory" : "file", sha256: null, size: head?.size ?? 0 },
+      artifact: {
+        url: `${ARTIFACT_SCHEME}${key ?? ""}`,
+        kind: head?.customMetadata?.kind === "directory" ? "directory" : "file",
+        sha256: null,
+        size: head?.size ?? 0,
+      },
       env: stage.env,
       credentials: await this.credentials(adapter.credentials),
       settings: stage.settings,
@@ -111,7 +127,8 @@ export class Work {
     for (const stage of this.init.stages) {
       const adapter = this.adapter(stage);
       const prefix = `stage ${stage.name}: `;
-      if (stage.strategy !== "all-at-once" && !adapter.route) problems.push(`${prefix}${stage.platform} cannot split or switch traffic; use strategy all-at-once`);
+      if (stage.strategy !== "all-at-once" && !adapter.route)
+        problems.push(`${prefix}${stage.platform} cannot split or switch traffic; use strategy all-at-once`);
       const addresses = addressProblems(stage, adapter, outboundOf(configOf(this.env)));
       problems.push(...addresses.map((p) => prefix + p));
       // A refused address is never asked, not even to validate.
@@ -136,7 +153,8 @@ export function healthUrl(stage: StageInit, init: ReleaseInit, deployment: Platf
   if (check.url) return check.url;
   // sparki-static: the deployment's own host, answered in process by the sites module (steps.ts),
   // never fetched; the site normalises the path, so it can only name one of the site's files.
-  if (stage.platform === "sparki-static") return `${siteUrl(internalSitesOrigin, { projectId: init.projectId, deploymentId: deployment.id })}${(check.path ?? "/").replace(/^\/+/, "")}`;
+  if (stage.platform === "sparki-static")
+    return `${siteUrl(internalSitesOrigin, { projectId: init.projectId, deploymentId: deployment.id })}${(check.path ?? "/").replace(/^\/+/, "")}`;
   return deployment.url ? new URL(check.path ?? "/", deployment.url).toString() : null;
 }
 
@@ -163,6 +181,9 @@ export async function checkHealth(url: string, stage: StageInit, fetcher: (reque
     if (err instanceof OutboundRefused) return { ok: false, detail: `${what} refused: ${err.message}` };
     if (!exact) return { ok: false, detail: `${what}: unreachable` };
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-    return { ok: false, detail: timedOut ? `${what} gave no answer within ${check.timeoutSeconds} s` : `${what} failed: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      ok: false,
+      detail: timedOut ? `${what} gave no answer within ${check.timeoutSeconds} s` : `${what} failed: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
 }

@@ -39,16 +39,16 @@ export class Cache {
     if (missing.length === 0) return;
     try {
       const raw = await this.redis.mget<(string | null)[]>(...missing);
-      missing.forEach((key, i) => this.#remember(key, raw[i] ?? null));
+      missing.forEach((key, i) => {
+        this.#remember(key, raw[i] ?? null);
+      });
     } catch (err) {
       this.reportError("mget", err);
     }
   }
 
   /** Reads several keys in one round trip; a missing, unreadable or invalid entry is undefined. */
-  async readMany<S extends z.ZodType[]>(
-    entries: { [K in keyof S]: [key: string, schema: S[K]] },
-  ): Promise<{ [K in keyof S]: z.infer<S[K]> | undefined }> {
+  async readMany<S extends z.ZodType[]>(entries: { [K in keyof S]: [key: string, schema: S[K]] }): Promise<{ [K in keyof S]: z.infer<S[K]> | undefined }> {
     await this.prefetch(entries.map(([key]) => key));
     return entries.map(([key, schema]) => decode(schema, this.#memo.get(key) ?? null)) as { [K in keyof S]: z.infer<S[K]> | undefined };
   }

@@ -4,20 +4,7 @@
  * Migrations in migrations/ are generated from this file by drizzle-kit; never edit them.
  */
 import { sql } from "drizzle-orm";
-import {
-  boolean,
-  check,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-  varchar,
-} from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
 
 const id = () => uuid("id").primaryKey().defaultRandom();
 const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
@@ -35,17 +22,21 @@ export const users = pgTable("users", {
   updatedAt: updatedAt(),
 });
 
-export const workspaces = pgTable("workspaces", {
-  id: id(),
-  name: varchar("name", { length: 255 }).notNull(),
-  slug: varchar("slug", { length: 255 }).notNull().unique(),
-  ownerId: uuid("owner_id").references(() => users.id, { onDelete: "set null" }),
-  // Which of the workspace's jobs the instance's shared runner pool may take: none, only jobs that
-  // carry no secrets (the default), or all of them.
-  sharedRunners: varchar("shared_runners", { length: 20 }).notNull().default("no-secrets"),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-}, (t) => [check("workspaces_shared_runners_check", sql`${t.sharedRunners} in ('never', 'no-secrets', 'always')`)]);
+export const workspaces = pgTable(
+  "workspaces",
+  {
+    id: id(),
+    name: varchar("name", { length: 255 }).notNull(),
+    slug: varchar("slug", { length: 255 }).notNull().unique(),
+    ownerId: uuid("owner_id").references(() => users.id, { onDelete: "set null" }),
+    // Which of the workspace's jobs the instance's shared runner pool may take: none, only jobs that
+    // carry no secrets (the default), or all of them.
+    sharedRunners: varchar("shared_runners", { length: 20 }).notNull().default("no-secrets"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check("workspaces_shared_runners_check", sql`${t.sharedRunners} in ('never', 'no-secrets', 'always')`)],
+);
 
 export const memberships = pgTable(
   "memberships",

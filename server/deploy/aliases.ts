@@ -12,7 +12,12 @@ import { projects, siteAliases } from "../db/schema.js";
  */
 export const siteKey = (projectId: string) => `site:${projectId}`;
 
-const Alias = z.object({ deploymentId: z.uuid(), previousDeploymentId: z.uuid().nullable(), canaryDeploymentId: z.uuid().nullable(), canaryPercent: z.number().int().min(0).max(100) });
+const Alias = z.object({
+  deploymentId: z.uuid(),
+  previousDeploymentId: z.uuid().nullable(),
+  canaryDeploymentId: z.uuid().nullable(),
+  canaryPercent: z.number().int().min(0).max(100),
+});
 export const CachedSite = z.object({ site: z.object({ aliases: z.record(z.string(), Alias) }).nullable() });
 export type StoredAlias = z.infer<typeof Alias>;
 export type StoredSite = NonNullable<z.infer<typeof CachedSite>["site"]>;
@@ -21,14 +26,21 @@ export type StoredSite = NonNullable<z.infer<typeof CachedSite>["site"]>;
 export async function readSite(db: () => Promise<Db>, cache: Cache, projectId: string): Promise<StoredSite | null> {
   const { site } = await cache.getOrLoad(siteKey(projectId), ttl.deploymentStatus, CachedSite, async () => {
     const rows = await (await db())
-      .select({ stage: siteAliases.stage, deploymentId: siteAliases.deploymentId, previousDeploymentId: siteAliases.previousDeploymentId, canaryDeploymentId: siteAliases.canaryDeploymentId, canaryPercent: siteAliases.canaryPercent })
+      .select({
+        stage: siteAliases.stage,
+        deploymentId: siteAliases.deploymentId,
+        previousDeploymentId: siteAliases.previousDeploymentId,
+        canaryDeploymentId: siteAliases.canaryDeploymentId,
+        canaryPercent: siteAliases.canaryPercent,
+      })
       .from(projects)
       .leftJoin(siteAliases, eq(siteAliases.projectId, projects.id))
       .where(eq(projects.id, projectId));
     if (rows.length === 0) return { site: null };
     const aliases: Record<string, StoredAlias> = {};
     for (const { stage, deploymentId, previousDeploymentId, canaryDeploymentId, canaryPercent } of rows) {
-      if (stage !== null && deploymentId !== null) aliases[stage] = { deploymentId, previousDeploymentId, canaryDeploymentId, canaryPercent: canaryPercent ?? 0 };
+      if (stage !== null && deploymentId !== null)
+        aliases[stage] = { deploymentId, previousDeploymentId, canaryDeploymentId, canaryPercent: canaryPercent ?? 0 };
     }
     return { site: { aliases } };
   });
@@ -65,7 +77,7 @@ export async function switchAlias(db: Db, cache: Cache, projectId: string, stage
 export async function setCanary(db: Db, cache: Cache, projectId: string, stage: string, canaryDeploymentId: string | null, percent: number): Promise<void> {
   await db
     .update(siteAliases)
-    .set({ canaryDeploymentId: percent > 0 ? canaryDeploymentId : null, canaryPercent: percent > 0 ? percent : 0, updatedAt: new Date() })
+    .set({ canaryDeploymentId: percent > 0 ? canaryDeploymentId : null, canaryPercent: Math.max(percent, 0), updatedAt: new Date() })
     .where(and(eq(siteAliases.projectId, projectId), eq(siteAliases.stage, stage)));
   await cache.remove(siteKey(projectId));
 }

@@ -19,7 +19,11 @@ export function ruleOf(row: Pick<Row, "requireApproval" | "branches" | "approver
   const branches = Branches.safeParse(row.branches);
   const roles = Roles.safeParse(row.approverRoles);
   const approverRoles = APPROVER_ROLES.filter((r) => roles.success && roles.data.includes(r));
-  return { requireApproval: row.requireApproval, branches: branches.success ? branches.data : [], approverRoles: approverRoles.length ? approverRoles : ["owner"] };
+  return {
+    requireApproval: row.requireApproval,
+    branches: branches.success ? branches.data : [],
+    approverRoles: approverRoles.length ? approverRoles : ["owner"],
+  };
 }
 
 /** Every rule of a project, by stage. */
@@ -30,6 +34,9 @@ export async function stageRulesOf(db: Db, projectId: string): Promise<Map<strin
 
 /** One stage's rule, or null when none is set. */
 export async function stageRuleOf(db: Db, projectId: string, stage: string): Promise<StageRule | null> {
-  const [row] = await db.select().from(stageRules).where(and(eq(stageRules.projectId, projectId), eq(stageRules.stage, stage)));
+  const [row] = await db
+    .select()
+    .from(stageRules)
+    .where(and(eq(stageRules.projectId, projectId), eq(stageRules.stage, stage)));
   return row ? ruleOf(row) : null;
 }

@@ -19,7 +19,6 @@ export function siteLimitsOf(config: Pick<Config, "SITE_MAX_MIB" | "SITE_MAX_FIL
 /** The defaults of those variables: 500 MiB inflated, 20,000 files, 100 MiB a file. */
 export const defaultSiteLimits = siteLimitsOf({ SITE_MAX_MIB: 500, SITE_MAX_FILES: 20_000, SITE_MAX_FILE_MIB: 100 });
 
-
 /** A safe site path from a tar entry name, or null for one that escapes or names the root. */
 export function siteFilePath(entryName: string): string | null {
   const found = entryPath(entryName);

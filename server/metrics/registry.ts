@@ -13,7 +13,15 @@ export const buildBuckets = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600] as con
 const Labels = z.record(z.string(), z.string());
 export const Sample = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("counter"), name: z.string(), labels: Labels, value: z.number() }),
-  z.object({ kind: z.literal("histogram"), name: z.string(), labels: Labels, buckets: z.array(z.number()), counts: z.array(z.number()), sum: z.number(), count: z.number() }),
+  z.object({
+    kind: z.literal("histogram"),
+    name: z.string(),
+    labels: Labels,
+    buckets: z.array(z.number()),
+    counts: z.array(z.number()),
+    sum: z.number(),
+    count: z.number(),
+  }),
 ]);
 export type Sample = z.infer<typeof Sample>;
 
@@ -30,7 +38,10 @@ const help: Record<string, string> = {
 };
 
 const keyOf = (name: string, labels: Record<string, string>) =>
-  `${name}{${Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(",")}}`;
+  `${name}{${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(",")}}`;
 
 export class Registry {
   readonly samples = new Map<string, Sample>();
@@ -65,7 +76,9 @@ export class Registry {
         if (s?.kind === "counter") s.value += d.value;
         else this.samples.set(key, { ...d, labels: { ...d.labels } });
       } else if (s?.kind === "histogram" && s.buckets.join() === d.buckets.join()) {
-        d.counts.forEach((n, i) => (s.counts[i] = (s.counts[i] ?? 0) + n));
+        d.counts.forEach((n, i) => {
+          s.counts[i] = (s.counts[i] ?? 0) + n;
+        });
         s.sum += d.sum;
         s.count += d.count;
       } else {
@@ -105,7 +118,7 @@ export class Registry {
         lines.push(`${name}_count${labelText(s.labels)} ${s.count}`);
       }
     }
-    return lines.join("\n") + "\n";
+    return `${lines.join("\n")}\n`;
   }
 }
 

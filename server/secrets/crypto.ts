@@ -21,7 +21,9 @@ const aadOf = (projectId: string, name: string) => encoder.encode(`sparki-secret
 
 export async function encryptSecret(base64Key: string, projectId: string, name: string, value: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aadOf(projectId, name) }, await keyOf(base64Key), encoder.encode(value)));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aadOf(projectId, name) }, await keyOf(base64Key), encoder.encode(value)),
+  );
   const out = new Uint8Array(iv.length + sealed.length);
   out.set(iv);
   out.set(sealed, iv.length);
@@ -32,6 +34,10 @@ export async function encryptSecret(base64Key: string, projectId: string, name: 
 
 export async function decryptSecret(base64Key: string, projectId: string, name: string, stored: string): Promise<string> {
   const bytes = Uint8Array.from(atob(stored), (c) => c.charCodeAt(0));
-  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: aadOf(projectId, name) }, await keyOf(base64Key), bytes.slice(12));
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: aadOf(projectId, name) },
+    await keyOf(base64Key),
+    bytes.slice(12),
+  );
   return new TextDecoder().decode(plain);
 }

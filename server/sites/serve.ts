@@ -114,7 +114,7 @@ export async function serveSite(deps: SiteDeps, target: SiteTarget, request: Sit
   const page = last === "" || last.endsWith(".html") || !last.includes(".");
   const known = [alias.deploymentId, alias.canaryDeploymentId, page ? null : alias.previousDeploymentId].filter((d): d is string => d !== null);
   const pinned = request.pinned;
-  const chosen = pinned && known.includes(pinned) ? pinned : pickDeployment({ ...alias }, crypto.getRandomValues(new Uint32Array(1))[0]! % 100);
+  const chosen = pinned && known.includes(pinned) ? pinned : pickDeployment({ ...alias }, (crypto.getRandomValues(new Uint32Array(1))[0] ?? 0) % 100);
 
   let served = chosen;
   let object = await firstObject(bucket, sitePrefix(target.projectId, chosen), path);
@@ -124,13 +124,20 @@ export async function serveSite(deps: SiteDeps, target: SiteTarget, request: Sit
     object = await firstObject(bucket, sitePrefix(target.projectId, served), path);
   }
   const headers = new Headers();
-  if (object && object.httpMetadata?.contentType?.startsWith("text/html")) {
+  if (object?.httpMetadata?.contentType?.startsWith("text/html")) {
     headers.append("set-cookie", `${pinCookie}=${served}; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax`);
   }
   return respond(bucket, request.method, target.projectId, served, object, headers);
 }
 
-async function respond(bucket: R2Bucket, method: string, projectId: string, deploymentId: string, object: R2ObjectBody | null, headers: Headers): Promise<Response> {
+async function respond(
+  bucket: R2Bucket,
+  method: string,
+  projectId: string,
+  deploymentId: string,
+  object: R2ObjectBody | null,
+  headers: Headers,
+): Promise<Response> {
   for (const [name, value] of Object.entries(siteSecurityHeaders)) headers.set(name, value);
   headers.set("x-sparki-deployment", deploymentId);
   if (!object) {

@@ -11,7 +11,11 @@ import { Problem, type Out } from "./contracts.ts";
 /** A problem+json answer (or a network failure as one), for the page to show. */
 export class ApiError extends Error {
   override name = "ApiError";
-  constructor(readonly status: number, readonly problem: Out<typeof Problem> | null, message: string) {
+  constructor(
+    readonly status: number,
+    readonly problem: Out<typeof Problem> | null,
+    message: string,
+  ) {
     super(message);
   }
 }

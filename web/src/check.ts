@@ -49,7 +49,9 @@ type Shape = Record<string, Check<unknown>>;
 type Flat<T> = { [K in keyof T]: T[K] };
 // A field whose check may yield undefined is an optional property, as zod's `.optional()` is.
 type Out<S extends Shape> = Flat<
-  { [K in keyof S as undefined extends ReturnType<S[K]> ? never : K]: ReturnType<S[K]> } & { [K in keyof S as undefined extends ReturnType<S[K]> ? K : never]?: ReturnType<S[K]> }
+  { [K in keyof S as undefined extends ReturnType<S[K]> ? never : K]: ReturnType<S[K]> } & {
+    [K in keyof S as undefined extends ReturnType<S[K]> ? K : never]?: ReturnType<S[K]>;
+  }
 >;
 
 /**

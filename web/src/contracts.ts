@@ -13,7 +13,14 @@ import { arr, bool, literalTrue, nullable, num, obj, oneOf, optional, record, st
 
 export type Out<C> = C extends Check<infer T> ? T : never;
 
-export const Problem = obj({ type: str, title: str, status: num, detail: optional(str), instance: str, errors: optional(arr(obj({ pointer: str, message: str }))) });
+export const Problem = obj({
+  type: str,
+  title: str,
+  status: num,
+  detail: optional(str),
+  instance: str,
+  errors: optional(arr(obj({ pointer: str, message: str }))),
+});
 
 export const User = obj({ id: str, email: str, name: nullable(str), createdAt: str });
 export const Role = oneOf(roles);
@@ -24,17 +31,67 @@ export const SharedRunners = oneOf(["never", "no-secrets", "always"] as const);
 export const Workspace = obj({ id: str, name: str, slug: str, role: Role, sharedRunners: SharedRunners, createdAt: str });
 export const Member = obj({ userId: str, email: str, name: nullable(str), role: Role, joinedAt: str });
 
-export const Project = obj({ id: str, workspaceId: str, name: str, gitUrl: str, defaultBranch: str, framework: nullable(str), language: nullable(str), createdAt: str, updatedAt: str });
+export const Project = obj({
+  id: str,
+  workspaceId: str,
+  name: str,
+  gitUrl: str,
+  defaultBranch: str,
+  framework: nullable(str),
+  language: nullable(str),
+  createdAt: str,
+  updatedAt: str,
+});
 
 export const BuildStatus = oneOf(BUILD_STATUSES);
 export const BuildSummary = obj({
-  id: str, projectId: str, number: num, branch: str, commitSha: nullable(str), status: BuildStatus, pipelineId: nullable(str), error: nullable(str), createdAt: str, startedAt: nullable(str), completedAt: nullable(str),
+  id: str,
+  projectId: str,
+  number: num,
+  branch: str,
+  commitSha: nullable(str),
+  status: BuildStatus,
+  pipelineId: nullable(str),
+  error: nullable(str),
+  createdAt: str,
+  startedAt: nullable(str),
+  completedAt: nullable(str),
 });
-const StepView = obj({ id: str, name: str, status: oneOf(["running", "succeeded", "failed", "cancelled", "timed_out", "skipped"] as const), exitCode: nullable(num), startedAt: nullable(str), finishedAt: nullable(str) });
+const StepView = obj({
+  id: str,
+  name: str,
+  status: oneOf(["running", "succeeded", "failed", "cancelled", "timed_out", "skipped"] as const),
+  exitCode: nullable(num),
+  startedAt: nullable(str),
+  finishedAt: nullable(str),
+});
 export const BuildJob = obj({
-  id: str, name: str, kind: oneOf(["plan", "steps"] as const), status: oneOf(JOB_STATUSES), exitCode: nullable(num), attempt: num, startedAt: nullable(str), completedAt: nullable(str), steps: arr(StepView),
+  id: str,
+  name: str,
+  kind: oneOf(["plan", "steps"] as const),
+  status: oneOf(JOB_STATUSES),
+  exitCode: nullable(num),
+  attempt: num,
+  startedAt: nullable(str),
+  completedAt: nullable(str),
+  steps: arr(StepView),
 });
-export const Build = obj({ ...{ id: str, projectId: str, number: num, branch: str, commitSha: nullable(str), status: BuildStatus, pipelineId: nullable(str), error: nullable(str), createdAt: str, startedAt: nullable(str), completedAt: nullable(str) }, jobs: arr(BuildJob) });
+export const Build = obj({
+  ...{
+    id: str,
+    projectId: str,
+    number: num,
+    branch: str,
+    commitSha: nullable(str),
+    status: BuildStatus,
+    pipelineId: nullable(str),
+    error: nullable(str),
+    createdAt: str,
+    startedAt: nullable(str),
+    completedAt: nullable(str),
+  },
+  jobs: arr(BuildJob),
+});
 export const Artifact = obj({ name: str, size: num, uploadedAt: str });
 
 export const ViewerLogLine = obj({ seq: num, jobId: str, step: str, ts: num, text: str, partial: optional(literalTrue) });
@@ -43,12 +100,51 @@ export const ViewerFrame = union<{ type: "lines"; lines: Out<typeof ViewerLogLin
   status: obj({ type: oneOf(["status"] as const), status: BuildStatus }),
 });
 
-export const PipelineVersionSummary = obj({ id: str, version: num, source: oneOf(["detect", "sparki.yml", "upload"] as const), contentHash: str, createdBy: nullable(str), createdAt: str });
+export const PipelineVersionSummary = obj({
+  id: str,
+  version: num,
+  source: oneOf(["detect", "sparki.yml", "upload"] as const),
+  contentHash: str,
+  createdBy: nullable(str),
+  createdAt: str,
+});
 const PipelineStep = obj({ name: str, run: str });
-const PipelineJob = obj({ id: str, name: str, stage: str, app: str, needs: arr(str), runsOn: arr(str), workingDirectory: str, steps: arr(PipelineStep), artifacts: arr(str) });
+const PipelineJob = obj({
+  id: str,
+  name: str,
+  stage: str,
+  app: str,
+  needs: arr(str),
+  runsOn: arr(str),
+  workingDirectory: str,
+  steps: arr(PipelineStep),
+  artifacts: arr(str),
+});
 const Evidence = obj({ field: str, file: nullable(str), reason: str });
-const DetectedApp = obj({ path: str, name: nullable(str), language: nullable(str), framework: nullable(str), packageManager: nullable(str), outputDir: nullable(str), confidence: num, evidence: arr(Evidence) });
-export const Detection = obj({ ...{ path: str, name: nullable(str), language: nullable(str), framework: nullable(str), packageManager: nullable(str), outputDir: nullable(str), confidence: num, evidence: arr(Evidence) }, apps: arr(DetectedApp), reason: nullable(str) });
+const DetectedApp = obj({
+  path: str,
+  name: nullable(str),
+  language: nullable(str),
+  framework: nullable(str),
+  packageManager: nullable(str),
+  outputDir: nullable(str),
+  confidence: num,
+  evidence: arr(Evidence),
+});
+export const Detection = obj({
+  ...{
+    path: str,
+    name: nullable(str),
+    language: nullable(str),
+    framework: nullable(str),
+    packageManager: nullable(str),
+    outputDir: nullable(str),
+    confidence: num,
+    evidence: arr(Evidence),
+  },
+  apps: arr(DetectedApp),
+  reason: nullable(str),
+});
 export const PipelineVersion = obj({
   ...{ id: str, version: num, source: oneOf(["detect", "sparki.yml", "upload"] as const), contentHash: str, createdBy: nullable(str), createdAt: str },
   configuration: obj({ version: num, name: str, stages: arr(obj({ name: str, jobs: arr(str) })), jobs: arr(PipelineJob) }),
@@ -60,21 +156,62 @@ export const SecretInfo = obj({ name: str, createdAt: str, updatedAt: str });
 export const Runner = obj({ id: str, name: str, labels: arr(str), version: str, lastSeenAt: nullable(str), createdAt: str });
 
 export const AuditLogEntry = obj({
-  id: str, userId: nullable(str), workspaceId: nullable(str), eventType: str, action: str, resourceType: nullable(str), resourceId: nullable(str), result: oneOf(["success", "failure", "denied"] as const), ip: nullable(str), details: record(unknown), createdAt: str,
+  id: str,
+  userId: nullable(str),
+  workspaceId: nullable(str),
+  eventType: str,
+  action: str,
+  resourceType: nullable(str),
+  resourceId: nullable(str),
+  result: oneOf(["success", "failure", "denied"] as const),
+  ip: nullable(str),
+  details: record(unknown),
+  createdAt: str,
 });
 
 export const DeploymentStatus = oneOf(DEPLOYMENT_STATUSES);
 export const DeploymentStage = obj({
-  id: str, name: str, platform: str, strategy: oneOf(["all-at-once", "blue-green", "canary"] as const),
+  id: str,
+  name: str,
+  platform: str,
+  strategy: oneOf(["all-at-once", "blue-green", "canary"] as const),
   status: oneOf(["waiting", "deploying", "verifying", "healthy", "unhealthy", "rolled_back", "skipped"] as const),
-  approval: bool, approverRoles: arr(oneOf(APPROVER_ROLES)), approvedBy: nullable(obj({ id: str, email: str })), approvedAt: nullable(str), trafficPercent: num, passes: num, failures: num, url: nullable(str), startedAt: nullable(str), completedAt: nullable(str),
+  approval: bool,
+  approverRoles: arr(oneOf(APPROVER_ROLES)),
+  approvedBy: nullable(obj({ id: str, email: str })),
+  approvedAt: nullable(str),
+  trafficPercent: num,
+  passes: num,
+  failures: num,
+  url: nullable(str),
+  startedAt: nullable(str),
+  completedAt: nullable(str),
 });
 export const DeploymentEvent = obj({ seq: num, at: str, type: str, stage: nullable(str), message: str });
-const deploymentFields = { id: str, projectId: str, buildId: str, commitSha: nullable(str), branch: str, status: DeploymentStatus, reason: nullable(str), trigger: oneOf(["push", "manual"] as const), createdAt: str, completedAt: nullable(str) };
+const deploymentFields = {
+  id: str,
+  projectId: str,
+  buildId: str,
+  commitSha: nullable(str),
+  branch: str,
+  status: DeploymentStatus,
+  reason: nullable(str),
+  trigger: oneOf(["push", "manual"] as const),
+  createdAt: str,
+  completedAt: nullable(str),
+};
 export const DeploymentSummary = obj(deploymentFields);
 export const Deployment = obj({ ...deploymentFields, stages: arr(DeploymentStage), events: arr(DeploymentEvent) });
 export const DeploymentSocketMessage = obj({ event: DeploymentEvent, deployment: Deployment });
-export const StageRule = obj({ stage: str, requireApproval: bool, branches: arr(str), approverRoles: arr(oneOf(APPROVER_ROLES)), configured: bool, updatedBy: nullable(str), updatedAt: nullable(str) });
+export const StageRule = obj({
+  stage: str,
+  requireApproval: bool,
+  branches: arr(str),
+  approverRoles: arr(oneOf(APPROVER_ROLES)),
+  configured: bool,
+  updatedBy: nullable(str),
+  updatedAt: nullable(str),
+});
 export const StageRuleList = obj({ defaultBranch: str, items: arr(StageRule) });
 
 /** `{items, nextCursor}` pages. */

@@ -63,7 +63,12 @@ function App() {
       navigate("/login", true);
       return null;
     }
-    return <main id="main"><ErrorNote error={error} /><AuthPage mode={path === "/signup" ? "signup" : "login"} onSignedIn={() => void loadMe().then(() => navigate("/", true))} /></main>;
+    return (
+      <main id="main">
+        <ErrorNote error={error} />
+        <AuthPage mode={path === "/signup" ? "signup" : "login"} onSignedIn={() => void loadMe().then(() => navigate("/", true))} />
+      </main>
+    );
   }
 
   const w = match("/w/:wid/:section", path);
@@ -81,19 +86,49 @@ function App() {
   if (page) {
     // Drawn above already.
   } else if (path === "/workspaces/new") page = <NewWorkspacePage onCreated={loadMe} />;
-  else if (path === "/account") page = <AccountPage email={me.user.email} onSessionsEnded={() => { setMe(null); navigate("/login"); }} />;
+  else if (path === "/account")
+    page = (
+      <AccountPage
+        email={me.user.email}
+        onSessionsEnded={() => {
+          setMe(null);
+          navigate("/login");
+        }}
+      />
+    );
   else if (w && current && w.section === "projects") page = <ProjectsPage workspaceId={current.id} canWrite={write} />;
   else if (w && current && w.section === "members") page = <MembersPage workspaceId={current.id} canManage={manage} />;
   else if (w && current && w.section === "runners") page = <RunnersPage workspaceId={current.id} canManage={manage} />;
   else if (w && current && w.section === "audit") page = <AuditPage workspaceId={current.id} />;
-  else page = <><h1>Not found</h1><p>Nothing lives at {path}. <a href="/">Go to your projects</a>.</p></>;
+  else
+    page = (
+      <>
+        <h1>Not found</h1>
+        <p>
+          Nothing lives at {path}. <a href="/">Go to your projects</a>.
+        </p>
+      </>
+    );
 
   return (
     <Shell path={path}>
       {page}
-      <label class="sr-only" for="ws-switch">Workspace</label>
-      <select id="ws-switch" value={current?.id ?? ""} onChange={(e) => { const v = e.currentTarget.value; navigate(v === "new" ? "/workspaces/new" : `/w/${v}/${w?.section ?? "projects"}`); }}>
-        {me.workspaces.map((x) => <option key={x.id} value={x.id}>{x.name} ({x.role})</option>)}
+      <label class="sr-only" for="ws-switch">
+        Workspace
+      </label>
+      <select
+        id="ws-switch"
+        value={current?.id ?? ""}
+        onChange={(e) => {
+          const v = e.currentTarget.value;
+          navigate(v === "new" ? "/workspaces/new" : `/w/${v}/${w?.section ?? "projects"}`);
+        }}
+      >
+        {me.workspaces.map((x) => (
+          <option key={x.id} value={x.id}>
+            {x.name} ({x.role})
+          </option>
+        ))}
         <option value="new">+ New workspace</option>
       </select>
       <nav aria-label="Workspace">
@@ -104,14 +139,33 @@ function App() {
           {section("audit", "Audit log")}
         </ul>
       </nav>
-      <a class="me" href="/account" aria-current={path === "/account" ? "page" : undefined}>{me.user.name ?? me.user.email}</a>
-      <button type="button" class="link" onClick={() => void api("POST", "/v1/auth/logout", undefined, {}).finally(() => { setMe(null); navigate("/login"); })}>Log out</button>
+      <a class="me" href="/account" aria-current={path === "/account" ? "page" : undefined}>
+        {me.user.name ?? me.user.email}
+      </a>
+      <button
+        type="button"
+        class="link"
+        onClick={() =>
+          void api("POST", "/v1/auth/logout", undefined, {}).finally(() => {
+            setMe(null);
+            navigate("/login");
+          })
+        }
+      >
+        Log out
+      </button>
     </Shell>
   );
 
   function section(name: string, label: string) {
     const href = current ? `/w/${current.id}/${name}` : "/workspaces/new";
-    return <li><a href={href} aria-current={path === href ? "page" : undefined}>{label}</a></li>;
+    return (
+      <li>
+        <a href={href} aria-current={path === href ? "page" : undefined}>
+          {label}
+        </a>
+      </li>
+    );
   }
 }
 
@@ -134,9 +188,13 @@ function Shell({ children }: { path: string; children: ComponentChildren }) {
   const [page, ...controls] = toChildArray(children);
   return (
     <>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header class="top">
-        <a class="brand" href="/">Sparki</a>
+        <a class="brand" href="/">
+          Sparki
+        </a>
         {controls}
       </header>
       <main id="main">{page}</main>

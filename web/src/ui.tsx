@@ -47,7 +47,11 @@ export function messageOf(err: unknown): string {
 }
 
 export function ErrorNote({ error }: { error: string | null | undefined }) {
-  return error ? <p class="error" role="alert">{error}</p> : null;
+  return error ? (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  ) : null;
 }
 
 /** Runs an action from a button or form, showing its error; returns [run, busy, error]. */
@@ -75,7 +79,11 @@ export function Status({ status }: { status: string }) {
 export function Time({ at }: { at: string | null }) {
   if (!at) return <span class="muted">—</span>;
   const d = new Date(at);
-  return <time dateTime={at} title={d.toISOString()}>{d.toLocaleString()}</time>;
+  return (
+    <time dateTime={at} title={d.toISOString()}>
+      {d.toLocaleString()}
+    </time>
+  );
 }
 
 export function duration(from: string | null, to: string | null): string {
@@ -92,7 +100,9 @@ export function Page({ title, children, actions }: { title: string; children: Co
   return (
     <>
       <div class="page-head">
-        <h1 tabIndex={-1} id="page-title">{title}</h1>
+        <h1 tabIndex={-1} id="page-title">
+          {title}
+        </h1>
         {actions ? <div class="actions">{actions}</div> : null}
       </div>
       {children}

@@ -55,8 +55,7 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
     return { userId: payload.sub, jti: payload.jti, expiresAt: payload.exp, issuedAtMs };
   } catch (err) {
     if (err instanceof SparkiError) throw err;
-    const detail =
-      err instanceof errors.JWTExpired ? "The access token has expired; refresh it." : "The access token is not valid.";
+    const detail = err instanceof errors.JWTExpired ? "The access token has expired; refresh it." : "The access token is not valid.";
     throw new SparkiError("invalid_token", { detail, cause: err });
   }
 }

@@ -22,6 +22,8 @@ export function fromDashboard(c: Context<AppEnv>): boolean {
 /** Refuses a cookie-authenticated request that the dashboard did not make (CSRF, WebSocket hijacking). */
 export function requireDashboardOrigin(c: Context<AppEnv>): void {
   if (!fromDashboard(c)) {
-    throw new SparkiError("forbidden", { detail: "The session cookie is accepted only from the dashboard's own origin; other clients send 'Authorization: Bearer <token>'." });
+    throw new SparkiError("forbidden", {
+      detail: "The session cookie is accepted only from the dashboard's own origin; other clients send 'Authorization: Bearer <token>'.",
+    });
   }
 }

@@ -17,7 +17,10 @@ export type RunnerIdentity = z.infer<typeof RunnerIdentity>;
 function checkVersion(c: Context<AppEnv>): void {
   const version = c.req.header(PROTOCOL_HEADER);
   if (version !== undefined && version !== String(RUNNER_PROTOCOL_VERSION)) {
-    throw new SparkiError("validation", { detail: `This API speaks runner protocol ${RUNNER_PROTOCOL_VERSION}; upgrade the runner.`, errors: [{ pointer: `header.${PROTOCOL_HEADER}`, message: `must be ${RUNNER_PROTOCOL_VERSION}` }] });
+    throw new SparkiError("validation", {
+      detail: `This API speaks runner protocol ${RUNNER_PROTOCOL_VERSION}; upgrade the runner.`,
+      errors: [{ pointer: `header.${PROTOCOL_HEADER}`, message: `must be ${RUNNER_PROTOCOL_VERSION}` }],
+    });
   }
 }
 
@@ -30,7 +33,8 @@ const bearer = (c: Context<AppEnv>) => /^Bearer\s+(\S+)$/i.exec(c.req.header("au
 export const authenticateRunner = createMiddleware<AppEnv>(async (c, next) => {
   checkVersion(c);
   const token = bearer(c);
-  if (!token?.startsWith(tokenPrefix.runner)) throw new SparkiError("unauthenticated", { detail: "Send 'Authorization: Bearer <runner token>'; register the runner first." });
+  if (!token?.startsWith(tokenPrefix.runner))
+    throw new SparkiError("unauthenticated", { detail: "Send 'Authorization: Bearer <runner token>'; register the runner first." });
   const hash = await hashToken(token);
   const runner = await c.var.cache.getOrLoad(keys.runner(hash), ttl.apiToken, RunnerIdentity.nullable(), async () => {
     const db = await c.var.db();
@@ -60,7 +64,8 @@ export const authenticateJob = createMiddleware<AppEnv>(async (c, next) => {
   checkVersion(c);
   const token = bearer(c);
   if (!token) throw new SparkiError("unauthenticated", { detail: "Send 'Authorization: Bearer <job token>' (the jobToken of the claimed job)." });
-  if (token.startsWith(tokenPrefix.runner)) throw new SparkiError("invalid_token", { detail: "A runner token only claims; calls on a job take that job's token." });
+  if (token.startsWith(tokenPrefix.runner))
+    throw new SparkiError("invalid_token", { detail: "A runner token only claims; calls on a job take that job's token." });
   const holder = await verifyJobToken(token, c.var.config.JWT_SECRET);
   if (holder.jobId !== c.req.param("id")) throw new SparkiError("invalid_token", { detail: "This job token belongs to another job." });
   const runner = await c.var.cache.getOrLoad(keys.runnerById(holder.runnerId), runnerExistsTtl, RunnerHome.nullable(), async () => {

@@ -81,7 +81,15 @@ async function fromApiToken(c: Context<AppEnv>, token: string, extra: string[]):
   if (!entry) {
     const db = await c.get("db")();
     const [row] = await db
-      .select({ tokenId: apiTokens.id, expiresAt: apiTokens.expiresAt, scope: apiTokens.scope, id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
+      .select({
+        tokenId: apiTokens.id,
+        expiresAt: apiTokens.expiresAt,
+        scope: apiTokens.scope,
+        id: users.id,
+        email: users.email,
+        name: users.name,
+        createdAt: users.createdAt,
+      })
       .from(apiTokens)
       .innerJoin(users, eq(users.id, apiTokens.userId))
       .where(eq(apiTokens.tokenHash, hash));

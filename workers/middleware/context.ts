@@ -45,7 +45,13 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   try {
     await next();
   } finally {
-    if (connection) c.executionCtx.waitUntil(connection.then((conn) => conn.close(), () => undefined));
+    if (connection)
+      c.executionCtx.waitUntil(
+        connection.then(
+          (conn) => conn.close(),
+          () => undefined,
+        ),
+      );
     const status = c.res.status;
     // The handler's pattern (-1), not this middleware's "*": one series per route, not per URL.
     const endpoint = routePath(c, -1);

@@ -21,7 +21,11 @@ export function validationError(error: ZodError, target: string): SparkiError {
 }
 
 /** Parses one part of a request outside the OpenAPI validators (sockets, streams): a failure is a 400, never a 500. */
-export function parseRequestPart<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: ZodError } }, value: unknown, target: string): T {
+export function parseRequestPart<T>(
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: ZodError } },
+  value: unknown,
+  target: string,
+): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationError(parsed.error, target);
   return parsed.data;
@@ -39,7 +43,8 @@ function toSparkiError(err: unknown): SparkiError | undefined {
   if (err instanceof URIError) return new SparkiError("validation", { detail: "The URL has malformed percent-encoding.", cause: err });
   const state = sqlState(err);
   // Text Postgres cannot store or read (a NUL byte, a lone surrogate in JSON) that a schema let through.
-  if (state === "22021" || state === "22P05" || state === "22P02") return new SparkiError("validation", { detail: "The request holds characters that cannot be stored.", cause: err });
+  if (state === "22021" || state === "22P05" || state === "22P02")
+    return new SparkiError("validation", { detail: "The request holds characters that cannot be stored.", cause: err });
   if (state === "23505") return new SparkiError("conflict", { detail: "A record with these values already exists.", cause: err });
   if (state?.startsWith("08") || state?.startsWith("57P")) {
     return new SparkiError("database_unavailable", { detail: "Postgres could not be reached; try again shortly.", retryAfter: 5, cause: err });

@@ -59,6 +59,9 @@ auditLogRoutes.openapi(
       )
       .orderBy(desc(auditLogs.createdAt), desc(auditLogs.id))
       .limit(limit + 1);
-    return c.json(toPage(rows, limit, (r) => view(r.entry)), 200);
+    return c.json(
+      toPage(rows, limit, (r) => view(r.entry)),
+      200,
+    );
   },
 );

@@ -53,7 +53,7 @@ authRoutes.openapi(
     path: "/v1/auth/login",
     tags: ["auth"],
     summary: "Log in with email and password",
-    description: "`session: \"cookie\"` (the dashboard) keeps the tokens in HttpOnly cookies and out of the answer.",
+    description: '`session: "cookie"` (the dashboard) keeps the tokens in HttpOnly cookies and out of the answer.',
     request: { body: jsonBody(LoginBody) },
     responses: { 200: { description: "Logged in", content: json(Session) }, ...problems(400, 401, 403, 429) },
   }),
@@ -120,7 +120,10 @@ authRoutes.openapi(
     const db = await c.var.db();
     let userId: string | null = null;
     if (presented) {
-      const [row] = await db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, await hashToken(presented)));
+      const [row] = await db
+        .select()
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, await hashToken(presented)));
       if (row) {
         await revokeFamily(db, row.familyId);
         userId = row.userId;

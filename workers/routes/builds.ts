@@ -16,7 +16,7 @@ import { authorize, notFound } from "../services/access.js";
 import { cursorTimestampSql, decodeCursor, toPage } from "../services/pagination.js";
 import { findProject } from "../services/projects.js";
 import { parseRequestPart } from "../middleware/errors.js";
-import { authed, authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
+import { authed, authedForProject, json, newRouter, problems } from "./router.js";
 import { buildCoordinator } from "../../server/objects/clients.js";
 import { artifactKey, artifactPrefix, buildLogKey } from "../../server/r2-keys.js";
 import { triggerBuild } from "../../server/use-cases/trigger-build.js";
@@ -45,13 +45,25 @@ function summary(row: BuildRow) {
 function withLive(row: BuildRow, live: BuildView | null) {
   const base = summary(row);
   if (!live) return { ...base, jobs: [] };
-  return { ...base, status: live.status, commitSha: live.commitSha, error: live.error, startedAt: live.startedAt, completedAt: live.completedAt, jobs: live.jobs };
+  return {
+    ...base,
+    status: live.status,
+    commitSha: live.commitSha,
+    error: live.error,
+    startedAt: live.startedAt,
+    completedAt: live.completedAt,
+    jobs: live.jobs,
+  };
 }
 
 /** A build and its project's workspace, after checking the caller may do `permission` there. */
 async function findBuild(c: Context<AppEnv>, id: string, permission: "project:read" | "build:trigger") {
   const db = await c.var.db();
-  const [row] = await db.select({ build: builds, workspaceId: projects.workspaceId, projectId: projects.id }).from(builds).innerJoin(projects, eq(projects.id, builds.projectId)).where(eq(builds.id, id));
+  const [row] = await db
+    .select({ build: builds, workspaceId: projects.workspaceId, projectId: projects.id })
+    .from(builds)
+    .innerJoin(projects, eq(projects.id, builds.projectId))
+    .where(eq(builds.id, id));
   if (!row) throw notFound({ type: "build", id });
   await authorize(c, row.workspaceId, permission, { type: "build", id });
   return row;
@@ -79,7 +91,16 @@ buildRoutes.openapi(
       branch,
       commitSha: body.commitSha ?? null,
       source: { trigger: "api", createdBy: c.var.auth.user.id, correlationId: c.var.requestId },
-      alongside: (tx, build) => audit(c, tx, { eventType: "data", action: "build.trigger", result: "success", workspaceId: project.workspaceId, resourceType: "build", resourceId: build.id, details: { projectId: id, branch, number: build.number } }),
+      alongside: (tx, build) =>
+        audit(c, tx, {
+          eventType: "data",
+          action: "build.trigger",
+          result: "success",
+          workspaceId: project.workspaceId,
+          resourceType: "build",
+          resourceId: build.id,
+          details: { projectId: id, branch, number: build.number },
+        }),
     });
     return c.json(summary(row), 201);
   },
@@ -132,7 +153,10 @@ buildRoutes.openapi(
       )
       .orderBy(desc(builds.createdAt), desc(builds.id))
       .limit(limit + 1);
-    return c.json(toPage(rows, limit, (r) => summary(r.build)), 200);
+    return c.json(
+      toPage(rows, limit, (r) => summary(r.build)),
+      200,
+    );
   },
 );
 
@@ -170,7 +194,15 @@ buildRoutes.openapi(
     const { build, workspaceId } = await findBuild(c, id, "build:trigger");
     const live = await buildCoordinator(c.env, id).retry();
     if (!live) throw new SparkiError("conflict", { detail: "Only a finished build that did not succeed can be retried." });
-    await audit(c, await c.var.db(), { eventType: "data", action: "build.retry", result: "success", workspaceId, resourceType: "build", resourceId: id, details: { attempt: live.attempt } });
+    await audit(c, await c.var.db(), {
+      eventType: "data",
+      action: "build.retry",
+      result: "success",
+      workspaceId,
+      resourceType: "build",
+      resourceId: id,
+      details: { attempt: live.attempt },
+    });
     return c.json(withLive(build, live), 200);
   },
 );
@@ -224,7 +256,10 @@ buildRoutes.get("/v1/builds/:id/artifacts/:name{.+}", authenticate, async (c) =>
   const id = parseRequestPart(BuildParams.shape.id, c.req.param("id"), "path");
   const name = decodeURIComponent(c.req.param("name"));
   if (name.split("/").some((part) => part === ".." || part === "." || part === "") || name.startsWith("/")) {
-    throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: "must not contain '..', '.' or empty segments" }] });
+    throw new SparkiError("validation", {
+      detail: "The artifact name is not allowed.",
+      errors: [{ pointer: "path.name", message: "must not contain '..', '.' or empty segments" }],
+    });
   }
   const { projectId } = await findBuild(c, id, "project:read");
   const key = artifactKey(projectId, id, name);

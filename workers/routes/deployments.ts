@@ -43,7 +43,11 @@ function summary(row: ReleaseRow & { commitSha: string | null; branch: string | 
 /** A release and its project's workspace, after checking the caller may do `permission` there. */
 async function findRelease(c: Context<AppEnv>, id: string, permission: Permission) {
   const db = await c.var.db();
-  const [row] = await db.select({ release: releases, workspaceId: projects.workspaceId }).from(releases).innerJoin(projects, eq(projects.id, releases.projectId)).where(eq(releases.id, id));
+  const [row] = await db
+    .select({ release: releases, workspaceId: projects.workspaceId })
+    .from(releases)
+    .innerJoin(projects, eq(projects.id, releases.projectId))
+    .where(eq(releases.id, id));
   if (!row) throw notFound({ type: "deployment", id });
   const role = await authorize(c, row.workspaceId, permission, { type: "deployment", id });
   return { ...row, role };
@@ -72,8 +76,20 @@ deploymentRoutes.openapi(
     const row = await buildWithProject(db, id);
     if (!row) throw notFound({ type: "build", id });
     await authorize(c, row.project.workspaceId, "deploy:trigger", { type: "build", id });
-    const started = await startDeployment(c.env, db, { build: row.build, project: row.project, trigger: "manual", actorId: c.var.auth.user.id, ...(body.stage ? { stage: body.stage } : {}) }, (init) =>
-      audit(c, db, { eventType: "data", action: "deployment.create", result: "success", workspaceId: row.project.workspaceId, resourceType: "deployment", resourceId: init.releaseId, details: { projectId: row.project.id, buildId: id, stages: init.stages.map((s) => s.name) } }),
+    const started = await startDeployment(
+      c.env,
+      db,
+      { build: row.build, project: row.project, trigger: "manual", actorId: c.var.auth.user.id, ...(body.stage ? { stage: body.stage } : {}) },
+      (init) =>
+        audit(c, db, {
+          eventType: "data",
+          action: "deployment.create",
+          result: "success",
+          workspaceId: row.project.workspaceId,
+          resourceType: "deployment",
+          resourceId: init.releaseId,
+          details: { projectId: row.project.id, buildId: id, stages: init.stages.map((s) => s.name) },
+        }),
     );
     if (!started) throw new Error("a manual release was not created");
     return c.json(started.deployment, 201);
@@ -116,7 +132,13 @@ deploymentRoutes.openapi(
     await authorize(c, project.workspaceId, "project:read", { type: "project", id });
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     const rows = await (await c.var.db())
-      .select({ release: releases, commitSha: builds.commitSha, branch: builds.branch, cursorTs: sql<string>`${sql.raw(cursorTimestampSql('"releases"."created_at"'))}`, id: releases.id })
+      .select({
+        release: releases,
+        commitSha: builds.commitSha,
+        branch: builds.branch,
+        cursorTs: sql<string>`${sql.raw(cursorTimestampSql('"releases"."created_at"'))}`,
+        id: releases.id,
+      })
       .from(releases)
       .innerJoin(builds, eq(builds.id, releases.buildId))
       .where(
@@ -128,7 +150,10 @@ deploymentRoutes.openapi(
       )
       .orderBy(desc(releases.createdAt), desc(releases.id))
       .limit(limit + 1);
-    return c.json(toPage(rows, limit, (r) => summary({ ...r.release, commitSha: r.commitSha, branch: r.branch })), 200);
+    return c.json(
+      toPage(rows, limit, (r) => summary({ ...r.release, commitSha: r.commitSha, branch: r.branch })),
+      200,
+    );
   },
 );
 
@@ -155,12 +180,28 @@ deploymentRoutes.openapi(
     const current = rule?.approverRoles ?? APPROVER_ROLES;
     if (!mayApprove(role, waiting.approverRoles) || !mayApprove(role, current)) {
       const allowed = waiting.approverRoles.filter((r) => current.includes(r));
-      await auditOutcome(c, { eventType: "permission", action: "deploy:approve", result: "denied", workspaceId, details: { reason: "not_an_approver", role, stage: waiting.name, approverRoles: allowed, resourceType: "deployment", resourceId: id } });
-      throw new SparkiError("forbidden", { detail: `Stage ${waiting.name} may be approved by ${allowed.join(" or ") || "nobody"} (the project's stage rule); your role is ${role}.` });
+      await auditOutcome(c, {
+        eventType: "permission",
+        action: "deploy:approve",
+        result: "denied",
+        workspaceId,
+        details: { reason: "not_an_approver", role, stage: waiting.name, approverRoles: allowed, resourceType: "deployment", resourceId: id },
+      });
+      throw new SparkiError("forbidden", {
+        detail: `Stage ${waiting.name} may be approved by ${allowed.join(" or ") || "nobody"} (the project's stage rule); your role is ${role}.`,
+      });
     }
     const user = c.var.auth.user;
     const view = answered(await stub.approve({ id: user.id, email: user.email }, waiting.name));
-    await audit(c, await c.var.db(), { eventType: "data", action: "deployment.approve", result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { status: view.status, stage: waiting.name, role } });
+    await audit(c, await c.var.db(), {
+      eventType: "data",
+      action: "deployment.approve",
+      result: "success",
+      workspaceId,
+      resourceType: "deployment",
+      resourceId: id,
+      details: { status: view.status, stage: waiting.name, role },
+    });
     return c.json(view, 200);
   },
 );
@@ -179,7 +220,15 @@ deploymentRoutes.openapi(
     const { id } = c.req.valid("param");
     const { workspaceId } = await findRelease(c, id, "deploy:trigger");
     const view = answered(await deploymentOrchestrator(c.env, id).cancel(c.var.auth.user.email));
-    await audit(c, await c.var.db(), { eventType: "data", action: "deployment.cancel", result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { status: view.status } });
+    await audit(c, await c.var.db(), {
+      eventType: "data",
+      action: "deployment.cancel",
+      result: "success",
+      workspaceId,
+      resourceType: "deployment",
+      resourceId: id,
+      details: { status: view.status },
+    });
     return c.json(view, 200);
   },
 );
@@ -212,11 +261,23 @@ deploymentRoutes.openapi(
         const to = earlier.find((e) => e.stage === s.name)?.to;
         return to ? [{ stage, to }] : [];
       });
-      if (earlier.length === 0) throw new SparkiError("validation", { detail: `Deployment ${toDeploymentId} is not one of this project's.`, errors: [{ pointer: "/toDeploymentId", message: "unknown deployment" }] });
+      if (earlier.length === 0)
+        throw new SparkiError("validation", {
+          detail: `Deployment ${toDeploymentId} is not one of this project's.`,
+          errors: [{ pointer: "/toDeploymentId", message: "unknown deployment" }],
+        });
       if (targets.length === 0) throw new SparkiError("conflict", { detail: `Deployment ${toDeploymentId} deployed none of this deployment's stages.` });
     }
     const view = answered(await stub.rollback(c.var.auth.user.email, targets));
-    await audit(c, await c.var.db(), { eventType: "data", action: "deployment.rollback", result: "success", workspaceId, resourceType: "deployment", resourceId: id, details: { automatic: false, toDeploymentId: toDeploymentId ?? null } });
+    await audit(c, await c.var.db(), {
+      eventType: "data",
+      action: "deployment.rollback",
+      result: "success",
+      workspaceId,
+      resourceType: "deployment",
+      resourceId: id,
+      details: { automatic: false, toDeploymentId: toDeploymentId ?? null },
+    });
     return c.json(view, 200);
   },
 );

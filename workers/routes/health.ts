@@ -34,10 +34,7 @@ healthRoutes.openapi(
     },
   }),
   async (c) => {
-    const [database, cache] = await Promise.all([
-      probe(async () => (await c.var.db()).execute(sql`select 1`)),
-      probe(() => c.var.cache.redis.ping()),
-    ]);
+    const [database, cache] = await Promise.all([probe(async () => (await c.var.db()).execute(sql`select 1`)), probe(() => c.var.cache.redis.ping())]);
     const checks = { database, cache };
     if (database.ok && cache.ok) return c.json({ status: "ok" as const, checks }, 200);
     return c.json({ status: "degraded" as const, checks }, 503);

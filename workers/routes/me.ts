@@ -79,22 +79,25 @@ meRoutes.openapi(
       const gone = solo.length > 0 ? await tx.select({ id: projects.id }).from(projects).where(inArray(projects.workspaceId, solo)) : [];
       for (const workspaceId of solo) await tx.delete(workspaces).where(eq(workspaces.id, workspaceId));
       await tx.delete(users).where(eq(users.id, me.id));
-      await audit(c, tx, { eventType: "data", action: "user.delete", result: "success", userId: null, resourceType: "user", resourceId: me.id, details: { deletedWorkspaces: solo } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "user.delete",
+        result: "success",
+        userId: null,
+        resourceType: "user",
+        resourceId: me.id,
+        details: { deletedWorkspaces: solo },
+      });
       return gone.map((p) => p.id);
     });
     // The projects of the workspaces that went with the account: sites stop, R2 objects are purged.
     await projectsDeleted(c, removedProjects);
-    await c.var.cache.remove(
-      keys.user(me.id),
-      keys.permissions(me.id),
-      ...myTokens.map((t) => keys.apiToken(t.tokenHash)),
-    );
+    await c.var.cache.remove(keys.user(me.id), keys.permissions(me.id), ...myTokens.map((t) => keys.apiToken(t.tokenHash)));
     if (c.var.auth.jti && c.var.auth.expiresAt) await revokeAccessToken(c, c.var.auth.jti, c.var.auth.expiresAt);
     clearSessionCookies(c);
     return c.body(null, 204);
   },
 );
-
 
 meRoutes.openapi(
   createRoute({
@@ -116,7 +119,10 @@ meRoutes.openapi(
       await audit(c, db, { eventType: "auth", action: "auth.password_change", result: "failure", userId: me.id, details: { reason: "wrong_password" } });
       throw new SparkiError("invalid_credentials", { detail: "The current password is wrong." });
     }
-    await db.update(users).set({ passwordHash: await hashPassword(newPassword, c.var.config.BCRYPT_COST), updatedAt: new Date() }).where(eq(users.id, me.id));
+    await db
+      .update(users)
+      .set({ passwordHash: await hashPassword(newPassword, c.var.config.BCRYPT_COST), updatedAt: new Date() })
+      .where(eq(users.id, me.id));
     await revokeAllSessions(c, db, me.id);
     await audit(c, db, { eventType: "auth", action: "auth.password_change", result: "success", userId: me.id });
     clearSessionCookies(c);

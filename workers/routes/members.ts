@@ -86,7 +86,15 @@ memberRoutes.openapi(
     const member = await db.transaction(async (tx) => {
       const [inserted] = await tx.insert(memberships).values({ workspaceId: id, userId: invitee.id, role }).onConflictDoNothing().returning();
       if (!inserted) throw new SparkiError("conflict", { detail: `${email} is already a member of this workspace.` });
-      await audit(c, tx, { eventType: "data", action: "member.add", result: "success", workspaceId: id, resourceType: "user", resourceId: invitee.id, details: { email, role } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "member.add",
+        result: "success",
+        workspaceId: id,
+        resourceType: "user",
+        resourceId: invitee.id,
+        details: { email, role },
+      });
       return memberView(tx, id, invitee.id);
     });
     await forgetRoles(c, invitee.id);
@@ -113,8 +121,19 @@ memberRoutes.openapi(
       const current = await currentRole(tx, id, userId);
       if (!canAssignRole(actor, current, role)) throw new SparkiError("forbidden", { detail: "Only an owner can grant or take away ownership." });
       if (current === "owner" && role !== "owner") await assertOwnerRemains(tx, id, userId);
-      await tx.update(memberships).set({ role, updatedAt: new Date() }).where(and(eq(memberships.workspaceId, id), eq(memberships.userId, userId)));
-      await audit(c, tx, { eventType: "data", action: "member.role_change", result: "success", workspaceId: id, resourceType: "user", resourceId: userId, details: { from: current, to: role } });
+      await tx
+        .update(memberships)
+        .set({ role, updatedAt: new Date() })
+        .where(and(eq(memberships.workspaceId, id), eq(memberships.userId, userId)));
+      await audit(c, tx, {
+        eventType: "data",
+        action: "member.role_change",
+        result: "success",
+        workspaceId: id,
+        resourceType: "user",
+        resourceId: userId,
+        details: { from: current, to: role },
+      });
       return memberView(tx, id, userId);
     });
     await forgetRoles(c, userId);
@@ -142,7 +161,15 @@ memberRoutes.openapi(
       if (!leaving && !canAssignRole(actor, current, undefined)) throw new SparkiError("forbidden", { detail: "Only an owner can remove an owner." });
       if (current === "owner") await assertOwnerRemains(tx, id, userId);
       await tx.delete(memberships).where(and(eq(memberships.workspaceId, id), eq(memberships.userId, userId)));
-      await audit(c, tx, { eventType: "data", action: leaving ? "member.leave" : "member.remove", result: "success", workspaceId: id, resourceType: "user", resourceId: userId, details: { role: current } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: leaving ? "member.leave" : "member.remove",
+        result: "success",
+        workspaceId: id,
+        resourceType: "user",
+        resourceId: userId,
+        details: { role: current },
+      });
     });
     await forgetRoles(c, userId);
     return c.body(null, 204);

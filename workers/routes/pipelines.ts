@@ -16,6 +16,7 @@ import { configError, latestPipeline, latestPipelineRow, pipelineByVersion, save
 import { findProject } from "../services/projects.js";
 import { authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
 import { snapshotKey } from "../../server/r2-keys.js";
+import type { SparkiConfig } from "../../core/config/schema.ts";
 
 export const pipelineRoutes = newRouter();
 const ProjectParams = z.object({ id: z.uuid() });
@@ -61,7 +62,7 @@ pipelineRoutes.openapi(
     const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
     const snapshotHash = await sha256Hex(canonicalJson(sorted));
     const configFile = sorted.find((f) => configFiles.includes(f.path));
-    let config;
+    let config: SparkiConfig | undefined;
     if (configFile) {
       const parsed = parseSparkiConfig(configFile.content);
       if (!parsed.ok) throw configError(parsed.issues, configFile.path);
@@ -134,7 +135,8 @@ pipelineRoutes.openapi(
     } catch {
       throw new SparkiError("validation", { detail: "sparki.yml must be UTF-8 text.", errors: [{ pointer: "body", message: "is not valid UTF-8" }] });
     }
-    if (text.trim() === "") throw new SparkiError("validation", { detail: "Send the sparki.yml text as the request body.", errors: [{ pointer: "body", message: "is empty" }] });
+    if (text.trim() === "")
+      throw new SparkiError("validation", { detail: "Send the sparki.yml text as the request body.", errors: [{ pointer: "body", message: "is empty" }] });
     const parsed = parseSparkiConfig(text);
     if (!parsed.ok) throw configError(parsed.issues, "sparki.yml");
 
@@ -162,7 +164,10 @@ pipelineRoutes.openapi(
 
 const VersionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().regex(/^v\d{1,9}$/, "is not a valid cursor").optional(),
+  cursor: z
+    .string()
+    .regex(/^v\d{1,9}$/, "is not a valid cursor")
+    .optional(),
 });
 
 pipelineRoutes.openapi(
@@ -183,7 +188,14 @@ pipelineRoutes.openapi(
     const before = cursor ? Number(cursor.slice(1)) : undefined;
     const db = await c.var.db();
     const rows = await db
-      .select({ id: pipelines.id, version: pipelines.version, source: pipelines.source, contentHash: pipelines.contentHash, createdBy: pipelines.createdBy, createdAt: pipelines.createdAt })
+      .select({
+        id: pipelines.id,
+        version: pipelines.version,
+        source: pipelines.source,
+        contentHash: pipelines.contentHash,
+        createdBy: pipelines.createdBy,
+        createdAt: pipelines.createdAt,
+      })
       .from(pipelines)
       .where(and(eq(pipelines.projectId, id), before === undefined ? undefined : lt(pipelines.version, before)))
       .orderBy(desc(pipelines.version))
@@ -218,4 +230,3 @@ pipelineRoutes.openapi(
     return c.json(await pipelineByVersion(c, id, version), 200);
   },
 );
-

@@ -55,9 +55,21 @@ projectRoutes.openapi(
     assertGitUrlAllowed(c, body.gitUrl);
     const db = await c.var.db();
     const row = await db.transaction(async (tx) => {
-      const [inserted] = await tx.insert(projects).values({ workspaceId, ...body }).onConflictDoNothing().returning();
+      const [inserted] = await tx
+        .insert(projects)
+        .values({ workspaceId, ...body })
+        .onConflictDoNothing()
+        .returning();
       if (!inserted) throw duplicateName(body.name);
-      await audit(c, tx, { eventType: "data", action: "project.create", result: "success", workspaceId, resourceType: "project", resourceId: inserted.id, details: body });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "project.create",
+        result: "success",
+        workspaceId,
+        resourceType: "project",
+        resourceId: inserted.id,
+        details: body,
+      });
       return inserted;
     });
     return c.json(projectView(row), 201);
@@ -91,7 +103,10 @@ projectRoutes.openapi(
       )
       .orderBy(desc(projects.createdAt), desc(projects.id))
       .limit(limit + 1);
-    return c.json(toPage(rows, limit, (r) => projectView(r.project)), 200);
+    return c.json(
+      toPage(rows, limit, (r) => projectView(r.project)),
+      200,
+    );
   },
 );
 
@@ -141,7 +156,15 @@ projectRoutes.openapi(
           throw err;
         });
       if (!updated) throw new SparkiError("not_found", { detail: `No project with id ${id}.` });
-      await audit(c, tx, { eventType: "data", action: "project.update", result: "success", workspaceId: project.workspaceId, resourceType: "project", resourceId: id, details: changes });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "project.update",
+        result: "success",
+        workspaceId: project.workspaceId,
+        resourceType: "project",
+        resourceId: id,
+        details: changes,
+      });
       return updated;
     });
     await c.var.cache.remove(keys.project(id));
@@ -166,7 +189,15 @@ projectRoutes.openapi(
     const db = await c.var.db();
     await db.transaction(async (tx) => {
       await tx.delete(projects).where(eq(projects.id, id));
-      await audit(c, tx, { eventType: "data", action: "project.delete", result: "success", workspaceId: project.workspaceId, resourceType: "project", resourceId: id, details: { name: project.name } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "project.delete",
+        result: "success",
+        workspaceId: project.workspaceId,
+        resourceType: "project",
+        resourceId: id,
+        details: { name: project.name },
+      });
     });
     // Its sites stop at once and its R2 objects are queued for removal.
     await projectsDeleted(c, [id]);

@@ -26,14 +26,21 @@ const MiB = 1024 * 1024;
 runnerArtifactRoutes.put("/v1/runner/jobs/:id/artifacts/:name{.+}", authenticateJob, async (c) => {
   const id = c.req.param("id");
   const nameCheck = ArtifactName.safeParse(decodeURIComponent(c.req.param("name")));
-  if (!nameCheck.success) throw new SparkiError("validation", { detail: "The artifact name is not allowed.", errors: [{ pointer: "path.name", message: nameCheck.error.issues[0]?.message ?? "invalid" }] });
+  if (!nameCheck.success)
+    throw new SparkiError("validation", {
+      detail: "The artifact name is not allowed.",
+      errors: [{ pointer: "path.name", message: nameCheck.error.issues[0]?.message ?? "invalid" }],
+    });
   const headers = ArtifactUploadHeaders.safeParse(Object.fromEntries(c.req.raw.headers));
   if (!headers.success) throw new SparkiError("validation", { detail: `Send ${LEASE_ID_HEADER}, ${FENCING_TOKEN_HEADER} and ${ARTIFACT_KIND_HEADER}.` });
   // Refused before anything is read or stored; the stream below holds the body to this length.
   const length = Number(c.req.header("content-length"));
   if (!c.req.raw.body || !Number.isInteger(length) || length < 0) throw new SparkiError("validation", { detail: "Send the artifact with a Content-Length." });
   const maxBytes = Math.floor(c.var.config.ARTIFACT_MAX_MIB * MiB);
-  if (length > maxBytes) throw new SparkiError("payload_too_large", { detail: `Artifacts are limited to ${c.var.config.ARTIFACT_MAX_MIB} MiB (ARTIFACT_MAX_MIB); this one is ${length} bytes.` });
+  if (length > maxBytes)
+    throw new SparkiError("payload_too_large", {
+      detail: `Artifacts are limited to ${c.var.config.ARTIFACT_MAX_MIB} MiB (ARTIFACT_MAX_MIB); this one is ${length} bytes.`,
+    });
   const lease = holderOf(c, leaseHeaders(c));
   const buildId = buildIdOfJob(id);
   const owner = await buildCoordinator(c.env, buildId).checkLease(id, lease);

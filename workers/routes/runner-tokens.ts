@@ -14,7 +14,9 @@ export const runnerTokenRoutes = newRouter();
 const WorkspaceParams = z.object({ id: z.uuid() });
 
 const RegistrationToken = z.object({ id: z.uuid(), name: z.string(), prefix: z.string(), createdAt: z.string() }).meta({ id: "RunnerRegistrationToken" });
-const Runner = z.object({ id: z.uuid(), name: z.string(), labels: z.array(z.string()), version: z.string(), lastSeenAt: z.string().nullable(), createdAt: z.string() }).meta({ id: "Runner" });
+const Runner = z
+  .object({ id: z.uuid(), name: z.string(), labels: z.array(z.string()), version: z.string(), lastSeenAt: z.string().nullable(), createdAt: z.string() })
+  .meta({ id: "Runner" });
 
 runnerTokenRoutes.openapi(
   createRoute({
@@ -38,7 +40,15 @@ runnerTokenRoutes.openapi(
         .values({ workspaceId: id, name, prefix: token.slice(0, 12), tokenHash: await hashToken(token), createdBy: c.var.auth.user.id })
         .returning();
       if (!inserted) throw new Error("insert returned no row");
-      await audit(c, tx, { eventType: "data", action: "runner_token.create", result: "success", workspaceId: id, resourceType: "runner_token", resourceId: inserted.id, details: { name } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "runner_token.create",
+        result: "success",
+        workspaceId: id,
+        resourceType: "runner_token",
+        resourceId: inserted.id,
+        details: { name },
+      });
       return inserted;
     });
     return c.json({ id: row.id, name: row.name, prefix: row.prefix, createdAt: row.createdAt.toISOString(), token }, 201);
@@ -59,7 +69,11 @@ runnerTokenRoutes.openapi(
     const { id } = c.req.valid("param");
     await authorize(c, id, "runners:manage", { type: "workspace", id });
     const db = await c.var.db();
-    const rows = await db.select().from(runnerRegistrationTokens).where(eq(runnerRegistrationTokens.workspaceId, id)).orderBy(desc(runnerRegistrationTokens.createdAt));
+    const rows = await db
+      .select()
+      .from(runnerRegistrationTokens)
+      .where(eq(runnerRegistrationTokens.workspaceId, id))
+      .orderBy(desc(runnerRegistrationTokens.createdAt));
     return c.json({ items: rows.map((r) => ({ id: r.id, name: r.name, prefix: r.prefix, createdAt: r.createdAt.toISOString() })) }, 200);
   },
 );
@@ -79,9 +93,19 @@ runnerTokenRoutes.openapi(
     await authorize(c, id, "runners:manage", { type: "workspace", id });
     const db = await c.var.db();
     await db.transaction(async (tx) => {
-      const [row] = await tx.delete(runnerRegistrationTokens).where(and(eq(runnerRegistrationTokens.id, tokenId), eq(runnerRegistrationTokens.workspaceId, id))).returning({ id: runnerRegistrationTokens.id });
+      const [row] = await tx
+        .delete(runnerRegistrationTokens)
+        .where(and(eq(runnerRegistrationTokens.id, tokenId), eq(runnerRegistrationTokens.workspaceId, id)))
+        .returning({ id: runnerRegistrationTokens.id });
       if (!row) throw new SparkiError("not_found", { detail: `No runner token ${tokenId} in this workspace.` });
-      await audit(c, tx, { eventType: "data", action: "runner_token.delete", result: "success", workspaceId: id, resourceType: "runner_token", resourceId: tokenId });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "runner_token.delete",
+        result: "success",
+        workspaceId: id,
+        resourceType: "runner_token",
+        resourceId: tokenId,
+      });
     });
     return c.body(null, 204);
   },
@@ -103,7 +127,16 @@ runnerTokenRoutes.openapi(
     const db = await c.var.db();
     const rows = await db.select().from(runners).where(eq(runners.workspaceId, id)).orderBy(desc(runners.createdAt));
     return c.json(
-      { items: rows.map((r) => ({ id: r.id, name: r.name, labels: z.array(z.string()).parse(r.labels), version: r.version, lastSeenAt: r.lastSeenAt?.toISOString() ?? null, createdAt: r.createdAt.toISOString() })) },
+      {
+        items: rows.map((r) => ({
+          id: r.id,
+          name: r.name,
+          labels: z.array(z.string()).parse(r.labels),
+          version: r.version,
+          lastSeenAt: r.lastSeenAt?.toISOString() ?? null,
+          createdAt: r.createdAt.toISOString(),
+        })),
+      },
       200,
     );
   },
@@ -124,9 +157,20 @@ runnerTokenRoutes.openapi(
     await authorize(c, id, "runners:manage", { type: "workspace", id });
     const db = await c.var.db();
     const revoked = await db.transaction(async (tx) => {
-      const [row] = await tx.delete(runners).where(and(eq(runners.id, runnerId), eq(runners.workspaceId, id))).returning({ name: runners.name, tokenHash: runners.tokenHash });
+      const [row] = await tx
+        .delete(runners)
+        .where(and(eq(runners.id, runnerId), eq(runners.workspaceId, id)))
+        .returning({ name: runners.name, tokenHash: runners.tokenHash });
       if (!row) throw new SparkiError("not_found", { detail: `No runner ${runnerId} in this workspace.` });
-      await audit(c, tx, { eventType: "data", action: "runner.revoke", result: "success", workspaceId: id, resourceType: "runner", resourceId: runnerId, details: { name: row.name } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "runner.revoke",
+        result: "success",
+        workspaceId: id,
+        resourceType: "runner",
+        resourceId: runnerId,
+        details: { name: row.name },
+      });
       return row;
     });
     // The row is gone, so its token and job tokens are refused from here on; the cached lookups
@@ -134,7 +178,10 @@ runnerTokenRoutes.openapi(
     await c.var.cache.remove(keys.runner(revoked.tokenHash), keys.runnerById(runnerId));
     // The jobs Postgres knows it holds lose their leases now. One claimed in the same instant and
     // not yet recorded is refused all the same: every job call checks the runner still exists.
-    const held = await db.selectDistinct({ buildId: jobs.buildId }).from(jobs).where(and(eq(jobs.runnerId, runnerId), inArray(jobs.status, ["claimed", "running"])));
+    const held = await db
+      .selectDistinct({ buildId: jobs.buildId })
+      .from(jobs)
+      .where(and(eq(jobs.runnerId, runnerId), inArray(jobs.status, ["claimed", "running"])));
     await Promise.all(held.map((j) => buildCoordinator(c.env, j.buildId).revokeRunner(runnerId)));
     return c.body(null, 204);
   },

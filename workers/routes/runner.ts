@@ -64,15 +64,31 @@ runnerRoutes.openapi(
       workspaceId = null;
     } else {
       const [row] = token.startsWith(tokenPrefix.runnerRegistration)
-        ? await db.select({ workspaceId: runnerRegistrationTokens.workspaceId }).from(runnerRegistrationTokens).where(eq(runnerRegistrationTokens.tokenHash, await hashToken(token)))
+        ? await db
+            .select({ workspaceId: runnerRegistrationTokens.workspaceId })
+            .from(runnerRegistrationTokens)
+            .where(eq(runnerRegistrationTokens.tokenHash, await hashToken(token)))
         : [];
-      if (!row) throw new SparkiError("invalid_token", { detail: "The registration token is not valid; create one with POST /v1/workspaces/:id/runner-tokens." });
+      if (!row)
+        throw new SparkiError("invalid_token", { detail: "The registration token is not valid; create one with POST /v1/workspaces/:id/runner-tokens." });
       workspaceId = row.workspaceId;
     }
     const runnerToken = newToken("runner");
-    const [runner] = await db.insert(runners).values({ workspaceId, name, labels, version, tokenHash: await hashToken(runnerToken), lastSeenAt: new Date() }).returning({ id: runners.id });
+    const [runner] = await db
+      .insert(runners)
+      .values({ workspaceId, name, labels, version, tokenHash: await hashToken(runnerToken), lastSeenAt: new Date() })
+      .returning({ id: runners.id });
     if (!runner) throw new Error("insert returned no row");
-    await audit(c, db, { eventType: "data", action: "runner.register", result: "success", userId: null, workspaceId, resourceType: "runner", resourceId: runner.id, details: { name, labels, version, pool: workspaceId ? "workspace" : "shared" } });
+    await audit(c, db, {
+      eventType: "data",
+      action: "runner.register",
+      result: "success",
+      userId: null,
+      workspaceId,
+      resourceType: "runner",
+      resourceId: runner.id,
+      details: { name, labels, version, pool: workspaceId ? "workspace" : "shared" },
+    });
     return c.json({ runnerId: runner.id, runnerToken }, 201);
   },
 );
@@ -85,7 +101,11 @@ runnerRoutes.openapi(
     summary: "Long-poll (up to 30 s) for a job this runner's registered labels fit",
     ...runnerAuth,
     request: { body: jsonBody(ClaimRequest) },
-    responses: { 200: { description: "A job, under a lease", content: json(Job) }, 204: { description: "No job came in time; ask again" }, ...problems(400, 401) },
+    responses: {
+      200: { description: "A job, under a lease", content: json(Job) },
+      204: { description: "No job came in time; ask again" },
+      ...problems(400, 401),
+    },
   }),
   async (c) => {
     c.req.valid("json"); // only `capacity`: one job per claim either way
@@ -185,9 +205,19 @@ runnerRoutes.openapi(
     const owner = await buildCoordinator(c.env, buildId).checkLease(id, lease);
     if ("refused" in owner) throw refusalError(owner);
     const db = await c.var.db();
-    const [project] = await db.select({ id: projects.id, workspaceId: projects.workspaceId, name: projects.name }).from(projects).where(eq(projects.id, owner.projectId));
+    const [project] = await db
+      .select({ id: projects.id, workspaceId: projects.workspaceId, name: projects.name })
+      .from(projects)
+      .where(eq(projects.id, owner.projectId));
     if (!project) throw new SparkiError("not_found", { detail: "The build's project was deleted." });
-    const saved = await savePipeline(c, project, { configuration: pipeline, source: "upload", detection: detection ?? null, sparkiYml: sparkiYml ?? null, snapshotKey: null, createdBy: null });
+    const saved = await savePipeline(c, project, {
+      configuration: pipeline,
+      source: "upload",
+      detection: detection ?? null,
+      sparkiYml: sparkiYml ?? null,
+      snapshotKey: null,
+      createdBy: null,
+    });
     await db.update(builds).set({ pipelineId: saved.version.id }).where(eq(builds.id, buildId));
     const refusal = await buildCoordinator(c.env, buildId).uploadPipeline(id, lease, saved.version.configuration, commitSha ?? null);
     if (refusal) throw refusalError(refusal);

@@ -25,7 +25,11 @@ secretRoutes.openapi(
     summary: "Create or replace a secret; its value is never shown again",
     ...authedForProject(),
     request: { params: SecretParams, body: jsonBody(z.strictObject({ value: SecretValue })) },
-    responses: { 200: { description: "Replaced", content: json(SecretInfo) }, 201: { description: "Created", content: json(SecretInfo) }, ...problems(400, 401, 403, 404) },
+    responses: {
+      200: { description: "Replaced", content: json(SecretInfo) },
+      201: { description: "Created", content: json(SecretInfo) },
+      ...problems(400, 401, 403, 404),
+    },
   }),
   async (c) => {
     const { id, name } = c.req.valid("param");
@@ -38,14 +42,25 @@ secretRoutes.openapi(
     const ciphertext = await sealProjectSecret(c.var.config, id, name, value);
     const db = await c.var.db();
     const { row, created } = await db.transaction(async (tx) => {
-      const [existing] = await tx.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.projectId, id), eq(secrets.name, name)));
+      const [existing] = await tx
+        .select({ id: secrets.id })
+        .from(secrets)
+        .where(and(eq(secrets.projectId, id), eq(secrets.name, name)));
       const [saved] = await tx
         .insert(secrets)
         .values({ projectId: id, name, ciphertext, createdBy: c.var.auth.user.id })
         .onConflictDoUpdate({ target: [secrets.projectId, secrets.name], set: { ciphertext, updatedAt: new Date() } })
         .returning();
       if (!saved) throw new Error("upsert returned no row");
-      await audit(c, tx, { eventType: "data", action: existing ? "secret.update" : "secret.create", result: "success", workspaceId: project.workspaceId, resourceType: "secret", resourceId: saved.id, details: { projectId: id, name } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: existing ? "secret.update" : "secret.create",
+        result: "success",
+        workspaceId: project.workspaceId,
+        resourceType: "secret",
+        resourceId: saved.id,
+        details: { projectId: id, name },
+      });
       return { row: saved, created: !existing };
     });
     return c.json({ name: row.name, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() }, created ? 201 : 200);
@@ -67,7 +82,11 @@ secretRoutes.openapi(
     const project = await findProject(c, id);
     await authorize(c, project.workspaceId, "project:read", { type: "project", id });
     const db = await c.var.db();
-    const rows = await db.select({ name: secrets.name, createdAt: secrets.createdAt, updatedAt: secrets.updatedAt }).from(secrets).where(eq(secrets.projectId, id)).orderBy(asc(secrets.name));
+    const rows = await db
+      .select({ name: secrets.name, createdAt: secrets.createdAt, updatedAt: secrets.updatedAt })
+      .from(secrets)
+      .where(eq(secrets.projectId, id))
+      .orderBy(asc(secrets.name));
     return c.json({ items: rows.map((r) => ({ name: r.name, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() })) }, 200);
   },
 );
@@ -88,9 +107,20 @@ secretRoutes.openapi(
     await authorize(c, project.workspaceId, "secrets:write", { type: "project", id });
     const db = await c.var.db();
     await db.transaction(async (tx) => {
-      const [row] = await tx.delete(secrets).where(and(eq(secrets.projectId, id), eq(secrets.name, name))).returning({ id: secrets.id });
+      const [row] = await tx
+        .delete(secrets)
+        .where(and(eq(secrets.projectId, id), eq(secrets.name, name)))
+        .returning({ id: secrets.id });
       if (!row) throw new SparkiError("not_found", { detail: `The project has no secret ${name}.` });
-      await audit(c, tx, { eventType: "data", action: "secret.delete", result: "success", workspaceId: project.workspaceId, resourceType: "secret", resourceId: row.id, details: { projectId: id, name } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "secret.delete",
+        result: "success",
+        workspaceId: project.workspaceId,
+        resourceType: "secret",
+        resourceId: row.id,
+        details: { projectId: id, name },
+      });
     });
     return c.body(null, 204);
   },

@@ -10,7 +10,16 @@ import { SparkiError } from "../../core/errors.js";
 import type { AppEnv } from "../app-env.js";
 import { siteUrl } from "../../server/sites/hosts.js";
 
-const Params = z.object({ projectId: z.uuid(), stage: z.union([z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/).max(50), z.templateLiteral(["@", z.uuid()])]) });
+const Params = z.object({
+  projectId: z.uuid(),
+  stage: z.union([
+    z
+      .string()
+      .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/)
+      .max(50),
+    z.templateLiteral(["@", z.uuid()]),
+  ]),
+});
 
 export const siteRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/sites/:projectId/:stage/*", (c) => {
   const parsed = Params.safeParse(c.req.param());

@@ -25,7 +25,15 @@ type Row = typeof stageRules.$inferSelect;
 
 function view(row: Row): StageRule {
   const rule = ruleOf(row);
-  return { stage: row.stage, requireApproval: rule.requireApproval, branches: [...rule.branches], approverRoles: [...rule.approverRoles], configured: true, updatedBy: row.updatedBy, updatedAt: row.updatedAt.toISOString() };
+  return {
+    stage: row.stage,
+    requireApproval: rule.requireApproval,
+    branches: [...rule.branches],
+    approverRoles: [...rule.approverRoles],
+    configured: true,
+    updatedBy: row.updatedBy,
+    updatedAt: row.updatedAt.toISOString(),
+  };
 }
 
 stageRuleRoutes.openapi(
@@ -44,13 +52,26 @@ stageRuleRoutes.openapi(
     await authorize(c, project.workspaceId, "project:read", { type: "project", id });
     const db = await c.var.db();
     const rows = await db.select().from(stageRules).where(eq(stageRules.projectId, id)).orderBy(asc(stageRules.stage));
-    const [newest] = await db.select({ configuration: pipelines.configuration }).from(pipelines).where(eq(pipelines.projectId, id)).orderBy(desc(pipelines.version)).limit(1);
+    const [newest] = await db
+      .select({ configuration: pipelines.configuration })
+      .from(pipelines)
+      .where(eq(pipelines.projectId, id))
+      .orderBy(desc(pipelines.version))
+      .limit(1);
     const parsed = PipelineSchema.safeParse(newest?.configuration);
     const planned = parsed.success ? parsed.data.jobs.flatMap((j) => (j.deploy ? [j.deploy.stage] : [])) : [];
     const fallback = defaultStageRule(project.defaultBranch);
     const unset: StageRule[] = planned
       .filter((stage) => !rows.some((r) => r.stage === stage))
-      .map((stage) => ({ stage, requireApproval: fallback.requireApproval, branches: [...fallback.branches], approverRoles: [...fallback.approverRoles], configured: false, updatedBy: null, updatedAt: null }));
+      .map((stage) => ({
+        stage,
+        requireApproval: fallback.requireApproval,
+        branches: [...fallback.branches],
+        approverRoles: [...fallback.approverRoles],
+        configured: false,
+        updatedBy: null,
+        updatedAt: null,
+      }));
     return c.json({ defaultBranch: project.defaultBranch, items: [...rows.map(view), ...unset] }, 200);
   },
 );
@@ -63,7 +84,11 @@ stageRuleRoutes.openapi(
     summary: "Set a stage's rule (owners and admins): approval, the branches that may deploy, who approves",
     ...authedForProject(),
     request: { params: RuleParams, body: jsonBody(PutStageRuleBody) },
-    responses: { 200: { description: "Replaced", content: json(StageRule) }, 201: { description: "Created", content: json(StageRule) }, ...problems(400, 401, 403, 404) },
+    responses: {
+      200: { description: "Replaced", content: json(StageRule) },
+      201: { description: "Created", content: json(StageRule) },
+      ...problems(400, 401, 403, 404),
+    },
   }),
   async (c) => {
     const { id, stage } = c.req.valid("param");
@@ -71,9 +96,19 @@ stageRuleRoutes.openapi(
     const project = await findProject(c, id);
     await authorize(c, project.workspaceId, "deploy:configure", { type: "project", id });
     const db = await c.var.db();
-    const values = { requireApproval: body.requireApproval, branches: body.branches, approverRoles: body.approverRoles, updatedBy: c.var.auth.user.id, updatedAt: new Date() };
+    const values = {
+      requireApproval: body.requireApproval,
+      branches: body.branches,
+      approverRoles: body.approverRoles,
+      updatedBy: c.var.auth.user.id,
+      updatedAt: new Date(),
+    };
     const { row, created } = await db.transaction(async (tx) => {
-      const [existing] = await tx.select().from(stageRules).where(and(eq(stageRules.projectId, id), eq(stageRules.stage, stage))).for("update");
+      const [existing] = await tx
+        .select()
+        .from(stageRules)
+        .where(and(eq(stageRules.projectId, id), eq(stageRules.stage, stage)))
+        .for("update");
       const [saved] = await tx
         .insert(stageRules)
         .values({ projectId: id, stage, ...values })
@@ -81,7 +116,15 @@ stageRuleRoutes.openapi(
         .returning();
       if (!saved) throw new Error("upsert returned no row");
       const before = existing ? { requireApproval: existing.requireApproval, branches: existing.branches, approverRoles: existing.approverRoles } : null;
-      await audit(c, tx, { eventType: "data", action: existing ? "stage_rule.update" : "stage_rule.create", result: "success", workspaceId: project.workspaceId, resourceType: "project", resourceId: id, details: { stage, before, after: { requireApproval: body.requireApproval, branches: body.branches, approverRoles: body.approverRoles } } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: existing ? "stage_rule.update" : "stage_rule.create",
+        result: "success",
+        workspaceId: project.workspaceId,
+        resourceType: "project",
+        resourceId: id,
+        details: { stage, before, after: { requireApproval: body.requireApproval, branches: body.branches, approverRoles: body.approverRoles } },
+      });
       return { row: saved, created: !existing };
     });
     return c.json(view(row), created ? 201 : 200);
@@ -104,9 +147,20 @@ stageRuleRoutes.openapi(
     await authorize(c, project.workspaceId, "deploy:configure", { type: "project", id });
     const db = await c.var.db();
     await db.transaction(async (tx) => {
-      const [row] = await tx.delete(stageRules).where(and(eq(stageRules.projectId, id), eq(stageRules.stage, stage))).returning();
+      const [row] = await tx
+        .delete(stageRules)
+        .where(and(eq(stageRules.projectId, id), eq(stageRules.stage, stage)))
+        .returning();
       if (!row) throw new SparkiError("not_found", { detail: `Stage ${stage} of this project has no rule.` });
-      await audit(c, tx, { eventType: "data", action: "stage_rule.delete", result: "success", workspaceId: project.workspaceId, resourceType: "project", resourceId: id, details: { stage, before: { requireApproval: row.requireApproval, branches: row.branches, approverRoles: row.approverRoles } } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "stage_rule.delete",
+        result: "success",
+        workspaceId: project.workspaceId,
+        resourceType: "project",
+        resourceId: id,
+        details: { stage, before: { requireApproval: row.requireApproval, branches: row.branches, approverRoles: row.approverRoles } },
+      });
     });
     return c.body(null, 204);
   },

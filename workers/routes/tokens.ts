@@ -58,7 +58,14 @@ tokenRoutes.openapi(
         })
         .returning();
       if (!row) throw new Error("insert returned no row");
-      await audit(c, tx, { eventType: "data", action: "token.create", result: "success", resourceType: "api_token", resourceId: row.id, details: { name, scope } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "token.create",
+        result: "success",
+        resourceType: "api_token",
+        resourceId: row.id,
+        details: { name, scope },
+      });
       return row;
     });
     return c.json({ ...view(created), token }, 201);

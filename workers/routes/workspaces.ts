@@ -48,7 +48,15 @@ workspaceRoutes.openapi(
           const [row] = await tx.insert(workspaces).values({ name, slug, ownerId: me }).returning();
           if (!row) throw new Error("insert returned no row");
           await tx.insert(memberships).values({ workspaceId: row.id, userId: me, role: "owner" });
-          await audit(c, tx, { eventType: "data", action: "workspace.create", result: "success", workspaceId: row.id, resourceType: "workspace", resourceId: row.id, details: { name, slug } });
+          await audit(c, tx, {
+            eventType: "data",
+            action: "workspace.create",
+            result: "success",
+            workspaceId: row.id,
+            resourceType: "workspace",
+            resourceId: row.id,
+            details: { name, slug },
+          });
           return row;
         });
         await forgetRoles(c, me);
@@ -98,7 +106,11 @@ workspaceRoutes.openapi(
     const db = await c.var.db();
     const row = await db.transaction(async (tx) => {
       const change = { ...(name !== undefined ? { name } : {}), ...(sharedRunners !== undefined ? { sharedRunners } : {}) };
-      const [updated] = await tx.update(workspaces).set({ ...change, updatedAt: new Date() }).where(eq(workspaces.id, id)).returning();
+      const [updated] = await tx
+        .update(workspaces)
+        .set({ ...change, updatedAt: new Date() })
+        .where(eq(workspaces.id, id))
+        .returning();
       if (!updated) throw new SparkiError("not_found", { detail: `No workspace with id ${id}.` });
       // Who widened (or narrowed) what the shared pool may take is a trust decision: audited apart.
       const action = sharedRunners !== undefined ? "workspace.shared_runners" : "workspace.update";
@@ -128,7 +140,14 @@ workspaceRoutes.openapi(
       const gone = await tx.select({ id: projects.id }).from(projects).where(eq(projects.workspaceId, id));
       await tx.delete(workspaces).where(eq(workspaces.id, id));
       // The row outlives the workspace (workspace_id becomes null), so the id goes in details.
-      await audit(c, tx, { eventType: "data", action: "workspace.delete", result: "success", resourceType: "workspace", resourceId: id, details: { workspaceId: id } });
+      await audit(c, tx, {
+        eventType: "data",
+        action: "workspace.delete",
+        result: "success",
+        resourceType: "workspace",
+        resourceId: id,
+        details: { workspaceId: id },
+      });
       return gone.map((p) => p.id);
     });
     await Promise.all(members.map((m) => forgetRoles(c, m.userId)));

@@ -48,7 +48,10 @@ export async function pipelineByVersion(c: Context<AppEnv>, projectId: string, v
   const Cached = z.object({ found: PipelineVersion.nullable() });
   const { found } = await c.var.cache.getOrLoad(keys.pipelineVersion(projectId, version), ttl.pipeline, Cached, async () => {
     const db = await c.var.db();
-    const [row] = await db.select().from(pipelines).where(and(eq(pipelines.projectId, projectId), eq(pipelines.version, version)));
+    const [row] = await db
+      .select()
+      .from(pipelines)
+      .where(and(eq(pipelines.projectId, projectId), eq(pipelines.version, version)));
     return { found: row ? pipelineView(row) : null };
   });
   if (!found) throw new SparkiError("not_found", { detail: `The project has no pipeline version ${version}.` });
@@ -70,7 +73,11 @@ export interface NewPipeline {
  * version's (then that version is returned). The project row is locked so two concurrent saves
  * cannot both take the same version number.
  */
-export async function savePipeline(c: Context<AppEnv>, project: { id: string; workspaceId: string; name: string }, input: NewPipeline): Promise<{ version: PipelineVersion; created: boolean }> {
+export async function savePipeline(
+  c: Context<AppEnv>,
+  project: { id: string; workspaceId: string; name: string },
+  input: NewPipeline,
+): Promise<{ version: PipelineVersion; created: boolean }> {
   const contentHash = await sha256Hex(canonicalJson(input.configuration));
   const db = await c.var.db();
   const result = await db.transaction(async (tx) => {

@@ -10,7 +10,11 @@ import { projectPrefix } from "../../server/r2-keys.js";
  * whether any remain (the caller sends the work on rather than holding one invocation long).
  * R2 lists and deletes at most 1,000 keys per call.
  */
-export async function purgeProjectObjects(bucket: R2Bucket, projectId: string, { maxPages = 10, pageSize = 1000 } = {}): Promise<{ deleted: number; more: boolean }> {
+export async function purgeProjectObjects(
+  bucket: R2Bucket,
+  projectId: string,
+  { maxPages = 10, pageSize = 1000 } = {},
+): Promise<{ deleted: number; more: boolean }> {
   const prefix = projectPrefix(projectId);
   let deleted = 0;
   for (let page = 0; page < maxPages; page++) {

@@ -50,18 +50,13 @@ export async function rotateRefreshToken(c: Context<AppEnv>, db: Db, presented: 
     .update(refreshTokens)
     .set({ rotatedAt: new Date() })
     .where(
-      and(
-        eq(refreshTokens.tokenHash, tokenHash),
-        isNull(refreshTokens.rotatedAt),
-        isNull(refreshTokens.revokedAt),
-        gt(refreshTokens.expiresAt, new Date()),
-      ),
+      and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.rotatedAt), isNull(refreshTokens.revokedAt), gt(refreshTokens.expiresAt, new Date())),
     )
     .returning({ userId: refreshTokens.userId, familyId: refreshTokens.familyId });
   if (rotated) return rotated;
 
   const [known] = await db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash));
-  if (known && known.rotatedAt && !known.revokedAt) {
+  if (known?.rotatedAt && !known.revokedAt) {
     await revokeFamily(db, known.familyId);
     await audit(c, db, {
       eventType: "auth",
@@ -92,7 +87,10 @@ export async function revokeAllSessions(c: Context<AppEnv>, db: Db, userId: stri
   const now = new Date(Date.now());
   await db.transaction(async (tx) => {
     await tx.update(users).set({ sessionsRevokedAt: now }).where(eq(users.id, userId));
-    await tx.update(refreshTokens).set({ revokedAt: now }).where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+    await tx
+      .update(refreshTokens)
+      .set({ revokedAt: now })
+      .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
   });
   // Rewritten rather than dropped, so the next request finds the revocation without a query.
   await loadUser(db, c.var.cache, userId);

@@ -18,7 +18,11 @@ export function createSitesApp() {
     const url = new URL(c.req.url);
     const target = siteOfHost(c.var.config.SITES_ORIGIN, url.host);
     if (!target) return c.text("No such site", 404, siteSecurityHeaders);
-    return serveSite({ bucket: c.env.ARTIFACTS, db: c.var.db, cache: c.var.cache }, target, { method: c.req.method, path: url.pathname, pinned: getCookie(c, pinCookie) ?? null });
+    return serveSite({ bucket: c.env.ARTIFACTS, db: c.var.db, cache: c.var.cache }, target, {
+      method: c.req.method,
+      path: url.pathname,
+      pinned: getCookie(c, pinCookie) ?? null,
+    });
   });
   app.onError((err, c) => {
     c.var.log?.error("site request failed", describeError(err));

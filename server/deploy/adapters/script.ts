@@ -36,7 +36,10 @@ export interface ScriptDeps {
 async function runScript(deps: ScriptDeps, ctx: DeployContext, name: string, command: string, extraEnv: Record<string, string>): Promise<string> {
   const settings = scriptSettings.parse(ctx.settings);
   const db = await deps.db();
-  const [project] = await db.select({ workspaceId: projects.workspaceId, gitUrl: projects.gitUrl, defaultBranch: projects.defaultBranch }).from(projects).where(eq(projects.id, ctx.projectId));
+  const [project] = await db
+    .select({ workspaceId: projects.workspaceId, gitUrl: projects.gitUrl, defaultBranch: projects.defaultBranch })
+    .from(projects)
+    .where(eq(projects.id, ctx.projectId));
   if (!project) throw new Error("the project is gone");
   const env = { ...ctx.env, SPARKI_DEPLOYMENT_ID: ctx.deploymentId, SPARKI_STAGE: ctx.stage, SPARKI_COMMIT_SHA: ctx.commitSha, ...extraEnv };
   const pipeline = PipelineSchema.parse({
@@ -45,7 +48,24 @@ async function runScript(deps: ScriptDeps, ctx: DeployContext, name: string, com
     triggers: { branches: ["*"], pullRequests: false },
     env: { CI: "true" },
     stages: [{ name: "deploy", jobs: [name] }],
-    jobs: [{ id: name, name: `${name} ${ctx.stage}`, stage: "deploy", app: ".", needs: [], runsOn: settings.runnerLabels, workingDirectory: ".", timeoutMinutes: settings.timeoutMinutes, env, cache: null, steps: [{ name, run: command }], artifacts: [], branches: null, deploy: null }],
+    jobs: [
+      {
+        id: name,
+        name: `${name} ${ctx.stage}`,
+        stage: "deploy",
+        app: ".",
+        needs: [],
+        runsOn: settings.runnerLabels,
+        workingDirectory: ".",
+        timeoutMinutes: settings.timeoutMinutes,
+        env,
+        cache: null,
+        steps: [{ name, run: command }],
+        artifacts: [],
+        branches: null,
+        deploy: null,
+      },
+    ],
   });
   // A deploy script acts with the platform's credentials: only the workspace's own runners run it
   // (a development stack's local runner too, see runner-pools.ts).
@@ -93,7 +113,10 @@ export function scriptAdapter(deps: ScriptDeps): PlatformAdapter {
     async rollback(ctx, to) {
       if (!deps.rollbackScript) throw new Error(`stage ${ctx.stage} has no rollbackScript`);
       const [previous] = await (await deps.db()).select({ commitSha: builds.commitSha }).from(builds).where(eq(builds.id, to.id));
-      const buildId = await runScript(deps, ctx, "rollback", deps.rollbackScript, { SPARKI_ROLLBACK_TO: to.id, SPARKI_ROLLBACK_TO_COMMIT: previous?.commitSha ?? "" });
+      const buildId = await runScript(deps, ctx, "rollback", deps.rollbackScript, {
+        SPARKI_ROLLBACK_TO: to.id,
+        SPARKI_ROLLBACK_TO_COMMIT: previous?.commitSha ?? "",
+      });
       for (;;) {
         if (ctx.signal.aborted) throw new Error("the rollback was abandoned");
         const state = await buildState(deps.env, buildId);

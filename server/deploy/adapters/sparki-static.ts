@@ -46,7 +46,8 @@ export function sparkiStaticAdapter(deps: SparkiStaticDeps): PlatformAdapter {
       if (!key) return [...problems, "the stage has no build output to serve (the build job declares no output directory)"];
       const head = await deps.bucket.head(key);
       if (!head) problems.push(`artifact ${key.split("/artifacts/")[1] ?? key} is not in storage`);
-      else if (head.customMetadata?.kind !== "directory") problems.push(`artifact ${key.split("/artifacts/")[1] ?? key} is a single file, not a site directory`);
+      else if (head.customMetadata?.kind !== "directory")
+        problems.push(`artifact ${key.split("/artifacts/")[1] ?? key} is a single file, not a site directory`);
       return problems;
     },
 

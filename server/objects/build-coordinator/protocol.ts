@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { Artifact, EnvMap, JobStep, type CompleteRequest, type HeartbeatResponse, type Job, type Lease, type StepReport } from "../../../core/contracts/runner.ts";
+import {
+  Artifact,
+  EnvMap,
+  JobStep,
+  type CompleteRequest,
+  type HeartbeatResponse,
+  type Job,
+  type Lease,
+  type StepReport,
+} from "../../../core/contracts/runner.ts";
 import { BuildJob } from "../../../core/contracts/builds.ts";
 import { BUILD_STATUSES } from "../../../core/build/index.ts";
 import { PipelineSchema, type Pipeline } from "../../../core/pipeline/index.ts";
@@ -12,7 +21,14 @@ export const BuildInit = z.object({
   number: z.number().int().positive(),
   /** The project's detected framework when the build was triggered, for metrics. */
   framework: z.string().nullable().default(null),
-  repo: z.object({ url: z.string().min(1), branch: z.string().min(1), commitSha: z.string().regex(/^[0-9a-f]{40}$/).nullable() }),
+  repo: z.object({
+    url: z.string().min(1),
+    branch: z.string().min(1),
+    commitSha: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/)
+      .nullable(),
+  }),
   /** Pools the build's jobs are offered to, in order of preference. */
   pools: z.array(z.string().min(1)).min(1),
   /**

@@ -8,7 +8,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { LogLine } from "../contracts.ts";
 import { parseAnsi, type Segment } from "./ansi.ts";
-import { LogStore } from "./store.ts";
+import type { LogStore } from "./store.ts";
 import { logShown } from "../priority.ts";
 
 export const ROW_HEIGHT = 18;
@@ -29,7 +29,19 @@ export interface LogViewerProps {
 
 function Row({ text }: { text: string }) {
   const segments = useMemo(() => parseAnsi(text), [text]);
-  return <>{segments.map((s: Segment, i) => (s.cls === "" && !s.fg && !s.bg ? s.text : <span key={i} class={s.cls || undefined} style={s.fg || s.bg ? { color: s.fg, background: s.bg } : undefined}>{s.text}</span>))}</>;
+  return (
+    <>
+      {segments.map((s: Segment, i) =>
+        s.cls === "" && !s.fg && !s.bg ? (
+          s.text
+        ) : (
+          <span key={i} class={s.cls || undefined} style={s.fg || s.bg ? { color: s.fg, background: s.bg } : undefined}>
+            {s.text}
+          </span>
+        ),
+      )}
+    </>
+  );
 }
 
 function lineFromHash(): number | null {
@@ -41,7 +53,10 @@ export function LogViewer({ buildId, buildNumber, store, version, jumpTo, stepLa
   const box = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 400 });
   const [follow, setFollow] = useState(lineFromHash() === null);
-  const [marked, setMarked] = useState<number | null>(() => { const l = lineFromHash(); return l === null ? null : l - 1; });
+  const [marked, setMarked] = useState<number | null>(() => {
+    const l = lineFromHash();
+    return l === null ? null : l - 1;
+  });
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<{ index: number; note: string } | null>(null);
   const pendingScroll = useRef<number | null>(marked);
@@ -136,8 +151,12 @@ export function LogViewer({ buildId, buildNumber, store, version, jumpTo, stepLa
     const cls = i === marked ? "row marked" : "row";
     rows.push(
       <div key={i} class={cls} data-step={step ? `${step.jobId}/${step.step}` : undefined}>
-        <a class="ln" href={`#L${i + 1}`} aria-label={`line ${i + 1}`} tabIndex={-1}>{i + 1}</a>
-        <span class="tx"><Row text={store.texts[i] ?? ""} /></span>
+        <a class="ln" href={`#L${i + 1}`} aria-label={`line ${i + 1}`} tabIndex={-1}>
+          {i + 1}
+        </a>
+        <span class="tx">
+          <Row text={store.texts[i] ?? ""} />
+        </span>
       </div>,
     );
   }
@@ -147,23 +166,64 @@ export function LogViewer({ buildId, buildNumber, store, version, jumpTo, stepLa
       <div class="log-tools">
         <form role="search" onSubmit={(e) => (e.preventDefault(), search(false))}>
           <label for="log-search">Search the log</label>
-          <input id="log-search" type="search" value={query} onInput={(e) => (setQuery(e.currentTarget.value), setFound(null))} onKeyDown={(e) => e.key === "Enter" && e.shiftKey && (e.preventDefault(), search(true))} />
-          <button type="button" onClick={() => search(true)} disabled={query === ""}>Previous</button>
-          <button type="submit" disabled={query === ""}>Next</button>
-          <span class="note" aria-live="polite">{found?.note ?? ""}</span>
+          <input
+            id="log-search"
+            type="search"
+            value={query}
+            onInput={(e) => (setQuery(e.currentTarget.value), setFound(null))}
+            onKeyDown={(e) => e.key === "Enter" && e.shiftKey && (e.preventDefault(), search(true))}
+          />
+          <button type="button" onClick={() => search(true)} disabled={query === ""}>
+            Previous
+          </button>
+          <button type="submit" disabled={query === ""}>
+            Next
+          </button>
+          <span class="note" aria-live="polite">
+            {found?.note ?? ""}
+          </span>
         </form>
         <label for="log-step">Jump to step</label>
-        <select id="log-step" onChange={(e) => { const mark = store.steps[Number(e.currentTarget.value)]; if (mark) { setFollow(false); setMarked(mark.first); scrollToLine(mark.first, "start"); } }}>
+        <select
+          id="log-step"
+          onChange={(e) => {
+            const mark = store.steps[Number(e.currentTarget.value)];
+            if (mark) {
+              setFollow(false);
+              setMarked(mark.first);
+              scrollToLine(mark.first, "start");
+            }
+          }}
+        >
           <option value="">{store.steps.length === 0 ? "no steps yet" : "choose a step"}</option>
-          {store.steps.map((s, i) => <option key={i} value={i}>{stepLabel(s.jobId, s.step)}</option>)}
+          {store.steps.map((s, i) => (
+            <option key={i} value={i}>
+              {stepLabel(s.jobId, s.step)}
+            </option>
+          ))}
         </select>
-        <button type="button" aria-pressed={follow} onClick={() => { setFollow(!follow); if (!follow) setMarked(null); }}>{follow ? "Following" : "Follow"}</button>
-        <a class="button" href={`/v1/builds/${buildId}/logs.txt`} download={`build-${buildNumber}.log`}>Download</a>
-        <span class="note" id="log-count">{total.toLocaleString()} lines</span>
+        <button
+          type="button"
+          aria-pressed={follow}
+          onClick={() => {
+            setFollow(!follow);
+            if (!follow) setMarked(null);
+          }}
+        >
+          {follow ? "Following" : "Follow"}
+        </button>
+        <a class="button" href={`/v1/builds/${buildId}/logs.txt`} download={`build-${buildNumber}.log`}>
+          Download
+        </a>
+        <span class="note" id="log-count">
+          {total.toLocaleString()} lines
+        </span>
       </div>
       <div class="log-box" ref={box} onScroll={onScroll} tabIndex={0} role="region" aria-label="Log lines (scroll with the arrow keys)">
         <div class="log-space" style={{ height: `${total * ROW_HEIGHT}px` }}>
-          <div class="log-rows" style={{ transform: `translateY(${first * ROW_HEIGHT}px)` }}>{rows}</div>
+          <div class="log-rows" style={{ transform: `translateY(${first * ROW_HEIGHT}px)` }}>
+            {rows}
+          </div>
         </div>
       </div>
     </section>

@@ -90,8 +90,8 @@ function apply(pen: Pen, params: string): void {
 }
 
 function segment(text: string, pen: Pen): Segment {
-  const fg = pen.inverse ? pen.bg ?? "inv-fg" : pen.fg;
-  const bg = pen.inverse ? pen.fg ?? "inv-bg" : pen.bg;
+  const fg = pen.inverse ? (pen.bg ?? "inv-fg") : pen.fg;
+  const bg = pen.inverse ? (pen.fg ?? "inv-bg") : pen.bg;
   const cls: string[] = [];
   if (pen.bold) cls.push("b");
   if (pen.dim) cls.push("d");

@@ -22,7 +22,11 @@ export class LogStream {
   private closed = false;
   private ended = false;
 
-  constructor(private readonly buildId: string, private readonly handlers: StreamHandlers, private readonly lastSeq: () => number) {}
+  constructor(
+    private readonly buildId: string,
+    private readonly handlers: StreamHandlers,
+    private readonly lastSeq: () => number,
+  ) {}
 
   open(): void {
     if (this.closed) return;

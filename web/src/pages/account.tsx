@@ -25,18 +25,25 @@ export function AccountPage({ email, onSessionsEnded }: { email: string; onSessi
     });
   return (
     <Page title="Account">
-      <p>Signed in as {email}. Changing the password or logging out everywhere ends every session of this account, here and on other devices; API tokens keep working until you delete them.</p>
+      <p>
+        Signed in as {email}. Changing the password or logging out everywhere ends every session of this account, here and on other devices; API tokens keep
+        working until you delete them.
+      </p>
       <form class="card stack" onSubmit={change}>
         <h2>Change password</h2>
         <label for="current-password">Current password</label>
         <input id="current-password" type="password" autoComplete="current-password" required value={form.currentPassword} onInput={set("currentPassword")} />
         <label for="new-password">New password (at least 10 characters, not a common one)</label>
         <input id="new-password" type="password" autoComplete="new-password" minLength={10} required value={form.newPassword} onInput={set("newPassword")} />
-        <button class="primary" type="submit" disabled={busy}>Change password</button>
+        <button class="primary" type="submit" disabled={busy}>
+          Change password
+        </button>
       </form>
       <div class="card stack">
         <h2>Sessions</h2>
-        <button type="button" disabled={busy} onClick={everywhere}>Log out everywhere</button>
+        <button type="button" disabled={busy} onClick={everywhere}>
+          Log out everywhere
+        </button>
       </div>
       <ErrorNote error={error} />
     </Page>

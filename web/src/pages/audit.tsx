@@ -11,7 +11,7 @@ export function AuditPage({ workspaceId }: { workspaceId: string }) {
   const [more, setMore] = useState<{ items: Entry[]; cursor: string | null } | null>(null);
   const [run, busy, error] = useAction();
   const entries = [...(first.data?.items ?? []), ...(more?.items ?? [])];
-  const cursor = more ? more.cursor : first.data?.nextCursor ?? null;
+  const cursor = more ? more.cursor : (first.data?.nextCursor ?? null);
   const loadMore = () =>
     void run(async () => {
       if (!cursor) return;
@@ -23,13 +23,26 @@ export function AuditPage({ workspaceId }: { workspaceId: string }) {
       <ErrorNote error={first.error ?? error} />
       <div class="table-wrap">
         <table>
-          <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Result</th><th scope="col">Resource</th><th scope="col">User</th><th scope="col">IP</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Action</th>
+              <th scope="col">Result</th>
+              <th scope="col">Resource</th>
+              <th scope="col">User</th>
+              <th scope="col">IP</th>
+            </tr>
+          </thead>
           <tbody>
             {entries.map((e) => (
               <tr key={e.id}>
-                <td><Time at={e.createdAt} /></td>
+                <td>
+                  <Time at={e.createdAt} />
+                </td>
                 <td>{e.action}</td>
-                <td><span class={`status s-${e.result === "success" ? "succeeded" : "failed"}`}>{e.result}</span></td>
+                <td>
+                  <span class={`status s-${e.result === "success" ? "succeeded" : "failed"}`}>{e.result}</span>
+                </td>
                 <td class="mono">{e.resourceType ? `${e.resourceType} ${e.resourceId?.slice(0, 8) ?? ""}` : "—"}</td>
                 <td class="mono">{e.userId?.slice(0, 8) ?? "—"}</td>
                 <td>{e.ip ?? "—"}</td>
@@ -38,7 +51,11 @@ export function AuditPage({ workspaceId }: { workspaceId: string }) {
           </tbody>
         </table>
       </div>
-      {cursor && <button type="button" disabled={busy} onClick={loadMore}>Load older entries</button>}
+      {cursor && (
+        <button type="button" disabled={busy} onClick={loadMore}>
+          Load older entries
+        </button>
+      )}
     </Page>
   );
 }

@@ -33,10 +33,30 @@ export function AuthPage({ mode, onSignedIn }: { mode: "login" | "signup"; onSig
           <label for="email">Email</label>
           <input id="email" type="email" autoComplete="email" required value={form.email} onInput={set("email")} />
           <label for="password">Password{signup ? " (at least 10 characters, not a common one)" : ""}</label>
-          <input id="password" type="password" autoComplete={signup ? "new-password" : "current-password"} minLength={signup ? 10 : 1} required value={form.password} onInput={set("password")} />
+          <input
+            id="password"
+            type="password"
+            autoComplete={signup ? "new-password" : "current-password"}
+            minLength={signup ? 10 : 1}
+            required
+            value={form.password}
+            onInput={set("password")}
+          />
           <ErrorNote error={error} />
-          <button class="primary" type="submit" disabled={busy}>{signup ? "Sign up" : "Log in"}</button>
-          <p>{signup ? <>Have an account? <a href="/login">Log in</a></> : <>New here? <a href="/signup">Create an account</a></>}</p>
+          <button class="primary" type="submit" disabled={busy}>
+            {signup ? "Sign up" : "Log in"}
+          </button>
+          <p>
+            {signup ? (
+              <>
+                Have an account? <a href="/login">Log in</a>
+              </>
+            ) : (
+              <>
+                New here? <a href="/signup">Create an account</a>
+              </>
+            )}
+          </p>
         </form>
       </Page>
     </div>

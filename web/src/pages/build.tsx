@@ -17,22 +17,29 @@ export function BuildPage({ buildId }: { buildId: string }) {
   const store = useMemo(() => new LogStore(), [buildId]);
   const [version, addLines] = useBatchedLines(store);
   const [live, setLive] = useState<{ status: string | null; socket: string }>({ status: null, socket: "connecting" });
-  const build = useAsync(() => afterLog().then(() => get(`/v1/builds/${buildId}`, Build)), [buildId, live.status], { pollMs: 1500, poll: (b) => !FINISHED.has(b.status) });
+  const build = useAsync(() => afterLog().then(() => get(`/v1/builds/${buildId}`, Build)), [buildId, live.status], {
+    pollMs: 1500,
+    poll: (b) => !FINISHED.has(b.status),
+  });
   const [jumpTo, setJumpTo] = useState<{ jobId: string; step: string; at: number } | null>(null);
   const [run, busy, error] = useAction();
 
   // A layout effect runs as soon as the page is mounted (an effect waits for a paint): the
   // socket opens a frame sooner.
   useLayoutEffect(() => {
-    const stream = new LogStream(buildId, {
-      lines: addLines,
-      status: (status) => {
-        setLive((l) => ({ ...l, status }));
-        // The backlog comes before the first status frame: an empty log is shown now too.
-        logShown();
+    const stream = new LogStream(
+      buildId,
+      {
+        lines: addLines,
+        status: (status) => {
+          setLive((l) => ({ ...l, status }));
+          // The backlog comes before the first status frame: an empty log is shown now too.
+          logShown();
+        },
+        state: (socket) => setLive((l) => ({ ...l, socket })),
       },
-      state: (socket) => setLive((l) => ({ ...l, socket })),
-    }, () => store.lastSeq);
+      () => store.lastSeq,
+    );
     stream.open();
     return () => stream.close();
   }, [buildId]);
@@ -51,24 +58,68 @@ export function BuildPage({ buildId }: { buildId: string }) {
       title={b ? `Build #${b.number}` : "Build"}
       actions={
         <>
-          {b && <a class="button" href={`/projects/${b.projectId}`}>Project</a>}
-          {!finished && <button type="button" class="danger" disabled={busy} onClick={() => void run(() => post(`/v1/builds/${buildId}/cancel`, undefined, Build).then(build.reload))}>Cancel</button>}
-          {status === "succeeded" && (
-            <button type="button" class="primary" disabled={busy} onClick={() => void run(async () => navigate(`/deployments/${(await post(`/v1/builds/${buildId}/deploy`, {}, Deployment)).id}`))}>Deploy</button>
+          {b && (
+            <a class="button" href={`/projects/${b.projectId}`}>
+              Project
+            </a>
           )}
-          {finished && status !== "succeeded" && <button type="button" disabled={busy} onClick={() => void run(() => post(`/v1/builds/${buildId}/retry`, undefined, Build).then(build.reload))}>Retry failed jobs</button>}
+          {!finished && (
+            <button
+              type="button"
+              class="danger"
+              disabled={busy}
+              onClick={() => void run(() => post(`/v1/builds/${buildId}/cancel`, undefined, Build).then(build.reload))}
+            >
+              Cancel
+            </button>
+          )}
+          {status === "succeeded" && (
+            <button
+              type="button"
+              class="primary"
+              disabled={busy}
+              onClick={() => void run(async () => navigate(`/deployments/${(await post(`/v1/builds/${buildId}/deploy`, {}, Deployment)).id}`))}
+            >
+              Deploy
+            </button>
+          )}
+          {finished && status !== "succeeded" && (
+            <button type="button" disabled={busy} onClick={() => void run(() => post(`/v1/builds/${buildId}/retry`, undefined, Build).then(build.reload))}>
+              Retry failed jobs
+            </button>
+          )}
         </>
       }
     >
       <ErrorNote error={build.error ?? error} />
       <p class="summary" aria-live="polite">
-        <span id="build-status"><Status status={status} /></span>
-        {b && <> · {b.branch} · <span class="mono">{b.commitSha?.slice(0, 12) ?? "commit pending"}</span> · started <Time at={b.startedAt ?? b.createdAt} /> · {duration(b.startedAt, b.completedAt)}</>}
-        {live.socket === "reconnecting" && <> · <span class="warn">log reconnecting…</span></>}
+        <span id="build-status">
+          <Status status={status} />
+        </span>
+        {b && (
+          <>
+            {" "}
+            · {b.branch} · <span class="mono">{b.commitSha?.slice(0, 12) ?? "commit pending"}</span> · started <Time at={b.startedAt ?? b.createdAt} /> ·{" "}
+            {duration(b.startedAt, b.completedAt)}
+          </>
+        )}
+        {live.socket === "reconnecting" && (
+          <>
+            {" "}
+            · <span class="warn">log reconnecting…</span>
+          </>
+        )}
       </p>
       {b?.error && <p class="error">{b.error}</p>}
       {b && <Jobs jobs={b.jobs} onStep={(jobId, step) => setJumpTo({ jobId, step, at: Date.now() })} />}
-      <LogViewer buildId={buildId} buildNumber={b?.number ?? 0} store={store} version={version} jumpTo={jumpTo} stepLabel={(jobId, step) => labels.get(`${jobId}\u0000${step}`) ?? `${jobId} › ${step}`} />
+      <LogViewer
+        buildId={buildId}
+        buildNumber={b?.number ?? 0}
+        store={store}
+        version={version}
+        jumpTo={jumpTo}
+        stepLabel={(jobId, step) => labels.get(`${jobId}\u0000${step}`) ?? `${jobId} › ${step}`}
+      />
       <Artifacts buildId={buildId} finished={finished} />
     </Page>
   );
@@ -79,14 +130,23 @@ function Jobs({ jobs, onStep }: { jobs: Out<typeof Build>["jobs"]; onStep(jobId:
     <ol class="jobs">
       {jobs.map((job) => (
         <li key={job.id} class="card">
-          <h2 class="job-h"><Status status={job.status} /> {job.name} <span class="muted">{job.kind === "plan" && job.name !== "plan" ? "plan " : ""}{job.attempt > 1 ? `attempt ${job.attempt}` : ""} {duration(job.startedAt, job.completedAt)}</span></h2>
+          <h2 class="job-h">
+            <Status status={job.status} /> {job.name}{" "}
+            <span class="muted">
+              {job.kind === "plan" && job.name !== "plan" ? "plan " : ""}
+              {job.attempt > 1 ? `attempt ${job.attempt}` : ""} {duration(job.startedAt, job.completedAt)}
+            </span>
+          </h2>
           <ol class="steps">
             {job.steps.map((s) => (
               <li key={s.id}>
                 <button type="button" class="link" onClick={() => onStep(job.id, s.id)} aria-label={`Show the log of ${s.name}`}>
                   <Status status={s.status} /> {s.name}
                 </button>{" "}
-                <span class="muted">{s.exitCode !== null && s.exitCode !== 0 ? `exit ${s.exitCode} · ` : ""}{duration(s.startedAt, s.finishedAt)}</span>
+                <span class="muted">
+                  {s.exitCode !== null && s.exitCode !== 0 ? `exit ${s.exitCode} · ` : ""}
+                  {duration(s.startedAt, s.finishedAt)}
+                </span>
               </li>
             ))}
           </ol>
@@ -105,7 +165,14 @@ function Artifacts({ buildId, finished }: { buildId: string; finished: boolean }
       {list.data?.items.length === 0 && <p class="muted">{finished ? "This build kept no artifacts." : "Artifacts appear when their job finishes."}</p>}
       <ul class="plain">
         {list.data?.items.map((a) => (
-          <li key={a.name}><a href={`/v1/builds/${buildId}/artifacts/${encodeURIComponent(a.name)}`} download>{a.name}</a> <span class="muted">{size(a.size)} · <Time at={a.uploadedAt} /></span></li>
+          <li key={a.name}>
+            <a href={`/v1/builds/${buildId}/artifacts/${encodeURIComponent(a.name)}`} download>
+              {a.name}
+            </a>{" "}
+            <span class="muted">
+              {size(a.size)} · <Time at={a.uploadedAt} />
+            </span>
+          </li>
         ))}
       </ul>
     </section>

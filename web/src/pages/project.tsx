@@ -20,7 +20,16 @@ export function ProjectPage({ projectId }: { projectId: string }) {
   };
   const p = project.data;
   return (
-    <Page title={p ? p.name : "Project"} actions={p && <a class="button" href={`/projects/${projectId}/deployments`}>Deployments</a>}>
+    <Page
+      title={p ? p.name : "Project"}
+      actions={
+        p && (
+          <a class="button" href={`/projects/${projectId}/deployments`}>
+            Deployments
+          </a>
+        )
+      }
+    >
       <ErrorNote error={project.error} />
       {p && (
         <p class="muted">
@@ -30,7 +39,9 @@ export function ProjectPage({ projectId }: { projectId: string }) {
       <form class="card row-form" onSubmit={trigger}>
         <label for="b-branch">Branch</label>
         <input id="b-branch" placeholder={p?.defaultBranch ?? "main"} value={branch} onInput={(e) => setBranch(e.currentTarget.value)} />
-        <button class="primary" type="submit" disabled={busy}>Run a build</button>
+        <button class="primary" type="submit" disabled={busy}>
+          Run a build
+        </button>
         <ErrorNote error={error} />
       </form>
       <Builds projectId={projectId} />
@@ -55,15 +66,30 @@ function Builds({ projectId }: { projectId: string }) {
       {builds.data?.items.length === 0 && <p>No builds yet.</p>}
       <div class="table-wrap">
         <table>
-          <thead><tr><th scope="col">Build</th><th scope="col">Status</th><th scope="col">Branch</th><th scope="col">Commit</th><th scope="col">Started</th><th scope="col">Took</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Build</th>
+              <th scope="col">Status</th>
+              <th scope="col">Branch</th>
+              <th scope="col">Commit</th>
+              <th scope="col">Started</th>
+              <th scope="col">Took</th>
+            </tr>
+          </thead>
           <tbody>
             {builds.data?.items.map((b) => (
               <tr key={b.id}>
-                <td><a href={`/builds/${b.id}`}>#{b.number}</a></td>
-                <td><Status status={b.status} /></td>
+                <td>
+                  <a href={`/builds/${b.id}`}>#{b.number}</a>
+                </td>
+                <td>
+                  <Status status={b.status} />
+                </td>
                 <td>{b.branch}</td>
                 <td class="mono">{b.commitSha?.slice(0, 8) ?? "—"}</td>
-                <td><Time at={b.startedAt ?? b.createdAt} /></td>
+                <td>
+                  <Time at={b.startedAt ?? b.createdAt} />
+                </td>
                 <td>{duration(b.startedAt, b.completedAt)}</td>
               </tr>
             ))}
@@ -79,7 +105,10 @@ function Pipeline({ projectId }: { projectId: string }) {
   const [chosen, setChosen] = useState<number | null>(null);
   const latest = versions.data?.items[0]?.version;
   const shown = chosen ?? latest;
-  const version = useAsync(() => (shown === undefined ? Promise.resolve(null) : get(`/v1/projects/${projectId}/pipeline/versions/${shown}`, PipelineVersion)), [projectId, shown]);
+  const version = useAsync(
+    () => (shown === undefined ? Promise.resolve(null) : get(`/v1/projects/${projectId}/pipeline/versions/${shown}`, PipelineVersion)),
+    [projectId, shown],
+  );
   const v = version.data;
   return (
     <section aria-labelledby="pipeline-h">
@@ -90,7 +119,11 @@ function Pipeline({ projectId }: { projectId: string }) {
         <p>
           <label for="pv">Version</label>{" "}
           <select id="pv" value={shown} onChange={(e) => setChosen(Number(e.currentTarget.value))}>
-            {versions.data.items.map((s) => <option key={s.id} value={s.version}>v{s.version} · {s.source} · {new Date(s.createdAt).toLocaleString()}</option>)}
+            {versions.data.items.map((s) => (
+              <option key={s.id} value={s.version}>
+                v{s.version} · {s.source} · {new Date(s.createdAt).toLocaleString()}
+              </option>
+            ))}
           </select>
         </p>
       )}
@@ -99,16 +132,33 @@ function Pipeline({ projectId }: { projectId: string }) {
           {v.configuration.stages.map((stage) => (
             <div key={stage.name}>
               <h3>{stage.name}</h3>
-              {v.configuration.jobs.filter((j) => stage.jobs.includes(j.id)).map((job) => (
-                <div key={job.id} class="job">
-                  <strong>{job.name}</strong> <span class="muted">({job.workingDirectory}{job.needs.length ? `, after ${job.needs.join(", ")}` : ""})</span>
-                  <ol>{job.steps.map((s) => <li key={s.name}>{s.name}: <code>{s.run}</code></li>)}</ol>
-                  {job.artifacts.length > 0 && <p class="muted">artifacts: {job.artifacts.join(", ")}</p>}
-                </div>
-              ))}
+              {v.configuration.jobs
+                .filter((j) => stage.jobs.includes(j.id))
+                .map((job) => (
+                  <div key={job.id} class="job">
+                    <strong>{job.name}</strong>{" "}
+                    <span class="muted">
+                      ({job.workingDirectory}
+                      {job.needs.length ? `, after ${job.needs.join(", ")}` : ""})
+                    </span>
+                    <ol>
+                      {job.steps.map((s) => (
+                        <li key={s.name}>
+                          {s.name}: <code>{s.run}</code>
+                        </li>
+                      ))}
+                    </ol>
+                    {job.artifacts.length > 0 && <p class="muted">artifacts: {job.artifacts.join(", ")}</p>}
+                  </div>
+                ))}
             </div>
           ))}
-          {v.sparkiYml && <details><summary>sparki.yml</summary><pre>{v.sparkiYml}</pre></details>}
+          {v.sparkiYml && (
+            <details>
+              <summary>sparki.yml</summary>
+              <pre>{v.sparkiYml}</pre>
+            </details>
+          )}
         </div>
       )}
       {v?.detection && (
@@ -141,8 +191,24 @@ function Secrets({ projectId }: { projectId: string }) {
       <ul class="plain">
         {secrets.data?.items.map((s) => (
           <li key={s.name}>
-            <code>{s.name}</code> <span class="muted">updated <Time at={s.updatedAt} /></span>{" "}
-            <button type="button" class="danger" disabled={busy} onClick={() => confirm(`Delete the secret ${s.name}?`) && void run(async () => { await api("DELETE", `/v1/projects/${projectId}/secrets/${encodeURIComponent(s.name)}`); secrets.reload(); })}>Delete</button>
+            <code>{s.name}</code>{" "}
+            <span class="muted">
+              updated <Time at={s.updatedAt} />
+            </span>{" "}
+            <button
+              type="button"
+              class="danger"
+              disabled={busy}
+              onClick={() =>
+                confirm(`Delete the secret ${s.name}?`) &&
+                void run(async () => {
+                  await api("DELETE", `/v1/projects/${projectId}/secrets/${encodeURIComponent(s.name)}`);
+                  secrets.reload();
+                })
+              }
+            >
+              Delete
+            </button>
           </li>
         ))}
       </ul>
@@ -150,8 +216,17 @@ function Secrets({ projectId }: { projectId: string }) {
         <label for="s-name">Name</label>
         <input id="s-name" required pattern="[A-Za-z_][A-Za-z0-9_]*" value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />
         <label for="s-value">Value</label>
-        <input id="s-value" type="password" autoComplete="off" required value={form.value} onInput={(e) => setForm({ ...form, value: e.currentTarget.value })} />
-        <button type="submit" disabled={busy}>Save secret</button>
+        <input
+          id="s-value"
+          type="password"
+          autoComplete="off"
+          required
+          value={form.value}
+          onInput={(e) => setForm({ ...form, value: e.currentTarget.value })}
+        />
+        <button type="submit" disabled={busy}>
+          Save secret
+        </button>
       </form>
     </section>
   );

@@ -24,10 +24,16 @@ export function ProjectsPage({ workspaceId, canWrite }: { workspaceId: string; c
       <ul class="cards">
         {projects.data?.items.map((p) => (
           <li key={p.id} class="card">
-            <h2><a href={`/projects/${p.id}`}>{p.name}</a></h2>
+            <h2>
+              <a href={`/projects/${p.id}`}>{p.name}</a>
+            </h2>
             <p class="muted mono wrap">{p.gitUrl}</p>
-            <p>{[p.framework, p.language].filter(Boolean).join(" · ") || "not detected yet"} · branch {p.defaultBranch}</p>
-            <p class="muted">created <Time at={p.createdAt} /></p>
+            <p>
+              {[p.framework, p.language].filter(Boolean).join(" · ") || "not detected yet"} · branch {p.defaultBranch}
+            </p>
+            <p class="muted">
+              created <Time at={p.createdAt} />
+            </p>
           </li>
         ))}
       </ul>
@@ -41,7 +47,9 @@ export function ProjectsPage({ workspaceId, canWrite }: { workspaceId: string; c
           <label for="p-branch">Default branch</label>
           <input id="p-branch" required value={form.defaultBranch} onInput={set("defaultBranch")} />
           <ErrorNote error={error} />
-          <button class="primary" type="submit" disabled={busy}>Create project</button>
+          <button class="primary" type="submit" disabled={busy}>
+            Create project
+          </button>
         </form>
       )}
     </Page>

@@ -27,8 +27,22 @@ function SharedRunnersSetting({ workspaceId, canManage }: { workspaceId: string;
     <div class="card stack">
       <label for="shared-runners">Shared runners may run</label>
       {canManage ? (
-        <select id="shared-runners" value={policy} disabled={busy} onChange={(e) => void run(async () => { await api("PATCH", `/v1/workspaces/${workspaceId}`, Workspace, { sharedRunners: e.currentTarget.value }); workspace.reload(); })}>
-          {Object.entries(POLICIES).map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+        <select
+          id="shared-runners"
+          value={policy}
+          disabled={busy}
+          onChange={(e) =>
+            void run(async () => {
+              await api("PATCH", `/v1/workspaces/${workspaceId}`, Workspace, { sharedRunners: e.currentTarget.value });
+              workspace.reload();
+            })
+          }
+        >
+          {Object.entries(POLICIES).map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
         </select>
       ) : (
         <p id="shared-runners">{POLICIES[policy]}</p>
@@ -51,24 +65,56 @@ export function RunnersPage({ workspaceId, canManage }: { workspaceId: string; c
     <Page title="Runners">
       <ErrorNote error={runners.error ?? error} />
       <SharedRunnersSetting workspaceId={workspaceId} canManage={canManage} />
-      {runners.data?.items.length === 0 && <p>No runners of this workspace's own yet; builds run on the shared pool if the instance has one and the setting above allows it.</p>}
+      {runners.data?.items.length === 0 && (
+        <p>No runners of this workspace's own yet; builds run on the shared pool if the instance has one and the setting above allows it.</p>
+      )}
       <div class="table-wrap">
         <table>
-          <thead><tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">Labels</th><th scope="col">Version</th><th scope="col">Last seen</th>{canManage && <th scope="col"><span class="sr-only">Actions</span></th>}</tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">State</th>
+              <th scope="col">Labels</th>
+              <th scope="col">Version</th>
+              <th scope="col">Last seen</th>
+              {canManage && (
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              )}
+            </tr>
+          </thead>
           <tbody>
             {runners.data?.items.map((r) => {
               const s = state(r.lastSeenAt);
               return (
                 <tr key={r.id}>
                   <td>{r.name}</td>
-                  <td><span class={`status s-${s === "online" ? "succeeded" : "cancelled"}`}>{s}</span></td>
+                  <td>
+                    <span class={`status s-${s === "online" ? "succeeded" : "cancelled"}`}>{s}</span>
+                  </td>
                   <td>{r.labels.join(", ")}</td>
                   <td>{r.version}</td>
-                  <td><Time at={r.lastSeenAt} /></td>
+                  <td>
+                    <Time at={r.lastSeenAt} />
+                  </td>
                   {canManage && (
                     <td>
                       {/* Revoking is at once: the token stops and the jobs it holds are requeued. */}
-                      <button type="button" class="danger" disabled={busy} onClick={() => confirm(`Revoke the runner ${r.name}? Its token stops working now and the jobs it holds go back to the queue.`) && void run(async () => { await api("DELETE", `/v1/workspaces/${workspaceId}/runners/${r.id}`); runners.reload(); })}>Revoke</button>
+                      <button
+                        type="button"
+                        class="danger"
+                        disabled={busy}
+                        onClick={() =>
+                          confirm(`Revoke the runner ${r.name}? Its token stops working now and the jobs it holds go back to the queue.`) &&
+                          void run(async () => {
+                            await api("DELETE", `/v1/workspaces/${workspaceId}/runners/${r.id}`);
+                            runners.reload();
+                          })
+                        }
+                      >
+                        Revoke
+                      </button>
                     </td>
                   )}
                 </tr>
@@ -82,10 +128,15 @@ export function RunnersPage({ workspaceId, canManage }: { workspaceId: string; c
           <h2>Register a runner</h2>
           <label for="rt-name">Token name</label>
           <input id="rt-name" required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          <button type="submit" disabled={busy}>Create registration token</button>
+          <button type="submit" disabled={busy}>
+            Create registration token
+          </button>
           {token && (
             <p class="wrap">
-              Shown once: <code>npx sparki-runner register --url {location.origin} --token {token} --name box-1</code>
+              Shown once:{" "}
+              <code>
+                npx sparki-runner register --url {location.origin} --token {token} --name box-1
+              </code>
             </p>
           )}
         </form>

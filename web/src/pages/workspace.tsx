@@ -24,7 +24,9 @@ export function NewWorkspacePage({ onCreated }: { onCreated(): Promise<void> }) 
         <label for="ws-name">Workspace name</label>
         <input id="ws-name" required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
         <ErrorNote error={error} />
-        <button class="primary" type="submit" disabled={busy}>Create workspace</button>
+        <button class="primary" type="submit" disabled={busy}>
+          Create workspace
+        </button>
       </form>
     </Page>
   );
@@ -50,7 +52,17 @@ export function MembersPage({ workspaceId, canManage }: { workspaceId: string; c
       <div class="table-wrap">
         <table>
           <caption class="sr-only">Members of this workspace</caption>
-          <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Joined</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Email</th>
+              <th scope="col">Role</th>
+              <th scope="col">Joined</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
           <tbody>
             {members.data?.items.map((m) => (
               <tr key={m.userId}>
@@ -58,13 +70,48 @@ export function MembersPage({ workspaceId, canManage }: { workspaceId: string; c
                 <td>{m.email}</td>
                 <td>
                   {canManage ? (
-                    <select aria-label={`Role of ${m.email}`} value={m.role} disabled={busy} onChange={(e) => void run(async () => { await api("PATCH", `${base}/${m.userId}`, Member, { role: e.currentTarget.value }); members.reload(); })}>
-                      {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+                    <select
+                      aria-label={`Role of ${m.email}`}
+                      value={m.role}
+                      disabled={busy}
+                      onChange={(e) =>
+                        void run(async () => {
+                          await api("PATCH", `${base}/${m.userId}`, Member, { role: e.currentTarget.value });
+                          members.reload();
+                        })
+                      }
+                    >
+                      {ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
                     </select>
-                  ) : m.role}
+                  ) : (
+                    m.role
+                  )}
                 </td>
-                <td><Time at={m.joinedAt} /></td>
-                <td>{canManage && <button type="button" class="danger" disabled={busy} onClick={() => confirm(`Remove ${m.email} from this workspace?`) && void run(async () => { await api("DELETE", `${base}/${m.userId}`); members.reload(); })}>Remove</button>}</td>
+                <td>
+                  <Time at={m.joinedAt} />
+                </td>
+                <td>
+                  {canManage && (
+                    <button
+                      type="button"
+                      class="danger"
+                      disabled={busy}
+                      onClick={() =>
+                        confirm(`Remove ${m.email} from this workspace?`) &&
+                        void run(async () => {
+                          await api("DELETE", `${base}/${m.userId}`);
+                          members.reload();
+                        })
+                      }
+                    >
+                      Remove
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -77,9 +124,15 @@ export function MembersPage({ workspaceId, canManage }: { workspaceId: string; c
           <input id="m-email" type="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
           <label for="m-role">Role</label>
           <select id="m-role" value={role} onChange={(e) => setRole(e.currentTarget.value as (typeof ROLES)[number])}>
-            {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
           </select>
-          <button class="primary" type="submit" disabled={busy}>Add member</button>
+          <button class="primary" type="submit" disabled={busy}>
+            Add member
+          </button>
         </form>
       )}
     </Page>
