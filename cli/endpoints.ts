@@ -41,7 +41,6 @@ export const revokeToken = (api: ApiClient, id: string) => api.send("DELETE", `/
 export const endSession = (api: ApiClient, refreshToken: string) => api.send("POST", "/v1/auth/logout", { refreshToken });
 export const me = (api: ApiClient) => api.call("GET", "/v1/me", MeResponse);
 export const createWorkspace = (api: ApiClient, name: string) => api.call("POST", "/v1/workspaces", Workspace, { body: { name } });
-export const workspace = (api: ApiClient, id: string) => api.call("GET", `/v1/workspaces/${enc(id)}`, Workspace);
 export const runners = (api: ApiClient, workspaceId: string) =>
   api.call("GET", `/v1/workspaces/${enc(workspaceId)}/runners`, z.object({ items: z.array(Runner) }));
 

@@ -13,8 +13,6 @@ export const Problem = z
   .meta({ id: "Problem" });
 export type Problem = z.infer<typeof Problem>;
 
-export const Uuid = z.uuid();
-
 /** `?limit=&cursor=` for every list; cursors are opaque to clients. */
 export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),

@@ -36,7 +36,6 @@ export const DeployTargetSchema = z.object({
   /** The build artifact this stage deploys (the app's output directory), null when there is none. */
   artifact: z.string().nullable().default(null),
 });
-export type DeployTarget = z.infer<typeof DeployTargetSchema>;
 
 /** A unit of work given to one runner. */
 export const JobSchema = z.object({

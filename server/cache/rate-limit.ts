@@ -67,12 +67,6 @@ export async function hitRateLimits(
   }
 }
 
-/** One rule, one subject: {@link hitRateLimits} for a single counter. */
-export async function hitRateLimit(cache: Cache, rule: RateLimitRule, subject: string, now = Date.now()): Promise<RateLimitVerdict> {
-  const { verdicts } = await hitRateLimits(cache, [{ rule, subject }], [], now);
-  return verdicts[0] as RateLimitVerdict;
-}
-
 /** The key of the window `now` falls in. */
 export function windowKey(rule: RateLimitRule, subject: string, now = Date.now()): string {
   return keys.rateLimit(rule.scope, subject, Math.floor(now / 1000 / rule.windowSeconds));

@@ -222,7 +222,5 @@ export function items<T>(item: Check<T>) {
   return obj({ items: arr(item) });
 }
 
-export type BuildView = Out<typeof Build>;
-export type BuildSummaryView = Out<typeof BuildSummary>;
 export type LogLine = Out<typeof ViewerLogLine>;
 export type DeploymentView = Out<typeof Deployment>;

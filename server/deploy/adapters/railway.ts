@@ -40,7 +40,6 @@ export const railwaySettings = z.strictObject({
   environmentId: z.string().min(1),
   apiUrl: z.url().optional(),
 });
-export type RailwaySettings = z.infer<typeof railwaySettings>;
 
 /**
  * Statuses from "Deployment statuses" (manage-deployments) mapped to the orchestrator's three.

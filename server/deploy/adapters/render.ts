@@ -40,7 +40,6 @@ export const renderSettings = z.strictObject({
   serviceId: z.string().min(1),
   apiUrl: z.url().optional(),
 });
-export type RenderSettings = z.infer<typeof renderSettings>;
 
 /**
  * The deploy statuses Render documents, mapped to the orchestrator's three. `deactivated` is a
