@@ -98,7 +98,7 @@ async function commit(repo: string, files: Record<string, string>): Promise<void
   await run("git", ["commit", "--quiet", "-m", "bench"], { cwd: repo, env: gitEnv });
 }
 
-/** The release id a push deployment of a build gets (workers/services/deployments.ts, uuidFrom). */
+/** The release id a push deployment of a build gets (server/use-cases/start-deployment.ts, uuidFrom). */
 async function pushReleaseId(buildId: string): Promise<string> {
   const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`push:${buildId}`))).slice(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
