@@ -14,6 +14,10 @@ process.env.SPARKI_TEST_STACK = JSON.stringify(plan);
 
 export default defineConfig({
   test: {
+    // Two test files at a time, across both projects. Vitest's default is one fewer than the
+    // cores, which on a 2-core machine ran every file after the other, though most of a file's
+    // time is spent waiting on something else (a stack booting, a runner, workerd, a browser).
+    maxWorkers: 2,
     projects: [
       {
         test: {
