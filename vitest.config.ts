@@ -23,7 +23,18 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["core/**/*.test.ts", "cli/**/*.test.ts", "dev/**/*.test.ts", "runner/**/*.test.ts", "bench/**/*.test.ts", "test/**/*.test.ts", "web/**/*.test.ts", "node/**/*.test.ts", "workers/**/*.node.test.ts", "server/**/*.node.test.ts"],
+          include: [
+            "core/**/*.test.ts",
+            "cli/**/*.test.ts",
+            "dev/**/*.test.ts",
+            "runner/**/*.test.ts",
+            "bench/**/*.test.ts",
+            "test/**/*.test.ts",
+            "web/**/*.test.ts",
+            "node/**/*.test.ts",
+            "workers/**/*.node.test.ts",
+            "server/**/*.node.test.ts",
+          ],
           // Tests under test/ that must run inside workerd (attacks, objects) are *.workers.test.ts.
           exclude: ["**/*.workers.test.ts", "**/node_modules/**"],
           testTimeout: 60_000,

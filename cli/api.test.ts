@@ -63,8 +63,14 @@ beforeAll(async () => {
   // A user of our own (the E2E helper's user has no password we know), with one workspace.
   e2e.token = (await e2e.signup(email, password, "CLI")).accessToken;
   workspaceId = (await e2e.api("POST", "/v1/workspaces", { name: "CLI team" })).body.id;
-  goodRepo = await e2e.gitRepo("good", { "package.json": JSON.stringify({ name: "good", version: "1.0.0" }), "sparki.yml": oneStepYml("for i in 1 2 3 4 5 6; do echo \"\\033[32mline $i\\033[0m\"; done") });
-  badRepo = await e2e.gitRepo("bad", { "package.json": JSON.stringify({ name: "bad", version: "1.0.0" }), "sparki.yml": oneStepYml("echo before the failure; exit 3") });
+  goodRepo = await e2e.gitRepo("good", {
+    "package.json": JSON.stringify({ name: "good", version: "1.0.0" }),
+    "sparki.yml": oneStepYml('for i in 1 2 3 4 5 6; do echo "\\033[32mline $i\\033[0m"; done'),
+  });
+  badRepo = await e2e.gitRepo("bad", {
+    "package.json": JSON.stringify({ name: "bad", version: "1.0.0" }),
+    "sparki.yml": oneStepYml("echo before the failure; exit 3"),
+  });
   await e2e.runner("cli");
 }, 240_000);
 
@@ -106,7 +112,11 @@ describe("sparki against the local stack", () => {
     const list = await sparki(["workspaces"]);
     expect(list.stdout).toMatch(new RegExp(`\\*\\s+${workspaceId}`));
     expect(list.stdout).toContain("Other team");
-    expect(json<Array<{ id: string }>>(await sparki(["workspaces", "list", "--json"])).map((w) => w.id).sort()).toEqual([workspaceId, second.id].sort());
+    expect(
+      json<Array<{ id: string }>>(await sparki(["workspaces", "list", "--json"]))
+        .map((w) => w.id)
+        .sort(),
+    ).toEqual([workspaceId, second.id].sort());
     expect((await sparki(["workspaces", "use", second.slug])).code).toBe(0);
     expect(JSON.parse(readFileSync(configFile(), "utf8")).workspaceId).toBe(second.id);
     expect((await sparki(["workspaces", "use", workspaceId])).code).toBe(0);
@@ -198,11 +208,19 @@ describe("sparki against the local stack", () => {
 
   it("runners rm revokes a workspace runner; workspaces set-shared-runners sets the policy", async () => {
     const reg = await e2e.api("POST", `/v1/workspaces/${workspaceId}/runner-tokens`, { name: "cli" });
-    const registered = await fetch(`${e2e.stack.apiUrl}/v1/runner/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: reg.body.token, name: "cli-box", labels: ["linux"], version: "test" }) }).then((r) => r.json() as Promise<{ runnerId: string; runnerToken: string }>);
+    const registered = await fetch(`${e2e.stack.apiUrl}/v1/runner/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: reg.body.token, name: "cli-box", labels: ["linux"], version: "test" }),
+    }).then((r) => r.json() as Promise<{ runnerId: string; runnerToken: string }>);
     expect(json(await sparki(["runners", "ls", "--json"])).items.map((r: { id: string }) => r.id)).toEqual([registered.runnerId]);
     expect((await sparki(["runners", "rm", registered.runnerId])).stdout).toContain(`Revoked runner ${registered.runnerId}`);
     expect(json(await sparki(["runners", "--json"]))).toEqual({ items: [] });
-    const claim = await fetch(`${e2e.stack.apiUrl}/v1/runner/claim`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${registered.runnerToken}` }, body: JSON.stringify({ capacity: 1 }) });
+    const claim = await fetch(`${e2e.stack.apiUrl}/v1/runner/claim`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${registered.runnerToken}` },
+      body: JSON.stringify({ capacity: 1 }),
+    });
     expect(claim.status).toBe(401);
 
     expect(json(await sparki(["workspaces", "set-shared-runners", "never", "--json"])).sharedRunners).toBe("never");
@@ -233,7 +251,10 @@ describe("sparki against the local stack", () => {
     const plain = (f: string | undefined) => (f ?? "").replace(/\x1b\[[0-9;]*m/g, "");
     const overview = render(createElement(App, { source, workspaceId, configFile: configFile() }));
     try {
-      await vi.waitFor(() => expect(plain(overview.lastFrame())).toMatch(/workspace CLI team[\s\S]*❯ bad[\s\S]*#1\s+✗ failed/), { timeout: 15_000, interval: 100 });
+      await vi.waitFor(() => expect(plain(overview.lastFrame())).toMatch(/workspace CLI team[\s\S]*❯ bad[\s\S]*#1\s+✗ failed/), {
+        timeout: 15_000,
+        interval: 100,
+      });
     } finally {
       overview.unmount();
     }
@@ -253,7 +274,12 @@ describe("sparki against the local stack", () => {
     expect(changed.code, changed.stderr).toBe(0);
     expect(changed.stdout).toContain("Password changed");
     expect((await sparki(["whoami"])).code).toBe(0);
-    const login = (pass: string) => fetch(`${e2e.stack.apiUrl}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: pass }) });
+    const login = (pass: string) =>
+      fetch(`${e2e.stack.apiUrl}/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password: pass }),
+      });
     expect((await login(password)).status).toBe(401);
     expect((await login("the new cli password")).status).toBe(200);
   });

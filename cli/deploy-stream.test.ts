@@ -32,7 +32,25 @@ function deploymentWith(events: DeploymentEventView[], status: Deployment["statu
     trigger: "manual",
     createdAt: at,
     completedAt: null,
-    stages: [{ id: DEP, name: "production", platform: "sparki-static", strategy: "all-at-once", status: "deploying", approval: false, approverRoles: ["owner", "admin"], approvedBy: null, approvedAt: null, trafficPercent: 0, passes: 0, failures: 0, url: null, startedAt: at, completedAt: null }],
+    stages: [
+      {
+        id: DEP,
+        name: "production",
+        platform: "sparki-static",
+        strategy: "all-at-once",
+        status: "deploying",
+        approval: false,
+        approverRoles: ["owner", "admin"],
+        approvedBy: null,
+        approvedAt: null,
+        trafficPercent: 0,
+        passes: 0,
+        failures: 0,
+        url: null,
+        startedAt: at,
+        completedAt: null,
+      },
+    ],
     events,
   };
 }
@@ -60,7 +78,8 @@ async function fake(final: "succeeded" | "failed"): Promise<{ url: string; reque
   const wss = new WebSocketServer({ server });
   wss.on("connection", (ws) => {
     connections++;
-    const msg = (i: number, status: Deployment["status"]) => ws.send(JSON.stringify({ event: all[i], deployment: deploymentWith(all.slice(0, i + 1), status) }));
+    const msg = (i: number, status: Deployment["status"]) =>
+      ws.send(JSON.stringify({ event: all[i], deployment: deploymentWith(all.slice(0, i + 1), status) }));
     if (connections === 1) {
       msg(1, "deploying");
       setTimeout(() => ws.terminate(), 20);
@@ -71,15 +90,18 @@ async function fake(final: "succeeded" | "failed"): Promise<{ url: string; reque
     msg(3, final);
   });
   await new Promise<void>((r) => server?.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server?.address() as { port: number }).port}`, requests };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, requests };
 }
 
 function sparki(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const home = mkdtempSync(join(tmpdir(), "sparki-cfg-"));
   dirs.push(home);
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, XDG_CONFIG_HOME: home, SPARKI_URL: url, SPARKI_TOKEN: "spk_t" }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, XDG_CONFIG_HOME: home, SPARKI_URL: url, SPARKI_TOKEN: "spk_t" }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -90,7 +112,10 @@ describe("following a deployment", () => {
     const run = await sparki(["deploy", BUILD, "--follow"], url);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toBe(`Deployment ${DEP} started\n`);
-    const types = run.stdout.trim().split("\n").map((l) => l.split(/\s+/)[2]);
+    const types = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(/\s+/)[2]);
     expect(types).toEqual(["validated", "deployed", "health", "succeeded"]);
     expect(requests[0]).toBe(`POST /v1/builds/${BUILD}/deploy`);
   });
@@ -99,7 +124,12 @@ describe("following a deployment", () => {
     const { url } = await fake("failed");
     const run = await sparki(["deployments", "show", DEP, "-f", "--json"], url);
     expect(run.code).toBe(1);
-    expect(run.stdout.trim().split("\n").map((l) => (JSON.parse(l) as DeploymentEventView).seq)).toEqual([1, 2, 3, 4]);
+    expect(
+      run.stdout
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as DeploymentEventView).seq),
+    ).toEqual([1, 2, 3, 4]);
     expect(run.stderr).toBe("sparki: deployment failed: health checks failed\n");
   });
 

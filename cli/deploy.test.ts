@@ -38,7 +38,10 @@ describe("sparki deploy against the local stack", () => {
   function sparki(args: string[]): Promise<Run> {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SPARKI_")));
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, XDG_CONFIG_HOME: home, SPARKI_URL: e2e.stack.apiUrl, SPARKI_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [BIN, ...args], {
+        env: { ...env, XDG_CONFIG_HOME: home, SPARKI_URL: e2e.stack.apiUrl, SPARKI_TOKEN: token },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -90,7 +93,11 @@ describe("sparki deploy against the local stack", () => {
 
     const again = json(await sparki(["deploy", buildId, "--json"]));
     const second = Deployment.parse(again).id;
-    await until("the second deployment to succeed", async () => Deployment.parse(json(await sparki(["deployments", "show", second, "--json"]))).status === "succeeded", 60_000);
+    await until(
+      "the second deployment to succeed",
+      async () => Deployment.parse(json(await sparki(["deployments", "show", second, "--json"]))).status === "succeeded",
+      60_000,
+    );
 
     const list = json(await sparki(["deployments", "list", "--project", projectId, "--json"]));
     expect(list.items.map((d: { id: string }) => d.id)).toEqual(expect.arrayContaining([first, second]));
@@ -101,7 +108,10 @@ describe("sparki deploy against the local stack", () => {
   }, 240_000);
 
   it("a stage needing approval waits; approve lets it finish; cancel stops another", async () => {
-    const { buildId } = await greenBuild("gated", "  - stage: staging\n    platform: sparki-static\n  - stage: production\n    platform: sparki-static\n    approval: true\n");
+    const { buildId } = await greenBuild(
+      "gated",
+      "  - stage: staging\n    platform: sparki-static\n  - stage: production\n    platform: sparki-static\n    approval: true\n",
+    );
     const started = Deployment.parse(json(await sparki(["deploy", buildId, "--json"])));
     await until("the approval gate", async () => json(await sparki(["deployments", "show", started.id, "--json"])).status === "awaiting_approval", 60_000);
     const approved = json(await sparki(["deployments", "approve", started.id, "--json"]));
@@ -116,17 +126,31 @@ describe("sparki deploy against the local stack", () => {
   }, 240_000);
 
   it("stages set, ls and rm: the server's rule gates a stage sparki.yml leaves open, and show names who approved", async () => {
-    const { projectId, buildId } = await greenBuild("ruled", "  - stage: staging\n    platform: sparki-static\n  - stage: production\n    platform: sparki-static\n");
+    const { projectId, buildId } = await greenBuild(
+      "ruled",
+      "  - stage: staging\n    platform: sparki-static\n  - stage: production\n    platform: sparki-static\n",
+    );
     const set = json(await sparki(["stages", "set", "production", "--approval", "--approvers", "owner", "--project", projectId, "--json"]));
     expect(set).toMatchObject({ stage: "production", requireApproval: true, branches: ["main"], approverRoles: ["owner"], configured: true });
     // Flags left out keep the rule: only the branches change here.
-    expect(json(await sparki(["stages", "set", "production", "--branches", "main,release/*", "--project", projectId, "--json"]))).toMatchObject({ requireApproval: true, branches: ["main", "release/*"], approverRoles: ["owner"] });
+    expect(json(await sparki(["stages", "set", "production", "--branches", "main,release/*", "--project", projectId, "--json"]))).toMatchObject({
+      requireApproval: true,
+      branches: ["main", "release/*"],
+      approverRoles: ["owner"],
+    });
     const listed = json(await sparki(["stages", "ls", "--project", projectId, "--json"]));
-    expect(listed.items.map((r: any) => [r.stage, r.configured])).toEqual([["production", true], ["staging", false]]);
+    expect(listed.items.map((r: any) => [r.stage, r.configured])).toEqual([
+      ["production", true],
+      ["staging", false],
+    ]);
     expect((await sparki(["stages", "--project", projectId])).stdout).toMatch(/production\s+required\s+main, release\/\*\s+owner/);
 
     const started = Deployment.parse(json(await sparki(["deploy", buildId, "--json"])));
-    await until("the approval gate the rule added", async () => json(await sparki(["deployments", "show", started.id, "--json"])).status === "awaiting_approval", 60_000);
+    await until(
+      "the approval gate the rule added",
+      async () => json(await sparki(["deployments", "show", started.id, "--json"])).status === "awaiting_approval",
+      60_000,
+    );
     expect((await sparki(["deployments", "show", started.id])).stdout).toMatch(/production .*needs owner/);
     json(await sparki(["deployments", "approve", started.id, "--json"]));
     const me = (await e2e.api("GET", "/v1/me")).body.user.email as string;
@@ -144,7 +168,11 @@ describe("sparki deploy against the local stack", () => {
   }, 240_000);
 
   it("an unknown deployment is exit 4 with one line", async () => {
-    for (const args of [["deployments", "show", "00000000-0000-4000-8000-000000000000"], ["deployments", "approve", "00000000-0000-4000-8000-000000000000"], ["rollback", "nope"]]) {
+    for (const args of [
+      ["deployments", "show", "00000000-0000-4000-8000-000000000000"],
+      ["deployments", "approve", "00000000-0000-4000-8000-000000000000"],
+      ["rollback", "nope"],
+    ]) {
       const run = await sparki(args);
       expect(run.code).toBe(4);
       expect(run.stderr.trim().split("\n")).toHaveLength(1);

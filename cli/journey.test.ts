@@ -60,7 +60,10 @@ function sparkiOnTty(args: string[], answers: string[], xdgHome: string): Promis
   const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SPARKI_")));
   return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qefc", [process.execPath, BIN, ...args].map(quote).join(" "), "/dev/null"], { env: { ...env, XDG_CONFIG_HOME: xdgHome }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("script", ["-qefc", [process.execPath, BIN, ...args].map(quote).join(" "), "/dev/null"], {
+      env: { ...env, XDG_CONFIG_HOME: xdgHome },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let output = "";
     let asked = 0;
     const onOutput = (d: Buffer) => {
@@ -141,7 +144,9 @@ describe("a newcomer's journey", () => {
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/^Created workspace Journey team \(journey-team[^,]*, [0-9a-f-]{36}\); it is the current one\n$/);
     const workspaceId = saved().workspaceId;
-    expect(json<Array<{ id: string; role: string }>>(await sparki(["workspaces", "list", "--json"]))).toEqual([expect.objectContaining({ id: workspaceId, role: "owner" })]);
+    expect(json<Array<{ id: string; role: string }>>(await sparki(["workspaces", "list", "--json"]))).toEqual([
+      expect.objectContaining({ id: workspaceId, role: "owner" }),
+    ]);
     // A second one is not made current by itself.
     const other = json(await sparki(["workspaces", "create", "Side project", "--json"]));
     expect(other.name).toBe("Side project");
@@ -197,7 +202,10 @@ describe("a newcomer's journey", () => {
         await vi.waitFor(() => expect(screen().match(/✓ succeeded\s+main\s+[0-9a-f]{7}\s+manual/g)).toHaveLength(i + 1), { timeout: 60_000, interval: 200 });
       }
       // The green build's own (push) deployment runs too; the newest (top, selected) must be done.
-      const rows = () => screen().split("\n").filter((l) => /^[❯ ] [0-9a-f]{8}  /.test(l));
+      const rows = () =>
+        screen()
+          .split("\n")
+          .filter((l) => /^[❯ ] [0-9a-f]{8} {2}/.test(l));
       await vi.waitFor(
         () => {
           expect(rows()[0]).toMatch(/^❯ [0-9a-f]{8}\s+✓ succeeded/);

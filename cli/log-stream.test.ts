@@ -26,7 +26,13 @@ interface Fake {
   close(): Promise<void>;
 }
 
-const line = (seq: number) => ({ seq, jobId: `${BUILD}.1`, step: seq < 5 ? "install" : "build", ts: 1_700_000_000_000 + seq, text: `\x1b[32mline ${seq}\x1b[0m` });
+const line = (seq: number) => ({
+  seq,
+  jobId: `${BUILD}.1`,
+  step: seq < 5 ? "install" : "build",
+  ts: 1_700_000_000_000 + seq,
+  text: `\x1b[32mline ${seq}\x1b[0m`,
+});
 
 /**
  * Serves GET /v1/builds/:id and the log socket. The first connection sends lines 1-10 and is cut;
@@ -39,7 +45,22 @@ async function fakeServer(total: number, final: "succeeded" | "failed"): Promise
     if (req.url === `/v1/builds/${BUILD}`) {
       res.writeHead(200, { "content-type": "application/json" });
       const at = new Date().toISOString();
-      res.end(JSON.stringify({ id: BUILD, projectId: PROJECT, number: 1, branch: "main", commitSha: null, status: "running", pipelineId: null, error: null, createdAt: at, startedAt: at, completedAt: null, jobs: [] }));
+      res.end(
+        JSON.stringify({
+          id: BUILD,
+          projectId: PROJECT,
+          number: 1,
+          branch: "main",
+          commitSha: null,
+          status: "running",
+          pipelineId: null,
+          error: null,
+          createdAt: at,
+          startedAt: at,
+          completedAt: null,
+          jobs: [],
+        }),
+      );
       return;
     }
     res.writeHead(404, { "content-type": "application/problem+json" });
@@ -115,7 +136,9 @@ describe("followLog", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
     try {
-      await expect(followLog({ socketUrl: `ws://127.0.0.1:${port}/logs`, token: "t", onLines: () => undefined, maxAttempts: 2, backoff: { baseMs: 5, capMs: 10 } })).rejects.toThrow(/lost the log stream \(the server answered 503\)/);
+      await expect(
+        followLog({ socketUrl: `ws://127.0.0.1:${port}/logs`, token: "t", onLines: () => undefined, maxAttempts: 2, backoff: { baseMs: 5, capMs: 10 } }),
+      ).rejects.toThrow(/lost the log stream \(the server answered 503\)/);
     } finally {
       server.close();
     }

@@ -17,7 +17,15 @@ describe("token scopes", () => {
   });
 
   it("keeps administration out of write tokens", () => {
-    for (const p of ["members:manage", "runners:manage", "secrets:write", "deploy:configure", "workspace:update", "workspace:delete", "deploy:approve"] as const) {
+    for (const p of [
+      "members:manage",
+      "runners:manage",
+      "secrets:write",
+      "deploy:configure",
+      "workspace:update",
+      "workspace:delete",
+      "deploy:approve",
+    ] as const) {
       expect(scopeCovers("write", scopeOfPermission[p]), p).toBe(false);
     }
     expect(scopeCovers("write", scopeOfPermission["build:trigger"])).toBe(true);

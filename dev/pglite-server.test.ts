@@ -27,7 +27,7 @@ function raw(port: number): Promise<{ socket: Socket; received: () => Buffer; un
     );
     socket.on("data", (d: Buffer) => {
       got = Buffer.concat([got, d]);
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     });
     socket.on("error", fail);
   });
@@ -141,7 +141,7 @@ describe("pglite-server (in memory)", () => {
     odd.socket.write(startupMessage({ user: "postgres" }));
     await odd.until(endsWithReady("I"));
     odd.socket.write(message("Z", Buffer.from("?")));
-    expect((await odd.until(() => false).catch((e: Error) => e.message))).toContain("invalid frontend message type 90");
+    expect(await odd.until(() => false).catch((e: Error) => e.message)).toContain("invalid frontend message type 90");
 
     const bad = await raw(server.port);
     bad.socket.write(Buffer.from([0, 0, 0, 2, 1, 2, 3, 4]));
@@ -195,7 +195,10 @@ describe("pglite-server (dataDir)", () => {
     console.log(`PGlite reopened ${dataDir} in ${Date.now() - t1} ms`);
     const c = new pg.Client(second.url);
     await c.connect();
-    expect((await c.query("SELECT id, v FROM kept ORDER BY id")).rows).toEqual([{ id: 1, v: "one" }, { id: 2, v: "two" }]);
+    expect((await c.query("SELECT id, v FROM kept ORDER BY id")).rows).toEqual([
+      { id: 1, v: "one" },
+      { id: 2, v: "two" },
+    ]);
     await c.end();
     await second.close();
   });

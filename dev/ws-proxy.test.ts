@@ -34,7 +34,9 @@ async function exercise(url: string, table: string): Promise<void> {
   await pool.query(`DROP TABLE IF EXISTS ${table}`);
   await pool.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v text)`);
   const echoes = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.query("SELECT $1::int * 3 AS x, $2::text AS s", [i, `s${i}`])));
-  echoes.forEach((r, i) => expect(r.rows[0]).toEqual({ x: i * 3, s: `s${i}` }));
+  echoes.forEach((r, i) => {
+    expect(r.rows[0]).toEqual({ x: i * 3, s: `s${i}` });
+  });
 
   const tx = await pool.connect();
   await tx.query("BEGIN");

@@ -31,7 +31,13 @@ describe("artifacts", () => {
   it("uploads a file as it is and a directory as .tar.gz", async () => {
     const build = "mkdir -p dist/assets && echo '<h1>hi</h1>' > dist/index.html && echo 'console.log(1)' > dist/assets/app.js && printf 'ok 1\\n' > report.txt";
     const spec = jobSpec(repo.dir, repo.shas[0] as string, [{ id: "build", command: build }]);
-    const id = fake.enqueue({ ...spec, artifacts: [{ name: "dist", path: "dist" }, { name: "reports/report.txt", path: "report.txt" }] });
+    const id = fake.enqueue({
+      ...spec,
+      artifacts: [
+        { name: "dist", path: "dist" },
+        { name: "reports/report.txt", path: "report.txt" },
+      ],
+    });
     const job = await fake.waitFor(id, (j) => j.result !== null);
     expect(job.result).toMatchObject({ status: "succeeded", exitCode: 0 });
     expect(job.artifacts.get("reports/report.txt")).toEqual({ kind: "file", bytes: Buffer.from("ok 1\n") });

@@ -36,9 +36,13 @@ function runner(args: string[]) {
   let stderr = "";
   child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once("exit", (code) => resolve({ code, stdout, stderr })),
+  );
   const waitOut = async (pattern: RegExp, timeoutMs = 20_000) => {
-    await until(`${pattern} in the runner's output`, () => pattern.test(stdout) || child.exitCode !== null, timeoutMs, { diagnostics: () => `${stdout}\n${stderr}` });
+    await until(`${pattern} in the runner's output`, () => pattern.test(stdout) || child.exitCode !== null, timeoutMs, {
+      diagnostics: () => `${stdout}\n${stderr}`,
+    });
     if (!pattern.test(stdout)) throw new Error(`the runner exited (${child.exitCode}) without ${pattern}:\n${stdout}\n${stderr}`);
   };
   return { child, exited, waitOut };
@@ -47,20 +51,34 @@ function runner(args: string[]) {
 /** Host pids whose argv has `arg`, once there is one (polled: the process may be starting). */
 async function hostPidsOf(arg: string): Promise<number[]> {
   return until(`a process with ${arg} in its argv`, () => {
-    const pids = readdirSync("/proc").filter((e) => /^\d+$/.test(e) && !processGone(Number(e))).filter((e) => {
-      try {
-        return readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").includes(arg);
-      } catch {
-        return false;
-      }
-    });
+    const pids = readdirSync("/proc")
+      .filter((e) => /^\d+$/.test(e) && !processGone(Number(e)))
+      .filter((e) => {
+        try {
+          return readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").includes(arg);
+        } catch {
+          return false;
+        }
+      });
     return pids.length > 0 && pids.map(Number);
   });
 }
 
 async function register(): Promise<string> {
   const config = join(home, "runner.json");
-  const { exited } = runner(["register", "--url", fake.url, "--token", fake.registrationToken, "--name", "ci-box", "--labels", "linux,docker", "--config", config]);
+  const { exited } = runner([
+    "register",
+    "--url",
+    fake.url,
+    "--token",
+    fake.registrationToken,
+    "--name",
+    "ci-box",
+    "--labels",
+    "linux,docker",
+    "--config",
+    config,
+  ]);
   const result = await exited;
   expect(result).toMatchObject({ code: 0, stderr: "" });
   return config;
@@ -86,13 +104,18 @@ describe("sparki-runner", () => {
 
   it("a shared-pool runner without a working bwrap refuses to start, and says why in one line", async () => {
     const config = await register();
-    const child = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", join(home, "work")], { env: { ...process.env, HOME: home, PATH: home }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", join(home, "work")], {
+      env: { ...process.env, HOME: home, PATH: home },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.push(child);
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise((resolve) => child.once("exit", resolve));
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^sparki-runner: cannot sandbox steps: bwrap was not found on PATH \(Debian\/Ubuntu: apt-get install bubblewrap\); this runner serves the shared pool and refuses to run other workspaces' code unsandboxed\n$/);
+    expect(stderr).toMatch(
+      /^sparki-runner: cannot sandbox steps: bwrap was not found on PATH \(Debian\/Ubuntu: apt-get install bubblewrap\); this runner serves the shared pool and refuses to run other workspaces' code unsandboxed\n$/,
+    );
   });
 
   it("--no-sandbox: refused for the shared pool of a remote control plane, taken (and logged) for a workspace's runner", async () => {
@@ -104,12 +127,19 @@ describe("sparki-runner", () => {
     expect(shared.stderr).toMatch(/^sparki-runner: --no-sandbox is refused: this runner serves the shared pool, .*\n$/);
     await writeFile(config, JSON.stringify({ ...written, url: "https://sparki.example.invalid", pool: "workspace" }));
     // SPARKI_RUNNER_NO_SANDBOX=1 is the flag's twin (for service managers).
-    const viaEnv = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", join(home, "work")], { env: { ...process.env, HOME: home, SPARKI_RUNNER_NO_SANDBOX: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const viaEnv = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", join(home, "work")], {
+      env: { ...process.env, HOME: home, SPARKI_RUNNER_NO_SANDBOX: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.push(viaEnv);
     let out = "";
     viaEnv.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    await until("the runner to start unsandboxed", () => /runner started: .*not sandboxed/.test(out) || viaEnv.exitCode !== null, 20_000, { diagnostics: () => out });
-    expect(out).toMatch(/sandbox off \(--no-sandbox\): steps run as this runner's user with its environment; this runner serves only its workspace\n[\s\S]*runner started: .*not sandboxed/);
+    await until("the runner to start unsandboxed", () => /runner started: .*not sandboxed/.test(out) || viaEnv.exitCode !== null, 20_000, {
+      diagnostics: () => out,
+    });
+    expect(out).toMatch(
+      /sandbox off \(--no-sandbox\): steps run as this runner's user with its environment; this runner serves only its workspace\n[\s\S]*runner started: .*not sandboxed/,
+    );
   });
 
   it("SIGTERM lets a running job finish within the grace period, then exits 0", async () => {

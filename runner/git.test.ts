@@ -58,7 +58,9 @@ describe("checkout", () => {
 
   it("refuses URLs git must never see: credentials, option injection", async () => {
     for (const url of ["https://user:pw@example.com/r.git", "--upload-pack=touch /tmp/x"]) {
-      await expect(checkout({ url, commitSha: repo.shas[0] as string, branch: "main" }, join(work, "bad"), { signal: signal(), output: collect() })).rejects.toThrow(/repository URL/);
+      await expect(
+        checkout({ url, commitSha: repo.shas[0] as string, branch: "main" }, join(work, "bad"), { signal: signal(), output: collect() }),
+      ).rejects.toThrow(/repository URL/);
     }
   });
 
@@ -69,10 +71,18 @@ describe("checkout", () => {
       gitIn(side.dir, "commit", "--quiet", "--allow-empty", "-m", "feature work");
       const feature = gitIn(side.dir, "rev-parse", "HEAD");
       gitIn(side.dir, "checkout", "--quiet", "main");
-      const borrowed = checkout({ url: side.dir, commitSha: feature, branch: "main" }, join(work, "borrowed"), { signal: signal(), output: collect(), requireOnBranch: true });
+      const borrowed = checkout({ url: side.dir, commitSha: feature, branch: "main" }, join(work, "borrowed"), {
+        signal: signal(),
+        output: collect(),
+        requireOnBranch: true,
+      });
       await expect(borrowed).rejects.toThrow(`commit ${feature} is not on branch main`);
       // An older commit of the branch is on it; without the check any fetched commit is accepted.
-      await checkout({ url: side.dir, commitSha: side.shas[0] as string, branch: "main" }, join(work, "ancestor"), { signal: signal(), output: collect(), requireOnBranch: true });
+      await checkout({ url: side.dir, commitSha: side.shas[0] as string, branch: "main" }, join(work, "ancestor"), {
+        signal: signal(),
+        output: collect(),
+        requireOnBranch: true,
+      });
       await checkout({ url: side.dir, commitSha: feature, branch: "main" }, join(work, "unchecked"), { signal: signal(), output: collect() });
     } finally {
       await side.cleanup();

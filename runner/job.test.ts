@@ -10,7 +10,7 @@ let repo: Awaited<ReturnType<typeof createRepo>>;
 
 beforeEach(async () => {
   fake = await FakeControlPlane.start();
-  repo = await createRepo([{ "README.md": "# test\n", "hello.sh": "echo \"hello from $SPARKI_STEP_ID\"\n" }]);
+  repo = await createRepo([{ "README.md": "# test\n", "hello.sh": 'echo "hello from $SPARKI_STEP_ID"\n' }]);
   agent = await startAgent(fake);
 });
 
@@ -26,7 +26,7 @@ const seqs = (id: string) => fake.job(id).log.map((l) => l.seq);
 describe("runner against the fake control plane", () => {
   it("runs a job whose steps succeed; lines arrive in order, none lost or doubled", async () => {
     const steps = [
-      { id: "count", command: "for i in $(seq 1 2000); do echo \"line $i\"; done" },
+      { id: "count", command: 'for i in $(seq 1 2000); do echo "line $i"; done' },
       { id: "color", command: "sh hello.sh; printf '\\033[31mred\\033[0m\\n'; printf 'tail without newline'" },
     ];
     const id = fake.enqueue(jobSpec(repo.dir, sha(), steps));
@@ -46,11 +46,13 @@ describe("runner against the fake control plane", () => {
   });
 
   it("ends the job failed with the failing step's exit code and skips the rest", async () => {
-    const id = fake.enqueue(jobSpec(repo.dir, sha(), [
-      { id: "ok", command: "echo fine" },
-      { id: "bad", command: "echo before; exit 3" },
-      { id: "never", command: "echo never" },
-    ]));
+    const id = fake.enqueue(
+      jobSpec(repo.dir, sha(), [
+        { id: "ok", command: "echo fine" },
+        { id: "bad", command: "echo before; exit 3" },
+        { id: "never", command: "echo never" },
+      ]),
+    );
     const job = await fake.waitFor(id, (j) => j.result !== null);
     expect(job.result).toMatchObject({ status: "failed", exitCode: 3 });
     expect(job.result?.steps.map((s) => s.status)).toEqual(["succeeded", "failed", "skipped"]);
@@ -61,7 +63,10 @@ describe("runner against the fake control plane", () => {
   it("cancel kills the whole process group within 5 s", async () => {
     const id = fake.enqueue(jobSpec(repo.dir, sha(), [{ id: "wait", command: 'sleep 60 & echo "child $!"; echo "shell $$"; sleep 60; wait' }]));
     const running = await fake.waitFor(id, (j) => j.log.some((l) => l.text.startsWith("shell ")));
-    const pids = running.log.map((l) => /^(child|shell) (\d+)$/.exec(l.text)?.[2]).filter((p): p is string => p !== undefined).map(Number);
+    const pids = running.log
+      .map((l) => /^(child|shell) (\d+)$/.exec(l.text)?.[2])
+      .filter((p): p is string => p !== undefined)
+      .map(Number);
     expect(pids).toHaveLength(2);
     fake.cancel(id);
     await until(`the step's processes (${pids.join(", ")}) to be gone`, () => pids.every(processGone), 5000);
@@ -86,7 +91,9 @@ describe("runner against the fake control plane", () => {
 
   it("keeps the log byte for byte when the socket is cut three times mid-stream", async () => {
     // Colours, multi-byte text, \r\n endings, varying lengths and a last line without a newline.
-    const command = "i=0; pad=''; while [ $i -lt 10000 ]; do i=$((i+1)); pad=\"${pad}x\"; [ ${#pad} -gt 50 ] && pad=''; printf '\\033[3%dm%05d\\033[0m héllo ✓ %s\\r\\n' $((i % 8)) $i \"$pad\"; done; printf 'end'";
+    const command =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${pad} is the shell script's own variable
+      "i=0; pad=''; while [ $i -lt 10000 ]; do i=$((i+1)); pad=\"${pad}x\"; [ ${#pad} -gt 50 ] && pad=''; printf '\\033[3%dm%05d\\033[0m héllo ✓ %s\\r\\n' $((i % 8)) $i \"$pad\"; done; printf 'end'";
     const id = fake.enqueue(jobSpec(repo.dir, sha(), [{ id: "spam", command }]));
     // A connection takes at most 299 + one frame (1000) lines before its cut, so three cuts
     // always happen well before the 10,000 lines end.

@@ -61,7 +61,9 @@ describe("leases and fencing", () => {
     const client = runner.forJob(job);
     const stale = { leaseId: job.leaseId, fencingToken: job.fencingToken + 7 };
     await expect(client.heartbeat(id, stale)).rejects.toMatchObject({ status: 409 });
-    await expect(client.updateStep(id, "s", { ...stale, status: "running", exitCode: null, startedAt: null, finishedAt: null })).rejects.toMatchObject({ status: 409 });
+    await expect(client.updateStep(id, "s", { ...stale, status: "running", exitCode: null, startedAt: null, finishedAt: null })).rejects.toMatchObject({
+      status: 409,
+    });
     await expect(client.complete(id, { ...stale, status: "succeeded", exitCode: 0, steps: [] })).rejects.toMatchObject({ status: 409 });
     await expect(client.release(id, { ...stale, reason: "shutdown" })).rejects.toMatchObject({ status: 409 });
     expect(fake.job(id).refusals.map((r) => r.route)).toEqual(["heartbeat", "steps", "complete", "release"]);

@@ -73,11 +73,17 @@ beforeEach(async () => {
 afterEach(() => server.close());
 
 function stream(options: Partial<LogStreamOptions> = {}): LogStream {
-  const logs = new LogStream({ url: server.url, headers: {}, masker: createMasker([]), say: (m) => said.push(m), backoff: { baseMs: 10, capMs: 50 }, ...options });
+  const logs = new LogStream({
+    url: server.url,
+    headers: {},
+    masker: createMasker([]),
+    say: (m) => said.push(m),
+    backoff: { baseMs: 10, capMs: 50 },
+    ...options,
+  });
   logs.start();
   return logs;
 }
-
 
 const line = (i: number) => Buffer.from(`line ${i}\n`);
 
@@ -205,8 +211,8 @@ describe("LogStream frame coalescing", () => {
   it("pauses a producer above the high-water mark and wakes it once acknowledged", async () => {
     const logs = stream({ highWaterBytes: 4096 });
     const out = logs.sink("build");
-    expect(out.write(Buffer.from("x".repeat(1000) + "\n"))).toBe(true);
-    expect(out.write(Buffer.from("y".repeat(4000) + "\n"))).toBe(false);
+    expect(out.write(Buffer.from(`${"x".repeat(1000)}\n`))).toBe(true);
+    expect(out.write(Buffer.from(`${"y".repeat(4000)}\n`))).toBe(false);
     const woken = new Promise<void>((resolve) => out.onDrain(resolve));
     await woken;
     out.end();

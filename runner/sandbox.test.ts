@@ -10,10 +10,29 @@ describe("sandboxArgv", () => {
   it("namespaces, read-only host, fresh /proc and /dev, private /tmp, no capabilities, dies with the runner", () => {
     const argv = sandboxArgv({ sandbox: { bwrap: "bwrap", hidden: [] }, jobDir: "/srv/work/job-1" }, "/srv/work/job-1/src", sh);
     expect(argv).toEqual([
-      "--args", "3",
-      "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL",
-      "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-      "--bind", "/srv/work/job-1", "/srv/work/job-1", "--chdir", "/srv/work/job-1/src", "--", ...sh,
+      "--args",
+      "3",
+      "--die-with-parent",
+      "--unshare-pid",
+      "--unshare-ipc",
+      "--cap-drop",
+      "ALL",
+      "--ro-bind",
+      "/",
+      "/",
+      "--dev",
+      "/dev",
+      "--proc",
+      "/proc",
+      "--tmpfs",
+      "/tmp",
+      "--bind",
+      "/srv/work/job-1",
+      "/srv/work/job-1",
+      "--chdir",
+      "/srv/work/job-1/src",
+      "--",
+      ...sh,
     ]);
     expect(argv).not.toContain("--share-net");
     expect(argv).not.toContain("--unshare-net");
@@ -32,15 +51,35 @@ describe("sandboxArgv", () => {
     const mounts = argv.slice(argv.indexOf("/tmp") + 1, argv.indexOf("--chdir"));
     expect(mounts).toEqual([
       // The work root lies inside the hidden config folder: covered by it, left out.
-      "--tmpfs", "/home/ci/.sparki-runner",
-      "--ro-bind", "/dev/null", "/etc/sparki-runner.json",
-      "--bind", "/home/ci/.sparki-runner/work/job-7", "/home/ci/.sparki-runner/work/job-7",
-      "--remount-ro", "/home/ci/.sparki-runner",
+      "--tmpfs",
+      "/home/ci/.sparki-runner",
+      "--ro-bind",
+      "/dev/null",
+      "/etc/sparki-runner.json",
+      "--bind",
+      "/home/ci/.sparki-runner/work/job-7",
+      "/home/ci/.sparki-runner/work/job-7",
+      "--remount-ro",
+      "/home/ci/.sparki-runner",
     ]);
   });
 
   it("leaves out what the private /tmp already hides, and never mounts over /", () => {
-    const argv = sandboxArgv({ sandbox: { bwrap: "bwrap", hidden: [{ path: "/tmp/sparki-work-x", kind: "dir" }, { path: "/tmp/runner.json", kind: "file" }, { path: "/", kind: "dir" }] }, jobDir: "/tmp/sparki-work-x/job-1" }, "/tmp/sparki-work-x/job-1/src", sh);
+    const argv = sandboxArgv(
+      {
+        sandbox: {
+          bwrap: "bwrap",
+          hidden: [
+            { path: "/tmp/sparki-work-x", kind: "dir" },
+            { path: "/tmp/runner.json", kind: "file" },
+            { path: "/", kind: "dir" },
+          ],
+        },
+        jobDir: "/tmp/sparki-work-x/job-1",
+      },
+      "/tmp/sparki-work-x/job-1/src",
+      sh,
+    );
     expect(argv.filter((a) => a === "--tmpfs")).toHaveLength(1);
     expect(argv).not.toContain("/dev/null");
     expect(argv.slice(-9, -6)).toEqual(["--bind", "/tmp/sparki-work-x/job-1", "/tmp/sparki-work-x/job-1"]);
@@ -71,13 +110,21 @@ describe("hiddenPaths", () => {
     mkdirSync(shared);
     writeFileSync(join(shared, "runner.json"), "{}");
     symlinkSync(join(shared, "runner.json"), join(root, "link.json"));
-    expect(hiddenPaths({ configPath: join(root, "link.json"), workDir: join(root, "missing"), extra: [join(root, "nope")] })).toEqual([{ path: join(shared, "runner.json"), kind: "file" }]);
+    expect(hiddenPaths({ configPath: join(root, "link.json"), workDir: join(root, "missing"), extra: [join(root, "nope")] })).toEqual([
+      { path: join(shared, "runner.json"), kind: "file" },
+    ]);
   });
 });
 
 describe("sandboxBaseEnv", () => {
   it("keeps PATH's absolute entries and nothing else of the runner's environment", () => {
-    const env = sandboxBaseEnv("/w/job-1", { PATH: ".:/usr/bin::bin:/opt/node/bin", HOME: "/root", SPARKI_RUNNER_TOKEN: "srn_x", AWS_SECRET_ACCESS_KEY: "k", LANG: "de_DE.UTF-8" });
+    const env = sandboxBaseEnv("/w/job-1", {
+      PATH: ".:/usr/bin::bin:/opt/node/bin",
+      HOME: "/root",
+      SPARKI_RUNNER_TOKEN: "srn_x",
+      AWS_SECRET_ACCESS_KEY: "k",
+      LANG: "de_DE.UTF-8",
+    });
     expect(env).toEqual({ PATH: "/usr/bin:/opt/node/bin", HOME: "/w/job-1/home", LANG: "de_DE.UTF-8", TMPDIR: "/tmp" });
   });
 
@@ -98,7 +145,8 @@ describe("decideSandbox", () => {
   const broken = { ok: false, reason: "bwrap was not found on PATH" } as const;
 
   it("sandboxes whenever bwrap works and nobody opted out", () => {
-    for (const pool of ["shared", "workspace", undefined] as const) expect(decideSandbox({ probe: ok, noSandbox: false, pool, localControlPlane: false }).mode).toBe("sandbox");
+    for (const pool of ["shared", "workspace", undefined] as const)
+      expect(decideSandbox({ probe: ok, noSandbox: false, pool, localControlPlane: false }).mode).toBe("sandbox");
   });
 
   it("refuses a shared-pool runner without a working bwrap, saying why", () => {
@@ -110,14 +158,23 @@ describe("decideSandbox", () => {
   });
 
   it("refuses a workspace runner without bwrap unless --no-sandbox says so", () => {
-    expect(decideSandbox({ probe: broken, noSandbox: false, pool: "workspace", localControlPlane: false })).toEqual({ mode: "refuse", reason: expect.stringContaining("--no-sandbox") });
+    expect(decideSandbox({ probe: broken, noSandbox: false, pool: "workspace", localControlPlane: false })).toEqual({
+      mode: "refuse",
+      reason: expect.stringContaining("--no-sandbox"),
+    });
     expect(decideSandbox({ probe: broken, noSandbox: true, pool: "workspace", localControlPlane: false }).mode).toBe("none");
   });
 
   it("--no-sandbox on the shared pool: refused, unless the control plane is on this machine (a dev stack)", () => {
-    expect(decideSandbox({ probe: ok, noSandbox: true, pool: "shared", localControlPlane: false })).toEqual({ mode: "refuse", reason: expect.stringContaining("--no-sandbox is refused") });
+    expect(decideSandbox({ probe: ok, noSandbox: true, pool: "shared", localControlPlane: false })).toEqual({
+      mode: "refuse",
+      reason: expect.stringContaining("--no-sandbox is refused"),
+    });
     expect(decideSandbox({ probe: ok, noSandbox: true, pool: undefined, localControlPlane: false }).mode).toBe("refuse");
-    expect(decideSandbox({ probe: broken, noSandbox: true, pool: "shared", localControlPlane: true })).toEqual({ mode: "none", note: expect.stringContaining("development stack") });
+    expect(decideSandbox({ probe: broken, noSandbox: true, pool: "shared", localControlPlane: true })).toEqual({
+      mode: "none",
+      note: expect.stringContaining("development stack"),
+    });
   });
 });
 

@@ -51,19 +51,32 @@ function sink() {
 
 function run(command: string, extra: Partial<StepRunOptions> = {}) {
   const output = sink();
-  const outcome = runStep({ command, cwd: src, env: { ...sandboxBaseEnv(step.jobDir), JOB_VAR: "from the job" }, timeoutMs: 30_000, signal: new AbortController().signal, output, sandbox: step, killGraceMs: 1500, ...extra });
+  const outcome = runStep({
+    command,
+    cwd: src,
+    env: { ...sandboxBaseEnv(step.jobDir), JOB_VAR: "from the job" },
+    timeoutMs: 30_000,
+    signal: new AbortController().signal,
+    output,
+    sandbox: step,
+    killGraceMs: 1500,
+    ...extra,
+  });
   return { outcome, output };
 }
 
 /** Host pids whose command line contains `marker` (the step's pids are those of its own namespace). */
 function hostPids(marker: string): number[] {
-  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(marker) && !/ Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(marker) && !/ Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 describe("a sandboxed step", () => {
@@ -81,7 +94,12 @@ describe("a sandboxed step", () => {
       const { outcome, output } = run("env");
       await outcome;
       // The shell adds PWD (and some shells SHLVL, OLDPWD, _) of its own.
-      const names = output.text().trim().split("\n").map((l) => l.split("=")[0]).filter((n) => !["PWD", "SHLVL", "OLDPWD", "_"].includes(n ?? ""));
+      const names = output
+        .text()
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=")[0])
+        .filter((n) => !["PWD", "SHLVL", "OLDPWD", "_"].includes(n ?? ""));
       expect(names.sort()).toEqual(["HOME", "JOB_VAR", "LANG", "PATH", "TMPDIR"]);
       expect(output.text()).toContain(`HOME=${step.jobDir}/home\n`);
       expect(output.text()).not.toContain("runner-secret-value");
@@ -96,15 +114,29 @@ describe("a sandboxed step", () => {
     // A job's LD_PRELOAD must not reach bwrap, which runs on the host before the sandbox exists.
     const env = { ...sandboxBaseEnv(step.jobDir), JOB_SECRET: secret, LD_PRELOAD: `${src}/evil.so` };
     const output = sink();
-    const outcome = runStep({ command: 'echo "inside: $JOB_SECRET"; exec sleep 3177', cwd: src, env, timeoutMs: 30_000, signal: controller.signal, output, sandbox: step, killGraceMs: 1500 });
-    await until("the step to run", () => output.text().includes("inside: ") && hostPids("3177").length === 1);
-    const bwraps = readdirSync("/proc").filter((e) => /^\d+$/.test(e)).filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(`${step.sandbox.bwrap}\0--args\0`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("3177");
-      } catch {
-        return false;
-      }
+    const outcome = runStep({
+      command: 'echo "inside: $JOB_SECRET"; exec sleep 3177',
+      cwd: src,
+      env,
+      timeoutMs: 30_000,
+      signal: controller.signal,
+      output,
+      sandbox: step,
+      killGraceMs: 1500,
     });
+    await until("the step to run", () => output.text().includes("inside: ") && hostPids("3177").length === 1);
+    const bwraps = readdirSync("/proc")
+      .filter((e) => /^\d+$/.test(e))
+      .filter((pid) => {
+        try {
+          return (
+            readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(`${step.sandbox.bwrap}\0--args\0`) &&
+            readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("3177")
+          );
+        } catch {
+          return false;
+        }
+      });
     // bwrap on the host, and its init in the step's namespace.
     expect(bwraps.length).toBeGreaterThanOrEqual(1);
     for (const pid of bwraps) {
@@ -166,9 +198,20 @@ cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c 'srn_
     mkdirSync(join(jobDir, "home"));
     writeFileSync(join(state, "worker.env"), "JWT_SECRET=dev-jwt-secret-value\n");
     writeFileSync(join(state, "runner.json"), JSON.stringify({ runnerToken: "srn_devstacktoken" }));
-    const dev: SandboxedStep = { sandbox: { bwrap: step.sandbox.bwrap, hidden: hiddenPaths({ configPath: join(state, "runner.json"), workDir: join(state, "runner-work") }) }, jobDir };
+    const dev: SandboxedStep = {
+      sandbox: { bwrap: step.sandbox.bwrap, hidden: hiddenPaths({ configPath: join(state, "runner.json"), workDir: join(state, "runner-work") }) },
+      jobDir,
+    };
     const output = sink();
-    const outcome = runStep({ command: `cat ${state}/worker.env ${state}/runner.json 2>&1; ls -a ${state}; ls ${state}/runner-work; echo ok > ${state}/x 2>&1 || echo "read-only"`, cwd: join(jobDir, "src"), env: sandboxBaseEnv(jobDir), timeoutMs: 30_000, signal: new AbortController().signal, output, sandbox: dev });
+    const outcome = runStep({
+      command: `cat ${state}/worker.env ${state}/runner.json 2>&1; ls -a ${state}; ls ${state}/runner-work; echo ok > ${state}/x 2>&1 || echo "read-only"`,
+      cwd: join(jobDir, "src"),
+      env: sandboxBaseEnv(jobDir),
+      timeoutMs: 30_000,
+      signal: new AbortController().signal,
+      output,
+      sandbox: dev,
+    });
     await outcome;
     const text = output.text();
     expect(text).not.toContain("dev-jwt-secret-value");
@@ -189,11 +232,17 @@ cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c 'srn_
 
   it("a cancel gives the step's own trap its SIGTERM, then kills everything in the sandbox, setsid escapees too", async () => {
     const controller = new AbortController();
-    const { outcome, output } = run(`trap 'echo "cleaning up"; exit 1' TERM
+    const { outcome, output } = run(
+      `trap 'echo "cleaning up"; exit 1' TERM
 (trap '' TERM; exec sleep 3171) &
 setsid sleep 3172 &
-echo ready; sleep 3173 & wait`, { signal: controller.signal });
-    await until("the step's processes", () => output.text().includes("ready") && hostPids("3171").length + hostPids("3172").length + hostPids("3173").length === 3);
+echo ready; sleep 3173 & wait`,
+      { signal: controller.signal },
+    );
+    await until(
+      "the step's processes",
+      () => output.text().includes("ready") && hostPids("3171").length + hostPids("3172").length + hostPids("3173").length === 3,
+    );
     controller.abort();
     expect(await outcome).toMatchObject({ kind: "aborted" });
     expect(output.text()).toContain("cleaning up\n");

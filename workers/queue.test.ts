@@ -10,7 +10,10 @@ it("dead-letters malformed events at once, retries a green build Postgres has no
   const user = await signup("queue");
   const projectId = (await createProject(user, (await createWorkspace(user)).id)).id;
   // The coordinator's outbox can be behind its build.completed event.
-  const behind = await withDb(async (db) => (await db.insert(builds).values({ projectId, number: 1, branch: "main", status: "running", trigger: "api" }).returning({ id: builds.id }))[0]?.id ?? "");
+  const behind = await withDb(
+    async (db) =>
+      (await db.insert(builds).values({ projectId, number: 1, branch: "main", status: "running", trigger: "api" }).returning({ id: builds.id }))[0]?.id ?? "",
+  );
   const batch = createMessageBatch("sparki-events", [
     { id: "bad", timestamp: new Date(), attempts: 1, body: { type: "build.requested", buildId: "nope" } },
     {
@@ -20,9 +23,24 @@ it("dead-letters malformed events at once, retries a green build Postgres has no
       body: { type: "deploy.requested", deploymentId: crypto.randomUUID(), buildId: crypto.randomUUID(), correlationId: "c1", occurredAt: now },
     },
     // A build deleted before its event arrived: nothing to run, so the event is done.
-    { id: "gone", timestamp: new Date(), attempts: 1, body: { type: "build.requested", buildId: crypto.randomUUID(), projectId: crypto.randomUUID(), correlationId: "c2", occurredAt: now } },
-    { id: "failed", timestamp: new Date(), attempts: 1, body: { type: "build.completed", buildId: behind, projectId, status: "failed", correlationId: "c3", occurredAt: now } },
-    { id: "behind", timestamp: new Date(), attempts: 1, body: { type: "build.completed", buildId: behind, projectId, status: "succeeded", correlationId: "c4", occurredAt: now } },
+    {
+      id: "gone",
+      timestamp: new Date(),
+      attempts: 1,
+      body: { type: "build.requested", buildId: crypto.randomUUID(), projectId: crypto.randomUUID(), correlationId: "c2", occurredAt: now },
+    },
+    {
+      id: "failed",
+      timestamp: new Date(),
+      attempts: 1,
+      body: { type: "build.completed", buildId: behind, projectId, status: "failed", correlationId: "c3", occurredAt: now },
+    },
+    {
+      id: "behind",
+      timestamp: new Date(),
+      attempts: 1,
+      body: { type: "build.completed", buildId: behind, projectId, status: "succeeded", correlationId: "c4", occurredAt: now },
+    },
   ]);
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);

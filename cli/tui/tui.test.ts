@@ -23,7 +23,8 @@ async function start(source: FakeSource = fakeSource()) {
   instances.push(app);
   const screen = () => plain(app.lastFrame());
   /** Waits (the machine may be busy) until the screen shows `what`. */
-  const until = (what: string | RegExp) => vi.waitFor(() => (typeof what === "string" ? expect(screen()).toContain(what) : expect(screen()).toMatch(what)), { timeout: 5000, interval: 20 });
+  const until = (what: string | RegExp) =>
+    vi.waitFor(() => (typeof what === "string" ? expect(screen()).toContain(what) : expect(screen()).toMatch(what)), { timeout: 5000, interval: 20 });
   await until("❯ web");
   const press = (...keys: string[]) => typeKeys(app.stdin, ...keys);
   return { app, source, press, screen, until };
@@ -82,7 +83,13 @@ describe("sparki tui", () => {
     await press(KEYS.tab, "l");
     await vi.waitFor(() => expect(source.calls).toContain(`follow ${BUILD}`));
     source.emit(
-      Array.from({ length: 100 }, (_, i) => ({ seq: i + 1, jobId: `${BUILD}.1`, step: "build", ts: 0, text: i === 99 ? "\x1b[31mlast line\x1b[0m" : `line ${i + 1}` })),
+      Array.from({ length: 100 }, (_, i) => ({
+        seq: i + 1,
+        jobId: `${BUILD}.1`,
+        step: "build",
+        ts: 0,
+        text: i === 99 ? "\x1b[31mlast line\x1b[0m" : `line ${i + 1}`,
+      })),
       "running",
     );
     await until("lines 82-100 of 100  following");

@@ -6,15 +6,18 @@ import { gunzip, GzipError } from "./gunzip.ts";
 function counted(bytes: Uint8Array, size = 64 * 1024) {
   const seen = { taken: 0 };
   let at = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (at >= bytes.byteLength) return controller.close();
-      const chunk = bytes.slice(at, at + size);
-      at += chunk.byteLength;
-      seen.taken += chunk.byteLength;
-      controller.enqueue(chunk);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (at >= bytes.byteLength) return controller.close();
+        const chunk = bytes.slice(at, at + size);
+        at += chunk.byteLength;
+        seen.taken += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return { stream, seen };
 }
 

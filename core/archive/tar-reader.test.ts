@@ -43,7 +43,10 @@ async function readAll(stream: ReadableStream<Uint8Array>, limits = roomy) {
 }
 
 async function refusal(stream: ReadableStream<Uint8Array>, limits = roomy): Promise<TarError> {
-  const err = await readAll(stream, limits).then(() => null, (e: unknown) => e);
+  const err = await readAll(stream, limits).then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TarError);
   return err as TarError;
 }
@@ -58,7 +61,9 @@ async function packed(dir: string): Promise<ReadableStream<Uint8Array>> {
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe("readTar", () => {
   it("reads what the runner's tar writes: nested files, long and non-ASCII names, empty files", async () => {
@@ -97,7 +102,15 @@ describe("readTar", () => {
     const pax = bytes("21 path=pax/name.txt\n");
     const gnu = bytes("gnu/long-name.txt\0");
     const { files } = await readAll(
-      chunked(archive([ustarHeader("PaxHeader", pax.byteLength, "x"), pax], [ustarHeader("short", 1), bytes("p")], [ustarHeader("././@LongLink", gnu.byteLength, "L"), gnu], [ustarHeader("trunc", 1), bytes("g")], [ustarHeader("file.txt", 1, "0", { prefix: "pre/fix" }), bytes("u")])),
+      chunked(
+        archive(
+          [ustarHeader("PaxHeader", pax.byteLength, "x"), pax],
+          [ustarHeader("short", 1), bytes("p")],
+          [ustarHeader("././@LongLink", gnu.byteLength, "L"), gnu],
+          [ustarHeader("trunc", 1), bytes("g")],
+          [ustarHeader("file.txt", 1, "0", { prefix: "pre/fix" }), bytes("u")],
+        ),
+      ),
     );
     expect(files).toEqual({ "pax/name.txt": "p", "gnu/long-name.txt": "g", "pre/fix/file.txt": "u" });
   });
@@ -120,7 +133,9 @@ describe("readTar", () => {
 
   it("refuses a traversal hidden in a pax path", async () => {
     const pax = bytes("19 path=../../evil\n");
-    expect((await refusal(chunked(archive([ustarHeader("PaxHeader", pax.byteLength, "x"), pax], [ustarHeader("harmless", 1), bytes("x")])))).message).toMatch(/outside/);
+    expect((await refusal(chunked(archive([ustarHeader("PaxHeader", pax.byteLength, "x"), pax], [ustarHeader("harmless", 1), bytes("x")])))).message).toMatch(
+      /outside/,
+    );
   });
 
   it("refuses a real symlink that tar packed", async () => {
@@ -134,13 +149,18 @@ describe("readTar", () => {
 
   it("stops at each limit: one file's size (before reading it), file count, total bytes", async () => {
     let read = 0;
-    const counting = chunked(archive([ustarHeader("big", 5000), new Uint8Array(5000)]), 512).pipeThrough(new TransformStream({ transform: (c, ctl) => ((read += c.byteLength), ctl.enqueue(c)) }));
+    const counting = chunked(archive([ustarHeader("big", 5000), new Uint8Array(5000)]), 512).pipeThrough(
+      new TransformStream({ transform: (c, ctl) => ((read += c.byteLength), ctl.enqueue(c)) }),
+    );
     const size = await refusal(counting, { ...roomy, maxFileBytes: 4096 });
     expect([size.kind, size.message]).toEqual(["limit", "file big is 5000 bytes, over the limit of 4096"]);
     expect(read).toBeLessThan(5000);
     const many = archive(...Array.from({ length: 4 }, (_, i): [Uint8Array, Uint8Array] => [ustarHeader(`f${i}`, 1), bytes("x")]));
     expect((await refusal(chunked(many), { ...roomy, maxFiles: 3 })).message).toMatch(/more than 3 files/);
-    const total = await refusal(chunked(archive([ustarHeader("a", 3000), new Uint8Array(3000)], [ustarHeader("b", 3000), new Uint8Array(3000)])), { ...roomy, maxTotalBytes: 5000 });
+    const total = await refusal(chunked(archive([ustarHeader("a", 3000), new Uint8Array(3000)], [ustarHeader("b", 3000), new Uint8Array(3000)])), {
+      ...roomy,
+      maxTotalBytes: 5000,
+    });
     expect([total.kind, total.message]).toEqual(["limit", "the archive inflates to more than 5000 bytes"]);
   });
 

@@ -63,9 +63,7 @@ deployments:
   });
 
   it("names line and column of schema errors, unknown keys included", () => {
-    const r = parseSparkiConfig(
-      ["framework: Next.js", "comands:", "  build: x", "deployments:", "  - stage: prod", "    platform: heroku"].join("\n"),
-    );
+    const r = parseSparkiConfig(["framework: Next.js", "comands:", "  build: x", "deployments:", "  - stage: prod", "    platform: heroku"].join("\n"));
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const byPath = Object.fromEntries(r.issues.map((i) => [i.path, [i.line, i.column]]));

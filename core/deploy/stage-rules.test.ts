@@ -34,7 +34,12 @@ describe("effectiveStage: sparki.yml only tightens the server's rule", () => {
 
   it("without a rule, a stage accepts only the project's default branch and owners and admins approve", () => {
     expect(defaultStageRule("trunk")).toEqual({ requireApproval: false, branches: ["trunk"], approverRoles: ["owner", "admin"] });
-    expect(effectiveStage("prod", null, "trunk", yml(false, ["*"]), "trunk")).toEqual({ approval: false, approverRoles: ["owner", "admin"], allowed: true, refusal: null });
+    expect(effectiveStage("prod", null, "trunk", yml(false, ["*"]), "trunk")).toEqual({
+      approval: false,
+      approverRoles: ["owner", "admin"],
+      allowed: true,
+      refusal: null,
+    });
     const e = effectiveStage("prod", null, "trunk", yml(false, ["*"]), "main");
     expect(e.allowed).toBe(false);
     expect(e.refusal).toContain("stage prod has no rule yet, so it accepts only the default branch trunk, not main");
@@ -46,7 +51,10 @@ describe("effectiveStage: sparki.yml only tightens the server's rule", () => {
   });
 
   it("a rule with no branches accepts none", () => {
-    expect(effectiveStage("frozen", { requireApproval: false, branches: [], approverRoles: ["owner"] }, "main", yml(false, null), "main")).toMatchObject({ allowed: false, refusal: "the project's rule for stage frozen accepts no branch, not branch main" });
+    expect(effectiveStage("frozen", { requireApproval: false, branches: [], approverRoles: ["owner"] }, "main", yml(false, null), "main")).toMatchObject({
+      allowed: false,
+      refusal: "the project's rule for stage frozen accepts no branch, not branch main",
+    });
   });
 
   it("sparki.yml cannot add approvers: only the server's roles, and only roles that approve at all", () => {
@@ -72,7 +80,28 @@ describe("branchPatternProblem", () => {
     for (const p of ["main", "release/*", "**", "*", "feature/**", "v1.2", "hotfix-*"]) expect(branchPatternProblem(p), p).toBeNull();
   });
   it("refuses what git never names a branch", () => {
-    for (const p of ["", "a b", "a\u0000b", "a\nb", "a..b", "/main", "-x", "main/", "x.lock", "a//b", "a:b", "a?b", "a[b", "a\\b", "a~1", "a^", "a@{1}", ".hidden", "a/.b", "x".repeat(256)]) {
+    for (const p of [
+      "",
+      "a b",
+      "a\u0000b",
+      "a\nb",
+      "a..b",
+      "/main",
+      "-x",
+      "main/",
+      "x.lock",
+      "a//b",
+      "a:b",
+      "a?b",
+      "a[b",
+      "a\\b",
+      "a~1",
+      "a^",
+      "a@{1}",
+      ".hidden",
+      "a/.b",
+      "x".repeat(256),
+    ]) {
       expect(branchPatternProblem(p), JSON.stringify(p)).not.toBeNull();
     }
   });

@@ -13,7 +13,13 @@ const FIXTURES = fileURLToPath(new URL("./fixtures", import.meta.url));
  */
 const TABLE: Record<string, { framework: string | null; pm: string | null; build: string | null; out: string | null; lang?: string | null }> = {
   angular: { framework: "angular", pm: "npm", build: "npm run build", out: "dist/ng-dashboard/browser" },
-  "aspnet-core": { framework: "aspnet-core", pm: "dotnet", build: "dotnet publish src/WeatherApi/WeatherApi.csproj -c Release -o publish", out: null, lang: "csharp" },
+  "aspnet-core": {
+    framework: "aspnet-core",
+    pm: "dotnet",
+    build: "dotnet publish src/WeatherApi/WeatherApi.csproj -c Release -o publish",
+    out: null,
+    lang: "csharp",
+  },
   astro: { framework: "astro", pm: "pnpm", build: "pnpm run build", out: "dist" },
   bun: { framework: "bun", pm: "bun", build: null, out: null },
   deno: { framework: "deno", pm: "deno", build: null, out: null },
@@ -85,8 +91,7 @@ describe("key fields per fixture (hand-written)", () => {
 });
 
 describe("monorepo apps (hand-written)", () => {
-  const apps = async (name: string) =>
-    (await detect(await fsTree(join(FIXTURES, name)))).apps.map((a) => [a.path, a.framework, a.commands.build, a.outputDir]);
+  const apps = async (name: string) => (await detect(await fsTree(join(FIXTURES, name)))).apps.map((a) => [a.path, a.framework, a.commands.build, a.outputDir]);
 
   it("turborepo lists the two apps, not the ui and tsconfig packages", async () => {
     expect(await apps("turborepo")).toEqual([

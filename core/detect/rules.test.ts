@@ -41,7 +41,10 @@ describe("framework rules", () => {
 
   it("ignores npm's placeholder test script and dev-server start scripts", async () => {
     const r = await run({
-      "package.json": pkg({ scripts: { test: 'echo "Error: no test specified" && exit 1', start: "react-scripts start" }, dependencies: { "react-scripts": "5" } }),
+      "package.json": pkg({
+        scripts: { test: 'echo "Error: no test specified" && exit 1', start: "react-scripts start" },
+        dependencies: { "react-scripts": "5" },
+      }),
     });
     expect([r.framework, r.commands.test, r.commands.start, r.outputDir]).toEqual(["create-react-app", null, null, "build"]);
   });
@@ -78,7 +81,15 @@ describe("framework rules", () => {
 describe("empty and unknown repositories", () => {
   it("an empty repository is all null with a reason", async () => {
     const r = await run({});
-    expect(r).toMatchObject({ framework: null, language: null, packageManager: null, outputDir: null, apps: [], reason: "the repository is empty", confidence: 0 });
+    expect(r).toMatchObject({
+      framework: null,
+      language: null,
+      packageManager: null,
+      outputDir: null,
+      apps: [],
+      reason: "the repository is empty",
+      confidence: 0,
+    });
   });
 
   it("a malformed package.json is not a crash, and the reason says what is wrong", async () => {
@@ -87,4 +98,3 @@ describe("empty and unknown repositories", () => {
     expect(r.reason).toMatch(/^package\.json is not valid JSON \(.+\); fix it so Sparki can read it$/);
   });
 });
-

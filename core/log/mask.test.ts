@@ -90,7 +90,11 @@ describe("secret masking", () => {
       for (let i = 0; i < 60; i++) text += words[Math.floor(random() * words.length)];
       const bytes = enc.encode(text).length;
       const cuts = Array.from({ length: Math.floor(random() * 8) }, () => Math.floor(random() * bytes)).sort((a, b) => a - b);
-      const expected = secrets.slice().sort((a, b) => b.length - a.length).reduce((t, s) => t.replaceAll(s, "\u0000"), text).replaceAll("\u0000", "***");
+      const expected = secrets
+        .slice()
+        .sort((a, b) => b.length - a.length)
+        .reduce((t, s) => t.replaceAll(s, "\u0000"), text)
+        .replaceAll("\u0000", "***");
       expect(maskInChunks(m, text, cuts)).toBe(expected);
     }
   });

@@ -13,8 +13,14 @@ describe("secret forms", () => {
         const std = Buffer.from(text).toString("base64");
         const url = Buffer.from(text).toString("base64url");
         const forms = secretForms(secret);
-        expect(forms.some((f) => f !== secret && std.includes(f)), `std ${before}/${after}`).toBe(true);
-        expect(forms.some((f) => f !== secret && url.includes(f)), `url ${before}/${after}`).toBe(true);
+        expect(
+          forms.some((f) => f !== secret && std.includes(f)),
+          `std ${before}/${after}`,
+        ).toBe(true);
+        expect(
+          forms.some((f) => f !== secret && url.includes(f)),
+          `url ${before}/${after}`,
+        ).toBe(true);
       }
     }
   });
@@ -23,8 +29,16 @@ describe("secret forms", () => {
     // "abcd" at shift 0: YWJj + the first char of the next group (6 bits of "d").
     expect(base64Core(enc.encode("abcd"), 0)).toBe("YWJjZ");
     expect(Buffer.from("abcd").toString("base64")).toBe("YWJjZA==");
-    expect(Buffer.from("Xabcd").toString("base64").includes(base64Core(enc.encode("abcd"), 1))).toBe(true);
-    expect(Buffer.from("XXabcd!").toString("base64").includes(base64Core(enc.encode("abcd"), 2))).toBe(true);
+    expect(
+      Buffer.from("Xabcd")
+        .toString("base64")
+        .includes(base64Core(enc.encode("abcd"), 1)),
+    ).toBe(true);
+    expect(
+      Buffer.from("XXabcd!")
+        .toString("base64")
+        .includes(base64Core(enc.encode("abcd"), 2)),
+    ).toBe(true);
   });
 
   it("includes the URL-encoded and JSON-escaped forms", () => {

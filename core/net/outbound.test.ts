@@ -6,7 +6,8 @@ const development = { development: true };
 
 describe("outboundProblem", () => {
   it("allows https to a public host on the standard ports", () => {
-    for (const url of ["https://app.example.com/health", "https://app.example.com:443/", "https://app.example.com:8443/x?y=1"]) expect(outboundProblem(url, production), url).toBeNull();
+    for (const url of ["https://app.example.com/health", "https://app.example.com:443/", "https://app.example.com:8443/x?y=1"])
+      expect(outboundProblem(url, production), url).toBeNull();
   });
 
   it.each([
@@ -49,7 +50,8 @@ describe("outboundProblem", () => {
       expect(outboundProblem(url, development), url).toBeNull();
       expect(outboundProblem(url, production), url).not.toBeNull();
     }
-    for (const url of ["http://10.0.0.1/", "https://169.254.169.254/", "http://app.example.com/", "https://[fe80::1]/", "http://u:p@127.0.0.1/"]) expect(outboundProblem(url, development), url).not.toBeNull();
+    for (const url of ["http://10.0.0.1/", "https://169.254.169.254/", "http://app.example.com/", "https://[fe80::1]/", "http://u:p@127.0.0.1/"])
+      expect(outboundProblem(url, development), url).not.toBeNull();
   });
 });
 
@@ -112,7 +114,9 @@ describe("platformApiProblem", () => {
     expect(platformApiProblem(new URL("https://backboard.railway.com/graphql/v2"), railway, [])).toBeNull();
     expect(platformApiProblem(new URL("http://127.0.0.1:4567/graphql/v2"), railway, overrides)).toBeNull();
     expect(platformApiProblem(new URL("https://railway-proxy.corp.example:8443/g"), railway, overrides)).toBeNull();
-    expect(platformApiProblem(new URL("https://attacker.example/graphql/v2"), railway, overrides)).toMatch(/documented API \(https:\/\/backboard\.railway\.com\).*PLATFORM_API_OVERRIDES/);
+    expect(platformApiProblem(new URL("https://attacker.example/graphql/v2"), railway, overrides)).toMatch(
+      /documented API \(https:\/\/backboard\.railway\.com\).*PLATFORM_API_OVERRIDES/,
+    );
     expect(platformApiProblem(new URL("https://railway-proxy.corp.example/g"), railway, overrides)).not.toBeNull();
     expect(platformApiProblem(new URL("http://127.0.0.1:4567/"), railway, [])).not.toBeNull();
     expect(platformApiProblem(new URL("https://x:y@backboard.railway.com/"), railway, [])).toMatch(/credentials/);
@@ -126,6 +130,17 @@ describe("platformApiProblem", () => {
 
 describe("statusClass", () => {
   it("reports the class, never the status", () => {
-    expect([200, 204, 301, 404, 418, 500, 503, null, 0, 99].map(statusClass)).toEqual(["2xx", "2xx", "3xx", "4xx", "4xx", "5xx", "5xx", "unreachable", "unreachable", "unreachable"]);
+    expect([200, 204, 301, 404, 418, 500, 503, null, 0, 99].map(statusClass)).toEqual([
+      "2xx",
+      "2xx",
+      "3xx",
+      "4xx",
+      "4xx",
+      "5xx",
+      "5xx",
+      "unreachable",
+      "unreachable",
+      "unreachable",
+    ]);
   });
 });

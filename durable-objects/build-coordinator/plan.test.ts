@@ -9,8 +9,41 @@ const pipeline: Pipeline = {
   env: { CI: "true" },
   stages: [],
   jobs: [
-    { id: "install", name: "install", stage: "install", app: ".", needs: [], runsOn: ["linux"], workingDirectory: ".", timeoutMinutes: 15, env: {}, cache: null, steps: [{ name: "install", run: "npm ci" }], artifacts: [], branches: null, deploy: null },
-    { id: "build", name: "build web", stage: "build", app: "apps/web", needs: ["install"], runsOn: ["linux"], workingDirectory: "apps/web", timeoutMinutes: 30, env: { NODE_ENV: "production" }, cache: null, steps: [{ name: "install", run: "npm ci" }, { name: "Build it!", run: "npm run build" }], artifacts: ["apps/web/dist"], branches: ["main", "release/*"], deploy: null },
+    {
+      id: "install",
+      name: "install",
+      stage: "install",
+      app: ".",
+      needs: [],
+      runsOn: ["linux"],
+      workingDirectory: ".",
+      timeoutMinutes: 15,
+      env: {},
+      cache: null,
+      steps: [{ name: "install", run: "npm ci" }],
+      artifacts: [],
+      branches: null,
+      deploy: null,
+    },
+    {
+      id: "build",
+      name: "build web",
+      stage: "build",
+      app: "apps/web",
+      needs: ["install"],
+      runsOn: ["linux"],
+      workingDirectory: "apps/web",
+      timeoutMinutes: 30,
+      env: { NODE_ENV: "production" },
+      cache: null,
+      steps: [
+        { name: "install", run: "npm ci" },
+        { name: "Build it!", run: "npm run build" },
+      ],
+      artifacts: ["apps/web/dist"],
+      branches: ["main", "release/*"],
+      deploy: null,
+    },
   ],
 };
 
@@ -18,7 +51,10 @@ describe("expandPipeline", () => {
   it("maps jobs, needs, steps, env and artifacts", () => {
     const { jobs, skipped } = expandPipeline("b", pipeline, "main");
     expect(skipped).toEqual([]);
-    expect(jobs.map((j) => [j.id, j.needs])).toEqual([["b.1", []], ["b.2", ["b.1"]]]);
+    expect(jobs.map((j) => [j.id, j.needs])).toEqual([
+      ["b.1", []],
+      ["b.2", ["b.1"]],
+    ]);
     expect(jobs[1]).toMatchObject({
       name: "build web",
       labels: ["linux"],

@@ -17,7 +17,10 @@ import { acceptFrame } from "../../core/log/sequence.ts";
 import { until } from "../../test/until.ts";
 
 /** A job as the test enqueues it: the claim response minus the lease. */
-export type FakeJobSpec = Omit<P.JobInput, "jobId" | "jobToken" | "leaseId" | "fencingToken" | "leaseExpiresAt" | "buildId"> & { buildId?: string; runsOn?: string[] };
+export type FakeJobSpec = Omit<P.JobInput, "jobId" | "jobToken" | "leaseId" | "fencingToken" | "leaseExpiresAt" | "buildId"> & {
+  buildId?: string;
+  runsOn?: string[];
+};
 
 /** Everything the fake knows about one job; tests read it directly. */
 export interface FakeJob {
@@ -37,11 +40,22 @@ export interface FakeJob {
   sockets: Set<WebSocket>;
 }
 
-interface Runner { id: string; token: string; name: string; labels: string[] }
-interface Waiter { runner: Runner; resolve: (job: FakeJob) => void }
+interface Runner {
+  id: string;
+  token: string;
+  name: string;
+  labels: string[];
+}
+interface Waiter {
+  runner: Runner;
+  resolve: (job: FakeJob) => void;
+}
 
 class Refusal extends Error {
-  constructor(readonly status: number, detail: string) {
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
     super(detail);
   }
 }
@@ -60,7 +74,11 @@ export class FakeControlPlane {
   failClaims: { status: number; remaining: number } | null = null;
   claimCount = 0;
 
-  private constructor(private readonly server: Server, readonly url: string, private readonly options: { leaseMs: number; claimWaitMs: number }) {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    private readonly options: { leaseMs: number; claimWaitMs: number },
+  ) {
     this.sweep = setInterval(() => this.expireLeases(), 50);
   }
 
@@ -82,7 +100,21 @@ export class FakeControlPlane {
   /** Queues a job; returns its id. */
   enqueue(spec: FakeJobSpec): string {
     const id = `job-${randomUUID().slice(0, 8)}`;
-    this.jobs.set(id, { id, spec, state: initialJob(), log: [], held: 0, logConnections: 0, stepUpdates: [], result: null, pipeline: null, artifacts: new Map(), refusals: [], cut: null, sockets: new Set() });
+    this.jobs.set(id, {
+      id,
+      spec,
+      state: initialJob(),
+      log: [],
+      held: 0,
+      logConnections: 0,
+      stepUpdates: [],
+      result: null,
+      pipeline: null,
+      artifacts: new Map(),
+      refusals: [],
+      cut: null,
+      sockets: new Set(),
+    });
     this.dispatch();
     return id;
   }
@@ -169,7 +201,15 @@ export class FakeControlPlane {
     const { runsOn: _runsOn, buildId, ...spec } = job.spec;
     const jobToken = `job_${randomUUID()}`;
     this.jobTokens.set(jobToken, { jobId: job.id, runnerId: job.state.runnerId ?? "", leaseId: job.state.leaseId ?? "", fencingToken: job.state.fencingToken });
-    return { ...spec, jobId: job.id, jobToken, buildId: buildId ?? "build-1", leaseId: job.state.leaseId ?? "", fencingToken: job.state.fencingToken, leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? 0).toISOString() };
+    return {
+      ...spec,
+      jobId: job.id,
+      jobToken,
+      buildId: buildId ?? "build-1",
+      leaseId: job.state.leaseId ?? "",
+      fencingToken: job.state.fencingToken,
+      leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? 0).toISOString(),
+    };
   }
 
   private bearer(req: IncomingMessage): string | undefined {
@@ -197,7 +237,13 @@ export class FakeControlPlane {
   private held(job: FakeJob, runner: Runner, lease: P.Lease, route: string): void {
     const s = job.state;
     const problem =
-      s.status !== "claimed" && s.status !== "running" ? `job is ${s.status}` : s.runnerId !== runner.id || s.leaseId !== lease.leaseId ? "lease not held" : s.fencingToken !== lease.fencingToken ? `stale fencing token ${lease.fencingToken}` : null;
+      s.status !== "claimed" && s.status !== "running"
+        ? `job is ${s.status}`
+        : s.runnerId !== runner.id || s.leaseId !== lease.leaseId
+          ? "lease not held"
+          : s.fencingToken !== lease.fencingToken
+            ? `stale fencing token ${lease.fencingToken}`
+            : null;
     if (problem) {
       job.refusals.push({ route, status: 409, detail: problem });
       throw new Refusal(409, problem);

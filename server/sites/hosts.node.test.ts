@@ -34,7 +34,8 @@ describe("site hosts", () => {
     expect(siteLabel({ projectId: project, stage: "xn" })).toBeNull();
     // "production" has one address only.
     expect(parseSiteLabel(`production--${encodeId(project)}`)).toBeNull();
-    for (const bad of ["", "www", `x--y--${encodeId(project)}`, `Bad_--${encodeId(project)}`, `d--${encodeId(deployment)}--x`]) expect(parseSiteLabel(bad), bad).toBeNull();
+    for (const bad of ["", "www", `x--y--${encodeId(project)}`, `Bad_--${encodeId(project)}`, `d--${encodeId(deployment)}--x`])
+      expect(parseSiteLabel(bad), bad).toBeNull();
   });
 
   it("tells a request's host apart: another host, a site, or a sites host naming nothing", () => {
@@ -45,7 +46,8 @@ describe("site hosts", () => {
     expect(siteOfHost(origin, "sparki.site")).toBeNull();
     expect(siteOfHost(origin, "nope.sparki.site")).toBeNull();
     expect(siteOfHost(origin, `a.${encodeId(project)}.sparki.site`)).toBeNull();
-    for (const other of ["api.sparki.dev", "evilsparki.site", `${encodeId(project)}.sparki.site:8443`, "sparki.site.evil.com"]) expect(siteOfHost(origin, other), other).toBeUndefined();
+    for (const other of ["api.sparki.dev", "evilsparki.site", `${encodeId(project)}.sparki.site:8443`, "sparki.site.evil.com"])
+      expect(siteOfHost(origin, other), other).toBeUndefined();
     expect(siteOfHost(undefined, `${encodeId(project)}.sparki.site`)).toBeUndefined();
     expect(siteUrl(undefined, { projectId: project, stage: "production" })).toBeNull();
     // Locally: a port of its own, on *.localhost.

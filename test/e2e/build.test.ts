@@ -35,7 +35,13 @@ async function api<T = any>(method: string, path: string, body?: unknown): Promi
 /** A git repository with the given files, committed on `main`. */
 function gitRepo(name: string, files: Record<string, string>): string {
   const dir = join(work, name);
-  const env = { ...process.env, GIT_AUTHOR_NAME: "e2e", GIT_AUTHOR_EMAIL: "e2e@sparki.test", GIT_COMMITTER_NAME: "e2e", GIT_COMMITTER_EMAIL: "e2e@sparki.test" };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "e2e",
+    GIT_AUTHOR_EMAIL: "e2e@sparki.test",
+    GIT_COMMITTER_NAME: "e2e",
+    GIT_COMMITTER_EMAIL: "e2e@sparki.test",
+  };
   execFileSync("git", ["init", "--quiet", "--initial-branch=main", dir], { env });
   for (const [path, content] of Object.entries(files)) writeFileSync(join(dir, path), content);
   execFileSync("git", ["add", "-A"], { cwd: dir, env });
@@ -55,7 +61,20 @@ beforeAll(async () => {
   });
   const config = join(work, "runner.json");
   // Not execFileSync: the stack's stores run in this process and must keep answering.
-  await promisify(execFile)(process.execPath, [runnerBin, "register", "--url", stack.apiUrl, "--token", sharedToken, "--name", "e2e", "--labels", "linux", "--config", config]);
+  await promisify(execFile)(process.execPath, [
+    runnerBin,
+    "register",
+    "--url",
+    stack.apiUrl,
+    "--token",
+    sharedToken,
+    "--name",
+    "e2e",
+    "--labels",
+    "linux",
+    "--config",
+    config,
+  ]);
   runner = spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(work, "jobs")], { stdio: ["ignore", "pipe", "pipe"] });
   runner.stdout?.on("data", (d: Buffer) => (runnerOutput += d.toString()));
   runner.stderr?.on("data", (d: Buffer) => (runnerOutput += d.toString()));
@@ -109,7 +128,11 @@ fs.writeFileSync("dist/index.html", "<h1>built by sparki</h1>");
 
 describe("a build on a real runner", () => {
   it("plans with no YAML needed beyond overrides, runs, streams every line in order, keeps dist/, and succeeds", async () => {
-    const repo = gitRepo("ok", { "package.json": JSON.stringify({ name: "e2e", version: "1.0.0" }), "sparki.yml": sparkiYml("node -e \"console.log('tests pass')\""), "build.js": buildJs });
+    const repo = gitRepo("ok", {
+      "package.json": JSON.stringify({ name: "e2e", version: "1.0.0" }),
+      "sparki.yml": sparkiYml("node -e \"console.log('tests pass')\""),
+      "build.js": buildJs,
+    });
     const project = (await api("POST", `/v1/workspaces/${workspaceId}/projects`, { name: "ok", gitUrl: repo })).body;
     const build = await api("POST", `/v1/projects/${project.id}/builds`, { branch: "main" });
     expect(build.status).toBe(201);
@@ -124,10 +147,19 @@ describe("a build on a real runner", () => {
     });
 
     const done = await waitForEnd(build.body.id);
-    if (done.status !== "succeeded") console.log(JSON.stringify(done, null, 1), runnerOutput, await (await fetch(`${stack.apiUrl}/v1/builds/${build.body.id}/logs.txt`, { headers: { authorization: `Bearer ${token}` } })).text());
+    if (done.status !== "succeeded")
+      console.log(
+        JSON.stringify(done, null, 1),
+        runnerOutput,
+        await (await fetch(`${stack.apiUrl}/v1/builds/${build.body.id}/logs.txt`, { headers: { authorization: `Bearer ${token}` } })).text(),
+      );
     expect(done.status, runnerOutput.slice(-2000)).toBe("succeeded");
     expect(done.commitSha).toMatch(/^[0-9a-f]{40}$/);
-    expect(done.jobs.map((j: any) => [j.kind, j.status])).toEqual([["plan", "succeeded"], ["steps", "succeeded"], ["steps", "succeeded"]]);
+    expect(done.jobs.map((j: any) => [j.kind, j.status])).toEqual([
+      ["plan", "succeeded"],
+      ["steps", "succeeded"],
+      ["steps", "succeeded"],
+    ]);
 
     const text = await (await fetch(`${stack.apiUrl}/v1/builds/${build.body.id}/logs.txt`, { headers: { authorization: `Bearer ${token}` } })).text();
     for (let i = 1; i <= 200; i++) expect(text).toContain(`building part ${i}\n`);
@@ -135,7 +167,9 @@ describe("a build on a real runner", () => {
     expect(text).toContain("\u001b[33ma warning on stderr\u001b[0m");
 
     // The final status follows every line on the viewer's socket.
-    await until("the viewer to get the final status", () => statuses.includes("succeeded"), 10_000, { diagnostics: () => `statuses ${JSON.stringify(statuses)}, ${seen.length} lines` });
+    await until("the viewer to get the final status", () => statuses.includes("succeeded"), 10_000, {
+      diagnostics: () => `statuses ${JSON.stringify(statuses)}, ${seen.length} lines`,
+    });
     viewer.close();
     expect(seen.map((l) => l.seq)).toEqual(seen.map((_, i) => i + 1));
     expect(seen.map((l) => l.text).filter((t) => t.startsWith("building part"))).toEqual(Array.from({ length: 200 }, (_, i) => `building part ${i + 1}`));
@@ -145,12 +179,19 @@ describe("a build on a real runner", () => {
     const pipeline = (await api("GET", `/v1/projects/${project.id}/pipeline`)).body;
     expect(pipeline).toMatchObject({ version: 1, source: "upload" });
     // The version keeps what the runner detected, with its evidence, and the sparki.yml it read.
-    expect(pipeline.detection).toMatchObject({ language: "javascript", evidence: expect.arrayContaining([expect.objectContaining({ field: expect.any(String), reason: expect.any(String) })]) });
+    expect(pipeline.detection).toMatchObject({
+      language: "javascript",
+      evidence: expect.arrayContaining([expect.objectContaining({ field: expect.any(String), reason: expect.any(String) })]),
+    });
     expect(pipeline.sparkiYml).toContain("commands:");
   }, 180_000);
 
   it("fails the build with the failing step's exit code", async () => {
-    const repo = gitRepo("bad", { "package.json": JSON.stringify({ name: "e2e-bad", version: "1.0.0" }), "sparki.yml": sparkiYml("node -e \"console.log('1 test failed'); process.exit(3)\""), "build.js": buildJs });
+    const repo = gitRepo("bad", {
+      "package.json": JSON.stringify({ name: "e2e-bad", version: "1.0.0" }),
+      "sparki.yml": sparkiYml("node -e \"console.log('1 test failed'); process.exit(3)\""),
+      "build.js": buildJs,
+    });
     const project = (await api("POST", `/v1/workspaces/${workspaceId}/projects`, { name: "bad", gitUrl: repo })).body;
     const build = await api("POST", `/v1/projects/${project.id}/builds`, {});
     const done = await waitForEnd(build.body.id);

@@ -35,7 +35,11 @@ afterAll(() => e2e.close(), 60_000);
 
 describe("cancelling a running build", () => {
   it("kills the step's whole process group within 5 s and ends the build cancelled", async () => {
-    const repo = await e2e.gitRepo("cancel", { "package.json": JSON.stringify({ name: "cancel", version: "1.0.0" }), "sparki.yml": oneStepYml("sh step.sh"), "step.sh": stepSh(marks) });
+    const repo = await e2e.gitRepo("cancel", {
+      "package.json": JSON.stringify({ name: "cancel", version: "1.0.0" }),
+      "sparki.yml": oneStepYml("sh step.sh"),
+      "step.sh": stepSh(marks),
+    });
     const project = await e2e.project("cancel", repo);
     const buildId = await e2e.trigger(project.id);
 
@@ -50,7 +54,11 @@ describe("cancelling a running build", () => {
     expect(pgidOf(childPid)).toBe(group);
     const before = groupMembers(group);
     expect(before).toEqual(expect.arrayContaining([stepPid, childPid, sleepPid]));
-    await until("the viewer-visible step line", async () => (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString().includes("step running"), 10_000);
+    await until(
+      "the viewer-visible step line",
+      async () => (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString().includes("step running"),
+      10_000,
+    );
     const running = await e2e.build(buildId);
     expect(running.status).toBe("running");
     expect(running.jobs[1]).toMatchObject({ kind: "steps", status: "running" });
@@ -59,10 +67,15 @@ describe("cancelling a running build", () => {
     const cancel = await e2e.api("POST", `/v1/builds/${buildId}/cancel`);
     expect(cancel.status).toBe(200);
     expect(cancel.body.status).toBe("cancelled");
-    await until(`every process of the step's group (${before.join(", ")}) to be gone`, () => groupMembers(group).length === 0, 5_000 - (Date.now() - cancelAt), {
-      intervalMs: 25,
-      diagnostics: () => `still alive: ${groupMembers(group).join(", ")}\n${e2e.diagnostics()}`,
-    });
+    await until(
+      `every process of the step's group (${before.join(", ")}) to be gone`,
+      () => groupMembers(group).length === 0,
+      5_000 - (Date.now() - cancelAt),
+      {
+        intervalMs: 25,
+        diagnostics: () => `still alive: ${groupMembers(group).join(", ")}\n${e2e.diagnostics()}`,
+      },
+    );
     const goneAfterMs = Date.now() - cancelAt;
     for (const pid of [stepPid, childPid, sleepPid]) expect(processAlive(pid), `pid ${pid}`).toBe(false);
     console.log(`cancel: the step's ${before.length} processes were gone ${goneAfterMs} ms after POST /cancel`);
@@ -76,7 +89,9 @@ describe("cancelling a running build", () => {
     ]);
     expect(done.jobs[1].steps).toMatchObject([{ id: "build", status: "cancelled", exitCode: null }]);
     const runner = e2e.runners[0]!;
-    await until("the runner to report the job finished cancelled", () => runner.output().includes(`job ${done.jobs[1].id}: finished cancelled`), 10_000, { diagnostics: () => runner.output() });
+    await until("the runner to report the job finished cancelled", () => runner.output().includes(`job ${done.jobs[1].id}: finished cancelled`), 10_000, {
+      diagnostics: () => runner.output(),
+    });
     expect(runner.output()).toContain(`job ${done.jobs[1].id}: stopping (cancel)`);
     expect((await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString()).not.toContain("the step was not cancelled");
 

@@ -47,7 +47,8 @@ describe("the create-vite react-ts template, with no sparki.yml", () => {
     await viewer.opened;
 
     const done = await e2e.waitForEnd(buildId, 240_000);
-    if (done.status !== "succeeded") console.log(JSON.stringify(done, null, 1), (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString().slice(-5000));
+    if (done.status !== "succeeded")
+      console.log(JSON.stringify(done, null, 1), (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString().slice(-5000));
     expect(done.status, e2e.diagnostics()).toBe("succeeded");
     expect(done.commitSha).toMatch(/^[0-9a-f]{40}$/);
     // The detected pipeline: plan, then install, lint and build (each job on a fresh checkout).
@@ -80,10 +81,16 @@ describe("the create-vite react-ts template, with no sparki.yml", () => {
     await list({ file: tarball, onReadEntry: (entry) => void entries.push(entry.path) });
     const files = entries.map((p) => p.replace(/^\.\//, ""));
     expect(files).toContain("index.html");
-    expect(files.some((f) => /^assets\/index-[\w-]+\.js$/.test(f)), files.join(", ")).toBe(true);
+    expect(
+      files.some((f) => /^assets\/index-[\w-]+\.js$/.test(f)),
+      files.join(", "),
+    ).toBe(true);
 
     // The viewer, connected before the first line, saw every line once, in order, as it came.
-    await until("the viewer to get the final status", () => viewer.statuses.includes("succeeded"), 10_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, ${viewer.lines.length} lines, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
+    await until("the viewer to get the final status", () => viewer.statuses.includes("succeeded"), 10_000, {
+      diagnostics: () =>
+        `viewer: statuses ${JSON.stringify(viewer.statuses)}, ${viewer.lines.length} lines, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}`,
+    });
     viewer.close();
     const text = (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body;
     expect(viewer.lines.length).toBeGreaterThan(20);
@@ -99,6 +106,8 @@ describe("the create-vite react-ts template, with no sparki.yml", () => {
     expect(log).toMatch(/Found 0 warnings and 0 errors/);
     expect(log).toMatch(/dist\/index\.html/);
     expect(log).toMatch(/built in/);
-    console.log(`create-vite ${info.version}: ${viewer.lines.length} log lines; build took ${((Date.parse(done.completedAt) - Date.parse(done.startedAt)) / 1000).toFixed(1)} s`);
+    console.log(
+      `create-vite ${info.version}: ${viewer.lines.length} log lines; build took ${((Date.parse(done.completedAt) - Date.parse(done.startedAt)) / 1000).toFixed(1)} s`,
+    );
   }, 300_000);
 });

@@ -140,7 +140,10 @@ describe("deploying a built static site", () => {
     expect((await e2e.waitForEnd(second)).status).toBe("succeeded");
     const canary = await pushDeployment(project.id, second);
     await deploymentWhen(canary, (x) => x.stages[0].trafficPercent === 10 && x.stages[0].passes >= 1);
-    const visit = async () => (await fetchSite(siteUrl(e2e.stack.sitesOrigin, { projectId: project.id, stage: "production" }) ?? "", { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none";
+    const visit = async () =>
+      (await fetchSite(siteUrl(e2e.stack.sitesOrigin, { projectId: project.id, stage: "production" }) ?? "", { method: "HEAD" })).headers.get(
+        "x-sparki-deployment",
+      ) ?? "none";
     // Count once visitors see the canary's alias: the orchestrator's switch reaches the Worker's
     // alias memo at once (one isolate serves both under wrangler dev), so the first new visitor
     // landing on the canary shows the alias every later visit reads.
@@ -157,7 +160,9 @@ describe("deploying a built static site", () => {
     await deploymentWhen(canary, (x) => x.status === "rolled_back");
   });
 
-  it("a script stage runs its deploy script on a runner, is health-checked at its URL, and runs its rollback script when it turns unhealthy", { timeout: 300_000 }, async () => {
+  it("a script stage runs its deploy script on a runner, is health-checked at its URL, and runs its rollback script when it turns unhealthy", {
+    timeout: 300_000,
+  }, async () => {
     let healthy = true;
     const app = createServer((req, res) => {
       res.writeHead(req.url === "/health" && healthy ? 200 : 503).end();
@@ -231,7 +236,9 @@ describe("deploying a built static site", () => {
       const d = await deploymentWhen(release, (x) => ["succeeded", "failed", "rolled_back"].includes(x.status), 120_000);
       const events = d.events.map((e: { type: string; message: string }) => `${e.type}: ${e.message}`);
       expect(d.status, events.join("\n")).toBe("succeeded");
-      expect(events.filter((e: string) => e.startsWith("deploy_waiting:"))).toEqual([expect.stringMatching(/^deploy_waiting: fly: .*rate limit exceeded.*; asking again in 1 s$/)]);
+      expect(events.filter((e: string) => e.startsWith("deploy_waiting:"))).toEqual([
+        expect.stringMatching(/^deploy_waiting: fly: .*rate limit exceeded.*; asking again in 1 s$/),
+      ]);
       expect(events.join("\n")).not.toMatch(/deploy_failed|rollback/);
       const polls = fly.requests.filter((r) => r.method === "GET" && r.path.startsWith("/v1/apps/shop/machines/"));
       expect(polls.length).toBeGreaterThan(6);

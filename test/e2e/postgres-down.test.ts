@@ -74,7 +74,11 @@ describe("Postgres unreachable when the build ends", () => {
   it("the final status lands in Postgres once it is back", async () => {
     expect(e2e.stack.databaseUrl).toBe(pg!.url);
     const port = pg!.port;
-    const repo = await e2e.gitRepo("pg-down", { "package.json": JSON.stringify({ name: "pg-down", version: "1.0.0" }), "sparki.yml": oneStepYml("sh step.sh"), "step.sh": stepSh(marks) });
+    const repo = await e2e.gitRepo("pg-down", {
+      "package.json": JSON.stringify({ name: "pg-down", version: "1.0.0" }),
+      "sparki.yml": oneStepYml("sh step.sh"),
+      "step.sh": stepSh(marks),
+    });
     const project = await e2e.project("pg-down", repo);
     const buildId = await e2e.trigger(project.id);
     const listed = async (status: string) => {
@@ -99,7 +103,9 @@ describe("Postgres unreachable when the build ends", () => {
 
     writeFileSync(join(marks, "go"), "");
     // The build ends while Postgres is down: viewers hear it from the coordinator.
-    await until("the coordinator to end the build", () => viewer.statuses.includes("succeeded") || viewer.statuses.find((s) => s !== "running"), 60_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
+    await until("the coordinator to end the build", () => viewer.statuses.includes("succeeded") || viewer.statuses.find((s) => s !== "running"), 60_000, {
+      diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}`,
+    });
     viewer.close();
     expect(viewer.statuses.at(-1)).toBe("succeeded");
     const endedAt = Date.now();
@@ -109,7 +115,9 @@ describe("Postgres unreachable when the build ends", () => {
 
     // The coordinator tries, fails, and tries again later (its outbox and alarm).
     const atEnd = down.attempts;
-    await until("two write attempts by the coordinator while Postgres is down", () => down.attempts >= atEnd + 2, 30_000, { diagnostics: () => `${down.attempts} connection attempts` });
+    await until("two write attempts by the coordinator while Postgres is down", () => down.attempts >= atEnd + 2, 30_000, {
+      diagnostics: () => `${down.attempts} connection attempts`,
+    });
     const failedWrites = down.attempts - atEnd;
 
     // Postgres comes back: same port, same data.
@@ -127,6 +135,8 @@ describe("Postgres unreachable when the build ends", () => {
     expect(await listed("running")).toBeUndefined();
     const build = await e2e.build(buildId);
     expect(build).toMatchObject({ status: "succeeded", completedAt: row.completedAt });
-    console.log(`postgres-down: ${failedWrites} connection attempts while down after the build ended; the status landed ${(landedAfterMs / 1000).toFixed(1)} s after Postgres came back`);
+    console.log(
+      `postgres-down: ${failedWrites} connection attempts while down after the build ended; the status landed ${(landedAfterMs / 1000).toFixed(1)} s after Postgres came back`,
+    );
   }, 170_000);
 });

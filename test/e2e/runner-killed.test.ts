@@ -45,13 +45,26 @@ describe("a runner killed mid-job", () => {
 
   it("requeues the job when the lease expires; a second runner finishes it and the build succeeds on attempt 2", async () => {
     a = await e2e.runner("runner-a");
-    const repo = await e2e.gitRepo("killed", { "package.json": JSON.stringify({ name: "killed", version: "1.0.0" }), "sparki.yml": oneStepYml("sh step.sh"), "step.sh": stepSh(marks) });
+    const repo = await e2e.gitRepo("killed", {
+      "package.json": JSON.stringify({ name: "killed", version: "1.0.0" }),
+      "sparki.yml": oneStepYml("sh step.sh"),
+      "step.sh": stepSh(marks),
+    });
     const project = await e2e.project("killed", repo);
     buildId = await e2e.trigger(project.id);
 
     // A runs the plan job, then the step job, whose step writes its pids once it is sleeping.
-    const stepPid = await until("the first attempt's step to start on runner A", () => existsSync(join(marks, "step.pid")) && Number(readFileSync(join(marks, "step.pid"), "utf8")), 60_000, { diagnostics: () => e2e.diagnostics() });
-    const sleepPid = await until("the sleep's pid", () => existsSync(join(marks, "sleep.pid")) && Number(readFileSync(join(marks, "sleep.pid"), "utf8")), 5_000);
+    const stepPid = await until(
+      "the first attempt's step to start on runner A",
+      () => existsSync(join(marks, "step.pid")) && Number(readFileSync(join(marks, "step.pid"), "utf8")),
+      60_000,
+      { diagnostics: () => e2e.diagnostics() },
+    );
+    const sleepPid = await until(
+      "the sleep's pid",
+      () => existsSync(join(marks, "sleep.pid")) && Number(readFileSync(join(marks, "sleep.pid"), "utf8")),
+      5_000,
+    );
     const stepGroup = pgidOf(stepPid);
     if (stepGroup === undefined) throw new Error("the step exited before it was killed");
     e2e.orphans.add(stepGroup);
@@ -75,7 +88,9 @@ describe("a runner killed mid-job", () => {
     expect(b.output()).not.toContain(`claimed job ${job.id}`);
 
     // Requeued once the lease runs out, and soon after (the lease plus the coordinator's alarm).
-    await until(`runner B to claim job ${job.id}`, () => b.output().includes(`claimed job ${job.id}`), leaseSeconds * 1000 + 20_000, { diagnostics: () => e2e.diagnostics() });
+    await until(`runner B to claim job ${job.id}`, () => b.output().includes(`claimed job ${job.id}`), leaseSeconds * 1000 + 20_000, {
+      diagnostics: () => e2e.diagnostics(),
+    });
     done = await e2e.waitForEnd(buildId, 60_000);
 
     expect(done.status, e2e.diagnostics()).toBe("succeeded");
@@ -84,7 +99,9 @@ describe("a runner killed mid-job", () => {
       ["steps", "succeeded", 2],
     ]);
     expect(done.jobs[1].steps).toMatchObject([{ id: "build", status: "succeeded", exitCode: 0 }]);
-    await until("runner B to report the job finished", () => b.output().includes(`job ${job.id}: finished succeeded`), 10_000, { diagnostics: () => b.output() });
+    await until("runner B to report the job finished", () => b.output().includes(`job ${job.id}: finished succeeded`), 10_000, {
+      diagnostics: () => b.output(),
+    });
   }, 150_000);
 
   // The job's lines are numbered from 1 on each attempt: the second attempt's must not be taken

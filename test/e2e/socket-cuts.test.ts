@@ -138,9 +138,17 @@ let repo: string;
 
 beforeAll(async () => {
   await e2e.start();
-  repo = await e2e.gitRepo("cuts", { "package.json": JSON.stringify({ name: "cuts", version: "1.0.0" }), "sparki.yml": oneStepYml("node gen.js"), "gen.js": genJs });
+  repo = await e2e.gitRepo("cuts", {
+    "package.json": JSON.stringify({ name: "cuts", version: "1.0.0" }),
+    "sparki.yml": oneStepYml("node gen.js"),
+    "gen.js": genJs,
+  });
   // What the step prints, as the runner runs it: `sh -c`, stderr into the same pipe.
-  const printed = await run("/bin/sh", ["-c", 'exec /bin/sh -c "$1" 2>&1', "sh", "node gen.js"], { cwd: repo, encoding: "buffer", maxBuffer: 256 * 1024 * 1024 });
+  const printed = await run("/bin/sh", ["-c", 'exec /bin/sh -c "$1" 2>&1', "sh", "node gen.js"], {
+    cwd: repo,
+    encoding: "buffer",
+    maxBuffer: 256 * 1024 * 1024,
+  });
   expected = printed.stdout;
   const apiPort = Number(new URL(e2e.stack.apiUrl).port);
   // Marks on the bytes relayed from runner log sockets. The socket is compressed
@@ -166,7 +174,10 @@ describe("a runner whose connections are cut three times mid-stream", () => {
 
     const done = await e2e.waitForEnd(buildId, 120_000);
     expect(done.status, e2e.diagnostics()).toBe("succeeded");
-    await until("the viewer to get the final status", () => viewer.statuses.includes("succeeded"), 10_000, { diagnostics: () => `viewer: statuses ${JSON.stringify(viewer.statuses)}, ${viewer.lines.length} lines, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}` });
+    await until("the viewer to get the final status", () => viewer.statuses.includes("succeeded"), 10_000, {
+      diagnostics: () =>
+        `viewer: statuses ${JSON.stringify(viewer.statuses)}, ${viewer.lines.length} lines, closed ${JSON.stringify(viewer.closed)}\n${e2e.diagnostics()}`,
+    });
     viewer.close();
 
     // Three cuts, each with a runner log socket open, all while the step was running.
@@ -189,7 +200,9 @@ describe("a runner whose connections are cut three times mid-stream", () => {
     if (!got.equals(expected)) {
       let at = 0;
       while (at < Math.min(got.length, expected.length) && got[at] === expected[at]) at++;
-      throw new Error(`the step's log differs from its output at byte ${at} of ${expected.length} (got ${got.length} bytes): expected ${JSON.stringify(expected.subarray(at, at + 80).toString("latin1"))}, got ${JSON.stringify(got.subarray(at, at + 80).toString("latin1"))}`);
+      throw new Error(
+        `the step's log differs from its output at byte ${at} of ${expected.length} (got ${got.length} bytes): expected ${JSON.stringify(expected.subarray(at, at + 80).toString("latin1"))}, got ${JSON.stringify(got.subarray(at, at + 80).toString("latin1"))}`,
+      );
     }
     // Over-long lines arrive in pieces (partial: true); the last line had no newline at all.
     expect(stepLines.filter((l) => l.partial).length).toBeGreaterThanOrEqual(20 * 3 + 3 + 1);

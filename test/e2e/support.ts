@@ -196,7 +196,7 @@ export class E2E {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
@@ -246,18 +246,37 @@ export class E2E {
   async runner(name: string, opts: RunnerOptions = {}): Promise<RunnerProcess> {
     const config = join(this.work, `runner-${name}.json`);
     const token = (opts.pool ?? "shared") === "shared" ? this.sharedToken : await this.registrationToken(opts.workspaceId);
-    await run(process.execPath, [runnerBin, "register", "--url", opts.url ?? this.stack.apiUrl, "--token", token, "--name", name, "--labels", opts.labels ?? "linux", "--config", config]);
-    const child = spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`), ...(opts.sandbox ? [] : ["--no-sandbox"])], {
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-      env: hostEnv({ E2E_RUNNER: name, ...opts.env }),
-    });
+    await run(process.execPath, [
+      runnerBin,
+      "register",
+      "--url",
+      opts.url ?? this.stack.apiUrl,
+      "--token",
+      token,
+      "--name",
+      name,
+      "--labels",
+      opts.labels ?? "linux",
+      "--config",
+      config,
+    ]);
+    const child = spawn(
+      process.execPath,
+      [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`), ...(opts.sandbox ? [] : ["--no-sandbox"])],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+        env: hostEnv({ E2E_RUNNER: name, ...opts.env }),
+      },
+    );
     if (child.pid === undefined) throw new Error(`runner ${name} did not start`);
     const pid = child.pid;
     let output = "";
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
     let gone = false;
     void exited.then(() => (gone = true));
     const runner: RunnerProcess = {
@@ -310,7 +329,9 @@ export class E2E {
 
   /** A viewer on GET /v1/builds/:id/logs, collecting every line and status frame. */
   viewer(buildId: string, from = 1): Viewer {
-    const ws = new WebSocket(`${this.stack.apiUrl.replace("http", "ws")}/v1/builds/${buildId}/logs?from=${from}`, { headers: { authorization: `Bearer ${this.token}` } });
+    const ws = new WebSocket(`${this.stack.apiUrl.replace("http", "ws")}/v1/builds/${buildId}/logs?from=${from}`, {
+      headers: { authorization: `Bearer ${this.token}` },
+    });
     const viewer: Viewer = {
       lines: [],
       arrivals: [],
@@ -349,7 +370,13 @@ export class E2E {
   }
 }
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "e2e", GIT_AUTHOR_EMAIL: "e2e@sparki.test", GIT_COMMITTER_NAME: "e2e", GIT_COMMITTER_EMAIL: "e2e@sparki.test" };
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "e2e",
+  GIT_AUTHOR_EMAIL: "e2e@sparki.test",
+  GIT_COMMITTER_NAME: "e2e",
+  GIT_COMMITTER_EMAIL: "e2e@sparki.test",
+};
 
 /** `git init` (if needed), add everything, commit on `main`. */
 export async function commitAll(dir: string): Promise<void> {

@@ -17,7 +17,11 @@ interface Answer {
   body: any;
 }
 
-async function call(method: string, path: string, options: { token?: string; body?: unknown; ip?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; ip?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const res = await fetch(`${e2e.stack.apiUrl}${path}`, {
     method,
     headers: {
@@ -102,7 +106,9 @@ describe("API token scopes", () => {
     expect(read.body.scope).toBe("read");
     const token = read.body.token as string;
     expect((await call("GET", `/v1/workspaces/${ws.body.id}`, { token })).status).toBe(200);
-    expect((await call("POST", `/v1/workspaces/${ws.body.id}/projects`, { token, body: { name: "x", gitUrl: "https://github.com/acme/x.git" } })).status).toBe(403);
+    expect((await call("POST", `/v1/workspaces/${ws.body.id}/projects`, { token, body: { name: "x", gitUrl: "https://github.com/acme/x.git" } })).status).toBe(
+      403,
+    );
     expect((await call("PATCH", `/v1/workspaces/${ws.body.id}`, { token, body: { name: "Taken" } })).status).toBe(403);
     for (const scope of ["write", "admin", "read", undefined]) {
       expect((await call("POST", "/v1/tokens", { token, body: { name: "escalate", ...(scope ? { scope } : {}) } })).status).toBe(403);
@@ -115,7 +121,10 @@ describe("API token scopes", () => {
 describe("password change", () => {
   it("ends the old access and refresh tokens", async () => {
     const user = await owner("changer");
-    const changed = await call("POST", "/v1/me/password", { token: user.accessToken, body: { currentPassword: password, newPassword: "a fresh long password" } });
+    const changed = await call("POST", "/v1/me/password", {
+      token: user.accessToken,
+      body: { currentPassword: password, newPassword: "a fresh long password" },
+    });
     expect(changed.status, changed.text).toBe(204);
     expect((await call("GET", "/v1/me", { token: user.accessToken })).status).toBe(401);
     expect((await call("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } })).status).toBe(401);

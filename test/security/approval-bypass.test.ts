@@ -48,7 +48,9 @@ beforeAll(async () => {
 afterAll(() => e2e.close(), 60_000);
 
 describe("a branch cannot lift a production approval", () => {
-  it("a feature branch whose sparki.yml drops approval and widens branches never reaches production; the default branch still waits for an owner", { timeout: 300_000 }, async () => {
+  it("a feature branch whose sparki.yml drops approval and widens branches never reaches production; the default branch still waits for an owner", {
+    timeout: 300_000,
+  }, async () => {
     const repo = await e2e.gitRepo("bypass", { "package.json": JSON.stringify({ name: "bypass", version: "1.0.0" }), "sparki.yml": mainYml });
     const project = await e2e.project("bypass", repo);
     const rules = `/v1/projects/${project.id}/stage-rules`;

@@ -35,7 +35,10 @@ const deploysToProduction = `deployments:
 
 /** Builds a repository whose sparki.yml runs `build` with output `outputDir`; returns the project and its green build. */
 async function built(name: string, build: string, outputDir: string, extra = ""): Promise<{ projectId: string; buildId: string }> {
-  const repo = await e2e.gitRepo(name, { "package.json": JSON.stringify({ name, version: "1.0.0", private: true }), "sparki.yml": oneStepYml(build, outputDir) + extra });
+  const repo = await e2e.gitRepo(name, {
+    "package.json": JSON.stringify({ name, version: "1.0.0", private: true }),
+    "sparki.yml": oneStepYml(build, outputDir) + extra,
+  });
   const projectId = (await e2e.project(name, repo)).id;
   const buildId = await e2e.trigger(projectId);
   const done = await e2e.waitForEnd(buildId, 300_000);
@@ -80,7 +83,8 @@ function workerdPids(): number[] {
 }
 
 /** A /proc/PID/status figure in bytes (VmRSS, VmHWM). */
-const memory = (pid: number, field: "VmRSS" | "VmHWM") => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) * 1024;
+const memory = (pid: number, field: "VmRSS" | "VmHWM") =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) * 1024;
 
 const served = async (projectId: string) => (await fetchSite(siteUrl(e2e.stack.sitesOrigin, { projectId, stage: "production" }) ?? "")).status;
 
@@ -111,7 +115,12 @@ describe("untrusted artifacts on the local stack", () => {
   });
 
   it("refuses a site whose output holds a symlink to a host file", { timeout: 600_000 }, async () => {
-    const { projectId, buildId } = await built("links", "mkdir -p dist && echo '<h1>x</h1>' > dist/index.html && ln -s /etc/passwd dist/passwd", "dist", deploysToProduction);
+    const { projectId, buildId } = await built(
+      "links",
+      "mkdir -p dist && echo '<h1>x</h1>' > dist/index.html && ln -s /etc/passwd dist/passwd",
+      "dist",
+      deploysToProduction,
+    );
     const d = await pushedDeployment(projectId, buildId);
     expect(d.status).not.toBe("succeeded");
     expect(d.events.map((e: any) => e.message).join("\n")).toMatch(/symbolic link \("\.\/passwd"\)/);
@@ -127,7 +136,9 @@ describe("untrusted artifacts on the local stack", () => {
     const block = Buffer.alloc(MiB, "a");
     for (let i = 0; i < size / MiB; i++) expected.update(block);
     // Streamed and hashed as it comes: the test holds no copy either.
-    const res = await fetch(`${e2e.stack.apiUrl}/v1/builds/${buildId}/artifacts/${encodeURIComponent(items[0].name)}`, { headers: { authorization: `Bearer ${e2e.token}` } });
+    const res = await fetch(`${e2e.stack.apiUrl}/v1/builds/${buildId}/artifacts/${encodeURIComponent(items[0].name)}`, {
+      headers: { authorization: `Bearer ${e2e.token}` },
+    });
     expect(res.status).toBe(200);
     const got = createHash("sha256");
     let received = 0;

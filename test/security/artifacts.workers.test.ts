@@ -62,10 +62,31 @@ describe("hostile site archives", () => {
   });
 
   it.each<[string, CraftedEntry[], RegExp]>([
-    ["a climbing path", [{ name: "index.html", data: new TextEncoder().encode("ok") }, { name: "../../escape.html", data: new TextEncoder().encode("x") }], /leads outside the archive/],
+    [
+      "a climbing path",
+      [
+        { name: "index.html", data: new TextEncoder().encode("ok") },
+        { name: "../../escape.html", data: new TextEncoder().encode("x") },
+      ],
+      /leads outside the archive/,
+    ],
     ["an absolute path", [{ name: "/etc/cron.d/x", data: new TextEncoder().encode("x") }], /absolute path/],
-    ["a symbolic link", [{ name: "index.html", data: new TextEncoder().encode("ok") }, { name: "secrets", data: new Uint8Array(0), type: "2", link: "/proc/self/environ" }], /symbolic link/],
-    ["a hard link", [{ name: "index.html", data: new TextEncoder().encode("ok") }, { name: "copy", data: new Uint8Array(0), type: "1", link: "../../x" }], /hard link/],
+    [
+      "a symbolic link",
+      [
+        { name: "index.html", data: new TextEncoder().encode("ok") },
+        { name: "secrets", data: new Uint8Array(0), type: "2", link: "/proc/self/environ" },
+      ],
+      /symbolic link/,
+    ],
+    [
+      "a hard link",
+      [
+        { name: "index.html", data: new TextEncoder().encode("ok") },
+        { name: "copy", data: new Uint8Array(0), type: "1", link: "../../x" },
+      ],
+      /hard link/,
+    ],
     ["a device", [{ name: "tty", data: new Uint8Array(0), type: "3" }], /character device/],
   ])("refuses an archive with %s and leaves nothing of it", async (_what, entries, reason) => {
     const d = await deployArchive(await craftTarGz(entries));
@@ -80,7 +101,10 @@ describe("hostile site archives", () => {
     const id = crypto.randomUUID();
     const files = Array.from({ length: 6 }, (_, i): CraftedEntry => ({ name: `part-${i}.bin`, data: { zeros: 4 * MiB } }));
     const limits = { maxTotalBytes: 20 * MiB, maxFiles: 100, maxFileBytes: 10 * MiB };
-    const err = await publishSite(env.ARTIFACTS, projectId, id, new Blob([await craftTarGz(files)]).stream(), limits).then(() => null, (e: unknown) => e);
+    const err = await publishSite(env.ARTIFACTS, projectId, id, new Blob([await craftTarGz(files)]).stream(), limits).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(String(err)).toContain(`the archive inflates to more than ${20 * MiB} bytes`);
     expect(await leftUnder(sitePrefix(projectId, id))).toEqual([]);
     // Under the limits, the same kind of archive goes through holding a chunk, never a file.

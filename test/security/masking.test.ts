@@ -44,7 +44,11 @@ afterAll(async () => {
 
 describe("masking encoded forms of a secret", () => {
   it("never shows a viewer the secret in base64, URL-encoded or JSON form", async () => {
-    const repo = await e2e.gitRepo("leaky", { "package.json": JSON.stringify({ name: "leaky", version: "1.0.0" }), "sparki.yml": oneStepYml("node leak.js"), "leak.js": leakJs });
+    const repo = await e2e.gitRepo("leaky", {
+      "package.json": JSON.stringify({ name: "leaky", version: "1.0.0" }),
+      "sparki.yml": oneStepYml("node leak.js"),
+      "leak.js": leakJs,
+    });
     const project = await e2e.project("leaky", repo);
     expect((await e2e.api("PUT", `/v1/projects/${project.id}/secrets/API_KEY`, { value: secret })).status).toBe(201);
     const buildId = await e2e.trigger(project.id);

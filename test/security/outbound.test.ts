@@ -63,7 +63,16 @@ beforeEach(() => {
 
 /** A stage as the orchestrator holds it, with only what the checks read. */
 const stage = (over: Partial<StageInit>): StageInit => ({ name: "prod", platform: "script", settings: {}, healthCheck: null, ...over }) as StageInit;
-const check = (url: string) => ({ url, path: undefined, expectedStatus: 200, intervalSeconds: 1, timeoutSeconds: 2, healthyThreshold: 1, unhealthyThreshold: 1 }) as unknown as StageInit["healthCheck"];
+const check = (url: string) =>
+  ({
+    url,
+    path: undefined,
+    expectedStatus: 200,
+    intervalSeconds: 1,
+    timeoutSeconds: 2,
+    healthyThreshold: 1,
+    unhealthyThreshold: 1,
+  }) as unknown as StageInit["healthCheck"];
 
 describe("health-check URLs", () => {
   it.each([
@@ -90,13 +99,19 @@ describe("health-check URLs", () => {
   it("never follows a redirect to 127.0.0.1 in production", async () => {
     // An allowed public host (answered here by a stand-in) that redirects to an internal service.
     const publicHost = "https://status.example.com/health";
-    const fetcher = async (url: string, init: RequestInit) => (url === publicHost ? new Response(null, { status: 302, headers: { location: `${internal.url}/admin` } }) : fetch(url, init));
-    await expect(fetchChecked(publicHost, {}, (u) => outboundProblem(u, production), fetcher)).rejects.toThrow(/redirect went to an address that must use https/);
+    const fetcher = async (url: string, init: RequestInit) =>
+      url === publicHost ? new Response(null, { status: 302, headers: { location: `${internal.url}/admin` } }) : fetch(url, init);
+    await expect(fetchChecked(publicHost, {}, (u) => outboundProblem(u, production), fetcher)).rejects.toThrow(
+      /redirect went to an address that must use https/,
+    );
     expect(internal.seen).toEqual([]);
   });
 
   it("in development, asks loopback but follows no redirect out to a private or metadata address", async () => {
-    const bouncer = await Listener.start((req) => ({ status: 302, headers: { location: req.url === "/meta" ? "http://169.254.169.254/latest/" : req.url === "/lan" ? "https://10.0.0.1/" : `${internal.url}/ok` } }));
+    const bouncer = await Listener.start((req) => ({
+      status: 302,
+      headers: { location: req.url === "/meta" ? "http://169.254.169.254/latest/" : req.url === "/lan" ? "https://10.0.0.1/" : `${internal.url}/ok` },
+    }));
     try {
       const ask = (path: string) => healthFetch(stage({ healthCheck: check(`${bouncer.url}${path}`) }), development)(new Request(`${bouncer.url}${path}`));
       await expect(ask("/meta")).rejects.toThrow(OutboundRefused);
@@ -132,17 +147,22 @@ describe("adapter API URLs", () => {
     };
   }
 
-  it.each(adapters.map((row) => [row[0].platform, ...row] as const))("%s: an attacker's apiUrl is refused at validation and gets no request, so no token", async (_name, adapter, settings, credentials) => {
-    const hostile = { ...settings, apiUrl: `${attacker.url}/v1` };
-    expect(addressProblems(stage({ platform: adapter.platform as StageInit["platform"], settings: hostile }), adapter, production)).toEqual([expect.stringContaining(`is not the platform's documented API (${adapter.apiOrigin})`)]);
-    // Even an adapter asked regardless (a bug, a race) cannot reach it: its fetch refuses.
-    const c = ctx(adapter, hostile, credentials, production);
-    await adapter.validate(c).catch(() => undefined);
-    await adapter.deploy(c).catch(() => undefined);
-    await adapter.state(c, { id: "d", url: null }).catch(() => undefined);
-    await adapter.rollback(c, { id: "d", url: null }).catch(() => undefined);
-    expect(attacker.seen).toEqual([]);
-  });
+  it.each(adapters.map((row) => [row[0].platform, ...row] as const))(
+    "%s: an attacker's apiUrl is refused at validation and gets no request, so no token",
+    async (_name, adapter, settings, credentials) => {
+      const hostile = { ...settings, apiUrl: `${attacker.url}/v1` };
+      expect(addressProblems(stage({ platform: adapter.platform as StageInit["platform"], settings: hostile }), adapter, production)).toEqual([
+        expect.stringContaining(`is not the platform's documented API (${adapter.apiOrigin})`),
+      ]);
+      // Even an adapter asked regardless (a bug, a race) cannot reach it: its fetch refuses.
+      const c = ctx(adapter, hostile, credentials, production);
+      await adapter.validate(c).catch(() => undefined);
+      await adapter.deploy(c).catch(() => undefined);
+      await adapter.state(c, { id: "d", url: null }).catch(() => undefined);
+      await adapter.rollback(c, { id: "d", url: null }).catch(() => undefined);
+      expect(attacker.seen).toEqual([]);
+    },
+  );
 
   it("reaches a platform fake only through an admin's override", async () => {
     const fake = await FakeRailway.start();

@@ -32,9 +32,13 @@ const check = (url: string) => ({ url, intervalSeconds: 1, timeoutSeconds: 2, he
 
 describe("outbound requests of deployments", () => {
   it("refuses a platform apiUrl off the documented host before deploying, naming the override", async () => {
-    const d = await deployed([{ stage: "prod", platform: "railway", settings: { serviceId: "s", environmentId: "e", apiUrl: "https://attacker.example/graphql/v2" } }]);
+    const d = await deployed([
+      { stage: "prod", platform: "railway", settings: { serviceId: "s", environmentId: "e", apiUrl: "https://attacker.example/graphql/v2" } },
+    ]);
     expect(d.status).toBe("failed");
-    expect(d.messages).toContain("stage prod: railway apiUrl https://attacker.example is not the platform's documented API (https://backboard.railway.com); an instance admin can allow it in PLATFORM_API_OVERRIDES");
+    expect(d.messages).toContain(
+      "stage prod: railway apiUrl https://attacker.example is not the platform's documented API (https://backboard.railway.com); an instance admin can allow it in PLATFORM_API_OVERRIDES",
+    );
     expect(d.messages).not.toMatch(/deploy_started|accepted deployment/);
   });
 

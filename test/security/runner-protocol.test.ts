@@ -56,7 +56,12 @@ async function workspaceRunner(t: Tenant, labels = ["linux"]): Promise<{ runnerI
  * A project over a fresh repository and a build of it: of a made-up commit (enough for raw-HTTP
  * runners, which never clone), or of `main` when a real runner is to run it.
  */
-async function build(t: Tenant, name: string, files: Record<string, string> = { "package.json": "{}" }, runnable = false): Promise<{ projectId: string; buildId: string }> {
+async function build(
+  t: Tenant,
+  name: string,
+  files: Record<string, string> = { "package.json": "{}" },
+  runnable = false,
+): Promise<{ projectId: string; buildId: string }> {
   const repo = await e2e.gitRepo(`${name}-${crypto.randomUUID().slice(0, 6)}`, files);
   const project = await call(t.token, "POST", `/v1/workspaces/${t.workspaceId}/projects`, { name: `${name}-${crypto.randomUUID().slice(0, 6)}`, gitUrl: repo });
   expect(project.status).toBe(201);
@@ -74,7 +79,8 @@ async function claim(runnerToken: string, waitMs = 25_000): Promise<Job | null> 
 }
 
 const lease = (job: Job) => ({ leaseId: job.leaseId, fencingToken: job.fencingToken });
-const jobStatus = async (t: Tenant, buildId: string, jobId: string) => ((await call(t.token, "GET", `/v1/builds/${buildId}`)).body.jobs as { id: string; status: string }[]).find((j) => j.id === jobId)?.status;
+const jobStatus = async (t: Tenant, buildId: string, jobId: string) =>
+  ((await call(t.token, "GET", `/v1/builds/${buildId}`)).body.jobs as { id: string; status: string }[]).find((j) => j.id === jobId)?.status;
 
 beforeAll(async () => {
   await e2e.start();
@@ -99,7 +105,9 @@ describe("the runner protocol under attack", () => {
     expect((await call(job.jobToken, "POST", "/v1/runner/claim", { capacity: 1 })).status).toBe(401);
     // Its token on the other job of the same runner: refused, whatever lease values it sends.
     expect((await call(job.jobToken, "POST", `/v1/runner/jobs/${other.jobId}/heartbeat`, lease(other))).status).toBe(401);
-    expect((await call(job.jobToken, "POST", `/v1/runner/jobs/${other.jobId}/complete`, { ...lease(other), status: "succeeded", exitCode: 0, steps: [] })).status).toBe(401);
+    expect(
+      (await call(job.jobToken, "POST", `/v1/runner/jobs/${other.jobId}/complete`, { ...lease(other), status: "succeeded", exitCode: 0, steps: [] })).status,
+    ).toBe(401);
     // The runner token works on no job route any more.
     expect((await call(runner.runnerToken, "POST", `/v1/runner/jobs/${job.jobId}/heartbeat`, lease(job))).status).toBe(401);
     expect((await call(job.jobToken, "POST", `/v1/runner/jobs/${job.jobId}/heartbeat`, lease(job))).status).toBe(200);
@@ -121,7 +129,13 @@ describe("the runner protocol under attack", () => {
     const decoy = await claim(intruder.runnerToken);
     if (!decoy) throw new Error("expected the decoy job");
     for (const path of ["heartbeat", "complete", "release"]) {
-      const res = await call(decoy.jobToken, "POST", `/v1/runner/jobs/${job.jobId}/${path}`, { ...lease(job), status: "succeeded", exitCode: 0, steps: [], reason: "shutdown" });
+      const res = await call(decoy.jobToken, "POST", `/v1/runner/jobs/${job.jobId}/${path}`, {
+        ...lease(job),
+        status: "succeeded",
+        exitCode: 0,
+        steps: [],
+        reason: "shutdown",
+      });
       expect([401, 409], `${path}: ${JSON.stringify(res.body)}`).toContain(res.status);
     }
     // The decoy's own job with the first job's lease values: 409, the lease is not the token's.
@@ -160,10 +174,31 @@ describe("the runner protocol under attack", () => {
       triggers: { branches: ["*"], pullRequests: false },
       env: {},
       stages: [{ name: "build", jobs: ["train"] }],
-      jobs: [{ id: "train", name: "train", stage: "build", app: ".", needs: [], runsOn: ["gpu"], workingDirectory: ".", timeoutMinutes: 5, env: {}, cache: null, steps: [{ name: "train", run: "true" }], artifacts: [], branches: null, deploy: null }],
+      jobs: [
+        {
+          id: "train",
+          name: "train",
+          stage: "build",
+          app: ".",
+          needs: [],
+          runsOn: ["gpu"],
+          workingDirectory: ".",
+          timeoutMinutes: 5,
+          env: {},
+          cache: null,
+          steps: [{ name: "train", run: "true" }],
+          artifacts: [],
+          branches: null,
+          deploy: null,
+        },
+      ],
     };
-    expect((await call(plan.jobToken, "POST", `/v1/runner/jobs/${plan.jobId}/pipeline`, { ...lease(plan), pipeline, commitSha: "a".repeat(40) })).status).toBe(204);
-    expect((await call(plan.jobToken, "POST", `/v1/runner/jobs/${plan.jobId}/complete`, { ...lease(plan), status: "succeeded", exitCode: 0, steps: [] })).status).toBe(204);
+    expect((await call(plan.jobToken, "POST", `/v1/runner/jobs/${plan.jobId}/pipeline`, { ...lease(plan), pipeline, commitSha: "a".repeat(40) })).status).toBe(
+      204,
+    );
+    expect(
+      (await call(plan.jobToken, "POST", `/v1/runner/jobs/${plan.jobId}/complete`, { ...lease(plan), status: "succeeded", exitCode: 0, steps: [] })).status,
+    ).toBe(204);
     expect(await claim(linux.runnerToken, 4000)).toBeNull();
     const gpu = await claim((await workspaceRunner(t, ["gpu", "linux"])).runnerToken);
     expect(gpu?.jobId).toBe(`${repo.buildId}.1`);
@@ -182,7 +217,9 @@ describe("the runner protocol under attack", () => {
     expect((await call(t.token, "DELETE", `/v1/workspaces/${t.workspaceId}/runners/${runner.runnerId}`)).status).toBe(204);
     expect((await call(runner.runnerToken, "POST", "/v1/runner/claim", { capacity: 1 })).status).toBe(401);
     expect((await call(job.jobToken, "POST", `/v1/runner/jobs/${job.jobId}/heartbeat`, lease(job))).status).toBe(401);
-    expect((await call(job.jobToken, "POST", `/v1/runner/jobs/${job.jobId}/complete`, { ...lease(job), status: "succeeded", exitCode: 0, steps: [] })).status).toBe(401);
+    expect(
+      (await call(job.jobToken, "POST", `/v1/runner/jobs/${job.jobId}/complete`, { ...lease(job), status: "succeeded", exitCode: 0, steps: [] })).status,
+    ).toBe(401);
     await until("the revoked runner's job to be queued again", async () => (await jobStatus(t, buildId, job.jobId)) === "queued", 15_000);
     const audit = await call(t.token, "GET", `/v1/workspaces/${t.workspaceId}/audit-logs?action=runner.revoke`);
     expect(JSON.stringify(audit.body)).toContain(runner.runnerId);
@@ -206,7 +243,9 @@ describe("the runner protocol under attack", () => {
       150_000,
       { diagnostics: () => shared.output().slice(-3000) },
     );
-    const log = await fetch(`${e2e.stack.apiUrl}/v1/builds/${open.buildId}/logs.txt`, { headers: { authorization: `Bearer ${bystander.token}` } }).then((r) => r.text());
+    const log = await fetch(`${e2e.stack.apiUrl}/v1/builds/${open.buildId}/logs.txt`, { headers: { authorization: `Bearer ${bystander.token}` } }).then((r) =>
+      r.text(),
+    );
     expect(log).toContain("done");
     expect(log).not.toContain(secret);
     expect(shared.output()).not.toContain(victimBuild);

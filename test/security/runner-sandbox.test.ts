@@ -34,11 +34,18 @@ beforeAll(async () => {
   home = mkdtempSync(join(homedir(), ".sparki-runner-security-"));
   config = join(home, "config.json");
   work = join(home, "work");
-  const register = spawn(process.execPath, [BIN, "register", "--url", fake.url, "--token", fake.registrationToken, "--name", "shared-box", "--labels", "linux", "--config", config], { stdio: "ignore" });
+  const register = spawn(
+    process.execPath,
+    [BIN, "register", "--url", fake.url, "--token", fake.registrationToken, "--name", "shared-box", "--labels", "linux", "--config", config],
+    { stdio: "ignore" },
+  );
   expect(await new Promise((resolve) => register.once("exit", resolve))).toBe(0);
   token = (JSON.parse(readFileSync(config, "utf8")) as { runnerToken: string }).runnerToken;
   expect(token.length).toBeGreaterThan(8);
-  runner = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", work, "--concurrency", "2"], { env: { ...process.env, RUNNER_HOST_SECRET: hostSecret }, stdio: ["ignore", "pipe", "pipe"] });
+  runner = spawn(process.execPath, [BIN, "run", "--config", config, "--work-dir", work, "--concurrency", "2"], {
+    env: { ...process.env, RUNNER_HOST_SECRET: hostSecret },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   runner.stdout?.on("data", (d: Buffer) => (runnerOut += d.toString()));
   runner.stderr?.on("data", (d: Buffer) => (runnerOut += d.toString()));
   await waitFor("the runner to start", () => runnerOut.includes("runner started"), 30_000);
@@ -105,7 +112,16 @@ describe("a step on a shared runner hunting for the runner's token", () => {
     expect(text.match(/^refused /gm)).toHaveLength(6);
     expect(text).not.toMatch(/^WROTE /m);
     expect(text).toContain("private tmp: writable\ncheckout: writable\n");
-    for (const path of [join(home, "pwned"), join(work, "pwned"), join(homedir(), "pwned"), "/etc/pwned", "/usr/local/bin/pwned", "/var/tmp/pwned", "/tmp/pwned"]) expect(existsSync(path), path).toBe(false);
+    for (const path of [
+      join(home, "pwned"),
+      join(work, "pwned"),
+      join(homedir(), "pwned"),
+      "/etc/pwned",
+      "/usr/local/bin/pwned",
+      "/var/tmp/pwned",
+      "/tmp/pwned",
+    ])
+      expect(existsSync(path), path).toBe(false);
     // The config is still there for the runner itself.
     expect(readFileSync(config, "utf8")).toContain(token);
   }, 120_000);
@@ -131,10 +147,16 @@ done`;
     await waitFor("three more searches by each", () => passes(a) >= fromA + 3 && passes(b) >= fromB + 3, 60_000);
     fake.cancel(a);
     fake.cancel(b);
-    for (const [id, other] of [[a, "b"], [b, "a"]] as const) {
+    for (const [id, other] of [
+      [a, "b"],
+      [b, "a"],
+    ] as const) {
       const lines = logOf(id).filter((l) => l.startsWith("pass ") || l.startsWith("mark-"));
       expect(lines.length).toBeGreaterThan(3);
-      expect(lines.every((l) => /^pass \d+ found 0$/.test(l)), lines.join("\n")).toBe(true);
+      expect(
+        lines.every((l) => /^pass \d+ found 0$/.test(l)),
+        lines.join("\n"),
+      ).toBe(true);
       expect(logOf(id)).not.toContain(`mark-${other}`);
     }
     await fake.waitFor(a, (j) => j.result !== null, 20_000);

@@ -68,7 +68,11 @@ const tokensOfVictim = () => count("select count(*) as n from api_tokens where u
 const membersOfVictimWorkspace = () => count("select count(*) as n from memberships where workspace_id = $1", victim.workspaceId);
 
 async function asVictim<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${e2e.stack.apiUrl}${path}`, { method, headers: { "content-type": "application/json", ...(victim.token ? { authorization: `Bearer ${victim.token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${e2e.stack.apiUrl}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...(victim.token ? { authorization: `Bearer ${victim.token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }

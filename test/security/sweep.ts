@@ -38,7 +38,9 @@ export async function setUpSweep(): Promise<SweepContext> {
   user = await signup("sweep");
   workspaceId = (await createWorkspace(user, "Sweep")).id;
   projectId = (await createProject(user, workspaceId)).id;
-  const registered = await call("POST", "/v1/runner/register", { body: { token: "shared-runner-token-for-tests", name: "sweep", labels: ["linux"], version: "0.0.0" } });
+  const registered = await call("POST", "/v1/runner/register", {
+    body: { token: "shared-runner-token-for-tests", name: "sweep", labels: ["linux"], version: "0.0.0" },
+  });
   expect(registered.status, registered.text).toBe(201);
   runnerToken = registered.body.runnerToken;
   const doc = await call("GET", "/v1/openapi.json");
@@ -111,4 +113,3 @@ export async function sweep(probes: Probe[]): Promise<void> {
 
 export const sweepTimeout = 600_000;
 const requestTimeoutMs = 45_000;
-

@@ -16,18 +16,21 @@ export interface CraftedEntry {
 /** A .tar.gz of `entries`, streamed: memory holds one 1 MiB block of zeros at most. */
 export async function craftTarGz(entries: CraftedEntry[]): Promise<Uint8Array> {
   const zeros = new Uint8Array(1024 * 1024);
-  const tar = new ReadableStream<Uint8Array>({
-    async start(controller) {
-      for (const entry of entries) {
-        const size = entry.data instanceof Uint8Array ? entry.data.byteLength : entry.data.zeros;
-        controller.enqueue(ustarHeader(entry.name, size, entry.type ?? "0", { link: entry.link }));
-        if (entry.data instanceof Uint8Array) controller.enqueue(entry.data);
-        else for (let left = size; left > 0; left -= zeros.byteLength) controller.enqueue(zeros.subarray(0, Math.min(left, zeros.byteLength)));
-        controller.enqueue(new Uint8Array((512 - (size % 512)) % 512));
-      }
-      controller.enqueue(new Uint8Array(1024));
-      controller.close();
+  const tar = new ReadableStream<Uint8Array>(
+    {
+      async start(controller) {
+        for (const entry of entries) {
+          const size = entry.data instanceof Uint8Array ? entry.data.byteLength : entry.data.zeros;
+          controller.enqueue(ustarHeader(entry.name, size, entry.type ?? "0", { link: entry.link }));
+          if (entry.data instanceof Uint8Array) controller.enqueue(entry.data);
+          else for (let left = size; left > 0; left -= zeros.byteLength) controller.enqueue(zeros.subarray(0, Math.min(left, zeros.byteLength)));
+          controller.enqueue(new Uint8Array((512 - (size % 512)) % 512));
+        }
+        controller.enqueue(new Uint8Array(1024));
+        controller.close();
+      },
     },
-  }, { highWaterMark: 1 });
+    { highWaterMark: 1 },
+  );
   return new Uint8Array(await new Response(tar.pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
 }

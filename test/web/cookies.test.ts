@@ -77,7 +77,11 @@ describe("session cookies in Chromium on a local stack", () => {
       const call = (method: string, path: string, body?: unknown) =>
         page.evaluate(
           async ([m, p, b]) => {
-            const res = await fetch(p as string, { method: m as string, headers: b ? { "content-type": "application/json" } : {}, body: b ? JSON.stringify(b) : undefined });
+            const res = await fetch(p as string, {
+              method: m as string,
+              headers: b ? { "content-type": "application/json" } : {},
+              body: b ? JSON.stringify(b) : undefined,
+            });
             return { status: res.status, text: await res.text() };
           },
           [method, path, body] as const,
@@ -135,7 +139,11 @@ describe("session cookies in Chromium on a local stack", () => {
     await here.page.waitForURL("**/login");
     expect(await elsewhere.status()).toBe(401);
     // The other browser's refresh cookie died too: its client cannot come back.
-    expect(await elsewhere.page.evaluate(async () => (await fetch("/v1/auth/refresh", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status)).toBe(401);
+    expect(
+      await elsewhere.page.evaluate(
+        async () => (await fetch("/v1/auth/refresh", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status,
+      ),
+    ).toBe(401);
 
     const again = await signIn("the second long password");
     const other = await signIn("the second long password");
@@ -147,4 +155,3 @@ describe("session cookies in Chromium on a local stack", () => {
     for (const b of [here, elsewhere, again, other]) await b.context.close();
   }, 120_000);
 });
-

@@ -75,10 +75,15 @@ async function buildInBrowser(): Promise<string> {
   await page.waitForURL(/\/builds\/[0-9a-f-]{36}$/);
   const buildId = page.url().split("/").pop() ?? "";
   let status: string | null = null;
-  await until("the build to end on the page", async () => /^(succeeded|failed|cancelled|timed out)$/.test((status = (await page.locator("#build-status").textContent()) ?? "")), 150_000, {
-    intervalMs: 250,
-    diagnostics: () => `build ${buildId} shows ${status}\n${e2e.diagnostics()}`,
-  });
+  await until(
+    "the build to end on the page",
+    async () => /^(succeeded|failed|cancelled|timed out)$/.test((status = (await page.locator("#build-status").textContent()) ?? "")),
+    150_000,
+    {
+      intervalMs: 250,
+      diagnostics: () => `build ${buildId} shows ${status}\n${e2e.diagnostics()}`,
+    },
+  );
   expect(status).toBe("succeeded");
   return buildId;
 }
@@ -94,7 +99,10 @@ async function deployment(id: string): Promise<{ status: string; events: { type:
 async function deploymentOf(buildId: string): Promise<string> {
   return until(
     `a deployment of build ${buildId}`,
-    async () => ((await (await page.request.get(`/v1/projects/${siteProjectId}/deployments`)).json()) as { items: { id: string; buildId: string }[] }).items.find((d) => d.buildId === buildId)?.id,
+    async () =>
+      ((await (await page.request.get(`/v1/projects/${siteProjectId}/deployments`)).json()) as { items: { id: string; buildId: string }[] }).items.find(
+        (d) => d.buildId === buildId,
+      )?.id,
     60_000,
     { intervalMs: 250, diagnostics: () => e2e.diagnostics() },
   );
@@ -103,7 +111,11 @@ async function deploymentOf(buildId: string): Promise<string> {
 beforeAll(async () => {
   await e2e.start();
   await e2e.runner("web");
-  repo = await e2e.gitRepo("web-ticks", { "package.json": JSON.stringify({ name: "ticks", version: "1.0.0", type: "module" }), "sparki.yml": oneStepYml("node ticks.mjs"), "ticks.mjs": ticksJs });
+  repo = await e2e.gitRepo("web-ticks", {
+    "package.json": JSON.stringify({ name: "ticks", version: "1.0.0", type: "module" }),
+    "sparki.yml": oneStepYml("node ticks.mjs"),
+    "ticks.mjs": ticksJs,
+  });
   browser = await launch();
   context = await browser.newContext({ baseURL: e2e.stack.apiUrl, viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
@@ -210,7 +222,10 @@ describe("the dashboard on the local stack", () => {
 
   it("fits a 360 px wide screen", async () => {
     await page.setViewportSize({ width: 360, height: 740 });
-    for (const [name, path] of [["05-build-360", page.url()], ["06-projects-360", "/"]] as const) {
+    for (const [name, path] of [
+      ["05-build-360", page.url()],
+      ["06-projects-360", "/"],
+    ] as const) {
       await page.goto(path);
       await page.locator("main h1").waitFor();
       await page.waitForTimeout(300);
@@ -234,9 +249,34 @@ describe("the dashboard on the local stack", () => {
   it("shows a deployment's stages and health, and rolls it back (API answered per core/contracts/deployments.ts)", async () => {
     const id = crypto.randomUUID();
     const at = new Date().toISOString();
-    const stage = (name: string, status: string, trafficPercent: number) => ({ id: crypto.randomUUID(), name, platform: "sparki-static", strategy: "all-at-once", status, approval: false, approverRoles: ["owner", "admin"], approvedBy: null, approvedAt: null, trafficPercent, passes: 3, failures: 0, url: null, startedAt: at, completedAt: at });
+    const stage = (name: string, status: string, trafficPercent: number) => ({
+      id: crypto.randomUUID(),
+      name,
+      platform: "sparki-static",
+      strategy: "all-at-once",
+      status,
+      approval: false,
+      approverRoles: ["owner", "admin"],
+      approvedBy: null,
+      approvedAt: null,
+      trafficPercent,
+      passes: 3,
+      failures: 0,
+      url: null,
+      startedAt: at,
+      completedAt: at,
+    });
     const deployment = (status: string, stageStatus: string) => ({
-      id, projectId: crypto.randomUUID(), buildId: crypto.randomUUID(), commitSha: "a".repeat(40), branch: "main", status, reason: null, trigger: "push", createdAt: at, completedAt: at,
+      id,
+      projectId: crypto.randomUUID(),
+      buildId: crypto.randomUUID(),
+      commitSha: "a".repeat(40),
+      branch: "main",
+      status,
+      reason: null,
+      trigger: "push",
+      createdAt: at,
+      completedAt: at,
       stages: [stage("staging", "healthy", 100), stage("production", stageStatus, 100)],
       events: [{ seq: 1, at, type: "succeeded", stage: null, message: "every stage is healthy" }],
     });
@@ -282,7 +322,10 @@ describe("the dashboard on the local stack", () => {
     // Version one: built, then deployed by itself to staging and production.
     const first = await buildInBrowser();
     const one = await deploymentOf(first);
-    await until("deployment one to succeed", async () => (await deployment(one)).status === "succeeded", 90_000, { intervalMs: 250, diagnostics: () => `${JSON.stringify(lastDeployment)}\n${e2e.diagnostics()}` });
+    await until("deployment one to succeed", async () => (await deployment(one)).status === "succeeded", 90_000, {
+      intervalMs: 250,
+      diagnostics: () => `${JSON.stringify(lastDeployment)}\n${e2e.diagnostics()}`,
+    });
     expect(await served("production")).toBe("one");
 
     // Version two, watched on the dashboard: the project's deployments, then the newest one.
@@ -301,7 +344,11 @@ describe("the dashboard on the local stack", () => {
     await until(
       "deployment two to succeed on the page",
       async () => {
-        const status = (await page.locator("#deployment-status").textContent({ timeout: 1000 }).catch(() => null)) ?? "";
+        const status =
+          (await page
+            .locator("#deployment-status")
+            .textContent({ timeout: 1000 })
+            .catch(() => null)) ?? "";
         if (statuses.at(-1) !== status) statuses.push(status);
         return status === "succeeded";
       },

@@ -16,7 +16,10 @@ describe("checks", () => {
   });
 
   it("picks a union's case by its type", () => {
-    const Frame = union<{ type: "a"; n: number } | { type: "b"; s: string }>({ a: obj({ type: oneOf(["a"] as const), n: num }), b: obj({ type: oneOf(["b"] as const), s: str }) });
+    const Frame = union<{ type: "a"; n: number } | { type: "b"; s: string }>({
+      a: obj({ type: oneOf(["a"] as const), n: num }),
+      b: obj({ type: oneOf(["b"] as const), s: str }),
+    });
     expect(Frame({ type: "b", s: "x" }, "f")).toEqual({ type: "b", s: "x" });
     expect(() => Frame({ type: "c" }, "f")).toThrow("f.type: expected a|b");
   });

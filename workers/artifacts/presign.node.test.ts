@@ -50,7 +50,12 @@ beforeAll(async () => {
     res.writeHead(200, { "content-disposition": new URL(req.url ?? "/", "http://x").searchParams.get("response-content-disposition") ?? "" }).end(body);
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  settings = { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bucket: "sparki-artifacts", accessKeyId: "fake-access-key", secretAccessKey };
+  settings = {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bucket: "sparki-artifacts",
+    accessKeyId: "fake-access-key",
+    secretAccessKey,
+  };
 });
 afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 

@@ -15,7 +15,9 @@ describe("job tokens", () => {
     await expect(verifyJobToken(expired, secret)).rejects.toMatchObject({ code: "invalid_token" });
     await expect(verifyJobToken(await signJobToken(holder, `${secret}-other`, 60), secret)).rejects.toMatchObject({ code: "invalid_token" });
     const [head, , sig] = (await signJobToken(holder, secret, 60)).split(".");
-    const forged = Buffer.from(JSON.stringify({ sub: holder.jobId, lid: "lease-2", ftk: 4, rid: holder.runnerId, aud: "sparki-job", iss: "sparki", exp: 9e9 })).toString("base64url");
+    const forged = Buffer.from(
+      JSON.stringify({ sub: holder.jobId, lid: "lease-2", ftk: 4, rid: holder.runnerId, aud: "sparki-job", iss: "sparki", exp: 9e9 }),
+    ).toString("base64url");
     await expect(verifyJobToken(`${head}.${forged}.${sig}`, secret)).rejects.toMatchObject({ code: "invalid_token" });
   });
 

@@ -8,7 +8,11 @@ describe("audit log", () => {
     const ws = await createWorkspace(owner, "Audited");
     const project = await createProject(owner, ws.id, "audited-app");
     await addMember(owner, ws.id, mate, "admin");
-    await call("PATCH", `/v1/projects/${project.id}`, { token: owner.accessToken, body: { defaultBranch: "trunk" }, headers: { "x-request-id": "audit-req-1" } });
+    await call("PATCH", `/v1/projects/${project.id}`, {
+      token: owner.accessToken,
+      body: { defaultBranch: "trunk" },
+      headers: { "x-request-id": "audit-req-1" },
+    });
 
     const res = await call("GET", `/v1/workspaces/${ws.id}/audit-logs`, { token: mate.accessToken });
     expect(res.status).toBe(200);
@@ -32,7 +36,9 @@ describe("audit log", () => {
     for (let i = 0; i < 4; i++) await createProject(owner, ws.id, `a${i}`);
     const first = await call("GET", `/v1/workspaces/${ws.id}/audit-logs?limit=2&action=project.create`, { token: owner.accessToken });
     expect(first.body.items).toHaveLength(2);
-    const second = await call("GET", `/v1/workspaces/${ws.id}/audit-logs?limit=2&action=project.create&cursor=${first.body.nextCursor}`, { token: owner.accessToken });
+    const second = await call("GET", `/v1/workspaces/${ws.id}/audit-logs?limit=2&action=project.create&cursor=${first.body.nextCursor}`, {
+      token: owner.accessToken,
+    });
     expect(second.body.items).toHaveLength(2);
     expect(second.body.nextCursor).toBeNull();
     const names = [...first.body.items, ...second.body.items].map((e: { details: { name: string } }) => e.details.name);

@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, login, signup, testIp, uniqueEmail } from "../testing/api.js";
+import { type ApiResponse, call, expectProblem, login, signup, testIp, uniqueEmail } from "../testing/api.js";
 
 /** The Set-Cookie headers of a response (workerd joins them with ", "). */
 function setCookies(headers: Headers): string[] {
   return (headers.get("set-cookie") ?? "").split(/, (?=__Host-)/).filter((c) => c !== "");
 }
-const cookieValue = (headers: Headers, name: string) => setCookies(headers).find((c) => c.startsWith(`${name}=`))?.split(";")[0]?.slice(name.length + 1);
+const cookieValue = (headers: Headers, name: string) =>
+  setCookies(headers)
+    .find((c) => c.startsWith(`${name}=`))
+    ?.split(";")[0]
+    ?.slice(name.length + 1);
 const own = "http://sparki.test";
 
 describe("signup", () => {
@@ -65,7 +69,10 @@ describe("login", () => {
 
   it("refuses a cookie login from another origin (login CSRF)", async () => {
     const user = await signup();
-    const res = await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password, session: "cookie" }, headers: { origin: "http://sparki.test:8788" } });
+    const res = await call("POST", "/v1/auth/login", {
+      body: { email: user.email, password: user.password, session: "cookie" },
+      headers: { origin: "http://sparki.test:8788" },
+    });
     expectProblem(res, 403, "forbidden");
     expect(res.headers.get("set-cookie")).toBeNull();
   });
@@ -83,7 +90,7 @@ describe("login", () => {
     const user = await signup();
     const attacker = testIp();
     const statuses: number[] = [];
-    let last;
+    let last: ApiResponse | undefined;
     for (let i = 0; i < 12; i++) {
       last = await call("POST", "/v1/auth/login", { body: { email: user.email, password: "wrong password" }, headers: { "cf-connecting-ip": attacker } });
       statuses.push(last.status);
@@ -93,7 +100,9 @@ describe("login", () => {
     expectProblem(last!, 429, "rate_limited");
     expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
     // Even the right password is refused from the attacker's IP while the limit holds...
-    expect((await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password }, headers: { "cf-connecting-ip": attacker } })).status).toBe(429);
+    expect(
+      (await call("POST", "/v1/auth/login", { body: { email: user.email, password: user.password }, headers: { "cf-connecting-ip": attacker } })).status,
+    ).toBe(429);
     // ...while the owner logs in from theirs.
     await login(user.email, user.password, testIp());
   });
@@ -205,7 +214,11 @@ describe("logout", () => {
     expectProblem(await call("POST", "/v1/auth/logout", { headers: { cookie, origin: "https://evil.example" } }), 403, "forbidden");
     const out = await call("POST", "/v1/auth/logout", { headers: { cookie, origin: own } });
     expect(out.status).toBe(204);
-    expect(setCookies(out.headers).map((c) => c.split(";")[0]).sort()).toEqual(["__Host-sparki_access=", "__Host-sparki_refresh="]);
+    expect(
+      setCookies(out.headers)
+        .map((c) => c.split(";")[0])
+        .sort(),
+    ).toEqual(["__Host-sparki_access=", "__Host-sparki_refresh="]);
     expectProblem(await call("GET", "/v1/me", { token: user.accessToken }), 401, "invalid_token");
     expectProblem(await call("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } }), 401, "invalid_token");
   });

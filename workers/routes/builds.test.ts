@@ -17,8 +17,20 @@ const pipeline: Pipeline = {
   stages: [{ name: "build", jobs: ["build"] }],
   jobs: [
     {
-      id: "build", name: "build", stage: "build", app: ".", needs: [], runsOn: ["linux"], workingDirectory: ".", timeoutMinutes: 10,
-      env: { GREETING: "hi" }, cache: null, steps: [{ name: "compile", run: "echo compiling" }], artifacts: ["dist"], branches: null, deploy: null,
+      id: "build",
+      name: "build",
+      stage: "build",
+      app: ".",
+      needs: [],
+      runsOn: ["linux"],
+      workingDirectory: ".",
+      timeoutMinutes: 10,
+      env: { GREETING: "hi" },
+      cache: null,
+      steps: [{ name: "compile", run: "echo compiling" }],
+      artifacts: ["dist"],
+      branches: null,
+      deploy: null,
     },
   ],
 };
@@ -45,7 +57,10 @@ async function runPlan(buildId: string): Promise<void> {
   expect(plan).toMatchObject({ kind: "plan", repo: { url: "https://github.com/acme/app.git", branch: "main", commitSha: sha }, steps: [] });
   const up = await call("POST", `/v1/runner/jobs/${plan.jobId}/pipeline`, { token: plan.jobToken, body: { ...lease(plan), pipeline } });
   expect(up.status, up.text).toBe(204);
-  const done = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, { token: plan.jobToken, body: { ...lease(plan), status: "succeeded", exitCode: 0, steps: [] } });
+  const done = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, {
+    token: plan.jobToken,
+    body: { ...lease(plan), status: "succeeded", exitCode: 0, steps: [] },
+  });
   expect(done.status, done.text).toBe(204);
 }
 
@@ -55,7 +70,9 @@ describe("a build, end to end through the runner protocol", () => {
     const build = await trigger(project.id);
     expect(build).toMatchObject({ status: "queued", number: 1 });
 
-    const viewerRes = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs`, { headers: { upgrade: "websocket", authorization: `Bearer ${owner.accessToken}` } });
+    const viewerRes = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs`, {
+      headers: { upgrade: "websocket", authorization: `Bearer ${owner.accessToken}` },
+    });
     expect(viewerRes.status).toBe(101);
     const viewer = new Frames<ViewerFrame>(viewerRes.webSocket as WebSocket);
 
@@ -74,24 +91,52 @@ describe("a build, end to end through the runner protocol", () => {
     log.ws.send(JSON.stringify({ type: "lines", fromSeq: 2, lines: [line(2, "\u001b[32mok\u001b[0m"), line(3, "done")] }));
     await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 3));
 
-    const step = await call("POST", `/v1/runner/jobs/${job.jobId}/steps/compile`, { token: job.jobToken, body: { ...lease(job), status: "succeeded", exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() } });
+    const step = await call("POST", `/v1/runner/jobs/${job.jobId}/steps/compile`, {
+      token: job.jobToken,
+      body: { ...lease(job), status: "succeeded", exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() },
+    });
     expect(step.status, step.text).toBe(204);
     const artifact = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${job.jobId}/artifacts/dist`, {
       method: "PUT",
-      headers: { authorization: `Bearer ${job.jobToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken), "sparki-artifact-kind": "file", "content-length": "5" },
+      headers: {
+        authorization: `Bearer ${job.jobToken}`,
+        "sparki-lease-id": job.leaseId,
+        "sparki-fencing-token": String(job.fencingToken),
+        "sparki-artifact-kind": "file",
+        "content-length": "5",
+      },
       body: "hello",
     });
     expect(artifact.status).toBe(201);
     expect(await artifact.json()).toEqual({ name: "dist", size: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" });
-    const done = await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: job.jobToken, body: { ...lease(job), status: "succeeded", exitCode: 0, steps: [{ id: "compile", status: "succeeded", exitCode: 0, startedAt: null, finishedAt: null }] } });
+    const done = await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, {
+      token: job.jobToken,
+      body: {
+        ...lease(job),
+        status: "succeeded",
+        exitCode: 0,
+        steps: [{ id: "compile", status: "succeeded", exitCode: 0, startedAt: null, finishedAt: null }],
+      },
+    });
     expect(done.status, done.text).toBe(204);
 
     const got = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
-    expect(got.body).toMatchObject({ status: "succeeded", commitSha: sha, jobs: [{ kind: "plan", status: "succeeded" }, { name: "build", status: "succeeded", exitCode: 0, steps: [{ id: "compile", name: "compile", status: "succeeded" }] }] });
+    expect(got.body).toMatchObject({
+      status: "succeeded",
+      commitSha: sha,
+      jobs: [
+        { kind: "plan", status: "succeeded" },
+        { name: "build", status: "succeeded", exitCode: 0, steps: [{ id: "compile", name: "compile", status: "succeeded" }] },
+      ],
+    });
 
     const frames = await viewer.until((f) => f.some((x) => x.type === "status" && x.status === "succeeded"));
     const lines = frames.flatMap((f) => (f.type === "lines" ? f.lines : []));
-    expect(lines.map((l) => [l.seq, l.text])).toEqual([[1, "compiling"], [2, "\u001b[32mok\u001b[0m"], [3, "done"]]);
+    expect(lines.map((l) => [l.seq, l.text])).toEqual([
+      [1, "compiling"],
+      [2, "\u001b[32mok\u001b[0m"],
+      [3, "done"],
+    ]);
 
     const text = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } });
     expect(await text.text()).toBe("compiling\n\u001b[32mok\u001b[0m\ndone\n");
@@ -113,9 +158,16 @@ describe("a build, end to end through the runner protocol", () => {
     const build = await trigger(project.id);
     await runPlan(build.id);
     const job = await claimFor(build.id, "steps");
-    await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, { token: job.jobToken, body: { ...lease(job), status: "failed", exitCode: 3, steps: [{ id: "compile", status: "failed", exitCode: 3, startedAt: null, finishedAt: null }] } });
+    await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, {
+      token: job.jobToken,
+      body: { ...lease(job), status: "failed", exitCode: 3, steps: [{ id: "compile", status: "failed", exitCode: 3, startedAt: null, finishedAt: null }] },
+    });
     const got = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
-    expect(got.body).toMatchObject({ status: "failed", error: "Job build ended failed with exit code 3.", jobs: [{ status: "succeeded" }, { status: "failed", exitCode: 3 }] });
+    expect(got.body).toMatchObject({
+      status: "failed",
+      error: "Job build ended failed with exit code 3.",
+      jobs: [{ status: "succeeded" }, { status: "failed", exitCode: 3 }],
+    });
   });
 
   it("retries only the failed jobs, under a new attempt, and a stale runner stays refused", async () => {
@@ -124,10 +176,19 @@ describe("a build, end to end through the runner protocol", () => {
     expectProblem(await call("POST", `/v1/builds/${build.id}/retry`, { token: owner.accessToken }), 409);
     await runPlan(build.id);
     const first = await claimFor(build.id, "steps");
-    await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: first.jobToken, body: { ...lease(first), status: "failed", exitCode: 1, steps: [] } });
+    await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, {
+      token: first.jobToken,
+      body: { ...lease(first), status: "failed", exitCode: 1, steps: [] },
+    });
     const retried = await call("POST", `/v1/builds/${build.id}/retry`, { token: owner.accessToken });
     expect(retried.status, retried.text).toBe(200);
-    expect(retried.body).toMatchObject({ status: "queued", jobs: [{ kind: "plan", status: "succeeded" }, { status: "queued", attempt: 1 }] });
+    expect(retried.body).toMatchObject({
+      status: "queued",
+      jobs: [
+        { kind: "plan", status: "succeeded" },
+        { status: "queued", attempt: 1 },
+      ],
+    });
     const second = await claimFor(build.id, "steps");
     expect(second.jobId).toBe(first.jobId);
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
@@ -136,7 +197,10 @@ describe("a build, end to end through the runner protocol", () => {
     const log = await openRunnerLog(second);
     await log.until((f) => f.some((x) => x.type === "resume"));
     expect(log.received[0]).toEqual({ type: "resume", seq: 0 });
-    await call("POST", `/v1/runner/jobs/${second.jobId}/complete`, { token: second.jobToken, body: { ...lease(second), status: "succeeded", exitCode: 0, steps: [] } });
+    await call("POST", `/v1/runner/jobs/${second.jobId}/complete`, {
+      token: second.jobToken,
+      body: { ...lease(second), status: "succeeded", exitCode: 0, steps: [] },
+    });
     const done = await call("GET", `/v1/builds/${build.id}`, { token: owner.accessToken });
     expect(done.body).toMatchObject({ status: "succeeded", jobs: [{ status: "succeeded" }, { status: "succeeded", attempt: 2 }] });
   });
@@ -146,7 +210,12 @@ describe("a build, end to end through the runner protocol", () => {
     const build = await trigger(project.id);
     const plan = await claimFor(build.id, "plan");
     const log = await openRunnerLog(plan);
-    const lines = Array.from({ length: 40 }, (_, i) => ({ seq: i + 1, step: "sparki:plan", ts: Date.now(), text: `line ${String(i + 1).padStart(2, "0")} ${"x".repeat(40)}` }));
+    const lines = Array.from({ length: 40 }, (_, i) => ({
+      seq: i + 1,
+      step: "sparki:plan",
+      ts: Date.now(),
+      text: `line ${String(i + 1).padStart(2, "0")} ${"x".repeat(40)}`,
+    }));
     log.ws.send(JSON.stringify({ type: "lines", fromSeq: 1, lines }));
     // Every line is acknowledged (the runner must not wait forever), even those not kept.
     await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 40));
@@ -155,7 +224,9 @@ describe("a build, end to end through the runner protocol", () => {
     log.ws.send(JSON.stringify({ type: "lines", fromSeq: 41, lines: more }));
     await log.until((f) => f.some((x) => x.type === "ack" && x.seq === 45));
     expect(log.received.filter((x) => x.type === "resume").map((x) => (x.type === "resume" ? x.seq : -1))).toEqual([0]);
-    const text = await (await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } })).text();
+    const text = await (
+      await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } })
+    ).text();
     expect(new TextEncoder().encode(text).length).toBeLessThan(1200);
     expect(text.startsWith("line 01 ")).toBe(true);
     expect(text).not.toContain("line 40");
@@ -170,9 +241,14 @@ describe("a build, end to end through the runner protocol", () => {
     const log = await openRunnerLog(plan);
     const watches = () => log.received.flatMap((x) => (x.type === "watch" ? [x.watched] : []));
     await log.until(() => watches().length === 1);
-    expect(log.received.slice(0, 2)).toEqual([{ type: "resume", seq: 0 }, { type: "watch", watched: false }]);
+    expect(log.received.slice(0, 2)).toEqual([
+      { type: "resume", seq: 0 },
+      { type: "watch", watched: false },
+    ]);
     const open = async () => {
-      const res = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs`, { headers: { upgrade: "websocket", authorization: `Bearer ${owner.accessToken}` } });
+      const res = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs`, {
+        headers: { upgrade: "websocket", authorization: `Bearer ${owner.accessToken}` },
+      });
       expect(res.status).toBe(101);
       return new Frames<ViewerFrame>(res.webSocket as WebSocket);
     };
@@ -198,12 +274,20 @@ describe("a build, end to end through the runner protocol", () => {
     await log.until((f) => f.some((x) => x.type === "error"));
     expect(log.received.find((x) => x.type === "error")).toMatchObject({ code: "invalid_frame" });
     expect(await closed).toBe(4400);
-    const text = await (await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } })).text();
+    const text = await (
+      await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/logs.txt`, { headers: { authorization: `Bearer ${owner.accessToken}` } })
+    ).text();
     expect(text).toBe("");
     for (const name of ["..%2Fescape", "a%2F..%2Fb", "%2Fetc%2Fpasswd"]) {
       const res = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${plan.jobId}/artifacts/${name}`, {
         method: "PUT",
-        headers: { authorization: `Bearer ${plan.jobToken}`, "sparki-lease-id": plan.leaseId, "sparki-fencing-token": String(plan.fencingToken), "sparki-artifact-kind": "file", "content-length": "1" },
+        headers: {
+          authorization: `Bearer ${plan.jobToken}`,
+          "sparki-lease-id": plan.leaseId,
+          "sparki-fencing-token": String(plan.fencingToken),
+          "sparki-artifact-kind": "file",
+          "content-length": "1",
+        },
         body: "x",
       });
       expect(res.status, name).toBe(400);
@@ -217,9 +301,15 @@ describe("a build, end to end through the runner protocol", () => {
     const project = await createProject(owner, workspaceId);
     const build = await trigger(project.id);
     const plan = await claimFor(build.id, "plan");
-    const stale = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, { token: plan.jobToken, body: { leaseId: plan.leaseId, fencingToken: plan.fencingToken + 1 } });
+    const stale = await call("POST", `/v1/runner/jobs/${plan.jobId}/heartbeat`, {
+      token: plan.jobToken,
+      body: { leaseId: plan.leaseId, fencingToken: plan.fencingToken + 1 },
+    });
     expectProblem(stale, 409, "lease_lost");
-    const wrongLease = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, { token: plan.jobToken, body: { leaseId: "not-mine", fencingToken: plan.fencingToken, status: "succeeded", exitCode: 0, steps: [] } });
+    const wrongLease = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, {
+      token: plan.jobToken,
+      body: { leaseId: "not-mine", fencingToken: plan.fencingToken, status: "succeeded", exitCode: 0, steps: [] },
+    });
     expectProblem(wrongLease, 409, "lease_lost");
     // A job token names one job: any other id is refused before any lookup, and the runner token
     // no longer works on a job route at all.
@@ -250,7 +340,14 @@ describe("a build, end to end through the runner protocol", () => {
     }
     expect(second.jobId).toBe(first.jobId);
     expect(second.fencingToken).toBe(first.fencingToken + 1);
-    expectProblem(await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, { token: first.jobToken, body: { ...lease(first), status: "succeeded", exitCode: 0, steps: [] } }), 409, "lease_lost");
+    expectProblem(
+      await call("POST", `/v1/runner/jobs/${first.jobId}/complete`, {
+        token: first.jobToken,
+        body: { ...lease(first), status: "succeeded", exitCode: 0, steps: [] },
+      }),
+      409,
+      "lease_lost",
+    );
     expect((await call("POST", `/v1/runner/jobs/${second.jobId}/heartbeat`, { token: second.jobToken, body: lease(second) })).status).toBe(200);
   });
 
@@ -301,10 +398,16 @@ describe("artifact downloads in production", () => {
     await env.ARTIFACTS.put(`projects/${project.id}/builds/${build.id}/artifacts/dist`, "bytes", { customMetadata: { kind: "directory" } });
     const s3 = { ...env, R2_S3_ENDPOINT: "https://account.r2.cloudflarestorage.com", R2_ACCESS_KEY_ID: "key-id", R2_SECRET_ACCESS_KEY: "secret" };
     const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-    const res = await worker.fetch(new Request(`http://sparki.test/v1/builds/${build.id}/artifacts/dist`, { headers: { authorization: `Bearer ${owner.accessToken}` } }), s3, ctx);
+    const res = await worker.fetch(
+      new Request(`http://sparki.test/v1/builds/${build.id}/artifacts/dist`, { headers: { authorization: `Bearer ${owner.accessToken}` } }),
+      s3,
+      ctx,
+    );
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get("location") ?? "");
-    expect(`${location.origin}${location.pathname}`).toBe(`https://account.r2.cloudflarestorage.com/sparki-artifacts/projects/${project.id}/builds/${build.id}/artifacts/dist`);
+    expect(`${location.origin}${location.pathname}`).toBe(
+      `https://account.r2.cloudflarestorage.com/sparki-artifacts/projects/${project.id}/builds/${build.id}/artifacts/dist`,
+    );
     expect(location.searchParams.get("X-Amz-Expires")).toBe("300");
     expect(location.searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
     expect(location.searchParams.get("response-content-disposition")).toBe('attachment; filename="dist.tar.gz"');

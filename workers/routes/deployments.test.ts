@@ -31,7 +31,9 @@ async function deploy(buildId: string, user = owner, body?: unknown) {
 /** Polls (10 s at most) until the stage serves `version`. */
 async function serves(stage: string, version: string): Promise<void> {
   let seen = "";
-  await until(`${stage} to serve ${version}`, async () => (seen = await versionOf(await site(stage))) === version, 10_000, { diagnostics: () => `${stage} serves ${seen}` });
+  await until(`${stage} to serve ${version}`, async () => (seen = await versionOf(await site(stage))) === version, 10_000, {
+    diagnostics: () => `${stage} serves ${seen}`,
+  });
 }
 
 /**
@@ -65,10 +67,15 @@ beforeAll(async () => {
 });
 
 describe("deployments to sparki-static", () => {
-  it("deploys to staging, waits for approval, switches production blue-green, then rolls back by itself when a health check fails", { timeout: 90_000 }, async () => {
+  it("deploys to staging, waits for approval, switches production blue-green, then rolls back by itself when a health check fails", {
+    timeout: 90_000,
+  }, async () => {
     const first = await deploy(await builtSite(projectId, siteVersion("one"), stagingThenProduction));
     let d = await deploymentWhen(owner, first.id, (x) => x.status === "awaiting_approval");
-    expect(d.stages.map((s: any) => [s.name, s.status])).toEqual([["staging", "healthy"], ["production", "waiting"]]);
+    expect(d.stages.map((s: any) => [s.name, s.status])).toEqual([
+      ["staging", "healthy"],
+      ["production", "waiting"],
+    ]);
     await serves("staging", "one");
     expect((await site("production")).status).toBe(404);
 
@@ -116,7 +123,15 @@ describe("deployments to sparki-static", () => {
 
   it("a deployment whose validation fails never touches the target, and reports every problem", async () => {
     const project = (await createProject(owner, workspaceId)).id;
-    const buildId = await builtSite(project, siteVersion("x"), [{ stage: "production", platform: "sparki-static" }, { stage: "edge", platform: "vercel", settings: { projectName: "site" } }], { artifact: false });
+    const buildId = await builtSite(
+      project,
+      siteVersion("x"),
+      [
+        { stage: "production", platform: "sparki-static" },
+        { stage: "edge", platform: "vercel", settings: { projectName: "site" } },
+      ],
+      { artifact: false },
+    );
     const d = await deploymentWhen(owner, (await deploy(buildId)).id, (x) => x.status === "failed");
     expect(d.reason).toContain("stage production: artifact dist is not in storage");
     expect(d.reason).toContain("stage edge: missing credential VERCEL_TOKEN");
@@ -160,7 +175,12 @@ describe("deployments to sparki-static", () => {
     const counts: Record<string, number> = {};
     await pastAliasMemo(async () => {
       for (let batch = 0; batch < 10; batch++) {
-        const served = await Promise.all(Array.from({ length: 20 }, async () => (await SELF.fetch(`${siteAt(project, "prod")}`, { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none"));
+        const served = await Promise.all(
+          Array.from(
+            { length: 20 },
+            async () => (await SELF.fetch(`${siteAt(project, "prod")}`, { method: "HEAD" })).headers.get("x-sparki-deployment") ?? "none",
+          ),
+        );
         for (const id of served) counts[id] = (counts[id] ?? 0) + 1;
       }
     });
@@ -213,7 +233,9 @@ describe("deployments to sparki-static", () => {
     const project = (await createProject(owner, workspaceId)).id;
     const d = await deploy(await builtSite(project, siteVersion("ws"), [{ stage: "gate", platform: "sparki-static", approval: true, healthCheck: health }]));
     await deploymentWhen(owner, d.id, (x) => x.status === "awaiting_approval");
-    const res = await SELF.fetch(`http://sparki.test/v1/deployments/${d.id}/events`, { headers: { upgrade: "websocket", authorization: `Bearer ${owner.accessToken}` } });
+    const res = await SELF.fetch(`http://sparki.test/v1/deployments/${d.id}/events`, {
+      headers: { upgrade: "websocket", authorization: `Bearer ${owner.accessToken}` },
+    });
     expect(res.status).toBe(101);
     const ws = res.webSocket;
     if (!ws) throw new Error("no socket");

@@ -4,7 +4,11 @@ import { call, expectProblem, login, signup } from "../testing/api.js";
 describe("password change", () => {
   it("needs the current password and a strong new one", async () => {
     const user = await signup();
-    expectProblem(await call("POST", "/v1/me/password", { token: user.accessToken, body: { currentPassword: "not it at all", newPassword: "a brand new password" } }), 401, "invalid_credentials");
+    expectProblem(
+      await call("POST", "/v1/me/password", { token: user.accessToken, body: { currentPassword: "not it at all", newPassword: "a brand new password" } }),
+      401,
+      "invalid_credentials",
+    );
     const weak = await call("POST", "/v1/me/password", { token: user.accessToken, body: { currentPassword: user.password, newPassword: "qwertyuiop" } });
     expectProblem(weak, 400, "validation");
     // Nothing changed: the session still works.
@@ -15,7 +19,10 @@ describe("password change", () => {
     const user = await signup();
     const other = await login(user.email, user.password);
     const apiToken = await call("POST", "/v1/tokens", { token: user.accessToken, body: { name: "ci" } });
-    const changed = await call("POST", "/v1/me/password", { token: user.accessToken, body: { currentPassword: user.password, newPassword: "a brand new password" } });
+    const changed = await call("POST", "/v1/me/password", {
+      token: user.accessToken,
+      body: { currentPassword: user.password, newPassword: "a brand new password" },
+    });
     expect(changed.status, changed.text).toBe(204);
     for (const token of [user.accessToken, other.accessToken]) {
       const res = await call("GET", "/v1/me", { token });
@@ -52,7 +59,11 @@ describe("log out everywhere", () => {
     const user = await signup();
     const write = await call("POST", "/v1/tokens", { token: user.accessToken, body: { name: "ci", scope: "write" } });
     expectProblem(await call("DELETE", "/v1/me/sessions", { token: write.body.token }), 403, "forbidden");
-    expectProblem(await call("POST", "/v1/me/password", { token: write.body.token, body: { currentPassword: user.password, newPassword: "a brand new password" } }), 403, "forbidden");
+    expectProblem(
+      await call("POST", "/v1/me/password", { token: write.body.token, body: { currentPassword: user.password, newPassword: "a brand new password" } }),
+      403,
+      "forbidden",
+    );
     expect((await call("GET", "/v1/me", { token: user.accessToken })).status).toBe(200);
   });
 });

@@ -10,7 +10,10 @@ beforeAll(async () => {
 
 describe("projects", () => {
   it("creates with a default branch and reads back", async () => {
-    const res = await call("POST", `/v1/workspaces/${ws.id}/projects`, { token: user.accessToken, body: { name: "web", gitUrl: "https://github.com/acme/web.git" } });
+    const res = await call("POST", `/v1/workspaces/${ws.id}/projects`, {
+      token: user.accessToken,
+      body: { name: "web", gitUrl: "https://github.com/acme/web.git" },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: "web", workspaceId: ws.id, defaultBranch: "main", framework: null, language: null });
     const got = await call("GET", `/v1/projects/${res.body.id}`, { token: user.accessToken });
@@ -27,13 +30,19 @@ describe("projects", () => {
     ["https://user:secret@github.com/acme/api.git", 400],
     ["not a url", 400],
   ])("validates git URL %s", async (gitUrl, status) => {
-    const res = await call("POST", `/v1/workspaces/${ws.id}/projects`, { token: user.accessToken, body: { name: `p-${crypto.randomUUID().slice(0, 8)}`, gitUrl } });
+    const res = await call("POST", `/v1/workspaces/${ws.id}/projects`, {
+      token: user.accessToken,
+      body: { name: `p-${crypto.randomUUID().slice(0, 8)}`, gitUrl },
+    });
     expect(res.status, res.text).toBe(status);
     if (status === 400) expect(res.body.errors[0].pointer).toBe("body.gitUrl");
   });
 
   it("refuses bad branch names and duplicate names", async () => {
-    const bad = await call("POST", `/v1/workspaces/${ws.id}/projects`, { token: user.accessToken, body: { name: "b", gitUrl: "https://x.dev/a/b", defaultBranch: "feature..x" } });
+    const bad = await call("POST", `/v1/workspaces/${ws.id}/projects`, {
+      token: user.accessToken,
+      body: { name: "b", gitUrl: "https://x.dev/a/b", defaultBranch: "feature..x" },
+    });
     expectProblem(bad, 400, "validation");
     await call("POST", `/v1/workspaces/${ws.id}/projects`, { token: user.accessToken, body: { name: "twin", gitUrl: "https://x.dev/a/b" } });
     const dup = await call("POST", `/v1/workspaces/${ws.id}/projects`, { token: user.accessToken, body: { name: "twin", gitUrl: "https://x.dev/a/c" } });

@@ -45,7 +45,13 @@ function generated(size: number): { body: ReadableStream<Uint8Array>; sha256: Pr
 function upload(job: Job, name: string, size: number, body: ReadableStream<Uint8Array> | string) {
   return SELF.fetch(`http://sparki.test/v1/runner/jobs/${job.jobId}/artifacts/${name}`, {
     method: "PUT",
-    headers: { authorization: `Bearer ${job.jobToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken), "sparki-artifact-kind": "file", "content-length": String(size) },
+    headers: {
+      authorization: `Bearer ${job.jobToken}`,
+      "sparki-lease-id": job.leaseId,
+      "sparki-fencing-token": String(job.fencingToken),
+      "sparki-artifact-kind": "file",
+      "content-length": String(size),
+    },
     body,
   });
 }

@@ -46,7 +46,8 @@ async function sharedClaimsUntil(runnerToken: string, wanted: string, never: str
   throw new Error(`the shared runner never got ${wanted}`);
 }
 
-const setPolicy = (sharedRunners: string, ws = workspaceId, user = owner) => call("PATCH", `/v1/workspaces/${ws}`, { token: user.accessToken, body: { sharedRunners } });
+const setPolicy = (sharedRunners: string, ws = workspaceId, user = owner) =>
+  call("PATCH", `/v1/workspaces/${ws}`, { token: user.accessToken, body: { sharedRunners } });
 
 describe("the shared-runner policy", () => {
   it("by default keeps a build with secrets off shared runners, which take the next build; the workspace's runner gets it with its secrets", async () => {
@@ -87,7 +88,15 @@ describe("the shared-runner policy", () => {
     const withSecrets = await trigger((await project("secret-value-3")).id);
     const shared = await registerRunnerWithId();
     for (let i = 0; i < 20; i++) {
-      const res = await worker.fetch(new Request("http://sparki.test/v1/runner/claim", { method: "POST", headers: { authorization: `Bearer ${shared.runnerToken}`, "content-type": "application/json" }, body: JSON.stringify({ capacity: 1 }) }), devEnv, ctx);
+      const res = await worker.fetch(
+        new Request("http://sparki.test/v1/runner/claim", {
+          method: "POST",
+          headers: { authorization: `Bearer ${shared.runnerToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ capacity: 1 }),
+        }),
+        devEnv,
+        ctx,
+      );
       if (res.status !== 200) continue;
       const job = (await res.json()) as Job;
       if (job.buildId === withSecrets) {

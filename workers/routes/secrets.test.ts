@@ -15,7 +15,9 @@ describe("project secrets", () => {
     const put = await call("PUT", `/v1/projects/${project.id}/secrets/DEPLOY_TOKEN`, { token: owner.accessToken, body: { value: "tok-123456" } });
     expect(put.status, put.text).toBe(201);
     expect(put.text).not.toContain("tok-123456");
-    expect((await call("PUT", `/v1/projects/${project.id}/secrets/DEPLOY_TOKEN`, { token: owner.accessToken, body: { value: "tok-654321" } })).status).toBe(200);
+    expect((await call("PUT", `/v1/projects/${project.id}/secrets/DEPLOY_TOKEN`, { token: owner.accessToken, body: { value: "tok-654321" } })).status).toBe(
+      200,
+    );
     const list = await call("GET", `/v1/projects/${project.id}/secrets`, { token: owner.accessToken });
     expect(list.body.items.map((s: { name: string }) => s.name)).toEqual(["DEPLOY_TOKEN"]);
     expect(list.text).not.toMatch(/tok-/);

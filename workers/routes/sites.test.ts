@@ -23,7 +23,9 @@ async function publish(version: string): Promise<string> {
   ]);
   // The same archive with a climbing entry is refused whole, and leaves nothing behind.
   const refused = crypto.randomUUID();
-  await expect(publishSite(env.ARTIFACTS, projectId, refused, await gzip(withTraversal(tar, "escape.txt", "../escape.txt")))).rejects.toThrow(/leads outside the archive/);
+  await expect(publishSite(env.ARTIFACTS, projectId, refused, await gzip(withTraversal(tar, "escape.txt", "../escape.txt")))).rejects.toThrow(
+    /leads outside the archive/,
+  );
   const { files } = await publishSite(env.ARTIFACTS, projectId, id, await gzip(tar));
   expect(files).toBe(4);
   const listed = await env.ARTIFACTS.list({ prefix: `projects/${projectId}/` });

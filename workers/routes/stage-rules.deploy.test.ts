@@ -20,7 +20,8 @@ const rule = async (projectId: string, stage: string, body: unknown) => {
   const res = await call("PUT", `/v1/projects/${projectId}/stage-rules/${stage}`, { token: owner.accessToken, body });
   expect(res.status, res.text).toBeLessThan(300);
 };
-const deploy = (buildId: string, body?: unknown, user = owner) => call("POST", `/v1/builds/${buildId}/deploy`, { token: user.accessToken, ...(body ? { body } : {}) });
+const deploy = (buildId: string, body?: unknown, user = owner) =>
+  call("POST", `/v1/builds/${buildId}/deploy`, { token: user.accessToken, ...(body ? { body } : {}) });
 const approve = (id: string, user: TestUser) => call("POST", `/v1/deployments/${id}/approve`, { token: user.accessToken });
 
 beforeAll(async () => {
@@ -40,7 +41,9 @@ describe("manual deploys follow the stage's rule", () => {
 
     const noRule = await deploy(feature);
     expectProblem(noRule, 403, "stage_rule");
-    expect(noRule.body.detail).toBe("Branch feature/x cannot deploy to stage production: stage production has no rule yet, so it accepts only the default branch main, not feature/x (an owner or admin can set one: sparki stages set production --branches …).");
+    expect(noRule.body.detail).toBe(
+      "Branch feature/x cannot deploy to stage production: stage production has no rule yet, so it accepts only the default branch main, not feature/x (an owner or admin can set one: sparki stages set production --branches …).",
+    );
 
     await rule(projectId, "production", { requireApproval: false, branches: ["main"] });
     const ruled = await deploy(feature, { stage: "production" }, developer);
@@ -54,7 +57,9 @@ describe("manual deploys follow the stage's rule", () => {
   it("sparki.yml can narrow the branches: both lists must accept the branch", async () => {
     const projectId = (await createProject(owner, workspaceId)).id;
     await rule(projectId, "production", { requireApproval: false, branches: ["main", "release/*"] });
-    const narrow = await builtSite(projectId, siteVersion("n"), [{ stage: "production", platform: "sparki-static", branches: ["release/*"] }], { branch: "main" });
+    const narrow = await builtSite(projectId, siteVersion("n"), [{ stage: "production", platform: "sparki-static", branches: ["release/*"] }], {
+      branch: "main",
+    });
     const res = await deploy(narrow);
     expectProblem(res, 403, "stage_rule");
     expect(res.body.detail).toContain("sparki.yml limits stage production to release/*, not branch main");
@@ -63,7 +68,10 @@ describe("manual deploys follow the stage's rule", () => {
   it("refuses the whole deployment when one of its stages refuses, and says how to deploy the other", async () => {
     const projectId = (await createProject(owner, workspaceId)).id;
     await rule(projectId, "staging", { requireApproval: false, branches: ["**"] });
-    const stages = [{ stage: "staging", platform: "sparki-static", branches: ["**"] }, { stage: "production", platform: "sparki-static", branches: ["**"] }];
+    const stages = [
+      { stage: "staging", platform: "sparki-static", branches: ["**"] },
+      { stage: "production", platform: "sparki-static", branches: ["**"] },
+    ];
     const feature = await builtSite(projectId, siteVersion("s"), stages, { branch: "feature/y" });
     const all = await deploy(feature);
     expectProblem(all, 403, "stage_rule");
@@ -73,7 +81,9 @@ describe("manual deploys follow the stage's rule", () => {
 });
 
 describe("approvals follow the stage's rule", () => {
-  it("keeps the server's approval when sparki.yml says approval: false; only the stage's approver roles approve; the approver is recorded", { timeout: 60_000 }, async () => {
+  it("keeps the server's approval when sparki.yml says approval: false; only the stage's approver roles approve; the approver is recorded", {
+    timeout: 60_000,
+  }, async () => {
     const projectId = (await createProject(owner, workspaceId)).id;
     await rule(projectId, "production", { requireApproval: true, branches: ["main"] });
     const buildId = await builtSite(projectId, siteVersion("a"), [{ stage: "production", platform: "sparki-static", approval: false }]);
@@ -93,7 +103,9 @@ describe("approvals follow the stage's rule", () => {
     const approved = await approve(d.id, owner);
     expect(approved.status, approved.text).toBe(200);
     expect(approved.body.stages[0]).toMatchObject({ approvedBy: { id: owner.id, email: owner.email }, approvedAt: expect.any(String) });
-    await expect.poll(() => withDb(async (db) => (await db.select().from(deployments).where(eq(deployments.releaseId, d.id)))[0]?.approvedBy), { timeout: 10_000 }).toBe(owner.id);
+    await expect
+      .poll(() => withDb(async (db) => (await db.select().from(deployments).where(eq(deployments.releaseId, d.id)))[0]?.approvedBy), { timeout: 10_000 })
+      .toBe(owner.id);
     expectProblem(await approve(d.id, owner), 409, "conflict");
   });
 
@@ -111,7 +123,12 @@ describe("approvals follow the stage's rule", () => {
 describe("push deployments (build.completed) follow the stage's rule", () => {
   async function deliver(buildId: string, projectId: string) {
     const batch = createMessageBatch("sparki-events", [
-      { id: buildId, timestamp: new Date(), attempts: 1, body: { type: "build.completed", buildId, projectId, status: "succeeded", correlationId: "c", occurredAt: new Date().toISOString() } },
+      {
+        id: buildId,
+        timestamp: new Date(),
+        attempts: 1,
+        body: { type: "build.completed", buildId, projectId, status: "succeeded", correlationId: "c", occurredAt: new Date().toISOString() },
+      },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);
@@ -134,6 +151,9 @@ describe("push deployments (build.completed) follow the stage's rule", () => {
     expect(await deliver(await builtSite(projectId, siteVersion("f"), hostile, { branch: "feature/steal" }), projectId)).toEqual([["staging", false]]);
     expect(await deliver(await builtSite(projectId, siteVersion("o"), hostile, { branch: "other" }), projectId)).toEqual([]);
     const main = await deliver(await builtSite(projectId, siteVersion("m"), hostile, { branch: "main" }), projectId);
-    expect(main.sort()).toEqual([["production", true], ["staging", false]]);
+    expect(main.sort()).toEqual([
+      ["production", true],
+      ["staging", false],
+    ]);
   });
 });

@@ -8,7 +8,8 @@ let owner: TestUser;
 let workspaceId: string;
 
 const rules = (projectId: string, user: TestUser) => call("GET", `/v1/projects/${projectId}/stage-rules`, { token: user.accessToken });
-const put = (projectId: string, stage: string, user: TestUser, body: unknown) => call("PUT", `/v1/projects/${projectId}/stage-rules/${stage}`, { token: user.accessToken, body });
+const put = (projectId: string, stage: string, user: TestUser, body: unknown) =>
+  call("PUT", `/v1/projects/${projectId}/stage-rules/${stage}`, { token: user.accessToken, body });
 const production = { requireApproval: true, branches: ["main", "release/*"] };
 
 beforeAll(async () => {
@@ -19,7 +20,10 @@ beforeAll(async () => {
 describe("stage rules", () => {
   it("lists the newest pipeline's stages with the default until a rule is set; put replaces, delete restores the default; each change is audited", async () => {
     const projectId = (await createProject(owner, workspaceId)).id;
-    await builtSite(projectId, siteVersion("x"), [{ stage: "staging", platform: "sparki-static" }, { stage: "production", platform: "sparki-static" }]);
+    await builtSite(projectId, siteVersion("x"), [
+      { stage: "staging", platform: "sparki-static" },
+      { stage: "production", platform: "sparki-static" },
+    ]);
     let list = await rules(projectId, owner);
     expect(list.status, list.text).toBe(200);
     expect(list.body.defaultBranch).toBe("main");
@@ -30,7 +34,14 @@ describe("stage rules", () => {
 
     const created = await put(projectId, "production", owner, production);
     expect(created.status, created.text).toBe(201);
-    expect(created.body).toMatchObject({ stage: "production", requireApproval: true, branches: ["main", "release/*"], approverRoles: ["owner", "admin"], configured: true, updatedBy: owner.id });
+    expect(created.body).toMatchObject({
+      stage: "production",
+      requireApproval: true,
+      branches: ["main", "release/*"],
+      approverRoles: ["owner", "admin"],
+      configured: true,
+      updatedBy: owner.id,
+    });
     const replaced = await put(projectId, "production", owner, { ...production, approverRoles: ["owner"] });
     expect(replaced.status, replaced.text).toBe(200);
     expect(replaced.body.approverRoles).toEqual(["owner"]);
@@ -44,7 +55,9 @@ describe("stage rules", () => {
     expect(list.body.items.find((r: any) => r.stage === "production")).toMatchObject({ configured: false, branches: ["main"] });
 
     const audits = await withDb((db) => db.select().from(auditLogs).where(eq(auditLogs.resourceId, projectId)));
-    expect(audits.map((a) => a.action).filter((a) => a.startsWith("stage_rule."))).toEqual(expect.arrayContaining(["stage_rule.create", "stage_rule.update", "stage_rule.delete"]));
+    expect(audits.map((a) => a.action).filter((a) => a.startsWith("stage_rule."))).toEqual(
+      expect.arrayContaining(["stage_rule.create", "stage_rule.update", "stage_rule.delete"]),
+    );
     const update = audits.find((a) => a.action === "stage_rule.update");
     expect(update?.details).toMatchObject({ stage: "production", before: { approverRoles: ["owner", "admin"] }, after: { approverRoles: ["owner"] } });
   });
@@ -99,7 +112,9 @@ describe("stage rules", () => {
     expectProblem(await call("DELETE", `/v1/projects/${projectId}/stage-rules/production`, { token: developer.accessToken }), 403, "forbidden");
     expectProblem(await put(projectId, "production", viewer, production), 403, "forbidden");
     // Nothing the others tried changed the rule.
-    expect((await rules(projectId, owner)).body.items).toEqual([expect.objectContaining({ stage: "production", requireApproval: true, branches: ["main", "release/*"] })]);
+    expect((await rules(projectId, owner)).body.items).toEqual([
+      expect.objectContaining({ stage: "production", requireApproval: true, branches: ["main", "release/*"] }),
+    ]);
     expect((await put(projectId, "production", admin, { ...production, approverRoles: ["owner"] })).status).toBe(200);
   });
 });

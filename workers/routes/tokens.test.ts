@@ -66,7 +66,11 @@ describe("token scopes", () => {
     expect(build.status, build.text).toBe(201);
     await call("POST", `/v1/builds/${build.body.id}/cancel`, { token: write });
     const friend = await signup("friend");
-    expectProblem(await call("POST", `/v1/workspaces/${workspace.id}/members`, { token: write, body: { email: friend.email, role: "admin" } }), 403, "forbidden");
+    expectProblem(
+      await call("POST", `/v1/workspaces/${workspace.id}/members`, { token: write, body: { email: friend.email, role: "admin" } }),
+      403,
+      "forbidden",
+    );
     expectProblem(await call("PUT", `/v1/projects/${project.id}/secrets/TOKEN`, { token: write, body: { value: "s3cret-value" } }), 403, "forbidden");
     expectProblem(await call("PATCH", `/v1/workspaces/${workspace.id}`, { token: write, body: { name: "Renamed" } }), 403, "forbidden");
     expectProblem(await mint(write, "admin"), 403, "forbidden");
@@ -85,7 +89,11 @@ describe("token scopes", () => {
     expect(narrower.body.scope).toBe("read");
     // The scope narrows the role, never widens it: the viewer's admin token still cannot write.
     const viewerAdmin = (await mint(friend.accessToken, "admin")).body.token as string;
-    expectProblem(await call("POST", `/v1/workspaces/${workspace.id}/projects`, { token: viewerAdmin, body: { name: "x", gitUrl: "https://github.com/acme/x.git" } }), 403, "forbidden");
+    expectProblem(
+      await call("POST", `/v1/workspaces/${workspace.id}/projects`, { token: viewerAdmin, body: { name: "x", gitUrl: "https://github.com/acme/x.git" } }),
+      403,
+      "forbidden",
+    );
     expectProblem(await call("POST", "/v1/tokens", { token: user.accessToken, body: { name: "x", scope: "root" } }), 400, "validation");
   });
 });

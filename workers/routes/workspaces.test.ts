@@ -27,7 +27,10 @@ describe("workspaces", () => {
     const admin = await signup("admin");
     const ws = await createWorkspace(owner);
     await addMember(owner, ws.id, admin, "admin");
-    const project = await call("POST", `/v1/workspaces/${ws.id}/projects`, { token: owner.accessToken, body: { name: "doomed", gitUrl: "git@github.com:a/b.git" } });
+    const project = await call("POST", `/v1/workspaces/${ws.id}/projects`, {
+      token: owner.accessToken,
+      body: { name: "doomed", gitUrl: "git@github.com:a/b.git" },
+    });
     expectProblem(await call("DELETE", `/v1/workspaces/${ws.id}`, { token: admin.accessToken }), 403);
     expect((await call("DELETE", `/v1/workspaces/${ws.id}`, { token: owner.accessToken })).status).toBe(204);
     expectProblem(await call("GET", `/v1/workspaces/${ws.id}`, { token: owner.accessToken }), 404);
@@ -41,7 +44,10 @@ describe("members", () => {
     const mate = await signup("mate");
     const ws = await createWorkspace(owner, "Team");
     expectProblem(await call("GET", `/v1/workspaces/${ws.id}`, { token: mate.accessToken }), 404);
-    const added = await call("POST", `/v1/workspaces/${ws.id}/members`, { token: owner.accessToken, body: { email: mate.email.toUpperCase(), role: "developer" } });
+    const added = await call("POST", `/v1/workspaces/${ws.id}/members`, {
+      token: owner.accessToken,
+      body: { email: mate.email.toUpperCase(), role: "developer" },
+    });
     expect(added.status).toBe(201);
     expect(added.body).toMatchObject({ userId: mate.id, email: mate.email, role: "developer" });
     // The cached "not a member" answer was dropped when the membership changed.
@@ -91,7 +97,9 @@ describe("members", () => {
     const ws = await createWorkspace(owner);
     await addMember(owner, ws.id, admin, "admin");
     expectProblem(await call("POST", `/v1/workspaces/${ws.id}/members`, { token: admin.accessToken, body: { email: dev.email, role: "owner" } }), 403);
-    expect((await call("POST", `/v1/workspaces/${ws.id}/members`, { token: admin.accessToken, body: { email: dev.email, role: "developer" } })).status).toBe(201);
+    expect((await call("POST", `/v1/workspaces/${ws.id}/members`, { token: admin.accessToken, body: { email: dev.email, role: "developer" } })).status).toBe(
+      201,
+    );
     expectProblem(await call("PATCH", `/v1/workspaces/${ws.id}/members/${owner.id}`, { token: admin.accessToken, body: { role: "viewer" } }), 403);
     expectProblem(await call("DELETE", `/v1/workspaces/${ws.id}/members/${owner.id}`, { token: admin.accessToken }), 403);
     expectProblem(await call("PATCH", `/v1/workspaces/${ws.id}/members/${dev.id}`, { token: admin.accessToken, body: { role: "owner" } }), 403);

@@ -27,7 +27,8 @@ async function liveSite(files: Record<string, string>, inWorkspace = workspaceId
   const projectId = (await createProject(owner, inWorkspace)).id;
   const deploymentId = crypto.randomUUID();
   // Written as publishing leaves them (server/deploy/static-site.ts has its own tests).
-  for (const [name, data] of Object.entries(files)) await env.ARTIFACTS.put(sitePrefix(projectId, deploymentId) + name, data, { httpMetadata: { contentType: contentTypeOf(name) } });
+  for (const [name, data] of Object.entries(files))
+    await env.ARTIFACTS.put(sitePrefix(projectId, deploymentId) + name, data, { httpMetadata: { contentType: contentTypeOf(name) } });
   await withDb((db) => switchAlias(db, cache(), projectId, "production", deploymentId));
   return { projectId, deploymentId };
 }
@@ -64,10 +65,15 @@ describe("the sites origin", () => {
     const writes = await SELF.fetch(`${stageUrl(projectId)}v1/tokens`, { method: "POST", body: "{}" });
     expect(writes.status).toBe(405);
     // The bare sites host and hosts that name no site are 404s, never the dashboard.
-    for (const url of [`${env.SITES_ORIGIN}/`, `http://nope.sites.test/`, `http://a.b.sites.test/index.html`, `http://${encodeId(crypto.randomUUID())}.sites.test/`]) {
+    for (const url of [
+      `${env.SITES_ORIGIN}/`,
+      `http://nope.sites.test/`,
+      `http://a.b.sites.test/index.html`,
+      `http://${encodeId(crypto.randomUUID())}.sites.test/`,
+    ]) {
       const res = await SELF.fetch(url);
       expect(res.status, url).toBe(404);
-      expect(await res.text(), url).not.toContain("<div id=\"app\">");
+      expect(await res.text(), url).not.toContain('<div id="app">');
     }
   });
 
@@ -86,7 +92,9 @@ describe("the sites origin", () => {
     const projectId = (await createProject(owner, workspaceId)).id;
     // Served in process, the API would answer /v1/me with 401; the site's own file answers 200.
     const health = { path: "/../../v1/me", intervalSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 1 };
-    const buildId = await builtSite(projectId, { "index.html": "<h1>h</h1>", "v1/me": "inside the site" }, [{ stage: "production", platform: "sparki-static", healthCheck: health }]);
+    const buildId = await builtSite(projectId, { "index.html": "<h1>h</h1>", "v1/me": "inside the site" }, [
+      { stage: "production", platform: "sparki-static", healthCheck: health },
+    ]);
     const started = await call("POST", `/v1/builds/${buildId}/deploy`, { token: owner.accessToken });
     expect(started.status, started.text).toBe(201);
     const d = await deploymentWhen(owner, started.body.id, (x) => x.status !== "pending" && x.status !== "deploying" && x.status !== "verifying", 30_000);
@@ -98,7 +106,9 @@ describe("the sites origin", () => {
     // The sites module itself, as the health check calls it, with every spelling of climbing out.
     const deps = { bucket: env.ARTIFACTS, db: () => Promise.reject(new Error("unused")), cache: cache() };
     for (const path of ["/../../v1/me", "/%2e%2e/%2E%2E/v1/me", "/a/../../../v1/me", "/./v1/./me"]) {
-      const text = await withDb(async (db) => (await serveSite({ ...deps, db: async () => db }, { projectId, deploymentId: d.id }, { method: "GET", path })).text());
+      const text = await withDb(async (db) =>
+        (await serveSite({ ...deps, db: async () => db }, { projectId, deploymentId: d.id }, { method: "GET", path })).text(),
+      );
       expect(text, path).toBe("inside the site");
     }
     for (const path of ["/..%2fv1/me", "/%5c..%5cv1/me", "/%00", "/%E0%A4%A"]) {
@@ -130,7 +140,9 @@ describe("deleting a project", () => {
     await expect.poll(async () => (await env.ARTIFACTS.list({ prefix: `projects/${projectId}/` })).objects.length, { timeout: 10_000, interval: 100 }).toBe(0);
     // Delivered again (a retry, or the later sweep), it finds nothing left and is acknowledged.
     for (const id of ["first", "again"]) {
-      const batch = createMessageBatch("sparki-events", [{ id, timestamp: new Date(), attempts: 1, body: { type: "project.deleted", projectId, correlationId: "c", occurredAt: new Date().toISOString() } }]);
+      const batch = createMessageBatch("sparki-events", [
+        { id, timestamp: new Date(), attempts: 1, body: { type: "project.deleted", projectId, correlationId: "c", occurredAt: new Date().toISOString() } },
+      ]);
       const ctx = createExecutionContext();
       await worker.queue(batch, env, ctx);
       expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([id]);
@@ -153,7 +165,9 @@ describe("deleting a project", () => {
     const alone = (await createWorkspace(leaving, "Alone")).id;
     const projectId = (await createProject(leaving, alone)).id;
     const deploymentId = crypto.randomUUID();
-    await env.ARTIFACTS.put(`${sitePrefix(projectId, deploymentId)}index.html`, "<h1>mine alone</h1>", { httpMetadata: { contentType: "text/html; charset=utf-8" } });
+    await env.ARTIFACTS.put(`${sitePrefix(projectId, deploymentId)}index.html`, "<h1>mine alone</h1>", {
+      httpMetadata: { contentType: "text/html; charset=utf-8" },
+    });
     await withDb((db) => switchAlias(db, cache(), projectId, "production", deploymentId));
     expect((await SELF.fetch(stageUrl(projectId))).status).toBe(200);
     const deleted = await call("DELETE", "/v1/me", { token: leaving.accessToken, body: { password: leaving.password } });

@@ -25,7 +25,7 @@ export async function call<T = any>(method: string, path: string, options: CallO
   if (body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
   const res = await SELF.fetch(`http://sparki.test${path}`, { method, headers, body });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   if (text !== "") {
     try {
       parsed = JSON.parse(text);

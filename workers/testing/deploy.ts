@@ -30,32 +30,87 @@ export async function gzip(bytes: Uint8Array): Promise<ArrayBuffer> {
 /** A pipeline with one build job (output `dist`) and a deploy job per stage, as the generator writes them. */
 function pipelineWith(stages: unknown[]) {
   const deploys = stages.map((raw) => DeploymentSchema.parse(raw));
-  const job = (id: string, stage: string, needs: string[]) => ({ id, name: id, stage, app: ".", needs, runsOn: ["linux"], workingDirectory: ".", timeoutMinutes: 10, env: {}, cache: null, steps: [], artifacts: [] as string[], branches: null as string[] | null, deploy: null as unknown });
+  const job = (id: string, stage: string, needs: string[]) => ({
+    id,
+    name: id,
+    stage,
+    app: ".",
+    needs,
+    runsOn: ["linux"],
+    workingDirectory: ".",
+    timeoutMinutes: 10,
+    env: {},
+    cache: null,
+    steps: [],
+    artifacts: [] as string[],
+    branches: null as string[] | null,
+    deploy: null as unknown,
+  });
   const build = { ...job("build", "build", []), steps: [{ name: "build", run: "true" }], artifacts: ["dist"] };
   let previous: string | null = null;
   const deployJobs = deploys.map((d) => {
     const j = { ...job(`deploy-${d.stage}`, "deploy", ["build", ...(previous ? [previous] : [])]), env: d.env, branches: d.branches };
     previous = j.id;
-    j.deploy = { stage: d.stage, platform: d.platform, strategy: d.strategy, canarySteps: d.canarySteps ?? null, canaryPauseSeconds: d.canaryPauseSeconds ?? 0, approval: d.approval, healthCheck: d.healthCheck ?? null, settings: d.settings, rollbackScript: null, artifact: "dist" };
+    j.deploy = {
+      stage: d.stage,
+      platform: d.platform,
+      strategy: d.strategy,
+      canarySteps: d.canarySteps ?? null,
+      canaryPauseSeconds: d.canaryPauseSeconds ?? 0,
+      approval: d.approval,
+      healthCheck: d.healthCheck ?? null,
+      settings: d.settings,
+      rollbackScript: null,
+      artifact: "dist",
+    };
     return j;
   });
-  return PipelineSchema.parse({ version: 1, name: "site", triggers: { branches: ["*"], pullRequests: true }, env: {}, stages: [], jobs: [build, ...deployJobs] });
+  return PipelineSchema.parse({
+    version: 1,
+    name: "site",
+    triggers: { branches: ["*"], pullRequests: true },
+    env: {},
+    stages: [],
+    jobs: [build, ...deployJobs],
+  });
 }
 
 /**
  * A succeeded build of `projectId` whose `dist` holds `files`, deploying to `stages` (sparki.yml
  * `deployments:` entries). Returns the build id.
  */
-export async function builtSite(projectId: string, files: Record<string, string>, stages: unknown[], opts: { artifact?: boolean; branch?: string } = {}): Promise<string> {
+export async function builtSite(
+  projectId: string,
+  files: Record<string, string>,
+  stages: unknown[],
+  opts: { artifact?: boolean; branch?: string } = {},
+): Promise<string> {
   const pipeline = pipelineWith(stages);
   const buildId = await withDb(async (db) => {
     const [p] = await db
       .insert(pipelines)
-      .values({ projectId, name: "site", configuration: pipeline, version: Math.floor(Math.random() * 1e9), contentHash: crypto.randomUUID().replaceAll("-", "").padEnd(64, "0"), source: "upload" })
+      .values({
+        projectId,
+        name: "site",
+        configuration: pipeline,
+        version: Math.floor(Math.random() * 1e9),
+        contentHash: crypto.randomUUID().replaceAll("-", "").padEnd(64, "0"),
+        source: "upload",
+      })
       .returning({ id: pipelines.id });
     const [b] = await db
       .insert(builds)
-      .values({ projectId, pipelineId: p?.id, number: Math.floor(Math.random() * 1e9), branch: opts.branch ?? "main", commitSha: "a".repeat(40), status: "succeeded", trigger: "api", startedAt: new Date(), completedAt: new Date() })
+      .values({
+        projectId,
+        pipelineId: p?.id,
+        number: Math.floor(Math.random() * 1e9),
+        branch: opts.branch ?? "main",
+        commitSha: "a".repeat(40),
+        status: "succeeded",
+        trigger: "api",
+        startedAt: new Date(),
+        completedAt: new Date(),
+      })
       .returning({ id: builds.id });
     return b?.id ?? "";
   });
@@ -68,7 +123,11 @@ export async function builtSite(projectId: string, files: Record<string, string>
 
 /** A site version: an index page naming its version and an asset whose name carries it. */
 export function siteVersion(version: string, extra: Record<string, string> = { "health.txt": "ok" }): Record<string, string> {
-  return { "index.html": `<h1>${version}</h1><script src="assets/app-${version}.js"></script>`, [`assets/app-${version}.js`]: `console.log("${version}")`, ...extra };
+  return {
+    "index.html": `<h1>${version}</h1><script src="assets/app-${version}.js"></script>`,
+    [`assets/app-${version}.js`]: `console.log("${version}")`,
+    ...extra,
+  };
 }
 
 /** Polls the deployment until `done` holds for it (at most `timeoutMs`). */

@@ -9,14 +9,21 @@ export async function registerRunner(labels: string[] = ["linux"], token = "shar
   return (await registerRunnerWithId(labels, token)).runnerToken;
 }
 
-export async function registerRunnerWithId(labels: string[] = ["linux"], token = "shared-runner-token-for-tests"): Promise<{ runnerId: string; runnerToken: string }> {
+export async function registerRunnerWithId(
+  labels: string[] = ["linux"],
+  token = "shared-runner-token-for-tests",
+): Promise<{ runnerId: string; runnerToken: string }> {
   const res = await call("POST", "/v1/runner/register", { body: { token, name: `r-${crypto.randomUUID().slice(0, 6)}`, labels, version: "test" } });
   expect(res.status, res.text).toBe(201);
   return res.body as { runnerId: string; runnerToken: string };
 }
 
 /** Registers a runner into a workspace's own pool (through a registration token the owner makes). */
-export async function registerWorkspaceRunner(ownerToken: string, workspaceId: string, labels: string[] = ["linux"]): Promise<{ runnerId: string; runnerToken: string }> {
+export async function registerWorkspaceRunner(
+  ownerToken: string,
+  workspaceId: string,
+  labels: string[] = ["linux"],
+): Promise<{ runnerId: string; runnerToken: string }> {
   const reg = await call("POST", `/v1/workspaces/${workspaceId}/runner-tokens`, { token: ownerToken, body: { name: "test" } });
   expect(reg.status, reg.text).toBe(201);
   return registerRunnerWithId(labels, reg.body.token as string);
@@ -73,7 +80,12 @@ export class Frames<T> {
 /** Opens the job's log socket with its job token. */
 export async function openRunnerLog(job: Job): Promise<Frames<ServerLogFrame>> {
   const res = await SELF.fetch(`http://sparki.test/v1/runner/jobs/${job.jobId}/logs`, {
-    headers: { upgrade: "websocket", authorization: `Bearer ${job.jobToken}`, "sparki-lease-id": job.leaseId, "sparki-fencing-token": String(job.fencingToken) },
+    headers: {
+      upgrade: "websocket",
+      authorization: `Bearer ${job.jobToken}`,
+      "sparki-lease-id": job.leaseId,
+      "sparki-fencing-token": String(job.fencingToken),
+    },
   });
   expect(res.status).toBe(101);
   if (!res.webSocket) throw new Error("no WebSocket in the response");

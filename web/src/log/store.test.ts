@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { LogStore } from "./store.ts";
 
-const line = (seq: number, text: string, extra: { jobId?: string; step?: string; partial?: true } = {}) => ({ seq, jobId: extra.jobId ?? "b.1", step: extra.step ?? "build", ts: seq, text, ...(extra.partial ? { partial: true as const } : {}) });
+const line = (seq: number, text: string, extra: { jobId?: string; step?: string; partial?: true } = {}) => ({
+  seq,
+  jobId: extra.jobId ?? "b.1",
+  step: extra.step ?? "build",
+  ts: seq,
+  text,
+  ...(extra.partial ? { partial: true as const } : {}),
+});
 
 describe("LogStore", () => {
   it("keeps lines in order, skips replayed seqs, and remembers where each step starts", () => {
@@ -41,7 +48,10 @@ describe("LogStore", () => {
 describe("LogStore.find", () => {
   it("treats the query as text, not a pattern", () => {
     const store = new LogStore();
-    store.append([{ seq: 1, jobId: "j", step: "s", ts: 1, text: "a.b (c)" }, { seq: 2, jobId: "j", step: "s", ts: 2, text: "axb c" }]);
+    store.append([
+      { seq: 1, jobId: "j", step: "s", ts: 1, text: "a.b (c)" },
+      { seq: 2, jobId: "j", step: "s", ts: 2, text: "axb c" },
+    ]);
     expect(store.find("a.b (c", -1)).toBe(0);
     expect(store.find("A.B", 0)).toBe(0);
   });
