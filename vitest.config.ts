@@ -2,6 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { existsSync } from "node:fs";
 import { planStack } from "./test/stack-plan.js";
+import { LongestFirst } from "./test/sequencer.js";
 import { buildWeb } from "./web/build.js";
 
 // Planned once here (the config runs before any test), handed to the global setup through
@@ -18,6 +19,8 @@ export default defineConfig({
     // cores, which on a 2-core machine ran every file after the other, though most of a file's
     // time is spent waiting on something else (a stack booting, a runner, workerd, a browser).
     maxWorkers: 2,
+    // The longest files start first, from either project (test/sequencer.ts).
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {

@@ -1,0 +1,45 @@
+/**
+ * Starts the longest test files first, across both projects. Vitest's own order runs every `node`
+ * file before any `workers` file and, on a fresh clone (no timing cache), larger files first; the
+ * route sweeps (small files, the longest runs) then started last and ran alone at the end of the
+ * suite. With the long files first, the short ones fill the gaps on the two workers.
+ *
+ * The costs are seconds measured by a full run on this 2-core machine (.ci/out/*.json); a file not
+ * listed keeps vitest's order after them. Once vitest has its own timings (a second run in the same
+ * checkout), those win.
+ */
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+const measuredSeconds: Record<string, number> = {
+  "test/security/route-sweep-bodies.workers.test.ts": 70,
+  "cli/api.test.ts": 65,
+  "test/security/route-sweep-params.workers.test.ts": 45,
+  "cli/cli.test.ts": 44,
+  "test/e2e/create-vite.test.ts": 36,
+  "cli/journey.test.ts": 34,
+  "cli/deploy.test.ts": 32,
+  "test/security/artifacts.test.ts": 30,
+  "test/e2e/deploy.test.ts": 26,
+  "test/web/dashboard.test.ts": 24,
+  "runner/cli.test.ts": 20,
+  "test/security/runner-protocol.test.ts": 20,
+  "workers/routes/deployments.test.ts": 17,
+  "test/e2e/postgres-down.test.ts": 15,
+  "test/security/accounts.test.ts": 15,
+  "workers/routes/sites.test.ts": 14,
+  "test/web/cookies.test.ts": 13,
+  "test/e2e/runner-killed.test.ts": 11,
+};
+
+export class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const vitestOrder = await super.sort(files);
+    const position = new Map(vitestOrder.map((spec, i) => [spec, i]));
+    const cost = (spec: TestSpecification) => {
+      const key = `${spec.project.name}:${spec.moduleId.slice(spec.project.config.root.length + 1)}`;
+      const cached = this.ctx.cache.getFileTestResults(key);
+      return cached ? cached.duration / 1000 : (measuredSeconds[spec.moduleId.slice(spec.project.config.root.length + 1)] ?? 0);
+    };
+    return [...vitestOrder].sort((a, b) => cost(b) - cost(a) || (position.get(a) ?? 0) - (position.get(b) ?? 0));
+  }
+}
