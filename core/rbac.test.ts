@@ -21,6 +21,10 @@ describe("permission matrix", () => {
     expect(roles.filter((r) => can(r, "deploy:configure"))).toEqual(["owner", "admin"]);
   });
 
+  it("keeps push hooks to owners and admins", () => {
+    expect(roles.filter((r) => can(r, "hooks:manage"))).toEqual(["owner", "admin"]);
+  });
+
   it("keeps audit logs to owners and admins", () => {
     expect(roles.filter((r) => can(r, "audit:read"))).toEqual(["owner", "admin"]);
   });

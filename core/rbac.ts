@@ -23,6 +23,7 @@ export const permissions = [
   "deploy:configure",
   "secrets:write",
   "runners:manage",
+  "hooks:manage",
   "audit:read",
 ] as const;
 export type Permission = (typeof permissions)[number];
@@ -46,6 +47,8 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     "deploy:configure",
     "secrets:write",
     "runners:manage",
+    // A push hook's key starts builds of any commit on any branch without a login.
+    "hooks:manage",
     "audit:read",
   ]),
   // Developers deploy, cancel and roll back; approving a gated stage takes an admin or owner.

@@ -20,6 +20,7 @@ describe("token scopes", () => {
     for (const p of [
       "members:manage",
       "runners:manage",
+      "hooks:manage",
       "secrets:write",
       "deploy:configure",
       "workspace:update",

@@ -34,6 +34,8 @@ export const scopeOfPermission: Record<Permission, Scope> = {
   // Secrets are credentials: replacing one redirects what a deployment authenticates as.
   "secrets:write": "admin",
   "runners:manage": "admin",
+  // A push hook's key is a credential that starts builds.
+  "hooks:manage": "admin",
 };
 
 /** Whether a caller holding `held` may act where `needed` is required. */

@@ -4,7 +4,7 @@
  * Migrations in migrations/ are generated from this file by drizzle-kit; never edit them.
  */
 import { sql } from "drizzle-orm";
-import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
+import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
 
 const id = () => uuid("id").primaryKey().defaultRandom();
 const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
@@ -391,4 +391,50 @@ export const stageRules = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.projectId, t.stage] })],
+);
+
+/**
+ * A project's push hook (`POST /v1/projects/:id/hooks/push`): the HMAC key any git server signs
+ * its calls with. Verifying an HMAC needs the key itself, so it is sealed like a project secret
+ * (server/secrets/crypto.ts), never hashed and never stored in clear.
+ */
+export const pushHooks = pgTable("push_hooks", {
+  projectId: uuid("project_id")
+    .primaryKey()
+    .references(() => projects.id, { onDelete: "cascade" }),
+  ciphertext: text("ciphertext").notNull(),
+  createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+  createdAt: createdAt(),
+  // When the key was last made (a rotation replaces the row's key in place).
+  updatedAt: updatedAt(),
+});
+
+/**
+ * Every webhook delivery received (push hook, GitHub, GitLab), so a redelivered one starts
+ * nothing twice: the unique key is claimed by `insert … on conflict do nothing` in the same
+ * transaction as what the delivery starts. A delivery id is unique within its receiver: the
+ * project (push hook, GitLab) or the GitHub App installation; an absent one is NULL, and NULLs
+ * are not distinct here so the key still holds.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: id(),
+    source: varchar("source", { length: 20 }).notNull(),
+    deliveryId: varchar("delivery_id", { length: 255 }).notNull(),
+    projectId: uuid("project_id").references(() => projects.id, { onDelete: "cascade" }),
+    installationId: bigint("installation_id", { mode: "number" }),
+    event: varchar("event", { length: 50 }).notNull(),
+    // started: a build was made (build_id); ignored: nothing to do (detail says why); failed: refused after it was recorded.
+    outcome: varchar("outcome", { length: 20 }).notNull(),
+    detail: varchar("detail", { length: 500 }),
+    buildId: uuid("build_id").references(() => builds.id, { onDelete: "set null" }),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique("uq_webhook_deliveries_delivery").on(t.source, t.projectId, t.installationId, t.deliveryId).nullsNotDistinct(),
+    index("idx_webhook_deliveries_project_recent").on(t.projectId, t.receivedAt.desc()),
+    check("webhook_deliveries_source_check", sql`${t.source} in ('push-hook', 'github', 'gitlab')`),
+    check("webhook_deliveries_outcome_check", sql`${t.outcome} in ('started', 'ignored', 'failed')`),
+  ],
 );
