@@ -5,6 +5,8 @@ import { requestContext } from "./middleware/context.js";
 import { auditLogRoutes } from "./routes/audit-logs.js";
 import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
+import { hookRoutes } from "./routes/hooks.js";
+import { pushHookRoutes } from "./routes/push-hook.js";
 import { meRoutes } from "./routes/me.js";
 import { memberRoutes } from "./routes/members.js";
 import { buildRoutes } from "./routes/builds.js";
@@ -49,6 +51,8 @@ export function createApp() {
     deploymentRoutes,
     stageRuleRoutes,
     secretRoutes,
+    hookRoutes,
+    pushHookRoutes,
     runnerTokenRoutes,
     runnerRoutes,
     runnerArtifactRoutes,

@@ -1,7 +1,7 @@
 /**
  * Triggering a build: a numbered build row, then the build's coordinator started at once for a
- * fast pickup. The API's `POST /v1/projects/:id/builds` and a `script` deployment's deploy and
- * rollback builds (server/deploy/adapters/script.ts) are made here; the queue's
+ * fast pickup. The API's `POST /v1/projects/:id/builds`, a push hook's call and a `script`
+ * deployment's deploy and rollback builds (server/deploy/adapters/script.ts) are made here; the queue's
  * `build.requested` starts a build again from its row with {@link restartBuild}.
  */
 import { eq, sql } from "drizzle-orm";
@@ -33,6 +33,11 @@ export type BuildSource =
    * the coordinator again from the row if the direct start was lost).
    */
   | { trigger: "api"; createdBy: string; correlationId: string }
+  /**
+   * A git server's signed push hook (workers/routes/push-hook.ts): no person behind it, otherwise
+   * as `api` (sparki.yml at the commit, any pool, a `build.requested` backstop).
+   */
+  | { trigger: "push"; correlationId: string }
   /**
    * A `script` deployment: the pipeline comes with the build (its one job runs the script), so
    * only this start can run it and no event follows. A deploy script acts with the platform's
