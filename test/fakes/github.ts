@@ -110,7 +110,13 @@ export class FakeGitHub implements RepoApiState {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      // A bug in the fake answers 500 at once rather than leaving the client waiting.
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`fake GitHub failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.webUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     this.apiUrl = `${this.webUrl}/api/v3`;
@@ -137,6 +143,7 @@ export class FakeGitHub implements RepoApiState {
   addApp(o: { slug?: string; owner?: string; permissions?: Record<string, string>; callbackUrls?: string[] } = {}): FakeApp {
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const id = this.nextId();
+    if (!this.users.has((o.owner ?? "sparki-dev").toLowerCase())) this.addUser(o.owner ?? "sparki-dev", { type: "Organization" });
     const app: FakeApp = {
       id,
       slug: o.slug ?? `sparki-${id}`,
@@ -387,7 +394,7 @@ export class FakeGitHub implements RepoApiState {
         slug: app.slug,
         node_id: `A_${app.id}`,
         client_id: app.clientId,
-        owner: userView(this.users.get(app.owner.toLowerCase()) ?? this.addUser(app.owner), this.urls),
+        owner: userView(this.user(app.owner), this.urls),
         name: app.name,
         description: "",
         external_url: "http://sparki.test",
