@@ -6,6 +6,7 @@
 import { execFile, spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { AccessLevel, type FakeGitLab, type FakeUser } from "./gitlab.ts";
 import { dirname, join } from "node:path";
 
 /** The SHA git uses for "no commit": a created ref's `before`, a deleted ref's `after`. */
@@ -158,4 +159,57 @@ export async function serveGit(
   }
   res.writeHead(status, headers);
   res.end(split < 0 ? raw : raw.subarray(split + 4));
+}
+
+/** What the Git-over-HTTP side needs of the fake. */
+export type GitSide = Pick<FakeGitLab, "projects" | "tokens" | "users" | "levelOf" | "repoRoot">;
+
+const GIT_READ_SCOPES = ["api", "read_repository", "write_repository"];
+const GIT_WRITE_SCOPES = ["api", "write_repository"];
+
+/**
+ * A request to `/<namespace>/<project>.git/<rest>` as GitLab answers it: Basic auth with
+ * `oauth2:<OAuth token>` or any username with an access token (`read_repository`,
+ * `write_repository` or `api`); a private project needs Reporter to download and Developer with a
+ * write scope to push; a project the caller cannot see is a 404 once they are authenticated.
+ */
+export async function handleGit(fake: GitSide, req: IncomingMessage, raw: Buffer, res: ServerResponse, path: string, rest: string): Promise<void> {
+  const project = fake.projects.find((p) => p.path_with_namespace.toLowerCase() === path.toLowerCase());
+  const url = new URL(req.url ?? "/", "http://fake");
+  const push = rest === "/git-receive-pack" || url.searchParams.get("service") === "git-receive-pack";
+  const denied = (status: number, text: string, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
+    res.end(`${text}\n`);
+  };
+  const challenge = { "www-authenticate": 'Basic realm="GitLab"' };
+  const header = req.headers.authorization ?? "";
+  let user: FakeUser | null = null;
+  let scopes: string[] = [];
+  if (/^basic /i.test(header)) {
+    const decoded = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
+    const at = decoded.indexOf(":");
+    const username = at < 0 ? decoded : decoded.slice(0, at);
+    const token = fake.tokens.get(at < 0 ? "" : decoded.slice(at + 1));
+    // OAuth tokens go with the username `oauth2`; access tokens with any non-blank username.
+    const fits = token && !token.revoked && username !== "" && (token.kind === "oauth" ? username === "oauth2" : true);
+    if (!token || !fits || !token.scopes.some((s) => GIT_READ_SCOPES.includes(s)))
+      return denied(
+        401,
+        "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.",
+        challenge,
+      );
+    user = fake.users.find((u) => u.id === token.userId) ?? null;
+    scopes = token.scopes;
+  }
+  const level = project ? fake.levelOf(project, user) : 0;
+  if (!project || (project.visibility === "private" && level < AccessLevel.reporter)) {
+    if (!user) return denied(401, "HTTP Basic: Access denied", challenge);
+    return denied(404, "The project you were looking for could not be found or you don't have permission to view it.");
+  }
+  if (push) {
+    if (!user) return denied(401, "HTTP Basic: Access denied", challenge);
+    if (level < AccessLevel.developer || !scopes.some((s) => GIT_WRITE_SCOPES.includes(s)))
+      return denied(403, "You are not allowed to push code to this project.");
+  }
+  return serveGit(req, raw, res, fake.repoRoot, `/${project.path_with_namespace}.git${rest}`, user?.username ?? null);
 }

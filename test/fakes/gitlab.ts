@@ -18,7 +18,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { branchSha, branchesContaining, commitFiles, fullSha, hasCommit, initBare, serveGit, setBranch } from "./gitlab-git.ts";
+import { branchSha, commitFiles, fullSha, handleGit, hasCommit, initBare, setBranch } from "./gitlab-git.ts";
+import { type FakeStatus, postStatus, statusView } from "./gitlab-statuses.ts";
 import { handleAuthorize, handleToken, type OAuthState } from "./gitlab-oauth.ts";
 
 /** GitLab's role levels (https://docs.gitlab.com/api/members/#roles). */
@@ -34,21 +35,7 @@ export interface FakeUser {
   bot: boolean;
 }
 
-export interface FakeStatus {
-  id: number;
-  sha: string;
-  ref: string;
-  status: "created" | "pending" | "running" | "success" | "failed" | "canceled" | "skipped";
-  name: string;
-  target_url: string | null;
-  description: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  authorId: number;
-  /** Replaced by a newer status of the same name (hidden unless `all=true`). */
-  retried: boolean;
-}
+export type { FakeStatus };
 
 export interface FakeProject {
   id: number;
@@ -82,8 +69,6 @@ export interface RecordedRequest {
 type Send = (status: number, payload: unknown, headers?: Record<string, string>) => void;
 const API_SCOPES = ["api"];
 const READ_API_SCOPES = ["api", "read_api"];
-const GIT_READ_SCOPES = ["api", "read_repository", "write_repository"];
-const GIT_WRITE_SCOPES = ["api", "write_repository"];
 
 /** The fake's in-memory state, its controls, and the server. */
 export class FakeGitLab implements OAuthState {
@@ -99,13 +84,14 @@ export class FakeGitLab implements OAuthState {
   denyNext = false;
   /** Base URL to hand the client as GITLAB_URL (the instance root, without /api/v4). */
   url = "";
+  /** Where the bare repositories live (`<root>/<path_with_namespace>.git`). */
+  repoRoot = "";
   private server: Server | null = null;
-  private root = "";
   private seq = 100;
   private failures: { status: number; retryAfter?: number; remaining: number; on?: string } | null = null;
 
   async start(): Promise<void> {
-    this.root = await mkdtemp(join(tmpdir(), "fake-gitlab-"));
+    this.repoRoot = await mkdtemp(join(tmpdir(), "fake-gitlab-"));
     this.server = createServer((req, res) => void this.handle(req, res));
     const server = this.server;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -116,7 +102,7 @@ export class FakeGitLab implements OAuthState {
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-    if (this.root) await rm(this.root, { recursive: true, force: true });
+    if (this.repoRoot) await rm(this.repoRoot, { recursive: true, force: true });
   }
 
   nextId(): number {
@@ -140,7 +126,7 @@ export class FakeGitLab implements OAuthState {
   /** A project with a bare repository whose default branch holds one commit of `files`. */
   async addProject(o: { path: string; visibility?: "public" | "private"; defaultBranch?: string; files?: Record<string, string> }): Promise<FakeProject> {
     const branch = o.defaultBranch ?? "main";
-    const gitDir = join(this.root, `${o.path}.git`);
+    const gitDir = join(this.repoRoot, `${o.path}.git`);
     await initBare(gitDir, branch);
     const head = await commitFiles(gitDir, branch, o.files ?? { "README.md": `# ${o.path}\n` }, "Initial commit");
     const project: FakeProject = {
@@ -239,7 +225,8 @@ export class FakeGitLab implements OAuthState {
     return this.projects.find((p) => p.path_with_namespace.toLowerCase() === decoded.toLowerCase());
   }
 
-  private levelOf(project: FakeProject, user: FakeUser | null): number {
+  /** The caller's role in the project (0: none). */
+  levelOf(project: FakeProject, user: FakeUser | null): number {
     return user ? (project.members.get(user.id) ?? 0) : 0;
   }
 
@@ -261,11 +248,11 @@ export class FakeGitLab implements OAuthState {
     this.requests.push({ method: req.method ?? "", path: url.pathname + url.search, auth, body });
 
     const gitPath = /^\/(.+?)\.git(\/(?:info\/refs|git-upload-pack|git-receive-pack))$/.exec(url.pathname);
-    if (gitPath) return this.handleGit(req, raw, res, gitPath[1] ?? "", gitPath[2] ?? "");
+    if (gitPath) return handleGit(this, req, raw, res, gitPath[1] ?? "", gitPath[2] ?? "");
     if (url.pathname === "/oauth/authorize") return handleAuthorize(this, req, url, res);
     if (url.pathname === "/oauth/token") return handleToken(this, req, body, send);
     if (!url.pathname.startsWith("/api/v4/")) return send(404, { error: "404 Not Found" });
-    if ((body as { __malformed?: boolean }).__malformed) return send(400, { error: "The provided content-type 'application/json' is not supported." });
+    if ((body as { __malformed?: boolean }).__malformed) return send(400, { error: "400 Bad Request" });
 
     const f = this.failures;
     if (f && (f.on === undefined || `${req.method} ${url.pathname}`.startsWith(f.on))) {
@@ -312,7 +299,8 @@ export class FakeGitLab implements OAuthState {
     if (parts.length === 2 && req.method === "GET") return send(200, this.projectView(project, user));
     if (parts.length === 4 && parts[2] === "statuses" && req.method === "POST") {
       if (level < AccessLevel.developer || !user) return send(403, { message: "403 Forbidden" });
-      return this.postStatus(project, user, parts[3] ?? "", { ...Object.fromEntries(url.searchParams), ...(body as object) }, send);
+      const params = { ...Object.fromEntries(url.searchParams), ...(body as object) };
+      return postStatus(project, user, parts[3] ?? "", params, () => this.nextId(), send);
     }
     if (parts.length === 6 && parts[2] === "repository" && parts[3] === "commits" && parts[5] === "statuses" && req.method === "GET") {
       // Pipelines of a private project are for reporters and up.
@@ -324,121 +312,13 @@ export class FakeGitLab implements OAuthState {
       const list = this.statusesOf(project, full, q.get("all") === "true").filter(
         (s) => (!q.get("ref") || s.ref === q.get("ref")) && (!q.get("name") || s.name === q.get("name")),
       );
+      const authorOf = (s: FakeStatus): FakeUser | undefined => this.users.find((u) => u.id === s.authorId);
       return send(
         200,
-        list.map((s) => this.statusView(s)),
+        list.map((s) => statusView(s, authorOf(s))),
       );
     }
     return send(404, { error: "404 Not Found" });
-  }
-
-  /**
-   * GitLab's rules (Ci::CreateCommitStatusService): the status to update is the caller's pending
-   * or running one of that name on that ref and commit; otherwise a new one starts as `created`.
-   * `pending` enqueues, `running` enqueues if it can then runs, the rest finish it. An event the
-   * state machine refuses (pending twice, running twice, running → pending) is a 400.
-   */
-  private async postStatus(project: FakeProject, user: FakeUser, shaParam: string, params: Record<string, unknown>, send: Send): Promise<void> {
-    const state = params.state;
-    if (state === undefined || state === "") return send(400, { error: "state is missing" });
-    if (typeof state !== "string" || !["pending", "running", "success", "failed", "canceled", "skipped"].includes(state))
-      return send(400, { error: "state does not have a valid value" });
-    if (!(await hasCommit(project.gitDir, shaParam))) return send(404, { message: "404 Commit Not Found" });
-    const sha = await fullSha(project.gitDir, shaParam);
-    const ref = typeof params.ref === "string" && params.ref ? params.ref : (await branchesContaining(project.gitDir, sha))[0];
-    if (!ref) return send(404, { message: "404 References for commit Not Found" });
-    const name =
-      typeof params.name === "string" && params.name ? params.name : typeof params.context === "string" && params.context ? params.context : "default";
-    const targetUrl = typeof params.target_url === "string" ? params.target_url : null;
-    if (targetUrl !== null && !/^https?:\/\/[^\s]+$/.test(targetUrl))
-      return send(400, { message: { target_url: ["is blocked: Only allowed schemes are http, https"] } });
-
-    const existing = project.statuses.find(
-      (s) => s.sha === sha && s.ref === ref && s.name === name && s.authorId === user.id && !s.retried && (s.status === "pending" || s.status === "running"),
-    );
-    const now = new Date().toISOString();
-    const s: FakeStatus = existing ?? {
-      id: this.nextId(),
-      sha,
-      ref,
-      status: "created",
-      name,
-      target_url: null,
-      description: null,
-      created_at: now,
-      started_at: null,
-      finished_at: null,
-      authorId: user.id,
-      retried: false,
-    };
-    const refuse = (event: string): void =>
-      send(400, { message: `Cannot transition status via :${event} from :${s.status} (Reason(s): Status cannot transition via "${event}")` });
-    let next: FakeStatus["status"];
-    if (state === "pending") {
-      if (s.status !== "created") return refuse("enqueue");
-      next = "pending";
-    } else if (state === "running") {
-      const from = s.status === "created" ? "pending" : s.status;
-      if (from !== "pending") return refuse("run");
-      next = "running";
-    } else if (state === "skipped") {
-      if (s.status === "running") return refuse("skip");
-      next = "skipped";
-    } else {
-      next = state as FakeStatus["status"];
-    }
-    if (!existing) {
-      // The new status replaces older ones of the same name: they only show with `all=true`.
-      for (const old of project.statuses) if (old.sha === sha && old.ref === ref && old.name === name) old.retried = true;
-      project.statuses.push(s);
-    }
-    s.status = next;
-    if (next === "running") s.started_at = now;
-    if (["success", "failed", "canceled"].includes(next)) s.finished_at = now;
-    if (targetUrl !== null) s.target_url = targetUrl;
-    if (typeof params.description === "string") s.description = params.description;
-    return send(201, this.statusView(s));
-  }
-
-  private async handleGit(req: IncomingMessage, raw: Buffer, res: ServerResponse, path: string, rest: string): Promise<void> {
-    const project = this.projects.find((p) => p.path_with_namespace.toLowerCase() === path.toLowerCase());
-    const url = new URL(req.url ?? "/", "http://fake");
-    const push = rest === "/git-receive-pack" || url.searchParams.get("service") === "git-receive-pack";
-    const denied = (status: number, text: string, headers: Record<string, string> = {}): void => {
-      res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
-      res.end(`${text}\n`);
-    };
-    const challenge = { "www-authenticate": 'Basic realm="GitLab"' };
-    const header = req.headers.authorization ?? "";
-    let user: FakeUser | null = null;
-    let scopes: string[] = [];
-    if (/^basic /i.test(header)) {
-      const decoded = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
-      const at = decoded.indexOf(":");
-      const username = at < 0 ? decoded : decoded.slice(0, at);
-      const token = this.tokens.get(at < 0 ? "" : decoded.slice(at + 1));
-      // OAuth tokens go with the username `oauth2`; access tokens with any non-blank username.
-      const fits = token && !token.revoked && username !== "" && (token.kind === "oauth" ? username === "oauth2" : true);
-      if (!token || !fits || !token.scopes.some((s) => GIT_READ_SCOPES.includes(s)))
-        return denied(
-          401,
-          "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.",
-          challenge,
-        );
-      user = this.users.find((u) => u.id === token.userId) ?? null;
-      scopes = token.scopes;
-    }
-    const level = project ? this.levelOf(project, user) : 0;
-    if (!project || (project.visibility === "private" && level < AccessLevel.reporter)) {
-      if (!user) return denied(401, "HTTP Basic: Access denied", challenge);
-      return denied(404, "The project you were looking for could not be found or you don't have permission to view it.");
-    }
-    if (push) {
-      if (!user) return denied(401, "HTTP Basic: Access denied", challenge);
-      if (level < AccessLevel.developer || !scopes.some((s) => GIT_WRITE_SCOPES.includes(s)))
-        return denied(403, "You are not allowed to push code to this project.");
-    }
-    return serveGit(req, raw, res, this.root, `/${project.path_with_namespace}.git${rest}`, user?.username ?? null);
   }
 
   userView(u: FakeUser): Record<string, unknown> {
@@ -483,25 +363,6 @@ export class FakeGitLab implements OAuthState {
       empty_repo: false,
       archived: false,
       ...(user ? { permissions: { project_access: level ? { access_level: level, notification_level: 3 } : null, group_access: null } } : {}),
-    };
-  }
-
-  statusView(s: FakeStatus): Record<string, unknown> {
-    const author = this.users.find((u) => u.id === s.authorId);
-    return {
-      id: s.id,
-      sha: s.sha,
-      ref: s.ref,
-      status: s.status,
-      name: s.name,
-      target_url: s.target_url,
-      description: s.description,
-      created_at: s.created_at,
-      started_at: s.started_at,
-      finished_at: s.finished_at,
-      allow_failure: false,
-      coverage: null,
-      author: author ? { id: author.id, username: author.username, name: author.name, state: "active" } : null,
     };
   }
 }
