@@ -52,6 +52,21 @@ describe("managing a project's push hook", () => {
     expectProblem(await call("DELETE", `/v1/projects/${project.id}/hooks`, { token: admin.accessToken }), 404, "not_found");
   });
 
+  it("takes an admin-scope token: a write token cannot make a key", async () => {
+    const project = await createProject(owner, workspaceId);
+    const token = await call("POST", "/v1/tokens", { token: owner.accessToken, body: { name: "ci", scope: "write" } });
+    expect(token.status, token.text).toBe(201);
+    expectProblem(await call("POST", `/v1/projects/${project.id}/hooks`, { token: token.body.token }), 403, "forbidden");
+  });
+
+  it("documents the routes in the OpenAPI document, the push one without bearer auth", async () => {
+    const doc = (await call("GET", "/v1/openapi.json")).body;
+    expect(Object.keys(doc.paths["/v1/projects/{id}/hooks"]).sort()).toEqual(["delete", "get", "post"]);
+    const pushOp = doc.paths["/v1/projects/{id}/hooks/push"].post;
+    expect(pushOp.security).toBeUndefined();
+    expect(pushOp.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["x-sparki-signature-256", "x-sparki-delivery"]));
+  });
+
   it("is invisible to another workspace's members: 404 for create, list and delete, nothing changed", async () => {
     const project = await createProject(owner, workspaceId);
     const { secret } = await createHook(owner, project.id);
