@@ -3,8 +3,10 @@
  * the answer is a typed WebhookRejected with the right status, or a typed event, never a crash or
  * a half-read event. GitLab does not sign deliveries, so the token is the whole proof.
  */
-import { describe, expect, it } from "vitest";
-import { deliveryHeaders, type HookProject, mergeRequestPayload, pushPayload } from "../fakes/gitlab-hooks.ts";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deliver, deliveryHeaders, type HookProject, mergeRequestPayload, pushPayload } from "../fakes/gitlab-hooks.ts";
 import { type HookConfig, MAX_WEBHOOK_BYTES, receiveWebhook, WebhookRejected, type WebhookRejection } from "../../server/integrations/gitlab/webhooks.ts";
 
 const BASE = "https://gitlab.example.com";
@@ -121,5 +123,54 @@ describe("what a delivery may hold", () => {
     const { event } = await receiveWebhook(post(JSON.stringify({ ...weird, __proto__: { admin: true } }), headers), shopHook);
     expect(event).toMatchObject({ type: "push", refName: "$(rm -rf ~);<script>", commit: "d".repeat(40) });
     expect((event as { admin?: unknown }).admin).toBeUndefined();
+  });
+});
+
+describe("over real HTTP, as GitLab's webhook worker sends it", () => {
+  let server: Server;
+  let url = "";
+  // A stand-in for the route to come: the project's hook, receiveWebhook, the typed outcome.
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+        const request = new Request(`http://sparki.test${req.url}`, { method: "POST", headers, body: Buffer.concat(chunks) });
+        receiveWebhook(request, shopHook).then(
+          (r) => {
+            res.writeHead(202, { "content-type": "application/json" });
+            res.end(JSON.stringify(r));
+          },
+          (e: unknown) => {
+            const err = e instanceof WebhookRejected ? e : null;
+            res.writeHead(err?.status ?? 500, { "content-type": "application/json" });
+            res.end(JSON.stringify({ reason: err?.reason ?? "crash" }));
+          },
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/integrations/gitlab/webhook/p1`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("a delivery with the hook's token is read; a retry keeps its Idempotency-Key", async () => {
+    const res = await deliver(url, push, { token: shopHook.token ?? "", idempotencyKey: "9f1c7e0a-retry" });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ deliveryId: "9f1c7e0a-retry", event: { type: "push", refName: "main" } });
+    const again = await deliver(url, push, { token: shopHook.token ?? "", idempotencyKey: "9f1c7e0a-retry" });
+    expect(((await again.json()) as { deliveryId: string }).deliveryId).toBe("9f1c7e0a-retry");
+  });
+
+  it("refusals are clean statuses, never a crash", async () => {
+    expect((await deliver(url, push)).status).toBe(401);
+    expect((await deliver(url, push, { token: "nope" })).status).toBe(401);
+    expect((await deliver(url, push, { token: shopHook.token ?? "", rawBody: "{oops" })).status).toBe(400);
+    const big = await deliver(url, push, { token: shopHook.token ?? "", rawBody: "x".repeat(MAX_WEBHOOK_BYTES + 1) });
+    expect(big.status).toBe(413);
   });
 });

@@ -121,3 +121,66 @@ describe("what is not built on", () => {
     expect(deliveryId).toBe("retry-same-key");
   });
 });
+
+describe("GitLab's documented examples", () => {
+  // The fields Sparki reads, from the examples in GitLab's "Webhook events" page.
+  const project = {
+    id: 15,
+    name: "Diaspora",
+    web_url: "http://example.com/mike/diaspora",
+    git_ssh_url: "git@example.com:mike/diaspora.git",
+    git_http_url: "http://example.com/mike/diaspora.git",
+    namespace: "Mike",
+    visibility_level: 0,
+    path_with_namespace: "mike/diaspora",
+    default_branch: "master",
+  };
+
+  it("the push example is a push of master", async () => {
+    const payload = {
+      object_kind: "push",
+      event_name: "push",
+      before: "95790bf891e76fee5e1747ab589903a6a1f80f22",
+      after: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+      ref: "refs/heads/master",
+      ref_protected: true,
+      checkout_sha: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+      user_id: 4,
+      user_name: "John Smith",
+      user_username: "jsmith",
+      project_id: 15,
+      project,
+      commits: [],
+      total_commits_count: 4,
+    };
+    const { event } = await receiveWebhook(request(payload), { token: hook.token, gitlabProjectId: 15 });
+    expect(event).toMatchObject({ type: "push", refName: "master", commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", pusher: "jsmith" });
+  });
+
+  it("the merge request example is an opened merge request", async () => {
+    const source = { ...project, path_with_namespace: "awesome_space/awesome_project", git_http_url: "http://example.com/awesome_space/awesome_project.git" };
+    const payload = {
+      object_kind: "merge_request",
+      event_type: "merge_request",
+      user: { id: 1, name: "Administrator", username: "root" },
+      project: { ...project, id: 14 },
+      object_attributes: {
+        id: 99,
+        iid: 1,
+        target_branch: "master",
+        source_branch: "ms-viewport",
+        source_project_id: 14,
+        target_project_id: 14,
+        title: "MS-Viewport",
+        state: "opened",
+        url: "http://example.com/diaspora/merge_requests/1",
+        source,
+        target: source,
+        last_commit: { id: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", message: "fixed readme" },
+        action: "open",
+      },
+    };
+    const { event } = await receiveWebhook(request(payload), { token: hook.token, gitlabProjectId: 14 });
+    expect(event).toMatchObject({ type: "merge_request", action: "opened", iid: 1, fromFork: false, head: { ref: "ms-viewport" }, base: { ref: "master" } });
+  });
+});
