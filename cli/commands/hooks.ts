@@ -89,7 +89,7 @@ export function registerHooks(program: Command): void {
         const secretFile = resolve(hooks, secretFileName);
         // The key first, owner-only, so the hook never runs without it.
         await writeAtomically(secretFile, `${hook.secret}\n`, 0o600);
-        await writeAtomically(hookPath, postReceiveScript({ url: hook.url, secretFile, node: process.execPath }), 0o755);
+        await writeAtomically(hookPath, postReceiveScript({ url: hook.url, node: process.execPath }), 0o755);
         if (json) return printJson({ hook: hookPath, secretFile, url: hook.url });
         process.stdout.write(`Installed ${hookPath}\nIts key is in ${secretFile} (mode 600). Every push to ${repository} now starts a build.\n`);
         if (existing !== null) process.stdout.write("The key was rotated: hooks installed earlier with the old key stop working.\n");

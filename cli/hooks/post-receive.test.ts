@@ -56,7 +56,7 @@ function runHook(stdin: string, node = process.execPath): Promise<{ code: number
   const secretFile = join(dir, "sparki-push-hook.secret");
   writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
   const hook = join(dir, "post-receive");
-  writeFileSync(hook, postReceiveScript({ url, secretFile, node }));
+  writeFileSync(hook, postReceiveScript({ url, node }));
   chmodSync(hook, 0o755);
   return new Promise((resolve) => {
     const child = spawn(hook, [], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } });

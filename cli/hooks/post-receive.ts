@@ -76,8 +76,6 @@ function shQuote(value: string): string {
 export interface HookSettings {
   /** The push hook URL of the project. */
   url: string;
-  /** Absolute path of the file holding the key. */
-  secretFile: string;
   /** The Node.js to run (the one that ran the install); `node` on PATH when it is gone. */
   node: string;
 }
@@ -89,7 +87,8 @@ export function postReceiveScript(settings: HookSettings): string {
 ${hookMarker} (written by \`sparki hooks install\`; installing again replaces it)
 # Tells Sparki about every pushed branch and tag: one signed call each, see README "Build on git push, locally".
 SPARKI_HOOK_URL=${shQuote(settings.url)}
-SPARKI_HOOK_SECRET_FILE=${shQuote(settings.secretFile)}
+# The key is in a file beside this hook (found at run time, so the repository may move).
+SPARKI_HOOK_SECRET_FILE="$(dirname "$0")/${secretFileName}"
 export SPARKI_HOOK_URL SPARKI_HOOK_SECRET_FILE
 node=${shQuote(settings.node)}
 [ -x "$node" ] || node=node
