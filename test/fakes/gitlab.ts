@@ -260,6 +260,8 @@ export class FakeGitLab implements OAuthState {
       // GitLab's rate limiter (Rack::Attack) answers in plain text with Retry-After and RateLimit-*.
       if (f.status === 429)
         return send(429, "Retry later\n", { ...(f.retryAfter === undefined ? {} : { "retry-after": String(f.retryAfter) }), "ratelimit-remaining": "0" });
+      // A 409 is what the status endpoint answers when another update of the commit holds its lock.
+      if (f.status === 409) return send(409, { message: "Another update to this commit status is in progress" });
       return send(f.status, { message: `${f.status} ${f.status < 500 ? "Bad Request" : "Internal Server Error"}` });
     }
 

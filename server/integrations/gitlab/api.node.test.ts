@@ -151,6 +151,16 @@ describe("retries", () => {
     for (const w of waits) expect(w).toBeGreaterThanOrEqual(3000);
   });
 
+  it("a status POST that met GitLab's lock (409) is sent again; a project GET's 409 is final", async () => {
+    waits.length = 0;
+    gl.failNext(409, { on: "POST" });
+    const sha = await gl.commit(shop, "locked", { "d.txt": "d" });
+    expect((await client(token).setCommitStatus(shop.id, sha, { state: "pending", name: "sparki" })).status).toBe("pending");
+    expect(waits).toHaveLength(1);
+    gl.failNext(409, { on: "GET" });
+    expect((await failure(client(token).getProject(shop.id))).status).toBe(409);
+  });
+
   it("a Retry-After beyond the budget is not slept: the error says when to come back", async () => {
     waits.length = 0;
     gl.failNext(429, { retryAfter: 3600, on: "GET" });

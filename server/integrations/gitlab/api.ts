@@ -108,7 +108,8 @@ export class GitLabClient {
    * :run from :running") an event its state machine does not allow: `pending` or `running` twice,
    * `running` → `pending`. Retried on transient failures: a repeat of a final state only records
    * it again, and a repeat of pending/running after a lost answer is that same 400, which the
-   * caller may read as "already there" ({@link isRefusedTransition}).
+   * caller may read as "already there" ({@link isRefusedTransition}). A 409 ("Another update to
+   * this commit status is in progress": GitLab could not take its lock and did nothing) is retried.
    */
   setCommitStatus(project: number | string, sha: string, input: StatusInput): Promise<CommitStatus> {
     return gitlabRequest(this.transport, {
@@ -118,6 +119,7 @@ export class GitLabClient {
       json: input,
       answer: CommitStatus,
       idempotent: true,
+      transient: [409],
     });
   }
 

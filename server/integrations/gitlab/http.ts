@@ -67,6 +67,8 @@ export interface GitLabCall<T> {
   answer: z.ZodType<T>;
   /** Sending it twice has the effect of sending it once (see retry.ts). */
   idempotent: boolean;
+  /** Statuses that for this call mean "GitLab did nothing, try again" (retried like a 503). */
+  transient?: readonly number[];
 }
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: GitLabApiError; retryAs: number; hintMs: number | null };
@@ -129,7 +131,10 @@ async function attemptOnce<T>(t: GitLabTransport, call: GitLabCall<T>, signal: A
   } catch {
     if (res.ok) return final(502, `${label}: answer is not JSON`);
   }
-  if (!res.ok) return failure(label, res, parsedBody, text);
+  if (!res.ok) {
+    const f = failure(label, res, parsedBody, text);
+    return call.transient?.includes(res.status) && !f.ok ? { ...f, retryAs: 503 } : f;
+  }
   const parsed = call.answer.safeParse(parsedBody);
   if (!parsed.success) return final(502, `${label}: unexpected answer: ${z.prettifyError(parsed.error)}`);
   return { ok: true, value: parsed.data };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { deliveryHeaders, type HookProject, mergeRequestPayload, pushPayload } from "../../../test/fakes/gitlab-hooks.ts";
 import { type GitLabEvent, type IgnoredEvent, ZERO_SHA } from "./webhook-events.ts";
-import { deliveryIdOf, receiveWebhook, tokenMatches, WebhookRejected } from "./webhooks.ts";
+import { deliveryIdOf, newHookToken, receiveWebhook, tokenMatches, WebhookRejected } from "./webhooks.ts";
 
 const BASE = "https://gitlab.example.com";
 const shop: HookProject = { id: 42, path_with_namespace: "acme/shop", default_branch: "main", visibility: "private" };
@@ -33,6 +33,12 @@ describe("the token check", () => {
     // No hook configured: nothing matches, not even an empty header.
     expect(await tokenMatches("", null)).toBe(false);
     expect(await tokenMatches("", "")).toBe(false);
+  });
+
+  it("new hook tokens are 256 random bits", () => {
+    const a = newHookToken();
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(newHookToken()).not.toBe(a);
   });
 
   it("a wrong token is refused before the body is read", async () => {

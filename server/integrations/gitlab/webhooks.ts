@@ -75,6 +75,11 @@ export async function tokenMatches(received: string | null, expected: string | n
   return diff === 0 && expected !== null && expected !== "" && received !== null;
 }
 
+/** A new secret token for a project's hook: 256 random bits, hex (what Sparki shows once and seals). */
+export function newHookToken(): string {
+  return [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The id to dedupe a delivery on, or null when GitLab sent neither header (or a malformed one). */
 export function deliveryIdOf(headers: Headers): string | null {
   const id = headers.get("idempotency-key") ?? headers.get("x-gitlab-event-uuid");
