@@ -186,3 +186,34 @@ describe("retries", () => {
     expect(err.retryable).toBe(true);
   });
 });
+
+describe("the fake, called as GitLab's docs call it", () => {
+  it("takes an access token as PRIVATE-TOKEN or Bearer, an OAuth token only as Bearer", async () => {
+    const path = `${gl.url}/api/v4/projects/${shop.id}`;
+    expect((await fetch(path, { headers: { "PRIVATE-TOKEN": token } })).status).toBe(200);
+    expect((await fetch(path, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const member = gl.addUser({ username: "dev" });
+    gl.addMember(shop, member, AccessLevel.developer);
+    const oauth = gl.issue(member.id, ["api"], "oauth");
+    expect((await fetch(path, { headers: { authorization: `Bearer ${oauth}` } })).status).toBe(200);
+    const asPrivate = await fetch(path, { headers: { "PRIVATE-TOKEN": oauth } });
+    expect(asPrivate.status).toBe(401);
+    expect(await asPrivate.json()).toEqual({ message: "401 Unauthorized" });
+    expect(gl.requests.at(-1)?.auth).toBe("private-token");
+  });
+
+  it("takes a status as a form or query (curl style) and validates state as Grape does", async () => {
+    const sha = await gl.commit(shop, "curl", { "e.txt": "e" });
+    const url = `${gl.url}/api/v4/projects/${encodeURIComponent("acme/shop")}/statuses/${sha}`;
+    const headers = { "PRIVATE-TOKEN": token, "content-type": "application/x-www-form-urlencoded" };
+    const form = await fetch(url, { method: "POST", headers, body: "state=running&context=lint" });
+    expect(form.status).toBe(201);
+    expect(await form.json()).toMatchObject({ status: "running", name: "lint", ref: "curl" });
+    const query = await fetch(`${url}?state=success&name=lint`, { method: "POST", headers: { "PRIVATE-TOKEN": token } });
+    expect(await query.json()).toMatchObject({ status: "success", name: "lint" });
+    const missing = await fetch(url, { method: "POST", headers: { "PRIVATE-TOKEN": token } });
+    expect([missing.status, await missing.json()]).toEqual([400, { error: "state is missing" }]);
+    const invalid = await fetch(`${url}?state=done`, { method: "POST", headers: { "PRIVATE-TOKEN": token } });
+    expect([invalid.status, await invalid.json()]).toEqual([400, { error: "state does not have a valid value" }]);
+  });
+});
