@@ -205,7 +205,8 @@ export function installationPayload(
     action: o.action,
     installation: installationView(inst, gh.user(inst.account), app?.slug ?? "app", gh.urls),
     repositories: gh.installationRepos(inst).map(repoLiteView),
-    requester: null,
+    // Documented as a user on created (when someone asked an owner to install) and null on deleted.
+    ...(o.action === "deleted" ? { requester: null } : {}),
     sender: userView(sender, gh.urls),
   };
 }
