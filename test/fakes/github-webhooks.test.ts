@@ -55,7 +55,7 @@ function problems(v: unknown, s: Schema, at: string): string[] {
       else if (s.additionalProperties === false && !s.allOf) out.push(`${at}.${k}: not a documented field`);
     }
   }
-  if (Array.isArray(v) && s.items) v.forEach((x, i) => out.push(...problems(x, s.items as Schema, `${at}[${i}]`)));
+  if (Array.isArray(v) && s.items) for (const [i, x] of v.entries()) out.push(...problems(x, s.items, `${at}[${i}]`));
   return out;
 }
 
