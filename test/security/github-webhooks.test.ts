@@ -132,6 +132,16 @@ describe("GitHub webhook size", () => {
     expect(pulled).toBeLessThan(20);
   });
 
+  it("a body stream that breaks mid-way is a refusal too", async () => {
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"ref":'));
+        c.error(new Error("connection reset"));
+      },
+    });
+    await refused(receiveWebhook(request(stream, good().headers), SECRET), "bad_payload", 400);
+  });
+
   it("refuses a raw body over the cap handed straight to verifyDelivery", async () => {
     const d = good();
     await refused(verifyDelivery(SECRET, new Headers(d.headers), new Uint8Array(2048), 1024), "too_large", 413);

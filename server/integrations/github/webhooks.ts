@@ -73,7 +73,14 @@ export async function readBody(req: Request, max = MAX_WEBHOOK_BYTES): Promise<U
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      // The sender went away mid-body: still a refusal of our own type.
+      throw new WebhookRejected("bad_payload", "the delivery's body could not be read", err);
+    }
+    const { done, value } = next;
     if (done) break;
     size += value.byteLength;
     if (size > max) {
