@@ -15,26 +15,19 @@
  *   tokens (`ghu_`) for `/user`, `/user/emails`, `/user/installations`.
  * - `git clone` of `webUrl/{owner}/{repo}.git` through git http-backend; a private repository
  *   needs Basic `x-access-token:<installation token>`.
+ * The endpoints live beside this file: github-app-api.ts (`/app`), github-repo-api.ts
+ * (`/repos`), github-web.ts (OAuth, git); this file holds the state, auth and `/user`.
  * Controls: add users, orgs, apps, installations, repositories; `browserUser` (who is signed in
  * on the web host); `failNext` (5xx, 403 secondary rate limit with retry-after, primary limits);
  * `requests`. Webhook deliveries: test/fakes/github-webhooks.ts.
  */
-import { createHash, createVerify, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
+import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serveGit } from "./github-git.ts";
+import { appApi, verifyAppJwt } from "./github-app-api.ts";
 import { type RepoApiState, repoApi } from "./github-repo-api.ts";
-import {
-  type FakeInstallation,
-  type FakeRepo,
-  type FakeUser,
-  installationView,
-  privateUserView,
-  repoLiteView,
-  repoView,
-  type Urls,
-  userView,
-} from "./github-views.ts";
+import { webHost } from "./github-web.ts";
+import { type FakeInstallation, type FakeRepo, type FakeUser, installationView, privateUserView, repoLiteView, repoView, type Urls } from "./github-views.ts";
 
 export type { FakeInstallation, FakeRepo, FakeUser } from "./github-views.ts";
 
@@ -98,8 +91,8 @@ export class FakeGitHub implements RepoApiState {
   private server: Server | null = null;
   private failures: Failure | null = null;
   private seq = 1000;
-  private codes = new Map<string, { clientId: string; login: string; redirectUri: string; challenge: string | null; expiresAt: number; used: boolean }>();
   readonly repoApi = repoApi(this);
+  private readonly web = webHost(this);
 
   nextId(): number {
     return ++this.seq;
@@ -304,7 +297,7 @@ export class FakeGitHub implements RepoApiState {
     const grant = this.authenticate(req.headers.authorization);
     if (grant === "bad") return send(401, { message: "Bad credentials", documentation_url: DOCS, status: "401" });
     if (typeof grant === "string") return send(401, { message: grant, documentation_url: DOCS, status: "401" });
-    if (path.startsWith("/app")) return this.appApi(req.method ?? "", path, body, grant, send);
+    if (path.startsWith("/app")) return appApi(this, req.method ?? "", path, body, grant, send);
     if (path.startsWith("/user")) return this.userApi(req.method ?? "", path, grant, send);
     if (path === "/installation/repositories" && req.method === "GET") {
       if (grant?.kind !== "installation")
@@ -353,104 +346,10 @@ export class FakeGitHub implements RepoApiState {
     const m = /^(?:bearer|token)\s+(\S+)$/i.exec(header);
     if (!m?.[1]) return "bad";
     const value = m[1];
-    if (value.split(".").length === 3) return this.verifyAppJwt(value);
+    if (value.split(".").length === 3) return verifyAppJwt(this, value);
     const g = this.tokens.get(value);
     if (!g || (g.kind !== "app" && g.expiresAt < Date.now())) return "bad";
     return g;
-  }
-
-  /** GitHub's checks of an app JWT, with its messages. */
-  private verifyAppJwt(jwt: string): Grant | string {
-    const [h, p, s] = jwt.split(".") as [string, string, string];
-    let header: { alg?: unknown };
-    let claims: { iss?: unknown; iat?: unknown; exp?: unknown };
-    try {
-      header = JSON.parse(Buffer.from(h, "base64url").toString("utf8"));
-      claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8"));
-    } catch {
-      return "A JSON web token could not be decoded";
-    }
-    if (header.alg !== "RS256") return "A JSON web token could not be decoded";
-    const app = [...this.apps.values()].find((a) => String(a.id) === String(claims.iss) || a.clientId === claims.iss);
-    if (!app) return "'Issuer' claim ('iss') must be an Integer";
-    const ok = createVerify("RSA-SHA256").update(`${h}.${p}`).verify(app.publicKey, Buffer.from(s, "base64url"));
-    if (!ok) return "A JSON web token could not be decoded";
-    const now = Math.floor(Date.now() / 1000);
-    if (!Number.isInteger(claims.iat) || (claims.iat as number) > now + 60)
-      return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued.";
-    if (!Number.isInteger(claims.exp) || (claims.exp as number) <= now)
-      return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires.";
-    if ((claims.exp as number) - now > 600 || (claims.exp as number) - (claims.iat as number) > 600)
-      return "'Expiration time' claim ('exp') is too far in the future.";
-    return { kind: "app", appId: app.id };
-  }
-
-  private appApi(method: string, path: string, body: unknown, grant: Grant | null, send: (s: number, p: unknown) => void): void {
-    if (grant?.kind !== "app") return send(401, { message: "A JSON web token could not be decoded", documentation_url: DOCS, status: "401" });
-    const app = this.apps.get(grant.appId)!;
-    if (path === "/app" && method === "GET") {
-      return send(200, {
-        id: app.id,
-        slug: app.slug,
-        node_id: `A_${app.id}`,
-        client_id: app.clientId,
-        owner: userView(this.user(app.owner), this.urls),
-        name: app.name,
-        description: "",
-        external_url: "http://sparki.test",
-        html_url: `${this.webUrl}/apps/${app.slug}`,
-        created_at: "2026-01-01T00:00:00Z",
-        updated_at: "2026-01-01T00:00:00Z",
-        permissions: app.permissions,
-        events: app.events,
-      });
-    }
-    const m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
-    if (!m || method !== "POST") return send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
-    const inst = this.installations.get(Number(m[1]));
-    if (!inst || inst.appId !== app.id) return send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
-    if (inst.suspended) return send(403, { message: "This installation has been suspended", documentation_url: DOCS, status: "403" });
-    const b = (body ?? {}) as { repositories?: unknown; repository_ids?: unknown; permissions?: unknown };
-    const invalid = (message: string): void => send(422, { message, documentation_url: DOCS, status: "422" });
-    const names = b.repositories;
-    const ids = b.repository_ids;
-    if (names !== undefined && !(Array.isArray(names) && names.every((n) => typeof n === "string")))
-      return invalid("Invalid request.\n\n`repositories` must be an array of strings.");
-    if (ids !== undefined && !(Array.isArray(ids) && ids.every((n) => Number.isInteger(n))))
-      return invalid("Invalid request.\n\n`repository_ids` must be an array of integers.");
-    const reachable = this.installationRepos(inst);
-    let narrowed: FakeRepo[] | null = null;
-    if (names !== undefined || ids !== undefined) {
-      const want = [...((names as string[] | undefined) ?? []).map((n) => ({ name: n })), ...((ids as number[] | undefined) ?? []).map((id) => ({ id }))];
-      narrowed = [];
-      for (const w of want) {
-        // Names are repository names without the owner, as documented.
-        const r = reachable.find((x) => ("id" in w ? x.id === w.id : x.name === w.name));
-        if (!r) return invalid("There is at least one repository that does not exist or is not accessible to the parent installation.");
-        if (!narrowed.includes(r)) narrowed.push(r);
-      }
-    }
-    let permissions = inst.permissions;
-    if (b.permissions !== undefined) {
-      if (typeof b.permissions !== "object" || b.permissions === null) return invalid("Invalid request.\n\n`permissions` must be an object.");
-      const asked = b.permissions as Record<string, unknown>;
-      for (const [k, v] of Object.entries(asked)) {
-        if (typeof v !== "string" || !(v in LEVEL)) return invalid(`Invalid request.\n\n${k} is not a valid permission level.`);
-        if ((LEVEL[inst.permissions[k] ?? ""] ?? 0) < (LEVEL[v] ?? 9)) return invalid("The permissions requested are not granted to this installation.");
-      }
-      // Metadata read comes with every installation token.
-      permissions = { ...(asked as Record<string, string>), ...(inst.permissions.metadata ? { metadata: "read" } : {}) };
-    }
-    const t = token("ghs");
-    const expiresAt = Date.now() + 3_600_000;
-    this.tokens.set(t, { kind: "installation", installationId: inst.id, repositoryIds: narrowed ? narrowed.map((r) => r.id) : null, permissions, expiresAt });
-    return send(201, {
-      token: t,
-      expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
-      permissions,
-      repository_selection: narrowed ? "selected" : inst.repositorySelection,
-      ...(narrowed ? { repositories: narrowed.map((r) => repoView(r, this.user(r.owner), this.urls)) } : {}),
-    });
   }
 
   private userApi(method: string, path: string, grant: Grant | null, send: (s: number, p: unknown) => void): void {
@@ -470,138 +369,6 @@ export class FakeGitHub implements RepoApiState {
       return send(200, { total_count: mine.length, installations: mine.map((i) => installationView(i, this.user(i.account), app.slug, this.urls)) });
     }
     return send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
-  }
-
-  /** github.com itself: the OAuth pages and git over HTTP. */
-  private web(
-    req: IncomingMessage,
-    url: URL,
-    path: string,
-    body: unknown,
-    raw: Buffer,
-    res: ServerResponse,
-    send: (s: number, p: unknown, h?: Record<string, string | number>) => void,
-  ): void {
-    if (path === "/login/oauth/authorize" && req.method === "GET") return this.authorize(url, res);
-    if (path === "/login/oauth/access_token" && req.method === "POST") {
-      const params = { ...Object.fromEntries(url.searchParams), ...((body ?? {}) as Record<string, unknown>) };
-      const answer = this.exchange(params);
-      if (/application\/json/.test(req.headers.accept ?? "")) return send(200, answer);
-      res.writeHead(200, { "content-type": "application/x-www-form-urlencoded; charset=utf-8" });
-      res.end(new URLSearchParams(Object.entries(answer).map(([k, v]): [string, string] => [k, String(v)])).toString());
-      return;
-    }
-    const g = /^\/([^/]+)\/([^/]+)\.git(\/.*)$/.exec(path);
-    if (g) return this.git(g[1]!, g[2]!, g[3]!, url, req, raw, res);
-    res.writeHead(404, { "content-type": "text/html" });
-    res.end("<h1>404</h1>");
-  }
-
-  private authorize(url: URL, res: ServerResponse): void {
-    const q = url.searchParams;
-    const app = [...this.apps.values()].find((a) => a.clientId === q.get("client_id"));
-    if (!app) {
-      res.writeHead(404, { "content-type": "text/html" });
-      return void res.end("<h1>404</h1>");
-    }
-    const registered = app.callbackUrls[0] ?? "";
-    const asked = q.get("redirect_uri") ?? registered;
-    const redirect = (to: string, params: Record<string, string>): void => {
-      const target = new URL(to);
-      for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
-      const state = q.get("state");
-      if (state !== null) target.searchParams.set("state", state);
-      res.writeHead(302, { location: target.toString() });
-      res.end();
-    };
-    // The redirect_uri must be a registered callback URL or a path under one (same host and port).
-    const fits = app.callbackUrls.some((c) => {
-      try {
-        const a = new URL(asked);
-        const b = new URL(c);
-        return a.origin === b.origin && (a.pathname === b.pathname || a.pathname.startsWith(`${b.pathname.replace(/\/$/, "")}/`));
-      } catch {
-        return false;
-      }
-    });
-    if (!fits)
-      return redirect(registered, {
-        error: "redirect_uri_mismatch",
-        error_description: "The redirect_uri MUST match the registered callback URL for this application.",
-      });
-    const challenge = q.get("code_challenge");
-    if (challenge !== null && q.get("code_challenge_method") !== "S256")
-      return redirect(asked, { error: "invalid_request", error_description: "code_challenge_method must be S256" });
-    if (this.denyAuthorization) {
-      this.denyAuthorization = false;
-      return redirect(asked, { error: "access_denied", error_description: "The user has denied your application access." });
-    }
-    if (!this.browserUser) {
-      res.writeHead(200, { "content-type": "text/html" });
-      return void res.end("<title>Sign in to GitHub</title><form>Sign in to GitHub to continue</form>");
-    }
-    const code = randomBytes(10).toString("hex");
-    this.codes.set(code, { clientId: app.clientId, login: this.browserUser, redirectUri: asked, challenge, expiresAt: Date.now() + 600_000, used: false });
-    redirect(asked, { code });
-  }
-
-  private exchange(p: Record<string, unknown>): Record<string, unknown> {
-    const fail = (error: string, error_description: string): Record<string, unknown> => ({
-      error,
-      error_description,
-      error_uri: "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors",
-    });
-    const app = [...this.apps.values()].find((a) => a.clientId === p.client_id);
-    if (!app || app.clientSecret !== p.client_secret) return fail("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect.");
-    const c = typeof p.code === "string" ? this.codes.get(p.code) : undefined;
-    if (!c || c.used || c.expiresAt < Date.now() || c.clientId !== app.clientId)
-      return fail("bad_verification_code", "The code passed is incorrect or expired.");
-    if (p.redirect_uri !== undefined && p.redirect_uri !== c.redirectUri)
-      return fail("redirect_uri_mismatch", "The redirect_uri MUST match the registered callback URL for this application.");
-    if (c.challenge !== null) {
-      const v = typeof p.code_verifier === "string" ? p.code_verifier : "";
-      if (createHash("sha256").update(v).digest("base64url") !== c.challenge)
-        return fail("bad_verification_code", "The code_verifier does not match the code_challenge.");
-    }
-    c.used = true;
-    return {
-      access_token: this.userToken(app, c.login),
-      expires_in: 28800,
-      refresh_token: token("ghr"),
-      refresh_token_expires_in: 15897600,
-      token_type: "bearer",
-      scope: "",
-    };
-  }
-
-  private git(owner: string, name: string, rest: string, url: URL, req: IncomingMessage, raw: Buffer, res: ServerResponse): void {
-    const notFound = (): void => {
-      res.writeHead(404, { "content-type": "text/plain" });
-      res.end("Repository not found.\n");
-    };
-    const repo = this.repos.get(`${owner}/${name}`.toLowerCase());
-    if (rest.includes("receive-pack") || url.searchParams.get("service") === "git-receive-pack") {
-      res.writeHead(403, { "content-type": "text/plain" });
-      return void res.end("Permission denied: the fake serves fetches only.\n");
-    }
-    const auth = req.headers.authorization;
-    let user = "";
-    if (auth) {
-      const m = /^Basic\s+(\S+)$/i.exec(auth);
-      const [login, password] = m?.[1] ? Buffer.from(m[1], "base64").toString("utf8").split(/:(.*)/s) : [];
-      const g = password ? this.tokens.get(password) : undefined;
-      if (!g || g.kind === "app" || g.expiresAt < Date.now() || (g.kind === "installation" && login !== "x-access-token")) {
-        res.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Basic realm="GitHub"' });
-        return void res.end("Invalid username or token. Password authentication is not supported for Git operations.\n");
-      }
-      user = login ?? "";
-      if (repo?.private && !(g.kind === "installation" && this.grantRepos(g).includes(repo) && this.can(g, "contents", "read"))) return notFound();
-    } else if (repo?.private) {
-      res.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Basic realm="GitHub"' });
-      return void res.end("");
-    }
-    if (!repo?.gitDir) return notFound();
-    serveGit(repo.gitDir, rest, url.search.slice(1), req, raw, res, user);
   }
 
   /** Repositories as REST shows them, for tests. */
