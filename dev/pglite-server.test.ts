@@ -6,6 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { message, queryMessage, startupMessage, SSL_REQUEST } from "./pg-wire.ts";
 import { startPgliteServer, type PgliteServer } from "./pglite-server.ts";
+import { initdbTemplate } from "./pglite-template.ts";
 import { until } from "../test/until.ts";
 
 /** A raw protocol session, for what `pg` will not do (pipelined password, dying mid-transaction). */
@@ -201,5 +202,30 @@ describe("pglite-server (dataDir)", () => {
     ]);
     await c.end();
     await second.close();
+  });
+});
+
+describe("pglite-server (new databases)", () => {
+  it("start from the cached empty cluster, never from another database's data", async () => {
+    const first = await startPgliteServer();
+    const a = new pg.Client(first.url);
+    await a.connect();
+    await a.query("CREATE TABLE only_in_first (id int)");
+    await a.end();
+    await first.close();
+    expect(initdbTemplate()).toBeInstanceOf(Blob);
+
+    const dataDir = mkdtempSync(join(tmpdir(), "sparki-pglite-new-"));
+    try {
+      const second = await startPgliteServer({ dataDir });
+      const b = new pg.Client(second.url);
+      await b.connect();
+      expect((await b.query("SELECT to_regclass('only_in_first') AS t")).rows).toEqual([{ t: null }]);
+      expect((await b.query("SELECT current_database() AS db")).rows).toEqual([{ db: "postgres" }]);
+      await b.end();
+      await second.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,9 +13,9 @@
  * Session state (SET, temp tables, LISTEN) is shared by all connections; named prepared statements
  * and portals are kept apart by renaming them per connection (see pg-wire.ts).
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import {
   authenticationOk,
@@ -41,6 +41,7 @@ import {
   syncMessage,
   trailingReadyStatus,
 } from "./pg-wire.ts";
+import { initdbTemplate, saveInitdbTemplate } from "./pglite-template.ts";
 
 /** Options of {@link startPgliteServer}. */
 export interface PgliteServerOptions {
@@ -90,15 +91,15 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
   const host = opts.host ?? "127.0.0.1";
   const idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
   const started = Date.now();
-  let db: PGlite;
-  if (opts.dataDir) {
-    const dir = resolve(opts.dataDir);
-    mkdirSync(dir, { recursive: true });
-    db = new PGlite(dir);
-  } else {
-    db = new PGlite();
-  }
+  const dir = opts.dataDir ? resolve(opts.dataDir) : undefined;
+  // A new database (in memory, or a directory without a cluster yet) starts from the dump of an
+  // empty cluster when there is one (pglite-template.ts), not from initdb.
+  const fresh = !dir || !existsSync(join(dir, "PG_VERSION"));
+  const template = fresh ? initdbTemplate() : undefined;
+  if (dir) mkdirSync(dir, { recursive: true });
+  const db = new PGlite(dir, template ? { loadDataDir: template } : {});
   await db.waitReady;
+  if (fresh && !template) await saveInitdbTemplate(db);
   // One real startup exchange gives the ParameterStatus values every client is then told.
   const statuses = parameterStatuses(await db.execProtocolRaw(startupMessage({ user: "postgres", database: "postgres" })));
   log(`pglite ready in ${Date.now() - started} ms (${opts.dataDir ?? "in memory"})`);
