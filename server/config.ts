@@ -102,6 +102,9 @@ export const Config = z
       )
       .transform((u) => new URL(u).origin)
       .optional(),
+    // The GitLab instance projects link to (server/integrations/gitlab): gitlab.com, or a
+    // self-managed instance's root URL (any path, e.g. https://example.com/gitlab).
+    GITLAB_URL: z.url({ protocol: /^https?$/ }).default("https://gitlab.com"),
     // A stage waiting for approval is cancelled after this long.
     DEPLOY_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(86_400),
     // A stage that has not deployed, or not become healthy, by then is rolled back.
