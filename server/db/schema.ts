@@ -32,6 +32,9 @@ export const workspaces = pgTable(
     // Which of the workspace's jobs the instance's shared runner pool may take: none, only jobs that
     // carry no secrets (the default), or all of them.
     sharedRunners: varchar("shared_runners", { length: 20 }).notNull().default("no-secrets"),
+    // Whether a GitHub pull request from a fork builds with the project's secrets and deploys; off, a
+    // fork's build is `untrusted` (no secrets, no deployments), since anyone can open one.
+    trustForkPullRequests: boolean("trust_fork_pull_requests").notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -70,11 +73,18 @@ export const projects = pgTable(
     defaultBranch: varchar("default_branch", { length: 255 }).notNull().default("main"),
     framework: varchar("framework", { length: 50 }),
     language: varchar("language", { length: 50 }),
+    // Set when the project was imported from GitHub: the installation that reaches the repository and
+    // the repository's id (stable across renames) and full name (for the API's paths).
+    githubInstallationId: bigint("github_installation_id", { mode: "number" }),
+    githubRepositoryId: bigint("github_repository_id", { mode: "number" }),
+    githubFullName: varchar("github_full_name", { length: 255 }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     index("idx_projects_workspace").on(t.workspaceId),
+    // A GitHub event names a repository id: which projects build it.
+    index("idx_projects_github_repository").on(t.githubRepositoryId),
     // Serves the newest-first cursor pagination of a workspace's projects.
     index("idx_projects_workspace_page").on(t.workspaceId, t.createdAt.desc(), t.id.desc()),
     uniqueIndex("uq_projects_workspace_name").on(t.workspaceId, t.name),
@@ -124,6 +134,10 @@ export const builds = pgTable(
     attempt: integer("attempt").notNull().default(1),
     trigger: varchar("trigger", { length: 20 }),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    // Code nobody trusted wrote (a pull request from a fork): its jobs get no secrets and it deploys nothing.
+    untrusted: boolean("untrusted").notNull().default(false),
+    // The GitHub pull request the build is for (head sha in commit_sha), null for a branch build.
+    pullRequest: integer("pull_request"),
     error: varchar("error", { length: 2000 }),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
@@ -437,4 +451,44 @@ export const webhookDeliveries = pgTable(
     check("webhook_deliveries_source_check", sql`${t.source} in ('push-hook', 'github', 'gitlab')`),
     check("webhook_deliveries_outcome_check", sql`${t.outcome} in ('started', 'ignored', 'failed')`),
   ],
+);
+
+/**
+ * GitHub App installations, as GitHub's `installation` events and the setup redirect told us. An
+ * installation builds nothing until a workspace owner or admin linked it (workspace_id); one
+ * installation serves one workspace. Deleted installations keep their row (deleted_at) so a late
+ * event is recognised and ignored.
+ */
+export const githubInstallations = pgTable(
+  "github_installations",
+  {
+    // GitHub's installation id.
+    id: bigint("id", { mode: "number" }).primaryKey(),
+    accountLogin: varchar("account_login", { length: 255 }).notNull(),
+    accountType: varchar("account_type", { length: 20 }).notNull(),
+    repositorySelection: varchar("repository_selection", { length: 20 }).notNull().default("selected"),
+    workspaceId: uuid("workspace_id").references(() => workspaces.id, { onDelete: "set null" }),
+    linkedBy: uuid("linked_by").references(() => users.id, { onDelete: "set null" }),
+    linkedAt: timestamp("linked_at", { withTimezone: true }),
+    suspendedAt: timestamp("suspended_at", { withTimezone: true }),
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("idx_github_installations_workspace").on(t.workspaceId)],
+);
+
+/** The repositories an installation may use (its `installation` and `installation_repositories` events). */
+export const githubInstallationRepositories = pgTable(
+  "github_installation_repositories",
+  {
+    installationId: bigint("installation_id", { mode: "number" })
+      .notNull()
+      .references(() => githubInstallations.id, { onDelete: "cascade" }),
+    repositoryId: bigint("repository_id", { mode: "number" }).notNull(),
+    fullName: varchar("full_name", { length: 255 }).notNull(),
+    private: boolean("private").notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.installationId, t.repositoryId] }), index("idx_github_installation_repositories_repo").on(t.repositoryId)],
 );
