@@ -492,3 +492,27 @@ export const githubInstallationRepositories = pgTable(
   },
   (t) => [primaryKey({ columns: [t.installationId, t.repositoryId] }), index("idx_github_installation_repositories_repo").on(t.repositoryId)],
 );
+
+/**
+ * A project's GitLab link (`PUT /v1/projects/:id/gitlab`): which GitLab project it builds, the
+ * secret token GitLab sends on every delivery to the project's webhook URL (`X-Gitlab-Token`;
+ * compared with the token itself, so sealed like a project secret, never hashed), and the
+ * project access token that posts commit statuses and clones private repositories (sealed).
+ */
+export const gitlabLinks = pgTable(
+  "gitlab_links",
+  {
+    projectId: uuid("project_id")
+      .primaryKey()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    // GitLab's numeric project id (stable across renames and transfers) and its path when linked.
+    gitlabProjectId: bigint("gitlab_project_id", { mode: "number" }).notNull(),
+    gitlabPath: varchar("gitlab_path", { length: 1024 }).notNull(),
+    hookTokenCiphertext: text("hook_token_ciphertext").notNull(),
+    accessTokenCiphertext: text("access_token_ciphertext").notNull(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("idx_gitlab_links_gitlab_project").on(t.gitlabProjectId)],
+);
