@@ -2,11 +2,14 @@
  * Git remote URL validation. Accepts what `git clone` accepts for the transports Sparki
  * supports: https, ssh (URL and scp-like forms) and, for development, local paths and file://.
  * URLs carrying credentials are refused: a secret in a project's metadata would leak into
- * caches, logs and API responses.
+ * caches, logs and API responses. Plain `http://` only reaches loopback and counts as `local`
+ * (development only, like local paths): a local git server or a test's fake of GitHub.
  */
 export type GitUrlKind = "https" | "ssh" | "local";
 
 export type GitUrlCheck = { ok: true; kind: GitUrlKind } | { ok: false; reason: string };
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 const scpLike = /^(?<user>[A-Za-z0-9._-]+@)?(?<host>[A-Za-z0-9.-]+):(?!\/\/)(?<path>[^\s]+)$/;
 
@@ -45,6 +48,13 @@ function checkUrlForm(value: string): GitUrlCheck {
       }
       if (url.pathname === "" || url.pathname === "/") return { ok: false, reason: "has no repository path" };
       return { ok: true, kind: url.protocol === "https:" ? "https" : "ssh" };
+    }
+    case "http:": {
+      // Loopback only: a token sent over plain http anywhere else could be read on the way.
+      if (!LOOPBACK.has(url.hostname)) return { ok: false, reason: "uses plain http; use https (http is accepted on loopback only)" };
+      if (url.password !== "" || url.username !== "") return { ok: false, reason: "must not carry credentials; store them as a project secret" };
+      if (url.pathname === "" || url.pathname === "/") return { ok: false, reason: "has no repository path" };
+      return { ok: true, kind: "local" };
     }
     case "file:":
       if (url.pathname === "" || url.pathname === "/") return { ok: false, reason: "has no repository path" };
