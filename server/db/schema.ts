@@ -138,6 +138,9 @@ export const builds = pgTable(
     untrusted: boolean("untrusted").notNull().default(false),
     // The GitHub pull request the build is for (head sha in commit_sha), null for a branch build.
     pullRequest: integer("pull_request"),
+    // The group a newer build cancels this one in (project + branch or pull request), null when
+    // it takes no part (server/use-cases/supersede-builds.ts).
+    supersedeKey: varchar("supersede_key", { length: 400 }),
     error: varchar("error", { length: 2000 }),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
@@ -147,6 +150,10 @@ export const builds = pgTable(
     index("idx_builds_pipeline").on(t.pipelineId),
     index("idx_builds_project_page").on(t.projectId, t.createdAt.desc(), t.id.desc()),
     uniqueIndex("uq_builds_project_number").on(t.projectId, t.number),
+    // A trigger's lookup of the older builds it supersedes: only unfinished ones are indexed.
+    index("idx_builds_supersede")
+      .on(t.supersedeKey, t.number)
+      .where(sql`${t.supersedeKey} is not null and ${t.status} in ('queued', 'running')`),
   ],
 );
 

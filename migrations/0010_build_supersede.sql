@@ -1,0 +1,2 @@
+ALTER TABLE "builds" ADD COLUMN "supersede_key" varchar(400);--> statement-breakpoint
+CREATE INDEX "idx_builds_supersede" ON "builds" USING btree ("supersede_key","number") WHERE "builds"."supersede_key" is not null and "builds"."status" in ('queued', 'running');
