@@ -105,6 +105,23 @@ export const Config = z
     // The GitLab instance projects link to (server/integrations/gitlab): gitlab.com, or a
     // self-managed instance's root URL (any path, e.g. https://example.com/gitlab).
     GITLAB_URL: z.url({ protocol: /^https?$/ }).default("https://gitlab.com"),
+    // The GitHub App (README "Connect GitHub"): GitHub features are off until id, key and webhook
+    // secret are set. The key is the app's .pem as downloaded (PKCS#1 or PKCS#8, "\n" escapes allowed).
+    GITHUB_APP_ID: z
+      .string()
+      .regex(/^\d+$/, "must be the app's numeric id")
+      .optional(),
+    GITHUB_APP_PRIVATE_KEY: z.string().includes("PRIVATE KEY", { message: "must be the app's PEM private key" }).optional(),
+    GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    // The app's URL name (github.com/apps/<slug>), where "Install" sends a workspace admin.
+    GITHUB_APP_SLUG: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,99}$/, "must be the app's slug")
+      .optional(),
+    // GitHub Enterprise Server's API root (https://HOST/api/v3), or a test fake.
+    GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.github.com"),
+    // Where the app's install page is (GitHub Enterprise Server: https://HOST).
+    GITHUB_WEB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com"),
     // A stage waiting for approval is cancelled after this long.
     DEPLOY_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(86_400),
     // A stage that has not deployed, or not become healthy, by then is rolled back.

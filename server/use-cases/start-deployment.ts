@@ -108,6 +108,8 @@ async function createRelease(db: Db, req: ReleaseRequest): Promise<ReleaseInit |
   const { build, project } = req;
   if (build.status !== "succeeded")
     throw new SparkiError("conflict", { detail: `Build ${build.number ?? build.id} is ${build.status}; only a succeeded build deploys.` });
+  if (build.untrusted)
+    throw new SparkiError("conflict", { detail: `Build ${build.number ?? build.id} ran a fork's pull request without trust; it deploys nothing.` });
   const jobs = await deployJobsOf(db, build);
   // A build without a branch matches no rule (core/deploy/stage-rules.ts).
   const branch = build.branch ?? "";

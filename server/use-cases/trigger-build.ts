@@ -38,6 +38,8 @@ export type BuildSource =
    * as `api` (sparki.yml at the commit, any pool, a `build.requested` backstop).
    */
   | { trigger: "push"; correlationId: string }
+  /** A GitHub pull request's head (server/github-app/deliver.ts): as `push`, on the PR's head sha. */
+  | { trigger: "pull_request"; correlationId: string }
   /**
    * A `script` deployment: the pipeline comes with the build (its one job runs the script), so
    * only this start can run it and no event follows. A deploy script acts with the platform's
@@ -50,6 +52,10 @@ export interface TriggerBuild {
   branch: string;
   commitSha: string | null;
   source: BuildSource;
+  /** Code nobody trusted (a fork's pull request): its jobs get no secrets and it deploys nothing. */
+  untrusted?: boolean;
+  /** The GitHub pull request this build is for. */
+  pullRequest?: number | null;
   /** Written in the build row's transaction (the API's audit entry), so both land or neither. */
   alongside?: (tx: Tx, build: BuildRow) => Promise<void>;
 }
@@ -66,6 +72,8 @@ export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EV
       status: "queued",
       trigger: source.trigger,
       createdBy,
+      untrusted: req.untrusted ?? false,
+      pullRequest: req.pullRequest ?? null,
     });
     await req.alongside?.(tx, inserted);
     return inserted;

@@ -132,7 +132,7 @@ runnerRoutes.openapi(
       const owner = await build.checkLease(job.jobId, holder);
       if ("refused" in owner) continue;
       // Decided again with the secrets in hand: one may have been added since the build was queued.
-      const jobSecrets = await jobSecretsOf(c, owner.projectId);
+      const jobSecrets = await jobSecretsOf(c, owner.projectId, offer.buildId);
       if (policed && jobSecrets.length > 0 && withholdsFromShared(await workspacePolicy(await c.var.db(), owner.workspaceId), true)) {
         await build.leavePool(sharedPool);
         await build.release(job.jobId, holder);
@@ -263,7 +263,10 @@ runnerRoutes.openapi(
 );
 
 /** The project's secrets in the job's shape (server/secrets/project-secrets.ts decides the rules). */
-async function jobSecretsOf(c: Context<AppEnv>, projectId: string): Promise<Job["secrets"]> {
+async function jobSecretsOf(c: Context<AppEnv>, projectId: string, buildId: string): Promise<Job["secrets"]> {
+  // An untrusted build (a fork's pull request) runs code nobody vetted: it gets no secrets at all.
+  const [build] = await (await c.var.db()).select({ untrusted: builds.untrusted }).from(builds).where(eq(builds.id, buildId));
+  if (build?.untrusted !== false) return [];
   const found = await projectSecrets(c.var.config, await c.var.db(), projectId);
   return Object.entries(found).map(([name, value]) => ({ name, value }));
 }
