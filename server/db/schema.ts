@@ -523,3 +523,38 @@ export const gitlabLinks = pgTable(
   },
   (t) => [index("idx_gitlab_links_gitlab_project").on(t.gitlabProjectId)],
 );
+
+/**
+ * A build's check run on GitHub (server/integrations/github/report-build.ts). The row is taken
+ * before the check run is created (check_run_id null meanwhile), so two reporters of one build
+ * never both create one; `reported` is what GitHub was last told, so a redelivered event updates
+ * the same check run and never moves it backwards.
+ */
+export const githubCheckRuns = pgTable(
+  "github_check_runs",
+  {
+    buildId: uuid("build_id")
+      .primaryKey()
+      .references(() => builds.id, { onDelete: "cascade" }),
+    checkRunId: bigint("check_run_id", { mode: "number" }),
+    reported: varchar("reported", { length: 20 }),
+    // When a reporter took the row to create the check run; a stale claim (a reporter that died) is taken over.
+    claimedAt: timestamp("claimed_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check("github_check_runs_reported_check", sql`${t.reported} in ('queued', 'in_progress', 'completed')`)],
+);
+
+/**
+ * A stage attempt's GitHub deployment (server/integrations/github/report-deployment.ts), taken
+ * and advanced like a check run: `reported` is the last deployment status sent.
+ */
+export const githubDeployments = pgTable("github_deployments", {
+  deploymentId: uuid("deployment_id")
+    .primaryKey()
+    .references(() => deployments.id, { onDelete: "cascade" }),
+  githubDeploymentId: bigint("github_deployment_id", { mode: "number" }),
+  reported: varchar("reported", { length: 20 }),
+  claimedAt: timestamp("claimed_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: updatedAt(),
+});
