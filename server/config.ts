@@ -107,10 +107,7 @@ export const Config = z
     GITLAB_URL: z.url({ protocol: /^https?$/ }).default("https://gitlab.com"),
     // The GitHub App (README "Connect GitHub"): GitHub features are off until id, key and webhook
     // secret are set. The key is the app's .pem as downloaded (PKCS#1 or PKCS#8, "\n" escapes allowed).
-    GITHUB_APP_ID: z
-      .string()
-      .regex(/^\d+$/, "must be the app's numeric id")
-      .optional(),
+    GITHUB_APP_ID: z.string().regex(/^\d+$/, "must be the app's numeric id").optional(),
     GITHUB_APP_PRIVATE_KEY: z.string().includes("PRIVATE KEY", { message: "must be the app's PEM private key" }).optional(),
     GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     // The app's URL name (github.com/apps/<slug>), where "Install" sends a workspace admin.
