@@ -8,6 +8,7 @@ import { configOf, type Bindings } from "../server/config.js";
 import { describeError, Logger } from "./log.js";
 import { restartBuild } from "../server/use-cases/trigger-build.js";
 import { buildWithProject, startDeployment } from "../server/use-cases/start-deployment.js";
+import { reportToGitLab } from "./gitlab-status.js";
 
 /**
  * Consumer of `sparki-events`. A message that does not parse can never succeed, so it goes
@@ -31,10 +32,16 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
       switch (event.type) {
         case "build.requested":
           await withDb(env, (db) => restartBuild(env, db, event.buildId));
+          await reportToGitLab(env, event.buildId, log);
+          message.ack();
+          break;
+        case "build.started":
+          await reportToGitLab(env, event.buildId, log);
           message.ack();
           break;
         case "build.completed": {
           log.info(`build ${event.buildId} ${event.status}`, { build_id: event.buildId, project_id: event.projectId });
+          await reportToGitLab(env, event.buildId, log);
           const outcome = event.status === "succeeded" ? await deployPush(env, event.buildId) : "done";
           if (outcome === "later") message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
           else message.ack();

@@ -5,6 +5,9 @@ const base = { correlationId: z.string().max(128), occurredAt: z.iso.datetime({ 
 /** Messages carried by the `sparki-events` queue; anything else goes to the dead-letter queue. */
 export const SparkiEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("build.requested"), buildId: z.uuid(), projectId: z.uuid(), ...base }),
+  // The build's first job was claimed (queued → running); sent after Postgres has the status, for
+  // the git hosts' commit statuses.
+  z.object({ type: z.literal("build.started"), buildId: z.uuid(), projectId: z.uuid(), ...base }),
   z.object({
     type: z.literal("build.completed"),
     buildId: z.uuid(),
@@ -16,5 +19,8 @@ export const SparkiEvent = z.discriminatedUnion("type", [
   // A deleted project's R2 objects (logs, artifacts, sites, snapshots: all of `projects/{id}/`)
   // are removed by the consumer in batches; sent again later to sweep up late writers.
   z.object({ type: z.literal("project.deleted"), projectId: z.uuid(), ...base }),
+  // A verified GitHub webhook delivery: `event` is the typed event (server/github-app/queued-event.ts
+  // checks it when consumed), `deliveryId` its X-GitHub-Delivery (a redelivery changes nothing).
+  z.object({ type: z.literal("github.delivery"), deliveryId: z.string().min(1).max(100), event: z.record(z.string(), z.unknown()), ...base }),
 ]);
 export type SparkiEvent = z.infer<typeof SparkiEvent>;

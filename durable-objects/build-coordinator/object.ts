@@ -91,6 +91,15 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
       if (started.ok) meta.state = started.state;
       this.#store.saveMeta(meta);
       this.#progress.recordBuild(meta);
+      // Through the outbox, after the build's row, like build.completed.
+      if (started.ok)
+        this.#store.enqueue("event", meta.init.buildId, {
+          type: "build.started",
+          buildId: meta.init.buildId,
+          projectId: meta.init.projectId,
+          correlationId: meta.init.buildId,
+          occurredAt: new Date(now).toISOString(),
+        });
     }
     this.#progress.recordJob(job);
     this.#store.setTimer(`lease:${jobId}`, job.state.leaseExpiresAt ?? now);

@@ -24,6 +24,13 @@ export const Project = z.object({
   visibility: z.enum(["private", "internal", "public"]).optional(),
   http_url_to_repo: z.string(),
   web_url: z.string(),
+  // The token's own role in the project (present when the call was authenticated).
+  permissions: z
+    .object({
+      project_access: z.object({ access_level: z.number() }).nullable().optional(),
+      group_access: z.object({ access_level: z.number() }).nullable().optional(),
+    })
+    .optional(),
 });
 export type Project = z.infer<typeof Project>;
 
