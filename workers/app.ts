@@ -7,6 +7,7 @@ import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { hookRoutes } from "./routes/hooks.js";
 import { pushHookRoutes } from "./routes/push-hook.js";
+import { githubRoutes, githubWebhookPath } from "./routes/github.js";
 import { meRoutes } from "./routes/me.js";
 import { memberRoutes } from "./routes/members.js";
 import { buildRoutes } from "./routes/builds.js";
@@ -37,7 +38,8 @@ export function createApp() {
     },
   });
   // Artifact uploads stream to R2 under their own limit (ARTIFACT_MAX_MIB, runner-artifacts.ts).
-  app.use("/v1/*", (c, next) => (isArtifactUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next)));
+  // GitHub deliveries are read capped at MAX_WEBHOOK_BYTES by the webhook verifier itself.
+  app.use("/v1/*", (c, next) => (isArtifactUpload(c.req.method, c.req.path) || c.req.path === githubWebhookPath ? next() : jsonBodyLimit(c, next)));
   for (const routes of [
     healthRoutes,
     authRoutes,
@@ -53,6 +55,7 @@ export function createApp() {
     secretRoutes,
     hookRoutes,
     pushHookRoutes,
+    githubRoutes,
     runnerTokenRoutes,
     runnerRoutes,
     runnerArtifactRoutes,

@@ -8,6 +8,8 @@ import { configOf, type Bindings } from "../server/config.js";
 import { describeError, Logger } from "./log.js";
 import { restartBuild } from "../server/use-cases/trigger-build.js";
 import { buildWithProject, startDeployment } from "../server/use-cases/start-deployment.js";
+import { deliverGitHubEvent } from "../server/github-app/deliver.js";
+import { QueuedGitHubEvent } from "../server/github-app/queued-event.js";
 import { reportToGitLab } from "./gitlab-status.js";
 
 /**
@@ -57,6 +59,18 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
           log.info(`project ${event.projectId}: ${deleted} objects removed${more ? ", more to come" : ""}`, { project_id: event.projectId });
           break;
         }
+        case "github.delivery": {
+          const github = QueuedGitHubEvent.safeParse(event.event);
+          if (!github.success) {
+            await env.EVENTS_DLQ.send({ reason: "schema", messageId: message.id, body: message.body });
+            message.ack();
+            break;
+          }
+          const done = await withDb(env, (db) => deliverGitHubEvent(env, db, event.deliveryId, github.data));
+          log.info(`github delivery ${event.deliveryId}: ${done}`, { messageId: message.id });
+          message.ack();
+          break;
+        }
         case "deploy.requested":
           // Deployments start straight from the API or from build.completed; this event is kept
           // for producers outside this Worker and is acknowledged so it does not pile up.
@@ -84,6 +98,8 @@ async function deployPush(env: Bindings, buildId: string): Promise<string> {
     const row = await buildWithProject(db, buildId);
     if (!row) return "done";
     if (row.build.status !== "succeeded") return "later";
+    // Pull request builds never deploy on their own (previews will); an untrusted one never deploys.
+    if (row.build.untrusted || row.build.pullRequest !== null) return "done";
     // Pull request builds never deploy on their own (previews will); an untrusted one never deploys.
     if (row.build.untrusted || row.build.pullRequest !== null) return "done";
     const started = await startDeployment(env, db, { build: row.build, project: row.project, trigger: "push", actorId: null });

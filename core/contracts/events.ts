@@ -22,5 +22,8 @@ export const SparkiEvent = z.discriminatedUnion("type", [
   // A verified GitHub webhook delivery: `event` is the typed event (server/github-app/queued-event.ts
   // checks it when consumed), `deliveryId` its X-GitHub-Delivery (a redelivery changes nothing).
   z.object({ type: z.literal("github.delivery"), deliveryId: z.string().min(1).max(100), event: z.record(z.string(), z.unknown()), ...base }),
+  // A verified GitHub webhook delivery: `event` is the typed event (server/github-app/queued-event.ts
+  // checks it when consumed), `deliveryId` its X-GitHub-Delivery (a redelivery changes nothing).
+  z.object({ type: z.literal("github.delivery"), deliveryId: z.string().min(1).max(100), event: z.record(z.string(), z.unknown()), ...base }),
 ]);
 export type SparkiEvent = z.infer<typeof SparkiEvent>;

@@ -7,7 +7,7 @@
  */
 import { createVerify, randomBytes } from "node:crypto";
 import type { FakeGitHub, FakeRepo, Grant } from "./github.ts";
-import { repoView, userView } from "./github-views.ts";
+import { installationView, repoView, userView } from "./github-views.ts";
 
 const DOCS = "https://docs.github.com/rest";
 const LEVEL: Record<string, number> = { read: 1, write: 2, admin: 3 };
@@ -39,7 +39,7 @@ export function verifyAppJwt(gh: FakeGitHub, jwt: string): Grant | string {
   return { kind: "app", appId: app.id };
 }
 
-/** `/app` and `/app/installations/{id}/access_tokens`, for an app JWT only. */
+/** `/app`, `/app/installations/{id}` and `/app/installations/{id}/access_tokens`, for an app JWT only. */
 export function appApi(gh: FakeGitHub, method: string, path: string, body: unknown, grant: Grant | null, send: (s: number, p: unknown) => void): void {
   if (grant?.kind !== "app") return send(401, { message: "A JSON web token could not be decoded", documentation_url: DOCS, status: "401" });
   const app = gh.apps.get(grant.appId)!;
@@ -59,6 +59,13 @@ export function appApi(gh: FakeGitHub, method: string, path: string, body: unkno
       permissions: app.permissions,
       events: app.events,
     });
+  }
+  // GET /app/installations/{id}: one installation of this app (a suspended one too).
+  const one = /^\/app\/installations\/(\d+)$/.exec(path);
+  if (one && method === "GET") {
+    const inst = gh.installations.get(Number(one[1]));
+    if (!inst || inst.appId !== app.id) return send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
+    return send(200, installationView(inst, gh.user(inst.account), app.slug, gh.urls));
   }
   const m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
   if (!m || method !== "POST") return send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });

@@ -18,6 +18,7 @@
  */
 import { importPKCS8, SignJWT } from "jose";
 import { z } from "zod";
+import { Installation } from "./api.ts";
 import { type GitHubTransport, githubRequest } from "./http.ts";
 
 /** The app's credentials as configured. */
@@ -141,6 +142,18 @@ export async function mintInstallationToken(
 /** The token one job clones with: that repository only, read-only contents. */
 export function mintCloneToken(app: AppCredentials, installationId: number, repositoryId: number, transport: GitHubTransport = {}): Promise<InstallationToken> {
   return mintInstallationToken(app, installationId, { repositoryIds: [repositoryId], permissions: { contents: "read" } }, transport);
+}
+
+/** One installation of this app (`GET /app/installations/{id}`); a GitHubApiError 404 when it is not this app's. */
+export async function getInstallation(app: AppCredentials, installationId: number, transport: GitHubTransport = {}): Promise<Installation> {
+  const { data } = await githubRequest(transport, {
+    method: "GET",
+    path: `/app/installations/${installationId}`,
+    auth: `Bearer ${await createAppJwt(app)}`,
+    answer: Installation,
+    idempotent: true,
+  });
+  return data;
 }
 
 /** The app itself (`GET /app`): proves the id and key belong together. */
