@@ -81,6 +81,13 @@ export const PipelineSettingsSchema = z
     /** Branches whose pushes build; "*" means every branch. */
     branches: z.array(z.string().min(1)).min(1).default(["*"]),
     pullRequests: z.boolean().default(true),
+    /**
+     * Whether a newer build of the same branch (or pull request) cancels the older one still
+     * queued or running. Left out: on for builds started by a git host (pushes, pull requests),
+     * off for builds started through the API or CLI. `true` turns it on for those too, `false`
+     * turns it off for all.
+     */
+    cancelSuperseded: z.boolean().optional(),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"), z.string()).default({}),
     timeoutMinutes: z.number().int().min(1).max(1440).optional(),
     runnerLabels: z.array(z.string().min(1)).min(1).default(["linux"]),

@@ -140,7 +140,12 @@ export async function generatePipeline(input: PipelineInput): Promise<Pipeline> 
   return {
     version: 1,
     name: input.name ?? detection.name ?? "pipeline",
-    triggers: { branches: [...settings.branches], pullRequests: settings.pullRequests },
+    triggers: {
+      branches: [...settings.branches],
+      pullRequests: settings.pullRequests,
+      // Only when set, so pipelines without it keep their content hash (and version).
+      ...(settings.cancelSuperseded !== undefined ? { cancelSuperseded: settings.cancelSuperseded } : {}),
+    },
     env: { CI: "true", ...settings.env },
     stages: STAGES.map((name) => ({ name, jobs: jobs.filter((j) => j.stage === name).map((j) => j.id) })).filter((s) => s.jobs.length > 0),
     jobs,

@@ -63,7 +63,12 @@ export type Job = z.infer<typeof JobSchema>;
 export const PipelineSchema = z.object({
   version: z.literal(1),
   name: z.string(),
-  triggers: z.object({ branches: z.array(z.string()), pullRequests: z.boolean() }),
+  triggers: z.object({
+    branches: z.array(z.string()),
+    pullRequests: z.boolean(),
+    /** sparki.yml's `pipeline.cancelSuperseded`; absent when left out (each trigger's default). */
+    cancelSuperseded: z.boolean().optional(),
+  }),
   env: z.record(z.string(), z.string()),
   stages: z.array(z.object({ name: StageNameSchema, jobs: z.array(z.string()) })),
   jobs: z.array(JobSchema),

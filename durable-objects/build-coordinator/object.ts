@@ -15,6 +15,7 @@ import {
   type Claimant,
   type Holder,
   type LeaseRefusal,
+  Superseder,
 } from "../../server/objects/build-coordinator/protocol.js";
 import { createSchema, Store, type JobRow } from "./store.js";
 import { flushOutbox, retryDelayMs } from "./sync.js";
@@ -23,6 +24,9 @@ import { applyJobEvent, heldJob } from "./leases.js";
 import { runnerDispatcher } from "../../server/objects/clients.js";
 
 const timeoutGraceMs = 60_000;
+/** Storage key of a supersede that came before the build's start. */
+const supersededKey = "superseded-by";
+const supersededReason = (by: Superseder) => `superseded by build #${by.number}`;
 
 /**
  * BuildCoordinator: one per build. It owns the build's state and its jobs' states (and so their
@@ -55,6 +59,14 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     const init = BuildInit.parse(input);
     this.#store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [] });
     const plan: JobRow = { spec: planJob(init.buildId), state: initialJob(), steps: [] };
+    // Superseded before it started (the newer build's trigger got here first): it ends at once.
+    const early = await this.ctx.storage.get<Superseder>(supersededKey);
+    if (early && (early.commitSha === null || early.commitSha !== init.repo.commitSha)) {
+      this.#store.saveJob(plan, 0);
+      this.#progress.recordJob(plan);
+      await this.cancel(supersededReason(early));
+      return;
+    }
     if (init.pipeline) {
       // Planned already: the plan job is done before it starts, and advance() expands the pipeline.
       plan.state = { ...plan.state, status: "succeeded", exitCode: 0, startedAt: Date.now(), finishedAt: Date.now() };
@@ -235,8 +247,26 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     await Promise.all(this.#store.jobs().map((j) => leaving.withdraw(j.spec.id)));
   }
 
-  /** Cancels the build: queued jobs end at once, running ones are told through heartbeat and socket. */
-  async cancel(): Promise<BuildView | null> {
+  /**
+   * A newer build of the same group supersedes this one: cancelled with the reason, unless it
+   * turns out to build the same commit. One not started yet remembers it for `start`.
+   */
+  async supersede(input: Superseder): Promise<void> {
+    const by = Superseder.parse(input);
+    const meta = this.#store.meta();
+    if (!meta) {
+      await this.ctx.storage.put(supersededKey, by);
+      return;
+    }
+    if (by.commitSha !== null && meta.commitSha === by.commitSha) return;
+    await this.cancel(supersededReason(by));
+  }
+
+  /**
+   * Cancels the build: queued jobs end at once, running ones are told through heartbeat and
+   * socket. `reason` is the build's error line (a person's cancel has none).
+   */
+  async cancel(reason?: string): Promise<BuildView | null> {
     const meta = this.#store.meta();
     if (!meta || BUILD_FINISHED.has(meta.state.status)) return this.view();
     const now = Date.now();
@@ -250,7 +280,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
       else this.#logs.pushCancel(job.spec.id);
     }
     const cancelled = transitionBuild(meta.state, { type: "cancel", at: now });
-    if (cancelled.ok) await this.#progress.finish(meta, cancelled.state, null);
+    if (cancelled.ok) await this.#progress.finish(meta, cancelled.state, reason ?? null);
     return this.view();
   }
 

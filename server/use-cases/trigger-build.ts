@@ -12,6 +12,7 @@ import { builds, projects } from "../db/schema.js";
 import { buildCoordinator } from "../objects/clients.js";
 import type { BuildInit } from "../objects/build-coordinator/protocol.js";
 import { sharedPool, workspacePool } from "../objects/runner-dispatcher/protocol.js";
+import { cancelSuperseded, joinSupersedeGroup } from "./supersede-builds.js";
 
 type BuildRow = typeof builds.$inferSelect;
 /** A transaction of {@link Db}: what `db.transaction` hands its callback. */
@@ -64,6 +65,7 @@ export interface TriggerBuild {
 export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EVENTS">, db: Db, req: TriggerBuild): Promise<BuildRow> {
   const { project, source } = req;
   const createdBy = source.trigger === "api" ? source.createdBy : null;
+  let superseded: string[] = [];
   const row = await db.transaction(async (tx) => {
     const inserted = await insertNumberedBuild(tx, {
       projectId: project.id,
@@ -75,6 +77,8 @@ export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EV
       untrusted: req.untrusted ?? false,
       pullRequest: req.pullRequest ?? null,
     });
+    // Under the project row's lock, so two quick pushes see each other (supersede-builds.ts).
+    superseded = await joinSupersedeGroup(tx, inserted, source.trigger);
     await req.alongside?.(tx, inserted);
     return inserted;
   });
@@ -83,6 +87,7 @@ export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EV
     return row;
   }
   await buildCoordinator(env, row.id).start(buildInit(row, project));
+  await cancelSuperseded(env, superseded, row);
   await env.EVENTS.send({
     type: "build.requested",
     buildId: row.id,

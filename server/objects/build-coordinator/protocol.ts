@@ -67,6 +67,16 @@ export const BuildView = z.object({
 });
 export type BuildView = z.infer<typeof BuildView>;
 
+/** The newer build that supersedes an older one: its number (for the reason) and its commit. */
+export const Superseder = z.object({
+  number: z.number().int().positive(),
+  commitSha: z
+    .string()
+    .regex(/^[0-9a-f]{40}$/)
+    .nullable(),
+});
+export type Superseder = z.infer<typeof Superseder>;
+
 /** Why a runner's call on a job was refused; the API answers 409 for each. */
 export type LeaseRefusal = { refused: "lease_lost" | "not_found" | "illegal"; detail: string };
 
@@ -100,7 +110,13 @@ export interface BuildCoordinatorRpc extends Rpc.DurableObjectBranded {
   revokeRunner(runnerId: string): Promise<number>;
   /** Stops offering this build's jobs to a pool. */
   leavePool(pool: string): Promise<void>;
-  cancel(): Promise<BuildView | null>;
+  /** Cancels the build; `reason` becomes its error line (a person's cancel has none). */
+  cancel(reason?: string): Promise<BuildView | null>;
+  /**
+   * A newer build of the same group supersedes this one: cancelled with "superseded by build
+   * #N", unless it builds the same commit. Before `start`, remembered and applied by `start`.
+   */
+  supersede(by: Superseder): Promise<void>;
   retry(): Promise<BuildView | null>;
   view(): Promise<BuildView | null>;
 }
