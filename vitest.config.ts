@@ -70,6 +70,8 @@ export default defineConfig({
                 SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                 // Sites on their own hosts (server/sites/hosts.ts); the API is http://sparki.test.
                 SITES_ORIGIN: "http://sites.test",
+                // Nothing listens there: routes and the queue consumer never reach a real GitLab.
+                GITLAB_URL: "http://127.0.0.1:9",
               },
             },
           }),

@@ -7,6 +7,8 @@ import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { hookRoutes } from "./routes/hooks.js";
 import { pushHookRoutes } from "./routes/push-hook.js";
+import { gitlabRoutes } from "./routes/gitlab.js";
+import { gitlabWebhookRoutes } from "./routes/gitlab-webhook.js";
 import { githubRoutes, githubWebhookPath } from "./routes/github.js";
 import { meRoutes } from "./routes/me.js";
 import { memberRoutes } from "./routes/members.js";
@@ -55,6 +57,8 @@ export function createApp() {
     secretRoutes,
     hookRoutes,
     pushHookRoutes,
+    gitlabRoutes,
+    gitlabWebhookRoutes,
     githubRoutes,
     runnerTokenRoutes,
     runnerRoutes,

@@ -11,6 +11,7 @@ import { buildWithProject, startDeployment } from "../server/use-cases/start-dep
 import { deliverGitHubEvent } from "../server/github-app/deliver.js";
 import { QueuedGitHubEvent } from "../server/github-app/queued-event.js";
 import { reportToGitLab } from "./gitlab-status.js";
+import { reportToGitHub } from "./github-reports.js";
 
 /**
  * Consumer of `sparki-events`. A message that does not parse can never succeed, so it goes
@@ -35,15 +36,18 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
         case "build.requested":
           await withDb(env, (db) => restartBuild(env, db, event.buildId));
           await reportToGitLab(env, event.buildId, log);
+          await reportToGitHub(env, { buildId: event.buildId }, log);
           message.ack();
           break;
         case "build.started":
           await reportToGitLab(env, event.buildId, log);
+          await reportToGitHub(env, { buildId: event.buildId }, log);
           message.ack();
           break;
         case "build.completed": {
           log.info(`build ${event.buildId} ${event.status}`, { build_id: event.buildId, project_id: event.projectId });
           await reportToGitLab(env, event.buildId, log);
+          await reportToGitHub(env, { buildId: event.buildId }, log);
           const outcome = event.status === "succeeded" ? await deployPush(env, event.buildId) : "done";
           if (outcome === "later") message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
           else message.ack();
@@ -71,6 +75,15 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
           message.ack();
           break;
         }
+        case "deployment.changed":
+          await reportToGitHub(env, { releaseId: event.releaseId }, log);
+          message.ack();
+          break;
+        case "github.report":
+          if (event.buildId) await reportToGitHub(env, { buildId: event.buildId }, log, event.attempt);
+          else if (event.releaseId) await reportToGitHub(env, { releaseId: event.releaseId }, log, event.attempt);
+          message.ack();
+          break;
         case "deploy.requested":
           // Deployments start straight from the API or from build.completed; this event is kept
           // for producers outside this Worker and is acknowledged so it does not pile up.

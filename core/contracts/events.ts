@@ -22,8 +22,17 @@ export const SparkiEvent = z.discriminatedUnion("type", [
   // A verified GitHub webhook delivery: `event` is the typed event (server/github-app/queued-event.ts
   // checks it when consumed), `deliveryId` its X-GitHub-Delivery (a redelivery changes nothing).
   z.object({ type: z.literal("github.delivery"), deliveryId: z.string().min(1).max(100), event: z.record(z.string(), z.unknown()), ...base }),
-  // A verified GitHub webhook delivery: `event` is the typed event (server/github-app/queued-event.ts
-  // checks it when consumed), `deliveryId` its X-GitHub-Delivery (a redelivery changes nothing).
-  z.object({ type: z.literal("github.delivery"), deliveryId: z.string().min(1).max(100), event: z.record(z.string(), z.unknown()), ...base }),
+  // A DeploymentOrchestrator's stage changed (status or URL) and Postgres has it: the git hosts'
+  // deployment statuses follow (workers/github-reports.ts).
+  z.object({ type: z.literal("deployment.changed"), releaseId: z.uuid(), projectId: z.uuid(), ...base }),
+  // A GitHub report (a build's check run, or a deployment's statuses) tried again after GitHub or
+  // Postgres failed; `attempt` bounds the retries. Exactly one of buildId and releaseId.
+  z.object({
+    type: z.literal("github.report"),
+    buildId: z.uuid().optional(),
+    releaseId: z.uuid().optional(),
+    attempt: z.number().int().min(1).max(10),
+    ...base,
+  }),
 ]);
 export type SparkiEvent = z.infer<typeof SparkiEvent>;

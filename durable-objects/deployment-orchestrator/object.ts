@@ -16,7 +16,7 @@ import { Approver, ReleaseInit, type DeploymentOrchestratorRpc, type Meta, type 
 import { HibernatingSockets } from "../hibernating-sockets.js";
 import { Steps, type StageHost } from "./steps.js";
 import type { Work } from "./work.js";
-import { syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
+import { stageSignature, syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const eventsShown = 500;
@@ -153,6 +153,10 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       "rollback_requested",
       `rollback requested by ${actorId}`,
     );
+  }
+
+  async wake(): Promise<void> {
+    await this.ctx.storage.setAlarm(Date.now());
   }
 
   /** `check` may refuse before the event applies (a reason), and note what the event changes on the current stage. */
@@ -326,6 +330,22 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     if (wakeAt.length > 0) await this.ctx.storage.setAlarm(Math.max(Date.now(), Math.min(...wakeAt)));
   }
 
+  /**
+   * Tells the queue that a stage changed, after Postgres has it (the consumer reads Postgres):
+   * GitHub's deployment statuses follow. Best effort: a lost message leaves GitHub a step behind
+   * until the next change, and never holds up the deployment.
+   */
+  async #announce(meta: Meta): Promise<void> {
+    const event = {
+      type: "deployment.changed" as const,
+      releaseId: meta.init.releaseId,
+      projectId: meta.init.projectId,
+      correlationId: meta.init.releaseId,
+      occurredAt: new Date().toISOString(),
+    };
+    await this.env.EVENTS.send(event).catch(() => undefined);
+  }
+
   /** Sends what Postgres has not seen, on the alarm's own connection; on failure, schedules a retry with backoff. */
   async #sync(meta: Meta, work: Work): Promise<void> {
     const events = this.#events(meta.syncedSeq, 10_000);
@@ -333,6 +353,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     if (events.length === 0 && meta.syncedStatus === snapshot && meta.audits.length === 0) return;
     try {
       await syncToPostgres(await work.db(), meta, events);
+      if (stageSignature(meta.syncedStatus) !== stageSignature(snapshot)) await this.#announce(meta);
       meta.syncedSeq = events.at(-1)?.seq ?? meta.syncedSeq;
       meta.syncedStatus = snapshot;
       meta.audits = [];

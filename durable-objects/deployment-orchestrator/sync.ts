@@ -96,6 +96,17 @@ async function write(db: Db, meta: Meta, events: StoredEvent[]): Promise<void> {
   }
 }
 
+/**
+ * What the git hosts are told of (the deployment's and each stage's status, each stage's URL),
+ * from a sync snapshot (`JSON.stringify([state, times, completedAt])`); health-check counts and
+ * traffic steps leave it unchanged, so they send no `deployment.changed`.
+ */
+export function stageSignature(snapshot: string | null): string {
+  if (!snapshot) return "";
+  const [state, times] = JSON.parse(snapshot) as [{ status: string; stages: { status: string }[] }, { url: string | null }[]];
+  return JSON.stringify([state.status, state.stages.map((s) => s.status), times.map((t) => t.url)]);
+}
+
 /** Backoff before the next try: 1 s doubling to 60 s. */
 export function syncDelayMs(attempts: number): number {
   return Math.min(60_000, 1000 * 2 ** Math.min(attempts, 6));

@@ -88,7 +88,7 @@ async function readCapped(c: Context<AppEnv>): Promise<Uint8Array> {
 }
 
 /** Whether the project's newest pipeline (its sparki.yml `pipeline.branches`) builds pushes to `branch`. */
-async function branchBuilds(c: Context<AppEnv>, projectId: string, branch: string): Promise<boolean> {
+export async function branchBuilds(c: Context<AppEnv>, projectId: string, branch: string): Promise<boolean> {
   const patterns = (await latestPipeline(c, projectId))?.configuration.triggers.branches;
   if (!patterns) return true;
   // sparki.yml documents a lone "*" as every branch; elsewhere "*" stays within one path segment.
