@@ -49,6 +49,8 @@ export const projects = (api: ApiClient, workspaceId: string) =>
 export const project = (api: ApiClient, id: string) => api.call("GET", `/v1/projects/${enc(id)}`, Project);
 export const createProject = (api: ApiClient, workspaceId: string, body: { name: string; gitUrl: string; defaultBranch?: string }) =>
   api.call("POST", `/v1/workspaces/${enc(workspaceId)}/projects`, Project, { body });
+export const importGitHubProject = (api: ApiClient, workspaceId: string, body: { repository: string; name?: string }) =>
+  api.call("POST", `/v1/workspaces/${enc(workspaceId)}/projects/github`, Project, { body });
 /** Its schema pulls in the detector's, so it is loaded only when asked for (the TUI). */
 export async function pipeline(api: ApiClient, projectId: string) {
   const { PipelineVersion } = await import("../core/contracts/pipelines.ts");

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { act } from "../context.ts";
 import { gitUrlFromInput } from "../git-source.ts";
-import { createProject, project, projects, requireId, requireWorkspace } from "../endpoints.ts";
+import { EXIT } from "../api.ts";
+import { UserError } from "../../node/user-error.ts";
+import { createProject, importGitHubProject, project, projects, requireId, requireWorkspace } from "../endpoints.ts";
 import { ago, printFields, printJson, printTable } from "../output.ts";
 
 export function registerProjects(program: Command): void {
@@ -22,18 +24,26 @@ export function registerProjects(program: Command): void {
     );
   cmd
     .command("create")
-    .description("create a project from a git repository (a URL, or a folder on this machine)")
-    .requiredOption("--name <name>", "project name")
-    .requiredOption("--git-url <url>", "the repository to build: https/ssh URL, or a local path such as '.' (made absolute)")
+    .description("create a project from a git repository (a URL, a folder on this machine, or a GitHub repository through the workspace's GitHub App)")
+    .option("--name <name>", "project name (with --github: the repository's name by default)")
+    .option("--git-url <url>", "the repository to build: https/ssh URL, or a local path such as '.' (made absolute)")
+    .option("--github <owner/repo>", "import from GitHub: its clone URL and default branch come from GitHub (the workspace must have the app installed)")
     .option("--default-branch <branch>", "branch built by default", "main")
     .action(
       act(async ({ api, settings, json, opts }) => {
         const ws = await requireWorkspace(api, settings.workspaceId);
-        const created = await createProject(api, ws, {
-          name: String(opts.name),
-          gitUrl: gitUrlFromInput(String(opts.gitUrl)),
-          defaultBranch: String(opts.defaultBranch),
-        });
+        let created: Awaited<ReturnType<typeof createProject>>;
+        if (opts.github !== undefined) {
+          if (opts.gitUrl !== undefined) throw new UserError("give --github or --git-url, not both", EXIT.usage);
+          created = await importGitHubProject(api, ws, { repository: String(opts.github), ...(opts.name === undefined ? {} : { name: String(opts.name) }) });
+        } else {
+          if (opts.name === undefined || opts.gitUrl === undefined) throw new UserError("give --name and --git-url (or --github owner/repo)", EXIT.usage);
+          created = await createProject(api, ws, {
+            name: String(opts.name),
+            gitUrl: gitUrlFromInput(String(opts.gitUrl)),
+            defaultBranch: String(opts.defaultBranch),
+          });
+        }
         if (json) return printJson(created);
         process.stdout.write(`Created project ${created.name} (${created.id}); build it: sparki builds trigger --project ${created.id} --follow\n`);
       }),

@@ -172,8 +172,8 @@ githubRoutes.openapi(
         userId: state.userId,
         workspaceId: state.workspaceId,
         resourceType: "github_installation",
-        resourceId: String(installationId),
-        details: { account: account.login },
+        // audit_logs.resource_id is a uuid: GitHub's numeric id goes in the details.
+        details: { installationId, account: account.login },
       });
     });
     return c.redirect(new URL(`/w/${state.workspaceId}/projects?github=linked`, base).toString(), 302);
@@ -187,8 +187,15 @@ async function githubCall<T>(call: () => Promise<T>, notFoundDetail: string): Pr
   } catch (err) {
     if (err instanceof GitHubApiError && (err.status === 404 || err.status === 403 || err.status === 422))
       throw new SparkiError("not_found", { detail: notFoundDetail, cause: err });
-    throw err;
+    throw unreachable(err);
   }
+}
+
+/** GitHub failed or did not answer: a clear problem, never an opaque 500 (errors.ts has no 502 code yet). */
+function unreachable(err: unknown): unknown {
+  if (!(err instanceof GitHubApiError)) return err;
+  const answer = err.status === 0 ? "did not answer" : `answered ${err.status}`;
+  return new SparkiError("conflict", { detail: `GitHub ${answer}; try again shortly.`, cause: err });
 }
 
 const WorkspaceParams = z.object({ id: z.uuid() });
@@ -270,7 +277,7 @@ githubRoutes.openapi(
         found = { installationId: inst.id, repository: await new GitHubClient(token.token, app.transport).getRepository(owner, repo) };
         break;
       } catch (err) {
-        if (!(err instanceof GitHubApiError) || ![403, 404, 422].includes(err.status)) throw err;
+        if (!(err instanceof GitHubApiError) || ![403, 404, 422].includes(err.status)) throw unreachable(err);
       }
     }
     if (!found)
