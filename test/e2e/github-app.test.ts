@@ -1,0 +1,144 @@
+/**
+ * The GitHub App drives builds, end to end on the local stack with the GitHub fake (a real HTTP
+ * server on 127.0.0.1, reached by wrangler dev under ALLOW_LOCAL_OUTBOUND) and a real runner:
+ * installation created → an admin links it through the install link's signed state → the
+ * repository is imported from GitHub → a signed push event builds exactly that commit, and the
+ * build runs (cloned from the fake's git http-backend). A redelivered event starts nothing, a bad
+ * signature is a 401 that stores nothing, and an event naming a repository nobody imported is ignored.
+ */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeGitHub, type FakeInstallation } from "../fakes/github.ts";
+import { deliver, type Delivery, installationPayload, pushPayload } from "../fakes/github-webhooks.ts";
+import { E2E, oneStepYml, until } from "./support.js";
+
+const exec = promisify(execFile);
+const gh = new FakeGitHub();
+const e2e = new E2E();
+const secret = `whsec-${crypto.randomUUID()}`;
+let inst: FakeInstallation;
+let sha: string;
+let projectId: string;
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "e2e",
+  GIT_AUTHOR_EMAIL: "e2e@sparki.test",
+  GIT_COMMITTER_NAME: "e2e",
+  GIT_COMMITTER_EMAIL: "e2e@sparki.test",
+};
+
+const post = (d: Delivery, body = d.body) => fetch(`${e2e.stack.apiUrl}/v1/integrations/github/webhook`, { method: "POST", headers: d.headers, body });
+const builds = async () => (await e2e.api("GET", `/v1/projects/${projectId}/builds`)).body.items as { id: string; branch: string; commitSha: string }[];
+
+beforeAll(async () => {
+  await gh.start();
+  const app = gh.addApp({ slug: "sparki-e2e" });
+  await e2e.start({
+    vars: {
+      GITHUB_APP_ID: String(app.id),
+      GITHUB_APP_PRIVATE_KEY: app.privateKey,
+      GITHUB_WEBHOOK_SECRET: secret,
+      GITHUB_APP_SLUG: app.slug,
+      GITHUB_API_URL: gh.apiUrl,
+      GITHUB_WEB_URL: gh.webUrl,
+    },
+  });
+  await e2e.runner("github");
+  // The repository GitHub serves: one commit with a one-step sparki.yml, as a bare repository.
+  const work = await e2e.gitRepo("shop", {
+    "package.json": JSON.stringify({ name: "shop", version: "1.0.0" }),
+    "sparki.yml": oneStepYml(`node -e "console.log('built from github')"`),
+  });
+  sha = (await exec("git", ["rev-parse", "HEAD"], { cwd: work })).stdout.trim();
+  const gitDir = join(e2e.work, "shop.git");
+  await exec("git", ["clone", "--quiet", "--bare", work, gitDir], { env: gitEnv });
+  gh.addRepo("acme/shop", { gitDir, defaultBranch: "main", refs: { main: sha } });
+  gh.addRepo("acme/other");
+  inst = gh.install(app, "acme");
+}, 240_000);
+
+afterAll(async () => {
+  await e2e.close();
+  await gh.close();
+}, 60_000);
+
+describe("GitHub App on the local stack", () => {
+  it("records the installation, links it through the signed state, and imports the repository from GitHub", async () => {
+    const created = await post(deliver(secret, "installation", installationPayload(gh, { action: "created", installationId: inst.id })));
+    expect(created.status).toBe(202);
+
+    const link = await fetch(`${e2e.stack.apiUrl}/v1/integrations/github/install?workspaceId=${e2e.workspaceId}`, {
+      headers: { authorization: `Bearer ${e2e.token}`, accept: "application/json" },
+    });
+    expect(link.status).toBe(200);
+    const { url } = (await link.json()) as { url: string };
+    expect(url.startsWith(`${gh.webUrl}/apps/sparki-e2e/installations/new?state=`)).toBe(true);
+    const state = new URL(url).searchParams.get("state") ?? "";
+    // GitHub sends the browser back to the setup URL with the installation and the state.
+    const setup = await fetch(
+      `${e2e.stack.apiUrl}/v1/integrations/github/setup?installation_id=${inst.id}&setup_action=install&state=${encodeURIComponent(state)}`,
+      {
+        redirect: "manual",
+      },
+    );
+    expect(setup.status, `${await setup.clone().text()}\n${e2e.diagnostics()}`).toBe(302);
+    expect(setup.headers.get("location")).toContain(`/w/${e2e.workspaceId}/projects?github=linked`);
+
+    const listed = await e2e.api("GET", `/v1/workspaces/${e2e.workspaceId}/github/installations`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toHaveLength(1);
+    expect(listed.body.items[0]).toMatchObject({ id: inst.id, accountLogin: "acme" });
+    expect(listed.body.items[0].repositories.map((r: { fullName: string }) => r.fullName)).toEqual(["acme/other", "acme/shop"]);
+
+    const imported = await e2e.api("POST", `/v1/workspaces/${e2e.workspaceId}/projects/github`, { repository: "acme/shop" });
+    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    expect(imported.body).toMatchObject({ name: "shop", gitUrl: `${gh.webUrl}/acme/shop.git`, defaultBranch: "main" });
+    projectId = imported.body.id;
+
+    const hidden = await e2e.api("POST", `/v1/workspaces/${e2e.workspaceId}/projects/github`, { repository: "someone/else" });
+    expect(hidden.status).toBe(404);
+  });
+
+  it("builds exactly the pushed commit; a redelivery starts nothing", async () => {
+    const push = deliver(secret, "push", pushPayload(gh, { repo: "acme/shop", ref: "refs/heads/main", after: sha, installationId: inst.id }));
+    expect((await post(push)).status).toBe(202);
+    const [build] = await until("the pushed commit's build", async () => {
+      const items = await builds();
+      return items.length > 0 && items;
+    });
+    expect(build).toMatchObject({ branch: "main", commitSha: sha });
+    const done = await e2e.waitForEnd(build?.id ?? "");
+    expect(done.status, e2e.diagnostics()).toBe("succeeded");
+
+    expect((await post(push)).status).toBe(202);
+    // A later delivery goes through the same queue: once it built, the redelivery before it was handled.
+    const marker = deliver(secret, "push", pushPayload(gh, { repo: "acme/shop", ref: "refs/heads/gone", deleted: true, installationId: inst.id }));
+    expect((await post(marker)).status).toBe(202);
+    const other = deliver(secret, "push", pushPayload(gh, { repo: "acme/shop", ref: "refs/heads/main", after: sha, installationId: inst.id }));
+    expect((await post(other)).status).toBe(202);
+    await until("the second delivery's build", async () => (await builds()).length === 2);
+    expect((await builds()).filter((b) => b.commitSha === sha)).toHaveLength(2);
+  });
+
+  it("refuses a bad signature with 401 and builds nothing for a repository nobody imported", async () => {
+    const forged = deliver(
+      "not-the-secret-at-all",
+      "push",
+      pushPayload(gh, { repo: "acme/shop", ref: "refs/heads/main", after: sha, installationId: inst.id }),
+    );
+    const refused = await post(forged);
+    expect(refused.status).toBe(401);
+    const tampered = deliver(secret, "push", pushPayload(gh, { repo: "acme/shop", ref: "refs/heads/main", after: sha, installationId: inst.id }));
+    expect((await post(tampered, tampered.body.replace('"main"', '"mainx"'))).status).toBe(401);
+
+    const unimported = deliver(secret, "push", pushPayload(gh, { repo: "acme/other", ref: "refs/heads/main", installationId: inst.id }));
+    expect((await post(unimported)).status).toBe(202);
+    const last = deliver(secret, "push", pushPayload(gh, { repo: "acme/shop", ref: "refs/heads/main", after: sha, installationId: inst.id }));
+    expect((await post(last)).status).toBe(202);
+    await until("the last delivery's build", async () => (await builds()).length === 3);
+    // Only the imported repository's deliveries built: two before, this one now.
+    expect(await builds()).toHaveLength(3);
+  });
+});
