@@ -18,6 +18,7 @@ import { signInstallState } from "../../server/github-app/install-state.js";
 import type { QueuedGitHubEvent } from "../../server/github-app/queued-event.js";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../../workers/testing/api.js";
 import { sign } from "../../workers/testing/push-hook.js";
+import { claimFor, lease, registerWorkspaceRunner } from "../../workers/testing/runner.js";
 
 const SECRET = "github-webhook-secret-for-tests";
 const JWT_SECRET = "test-secret-that-is-long-enough-for-hs256";
@@ -175,6 +176,24 @@ describe("a delivery, as the queue runs it", () => {
     await deliverGitHubEvent(env, db, crypto.randomUUID(), prEvent(9, sha("f"), true));
     expect((await buildsOf(projectId)).find((b) => b.commitSha === sha("f"))).toMatchObject({ untrusted: false, pullRequest: 9 });
     await db.update(workspaces).set({ trustForkPullRequests: false }).where(eq(workspaces.id, workspaceId));
+  });
+
+  it("gives an untrusted build's jobs no secrets, even on the workspace's own runner; a trusted one gets them", async () => {
+    const put = await call("PUT", `/v1/projects/${projectId}/secrets/TOKEN`, { token: owner.accessToken, body: { value: "fork-must-not-see-this" } });
+    expect(put.status, put.text).toBe(201);
+    await deliverGitHubEvent(env, db, crypto.randomUUID(), prEvent(21, sha("1"), true));
+    await deliverGitHubEvent(env, db, crypto.randomUUID(), prEvent(22, sha("2"), false));
+    const made = await buildsOf(projectId);
+    const fork = made.find((b) => b.commitSha === sha("1"));
+    const same = made.find((b) => b.commitSha === sha("2"));
+    if (!fork || !same) throw new Error("the pull request builds were not made");
+    const runner = await registerWorkspaceRunner(owner.accessToken, workspaceId);
+    const forkJob = await claimFor(runner.runnerToken, fork.id, "plan");
+    expect(forkJob.secrets).toEqual([]);
+    await call("POST", `/v1/runner/jobs/${forkJob.jobId}/release`, { token: forkJob.jobToken, body: { ...lease(forkJob), reason: "shutdown" } });
+    const sameJob = await claimFor(runner.runnerToken, same.id, "plan");
+    expect(sameJob.secrets).toEqual([{ name: "TOKEN", value: "fork-must-not-see-this" }]);
+    await call("POST", `/v1/runner/jobs/${sameJob.jobId}/release`, { token: sameJob.jobToken, body: { ...lease(sameJob), reason: "shutdown" } });
   });
 
   it("refuses to deploy an untrusted build, even when asked by hand", async () => {
