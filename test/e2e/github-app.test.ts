@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { projectRoot } from "../../dev/stack.js";
 import { FakeGitHub, type FakeInstallation } from "../fakes/github.ts";
 import { deliver, type Delivery, installationPayload, pushPayload } from "../fakes/github-webhooks.ts";
 import { E2E, oneStepYml, until } from "./support.js";
@@ -92,10 +93,19 @@ describe("GitHub App on the local stack", () => {
     expect(listed.body.items[0]).toMatchObject({ id: inst.id, accountLogin: "acme" });
     expect(listed.body.items[0].repositories.map((r: { fullName: string }) => r.fullName)).toEqual(["acme/other", "acme/shop"]);
 
-    const imported = await e2e.api("POST", `/v1/workspaces/${e2e.workspaceId}/projects/github`, { repository: "acme/shop" });
-    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
-    expect(imported.body).toMatchObject({ name: "shop", gitUrl: `${gh.webUrl}/acme/shop.git`, defaultBranch: "main" });
-    projectId = imported.body.id;
+    // Imported with the CLI, as a user would.
+    const cli = await exec(process.execPath, [join(projectRoot, "cli", "bin.js"), "projects", "create", "--github", "acme/shop", "--json"], {
+      env: {
+        ...process.env,
+        XDG_CONFIG_HOME: join(e2e.work, "cli-config"),
+        SPARKI_URL: e2e.stack.apiUrl,
+        SPARKI_TOKEN: e2e.token,
+        SPARKI_WORKSPACE: e2e.workspaceId,
+      },
+    });
+    const imported = JSON.parse(cli.stdout) as { id: string };
+    expect(imported).toMatchObject({ name: "shop", gitUrl: `${gh.webUrl}/acme/shop.git`, defaultBranch: "main" });
+    projectId = imported.id;
 
     const hidden = await e2e.api("POST", `/v1/workspaces/${e2e.workspaceId}/projects/github`, { repository: "someone/else" });
     expect(hidden.status).toBe(404);
