@@ -113,8 +113,6 @@ async function deployPush(env: Bindings, buildId: string): Promise<string> {
     if (row.build.status !== "succeeded") return "later";
     // Pull request builds never deploy on their own (previews will); an untrusted one never deploys.
     if (row.build.untrusted || row.build.pullRequest !== null) return "done";
-    // Pull request builds never deploy on their own (previews will); an untrusted one never deploys.
-    if (row.build.untrusted || row.build.pullRequest !== null) return "done";
     const started = await startDeployment(env, db, { build: row.build, project: row.project, trigger: "push", actorId: null });
     return started ? started.init.releaseId : "done";
   });
