@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
-import type { Repo } from "../core/contracts/runner.ts";
+import type { CloneCredential, Repo } from "../core/contracts/runner.ts";
 import { checkGitUrl } from "../core/git-url.ts";
 import type { OutputSink } from "./logs.ts";
 
@@ -31,22 +31,44 @@ export interface CheckoutOptions {
    * build may deploy, so a commit from elsewhere must not borrow a protected branch's name.
    */
   requireOnBranch?: boolean;
+  /**
+   * Basic credentials for `repo.url` (a job's clone token). Given to git as an
+   * `http.<url>.extraHeader` through GIT_CONFIG_COUNT/KEY/VALUE in the environment of its
+   * processes: not on the command line (visible to every user in /proc), not in .git/config, not
+   * in a file, and only ever sent to that URL (git matches scheme, host, port and path prefix).
+   */
+  credential?: CloneCredential;
 }
 
-function gitEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return {
+function gitEnv(base: NodeJS.ProcessEnv, auth: { url: string; credential: CloneCredential } | null = null): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
     ...base,
     // A repository needing credentials must fail, not wait for a password nobody will type.
     GIT_TERMINAL_PROMPT: "0",
     GIT_SSH_COMMAND: base.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes",
     GIT_ADVICE: "0",
   };
+  if (auth) {
+    // After any entries the runner's own environment already sets this way.
+    const n = Number.parseInt(base.GIT_CONFIG_COUNT ?? "0", 10) || 0;
+    const basic = Buffer.from(`${auth.credential.username}:${auth.credential.password}`).toString("base64");
+    env.GIT_CONFIG_COUNT = String(n + 1);
+    env[`GIT_CONFIG_KEY_${n}`] = `http.${auth.url}.extraHeader`;
+    env[`GIT_CONFIG_VALUE_${n}`] = `Authorization: Basic ${basic}`;
+  }
+  return env;
 }
 
-function git(args: string[], cwd: string, opts: CheckoutOptions, quietFailure = false): Promise<number> {
+/** The credential's scope: the repository URL, for http(s) remotes only. */
+function authFor(repo: Repo, opts: CheckoutOptions): { url: string; credential: CloneCredential } | null {
+  if (!opts.credential || !/^https?:\/\//i.test(repo.url)) return null;
+  return { url: repo.url, credential: opts.credential };
+}
+
+function git(args: string[], cwd: string, opts: CheckoutOptions, quietFailure = false, auth: ReturnType<typeof authFor> = null): Promise<number> {
   if (!quietFailure) opts.output.note(`$ git ${args.join(" ")}`);
   return new Promise((resolve, reject) => {
-    const child = spawn("git", args, { cwd, env: gitEnv(opts.env ?? process.env), stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
+    const child = spawn("git", args, { cwd, env: gitEnv(opts.env ?? process.env, auth), stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
     const forward = (chunk: Buffer) => {
       if (!quietFailure) opts.output.write(chunk);
     };
@@ -74,10 +96,16 @@ export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): 
   };
   await must(["init", "--quiet"]);
   await must(["remote", "add", "origin", repo.url]);
+  // Only the fetches carry the credential; it is in no file when they end.
+  const auth = authFor(repo, opts);
+  const fetchWith = async (args: string[]) => {
+    const code = await git(args, dir, opts, false, auth);
+    if (code !== 0) throw new CheckoutError(`git ${args[0]} failed with exit code ${code}`, code);
+  };
 
   const branchRef = `+refs/heads/${repo.branch}:refs/remotes/origin/${repo.branch}`;
   if (repo.commitSha === null) {
-    await must(["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", branchRef]);
+    await fetchWith(["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", branchRef]);
     await must(["checkout", "--quiet", "--force", "--detach", `refs/remotes/origin/${repo.branch}`]);
     return revParseHead(dir, opts);
   }
@@ -91,22 +119,22 @@ export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): 
   let fetched = false;
   let lastCode = 0;
   for (const args of attempts) {
-    lastCode = await git(args, dir, opts);
+    lastCode = await git(args, dir, opts, false, auth);
     if (lastCode === 0 && (await git(["cat-file", "-e", `${repo.commitSha}^{commit}`], dir, opts, true)) === 0) {
       fetched = true;
       break;
     }
   }
   if (!fetched) throw new CheckoutError(`commit ${repo.commitSha} could not be fetched from ${repo.url}`, lastCode || 128);
-  if (opts.requireOnBranch) await mustBeOnBranch(repo.commitSha, repo.branch, dir, opts);
+  if (opts.requireOnBranch) await mustBeOnBranch(repo.commitSha, repo.branch, dir, opts, auth);
   await must(["checkout", "--quiet", "--force", "--detach", repo.commitSha]);
   return repo.commitSha;
 }
 
 /** Fails unless `sha` is the head of `branch` or one of its ancestors (the branch's history is fetched). */
-async function mustBeOnBranch(sha: string, branch: string, dir: string, opts: CheckoutOptions): Promise<void> {
+async function mustBeOnBranch(sha: string, branch: string, dir: string, opts: CheckoutOptions, auth: ReturnType<typeof authFor>): Promise<void> {
   const ref = `refs/remotes/origin/${branch}`;
-  const fetchCode = await git(["fetch", "--quiet", "--no-tags", "origin", `+refs/heads/${branch}:${ref}`], dir, opts);
+  const fetchCode = await git(["fetch", "--quiet", "--no-tags", "origin", `+refs/heads/${branch}:${ref}`], dir, opts, false, auth);
   if (fetchCode !== 0) throw new CheckoutError(`branch ${branch} could not be fetched to check that commit ${sha} is on it`, fetchCode);
   const code = await git(["merge-base", "--is-ancestor", sha, ref], dir, opts, true);
   if (code !== 0) throw new CheckoutError(`commit ${sha} is not on branch ${branch}; a build may only name the branch its commit belongs to`, 1);

@@ -90,7 +90,8 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   const logs = new LogStream({
     url: client.logSocketUrl(job.jobId),
     headers: client.headers(lease),
-    masker: createMasker(job.secrets.map((s) => s.value)),
+    // The clone token too: git may print it back, e.g. in an error about the remote.
+    masker: createMasker([...job.secrets.map((s) => s.value), ...(job.cloneCredential ? [job.cloneCredential.password] : [])]),
     onCancel: () => halt("cancel"),
     say: (m) => say(`job ${job.jobId}: ${m}`),
     ...(ctx.logBackoff ? { backoff: ctx.logBackoff } : {}),
@@ -146,7 +147,12 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   try {
     const checkoutLog = logs.sink("sparki:checkout");
     try {
-      commitSha = await checkout(job.repo, join(dir, "src"), { signal: stop.signal, output: checkoutLog, requireOnBranch: job.kind === "plan" });
+      commitSha = await checkout(job.repo, join(dir, "src"), {
+        signal: stop.signal,
+        output: checkoutLog,
+        requireOnBranch: job.kind === "plan",
+        ...(job.cloneCredential ? { credential: job.cloneCredential } : {}),
+      });
       say(`job ${job.jobId}: checked out ${commitSha.slice(0, 12)} in ${secondsOf(performance.now() - started)}`);
     } catch (err) {
       if (stop.signal.aborted) throw err;

@@ -167,6 +167,19 @@ export const Repo = z.object({
 });
 export type Repo = z.infer<typeof Repo>;
 
+/**
+ * HTTP Basic credentials for cloning `repo.url`, minted for this job alone (a GitHub App
+ * installation token reading that one repository: username `x-access-token`). The runner hands
+ * them to git for that URL only, through the environment of its git processes (never the command
+ * line, the repository's config or a file), masks them in every line, and forgets them after the
+ * checkout; steps never see them.
+ */
+export const CloneCredential = z.object({
+  username: z.string().min(1).max(128),
+  password: z.string().min(1).max(1024),
+});
+export type CloneCredential = z.infer<typeof CloneCredential>;
+
 /** The lease a runner holds on a job; echoed on every job call so stale holders are refused. */
 export const Lease = z.object({
   leaseId: z.string().min(1).max(128),
@@ -187,6 +200,8 @@ export const Job = Lease.extend({
   kind: z.enum(["steps", "plan"]).default("steps"),
   leaseExpiresAt: Instant,
   repo: Repo,
+  /** Absent for repositories the runner reaches without credentials. */
+  cloneCredential: CloneCredential.optional(),
   steps: z.array(JobStep).max(RunnerLimits.steps),
   env: EnvMap,
   secrets: z.array(Secret).max(RunnerLimits.secrets),
