@@ -16,6 +16,7 @@ export const resourceBindings = {
   METRICS: "durable_object",
   BUILD_COORDINATOR: "durable_object",
   DEPLOYMENT_ORCHESTRATOR: "durable_object",
+  STAGE_LOCK: "durable_object",
   EVENTS: "queue",
   EVENTS_DLQ: "queue",
   ASSETS: "assets",
@@ -28,6 +29,7 @@ export interface Resources {
   METRICS: DurableObjectNamespace<import("./objects/metrics/protocol.js").MetricsRpc>;
   BUILD_COORDINATOR: DurableObjectNamespace<import("./objects/build-coordinator/protocol.js").BuildCoordinatorRpc>;
   DEPLOYMENT_ORCHESTRATOR: DurableObjectNamespace<import("./objects/deployment-orchestrator/protocol.js").DeploymentOrchestratorRpc>;
+  STAGE_LOCK: DurableObjectNamespace<import("./objects/stage-lock/protocol.js").StageLockRpc>;
   EVENTS: Queue<SparkiEvent>;
   EVENTS_DLQ: Queue<unknown>;
   /** The dashboard's files (wrangler.toml [assets]). */

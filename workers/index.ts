@@ -8,6 +8,7 @@ export { BuildCoordinator } from "../durable-objects/build-coordinator/object.js
 export { RunnerDispatcher } from "../durable-objects/runner-dispatcher/object.js";
 export { Metrics } from "../durable-objects/metrics/object.js";
 export { DeploymentOrchestrator } from "../durable-objects/deployment-orchestrator/object.js";
+export { StageLock } from "../durable-objects/stage-lock/object.js";
 
 const app = createApp();
 const sites = createSitesApp();

@@ -81,7 +81,8 @@ export type DeploymentEvent =
   | { type: "rollback"; reason: string; targets?: RollbackTarget[] }
   | { type: "rolled_back" }
   | { type: "rollback_failed"; message: string }
-  | { type: "cancel" }
+  /** `reason` for people: a person's cancel has none, a superseded wait names the newer deployment. */
+  | { type: "cancel"; reason?: string }
   | { type: "time_out" };
 
 /** A new deployment of the given stages (at least one). */
@@ -224,7 +225,7 @@ export function transitionDeployment(state: DeploymentState, event: DeploymentEv
       return moved({
         ...state,
         status: "cancelled",
-        reason: "cancelled",
+        reason: event.reason ?? "cancelled",
         stages: state.stages.map((s, i) => (i >= state.current && s.status !== "healthy" ? { ...s, status: "skipped" } : s)),
       });
     case "time_out":

@@ -11,6 +11,7 @@ import type { Meta, StageInit } from "../../server/objects/deployment-orchestrat
 import { configOf, type Bindings } from "../../server/config.js";
 import { healthFetch, outboundOf } from "./outbound.js";
 import { checkHealth, healthUrl, internalSitesOrigin, Work } from "./work.js";
+import { letGo, takeTurn } from "./stage-turn.js";
 
 /** How often a platform deployment that is still building is asked about. */
 const platformPollMs = 2000;
@@ -78,6 +79,7 @@ export class Steps {
       if (!moved) break;
     }
     if (this.meta.deadline !== null) this.wakeAt = Math.min(this.wakeAt ?? Infinity, this.meta.deadline);
+    await letGo(this.host, this.meta);
   }
 
   /** Does what the status asks; true when the state moved and the loop should look again. */
@@ -121,6 +123,12 @@ export class Steps {
       return host.apply(meta, { type: "deploy_failed", message }, "deploy_failed", plan.name, message);
     };
     if (!meta.pending) {
+      // One release deploys a stage at a time (stage-turn.ts): wait for the stage's turn first.
+      const turn = await takeTurn(host, meta, plan.name, now);
+      if (!turn.go) {
+        this.wakeAt = turn.wakeAt;
+        return meta.state.status !== "deploying";
+      }
       try {
         meta.pending = await target.adapter.deploy(target.ctx);
       } catch (err) {

@@ -96,6 +96,10 @@ export interface Meta {
   syncRetryAt: number | null;
   /** The finished status /metrics has heard of (a succeeded deployment can be rolled back later). */
   metricsStatus: string | null;
+  /** The stage whose turn this release holds (StageLock), so it is released once done with it. */
+  holding?: string | null;
+  /** The stage this release waits its turn for, while it waits. */
+  queuedFor?: string | null;
   /** Audit rows to write with the next sync (automatic rollbacks have no request to write them). */
   audits: { action: string; details: Record<string, unknown> }[];
 }
@@ -117,4 +121,6 @@ export interface DeploymentOrchestratorRpc extends Rpc.DurableObjectBranded {
   approve(actor: Approver, stage: string): Promise<Deployment | Refusal>;
   cancel(actorId: string): Promise<Deployment | Refusal>;
   rollback(actorId: string, targets: RollbackTarget[] | undefined): Promise<Deployment | Refusal>;
+  /** Its stage's turn came (or a newer release superseded its wait): look again now. */
+  wake(): Promise<void>;
 }
