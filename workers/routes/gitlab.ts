@@ -13,6 +13,7 @@ import { GitLabLinkBody, GitLabLinkCreated, GitLabLinkInfo } from "../../core/co
 import { SparkiError } from "../../core/errors.js";
 import { gitlabLinks } from "../../server/db/schema.js";
 import { GitLabClient, type Project as GitLabProject } from "../../server/integrations/gitlab/api.js";
+import { sameRepositoryUrl } from "../../server/integrations/gitlab/clone-credential.js";
 import { GitLabApiError } from "../../server/integrations/gitlab/http.js";
 import { sealGitLabSecret } from "../../server/integrations/gitlab/link-secrets.js";
 import { newHookToken } from "../../server/integrations/gitlab/webhooks.js";
@@ -35,19 +36,6 @@ const DEVELOPER = 30;
 export function gitlabWebhookUrl(c: Context<AppEnv>, projectId: string): string {
   const base = c.var.config.PUBLIC_URL ?? new URL(c.req.url).origin;
   return new URL(`/v1/integrations/gitlab/webhook/${projectId}`, base).toString();
-}
-
-/** A repository URL without the differences git ignores (case of the host, `.git`, a trailing slash). */
-function sameRepository(a: string, b: string): boolean {
-  const norm = (u: string) => {
-    try {
-      const url = new URL(u);
-      return `${url.protocol}//${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, "").replace(/\.git$/, "")}`;
-    } catch {
-      return u;
-    }
-  };
-  return norm(a) === norm(b);
 }
 
 const refused = (detail: string) => new SparkiError("validation", { detail });
@@ -90,7 +78,7 @@ gitlabRoutes.openapi(
     if (gl.permissions && level < DEVELOPER)
       throw refused("The access token's role in the GitLab project is below Developer, so it cannot post commit statuses.");
     // The access token is sent when this project's repository is cloned: only to GitLab's own URL.
-    if (!sameRepository(project.gitUrl, gl.http_url_to_repo))
+    if (!sameRepositoryUrl(project.gitUrl, gl.http_url_to_repo))
       throw refused(`The project's git URL (${project.gitUrl}) is not the GitLab project's (${gl.http_url_to_repo}); set the project's gitUrl to it first.`);
     const hookToken = newHookToken();
     const [hookSealed, accessSealed] = await Promise.all([
