@@ -17,7 +17,10 @@ export const GitHubInstallation = z
   .meta({ id: "GitHubInstallation" });
 export type GitHubInstallation = z.infer<typeof GitHubInstallation>;
 
-export const GitHubInstallations = z.object({ items: z.array(GitHubInstallation) }).meta({ id: "GitHubInstallations" });
+export const GitHubInstallations = z.object({ items: z.array(GitHubInstallation), trustForkPullRequests: z.boolean() }).meta({ id: "GitHubInstallations" });
+
+/** Whether pull requests from forks build with the project's secrets and may deploy (owners and admins; off by default). */
+export const GitHubSettings = z.strictObject({ trustForkPullRequests: z.boolean() }).meta({ id: "GitHubSettings" });
 
 /** `owner/repo` as GitHub spells it (owner: letters, digits, hyphens; repo: also `.` and `_`). */
 export const GitHubRepoName = z

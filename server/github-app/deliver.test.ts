@@ -137,13 +137,13 @@ describe("what the project's sparki.yml allows", () => {
       source: "sparki.yml",
       configuration: { triggers: { branches: ["main", "release/*"], pullRequests: false } },
     });
-    for (const [event, built] of [
-      [push("release/1.0", sha("5")), true],
-      [push("feature/x", sha("6")), false],
-      [pr("opened", sha("7")), false],
+    for (const [event, commit, built] of [
+      [push("release/1.0", sha("5")), sha("5"), true],
+      [push("feature/x", sha("6")), sha("6"), false],
+      [pr("opened", sha("7")), sha("7"), false],
     ] as const) {
       await deliver(event);
-      expect((await commitsBuilt()).includes(event.type === "push" ? (event.commit ?? "") : event.head.sha)).toBe(built);
+      expect((await commitsBuilt()).includes(commit)).toBe(built);
     }
   });
 

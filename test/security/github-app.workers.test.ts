@@ -12,7 +12,7 @@ import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Db } from "../../server/db/client.js";
-import { builds, githubInstallations, projects, webhookDeliveries, workspaces } from "../../server/db/schema.js";
+import { builds, githubInstallations, projects, webhookDeliveries } from "../../server/db/schema.js";
 import { deliverGitHubEvent } from "../../server/github-app/deliver.js";
 import { signInstallState } from "../../server/github-app/install-state.js";
 import type { QueuedGitHubEvent } from "../../server/github-app/queued-event.js";
@@ -172,10 +172,14 @@ describe("a delivery, as the queue runs it", () => {
     const made = await buildsOf(projectId);
     expect(made.find((b) => b.commitSha === sha("d"))).toMatchObject({ untrusted: true, pullRequest: 7, trigger: "pull_request", branch: "patch-1" });
     expect(made.find((b) => b.commitSha === sha("e"))).toMatchObject({ untrusted: false, pullRequest: 8 });
-    await db.update(workspaces).set({ trustForkPullRequests: true }).where(eq(workspaces.id, workspaceId));
+    const trust = (user: TestUser, on: boolean) =>
+      call("PATCH", `/v1/workspaces/${workspaceId}/github`, { token: user.accessToken, body: { trustForkPullRequests: on } });
+    expectProblem(await trust(developer, true), 403, "forbidden");
+    expectProblem(await trust(stranger, true), 404, "not_found");
+    expect((await trust(owner, true)).body).toEqual({ trustForkPullRequests: true });
     await deliverGitHubEvent(env, db, crypto.randomUUID(), prEvent(9, sha("f"), true));
     expect((await buildsOf(projectId)).find((b) => b.commitSha === sha("f"))).toMatchObject({ untrusted: false, pullRequest: 9 });
-    await db.update(workspaces).set({ trustForkPullRequests: false }).where(eq(workspaces.id, workspaceId));
+    expect((await trust(owner, false)).status).toBe(200);
   });
 
   it("gives an untrusted build's jobs no secrets, even on the workspace's own runner; a trusted one gets them", async () => {
@@ -187,6 +191,9 @@ describe("a delivery, as the queue runs it", () => {
     const fork = made.find((b) => b.commitSha === sha("1"));
     const same = made.find((b) => b.commitSha === sha("2"));
     if (!fork || !same) throw new Error("the pull request builds were not made");
+    // The claim would also mint a clone token from GitHub for a linked project (clone-credentials.ts),
+    // and nothing answers as GitHub here: the builds are made, so the link can go.
+    await db.update(projects).set({ githubInstallationId: null }).where(eq(projects.id, projectId));
     const runner = await registerWorkspaceRunner(owner.accessToken, workspaceId);
     const forkJob = await claimFor(runner.runnerToken, fork.id, "plan");
     expect(forkJob.secrets).toEqual([]);
@@ -194,6 +201,7 @@ describe("a delivery, as the queue runs it", () => {
     const sameJob = await claimFor(runner.runnerToken, same.id, "plan");
     expect(sameJob.secrets).toEqual([{ name: "TOKEN", value: "fork-must-not-see-this" }]);
     await call("POST", `/v1/runner/jobs/${sameJob.jobId}/release`, { token: sameJob.jobToken, body: { ...lease(sameJob), reason: "shutdown" } });
+    await db.update(projects).set({ githubInstallationId: installationId }).where(eq(projects.id, projectId));
   });
 
   it("refuses to deploy an untrusted build, even when asked by hand", async () => {
@@ -247,6 +255,7 @@ describe("linking a workspace to an installation", () => {
     const listed = await call("GET", `/v1/workspaces/${workspaceId}/github/installations`, { token: developer.accessToken });
     expect(listed.status, listed.text).toBe(200);
     expect(listed.body.items.map((i: { id: number }) => i.id)).toEqual([installationId]);
+    expect(listed.body.trustForkPullRequests).toBe(false);
     const other = await call("GET", `/v1/workspaces/${otherWorkspaceId}/github/installations`, { token: owner.accessToken });
     expect(other.body.items).toEqual([]);
     expectProblem(

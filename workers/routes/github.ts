@@ -14,11 +14,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { z } from "zod";
-import { GitHubInstallations, GitHubInstallUrl, GitHubWebhookAccepted, ImportGitHubProjectBody } from "../../core/contracts/github.ts";
+import { GitHubInstallations, GitHubInstallUrl, GitHubSettings, GitHubWebhookAccepted, ImportGitHubProjectBody } from "../../core/contracts/github.ts";
 import { Project } from "../../core/contracts/projects.js";
 import { SparkiError } from "../../core/errors.js";
 import { can, roles } from "../../core/rbac.js";
-import { githubInstallationRepositories, githubInstallations, memberships, projects } from "../../server/db/schema.js";
+import { githubInstallationRepositories, githubInstallations, memberships, projects, workspaces } from "../../server/db/schema.js";
 import { addRepositories } from "../../server/github-app/deliver.js";
 import { installStateTtlSeconds, signInstallState, verifyInstallState } from "../../server/github-app/install-state.js";
 import { toQueued } from "../../server/github-app/queued-event.js";
@@ -241,7 +241,8 @@ githubRoutes.openapi(
       linkedAt: r.linkedAt?.toISOString() ?? null,
       repositories: repos.filter((x) => x.installationId === r.id).map((x) => ({ id: x.repositoryId, fullName: x.fullName, private: x.private })),
     }));
-    return c.json({ items }, 200);
+    const [ws] = await db.select({ trust: workspaces.trustForkPullRequests }).from(workspaces).where(eq(workspaces.id, id));
+    return c.json({ items, trustForkPullRequests: ws?.trust ?? false }, 200);
   },
 );
 
@@ -314,5 +315,40 @@ githubRoutes.openapi(
       return inserted;
     });
     return c.json(projectView(row), 201);
+  },
+);
+
+githubRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/v1/workspaces/{id}/github",
+    tags: ["github"],
+    summary: "Whether pull requests from forks build with secrets and may deploy (owners and admins; off by default)",
+    description:
+      "Off, a fork's pull request builds `untrusted`: its jobs get none of the project's secrets and it never deploys. Anyone can open a pull request from a fork, so turn it on only for repositories whose forks you trust.",
+    ...authed,
+    request: { params: WorkspaceParams, body: jsonBody(GitHubSettings) },
+    responses: { 200: { description: "The setting", content: json(GitHubSettings) }, ...problems(400, 401, 403, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { trustForkPullRequests } = c.req.valid("json");
+    requireGitHubApp(c.var.config);
+    await authorize(c, id, "workspace:update", { type: "workspace", id });
+    const db = await c.var.db();
+    await db.transaction(async (tx) => {
+      await tx.update(workspaces).set({ trustForkPullRequests, updatedAt: new Date() }).where(eq(workspaces.id, id));
+      // A trust decision: audited on its own.
+      await audit(c, tx, {
+        eventType: "data",
+        action: "workspace.trust_fork_pull_requests",
+        result: "success",
+        workspaceId: id,
+        resourceType: "workspace",
+        resourceId: id,
+        details: { trustForkPullRequests },
+      });
+    });
+    return c.json({ trustForkPullRequests }, 200);
   },
 );
