@@ -18,6 +18,7 @@ export const ErrorCode = {
   payloadTooLarge: "payload_too_large",
   rateLimited: "rate_limited",
   databaseUnavailable: "database_unavailable",
+  upstreamUnavailable: "upstream_unavailable",
   internal: "internal",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -37,6 +38,7 @@ const statusByCode = {
   payload_too_large: 413,
   rate_limited: 429,
   database_unavailable: 503,
+  upstream_unavailable: 503,
   internal: 500,
 } as const satisfies Record<ErrorCode, number>;
 
@@ -55,6 +57,7 @@ const titleByCode = {
   payload_too_large: "The request body is too large",
   rate_limited: "Too many requests",
   database_unavailable: "The database is unreachable",
+  upstream_unavailable: "A service this needs (e.g. the git host) did not answer",
   internal: "Internal error",
 } as const satisfies Record<ErrorCode, string>;
 

@@ -10,6 +10,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import {
   ClaimRequest,
+  type CloneCredential,
   CompleteRequest,
   FENCING_TOKEN_HEADER,
   HeartbeatRequest,
@@ -35,6 +36,7 @@ import { builds, projects, runnerRegistrationTokens, runners } from "../../serve
 import { projectSecrets } from "../../server/secrets/project-secrets.js";
 import { authenticateJob, authenticateRunner } from "../middleware/authenticate-runner.js";
 import { audit } from "../services/audit.js";
+import { cloneCredentialFor } from "../services/clone-credentials.js";
 import { buildIdOfJob, refusalError } from "../services/builds.js";
 import { savePipeline } from "../services/pipelines.js";
 import { sharedPoolWithholds, withholdsFromShared, workspacePolicy } from "../services/runner-pools.js";
@@ -138,13 +140,23 @@ runnerRoutes.openapi(
         await build.release(job.jobId, holder);
         continue;
       }
+      // A private GitHub repository: a token for this job and repository alone. GitHub down: the
+      // job goes back to the queue and the runner asks again (503 with Retry-After).
+      let cloneCredential: CloneCredential | null;
+      try {
+        cloneCredential = await cloneCredentialFor(c.var.config, await c.var.db(), owner.projectId);
+      } catch (err) {
+        await build.release(job.jobId, holder);
+        throw err;
+      }
       // Secrets go only to the runner holding the job, and the coordinator masks them again.
-      if (jobSecrets.length > 0) await build.addMasks(jobSecrets.map((s) => s.value));
+      const masks = [...jobSecrets.map((s) => s.value), ...(cloneCredential ? [cloneCredential.password] : [])];
+      if (masks.length > 0) await build.addMasks(masks);
       // A ceiling: the job's time, a lease, and room for the log drain and the result's retries.
       // The lease check on every call ends the token sooner whenever the lease goes.
       const ttlSeconds = job.timeoutSeconds + c.var.config.RUNNER_LEASE_SECONDS + 900;
       const jobToken = await signJobToken({ jobId: job.jobId, ...holder }, c.var.config.JWT_SECRET, ttlSeconds);
-      return c.json({ ...job, secrets: jobSecrets, jobToken }, 200);
+      return c.json({ ...job, secrets: jobSecrets, ...(cloneCredential ? { cloneCredential } : {}), jobToken }, 200);
     }
     return c.body(null, 204);
   },
