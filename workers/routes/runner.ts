@@ -37,6 +37,7 @@ import { projectSecrets } from "../../server/secrets/project-secrets.js";
 import { authenticateJob, authenticateRunner } from "../middleware/authenticate-runner.js";
 import { audit } from "../services/audit.js";
 import { cloneCredentialFor } from "../services/clone-credentials.js";
+import { gitlabCloneCredential } from "../../server/integrations/gitlab/clone-credential.js";
 import { buildIdOfJob, refusalError } from "../services/builds.js";
 import { savePipeline } from "../services/pipelines.js";
 import { sharedPoolWithholds, withholdsFromShared, workspacePolicy } from "../services/runner-pools.js";
@@ -144,7 +145,10 @@ runnerRoutes.openapi(
       // job goes back to the queue and the runner asks again (503 with Retry-After).
       let cloneCredential: CloneCredential | null;
       try {
-        cloneCredential = await cloneCredentialFor(c.var.config, await c.var.db(), owner.projectId);
+        const db = await c.var.db();
+        // A GitLab-linked project: the link's project access token, for its own repository URL only.
+        cloneCredential =
+          (await cloneCredentialFor(c.var.config, db, owner.projectId)) ?? (await gitlabCloneCredential(c.var.config, db, owner.projectId, job.repo.url));
       } catch (err) {
         await build.release(job.jobId, holder);
         throw err;
