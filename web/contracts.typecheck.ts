@@ -9,6 +9,7 @@ import type * as audit from "../core/contracts/audit.ts";
 import type * as auth from "../core/contracts/auth.ts";
 import type * as builds from "../core/contracts/builds.ts";
 import type * as deployments from "../core/contracts/deployments.ts";
+import type * as github from "../core/contracts/github.ts";
 import type * as logs from "../core/contracts/logs.ts";
 import type * as pipelines from "../core/contracts/pipelines.ts";
 import type * as projects from "../core/contracts/projects.ts";
@@ -27,6 +28,7 @@ export const checks: true[] = [
   true satisfies Same<typeof workspaces.Workspace, typeof web.Workspace>,
   true satisfies Same<typeof workspaces.Member, typeof web.Member>,
   true satisfies Same<typeof projects.Project, typeof web.Project>,
+  true satisfies Reads<typeof github.GitHubInstallations, typeof web.GitHubInstallations>,
   true satisfies Same<typeof builds.BuildSummary, typeof web.BuildSummary>,
   true satisfies Same<typeof builds.Build, typeof web.Build>,
   true satisfies Same<typeof builds.Artifact, typeof web.Artifact>,

@@ -31,6 +31,11 @@ export const SharedRunners = oneOf(["never", "no-secrets", "always"] as const);
 export const Workspace = obj({ id: str, name: str, slug: str, role: Role, sharedRunners: SharedRunners, createdAt: str });
 export const Member = obj({ userId: str, email: str, name: nullable(str), role: Role, joinedAt: str });
 
+/** The linked GitHub installations (the dashboard reads only which repositories they reach). */
+export const GitHubInstallations = obj({
+  items: arr(obj({ id: num, accountLogin: str, repositories: arr(obj({ id: num, fullName: str, private: bool })) })),
+  trustForkPullRequests: bool,
+});
 export const Project = obj({
   id: str,
   workspaceId: str,

@@ -1,7 +1,7 @@
 /** A workspace's projects, and a new project from a git URL. */
 import { useState } from "preact/hooks";
 import { get, post } from "../api.ts";
-import { page, Project } from "../contracts.ts";
+import { GitHubInstallations, page, Project } from "../contracts.ts";
 import { navigate } from "../router.ts";
 import { ErrorNote, Page, Time, useAction, useAsync } from "../ui.tsx";
 
@@ -9,6 +9,18 @@ export function ProjectsPage({ workspaceId, canWrite }: { workspaceId: string; c
   const projects = useAsync(() => get(`/v1/workspaces/${workspaceId}/projects?limit=100`, page(Project)), [workspaceId]);
   const [form, setForm] = useState({ name: "", gitUrl: "", defaultBranch: "main" });
   const [run, busy, error] = useAction();
+  // 404 when GitHub is not configured on this instance: then the import form stays hidden.
+  const github = useAsync(() => get(`/v1/workspaces/${workspaceId}/github/installations`, GitHubInstallations), [workspaceId]);
+  const [repository, setRepository] = useState("");
+  const [importing, importBusy, importError] = useAction();
+  const importRepo = (e: Event) => {
+    e.preventDefault();
+    void importing(async () => {
+      const project = await post(`/v1/workspaces/${workspaceId}/projects/github`, { repository }, Project);
+      navigate(`/projects/${project.id}`);
+    });
+  };
+  const reachable = github.data?.items.flatMap((i) => i.repositories.map((r) => r.fullName)) ?? [];
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
   const create = (e: Event) => {
     e.preventDefault();
@@ -37,6 +49,31 @@ export function ProjectsPage({ workspaceId, canWrite }: { workspaceId: string; c
           </li>
         ))}
       </ul>
+      {canWrite && github.data && (
+        <form class="card stack" onSubmit={importRepo}>
+          <h2>Import from GitHub</h2>
+          {reachable.length === 0 ? (
+            <p>
+              No GitHub installation is linked to this workspace yet.{" "}
+              <a href={`/v1/integrations/github/install?workspaceId=${workspaceId}`}>Install the GitHub App</a> (owners and admins).
+            </p>
+          ) : (
+            <>
+              <label for="gh-repo">Repository</label>
+              <input id="gh-repo" required list="gh-repos" placeholder="owner/repo" value={repository} onInput={(e) => setRepository(e.currentTarget.value)} />
+              <datalist id="gh-repos">
+                {reachable.map((r) => (
+                  <option key={r} value={r} />
+                ))}
+              </datalist>
+              <ErrorNote error={importError} />
+              <button class="primary" type="submit" disabled={importBusy}>
+                Import from GitHub
+              </button>
+            </>
+          )}
+        </form>
+      )}
       {canWrite && (
         <form class="card stack" onSubmit={create}>
           <h2>New project</h2>
