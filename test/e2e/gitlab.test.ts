@@ -2,7 +2,8 @@
  * GitLab drives builds, end to end on the local stack with the GitLab fake (a real HTTP server on
  * 127.0.0.1 as GITLAB_URL) and a real runner: an admin links the project with a project access
  * token (checked against the fake) → GitLab's push delivery with the secret token builds exactly
- * that commit (cloned from the fake's git http-backend) → the commit's "sparki" status on the fake
+ * that commit (cloned from the fake's git http-backend, a private repository, with the link's
+ * access token, which never appears in the log) → the commit's "sparki" status on the fake
  * goes to success with the build's link. A redelivery starts nothing; a wrong token is a 401.
  */
 import { request } from "node:http";
@@ -44,7 +45,8 @@ beforeAll(async () => {
   await gl.start();
   shop = await gl.addProject({
     path: "acme/shop",
-    visibility: "public",
+    // Private: the runner clones it only with the link's access token (the job's clone credential).
+    visibility: "private",
     files: {
       "package.json": JSON.stringify({ name: "shop", version: "1.0.0" }),
       "sparki.yml": oneStepYml(`node -e "console.log('built from gitlab')"`),
@@ -94,6 +96,10 @@ describe("GitLab on the local stack", () => {
     expect(build).toMatchObject({ branch: "main", commitSha: sha });
     const done = await e2e.waitForEnd(build?.id ?? "");
     expect(done.status, e2e.diagnostics()).toBe("succeeded");
+    const log = (await e2e.bytes(`/v1/builds/${build?.id}/logs.txt`)).body.toString("utf8");
+    expect(log).toContain("built from gitlab");
+    expect(log).not.toContain(accessToken);
+    expect(log).not.toContain(Buffer.from(`sparki:${accessToken}`).toString("base64"));
 
     const status = await until("the commit's status on GitLab", async () => {
       const s = gl.statusesOf(shop, sha).find((x) => x.name === "sparki");
