@@ -22,6 +22,8 @@ import { reportGitHubDeployments } from "../server/use-cases/report-github-deplo
 import { describeError, type Logger } from "./log.js";
 
 export const MAX_ATTEMPTS = 5;
+/** One report's time in the consumer, GitHub's retries included. */
+const REPORT_TIMEOUT_MS = 10_000;
 /** At most this much of a failed job's log is read for its last lines. */
 const TAIL_BYTES = 64 * 1024;
 
@@ -39,7 +41,8 @@ export async function reportToGitHub(env: Bindings, target: GitHubTarget, log: L
       const deps: GitHubReportDeps = {
         db,
         app: { appId: config.GITHUB_APP_ID, privateKey: config.GITHUB_APP_PRIVATE_KEY },
-        transport: { apiUrl: config.GITHUB_API_URL },
+        // Bounded: the queue brings a slow report back later instead of holding the batch.
+        transport: { apiUrl: config.GITHUB_API_URL, signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) },
         publicUrl: config.PUBLIC_URL,
         failureOf: (buildId) => failureOf(env, buildId),
       };
@@ -56,7 +59,10 @@ export async function reportToGitHub(env: Bindings, target: GitHubTarget, log: L
       await close();
     }
   } catch (err) {
-    again = (err instanceof GitHubApiError && err.retryable) || (err instanceof SparkiError && err.code === "database_unavailable");
+    again =
+      (err instanceof GitHubApiError && err.retryable) ||
+      (err instanceof SparkiError && err.code === "database_unavailable") ||
+      (err instanceof Error && err.name === "TimeoutError");
     log.warn(`GitHub report for ${what} failed${again && attempt < MAX_ATTEMPTS ? "; will retry" : ""}`, { ...describeError(err) });
   }
   if (!again || attempt >= MAX_ATTEMPTS) return;
