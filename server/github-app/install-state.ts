@@ -17,7 +17,12 @@ export interface InstallState {
   userId: string;
 }
 
-const Claims = z.object({ sub: z.uuid(), wid: z.uuid() });
+/** A verified state: also when it was issued (seconds), which the setup compares with the installation's birth. */
+export interface VerifiedInstallState extends InstallState {
+  issuedAt: number;
+}
+
+const Claims = z.object({ sub: z.uuid(), wid: z.uuid(), iat: z.number().int() });
 
 const keys = new Map<string, Promise<CryptoKey>>();
 function keyOf(secret: string): Promise<CryptoKey> {
@@ -47,11 +52,11 @@ export async function signInstallState(state: InstallState, secret: string, now 
 }
 
 /** The state's workspace and user; a forged, altered or expired state is one 400 problem. */
-export async function verifyInstallState(token: string, secret: string): Promise<InstallState> {
+export async function verifyInstallState(token: string, secret: string): Promise<VerifiedInstallState> {
   try {
     const { payload } = await jwtVerify(token, await keyOf(secret), { algorithms: ["HS256"], issuer, audience });
     const claims = Claims.parse(payload);
-    return { workspaceId: claims.wid, userId: claims.sub };
+    return { workspaceId: claims.wid, userId: claims.sub, issuedAt: claims.iat };
   } catch (err) {
     throw new SparkiError("validation", {
       detail: "The install link's state is not valid (expired, altered, or not from this instance); start the installation again from Sparki.",

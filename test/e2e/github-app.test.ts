@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../dev/stack.js";
-import { FakeGitHub, type FakeInstallation } from "../fakes/github.ts";
+import { type FakeApp, FakeGitHub, type FakeInstallation } from "../fakes/github.ts";
 import { deliver, type Delivery, installationPayload, pushPayload } from "../fakes/github-webhooks.ts";
 import { E2E, oneStepYml, until } from "./support.js";
 
@@ -20,6 +20,8 @@ const gh = new FakeGitHub();
 const e2e = new E2E();
 const secret = `whsec-${crypto.randomUUID()}`;
 let inst: FakeInstallation;
+let othersInstallation: FakeInstallation;
+let app: FakeApp;
 let sha: string;
 let projectId: string;
 const gitEnv = {
@@ -35,7 +37,7 @@ const builds = async () => (await e2e.api("GET", `/v1/projects/${projectId}/buil
 
 beforeAll(async () => {
   await gh.start();
-  const app = gh.addApp({ slug: "sparki-e2e" });
+  app = gh.addApp({ slug: "sparki-e2e" });
   await e2e.start({
     vars: {
       GITHUB_APP_ID: String(app.id),
@@ -57,7 +59,8 @@ beforeAll(async () => {
   await exec("git", ["clone", "--quiet", "--bare", work, gitDir], { env: gitEnv });
   gh.addRepo("acme/shop", { gitDir, defaultBranch: "main", refs: { main: sha } });
   gh.addRepo("acme/other");
-  inst = gh.install(app, "acme");
+  // Someone else's installation of the app, made an hour before our install link.
+  othersInstallation = gh.install(app, "victim-org", { createdAt: new Date(Date.now() - 3_600_000) });
 }, 240_000);
 
 afterAll(async () => {
@@ -67,9 +70,6 @@ afterAll(async () => {
 
 describe("GitHub App on the local stack", () => {
   it("records the installation, links it through the signed state, and imports the repository from GitHub", async () => {
-    const created = await post(deliver(secret, "installation", installationPayload(gh, { action: "created", installationId: inst.id })));
-    expect(created.status).toBe(202);
-
     const link = await fetch(`${e2e.stack.apiUrl}/v1/integrations/github/install?workspaceId=${e2e.workspaceId}`, {
       headers: { authorization: `Bearer ${e2e.token}`, accept: "application/json" },
     });
@@ -77,13 +77,21 @@ describe("GitHub App on the local stack", () => {
     const { url } = (await link.json()) as { url: string };
     expect(url.startsWith(`${gh.webUrl}/apps/sparki-e2e/installations/new?state=`)).toBe(true);
     const state = new URL(url).searchParams.get("state") ?? "";
+    const setupUrl = (installationId: number) =>
+      `${e2e.stack.apiUrl}/v1/integrations/github/setup?installation_id=${installationId}&setup_action=install&state=${encodeURIComponent(state)}`;
+
+    // The redirect's installation_id is the caller's to choose: another account's earlier
+    // installation, put there by hand, links nothing.
+    const hijack = await fetch(setupUrl(othersInstallation.id), { redirect: "manual" });
+    expect(hijack.status, await hijack.clone().text()).toBe(403);
+    expect((await e2e.api("GET", `/v1/workspaces/${e2e.workspaceId}/github/installations`)).body.items).toEqual([]);
+
+    // The user installs the app on GitHub through the link; GitHub announces it.
+    inst = gh.install(app, "acme");
+    const created = await post(deliver(secret, "installation", installationPayload(gh, { action: "created", installationId: inst.id })));
+    expect(created.status).toBe(202);
     // GitHub sends the browser back to the setup URL with the installation and the state.
-    const setup = await fetch(
-      `${e2e.stack.apiUrl}/v1/integrations/github/setup?installation_id=${inst.id}&setup_action=install&state=${encodeURIComponent(state)}`,
-      {
-        redirect: "manual",
-      },
-    );
+    const setup = await fetch(setupUrl(inst.id), { redirect: "manual" });
     expect(setup.status, `${await setup.clone().text()}\n${e2e.diagnostics()}`).toBe(302);
     expect(setup.headers.get("location")).toContain(`/w/${e2e.workspaceId}/projects?github=linked`);
 

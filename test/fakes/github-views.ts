@@ -39,6 +39,7 @@ export interface FakeInstallation {
   permissions: Record<string, string>;
   events: string[];
   suspended: boolean;
+  createdAt: Date;
 }
 
 export interface Urls {
@@ -128,8 +129,8 @@ export function installationView(i: FakeInstallation, account: FakeUser, appSlug
     target_type: account.type === "Organization" ? "Organization" : "User",
     permissions: i.permissions,
     events: i.events,
-    created_at: ISO,
-    updated_at: ISO,
+    created_at: i.createdAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    updated_at: i.createdAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
     single_file_name: null,
     suspended_by: null,
     suspended_at: i.suspended ? ISO : null,

@@ -172,7 +172,7 @@ export class FakeGitHub implements RepoApiState {
   }
 
   /** Installs `app` on `account`: every repository of it, or only `repositories` (full names). */
-  install(app: FakeApp, account: string, o: { repositories?: string[]; permissions?: Record<string, string> } = {}): FakeInstallation {
+  install(app: FakeApp, account: string, o: { repositories?: string[]; permissions?: Record<string, string>; createdAt?: Date } = {}): FakeInstallation {
     if (!this.users.has(account.toLowerCase())) this.addUser(account);
     const inst: FakeInstallation = {
       id: this.nextId(),
@@ -183,6 +183,7 @@ export class FakeGitHub implements RepoApiState {
       permissions: o.permissions ?? { ...app.permissions },
       events: app.events,
       suspended: false,
+      createdAt: o.createdAt ?? new Date(),
     };
     this.installations.set(inst.id, inst);
     return inst;

@@ -87,6 +87,9 @@ githubRoutes.openapi(
   },
 );
 
+/** GitHub's clock and ours may differ by a few seconds (both keep NTP time); more would widen the window. */
+const installClockSkewSeconds = 30;
+
 const SetupQuery = z.object({
   installation_id: z.coerce.number().int().positive().optional(),
   setup_action: z.enum(["install", "update", "request"]),
@@ -100,9 +103,9 @@ githubRoutes.openapi(
     tags: ["github"],
     summary: "The app's setup URL: GitHub returns here after an installation; links it to the state's workspace",
     description:
-      "No bearer token (it is a browser redirect from GitHub): the signed `state` from `/install` names the workspace and the user, who must still be its owner or admin. The installation is checked with the app's JWT, and one linked to another workspace is refused.",
+      "No bearer token (it is a browser redirect from GitHub): the signed `state` from `/install` names the workspace and the user, who must still be its owner or admin. The installation is checked with the app's JWT; one linked to another workspace is refused, and so is one made before the state was issued (the redirect's installation_id is not proof that the user made it).",
     request: { query: SetupQuery },
-    responses: { 302: { description: "Back to the dashboard" }, ...problems(400, 404, 409) },
+    responses: { 302: { description: "Back to the dashboard" }, ...problems(400, 403, 404, 409) },
   }),
   async (c) => {
     const query = c.req.valid("query");
@@ -144,6 +147,16 @@ githubRoutes.openapi(
       const [existing] = await tx.select().from(githubInstallations).where(eq(githubInstallations.id, installationId)).for("update");
       if (existing?.workspaceId && existing.workspaceId !== state.workspaceId && !existing.deletedAt)
         throw new SparkiError("conflict", { detail: `Installation ${installationId} is linked to another workspace; unlink it there first.` });
+      // The redirect's installation_id is only a query parameter: anyone can put another account's
+      // id there. The state proves who started the install, not which installation they made, so
+      // only an installation born after the state was issued (the one this link led to), or one
+      // this workspace already holds, is linked.
+      const linkedHere = existing?.workspaceId === state.workspaceId && !existing.deletedAt;
+      const bornAfterLink = Date.parse(installation.created_at) / 1000 >= state.issuedAt - installClockSkewSeconds;
+      if (!linkedHere && !bornAfterLink)
+        throw new SparkiError("forbidden", {
+          detail: `Installation ${installationId} existed before this install link was made, so nothing proves it is yours; install the app from Sparki's link (Connect GitHub) to link a new installation.`,
+        });
       const now = new Date();
       const values = {
         accountLogin: account.login,

@@ -34,6 +34,7 @@ export const Installation = z.object({
   repository_selection: z.enum(["all", "selected"]),
   permissions: z.record(z.string(), z.string()),
   suspended_at: z.string().nullable().optional(),
+  created_at: z.iso.datetime({ offset: true }),
 });
 export type Installation = z.infer<typeof Installation>;
 
