@@ -70,6 +70,8 @@ export default defineConfig({
                 SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                 // Sites on their own hosts (server/sites/hosts.ts); the API is http://sparki.test.
                 SITES_ORIGIN: "http://sites.test",
+                // Nothing listens there: routes and the queue consumer never reach a real GitLab.
+                GITLAB_URL: "http://127.0.0.1:9",
                 // The GitHub App on, with nothing listening at its API: tests that reach GitHub use the
                 // fake from the node project (test/e2e/github-app.test.ts).
                 GITHUB_APP_ID: "1",
@@ -77,8 +79,6 @@ export default defineConfig({
                 GITHUB_WEBHOOK_SECRET: "github-webhook-secret-for-tests",
                 GITHUB_APP_SLUG: "sparki-test",
                 GITHUB_API_URL: "http://127.0.0.1:9/api/v3",
-                // Nothing listens there: routes and the queue consumer never reach a real GitLab.
-                GITLAB_URL: "http://127.0.0.1:9",
               },
             },
           }),

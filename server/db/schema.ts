@@ -151,9 +151,7 @@ export const builds = pgTable(
     index("idx_builds_project_page").on(t.projectId, t.createdAt.desc(), t.id.desc()),
     uniqueIndex("uq_builds_project_number").on(t.projectId, t.number),
     // A trigger's lookup of the older builds it supersedes: only unfinished ones are indexed.
-    index("idx_builds_supersede")
-      .on(t.supersedeKey, t.number)
-      .where(sql`${t.supersedeKey} is not null and ${t.status} in ('queued', 'running')`),
+    index("idx_builds_supersede").on(t.supersedeKey, t.number).where(sql`${t.supersedeKey} is not null and ${t.status} in ('queued', 'running')`),
   ],
 );
 
