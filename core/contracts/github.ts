@@ -17,7 +17,10 @@ export const GitHubInstallation = z
   .meta({ id: "GitHubInstallation" });
 export type GitHubInstallation = z.infer<typeof GitHubInstallation>;
 
-export const GitHubInstallations = z.object({ items: z.array(GitHubInstallation), trustForkPullRequests: z.boolean() }).meta({ id: "GitHubInstallations" });
+/** `configured`: whether this instance has a GitHub App at all (without one, `items` is empty). */
+export const GitHubInstallations = z
+  .object({ configured: z.boolean(), items: z.array(GitHubInstallation), trustForkPullRequests: z.boolean() })
+  .meta({ id: "GitHubInstallations" });
 
 /** Whether pull requests from forks build with the project's secrets and may deploy (owners and admins; off by default). */
 export const GitHubSettings = z.strictObject({ trustForkPullRequests: z.boolean() }).meta({ id: "GitHubSettings" });

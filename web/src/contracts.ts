@@ -33,6 +33,7 @@ export const Member = obj({ userId: str, email: str, name: nullable(str), role: 
 
 /** The linked GitHub installations (the dashboard reads only which repositories they reach). */
 export const GitHubInstallations = obj({
+  configured: bool,
   items: arr(obj({ id: num, accountLogin: str, repositories: arr(obj({ id: num, fullName: str, private: bool })) })),
   trustForkPullRequests: bool,
 });

@@ -22,7 +22,7 @@ import { githubInstallationRepositories, githubInstallations, memberships, proje
 import { addRepositories } from "../../server/github-app/deliver.js";
 import { installStateTtlSeconds, signInstallState, verifyInstallState } from "../../server/github-app/install-state.js";
 import { toQueued } from "../../server/github-app/queued-event.js";
-import { requireGitHubApp } from "../../server/github-app/settings.js";
+import { gitHubAppOf, requireGitHubApp } from "../../server/github-app/settings.js";
 import { GitHubClient } from "../../server/integrations/github/api.ts";
 import { getInstallation, mintInstallationToken } from "../../server/integrations/github/app-auth.ts";
 import { GitHubApiError } from "../../server/integrations/github/http.ts";
@@ -225,9 +225,11 @@ githubRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    requireGitHubApp(c.var.config);
     await authorize(c, id, "workspace:read", { type: "workspace", id });
     const db = await c.var.db();
+    const [ws] = await db.select({ trust: workspaces.trustForkPullRequests }).from(workspaces).where(eq(workspaces.id, id));
+    // Asked by every dashboard visit to a projects page: "not configured" is an answer, not an error.
+    if (gitHubAppOf(c.var.config) === null) return c.json({ configured: false, items: [], trustForkPullRequests: ws?.trust ?? false }, 200);
     const rows = await db
       .select()
       .from(githubInstallations)
@@ -254,8 +256,7 @@ githubRoutes.openapi(
       linkedAt: r.linkedAt?.toISOString() ?? null,
       repositories: repos.filter((x) => x.installationId === r.id).map((x) => ({ id: x.repositoryId, fullName: x.fullName, private: x.private })),
     }));
-    const [ws] = await db.select({ trust: workspaces.trustForkPullRequests }).from(workspaces).where(eq(workspaces.id, id));
-    return c.json({ items, trustForkPullRequests: ws?.trust ?? false }, 200);
+    return c.json({ configured: true, items, trustForkPullRequests: ws?.trust ?? false }, 200);
   },
 );
 

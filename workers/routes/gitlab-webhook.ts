@@ -21,7 +21,7 @@ import { checkGitUrl } from "../../core/git-url.ts";
 import { gitlabLinks, projects, workspaces } from "../../server/db/schema.js";
 import { openGitLabSecret } from "../../server/integrations/gitlab/link-secrets.js";
 import type { MergeRequestEvent, PushEvent } from "../../server/integrations/gitlab/webhook-events.js";
-import { receiveWebhook, WebhookRejected } from "../../server/integrations/gitlab/webhooks.js";
+import { discardBody, receiveWebhook, WebhookRejected } from "../../server/integrations/gitlab/webhooks.js";
 import { type BuildProject, triggerBuild } from "../../server/use-cases/trigger-build.js";
 import { claimDelivery, type DeliveryRow, DuplicateDelivery, findDelivery } from "../../server/webhooks/deliveries.js";
 import type { AppEnv } from "../app-env.js";
@@ -129,7 +129,10 @@ gitlabWebhookRoutes.post(path.replace("{projectId}", ":projectId"), async (c) =>
   try {
     received = await receiveWebhook(c.req.raw, { token: found && id.success ? opened : null, gitlabProjectId: found?.gitlabProjectId ?? null });
   } catch (err) {
-    if (err instanceof WebhookRejected) c.var.log.warn(`GitLab delivery refused: ${err.reason}`, { projectId: c.req.param("projectId") });
+    if (err instanceof WebhookRejected) {
+      c.var.log.warn(`GitLab delivery refused: ${err.reason}`, { projectId: c.req.param("projectId") });
+      await discardBody(c.req.raw);
+    }
     throw err;
   }
   if (!found || !id.success) throw new SparkiError("unauthenticated", { detail: "No such GitLab link." });

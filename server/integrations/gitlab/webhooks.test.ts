@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { deliveryHeaders, type HookProject, mergeRequestPayload, pushPayload } from "../../../test/fakes/gitlab-hooks.ts";
 import { type GitLabEvent, type IgnoredEvent, ZERO_SHA } from "./webhook-events.ts";
-import { deliveryIdOf, newHookToken, receiveWebhook, tokenMatches, WebhookRejected } from "./webhooks.ts";
+import { deliveryIdOf, discardBody, newHookToken, receiveWebhook, tokenMatches, WebhookRejected } from "./webhooks.ts";
 
 const BASE = "https://gitlab.example.com";
 const shop: HookProject = { id: 42, path_with_namespace: "acme/shop", default_branch: "main", visibility: "private" };
@@ -47,6 +47,9 @@ describe("the token check", () => {
     expect(err).toBeInstanceOf(WebhookRejected);
     expect((err as WebhookRejected).reason).toBe("wrong_token");
     expect((err as WebhookRejected).status).toBe(401);
+    expect(req.bodyUsed).toBe(false);
+    // The route then drops the unread body, so the connection ends cleanly under the 401.
+    await discardBody(req);
     expect(req.bodyUsed).toBe(true);
   });
 });

@@ -89,11 +89,32 @@ export function deliveryIdOf(headers: Headers): string | null {
 /** Checks the token; reads nothing of the body when it does not match. Throws only WebhookRejected. */
 export async function checkToken(req: Request, hook: HookConfig): Promise<void> {
   const received = req.headers.get("x-gitlab-token");
+  // Refused without touching the body; the route drops it (discardBody) before answering.
   if (await tokenMatches(received, hook.token)) return;
-  await req.body?.cancel();
   if (received === null || received === "")
     throw new WebhookRejected("missing_token", "X-Gitlab-Token is missing: set the secret token Sparki showed on the webhook");
   throw new WebhookRejected("wrong_token", "X-Gitlab-Token does not match this project's webhook");
+}
+
+/**
+ * Reads and drops a refused request's unread body (at most `max` bytes, then cancels). Cancelling at once
+ * made workerd reset the connection under the answer, which wrangler dev reported to GitLab as a
+ * 503 "worker restarted mid-request" instead of the 401.
+ */
+export async function discardBody(req: Request, max = MAX_WEBHOOK_BYTES): Promise<void> {
+  if (!req.body || req.bodyUsed) return;
+  const reader = req.body.getReader();
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      size += value.byteLength;
+      if (size > max) return void (await reader.cancel());
+    }
+  } catch {
+    // The sender went away: nothing left to drop.
+  }
 }
 
 /** Reads a request's body up to `max` bytes; past it, WebhookRejected("too_large") without reading on. */
@@ -157,7 +178,6 @@ export async function receiveWebhook(
         ? "Idempotency-Key and X-Gitlab-Event-UUID are both missing or malformed"
         : null;
   if (missing !== null || deliveryId === null) {
-    await req.body?.cancel();
     throw new WebhookRejected("missing_header", missing ?? "no delivery id");
   }
   const body = await readBody(req, max);

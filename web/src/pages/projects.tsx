@@ -9,7 +9,7 @@ export function ProjectsPage({ workspaceId, canWrite }: { workspaceId: string; c
   const projects = useAsync(() => get(`/v1/workspaces/${workspaceId}/projects?limit=100`, page(Project)), [workspaceId]);
   const [form, setForm] = useState({ name: "", gitUrl: "", defaultBranch: "main" });
   const [run, busy, error] = useAction();
-  // 404 when GitHub is not configured on this instance: then the import form stays hidden.
+  // `configured` is false when this instance has no GitHub App: then the import form stays hidden.
   const github = useAsync(() => get(`/v1/workspaces/${workspaceId}/github/installations`, GitHubInstallations), [workspaceId]);
   const [repository, setRepository] = useState("");
   const [importing, importBusy, importError] = useAction();
@@ -49,7 +49,7 @@ export function ProjectsPage({ workspaceId, canWrite }: { workspaceId: string; c
           </li>
         ))}
       </ul>
-      {canWrite && github.data && (
+      {canWrite && github.data?.configured && (
         <form class="card stack" onSubmit={importRepo}>
           <h2>Import from GitHub</h2>
           {reachable.length === 0 ? (
