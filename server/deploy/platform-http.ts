@@ -7,6 +7,7 @@
  * call and redirect against the platform's documented origin (outbound guard) and reads artifacts
  * from R2. Its refusal (OutboundRefused) is passed through untouched and never retried.
  */
+import { readCapped } from "../http/read-capped.ts";
 import { z } from "zod";
 import { type DeployContext, PlatformError, type PlatformId } from "../../core/deploy/adapter.ts";
 import { OutboundRefused } from "../../core/net/outbound.ts";
@@ -153,28 +154,4 @@ export class PlatformClient {
       ...(a.cause === undefined ? {} : { cause: a.cause }),
     });
   }
-}
-
-/** The body as text, or null past `max` bytes (by Content-Length or as it streams in). */
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (Number(res.headers.get("content-length") ?? 0) > max) {
-    await res.body?.cancel();
-    return null;
-  }
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
 }

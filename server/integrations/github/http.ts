@@ -10,6 +10,7 @@
  * the retry budget is not slept: the error carries `retryAfterMs` for the caller (a queue retry).
  * Any other 403 (a missing permission) is final.
  */
+import { readCapped } from "../../http/read-capped.ts";
 import { z } from "zod";
 import { nextWait, parseRetryAfter, RETRY_BUDGET_MS, sleep as timerSleep } from "../../deploy/retry.ts";
 
@@ -168,28 +169,4 @@ function rateLimit(res: Response, message: string, now: number): number | null {
   // GitHub: "wait at least one minute" when a secondary limit names no time.
   if (/secondary rate limit/i.test(message)) return 60_000;
   return res.status === 429 ? 0 : null;
-}
-
-/** The body as text, or null past `max` bytes. */
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (Number(res.headers.get("content-length") ?? 0) > max) {
-    await res.body?.cancel();
-    return null;
-  }
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
 }

@@ -10,6 +10,7 @@
  * from parameter validation and `{"error", "error_description"}` from OAuth and scope checks. Its
  * rate limiter answers 429 in plain text ("Retry later") with Retry-After and RateLimit-Reset.
  */
+import { readCapped } from "../../http/read-capped.ts";
 import { z } from "zod";
 import { nextWait, parseRetryAfter, RETRY_BUDGET_MS, sleep as timerSleep } from "../../deploy/retry.ts";
 
@@ -167,28 +168,4 @@ function failure(label: string, res: Response, body: unknown, text: string): Att
 function resetHint(value: string | null, now: number): number | null {
   const at = Number(value);
   return value && Number.isFinite(at) && at > 0 ? Math.max(0, at * 1000 - now) : null;
-}
-
-/** The body as text, or null past `max` bytes. */
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (Number(res.headers.get("content-length") ?? 0) > max) {
-    await res.body?.cancel();
-    return null;
-  }
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
 }
