@@ -199,7 +199,10 @@ describe("a newcomer's journey", () => {
         await until("Deploy build #1");
         await press("y");
         await until("deploy: now");
-        await vi.waitFor(() => expect(screen().match(/✓ succeeded\s+main\s+[0-9a-f]{7}\s+manual/g)).toHaveLength(i + 1), { timeout: 60_000, interval: 200 });
+        await vi.waitFor(() => expect(screen().match(/✓ succeeded\s+main\s+[0-9a-f]{7}\s+manual/g) ?? [], screen()).toHaveLength(i + 1), {
+          timeout: 60_000,
+          interval: 200,
+        });
       }
       // The green build's own (push) deployment runs too; the newest (top, selected) must be done.
       const rows = () =>

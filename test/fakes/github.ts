@@ -90,7 +90,9 @@ export class FakeGitHub implements RepoApiState {
   webUrl = "";
   private server: Server | null = null;
   private failures: Failure | null = null;
-  private seq = 1000;
+  // GitHub's ids are unique across all of GitHub; a random base keeps two fakes' ids apart when
+  // their stacks share one database (the local-services pass).
+  private seq = 1000 + Math.floor(Math.random() * 1e6) * 1000;
   readonly repoApi = repoApi(this);
   private readonly web = webHost(this);
 

@@ -87,7 +87,8 @@ export class FakeGitLab implements OAuthState {
   /** Where the bare repositories live (`<root>/<path_with_namespace>.git`). */
   repoRoot = "";
   private server: Server | null = null;
-  private seq = 100;
+  // Ids are unique across the whole GitLab instance; a random base keeps two fakes apart in one database.
+  private seq = 100 + Math.floor(Math.random() * 1e6) * 1000;
   private failures: { status: number; retryAfter?: number; remaining: number; on?: string } | null = null;
 
   async start(): Promise<void> {
