@@ -556,3 +556,65 @@ export const githubDeployments = pgTable("github_deployments", {
   claimedAt: timestamp("claimed_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * A project's notification channel: an outgoing webhook (signed like the push hook) or a Slack
+ * incoming webhook, told of the events it subscribes to (server/notifications/). The URL is
+ * sealed like a project secret (a Slack webhook URL is itself the credential); `url_hint` is the
+ * part that may be shown (scheme and host). A webhook's signing key is sealed too: a receiver
+ * checks an HMAC with the key itself, so it cannot be hashed.
+ */
+export const notificationChannels = pgTable(
+  "notification_channels",
+  {
+    id: id(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    kind: varchar("kind", { length: 10 }).notNull(),
+    name: varchar("name", { length: 100 }).notNull(),
+    urlCiphertext: text("url_ciphertext").notNull(),
+    urlHint: varchar("url_hint", { length: 300 }).notNull(),
+    signingCiphertext: text("signing_ciphertext"),
+    events: jsonb("events").$type<string[]>().notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("idx_notification_channels_project").on(t.projectId), check("notification_channels_kind_check", sql`${t.kind} in ('webhook', 'slack')`)],
+);
+
+/**
+ * One notification sent (or being sent) to one channel: the payload, fixed when the event was
+ * detected so every attempt sends the same message, and what the last attempt got. Unique per
+ * (channel, occurrence) so a redelivered queue event notifies nobody twice. Pruned to the newest
+ * rows of each channel when new ones are added.
+ */
+export const notificationDeliveries = pgTable(
+  "notification_deliveries",
+  {
+    id: id(),
+    channelId: uuid("channel_id")
+      .notNull()
+      .references(() => notificationChannels.id, { onDelete: "cascade" }),
+    event: varchar("event", { length: 40 }).notNull(),
+    // What happened, once: e.g. `build.failed:<build id>`, `approval.waiting:<release id>:<stage>`.
+    occurrence: varchar("occurrence", { length: 200 }).notNull(),
+    payload: jsonb("payload").notNull(),
+    // pending: waiting for its next attempt; delivered; failed: given up (attempts used, or refused for good).
+    status: varchar("status", { length: 10 }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    responseStatus: integer("response_status"),
+    error: varchar("error", { length: 500 }),
+    createdAt: createdAt(),
+    lastAttemptAt: timestamp("last_attempt_at", { withTimezone: true }),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("uq_notification_deliveries_occurrence").on(t.channelId, t.occurrence),
+    index("idx_notification_deliveries_channel_page").on(t.channelId, t.createdAt.desc(), t.id.desc()),
+    check("notification_deliveries_status_check", sql`${t.status} in ('pending', 'delivered', 'failed')`),
+  ],
+);
