@@ -23,6 +23,7 @@ describe("permission matrix", () => {
 
   it("keeps push hooks to owners and admins", () => {
     expect(roles.filter((r) => can(r, "hooks:manage"))).toEqual(["owner", "admin"]);
+    expect(roles.filter((r) => can(r, "notifications:manage"))).toEqual(["owner", "admin"]);
   });
 
   it("keeps audit logs to owners and admins", () => {

@@ -24,6 +24,7 @@ export const permissions = [
   "secrets:write",
   "runners:manage",
   "hooks:manage",
+  "notifications:manage",
   "audit:read",
 ] as const;
 export type Permission = (typeof permissions)[number];
@@ -49,6 +50,8 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     "runners:manage",
     // A push hook's key starts builds of any commit on any branch without a login.
     "hooks:manage",
+    // A channel's URL receives what the project's builds and deployments do.
+    "notifications:manage",
     "audit:read",
   ]),
   // Developers deploy, cancel and roll back; approving a gated stage takes an admin or owner.

@@ -21,6 +21,7 @@ describe("token scopes", () => {
       "members:manage",
       "runners:manage",
       "hooks:manage",
+      "notifications:manage",
       "secrets:write",
       "deploy:configure",
       "workspace:update",

@@ -36,6 +36,8 @@ export const scopeOfPermission: Record<Permission, Scope> = {
   "runners:manage": "admin",
   // A push hook's key is a credential that starts builds.
   "hooks:manage": "admin",
+  // A channel's URL and signing key are credentials, and where the project's news goes.
+  "notifications:manage": "admin",
 };
 
 /** Whether a caller holding `held` may act where `needed` is required. */
