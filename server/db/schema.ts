@@ -14,7 +14,8 @@ export const users = pgTable("users", {
   id: id(),
   email: varchar("email", { length: 255 }).notNull().unique(),
   name: varchar("name", { length: 255 }),
-  passwordHash: varchar("password_hash", { length: 255 }).notNull(),
+  // Null for an account made by signing in with GitHub or GitLab (user_identities).
+  passwordHash: varchar("password_hash", { length: 255 }),
   emailVerified: boolean("email_verified").notNull().default(false),
   // Access tokens issued before this instant are refused (password change, "log out everywhere").
   sessionsRevokedAt: timestamp("sessions_revoked_at", { withTimezone: true }),
@@ -617,4 +618,48 @@ export const notificationDeliveries = pgTable(
     index("idx_notification_deliveries_channel_page").on(t.channelId, t.createdAt.desc(), t.id.desc()),
     check("notification_deliveries_status_check", sql`${t.status} in ('pending', 'delivered', 'failed')`),
   ],
+);
+
+/**
+ * A GitHub or GitLab account a user signs in with (workers/routes/oauth.ts). The provider's
+ * numeric id, not the login or email, names the account: both can change hands.
+ */
+export const userIdentities = pgTable(
+  "user_identities",
+  {
+    id: id(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: varchar("provider", { length: 20 }).notNull(),
+    providerUserId: varchar("provider_user_id", { length: 64 }).notNull(),
+    login: varchar("login", { length: 255 }).notNull(),
+    email: varchar("email", { length: 255 }),
+    linkedAt: timestamp("linked_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("uq_user_identities_provider_account").on(t.provider, t.providerUserId),
+    // One account per provider per user: "unlink GitHub" names exactly one.
+    uniqueIndex("uq_user_identities_user_provider").on(t.userId, t.provider),
+    check("user_identities_provider_check", sql`${t.provider} in ('github', 'gitlab')`),
+  ],
+);
+
+/**
+ * A sign-in with GitHub or GitLab under way: the `state` sent to the provider (hashed), the PKCE
+ * verifier, and the hash of the nonce in the browser's cookie that started it. The callback
+ * deletes the row as it reads it, so a state works once; rows live ten minutes.
+ */
+export const oauthFlows = pgTable(
+  "oauth_flows",
+  {
+    stateHash: varchar("state_hash", { length: 64 }).primaryKey(),
+    provider: varchar("provider", { length: 20 }).notNull(),
+    codeVerifier: varchar("code_verifier", { length: 128 }).notNull(),
+    browserHash: varchar("browser_hash", { length: 64 }).notNull(),
+    returnTo: varchar("return_to", { length: 1024 }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("idx_oauth_flows_expires").on(t.expiresAt)],
 );

@@ -17,8 +17,11 @@ function decoyHash(cost: number): Promise<string> {
   return decoy;
 }
 
-/** Checks a password against a stored hash, or against a decoy when there is no such user. */
-export async function verifyPassword(password: string, hash: string | undefined, cost: number): Promise<boolean> {
+/**
+ * Checks a password against a stored hash, or against a decoy when there is no such user or the
+ * account has no password (made by signing in with GitHub or GitLab): the same time either way.
+ */
+export async function verifyPassword(password: string, hash: string | null | undefined, cost: number): Promise<boolean> {
   const ok = await bcrypt.compare(password, hash ?? (await decoyHash(cost)));
-  return hash !== undefined && ok;
+  return hash != null && ok;
 }
