@@ -41,6 +41,8 @@ const labels: Record<Series, string> = {
 
 interface Row {
   answered: number;
+  /** The build row's created_at (the inserting transaction's start, Postgres' now(); PGlite runs in this process). */
+  row: number;
   planClaim: number;
   stepsClaim: number;
   toStep: number;
@@ -165,7 +167,13 @@ async function main(): Promise<string> {
       // The queue reports the build's end to GitHub; let that finish before the next trigger.
       const reported = await poll(() => [...gh.repoApi.checkRuns.values()].some((c) => c.external_id === buildId && c.status === "completed"), 10_000);
       if (!reported) unreported++;
-      return { answered: answered - sent, planClaim: plan.event.at - sent, stepsClaim: steps.event.at - sent, toStep: started - sent };
+      return {
+        answered: answered - sent,
+        row: Date.parse(end.createdAt) - sent,
+        planClaim: plan.event.at - sent,
+        stepsClaim: steps.event.at - sent,
+        toStep: started - sent,
+      };
     };
 
     console.log(`${sizeLabel}: ${pushes} rounds of ${series.length} builds (${series.join(", ")}) after ${warmup} warm-up rounds; runner pid ${runner.pid}`);
