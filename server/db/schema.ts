@@ -215,7 +215,8 @@ export const runnerRegistrationTokens = pgTable(
 /**
  * A deployment as the API names it: one request to put a build on its stages, driven by one
  * DeploymentOrchestrator. A green build of a deploying branch makes one ("push"; at most one per
- * build), `POST /v1/builds/:id/deploy` makes more ("manual").
+ * build), `POST /v1/builds/:id/deploy` makes more ("manual"), a green build of an open pull
+ * request its preview ("preview", on the stage `pr-<number>` alone).
  */
 export const releases = pgTable(
   "releases",
@@ -237,7 +238,7 @@ export const releases = pgTable(
   (t) => [
     index("idx_releases_project_page").on(t.projectId, t.createdAt.desc(), t.id.desc()),
     uniqueIndex("uq_releases_push_build").on(t.buildId).where(sql`${t.trigger} = 'push'`),
-    check("releases_trigger_check", sql`${t.trigger} in ('push', 'manual')`),
+    check("releases_trigger_check", sql`${t.trigger} in ('push', 'manual', 'preview')`),
   ],
 );
 
@@ -557,6 +558,28 @@ export const githubDeployments = pgTable("github_deployments", {
   claimedAt: timestamp("claimed_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * A GitHub pull request that may have a preview (server/use-cases/start-preview.ts): written by
+ * its opened, synchronize and reopened deliveries, closed by its closed one. A green build of the
+ * pull request deploys to its `pr-<number>` stage only while the row is open, and a closed row
+ * hides that stage from the sites origin at once (server/deploy/aliases.ts), whatever deployment
+ * of it may still finish. `opened_at` is the start of the latest open spell: a preview rolls back
+ * only to a deployment of that spell (an earlier one's files were deleted at the close).
+ */
+export const pullRequestPreviews = pgTable(
+  "pull_request_previews",
+  {
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    openedAt: timestamp("opened_at", { withTimezone: true }).notNull().defaultNow(),
+    closedAt: timestamp("closed_at", { withTimezone: true }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.number] }), check("pull_request_previews_number_check", sql`${t.number} > 0`)],
+);
 
 /**
  * A project's notification channel: an outgoing webhook (signed like the push hook) or a Slack
