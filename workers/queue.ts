@@ -12,6 +12,7 @@ import { deliverGitHubEvent } from "../server/github-app/deliver.js";
 import { QueuedGitHubEvent } from "../server/github-app/queued-event.js";
 import { reportToGitLab } from "./gitlab-status.js";
 import { reportToGitHub } from "./github-reports.js";
+import { deliverNotification, notifyChannels } from "./notifications.js";
 
 /**
  * Consumer of `sparki-events`. A message that does not parse can never succeed, so it goes
@@ -48,6 +49,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
           log.info(`build ${event.buildId} ${event.status}`, { build_id: event.buildId, project_id: event.projectId });
           await reportToGitLab(env, event.buildId, log);
           await reportToGitHub(env, { buildId: event.buildId }, log);
+          await notifyChannels(env, { buildId: event.buildId, status: event.status }, log);
           const outcome = event.status === "succeeded" ? await deployPush(env, event.buildId) : "done";
           if (outcome === "later") message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
           else message.ack();
@@ -77,6 +79,12 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
         }
         case "deployment.changed":
           await reportToGitHub(env, { releaseId: event.releaseId }, log);
+          await notifyChannels(env, { releaseId: event.releaseId }, log);
+          message.ack();
+          break;
+        case "notify.deliver":
+          // Postgres down before the attempt was claimed: the queue retries this same attempt.
+          await deliverNotification(env, event.deliveryId, event.attempt, log);
           message.ack();
           break;
         case "github.report":

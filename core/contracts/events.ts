@@ -34,5 +34,8 @@ export const SparkiEvent = z.discriminatedUnion("type", [
     attempt: z.number().int().min(1).max(10),
     ...base,
   }),
+  // One notification to one channel (notification_deliveries row), sent again with a growing
+  // delay while its channel answers 429, 5xx or nothing; `attempt` is the attempt this message makes.
+  z.object({ type: z.literal("notify.deliver"), deliveryId: z.uuid(), attempt: z.number().int().min(1).max(10), ...base }),
 ]);
 export type SparkiEvent = z.infer<typeof SparkiEvent>;
