@@ -30,6 +30,7 @@ function deploymentWith(events: DeploymentEventView[], status: Deployment["statu
     status,
     reason: status === "failed" ? "health checks failed" : null,
     trigger: "manual",
+    pullRequest: null,
     createdAt: at,
     completedAt: null,
     stages: [

@@ -8,6 +8,8 @@ import { configOf, type Bindings } from "../server/config.js";
 import { describeError, Logger } from "./log.js";
 import { restartBuild } from "../server/use-cases/trigger-build.js";
 import { buildWithProject, startDeployment } from "../server/use-cases/start-deployment.js";
+import { startPreview } from "../server/use-cases/start-preview.js";
+import { removePreview } from "../server/use-cases/close-preview.js";
 import { deliverGitHubEvent } from "../server/github-app/deliver.js";
 import { QueuedGitHubEvent } from "../server/github-app/queued-event.js";
 import { reportToGitLab } from "./gitlab-status.js";
@@ -77,6 +79,21 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
           message.ack();
           break;
         }
+        case "preview.closed": {
+          const removed = await removeClosedPreview(env, event.projectId, event.pullRequest);
+          for (const releaseId of removed?.releases ?? []) await reportToGitHub(env, { releaseId }, log);
+          // Files a sweep could not reach, and what was in flight during the first: once more, later.
+          if (removed && (removed.more || event.sweep === 1))
+            await env.EVENTS.send({ ...event, sweep: removed.more ? event.sweep : 2 }, { delaySeconds: removed.more ? 0 : PREVIEW_SWEEP_DELAY_S });
+          message.ack();
+          log.info(
+            removed
+              ? `preview of pull request #${event.pullRequest}: ${removed.cancelled} cancelled, ${removed.deleted} objects removed (sweep ${event.sweep})`
+              : `pull request #${event.pullRequest} is open again: preview kept`,
+            { project_id: event.projectId },
+          );
+          break;
+        }
         case "deployment.changed":
           await reportToGitHub(env, { releaseId: event.releaseId }, log);
           await notifyChannels(env, { releaseId: event.releaseId }, log);
@@ -119,8 +136,12 @@ async function deployPush(env: Bindings, buildId: string): Promise<string> {
     const row = await buildWithProject(db, buildId);
     if (!row) return "done";
     if (row.build.status !== "succeeded") return "later";
-    // Pull request builds never deploy on their own (previews will); an untrusted one never deploys.
-    if (row.build.untrusted || row.build.pullRequest !== null) return "done";
+    if (row.build.untrusted) return "done";
+    // A pull request's build deploys only its own preview, never the project's stages.
+    if (row.build.pullRequest !== null) {
+      const preview = await startPreview(env, db, row.build, row.project);
+      return "releaseId" in preview ? preview.releaseId : "done";
+    }
     const started = await startDeployment(env, db, { build: row.build, project: row.project, trigger: "push", actorId: null });
     return started ? started.init.releaseId : "done";
   });
@@ -135,6 +156,15 @@ async function withDb<T>(env: Bindings, work: (db: Db) => Promise<T>): Promise<T
   } finally {
     await close();
   }
+}
+
+/** The second sweep of a closed preview comes this long after the first (a deployment in flight has finished by then). */
+const PREVIEW_SWEEP_DELAY_S = 600;
+
+async function removeClosedPreview(env: Bindings, projectId: string, pullRequest: number) {
+  const config = configOf(env);
+  const cache = new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, () => undefined, isolateMemo(config.ISOLATE_CACHE_TTL_MS));
+  return withDb(env, (db) => removePreview({ env, db, cache, bucket: env.ARTIFACTS }, projectId, pullRequest));
 }
 
 /**

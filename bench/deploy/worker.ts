@@ -62,6 +62,7 @@ async function minimalDeploy(request: Request, env: Bindings): Promise<Response>
     commitSha: null,
     branch: "main",
     trigger: "manual",
+    pullRequest: null,
     actorId: null,
     createdAt: started,
     stages: [stage],

@@ -119,6 +119,7 @@ export const deploymentSummary: DeploymentSummary = {
   status: "awaiting_approval",
   reason: null,
   trigger: "push",
+  pullRequest: null,
   createdAt: at,
   completedAt: null,
 };

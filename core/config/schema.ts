@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { FrameworkIdSchema, LanguageSchema, PackageManagerSchema } from "../detect/schema.ts";
+import { PREVIEW_STAGE } from "../deploy/preview.ts";
 
 const kebab = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const command = z.string().min(1).nullable();
@@ -63,6 +64,7 @@ export const DeploymentSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
+    if (PREVIEW_STAGE.test(d.stage)) ctx.addIssue({ code: "custom", path: ["stage"], message: "stage names pr-<number> are kept for pull request previews" });
     if (d.platform === "script" && !d.script) ctx.addIssue({ code: "custom", path: ["script"], message: "platform script needs a script to run" });
     if (d.strategy === "canary" && !d.canarySteps)
       ctx.addIssue({ code: "custom", path: ["canarySteps"], message: "strategy canary needs canarySteps, e.g. [10, 50, 100]" });

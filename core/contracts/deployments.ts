@@ -61,8 +61,13 @@ export const DeploymentSummary = z
     status: DeploymentStatus,
     /** Why it failed, was cancelled or rolled back. */
     reason: z.string().nullable(),
-    /** "push" when a green build started it, "manual" for POST /v1/builds/:id/deploy. */
-    trigger: z.enum(["push", "manual"]),
+    /**
+     * "push" when a green build started it, "manual" for POST /v1/builds/:id/deploy, "preview" for
+     * a pull request's preview (its one stage is `pr-<number>`).
+     */
+    trigger: z.enum(["push", "manual", "preview"]),
+    /** The pull request a preview deployment is for; null for every other deployment. */
+    pullRequest: z.number().int().nullable(),
     createdAt: Timestamp,
     completedAt: Timestamp.nullable(),
   })

@@ -25,6 +25,15 @@ export const SparkiEvent = z.discriminatedUnion("type", [
   // A DeploymentOrchestrator's stage changed (status or URL) and Postgres has it: the git hosts'
   // deployment statuses follow (workers/github-reports.ts).
   z.object({ type: z.literal("deployment.changed"), releaseId: z.uuid(), projectId: z.uuid(), ...base }),
+  // A pull request closed: its preview is removed (server/use-cases/close-preview.ts). `sweep` 1
+  // is sent by the close's delivery, 2 a while later for what was in flight during the first.
+  z.object({
+    type: z.literal("preview.closed"),
+    projectId: z.uuid(),
+    pullRequest: z.number().int().positive(),
+    sweep: z.number().int().min(1).max(2),
+    ...base,
+  }),
   // A GitHub report (a build's check run, or a deployment's statuses) tried again after GitHub or
   // Postgres failed; `attempt` bounds the retries. Exactly one of buildId and releaseId.
   z.object({

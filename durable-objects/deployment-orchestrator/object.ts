@@ -259,6 +259,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       status: state.status,
       reason: state.reason,
       trigger: init.trigger,
+      pullRequest: init.pullRequest ?? null,
       createdAt: new Date(init.createdAt).toISOString(),
       completedAt: iso(meta.completedAt),
       stages: state.stages.map((s, i) => {

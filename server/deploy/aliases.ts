@@ -1,9 +1,9 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Cache } from "../cache/cache.js";
 import { ttl } from "../cache/keys.js";
 import type { Db } from "../db/client.js";
-import { projects, siteAliases } from "../db/schema.js";
+import { projects, pullRequestPreviews, siteAliases } from "../db/schema.js";
 
 /**
  * One cache entry per project holds every stage's alias, or null once the project is gone: site
@@ -32,14 +32,24 @@ export async function readSite(db: () => Promise<Db>, cache: Cache, projectId: s
         previousDeploymentId: siteAliases.previousDeploymentId,
         canaryDeploymentId: siteAliases.canaryDeploymentId,
         canaryPercent: siteAliases.canaryPercent,
+        closedPreview: pullRequestPreviews.number,
       })
       .from(projects)
       .leftJoin(siteAliases, eq(siteAliases.projectId, projects.id))
+      // A closed pull request's preview stage is never served, whatever deployment of it finished late.
+      .leftJoin(
+        pullRequestPreviews,
+        and(
+          eq(pullRequestPreviews.projectId, projects.id),
+          sql`${siteAliases.stage} = 'pr-' || ${pullRequestPreviews.number}`,
+          isNotNull(pullRequestPreviews.closedAt),
+        ),
+      )
       .where(eq(projects.id, projectId));
     if (rows.length === 0) return { site: null };
     const aliases: Record<string, StoredAlias> = {};
-    for (const { stage, deploymentId, previousDeploymentId, canaryDeploymentId, canaryPercent } of rows) {
-      if (stage !== null && deploymentId !== null)
+    for (const { stage, deploymentId, previousDeploymentId, canaryDeploymentId, canaryPercent, closedPreview } of rows) {
+      if (stage !== null && deploymentId !== null && closedPreview === null)
         aliases[stage] = { deploymentId, previousDeploymentId, canaryDeploymentId, canaryPercent: canaryPercent ?? 0 };
     }
     return { site: { aliases } };

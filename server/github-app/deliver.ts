@@ -10,6 +10,8 @@
  *   workspace linked to the installation. Nobody linked or imported it: recorded as ignored.
  * - A pull request from a fork builds `untrusted` (no secrets, no deployments) unless its
  *   workspace trusts fork pull requests.
+ * - pull_request records the pull request open or closed (`pull_request_previews`) for its
+ *   preview; closed builds nothing and queues the preview's removal (`preview.closed`).
  */
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { z } from "zod";
@@ -17,8 +19,9 @@ import { branchMatches } from "../../core/pipeline/branches.ts";
 import type { Bindings } from "../config.js";
 import type { Db } from "../db/client.js";
 import { githubInstallationRepositories, githubInstallations, pipelines, projects, workspaces } from "../db/schema.js";
+import { closePreview, openPreview } from "../use-cases/close-preview.js";
 import { triggerBuild } from "../use-cases/trigger-build.js";
-import { claimDelivery, DuplicateDelivery } from "../webhooks/deliveries.js";
+import { claimDelivery, type DeliveryRecord, DuplicateDelivery } from "../webhooks/deliveries.js";
 import type { QueuedGitHubEvent } from "./queued-event.ts";
 
 type Env = Pick<Bindings, "BUILD_COORDINATOR" | "EVENTS">;
@@ -152,8 +155,6 @@ async function skipReason(db: Db, projectId: string, e: PushLike): Promise<strin
     if (patterns && !patterns.some((p) => p === "*" || branchMatches(p, e.refName))) return `branch ${e.refName} is not among sparki.yml pipeline.branches`;
     return null;
   }
-  // Closed: nothing to build. Preview deployments will remove the pull request's preview here.
-  if (e.action === "closed") return `pull request #${e.number} closed: nothing to build`;
   if ((await triggersOf(db, projectId))?.pullRequests === false) return "sparki.yml pipeline.pullRequests is off";
   return null;
 }
@@ -182,6 +183,10 @@ async function buildFor(env: Env, db: Db, deliveryId: string, e: PushLike): Prom
   const done: string[] = [];
   for (const { project, trustForks } of targets) {
     const key = { ...base, projectId: project.id };
+    if (e.type === "pull_request" && e.action === "closed") {
+      done.push(await closed(env, db, key, project.id, e.number));
+      continue;
+    }
     const skip = await skipReason(db, project.id, e);
     if (skip) {
       const row = await claimDelivery(db, { ...key, outcome: "ignored", detail: skip });
@@ -206,6 +211,8 @@ async function buildFor(env: Env, db: Db, deliveryId: string, e: PushLike): Prom
             detail: untrusted ? "from a fork: no secrets, no deployments" : null,
           });
           if (!claimed) throw new DuplicateDelivery(deliveryId);
+          // The pull request is open: a green build of it may deploy its preview (start-preview.ts).
+          if (pr) await openPreview(tx, project.id, e.number);
         },
       });
       done.push(`${project.id}: build ${build.id}${untrusted ? " (untrusted)" : ""}`);
@@ -215,4 +222,33 @@ async function buildFor(env: Env, db: Db, deliveryId: string, e: PushLike): Prom
     }
   }
   return done.join("; ");
+}
+
+/**
+ * A closed pull request builds nothing; it is recorded closed (its preview stage is hidden from
+ * then on) and its preview's removal is queued. The removal is sent again on a redelivery, since
+ * a send lost after the first one's transaction would otherwise leave the preview's files behind;
+ * removing twice changes nothing.
+ */
+async function closed(env: Env, db: Db, key: Omit<DeliveryRecord, "outcome">, projectId: string, number: number): Promise<string> {
+  let redelivery = false;
+  try {
+    await db.transaction(async (tx) => {
+      const claimed = await claimDelivery(tx, { ...key, outcome: "ignored", detail: `pull request #${number} closed: its preview is removed` });
+      if (!claimed) throw new DuplicateDelivery(key.deliveryId);
+      await closePreview(tx, projectId, number);
+    });
+  } catch (err) {
+    if (!(err instanceof DuplicateDelivery)) throw err;
+    redelivery = true;
+  }
+  await env.EVENTS.send({
+    type: "preview.closed",
+    projectId,
+    pullRequest: number,
+    sweep: 1,
+    correlationId: `github_${key.deliveryId}`.slice(0, 128),
+    occurredAt: new Date().toISOString(),
+  });
+  return `${projectId}: pull request #${number} closed${redelivery ? " (redelivery)" : ""}, preview removal queued`;
 }

@@ -9,12 +9,15 @@
  * Stage → status: waiting for approval → `pending`; deploying, verifying → `in_progress`;
  * healthy → `success`; unhealthy → `failure`; rolled back → `inactive` after a success (it no
  * longer runs), else `error`; skipped after GitHub heard of it (a cancelled approval) → `error`.
- * Stages never reached are not sent. Like check runs (report-github-check.ts): read from
+ * Stages never reached are not sent. A pull request's preview (trigger `preview`) is the transient
+ * environment `preview/pr-<n>`; once the pull request closed, whatever GitHub heard of it becomes
+ * `inactive`. Like check runs (report-github-check.ts): read from
  * Postgres, one row per stage attempt taken before the deployment is created, only ever forward.
  */
 import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { builds, deployments, githubDeployments, projects, releases } from "../db/schema.js";
+import { previewEnvironment } from "../../core/deploy/preview.ts";
+import { builds, deployments, githubDeployments, projects, pullRequestPreviews, releases } from "../db/schema.js";
 import type { DeploymentState } from "../integrations/github/api.ts";
 import { type GitHubReportDeps, type RepoLink, repoClient, repoLink, STALE_CLAIM_MS } from "./report-github-check.js";
 
@@ -59,6 +62,11 @@ export function desiredState(
   }
 }
 
+/** A closed pull request's preview: what GitHub heard of becomes `inactive` (it is no longer served). */
+export function closedPreviewState(reported: string | null, number: number): { state: State; description: string } | null {
+  return reported ? { state: "inactive", description: `Pull request #${number} closed; preview removed` } : null;
+}
+
 const ahead = (next: State, reported: string | null) => (RANK[next] ?? 0) > (reported ? (RANK[reported as State] ?? 0) : 0);
 
 /** Brings every stage of the release up to date on GitHub; one report per stage it looked at. */
@@ -72,10 +80,14 @@ export async function reportGitHubDeployments(deps: GitHubReportDeps, releaseId:
       installationId: projects.githubInstallationId,
       repositoryId: projects.githubRepositoryId,
       fullName: projects.githubFullName,
+      trigger: releases.trigger,
+      pullRequest: builds.pullRequest,
+      previewClosedAt: pullRequestPreviews.closedAt,
     })
     .from(releases)
     .innerJoin(builds, eq(builds.id, releases.buildId))
     .innerJoin(projects, eq(projects.id, releases.projectId))
+    .leftJoin(pullRequestPreviews, and(eq(pullRequestPreviews.projectId, releases.projectId), eq(pullRequestPreviews.number, builds.pullRequest)))
     .where(eq(releases.id, releaseId));
   const link = release ? repoLink(release) : null;
   if (!release || !link || !release.commitSha) return [];
@@ -93,15 +105,27 @@ export async function reportGitHubDeployments(deps: GitHubReportDeps, releaseId:
     .where(eq(deployments.releaseId, releaseId))
     .orderBy(asc(deployments.position));
   const firstWaiting = stages.findIndex((s) => s.status === "waiting");
+  const preview =
+    release.trigger === "preview" && release.pullRequest !== null ? { number: release.pullRequest, closed: release.previewClosedAt !== null } : null;
   const out: StageReport[] = [];
   for (const [i, s] of stages.entries()) {
     const name = s.stage ?? "production";
-    const want = desiredState(s, release, release.status === "awaiting_approval" && i === firstWaiting, s.reported ?? null);
+    const want = preview?.closed
+      ? closedPreviewState(s.reported ?? null, preview.number)
+      : desiredState(s, release, release.status === "awaiting_approval" && i === firstWaiting, s.reported ?? null);
     if (!want || !ahead(want.state, s.reported ?? null)) {
       out.push({ stage: name, skipped: want ? `already ${s.reported}` : "nothing to report" });
       continue;
     }
-    out.push(await reportStage(deps, link, { releaseId, commitSha: release.commitSha, stageId: s.id, name, url: s.url, githubId: s.githubId ?? null }, want));
+    const environment = preview ? previewEnvironment(preview.number) : name;
+    out.push(
+      await reportStage(
+        deps,
+        link,
+        { releaseId, commitSha: release.commitSha, stageId: s.id, name, environment, preview: preview !== null, url: s.url, githubId: s.githubId ?? null },
+        want,
+      ),
+    );
   }
   return out;
 }
@@ -109,7 +133,17 @@ export async function reportGitHubDeployments(deps: GitHubReportDeps, releaseId:
 async function reportStage(
   deps: GitHubReportDeps,
   link: RepoLink,
-  s: { releaseId: string; commitSha: string; stageId: string; name: string; url: string | null; githubId: number | null },
+  s: {
+    releaseId: string;
+    commitSha: string;
+    stageId: string;
+    name: string;
+    /** GitHub's environment: the stage's name, or `preview/pr-<n>` (transient) for a preview. */
+    environment: string;
+    preview: boolean;
+    url: string | null;
+    githubId: number | null;
+  },
   want: { state: State; description: string },
 ): Promise<StageReport> {
   const { db } = deps;
@@ -121,9 +155,10 @@ async function reportStage(
     try {
       const d = await gh.createDeployment(link.owner, link.repo, {
         ref: s.commitSha,
-        environment: s.name,
+        environment: s.environment,
         description: `Sparki deployment ${s.releaseId}`,
-        production_environment: s.name === "production",
+        production_environment: !s.preview && s.name === "production",
+        ...(s.preview ? { transient_environment: true } : {}),
         payload: { sparkiDeploymentId: s.releaseId, stageAttemptId: s.stageId },
       });
       githubId = d.id;

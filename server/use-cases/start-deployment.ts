@@ -13,6 +13,7 @@ import { and, desc, eq } from "drizzle-orm";
 import type { Deployment } from "../../core/contracts/deployments.ts";
 import { SparkiError } from "../../core/errors.js";
 import { PipelineSchema, type Job } from "../../core/pipeline/index.ts";
+import { previewNumber } from "../../core/deploy/preview.ts";
 import { effectiveStage, type EffectiveStage } from "../../core/deploy/stage-rules.ts";
 import type { ReleaseInit, StageInit } from "../objects/deployment-orchestrator/protocol.js";
 import type { Bindings } from "../config.js";
@@ -22,12 +23,12 @@ import { stageRulesOf } from "../deploy/stage-rules.js";
 import { deploymentOrchestrator } from "../objects/clients.js";
 
 /** sparki-static without a configured check: its root must answer 200, once. */
-const staticDefaultCheck = { path: "/", url: null, expectedStatus: 200, intervalSeconds: 2, timeoutSeconds: 5 };
+export const staticDefaultCheck = { path: "/", url: null, expectedStatus: 200, intervalSeconds: 2, timeoutSeconds: 5 };
 
 type BuildRow = typeof builds.$inferSelect;
 
 /** The deploy jobs of the build's pipeline, in order. */
-async function deployJobsOf(db: Db, build: BuildRow): Promise<Job[]> {
+export async function deployJobsOf(db: Db, build: BuildRow): Promise<Job[]> {
   if (!build.pipelineId) return [];
   const [row] = await db.select({ configuration: pipelines.configuration }).from(pipelines).where(eq(pipelines.id, build.pipelineId));
   const parsed = PipelineSchema.safeParse(row?.configuration);
@@ -49,7 +50,7 @@ async function lastHealthy(db: Db, projectId: string, stage: string): Promise<st
  * A UUID made from a seed, so a redelivered `build.completed` names the same release and stage
  * rows as the first delivery, and starting its orchestrator again is a no-op.
  */
-async function uuidFrom(seed: string): Promise<string> {
+export async function uuidFrom(seed: string): Promise<string> {
   const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed))).slice(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
@@ -110,7 +111,8 @@ async function createRelease(db: Db, req: ReleaseRequest): Promise<ReleaseInit |
     throw new SparkiError("conflict", { detail: `Build ${build.number ?? build.id} is ${build.status}; only a succeeded build deploys.` });
   if (build.untrusted)
     throw new SparkiError("conflict", { detail: `Build ${build.number ?? build.id} ran a fork's pull request without trust; it deploys nothing.` });
-  const jobs = await deployJobsOf(db, build);
+  // `pr-<n>` stages are pull request previews' (start-preview.ts): a pipeline naming one is not obeyed.
+  const jobs = (await deployJobsOf(db, build)).filter((j) => previewNumber(j.deploy?.stage ?? "") === null);
   // A build without a branch matches no rule (core/deploy/stage-rules.ts).
   const branch = build.branch ?? "";
   const rules = await stageRulesOf(db, project.id);
@@ -158,6 +160,7 @@ async function createRelease(db: Db, req: ReleaseRequest): Promise<ReleaseInit |
     commitSha: build.commitSha,
     branch,
     trigger: req.trigger,
+    pullRequest: null,
     actorId: req.actorId,
     createdAt: Date.now(),
     stages,

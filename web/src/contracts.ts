@@ -202,7 +202,8 @@ const deploymentFields = {
   branch: str,
   status: DeploymentStatus,
   reason: nullable(str),
-  trigger: oneOf(["push", "manual"] as const),
+  trigger: oneOf(["push", "manual", "preview"] as const),
+  pullRequest: nullable(num),
   createdAt: str,
   completedAt: nullable(str),
 };

@@ -25,7 +25,7 @@ export const deploymentRoutes = newRouter();
 const Params = z.object({ id: z.uuid() });
 type ReleaseRow = typeof releases.$inferSelect;
 
-function summary(row: ReleaseRow & { commitSha: string | null; branch: string | null }): DeploymentSummary {
+function summary(row: ReleaseRow & { commitSha: string | null; branch: string | null; pullRequest: number | null }): DeploymentSummary {
   return {
     id: row.id,
     projectId: row.projectId,
@@ -34,7 +34,8 @@ function summary(row: ReleaseRow & { commitSha: string | null; branch: string | 
     branch: row.branch ?? "",
     status: DeploymentStatus.parse(row.status),
     reason: row.reason,
-    trigger: row.trigger === "push" ? "push" : "manual",
+    trigger: row.trigger === "push" || row.trigger === "preview" ? row.trigger : "manual",
+    pullRequest: row.trigger === "preview" ? row.pullRequest : null,
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
   };
@@ -136,6 +137,7 @@ deploymentRoutes.openapi(
         release: releases,
         commitSha: builds.commitSha,
         branch: builds.branch,
+        pullRequest: builds.pullRequest,
         cursorTs: sql<string>`${sql.raw(cursorTimestampSql('"releases"."created_at"'))}`,
         id: releases.id,
       })
@@ -151,7 +153,7 @@ deploymentRoutes.openapi(
       .orderBy(desc(releases.createdAt), desc(releases.id))
       .limit(limit + 1);
     return c.json(
-      toPage(rows, limit, (r) => summary({ ...r.release, commitSha: r.commitSha, branch: r.branch })),
+      toPage(rows, limit, (r) => summary({ ...r.release, commitSha: r.commitSha, branch: r.branch, pullRequest: r.pullRequest })),
       200,
     );
   },

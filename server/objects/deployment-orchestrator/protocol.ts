@@ -55,7 +55,10 @@ export const ReleaseInit = z.object({
   buildId: z.uuid(),
   commitSha: z.string().nullable(),
   branch: z.string(),
-  trigger: z.enum(["push", "manual"]),
+  /** "preview": a pull request's build on its own `pr-<n>` stage (server/use-cases/start-preview.ts). */
+  trigger: z.enum(["push", "manual", "preview"]),
+  /** The pull request a preview is for; null otherwise (and in deployments stored before previews). */
+  pullRequest: z.number().int().positive().nullable().default(null),
   actorId: z.uuid().nullable(),
   createdAt: z.number().int(),
   stages: z.array(StageInit).min(1),
