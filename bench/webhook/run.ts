@@ -3,10 +3,12 @@
  * real local stack with a real runner process (idle, long-polling) and the GitHub fake
  * (test/fakes/github.ts: a real HTTP server for installation tokens, check runs and git over
  * HTTP), one private repository imported through the GitHub App, whose sparki.yml has one job of
- * one step. Each round starts one build three ways, one after another, in a rotating order:
+ * one step. Each round starts one build four ways, one after another, in a rotating order:
  *   - github: a signed `push` event (`X-Hub-Signature-256`) to POST /v1/integrations/github/webhook,
  *     which answers 202 and starts the build from the queue;
- *   - api: POST /v1/projects/:id/builds with the user's token (the baseline);
+ *   - api: POST /v1/projects/:id/builds {branch} with the user's token (the baseline);
+ *   - pinned: the same call naming the commit too, as every push does (a control: what a build of
+ *     a known commit costs, whatever started it);
  *   - hook: the generic push hook, POST /v1/projects/:id/hooks/push signed with the project's key
  *     (`X-Sparki-Signature-256`), which starts the build in the request.
  * Measured from the moment the bench sends the request to the step starting (the step is
@@ -31,11 +33,12 @@ const warmup = smoke ? 1 : 3;
 const goal = 1.1;
 // Sequential builds measure pickup, not queueing: the runner is idle and polling when each starts.
 const settleMs = 300;
-const series = ["github", "api", "hook"] as const;
+const series = ["github", "api", "pinned", "hook"] as const;
 type Series = (typeof series)[number];
 const labels: Record<Series, string> = {
   github: "signed GitHub push event (webhook → queue)",
   api: "POST /v1/projects/:id/builds (API trigger)",
+  pinned: "the API trigger naming the commit (control)",
   hook: "signed generic push hook (hooks/push)",
 };
 
@@ -44,9 +47,23 @@ interface Row {
   /** The build row's created_at (the inserting transaction's start, Postgres' now(); PGlite runs in this process). */
   row: number;
   planClaim: number;
+  /** From the build's log: the plan job's checkout line to its "detected" line. */
+  planCheckout: number;
   stepsClaim: number;
+  /** From the build's log: the step job's checkout line to the step's own start. */
+  stepsCheckout: number;
   toStep: number;
 }
+
+const phases: Record<keyof Row, string> = {
+  answered: "request answered",
+  row: "trigger → build row inserted",
+  planClaim: "trigger → plan job claimed",
+  planCheckout: "  plan checkout + detect",
+  stepsClaim: "trigger → step job claimed",
+  stepsCheckout: "  step checkout → step started",
+  toStep: "trigger → first step started",
+};
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -133,6 +150,7 @@ async function main(): Promise<string> {
         return undefined;
       },
       api: async () => (await platform!.api<{ id: string }>("POST", `/v1/projects/${project.id}/builds`, { branch: "main" })).id,
+      pinned: async () => (await platform!.api<{ id: string }>("POST", `/v1/projects/${project.id}/builds`, { branch: "main", commitSha: sha })).id,
       hook: async () => {
         const body = JSON.stringify({ ref: "refs/heads/main", before: ZERO_SHA, after: sha });
         const res = await fetch(hook.url, {
@@ -146,7 +164,7 @@ async function main(): Promise<string> {
       },
     };
 
-    const rows: Record<Series, Row[]> = { github: [], api: [], hook: [] };
+    const rows = Object.fromEntries(series.map((k) => [k, [] as Row[]])) as Record<Series, Row[]>;
     let unreported = 0;
     const measure = async (kind: Series): Promise<Row> => {
       const from = runner.events.length;
@@ -158,12 +176,15 @@ async function main(): Promise<string> {
       if (expected !== undefined && expected !== buildId) throw new Error(`the runner claimed build ${buildId}, not the ${kind} trigger's ${expected}`);
       const planDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(planId)}: finished (\\w+)`), 60_000, from);
       const steps = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${escapeRegExp(buildId)}, \\d+ step`), 60_000, from);
-      const stepsDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(steps.match[1] as string)}: finished (\\w+)`), 60_000, from);
+      const stepsId = steps.match[1] as string;
+      const stepsDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(stepsId)}: finished (\\w+)`), 60_000, from);
       if (planDone.match[1] !== "succeeded" || stepsDone.match[1] !== "succeeded") throw new Error(`build ${buildId} did not succeed:\n${runner.tail()}`);
       const started = Number(readFileSync(join(marks, buildId), "utf8"));
       const end = await platform!.waitForEnd(buildId, 60_000);
       if (end.status !== "succeeded") throw new Error(`build ${buildId} ended ${end.status}`);
       if (end.commitSha !== sha || end.branch !== "main") throw new Error(`build ${buildId} built ${end.branch}@${end.commitSha}, not main@${sha}`);
+      const log = await platform!.readLog(buildId);
+      const at = (jobId: string, test: (l: (typeof log)[number]) => boolean) => log.find((l) => l.jobId === jobId && test(l))?.ts ?? NaN;
       // The queue reports the build's end to GitHub; let that finish before the next trigger.
       const reported = await poll(() => [...gh.repoApi.checkRuns.values()].some((c) => c.external_id === buildId && c.status === "completed"), 10_000);
       if (!reported) unreported++;
@@ -171,7 +192,9 @@ async function main(): Promise<string> {
         answered: answered - sent,
         row: Date.parse(end.createdAt) - sent,
         planClaim: plan.event.at - sent,
+        planCheckout: at(planId, (l) => l.step === "sparki:plan" && l.text.startsWith("detected")) - at(planId, (l) => l.step === "sparki:checkout"),
         stepsClaim: steps.event.at - sent,
+        stepsCheckout: started - at(stepsId, (l) => l.step === "sparki:checkout"),
         toStep: started - sent,
       };
     };
@@ -203,35 +226,26 @@ async function main(): Promise<string> {
     const toStep = {} as Record<Series, ReturnType<typeof stats>>;
     for (const kind of series) {
       console.log(`  ${labels[kind]}`);
-      line(
-        "request answered",
-        rows[kind].map((r) => r.answered),
-      );
-      line(
-        "trigger → plan job claimed",
-        rows[kind].map((r) => r.planClaim),
-      );
-      line(
-        "trigger → step job claimed",
-        rows[kind].map((r) => r.stepsClaim),
-      );
-      toStep[kind] = line(
-        "trigger → first step started",
-        rows[kind].map((r) => r.toStep),
-      );
+      for (const [key, label] of Object.entries(phases)) {
+        const figures = line(
+          label,
+          rows[kind].map((r) => r[key as keyof Row]),
+        );
+        if (key === "toStep") toStep[kind] = figures;
+      }
     }
-    const p50 = toStep.github.p50 / toStep.api.p50;
-    const p95 = toStep.github.p95 / toStep.api.p95;
-    const hook50 = toStep.hook.p50 / toStep.api.p50;
-    const hook95 = toStep.hook.p95 / toStep.api.p95;
-    console.log(
-      `  ratio push event / API trigger: p50 ${p50.toFixed(2)}×, p95 ${p95.toFixed(2)}×; push hook / API trigger: p50 ${hook50.toFixed(2)}×, p95 ${hook95.toFixed(2)}×`,
-    );
+    const ratio = (kind: Series, base: Series = "api") => ({ p50: toStep[kind].p50 / toStep[base].p50, p95: toStep[kind].p95 / toStep[base].p95 });
+    const fmtRatio = (r: { p50: number; p95: number }) => `p50 ${r.p50.toFixed(2)}×, p95 ${r.p95.toFixed(2)}×`;
+    const push = ratio("github");
+    console.log(`  push event / API trigger: ${fmtRatio(push)}`);
+    console.log(`  push event / API trigger naming the commit: ${fmtRatio(ratio("github", "pinned"))}`);
+    console.log(`  API trigger naming the commit / API trigger: ${fmtRatio(ratio("pinned"))}`);
+    console.log(`  push hook / API trigger: ${fmtRatio(ratio("hook"))}`);
     if (unreported > 0) console.log(`  ${unreported} builds had no completed check run on the fake within 10 s of ending`);
     const invalid = rows.github.length === 0 || series.some((k) => rows[k].some((r) => !Object.values(r).every(Number.isFinite)));
     if (invalid) process.exitCode = 1;
-    const verdict = invalid ? "INVALID RUN: a build was not measured" : p50 <= goal && p95 <= goal ? "met" : "NOT met";
-    return `SUMMARY webhook: signed push event → first step p50 ${ms(toStep.github.p50)}, p95 ${ms(toStep.github.p95)}; API trigger p50 ${ms(toStep.api.p50)}, p95 ${ms(toStep.api.p95)}; ratio p50 ${p50.toFixed(2)}×, p95 ${p95.toFixed(2)}× (goal ≤ ${goal.toFixed(2)}×: ${verdict}); push hook p50 ${ms(toStep.hook.p50)}, p95 ${ms(toStep.hook.p95)}; ${pushes} rounds; ${sizeLabel}`;
+    const verdict = invalid ? "INVALID RUN: a build was not measured" : push.p50 <= goal && push.p95 <= goal ? "met" : "NOT met";
+    return `SUMMARY webhook: signed push event → first step p50 ${ms(toStep.github.p50)}, p95 ${ms(toStep.github.p95)}; API trigger p50 ${ms(toStep.api.p50)}, p95 ${ms(toStep.api.p95)}; ratio ${fmtRatio(push)} (goal ≤ ${goal.toFixed(2)}×: ${verdict}); API trigger naming the commit p50 ${ms(toStep.pinned.p50)}, p95 ${ms(toStep.pinned.p95)}; push hook p50 ${ms(toStep.hook.p50)}, p95 ${ms(toStep.hook.p95)}; ${pushes} rounds; ${sizeLabel}`;
   } finally {
     await platform?.close();
     await gh.close();
