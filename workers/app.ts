@@ -6,6 +6,7 @@ import { auditLogRoutes } from "./routes/audit-logs.js";
 import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { hookRoutes } from "./routes/hooks.js";
+import { notificationRoutes } from "./routes/notifications.js";
 import { pushHookRoutes } from "./routes/push-hook.js";
 import { gitlabRoutes } from "./routes/gitlab.js";
 import { gitlabWebhookRoutes } from "./routes/gitlab-webhook.js";
@@ -56,6 +57,7 @@ export function createApp() {
     stageRuleRoutes,
     secretRoutes,
     hookRoutes,
+    notificationRoutes,
     pushHookRoutes,
     gitlabRoutes,
     gitlabWebhookRoutes,
