@@ -79,6 +79,10 @@ export default defineConfig({
                 GITHUB_WEBHOOK_SECRET: "github-webhook-secret-for-tests",
                 GITHUB_APP_SLUG: "sparki-test",
                 GITHUB_API_URL: "http://127.0.0.1:9/api/v3",
+                // Sign in with GitHub on, its web host unreachable too (test/e2e/oauth.test.ts uses the fake).
+                GITHUB_WEB_URL: "http://127.0.0.1:9",
+                GITHUB_CLIENT_ID: "Iv1.test-client-id",
+                GITHUB_CLIENT_SECRET: "test-client-secret",
               },
             },
           }),

@@ -121,6 +121,13 @@ export const Config = z
     GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.github.com"),
     // Where the app's install page is (GitHub Enterprise Server: https://HOST).
     GITHUB_WEB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com"),
+    // Sign in with GitHub (README "Sign in with GitHub or GitLab"): the GitHub App's own client id
+    // and secret (an OAuth app's work too); both set turn the button on. Uses GITHUB_WEB_URL and GITHUB_API_URL.
+    GITHUB_CLIENT_ID: z.string().min(1).max(255).optional(),
+    GITHUB_CLIENT_SECRET: z.string().min(1).max(255).optional(),
+    // Sign in with GitLab: a GitLab application (scope read_user) on GITLAB_URL; both set turn it on.
+    GITLAB_CLIENT_ID: z.string().min(1).max(255).optional(),
+    GITLAB_CLIENT_SECRET: z.string().min(1).max(255).optional(),
     // A stage waiting for approval is cancelled after this long.
     DEPLOY_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(86_400),
     // A stage that has not deployed, or not become healthy, by then is rolled back.

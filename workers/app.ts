@@ -12,6 +12,8 @@ import { gitlabRoutes } from "./routes/gitlab.js";
 import { gitlabWebhookRoutes } from "./routes/gitlab-webhook.js";
 import { githubRoutes, githubWebhookPath } from "./routes/github.js";
 import { meRoutes } from "./routes/me.js";
+import { identityRoutes } from "./routes/identities.js";
+import { oauthRoutes } from "./routes/oauth.js";
 import { memberRoutes } from "./routes/members.js";
 import { buildRoutes } from "./routes/builds.js";
 import { deploymentRoutes } from "./routes/deployments.js";
@@ -46,7 +48,9 @@ export function createApp() {
   for (const routes of [
     healthRoutes,
     authRoutes,
+    oauthRoutes,
     meRoutes,
+    identityRoutes,
     tokenRoutes,
     workspaceRoutes,
     memberRoutes,

@@ -3,7 +3,7 @@
  * client id and secret (`GITHUB_CLIENT_ID`, `GITHUB_CLIENT_SECRET`).
  *
  * The flow lives on the web host (github.com, or the GitHub Enterprise Server host), not the API
- * host: {@link webUrlFor} derives it from `GITHUB_API_URL`. Usage, in the routes to come:
+ * host: {@link webUrlFor} derives it from `GITHUB_API_URL`. Usage (server/sign-in/providers.ts):
  * 1. `const pkce = await createPkce()`; keep `pkce.verifier` and a random `state` server-side (a
  *    short-lived signed cookie), redirect to `authorizeUrl(app, { redirectUri, state, codeChallenge: pkce.challenge })`.
  * 2. On the callback, compare `state` first, then `exchangeCode(app, { code, redirectUri, codeVerifier })`.

@@ -1,7 +1,7 @@
 /**
  * Sign in with GitLab: the OAuth 2.0 authorization code flow with PKCE (S256) against
  * `GITLAB_URL` (https://docs.gitlab.com/api/oauth2/#authorization-code-with-proof-key-for-code-exchange-pkce),
- * with the OAuth application's id and secret (`GITLAB_OAUTH_CLIENT_ID`, `GITLAB_OAUTH_CLIENT_SECRET`).
+ * with the OAuth application's id and secret (`GITLAB_CLIENT_ID`, `GITLAB_CLIENT_SECRET`).
  *
  * Written against WebCrypto rather than arctic: arctic's GitLab provider sends no PKCE, and the
  * two requests are a dozen lines. The caller keeps `state` and the verifier (a signed, HttpOnly,
