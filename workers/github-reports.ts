@@ -44,6 +44,7 @@ export async function reportToGitHub(env: Bindings, target: GitHubTarget, log: L
         // Bounded: the queue brings a slow report back later instead of holding the batch.
         transport: { apiUrl: config.GITHUB_API_URL, signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) },
         publicUrl: config.PUBLIC_URL,
+        sitesOrigin: config.SITES_ORIGIN,
         failureOf: (buildId) => failureOf(env, buildId),
       };
       if ("buildId" in target) {

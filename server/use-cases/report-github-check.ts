@@ -30,6 +30,8 @@ export interface GitHubReportDeps {
   transport: GitHubTransport;
   /** The dashboard's origin (PUBLIC_URL): check runs and deployments link to its pages. */
   publicUrl: string | undefined;
+  /** The sites origin (SITES_ORIGIN): a pull request's preview links to its stable host there. */
+  sitesOrigin?: string | undefined;
   /** Where a failed build failed, with the last lines of that job's log (the coordinator knows). */
   failureOf?: (buildId: string) => Promise<Failure | null>;
 }

@@ -17,6 +17,7 @@
 import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { previewEnvironment } from "../../core/deploy/preview.ts";
+import { siteUrl } from "../sites/hosts.js";
 import { builds, deployments, githubDeployments, projects, pullRequestPreviews, releases } from "../db/schema.js";
 import type { DeploymentState } from "../integrations/github/api.ts";
 import { type GitHubReportDeps, type RepoLink, repoClient, repoLink, STALE_CLAIM_MS } from "./report-github-check.js";
@@ -80,6 +81,7 @@ export async function reportGitHubDeployments(deps: GitHubReportDeps, releaseId:
       installationId: projects.githubInstallationId,
       repositoryId: projects.githubRepositoryId,
       fullName: projects.githubFullName,
+      projectId: releases.projectId,
       trigger: releases.trigger,
       pullRequest: builds.pullRequest,
       previewClosedAt: pullRequestPreviews.closedAt,
@@ -118,11 +120,13 @@ export async function reportGitHubDeployments(deps: GitHubReportDeps, releaseId:
       continue;
     }
     const environment = preview ? previewEnvironment(preview.number) : name;
+    // A preview links to its stable host (pr-<n>--<project>), which follows each push, once deployed.
+    const url = preview && s.url ? (siteUrl(deps.sitesOrigin, { projectId: release.projectId, stage: name }) ?? s.url) : s.url;
     out.push(
       await reportStage(
         deps,
         link,
-        { releaseId, commitSha: release.commitSha, stageId: s.id, name, environment, preview: preview !== null, url: s.url, githubId: s.githubId ?? null },
+        { releaseId, commitSha: release.commitSha, stageId: s.id, name, environment, preview: preview !== null, url, githubId: s.githubId ?? null },
         want,
       ),
     );
