@@ -30,7 +30,7 @@ export const SparkiEvent = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("preview.closed"),
     projectId: z.uuid(),
-    pullRequest: z.number().int().positive(),
+    pullRequest: z.number().int().positive().max(2_147_483_647),
     sweep: z.number().int().min(1).max(2),
     ...base,
   }),

@@ -38,7 +38,7 @@ export const QueuedGitHubEvent = z.discriminatedUnion("type", [
     action: z.enum(["opened", "synchronize", "reopened", "closed"]),
     installationId: InstallationId,
     repository: Repo,
-    number: z.number().int().positive(),
+    number: z.number().int().positive().max(2_147_483_647),
     head: z.object({ sha: Sha, ref: z.string().max(1024), repository: Repo.nullable() }),
     base: z.object({ sha: Sha, ref: z.string().max(1024) }),
     fromFork: z.boolean(),

@@ -46,11 +46,13 @@ export const PushPayload = z.object({
 });
 
 const PrSide = z.object({ ref: z.string().min(1).max(1024), sha: Sha, repo: Repo.nullable() });
+// Postgres keeps pull request numbers as integer (builds.pull_request, pull_request_previews).
+const PrNumber = z.number().int().positive().max(2_147_483_647);
 export const PullRequestPayload = z.object({
   action: z.enum(["opened", "synchronize", "reopened", "closed"]),
-  number: z.number().int().positive(),
+  number: PrNumber,
   pull_request: z.object({
-    number: z.number().int().positive(),
+    number: PrNumber,
     title: z.string(),
     html_url: z.string().max(2048),
     draft: z.boolean().optional(),
