@@ -11,17 +11,23 @@ import type * as builds from "../core/contracts/builds.ts";
 import type * as deployments from "../core/contracts/deployments.ts";
 import type * as github from "../core/contracts/github.ts";
 import type * as logs from "../core/contracts/logs.ts";
+import type * as notifications from "../core/contracts/notifications.ts";
 import type * as pipelines from "../core/contracts/pipelines.ts";
 import type * as projects from "../core/contracts/projects.ts";
 import type * as stageRules from "../core/contracts/stage-rules.ts";
 import type * as workspaces from "../core/contracts/workspaces.ts";
 import type * as web from "./src/contracts.ts";
+import type * as webNotifications from "./src/notification-contracts.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Same<Zod extends z.ZodType, Guard> = Equal<z.output<Zod>, web.Out<Guard>>;
 type Reads<Zod extends z.ZodType, Guard> = z.output<Zod> extends web.Out<Guard> ? true : false;
 
 export const checks: true[] = [
+  true satisfies Equal<z.output<typeof notifications.ChannelList>, web.Out<typeof webNotifications.ChannelList>>,
+  true satisfies Equal<z.output<typeof notifications.DeliveryList>, web.Out<typeof webNotifications.DeliveryList>>,
+  true satisfies Equal<z.output<typeof notifications.Delivery>, web.Out<typeof webNotifications.Delivery>>,
+  true satisfies Reads<typeof notifications.ChannelCreated, typeof webNotifications.ChannelCreated>,
   true satisfies Same<typeof auth.User, typeof web.User>,
   true satisfies Same<typeof auth.MeResponse, typeof web.MeResponse>,
   true satisfies Same<typeof auth.Session, typeof web.Session>,

@@ -4,13 +4,14 @@
  * stage waits for approval; and the log of what each channel was sent.
  */
 import { z } from "zod";
+import { channelKinds, deliveryStatuses, notificationEvents } from "../notifications/events.js";
 import { Timestamp } from "./common.js";
 
-export const notificationEvents = ["build.failed", "build.fixed", "deployment.rolled_back", "approval.waiting"] as const;
+export { notificationEvents };
 export const NotificationEventName = z.enum(notificationEvents);
 export type NotificationEventName = z.infer<typeof NotificationEventName>;
 
-export const ChannelKind = z.enum(["webhook", "slack"]);
+export const ChannelKind = z.enum(channelKinds);
 export type ChannelKind = z.infer<typeof ChannelKind>;
 
 /** Headers of a webhook delivery: the signature is the push hook's (HMAC-SHA256 of the body). */
@@ -65,7 +66,7 @@ export const ChannelList = z.object({ items: z.array(Channel) });
 export const ChannelCreated = Channel.extend({ signingSecret: z.string().nullable() });
 export type ChannelCreated = z.infer<typeof ChannelCreated>;
 
-export const DeliveryStatus = z.enum(["pending", "delivered", "failed"]);
+export const DeliveryStatus = z.enum(deliveryStatuses);
 
 export const Delivery = z
   .object({

@@ -5,6 +5,7 @@ import { BuildSummary, items, page, PipelineVersion, PipelineVersionSummary, Pro
 import { navigate } from "../router.ts";
 import { duration, ErrorNote, FINISHED, Page, Status, Time, useAction, useAsync } from "../ui.tsx";
 import { Detection, DetectionCard } from "./detection.tsx";
+import { Notifications } from "./notifications.tsx";
 import { StageRules } from "./stage-rules.tsx";
 
 export function ProjectPage({ projectId }: { projectId: string }) {
@@ -49,6 +50,7 @@ export function ProjectPage({ projectId }: { projectId: string }) {
       <Detection projectId={projectId} onDetected={project.reload} />
       <StageRules projectId={projectId} />
       <Secrets projectId={projectId} />
+      <Notifications projectId={projectId} />
     </Page>
   );
 }
