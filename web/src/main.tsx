@@ -10,6 +10,7 @@ import { interceptLinks, match, navigate, readerNavigated, usePath } from "./rou
 import { AccountPage } from "./pages/account.tsx";
 import { AuditPage } from "./pages/audit.tsx";
 import { AuthPage } from "./pages/auth.tsx";
+import { LinkAccountPage } from "./pages/oauth.tsx";
 import { BuildPage } from "./pages/build.tsx";
 import { DeploymentPage, DeploymentsPage } from "./pages/deployments.tsx";
 import { ProjectPage } from "./pages/project.tsx";
@@ -20,7 +21,7 @@ import { afterLog, holdForLog } from "./priority.ts";
 import { ErrorNote, messageOf } from "./ui.tsx";
 
 type Me = Out<typeof MeResponse>;
-const PUBLIC = new Set(["/login", "/signup"]);
+const PUBLIC = new Set(["/login", "/signup", "/login/link"]);
 const LAST_WORKSPACE = "sparki.workspace";
 
 function App() {
@@ -66,7 +67,11 @@ function App() {
     return (
       <main id="main">
         <ErrorNote error={error} />
-        <AuthPage mode={path === "/signup" ? "signup" : "login"} onSignedIn={() => void loadMe().then(() => navigate("/", true))} />
+        {path === "/login/link" ? (
+          <LinkAccountPage onSignedIn={() => void loadMe().then(() => navigate("/", true))} />
+        ) : (
+          <AuthPage mode={path === "/signup" ? "signup" : "login"} onSignedIn={() => void loadMe().then(() => navigate("/", true))} />
+        )}
       </main>
     );
   }

@@ -5,6 +5,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { ErrorNote, Page, useAction } from "../ui.tsx";
+import { SignInMethods } from "./identities.tsx";
 
 export function AccountPage({ email, onSessionsEnded }: { email: string; onSessionsEnded(): void }) {
   const [run, busy, error] = useAction();
@@ -39,6 +40,7 @@ export function AccountPage({ email, onSessionsEnded }: { email: string; onSessi
           Change password
         </button>
       </form>
+      <SignInMethods />
       <div class="card stack">
         <h2>Sessions</h2>
         <button type="button" disabled={busy} onClick={everywhere}>

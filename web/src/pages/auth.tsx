@@ -6,6 +6,7 @@ import { useState } from "preact/hooks";
 import { post } from "../api.ts";
 import { Session } from "../contracts.ts";
 import { ErrorNote, Page, useAction } from "../ui.tsx";
+import { OAuthButtons } from "./oauth.tsx";
 
 export function AuthPage({ mode, onSignedIn }: { mode: "login" | "signup"; onSignedIn(): void }) {
   const [run, busy, error] = useAction();
@@ -46,6 +47,7 @@ export function AuthPage({ mode, onSignedIn }: { mode: "login" | "signup"; onSig
           <button class="primary" type="submit" disabled={busy}>
             {signup ? "Sign up" : "Log in"}
           </button>
+          <OAuthButtons />
           <p>
             {signup ? (
               <>
