@@ -38,6 +38,9 @@ const measuredSeconds: Record<string, number> = {
   // Measured alone: 14–25 s (a stack, a runner, two builds and their previews).
   "test/e2e/previews.test.ts": 25,
   "test/security/route-sweep-bodies.workers.test.ts": 30,
+  // Measured alone: PGlite in process and real HTTP fakes; the slow answer waits out a 1 s timeout.
+  "test/security/notifications.test.ts": 10,
+  "server/notifications/deliver.node.test.ts": 7,
 };
 
 export class LongestFirst extends BaseSequencer {
