@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PREVIEW_STAGE } from "../deploy/preview.ts";
 import { APPROVER_ROLES } from "../deploy/stage-rules.ts";
 import { branchPatternProblem } from "../pipeline/branches.ts";
 import { Timestamp } from "./common.js";
@@ -13,7 +14,9 @@ import { Timestamp } from "./common.js";
 export const StageName = z
   .string()
   .max(50)
-  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, "stage names are lowercase kebab case, as in sparki.yml");
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, "stage names are lowercase kebab case, as in sparki.yml")
+  // A rule there would be ignored (start-preview.ts), so setting one is refused rather than misleading.
+  .refine((s) => !PREVIEW_STAGE.test(s), "pr-<number> stages are pull request previews, which stage rules do not govern");
 
 export const BranchPattern = z.string().superRefine((p, ctx) => {
   const problem = branchPatternProblem(p);

@@ -6,8 +6,8 @@
  * - a hostile pull request number is refused where the event is parsed (never a 500 or a stage
  *   outside the `pr-<n>` form), and a hostile branch name never reaches a host: the preview's host
  *   always names its own project;
- * - sparki.yml cannot name a preview's stage, and a pipeline that does anyway is not obeyed by a
- *   push deployment.
+ * - sparki.yml cannot name a preview's stage, a pipeline that does anyway is not obeyed by a push
+ *   deployment, and no stage rule can be set on one (it would be ignored).
  */
 import { env, SELF } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
@@ -22,7 +22,7 @@ import { Cache } from "../../server/cache/cache.js";
 import { encodeId, parseSiteLabel, siteLabel, siteUrl } from "../../server/sites/hosts.js";
 import { createPreview } from "../../server/use-cases/start-preview.js";
 import { startDeployment } from "../../server/use-cases/start-deployment.js";
-import { createProject, createWorkspace, signup, type TestUser } from "../../workers/testing/api.js";
+import { call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../../workers/testing/api.js";
 import { builtSite, siteVersion } from "../../workers/testing/deploy.js";
 import { sitePrefix } from "../../server/r2-keys.js";
 
@@ -184,5 +184,11 @@ describe("previews under attack", () => {
       actorId: null,
     });
     expect(started).toBeNull();
+    // Nor can an admin set a rule there that previews would ignore.
+    const rule = await call("PUT", `/v1/projects/${projectId}/stage-rules/pr-22`, {
+      token: owner.accessToken,
+      body: { requireApproval: true, branches: ["main"], approverRoles: ["owner"] },
+    });
+    expectProblem(rule, 400, "validation");
   });
 });
