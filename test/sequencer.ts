@@ -42,6 +42,8 @@ const measuredSeconds: Record<string, number> = {
   "test/security/route-sweep-bodies.workers.test.ts": 30,
   // Measured alone: PGlite in process and real HTTP fakes; the slow answer waits out a 1 s timeout.
   "test/security/notifications.test.ts": 10,
+  // Measured alone: 29 s (a stack, a runner, two builds, the Slack fake and a receiver).
+  "test/e2e/notifications.test.ts": 30,
   "server/notifications/deliver.node.test.ts": 7,
 };
 
