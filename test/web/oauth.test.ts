@@ -79,6 +79,7 @@ describe("Sign in with GitHub in the dashboard", () => {
     await page.getByRole("link", { name: "Sign in with GitHub" }).click();
     await page.waitForURL(/\/login\?oauth_error=denied$/);
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("cancelled");
+    await shot(page, "oauth-login-denied");
     expect((await context.cookies()).some((c) => c.name === "__Host-sparki_access")).toBe(false);
     await context.close();
   });
