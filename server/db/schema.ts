@@ -681,6 +681,8 @@ export const oauthFlows = pgTable(
     codeVerifier: varchar("code_verifier", { length: 128 }).notNull(),
     browserHash: varchar("browser_hash", { length: 64 }).notNull(),
     returnTo: varchar("return_to", { length: 1024 }).notNull(),
+    // Set when a signed-in user asked to link the provider account to theirs (the account page).
+    linkUserId: uuid("link_user_id").references(() => users.id, { onDelete: "cascade" }),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },
