@@ -3,10 +3,11 @@
  * `deployment.changed`, what happened is recorded as one delivery per subscribed channel and
  * each is queued as `notify.deliver`; a `notify.deliver` makes one attempt and, when the channel
  * answered 429, 5xx or nothing, queues the next one with a growing delay
- * (core/notifications/retry.ts). Nothing here fails the build or deployment message: a failure
- * to record is logged, and the next event of the same build or deployment records it again.
+ * (core/notifications/retry.ts). Only Postgres being unreachable fails the build or deployment
+ * message (retried, like its other steps); any other failure to record is logged.
  */
 import type { SparkiEvent } from "../core/contracts/events.js";
+import { SparkiError } from "../core/errors.js";
 import { configOf, type Bindings } from "../server/config.js";
 import { connect, type Db } from "../server/db/client.js";
 import { deliverAttempt } from "../server/notifications/deliver.js";
@@ -29,6 +30,9 @@ export async function notifyChannels(env: Bindings, trigger: NotifyTrigger, log:
     });
     await queueAttempts(env, ids);
   } catch (err) {
+    // Postgres down: the event's message is retried (its other steps are retry-safe too). Any
+    // other failure is logged and dropped, so it never holds up a deployment.
+    if (err instanceof SparkiError && err.code === "database_unavailable") throw err;
     log.warn("notifications could not be recorded", { ...describeError(err) });
   }
 }

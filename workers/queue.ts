@@ -15,6 +15,7 @@ import { QueuedGitHubEvent } from "../server/github-app/queued-event.js";
 import { reportToGitLab } from "./gitlab-status.js";
 import { reportToGitHub } from "./github-reports.js";
 import { deliverNotification, notifyChannels } from "./notifications.js";
+import { STALE_ATTEMPT_SECONDS } from "../server/notifications/deliver.js";
 
 /**
  * Consumer of `sparki-events`. A message that does not parse can never succeed, so it goes
@@ -100,9 +101,14 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings)
           message.ack();
           break;
         case "notify.deliver":
-          // Postgres down before the attempt was claimed: the queue retries this same attempt.
-          await deliverNotification(env, event.deliveryId, event.attempt, log);
-          message.ack();
+          try {
+            await deliverNotification(env, event.deliveryId, event.attempt, log);
+            message.ack();
+          } catch (err) {
+            // Postgres failed around the attempt: the same attempt again once its claim is stale.
+            log.warn(`notification ${event.deliveryId} attempt ${event.attempt} failed; will retry`, describeError(err));
+            message.retry({ delaySeconds: STALE_ATTEMPT_SECONDS * 2 });
+          }
           break;
         case "github.report":
           if (event.buildId) await reportToGitHub(env, { buildId: event.buildId }, log, event.attempt);

@@ -11,7 +11,7 @@ import { addChannel, addDelivery, type NotificationDb, notificationDb, SECRETS_K
 import { FakeSlack } from "../../test/fakes/slack.ts";
 import { verifySignature, WebhookReceiver } from "../../test/fakes/webhook-receiver.ts";
 import { notificationDeliveries } from "../db/schema.js";
-import { type DeliverDeps, deliverAttempt } from "./deliver.ts";
+import { type DeliverDeps, deliverAttempt, STALE_ATTEMPT_SECONDS } from "./deliver.ts";
 
 const slack = new FakeSlack();
 const receiver = new WebhookReceiver();
@@ -92,6 +92,21 @@ describe("webhooks", () => {
     expect(results.filter((r) => "skipped" in r)).toHaveLength(1);
     expect(receiver.received.length - before).toBe(1);
     expect(await deliverAttempt(deps, delivery, 1)).toMatchObject({ skipped: expect.any(String) });
+  });
+
+  it("takes over an attempt whose claimer died before recording it, but not one in flight", async () => {
+    const { id } = await addChannel(t, "webhook", `${receiver.url}/stale`);
+    const inFlight = await addDelivery(t, id);
+    await t.db.update(notificationDeliveries).set({ attempts: 1, lastAttemptAt: new Date() }).where(eq(notificationDeliveries.id, inFlight));
+    expect(await deliverAttempt(deps, inFlight, 1)).toMatchObject({ skipped: expect.any(String) });
+
+    const stale = await addDelivery(t, id);
+    await t.db
+      .update(notificationDeliveries)
+      .set({ attempts: 1, lastAttemptAt: new Date(Date.now() - (STALE_ATTEMPT_SECONDS + 5) * 1000) })
+      .where(eq(notificationDeliveries.id, stale));
+    expect(await deliverAttempt(deps, stale, 1)).toEqual({ status: "delivered", responseStatus: 204 });
+    expect(await row(stale)).toMatchObject({ attempts: 1, status: "delivered" });
   });
 
   it("gives up after the last attempt", async () => {

@@ -1,6 +1,7 @@
 /**
  * One attempt of one notification: the delivery row is claimed for this attempt (so a message
- * the queue delivers twice sends once), the channel's URL opened and checked against the
+ * the queue delivers twice sends once; a claim left without an outcome for
+ * {@link STALE_ATTEMPT_SECONDS} is taken over, so a consumer that failed mid-way loses nothing), the channel's URL opened and checked against the
  * outbound policy, the message POSTed with a timeout that also bounds reading the answer (at
  * most {@link ANSWER_MAX_BYTES} of it is read), and the outcome written to the delivery log.
  * Redirects are not followed: a channel that moved is refused, and says so.
@@ -9,7 +10,7 @@
  * sha256=<hex HMAC-SHA256 of the body>` under the channel's key, with `X-Sparki-Delivery` (the
  * same id on every attempt) and `X-Sparki-Event`. A Slack channel gets `{text, blocks}`.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, lt, or, sql } from "drizzle-orm";
 import { NotificationPayload, notifyHeaders } from "../../core/contracts/notifications.js";
 import { fetchChecked, OutboundRefused, outboundProblem } from "../../core/net/outbound.js";
 import { attemptOutcome, retryDelaySeconds } from "../../core/notifications/retry.js";
@@ -25,6 +26,8 @@ import { openChannelUrl, openSigningKey } from "./channel-keys.js";
 export const ANSWER_MAX_BYTES = 4096;
 /** One attempt's time, the answer included. */
 export const ATTEMPT_TIMEOUT_MS = 10_000;
+/** A claimed attempt with no outcome after this long was left by a consumer that failed. */
+export const STALE_ATTEMPT_SECONDS = 30;
 
 export interface DeliverDeps {
   db: Db;
@@ -42,10 +45,24 @@ export type AttemptResult =
 /** Makes attempt `attempt` of delivery `deliveryId`. */
 export async function deliverAttempt(deps: DeliverDeps, deliveryId: string, attempt: number): Promise<AttemptResult> {
   const { db } = deps;
+  // The attempt's claim; or, when this attempt was claimed longer ago than any attempt can take,
+  // its claimer died before writing the outcome (Postgres failed), and this message takes it over.
   const [claimed] = await db
     .update(notificationDeliveries)
     .set({ attempts: attempt, lastAttemptAt: sql`now()`, nextAttemptAt: null })
-    .where(and(eq(notificationDeliveries.id, deliveryId), eq(notificationDeliveries.status, "pending"), eq(notificationDeliveries.attempts, attempt - 1)))
+    .where(
+      and(
+        eq(notificationDeliveries.id, deliveryId),
+        eq(notificationDeliveries.status, "pending"),
+        or(
+          eq(notificationDeliveries.attempts, attempt - 1),
+          and(
+            eq(notificationDeliveries.attempts, attempt),
+            lt(notificationDeliveries.lastAttemptAt, sql`now() - make_interval(secs => ${STALE_ATTEMPT_SECONDS})`),
+          ),
+        ),
+      ),
+    )
     .returning();
   if (!claimed) return { skipped: "already attempted, delivered or given up" };
   const [channel] = await db.select().from(notificationChannels).where(eq(notificationChannels.id, claimed.channelId));
