@@ -89,6 +89,10 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // One runtime for many files (vitest-pool-workers starts a Miniflare per isolated file: its
+          // imports were more than half of this project's time). Tests share objects' storage
+          // across files as they already share Postgres: each makes its own users, workspaces and ids.
+          isolate: false,
           include: ["workers/**/*.test.ts", "server/**/*.test.ts", "durable-objects/**/*.test.ts", "test/**/*.workers.test.ts"],
           // Tests of Worker code that need Node (a real HTTP fake) run in the node project.
           exclude: ["**/*.node.test.ts", "**/node_modules/**"],

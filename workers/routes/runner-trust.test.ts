@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Job } from "../../core/contracts/runner.ts";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
-import { claim, claimFor, lease, registerRunnerWithId, registerWorkspaceRunner } from "../testing/runner.js";
+import { claimFor, claimUntil, lease, registerRunnerWithId, registerWorkspaceRunner } from "../testing/runner.js";
 import { buildCoordinator } from "../../server/objects/clients.js";
 
 let owner: TestUser;
@@ -35,15 +35,13 @@ const release = (job: Job) => call("POST", `/v1/runner/jobs/${job.jobId}/release
  * Claims with a shared runner until `wanted`'s plan job comes, handing back anything else; fails
  * if a build in `never` is ever handed to it.
  */
-async function sharedClaimsUntil(runnerToken: string, wanted: string, never: string[]): Promise<Job> {
-  for (let i = 0; i < 20; i++) {
-    const job = await claim(runnerToken);
-    if (!job) continue;
-    expect(never).not.toContain(job.buildId);
-    if (job.buildId === wanted) return job;
-    await release(job);
-  }
-  throw new Error(`the shared runner never got ${wanted}`);
+function sharedClaimsUntil(runnerToken: string, wanted: string, never: string[]): Promise<Job> {
+  return claimUntil(
+    runnerToken,
+    (job) => job.buildId === wanted,
+    `job of ${wanted} for the shared runner`,
+    (job) => expect(never).not.toContain(job.buildId),
+  );
 }
 
 const setPolicy = (sharedRunners: string, ws = workspaceId, user = owner) =>

@@ -40,16 +40,29 @@ export async function claim(runnerToken: string): Promise<Job | null> {
 export const lease = (job: Job) => ({ leaseId: job.leaseId, fencingToken: job.fencingToken });
 
 /**
- * Claims until the wanted build's job of `kind` comes: other tests' jobs share the pool, so any
- * other job claimed meanwhile is handed back at once.
+ * Claims until a job `wanted` accepts comes, handing any other job back at once: the shared pool
+ * also holds jobs of other tests (and of earlier test files: the workers project shares one runtime
+ * and its objects' storage across files). A handed-back job is offered again behind the rest, so
+ * one lap of the pool reaches every offer; a job seen twice means a whole lap went by.
  */
-export async function claimFor(runnerToken: string, buildId: string, kind: "plan" | "steps"): Promise<Job> {
-  for (let i = 0; i < 20; i++) {
+export async function claimUntil(runnerToken: string, wanted: (job: Job) => boolean, what: string, onOther?: (job: Job) => void): Promise<Job> {
+  const seen = new Set<string>();
+  for (;;) {
+    // A claim long-polls (28 s): null means nothing more came, the wanted job included.
     const job = await claim(runnerToken);
-    if (job && job.buildId === buildId && job.kind === kind) return job;
-    if (job) await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: job.jobToken, body: { ...lease(job), reason: "shutdown" } });
+    if (!job) break;
+    if (wanted(job)) return job;
+    onOther?.(job);
+    await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: job.jobToken, body: { ...lease(job), reason: "shutdown" } });
+    if (seen.has(job.jobId)) break;
+    seen.add(job.jobId);
   }
-  throw new Error(`no ${kind} job of ${buildId}`);
+  throw new Error(`no ${what} in the pool (handed back ${seen.size} other jobs)`);
+}
+
+/** Claims until the wanted build's job of `kind` comes. */
+export function claimFor(runnerToken: string, buildId: string, kind: "plan" | "steps"): Promise<Job> {
+  return claimUntil(runnerToken, (job) => job.buildId === buildId && job.kind === kind, `${kind} job of ${buildId}`);
 }
 
 /** Collects a WebSocket's JSON frames. */
