@@ -44,6 +44,8 @@ const measuredSeconds: Record<string, number> = {
   "test/security/notifications.test.ts": 10,
   // Measured alone: 29 s (a stack, a runner, two builds, the Slack fake and a receiver).
   "test/e2e/notifications.test.ts": 30,
+  // Measured alone: 31 s (a stack, Chromium, the Slack fake and a receiver).
+  "test/web/notifications.test.ts": 30,
   "server/notifications/deliver.node.test.ts": 7,
 };
 
