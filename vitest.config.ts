@@ -40,6 +40,8 @@ export default defineConfig({
           ],
           // Tests under test/ that must run inside workerd (attacks, objects) are *.workers.test.ts.
           exclude: ["**/*.workers.test.ts", "**/node_modules/**"],
+          // Builds the CLI and runner bundles the tests start (test/global-setup-node.ts).
+          globalSetup: ["./test/global-setup-node.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { sparkiBin } from "../dev/bins.ts";
 
-const BIN = fileURLToPath(new URL("./bin.js", import.meta.url));
+const BIN = sparkiBin;
 const FIXTURES = fileURLToPath(new URL("../core/detect/fixtures", import.meta.url));
 const EXPECTED = fileURLToPath(new URL("../core/detect/expected", import.meta.url));
 const temps: string[] = [];

@@ -6,12 +6,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Deployment } from "../core/contracts/deployments.ts";
 import { E2E, until } from "../test/e2e/support.js";
+import { sparkiBin } from "../dev/bins.ts";
 
-const BIN = fileURLToPath(new URL("./bin.js", import.meta.url));
+const BIN = sparkiBin;
 
 interface Run {
   code: number;

@@ -9,7 +9,6 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { render } from "ink-testing-library";
 import { createElement } from "react";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -19,8 +18,9 @@ import { typeKeys } from "../test/ink-keys.js";
 import { ApiClient } from "./api.ts";
 import { App } from "./tui/app.ts";
 import { apiSource } from "./tui/source.ts";
+import { sparkiBin } from "../dev/bins.ts";
 
-const BIN = fileURLToPath(new URL("./bin.js", import.meta.url));
+const BIN = sparkiBin;
 const e2e = new E2E();
 const email = `journey-${Date.now()}@sparki.test`;
 const password = "a newcomer's password";

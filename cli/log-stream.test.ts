@@ -8,13 +8,13 @@ import { createServer, type Server } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import type { ViewerFrame } from "../core/contracts/logs.ts";
 import { followLog } from "./log-stream.ts";
+import { sparkiBin } from "../dev/bins.ts";
 
-const BIN = fileURLToPath(new URL("./bin.js", import.meta.url));
+const BIN = sparkiBin;
 const BUILD = "0b6e3c1e-4a44-4c8e-9a59-2f4f3b0f7a10";
 const PROJECT = "5d1f4b7e-0f6a-4a8e-8d2e-7c9a1b2c3d4e";
 

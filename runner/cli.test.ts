@@ -7,8 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeControlPlane } from "./testing/fake-control-plane.ts";
 import { createRepo, jobSpec, processGone } from "./testing/harness.ts";
 import { until } from "../test/until.ts";
+import { runnerBundleBin } from "../dev/bins.ts";
 
-const BIN = new URL("./bin.js", import.meta.url).pathname;
+const BIN = runnerBundleBin;
 
 let fake: FakeControlPlane;
 let home: string;

@@ -15,7 +15,12 @@ import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "./sandb
 import { UserError } from "../node/user-error.ts";
 import type { RegisterResponse } from "../core/contracts/runner.ts";
 
-const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+// The bundle (dev/bins.ts) has the version written in; from source it is read beside the checkout.
+declare const SPARKI_VERSION: string | undefined;
+const VERSION =
+  typeof SPARKI_VERSION === "string"
+    ? SPARKI_VERSION
+    : (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 function say(message: string): void {
   process.stdout.write(`${new Date().toISOString()} ${message}\n`);

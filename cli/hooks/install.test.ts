@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sparkiBin } from "../../dev/bins.ts";
 
 const run = promisify(execFile);
-const bin = join(import.meta.dirname, "..", "bin.js");
+const bin = sparkiBin;
 let dir: string;
 
 beforeAll(() => {

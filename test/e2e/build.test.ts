@@ -11,8 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { projectRoot, startStack, type Stack } from "../../dev/stack.js";
+import { startStack, type Stack } from "../../dev/stack.js";
 import { until } from "../until.ts";
+import { runnerBundleBin } from "../../dev/bins.ts";
 
 const sharedToken = `e2e-shared-${crypto.randomUUID()}`;
 let stack: Stack;
@@ -49,7 +50,7 @@ function gitRepo(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-const runnerBin = join(projectRoot, "runner", "bin.js");
+const runnerBin = runnerBundleBin;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "sparki-e2e-"));

@@ -10,10 +10,10 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { projectRoot } from "../../dev/stack.js";
 import { type FakeApp, FakeGitHub, type FakeInstallation } from "../fakes/github.ts";
 import { deliver, type Delivery, installationPayload, pushPayload } from "../fakes/github-webhooks.ts";
 import { E2E, oneStepYml, until } from "./support.js";
+import { sparkiBin } from "../../dev/bins.ts";
 
 const exec = promisify(execFile);
 const gh = new FakeGitHub();
@@ -102,7 +102,7 @@ describe("GitHub App on the local stack", () => {
     expect(listed.body.items[0].repositories.map((r: { fullName: string }) => r.fullName)).toEqual(["acme/other", "acme/shop"]);
 
     // Imported with the CLI, as a user would.
-    const cli = await exec(process.execPath, [join(projectRoot, "cli", "bin.js"), "projects", "create", "--github", "acme/shop", "--json"], {
+    const cli = await exec(process.execPath, [sparkiBin, "projects", "create", "--github", "acme/shop", "--json"], {
       env: {
         ...process.env,
         XDG_CONFIG_HOME: join(e2e.work, "cli-config"),

@@ -8,11 +8,11 @@ import { createHmac } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { projectRoot } from "../../dev/stack.js";
 import { E2E, oneStepYml, run, until } from "./support.js";
+import { sparkiBin } from "../../dev/bins.ts";
 
 const e2e = new E2E();
-const cliBin = join(projectRoot, "cli", "bin.js");
+const cliBin = sparkiBin;
 // A clean CI machine has no git identity; the hook must not depend on one either.
 const gitEnv = {
   ...process.env,

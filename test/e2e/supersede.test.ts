@@ -6,11 +6,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { projectRoot } from "../../dev/stack.js";
 import { E2E, oneStepYml, run, until } from "./support.js";
+import { sparkiBin } from "../../dev/bins.ts";
 
 const e2e = new E2E();
-const cliBin = join(projectRoot, "cli", "bin.js");
+const cliBin = sparkiBin;
 const gitEnv = {
   ...process.env,
   GIT_AUTHOR_NAME: "e2e",

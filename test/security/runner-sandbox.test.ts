@@ -15,8 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeControlPlane } from "../../runner/testing/fake-control-plane.ts";
 import { createRepo, jobSpec } from "../../runner/testing/harness.ts";
 import { until } from "../until.ts";
+import { runnerBundleBin } from "../../dev/bins.ts";
 
-const BIN = new URL("../../runner/bin.js", import.meta.url).pathname;
+const BIN = runnerBundleBin;
 const hostSecret = `runner-env-secret-${crypto.randomUUID()}`;
 
 let fake: FakeControlPlane;
