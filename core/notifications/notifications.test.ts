@@ -25,7 +25,7 @@ describe("Slack messages", () => {
 
   it("escapes what users wrote, so a branch name cannot ping the channel or make a link", () => {
     const m = slackMessage(payload({ build: { ...payload().build!, branch: "<!channel>", error: "<https://evil.example|click> & run" } }));
-    const text = JSON.stringify(m.blocks);
+    const text = JSON.stringify(m);
     expect(text).not.toContain("<!channel>");
     expect(text).toContain("&lt;!channel&gt;");
     expect(text).toContain("&lt;https://evil.example|click&gt; &amp; run");

@@ -1,6 +1,6 @@
 /**
  * The Slack incoming-webhook message for a notification (https://api.slack.com/messaging/webhooks):
- * `text` is the plain fallback that notifications and screen readers use, `blocks` the message
+ * `text` is the fallback that notifications and screen readers use, `blocks` the message
  * shown. Values that come from users (project and branch names, errors) are escaped as Slack's
  * "Formatting text" asks (&, <, >), so a branch called `<!channel>` pings nobody and links nothing.
  */
@@ -42,8 +42,7 @@ function headline(p: NotificationPayload): string {
 
 /** The message for `p`. */
 export function slackMessage(p: NotificationPayload): SlackMessage {
-  const plain = headline(p);
-  const title = slackEscape(plain);
+  const title = slackEscape(headline(p));
   const linked = p.url ? `*<${p.url}|${title}>*` : `*${title}*`;
   const details: string[] = [];
   if (p.build?.commitSha) details.push(`commit \`${slackEscape(p.build.commitSha.slice(0, 12))}\``);
@@ -51,7 +50,8 @@ export function slackMessage(p: NotificationPayload): SlackMessage {
   if (reason) details.push(slackEscape(reason));
   const body = [linked, ...details].join("\n").slice(0, SECTION_MAX);
   return {
-    text: plain,
+    // The fallback is read as mrkdwn too (notifications, screen readers): escaped the same way.
+    text: title,
     blocks: [
       { type: "section", text: { type: "mrkdwn", text: body } },
       {
