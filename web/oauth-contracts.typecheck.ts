@@ -11,4 +11,5 @@ export const checks: true[] = [
   true satisfies Same<typeof oauth.AuthProviders, typeof web.AuthProviders>,
   true satisfies Same<typeof oauth.PendingLink, typeof web.PendingLink>,
   true satisfies Same<typeof oauth.Identities, typeof web.Identities>,
+  true satisfies Same<typeof oauth.LinkStart, typeof web.LinkStart>,
 ];

@@ -39,3 +39,6 @@ export const Identity = z.object({ provider: OAuthProvider, login: z.string(), e
 export const Identities = z
   .object({ items: z.array(Identity), hasPassword: z.boolean().describe("Whether the account can also log in with a password.") })
   .meta({ id: "Identities" });
+
+/** Where the dashboard sends the browser to authorize the account to link (the flow is bound to it by a cookie). */
+export const LinkStart = z.object({ url: z.url() }).meta({ id: "LinkStart" });

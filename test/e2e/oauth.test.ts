@@ -226,6 +226,54 @@ describe("Sign in with GitHub on the local stack", () => {
   });
 });
 
+describe("Linking from the account page", () => {
+  it("links GitLab to an account made with GitHub (no password: on the session), and refuses a GitLab account that is someone else's", async () => {
+    gh.addUser("octo-links", { emails: [{ email: `octo-links-${Date.now()}@example.com`, primary: true, verified: true, visibility: null }] });
+    gh.browserUser = "octo-links";
+    const browser = new Browser();
+    expect(await browser.navigate(`${e2e.stack.apiUrl}/v1/auth/oauth/github/start`)).toBe(dashboard("/"));
+    // GitLab's account has another address, unverified even: linking trusts the session, not the email.
+    gl.signedIn = gl.addUser({ username: "octo-links-gl", email: `elsewhere-${Date.now()}@example.com`, confirmed: false });
+    const started = await browser.api("POST", "/v1/me/identities/gitlab");
+    expect(started.status).toBe(200);
+    expect(await browser.navigate(started.body.url)).toBe(dashboard("/account?linked=gitlab"));
+    const identities = await browser.api("GET", "/v1/me/identities");
+    expect(identities.body.items.map((i: { provider: string; login: string }) => [i.provider, i.login])).toEqual([
+      ["github", "octo-links"],
+      ["gitlab", "octo-links-gl"],
+    ]);
+    // Now either may go; the last one may not.
+    expect((await browser.api("DELETE", "/v1/me/identities/github")).status).toBe(204);
+    expect((await browser.api("DELETE", "/v1/me/identities/gitlab")).status).toBe(409);
+
+    // Someone else signed in on the same GitLab account tries to link it to theirs.
+    const other = new Browser();
+    gh.addUser("octo-other", { emails: [{ email: `octo-other-${Date.now()}@example.com`, primary: true, verified: true, visibility: null }] });
+    gh.browserUser = "octo-other";
+    await other.navigate(`${e2e.stack.apiUrl}/v1/auth/oauth/github/start`);
+    const theirs = await other.api("POST", "/v1/me/identities/gitlab");
+    expect(await other.navigate(theirs.body.url)).toBe(dashboard("/account?oauth_error=taken"));
+    expect((await other.api("GET", "/v1/me/identities")).body.items.map((i: { provider: string }) => i.provider)).toEqual(["github"]);
+  });
+
+  it("asks a password account for its password before linking, whatever the provider's email", async () => {
+    const email = `pw-links-${Date.now()}@example.com`;
+    const password = "pw links long password";
+    await e2e.signup(email, password, "PW");
+    const browser = new Browser();
+    // Signed in with a cookie session, as the dashboard is.
+    expect((await browser.api("POST", "/v1/auth/login", { email, password, session: "cookie" })).status).toBe(200);
+    gh.addUser("pw-links", { emails: [{ email: `different-${Date.now()}@example.com`, primary: true, verified: true, visibility: null }] });
+    gh.browserUser = "pw-links";
+    const started = await browser.api("POST", "/v1/me/identities/github");
+    expect(await browser.navigate(started.body.url)).toBe(dashboard("/login/link"));
+    expect((await browser.api("GET", "/v1/me/identities")).body.items).toEqual([]);
+    expect((await browser.api("GET", "/v1/auth/oauth/link")).body).toEqual({ provider: "github", login: "pw-links", email });
+    expect((await browser.api("POST", "/v1/auth/oauth/link", { password })).status).toBe(200);
+    expect((await browser.api("GET", "/v1/me/identities")).body.items).toMatchObject([{ provider: "github", login: "pw-links" }]);
+  });
+});
+
 describe("Sign in with GitLab on the local stack", () => {
   it("makes an account for a GitLab user with a confirmed email, and refuses an unconfirmed one", async () => {
     gl.signedIn = gl.addUser({ username: "tanuki", name: "Tanuki", email: `tanuki-${Date.now()}@example.com` });

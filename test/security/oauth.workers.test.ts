@@ -149,6 +149,42 @@ describe("linking to an existing account", () => {
   });
 });
 
+describe("linking from the account page", () => {
+  it("is for the signed-in account only: no caller is a 401, a read-only token a 403, a cookie from another site a 403", async () => {
+    expectProblem(await call("POST", "/v1/me/identities/github"), 401);
+    const user = await signup("link-start");
+    const token = await call("POST", "/v1/tokens", { token: user.accessToken, body: { name: "ro", scope: "read" } });
+    expect(token.status, token.text).toBe(201);
+    expectProblem(await call("POST", "/v1/me/identities/github", { token: token.body.token }), 403);
+    const login = await call("POST", "/v1/auth/login", {
+      body: { email: user.email, password: user.password, session: "cookie" },
+      headers: { origin: own, "cf-connecting-ip": testIp() },
+    });
+    const access = (login.headers.get("set-cookie") ?? "").match(/__Host-sparki_access=([^;]+)/)?.[1];
+    expect(access).toBeDefined();
+    const forged = await call("POST", "/v1/me/identities/github", { headers: { cookie: `__Host-sparki_access=${access}`, origin: "http://evil.example" } });
+    expectProblem(forged, 403);
+    expect(forged.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("binds the flow to the caller and this browser; its refusals go back to the account page", async () => {
+    const user = await signup("link-flow");
+    const res = await call("POST", "/v1/me/identities/github", { token: user.accessToken });
+    expect(res.status, res.text).toBe(200);
+    const state = new URL(res.body.url).searchParams.get("state") ?? "";
+    const [flow] = await withDb(async (db) =>
+      db
+        .select()
+        .from(oauthFlows)
+        .where(eq(oauthFlows.stateHash, await hashToken(state))),
+    );
+    expect(flow?.linkUserId).toBe(user.id);
+    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    expect(cookie).toMatch(/^__Host-sparki_oauth=/);
+    expect(await callback(`error=access_denied&state=${state}`, cookie)).toBe("/account?oauth_error=denied");
+  });
+});
+
 describe("an account made by signing in with a provider", () => {
   async function oauthOnlyUser(providers: ("github" | "gitlab")[]): Promise<{ id: string; email: string; token: string }> {
     const email = uniqueEmail("oauth-only");

@@ -56,7 +56,8 @@ function App() {
   const early = resourcePage(path);
   if (me === undefined) return early ? <Shell path={path}>{early}</Shell> : <p class="loading">Loading…</p>;
   if (me === null || PUBLIC.has(path)) {
-    if (me && PUBLIC.has(path)) {
+    // /login/link also confirms a link a signed-in user asked for on the account page.
+    if (me && PUBLIC.has(path) && path !== "/login/link") {
       navigate("/", true);
       return null;
     }

@@ -6,6 +6,7 @@ export const AuthProviders = obj({ password: literalTrue, oauth: arr(OAuthProvid
 export const PendingLink = obj({ provider: OAuthProvider, login: str, email: str });
 export const Identity = obj({ provider: OAuthProvider, login: str, email: nullable(str), linkedAt: str });
 export const Identities = obj({ items: arr(Identity), hasPassword: bool });
+export const LinkStart = obj({ url: str });
 
 export const providerLabel = { github: "GitHub", gitlab: "GitLab" } as const;
 
@@ -17,4 +18,5 @@ export const oauthErrors: Record<string, string> = {
   browser: "That sign-in was started in another browser. Start again here.",
   provider: "The provider refused the sign-in or could not be reached. Try again.",
   unverified_email: "Your account at the provider has no verified primary email address. Verify it there, then try again.",
+  taken: "That account is already linked to another Sparki account.",
 };

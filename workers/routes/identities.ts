@@ -1,13 +1,14 @@
-/** The caller's GitHub and GitLab sign-ins: list them, unlink one (never the last way in). */
+/** The caller's GitHub and GitLab sign-ins: list them, link one, unlink one (never the last way in). */
 import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { Identities, OAuthProvider } from "../../core/contracts/oauth.js";
+import { Identities, LinkStart, OAuthProvider } from "../../core/contracts/oauth.js";
 import { SparkiError } from "../../core/errors.js";
 import { userIdentities, users } from "../../server/db/schema.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { audit } from "../services/audit.js";
 import { unlinkIdentity } from "../services/identities.js";
+import { beginFlow } from "../services/oauth-flows.js";
 import { authed, json, newRouter, problems } from "./router.js";
 
 export const identityRoutes = newRouter();
@@ -65,5 +66,25 @@ identityRoutes.openapi(
       details: { provider },
     });
     return c.body(null, 204);
+  },
+);
+
+identityRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/me/identities/{provider}",
+    tags: ["auth"],
+    summary: "Start linking a GitHub or GitLab account to the caller's: answers the provider's URL to send the browser to",
+    description:
+      "For the dashboard (it binds the flow to the browser with a cookie). Back from the provider, an account with a password confirms it at /login/link; one without links at once. The provider account must not be another user's.",
+    ...authed,
+    request: { params: z.object({ provider: OAuthProvider }) },
+    responses: { 200: { description: "Where to send the browser", content: json(LinkStart) }, ...problems(400, 401, 403, 404) },
+  }),
+  async (c) => {
+    const { provider } = c.req.valid("param");
+    requireScope(c, "admin", "linking a sign-in");
+    const url = await beginFlow(c, provider, { returnTo: "/account", linkUserId: c.var.auth.user.id });
+    return c.json({ url: url.toString() }, 200);
   },
 );

@@ -9,21 +9,24 @@
  * a new one with a verified email nobody uses becomes an account; one whose email has an account
  * waits, in a signed cookie, for that account's password (`POST /v1/auth/oauth/link`).
  *
- * The callback is a browser navigation, so its failures go back to the login page with
- * `?oauth_error=<reason>` (the dashboard words it), never a 500 and never a session.
+ * A flow the account page began (POST /v1/me/identities/:provider) names the signed-in user who
+ * asked, and ends in {@link linkRequested} instead.
+ *
+ * The callback is a browser navigation, so its failures go back to the login page (the account
+ * page for a link) with `?oauth_error=<reason>` (the dashboard words it), never a 500 and never a session.
  */
 import { createRoute } from "@hono/zod-openapi";
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
 import { Session } from "../../core/contracts/auth.js";
 import { AuthProviders, ConfirmLinkBody, OAuthCallbackQuery, OAuthProvider, OAuthStartQuery, PendingLink } from "../../core/contracts/oauth.js";
 import { SparkiError } from "../../core/errors.js";
-import { oauthFlows, users } from "../../server/db/schema.js";
-import { randomToken } from "../../server/integrations/gitlab/oauth.ts";
-import { configuredProviders, type SignInProvider, signInProvider } from "../../server/sign-in/providers.js";
+import type { Db } from "../../server/db/client.js";
+import { oauthFlows, userIdentities, users } from "../../server/db/schema.js";
+import { configuredProviders, type ProviderAccount, type ProviderName } from "../../server/sign-in/providers.js";
 import type { AppEnv } from "../app-env.js";
-import { clearFlowCookie, clearLinkCookie, flowTtlSeconds, readFlowCookie, readLinkCookie, setFlowCookie, setLinkCookie } from "../auth/oauth-cookies.js";
+import { clearFlowCookie, clearLinkCookie, readFlowCookie, readLinkCookie, setLinkCookie } from "../auth/oauth-cookies.js";
 import { countLoginAttempt, loginSucceeded } from "../auth/login-limits.js";
 import { requireDashboardOrigin } from "../auth/origin.js";
 import { verifyPassword } from "../auth/passwords.js";
@@ -31,6 +34,7 @@ import { hashToken } from "../auth/tokens.js";
 import { clientIp } from "../middleware/context.js";
 import { audit, auditOutcome } from "../services/audit.js";
 import { linkIdentity, resolveAccount } from "../services/identities.js";
+import { beginFlow, callbackUrl, providerOr404 } from "../services/oauth-flows.js";
 import { issueSession } from "../services/sessions.js";
 import { toUserView } from "../services/users.js";
 import { json, jsonBody, newRouter, problems } from "./router.js";
@@ -40,19 +44,7 @@ export const oauthRoutes = newRouter();
 const ProviderParam = z.object({ provider: OAuthProvider });
 
 /** Why a callback failed, as the login page's `oauth_error` names it. */
-export type CallbackFailure = "denied" | "state" | "expired" | "browser" | "provider" | "unverified_email";
-
-function providerOr404(c: Context<AppEnv>, name: z.infer<typeof OAuthProvider>): SignInProvider {
-  const provider = signInProvider(c.var.config, name);
-  if (!provider)
-    throw new SparkiError("not_found", { detail: `Signing in with ${name} is not configured on this instance (README, Sign in with GitHub or GitLab).` });
-  return provider;
-}
-
-/** The callback URL registered with the provider: on PUBLIC_URL when set, so it matches behind a proxy. */
-function callbackUrl(c: Context<AppEnv>, name: string): string {
-  return `${c.var.config.PUBLIC_URL ? new URL(c.var.config.PUBLIC_URL).origin : new URL(c.req.url).origin}/v1/auth/oauth/${name}/callback`;
-}
+export type CallbackFailure = "denied" | "state" | "expired" | "browser" | "provider" | "unverified_email" | "taken";
 
 oauthRoutes.openapi(
   createRoute({
@@ -79,23 +71,7 @@ oauthRoutes.openapi(
   async (c) => {
     const { provider: name } = c.req.valid("param");
     const { returnTo = "/" } = c.req.valid("query");
-    const provider = providerOr404(c, name);
-    const state = randomToken();
-    const codeVerifier = randomToken();
-    const nonce = randomToken();
-    const db = await c.var.db();
-    // Flows nobody finished go here, a few at a time, rather than in a scheduled job.
-    await db.delete(oauthFlows).where(lt(oauthFlows.expiresAt, new Date()));
-    await db.insert(oauthFlows).values({
-      stateHash: await hashToken(state),
-      provider: name,
-      codeVerifier,
-      browserHash: await hashToken(nonce),
-      returnTo,
-      expiresAt: new Date(Date.now() + flowTtlSeconds * 1000),
-    });
-    setFlowCookie(c, nonce);
-    const url = await provider.authorizeUrl({ state, codeVerifier, redirectUri: callbackUrl(c, name) });
+    const url = await beginFlow(c, name, { returnTo });
     return c.redirect(url.toString(), 302);
   },
 );
@@ -107,7 +83,7 @@ oauthRoutes.openapi(
     tags: ["auth"],
     summary: "Where the provider sends the browser back: signs in, creates the account, or asks for the password to link",
     description:
-      "Register this URL as the OAuth callback. Only completes in the browser that started the flow, once. Failures redirect to `/login?oauth_error=denied|state|expired|browser|provider|unverified_email`; an email that already has an account redirects to `/login/link`, where its password links the two.",
+      "Register this URL as the OAuth callback. Only completes in the browser that started the flow, once. Failures redirect to `/login?oauth_error=denied|state|expired|browser|provider|unverified_email` (`/account?oauth_error=…|taken` for a link the account page asked for); an email that already has an account redirects to `/login/link`, where its password links the two.",
     request: { params: ProviderParam, query: OAuthCallbackQuery },
     responses: { 303: { description: "To the dashboard: signed in, the link page, or the login page with the reason" }, ...problems(400, 404) },
   }),
@@ -118,6 +94,8 @@ oauthRoutes.openapi(
     const db = await c.var.db();
     const nonce = readFlowCookie(c);
     clearFlowCookie(c);
+    // Where a refusal goes: the login page, or the account page for a link it asked for.
+    let back = "/login";
     const fail = async (reason: CallbackFailure, details: Record<string, unknown> = {}) => {
       await auditOutcome(c, {
         eventType: "auth",
@@ -126,7 +104,7 @@ oauthRoutes.openapi(
         userId: null,
         details: { provider: name, reason, ...details },
       });
-      return c.redirect(`/login?oauth_error=${reason}`, 303);
+      return c.redirect(`${back}?oauth_error=${reason}`, 303);
     };
 
     if (!query.state) return fail("state");
@@ -142,17 +120,19 @@ oauthRoutes.openapi(
       const [elsewhere] = await db.select({ at: oauthFlows.createdAt }).from(oauthFlows).where(eq(oauthFlows.stateHash, stateHash));
       return fail(elsewhere ? "browser" : "state");
     }
+    if (flow.linkUserId) back = "/account";
     if (flow.expiresAt.getTime() < Date.now()) return fail("expired");
     if (query.error) return fail(query.error === "access_denied" ? "denied" : "provider", { error: query.error });
     if (!query.code) return fail("provider", { error: "no code" });
 
-    let account: Awaited<ReturnType<SignInProvider["account"]>>;
+    let account: ProviderAccount;
     try {
       account = await provider.account({ code: query.code, codeVerifier: flow.codeVerifier, redirectUri: callbackUrl(c, name) });
     } catch (err) {
       c.get("log").warn(`sign in with ${name}: the provider refused or failed`, { error: err instanceof Error ? err.message : String(err) });
       return fail("provider");
     }
+    if (flow.linkUserId) return linkRequested(c, db, flow.linkUserId, name, account, fail);
     const outcome = await resolveAccount(db, name, account);
     if (outcome.kind === "unverified_email") return fail("unverified_email", { login: account.login });
     if (outcome.kind === "confirm_link") {
@@ -242,3 +222,43 @@ oauthRoutes.openapi(
     return c.json(await issueSession(c, db, user, "cookie"), 200);
   },
 );
+
+/**
+ * The end of a link the account page asked for (POST /v1/me/identities/:provider): the flow names
+ * the signed-in user who asked, and the provider account is the one just authorized in this
+ * browser. An account with a password confirms it first (/login/link), as when signing in by
+ * email; one without a password has no other proof to give and links on the session that asked.
+ */
+async function linkRequested(
+  c: Context<AppEnv>,
+  db: Db,
+  userId: string,
+  name: ProviderName,
+  account: ProviderAccount,
+  fail: (reason: CallbackFailure, details?: Record<string, unknown>) => Promise<Response>,
+): Promise<Response> {
+  const [user] = await db.select().from(users).where(eq(users.id, userId));
+  if (!user) return fail("state");
+  const [holder] = await db
+    .select({ userId: userIdentities.userId })
+    .from(userIdentities)
+    .where(and(eq(userIdentities.provider, name), eq(userIdentities.providerUserId, account.id)));
+  if (holder && holder.userId !== user.id) return fail("taken", { login: account.login });
+  if (holder) return c.redirect(`/account?linked=${name}`, 303);
+  if (user.passwordHash !== null) {
+    await setLinkCookie(c, { sub: user.id, provider: name, pid: account.id, login: account.login, email: user.email }, c.var.config.JWT_SECRET);
+    return c.redirect("/login/link", 303);
+  }
+  const linked = await linkIdentity(db, user.id, name, { id: account.id, login: account.login, email: account.email });
+  if (linked === "taken") return fail("taken", { login: account.login });
+  await audit(c, db, {
+    eventType: "auth",
+    action: "auth.identity_link",
+    result: "success",
+    userId: user.id,
+    resourceType: "user",
+    resourceId: user.id,
+    details: { provider: name, login: account.login },
+  });
+  return c.redirect(`/account?linked=${name}`, 303);
+}

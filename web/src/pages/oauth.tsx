@@ -53,8 +53,8 @@ export function LinkAccountPage({ onSignedIn }: { onSignedIn(): void }) {
         {p && (
           <form class="card stack" onSubmit={submit}>
             <p>
-              An account with the email <strong>{p.email}</strong> already exists. Enter its password to sign in and link your {providerLabel[p.provider]}{" "}
-              account <strong>{p.login}</strong> to it; from then on {providerLabel[p.provider]} signs you in.
+              To link the {providerLabel[p.provider]} account <strong>{p.login}</strong> to the Sparki account <strong>{p.email}</strong>, enter that account's
+              password. From then on {providerLabel[p.provider]} signs you in to it.
             </p>
             <label for="password">Password</label>
             <input
