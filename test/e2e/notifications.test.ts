@@ -8,15 +8,15 @@
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { projectRoot } from "../../dev/stack.js";
 import { FakeSlack } from "../fakes/slack.js";
 import { verifySignature, WebhookReceiver } from "../fakes/webhook-receiver.js";
 import { commitAll, E2E, oneStepYml, run, until } from "./support.js";
+import { sparkiBin } from "../../dev/bins.ts";
 
 const e2e = new E2E();
 const slack = new FakeSlack();
 const receiver = new WebhookReceiver();
-const cliBin = join(projectRoot, "cli", "bin.js");
+const cliBin = sparkiBin;
 let repo: string;
 let projectId: string;
 let signingKey: string;
