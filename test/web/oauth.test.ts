@@ -4,7 +4,8 @@
  * through GitHub's authorize page and back, and lands signed in (HttpOnly session cookies only);
  * the account page shows the linked GitHub account, its unlink refused as the last way in. A
  * sign-in cancelled at GitHub is worded on the login page. A GitHub account whose verified email
- * has a password account links on /login/link with that password.
+ * has a password account links on /login/link with that password, and so does one linked from
+ * the account page ("Link GitHub").
  *
  * The fake and the stack are both on 127.0.0.1 (other ports): the same site for cookies, so this
  * does not exercise the cross-site redirect back (the flow cookie is SameSite=Lax for that).
@@ -105,6 +106,37 @@ describe("Sign in with GitHub in the dashboard", () => {
     expect(me.user.id).toBe(account.user.id);
     // The wrong password's 401 is the one console error the page may log.
     expect(errors.filter((e) => !/401/.test(e))).toEqual([]);
+    await context.close();
+  });
+
+  it("links GitHub from the account page of a password account, after its password", async () => {
+    const email = `web-account-link-${Date.now()}@example.com`;
+    const password = "the account linker's password";
+    await e2e.signup(email, password, "Account Linker");
+    // GitHub's address is another one: linking from the account page goes by the session and the password.
+    gh.addUser("web-account-linker", { emails: [{ email: `elsewhere-${Date.now()}@example.com`, primary: true, verified: true, visibility: null }] });
+    gh.browserUser = "web-account-linker";
+    const { context, page, errors } = await freshPage();
+    await page.goto("/login");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.waitForURL(/\/workspaces\/new$/);
+    errors.length = 0;
+    await page.goto("/account");
+    await page.getByRole("button", { name: "Link GitHub", exact: true }).click();
+    await page.waitForURL(/\/login\/link$/);
+    await expect.poll(() => page.locator("form").textContent()).toContain("web-account-linker");
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Link and sign in" }).click();
+    await page.waitForURL(/\/workspaces\/new$/);
+    await page.goto("/account");
+    const methods = page.locator(".card", { has: page.getByRole("heading", { name: "Sign-in methods" }) });
+    await expect.poll(() => methods.textContent()).toContain("web-account-linker");
+    // With a password, the one linked account may go.
+    expect(await page.getByRole("button", { name: "Unlink GitHub" }).isDisabled()).toBe(false);
+    expect(await page.getByRole("button", { name: "Link GitHub", exact: true }).count()).toBe(0);
+    expect(errors).toEqual([]);
     await context.close();
   });
 });
