@@ -130,7 +130,9 @@ export const builds = pgTable(
     projectId: uuid("project_id").references(() => projects.id, { onDelete: "cascade" }),
     number: integer("number"),
     commitSha: varchar("commit_sha", { length: 64 }),
+    // Null for a tag build, which names its tag instead (the pushed tag's commit is in commit_sha).
     branch: varchar("branch", { length: 255 }),
+    tag: varchar("tag", { length: 255 }),
     status: varchar("status", { length: 50 }),
     attempt: integer("attempt").notNull().default(1),
     trigger: varchar("trigger", { length: 20 }),
