@@ -84,6 +84,11 @@ export const PipelineSettingsSchema = z
     branches: z.array(z.string().min(1)).min(1).default(["*"]),
     pullRequests: z.boolean().default(true),
     /**
+     * Tags whose pushes build (exact names or globs, as `branches`; "*" means every tag). Left
+     * out: every pushed tag builds; `[]`: none does.
+     */
+    tags: z.array(z.string().min(1)).optional(),
+    /**
      * Whether a newer build of the same branch (or pull request) cancels the older one still
      * queued or running. Left out: on for builds started by a git host (pushes, pull requests),
      * off for builds started through the API or CLI. `true` turns it on for those too, `false`

@@ -35,3 +35,12 @@ export function branchPatternProblem(pattern: string): string | null {
   if (pattern.split("/").some((segment) => segment.startsWith("."))) return "has a path segment starting with .";
   return null;
 }
+
+/**
+ * Whether a push of `tag` builds under sparki.yml's `pipeline.tags`: left out (undefined), every
+ * tag does; otherwise a tag an entry matches (a lone "*" is every tag, as for branches).
+ */
+export function tagBuilds(patterns: readonly string[] | undefined, tag: string): boolean {
+  if (patterns === undefined) return true;
+  return patterns.some((p) => p === "*" || branchMatches(p, tag));
+}

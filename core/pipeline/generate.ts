@@ -145,6 +145,7 @@ export async function generatePipeline(input: PipelineInput): Promise<Pipeline> 
       pullRequests: settings.pullRequests,
       // Only when set, so pipelines without it keep their content hash (and version).
       ...(settings.cancelSuperseded !== undefined ? { cancelSuperseded: settings.cancelSuperseded } : {}),
+      ...(settings.tags !== undefined ? { tags: [...settings.tags] } : {}),
     },
     env: { CI: "true", ...settings.env },
     stages: STAGES.map((name) => ({ name, jobs: jobs.filter((j) => j.stage === name).map((j) => j.id) })).filter((s) => s.jobs.length > 0),

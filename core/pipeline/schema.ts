@@ -66,6 +66,8 @@ export const PipelineSchema = z.object({
   triggers: z.object({
     branches: z.array(z.string()),
     pullRequests: z.boolean(),
+    /** sparki.yml's `pipeline.tags`; absent when left out (every tag builds). */
+    tags: z.array(z.string()).optional(),
     /** sparki.yml's `pipeline.cancelSuperseded`; absent when left out (each trigger's default). */
     cancelSuperseded: z.boolean().optional(),
   }),
