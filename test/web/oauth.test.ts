@@ -66,6 +66,8 @@ describe("Sign in with GitHub in the dashboard", () => {
     const methods = page.locator(".card", { has: page.getByRole("heading", { name: "Sign-in methods" }) });
     await expect.poll(() => methods.textContent()).toContain("web-octo");
     expect(await methods.textContent()).toContain("no password");
+    // No password to change.
+    await expect.poll(() => page.getByRole("heading", { name: "Change password" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Unlink GitHub" }).isDisabled()).toBe(true);
     await shot(page, "oauth-account");
     expect(errors).toEqual([]);
