@@ -89,3 +89,60 @@ describe("checkout", () => {
     }
   });
 });
+
+describe("checkout of a tag build", () => {
+  let tagged: Awaited<ReturnType<typeof createRepo>>;
+  beforeAll(async () => {
+    tagged = await createRepo([{ "a.txt": "one\n" }, { "a.txt": "two\n" }, { "a.txt": "three\n" }]);
+    gitIn(tagged.dir, "tag", "v1.0.0", tagged.shas[0] as string);
+    gitIn(tagged.dir, "tag", "-a", "-m", "release 1.1", "v1.1.0", tagged.shas[1] as string);
+  });
+  afterAll(async () => {
+    await tagged.cleanup();
+  });
+  const opts = () => ({ signal: signal(), output: collect(), requireOnBranch: true });
+
+  it("builds a lightweight tag's commit, fetching refs/tags/<tag>", async () => {
+    const dir = join(work, "tag-light");
+    const out = { ...opts(), output: collect() };
+    const sha = tagged.shas[0] as string;
+    expect(await checkout({ url: tagged.dir, commitSha: sha, branch: "v1.0.0", tag: "v1.0.0" }, dir, out)).toBe(sha);
+    expect(await readFile(join(dir, "a.txt"), "utf8")).toBe("one\n");
+    expect(out.output.text()).toContain("+refs/tags/v1.0.0:refs/tags/v1.0.0");
+  });
+
+  it("builds an annotated tag's commit (the tag object peeled)", async () => {
+    const dir = join(work, "tag-annotated");
+    const sha = tagged.shas[1] as string;
+    expect(gitIn(tagged.dir, "rev-parse", "v1.1.0")).not.toBe(sha);
+    expect(await checkout({ url: tagged.dir, commitSha: sha, branch: "v1.1.0", tag: "v1.1.0" }, dir, opts())).toBe(sha);
+    expect(gitIn(dir, "rev-parse", "HEAD")).toBe(sha);
+    // Without a commit, the tag's own commit.
+    expect(await checkout({ url: tagged.dir, commitSha: null, branch: "v1.1.0", tag: "v1.1.0" }, join(work, "tag-head"), opts())).toBe(sha);
+  });
+
+  it("refuses a commit the tag does not point at, and a tag that does not exist", async () => {
+    const elsewhere = tagged.shas[2] as string;
+    await expect(checkout({ url: tagged.dir, commitSha: elsewhere, branch: "v1.1.0", tag: "v1.1.0" }, join(work, "tag-moved"), opts())).rejects.toThrow(
+      `tag v1.1.0 points at commit ${tagged.shas[1]}, not at ${elsewhere}`,
+    );
+    await expect(checkout({ url: tagged.dir, commitSha: elsewhere, branch: "v9", tag: "v9" }, join(work, "tag-missing"), opts())).rejects.toThrow(
+      "tag v9 could not be fetched",
+    );
+  });
+
+  it("never hands git a hostile tag name", async () => {
+    const marker = join(work, "pwned");
+    for (const [i, name] of [`--upload-pack=touch ${marker}`, "../../etc", "v1\u0000x", "v1\nx", "x".repeat(300)].entries()) {
+      const out = collect();
+      const attempt = checkout({ url: tagged.dir, commitSha: tagged.shas[0] as string, branch: "main", tag: name }, join(work, `hostile-${i}`), {
+        signal: signal(),
+        output: out,
+        requireOnBranch: true,
+      });
+      await expect(attempt).rejects.toThrow("the tag's name is not a valid git ref name");
+      expect(out.text()).toBe("");
+    }
+    await expect(readFile(marker)).rejects.toThrow();
+  });
+});

@@ -2,10 +2,12 @@
  * Checkout with the real `git`: an empty repository, the commit fetched alone (`--depth 1`)
  * when the server allows fetching a commit by id, else the branch and then everything, and a
  * detached checkout verified against the requested id. Works for https, ssh, file:// and
- * local paths, because git itself handles each transport.
+ * local paths, because git itself handles each transport. A tag build (`repo.tag`) fetches
+ * `refs/tags/<tag>` where a branch build fetches its branch, and is checked against the tag.
  */
 import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
+import { BranchName } from "../core/contracts/common.ts";
 import type { CloneCredential, Repo } from "../core/contracts/runner.ts";
 import { checkGitUrl } from "../core/git-url.ts";
 import type { OutputSink } from "./logs.ts";
@@ -28,7 +30,8 @@ export interface CheckoutOptions {
   env?: NodeJS.ProcessEnv;
   /**
    * Refuse a requested commit that is not on the requested branch. The branch decides where a
-   * build may deploy, so a commit from elsewhere must not borrow a protected branch's name.
+   * build may deploy, so a commit from elsewhere must not borrow a protected branch's name. For a
+   * tag build: refuse a commit the tag does not point at (an annotated tag peeled).
    */
   requireOnBranch?: boolean;
   /**
@@ -89,6 +92,9 @@ function git(args: string[], cwd: string, opts: CheckoutOptions, quietFailure = 
 export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): Promise<string> {
   const url = checkGitUrl(repo.url);
   if (!url.ok) throw new CheckoutError(`repository URL ${url.reason}`, 128);
+  // The contract checked it already; checked again here since it goes into git's arguments.
+  const tag = repo.tag;
+  if (tag !== undefined && !BranchName.safeParse(tag).success) throw new CheckoutError("the tag's name is not a valid git ref name", 128);
   await mkdir(dir, { recursive: true });
   const must = async (args: string[]) => {
     const code = await git(args, dir, opts);
@@ -103,18 +109,19 @@ export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): 
     if (code !== 0) throw new CheckoutError(`git ${args[0]} failed with exit code ${code}`, code);
   };
 
-  const branchRef = `+refs/heads/${repo.branch}:refs/remotes/origin/${repo.branch}`;
+  // Always a full refs/... refspec, so no name can be read as an option.
+  const namedRef = tag !== undefined ? `+refs/tags/${tag}:refs/tags/${tag}` : `+refs/heads/${repo.branch}:refs/remotes/origin/${repo.branch}`;
   if (repo.commitSha === null) {
-    await fetchWith(["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", branchRef]);
-    await must(["checkout", "--quiet", "--force", "--detach", `refs/remotes/origin/${repo.branch}`]);
+    await fetchWith(["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", namedRef]);
+    await must(["checkout", "--quiet", "--force", "--detach", tag !== undefined ? `refs/tags/${tag}^{commit}` : `refs/remotes/origin/${repo.branch}`]);
     return revParseHead(dir, opts);
   }
   // Servers that refuse a fetch by commit id (older git servers without
   // allowReachableSHA1InWant) fall back to the branch, then to every branch.
   const attempts: string[][] = [
     ["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", repo.commitSha],
-    ["fetch", "--quiet", "--no-tags", "origin", branchRef],
-    ["fetch", "--quiet", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+    ["fetch", "--quiet", "--no-tags", "origin", namedRef],
+    ["fetch", "--quiet", "--no-tags", "origin", tag !== undefined ? "+refs/tags/*:refs/tags/*" : "+refs/heads/*:refs/remotes/origin/*"],
   ];
   let fetched = false;
   let lastCode = 0;
@@ -126,7 +133,8 @@ export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): 
     }
   }
   if (!fetched) throw new CheckoutError(`commit ${repo.commitSha} could not be fetched from ${repo.url}`, lastCode || 128);
-  if (opts.requireOnBranch) await mustBeOnBranch(repo.commitSha, repo.branch, dir, opts, auth);
+  if (opts.requireOnBranch && tag !== undefined) await mustBeTagged(repo.commitSha, tag, dir, opts, auth);
+  else if (opts.requireOnBranch) await mustBeOnBranch(repo.commitSha, repo.branch, dir, opts, auth);
   await must(["checkout", "--quiet", "--force", "--detach", repo.commitSha]);
   return repo.commitSha;
 }
@@ -140,10 +148,24 @@ async function mustBeOnBranch(sha: string, branch: string, dir: string, opts: Ch
   if (code !== 0) throw new CheckoutError(`commit ${sha} is not on branch ${branch}; a build may only name the branch its commit belongs to`, 1);
 }
 
+/** Fails unless the remote's `tag`, peeled (an annotated tag points at a tag object), is `sha`. */
+async function mustBeTagged(sha: string, tag: string, dir: string, opts: CheckoutOptions, auth: ReturnType<typeof authFor>): Promise<void> {
+  const ref = `refs/tags/${tag}`;
+  const fetchCode = await git(["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", `+${ref}:${ref}`], dir, opts, false, auth);
+  if (fetchCode !== 0) throw new CheckoutError(`tag ${tag} could not be fetched to check that it points at commit ${sha}`, fetchCode);
+  const tagged = await revParse(`${ref}^{commit}`, dir, opts);
+  if (tagged !== sha) throw new CheckoutError(`tag ${tag} points at commit ${tagged}, not at ${sha}; a tag build may only build the tag's commit`, 1);
+}
+
 /** The commit checked out in `dir`. */
 function revParseHead(dir: string, opts: CheckoutOptions): Promise<string> {
+  return revParse("HEAD", dir, opts);
+}
+
+/** What `rev` names in `dir`, as a full object id. */
+function revParse(rev: string, dir: string, opts: CheckoutOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn("git", ["rev-parse", "HEAD"], {
+    const child = spawn("git", ["rev-parse", "--verify", "--quiet", rev], {
       cwd: dir,
       env: gitEnv(opts.env ?? process.env),
       stdio: ["ignore", "pipe", "ignore"],

@@ -34,6 +34,7 @@
 import { z } from "zod";
 import { DetectionSchema } from "../detect/schema.ts";
 import { PipelineSchema } from "../pipeline/schema.ts";
+import { BranchName } from "./common.ts";
 
 /** Bumped on any incompatible change; sent by the runner as {@link PROTOCOL_HEADER}. */
 export const RUNNER_PROTOCOL_VERSION = 2;
@@ -164,6 +165,14 @@ export const Repo = z.object({
    */
   commitSha: CommitSha.nullable(),
   branch: z.string().min(1).max(255),
+  /**
+   * Set for a tag build (added within version 2, optional so both sides keep working): the
+   * runner fetches `refs/tags/<tag>` and refuses a commit the tag does not point at (peeled).
+   * `branch` repeats the tag name for runners that predate this field; they check the commit
+   * against a branch of that name, which normally does not exist, so their plan job fails
+   * rather than building unchecked.
+   */
+  tag: BranchName.optional(),
 });
 export type Repo = z.infer<typeof Repo>;
 
