@@ -275,6 +275,7 @@ describe("the dashboard on the local stack", () => {
       status,
       reason: null,
       trigger: "push",
+      pullRequest: null,
       createdAt: at,
       completedAt: at,
       stages: [stage("staging", "healthy", 100), stage("production", stageStatus, 100)],
