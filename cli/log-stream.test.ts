@@ -51,6 +51,7 @@ async function fakeServer(total: number, final: "succeeded" | "failed"): Promise
           projectId: PROJECT,
           number: 1,
           branch: "main",
+          tag: null,
           commitSha: null,
           status: "running",
           pipelineId: null,

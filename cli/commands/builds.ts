@@ -43,7 +43,7 @@ function printBuild(b: Build): void {
   printFields([
     ["build", `#${b.number} ${b.id}`],
     ["status", status(b.status)],
-    ["branch", b.branch],
+    b.tag ? ["tag", b.tag] : ["branch", b.branch],
     ["commit", b.commitSha],
     ["created", b.createdAt],
     ["duration", duration(b.startedAt, b.completedAt)],
@@ -79,7 +79,15 @@ export function registerBuilds(program: Command): void {
         if (json) return printJson(page);
         printTable(
           ["id", "#", "status", "branch", "commit", "created", "duration"],
-          page.items.map((b) => [b.id, b.number, status(b.status), b.branch, b.commitSha?.slice(0, 8), ago(b.createdAt), duration(b.startedAt, b.completedAt)]),
+          page.items.map((b) => [
+            b.id,
+            b.number,
+            status(b.status),
+            b.tag ? `tag ${b.tag}` : b.branch,
+            b.commitSha?.slice(0, 8),
+            ago(b.createdAt),
+            duration(b.startedAt, b.completedAt),
+          ]),
           "no builds",
         );
       }),

@@ -5,6 +5,8 @@
  * each updated branch or tag is one call with a fresh delivery id, signed over the exact bytes
  * sent, and a failed call is retried a few times with the same id (so a retry that did arrive
  * starts nothing twice). The push itself never waits long or fails: refs are already updated.
+ * An annotated tag's new value is the tag object: the hook sends the commit it points at (the
+ * build is of that commit, and the runner checks the tag against it).
  */
 
 /** Marks a hook as Sparki's, so installing again may replace it (and nothing else). */
@@ -15,6 +17,7 @@ export const secretFileName = "sparki-push-hook.secret";
 const program = String.raw`
 const fs = require("node:fs");
 const crypto = require("node:crypto");
+const { execFileSync } = require("node:child_process");
 const url = process.env.SPARKI_HOOK_URL;
 const secret = fs.readFileSync(process.env.SPARKI_HOOK_SECRET_FILE, "utf8").trim();
 const say = (line) => process.stdout.write("sparki: " + line + "\n");
@@ -62,7 +65,13 @@ async function send(ref, before, after) {
   for (const line of fs.readFileSync(0, "utf8").split("\n")) {
     const [before, after, ref] = line.trim().split(" ");
     if (!ref || !/^refs\/(heads|tags)\//.test(ref)) continue;
-    ok = (await send(ref, before, after)) && ok;
+    let commit = after;
+    if (ref.startsWith("refs/tags/") && /^[0-9a-f]+$/.test(after) && !/^0+$/.test(after)) {
+      try {
+        commit = execFileSync("git", ["rev-parse", "--verify", "--quiet", after + "^{commit}"], { encoding: "utf8" }).trim() || after;
+      } catch {}
+    }
+    ok = (await send(ref, before, commit)) && ok;
   }
   process.exitCode = ok ? 0 : 1;
 })();

@@ -48,7 +48,11 @@ export function BuildView({ build, height, message }: { build: Build | undefined
       null,
       h(Text, { bold: true }, `Build #${build.number}  `),
       h(StatusText, { status: build.status }),
-      h(Text, null, `  ${build.branch} ${build.commitSha?.slice(0, 8) ?? ""}  ${duration(build.startedAt, build.completedAt)}`),
+      h(
+        Text,
+        null,
+        `  ${build.tag ? `tag ${build.tag}` : build.branch} ${build.commitSha?.slice(0, 8) ?? ""}  ${duration(build.startedAt, build.completedAt)}`,
+      ),
     ),
     build.error ? h(Text, { color: "red", wrap: "truncate" }, build.error) : null,
     ...(rows.length ? rows.slice(0, height - 3) : [h(Text, { key: "none", dimColor: true }, "no jobs yet (waiting for a runner)")]),

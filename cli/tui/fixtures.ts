@@ -32,6 +32,7 @@ export const summary = (n: number, status: BuildStatus): BuildSummary => ({
   projectId: PROJECT,
   number: n,
   branch: "main",
+  tag: null,
   commitSha: "a".repeat(40),
   status,
   pipelineId: null,

@@ -52,7 +52,7 @@ export function OverviewView(p: OverviewProps): ReactNode {
                   { key: b.id },
                   h(Text, null, `#${String(b.number).padEnd(4)} `),
                   h(Box, { width: 16 }, h(StatusText, { status: b.status })),
-                  h(Text, { wrap: "truncate" }, `${pad(b.branch, 12)} ${ago(b.createdAt)}`),
+                  h(Text, { wrap: "truncate" }, `${pad(b.tag ? `tag ${b.tag}` : b.branch, 12)} ${ago(b.createdAt)}`),
                 ),
               ),
               selected: p.buildIndex,

@@ -34,7 +34,10 @@ export const BuildSummary = z
     id: z.uuid(),
     projectId: z.uuid(),
     number: z.number().int(),
+    /** Empty for a tag build. */
     branch: z.string(),
+    /** The pushed tag a tag build is for (it built the tag's commit); null for other builds. */
+    tag: z.string().nullable(),
     commitSha: z.string().nullable(),
     status: BuildStatus,
     pipelineId: z.uuid().nullable(),

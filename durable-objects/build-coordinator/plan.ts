@@ -47,18 +47,21 @@ export interface Expansion {
 }
 
 /**
- * One runner job per pipeline job that runs on this branch. Deploy jobs are left to the
+ * One runner job per pipeline job that runs on this branch (`null`: a tag build, which runs only
+ * the jobs without a branch filter). Deploy jobs are left to the
  * DeploymentOrchestrator, except in the pipelines it hands over itself (`deployJobs`: a `script`
  * stage's deploy or rollback). Commands run from the job's working directory.
  */
-export function expandPipeline(buildId: string, pipeline: Pipeline, branch: string, opts: { deployJobs?: boolean } = {}): Expansion {
+export function expandPipeline(buildId: string, pipeline: Pipeline, branch: string | null, opts: { deployJobs?: boolean } = {}): Expansion {
   const ids = new Map<string, string>();
   for (const [index, job] of pipeline.jobs.entries()) ids.set(job.id, `${buildId}.${index + 1}`);
   const jobs: JobSpec[] = [];
   const skipped: string[] = [];
   pipeline.jobs.forEach((job, index) => {
     const id = `${buildId}.${index + 1}`;
-    const runsHere = (job.stage !== "deploy" || opts.deployJobs === true) && (job.branches === null || job.branches.some((p) => branchMatches(p, branch)));
+    const runsHere =
+      (job.stage !== "deploy" || opts.deployJobs === true) &&
+      (job.branches === null || (branch !== null && job.branches.some((p) => branchMatches(p, branch))));
     if (!runsHere) skipped.push(id);
     const taken = new Set<string>();
     const cd = job.workingDirectory !== "." && job.workingDirectory !== "" ? `cd ${shellQuote(job.workingDirectory)} && ` : "";

@@ -32,7 +32,7 @@ export class Progress {
     const plan = jobs.find((j) => j.spec.kind === "plan");
     if (plan?.state.status === "succeeded" && jobs.length === 1) {
       if (!meta.pipeline) return this.finish(meta, null, "The plan step succeeded but uploaded no pipeline.");
-      const { jobs: specs, skipped } = expandPipeline(meta.init.buildId, meta.pipeline, meta.init.repo.branch, {
+      const { jobs: specs, skipped } = expandPipeline(meta.init.buildId, meta.pipeline, meta.init.repo.tag ? null : meta.init.repo.branch, {
         deployJobs: meta.init.pipeline !== undefined,
       });
       meta.skipped = skipped;

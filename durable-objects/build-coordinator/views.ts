@@ -42,7 +42,7 @@ export function claimedJob(meta: Meta, job: JobRow, now: number): Omit<Job, "job
     leaseId: job.state.leaseId ?? "",
     fencingToken: job.state.fencingToken,
     leaseExpiresAt: new Date(job.state.leaseExpiresAt ?? now).toISOString(),
-    repo: { url: repo.url, branch: repo.branch, commitSha: meta.commitSha },
+    repo: { url: repo.url, branch: repo.branch, ...(repo.tag ? { tag: repo.tag } : {}), commitSha: meta.commitSha },
     steps: job.spec.steps,
     env: job.spec.env,
     secrets: [],

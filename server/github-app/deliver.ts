@@ -5,8 +5,8 @@
  * finds the first one's row and changes nothing.
  *
  * - installation / installation_repositories: the installation's state and its repositories.
- * - push (branches) and pull_request opened / synchronize / reopened: a build of exactly the pushed
- *   commit or the pull request's head, for every project that imported the repository in the
+ * - push (branches and tags) and pull_request opened / synchronize / reopened: a build of exactly
+ *   the pushed commit (a tag's: the commit it points at) or the pull request's head, for every project that imported the repository in the
  *   workspace linked to the installation. Nobody linked or imported it: recorded as ignored.
  * - A pull request from a fork builds `untrusted` (no secrets, no deployments) unless its
  *   workspace trusts fork pull requests.
@@ -15,7 +15,8 @@
  */
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { z } from "zod";
-import { branchMatches } from "../../core/pipeline/branches.ts";
+import { BranchName } from "../../core/contracts/common.ts";
+import { branchMatches, tagBuilds } from "../../core/pipeline/branches.ts";
 import type { Bindings } from "../config.js";
 import type { Db } from "../db/client.js";
 import { githubInstallationRepositories, githubInstallations, pipelines, projects, workspaces } from "../db/schema.js";
@@ -131,9 +132,11 @@ export async function addRepositories(
     .onConflictDoNothing();
 }
 
-const Triggers = z.object({ triggers: z.object({ branches: z.array(z.string()), pullRequests: z.boolean().optional() }) });
+const Triggers = z.object({
+  triggers: z.object({ branches: z.array(z.string()), pullRequests: z.boolean().optional(), tags: z.array(z.string()).optional() }),
+});
 
-/** The project's newest pipeline's triggers (sparki.yml `pipeline.branches`, `pipeline.pullRequests`), if it has one. */
+/** The project's newest pipeline's triggers (sparki.yml `pipeline.branches`, `.tags`, `.pullRequests`), if it has one. */
 async function triggersOf(db: Db, projectId: string): Promise<z.infer<typeof Triggers>["triggers"] | null> {
   const [row] = await db
     .select({ configuration: pipelines.configuration })
@@ -148,7 +151,13 @@ async function triggersOf(db: Db, projectId: string): Promise<z.infer<typeof Tri
 /** Why this project does not build the event, or null when it does. */
 async function skipReason(db: Db, projectId: string, e: PushLike): Promise<string | null> {
   if (e.type === "push") {
-    if (e.refType === "tag") return "tag pushes do not start builds yet; builds run on branches";
+    if (e.refType === "tag") {
+      if (e.commit === null) return `tag ${e.refName} was deleted`;
+      // git would refuse such a name; it never reaches a build (nor a runner's git).
+      if (!BranchName.safeParse(e.refName).success) return "the tag's name is not a valid git ref name";
+      if (!tagBuilds((await triggersOf(db, projectId))?.tags, e.refName)) return `tag ${e.refName} is not among sparki.yml pipeline.tags`;
+      return null;
+    }
     if (e.commit === null) return `branch ${e.refName} was deleted`;
     const patterns = (await triggersOf(db, projectId))?.branches;
     // sparki.yml documents a lone "*" as every branch; elsewhere "*" stays within one path segment.
@@ -195,10 +204,12 @@ async function buildFor(env: Env, db: Db, deliveryId: string, e: PushLike): Prom
     }
     const pr = e.type === "pull_request";
     const untrusted = pr && e.fromFork && !trustForks;
+    const tag = !pr && e.refType === "tag" ? e.refName : null;
     try {
       const build = await triggerBuild(env, db, {
         project: { id: project.id, workspaceId: project.workspaceId, gitUrl: project.gitUrl, framework: project.framework },
-        branch: pr ? e.head.ref : e.refName,
+        branch: pr ? e.head.ref : tag ? null : e.refName,
+        tag,
         commitSha: pr ? e.head.sha : e.commit,
         source: { trigger: pr ? "pull_request" : "push", correlationId: `github_${deliveryId}`.slice(0, 128) },
         untrusted,

@@ -79,7 +79,8 @@ export async function cancelSupersededSetting(tx: Tx, projectId: string): Promis
  */
 export async function joinSupersedeGroup(tx: Tx, build: BuildRow, trigger: string): Promise<string[]> {
   const byDefault = build.pullRequest !== null ? true : (supersedeDefaults[trigger] ?? false);
-  if (byDefault === "never" || !build.projectId || build.number === null) return [];
+  // A tag names one commit for good: its build neither supersedes nor is superseded by another.
+  if (byDefault === "never" || !build.projectId || build.number === null || build.tag !== null) return [];
   const setting = await cancelSupersededSetting(tx, build.projectId);
   if (!(setting ?? byDefault)) return [];
   const key = supersedeKey({ projectId: build.projectId, branch: build.branch, pullRequest: build.pullRequest });

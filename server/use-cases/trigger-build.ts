@@ -50,7 +50,10 @@ export type BuildSource =
 
 export interface TriggerBuild {
   project: BuildProject;
-  branch: string;
+  /** The branch built; null for a tag build. */
+  branch: string | null;
+  /** The pushed tag a tag build is for (its commit in `commitSha`); such a build has no branch. */
+  tag?: string | null;
   commitSha: string | null;
   source: BuildSource;
   /** Code nobody trusted (a fork's pull request): its jobs get no secrets and it deploys nothing. */
@@ -69,7 +72,8 @@ export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EV
   const row = await db.transaction(async (tx) => {
     const inserted = await insertNumberedBuild(tx, {
       projectId: project.id,
-      branch: req.branch,
+      branch: req.tag ? null : req.branch,
+      tag: req.tag ?? null,
       commitSha: req.commitSha,
       status: "queued",
       trigger: source.trigger,
@@ -137,7 +141,7 @@ async function insertNumberedBuild(tx: Tx, values: Omit<typeof builds.$inferInse
  * workspace's own runners alone.
  */
 function buildInit(
-  build: Pick<BuildRow, "id" | "number" | "branch" | "commitSha">,
+  build: Pick<BuildRow, "id" | "number" | "branch" | "tag" | "commitSha">,
   project: BuildProject,
   options: { ownRunnersOnly?: boolean } = {},
 ): BuildInit {
@@ -147,7 +151,10 @@ function buildInit(
     workspaceId: project.workspaceId,
     number: build.number ?? 1,
     framework: project.framework,
-    repo: { url: project.gitUrl, branch: build.branch ?? "main", commitSha: build.commitSha },
+    // A tag build names its tag as the branch too, for runners that predate `tag` (see core/contracts/runner.ts).
+    repo: build.tag
+      ? { url: project.gitUrl, branch: build.tag, tag: build.tag, commitSha: build.commitSha }
+      : { url: project.gitUrl, branch: build.branch ?? "main", commitSha: build.commitSha },
     pools: options.ownRunnersOnly ? [workspacePool(project.workspaceId)] : [workspacePool(project.workspaceId), sharedPool],
   };
 }

@@ -71,12 +71,13 @@ function commitJson(baseUrl: string, p: HookProject, sha: string, message: strin
 
 /**
  * A `push` (branch) or `tag_push` payload. `after` of 40 zeros is a deletion: GitLab then sends
- * `checkout_sha: null` and no commits. `before` of 40 zeros is a new branch or tag.
+ * `checkout_sha: null` and no commits. `before` of 40 zeros is a new branch or tag. For an
+ * annotated tag `after` is the tag object and `checkoutSha` the commit it points at.
  */
 export function pushPayload(
   baseUrl: string,
   p: HookProject,
-  o: { ref: string; before?: string; after: string; commits?: { id: string; message: string }[]; user?: HookUser },
+  o: { ref: string; before?: string; after: string; checkoutSha?: string; commits?: { id: string; message: string }[]; user?: HookUser },
 ): Record<string, unknown> {
   const tag = o.ref.startsWith("refs/tags/");
   const deleted = o.after === ZERO_SHA;
@@ -89,7 +90,7 @@ export function pushPayload(
     after: o.after,
     ref: o.ref,
     ref_protected: o.ref === `refs/heads/${p.default_branch}`,
-    checkout_sha: deleted ? null : o.after,
+    checkout_sha: deleted ? null : (o.checkoutSha ?? o.after),
     message: null,
     user_id: user.id,
     user_name: user.name,

@@ -150,7 +150,12 @@ describe("a delivery, as the queue runs it", () => {
       [pushEvent({ repository: repoId + 50 }), /not imported/],
       [pushEvent({ installation: foreignInstallationId }), /not imported/],
       [pushEvent({ commit: null, ref: "refs/heads/gone" }), /deleted/],
-      [pushEvent({ ref: "refs/tags/v1.0.0", commit: sha("c") }), /tag/],
+      [pushEvent({ ref: "refs/tags/v0.9.0", commit: null }), /tag v0.9.0 was deleted/],
+      // Hostile tag names (git refuses them) never become a build, nor a runner's git argument.
+      [pushEvent({ ref: "refs/tags/--upload-pack=touch /tmp/pwned", commit: sha("c") }), /not a valid git ref name/],
+      [pushEvent({ ref: "refs/tags/../../etc", commit: sha("c") }), /not a valid git ref name/],
+      [pushEvent({ ref: "refs/tags/v1\u0007\n", commit: sha("c") }), /not a valid git ref name/],
+      [pushEvent({ ref: `refs/tags/${"v".repeat(300)}`, commit: sha("c") }), /not a valid git ref name/],
     ];
     const before = (await buildsOf(projectId)).length;
     for (const [event, why] of cases) {
@@ -164,6 +169,18 @@ describe("a delivery, as the queue runs it", () => {
       }
     }
     expect(await buildsOf(projectId)).toHaveLength(before);
+  });
+
+  it("builds a pushed tag's commit as a tag build, beside the branch's build (neither supersedes the other)", async () => {
+    const branchBuild = crypto.randomUUID();
+    await deliverGitHubEvent(env, db, branchBuild, pushEvent({ commit: sha("7") }));
+    const id = crypto.randomUUID();
+    expect(await deliverGitHubEvent(env, db, id, pushEvent({ ref: "refs/tags/v1.0.0", commit: sha("8") }))).toContain("build");
+    const made = await buildsOf(projectId);
+    const tagged = made.find((b) => b.commitSha === sha("8"));
+    expect(tagged).toMatchObject({ branch: null, tag: "v1.0.0", trigger: "push", supersedeKey: null });
+    expect(made.find((b) => b.commitSha === sha("7"))?.status).not.toBe("cancelled");
+    expect(await deliveriesOf(id)).toEqual([expect.objectContaining({ outcome: "started", buildId: tagged?.id })]);
   });
 
   it("builds a fork's pull request untrusted (no secrets, no deployments) unless the workspace trusts forks", async () => {

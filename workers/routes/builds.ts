@@ -31,6 +31,7 @@ function summary(row: BuildRow) {
     projectId: row.projectId ?? "",
     number: row.number ?? 0,
     branch: row.branch ?? "",
+    tag: row.tag,
     commitSha: row.commitSha,
     status: BuildStatus.parse(row.status),
     pipelineId: row.pipelineId,

@@ -8,13 +8,14 @@
  *
  * Then the delivery id (`Idempotency-Key`, else `X-Gitlab-Event-UUID`) is recorded per project in
  * the transaction of the build it starts: a redelivery starts nothing and answers what the first
- * did. Everything legitimate but not built (other events, deleted branches, tags, branches outside
- * sparki.yml `pipeline.branches`, closed or merged merge requests) is a 202: GitLab disables a
+ * did. Everything legitimate but not built (other events, deleted branches and tags, branches and
+ * tags outside sparki.yml `pipeline.branches` / `pipeline.tags`, closed or merged merge requests) is a 202: GitLab disables a
  * hook after repeated 4xx answers.
  */
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
+import { BranchName } from "../../core/contracts/common.ts";
 import { GitLabDeliveryResult } from "../../core/contracts/gitlab.ts";
 import { SparkiError } from "../../core/errors.js";
 import { checkGitUrl } from "../../core/git-url.ts";
@@ -27,7 +28,7 @@ import { claimDelivery, type DeliveryRow, DuplicateDelivery, findDelivery } from
 import type { AppEnv } from "../app-env.js";
 import { audit } from "../services/audit.js";
 import { json, newRouter, problems } from "./router.js";
-import { branchBuilds } from "./push-hook.js";
+import { branchBuilds, tagPushBuilds } from "./push-hook.js";
 
 export const gitlabWebhookRoutes = newRouter();
 const path = "/v1/integrations/gitlab/webhook/{projectId}";
@@ -77,13 +78,20 @@ async function planBuild(
   linked: Linked,
   event: PushEvent | MergeRequestEvent,
 ): Promise<
-  { ignore: string } | { branch: string; sha: string; gitUrl: string; untrusted: boolean; pullRequest: number | null; trigger: "push" | "pull_request" }
+  | { ignore: string }
+  | { branch: string | null; tag: string | null; sha: string; gitUrl: string; untrusted: boolean; pullRequest: number | null; trigger: "push" | "pull_request" }
 > {
   if (event.type === "push") {
     if (event.deleted || event.commit === null) return { ignore: `${event.ref} was deleted` };
-    if (event.refType === "tag") return { ignore: "tag pushes do not start builds yet; builds run on branches" };
+    if (event.refType === "tag") {
+      // git would refuse such a name; it never reaches a build (nor a runner's git).
+      if (!BranchName.safeParse(event.refName).success) return { ignore: "the tag's name is not a valid git ref name" };
+      if (!(await tagPushBuilds(c, linked.project.id, event.refName))) return { ignore: `tag ${event.refName} is not among sparki.yml pipeline.tags` };
+      // `commit` is checkout_sha: for an annotated tag, the commit it points at (webhook-events.ts).
+      return { branch: null, tag: event.refName, sha: event.commit, gitUrl: linked.project.gitUrl, untrusted: false, pullRequest: null, trigger: "push" };
+    }
     if (!(await branchBuilds(c, linked.project.id, event.refName))) return { ignore: `branch ${event.refName} is not among sparki.yml pipeline.branches` };
-    return { branch: event.refName, sha: event.commit, gitUrl: linked.project.gitUrl, untrusted: false, pullRequest: null, trigger: "push" };
+    return { branch: event.refName, tag: null, sha: event.commit, gitUrl: linked.project.gitUrl, untrusted: false, pullRequest: null, trigger: "push" };
   }
   if (event.action === "closed" || event.action === "merged") return { ignore: `merge request !${event.iid} ${event.action}: nothing to build` };
   let gitUrl = linked.project.gitUrl;
@@ -97,6 +105,7 @@ async function planBuild(
   }
   return {
     branch: event.head.ref,
+    tag: null,
     sha: event.head.sha,
     gitUrl,
     untrusted: event.fromFork && !linked.trustForks,
@@ -163,6 +172,7 @@ gitlabWebhookRoutes.post(path.replace("{projectId}", ":projectId"), async (c) =>
     const build = await triggerBuild(c.env, db, {
       project: { ...linked.project, gitUrl: plan.gitUrl },
       branch: plan.branch,
+      tag: plan.tag,
       commitSha: plan.sha,
       source: { trigger: plan.trigger, correlationId: c.var.requestId },
       untrusted: plan.untrusted,
@@ -178,7 +188,16 @@ gitlabWebhookRoutes.post(path.replace("{projectId}", ":projectId"), async (c) =>
           workspaceId: found.workspaceId,
           resourceType: "build",
           resourceId: row.id,
-          details: { projectId, via: "gitlab", event: eventName, delivery: deliveryId, branch: plan.branch, commitSha: plan.sha, untrusted: plan.untrusted },
+          details: {
+            projectId,
+            via: "gitlab",
+            event: eventName,
+            delivery: deliveryId,
+            branch: plan.branch,
+            tag: plan.tag,
+            commitSha: plan.sha,
+            untrusted: plan.untrusted,
+          },
         });
       },
     });

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { builds as buildsTable, gitlabLinks } from "../../server/db/schema.js";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
 import { withDb } from "../testing/deploy.js";
+import { pushPayload } from "../../test/fakes/gitlab-hooks.ts";
 import { deliverTo, GITLAB, linkGitLab, mergeRequestPayload, pushOf, sha } from "../testing/gitlab.js";
 
 let owner: TestUser;
@@ -119,14 +120,14 @@ describe("GitLab webhook deliveries", () => {
     ]);
   });
 
-  it("answers 202 and starts nothing for deleted branches, tags, other events, closed and merged merge requests", async () => {
+  it("answers 202 and starts nothing for deleted branches and tags, other events, closed and merged merge requests", async () => {
     const project = await createProject(owner, workspaceId);
     const { token, gitlab } = await linkGitLab(project.id);
     const mr = (action: "close" | "merge" | "update" | "approved") =>
       mergeRequestPayload(GITLAB, { target: gitlab, action, iid: 7, sourceBranch: "feat", lastCommit: sha("d") });
     const ignored = [
       [pushOf(gitlab, "refs/heads/gone", "0".repeat(40), sha("e")), {}],
-      [pushOf(gitlab, "refs/tags/v1.0.0", sha("f")), {}],
+      [pushOf(gitlab, "refs/tags/v1.0.0", "0".repeat(40), sha("f")), {}],
       [{ object_kind: "note" }, { event: "Note Hook" }],
       [mr("close"), {}],
       [mr("merge"), {}],
@@ -140,6 +141,24 @@ describe("GitLab webhook deliveries", () => {
       expect(res.body.detail).toBeTruthy();
     }
     expect(await buildRows(project.id)).toEqual([]);
+  });
+
+  it("builds an annotated Tag Push Hook's commit (checkout_sha, not the tag object) as a tag build", async () => {
+    const project = await createProject(owner, workspaceId);
+    const { token, gitlab } = await linkGitLab(project.id);
+    const payload = pushPayload(GITLAB, gitlab, { ref: "refs/tags/v1.2.0", after: sha("7"), checkoutSha: sha("8") });
+    const res = await deliverTo(project.id, payload, { token });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body).toMatchObject({ outcome: "started", duplicate: false });
+    const rows = await withDb((db) =>
+      db
+        .select({ branch: buildsTable.branch, tag: buildsTable.tag, commitSha: buildsTable.commitSha })
+        .from(buildsTable)
+        .where(eq(buildsTable.projectId, project.id)),
+    );
+    expect(rows).toEqual([{ branch: null, tag: "v1.2.0", commitSha: sha("8") }]);
+    const shown = await call("GET", `/v1/builds/${res.body.buildId}`, { token: owner.accessToken });
+    expect(shown.body).toMatchObject({ branch: "", tag: "v1.2.0", commitSha: sha("8") });
   });
 
   it("builds a merge request's source branch head when opened, reopened or updated with new commits", async () => {

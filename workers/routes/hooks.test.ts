@@ -19,7 +19,12 @@ beforeAll(async () => {
 });
 
 const builds = async (projectId: string) =>
-  (await call("GET", `/v1/projects/${projectId}/builds`, { token: owner.accessToken })).body.items as { id: string; branch: string; commitSha: string }[];
+  (await call("GET", `/v1/projects/${projectId}/builds`, { token: owner.accessToken })).body.items as {
+    id: string;
+    branch: string;
+    tag: string | null;
+    commitSha: string;
+  }[];
 
 describe("managing a project's push hook", () => {
   it("shows the key once, lists the hook without it, and audits the change", async () => {
@@ -118,12 +123,32 @@ describe("a git server's push", () => {
     expect(await builds(project.id)).toHaveLength(0);
   });
 
-  it("starts nothing for a tag yet (builds run on branches)", async () => {
+  it("builds a pushed tag's commit as a tag build; a deleted tag starts nothing", async () => {
     const project = await createProject(owner, workspaceId);
     const { secret } = await createHook(owner, project.id);
-    const res = await push(project.id, secret, { ref: "refs/tags/v1.0.0" });
-    expect(res.body).toMatchObject({ outcome: "ignored", buildId: null });
-    expect(await builds(project.id)).toHaveLength(0);
+    const res = await push(project.id, secret, { ref: "refs/tags/v1.0.0", after: shaOf("d") });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body).toMatchObject({ outcome: "started", duplicate: false });
+    expect(await builds(project.id)).toEqual([expect.objectContaining({ id: res.body.buildId, branch: "", tag: "v1.0.0", commitSha: shaOf("d") })]);
+    const deleted = await push(project.id, secret, { ref: "refs/tags/v1.0.0", before: shaOf("d"), after: zeros });
+    expect(deleted.body).toMatchObject({ outcome: "ignored", buildId: null, detail: expect.stringContaining("deleted") });
+    expect(await builds(project.id)).toHaveLength(1);
+  });
+
+  it("honours sparki.yml pipeline.tags", async () => {
+    const project = await createProject(owner, workspaceId);
+    const { secret } = await createHook(owner, project.id);
+    const saved = await call("PUT", `/v1/projects/${project.id}/pipeline`, {
+      token: owner.accessToken,
+      rawBody: 'pipeline:\n  tags: ["v*"]\n',
+      headers: { "content-type": "text/yaml" },
+    });
+    expect(saved.status, saved.text).toBe(201);
+    const nightly = await push(project.id, secret, { ref: "refs/tags/nightly" });
+    expect(nightly.body).toMatchObject({ outcome: "ignored", detail: "tag nightly is not among sparki.yml pipeline.tags" });
+    const release = await push(project.id, secret, { ref: "refs/tags/v2.0.0" });
+    expect(release.body).toMatchObject({ outcome: "started" });
+    expect((await builds(project.id)).map((b) => b.tag)).toEqual(["v2.0.0"]);
   });
 
   it("honours sparki.yml pipeline.branches", async () => {

@@ -15,7 +15,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { DeliveryId, deliveryHeader, isDeletion, PushBody, PushResult, pushBodyMaxBytes, SignatureValue, signatureHeader } from "../../core/contracts/hooks.ts";
 import { SparkiError } from "../../core/errors.js";
-import { branchMatches } from "../../core/pipeline/branches.ts";
+import { branchMatches, tagBuilds } from "../../core/pipeline/branches.ts";
 import { projects, pushHooks } from "../../server/db/schema.js";
 import { triggerBuild } from "../../server/use-cases/trigger-build.js";
 import { claimDelivery, type DeliveryRow, DuplicateDelivery, findDelivery } from "../../server/webhooks/deliveries.js";
@@ -34,8 +34,8 @@ pushHookRoutes.openAPIRegistry.registerPath({
   method: "post",
   path,
   tags: ["hooks"],
-  summary: "A git server's signed push: builds the pushed commit on its branch",
-  description: `Signed with the project's push hook key: \`X-Sparki-Signature-256: sha256=<hex HMAC-SHA256 of the exact body bytes>\`, and a fresh \`X-Sparki-Delivery\` id per call (a retried call keeps its id: a repeated id starts nothing and answers with what the first call did). \`after\` of all zeros (a deleted branch) starts nothing; so does a branch that the project's sparki.yml \`pipeline.branches\` leaves out. Bodies are at most ${pushBodyMaxBytes} bytes.`,
+  summary: "A git server's signed push: builds the pushed commit on its branch or tag",
+  description: `Signed with the project's push hook key: \`X-Sparki-Signature-256: sha256=<hex HMAC-SHA256 of the exact body bytes>\`, and a fresh \`X-Sparki-Delivery\` id per call (a retried call keeps its id: a repeated id starts nothing and answers with what the first call did). \`after\` of all zeros (a deleted branch or tag) starts nothing; so does a branch that the project's sparki.yml \`pipeline.branches\` leaves out, or a tag that \`pipeline.tags\` leaves out. For \`refs/tags/<tag>\`, \`after\` is the commit the tag points at (an annotated tag peeled), and the build is a tag build of that commit. Bodies are at most ${pushBodyMaxBytes} bytes.`,
   request: {
     params: z.object({ id: z.uuid() }),
     headers: z.object({ [signatureHeader]: SignatureValue, [deliveryHeader]: DeliveryId }),
@@ -85,6 +85,11 @@ async function readCapped(c: Context<AppEnv>): Promise<Uint8Array> {
     at += chunk.byteLength;
   }
   return body;
+}
+
+/** Whether the project's newest pipeline (its sparki.yml `pipeline.tags`) builds a push of `tag`. */
+export async function tagPushBuilds(c: Context<AppEnv>, projectId: string, tag: string): Promise<boolean> {
+  return tagBuilds((await latestPipeline(c, projectId))?.configuration.triggers.tags, tag);
 }
 
 /** Whether the project's newest pipeline (its sparki.yml `pipeline.branches`) builds pushes to `branch`. */
@@ -151,14 +156,17 @@ pushHookRoutes.post(path.replace("{id}", ":id"), async (c) => {
   };
 
   if (isDeletion(after)) return ignore(`${ref} was deleted`);
-  if (ref.startsWith("refs/tags/")) return ignore("tag pushes do not start builds yet; builds run on branches");
-  const branch = ref.slice("refs/heads/".length);
-  if (!(await branchBuilds(c, projectId, branch))) return ignore(`branch ${branch} is not among sparki.yml pipeline.branches`);
+  // PushedRef checked the name after refs/heads/ or refs/tags/ as git would (core/contracts/hooks.ts).
+  const tag = ref.startsWith("refs/tags/") ? ref.slice("refs/tags/".length) : null;
+  const branch = tag === null ? ref.slice("refs/heads/".length) : null;
+  if (tag !== null && !(await tagPushBuilds(c, projectId, tag))) return ignore(`tag ${tag} is not among sparki.yml pipeline.tags`);
+  if (branch !== null && !(await branchBuilds(c, projectId, branch))) return ignore(`branch ${branch} is not among sparki.yml pipeline.branches`);
 
   try {
     const build = await triggerBuild(c.env, db, {
       project: { id: projectId, workspaceId: found.workspaceId, gitUrl: found.gitUrl, framework: found.framework },
       branch,
+      tag,
       commitSha: after,
       source: { trigger: "push", correlationId: c.var.requestId },
       alongside: async (tx, row) => {

@@ -199,7 +199,8 @@ export function toEvent(event: string, payload: unknown): GitHubEvent | IgnoredE
         refType: m[1] === "heads" ? "branch" : "tag",
         refName: m[2],
         before: p.before,
-        commit: p.deleted ? null : p.after,
+        // An annotated tag's `after` is the tag object; `head_commit` is the commit it points at.
+        commit: p.deleted ? null : m[1] === "tags" && p.head_commit ? p.head_commit.id : p.after,
         created: p.created,
         forced: p.forced,
         headCommit: p.head_commit ? { id: p.head_commit.id, message: p.head_commit.message, author: p.head_commit.author } : null,

@@ -24,6 +24,8 @@ export const BuildInit = z.object({
   repo: z.object({
     url: z.string().min(1),
     branch: z.string().min(1),
+    /** A tag build's tag: its jobs run on no branch, and the runner checks the commit against the tag. */
+    tag: z.string().min(1).optional(),
     commitSha: z
       .string()
       .regex(/^[0-9a-f]{40}$/)

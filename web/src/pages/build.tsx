@@ -99,8 +99,8 @@ export function BuildPage({ buildId }: { buildId: string }) {
         {b && (
           <>
             {" "}
-            · {b.branch} · <span class="mono">{b.commitSha?.slice(0, 12) ?? "commit pending"}</span> · started <Time at={b.startedAt ?? b.createdAt} /> ·{" "}
-            {duration(b.startedAt, b.completedAt)}
+            · {b.tag ? `tag ${b.tag}` : b.branch} · <span class="mono">{b.commitSha?.slice(0, 12) ?? "commit pending"}</span> · started{" "}
+            <Time at={b.startedAt ?? b.createdAt} /> · {duration(b.startedAt, b.completedAt)}
           </>
         )}
         {live.socket === "reconnecting" && (

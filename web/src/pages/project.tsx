@@ -87,7 +87,7 @@ function Builds({ projectId }: { projectId: string }) {
                 <td>
                   <Status status={b.status} />
                 </td>
-                <td>{b.branch}</td>
+                <td>{b.tag ? `tag ${b.tag}` : b.branch}</td>
                 <td class="mono">{b.commitSha?.slice(0, 8) ?? "—"}</td>
                 <td>
                   <Time at={b.startedAt ?? b.createdAt} />
