@@ -72,6 +72,10 @@ describe("expandPipeline", () => {
     expect(expandPipeline("b", pipeline, "feature/x").skipped).toEqual(["b.2"]);
     expect(expandPipeline("b", pipeline, "release/1.2").skipped).toEqual([]);
   });
+
+  it("runs a tag build (no branch) only the jobs without a branch filter", () => {
+    expect(expandPipeline("b", pipeline, null).skipped).toEqual(["b.2"]);
+  });
 });
 
 it("matches branch globs", () => {
