@@ -2,7 +2,7 @@
  * The post-receive hook `sparki hooks install` writes, run by the real `sh` against a local
  * HTTP server standing in for Sparki: what it sends, how it signs, and how it retries.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -52,14 +52,14 @@ beforeEach(() => {
 });
 
 /** Writes the hook and runs it with `stdin` as git would; resolves with its exit code and output. */
-function runHook(stdin: string, node = process.execPath): Promise<{ code: number | null; output: string }> {
+function runHook(stdin: string, node = process.execPath, cwd?: string): Promise<{ code: number | null; output: string }> {
   const secretFile = join(dir, "sparki-push-hook.secret");
   writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
   const hook = join(dir, "post-receive");
   writeFileSync(hook, postReceiveScript({ url, node }));
   chmodSync(hook, 0o755);
   return new Promise((resolve) => {
-    const child = spawn(hook, [], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } });
+    const child = spawn(hook, [], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" }, ...(cwd ? { cwd } : {}) });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -89,6 +89,25 @@ describe("the post-receive hook", () => {
     ]);
     expect(new Set(received.map((r) => r.headers["x-sparki-delivery"])).size).toBe(3);
     expect(output).toContain("sparki: refs/heads/main: build started (b-1)");
+  });
+
+  it("sends an annotated tag's commit, not the tag object (git runs hooks in the repository)", async () => {
+    const repo = mkdtempSync(join(tmpdir(), "sparki-hook-repo-"));
+    try {
+      const git = (...args: string[]) =>
+        execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim();
+      git("init", "--quiet");
+      git("commit", "--quiet", "--allow-empty", "-m", "one");
+      const commit = git("rev-parse", "HEAD");
+      git("tag", "-a", "-m", "release", "v2.0.0");
+      const tagObject = git("rev-parse", "v2.0.0");
+      expect(tagObject).not.toBe(commit);
+      const { code, output } = await runHook(`${"0".repeat(40)} ${tagObject} refs/tags/v2.0.0\n`, process.execPath, repo);
+      expect(code, output).toBe(0);
+      expect(received.map((r) => JSON.parse(r.body.toString("utf8")))).toEqual([{ ref: "refs/tags/v2.0.0", before: "0".repeat(40), after: commit }]);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   it("retries a 5xx with the same delivery id, and gives up on a 4xx at once", async () => {
