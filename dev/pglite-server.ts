@@ -55,6 +55,8 @@ export interface PgliteServerOptions {
   idleTimeoutMs?: number;
   /** Receives diagnostic lines; silent by default. */
   log?: (line: string) => void;
+  /** A new database starts from this dump (pglite-template.ts) instead of the empty cluster's. */
+  template?: Blob;
 }
 
 /** A running server; `close()` disconnects every client, stops PGlite and frees the port. */
@@ -64,6 +66,8 @@ export interface PgliteServer {
   url: string;
   /** Open client connections, and connections queued for the backend. */
   stats(): { connections: number; waiting: number };
+  /** Keeps this database as the template `name` for later new ones (pglite-template.ts). */
+  saveTemplate(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,7 +99,7 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
   // A new database (in memory, or a directory without a cluster yet) starts from the dump of an
   // empty cluster when there is one (pglite-template.ts), not from initdb.
   const fresh = !dir || !existsSync(join(dir, "PG_VERSION"));
-  const template = fresh ? initdbTemplate() : undefined;
+  const template = fresh ? (opts.template ?? initdbTemplate()) : undefined;
   if (dir) mkdirSync(dir, { recursive: true });
   const db = new PGlite(dir, template ? { loadDataDir: template } : {});
   await db.waitReady;
@@ -326,6 +330,8 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
     port,
     url: `postgres://postgres@${urlHost}:${port}/postgres`,
     stats: () => ({ connections: conns.size, waiting: queue.length }),
+    // Between requests only (no client mid-transaction): the caller has just closed its one client.
+    saveTemplate: (name) => saveInitdbTemplate(db, name),
     async close() {
       if (closing) return;
       closing = true;

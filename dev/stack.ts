@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import getPort from "get-port";
 import { applyMigrations } from "./migrate.js";
 import { probeSandbox } from "../runner/sandbox.js";
-import { startPgliteServer } from "./pglite-server.js";
+import { startMigratedPglite } from "./embedded-db.js";
 import { startSitesProxy } from "./sites-proxy.js";
 import { startUpstashShim } from "./upstash-shim.js";
 import { startWsProxy } from "./ws-proxy.js";
@@ -104,14 +104,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let databaseUrl = options.databaseUrl;
     if (!databaseUrl) {
       const started = Date.now();
-      const pglite = await onPreferredPort(54320, (port) => startPgliteServer({ dataDir: join(stateDir, "pgdata"), port }));
+      const pglite = await onPreferredPort(54320, (port) => startMigratedPglite({ dataDir: join(stateDir, "pgdata"), port }));
       stops.push(() => pglite.close());
       databaseUrl = pglite.url;
-      log(`postgres  ${pglite.url}  (embedded PGlite, data in ${join(stateDir, "pgdata")}, ready in ${Date.now() - started} ms)`);
+      log(`postgres  ${pglite.url}  (embedded PGlite, data in ${join(stateDir, "pgdata")}, migrated, ready in ${Date.now() - started} ms)`);
     } else {
       log(`postgres  ${redact(databaseUrl)}`);
+      await applyMigrations(databaseUrl);
     }
-    await applyMigrations(databaseUrl);
     log("migrations applied");
 
     const proxy = await onPreferredPort(54321, (port) => startWsProxy({ port }));

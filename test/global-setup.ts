@@ -4,7 +4,7 @@
  * Upstash-compatible cache (in memory, or in front of REDIS_URL). Stops them afterwards.
  */
 import type { TestProject } from "vitest/node";
-import { startPgliteServer } from "../dev/pglite-server.js";
+import { startMigratedPglite } from "../dev/embedded-db.js";
 import { startUpstashShim } from "../dev/upstash-shim.js";
 import { startWsProxy } from "../dev/ws-proxy.js";
 import { applyMigrations, dropDatabase, ensureDatabase } from "../dev/migrate.js";
@@ -23,11 +23,12 @@ export default async function setup(_project: TestProject) {
       await ensureDatabase(plan.serverUrl, plan.databaseName);
       const { serverUrl, databaseName } = plan;
       stops.push(() => dropDatabase(serverUrl, databaseName));
+      await applyMigrations(plan.databaseUrl);
     } else {
-      const pglite = await startPgliteServer({ port: plan.pglitePort });
+      // Migrated already (dev/embedded-db.ts); any database name reaches the one PGlite database.
+      const pglite = await startMigratedPglite({ port: plan.pglitePort });
       stops.push(() => pglite.close());
     }
-    await applyMigrations(plan.databaseUrl);
 
     const proxy = await startWsProxy({ port: plan.proxyPort });
     stops.push(() => proxy.close());
