@@ -72,6 +72,8 @@ export function pushPayload(
     repo: string;
     ref: string;
     after?: string;
+    /** An annotated tag's commit: `after` is then the tag object and `head_commit` this commit. */
+    headCommit?: string;
     before?: string;
     created?: boolean;
     deleted?: boolean;
@@ -86,7 +88,7 @@ export function pushPayload(
   const deleted = o.deleted === true;
   const after = deleted ? ZERO_SHA : (o.after ?? sha(`${o.repo}:${o.ref}:after`));
   const before = o.before ?? (o.created ? ZERO_SHA : sha(`${o.repo}:${o.ref}:before`));
-  const head = deleted ? null : commit(gh, o.repo, after, o.message ?? "Update README.md", sender.login);
+  const head = deleted ? null : commit(gh, o.repo, o.headCommit ?? after, o.message ?? "Update README.md", sender.login);
   return {
     ref: o.ref,
     before,

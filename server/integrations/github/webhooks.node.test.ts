@@ -58,6 +58,13 @@ describe("push", () => {
     expect(del).toMatchObject({ type: "push", commit: null, headCommit: null, refName: "old" });
     const tag = await receive("push", pushPayload(gh, { repo: "acme/shop", ref: "refs/tags/v1.2.3", created: true, installationId }));
     expect(tag).toMatchObject({ type: "push", refType: "tag", refName: "v1.2.3", created: true, before: ZERO_SHA });
+    // An annotated tag: `after` is the tag object; the commit to build is head_commit's.
+    const [tagObject, tagged] = ["1".repeat(40), "2".repeat(40)];
+    const annotated = await receive(
+      "push",
+      pushPayload(gh, { repo: "acme/shop", ref: "refs/tags/v1.3.0", created: true, after: tagObject, headCommit: tagged, installationId }),
+    );
+    expect(annotated).toMatchObject({ type: "push", refType: "tag", refName: "v1.3.0", commit: tagged });
   });
 
   it("ignores other refs and deliveries without an installation", async () => {
