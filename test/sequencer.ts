@@ -46,6 +46,8 @@ const measuredSeconds: Record<string, number> = {
   "test/e2e/notifications.test.ts": 30,
   // Measured alone: 31 s (a stack, Chromium, the Slack fake and a receiver).
   "test/web/notifications.test.ts": 30,
+  // Measured alone: 17 s (a stack, the GitHub fake and Chromium; no runner).
+  "test/web/github-import.test.ts": 20,
   "server/notifications/deliver.node.test.ts": 7,
 };
 
