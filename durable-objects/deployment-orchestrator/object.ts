@@ -155,7 +155,11 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     );
   }
 
+  /** Wake-ups since this instance started; a step that saw one arrive runs again at once. */
+  #wakes = 0;
+
   async wake(): Promise<void> {
+    this.#wakes++;
     await this.ctx.storage.setAlarm(Date.now());
   }
 
@@ -311,6 +315,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
   }
 
   async #step(): Promise<void> {
+    const wakesBefore = this.#wakes;
     const meta = await this.#meta();
     if (!meta) return;
     const steps = new Steps(this.#host, meta);
@@ -327,7 +332,10 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       meta.metricsStatus = meta.state.status;
     }
     await this.#save(meta);
-    const wakeAt = [steps.wakeAt, meta.syncRetryAt].filter((t): t is number => t !== null);
+    // A wake-up (the stage lock handing over its turn) that came while this step ran set an alarm
+    // the step's own next alarm would overwrite: the release would sleep a minute for nothing.
+    const woken = this.#wakes !== wakesBefore ? [Date.now()] : [];
+    const wakeAt = [steps.wakeAt, meta.syncRetryAt, ...woken].filter((t): t is number => t !== null);
     if (wakeAt.length > 0) await this.ctx.storage.setAlarm(Math.max(Date.now(), Math.min(...wakeAt)));
   }
 
