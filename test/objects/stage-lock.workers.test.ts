@@ -3,7 +3,10 @@
  * orchestrators: a newer deployment of a busy stage waits, a waiting one a newer one supersedes
  * is cancelled with the reason, and the waiting one deploys once the stage is free.
  */
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { DeploymentOrchestrator } from "../../durable-objects/deployment-orchestrator/object.js";
+import { deploymentOrchestrator } from "../../server/objects/clients.js";
 import { call, createProject, createWorkspace, signup, type TestUser } from "../../workers/testing/api.js";
 import { builtSite, deploymentWhen, siteVersion } from "../../workers/testing/deploy.js";
 
@@ -50,6 +53,44 @@ describe("deployments of one stage", () => {
     expect(cancel.status, cancel.text).toBe(200);
     const done = await deploymentWhen(owner, newest.id, (d) => d.status === "succeeded");
     expect(types(done)).toEqual(expect.arrayContaining(["queued", "stage_turn", "deployed"]));
+  });
+
+  it("a waiting one woken while its step runs (the stage just freed) steps again at once, not a minute later", async () => {
+    const project = await createProject(owner, workspaceId);
+    const holder = await deploy(await builtSite(project.id, siteVersion("one"), stuck));
+    await deploymentWhen(owner, holder.id, (d) => d.status === "verifying");
+    const waiting = await deploy(await builtSite(project.id, siteVersion("two"), quick));
+    await deploymentWhen(owner, waiting.id, (d) => types(d).includes("queued"));
+
+    // The lock's wake-up arrives in the middle of a step that still finds the stage taken (as when
+    // the holder lets go while the waiter asks): on the step's first write.
+    const stub = deploymentOrchestrator(env, waiting.id) as unknown as DurableObjectStub<DeploymentOrchestrator>;
+    const next = await runInDurableObject(stub, async (instance, state) => {
+      // Steps run one at a time: this one waits out any step already running (whose writes must
+      // not be taken for this one's), and leaves the next alarm a minute away (still queued).
+      await instance.alarm();
+      const storage = state.storage as unknown as { put: (...args: unknown[]) => Promise<void> };
+      const put = storage.put.bind(storage);
+      let woken = false;
+      storage.put = async (...args: unknown[]) => {
+        if (!woken) {
+          woken = true;
+          await instance.wake();
+        }
+        return put(...args);
+      };
+      try {
+        await instance.alarm();
+      } finally {
+        storage.put = put;
+      }
+      expect(woken).toBe(true);
+      return state.storage.getAlarm();
+    });
+    // Due now: without it the step's own alarm (asking the lock again in a minute) would have won.
+    expect(next).not.toBeNull();
+    expect(next as number).toBeLessThanOrEqual(Date.now());
+    await call("POST", `/v1/deployments/${holder.id}/cancel`, { token: owner.accessToken });
   });
 
   it("of different projects, or different stages, do not wait for each other", async () => {
