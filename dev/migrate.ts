@@ -26,8 +26,20 @@ function safeName(name: string): string {
   return name;
 }
 
+/** Any constant: the advisory lock that lets one migration run at a time on a database server. */
+const migrationLock = 7_317_470_001;
+
 export async function applyMigrations(url: string): Promise<void> {
-  await withClient(url, (client) => migrate(drizzle(client), { migrationsFolder }));
+  // Stacks starting together on one database (the tests on the machine's PostgreSQL) would both
+  // create the same tables; the second waits, then finds every migration applied.
+  await withClient(url, async (client) => {
+    await client.query("select pg_advisory_lock($1)", [migrationLock]);
+    try {
+      await migrate(drizzle(client), { migrationsFolder });
+    } finally {
+      await client.query("select pg_advisory_unlock($1)", [migrationLock]);
+    }
+  });
 }
 
 /** Creates a database on the server of `serverUrl` if it does not exist yet. */
