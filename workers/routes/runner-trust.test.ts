@@ -85,25 +85,27 @@ describe("the shared-runner policy", () => {
     const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     const withSecrets = await trigger((await project("secret-value-3")).id);
     const shared = await registerRunnerWithId();
-    for (let i = 0; i < 20; i++) {
+    const devClaim = async (runnerToken: string): Promise<Job | null> => {
       const res = await worker.fetch(
         new Request("http://sparki.test/v1/runner/claim", {
           method: "POST",
-          headers: { authorization: `Bearer ${shared.runnerToken}`, "content-type": "application/json" },
+          headers: { authorization: `Bearer ${runnerToken}`, "content-type": "application/json" },
           body: JSON.stringify({ capacity: 1 }),
         }),
         devEnv,
         ctx,
       );
-      if (res.status !== 200) continue;
-      const job = (await res.json()) as Job;
-      if (job.buildId === withSecrets) {
-        expect(job.secrets).toEqual([{ name: "TOKEN", value: "secret-value-3" }]);
-        return void (await release(job));
-      }
-      await release(job);
-    }
-    throw new Error("the trusted shared runner never got the build with secrets");
+      return res.status === 200 ? ((await res.json()) as Job) : null;
+    };
+    const job = await claimUntil(
+      shared.runnerToken,
+      (j) => j.buildId === withSecrets,
+      "the build with secrets for the trusted shared runner",
+      undefined,
+      devClaim,
+    );
+    expect(job.secrets).toEqual([{ name: "TOKEN", value: "secret-value-3" }]);
+    await release(job);
   });
 
   it("only owners and admins set it, to one of the three values", async () => {

@@ -45,11 +45,17 @@ export const lease = (job: Job) => ({ leaseId: job.leaseId, fencingToken: job.fe
  * and its objects' storage across files). A handed-back job is offered again behind the rest, so
  * one lap of the pool reaches every offer; a job seen twice means a whole lap went by.
  */
-export async function claimUntil(runnerToken: string, wanted: (job: Job) => boolean, what: string, onOther?: (job: Job) => void): Promise<Job> {
+export async function claimUntil(
+  runnerToken: string,
+  wanted: (job: Job) => boolean,
+  what: string,
+  onOther?: (job: Job) => void,
+  claimOnce: (runnerToken: string) => Promise<Job | null> = claim,
+): Promise<Job> {
   const seen = new Set<string>();
   for (;;) {
     // A claim long-polls (28 s): null means nothing more came, the wanted job included.
-    const job = await claim(runnerToken);
+    const job = await claimOnce(runnerToken);
     if (!job) break;
     if (wanted(job)) return job;
     onOther?.(job);
