@@ -118,7 +118,9 @@ describe("Sign in with GitHub on the local stack", () => {
   });
 
   it("makes an account for a new GitHub user, signs them in and lands where they started; the callback replayed is refused", async () => {
-    gh.addUser("octo-new", { name: "Octo New", emails: [{ email: "Octo.New@example.com", primary: true, verified: true, visibility: "public" }] });
+    // Unique per run: the local-services pass shares one database between stacks.
+    const newEmail = `Octo.New-${Date.now()}@example.com`;
+    gh.addUser("octo-new", { name: "Octo New", emails: [{ email: newEmail, primary: true, verified: true, visibility: "public" }] });
     gh.browserUser = "octo-new";
     const browser = new Browser();
     const landed = await browser.navigate(`${e2e.stack.apiUrl}/v1/auth/oauth/github/start?returnTo=${encodeURIComponent("/workspaces/new")}`);
@@ -128,9 +130,9 @@ describe("Sign in with GitHub on the local stack", () => {
     expect(browser.cookies.has("__Host-sparki_oauth")).toBe(false);
     const me = await browser.api("GET", "/v1/me");
     expect(me.status).toBe(200);
-    expect(me.body.user).toMatchObject({ email: "octo.new@example.com", name: "Octo New" });
+    expect(me.body.user).toMatchObject({ email: newEmail.toLowerCase(), name: "Octo New" });
     const identities = await browser.api("GET", "/v1/me/identities");
-    expect(identities.body).toMatchObject({ items: [{ provider: "github", login: "octo-new", email: "octo.new@example.com" }], hasPassword: false });
+    expect(identities.body).toMatchObject({ items: [{ provider: "github", login: "octo-new", email: newEmail.toLowerCase() }], hasPassword: false });
     // The only way in: unlinking it is refused.
     expect((await browser.api("DELETE", "/v1/me/identities/github")).status).toBe(409);
 
@@ -158,7 +160,7 @@ describe("Sign in with GitHub on the local stack", () => {
   });
 
   it("refuses the attacker's code injected into the victim's flow (PKCE), and the attacker's callback URL in the victim's browser (login CSRF)", async () => {
-    gh.addUser("mallory", { emails: [{ email: "mallory@example.com", primary: true, verified: true, visibility: null }] });
+    gh.addUser("mallory", { emails: [{ email: `mallory-${Date.now()}@example.com`, primary: true, verified: true, visibility: null }] });
     gh.browserUser = "mallory";
     const attacker = new Browser();
     const attackersCallback = new URL(await attacker.callbackUrl());

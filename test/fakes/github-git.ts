@@ -41,6 +41,9 @@ export function serveGit(gitDir: string, rest: string, query: string, req: Incom
   child.stdout.on("data", (c: Buffer) => out.push(c));
   child.stderr.on("data", (c: Buffer) => err.push(c));
   child.stdin.on("error", () => {});
+  // http-backend may exit before reading all of its input (a refused or finished request); the
+  // pipe then breaks, which is no error of the request's.
+  child.stdin.on("error", () => undefined);
   child.stdin.end(body);
   child.on("close", () => {
     const all = Buffer.concat(out);

@@ -136,6 +136,9 @@ export async function serveGit(
   const err: Buffer[] = [];
   child.stdout.on("data", (c: Buffer) => out.push(c));
   child.stderr.on("data", (c: Buffer) => err.push(c));
+  // http-backend may exit before reading all of its input (a refused or finished request); the
+  // pipe then breaks, which is no error of the request's.
+  child.stdin.on("error", () => undefined);
   child.stdin.end(body);
   const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
   const raw = Buffer.concat(out);
