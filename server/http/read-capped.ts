@@ -1,7 +1,7 @@
-/** Reading an outside service's answer without trusting its size. */
+/** Reading an outside service's answer (or an incoming delivery) without trusting its size. */
 
 /** The body as text, or null past `max` bytes (by Content-Length or as it streams in). */
-export async function readCapped(res: Response, max: number): Promise<string | null> {
+export async function readCapped(res: Pick<Response, "headers" | "body">, max: number): Promise<string | null> {
   if (Number(res.headers.get("content-length") ?? 0) > max) {
     await res.body?.cancel();
     return null;

@@ -25,6 +25,7 @@
 import { ZodError } from "zod";
 import { SparkiError } from "../../../core/errors.ts";
 import { type GitLabEvent, type IgnoredEvent, toEvent } from "./webhook-events.ts";
+import { readCapped } from "../../http/read-capped.js";
 
 /** The largest delivery read: a push lists at most 20 commits, a merge request carries its description. */
 export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
@@ -119,27 +120,9 @@ export async function discardBody(req: Request, max = MAX_WEBHOOK_BYTES): Promis
 
 /** Reads a request's body up to `max` bytes; past it, WebhookRejected("too_large") without reading on. */
 export async function readBody(req: Request, max = MAX_WEBHOOK_BYTES): Promise<string> {
-  const tooLarge = (): WebhookRejected => new WebhookRejected("too_large", `a delivery is at most ${max} bytes`);
-  if (Number(req.headers.get("content-length") ?? 0) > max) {
-    await req.body?.cancel();
-    throw tooLarge();
-  }
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
+  const text = await readCapped(req, max);
+  if (text === null) throw new WebhookRejected("too_large", `a delivery is at most ${max} bytes`);
+  return text;
 }
 
 /** A checked delivery's body as a typed event, or "ignored". Throws only WebhookRejected. */
