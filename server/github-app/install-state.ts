@@ -7,6 +7,7 @@
 import { jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import { SparkiError } from "../../core/errors.js";
+import { derivedHmacKey } from "../secrets/derived-key.js";
 
 const issuer = "sparki";
 const audience = "sparki-github-install";
@@ -24,20 +25,7 @@ export interface VerifiedInstallState extends InstallState {
 
 const Claims = z.object({ sub: z.uuid(), wid: z.uuid(), iat: z.number().int() });
 
-const keys = new Map<string, Promise<CryptoKey>>();
-function keyOf(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const enc = new TextEncoder();
-      const master = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      const derived = await crypto.subtle.sign("HMAC", master, enc.encode("sparki github install state v1"));
-      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    })();
-    keys.set(secret, key);
-  }
-  return key;
-}
+const keyOf = (secret: string) => derivedHmacKey(secret, "sparki github install state v1");
 
 export async function signInstallState(state: InstallState, secret: string, now = Date.now()): Promise<string> {
   const iat = Math.floor(now / 1000);

@@ -11,6 +11,7 @@
 import { jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import { SparkiError } from "../../core/errors.js";
+import { derivedHmacKey } from "../../server/secrets/derived-key.js";
 
 const issuer = "sparki";
 export const jobTokenAudience = "sparki-job";
@@ -25,20 +26,8 @@ export interface JobHolder {
 
 const Claims = z.object({ sub: z.string().min(1).max(128), lid: z.string().min(1).max(128), ftk: z.number().int().positive(), rid: z.uuid() });
 
-// Derived once per secret per isolate: HMAC(JWT_SECRET, label) is the job-token key.
-const keyCache = new Map<string, Promise<CryptoKey>>();
-function keyOf(secret: string): Promise<CryptoKey> {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = (async () => {
-      const root = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      const derived = await crypto.subtle.sign("HMAC", root, new TextEncoder().encode("sparki job token key v1"));
-      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    })();
-    keyCache.set(secret, key);
-  }
-  return key;
-}
+// HMAC(JWT_SECRET, label) is the job-token key.
+const keyOf = (secret: string) => derivedHmacKey(secret, "sparki job token key v1");
 
 /**
  * Signs a token for `holder`. It expires `ttlSeconds` from now: a ceiling (the job's timeout and

@@ -13,6 +13,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import { OAuthProvider } from "../../core/contracts/oauth.js";
+import { derivedHmacKey } from "../../server/secrets/derived-key.js";
 
 export const flowCookie = "__Host-sparki_oauth";
 export const linkCookie = "__Host-sparki_oauth_link";
@@ -41,20 +42,7 @@ export type PendingLinkClaims = z.infer<typeof PendingLinkClaims>;
 
 const issuer = "sparki";
 const audience = "sparki-oauth-link";
-const keys = new Map<string, Promise<CryptoKey>>();
-function keyOf(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const enc = new TextEncoder();
-      const master = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      const derived = await crypto.subtle.sign("HMAC", master, enc.encode("sparki oauth pending link v1"));
-      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    })();
-    keys.set(secret, key);
-  }
-  return key;
-}
+const keyOf = (secret: string) => derivedHmacKey(secret, "sparki oauth pending link v1");
 
 /** The pending link's token (the cookie's value). */
 export async function signPendingLink(claims: PendingLinkClaims, secret: string, now = Date.now()): Promise<string> {
