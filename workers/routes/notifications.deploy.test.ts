@@ -38,13 +38,21 @@ async function deploy(buildId: string): Promise<string> {
   return res.body.id;
 }
 
-/** The channel's deliveries once `count` of them have had their first attempt, newest first. */
+/**
+ * The channel's deliveries once `count` of them have an outcome, newest first. An attempt is
+ * claimed (attempts + 1) before it is sent and its outcome written after, so a row with attempts
+ * but still pending is in flight; the webhook's 401 is final, so every row ends failed.
+ */
 const attempted = (count: number) =>
   until(
     `${count} attempted deliveries`,
     async () => {
       const rows = await withDb((db) => db.select().from(notificationDeliveries).where(eq(notificationDeliveries.channelId, channelId)));
-      return rows.length === count && rows.every((r) => r.attempts > 0) && rows.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      return (
+        rows.length === count &&
+        rows.every((r) => r.attempts > 0 && r.status !== "pending") &&
+        rows.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      );
     },
     20_000,
   );
