@@ -164,6 +164,21 @@ describe("readTar", () => {
     expect([total.kind, total.message]).toEqual(["limit", "the archive inflates to more than 5000 bytes"]);
   });
 
+  it("refuses a file that would cross the total cap before handing any of its bytes out", async () => {
+    const opened: string[] = [];
+    const bomb = archive([ustarHeader("a", 3000), new Uint8Array(3000)], [ustarHeader("b", 3000), new Uint8Array(3000)]);
+    const refused = await readTar(chunked(bomb, 512), { ...roomy, maxTotalBytes: 5000 }, async (file) => {
+      opened.push(file.path);
+      for await (const _ of file.chunks) {
+        // drained
+      }
+    }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(TarError);
+    expect((refused as TarError).message).toBe("the archive inflates to more than 5000 bytes");
+    // "a" (3,584 bytes with header and padding) fits; "b" would end past 5,000 and is never opened.
+    expect(opened).toEqual(["a"]);
+  });
+
   it("refuses what is not a tar archive, and one cut short", async () => {
     expect((await refusal(chunked(new Uint8Array(600).fill(1)))).message).toMatch(/not a tar/);
     const cut = archive([ustarHeader("a", 4000), new Uint8Array(4000)]).slice(0, 2000);

@@ -86,6 +86,16 @@ class Source {
     }
   }
 
+  /** Bytes handed out so far: what was read less what is still held. */
+  get consumed(): number {
+    return this.total - this.#held.byteLength;
+  }
+
+  /** Refuses now when `n` more bytes would carry the archive past its cap, before any is handed out. */
+  expect(n: number): void {
+    if (this.consumed + n > this.maxTotal) throw new TarError("limit", `the archive inflates to more than ${this.maxTotal} bytes`);
+  }
+
   async skip(n: number): Promise<void> {
     for await (const _ of this.take({ left: n })) {
       // Read and dropped: still counted against the cap.
@@ -236,6 +246,8 @@ export async function readTar(stream: ReadableStream<Uint8Array>, limits: TarLim
       if (size > limits.maxFileBytes) throw new TarError("limit", `file ${found.path} is ${size} bytes, over the limit of ${limits.maxFileBytes}`);
       files += 1;
       if (files > limits.maxFiles) throw new TarError("limit", `the archive holds more than ${limits.maxFiles} files`);
+      // A file that would cross the cap is refused before its first byte is written anywhere.
+      source.expect(size + padding(size));
       const span = { left: size };
       await onFile({ path: found.path, size, chunks: source.take(span) });
       // Whatever the callback left unread is read here, so the next header is in place.
