@@ -165,7 +165,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       apiUrl = `http://127.0.0.1:${apiPort}`;
       try {
         await waitForHealthy(apiUrl, wrangler, stackId);
-        stops.push(() => stopChild(wrangler));
+        // Said loudly: a stack whose API died otherwise looks ready while every request fails.
+        let stopping = false;
+        const url = apiUrl;
+        wrangler.once("exit", (code, signal) => {
+          if (!stopping) log(`api       wrangler dev exited (code ${code}, signal ${signal}): the API at ${url} is down`);
+        });
+        stops.push(() => {
+          stopping = true;
+          return stopChild(wrangler);
+        });
         break;
       } catch (err) {
         await stopChild(wrangler);
