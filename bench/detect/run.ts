@@ -1,9 +1,10 @@
 /**
  * Detection bench: Sparki vs @vercel/fs-detectors vs @netlify/build-info over the
- * fixture corpus and the create-vite templates (fetched with `npm pack` now, so the
- * bench tracks the real, current templates). Prints accuracy per tool for
- * framework, build command and output directory, median/p95 time per repository,
- * and one summary line.
+ * fixture corpus, the create-vite templates (fetched with `npm pack` now, so the
+ * bench tracks the real, current templates) and the real-repository corpus (real.ts;
+ * reported as its own group when its snapshots are present). Prints accuracy per tool
+ * for framework, build command, test command (where the truth has one) and output
+ * directory, median/p95 time per repository, and one summary line.
  *
  *   npx tsx bench/detect/run.ts [--runs N]
  *
@@ -16,7 +17,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { quantile, score } from "./score.ts";
-import { buildScript, netlify, sparki, vercel, type Tool } from "./tools.ts";
+import { netlify, scriptsAt, sparki, vercel, type Tool } from "./tools.ts";
+import { REAL_REPOS, realCorpusDir } from "./real.ts";
 import { CREATE_VITE_TRUTH, FIXTURE_TRUTH, type Truth } from "./truth.ts";
 import { sizeLabel, smoke } from "../size.ts";
 
@@ -29,7 +31,7 @@ const runsArg = process.argv.indexOf("--runs");
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : smoke ? 1 : 5;
 
 interface Repo {
-  corpus: "fixtures" | "create-vite";
+  corpus: "fixtures" | "create-vite" | "real";
   name: string;
   dir: string;
   truth: Truth;
@@ -53,11 +55,24 @@ async function createViteRepos(): Promise<Repo[]> {
   return templates.map((name) => ({ corpus: "create-vite", name, dir: join(pkg, name), truth: CREATE_VITE_TRUTH }));
 }
 
+/** The real repositories whose snapshots are present; [] when the corpus is not on this machine. */
+async function realRepos(): Promise<Repo[]> {
+  const dir = realCorpusDir(ROOT);
+  if (!dir) return [];
+  const present = new Set(await readdir(dir));
+  const missing = REAL_REPOS.filter((r) => !present.has(r.name)).map((r) => r.name);
+  if (missing.length > 0) throw new Error(`${dir} lacks snapshots for: ${missing.join(", ")}`);
+  return REAL_REPOS.map((r) => ({ corpus: "real", name: r.name, dir: join(dir, r.name, "repo"), truth: r.truth }));
+}
+
 interface Tally {
   /** Repositories the tool threw on. */
   threw: number;
   framework: number;
   build: number;
+  test: number;
+  /** Repositories with a test truth (the test column's denominator). */
+  testTotal: number;
   out: number;
   total: number;
   times: number[];
@@ -65,19 +80,21 @@ interface Tally {
 }
 
 async function measure(tool: Tool, repos: readonly Repo[]): Promise<Tally> {
-  const tally: Tally = { threw: 0, framework: 0, build: 0, out: 0, total: 0, times: [], misses: [] };
+  const tally: Tally = { threw: 0, framework: 0, build: 0, test: 0, testTotal: 0, out: 0, total: 0, times: [], misses: [] };
   for (const repo of repos) {
     const answer = await tool.detect(repo.dir).catch((err: unknown) => {
       tally.threw++;
       tally.misses.push(`${repo.name}: threw ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
-      return { framework: null, build: null, out: null };
+      return { framework: null, build: null, test: null, out: null };
     });
-    const s = score(repo.truth, answer, await buildScript(repo.dir));
+    const s = score(repo.truth, answer, await scriptsAt(repo.dir));
     tally.total++;
     if (s.framework) tally.framework++;
     if (s.build) tally.build++;
+    if (s.test !== null) tally.testTotal++;
+    if (s.test) tally.test++;
     if (s.out) tally.out++;
-    const wrong = (["framework", "build", "out"] as const).filter((k) => !s[k]);
+    const wrong = (["framework", "build", "test", "out"] as const).filter((k) => s[k] === false);
     if (wrong.length > 0) tally.misses.push(`${repo.corpus}/${repo.name}: ${wrong.map((k) => `${k}=${JSON.stringify(answer[k])}`).join(" ")}`);
   }
   // The scoring pass above doubles as warm-up (JIT, file cache); timed passes follow,
@@ -95,45 +112,50 @@ async function measure(tool: Tool, repos: readonly Repo[]): Promise<Tally> {
 const pct = (n: number, d: number) => `${((100 * n) / d).toFixed(1)}%`;
 const ms = (v: number) => `${v.toFixed(2)}ms`;
 
+function sum(parts: readonly Tally[]): Tally {
+  const out: Tally = { threw: 0, framework: 0, build: 0, test: 0, testTotal: 0, out: 0, total: 0, times: [], misses: [] };
+  for (const p of parts) {
+    for (const k of ["threw", "framework", "build", "test", "testTotal", "out", "total"] as const) out[k] += p[k];
+    out.times.push(...p.times);
+    out.misses.push(...p.misses);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const fixtures = await fixtureRepos();
   const templates = await createViteRepos();
-  const corpora: Array<[string, Repo[]]> = [
+  const real = await realRepos();
+  const groups: Array<[string, Repo[]]> = [
     ["fixtures", fixtures],
     ["create-vite", templates],
-    ["all", [...fixtures, ...templates]],
+    ...(real.length > 0 ? [["real", real] as [string, Repo[]]] : []),
   ];
+  const corpora = [...groups.map(([name]) => name), "all"];
   const tools = [sparki, vercel, netlify];
   const results = new Map<string, Map<string, Tally>>();
   for (const tool of tools) {
     const byCorpus = new Map<string, Tally>();
-    for (const [name, repos] of corpora.slice(0, 2)) byCorpus.set(name, await measure(tool, repos));
-    const [a, b] = [byCorpus.get("fixtures"), byCorpus.get("create-vite")];
-    if (a && b) {
-      byCorpus.set("all", {
-        threw: a.threw + b.threw,
-        framework: a.framework + b.framework,
-        build: a.build + b.build,
-        out: a.out + b.out,
-        total: a.total + b.total,
-        times: [...a.times, ...b.times],
-        misses: [...a.misses, ...b.misses],
-      });
-    }
+    for (const [name, repos] of groups) byCorpus.set(name, await measure(tool, repos));
+    byCorpus.set("all", sum([...byCorpus.values()]));
     results.set(tool.name, byCorpus);
   }
 
-  console.log(`detect bench (${sizeLabel}): ${fixtures.length} fixtures + ${templates.length} ${CREATE_VITE} templates, ${RUNS} timed runs per repo\n`);
-  for (const [corpus] of corpora) {
+  const total = groups.reduce((n, [, repos]) => n + repos.length, 0);
+  console.log(
+    `detect bench (${sizeLabel}): ${fixtures.length} fixtures + ${templates.length} ${CREATE_VITE} templates + ${real.length > 0 ? `${real.length} real repositories` : "no real repositories (snapshots not found; see bench/detect/README.md)"}, ${RUNS} timed runs per repo\n`,
+  );
+  for (const corpus of corpora) {
     console.log(`${corpus}`);
     console.log(
-      `  ${"tool".padEnd(22)} ${"framework".padStart(9)} ${"build".padStart(9)} ${"outputDir".padStart(9)} ${"median".padStart(9)} ${"p95".padStart(9)}`,
+      `  ${"tool".padEnd(22)} ${"framework".padStart(9)} ${"build".padStart(9)} ${"test".padStart(9)} ${"outputDir".padStart(9)} ${"median".padStart(9)} ${"p95".padStart(9)}`,
     );
     for (const tool of tools) {
       const r = results.get(tool.name)?.get(corpus);
       if (!r) continue;
+      const test = r.testTotal > 0 ? pct(r.test, r.testTotal) : "—";
       console.log(
-        `  ${tool.name.padEnd(22)} ${pct(r.framework, r.total).padStart(9)} ${pct(r.build, r.total).padStart(9)} ${pct(r.out, r.total).padStart(9)} ${ms(quantile(r.times, 0.5)).padStart(9)} ${ms(quantile(r.times, 0.95)).padStart(9)}`,
+        `  ${tool.name.padEnd(22)} ${pct(r.framework, r.total).padStart(9)} ${pct(r.build, r.total).padStart(9)} ${test.padStart(9)} ${pct(r.out, r.total).padStart(9)} ${ms(quantile(r.times, 0.5)).padStart(9)} ${ms(quantile(r.times, 0.95)).padStart(9)}`,
       );
     }
     console.log("");
@@ -144,14 +166,18 @@ async function main(): Promise<void> {
     for (const m of misses) console.log(`  ${m}`);
     console.log("");
   }
+  const line = (r: Tally | undefined, name: string) =>
+    r
+      ? `${name} fw ${pct(r.framework, r.total)} build ${pct(r.build, r.total)}${r.testTotal > 0 ? ` test ${pct(r.test, r.testTotal)}` : ""} out ${pct(r.out, r.total)}`
+      : name;
   const summary = tools
     .map((tool) => {
       const r = results.get(tool.name)?.get("all");
-      return r
-        ? `${tool.name} fw ${pct(r.framework, r.total)} build ${pct(r.build, r.total)} out ${pct(r.out, r.total)} p50 ${ms(quantile(r.times, 0.5))} p95 ${ms(quantile(r.times, 0.95))}`
-        : tool.name;
+      return r ? `${line(r, tool.name)} p50 ${ms(quantile(r.times, 0.5))} p95 ${ms(quantile(r.times, 0.95))}` : tool.name;
     })
     .join(" | ");
+  const realLine =
+    real.length > 0 ? `; real ${real.length}: ${tools.map((t) => line(results.get(t.name)?.get("real"), t.name)).join(" | ")}` : "; real: not run";
   const threw = results.get(sparki.name)?.get("all")?.threw ?? 0;
   if (threw > 0 || templates.length === 0) process.exitCode = 1;
   const invalid =
@@ -160,7 +186,7 @@ async function main(): Promise<void> {
       : templates.length === 0
         ? `; INVALID RUN: ${CREATE_VITE} has no templates`
         : "";
-  console.log(`SUMMARY detect (${fixtures.length + templates.length} repos): ${summary}${invalid}; ${sizeLabel}`);
+  console.log(`SUMMARY detect (${total} repos): ${summary}${realLine}${invalid}; ${sizeLabel}`);
   await rm(TMP, { recursive: true, force: true });
 }
 

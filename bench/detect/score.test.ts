@@ -12,16 +12,33 @@ describe("bench scoring", () => {
   });
 
   it("normalises output directories before comparing", () => {
-    expect(score({ framework: "vite", build: "script", out: ["dist"] }, { framework: "vite", build: "npm run build", out: "./dist/" }, "vite build")).toEqual({
+    expect(
+      score({ framework: "vite", build: "script", out: ["dist"] }, { framework: "vite", build: "npm run build", test: null, out: "./dist/" }, "vite build"),
+    ).toEqual({
       framework: true,
       build: true,
+      test: null,
       out: true,
     });
-    expect(score({ framework: "express", build: null, out: null }, { framework: null, build: null, out: "dist" }, null)).toEqual({
+    expect(score({ framework: "express", build: null, out: null }, { framework: null, build: null, test: null, out: "dist" }, null)).toEqual({
       framework: false,
       build: true,
+      test: null,
       out: false,
     });
+  });
+
+  it("scores the test command where the truth has one: the test script in any syntax, a pattern, or none", () => {
+    const truth = { framework: "vite", build: "script", out: ["dist"] } as const;
+    const answer = { framework: "vite", build: "pnpm build", out: "dist" };
+    const scripts = { build: "vite build", test: "vitest run" };
+    for (const test of ["npm test", "npm run test", "pnpm test", "yarn test", "bun run test", "vitest run"]) {
+      expect(score({ ...truth, test: "script" }, { ...answer, test }, scripts).test).toBe(true);
+    }
+    expect(score({ ...truth, test: "script" }, { ...answer, test: null }, scripts).test).toBe(false);
+    expect(score({ ...truth, test: "script" }, { ...answer, test: "npm run test:unit" }, scripts).test).toBe(false);
+    expect(score({ ...truth, test: null }, { ...answer, test: "npm test" }, scripts).test).toBe(false);
+    expect(score({ ...truth, test: /^go test\b/ }, { ...answer, test: "go test ./..." }, scripts).test).toBe(true);
   });
 
   it("takes nearest-rank quantiles", () => {

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join, relative, isAbsolute } from "node:path";
 import { fsTree } from "../../node/fs-tree.ts";
 import { detect } from "../../core/detect/index.ts";
-import type { Answer } from "./score.ts";
+import type { Answer, Scripts } from "./score.ts";
 
 /** One detector under test. */
 export interface Tool {
@@ -31,20 +31,25 @@ const NETLIFY_IDS: Readonly<Record<string, string>> = {
   vue: "vue-cli",
 };
 
-async function buildScript(dir: string): Promise<string | null> {
+/** The package.json build and test scripts at `dir`, for scoring "script" truths. */
+async function scriptsAt(dir: string): Promise<Scripts> {
   try {
     const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { scripts?: Record<string, string> };
-    return pkg.scripts?.build ?? null;
+    return { build: pkg.scripts?.build ?? null, test: pkg.scripts?.test ?? null };
   } catch {
-    return null;
+    return { build: null, test: null };
   }
+}
+
+async function buildScript(dir: string): Promise<string | null> {
+  return (await scriptsAt(dir)).build;
 }
 
 export const sparki: Tool = {
   name: "sparki",
   async detect(dir) {
     const d = await detect(await fsTree(dir));
-    return { framework: d.framework, build: d.commands.build, out: d.outputDir };
+    return { framework: d.framework, build: d.commands.build, test: d.commands.test, out: d.outputDir };
   },
 };
 
@@ -60,16 +65,16 @@ export const vercel: Tool = {
     const fs = new LocalFileSystemDetector(dir);
     const script = await buildScript(dir);
     const mono = await detectFramework({ fs, frameworkList: monorepoManagers });
-    if (mono) return { framework: VERCEL_IDS[mono] ?? mono, build: script ? "npm run build" : null, out: null };
+    if (mono) return { framework: VERCEL_IDS[mono] ?? mono, build: script ? "npm run build" : null, test: null, out: null };
     // @vercel/frameworks' literal-typed list is the same data fs-detectors expects; its types do not line up.
     const frameworkList = vercelFrameworks as unknown as Parameters<typeof detectFrameworkRecord>[0]["frameworkList"];
     const record = await detectFrameworkRecord({ fs, frameworkList });
-    if (!record) return { framework: null, build: script ? "npm run build" : null, out: null };
+    if (!record) return { framework: null, build: script ? "npm run build" : null, test: null, out: null };
     const slug = record.slug ?? null;
     const settings = record.settings as { buildCommand?: { value?: string | null }; outputDirectory?: { value?: string | null } };
     const build = script ? "npm run build" : (settings.buildCommand?.value ?? null);
     const out = settings.outputDirectory?.value;
-    return { framework: slug ? (VERCEL_IDS[slug] ?? slug) : null, build, out: out && out !== "N/A" ? out : null };
+    return { framework: slug ? (VERCEL_IDS[slug] ?? slug) : null, build, test: null, out: out && out !== "N/A" ? out : null };
   },
 };
 
@@ -98,13 +103,13 @@ export const netlify: Tool = {
       const system = systems.find((s: { id: string }) => s.id === "nx" || s.id === "turbo");
       const settings = await project.getBuildSettings();
       const own = settings.find((s: { packagePath?: string }) => !s.packagePath);
-      if (system) return { framework: system.id === "turbo" ? "turborepo" : system.id, build: own?.buildCommand ?? null, out: null };
+      if (system) return { framework: system.id === "turbo" ? "turborepo" : system.id, build: own?.buildCommand ?? null, test: null, out: null };
       const first = own ?? settings[0];
-      if (!first) return { framework: null, build: null, out: null };
+      if (!first) return { framework: null, build: null, test: null, out: null };
       const id = first.framework.id;
       const dist = first.dist ? (isAbsolute(first.dist) ? relative(dir, first.dist) || "." : first.dist) : null;
-      return { framework: NETLIFY_IDS[id] ?? id, build: first.buildCommand ?? null, out: dist };
+      return { framework: NETLIFY_IDS[id] ?? id, build: first.buildCommand ?? null, test: null, out: dist };
     }),
 };
 
-export { buildScript };
+export { buildScript, scriptsAt };

@@ -10,6 +10,11 @@
 export interface Truth {
   framework: string | null;
   build: "script" | RegExp | null;
+  /**
+   * The test command, like `build` ("script" = the package.json test script); absent where
+   * the corpus has no test truth yet (the hand-written fixtures), and then not scored.
+   */
+  test?: "script" | RegExp | null;
   out: readonly string[] | null;
 }
 
