@@ -12,8 +12,14 @@ import type { Sandbox } from "./sandbox.ts";
 
 export interface AgentOptions {
   client: ControlPlaneClient;
-  labels: string[];
+  /** The labels it registered with, for the start line; undefined when only the server knows them. */
+  labels: string[] | undefined;
   concurrency: number;
+  /**
+   * Stop claiming after this many jobs (`run --ephemeral`: 1), then finish them and return, so
+   * an autoscaler's pod or VM serves one job and goes away. Unlimited when absent.
+   */
+  maxJobs?: number;
   workDir: string;
   /** How long running jobs may take to finish after a shutdown request. */
   graceMs: number;
@@ -32,18 +38,22 @@ export class Agent {
   private readonly running = new Map<string, Promise<JobEnd>>();
   private slotWaiters: (() => void)[] = [];
   private shutdownTimer: NodeJS.Timeout | null = null;
+  private claimed = 0;
+  private shuttingDown = false;
   /** Results of the jobs this agent ran, by job id (tests and the final summary). */
   readonly ended = new Map<string, JobEnd>();
 
   constructor(private readonly options: AgentOptions) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError("concurrency must be a positive integer");
+    if (options.maxJobs !== undefined && (!Number.isInteger(options.maxJobs) || options.maxJobs < 1))
+      throw new RangeError("maxJobs must be a positive integer");
   }
 
   /** Claims and runs jobs until {@link shutdown}; resolves when every job has ended. */
   async run(): Promise<void> {
     const { say } = this.options;
     say(
-      `runner started: labels ${this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}, ${this.options.sandbox ? "sandboxed" : "not sandboxed"}`,
+      `runner started: labels ${this.options.labels === undefined ? "as registered" : this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}, ${this.options.sandbox ? "sandboxed" : "not sandboxed"}${this.options.maxJobs !== undefined ? `, ephemeral (${this.options.maxJobs} job${this.options.maxJobs === 1 ? "" : "s"})` : ""}`,
     );
     try {
       await claimLoop({
@@ -65,6 +75,9 @@ export class Agent {
   }
 
   private start(job: Job): void {
+    this.claimed++;
+    // The claim loop checks the signal before it asks again, so no further claim goes out.
+    if (this.options.maxJobs !== undefined && this.claimed >= this.options.maxJobs) this.stopClaiming.abort();
     this.options.say(`claimed job ${job.jobId} (build ${job.buildId}, ${job.kind === "plan" ? "plan" : `${job.steps.length} step(s)`})`);
     const run = runJob({
       // Every call on the job carries its own job token; the runner token only claims.
@@ -96,11 +109,14 @@ export class Agent {
    * A second call (a second signal) hands them back at once.
    */
   shutdown(): void {
-    if (this.stopClaiming.signal.aborted) {
+    // Not the claim signal: an ephemeral runner stops claiming once it has its job, and its
+    // first SIGTERM must still get the grace period.
+    if (this.shuttingDown) {
       this.options.say("handing back running jobs now");
       this.handBack.abort();
       return;
     }
+    this.shuttingDown = true;
     this.options.say(`shutting down: ${this.running.size} job(s) running, waiting up to ${(this.options.graceMs / 1000).toFixed(0)} s`);
     this.stopClaiming.abort();
     this.shutdownTimer = setTimeout(() => {

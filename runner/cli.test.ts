@@ -30,8 +30,10 @@ afterEach(async () => {
 });
 
 /** Starts the real bin; resolves stdout/stderr/exit code when it exits. */
-function runner(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, HOME: home }, stdio: ["ignore", "pipe", "pipe"] });
+function runner(args: string[], env: Record<string, string> = {}) {
+  // The test process's own SPARKI_* settings, if any, must not leak into the runner's.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^SPARKI_(URL|RUNNER_)/.test(name)));
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...base, HOME: home, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let stdout = "";
   let stderr = "";
@@ -174,5 +176,95 @@ describe("sparki-runner", () => {
     expect(fake.job(id).result).toBeNull();
     expect(processGone(pid as number)).toBe(true);
     expect(result.stdout).toMatch(/grace period over, handing back 1 job\(s\)[\s\S]*handed back/);
+  });
+
+  it("runs from SPARKI_URL and SPARKI_RUNNER_TOKEN alone, with no config file", async () => {
+    const written = JSON.parse(await readFile(await register(), "utf8"));
+    await rm(join(home, "runner.json"));
+    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "hello", command: "echo from env" }]));
+    // No --config, and HOME has no ~/.sparki-runner: only the environment says where and who.
+    const proc = runner(["run", "--ephemeral", "--no-sandbox", "--pool", "workspace", "--work-dir", join(home, "work")], {
+      SPARKI_URL: fake.url,
+      SPARKI_RUNNER_TOKEN: written.runnerToken,
+    });
+    const result = await proc.exited;
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout).toContain(`settings: url ${fake.url} (env), token (env), pool workspace (flag)`);
+    expect(result.stdout).toMatch(/runner started: labels as registered, .*ephemeral \(1 job\)/);
+    expect(fake.job(id).result).toMatchObject({ status: "succeeded" });
+    expect(fake.logText(id, ["hello"])).toBe("from env\n");
+  });
+
+  it("flags win over the environment, the environment over the file", async () => {
+    const config = await register();
+    const written = JSON.parse(await readFile(config, "utf8"));
+    // The file's URL is dead; SPARKI_URL (a moved control plane) wins over it, --url over both.
+    await writeFile(config, JSON.stringify({ ...written, url: "http://127.0.0.1:9/" }));
+    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "one", command: "true" }]));
+    const viaEnv = await runner(["run", "--ephemeral", "--no-sandbox", "--config", config, "--work-dir", join(home, "work")], {
+      SPARKI_URL: fake.url,
+      SPARKI_RUNNER_POOL: "workspace",
+    }).exited;
+    expect(viaEnv).toMatchObject({ code: 0, stderr: "" });
+    expect(viaEnv.stdout).toContain(`settings: url ${fake.url} (env), token (file), pool workspace (env)`);
+    expect(fake.job(id).result).toMatchObject({ status: "succeeded" });
+    // A wrong token from the environment, the right one on the command line: the flag wins.
+    const second = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "two", command: "true" }]));
+    const viaFlag = await runner(
+      ["run", "--ephemeral", "--no-sandbox", "--config", config, "--url", fake.url, "--token", written.runnerToken, "--work-dir", join(home, "work")],
+      { SPARKI_URL: "http://127.0.0.1:9/", SPARKI_RUNNER_TOKEN: "srn_wrong", SPARKI_RUNNER_POOL: "workspace" },
+    ).exited;
+    expect(viaFlag).toMatchObject({ code: 0, stderr: "" });
+    expect(viaFlag.stdout).toContain(`settings: url ${fake.url} (flag), token (flag), pool workspace (env)`);
+    expect(fake.job(second).result).toMatchObject({ status: "succeeded" });
+  });
+
+  it("says which setting is missing or wrong, in one line", async () => {
+    const none = await runner(["run"], { SPARKI_URL: fake.url }).exited;
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(
+      /^sparki-runner: no runner config at .*config\.json, and SPARKI_RUNNER_TOKEN not set; .*set SPARKI_URL and SPARKI_RUNNER_TOKEN\n$/,
+    );
+    const badUrl = await runner(["run"], { SPARKI_URL: "ftp://example.com", SPARKI_RUNNER_TOKEN: "srn_x" }).exited;
+    expect(badUrl.code).toBe(1);
+    expect(badUrl.stderr).toBe('sparki-runner: SPARKI_URL: "ftp://example.com" is not an http(s) URL of the control plane\n');
+    const regToken = await runner(["run"], { SPARKI_URL: fake.url, SPARKI_RUNNER_TOKEN: "srg_abc" }).exited;
+    expect(regToken.code).toBe(1);
+    expect(regToken.stderr).toContain("SPARKI_RUNNER_TOKEN holds a registration token");
+    const badPool = await runner(["run", "--pool", "mine"], { SPARKI_URL: fake.url, SPARKI_RUNNER_TOKEN: "srn_x" }).exited;
+    expect(badPool.stderr).toBe('sparki-runner: --pool must be "shared" or "workspace" (got "mine")\n');
+    const named = await runner(["run", "--config", join(home, "absent.json")], { SPARKI_URL: fake.url, SPARKI_RUNNER_TOKEN: "srn_x" }).exited;
+    expect(named.code).toBe(1);
+    expect(named.stderr).toContain("no runner config at");
+    const both = await runner(["run", "--ephemeral", "--concurrency", "2"], { SPARKI_URL: fake.url, SPARKI_RUNNER_TOKEN: "srn_x" }).exited;
+    expect(both.stderr).toBe("sparki-runner: --ephemeral takes exactly one job; leave out --concurrency\n");
+  });
+
+  it("--ephemeral takes one job, reports it and exits 0 while the next job stays queued", async () => {
+    const config = await register();
+    // The step fails: the runner did its part (ran and reported it), so it still exits 0.
+    const first = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "first", command: "echo one; exit 3" }]));
+    const second = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "second", command: "echo two" }]));
+    const result = await runner(["run", "--ephemeral", "--config", config, "--work-dir", join(home, "work")]).exited;
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(fake.job(first).result).toMatchObject({ status: "failed", exitCode: 3 });
+    expect(result.stdout).toContain(`ephemeral: job ${first} reported failed; exiting`);
+    expect(fake.job(second).state).toMatchObject({ status: "queued", attempt: 0 });
+    expect(fake.job(second).result).toBeNull();
+    expect(result.stdout).not.toContain(second);
+  });
+
+  it("--ephemeral exits 75 when its job is handed back on shutdown, and the job goes back to the queue", async () => {
+    const config = await register();
+    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "long", command: "echo started; sleep 6012" }]));
+    const proc = runner(["run", "--ephemeral", "--config", config, "--work-dir", join(home, "work"), "--grace-period", "1"]);
+    await fake.waitFor(id, (j) => j.log.some((l) => l.text === "started"));
+    proc.child.kill("SIGTERM");
+    const result = await proc.exited;
+    expect(result.code).toBe(75);
+    expect(result.stderr).toBe(
+      `sparki-runner: ephemeral: job ${id} was not run to its end here (handed back on shutdown); the control plane queues it again\n`,
+    );
+    expect(fake.job(id).state).toMatchObject({ status: "queued", leaseId: null });
   });
 });

@@ -1,7 +1,10 @@
 /**
  * `sparki-runner`: `register` exchanges a registration token for a runner token and writes
- * the config; `run` claims and runs jobs until SIGTERM/SIGINT. One line per event on stdout;
- * a user error is one line on stderr and exit code 1; a bug prints its stack and exits 70.
+ * the config; `run` claims and runs jobs until SIGTERM/SIGINT (with `--ephemeral`, one job).
+ * `run` takes its settings from flags, then the environment (`SPARKI_URL`,
+ * `SPARKI_RUNNER_TOKEN`), then the config file, so a container needs no file. One line per
+ * event on stdout; a user error is one line on stderr and exit code 1; a bug prints its stack
+ * and exits 70.
  */
 import { mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -10,7 +13,7 @@ import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
 import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
 import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
-import { defaultConfigPath, poolOfToken, readConfig, writeConfig } from "./config.ts";
+import { defaultConfigPath, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
 import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "./sandbox.ts";
 import { UserError } from "../node/user-error.ts";
 import type { RegisterResponse } from "../core/contracts/runner.ts";
@@ -80,17 +83,40 @@ async function registerCommand(opts: RegisterOptions): Promise<void> {
 
 interface RunOptions {
   config?: string;
+  url?: string;
+  token?: string;
+  pool?: string;
   concurrency: number;
   workDir?: string;
   gracePeriod: number;
   sandbox: boolean;
+  ephemeral?: boolean;
 }
 
 const truthy = (value: string | undefined) => value !== undefined && /^(1|true|yes)$/i.test(value);
 
-async function runCommand(opts: RunOptions): Promise<void> {
+/**
+ * Exit code of an ephemeral runner whose one job left it unfinished (handed back on shutdown,
+ * or its lease lost): EX_TEMPFAIL, so an autoscaler's job controller sees a failed pod while
+ * the job itself goes back to the queue for another runner.
+ */
+export const EPHEMERAL_JOB_NOT_RUN = 75;
+
+async function runCommand(opts: RunOptions, command: Command): Promise<void> {
   const configPath = resolve(opts.config ?? defaultConfigPath());
-  const config = await readConfig(configPath);
+  const config = await resolveRunSettings({
+    flags: { url: opts.url, token: opts.token, pool: opts.pool },
+    env: process.env,
+    configPath,
+    configNamed: opts.config !== undefined,
+  });
+  // One job means one slot: a larger --concurrency would be a promise the runner cannot keep.
+  if (opts.ephemeral && command.getOptionValueSource("concurrency") === "cli" && opts.concurrency !== 1) {
+    throw new UserError("--ephemeral takes exactly one job; leave out --concurrency");
+  }
+  say(
+    `settings: url ${config.url} (${config.sources.url}), token (${config.sources.token})${config.sources.pool ? `, pool ${config.pool} (${config.sources.pool})` : ""}`,
+  );
   // The work root is made now and resolved, so the sandbox hides it where it really is.
   const workDir = resolve(opts.workDir ?? join(dirname(configPath), "work"));
   try {
@@ -106,7 +132,8 @@ async function runCommand(opts: RunOptions): Promise<void> {
   const agent = new Agent({
     client: new ControlPlaneClient(config.url, config.runnerToken),
     labels: config.labels,
-    concurrency: opts.concurrency,
+    concurrency: opts.ephemeral ? 1 : opts.concurrency,
+    ...(opts.ephemeral ? { maxJobs: 1 } : {}),
     workDir: realpathSync(workDir),
     ...(decision.mode === "sandbox" && probe.ok ? { sandbox: { bwrap: probe.bwrap, hidden: hiddenPaths({ configPath, workDir }) } } : {}),
     graceMs: opts.gracePeriod * 1000,
@@ -126,6 +153,17 @@ async function runCommand(opts: RunOptions): Promise<void> {
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
+  }
+  if (opts.ephemeral) {
+    const [ended] = [...agent.ended.entries()];
+    if (!ended) return say("ephemeral: stopped before any job came");
+    const [jobId, end] = ended;
+    if (end.kind === "completed") return say(`ephemeral: job ${jobId} reported ${end.status}; exiting`);
+    // The runner could not see its job through: the control plane runs it elsewhere.
+    throw new UserError(
+      `ephemeral: job ${jobId} was not run to its end here (${end.kind === "released" ? "handed back on shutdown" : "its lease was lost"}); the control plane queues it again`,
+      EPHEMERAL_JOB_NOT_RUN,
+    );
   }
 }
 
@@ -148,8 +186,14 @@ program
 
 program
   .command("run")
-  .description("claim and run jobs until SIGTERM or SIGINT")
-  .option("--config <file>", "config file written by register")
+  .description(
+    `claim and run jobs until SIGTERM or SIGINT; settings come from flags, then ${runEnv.url}, ${runEnv.token} and ${runEnv.pool}, then the config file`,
+  )
+  .option("--config <file>", "config file written by register (optional when the URL and token come from flags or the environment)")
+  .option("--url <url>", `the control plane's address (env ${runEnv.url})`)
+  .option("--token <token>", `the runner token from register (env ${runEnv.token}, which other users cannot read in the process list)`)
+  .option("--pool <pool>", `shared or workspace: the pool the token was registered into (env ${runEnv.pool}; default: the file's, else shared)`)
+  .option("--ephemeral", "take exactly one job, run it, report it and exit (0; 75 if the job was handed back or its lease lost)")
   .option("--concurrency <n>", "jobs run at the same time", positiveInt("--concurrency"), 1)
   .option("--work-dir <dir>", "where jobs are checked out (default: beside the config)")
   .option("--grace-period <seconds>", "on SIGTERM, how long running jobs may take before they are handed back", positiveInt("--grace-period"), 600)

@@ -200,7 +200,7 @@ export type SandboxDecision = { mode: "sandbox"; note: string } | { mode: "none"
  */
 export function decideSandbox(opts: { probe: SandboxProbe; noSandbox: boolean; pool: RunnerPool | undefined; localControlPlane: boolean }): SandboxDecision {
   const shared = opts.pool !== "workspace";
-  const pool = opts.pool === undefined ? "an unknown pool (config written before pools were recorded: register again)" : `the ${opts.pool} pool`;
+  const pool = opts.pool === undefined ? "an unknown pool (set SPARKI_RUNNER_POOL, or register again to record it in the config)" : `the ${opts.pool} pool`;
   if (opts.noSandbox) {
     if (!shared)
       return { mode: "none", note: "sandbox off (--no-sandbox): steps run as this runner's user with its environment; this runner serves only its workspace" };
