@@ -13,7 +13,7 @@ import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
 import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
 import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
-import { defaultConfigPath, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
+import { defaultConfigPath, defaultGracePeriodSeconds, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
 import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "./sandbox.ts";
 import { UserError } from "../node/user-error.ts";
 import type { RegisterResponse } from "../core/contracts/runner.ts";
@@ -118,7 +118,7 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
     `settings: url ${config.url} (${config.sources.url}), token (${config.sources.token})${config.sources.pool ? `, pool ${config.pool} (${config.sources.pool})` : ""}`,
   );
   // The work root is made now and resolved, so the sandbox hides it where it really is.
-  const workDir = resolve(opts.workDir ?? join(dirname(configPath), "work"));
+  const workDir = resolve(opts.workDir ?? (process.env[runEnv.workDir] || join(dirname(configPath), "work")));
   try {
     mkdirSync(workDir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -195,8 +195,13 @@ program
   .option("--pool <pool>", `shared or workspace: the pool the token was registered into (env ${runEnv.pool}; default: the file's, else shared)`)
   .option("--ephemeral", "take exactly one job, run it, report it and exit (0; 75 if the job was handed back or its lease lost)")
   .option("--concurrency <n>", "jobs run at the same time", positiveInt("--concurrency"), 1)
-  .option("--work-dir <dir>", "where jobs are checked out (default: beside the config)")
-  .option("--grace-period <seconds>", "on SIGTERM, how long running jobs may take before they are handed back", positiveInt("--grace-period"), 600)
+  .option("--work-dir <dir>", `where jobs are checked out (env ${runEnv.workDir}; default: beside the config)`)
+  .option(
+    "--grace-period <seconds>",
+    "on SIGTERM, how long running jobs may take before they are handed back",
+    positiveInt("--grace-period"),
+    defaultGracePeriodSeconds,
+  )
   .option("--no-sandbox", "run steps without bubblewrap (a workspace's own runners only; also SPARKI_RUNNER_NO_SANDBOX=1)")
   .action(runCommand);
 

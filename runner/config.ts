@@ -71,6 +71,12 @@ export async function writeConfig(path: string, config: RunnerConfig): Promise<v
   await rename(temp, path);
 }
 
+/**
+ * How long running jobs may finish after SIGTERM before they are handed back (`--grace-period`).
+ * runner/sparki-runner.service's TimeoutStopSec is this plus room to hand back (a test checks).
+ */
+export const defaultGracePeriodSeconds = 600;
+
 /** Where a setting of `sparki-runner run` came from (printed at start; never the token itself). */
 export type SettingSource = "flag" | "env" | "file";
 
@@ -92,6 +98,8 @@ export const runEnv = {
   url: "SPARKI_URL",
   token: "SPARKI_RUNNER_TOKEN",
   pool: "SPARKI_RUNNER_POOL",
+  /** Not a connection setting, but a container's: where jobs are checked out. */
+  workDir: "SPARKI_RUNNER_WORK_DIR",
 } as const;
 
 const Url = z.url({ protocol: /^https?$/ });
