@@ -7,6 +7,7 @@ import { detectJvm } from "./jvm.ts";
 import { detectMonorepo } from "./monorepo.ts";
 import { detectNode } from "./node.ts";
 import { detectPhp } from "./php.ts";
+import { applyDeclaredOutput } from "./platform-output.ts";
 import { detectPython } from "./python.ts";
 import { detectRuby } from "./ruby.ts";
 import { detectRust } from "./rust.ts";
@@ -69,6 +70,7 @@ export async function detectDirectory(index: TreeIndex, dir: string): Promise<Ap
   let best = found[0];
   for (const f of found) if (best && f.app.confidence > best.app.confidence) best = f;
   if (!best) return null;
+  await applyDeclaredOutput(ctx, best.app);
   for (const other of found) {
     if (other === best) continue;
     const otherFile = other.app.build().evidence.find((e) => e.field === "project")?.file ?? null;
@@ -126,10 +128,23 @@ export async function detect(tree: FileTree): Promise<Detection> {
   if (index.paths.length === 0) return unknown("the repository is empty");
 
   const mono = await detectMonorepo(index);
-  if (mono) return { ...mono.root.build(), apps: mono.apps, reason: null };
+  if (mono) {
+    const app = mono.root.framework === null ? await rootApp(index, mono.apps) : null;
+    if (app) return { ...app.build(), apps: [], reason: null };
+    await applyDeclaredOutput(new DirContext(index, "."), mono.root);
+    return { ...mono.root.build(), apps: mono.apps, reason: null };
+  }
 
   const root = await detectDirectory(index, ".");
-  if (root) return { ...root.build(), apps: [], reason: null };
+  if (root) {
+    if (index.has("pnpm-workspace.yaml")) {
+      root.note("project", "pnpm-workspace.yaml", "pnpm-workspace.yaml lists no packages: it holds pnpm settings, so this is one project, not a workspace");
+    }
+    if (index.has("nx.json") && index.has("project.json")) {
+      root.note("project", "project.json", "project.json at the root: a standalone Nx workspace, one app that Nx builds");
+    }
+    return { ...root.build(), apps: [], reason: null };
+  }
 
   const nested = await subfolderProjects(index, ".", SUBFOLDER_DEPTH);
   const [only] = nested;
@@ -150,6 +165,26 @@ export async function detect(tree: FileTree): Promise<Detection> {
   return unknown(
     `no manifest the detector knows (package.json, pyproject.toml, requirements.txt, Gemfile, go.mod, Cargo.toml, pom.xml, build.gradle, *.csproj, composer.json, mix.exs, deno.json, a Hugo/Jekyll config, index.html or Dockerfile) among ${index.paths.length} files (${sample}${index.paths.length > 3 ? ", …" : ""})`,
   );
+}
+
+/**
+ * The root of a workspace without a monorepo tool that is itself an app (its package.json
+ * depends on an app framework, as a Nuxt site with a `proxy` member does): the root is what
+ * deploys, so it is reported as the project, the members named in its evidence.
+ */
+async function rootApp(index: TreeIndex, members: readonly DetectedApp[]): Promise<AppBuilder | null> {
+  const ctx = new DirContext(index, ".");
+  const app = await detectNode(ctx);
+  // 0.95 is the Node detector's "dependency and the framework's own config file agree": a root
+  // that only lists vite for its tests (vitest) beside an app in a member folder is not the app.
+  if (!app || app.framework === null || app.framework === "node" || app.framework === "bun" || app.confidence < 0.95) return null;
+  app.note(
+    "project",
+    index.has("pnpm-workspace.yaml") ? "pnpm-workspace.yaml" : "package.json",
+    `a workspace whose root is itself a ${app.framework} app${members.length > 0 ? ` (members: ${members.map((m) => m.path).join(", ")})` : ""}; the root install covers the members`,
+  );
+  await applyDeclaredOutput(ctx, app);
+  return app;
 }
 
 /** A JSON manifest at the root that exists but does not parse, said plainly: it is the likeliest mistake. */

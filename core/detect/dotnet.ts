@@ -9,6 +9,47 @@ function projectFiles(ctx: DirContext): string[] {
   });
 }
 
+const stem = (path: string) => (path.split("/").pop() ?? path).replace(/\.(cs|fs)proj$|\.slnx?$/, "");
+
+/** Solutions that are not "Everything.sln"-style aggregates come first. */
+function bySolutionPreference(a: string, b: string): number {
+  const aggregate = (f: string) => (/^(all|everything)\b/i.test(stem(f)) ? 1 : 0);
+  return aggregate(a) - aggregate(b) || a.localeCompare(b);
+}
+
+/**
+ * Which of several web projects is the app: the one the solution is named after
+ * (eShopOnWeb.sln → Web), else the one a Dockerfile at the root runs (`dotnet X.dll`), else the
+ * first. The others (a public API, an admin) are beside it.
+ */
+async function chooseWebApp(ctx: DirContext, webs: readonly string[], sln: string | null): Promise<{ project: string; file: string; reason: string } | null> {
+  const others = (p: string) =>
+    webs
+      .filter((w) => w !== p)
+      .map(stem)
+      .join(", ");
+  if (sln) {
+    const name = stem(sln).toLowerCase();
+    const named = webs
+      .filter((w) => name.includes(stem(w).toLowerCase()) || stem(w).toLowerCase().includes(name))
+      .sort((a, b) => stem(b).length - stem(a).length);
+    const [first] = named;
+    if (first)
+      return {
+        project: first,
+        file: ctx.path(sln),
+        reason: `the solution ${sln} is named after ${stem(first)}, its web app (also web projects: ${others(first)})`,
+      };
+  }
+  for (const name of ["Dockerfile", "Containerfile"]) {
+    const text = await ctx.read(name);
+    const dll = text === null ? undefined : /["\s]([\w.-]+)\.dll["\s]/.exec(text)?.[1];
+    const hit = dll ? webs.find((w) => stem(w) === dll) : undefined;
+    if (hit) return { project: hit, file: ctx.path(name), reason: `${name} runs ${dll}.dll (also web projects: ${others(hit)})` };
+  }
+  return null;
+}
+
 /** Detects .NET projects: ASP.NET Core (the Web SDK), console apps (`dotnet`), libraries (null). */
 export async function detectDotnet(ctx: DirContext): Promise<AppBuilder | null> {
   const projects = projectFiles(ctx);
@@ -16,7 +57,10 @@ export async function detectDotnet(ctx: DirContext): Promise<AppBuilder | null> 
   const texts = new Map<string, string>();
   for (const p of projects) texts.set(p, (await ctx.index.read(p)) ?? "");
   const isTest = (t: string) => /Microsoft\.NET\.Test\.Sdk|xunit|NUnit|MSTest/.test(t);
-  const web = projects.find((p) => /Sdk="Microsoft\.NET\.Sdk\.Web"/.test(texts.get(p) ?? ""));
+  const webs = projects.filter((p) => /Sdk="Microsoft\.NET\.Sdk\.Web"/.test(texts.get(p) ?? "") && !isTest(texts.get(p) ?? ""));
+  const sln = ctx.first([...ctx.files].filter((f) => f.endsWith(".sln") || f.endsWith(".slnx")).sort(bySolutionPreference));
+  const chosen = webs.length > 1 ? await chooseWebApp(ctx, webs, sln) : null;
+  const web = chosen?.project ?? webs[0];
   const exe = projects.find((p) => /<OutputType>Exe<\/OutputType>/.test(texts.get(p) ?? "") && !isTest(texts.get(p) ?? ""));
   const main = web ?? exe ?? projects.find((p) => !isTest(texts.get(p) ?? "")) ?? projects[0] ?? "";
   const text = texts.get(main) ?? "";
@@ -30,6 +74,7 @@ export async function detectDotnet(ctx: DirContext): Promise<AppBuilder | null> 
     "app";
   b.name = assembly;
   b.note("project", main, "a .NET project file");
+  if (chosen) b.note("project", chosen.file, chosen.reason);
   const fsharp = main.endsWith(".fsproj");
   b.setLanguage(fsharp ? "fsharp" : "csharp", main, fsharp ? ".fsproj is an F# project" : ".csproj is a C# project");
   b.packageManager = "dotnet";
@@ -44,7 +89,6 @@ export async function detectDotnet(ctx: DirContext): Promise<AppBuilder | null> 
   else if (tfm) b.setRuntime("dotnet", tfm, main, `TargetFramework net${tfm}`);
   else b.setRuntime("dotnet", null, main, "no target framework found");
 
-  const sln = ctx.first([...ctx.files].filter((f) => f.endsWith(".sln")));
   const target = sln ?? (ctx.dir === "." ? main : main.slice(ctx.dir.length + 1));
   b.setCommand("install", `dotnet restore ${target}`, sln ? ctx.path(sln) : main, "restores NuGet packages");
   b.setCommand("lint", `dotnet format ${target} --verify-no-changes`, main, "dotnet format ships with the SDK");

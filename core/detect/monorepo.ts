@@ -36,7 +36,10 @@ async function workspaceGlobs(root: DirContext, pkg: Record<string, unknown> | n
       doc = null;
     }
     const list = isTable(doc) && Array.isArray(doc.packages) ? doc.packages.filter((g): g is string => typeof g === "string") : [];
-    return { globs: list, file: root.path("pnpm-workspace.yaml") };
+    // pnpm 10 keeps settings (onlyBuiltDependencies, catalogs, overrides) in this file, so a
+    // single project may have one; only a packages: list makes a workspace.
+    if (list.length > 0) return { globs: list, file: root.path("pnpm-workspace.yaml") };
+    return null;
   }
   const ws = pkg?.workspaces;
   const list = Array.isArray(ws) ? ws : isTable(ws) && Array.isArray(ws.packages) ? ws.packages : null;
@@ -56,6 +59,8 @@ export async function detectMonorepo(index: TreeIndex): Promise<MonorepoResult |
   const ws = await workspaceGlobs(root, pkg);
   const tool: MonorepoTool = root.has("turbo.json") ? "turborepo" : root.has("nx.json") ? "nx" : null;
   if (!pkg || (!ws && tool !== "nx")) return null;
+  // A standalone Nx workspace is one app whose project.json sits at the root: Nx is its build tool.
+  if (!ws && tool === "nx" && root.has("project.json")) return null;
 
   const b = new AppBuilder(".");
   b.name = typeof pkg.name === "string" ? pkg.name : null;

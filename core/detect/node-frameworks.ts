@@ -68,17 +68,44 @@ async function nextOutput(p: NodeProject): Promise<Finding<string | null>> {
   return { value: ".next", file: p.ctx.path("package.json"), reason: "Next.js builds into .next" };
 }
 
+/**
+ * build.outDir as configs write it: a string, or a path built from one relative to the config
+ * (`resolve(__dirname, "build")`, `path.join(__dirname, 'dist/app')`,
+ * `fileURLToPath(new URL("./out", import.meta.url))`).
+ */
+const OUT_DIR =
+  /outDir\s*:\s*(?:["'`]([^"'`$]+)["'`]|(?:path\.)?(?:resolve|join)\(\s*(?:__dirname|import\.meta\.dirname|process\.cwd\(\))\s*,\s*["'`]([^"'`$]+)["'`]\s*\)|fileURLToPath\(\s*new URL\(\s*["'`]([^"'`$]+)["'`]\s*,\s*import\.meta\.url\s*\)\s*\))/;
+
 /** Vite-based tools honour build.outDir; default dist. */
 async function viteOutput(p: NodeProject, configs = VITE_CONFIGS, tool = "Vite"): Promise<Finding<string | null>> {
-  const outDir = await fromConfig(p, configs, /outDir\s*:\s*["'`]([^"'`]+)["'`]/);
-  if (outDir) return { value: outDir.value, file: outDir.file, reason: `outDir is set to ${outDir.value}` };
+  for (const name of configs) {
+    const text = await p.ctx.read(name);
+    const m = text === null ? null : OUT_DIR.exec(text);
+    const raw = m?.[1] ?? m?.[2] ?? m?.[3];
+    if (!raw) continue;
+    const value = raw.replace(/^\.\//, "").replace(/\/$/, "") || ".";
+    return { value, file: p.ctx.path(name), reason: `build.outDir is ${value}` };
+  }
   return { value: "dist", file: p.ctx.path("package.json"), reason: `${tool} builds into dist by default` };
 }
 
+/** Where each SvelteKit adapter writes, in the order they are looked for. */
+const SVELTEKIT_ADAPTERS: ReadonlyArray<readonly [string, string, string]> = [
+  ["@sveltejs/adapter-static", "build", "adapter-static writes the site to build/"],
+  ["@sveltejs/adapter-node", "build", "adapter-node writes the server to build/"],
+  ["@sveltejs/adapter-vercel", ".vercel/output", "adapter-vercel writes Vercel's Build Output to .vercel/output"],
+  ["@sveltejs/adapter-netlify", "build", "adapter-netlify writes the site to build/ (functions to .netlify/)"],
+  ["@sveltejs/adapter-cloudflare", ".svelte-kit/cloudflare", "adapter-cloudflare writes the site to .svelte-kit/cloudflare"],
+];
+
 async function sveltekitOutput(p: NodeProject): Promise<Finding<string | null>> {
   const file = p.ctx.path("package.json");
-  if (p.deps.has("@sveltejs/adapter-static")) return { value: "build", file, reason: "adapter-static writes the site to build/" };
-  if (p.deps.has("@sveltejs/adapter-node")) return { value: "build", file, reason: "adapter-node writes the server to build/" };
+  const config = await p.ctx.read("svelte.config.js");
+  // svelte.config.js names the adapter in use; several may be installed.
+  const used = SVELTEKIT_ADAPTERS.find(([dep]) => config?.includes(`'${dep}'`) || config?.includes(`"${dep}"`));
+  if (used) return { value: used[1], file: p.ctx.path("svelte.config.js"), reason: used[2] };
+  const installed = SVELTEKIT_ADAPTERS.find(([dep]) => p.deps.has(dep));
+  if (installed) return { value: installed[1], file, reason: installed[2] };
   return { value: ".svelte-kit", file, reason: "no static/node adapter: the platform adapter reads .svelte-kit/" };
 }
 

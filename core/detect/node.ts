@@ -29,8 +29,32 @@ const CONFIG_HINTS: Readonly<Record<string, readonly string[]>> = {
   "vue-cli": ["vue.config"],
 };
 
-/** npm init's placeholder test script, which only fails. */
-const NPM_PLACEHOLDER_TEST = /no test specified/;
+/**
+ * Placeholder test scripts, which only print a message and fail: npm init's `echo "Error: no
+ * test specified" && exit 1` and the starters' variants (`echo "Write tests! …" && exit 1`).
+ * Run as a test step they fail every build, so they are not one.
+ */
+const PLACEHOLDER_TEST = /^\s*echo\s+(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^&;|]*?)\s*(?:&&|;)\s*exit\s+[1-9]\d*\s*;?\s*$/;
+
+/** Whether a test script is one of the failing placeholders above. */
+export function isPlaceholderTest(script: string): boolean {
+  return PLACEHOLDER_TEST.test(script) || /no test specified/.test(script);
+}
+
+/** Scripts that run the unit tests when there is no `test` script (Vue and Nuxt starters name it so). */
+const UNIT_TEST_SCRIPTS = ["test:unit"];
+
+/**
+ * Frameworks recognised by their config file and their CLI in a script when no dependency names
+ * them: a site that takes Docusaurus through a preset package (@ionic-docs/preset-classic)
+ * still builds with `docusaurus build`.
+ */
+const CONFIG_AND_CLI: ReadonlyArray<readonly [string, string, RegExp]> = [
+  ["docusaurus", "docusaurus.config", /\bdocusaurus (build|start)\b/],
+  ["gatsby", "gatsby-config", /\bgatsby (build|develop)\b/],
+  ["astro", "astro.config", /\bastro (build|dev)\b/],
+  ["eleventy", "eleventy.config", /\beleventy\b/],
+];
 
 /** Detects a package.json project in `ctx.dir`; null when there is no readable package.json. */
 export async function detectNode(ctx: DirContext, workspace?: WorkspaceScope): Promise<AppBuilder | null> {
@@ -73,9 +97,28 @@ export async function detectNode(ctx: DirContext, workspace?: WorkspaceScope): P
   return b;
 }
 
+function configOnlyFramework(p: NodeProject): { framework: NodeFramework; config: string; script: string } | null {
+  for (const [id, base, cli] of CONFIG_AND_CLI) {
+    const config = [...p.ctx.files].find((f) => f === base || f.startsWith(`${base}.`));
+    const script = Object.keys(p.scripts).find((name) => cli.test(p.scripts[name] ?? ""));
+    const framework = NODE_FRAMEWORKS.find((f) => f.id === id);
+    if (config && script && framework) return { framework, config, script };
+  }
+  return null;
+}
+
 async function chooseFramework(p: NodeProject, b: AppBuilder, choice: NodePmChoice, member: boolean): Promise<NodeFramework | null> {
   const pkgFile = p.ctx.path("package.json");
   const matches = NODE_FRAMEWORKS.filter((f) => f.deps.some((d) => p.deps.has(d)));
+  if (matches.length === 0) {
+    const byConfig = configOnlyFramework(p);
+    if (byConfig) {
+      b.setFramework(byConfig.framework.id, p.ctx.path(byConfig.config), `${byConfig.config} is ${byConfig.framework.id}'s config`);
+      b.note("framework", pkgFile, `scripts.${byConfig.script} runs it (${p.scripts[byConfig.script]}), though no dependency names it directly`);
+      b.confidence = 0.85;
+      return byConfig.framework;
+    }
+  }
   const [first, ...others] = matches;
   if (first) {
     const dep = first.deps.find((d) => p.deps.has(d)) ?? first.id;
@@ -165,11 +208,25 @@ async function setCommands(p: NodeProject, b: AppBuilder, runner: ScriptRunner, 
   if (s.lint) b.setCommand("lint", runner.run("lint"), pkgFile, `scripts.lint: ${s.lint}`);
   else b.setCommand("lint", null, pkgFile, "no lint script");
 
-  if (s.test && !NPM_PLACEHOLDER_TEST.test(s.test)) b.setCommand("test", runner.run("test"), pkgFile, `scripts.test: ${s.test}`);
-  else b.setCommand("test", null, pkgFile, s.test ? "scripts.test is npm's failing placeholder" : "no test script");
+  const unit = UNIT_TEST_SCRIPTS.find((name) => s[name]);
+  if (s.test && !isPlaceholderTest(s.test)) b.setCommand("test", runner.run("test"), pkgFile, `scripts.test: ${s.test}`);
+  else if (unit) {
+    const why = s.test ? "scripts.test is a failing placeholder" : "no test script";
+    b.setCommand("test", runner.run(unit), pkgFile, `${why}; scripts.${unit} runs the unit tests: ${s[unit]}`);
+  } else {
+    b.setCommand(
+      "test",
+      null,
+      pkgFile,
+      s.test ? `scripts.test only prints a message and fails (${s.test}): a placeholder, not a test suite` : "no test script",
+    );
+  }
 
   if (s.build) b.setCommand("build", runner.run("build"), pkgFile, `scripts.build: ${s.build}`);
-  else if (framework?.build) b.setCommand("build", runner.exec(framework.build), pkgFile, `no build script; ${framework.id}'s own build command`);
+  else if (framework?.id === "nestjs" && !p.deps.has("@nestjs/cli") && (p.deps.has("typescript") || p.ctx.has("tsconfig.json"))) {
+    // `nest build` comes with @nestjs/cli; without it the app compiles with the TypeScript compiler.
+    b.setCommand("build", runner.exec("tsc"), pkgFile, "no build script and no @nestjs/cli: compiled with tsc (tsconfig.json)");
+  } else if (framework?.build) b.setCommand("build", runner.exec(framework.build), pkgFile, `no build script; ${framework.id}'s own build command`);
   else b.setCommand("build", null, pkgFile, "no build script");
 
   const devOnly = s.start !== undefined && framework?.devStart?.test(s.start) === true;

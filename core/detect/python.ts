@@ -98,6 +98,25 @@ function choosePythonTool(ctx: DirContext, py: Table | null): PythonTool {
   };
 }
 
+/**
+ * A test module that the standard library's `python -m unittest` discovers (test*.py at the top
+ * level, or in a tests/ package) and that imports unittest, as a Flask app's root tests.py does.
+ */
+async function unittestFile(ctx: DirContext): Promise<string | null> {
+  const top = [...ctx.files].filter((f) => /^test[^/]*\.py$/.test(f)).sort();
+  const pkg = ctx.has("tests/__init__.py")
+    ? ctx.index
+        .filesIn(ctx.path("tests"))
+        .filter((f) => /^test[^/]*\.py$/.test(f))
+        .map((f) => `tests/${f}`)
+    : [];
+  for (const name of [...top, ...pkg]) {
+    const text = await ctx.read(name);
+    if (text !== null && /^\s*(import unittest|from unittest\b)/m.test(text)) return name;
+  }
+  return null;
+}
+
 /** Detects a Python project: Django, FastAPI, Flask, or a package built with pip, Poetry or uv. */
 export async function detectPython(ctx: DirContext): Promise<AppBuilder | null> {
   const marker = ctx.first(MARKERS);
@@ -175,7 +194,11 @@ export async function detectPython(ctx: DirContext): Promise<AppBuilder | null> 
   }
 
   const web = deps.has("fastapi") ? "fastapi" : deps.has("flask") ? "flask" : null;
-  b.setCommand("test", pytest ? run("pytest") : null, depsFile, pytest ? "pytest is configured or a dependency" : "no test runner found");
+  const unittest = pytest ? null : await unittestFile(ctx);
+  if (pytest) b.setCommand("test", run("pytest"), depsFile, "pytest is configured or a dependency");
+  else if (unittest)
+    b.setCommand("test", run("python -m unittest"), ctx.path(unittest), `${unittest} imports unittest: the standard library's runner finds it`);
+  else b.setCommand("test", null, depsFile, "no test runner found");
   if (web) {
     b.setFramework(web, depsFile, `depends on ${web}`);
     b.confidence = 0.9;

@@ -44,6 +44,9 @@ export async function detectRuby(ctx: DirContext): Promise<AppBuilder | null> {
   else b.setCommand("lint", null, manifest, "no rubocop gem");
   const rspec = set.has("rspec-rails") || set.has("rspec");
   const web = await procfileWeb(ctx);
+  // A Rakefile's test task is how a Ruby project says "run my tests" (a Jekyll site's html-proofer).
+  const rakefile = (await ctx.read("Rakefile")) ?? "";
+  const rakeTest = hasGemfile && /^\s*(task\s*\(?\s*:test\b|task\s*\(?\s*["']test["']|Rake::TestTask\.new)/m.test(rakefile);
 
   if (set.has("rails") || set.has("railties") || ctx.has("config/application.rb")) {
     b.setFramework("rails", manifest, set.has("rails") ? "the rails gem is in the Gemfile" : "config/application.rb is a Rails app");
@@ -64,14 +67,16 @@ export async function detectRuby(ctx: DirContext): Promise<AppBuilder | null> {
     );
     if (hasGemfile && ctx.has("_config.yml")) b.note("framework", ctx.path("_config.yml"), "_config.yml is Jekyll's config");
     b.confidence = hasGemfile && ctx.has("_config.yml") ? 0.95 : 0.85;
-    b.setCommand("test", null, manifest, "a static site has no test suite");
+    if (rakeTest) b.setCommand("test", "bundle exec rake test", ctx.path("Rakefile"), "the Rakefile defines a test task");
+    else b.setCommand("test", null, manifest, "a static site has no test suite");
     b.setCommand("build", `${exec}jekyll build`, manifest, "Jekyll renders the site");
     b.setCommand("start", null, manifest, "a static site is served from its output directory");
     b.setOutputDir("_site", ctx.path(ctx.has("_config.yml") ? "_config.yml" : "Gemfile"), "Jekyll writes the site to _site/");
     return b;
   }
-  const test = rspec ? "bundle exec rspec" : null;
-  b.setCommand("test", test, manifest, rspec ? "rspec is in the Gemfile" : "no test framework gem");
+  if (rspec) b.setCommand("test", "bundle exec rspec", manifest, "rspec is in the Gemfile");
+  else if (rakeTest) b.setCommand("test", "bundle exec rake test", ctx.path("Rakefile"), "the Rakefile defines a test task");
+  else b.setCommand("test", null, manifest, "no test framework gem");
   b.setCommand("build", null, manifest, "Ruby apps have no build step");
   if (set.has("sinatra")) {
     b.setFramework("sinatra", manifest, "the sinatra gem is in the Gemfile");
