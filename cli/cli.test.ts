@@ -90,6 +90,35 @@ describe("sparki detect", () => {
     expect(run.stdout).toContain("apps/web  (web)");
   });
 
+  it("applies sparki.yml's overrides, as the build will, and says so", async () => {
+    const dir = await tempCopy("express");
+    await writeFile(join(dir, "sparki.yml"), "commands:\n  build: npm run compile\n  test: null\noutputDir: public\n");
+    const json = await sparki(["detect", dir, "--json"]);
+    expect(json).toMatchObject({ code: 0, stderr: "" });
+    const result = JSON.parse(json.stdout) as {
+      commands: Record<string, string | null>;
+      outputDir: string | null;
+      evidence: Array<{ field: string; file: string | null; reason: string }>;
+    };
+    expect(result.commands).toMatchObject({ build: "npm run compile", test: null });
+    expect(result.outputDir).toBe("public");
+    expect(result.evidence).toContainEqual({ field: "commands.build", file: "sparki.yml", reason: "set in sparki.yml: npm run compile" });
+
+    const human = await sparki(["detect", dir]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain("sparki.yml overrides commands.test, commands.build, outputDir; the rest is detected");
+    expect(human.stdout).toMatch(/build\s+npm run compile/);
+  });
+
+  it("points at a sparki.yml error instead of reporting what the build would not use", async () => {
+    const dir = await tempCopy("express");
+    await writeFile(join(dir, "sparki.yml"), "commands:\n  build: [1, 2]\n");
+    const run = await sparki(["detect", dir]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/sparki\.yml:2:\d+: /);
+  });
+
   it("fails with one line on stderr for a missing directory or a file", async () => {
     for (const target of [join(tmpdir(), "sparki-does-not-exist"), BIN]) {
       const run = await sparki(["detect", target, "--json"]);

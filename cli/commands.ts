@@ -1,6 +1,6 @@
 import { access, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { formatConfigIssues, parseSparkiConfig, renderSparkiConfig } from "../core/config/index.ts";
+import { applyConfig, formatConfigIssues, parseSparkiConfig, renderSparkiConfig } from "../core/config/index.ts";
 import { detect, type Detection } from "../core/detect/index.ts";
 import { canonicalJson, generatePipeline } from "../core/pipeline/index.ts";
 import { formatDetection } from "./format.ts";
@@ -22,9 +22,24 @@ export function detectionJson(d: Detection): string {
   return `${JSON.stringify(d, null, 2)}\n`;
 }
 
-/** `sparki detect [dir] [--json]` */
+/** The folder's sparki.yml, parsed; undefined when there is none; a user error when it has errors. */
+async function readConfig(dir: string): Promise<SparkiConfig | undefined> {
+  const text = await readFile(join(resolve(dir), "sparki.yml"), "utf8").catch(() => null);
+  if (text === null) return undefined;
+  const parsed = parseSparkiConfig(text);
+  if (!parsed.ok) throw new UserError(formatConfigIssues(parsed.issues, join(dir, "sparki.yml")));
+  return parsed.config;
+}
+
+/**
+ * `sparki detect [dir] [--json]`: what the build will use, so sparki.yml's overrides are
+ * applied (each with its evidence, "set in sparki.yml"), as the plan job applies them.
+ */
 export async function detectCommand(dir: string, opts: { json?: boolean }): Promise<void> {
-  const result = await detect(await treeOf(dir));
+  const tree = await treeOf(dir);
+  const config = await readConfig(dir);
+  const detected = await detect(tree);
+  const result = config ? applyConfig(detected, config) : detected;
   process.stdout.write(opts.json ? detectionJson(result) : formatDetection(result, dir));
 }
 
@@ -45,13 +60,7 @@ export async function initCommand(dir: string): Promise<void> {
 /** `sparki pipeline [dir]`: the pipeline the platform would run, as canonical JSON. */
 export async function pipelineCommand(dir: string): Promise<void> {
   const tree = await treeOf(dir);
-  const text = await readFile(join(resolve(dir), "sparki.yml"), "utf8").catch(() => null);
-  let config: SparkiConfig | undefined;
-  if (text !== null) {
-    const parsed = parseSparkiConfig(text);
-    if (!parsed.ok) throw new UserError(formatConfigIssues(parsed.issues, join(dir, "sparki.yml")));
-    config = parsed.config;
-  }
+  const config = await readConfig(dir);
   const pipeline = await generatePipeline({ detection: await detect(tree), tree, ...(config ? { config } : {}) });
   process.stdout.write(`${canonicalJson(pipeline)}\n`);
 }

@@ -26,11 +26,18 @@ function evidenceLines(app: DetectedApp, indent: string): string[] {
   return app.evidence.map((e) => `${indent}${pad(e.field, 16)} ${e.file ? `${e.file}: ` : ""}${e.reason}`);
 }
 
+/** Fields that sparki.yml set on one app (its evidence says so). */
+function overridden(app: DetectedApp): string[] {
+  return [...new Set(app.evidence.filter((e) => e.file === "sparki.yml" && e.reason.startsWith("set in sparki.yml")).map((e) => e.field))];
+}
+
 /** The human-readable report of `sparki detect`: answers, then the evidence for each. */
 export function formatDetection(d: Detection, dir: string): string {
   const out: string[] = [];
   const where = d.path === "." ? dir : `${dir} (project in ${d.path}/)`;
   out.push(`${d.name ?? "project"} — ${where}`);
+  const fromConfig = [d, ...d.apps].flatMap((app) => overridden(app).map((f) => (app === d ? f : `${app.path}: ${f}`)));
+  if (fromConfig.length > 0) out.push(`  sparki.yml overrides ${fromConfig.join(", ")}; the rest is detected`);
   if (d.reason) out.push(`  ${d.reason}`);
   out.push(...appLines(d, "  "), "", "evidence", ...evidenceLines(d, "  "));
   if (d.apps.length > 0) {
