@@ -51,6 +51,37 @@ describe("artifacts", () => {
     await rm(out, { recursive: true, force: true });
   });
 
+  it("keeps the folder a build created as its output when nothing declared one, never one that was there before", async () => {
+    const build = "mkdir -p build && echo '<h1>built</h1>' > build/index.html";
+    const spec = jobSpec(repo.dir, repo.shas[0] as string, [
+      { id: "install", command: "mkdir -p public && echo committed-like > public/robots.txt" },
+      { id: "build", command: `${build} && echo again > public/again.txt` },
+    ]);
+    const id = fake.enqueue({ ...spec, env: { SPARKI_FIND_OUTPUT: "." } });
+    const job = await fake.waitFor(id, (j) => j.result !== null);
+    expect(job.result).toMatchObject({ status: "succeeded", exitCode: 0 });
+    // public/ existed before the build step, so only build/ is the build's output.
+    expect([...job.artifacts.keys()]).toEqual(["build"]);
+    expect(fake.logText(id, ["sparki:artifacts"])).toContain("sparki: no output directory declared; build/ found after the build, kept as the build's output");
+    const out = await mkdtemp(join(tmpdir(), "sparki-untar-"));
+    await writeFile(join(out, "build.tgz"), job.artifacts.get("build")?.bytes ?? Buffer.alloc(0));
+    execFileSync("tar", ["-xzf", "build.tgz"], { cwd: out });
+    expect(await readFile(join(out, "index.html"), "utf8")).toBe("<h1>built</h1>\n");
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it("finds nothing to keep when the build fails, or when the job did not ask", async () => {
+    const failing = jobSpec(repo.dir, repo.shas[0] as string, [{ id: "build", command: "mkdir -p dist && echo half > dist/x && exit 2" }]);
+    const id = fake.enqueue({ ...failing, env: { SPARKI_FIND_OUTPUT: "." } });
+    expect((await fake.waitFor(id, (j) => j.result !== null)).result).toMatchObject({ status: "failed", exitCode: 2 });
+    expect(fake.job(id).artifacts.size).toBe(0);
+
+    const unasked = jobSpec(repo.dir, repo.shas[0] as string, [{ id: "build", command: "mkdir -p dist && echo ok > dist/x" }]);
+    const id2 = fake.enqueue(unasked);
+    expect((await fake.waitFor(id2, (j) => j.result !== null)).result).toMatchObject({ status: "succeeded" });
+    expect(fake.job(id2).artifacts.size).toBe(0);
+  });
+
   it("refuses a path that leads outside the checkout through a symlink, and fails the job", async () => {
     const spec = jobSpec(repo.dir, repo.shas[0] as string, [{ id: "link", command: "ln -s /etc outside" }]);
     const id = fake.enqueue({ ...spec, artifacts: [{ name: "passwd", path: "outside/passwd" }] });

@@ -14,6 +14,7 @@ import { retry, type BackoffOptions } from "./backoff.ts";
 import { HttpError, isLeaseLost, isRetryable, type ControlPlaneClient } from "./client.ts";
 import { CheckoutError, checkout } from "./git.ts";
 import { LogStream } from "./logs.ts";
+import { discoveryDir, foundAfterBuild, outputSnapshot } from "./output-discovery.ts";
 import { planBuild } from "./plan.ts";
 import { sandboxBaseEnv, stepHome, type Sandbox } from "./sandbox.ts";
 import { startHeartbeat } from "./heartbeat.ts";
@@ -144,6 +145,8 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   const dir = await mkdtemp(join(ctx.workDir, "job-"));
   const started = performance.now();
   let commitSha = job.repo.commitSha ?? "";
+  /** Output folders present before the build step, when the job asks for its output to be found. */
+  let outputsBefore: Set<string> | null = null;
   try {
     const checkoutLog = logs.sink("sparki:checkout");
     try {
@@ -168,8 +171,11 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       if (!planned.ok) [status, exitCode, error] = ["failed", 1, planned.error];
     } else if (status === "succeeded") {
       if (ctx.sandbox) await mkdir(stepHome(dir));
+      const findIn = discoveryDir(job);
+      const buildStep = job.steps.find((s) => s.name === "build") ?? job.steps[0];
       for (const step of job.steps) {
         if (stop.signal.aborted || status !== "succeeded") break;
+        if (findIn !== null && step === buildStep) outputsBefore = await outputSnapshot(src, findIn);
         const running = apply(step.id, { type: "start", at: Date.now() });
         if (running) report(step.id, running);
         const outcome = await runStep({
@@ -211,6 +217,16 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         requireAll: status === "succeeded",
       });
       if (sent.problems.length > 0 && status === "succeeded") [status, exitCode, error] = ["failed", null, sent.problems.join("; ")];
+    }
+    const findIn = discoveryDir(job);
+    if (!stop.signal.aborted && findIn !== null && outputsBefore !== null && status === "succeeded") {
+      const output = logs.sink("sparki:artifacts");
+      const found = await foundAfterBuild(src, findIn, outputsBefore);
+      if (found) {
+        output.note(`sparki: no output directory declared; ${found.path}/ found after the build, kept as the build's output`);
+        const sent = await uploadArtifacts({ client, job: { ...job, artifacts: [found] }, dir: src, signal: stop.signal, output, requireAll: true });
+        if (sent.problems.length > 0) [status, exitCode, error] = ["failed", null, sent.problems.join("; ")];
+      } else output.note("sparki: no output directory declared, and the build created none of the usual ones");
     }
   } catch (err) {
     if (!stop.signal.aborted) {

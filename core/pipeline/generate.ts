@@ -46,6 +46,17 @@ async function dependencyCache(app: DetectedApp, tree: FileTree, extra: readonly
   return { key: `${prefix}${lock === null ? "nolock-" : ""}${hash}`, restoreKeys: [prefix], paths: [...new Set(paths)] };
 }
 
+/** The variable that asks the runner to find a build job's output (runner/output-discovery.ts). */
+export const FIND_OUTPUT_ENV = "SPARKI_FIND_OUTPUT";
+
+/** Whether sparki.yml says, for this app, that it has no output directory (`outputDir: null`). */
+function outputDeclaredNone(config: SparkiConfig | undefined, appPath: string, rootPath: string): boolean {
+  if (!config) return false;
+  const own = config.apps[appPath]?.outputDir;
+  if (own !== undefined) return own === null;
+  return appPath === rootPath && config.outputDir === null;
+}
+
 interface Unit {
   app: DetectedApp;
   /** Id of the install job this unit's jobs depend on (its own, or the monorepo root's). */
@@ -121,6 +132,11 @@ export async function generatePipeline(input: PipelineInput): Promise<Pipeline> 
       // Each job may land on a different runner, so it installs again (fast from the cache).
       job.steps = [...installStep, { name: stage, run: command }];
       if (stage === "build" && app.outputDir) job.artifacts = [repoPath(app.path, app.outputDir)];
+      else if (stage === "build" && !outputDeclaredNone(input.config, app.path, detection.path)) {
+        // Nothing declares an output: the runner keeps the folder the build creates, if any
+        // (runner/output-discovery.ts). An explicit `outputDir: null` in sparki.yml opts out.
+        job.env = { ...job.env, [FIND_OUTPUT_ENV]: repoPath(app.path) };
+      }
       jobs.push(job);
       if (stage === "build") buildJobs.set(app.path, job.id);
     }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fsTree } from "../../node/fs-tree.ts";
 import { parseSparkiConfig, type SparkiConfig } from "../config/index.ts";
 import { detect, memoryTree, type FileTree } from "../detect/index.ts";
-import { canonicalJson, generatePipeline, PipelineSchema, sha256Hex } from "./index.ts";
+import { canonicalJson, FIND_OUTPUT_ENV, generatePipeline, PipelineSchema, sha256Hex } from "./index.ts";
 
 const FIXTURES = fileURLToPath(new URL("../detect/fixtures", import.meta.url));
 
@@ -50,6 +50,26 @@ describe("generatePipeline", () => {
       deploy: null,
     });
     expect(p.triggers).toEqual({ branches: ["*"], pullRequests: true });
+  });
+
+  it("asks the runner to find the output of a build that declares none, unless sparki.yml says there is none", async () => {
+    const files = {
+      "package.json": JSON.stringify({ name: "tool", private: true, scripts: { build: "node build.mjs", start: "node server.js" } }),
+      "package-lock.json": "{}",
+    };
+    const found = PipelineSchema.parse(await pipelineFor(memoryTree(files)));
+    const build = found.jobs.find((j) => j.id === "build");
+    expect(build?.artifacts).toEqual([]);
+    expect(build?.env).toEqual({ [FIND_OUTPUT_ENV]: "." });
+    // Only the build job: the others have nothing to keep.
+    expect(found.jobs.filter((j) => FIND_OUTPUT_ENV in j.env).map((j) => j.id)).toEqual(["build"]);
+
+    const optedOut = PipelineSchema.parse(await pipelineFor(memoryTree(files), "outputDir: null\n"));
+    expect(optedOut.jobs.find((j) => j.id === "build")?.env).toEqual({});
+
+    // A declared output directory is uploaded as declared; nothing is searched for.
+    const vite = PipelineSchema.parse(await pipelineFor(await fsTree(join(FIXTURES, "vite-react"))));
+    expect(vite.jobs.find((j) => j.id === "build")).toMatchObject({ artifacts: ["dist"], env: {} });
   });
 
   it("is byte-identical for the same inputs, whatever the file order", async () => {
