@@ -5,7 +5,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { message, queryMessage, startupMessage, SSL_REQUEST } from "./pg-wire.ts";
-import { startPgliteServer, type PgliteServer } from "./pglite-server.ts";
+import { openPgliteServer, startPgliteServer, type PgliteServer } from "./pglite-server.ts";
 import { initdbTemplate } from "./pglite-template.ts";
 import { until } from "../test/until.ts";
 
@@ -227,5 +227,38 @@ describe("pglite-server (new databases)", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("pglite-server while PGlite loads", () => {
+  it("accepts clients at once and serves what they sent, in order, once PGlite is ready", async () => {
+    const server = await openPgliteServer();
+    let loaded = false;
+    void server.ready.then(() => (loaded = true));
+    const client = new pg.Client(server.url);
+    try {
+      // Sent before the database exists: the startup, a table, rows, and a read of them.
+      const sent = [
+        client.connect(),
+        client.query("CREATE TABLE early (i int)"),
+        client.query("INSERT INTO early VALUES (1), (2)"),
+        client.query("SELECT sum(i)::int AS total FROM early"),
+      ];
+      expect(loaded).toBe(false);
+      const [, , , read] = await Promise.all(sent);
+      expect(loaded).toBe(true);
+      expect((read as pg.QueryResult).rows).toEqual([{ total: 3 }]);
+    } finally {
+      await client.end();
+      await server.close();
+    }
+  });
+
+  it("closes while still loading without leaving PGlite open", async () => {
+    const server = await openPgliteServer();
+    await server.close();
+    await server.ready;
+    const refused = await new pg.Client(server.url).connect().catch((err: Error) => err);
+    expect(refused).toBeInstanceOf(Error);
   });
 });

@@ -89,24 +89,30 @@ interface Conn {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
-/** Starts PGlite and serves it on TCP. Resolves once connections are accepted. */
+/** Starts PGlite and serves it on TCP. Resolves once connections are accepted and PGlite is ready. */
 export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise<PgliteServer> {
+  const server = await openPgliteServer(opts);
+  try {
+    await server.ready;
+    return server;
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+}
+
+/**
+ * Listens at once and loads PGlite in the background (a second or two of WebAssembly and the
+ * data directory), so a caller can hand the address to what starts next. What clients send
+ * before `ready` waits and is served, in order, once it is.
+ */
+export async function openPgliteServer(opts: PgliteServerOptions = {}): Promise<PgliteServer & { ready: Promise<void> }> {
   const log = opts.log ?? (() => {});
   const host = opts.host ?? "127.0.0.1";
   const idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
-  const started = Date.now();
-  const dir = opts.dataDir ? resolve(opts.dataDir) : undefined;
-  // A new database (in memory, or a directory without a cluster yet) starts from the dump of an
-  // empty cluster when there is one (pglite-template.ts), not from initdb.
-  const fresh = !dir || !existsSync(join(dir, "PG_VERSION"));
-  const template = fresh ? (opts.template ?? initdbTemplate()) : undefined;
-  if (dir) mkdirSync(dir, { recursive: true });
-  const db = new PGlite(dir, template ? { loadDataDir: template } : {});
-  await db.waitReady;
-  if (fresh && !template) await saveInitdbTemplate(db);
-  // One real startup exchange gives the ParameterStatus values every client is then told.
-  const statuses = parameterStatuses(await db.execProtocolRaw(startupMessage({ user: "postgres", database: "postgres" })));
-  log(`pglite ready in ${Date.now() - started} ms (${opts.dataDir ?? "in memory"})`);
+  let db!: PGlite;
+  let statuses: [string, string][] = [];
+  let loaded = false;
 
   const conns = new Set<Conn>();
   const queue: Conn[] = [];
@@ -306,20 +312,48 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
       idleTimer: undefined,
     };
     conns.add(c);
-    socket.on("data", (chunk: Buffer) => onData(c, chunk));
+    // Before PGlite is loaded, chunks wait on `ready` in arrival order (callbacks of one promise
+    // run in the order they were added; `loaded` flips in the first of them).
+    socket.on("data", (chunk: Buffer) => {
+      if (loaded) onData(c, chunk);
+      else
+        ready.then(
+          () => onData(c, chunk),
+          () => closeConn(c),
+        );
+    });
     socket.on("error", (err) => log(`conn ${c.id}: socket error: ${err.message}`));
     socket.on("close", () => closeConn(c));
   });
 
-  try {
-    await new Promise<void>((ok, fail) => {
-      server.once("error", fail);
-      server.listen(opts.port ?? 0, host, () => ok());
-    });
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
+  const listening = new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(opts.port ?? 0, host, () => ok());
+  });
+  // Loading starts only once the port is ours: a caller retrying on another port (EADDRINUSE)
+  // must not have two PGlites opening one data directory.
+  const ready = listening.then(async () => {
+    const started = Date.now();
+    const dir = opts.dataDir ? resolve(opts.dataDir) : undefined;
+    // A new database (in memory, or a directory without a cluster yet) starts from the dump of an
+    // empty cluster when there is one (pglite-template.ts), not from initdb.
+    const fresh = !dir || !existsSync(join(dir, "PG_VERSION"));
+    const template = fresh ? (opts.template ?? initdbTemplate()) : undefined;
+    if (dir) mkdirSync(dir, { recursive: true });
+    db = new PGlite(dir, template ? { loadDataDir: template } : {});
+    await db.waitReady;
+    if (fresh && !template) await saveInitdbTemplate(db);
+    // One real startup exchange gives the ParameterStatus values every client is then told.
+    statuses = parameterStatuses(await db.execProtocolRaw(startupMessage({ user: "postgres", database: "postgres" })));
+    log(`pglite ready in ${Date.now() - started} ms (${opts.dataDir ?? "in memory"})`);
+  });
+  ready.then(
+    () => (loaded = true),
+    (err) => {
+      for (const c of [...conns]) closeConn(c, errorResponse("FATAL", "57P03", `pglite-server: the database did not start: ${String(err)}`));
+    },
+  );
+  await listening;
   server.on("error", (err) => log(`pglite-server: ${err.message}`));
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
@@ -329,6 +363,7 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
   return {
     port,
     url: `postgres://postgres@${urlHost}:${port}/postgres`,
+    ready,
     stats: () => ({ connections: conns.size, waiting: queue.length }),
     // Between requests only (no client mid-transaction): the caller has just closed its one client.
     saveTemplate: (name) => saveInitdbTemplate(db, name),
@@ -337,8 +372,12 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
       closing = true;
       const stopped = new Promise<void>((ok) => server.close(() => ok()));
       for (const c of [...conns]) closeConn(c);
+      const started = await ready.then(
+        () => true,
+        () => false,
+      );
       while (pumping) await pumping;
-      await db.close();
+      if (started) await db.close();
       await stopped;
     },
   };

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import getPort from "get-port";
 import { applyMigrations } from "./migrate.js";
 import { probeSandbox } from "../runner/sandbox.js";
-import { startMigratedPglite } from "./embedded-db.js";
+import { openMigratedPglite } from "./embedded-db.js";
 import { startSitesProxy } from "./sites-proxy.js";
 import { startUpstashShim } from "./upstash-shim.js";
 import { startWsProxy } from "./ws-proxy.js";
@@ -101,18 +101,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
+    // The database loads and migrates while wrangler starts (each takes seconds); both are
+    // awaited before the stack is ready.
     let databaseUrl = options.databaseUrl;
+    let databaseReady: Promise<void>;
     if (!databaseUrl) {
       const started = Date.now();
-      const pglite = await onPreferredPort(54320, (port) => startMigratedPglite({ dataDir: join(stateDir, "pgdata"), port }));
+      const pglite = await onPreferredPort(54320, (port) => openMigratedPglite({ dataDir: join(stateDir, "pgdata"), port }));
       stops.push(() => pglite.close());
-      databaseUrl = pglite.url;
-      log(`postgres  ${pglite.url}  (embedded PGlite, data in ${join(stateDir, "pgdata")}, migrated, ready in ${Date.now() - started} ms)`);
+      const url = pglite.url;
+      databaseUrl = url;
+      databaseReady = pglite.ready.then(() =>
+        log(`postgres  ${url}  (embedded PGlite, data in ${join(stateDir, "pgdata")}, migrated, ready in ${Date.now() - started} ms)`),
+      );
     } else {
-      log(`postgres  ${redact(databaseUrl)}`);
-      await applyMigrations(databaseUrl);
+      const url = databaseUrl;
+      databaseReady = applyMigrations(url).then(() => log(`postgres  ${redact(url)}  (migrations applied)`));
     }
-    log("migrations applied");
+    // Awaited below; until then a failure must not count as unhandled.
+    databaseReady.catch(() => undefined);
 
     const proxy = await onPreferredPort(54321, (port) => startWsProxy({ port }));
     stops.push(() => proxy.close());
@@ -182,6 +189,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         log(`api       ${err.message}; trying another port`);
       }
     }
+    await databaseReady;
     log(`api       ${apiUrl}  (wrangler dev: Worker, Durable Objects, Queues, R2)`);
     log(`sites     http://<site>.${new URL(sites.origin).host}/  (sparki-static sites, each on a host of its own)`);
     if (options.runner) {
