@@ -43,5 +43,7 @@ export type AppEnv = {
     runner: RunnerIdentity;
     /** The job a /v1/runner/jobs/:id route acts on, as its job token names it. */
     job: JobHolder;
+    /** The workspace of the runner holding that job (null: the shared pool's). */
+    jobRunnerWorkspaceId: string | null;
   };
 };

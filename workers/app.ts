@@ -19,6 +19,7 @@ import { buildRoutes } from "./routes/builds.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { runnerTokenRoutes } from "./routes/runner-tokens.js";
+import { runnerQueueRoutes } from "./routes/runner-queue.js";
 import { isArtifactUpload, runnerArtifactRoutes } from "./routes/runner-artifacts.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { secretRoutes } from "./routes/secrets.js";
@@ -67,6 +68,7 @@ export function createApp() {
     gitlabWebhookRoutes,
     githubRoutes,
     runnerTokenRoutes,
+    runnerQueueRoutes,
     runnerRoutes,
     runnerArtifactRoutes,
     auditLogRoutes,

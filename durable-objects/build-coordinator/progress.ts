@@ -138,7 +138,9 @@ export class Progress {
   async offer(job: JobRow): Promise<void> {
     const meta = this.store.meta();
     if (!meta) return;
-    await Promise.all(this.pools().map((pool) => pool.offer({ jobId: job.spec.id, buildId: meta.init.buildId, labels: job.spec.labels })));
+    await Promise.all(
+      this.pools().map((pool) => pool.offer({ jobId: job.spec.id, buildId: meta.init.buildId, labels: job.spec.labels, workspaceId: meta.init.workspaceId })),
+    );
   }
 
   async withdraw(jobId: string): Promise<void> {

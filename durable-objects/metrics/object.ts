@@ -5,6 +5,11 @@ import { Registry, Sample } from "../../server/metrics/registry.js";
 import type { MetricsRpc } from "../../server/objects/metrics/protocol.js";
 
 const Stored = z.array(Sample);
+const GaugeUpdate = z.object({
+  name: z.string().min(1),
+  scope: z.record(z.string(), z.string()),
+  series: z.array(z.object({ labels: z.record(z.string(), z.string()), value: z.number() })),
+});
 
 /**
  * Metrics: one instance for the whole deployment. Isolates send it their deltas; it keeps the
@@ -23,6 +28,12 @@ export class Metrics extends DurableObject<Bindings> implements MetricsRpc {
 
   async record(deltas: Sample[]): Promise<void> {
     this.#registry.merge(Stored.parse(deltas));
+    await this.ctx.storage.put("samples", [...this.#registry.samples.values()]);
+  }
+
+  async replaceGauges(name: string, scope: Record<string, string>, series: { labels: Record<string, string>; value: number }[]): Promise<void> {
+    const parsed = GaugeUpdate.parse({ name, scope, series });
+    this.#registry.replaceGauges(parsed.name, parsed.scope, parsed.series);
     await this.ctx.storage.put("samples", [...this.#registry.samples.values()]);
   }
 

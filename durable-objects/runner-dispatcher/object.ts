@@ -1,6 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../../server/config.js";
-import { Claimant, JobOffer, labelsMatch, maxClaimWaitMs, type RunnerDispatcherRpc } from "../../server/objects/runner-dispatcher/protocol.js";
+import { metricsObject } from "../../server/objects/clients.js";
+import {
+  Claimant,
+  JobOffer,
+  type LabelPresence,
+  type QueuedLabels,
+  type RunnerDispatcherRpc,
+  jobsWaitingGauge,
+  labelsMatch,
+  maxClaimWaitMs,
+} from "../../server/objects/runner-dispatcher/protocol.js";
+import { gaugeSeries } from "./gauge.js";
 
 interface Waiter {
   claimant: Claimant;
@@ -8,12 +19,19 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** How soon after a change the pool's waiting jobs reach the gauge: one push for a burst of changes. */
+const gaugeDelayMs = 1000;
+/** Runners not heard from for a day are forgotten (they only ever count as offline). */
+const presenceKeepMs = 24 * 3600 * 1000;
+
 /**
  * RunnerDispatcher: one per runner pool (a workspace's, or the shared one). It keeps the pool's
  * ready-job offers (in SQLite, so they survive a restart) and the runners waiting for work (in
  * memory: a long-poll that dies with the object is simply retried by its runner). An offer goes
  * to one claimant at most; the BuildCoordinator decides whether that claim wins, so a job offered
- * to two pools still runs once.
+ * to two pools still runs once. The offers are also the source of truth for how many jobs wait
+ * (the runner-queue route, and the `sparki_jobs_waiting` gauge pushed from the alarm), and the
+ * runners it has heard from say whether a waiting job's labels fit any runner online.
  */
 export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerDispatcherRpc {
   readonly #waiting: Waiter[] = [];
@@ -21,12 +39,26 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(`create table if not exists offers (
+      const sql = ctx.storage.sql;
+      sql.exec(`create table if not exists offers (
         job_id text primary key,
         build_id text not null,
         labels text not null,
         offered_at integer not null
       )`);
+      // Pools made before offers named their workspace get the column; re-offers fill it in.
+      if (
+        !sql
+          .exec<{ name: string }>("select name from pragma_table_info('offers')")
+          .toArray()
+          .some((c) => c.name === "workspace_id")
+      ) {
+        sql.exec("alter table offers add column workspace_id text");
+      }
+      sql.exec("create table if not exists presence (runner_id text primary key, labels text not null, seen_at integer not null)");
+      sql.exec("create table if not exists meta (key text primary key, value text not null)");
+      // The pool's name, for the gauge: an alarm may run in an instance no call has named yet.
+      if (ctx.id.name) sql.exec("insert into meta (key, value) values ('pool', ?) on conflict (key) do nothing", ctx.id.name);
     });
   }
 
@@ -36,21 +68,25 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     const waiter = this.#waiting.find((w) => labelsMatch(offer.labels, w.claimant.labels));
     if (waiter) {
       this.#settle(waiter, offer);
-      this.ctx.storage.sql.exec("delete from offers where job_id = ?", offer.jobId);
+      await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", offer.jobId).rowsWritten);
       return;
     }
-    this.ctx.storage.sql.exec(
-      "insert into offers (job_id, build_id, labels, offered_at) values (?, ?, ?, ?) on conflict (job_id) do nothing",
+    const inserted = this.ctx.storage.sql.exec(
+      `insert into offers (job_id, build_id, labels, offered_at, workspace_id) values (?, ?, ?, ?, ?)
+       on conflict (job_id) do update set workspace_id = coalesce(offers.workspace_id, excluded.workspace_id)
+       where offers.workspace_id is null and excluded.workspace_id is not null`,
       offer.jobId,
       offer.buildId,
       JSON.stringify(offer.labels),
       Date.now(),
+      offer.workspaceId ?? null,
     );
+    await this.#changed(inserted.rowsWritten);
   }
 
   /** Removes an offer (claimed through another pool, or cancelled). */
   async withdraw(jobId: string): Promise<void> {
-    this.ctx.storage.sql.exec("delete from offers where job_id = ?", jobId);
+    await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", jobId).rowsWritten);
   }
 
   /**
@@ -59,19 +95,28 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
    */
   async claim(input: Claimant, waitMs: number): Promise<JobOffer | null> {
     const claimant = Claimant.parse(input);
+    this.#saw(claimant);
     const rows = this.ctx.storage.sql
       .exec<{ job_id: string; build_id: string; labels: string }>("select job_id, build_id, labels from offers order by offered_at, job_id")
       .toArray();
     for (const row of rows) {
       const labels = JSON.parse(row.labels) as string[];
       if (!labelsMatch(labels, claimant.labels)) continue;
-      this.ctx.storage.sql.exec("delete from offers where job_id = ?", row.job_id);
+      await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", row.job_id).rowsWritten);
       return { jobId: row.job_id, buildId: row.build_id, labels };
     }
     const wait = Math.max(0, Math.min(waitMs, maxClaimWaitMs));
     if (wait === 0) return null;
     return new Promise<JobOffer | null>((resolve) => {
-      const waiter: Waiter = { claimant, resolve, timer: setTimeout(() => this.#settle(waiter, null), wait) };
+      const waiter: Waiter = {
+        claimant,
+        resolve: (offer) => {
+          // The end of a long poll is a sign of life too: the runner asks again right after.
+          this.#saw(claimant);
+          resolve(offer);
+        },
+        timer: setTimeout(() => this.#settle(waiter, null), wait),
+      };
       this.#waiting.push(waiter);
     });
   }
@@ -80,6 +125,69 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
   async stats(): Promise<{ offers: number; waiting: number }> {
     const [row] = this.ctx.storage.sql.exec<{ n: number }>("select count(*) as n from offers").toArray();
     return { offers: row?.n ?? 0, waiting: this.#waiting.length };
+  }
+
+  async waitingJobs(workspaceId?: string): Promise<QueuedLabels[]> {
+    const rows = this.ctx.storage.sql
+      .exec<{ labels: string; jobs: number; oldest: number }>(
+        `select labels, count(*) as jobs, min(offered_at) as oldest from offers
+         where ? is null or workspace_id = ? group by labels`,
+        workspaceId ?? null,
+        workspaceId ?? null,
+      )
+      .toArray();
+    // Grouped again after sorting: the same labels in another order ask for the same runners.
+    const bySet = new Map<string, QueuedLabels>();
+    for (const row of rows) {
+      const labels = (JSON.parse(row.labels) as string[]).sort();
+      const key = JSON.stringify(labels);
+      const seen = bySet.get(key);
+      if (seen) {
+        seen.jobs += row.jobs;
+        seen.oldestAt = Math.min(seen.oldestAt, row.oldest);
+      } else bySet.set(key, { labels, jobs: row.jobs, oldestAt: row.oldest });
+    }
+    return [...bySet.values()].sort((a, b) => a.oldestAt - b.oldestAt);
+  }
+
+  async presence(labelSets: string[][], windowMs: number): Promise<LabelPresence[]> {
+    const since = Date.now() - windowMs;
+    const online = this.ctx.storage.sql
+      .exec<{ runner_id: string; labels: string }>("select runner_id, labels from presence where seen_at >= ?", since)
+      .toArray()
+      .map((r) => JSON.parse(r.labels) as string[]);
+    return labelSets.map((wanted) => ({
+      online: online.filter((labels) => labelsMatch(wanted, labels)).length,
+      idle: new Set(this.#waiting.filter((w) => labelsMatch(wanted, w.claimant.labels)).map((w) => w.claimant.runnerId)).size,
+    }));
+  }
+
+  async seen(runnerId: string): Promise<void> {
+    this.ctx.storage.sql.exec("update presence set seen_at = ? where runner_id = ?", Date.now(), runnerId);
+  }
+
+  /** Pushes the pool's waiting jobs to the gauge (a burst of changes is one push), and forgets long-gone runners. */
+  override async alarm(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    sql.exec("delete from presence where seen_at < ?", Date.now() - presenceKeepMs);
+    const [pool] = sql.exec<{ value: string }>("select value from meta where key = 'pool'").toArray();
+    if (!pool) return; // Never named: nothing was ever offered to it through a client.
+    await metricsObject(this.env).replaceGauges(jobsWaitingGauge, { pool: pool.value }, gaugeSeries(await this.waitingJobs()));
+  }
+
+  #saw(claimant: Claimant): void {
+    this.ctx.storage.sql.exec(
+      "insert into presence (runner_id, labels, seen_at) values (?, ?, ?) on conflict (runner_id) do update set labels = excluded.labels, seen_at = excluded.seen_at",
+      claimant.runnerId,
+      JSON.stringify(claimant.labels),
+      Date.now(),
+    );
+  }
+
+  /** After the offers changed: the gauge learns of it within {@link gaugeDelayMs}. */
+  async #changed(rows: number): Promise<void> {
+    if (rows === 0 || (await this.ctx.storage.getAlarm()) !== null) return;
+    await this.ctx.storage.setAlarm(Date.now() + gaugeDelayMs);
   }
 
   #settle(waiter: Waiter, offer: JobOffer | null): void {

@@ -13,6 +13,8 @@ export const buildBuckets = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600] as con
 const Labels = z.record(z.string(), z.string());
 export const Sample = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("counter"), name: z.string(), labels: Labels, value: z.number() }),
+  /** A value as it is now (jobs waiting): a merge replaces it rather than adding. */
+  z.object({ kind: z.literal("gauge"), name: z.string(), labels: Labels, value: z.number() }),
   z.object({
     kind: z.literal("histogram"),
     name: z.string(),
@@ -35,6 +37,7 @@ const help: Record<string, string> = {
   sparki_deployment_success_total: "Deployments that reached every stage healthy.",
   sparki_deployment_rollback_total: "Deployments rolled back, by reason (health_check, deploy_failed, timeout, cancelled, manual).",
   sparki_deployments_finished_total: "Deployments that finished, by status.",
+  sparki_jobs_waiting: "Jobs offered to a runner pool and not yet claimed, by pool and by the labels they ask for (sorted, comma-joined).",
 };
 
 const keyOf = (name: string, labels: Record<string, string>) =>
@@ -67,12 +70,30 @@ export class Registry {
     s.count += 1;
   }
 
+  /**
+   * Replaces every series of gauge `name` whose labels include `scope` with `series` (one
+   * source's whole picture, such as one pool's waiting jobs); zeros are left out, so a series
+   * that empties disappears instead of piling up.
+   */
+  replaceGauges(name: string, scope: Record<string, string>, series: readonly { labels: Record<string, string>; value: number }[]): void {
+    for (const [key, s] of this.samples) {
+      if (s.name === name && s.kind === "gauge" && Object.entries(scope).every(([k, v]) => s.labels[k] === v)) this.samples.delete(key);
+    }
+    for (const { labels, value } of series) {
+      if (value === 0) continue;
+      const all = { ...labels, ...scope };
+      this.samples.set(keyOf(name, all), { kind: "gauge", name, labels: all, value });
+    }
+  }
+
   /** Adds another registry's samples (an isolate's deltas) into this one. */
   merge(deltas: readonly Sample[]): void {
     for (const d of deltas) {
       const key = keyOf(d.name, d.labels);
       const s = this.samples.get(key);
-      if (d.kind === "counter") {
+      if (d.kind === "gauge") {
+        this.samples.set(key, { ...d, labels: { ...d.labels } });
+      } else if (d.kind === "counter") {
         if (s?.kind === "counter") s.value += d.value;
         else this.samples.set(key, { ...d, labels: { ...d.labels } });
       } else if (s?.kind === "histogram" && s.buckets.join() === d.buckets.join()) {
@@ -104,7 +125,7 @@ export class Registry {
       lines.push(`# HELP ${name} ${help[name] ?? name}`);
       lines.push(`# TYPE ${name} ${samples[0]?.kind ?? "counter"}`);
       for (const s of samples) {
-        if (s.kind === "counter") {
+        if (s.kind === "counter" || s.kind === "gauge") {
           lines.push(`${name}${labelText(s.labels)} ${s.value}`);
           continue;
         }

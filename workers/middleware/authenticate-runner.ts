@@ -75,6 +75,7 @@ export const authenticateJob = createMiddleware<AppEnv>(async (c, next) => {
   });
   if (!runner) throw new SparkiError("invalid_token", { detail: "The runner holding this job was revoked." });
   c.set("job", holder);
+  c.set("jobRunnerWorkspaceId", runner.workspaceId);
   c.var.log.fields.workspaceId = runner.workspaceId ?? undefined;
   await next();
 });

@@ -180,6 +180,14 @@ runnerRoutes.openapi(
     const { id } = c.req.valid("param");
     const answer = await buildCoordinator(c.env, buildIdOfJob(id)).heartbeat(id, holderOf(c, c.req.valid("json")));
     if ("refused" in answer) throw refusalError(answer);
+    // A busy runner does not claim: its heartbeats keep it online in its pool, so a job waiting
+    // for its labels reads "busy", not "no runner online". After the answer, never holding it up.
+    const home = c.var.jobRunnerWorkspaceId;
+    c.executionCtx.waitUntil(
+      runnerDispatcher(c.env, home ? workspacePool(home) : sharedPool)
+        .seen(c.var.job.runnerId)
+        .catch((err: unknown) => c.var.log.warn("runner presence not recorded", { error: String(err) })),
+    );
     return c.json(answer, 200);
   },
 );

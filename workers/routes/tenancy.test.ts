@@ -51,6 +51,7 @@ const workspaceRoutes: Case[] = [
   ["POST", () => `/v1/workspaces/${workspaceId}/runner-tokens`, () => ({ name: "ci" })],
   ["GET", () => `/v1/workspaces/${workspaceId}/runner-tokens`],
   ["GET", () => `/v1/workspaces/${workspaceId}/runners`],
+  ["GET", () => `/v1/workspaces/${workspaceId}/runner-queue`],
   ["DELETE", () => `/v1/projects/${projectId}`],
 ];
 

@@ -5,6 +5,11 @@ import type { Sample } from "../../metrics/registry.js";
 export interface MetricsRpc extends Rpc.DurableObjectBranded {
   /** Adds an isolate's or object's deltas to the totals. */
   record(deltas: Sample[]): Promise<void>;
+  /**
+   * Replaces the series of gauge `name` within `scope` (e.g. one pool's `sparki_jobs_waiting`)
+   * with `series`; zeros are dropped.
+   */
+  replaceGauges(name: string, scope: Record<string, string>, series: { labels: Record<string, string>; value: number }[]): Promise<void>;
   /** The totals in Prometheus' text format. */
   render(): Promise<string>;
 }

@@ -7,9 +7,38 @@ export const JobOffer = z.object({
   buildId: z.uuid(),
   /** Labels a runner must all carry to take the job (the pipeline's `runsOn`). */
   labels: RunnerLabels,
+  /**
+   * The build's workspace: the shared pool holds every workspace's offers, and a workspace may
+   * see only its own in the queue (GET /v1/workspaces/:id/runner-queue). Optional for offers
+   * made before it was recorded; the coordinator's re-offer fills it in.
+   */
+  workspaceId: z.uuid().optional(),
 });
 export type JobOffer = z.infer<typeof JobOffer>;
 
+/** The offers waiting in a pool for one set of labels (sorted), oldest first by `oldestAt`. */
+export const QueuedLabels = z.object({ labels: RunnerLabels, jobs: z.number().int().nonnegative(), oldestAt: z.number() });
+export type QueuedLabels = z.infer<typeof QueuedLabels>;
+
+/** Runners of a pool that could take a job with some labels: seen lately, and polling right now. */
+export const LabelPresence = z.object({ online: z.number().int().nonnegative(), idle: z.number().int().nonnegative() });
+export type LabelPresence = z.infer<typeof LabelPresence>;
+
+/**
+ * How long after its last claim or heartbeat a runner still counts as online. A polling runner
+ * asks again at least every {@link maxClaimWaitMs}; a busy one heartbeats three times a lease.
+ */
+export function onlineWindowMs(leaseSeconds: number): number {
+  return Math.max(90_000, 2 * leaseSeconds * 1000);
+}
+
+/** The gauge the dispatchers keep on /metrics: jobs waiting, by pool and sorted-joined labels. */
+export const jobsWaitingGauge = "sparki_jobs_waiting";
+/** Label sets a pool shows one by one; the rest are summed under {@link otherLabels} (bounded series). */
+export const maxGaugeLabelSets = 20;
+export const otherLabels = "(other)";
+/** A label set as the gauge's `labels` value: sorted and comma-joined ("" for none). */
+export const gaugeLabels = (labels: readonly string[]) => [...labels].sort().join(",");
 export const Claimant = z.object({ runnerId: z.uuid(), labels: RunnerLabels });
 export type Claimant = z.infer<typeof Claimant>;
 
@@ -36,4 +65,10 @@ export interface RunnerDispatcherRpc extends Rpc.DurableObjectBranded {
   claim(claimant: Claimant, waitMs: number): Promise<JobOffer | null>;
   /** How many offers wait and how many runners are polling. */
   stats(): Promise<{ offers: number; waiting: number }>;
+  /** Offers waiting by label set; only one workspace's when given (the shared pool holds all). */
+  waitingJobs(workspaceId?: string): Promise<QueuedLabels[]>;
+  /** For each label set, this pool's runners that fit it: online within `windowMs`, and idle (polling) now. */
+  presence(labelSets: string[][], windowMs: number): Promise<LabelPresence[]>;
+  /** A runner of this pool is alive (its heartbeat): it stays online while a long job runs. */
+  seen(runnerId: string): Promise<void>;
 }
