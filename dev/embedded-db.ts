@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { applyMigrations, migrationsFolder } from "./migrate.js";
 import { initdbTemplate } from "./pglite-template.js";
-import { openPgliteServer, type PgliteServer, type PgliteServerOptions } from "./pglite-server.js";
+import { type OpeningPgliteServer, openPgliteServer, type PgliteServer, type PgliteServerOptions, whenReady } from "./pglite-server.js";
 
 /** A hash of every file under migrations/ (names and bytes), so any change makes a new template. */
 function migrationsHash(): string {
@@ -28,21 +28,14 @@ function migrationsHash(): string {
 
 /** Starts PGlite on TCP with the migrations applied. */
 export async function startMigratedPglite(opts: PgliteServerOptions = {}): Promise<PgliteServer> {
-  const server = await openMigratedPglite(opts);
-  try {
-    await server.ready;
-    return server;
-  } catch (err) {
-    await server.close();
-    throw err;
-  }
+  return whenReady(await openMigratedPglite(opts));
 }
 
 /**
  * Listens at once; `ready` settles when PGlite is loaded and migrated, so a stack can start its
  * Worker meanwhile. The caller must await or handle `ready`.
  */
-export async function openMigratedPglite(opts: PgliteServerOptions = {}): Promise<PgliteServer & { ready: Promise<void> }> {
+export async function openMigratedPglite(opts: PgliteServerOptions = {}): Promise<OpeningPgliteServer> {
   const name = `migrated-${migrationsHash()}`;
   const fresh = !opts.dataDir || !existsSync(join(opts.dataDir, "PG_VERSION"));
   const template = fresh ? initdbTemplate(name) : undefined;

@@ -89,9 +89,16 @@ interface Conn {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
+/** A server that listens before it is ready (see {@link openPgliteServer}). */
+export type OpeningPgliteServer = PgliteServer & { ready: Promise<void> };
+
 /** Starts PGlite and serves it on TCP. Resolves once connections are accepted and PGlite is ready. */
 export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise<PgliteServer> {
-  const server = await openPgliteServer(opts);
+  return whenReady(await openPgliteServer(opts));
+}
+
+/** The server once it is ready; closed, and the failure thrown, when it cannot be. */
+export async function whenReady(server: OpeningPgliteServer): Promise<PgliteServer> {
   try {
     await server.ready;
     return server;
@@ -106,7 +113,7 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
  * data directory), so a caller can hand the address to what starts next. What clients send
  * before `ready` waits and is served, in order, once it is.
  */
-export async function openPgliteServer(opts: PgliteServerOptions = {}): Promise<PgliteServer & { ready: Promise<void> }> {
+export async function openPgliteServer(opts: PgliteServerOptions = {}): Promise<OpeningPgliteServer> {
   const log = opts.log ?? (() => {});
   const host = opts.host ?? "127.0.0.1";
   const idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
