@@ -23,7 +23,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { FakeGitHub } from "../../test/fakes/github.ts";
-import { deliver, installationPayload, pushPayload, signature, ZERO_SHA } from "../../test/fakes/github-webhooks.ts";
+import { githubAppVars, linkInstallation } from "../../test/fakes/github-app-link.ts";
+import { deliver, pushPayload, signature, ZERO_SHA } from "../../test/fakes/github-webhooks.ts";
 import { ms, type Platform, startPlatform, stats } from "../runner/platform.js";
 import { size, sizeLabel, smoke } from "../size.js";
 
@@ -77,27 +78,6 @@ async function poll(check: () => boolean, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-/** Links a GitHub installation of `app` on `acme` to the platform's workspace the way an admin does: the install link's signed state. */
-async function linkInstallation(platform: Platform, gh: FakeGitHub, secret: string, appId: number): Promise<number> {
-  const res = await fetch(`${platform.apiUrl}/v1/integrations/github/install?workspaceId=${platform.workspaceId}`, {
-    headers: { authorization: `Bearer ${platform.token}`, accept: "application/json" },
-  });
-  if (res.status !== 200) throw new Error(`GET …/github/install answered ${res.status}: ${await res.text()}`);
-  const state = new URL(((await res.json()) as { url: string }).url).searchParams.get("state") ?? "";
-  const app = gh.apps.get(appId);
-  if (!app) throw new Error("the fake lost its app");
-  const inst = gh.install(app, "acme");
-  const created = deliver(secret, "installation", installationPayload(gh, { action: "created", installationId: inst.id }));
-  const announced = await fetch(`${platform.apiUrl}/v1/integrations/github/webhook`, { method: "POST", headers: created.headers, body: created.body });
-  if (announced.status !== 202) throw new Error(`the installation event answered ${announced.status}: ${await announced.text()}`);
-  const setup = await fetch(
-    `${platform.apiUrl}/v1/integrations/github/setup?installation_id=${inst.id}&setup_action=install&state=${encodeURIComponent(state)}`,
-    { redirect: "manual" },
-  );
-  if (setup.status !== 302) throw new Error(`GET …/github/setup answered ${setup.status}: ${await setup.text()}`);
-  return inst.id;
-}
-
 async function main(): Promise<string> {
   const gh = new FakeGitHub();
   await gh.start();
@@ -107,14 +87,7 @@ async function main(): Promise<string> {
   try {
     platform = await startPlatform({
       name: "webhook",
-      vars: {
-        GITHUB_APP_ID: String(app.id),
-        GITHUB_APP_PRIVATE_KEY: app.privateKey,
-        GITHUB_WEBHOOK_SECRET: secret,
-        GITHUB_APP_SLUG: app.slug,
-        GITHUB_API_URL: gh.apiUrl,
-        GITHUB_WEB_URL: gh.webUrl,
-      },
+      vars: githubAppVars(gh, app, secret),
     });
     const { runner, apiUrl } = platform;
     const marks = join(platform.work, "starts");
@@ -137,7 +110,9 @@ async function main(): Promise<string> {
     const gitDir = join(platform.work, "shop.git");
     await exec("git", ["clone", "--quiet", "--bare", work, gitDir]);
     gh.addRepo("acme/shop", { private: true, gitDir, defaultBranch: "main", refs: { main: sha } });
-    const installationId = await linkInstallation(platform, gh, secret, app.id);
+    // The admin's way: the app installed on acme, linked through the install link's signed state.
+    const installationId = gh.install(app, "acme").id;
+    await linkInstallation(platform, gh, secret, installationId);
     const project = await platform.api<{ id: string }>("POST", `/v1/workspaces/${platform.workspaceId}/projects/github`, { repository: "acme/shop" });
     const hook = await platform.api<{ url: string; secret: string }>("POST", `/v1/projects/${project.id}/hooks`);
 

@@ -12,7 +12,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeApp, FakeGitHub, type FakeInstallation } from "../fakes/github.ts";
 import { deliver, type Delivery, installationPayload, pushPayload } from "../fakes/github-webhooks.ts";
-import { E2E, oneStepYml, until } from "./support.js";
+import { bareClone, E2E, oneStepYml, until } from "./support.js";
+import { githubAppVars, installLink, postDelivery, setupUrl } from "../fakes/github-app-link.ts";
 import { sparkiBin } from "../../dev/bins.ts";
 
 const exec = promisify(execFile);
@@ -24,29 +25,15 @@ let othersInstallation: FakeInstallation;
 let app: FakeApp;
 let sha: string;
 let projectId: string;
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "e2e",
-  GIT_AUTHOR_EMAIL: "e2e@sparki.test",
-  GIT_COMMITTER_NAME: "e2e",
-  GIT_COMMITTER_EMAIL: "e2e@sparki.test",
-};
 
-const post = (d: Delivery, body = d.body) => fetch(`${e2e.stack.apiUrl}/v1/integrations/github/webhook`, { method: "POST", headers: d.headers, body });
+const post = (d: Delivery, body = d.body) => postDelivery(e2e.stack.apiUrl, d, body);
 const builds = async () => (await e2e.api("GET", `/v1/projects/${projectId}/builds`)).body.items as { id: string; branch: string; commitSha: string }[];
 
 beforeAll(async () => {
   await gh.start();
   app = gh.addApp({ slug: "sparki-e2e" });
   await e2e.start({
-    vars: {
-      GITHUB_APP_ID: String(app.id),
-      GITHUB_APP_PRIVATE_KEY: app.privateKey,
-      GITHUB_WEBHOOK_SECRET: secret,
-      GITHUB_APP_SLUG: app.slug,
-      GITHUB_API_URL: gh.apiUrl,
-      GITHUB_WEB_URL: gh.webUrl,
-    },
+    vars: githubAppVars(gh, app, secret),
   });
   await e2e.runner("github");
   // The repository GitHub serves: one commit with a one-step sparki.yml, as a bare repository.
@@ -56,7 +43,7 @@ beforeAll(async () => {
   });
   sha = (await exec("git", ["rev-parse", "HEAD"], { cwd: work })).stdout.trim();
   const gitDir = join(e2e.work, "shop.git");
-  await exec("git", ["clone", "--quiet", "--bare", work, gitDir], { env: gitEnv });
+  await bareClone(work, gitDir);
   gh.addRepo("acme/shop", { gitDir, defaultBranch: "main", refs: { main: sha } });
   gh.addRepo("acme/other");
   // Someone else's installation of the app, made an hour before our install link.
@@ -70,19 +57,14 @@ afterAll(async () => {
 
 describe("GitHub App on the local stack", () => {
   it("records the installation, links it through the signed state, and imports the repository from GitHub", async () => {
-    const link = await fetch(`${e2e.stack.apiUrl}/v1/integrations/github/install?workspaceId=${e2e.workspaceId}`, {
-      headers: { authorization: `Bearer ${e2e.token}`, accept: "application/json" },
-    });
+    const link = await installLink(e2e.stack.apiUrl, e2e.token, e2e.workspaceId);
     expect(link.status).toBe(200);
-    const { url } = (await link.json()) as { url: string };
-    expect(url.startsWith(`${gh.webUrl}/apps/sparki-e2e/installations/new?state=`)).toBe(true);
-    const state = new URL(url).searchParams.get("state") ?? "";
-    const setupUrl = (installationId: number) =>
-      `${e2e.stack.apiUrl}/v1/integrations/github/setup?installation_id=${installationId}&setup_action=install&state=${encodeURIComponent(state)}`;
+    expect(link.url.startsWith(`${gh.webUrl}/apps/sparki-e2e/installations/new?state=`)).toBe(true);
+    const setupFor = (installationId: number) => setupUrl(e2e.stack.apiUrl, installationId, link.state);
 
     // The redirect's installation_id is the caller's to choose: another account's earlier
     // installation, put there by hand, links nothing.
-    const hijack = await fetch(setupUrl(othersInstallation.id), { redirect: "manual" });
+    const hijack = await fetch(setupFor(othersInstallation.id), { redirect: "manual" });
     expect(hijack.status, await hijack.clone().text()).toBe(403);
     expect((await e2e.api("GET", `/v1/workspaces/${e2e.workspaceId}/github/installations`)).body.items).toEqual([]);
 
@@ -91,7 +73,7 @@ describe("GitHub App on the local stack", () => {
     const created = await post(deliver(secret, "installation", installationPayload(gh, { action: "created", installationId: inst.id })));
     expect(created.status).toBe(202);
     // GitHub sends the browser back to the setup URL with the installation and the state.
-    const setup = await fetch(setupUrl(inst.id), { redirect: "manual" });
+    const setup = await fetch(setupFor(inst.id), { redirect: "manual" });
     expect(setup.status, `${await setup.clone().text()}\n${e2e.diagnostics()}`).toBe(302);
     expect(setup.headers.get("location")).toContain(`/w/${e2e.workspaceId}/projects?github=linked`);
 

@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeGitHub, type FakeInstallation } from "../fakes/github.ts";
-import { deliver, type Delivery, installationPayload, pushPayload } from "../fakes/github-webhooks.ts";
-import { E2E, oneStepYml, until } from "./support.js";
+import { deliver, type Delivery, pushPayload } from "../fakes/github-webhooks.ts";
+import { bareClone, E2E, oneStepYml, until } from "./support.js";
+import { githubAppVars, linkInstallation, postDelivery } from "../fakes/github-app-link.ts";
 
 const exec = promisify(execFile);
 const gh = new FakeGitHub();
@@ -18,27 +19,13 @@ const e2e = new E2E();
 const secret = `whsec-${crypto.randomUUID()}`;
 let inst: FakeInstallation;
 let sha: string;
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "e2e",
-  GIT_AUTHOR_EMAIL: "e2e@sparki.test",
-  GIT_COMMITTER_NAME: "e2e",
-  GIT_COMMITTER_EMAIL: "e2e@sparki.test",
-};
-const post = (d: Delivery) => fetch(`${e2e.stack.apiUrl}/v1/integrations/github/webhook`, { method: "POST", headers: d.headers, body: d.body });
+const post = (d: Delivery) => postDelivery(e2e.stack.apiUrl, d);
 
 beforeAll(async () => {
   await gh.start();
   const app = gh.addApp({ slug: "sparki-results" });
   await e2e.start({
-    vars: {
-      GITHUB_APP_ID: String(app.id),
-      GITHUB_APP_PRIVATE_KEY: app.privateKey,
-      GITHUB_WEBHOOK_SECRET: secret,
-      GITHUB_APP_SLUG: app.slug,
-      GITHUB_API_URL: gh.apiUrl,
-      GITHUB_WEB_URL: gh.webUrl,
-    },
+    vars: githubAppVars(gh, app, secret),
   });
   await e2e.runner("github-results");
   const work = await e2e.gitRepo("vault", {
@@ -47,7 +34,7 @@ beforeAll(async () => {
   });
   sha = (await exec("git", ["rev-parse", "HEAD"], { cwd: work })).stdout.trim();
   const gitDir = join(e2e.work, "vault.git");
-  await exec("git", ["clone", "--quiet", "--bare", work, gitDir], { env: gitEnv });
+  await bareClone(work, gitDir);
   gh.addRepo("acme/vault", { private: true, gitDir, defaultBranch: "main", refs: { main: sha } });
   inst = gh.install(app, "acme");
 }, 240_000);
@@ -59,18 +46,7 @@ afterAll(async () => {
 
 describe("GitHub results and private clones on the local stack", () => {
   it("builds a private repository's push with a per-job token and ends its check run success with the build's link", async () => {
-    expect((await post(deliver(secret, "installation", installationPayload(gh, { action: "created", installationId: inst.id })))).status).toBe(202);
-    const link = await fetch(`${e2e.stack.apiUrl}/v1/integrations/github/install?workspaceId=${e2e.workspaceId}`, {
-      headers: { authorization: `Bearer ${e2e.token}`, accept: "application/json" },
-    });
-    const state = new URL(((await link.json()) as { url: string }).url).searchParams.get("state") ?? "";
-    const setup = await fetch(
-      `${e2e.stack.apiUrl}/v1/integrations/github/setup?installation_id=${inst.id}&setup_action=install&state=${encodeURIComponent(state)}`,
-      {
-        redirect: "manual",
-      },
-    );
-    expect(setup.status, e2e.diagnostics()).toBe(302);
+    await linkInstallation({ apiUrl: e2e.stack.apiUrl, token: e2e.token, workspaceId: e2e.workspaceId }, gh, secret, inst.id);
     const imported = await e2e.api("POST", `/v1/workspaces/${e2e.workspaceId}/projects/github`, { repository: "acme/vault" });
     expect(imported.status, JSON.stringify(imported.body)).toBe(201);
     const projectId = imported.body.id as string;

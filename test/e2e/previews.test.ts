@@ -15,26 +15,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
 import { siteUrl } from "../../server/sites/hosts.js";
 import { FakeGitHub, type FakeInstallation } from "../fakes/github.ts";
-import { deliver, type Delivery, installationPayload, pullRequestPayload } from "../fakes/github-webhooks.ts";
-import { E2E, oneStepYml, until } from "./support.js";
+import { deliver, type Delivery, pullRequestPayload } from "../fakes/github-webhooks.ts";
+import { bareClone, E2E, gitEnv, oneStepYml, until } from "./support.js";
+import { githubAppVars, linkInstallation, postDelivery } from "../fakes/github-app-link.ts";
 
 const exec = promisify(execFile);
 const gh = new FakeGitHub();
 const e2e = new E2E();
 const secret = `whsec-${crypto.randomUUID()}`;
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "e2e",
-  GIT_AUTHOR_EMAIL: "e2e@sparki.test",
-  GIT_COMMITTER_NAME: "e2e",
-  GIT_COMMITTER_EMAIL: "e2e@sparki.test",
-};
 let inst: FakeInstallation;
 let headSha: string;
 let work: string;
 let gitDir: string;
 
-const post = (d: Delivery) => fetch(`${e2e.stack.apiUrl}/v1/integrations/github/webhook`, { method: "POST", headers: d.headers, body: d.body });
+const post = (d: Delivery) => postDelivery(e2e.stack.apiUrl, d);
 const files = (version: string) => ({
   "package.json": JSON.stringify({ name: "site", version: "1.0.0", private: true }),
   "sparki.yml": `${oneStepYml(`mkdir -p dist && printf '<h1>${version}</h1>' > dist/index.html`, "dist")}deployments:
@@ -51,14 +45,7 @@ beforeAll(async () => {
   await gh.start();
   const app = gh.addApp({ slug: "sparki-previews" });
   await e2e.start({
-    vars: {
-      GITHUB_APP_ID: String(app.id),
-      GITHUB_APP_PRIVATE_KEY: app.privateKey,
-      GITHUB_WEBHOOK_SECRET: secret,
-      GITHUB_APP_SLUG: app.slug,
-      GITHUB_API_URL: gh.apiUrl,
-      GITHUB_WEB_URL: gh.webUrl,
-    },
+    vars: githubAppVars(gh, app, secret),
   });
   await e2e.runner("previews");
   // main, and a pull request's branch that changes the page.
@@ -69,7 +56,7 @@ beforeAll(async () => {
   await exec("git", ["commit", "--quiet", "-am", "change the page"], { cwd: work, env: gitEnv });
   headSha = (await exec("git", ["rev-parse", "HEAD"], { cwd: work })).stdout.trim();
   gitDir = join(e2e.work, "site.git");
-  await exec("git", ["clone", "--quiet", "--bare", work, gitDir], { env: gitEnv });
+  await bareClone(work, gitDir);
   gh.addRepo("acme/site", { gitDir, defaultBranch: "main", refs: { main: mainSha, feature: headSha } });
   inst = gh.install(app, "acme");
 }, 240_000);
@@ -83,16 +70,7 @@ describe("pull request previews on the local stack", () => {
   it("serves an open pull request's preview at its own host, reports its URL to GitHub, and removes it when the pull request closes", {
     timeout: 300_000,
   }, async () => {
-    expect((await post(deliver(secret, "installation", installationPayload(gh, { action: "created", installationId: inst.id })))).status).toBe(202);
-    const link = await fetch(`${e2e.stack.apiUrl}/v1/integrations/github/install?workspaceId=${e2e.workspaceId}`, {
-      headers: { authorization: `Bearer ${e2e.token}`, accept: "application/json" },
-    });
-    const state = new URL(((await link.json()) as { url: string }).url).searchParams.get("state") ?? "";
-    const setup = await fetch(
-      `${e2e.stack.apiUrl}/v1/integrations/github/setup?installation_id=${inst.id}&setup_action=install&state=${encodeURIComponent(state)}`,
-      { redirect: "manual" },
-    );
-    expect(setup.status, e2e.diagnostics()).toBe(302);
+    await linkInstallation({ apiUrl: e2e.stack.apiUrl, token: e2e.token, workspaceId: e2e.workspaceId }, gh, secret, inst.id);
     const imported = await e2e.api("POST", `/v1/workspaces/${e2e.workspaceId}/projects/github`, { repository: "acme/site" });
     expect(imported.status, JSON.stringify(imported.body)).toBe(201);
     const projectId = imported.body.id as string;

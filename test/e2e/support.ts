@@ -372,13 +372,20 @@ export class E2E {
   }
 }
 
-const gitEnv = {
+/** git's environment in the tests: a fixed identity, whatever the machine's git config says. */
+export const gitEnv = {
   ...process.env,
   GIT_AUTHOR_NAME: "e2e",
   GIT_AUTHOR_EMAIL: "e2e@sparki.test",
   GIT_COMMITTER_NAME: "e2e",
   GIT_COMMITTER_EMAIL: "e2e@sparki.test",
 };
+
+/** A bare clone of the working repository `work` at `gitDir` (what a git host serves). */
+export async function bareClone(work: string, gitDir: string): Promise<string> {
+  await run("git", ["clone", "--quiet", "--bare", work, gitDir], { env: gitEnv });
+  return gitDir;
+}
 
 /** `git init` (if needed), add everything, commit on `main`. */
 export async function commitAll(dir: string): Promise<void> {

@@ -10,6 +10,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeApp, FakeGitHub } from "../fakes/github.ts";
+import { githubAppVars } from "../fakes/github-app-link.ts";
 import { E2E } from "../e2e/support.js";
 import { collectErrors, launch, shot } from "./browser.js";
 
@@ -47,14 +48,7 @@ beforeAll(async () => {
   await gh.start();
   app = gh.addApp({ slug: "sparki-web-import" });
   await e2e.start({
-    vars: {
-      GITHUB_APP_ID: String(app.id),
-      GITHUB_APP_PRIVATE_KEY: app.privateKey,
-      GITHUB_WEBHOOK_SECRET: `whsec-${crypto.randomUUID()}`,
-      GITHUB_APP_SLUG: app.slug,
-      GITHUB_API_URL: gh.apiUrl,
-      GITHUB_WEB_URL: gh.webUrl,
-    },
+    vars: githubAppVars(gh, app, `whsec-${crypto.randomUUID()}`),
   });
   // Not "main": the project's branch must visibly come from GitHub, not from the form's default.
   gh.addRepo("acme/shop", { defaultBranch: "trunk" });
