@@ -7,6 +7,37 @@ import { followLog, lineText } from "../log-stream.ts";
 import { ago, duration, printFields, printJson, printTable, spinner, status } from "../output.ts";
 import { UserError } from "../../node/user-error.ts";
 
+/** How often a followed build is asked why its queued jobs wait (the log socket does not say). */
+const waitingPollMs = 3000;
+
+/**
+ * Prints, on stderr, why each queued job of the build waits (no runner online with its labels,
+ * all busy, jobs it needs), once per job and reason, until `signal` aborts: a build that cannot
+ * start must not look like one about to. Errors are left to the log stream, which reports them.
+ */
+async function sayWhyJobsWait(api: ApiClient, buildId: string, signal: AbortSignal, clearLine: () => void): Promise<void> {
+  const said = new Map<string, string>();
+  while (!signal.aborted) {
+    const b = await build(api, buildId).catch(() => null);
+    if (signal.aborted) return;
+    for (const job of b?.jobs ?? []) {
+      const reason = job.waiting?.reason;
+      if (reason === undefined) said.delete(job.id);
+      else if (said.get(job.id) !== reason) {
+        said.set(job.id, reason);
+        clearLine();
+        process.stderr.write(`job ${job.name} waiting: ${reason}\n`);
+      }
+    }
+    if (b && b.status !== "queued" && b.jobs.every((j) => j.status !== "queued")) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitingPollMs);
+      timer.unref();
+      signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+  }
+}
+
 /** Prints a build's log live until it ends; exit 0 when it succeeded, 1 otherwise. */
 export async function followBuild(api: ApiClient, buildId: string, from = 1): Promise<void> {
   const token = api.requireToken();
@@ -14,6 +45,10 @@ export async function followBuild(api: ApiClient, buildId: string, from = 1): Pr
   let lastStep = "";
   const wait = spinner("waiting for the log…");
   let waiting = true;
+  const stopAsking = new AbortController();
+  const asking = sayWhyJobsWait(api, buildId, stopAsking.signal, () => {
+    if (process.stderr.isTTY) process.stderr.write("\r\x1b[2K");
+  });
   const final: BuildStatus = await followLog({
     socketUrl: api.socketUrl(`/v1/builds/${encodeURIComponent(buildId)}/logs`),
     token,
@@ -34,7 +69,8 @@ export async function followBuild(api: ApiClient, buildId: string, from = 1): Pr
     onReconnect: (attempt, delay, reason) => {
       if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K(reconnecting in ${delay} ms: ${reason}, attempt ${attempt})\n`);
     },
-  });
+  }).finally(() => stopAsking.abort());
+  await asking;
   wait.stop();
   if (final !== "succeeded") throw new UserError(`build ${final}`, 1);
 }
@@ -45,7 +81,8 @@ function printBuild(b: Build): void {
     ["status", status(b.status)],
     b.tag ? ["tag", b.tag] : ["branch", b.branch],
     ["commit", b.commitSha],
-    ["created", b.createdAt],
+    // A build that has not started shows when it was queued, not a start that never happened.
+    b.startedAt ? ["started", b.startedAt] : ["queued", `${b.queuedAt} (${ago(b.queuedAt)})`],
     ["duration", duration(b.startedAt, b.completedAt)],
     ["error", b.error],
   ]);
@@ -53,7 +90,7 @@ function printBuild(b: Build): void {
   process.stdout.write("\n");
   const rows: Array<Array<string | number | null>> = [];
   for (const j of b.jobs) {
-    rows.push([j.name, status(j.status), j.exitCode, duration(j.startedAt, j.completedAt)]);
+    rows.push([j.name, j.waiting ? `${status(j.status)}: ${j.waiting.reason}` : status(j.status), j.exitCode, duration(j.startedAt, j.completedAt)]);
     for (const s of j.steps) rows.push([`  ${s.name}`, status(s.status), s.exitCode, duration(s.startedAt, s.finishedAt)]);
   }
   printTable(["job / step", "status", "exit", "time"], rows);

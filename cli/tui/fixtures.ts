@@ -38,6 +38,7 @@ export const summary = (n: number, status: BuildStatus): BuildSummary => ({
   pipelineId: null,
   error: null,
   createdAt: at,
+  queuedAt: at,
   startedAt: at,
   completedAt: status === "running" ? null : at,
 });
@@ -45,7 +46,19 @@ export const summary = (n: number, status: BuildStatus): BuildSummary => ({
 export const build: Build = {
   ...summary(7, "running"),
   jobs: [
-    { id: `${BUILD}.0`, name: "plan", kind: "plan", status: "succeeded", exitCode: 0, attempt: 1, startedAt: at, completedAt: at, steps: [] },
+    {
+      id: `${BUILD}.0`,
+      name: "plan",
+      kind: "plan",
+      status: "succeeded",
+      exitCode: 0,
+      attempt: 1,
+      startedAt: at,
+      completedAt: at,
+      steps: [],
+      labels: [],
+      waiting: null,
+    },
     {
       id: `${BUILD}.1`,
       name: "build",
@@ -60,6 +73,8 @@ export const build: Build = {
         { id: "test", name: "test", status: "running", exitCode: null, startedAt: at, finishedAt: null },
         { id: "build", name: "build", status: "pending", exitCode: null, startedAt: null, finishedAt: null },
       ],
+      labels: ["linux"],
+      waiting: null,
     },
   ],
 } as Build;

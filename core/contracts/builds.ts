@@ -17,6 +17,14 @@ export const BuildJob = z
     startedAt: Timestamp.nullable(),
     completedAt: Timestamp.nullable(),
     steps: z.array(StepReport.extend({ name: z.string() })),
+    /** The labels a runner must all carry to take the job (sorted; none for a plan job). */
+    labels: z.array(z.string()),
+    /**
+     * Why a queued job has not started, in words: the jobs it needs, "no runner online with
+     * labels linux, gpu", or every fitting runner busy. Null once it runs, or when a runner is
+     * about to take it.
+     */
+    waiting: z.object({ reason: z.string() }).nullable(),
   })
   .meta({ id: "BuildJob" });
 export type BuildJob = z.infer<typeof BuildJob>;
@@ -43,6 +51,8 @@ export const BuildSummary = z
     pipelineId: z.uuid().nullable(),
     error: z.string().nullable(),
     createdAt: Timestamp,
+    /** When the build was queued: shown while it waits, since nothing has started yet. */
+    queuedAt: Timestamp,
     startedAt: Timestamp.nullable(),
     completedAt: Timestamp.nullable(),
   })

@@ -18,6 +18,7 @@ export function buildView(meta: Meta, jobs: JobRow[]): BuildView {
     error: meta.error ?? null,
     startedAt: iso(meta.state.startedAt),
     completedAt: iso(meta.state.finishedAt),
+    pools: meta.init.pools,
     jobs: jobs.map((j) => ({
       id: j.spec.id,
       name: j.spec.name,
@@ -28,8 +29,20 @@ export function buildView(meta: Meta, jobs: JobRow[]): BuildView {
       startedAt: iso(j.state.startedAt),
       completedAt: iso(j.state.finishedAt),
       steps: j.steps.map((s) => ({ ...s, name: j.spec.steps.find((d) => d.id === s.id)?.name ?? s.id })),
+      labels: j.spec.labels,
+      waiting: j.state.status === "queued" ? waitingOnNeeds(j, jobs) : null,
     })),
   };
+}
+
+/**
+ * A queued job's wait that the coordinator can tell alone: jobs it needs that have not
+ * succeeded yet. Null for a job already offered to the pools (the API asks them why it waits).
+ */
+function waitingOnNeeds(job: JobRow, jobs: JobRow[]): { reason: string } | null {
+  const pending = job.spec.needs.map((id) => jobs.find((j) => j.spec.id === id)).filter((j) => j !== undefined && j.state.status !== "succeeded");
+  if (pending.length === 0) return null;
+  return { reason: `waiting for ${pending.map((j) => j?.spec.name).join(", ")} to succeed` };
 }
 
 /** A job just claimed, as its runner gets it: no job token and no secrets (the API adds both). */

@@ -61,6 +61,7 @@ export const BuildSummary = obj({
   pipelineId: nullable(str),
   error: nullable(str),
   createdAt: str,
+  queuedAt: str,
   startedAt: nullable(str),
   completedAt: nullable(str),
 });
@@ -82,6 +83,8 @@ export const BuildJob = obj({
   startedAt: nullable(str),
   completedAt: nullable(str),
   steps: arr(StepView),
+  labels: arr(str),
+  waiting: nullable(obj({ reason: str })),
 });
 export const Build = obj({
   ...{
@@ -95,6 +98,7 @@ export const Build = obj({
     pipelineId: nullable(str),
     error: nullable(str),
     createdAt: str,
+    queuedAt: str,
     startedAt: nullable(str),
     completedAt: nullable(str),
   },

@@ -20,6 +20,9 @@ import { authed, authedForProject, json, newRouter, problems } from "./router.js
 import { buildCoordinator } from "../../server/objects/clients.js";
 import { artifactKey, artifactPrefix, buildLogKey } from "../../server/r2-keys.js";
 import { triggerBuild } from "../../server/use-cases/trigger-build.js";
+import { sharedPool } from "../../server/objects/runner-dispatcher/protocol.js";
+import { explainWaiting } from "../services/job-waiting.js";
+import { workspacePolicy } from "../services/runner-pools.js";
 
 export const buildRoutes = newRouter();
 const BuildParams = z.object({ id: z.uuid() });
@@ -37,6 +40,7 @@ function summary(row: BuildRow) {
     pipelineId: row.pipelineId,
     error: row.error,
     createdAt: row.createdAt.toISOString(),
+    queuedAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     completedAt: row.completedAt?.toISOString() ?? null,
   };
@@ -119,8 +123,15 @@ buildRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { build } = await findBuild(c, id, "project:read");
-    return c.json(withLive(build, await buildCoordinator(c.env, id).view()), 200);
+    const { build, workspaceId } = await findBuild(c, id, "project:read");
+    const live = await buildCoordinator(c.env, id).view();
+    const view = withLive(build, live);
+    if (!live || !live.jobs.some((j) => j.status === "queued" && j.waiting === null)) return c.json(view, 200);
+    // A workspace that never uses the shared pool: its shared runners online change nothing.
+    const never =
+      live.pools.includes(sharedPool) && !c.var.config.DEV_TRUST_SHARED_RUNNERS && (await workspacePolicy(await c.var.db(), workspaceId)) === "never";
+    const pools = live.pools.filter((p) => !(never && p === sharedPool));
+    return c.json({ ...view, jobs: await explainWaiting(c.env, view.jobs, pools, c.var.config.RUNNER_LEASE_SECONDS) }, 200);
   },
 );
 

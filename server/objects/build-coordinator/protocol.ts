@@ -66,6 +66,8 @@ export const BuildView = z.object({
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
   jobs: z.array(BuildJob),
+  /** The pools its ready jobs are offered to now (the API asks them why a job waits). */
+  pools: z.array(z.string()),
 });
 export type BuildView = z.infer<typeof BuildView>;
 

@@ -99,8 +99,9 @@ export function BuildPage({ buildId }: { buildId: string }) {
         {b && (
           <>
             {" "}
-            · {b.tag ? `tag ${b.tag}` : b.branch} · <span class="mono">{b.commitSha?.slice(0, 12) ?? "commit pending"}</span> · started{" "}
-            <Time at={b.startedAt ?? b.createdAt} /> · {duration(b.startedAt, b.completedAt)}
+            · {b.tag ? `tag ${b.tag}` : b.branch} · <span class="mono">{b.commitSha?.slice(0, 12) ?? "commit pending"}</span> ·{" "}
+            {/* Until a job starts there is no start to show: say when it was queued. */}
+            {b.startedAt ? "started" : "queued"} <Time at={b.startedAt ?? b.queuedAt} /> · {duration(b.startedAt, b.completedAt)}
           </>
         )}
         {live.socket === "reconnecting" && (
@@ -137,6 +138,7 @@ function Jobs({ jobs, onStep }: { jobs: Out<typeof Build>["jobs"]; onStep(jobId:
               {job.attempt > 1 ? `attempt ${job.attempt}` : ""} {duration(job.startedAt, job.completedAt)}
             </span>
           </h2>
+          {job.waiting && <p class="warn job-waiting">Waiting: {job.waiting.reason}</p>}
           <ol class="steps">
             {job.steps.map((s) => (
               <li key={s.id}>

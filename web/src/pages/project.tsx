@@ -90,7 +90,13 @@ function Builds({ projectId }: { projectId: string }) {
                 <td>{b.tag ? `tag ${b.tag}` : b.branch}</td>
                 <td class="mono">{b.commitSha?.slice(0, 8) ?? "—"}</td>
                 <td>
-                  <Time at={b.startedAt ?? b.createdAt} />
+                  {b.startedAt ? (
+                    <Time at={b.startedAt} />
+                  ) : (
+                    <>
+                      queued <Time at={b.queuedAt} />
+                    </>
+                  )}
                 </td>
                 <td>{duration(b.startedAt, b.completedAt)}</td>
               </tr>
