@@ -36,6 +36,11 @@ export interface StackOptions {
   runner?: boolean;
   /** Extra `wrangler dev` vars, e.g. a lower bcrypt cost for benchmarks. */
   vars?: Record<string, string>;
+  /**
+   * What wrangler relays: `warn` (the default) shows the Worker's warnings and errors only; `log`
+   * also shows its `console.log` lines (the operators' info and debug lines, LOG_LEVEL permitting).
+   */
+  wranglerLogLevel?: "error" | "warn" | "info" | "log" | "debug";
   log?: (line: string) => void;
 }
 
@@ -168,7 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           .join("\n")}\n`,
         { mode: 0o600 },
       );
-      const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry, options.config);
+      const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry, options.config, options.wranglerLogLevel);
       apiUrl = `http://127.0.0.1:${apiPort}`;
       try {
         await waitForHealthy(apiUrl, wrangler, stackId);
@@ -215,7 +220,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 // wrangler cannot reach Cloudflare offline; it says so on every start, harmlessly.
 const offlineNoise = /Request\.cf|workers\.cloudflare\.com|^\s+at /;
 
-function startWrangler(port: number, envFile: string, persistTo: string, log: (line: string) => void, entry?: string, config?: string): ChildProcess {
+function startWrangler(
+  port: number,
+  envFile: string,
+  persistTo: string,
+  log: (line: string) => void,
+  entry?: string,
+  config?: string,
+  logLevel: NonNullable<StackOptions["wranglerLogLevel"]> = "warn",
+): ChildProcess {
   const wranglerBin = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
   const args = [
     wranglerBin,
@@ -230,7 +243,7 @@ function startWrangler(port: number, envFile: string, persistTo: string, log: (l
     persistTo,
     "--show-interactive-dev-session=false",
     "--log-level",
-    "warn",
+    logLevel,
     "--env-file",
     envFile,
   ];

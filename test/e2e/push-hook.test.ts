@@ -8,23 +8,11 @@ import { createHmac } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2E, oneStepYml, run, until } from "./support.js";
+import { E2E, git, gitEnv, oneStepYml, run, until } from "./support.js";
 import { sparkiBin } from "../../dev/bins.ts";
 
 const e2e = new E2E();
 const cliBin = sparkiBin;
-// A clean CI machine has no git identity; the hook must not depend on one either.
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "e2e",
-  GIT_AUTHOR_EMAIL: "e2e@sparki.test",
-  GIT_COMMITTER_NAME: "e2e",
-  GIT_COMMITTER_EMAIL: "e2e@sparki.test",
-};
-const git = async (cwd: string, ...args: string[]) => {
-  const { stdout, stderr } = await run("git", args, { cwd, env: gitEnv });
-  return `${stdout}${stderr}`;
-};
 
 let bare: string;
 let clone: string;

@@ -166,7 +166,7 @@ export class E2E {
         });
         break;
       } catch (err) {
-        const collided = /EADDRINUSE|address already in use/.test(String(err)) || this.stackLog.some((l) => /EADDRINUSE|address already in use/.test(l));
+        const collided = /EADDRINUSE|address already in use/i.test(String(err)) || this.stackLog.some((l) => /EADDRINUSE|address already in use/i.test(l));
         if (!collided || attempt >= 3) throw err;
         console.warn(`startStack: a port was taken between picking and binding (${String(err)}); starting again`);
         this.stackLog.length = 0;
@@ -380,6 +380,12 @@ export const gitEnv = {
   GIT_COMMITTER_NAME: "e2e",
   GIT_COMMITTER_EMAIL: "e2e@sparki.test",
 };
+
+/** Runs git in `cwd` with {@link gitEnv}; its stdout and stderr together. */
+export async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout, stderr } = await run("git", args, { cwd, env: gitEnv });
+  return `${stdout}${stderr}`;
+}
 
 /** A bare clone of the working repository `work` at `gitDir` (what a git host serves). */
 export async function bareClone(work: string, gitDir: string): Promise<string> {
