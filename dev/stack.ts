@@ -173,10 +173,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           .join("\n")}\n`,
         { mode: 0o600 },
       );
-      const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), log, options.entry, options.config, options.wranglerLogLevel);
+      // What this wrangler said, for telling a port another process took from any other failure.
+      const said: string[] = [];
+      const relay = (line: string) => {
+        said.push(line);
+        log(line);
+      };
+      const wrangler = startWrangler(apiPort, envFile, join(stateDir, "wrangler"), relay, options.entry, options.config, options.wranglerLogLevel);
       apiUrl = `http://127.0.0.1:${apiPort}`;
       try {
-        await waitForHealthy(apiUrl, wrangler, stackId);
+        await waitForHealthy(apiUrl, wrangler, stackId, said);
         // Said loudly: a stack whose API died otherwise looks ready while every request fails.
         let stopping = false;
         const url = apiUrl;
@@ -321,11 +327,17 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 class PortTakenError extends Error {}
 
-async function waitForHealthy(apiUrl: string, child: ChildProcess, stackId: string, timeoutMs = 90_000): Promise<void> {
+async function waitForHealthy(apiUrl: string, child: ChildProcess, stackId: string, said: readonly string[], timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = "no answer yet";
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    if (child.exitCode !== null) {
+      // Two stacks starting at once may both be handed a free port (the API's, or wrangler's
+      // inspector port 9229), and the later bind fails: that start is tried again on new ports.
+      const taken = said.find((line) => /address already in use/i.test(line));
+      if (taken) throw new PortTakenError("wrangler dev could not bind a port another process took as it started (EADDRINUSE)");
+      throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    }
     try {
       const res = await fetch(`${apiUrl}/healthz`);
       // Another stack's Worker on the same port answers too: that is a port collision, not ready.
