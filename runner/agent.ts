@@ -9,6 +9,7 @@ import { claimLoop } from "./claim.ts";
 import type { ControlPlaneClient } from "./client.ts";
 import { runJob, type JobEnd } from "./job.ts";
 import type { Sandbox } from "./sandbox.ts";
+import type { Say } from "./log-output.ts";
 
 export interface AgentOptions {
   client: ControlPlaneClient;
@@ -23,7 +24,7 @@ export interface AgentOptions {
   workDir: string;
   /** How long running jobs may take to finish after a shutdown request. */
   graceMs: number;
-  say: (message: string) => void;
+  say: Say;
   backoff?: BackoffOptions;
   killGraceMs?: number;
   logDrainMs?: number;
@@ -78,13 +79,14 @@ export class Agent {
     this.claimed++;
     // The claim loop checks the signal before it asks again, so no further claim goes out.
     if (this.options.maxJobs !== undefined && this.claimed >= this.options.maxJobs) this.stopClaiming.abort();
-    this.options.say(`claimed job ${job.jobId} (build ${job.buildId}, ${job.kind === "plan" ? "plan" : `${job.steps.length} step(s)`})`);
+    const about = { job_id: job.jobId, build_id: job.buildId };
+    this.options.say(`claimed job ${job.jobId} (build ${job.buildId}, ${job.kind === "plan" ? "plan" : `${job.steps.length} step(s)`})`, about);
     const run = runJob({
       // Every call on the job carries its own job token; the runner token only claims.
       client: this.options.client.forJob(job),
       job,
       workDir: this.options.workDir,
-      say: this.options.say,
+      say: (message) => this.options.say(message, about),
       handBack: this.handBack.signal,
       ...(this.options.backoff ? { logBackoff: this.options.backoff } : {}),
       ...(this.options.killGraceMs !== undefined ? { killGraceMs: this.options.killGraceMs } : {}),
@@ -94,7 +96,7 @@ export class Agent {
     this.running.set(job.jobId, run);
     void run
       .catch((err: unknown): JobEnd => {
-        this.options.say(`job ${job.jobId}: runner bug: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        this.options.say(`job ${job.jobId}: runner bug: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { ...about, level: "error" });
         return { kind: "lease_lost" };
       })
       .then((end) => {

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
 import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
@@ -17,6 +17,7 @@ import { defaultConfigPath, defaultGracePeriodSeconds, poolOfToken, resolveRunSe
 import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "./sandbox.ts";
 import { UserError } from "../node/user-error.ts";
 import type { RegisterResponse } from "../core/contracts/runner.ts";
+import { logFormats, sayer, type LogFormat } from "./log-output.ts";
 
 // The bundle (dev/bins.ts) has the version written in; from source it is read beside the checkout.
 declare const SPARKI_VERSION: string | undefined;
@@ -25,9 +26,9 @@ const VERSION =
     ? SPARKI_VERSION
     : (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-function say(message: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
-}
+// `run --log-format json` switches every line, the final error's too, to the operators' JSON lines.
+let logFormat = "text" as LogFormat;
+let say = sayer(logFormat);
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -91,6 +92,7 @@ interface RunOptions {
   gracePeriod: number;
   sandbox: boolean;
   ephemeral?: boolean;
+  logFormat: LogFormat;
 }
 
 const truthy = (value: string | undefined) => value !== undefined && /^(1|true|yes)$/i.test(value);
@@ -103,6 +105,8 @@ const truthy = (value: string | undefined) => value !== undefined && /^(1|true|y
 export const EPHEMERAL_JOB_NOT_RUN = 75;
 
 async function runCommand(opts: RunOptions, command: Command): Promise<void> {
+  logFormat = opts.logFormat;
+  say = sayer(logFormat);
   const configPath = resolve(opts.config ?? defaultConfigPath());
   const config = await resolveRunSettings({
     flags: { url: opts.url, token: opts.token, pool: opts.pool },
@@ -203,19 +207,23 @@ program
     defaultGracePeriodSeconds,
   )
   .option("--no-sandbox", "run steps without bubblewrap (a workspace's own runners only; also SPARKI_RUNNER_NO_SANDBOX=1)")
+  .addOption(new Option("--log-format <format>", "text for a terminal, json for a log shipper (one JSON object a line)").choices(logFormats).default("text"))
   .action(runCommand);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof UserError) {
-    process.stderr.write(`sparki-runner: ${err.message}\n`);
+    if (logFormat === "json") say(err.message, { level: "error" });
+    else process.stderr.write(`sparki-runner: ${err.message}\n`);
     process.exitCode = err.exitCode;
   } else if (err instanceof Error && "exitCode" in err && typeof err.exitCode === "number") {
     // commander already printed its message (bad flag, --help, --version).
     process.exitCode = err.exitCode;
   } else {
-    process.stderr.write(`sparki-runner: internal error, please report it:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    if (logFormat === "json") say(`internal error, please report it: ${detail}`, { level: "error" });
+    else process.stderr.write(`sparki-runner: internal error, please report it:\n${detail}\n`);
     process.exitCode = 70;
   }
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { BUILD_FINISHED, initialBuild, initialJob, transitionBuild, transitionJob } from "../../core/build/index.ts";
+import { BUILD_FINISHED, initialBuild, initialJob, transitionBuild, transitionJob, type BuildStatus } from "../../core/build/index.ts";
 import type { CompleteRequest, HeartbeatResponse, Job, StepReport } from "../../core/contracts/runner.ts";
 import { PipelineSchema, type Pipeline } from "../../core/pipeline/index.ts";
 import type { Bindings } from "../../server/config.js";
@@ -22,6 +22,8 @@ import { flushOutbox, retryDelayMs } from "./sync.js";
 import { buildView, claimedJob } from "./views.js";
 import { applyJobEvent, heldJob } from "./leases.js";
 import { runnerDispatcher } from "../../server/objects/clients.js";
+import { objectLogger } from "../../server/log.js";
+import type { Logger } from "../../core/logging/logger.js";
 
 const timeoutGraceMs = 60_000;
 /** Storage key of a supersede that came before the build's start. */
@@ -39,6 +41,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   readonly #lines: LogLines;
   readonly #logs: LogSockets;
   readonly #progress: Progress;
+  #logger: Logger | undefined;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -47,6 +50,28 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     this.#logs = new LogSockets(ctx, this.#store, this.#lines);
     this.#progress = new Progress(ctx, env, this.#store, this.#lines, this.#logs);
     ctx.blockConcurrencyWhile(async () => createSchema(ctx.storage.sql));
+  }
+
+  /** This build's lines in the operators' log (correlated by the build id, once the build has started). */
+  #log(): Logger {
+    if (this.#logger?.fields.correlationId) return this.#logger;
+    const meta = this.#store.meta();
+    this.#logger = objectLogger(this.env, "build-coordinator", meta?.init.buildId ?? null, { workspaceId: meta?.init.workspaceId });
+    return this.#logger;
+  }
+
+  /** Logs the build's end once, when a call or an alarm moved it from running to finished. */
+  #noteEnd(before: BuildStatus | undefined): void {
+    const meta = this.#store.meta();
+    if (!meta || before === undefined || BUILD_FINISHED.has(before) || !BUILD_FINISHED.has(meta.state.status)) return;
+    const { startedAt, finishedAt } = meta.state;
+    this.#log()[meta.state.status === "succeeded" || meta.state.status === "cancelled" ? "info" : "warn"](`build ${meta.state.status}`, {
+      build_id: meta.init.buildId,
+      project_id: meta.init.projectId,
+      status: meta.state.status,
+      duration_ms: startedAt && finishedAt ? finishedAt - startedAt : null,
+      error: meta.error ?? null,
+    });
   }
 
   #leaseMs(): number {
@@ -80,6 +105,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     }
     this.#store.setTimer("reoffer", Date.now() + reofferEveryMs);
     await this.#progress.armAlarm();
+    this.#log().info("build started", { build_id: init.buildId, project_id: init.projectId, planned: init.pipeline !== undefined && init.pipeline !== null });
   }
 
   /**
@@ -119,6 +145,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     this.#store.setTimer(`timeout:${jobId}`, now + job.spec.timeoutSeconds * 1000 + timeoutGraceMs);
     await this.#progress.withdraw(jobId);
     await this.#progress.armAlarm();
+    this.#log().info(`job ${jobId} claimed`, { build_id: meta.init.buildId, job_id: jobId, runner_id: claimant.runnerId, attempt: job.state.attempt });
     return claimedJob(meta, job, now);
   }
 
@@ -195,7 +222,10 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     this.#progress.recordJob(job);
     this.#store.clearTimer(`lease:${jobId}`);
     this.#store.clearTimer(`timeout:${jobId}`);
+    this.#log().info(`job ${jobId} ${result.status}`, { job_id: jobId, status: result.status, exit_code: result.exitCode });
+    const before = this.#store.meta()?.state.status;
     await this.#progress.advance(result.error ?? null);
+    this.#noteEnd(before);
     return null;
   }
 
@@ -207,6 +237,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     this.#store.saveJob(job);
     this.#progress.recordJob(job);
     this.#store.clearTimer(`lease:${jobId}`);
+    this.#log().info(`job ${jobId} handed back by its runner`, { job_id: jobId, status: job.state.status });
     if (job.state.status === "queued") await this.#progress.offer(job);
     await this.#progress.advance(null);
     return null;
@@ -330,21 +361,41 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
 
   override async alarm(): Promise<void> {
     const now = Date.now();
+    const before = this.#store.meta()?.state.status;
     for (const name of this.#store.dueTimers(now)) {
       this.#store.clearTimer(name);
       const [kind, jobId] = name.split(/:(.*)/s);
-      if (kind === "lease" && jobId) await this.#progress.leaseExpired(jobId, now);
+      if (kind === "lease" && jobId) await this.#leaseExpired(jobId, now);
       if (kind === "reoffer") await this.#progress.reoffer();
-      if (kind === "timeout" && jobId) await this.#progress.timedOut(jobId, now);
+      if (kind === "timeout" && jobId) {
+        this.#log().warn(`job ${jobId} ran past its timeout`, { job_id: jobId });
+        await this.#progress.timedOut(jobId, now);
+      }
     }
+    this.#noteEnd(before);
     if (!(await flushOutbox(this.#store, this.env))) {
       const attempts = this.#store.outbox()[0]?.attempts ?? 1;
-      this.#store.setTimer("sync", now + retryDelayMs(attempts));
+      const delay = retryDelayMs(attempts);
+      this.#log().warn(`Postgres has not taken this build's updates yet; retrying in ${delay} ms`, { attempts, pending: this.#store.outbox().length });
+      this.#store.setTimer("sync", now + delay);
     }
     await this.#progress.armAlarm();
   }
 
   // --- internals -------------------------------------------------------------------------
+
+  /** A lease timer came due: logged when it really took the job from its runner (not renewed meanwhile). */
+  async #leaseExpired(jobId: string, now: number): Promise<void> {
+    const held = this.#store.job(jobId)?.state;
+    await this.#progress.leaseExpired(jobId, now);
+    const after = this.#store.job(jobId)?.state;
+    if (held && after && after.status !== held.status)
+      this.#log().warn(`job ${jobId} lost its lease (no heartbeat): ${after.status}`, {
+        job_id: jobId,
+        runner_id: held.runnerId ?? null,
+        status: after.status,
+      });
+  }
 
   #startIfClaimed(job: JobRow, lease: Holder): void {
     if (job.state.status !== "claimed") return;

@@ -17,9 +17,13 @@ import { HibernatingSockets } from "../hibernating-sockets.js";
 import { Steps, type StageHost } from "./steps.js";
 import type { Work } from "./work.js";
 import { stageSignature, syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
+import { objectLogger } from "../../server/log.js";
+import type { Logger } from "../../core/logging/logger.js";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const eventsShown = 500;
+/** Event types that mean something went wrong; the rest are the deployment's ordinary course. */
+const warningEvents = /fail|unhealthy|roll|timed_out|timeout|cancel|reject|refus/;
 
 /**
  * DeploymentOrchestrator: one per deployment (release). It owns the deployment's state machine,
@@ -35,6 +39,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
    * public on the class, where any holder of a stub could call it.
    */
   readonly #host: StageHost;
+  #logger: Logger | undefined;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -225,7 +230,13 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     return null;
   }
 
-  /** Appends to the event history and tells every viewer. */
+  /** The deployment's lines in the operators' log, correlated by its id. */
+  #log(meta: Meta): Logger {
+    this.#logger ??= objectLogger(this.env, "deployment-orchestrator", meta.init.releaseId, { workspaceId: meta.init.workspaceId });
+    return this.#logger;
+  }
+
+  /** Appends to the event history, the operators' log too, and tells every viewer. */
   #record(meta: Meta, type: string, stage: string | null, message: string): void {
     const at = Date.now();
     const cursor = this.ctx.storage.sql.exec<{ seq: number }>(
@@ -236,6 +247,13 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       message,
     );
     const seq = cursor.one().seq;
+    this.#log(meta)[warningEvents.test(type) ? "warn" : "info"](message, {
+      deployment_id: meta.init.releaseId,
+      project_id: meta.init.projectId,
+      event: type,
+      stage,
+      seq,
+    });
     const event: DeploymentEventView = { seq, at: new Date(at).toISOString(), type, stage, message };
     // The view (with its events) is read only when someone listens.
     if (this.#viewers.open("viewer").length === 0) return;

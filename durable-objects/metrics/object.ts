@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Bindings } from "../../server/config.js";
 import { Registry, Sample } from "../../server/metrics/registry.js";
 import type { MetricsRpc } from "../../server/objects/metrics/protocol.js";
+import { objectLogger } from "../../server/log.js";
 
 const Stored = z.array(Sample);
 const GaugeUpdate = z.object({
@@ -21,13 +22,17 @@ export class Metrics extends DurableObject<Bindings> implements MetricsRpc {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      const stored = Stored.safeParse(await ctx.storage.get("samples"));
+      const raw = await ctx.storage.get("samples");
+      const stored = Stored.safeParse(raw);
       if (stored.success) this.#registry.merge(stored.data);
+      else if (raw !== undefined)
+        objectLogger(env, "metrics", null).error("stored metric totals are unreadable; counting from zero", { issues: stored.error.issues.length });
     });
   }
 
   async record(deltas: Sample[]): Promise<void> {
     this.#registry.merge(Stored.parse(deltas));
+    objectLogger(this.env, "metrics", null).debug(`recorded ${deltas.length} sample(s)`, { samples: deltas.length });
     await this.ctx.storage.put("samples", [...this.#registry.samples.values()]);
   }
 

@@ -12,6 +12,8 @@ import {
   maxClaimWaitMs,
 } from "../../server/objects/runner-dispatcher/protocol.js";
 import { gaugeSeries } from "./gauge.js";
+import { objectLogger } from "../../server/log.js";
+import type { Logger } from "../../core/logging/logger.js";
 
 interface Waiter {
   claimant: Claimant;
@@ -35,6 +37,13 @@ const presenceKeepMs = 24 * 3600 * 1000;
  */
 export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerDispatcherRpc {
   readonly #waiting: Waiter[] = [];
+  #logger: Logger | undefined;
+
+  /** The pool's lines in the operators' log, correlated by the pool's name (`shared`, or a workspace's). */
+  #log(): Logger {
+    this.#logger ??= objectLogger(this.env, "runner-dispatcher", this.ctx.id.name ?? null);
+    return this.#logger;
+  }
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -67,6 +76,11 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     const offer = JobOffer.parse(input);
     const waiter = this.#waiting.find((w) => labelsMatch(offer.labels, w.claimant.labels));
     if (waiter) {
+      this.#log().info(`job ${offer.jobId} handed to waiting runner ${waiter.claimant.runnerId}`, {
+        job_id: offer.jobId,
+        build_id: offer.buildId,
+        runner_id: waiter.claimant.runnerId,
+      });
       this.#settle(waiter, offer);
       await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", offer.jobId).rowsWritten);
       return;
@@ -81,6 +95,8 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
       Date.now(),
       offer.workspaceId ?? null,
     );
+    if (inserted.rowsWritten > 0)
+      this.#log().debug(`job ${offer.jobId} waits for a runner`, { job_id: offer.jobId, build_id: offer.buildId, labels: offer.labels });
     await this.#changed(inserted.rowsWritten);
   }
 
@@ -103,6 +119,7 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
       const labels = JSON.parse(row.labels) as string[];
       if (!labelsMatch(labels, claimant.labels)) continue;
       await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", row.job_id).rowsWritten);
+      this.#log().info(`job ${row.job_id} handed to runner ${claimant.runnerId}`, { job_id: row.job_id, build_id: row.build_id, runner_id: claimant.runnerId });
       return { jobId: row.job_id, buildId: row.build_id, labels };
     }
     const wait = Math.max(0, Math.min(waitMs, maxClaimWaitMs));

@@ -3,6 +3,8 @@ import { DEPLOYMENT_FINISHED } from "../../core/deploy/machine.ts";
 import type { Bindings } from "../../server/config.js";
 import { deploymentOrchestrator } from "../../server/objects/clients.js";
 import type { StageLockRpc, Turn } from "../../server/objects/stage-lock/protocol.js";
+import { objectLogger } from "../../server/log.js";
+import { describeError, type Logger } from "../../core/logging/logger.js";
 
 interface LockState {
   /** The release deploying the stage, or null. */
@@ -25,6 +27,14 @@ const keepSuperseded = 50;
  * making anyone wait, so a lost `release` cannot hold a stage forever.
  */
 export class StageLock extends DurableObject<Bindings> implements StageLockRpc {
+  #logger: Logger | undefined;
+
+  /** Lines about this stage's turns, correlated by the lock's name (`${projectId}:${stage}`). */
+  #log(): Logger {
+    this.#logger ??= objectLogger(this.env, "stage-lock", this.ctx.id.name ?? null);
+    return this.#logger;
+  }
+
   async #state(): Promise<LockState> {
     return (await this.ctx.storage.get<LockState>("lock")) ?? { holder: null, waiting: null, superseded: [] };
   }
@@ -34,19 +44,24 @@ export class StageLock extends DurableObject<Bindings> implements StageLockRpc {
     const stale = state.holder !== null && state.holder !== releaseId && !(await this.#stillHolds(state.holder)) ? state.holder : null;
     // Read again after the call out (other calls may have run meanwhile); from here on only storage is awaited.
     state = await this.#state();
-    if (stale !== null && state.holder === stale) state.holder = null;
+    if (stale !== null && state.holder === stale) {
+      this.#log().warn(`release ${stale} held the stage but is no longer deploying it; its turn is over`, { deployment_id: stale });
+      state.holder = null;
+    }
     if (state.superseded.includes(releaseId)) return { status: "superseded", by: state.waiting ?? state.holder ?? "a newer deployment" };
     if (state.holder === releaseId) return { status: "granted" };
     if (state.holder === null) {
       state.holder = releaseId;
       if (state.waiting === releaseId) state.waiting = null;
       await this.ctx.storage.put("lock", state);
+      this.#log().info(`release ${releaseId} has the stage`, { deployment_id: releaseId });
       return { status: "granted" };
     }
     const previous = state.waiting !== releaseId ? state.waiting : null;
     state.waiting = releaseId;
     if (previous !== null) state.superseded = [...state.superseded, previous].slice(-keepSuperseded);
     await this.ctx.storage.put("lock", state);
+    this.#log().info(`release ${releaseId} waits behind ${state.holder}`, { deployment_id: releaseId, behind: state.holder, superseded: previous });
     // The superseded release sleeps until woken: it asks again, learns it was superseded, and ends.
     if (previous !== null) await this.#wake(previous);
     return { status: "queued", behind: state.holder };
@@ -79,6 +94,8 @@ export class StageLock extends DurableObject<Bindings> implements StageLockRpc {
     // A lost wake-up only delays: a waiting orchestrator also asks again on its own every minute.
     await deploymentOrchestrator(this.env, releaseId)
       .wake()
-      .catch(() => undefined);
+      .catch((err: unknown) =>
+        this.#log().warn(`could not wake release ${releaseId}; it asks again within a minute`, { deployment_id: releaseId, ...describeError(err) }),
+      );
   }
 }
