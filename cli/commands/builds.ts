@@ -29,9 +29,11 @@ async function sayWhyJobsWait(api: ApiClient, buildId: string, signal: AbortSign
         process.stderr.write(`job ${job.name} waiting: ${reason}\n`);
       }
     }
-    if (b && b.status !== "queued" && b.jobs.every((j) => j.status !== "queued")) return;
+    // Later jobs queue as earlier ones end (the plan expands into them): ask until the log
+    // stream ends, less often while nothing waits.
+    const queued = !b || b.status === "queued" || b.jobs.some((j) => j.status === "queued");
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitingPollMs);
+      const timer = setTimeout(resolve, queued ? waitingPollMs : 4 * waitingPollMs);
       timer.unref();
       signal.addEventListener("abort", () => resolve(), { once: true });
     });
