@@ -7,10 +7,18 @@ import {
   type LabelPresence,
   type QueuedLabels,
   type RunnerDispatcherRpc,
+  gaugeLabels,
   jobsWaitingGauge,
   labelsMatch,
   maxClaimWaitMs,
+  onlineWindowMs,
+  otherLabels,
+  queueWaitBuckets,
+  queueWaitHistogram,
+  runnersOnlineGauge,
 } from "../../server/objects/runner-dispatcher/protocol.js";
+import { Registry } from "../../server/metrics/registry.js";
+import { configOf } from "../../server/config.js";
 import { gaugeSeries } from "./gauge.js";
 import { objectLogger } from "../../server/log.js";
 import type { Logger } from "../../core/logging/logger.js";
@@ -25,6 +33,8 @@ interface Waiter {
 const gaugeDelayMs = 1000;
 /** Runners not heard from for a day are forgotten (they only ever count as offline). */
 const presenceKeepMs = 24 * 3600 * 1000;
+/** While jobs wait, the gauges are pushed again this often: runners come and go without any offer changing. */
+const refreshWhileWaitingMs = 60_000;
 
 /**
  * RunnerDispatcher: one per runner pool (a workspace's, or the shared one). It keeps the pool's
@@ -38,6 +48,8 @@ const presenceKeepMs = 24 * 3600 * 1000;
 export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerDispatcherRpc {
   readonly #waiting: Waiter[] = [];
   #logger: Logger | undefined;
+  /** Queue waits of jobs handed out since the last push (lost with the instance: a sample, not a record). */
+  readonly #waits = new Registry();
 
   /** The pool's lines in the operators' log, correlated by the pool's name (`shared`, or a workspace's). */
   #log(): Logger {
@@ -76,6 +88,9 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     const offer = JobOffer.parse(input);
     const waiter = this.#waiting.find((w) => labelsMatch(offer.labels, w.claimant.labels));
     if (waiter) {
+      // A re-offer of a job that already waited here counts from its first offer.
+      const [earlier] = this.ctx.storage.sql.exec<{ offered_at: number }>("select offered_at from offers where job_id = ?", offer.jobId).toArray();
+      this.#waited(earlier?.offered_at ?? Date.now());
       this.#log().info(`job ${offer.jobId} handed to waiting runner ${waiter.claimant.runnerId}`, {
         job_id: offer.jobId,
         build_id: offer.buildId,
@@ -113,11 +128,14 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     const claimant = Claimant.parse(input);
     this.#saw(claimant);
     const rows = this.ctx.storage.sql
-      .exec<{ job_id: string; build_id: string; labels: string }>("select job_id, build_id, labels from offers order by offered_at, job_id")
+      .exec<{ job_id: string; build_id: string; labels: string; offered_at: number }>(
+        "select job_id, build_id, labels, offered_at from offers order by offered_at, job_id",
+      )
       .toArray();
     for (const row of rows) {
       const labels = JSON.parse(row.labels) as string[];
       if (!labelsMatch(labels, claimant.labels)) continue;
+      this.#waited(row.offered_at);
       await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", row.job_id).rowsWritten);
       this.#log().info(`job ${row.job_id} handed to runner ${claimant.runnerId}`, { job_id: row.job_id, build_id: row.build_id, runner_id: claimant.runnerId });
       return { jobId: row.job_id, buildId: row.build_id, labels };
@@ -189,7 +207,28 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     sql.exec("delete from presence where seen_at < ?", Date.now() - presenceKeepMs);
     const [pool] = sql.exec<{ value: string }>("select value from meta where key = 'pool'").toArray();
     if (!pool) return; // Never named: nothing was ever offered to it through a client.
-    await metricsObject(this.env).replaceGauges(jobsWaitingGauge, { pool: pool.value }, gaugeSeries(await this.waitingJobs()));
+    const metrics = metricsObject(this.env);
+    const scope = { pool: pool.value };
+    const waiting = gaugeSeries(await this.waitingJobs());
+    await metrics.replaceGauges(jobsWaitingGauge, scope, waiting);
+    // For each label set shown (not the summed rest), how many runners online could take it.
+    const shown = waiting.map((s) => s.labels.labels ?? "").filter((l) => l !== otherLabels);
+    const sets = shown.map((l) => (l === "" ? [] : l.split(",")));
+    const online = await this.presence(sets, onlineWindowMs(configOf(this.env).RUNNER_LEASE_SECONDS));
+    await metrics.replaceGauges(
+      runnersOnlineGauge,
+      scope,
+      sets.map((labels, i) => ({ labels: { labels: gaugeLabels(labels) }, value: online[i]?.online ?? 0 })),
+    );
+    const waits = this.#waits.drain();
+    if (waits.length > 0) await metrics.record(waits);
+    if (waiting.length > 0) await this.ctx.storage.setAlarm(Date.now() + refreshWhileWaitingMs);
+  }
+
+  /** A job leaves the pool for a runner: its wait goes to the next push. */
+  #waited(offeredAt: number): void {
+    const pool = this.ctx.id.name ?? "unknown";
+    this.#waits.observe(queueWaitHistogram, { pool }, Math.max(0, Date.now() - offeredAt) / 1000, queueWaitBuckets);
   }
 
   #saw(claimant: Claimant): void {
@@ -203,7 +242,7 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
 
   /** After the offers changed: the gauge learns of it within {@link gaugeDelayMs}. */
   async #changed(rows: number): Promise<void> {
-    if (rows === 0 || (await this.ctx.storage.getAlarm()) !== null) return;
+    if ((rows === 0 && this.#waits.samples.size === 0) || (await this.ctx.storage.getAlarm()) !== null) return;
     await this.ctx.storage.setAlarm(Date.now() + gaugeDelayMs);
   }
 

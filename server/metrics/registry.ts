@@ -27,17 +27,26 @@ export const Sample = z.discriminatedUnion("kind", [
 ]);
 export type Sample = z.infer<typeof Sample>;
 
-const help: Record<string, string> = {
-  sparki_api_request_duration_seconds: "API request duration, by route pattern.",
-  sparki_api_request_errors_total: "API requests answered with a 4xx or 5xx, by problem type.",
-  sparki_build_duration_seconds: "Wall time of finished builds.",
-  sparki_build_success_total: "Builds that succeeded.",
-  sparki_builds_finished_total: "Builds that finished, by status.",
-  sparki_deployment_duration_seconds: "Wall time of finished deployments, from request to the last stage.",
-  sparki_deployment_success_total: "Deployments that reached every stage healthy.",
-  sparki_deployment_rollback_total: "Deployments rolled back, by reason (health_check, deploy_failed, timeout, cancelled, manual).",
-  sparki_deployments_finished_total: "Deployments that finished, by status.",
-  sparki_jobs_waiting: "Jobs offered to a runner pool and not yet claimed, by pool and by the labels they ask for (sorted, comma-joined).",
+/**
+ * Every metric /metrics can show, its type and help text: the one list of names (a name missing
+ * here still renders, with its name as help). ops/ dashboards and alerts are checked against it.
+ */
+export const metricCatalog: Readonly<Record<string, { type: Sample["kind"]; help: string }>> = {
+  sparki_api_request_duration_seconds: { type: "histogram", help: "API request duration, by route pattern." },
+  sparki_api_request_errors_total: { type: "counter", help: "API requests answered with a 4xx or 5xx, by problem type." },
+  sparki_build_duration_seconds: { type: "histogram", help: "Wall time of finished builds." },
+  sparki_build_success_total: { type: "counter", help: "Builds that succeeded." },
+  sparki_builds_finished_total: { type: "counter", help: "Builds that finished, by status." },
+  sparki_deployment_duration_seconds: { type: "histogram", help: "Wall time of finished deployments, from request to the last stage." },
+  sparki_deployment_success_total: { type: "counter", help: "Deployments that reached every stage healthy." },
+  sparki_deployment_rollback_total: { type: "counter", help: "Deployments rolled back, by reason (health_check, deploy_failed, timeout, cancelled, manual)." },
+  sparki_deployments_finished_total: { type: "counter", help: "Deployments that finished, by status." },
+  sparki_jobs_waiting: {
+    type: "gauge",
+    help: "Jobs offered to a runner pool and not yet claimed, by pool and by the labels they ask for (sorted, comma-joined).",
+  },
+  sparki_runners_online: { type: "gauge", help: "Runners online in a pool that fit a label set jobs wait for, by pool and labels (absent: none online)." },
+  sparki_queue_wait_seconds: { type: "histogram", help: "Time from a job's offer to a runner pool until the pool handed it to a runner, by pool." },
 };
 
 const keyOf = (name: string, labels: Record<string, string>) =>
@@ -122,7 +131,7 @@ export class Registry {
     const lines: string[] = [];
     for (const name of [...byName.keys()].sort()) {
       const samples = byName.get(name) ?? [];
-      lines.push(`# HELP ${name} ${help[name] ?? name}`);
+      lines.push(`# HELP ${name} ${metricCatalog[name]?.help ?? name}`);
       lines.push(`# TYPE ${name} ${samples[0]?.kind ?? "counter"}`);
       for (const s of samples) {
         if (s.kind === "counter" || s.kind === "gauge") {

@@ -34,6 +34,16 @@ export function onlineWindowMs(leaseSeconds: number): number {
 
 /** The gauge the dispatchers keep on /metrics: jobs waiting, by pool and sorted-joined labels. */
 export const jobsWaitingGauge = "sparki_jobs_waiting";
+/**
+ * Runners online (claimed or heartbeated within {@link onlineWindowMs}) that fit a label set jobs
+ * wait for, by pool and the same `labels` values as {@link jobsWaitingGauge} (so no more series):
+ * a waiting label set with no series here has no runner that could take it.
+ */
+export const runnersOnlineGauge = "sparki_runners_online";
+/** Seconds from a job's offer to a pool until the pool handed it to a runner, by pool. */
+export const queueWaitHistogram = "sparki_queue_wait_seconds";
+/** Queue waits: 1 s to 1 h. */
+export const queueWaitBuckets = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600] as const;
 /** Label sets a pool shows one by one; the rest are summed under {@link otherLabels} (bounded series). */
 export const maxGaugeLabelSets = 20;
 export const otherLabels = "(other)";
