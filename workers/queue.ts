@@ -25,16 +25,18 @@ import { STALE_ATTEMPT_SECONDS } from "../server/notifications/deliver.js";
  * cannot handle yet is retried, and dead-lettered after max_retries, never silently dropped.
  */
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
-  const log = new Logger({ service: "sparki-api", component: "queue", correlationId: `batch_${crypto.randomUUID()}` }, configOf(env).LOG_LEVEL);
+  const batchLog = new Logger({ service: "sparki-api", component: "queue", correlationId: `batch_${crypto.randomUUID()}` }, configOf(env).LOG_LEVEL);
   for (const message of batch.messages) {
     const parsed = SparkiEvent.safeParse(message.body);
     if (!parsed.success) {
-      log.warn("malformed event sent to the dead-letter queue", { messageId: message.id, issues: parsed.error.issues.length });
+      batchLog.warn("malformed event sent to the dead-letter queue", { messageId: message.id, issues: parsed.error.issues.length });
       await env.EVENTS_DLQ.send({ reason: "schema", messageId: message.id, body: message.body });
       message.ack();
       continue;
     }
     const event = parsed.data;
+    // The event's own correlation id (the request, build or deployment that sent it) ties its lines to the sender's.
+    const log = event.correlationId ? batchLog.child({ correlationId: event.correlationId }) : batchLog;
     try {
       switch (event.type) {
         case "build.requested":

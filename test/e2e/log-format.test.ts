@@ -119,6 +119,8 @@ describe("one log format", () => {
     expect(trigger).toMatchObject({ workspace_id: e2e.workspaceId, level: "INFO" });
     expect(trigger?.user_id).toEqual(expect.any(String));
     expect(trigger?.correlation_id).toMatch(/^req_/);
+    // The queue consumer's line about the build's end carries the build id the coordinator sent.
+    expect(fromStack.some((l) => l.component === "queue" && l.correlation_id === buildId && l.message === `build ${buildId} succeeded`)).toBe(true);
     // The coordinator's lines are correlated by the build and know its workspace.
     const coordinator = fromStack.filter((l) => l.component === "build-coordinator" && l.correlation_id === buildId);
     expect(coordinator.map((l) => l.message)).toEqual(expect.arrayContaining(["build started", "build succeeded"]));
