@@ -57,6 +57,7 @@ async function fakeServer(total: number, final: "succeeded" | "failed"): Promise
           pipelineId: null,
           error: null,
           createdAt: at,
+          queuedAt: at,
           startedAt: at,
           completedAt: null,
           jobs: [],
