@@ -48,7 +48,19 @@ function runner(args: string[], env: Record<string, string> = {}) {
     });
     if (!pattern.test(stdout)) throw new Error(`the runner exited (${child.exitCode}) without ${pattern}:\n${stdout}\n${stderr}`);
   };
-  return { child, exited, waitOut };
+  /** `exited`, or a failure naming what the runner printed when it has not exited within `timeoutMs`. */
+  const exitedWithin = async (timeoutMs = 45_000) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, fail) => {
+      timer = setTimeout(() => fail(new Error(`the runner did not exit within ${timeoutMs / 1000} s; it printed:\n${stdout}\n${stderr}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { child, exited, waitOut, exitedWithin };
 }
 
 /** Host pids whose argv has `arg`, once there is one (polled: the process may be starting). */
@@ -187,7 +199,7 @@ describe("sparki-runner", () => {
       SPARKI_URL: fake.url,
       SPARKI_RUNNER_TOKEN: written.runnerToken,
     });
-    const result = await proc.exited;
+    const result = await proc.exitedWithin();
     expect(result).toMatchObject({ code: 0, stderr: "" });
     expect(result.stdout).toContain(`settings: url ${fake.url} (env), token (env), pool workspace (flag)`);
     expect(result.stdout).toMatch(/runner started: labels as registered, .*ephemeral \(1 job\)/);
