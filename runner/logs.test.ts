@@ -87,6 +87,23 @@ function stream(options: Partial<LogStreamOptions> = {}): LogStream {
 
 const line = (i: number) => Buffer.from(`line ${i}\n`);
 
+describe("LogStream close", () => {
+  it("leaves no timer behind once its lines are acknowledged before the drain timeout", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    const logs = stream();
+    await until("the log socket to connect", () => server.connections === 1);
+    const out = logs.sink("build");
+    out.write(line(0));
+    out.end();
+    // Closed while the line is still unacknowledged, so close waits for the ack or 60 s.
+    expect(await logs.close(60_000)).toBe(true);
+    expect(joinLines(server.log)).toBe("line 0\n");
+    // A 60 s timer left here kept an ephemeral runner alive a minute after its job.
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+});
+
 describe("LogStream frame coalescing", () => {
   it("sends the first line at once and what follows in a few frames, not a frame per write", async () => {
     const logs = stream({ frameIntervalMs: 20 });

@@ -323,7 +323,11 @@ export class LogStream {
     this.frameSome(Infinity);
     this.pump();
     if (!this.outbox.drained && !this.leaseLost) {
-      await Promise.race([new Promise<void>((resolve) => this.ackWaiters.push(resolve)), sleep(timeoutMs)]);
+      // The timer goes with the race: left running, it kept the process alive for the whole
+      // timeout after the last ack (an ephemeral runner exited a minute after its job).
+      const acked = new AbortController();
+      await Promise.race([new Promise<void>((resolve) => this.ackWaiters.push(resolve)), sleep(timeoutMs, acked.signal)]);
+      acked.abort();
     }
     const drained = this.outbox.drained;
     this.stopped = true;
