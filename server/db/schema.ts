@@ -42,6 +42,29 @@ export const workspaces = pgTable(
   (t) => [check("workspaces_shared_runners_check", sql`${t.sharedRunners} in ('never', 'no-secrets', 'always')`)],
 );
 
+/**
+ * How long a workspace keeps each kind of data, where it differs from the defaults
+ * (core/contracts/retention.ts). One row per kind, so a new kind (build caches) is a new value
+ * of `kind`, not a new column.
+ */
+export const workspaceRetention = pgTable(
+  "workspace_retention",
+  {
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    kind: varchar("kind", { length: 20 }).notNull(),
+    days: integer("days").notNull(),
+    updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.kind] }),
+    check("workspace_retention_kind_check", sql`${t.kind} in ('logs', 'artifacts', 'caches', 'sites')`),
+    check("workspace_retention_days_check", sql`${t.days} between 1 and 3650`),
+  ],
+);
+
 export const memberships = pgTable(
   "memberships",
   {
@@ -147,10 +170,16 @@ export const builds = pgTable(
     error: varchar("error", { length: 2000 }),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
+    // When retention deleted the build's log and its artifacts (server/retention/); null while kept.
+    logsExpiredAt: timestamp("logs_expired_at", { withTimezone: true }),
+    artifactsExpiredAt: timestamp("artifacts_expired_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [
     index("idx_builds_pipeline").on(t.pipelineId),
+    // The retention sweep walks finished builds whose data is still kept, oldest first.
+    index("idx_builds_logs_kept").on(t.completedAt).where(sql`${t.logsExpiredAt} is null and ${t.completedAt} is not null`),
+    index("idx_builds_artifacts_kept").on(t.completedAt).where(sql`${t.artifactsExpiredAt} is null and ${t.completedAt} is not null`),
     index("idx_builds_project_page").on(t.projectId, t.createdAt.desc(), t.id.desc()),
     uniqueIndex("uq_builds_project_number").on(t.projectId, t.number),
     // A trigger's lookup of the older builds it supersedes: only unfinished ones are indexed.
@@ -236,8 +265,11 @@ export const releases = pgTable(
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: createdAt(),
     completedAt: timestamp("completed_at", { withTimezone: true }),
+    // When retention deleted the release's published site (server/retention/); null while kept.
+    siteExpiredAt: timestamp("site_expired_at", { withTimezone: true }),
   },
   (t) => [
+    index("idx_releases_site_kept").on(t.completedAt).where(sql`${t.siteExpiredAt} is null and ${t.completedAt} is not null`),
     index("idx_releases_project_page").on(t.projectId, t.createdAt.desc(), t.id.desc()),
     uniqueIndex("uq_releases_push_build").on(t.buildId).where(sql`${t.trigger} = 'push'`),
     check("releases_trigger_check", sql`${t.trigger} in ('push', 'manual', 'preview')`),
