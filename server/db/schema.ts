@@ -210,6 +210,32 @@ export const jobs = pgTable(
   (t) => [index("idx_jobs_build").on(t.buildId)],
 );
 
+/**
+ * Dependency caches (runner/cache.ts): one compressed tar in R2 per row, under the project
+ * (server/r2-keys.ts cacheEntryKey, by the row's id). `scope` is where a build may read and write it
+ * (`branch:<name>`, `pr:<number>`, `tag:<name>`, server/caches/scopes.ts); a key is unique per scope.
+ * `last_used_at` orders least-recently-used eviction under the project's cap.
+ */
+export const cacheEntries = pgTable(
+  "cache_entries",
+  {
+    id: id(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    scope: varchar("scope", { length: 300 }).notNull(),
+    key: varchar("key", { length: 512 }).notNull(),
+    sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
+    sha256: varchar("sha256", { length: 64 }).notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("uq_cache_entries_project_scope_key").on(t.projectId, t.scope, t.key),
+    index("idx_cache_entries_project_used").on(t.projectId, t.lastUsedAt),
+  ],
+);
+
 /** Runner agents. A null workspace means the instance's shared pool. */
 export const runners = pgTable(
   "runners",
