@@ -35,6 +35,9 @@ export class Progress {
       const { jobs: specs, skipped } = expandPipeline(meta.init.buildId, meta.pipeline, meta.init.repo.tag ? null : meta.init.repo.branch, {
         deployJobs: meta.init.pipeline !== undefined,
       });
+      // A plan of no jobs is a mistake to show, not a green build (runners from before they
+      // failed such plans themselves, with the detector's reason, still upload them).
+      if (specs.length === 0) return this.finish(meta, null, "The plan found nothing to run: the pipeline has no jobs.");
       meta.skipped = skipped;
       this.store.saveMeta(meta);
       specs.forEach((spec, i) => {
