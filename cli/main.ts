@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { EXIT } from "./api.ts";
 import { registerAuth } from "./commands/auth.ts";
@@ -14,8 +15,16 @@ import { registerTui } from "./commands/tui.ts";
 import { registerWorkspaces } from "./commands/workspaces.ts";
 import { UserError } from "../node/user-error.ts";
 
+// The bundle (dev/bins.ts) has the version written in; from source it is read from cli/package.json.
+declare const SPARKI_VERSION: string | undefined;
+const VERSION =
+  typeof SPARKI_VERSION === "string"
+    ? SPARKI_VERSION
+    : (JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string }).version;
+
 const program = new Command()
   .name("sparki")
+  .version(VERSION)
   .description("Sparki: zero-configuration CI/CD")
   .showHelpAfterError()
   .configureHelp({ showGlobalOptions: true })

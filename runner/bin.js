@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// The runner is TypeScript; tsx's loader runs it without a build step.
-// Resolved from this file's URL, so it works from any working directory.
-import { register } from "tsx/esm/api";
+// `sparki-runner`, the same entry in the checkout and in the npm package. The package ships the
+// bundle in dist/ (dev/bins.ts, at prepack) and no TypeScript; the checkout runs cli.ts through tsx,
+// so an edit needs no build. `--version` alone answers from package.json without loading the runner.
+import { existsSync, readFileSync } from "node:fs";
 
-register();
-await import(new URL("./cli.ts", import.meta.url).href);
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  process.stdout.write(`${JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")).version}\n`);
+} else if (existsSync(new URL("./cli.ts", import.meta.url))) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import(new URL("./cli.ts", import.meta.url).href);
+} else {
+  await import("./dist/sparki-runner.js");
+}
