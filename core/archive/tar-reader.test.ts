@@ -131,6 +131,23 @@ describe("readTar", () => {
     expect(err.kind).toBe("invalid");
   });
 
+  it("with skipLinks passes over links, devices and FIFOs and reads the files around them, still refusing a traversal", async () => {
+    const kept = archive(
+      [ustarHeader("a.txt", 1), bytes("a")],
+      [ustarHeader("link", 0, "2", { link: "/etc/passwd" })],
+      [ustarHeader("hard", 0, "1", { link: "a.txt" })],
+      [ustarHeader("tty", 0, "3")],
+      [ustarHeader("fifo", 0, "6")],
+      [ustarHeader("b.txt", 1), bytes("b")],
+    );
+    const files: string[] = [];
+    const summary = await readTar(chunked(kept), roomy, async (file) => void files.push(file.path), { skipLinks: true });
+    expect(files).toEqual(["a.txt", "b.txt"]);
+    expect(summary.files).toBe(2);
+    const climbing = archive([ustarHeader("../link", 0, "2", { link: "x" })]);
+    await expect(readTar(chunked(climbing), roomy, async () => {}, { skipLinks: true })).rejects.toThrow(/outside/);
+  });
+
   it("refuses a traversal hidden in a pax path", async () => {
     const pax = bytes("19 path=../../evil\n");
     expect((await refusal(chunked(archive([ustarHeader("PaxHeader", pax.byteLength, "x"), pax], [ustarHeader("harmless", 1), bytes("x")])))).message).toMatch(

@@ -194,12 +194,22 @@ export interface TarSummary {
   peakHeldBytes: number;
 }
 
+/** `skipLinks`: pass over links, devices and FIFOs instead of refusing the archive (a platform upload that never held them). */
+export interface ReadTarOptions {
+  skipLinks?: boolean;
+}
+
 /**
  * Reads an uncompressed tar stream and calls `onFile` for each regular file, one at a time.
- * Directories are passed over; links, devices, unsafe paths and anything over a limit end the
- * read with a {@link TarError}. The stream is cancelled when the read stops early.
+ * Directories are passed over; links, devices (unless `skipLinks`), unsafe paths and anything
+ * over a limit end the read with a {@link TarError}. The stream is cancelled when the read stops early.
  */
-export async function readTar(stream: ReadableStream<Uint8Array>, limits: TarLimits, onFile: (file: TarFile) => Promise<void>): Promise<TarSummary> {
+export async function readTar(
+  stream: ReadableStream<Uint8Array>,
+  limits: TarLimits,
+  onFile: (file: TarFile) => Promise<void>,
+  options: ReadTarOptions = {},
+): Promise<TarSummary> {
   const source = new Source(stream, limits.maxTotalBytes);
   let files = 0;
   let fileBytes = 0;
@@ -235,8 +245,9 @@ export async function readTar(stream: ReadableStream<Uint8Array>, limits: TarLim
       const found = entryPath(raw);
       if ("refused" in found) throw new TarError("invalid", `the archive holds an ${found.refused}`);
       const refusedType = REFUSED_TYPES[type];
-      if (refusedType) throw new TarError("invalid", `the archive holds ${refusedType} (${JSON.stringify(raw)}); only files and directories are published`);
-      if (type === "5") {
+      if (refusedType && !options.skipLinks)
+        throw new TarError("invalid", `the archive holds ${refusedType} (${JSON.stringify(raw)}); only files and directories are published`);
+      if (type === "5" || (refusedType && options.skipLinks)) {
         await source.skip(size + padding(size));
         continue;
       }

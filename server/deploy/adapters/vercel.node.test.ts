@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -26,11 +26,12 @@ const sleep = async (ms: number): Promise<void> => {
 /** Artifact versions the tiny server hands out, by name. */
 const artifacts = new Map<string, Buffer>();
 
-async function makeArtifact(name: string, html: string): Promise<void> {
+async function makeArtifact(name: string, html: string, link?: string): Promise<void> {
   const src = join(dir, name);
   await mkdir(join(src, "assets"), { recursive: true });
   await writeFile(join(src, "index.html"), html);
   await writeFile(join(src, "assets", "app.js"), "console.log('app');\n");
+  if (link) await symlink("index.html", join(src, link));
   const out = join(dir, `${name}.tar.gz`);
   await createTar({ gzip: true, cwd: src, file: out }, ["."]);
   artifacts.set(name, await readFile(out));
@@ -67,6 +68,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "sparki-vercel-"));
   await makeArtifact("v1", "<h1>one</h1>");
   await makeArtifact("v2", "<h1>two</h1>");
+  await makeArtifact("linked", "<h1>linked</h1>", "home.html");
   artifactServer = createServer((req, res) => {
     const body = artifacts.get((req.url ?? "").replace(/^\/|\.tar\.gz$/g, ""));
     res.writeHead(body ? 200 : 404, { "content-type": "application/gzip" });
@@ -109,6 +111,12 @@ describe("vercel adapter", () => {
     expect(seen[0]).toBe("pending");
     expect(seen.at(-1)).toBe("ready");
     expect(fake.serve(project.id, "index.html")?.toString()).toBe("<h1>one</h1>");
+  });
+
+  it("uploads the files of an artifact holding a symlink and passes the link over (Vercel takes files)", async () => {
+    await vercelAdapter.deploy(ctx({}, {}, "linked"));
+    const create = fake.requests.find((r) => r.path === "/v13/deployments");
+    expect(((create?.body ?? { files: [] }) as { files: { file: string }[] }).files.map((f) => f.file).sort()).toEqual(["assets/app.js", "index.html"]);
   });
 
   it("reports failed when the deployment errors", async () => {

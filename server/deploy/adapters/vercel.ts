@@ -6,8 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { Parser, type ReadEntry } from "tar";
 import { z } from "zod";
+import { gunzip } from "../../../core/archive/gunzip.ts";
+import { readTar, type TarLimits } from "../../../core/archive/tar-reader.ts";
 import {
   localProblems,
   PlatformError,
@@ -127,34 +128,26 @@ function cleanPath(raw: string): string | null {
   return p;
 }
 
-/** Reads the files of a .tar.gz body as it streams in (tar detects gzip itself). */
+const MiB = 1024 * 1024;
+/** Every file is held in memory until the upload: the archive must fit in an isolate's 128 MiB. */
+const artifactLimits: TarLimits = { maxTotalBytes: 100 * MiB, maxFiles: 100_000, maxFileBytes: 100 * MiB };
+
+/**
+ * Reads the files of a .tar.gz body (what runners upload) as it streams in, with the same reader
+ * as sparki-static sites. Links are passed over: Vercel takes files only.
+ */
 export async function readTarball(body: ReadableStream<Uint8Array>): Promise<ArtifactFile[]> {
   const files: ArtifactFile[] = [];
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (entry: ReadEntry) => {
-      const path = entry.type === "File" ? cleanPath(entry.path) : null;
-      if (path === null) {
-        entry.resume();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      entry.on("data", (c: Buffer) => chunks.push(c));
-      entry.on("end", () => files.push(toFile(path, Buffer.concat(chunks))));
+  await readTar(
+    gunzip(body),
+    artifactLimits,
+    async (file) => {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of file.chunks) chunks.push(chunk.slice());
+      files.push(toFile(file.path, Buffer.concat(chunks)));
     },
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    parser.on("end", () => resolve());
-    parser.on("error", reject);
-  });
-  const reader = body.getReader();
-  for (;;) {
-    const { done: finished, value } = await reader.read();
-    if (finished) break;
-    parser.write(Buffer.from(value));
-  }
-  parser.end();
-  await done;
+    { skipLinks: true },
+  );
   return files;
 }
 
