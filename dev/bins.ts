@@ -9,8 +9,8 @@
  * what is loaded on demand (the TUI's Ink and React, the detector) out of every other command.
  */
 import { build, type Metafile } from "esbuild";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 
 const projectRoot = resolve(import.meta.dirname, "..");
 
@@ -31,8 +31,12 @@ interface Manifest {
 }
 const manifest = (dir: string): Manifest => JSON.parse(readFileSync(join(projectRoot, dir, "package.json"), "utf8")) as Manifest;
 
-/** Bundles one package into its `dist/`; a failed build throws with esbuild's messages. */
-async function bundle(pkg: BinPackage): Promise<Metafile> {
+/**
+ * Bundles one package into its `dist/`; a failed build throws with esbuild's messages. Each file is
+ * written beside its place and renamed over it: tests (and `npm pack` in test/e2e/packages.test.ts)
+ * rebuild while other tests start the bins, which must never read a half-written file.
+ */
+async function bundle(pkg: BinPackage): Promise<{ metafile: Metafile; files: string[] }> {
   const { entry, bundle: out } = binPackages[pkg];
   const result = await build({
     bundle: true,
@@ -45,10 +49,17 @@ async function bundle(pkg: BinPackage): Promise<Metafile> {
     banner: { js: "#!/usr/bin/env node" },
     logLevel: "warning",
     metafile: true,
+    write: false,
     entryPoints: { [out]: join(projectRoot, pkg, entry) },
     outdir: join(projectRoot, pkg, "dist"),
   });
-  return result.metafile;
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    const temporary = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, file.contents);
+    renameSync(temporary, file.path);
+  }
+  return { metafile: result.metafile, files: result.outputFiles.map((file) => basename(file.path)) };
 }
 
 /** The bare package names (`tar`, `@scope/pkg`) a bundle leaves as imports, static or dynamic. */
@@ -95,10 +106,9 @@ export async function buildBins(): Promise<void> {
  * chunks go after the build, not before, so a test already running from `dist/` keeps its files.
  */
 export async function buildForPack(pkg: BinPackage): Promise<void> {
-  const metafile = await bundle(pkg);
+  const { metafile, files } = await bundle(pkg);
   const dist = join(projectRoot, pkg, "dist");
-  const built = new Set(Object.keys(metafile.outputs).map((out) => relative(dist, resolve(out))));
-  for (const file of readdirSync(dist)) if (!built.has(file)) rmSync(join(dist, file), { recursive: true });
+  for (const file of readdirSync(dist)) if (!files.includes(file)) rmSync(join(dist, file), { recursive: true, force: true });
   const problems = dependencyProblems(pkg, bundleImports(metafile));
   if (problems.length > 0) throw new Error(`${pkg}/package.json "dependencies" do not match the bundle:\n  ${problems.join("\n  ")}`);
 }
