@@ -63,6 +63,9 @@ export default defineConfig({
                 ALLOW_LOCAL_OUTBOUND: "true",
                 // 8 MiB: a test can upload 5 MiB and be refused just over the limit.
                 ARTIFACT_MAX_MIB: "8",
+                // Caches: a 1 MiB archive fits, 2 MiB is refused; three 1 MiB entries evict the oldest.
+                CACHE_ENTRY_MAX_MIB: "1.5",
+                CACHE_PROJECT_MAX_MIB: "2.5",
                 LOG_LEVEL: "error",
                 SHARED_RUNNER_TOKEN: "shared-runner-token-for-tests",
                 RUNNER_LEASE_SECONDS: "5",

@@ -138,6 +138,10 @@ export const Config = z
     SITE_MAX_FILE_MIB: z.coerce.number().positive().max(10_240).default(100),
     // One uploaded build artifact (streamed to R2, so not bound by the API's 1 MiB body limit).
     ARTIFACT_MAX_MIB: z.coerce.number().positive().max(1_048_576).default(2048),
+    // Dependency caches (workers/routes/runner-caches.ts): one archive, and all of a project's
+    // together (GitHub Actions keeps 10 GB per repository); past the second, the least recently used go.
+    CACHE_ENTRY_MAX_MIB: z.coerce.number().positive().max(1_048_576).default(4096),
+    CACHE_PROJECT_MAX_MIB: z.coerce.number().positive().max(10_485_760).default(10_240),
     // DEVELOPMENT ONLY: health checks and platform API overrides may use http on loopback.
     ALLOW_LOCAL_OUTBOUND: flag,
     // Origins (scheme://host[:port], ":*" for any port) that a stage's adapter `apiUrl` may name

@@ -23,3 +23,6 @@ export const sitePrefix = (projectId: string, deploymentId: string) => `${projec
 
 /** Written last when a site is published: its presence means every file is in place. */
 export const sitePublishedMarker = (projectId: string, deploymentId: string) => `${projectPrefix(projectId)}deployments/${deploymentId}/published.json`;
+
+/** One dependency cache entry's archive (server/caches/entries.ts), named by its row's id. */
+export const cacheEntryKey = (projectId: string, entryId: string) => `${projectPrefix(projectId)}caches/${entryId}.tar.gz`;

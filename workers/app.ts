@@ -21,6 +21,7 @@ import { pipelineRoutes } from "./routes/pipelines.js";
 import { runnerTokenRoutes } from "./routes/runner-tokens.js";
 import { runnerQueueRoutes } from "./routes/runner-queue.js";
 import { isArtifactUpload, runnerArtifactRoutes } from "./routes/runner-artifacts.js";
+import { isCacheUpload, runnerCacheRoutes } from "./routes/runner-caches.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -43,9 +44,11 @@ export function createApp() {
       throw new SparkiError("payload_too_large", { detail: `Request bodies are limited to ${maxBodyBytes} bytes.` });
     },
   });
-  // Artifact uploads stream to R2 under their own limit (ARTIFACT_MAX_MIB, runner-artifacts.ts).
+  // Artifact and cache uploads stream to R2 under their own limits (ARTIFACT_MAX_MIB, runner-artifacts.ts;
+  // CACHE_ENTRY_MAX_MIB, runner-caches.ts).
   // GitHub deliveries are read capped at MAX_WEBHOOK_BYTES by the webhook verifier itself.
-  app.use("/v1/*", (c, next) => (isArtifactUpload(c.req.method, c.req.path) || c.req.path === githubWebhookPath ? next() : jsonBodyLimit(c, next)));
+  const streamed = (method: string, path: string) => isArtifactUpload(method, path) || isCacheUpload(method, path) || path === githubWebhookPath;
+  app.use("/v1/*", (c, next) => (streamed(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next)));
   for (const routes of [
     healthRoutes,
     authRoutes,
@@ -71,6 +74,7 @@ export function createApp() {
     runnerQueueRoutes,
     runnerRoutes,
     runnerArtifactRoutes,
+    runnerCacheRoutes,
     auditLogRoutes,
   ]) {
     app.route("/", routes);

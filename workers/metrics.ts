@@ -16,6 +16,16 @@ export function recordRequest(method: string, endpoint: string, status: number, 
   if (status >= 400) pending.inc("sparki_api_request_errors_total", { method, endpoint, error_type: errorType ?? String(status) });
 }
 
+/** A cache lookup's outcome (no per-project label: the series stay few). */
+export function recordCacheLookup(hit: boolean): void {
+  pending.inc(hit ? "sparki_build_cache_hits_total" : "sparki_build_cache_misses_total", {});
+}
+
+/** Bytes of cache archives served to runners or stored from them. */
+export function recordCacheBytes(direction: "restored" | "saved", bytes: number): void {
+  pending.inc(direction === "restored" ? "sparki_build_cache_restored_bytes_total" : "sparki_build_cache_saved_bytes_total", {}, bytes);
+}
+
 /** Sends what this isolate recorded, when enough time has passed (or at once with `force`). */
 export async function flushMetrics(env: Bindings, force = false): Promise<void> {
   const now = Date.now();

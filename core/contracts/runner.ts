@@ -27,6 +27,9 @@
  * | `POST /v1/runner/jobs/:id/steps/:stepId` | {@link StepUpdateRequest} | 204 |
  * | `POST /v1/runner/jobs/:id/pipeline` | {@link PipelineUploadRequest} | 204 |
  * | `PUT /v1/runner/jobs/:id/artifacts/:name` | raw bytes, {@link ArtifactUploadHeaders} | {@link ArtifactUploadResponse} |
+ * | `POST /v1/runner/jobs/:id/caches/lookup` | {@link CacheLookupRequest} | {@link CacheLookupResponse} |
+ * | `GET /v1/runner/jobs/:id/caches/:entryId` | lease headers | the entry's .tar.gz |
+ * | `PUT /v1/runner/jobs/:id/caches` | .tar.gz, {@link CacheUploadHeaders} | {@link CacheSaveResponse} |
  * | `POST /v1/runner/jobs/:id/complete` | {@link CompleteRequest} | 204 |
  * | `POST /v1/runner/jobs/:id/release` | {@link ReleaseRequest} | 204 |
  * | `GET /v1/runner/jobs/:id/logs` (WebSocket) | {@link RunnerLogFrame} | {@link ServerLogFrame} |
@@ -43,6 +46,9 @@ export const PROTOCOL_HEADER = "Sparki-Runner-Protocol";
 export const LEASE_ID_HEADER = "Sparki-Lease-Id";
 export const FENCING_TOKEN_HEADER = "Sparki-Fencing-Token";
 export const ARTIFACT_KIND_HEADER = "Sparki-Artifact-Kind";
+/** The key a cache upload is saved under (a header: the body is the archive). */
+export const CACHE_KEY_HEADER = "Sparki-Cache-Key";
+export const CACHE_SCOPE_HEADER = "Sparki-Cache-Scope";
 
 /** Limits shared by both sides, so the runner can refuse what the server would refuse. */
 export const RunnerLimits = {
@@ -93,7 +99,7 @@ export const StepId = z
  * Log lines the runner writes itself use these pseudo-steps. They contain ':' which a
  * {@link StepId} cannot, so they never collide with a pipeline's steps.
  */
-export const RunnerLogStep = z.enum(["sparki:checkout", "sparki:plan", "sparki:artifacts", "sparki:runner"]);
+export const RunnerLogStep = z.enum(["sparki:checkout", "sparki:plan", "sparki:cache", "sparki:artifacts", "sparki:runner"]);
 export type RunnerLogStep = z.infer<typeof RunnerLogStep>;
 
 export const EnvName = z
@@ -138,6 +144,46 @@ export const ArtifactPath = pathLike(1024);
 
 export const Artifact = z.object({ name: ArtifactName, path: ArtifactPath });
 export type Artifact = z.infer<typeof Artifact>;
+
+/**
+ * A dependency cache's key or restore prefix: the runner's OS, architecture and runtime, then
+ * the pipeline's key (`linux-x64-node22.11.0/deps-npm-<lockfile sha256>`). Never part of a
+ * storage path: the server stores each entry under its own id.
+ */
+export const CacheKey = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._+=:/-]*$/, "letters, digits and . _ + = : / -");
+
+/**
+ * A folder to cache: `~/…` under the home the steps see, or a path in the checkout. Never
+ * absolute, never '..': the runner keeps every cached path inside that home or the checkout.
+ */
+export const CachePath = z
+  .string()
+  .max(1024)
+  .superRefine((value, ctx) => {
+    const rest = value.startsWith("~/") ? value.slice(2) : value;
+    const problem = value === "~" ? null : relativePathProblem(rest);
+    if (problem) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} ${problem}` });
+  });
+
+export const CacheLimits = { restoreKeys: 10, paths: 32 } as const;
+
+/** What a job restores before its steps and saves after them (the runner adds OS and runtime to the keys). */
+export const JobCache = z.object({
+  key: CacheKey,
+  /** Prefixes tried in order when the key misses: the newest entry starting with one wins. */
+  restoreKeys: z.array(CacheKey).max(CacheLimits.restoreKeys),
+  paths: z.array(CachePath).min(1).max(CacheLimits.paths),
+  /** The runtime whose version goes into the key (`node`, `python`, …): a name the runner knows. */
+  runtime: z
+    .string()
+    .regex(/^[a-z0-9]{1,32}$/)
+    .optional(),
+});
+export type JobCache = z.infer<typeof JobCache>;
 
 const CommitSha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a full SHA-1 or SHA-256 commit id");
 
@@ -216,6 +262,8 @@ export const Job = Lease.extend({
   secrets: z.array(Secret).max(RunnerLimits.secrets),
   artifacts: z.array(Artifact).max(RunnerLimits.artifacts),
   timeoutSeconds: TimeoutSeconds,
+  /** Absent when the job caches nothing (and from servers that predate caches, within version 2). */
+  cache: JobCache.optional(),
 }).superRefine((job, ctx) => {
   const ids = new Set<string>();
   for (const step of job.steps) {
@@ -324,6 +372,51 @@ export const ArtifactUploadResponse = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type ArtifactUploadResponse = z.infer<typeof ArtifactUploadResponse>;
+
+/**
+ * Which cache entry a job restores. The server picks the scopes (the build's branch or pull
+ * request, then the project's default branch); the runner only names the key and prefixes.
+ */
+export const CacheLookupRequest = Lease.extend({
+  key: CacheKey,
+  restoreKeys: z.array(CacheKey).max(CacheLimits.restoreKeys),
+}).strict();
+export type CacheLookupRequest = z.infer<typeof CacheLookupRequest>;
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** One stored cache entry. */
+export const CacheEntry = z.object({
+  id: z.uuid(),
+  key: CacheKey,
+  scope: z.string().min(1).max(300),
+  size: z.number().int().nonnegative(),
+  sha256: Sha256,
+});
+export type CacheEntry = z.infer<typeof CacheEntry>;
+
+export const CacheLookupResponse = z.object({
+  /** The entry to download, or null on a miss. */
+  entry: CacheEntry.nullable(),
+  /** Whether `entry` has the exact key (then saving again is skipped). */
+  exact: z.boolean(),
+  /** Where this job's save goes: its own branch or pull request, never another. */
+  writeScope: z.string().min(1).max(300),
+});
+export type CacheLookupResponse = z.infer<typeof CacheLookupResponse>;
+
+/** Headers of `PUT .../caches`; the body is the archive (.tar.gz) with a Content-Length. */
+export const CacheUploadHeaders = z.object({
+  "sparki-lease-id": Lease.shape.leaseId,
+  "sparki-fencing-token": z.coerce.number().int().positive(),
+  "sparki-cache-key": CacheKey,
+  /** Optional: the scope the runner expects (the lookup's `writeScope`); any other is refused. */
+  "sparki-cache-scope": z.string().min(1).max(300).optional(),
+});
+export type CacheUploadHeaders = z.infer<typeof CacheUploadHeaders>;
+
+export const CacheSaveResponse = CacheEntry;
+export type CacheSaveResponse = z.infer<typeof CacheSaveResponse>;
 
 /**
  * One log line. `seq` numbers every line of a job from 1 with no gaps; `ts` is milliseconds

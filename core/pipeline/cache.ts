@@ -21,6 +21,50 @@ const CACHE_PATHS: Readonly<Record<PackageManager, readonly string[]>> = {
   mix: ["deps", "_build"],
 };
 
+/**
+ * The runtime whose version keys each package manager's cache: a download made under one
+ * Node or Python can differ from another's (native modules, wheels). The runner asks the
+ * runtime for its version from a fixed table (runner/cache-key.ts), never from the job.
+ */
+const RUNTIMES: Readonly<Record<PackageManager, string>> = {
+  npm: "node",
+  pnpm: "node",
+  yarn: "node",
+  bun: "bun",
+  deno: "deno",
+  pip: "python",
+  poetry: "python",
+  uv: "python",
+  pipenv: "python",
+  bundler: "ruby",
+  go: "go",
+  cargo: "rust",
+  maven: "java",
+  gradle: "java",
+  dotnet: "dotnet",
+  composer: "php",
+  mix: "elixir",
+};
+
+/** The runtime named in an app's cache key, or null without a package manager. */
+export function cacheRuntime(app: DetectedApp): string | null {
+  return app.packageManager ? RUNTIMES[app.packageManager] : null;
+}
+
+/** What the runner puts in front of every key and prefix: `linux-x64-node22.11.0`. */
+export function cacheEnvironment(os: string, arch: string, runtimeVersion: string | null): string {
+  const clean = (v: string) => v.replace(/[^A-Za-z0-9._+-]+/g, "_").slice(0, 64);
+  return [clean(os), clean(arch), clean(runtimeVersion ?? "any")].join("-");
+}
+
+/**
+ * A pipeline's key and prefixes as the runner looks them up: OS, architecture and runtime
+ * version first, so that no prefix reaches an entry made for another platform.
+ */
+export function environmentKeys(cache: { key: string; restoreKeys: readonly string[] }, environment: string): { key: string; restoreKeys: string[] } {
+  return { key: `${environment}/${cache.key}`, restoreKeys: cache.restoreKeys.map((prefix) => `${environment}/${prefix}`) };
+}
+
 /** Cache folders for an app's package manager; Yarn Berry keeps its cache in the repo. */
 export function cachePaths(app: DetectedApp): string[] {
   if (!app.packageManager) return [];

@@ -2,7 +2,7 @@ import { applyConfig } from "../config/merge.ts";
 import { PipelineSettingsSchema, type Deployment, type SparkiConfig } from "../config/schema.ts";
 import type { DetectedApp, Detection } from "../detect/schema.ts";
 import type { FileTree } from "../detect/tree.ts";
-import { cachePaths, sha256Hex } from "./cache.ts";
+import { cachePaths, cacheRuntime, sha256Hex } from "./cache.ts";
 import type { Cache, Job, Pipeline, StageName } from "./schema.ts";
 
 /** Inputs of {@link generatePipeline}. */
@@ -43,7 +43,8 @@ async function dependencyCache(app: DetectedApp, tree: FileTree, extra: readonly
   // Without a lockfile the key can only follow the install command, so it is a weaker cache.
   const hash = await sha256Hex(lock ?? `no-lockfile:${app.path}:${app.commands.install}`);
   const paths = [...cachePaths(app), ...extra].map((p) => (p.startsWith("~") || p.startsWith("/") ? p : repoPath(app.cwd, p)));
-  return { key: `${prefix}${lock === null ? "nolock-" : ""}${hash}`, restoreKeys: [prefix], paths: [...new Set(paths)] };
+  const runtime = cacheRuntime(app);
+  return { key: `${prefix}${lock === null ? "nolock-" : ""}${hash}`, restoreKeys: [prefix], paths: [...new Set(paths)], ...(runtime ? { runtime } : {}) };
 }
 
 /** The variable that asks the runner to find a build job's output (runner/output-discovery.ts). */

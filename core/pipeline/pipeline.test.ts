@@ -40,7 +40,7 @@ describe("generatePipeline", () => {
       workingDirectory: ".",
       timeoutMinutes: 30,
       env: {},
-      cache: { key: `deps-npm-${await sha256Hex(lock)}`, restoreKeys: ["deps-npm-"], paths: ["~/.npm"] },
+      cache: { key: `deps-npm-${await sha256Hex(lock)}`, restoreKeys: ["deps-npm-"], paths: ["~/.npm"], runtime: "node" },
       steps: [
         { name: "install", run: "npm ci" },
         { name: "build", run: "npm run build" },

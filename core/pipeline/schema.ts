@@ -19,6 +19,8 @@ export const CacheSchema = z.object({
   /** Prefixes tried when the exact key misses (a warm, slightly stale cache beats none). */
   restoreKeys: z.array(z.string()),
   paths: z.array(z.string()),
+  /** The runtime whose version the runner adds to the key (core/pipeline/cache.ts); absent in older pipelines. */
+  runtime: z.string().optional(),
 });
 export type Cache = z.infer<typeof CacheSchema>;
 
