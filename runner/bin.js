@@ -3,6 +3,7 @@
 // bundle in dist/ (dev/bins.ts, at prepack) and no TypeScript; the checkout runs cli.ts through tsx,
 // so an edit needs no build. `--version` alone answers from package.json without loading the runner.
 import { existsSync, readFileSync } from "node:fs";
+import module from "node:module";
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
@@ -12,5 +13,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   register();
   await import(new URL("./cli.ts", import.meta.url).href);
 } else {
+  // Node 22.1+ keeps the bundle's compiled code between starts (in the OS temp dir); Node 20 has no cache.
+  module.enableCompileCache?.();
   await import("./dist/sparki-runner.js");
 }
