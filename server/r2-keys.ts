@@ -26,3 +26,6 @@ export const sitePublishedMarker = (projectId: string, deploymentId: string) => 
 
 /** One dependency cache entry's archive (server/caches/entries.ts), named by its row's id. */
 export const cacheEntryKey = (projectId: string, entryId: string) => `${projectPrefix(projectId)}caches/${entryId}.tar.gz`;
+
+/** Everything one deployment (release) wrote: its site's files and its published marker. */
+export const deploymentFilesPrefix = (projectId: string, deploymentId: string) => `${projectPrefix(projectId)}deployments/${deploymentId}/`;

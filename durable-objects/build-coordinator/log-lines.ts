@@ -103,6 +103,13 @@ export class LogLines {
       .map((r) => ({ seq: r.seq, jobId: r.job_id, step: r.step, ts: r.ts, text: r.text, ...(r.partial ? { partial: true as const } : {}) }));
   }
 
+  /** Deletes every stored line (retention); returns how many there were. */
+  forget(): number {
+    const [row] = this.sql.exec<{ n: number }>("select count(*) as n from log_lines").toArray();
+    this.sql.exec("delete from log_lines");
+    return row?.n ?? 0;
+  }
+
   /** Writes the whole log to R2 (streamed, never whole in memory); returns its key. */
   async archive(bucket: R2Bucket, meta: Meta): Promise<void> {
     const key = buildLogKey(meta.init.projectId, meta.init.buildId);

@@ -347,6 +347,12 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     return meta ? buildView(meta, this.#store.jobs()) : null;
   }
 
+  async forgetLog(): Promise<number> {
+    const meta = this.#store.meta();
+    if (meta && !BUILD_FINISHED.has(meta.state.status)) return -1;
+    return this.#lines.forget();
+  }
+
   override async fetch(request: Request): Promise<Response> {
     return this.#logs.handle(request);
   }

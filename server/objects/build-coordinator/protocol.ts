@@ -123,4 +123,9 @@ export interface BuildCoordinatorRpc extends Rpc.DurableObjectBranded {
   supersede(by: Superseder): Promise<void>;
   retry(): Promise<BuildView | null>;
   view(): Promise<BuildView | null>;
+  /**
+   * Retention: drops the finished build's stored log lines (the archive in R2 is the sweep's to
+   * delete). Returns how many lines went; a build still running keeps its log (-1).
+   */
+  forgetLog(): Promise<number>;
 }
