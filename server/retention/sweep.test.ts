@@ -7,9 +7,9 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Db } from "../db/client.js";
-import { builds, projects, releases, siteAliases, workspaces } from "../db/schema.js";
+import { builds, cacheEntries, projects, releases, siteAliases, workspaces } from "../db/schema.js";
 import { buildCoordinator } from "../objects/clients.js";
-import { artifactKey, buildLogKey, sitePrefix, sitePublishedMarker } from "../r2-keys.js";
+import { artifactKey, buildLogKey, cacheEntryKey, sitePrefix, sitePublishedMarker } from "../r2-keys.js";
 import { sweepRetention, type SweepReport } from "./sweep.js";
 import { writeRetention } from "./settings.js";
 
@@ -69,6 +69,21 @@ async function release(projectId: string, buildId: string, days: number | null):
   return id;
 }
 
+/** A dependency cache entry last used `days` ago, with its archive in R2. */
+async function cacheEntry(projectId: string, days: number): Promise<string> {
+  const [row] = await db
+    .insert(cacheEntries)
+    .values({ projectId, scope: "branch:main", key: `deps-${crypto.randomUUID()}`, sizeBytes: 3, sha256: "0".repeat(64), lastUsedAt: ago(days) })
+    .returning({ id: cacheEntries.id });
+  const id = row?.id ?? "";
+  await env.ARTIFACTS.put(cacheEntryKey(projectId, id), "tgz");
+  return id;
+}
+const cacheKept = async (projectId: string, id: string) =>
+  (await present(cacheEntryKey(projectId, id))) && (await db.select().from(cacheEntries).where(eq(cacheEntries.id, id))).length === 1;
+const cacheGone = async (projectId: string, id: string) =>
+  !(await present(cacheEntryKey(projectId, id))) && (await db.select().from(cacheEntries).where(eq(cacheEntries.id, id))).length === 0;
+
 const present = async (key: string) => (await env.ARTIFACTS.head(key)) !== null;
 const logKept = (projectId: string, id: string) => present(buildLogKey(projectId, id));
 const artifactsKept = async (projectId: string, id: string) =>
@@ -96,10 +111,10 @@ const sweep = (workspaceIds: string[], more: { operations?: number; batchSize?: 
 
 describe("retention sweep", () => {
   it("deletes exactly what is past each workspace's age, and nothing more on a second run", async () => {
-    // A keeps the defaults (logs 90 days, artifacts 30, sites 30); B keeps logs 7, artifacts 2, sites 1.
+    // A keeps the defaults (logs 90 days, artifacts 30, caches 7, sites 30); B keeps logs 7, artifacts 2, caches 1, sites 1.
     const a = await workspaceWithProject();
     const b = await workspaceWithProject();
-    await writeRetention(db, b.workspaceId, { logs: 7, artifacts: 2, sites: 1 }, null);
+    await writeRetention(db, b.workspaceId, { logs: 7, artifacts: 2, caches: 1, sites: 1 }, null);
 
     const old = await build(a.projectId, 100); // logs and artifacts go
     const middle = await build(a.projectId, 40); // artifacts go, log stays
@@ -118,6 +133,9 @@ describe("retention sweep", () => {
     const deploying = await release(a.projectId, young, null); // unfinished
     const bGone = await release(b.projectId, bOld, 2); // past B's one day
     await db.insert(siteAliases).values({ projectId: a.projectId, stage: "production", deploymentId: live, previousDeploymentId: previous });
+    const unused = await cacheEntry(a.projectId, 10); // past 7 days unused
+    const used = await cacheEntry(a.projectId, 3); // used within 7 days
+    const bUnused = await cacheEntry(b.projectId, 3); // past B's one day
 
     const first = await sweep([a.workspaceId, b.workspaceId]);
     expect(first.more).toBe(false);
@@ -125,7 +143,11 @@ describe("retention sweep", () => {
       logs: { expired: 3, objects: 3 },
       artifacts: { expired: 3, objects: 6 },
       sites: { expired: 2, objects: 6 },
+      caches: { expired: 2, objects: 2 },
     });
+    expect(await cacheGone(a.projectId, unused)).toBe(true);
+    expect(await cacheGone(b.projectId, bUnused)).toBe(true);
+    expect(await cacheKept(a.projectId, used)).toBe(true);
 
     // Logs: past 90 days in A, 7 in B.
     for (const id of [old, served]) expect(await logKept(a.projectId, id), id).toBe(false);
@@ -158,11 +180,12 @@ describe("retention sweep", () => {
 
     const second = await sweep([a.workspaceId, b.workspaceId]);
     expect(second).toEqual({
-      kinds: { logs: { expired: 0, objects: 0 }, artifacts: { expired: 0, objects: 0 }, sites: { expired: 0, objects: 0 } },
+      kinds: { logs: { expired: 0, objects: 0 }, artifacts: { expired: 0, objects: 0 }, caches: { expired: 0, objects: 0 }, sites: { expired: 0, objects: 0 } },
       more: false,
     });
     for (const id of [middle, young, running]) expect(await logKept(a.projectId, id), id).toBe(true);
     for (const id of [live, previous, recent, deploying]) expect(await siteKept(a.projectId, id), id).toBe(true);
+    expect(await cacheKept(a.projectId, used)).toBe(true);
 
     // The live site's turn comes once the stage moves on and the release is no longer held.
     await db.delete(siteAliases).where(eq(siteAliases.projectId, a.projectId));

@@ -1,7 +1,7 @@
 /**
  * The retention sweep: deletes what each workspace keeps no longer, from R2 and the build
  * coordinators, and records it in Postgres (`builds.logs_expired_at`, `artifacts_expired_at`,
- * `releases.site_expired_at`).
+ * `releases.site_expired_at`; an unused dependency cache entry's row is deleted).
  *
  * Safe to rerun and to stop anywhere: an item is marked only after all of its data is gone, so a
  * run cut short (an operation budget spent, an error, a Worker stopped) leaves it unmarked and
@@ -15,9 +15,9 @@ import type { PgColumn } from "drizzle-orm/pg-core";
 import { defaultRetentionDays, type RetentionKind } from "../../core/contracts/retention.js";
 import type { Bindings } from "../config.js";
 import type { Db } from "../db/client.js";
-import { builds, projects, releases, siteAliases, workspaceRetention } from "../db/schema.js";
+import { builds, cacheEntries, projects, releases, siteAliases, workspaceRetention } from "../db/schema.js";
 import { buildCoordinator } from "../objects/clients.js";
-import { artifactPrefix, buildLogKey, deploymentFilesPrefix, sitePublishedMarker } from "../r2-keys.js";
+import { artifactPrefix, buildLogKey, cacheEntryKey, deploymentFilesPrefix, sitePublishedMarker } from "../r2-keys.js";
 import { deleteUnder, type Budget } from "./r2.js";
 
 export interface SweepDeps {
@@ -165,18 +165,41 @@ const sites: Sweeper = {
 };
 
 /**
- * One sweeper per kind. `caches` has none yet: build caches (issue 14) join by adding theirs here
- * (candidates: entries unused for longer than the workspace's `caches` days).
+ * Dependency cache entries unused for longer than the workspace's days. The row is the entry, so
+ * "marking" deletes it, after its archive: a run cut short leaves the row for the next one, never
+ * an archive without a row. An entry restored while it goes is a cache miss, which jobs survive.
  */
-export const sweepers: Record<RetentionKind, Sweeper | null> = { logs, artifacts, caches: null, sites };
+const caches: Sweeper = {
+  async candidates({ db }, { now, batchSize, workspaceIds }) {
+    return db
+      .select({ id: cacheEntries.id, projectId: cacheEntries.projectId })
+      .from(cacheEntries)
+      .innerJoin(projects, eq(projects.id, cacheEntries.projectId))
+      .leftJoin(workspaceRetention, and(eq(workspaceRetention.workspaceId, projects.workspaceId), eq(workspaceRetention.kind, "caches")))
+      .where(and(pastAge("caches", cacheEntries.lastUsedAt, now), workspaceIds ? inArray(projects.workspaceId, workspaceIds) : undefined))
+      .orderBy(asc(cacheEntries.lastUsedAt))
+      .limit(batchSize);
+  },
+  async expire({ bucket }, entry, budget, report) {
+    if (!budget.take(1)) return false;
+    await bucket.delete(cacheEntryKey(entry.projectId, entry.id));
+    report.objects += 1;
+    return true;
+  },
+  mark: async (db, ids) => {
+    await db.delete(cacheEntries).where(inArray(cacheEntries.id, ids));
+  },
+};
+
+/** One sweeper per kind of data a workspace keeps for a time. */
+export const sweepers: Record<RetentionKind, Sweeper> = { logs, artifacts, caches, sites };
 
 /** Runs every kind's sweep until each has nothing left past its age or the budget is spent. */
 export async function sweepRetention(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
   const opts = { operations: 500, batchSize: 50, ...options };
   const budget = budgetOf(opts.operations);
   const report: SweepReport = { kinds: {}, more: false };
-  for (const [kind, sweeper] of Object.entries(sweepers) as [RetentionKind, Sweeper | null][]) {
-    if (!sweeper) continue;
+  for (const [kind, sweeper] of Object.entries(sweepers) as [RetentionKind, Sweeper][]) {
     const kindReport: KindReport = { expired: 0, objects: 0 };
     report.kinds[kind] = kindReport;
     for (;;) {
