@@ -6,14 +6,14 @@
  * event on stdout; a user error is one line on stderr and exit code 1; a bug prints its stack
  * and exits 70.
  */
-import { mkdirSync, readFileSync, realpathSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
 import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
 import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
-import { defaultConfigPath, defaultGracePeriodSeconds, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
+import { defaultConfigPath, defaultGracePeriodSeconds, defaultWorkDir, dotSegment, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
 import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "./sandbox.ts";
 import { UserError } from "../node/user-error.ts";
 import type { RegisterResponse } from "../core/contracts/runner.ts";
@@ -95,6 +95,36 @@ interface RunOptions {
   logFormat: LogFormat;
 }
 
+/**
+ * The work root, made now and resolved, so the sandbox hides it where it really is. Refused
+ * when its real path has a segment beginning with a dot (runner/config.ts, dotSegment); the
+ * default under the shared temp dir must be this user's own.
+ */
+function makeWorkDir(given: string | undefined, configPath: string): string {
+  const chosen = resolve(given || defaultWorkDir(configPath));
+  const plainPathHint = `pass --work-dir (or ${runEnv.workDir}) with a plain path`;
+  const refuseDotted = (path: string) => {
+    const segment = dotSegment(path);
+    if (segment !== null) {
+      throw new UserError(
+        `the work folder ${path} has a segment beginning with a dot (${segment}), and test suites refuse to run under such paths (express's, for one); ${plainPathHint}`,
+      );
+    }
+  };
+  refuseDotted(chosen);
+  try {
+    mkdirSync(chosen, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new UserError(`cannot create the work folder ${chosen}: ${(err as Error).message}; pass --work-dir`);
+  }
+  const real = realpathSync(chosen);
+  refuseDotted(real);
+  if (!given && statSync(real).uid !== process.getuid?.()) {
+    throw new UserError(`the work folder ${real} belongs to another user; ${plainPathHint}`);
+  }
+  return real;
+}
+
 const truthy = (value: string | undefined) => value !== undefined && /^(1|true|yes)$/i.test(value);
 
 /**
@@ -121,13 +151,7 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
   say(
     `settings: url ${config.url} (${config.sources.url}), token (${config.sources.token})${config.sources.pool ? `, pool ${config.pool} (${config.sources.pool})` : ""}`,
   );
-  // The work root is made now and resolved, so the sandbox hides it where it really is.
-  const workDir = resolve(opts.workDir ?? (process.env[runEnv.workDir] || join(dirname(configPath), "work")));
-  try {
-    mkdirSync(workDir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new UserError(`cannot create the work folder ${workDir}: ${(err as Error).message}; pass --work-dir`);
-  }
+  const workDir = makeWorkDir(opts.workDir ?? process.env[runEnv.workDir], configPath);
   const noSandbox = !opts.sandbox || truthy(process.env.SPARKI_RUNNER_NO_SANDBOX);
   const probe = noSandbox ? ({ ok: false, reason: "not tried" } as const) : await probeSandbox();
   const decision = decideSandbox({ probe, noSandbox, pool: config.pool, localControlPlane: isLoopbackUrl(config.url) });
@@ -138,7 +162,7 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
     labels: config.labels,
     concurrency: opts.ephemeral ? 1 : opts.concurrency,
     ...(opts.ephemeral ? { maxJobs: 1 } : {}),
-    workDir: realpathSync(workDir),
+    workDir,
     ...(decision.mode === "sandbox" && probe.ok ? { sandbox: { bwrap: probe.bwrap, hidden: hiddenPaths({ configPath, workDir }) } } : {}),
     graceMs: opts.gracePeriod * 1000,
     say,
@@ -199,7 +223,10 @@ program
   .option("--pool <pool>", `shared or workspace: the pool the token was registered into (env ${runEnv.pool}; default: the file's, else shared)`)
   .option("--ephemeral", "take exactly one job, run it, report it and exit (0; 75 if the job was handed back or its lease lost)")
   .option("--concurrency <n>", "jobs run at the same time", positiveInt("--concurrency"), 1)
-  .option("--work-dir <dir>", `where jobs are checked out (env ${runEnv.workDir}; default: beside the config)`)
+  .option(
+    "--work-dir <dir>",
+    `where jobs are checked out, a path with no segment beginning with a dot (env ${runEnv.workDir}; default: beside the config, or under the temp dir when that path has one)`,
+  )
   .option(
     "--grace-period <seconds>",
     "on SIGTERM, how long running jobs may take before they are handed back",

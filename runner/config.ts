@@ -2,9 +2,10 @@
  * The runner's config file: where the control plane is and the runner token that
  * `sparki-runner register` obtained. Written 0600 because the token is a credential.
  */
+import { createHash } from "node:crypto";
 import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
 import { UserError } from "../node/user-error.ts";
@@ -39,6 +40,35 @@ export function defaultHome(): string {
 
 export function defaultConfigPath(): string {
   return join(defaultHome(), "config.json");
+}
+
+/**
+ * The first segment of `path` that begins with a dot (`.sparki`, `.cache`), or null. Jobs must
+ * not run under one: test suites refuse such paths (express's static files treat them as
+ * hidden files and answer 404), so a build that passes elsewhere would fail here.
+ */
+export function dotSegment(path: string): string | null {
+  return (
+    resolve(path)
+      .split(sep)
+      .find((segment) => segment.startsWith(".")) ?? null
+  );
+}
+
+/**
+ * Where jobs are checked out when nothing says: beside the config when that path is plain,
+ * else (the default config lives in ~/.sparki-runner) a folder of this user's under the OS temp
+ * dir, named after the config's folder so two runners' defaults stay apart. Job folders are
+ * removed after each job, so nothing there needs to outlive a reboot.
+ */
+export function defaultWorkDir(configPath: string): string {
+  const beside = join(dirname(resolve(configPath)), "work");
+  if (dotSegment(beside) === null) return beside;
+  const key = createHash("sha256")
+    .update(dirname(resolve(configPath)))
+    .digest("hex")
+    .slice(0, 12);
+  return join(tmpdir(), `sparki-runner-${process.getuid?.() ?? "user"}-${key}`);
 }
 
 /** Reads and validates the config; a missing or broken file is the user's to fix. */
