@@ -2,7 +2,8 @@
  * A build's plan job: in the fresh checkout, run the detector and read sparki.yml, then
  * upload the resulting pipeline. Runs on the runner so the pipeline always matches the commit
  * and no repository has to be readable from the edge. A sparki.yml with errors fails the job
- * with every error (line and column) in the log.
+ * with every error (line and column) in the log; so does a plan of no jobs, with the reason
+ * `sparki detect` gives.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -43,6 +44,12 @@ export async function planBuild(
   const detection = await detect(tree);
   output.note(`detected ${detection.framework ?? detection.language ?? "nothing"}${text === null ? " (no sparki.yml)" : " with sparki.yml"}`);
   const pipeline = await generatePipeline({ detection, tree, ...(config ? { config } : {}) });
+  if (pipeline.jobs.length === 0) {
+    // A green build of no jobs would hide the mistake (a package.json that does not parse).
+    const why = `nothing to run: ${nothingToRunReason(detection.reason, text !== null)}`;
+    output.note(`sparki: ${why}`);
+    return { ok: false, error: why.slice(0, 1000) };
+  }
   await retry(
     () =>
       client.uploadPipeline(job.jobId, {
@@ -61,4 +68,12 @@ export async function planBuild(
   );
   output.note(`uploaded a pipeline of ${pipeline.jobs.length} job(s)`);
   return { ok: true, jobs: pipeline.jobs.length };
+}
+
+/** Why a plan has no jobs: the detector's reason when it has one, else what left every command out. */
+export function nothingToRunReason(detectorReason: string | null, hasSparkiYml: boolean): string {
+  if (detectorReason) return detectorReason;
+  return hasSparkiYml
+    ? "sparki.yml and the detection leave every command (install, lint, test, build) empty; set one in sparki.yml"
+    : "the detector found no command to run (install, lint, test, build); add a sparki.yml that sets one (`sparki init` writes one)";
 }
