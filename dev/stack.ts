@@ -11,9 +11,11 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import getPort from "get-port";
 import { applyMigrations } from "./migrate.js";
-import { probeSandbox } from "../runner/sandbox.js";
+import { stopChild } from "./child-process.js";
 import { openMigratedPglite } from "./embedded-db.js";
+import { startLocalRunner, type LocalRunner } from "./local-runner.js";
 import { startSitesProxy } from "./sites-proxy.js";
+import { lockStateDir } from "./state-lock.js";
 import { startUpstashShim } from "./upstash-shim.js";
 import { startWsProxy } from "./ws-proxy.js";
 
@@ -54,6 +56,8 @@ export interface Stack {
   proxyUrl: string;
   cacheUrl: string;
   embeddedDatabase: boolean;
+  /** The stack's own runner, when {@link StackOptions.runner} asked for one. */
+  runner?: LocalRunner;
   close(): Promise<void>;
 }
 
@@ -99,13 +103,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? (() => {});
   const stateDir = resolve(options.stateDir ?? join(projectRoot, ".sparki"));
   mkdirSync(stateDir, { recursive: true });
-  const secrets = devSecrets(stateDir);
-  const stops: (() => Promise<void>)[] = [];
+  // First: a second stack on the same state would share (and break) the first one's.
+  const lock = lockStateDir(stateDir);
+  const stops: (() => Promise<void>)[] = [async () => lock.release()];
   const close = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
 
   try {
+    const secrets = devSecrets(stateDir);
     // The database loads and migrates while wrangler starts (each takes seconds); both are
     // awaited before the stack is ready.
     let databaseUrl = options.databaseUrl;
@@ -203,9 +209,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await databaseReady;
     log(`api       ${apiUrl}  (wrangler dev: Worker, Durable Objects, Queues, R2)`);
     log(`sites     http://<site>.${new URL(sites.origin).host}/  (sparki-static sites, each on a host of its own)`);
+    let runner: LocalRunner | undefined;
     if (options.runner) {
-      const runner = await startRunner(apiUrl, options.vars?.SHARED_RUNNER_TOKEN ?? secrets.sharedRunnerToken, stateDir, log);
-      stops.push(() => stopChild(runner));
+      const started = await startLocalRunner({
+        projectRoot,
+        apiUrl,
+        sharedToken: options.vars?.SHARED_RUNNER_TOKEN ?? secrets.sharedRunnerToken,
+        stateDir,
+        log,
+      });
+      runner = started;
+      stops.push(() => started.stop());
     }
     return {
       apiUrl,
@@ -215,6 +229,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       proxyUrl: proxy.url,
       cacheUrl: cache.url,
       embeddedDatabase: !options.databaseUrl,
+      ...(runner ? { runner } : {}),
       close,
     };
   } catch (err) {
@@ -265,64 +280,6 @@ function startWrangler(
   child.stdout?.on("data", relay);
   child.stderr?.on("data", relay);
   return child;
-}
-
-/**
- * Registers (once per state directory) and runs a runner agent in the shared pool, with the
- * labels the generated pipelines ask for, working under the state directory. Its steps run in
- * the bubblewrap sandbox when it works here (which also hides the state directory: worker.env,
- * runner.json); elsewhere (macOS, no bwrap) with --no-sandbox, said at start.
- */
-async function startRunner(apiUrl: string, sharedToken: string, stateDir: string, log: (line: string) => void): Promise<ChildProcess> {
-  const bin = join(projectRoot, "runner", "bin.js");
-  const config = join(stateDir, "runner.json");
-  if (!existsSync(config)) {
-    const code = await new Promise<number>((done) => {
-      const register = spawn(
-        process.execPath,
-        [bin, "register", "--url", apiUrl, "--token", sharedToken, "--name", "local", "--labels", "linux", "--config", config],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      register.stderr?.on("data", (chunk: Buffer) => log(`runner    ${chunk.toString().trim()}`));
-      register.once("close", (c) => done(c ?? 1));
-    });
-    if (code !== 0) throw new Error(`the local runner could not register (exit ${code})`);
-  }
-  const sandbox = await probeSandbox();
-  const runner = spawn(
-    process.execPath,
-    [bin, "run", "--config", config, "--work-dir", join(stateDir, "runner-work"), ...(sandbox.ok ? [] : ["--no-sandbox"])],
-    { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  const relay = (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(`runner    ${line}`);
-  };
-  runner.stdout?.on("data", relay);
-  runner.stderr?.on("data", relay);
-  log(
-    `runner    local runner in the shared pool (labels: linux), ${sandbox.ok ? "steps sandboxed (bubblewrap)" : `steps NOT sandboxed (--no-sandbox: ${sandbox.reason}); they run as you and can read your files`}`,
-  );
-  return runner;
-}
-
-/** Stops a child and everything it started (wrangler runs workerd as its own child). */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 class PortTakenError extends Error {}

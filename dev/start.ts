@@ -1,6 +1,7 @@
 /**
  * `npm run dev`: the whole platform on this machine with embedded defaults.
- * DATABASE_URL and REDIS_URL swap the embedded Postgres and cache for real servers.
+ * DATABASE_URL and REDIS_URL swap the embedded Postgres and cache for real servers;
+ * SPARKI_DEV_STATE_DIR keeps the stack's state somewhere other than the checkout's `.sparki/`.
  */
 import { startStack } from "./stack.js";
 
@@ -10,6 +11,7 @@ const log = (line: string) => console.log(`[sparki] ${line}`);
 async function main(): Promise<void> {
   log("starting the local stack…");
   const stack = await startStack({
+    stateDir: process.env.SPARKI_DEV_STATE_DIR || undefined,
     databaseUrl: process.env.DATABASE_URL || undefined,
     redisUrl: process.env.REDIS_URL || undefined,
     apiPort: process.env.PORT ? Number(process.env.PORT) : undefined,
