@@ -1,6 +1,7 @@
 import { createApp } from "./app.js";
 import { configOf, type Bindings } from "../server/config.js";
 import { consumeEvents } from "./queue.js";
+import { runScheduled } from "./scheduled.js";
 import { createSitesApp } from "./sites/app.js";
 import { siteOfHost } from "../server/sites/hosts.js";
 
@@ -37,4 +38,8 @@ export default {
   },
   // The context is part of the handler's contract even where this consumer needs none of it.
   queue: (batch, env, _ctx: ExecutionContext) => consumeEvents(batch, env),
+  // The retention sweep, on wrangler.toml's cron.
+  scheduled: async (controller, env, _ctx: ExecutionContext) => {
+    await runScheduled(controller, env);
+  },
 } satisfies ExportedHandler<Bindings>;
