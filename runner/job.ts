@@ -5,11 +5,13 @@
  * runner is shutting down (then the job is handed back instead of reported).
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { initialStep, transitionStep, type StepEvent, type StepState } from "../core/build/step.ts";
 import type { CompleteRequest, Job, JobResultStatus, StepReport } from "../core/contracts/runner.ts";
 import { createMasker } from "../core/log/mask.ts";
 import { uploadArtifacts } from "./artifacts.ts";
+import { restoreCache, saveCache, type CacheOptions } from "./cache.ts";
 import { retry, type BackoffOptions } from "./backoff.ts";
 import { HttpError, isLeaseLost, isRetryable, type ControlPlaneClient } from "./client.ts";
 import { CheckoutError, checkout } from "./git.ts";
@@ -171,6 +173,10 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       if (!planned.ok) [status, exitCode, error] = ["failed", 1, planned.error];
     } else if (status === "succeeded") {
       if (ctx.sandbox) await mkdir(stepHome(dir));
+      // `~` in a cache path is the home the steps see: the job's own when sandboxed.
+      const home = ctx.sandbox ? stepHome(dir) : (process.env.HOME ?? homedir());
+      const caching: CacheOptions = { client, job, roots: { home, src }, output: logs.sink("sparki:cache"), signal: stop.signal };
+      const cachePlan = await restoreCache(caching);
       const findIn = discoveryDir(job);
       const buildStep = job.steps.find((s) => s.name === "build") ?? job.steps[0];
       for (const step of job.steps) {
@@ -206,6 +212,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
           if (done) report(step.id, done);
         }
       }
+      if (cachePlan && status === "succeeded" && !stop.signal.aborted) await saveCache(caching, cachePlan);
     }
     if (!stop.signal.aborted && job.kind === "steps" && job.artifacts.length > 0 && status !== "timed_out") {
       const sent = await uploadArtifacts({

@@ -76,6 +76,17 @@ describe("expandPipeline", () => {
   it("runs a tag build (no branch) only the jobs without a branch filter", () => {
     expect(expandPipeline("b", pipeline, null).skipped).toEqual(["b.2"]);
   });
+
+  it("hands each job its cache, leaving out paths the runner protocol refuses", () => {
+    const install = pipeline.jobs[0];
+    if (!install) throw new Error("no install job");
+    const cache = { key: "deps-npm-abc", restoreKeys: ["deps-npm-"], paths: ["~/.npm", "node_modules", "/etc", "../up"], runtime: "node" };
+    const cached = { ...pipeline, jobs: [{ ...install, cache }] };
+    expect(expandPipeline("b", cached, "main").jobs[0]?.cache).toEqual({ ...cache, paths: ["~/.npm", "node_modules"] });
+    const hostile = { ...pipeline, jobs: [{ ...install, cache: { ...cache, paths: ["/etc"] } }] };
+    expect(expandPipeline("b", hostile, "main").jobs[0]?.cache).toBeUndefined();
+    expect(expandPipeline("b", pipeline, "main").jobs[0]?.cache).toBeUndefined();
+  });
 });
 
 it("matches branch globs", () => {

@@ -2,7 +2,8 @@
  * Turns an uploaded pipeline into the coordinator's job specs. Pure: the same pipeline and
  * branch always give the same jobs.
  */
-import type { Pipeline } from "../../core/pipeline/index.ts";
+import { CachePath, JobCache } from "../../core/contracts/runner.ts";
+import type { Cache, Pipeline } from "../../core/pipeline/index.ts";
 import { branchMatches } from "../../core/pipeline/branches.ts";
 import type { JobSpec } from "../../server/objects/build-coordinator/protocol.js";
 
@@ -38,6 +39,17 @@ function stepId(name: string, index: number, taken: Set<string>): string {
   return id;
 }
 
+/**
+ * A pipeline job's cache as the runner protocol allows it: paths it would refuse (absolute, '..',
+ * from a hand-written sparki.yml) are left out rather than failing the claim; none left, no cache.
+ */
+function jobCache(cache: Cache | null): JobCache | undefined {
+  if (!cache) return undefined;
+  const paths = cache.paths.filter((p) => CachePath.safeParse(p).success);
+  const parsed = JobCache.safeParse({ ...cache, paths });
+  return parsed.success ? parsed.data : undefined;
+}
+
 const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
 export interface Expansion {
@@ -64,6 +76,7 @@ export function expandPipeline(buildId: string, pipeline: Pipeline, branch: stri
       (job.branches === null || (branch !== null && job.branches.some((p) => branchMatches(p, branch))));
     if (!runsHere) skipped.push(id);
     const taken = new Set<string>();
+    const cache = jobCache(job.cache);
     const cd = job.workingDirectory !== "." && job.workingDirectory !== "" ? `cd ${shellQuote(job.workingDirectory)} && ` : "";
     jobs.push({
       id,
@@ -82,6 +95,7 @@ export function expandPipeline(buildId: string, pipeline: Pipeline, branch: stri
       env: { ...pipeline.env, ...job.env },
       artifacts: job.artifacts.map((path) => ({ name: path.replace(/^\.\/+/, ""), path })),
       timeoutSeconds: job.timeoutMinutes * 60,
+      ...(cache ? { cache } : {}),
     });
   });
   return { jobs, skipped };

@@ -61,5 +61,6 @@ export function claimedJob(meta: Meta, job: JobRow, now: number): Omit<Job, "job
     secrets: [],
     artifacts: job.spec.artifacts,
     timeoutSeconds: job.spec.timeoutSeconds,
+    ...(job.spec.cache ? { cache: job.spec.cache } : {}),
   };
 }

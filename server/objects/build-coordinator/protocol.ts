@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   Artifact,
   EnvMap,
+  JobCache,
   JobStep,
   type CompleteRequest,
   type HeartbeatResponse,
@@ -53,6 +54,8 @@ export const JobSpec = z.object({
   env: EnvMap,
   artifacts: z.array(Artifact),
   timeoutSeconds: z.number().int().positive(),
+  /** The dependency cache the runner restores and saves; absent for none (and in older stored specs). */
+  cache: JobCache.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 

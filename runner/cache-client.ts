@@ -1,0 +1,120 @@
+/**
+ * The cache routes of the runner protocol (workers/routes/runner-caches.ts) on a job's client:
+ * lookup is JSON; download and upload stream the archive (node:http for the upload, so that a
+ * file of any size goes with its Content-Length and backpressure).
+ */
+import { once } from "node:events";
+import { createReadStream } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebStream } from "node:stream/web";
+import {
+  CACHE_KEY_HEADER,
+  CACHE_SCOPE_HEADER,
+  CacheLookupResponse,
+  CacheSaveResponse,
+  type CacheEntry,
+  type CacheLookupResponse as Lookup,
+  type Lease,
+} from "../core/contracts/runner.ts";
+import { HttpError, NetworkError, type ControlPlaneClient } from "./client.ts";
+
+const enc = encodeURIComponent;
+
+async function failure(res: Response): Promise<HttpError> {
+  const text = await res.text().catch(() => "");
+  let detail = text.slice(0, 500) || res.statusText;
+  try {
+    const problem = JSON.parse(text) as { detail?: unknown };
+    if (typeof problem.detail === "string") detail = problem.detail;
+  } catch {
+    // Not problem+json: keep the text.
+  }
+  return new HttpError(res.status, detail, null);
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (init.signal?.aborted) throw err;
+    throw new NetworkError(`cannot reach ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+export class CacheClient {
+  constructor(
+    private readonly client: ControlPlaneClient,
+    private readonly jobId: string,
+    private readonly lease: Lease,
+  ) {}
+
+  private url(path: string) {
+    return `${this.client.baseUrl}/v1/runner/jobs/${enc(this.jobId)}/caches${path}`;
+  }
+
+  async lookup(key: string, restoreKeys: readonly string[], signal: AbortSignal): Promise<Lookup> {
+    const res = await send(this.url("/lookup"), {
+      method: "POST",
+      headers: { ...this.client.headers(), "content-type": "application/json" },
+      body: JSON.stringify({ ...this.lease, key, restoreKeys }),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
+    });
+    if (!res.ok) throw await failure(res);
+    const parsed = CacheLookupResponse.safeParse(await res.json().catch(() => null));
+    if (!parsed.success) throw new HttpError(502, `unexpected cache lookup answer: ${parsed.error.message}`, null);
+    return parsed.data;
+  }
+
+  /** The entry's archive as a stream. */
+  async download(entryId: string, signal: AbortSignal): Promise<Readable> {
+    const res = await send(this.url(`/${enc(entryId)}`), { headers: this.client.headers(this.lease), signal });
+    if (!res.ok || !res.body) throw await failure(res);
+    return Readable.fromWeb(res.body as WebStream<Uint8Array>);
+  }
+
+  /** Sends the archive in `file` (`size` bytes) to be saved under `key`; `scope`, when known, is checked by the server. */
+  async upload(key: string, scope: string | null, file: string, size: number, signal: AbortSignal): Promise<CacheEntry> {
+    const url = new URL(this.url(""));
+    const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const headers = {
+      ...this.client.headers(this.lease),
+      [CACHE_KEY_HEADER]: key,
+      ...(scope ? { [CACHE_SCOPE_HEADER]: scope } : {}),
+      "content-type": "application/gzip",
+      "content-length": String(size),
+    };
+    const req = request(url, { method: "PUT", headers, signal });
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      req.once("response", (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (c: Buffer) => parts.push(c));
+        res.once("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }));
+        res.once("error", reject);
+      });
+      req.once("error", (err) => reject(signal.aborted ? err : new NetworkError(`cache upload failed: ${err.message}`, { cause: err })));
+    });
+    try {
+      for await (const chunk of createReadStream(file)) if (!req.write(chunk)) await once(req, "drain");
+      req.end();
+    } catch (err) {
+      req.destroy();
+      await answer.catch(() => undefined);
+      throw err;
+    }
+    const { status, text } = await answer;
+    if (status < 200 || status >= 300) {
+      let detail = text.slice(0, 500);
+      try {
+        detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
+      } catch {
+        // keep the text
+      }
+      throw new HttpError(status, detail, null);
+    }
+    const parsed = CacheSaveResponse.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new HttpError(502, `unexpected cache save answer: ${parsed.error.message}`, null);
+    return parsed.data;
+  }
+}

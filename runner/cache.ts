@@ -1,0 +1,147 @@
+/**
+ * A job's dependency cache: restored before its steps, saved after they all succeed. The
+ * server picks the entry (exact key, else the newest of a restore prefix) and the scopes; the
+ * runner adds its OS, architecture and runtime version to the keys (runner/cache-key.ts).
+ * Archives travel as files beside the job (never whole in memory): a download is checked against
+ * its size and SHA-256 before anything is unpacked, so a corrupted or truncated entry is skipped
+ * with a warning and the job goes on without it. A cache never fails a job.
+ */
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Job } from "../core/contracts/runner.ts";
+import { environmentKeys } from "../core/pipeline/cache.ts";
+import { retry } from "./backoff.ts";
+import { CacheClient } from "./cache-client.ts";
+import { packCache, resolveCachePath, unpackCache, type CacheRoots, type ResolvedCachePath } from "./cache-archive.ts";
+import { cacheEnvironmentOf } from "./cache-key.ts";
+import { HttpError, isRetryable, type ControlPlaneClient } from "./client.ts";
+import type { OutputSink } from "./logs.ts";
+
+export interface CacheOptions {
+  client: ControlPlaneClient;
+  job: Job;
+  roots: CacheRoots;
+  output: OutputSink;
+  signal: AbortSignal;
+}
+
+/** What a restore learned, for the save after the steps. */
+export interface CachePlan {
+  key: string;
+  paths: ResolvedCachePath[];
+  /** The exact key was restored intact: saving again would store the same. */
+  exact: boolean;
+  /** Where a save goes (from the lookup), null when the lookup failed. */
+  writeScope: string | null;
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const transient = { attempts: 3, shouldRetry: isRetryable, retryAfterMs: (err: unknown) => (err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0) };
+
+/** Restores the job's cache, if it has one; null when it caches nothing. */
+export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null> {
+  const { job, output, signal } = opts;
+  if (!job.cache) return null;
+  const paths: ResolvedCachePath[] = [];
+  for (const path of job.cache.paths) {
+    const resolved = resolveCachePath(path);
+    if ("problem" in resolved) output.note(`sparki: warning: cache path ${JSON.stringify(path)} ${resolved.problem}; not cached`);
+    else paths.push(resolved);
+  }
+  if (paths.length === 0) return null;
+  const { key, restoreKeys } = environmentKeys(job.cache, await cacheEnvironmentOf(job.cache.runtime));
+  const plan: CachePlan = { key, paths, exact: false, writeScope: null };
+  const started = performance.now();
+  const caches = new CacheClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });
+  let found: Awaited<ReturnType<CacheClient["lookup"]>>;
+  try {
+    found = await retry(() => caches.lookup(key, restoreKeys, signal), { ...transient, signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    output.note(`sparki: warning: cache lookup failed (${message(err)}); continuing without a cache`);
+    return plan;
+  }
+  plan.writeScope = found.writeScope;
+  const entry = found.entry;
+  if (!entry) {
+    output.note(`sparki: no cache for ${key}${restoreKeys.length > 0 ? ` nor ${restoreKeys.map((p) => `${p}*`).join(", ")}` : ""}`);
+    return plan;
+  }
+  const tmp = await mkdtemp(join(tmpdir(), "sparki-cache-"));
+  try {
+    const file = join(tmp, "cache.tar.gz");
+    const hash = createHash("sha256");
+    let received = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(await caches.download(entry.id, signal), count, createWriteStream(file));
+    } catch (err) {
+      if (signal.aborted) throw err;
+      output.note(`sparki: warning: cache ${entry.key} could not be downloaded (${message(err)}); continuing without it`);
+      return plan;
+    }
+    const sha256 = hash.digest("hex");
+    if (received !== entry.size || sha256 !== entry.sha256) {
+      output.note(
+        `sparki: warning: cache ${entry.key} is corrupted or truncated (${received} of ${entry.size} bytes, sha256 ${sha256.slice(0, 12)}, expected ${entry.sha256.slice(0, 12)}); continuing without it`,
+      );
+      return plan;
+    }
+    try {
+      const { refused } = await unpackCache(file, opts.roots, paths);
+      if (refused.length > 0) output.note(`sparki: warning: ${refused.length} cache entries not restored: ${refused.slice(0, 3).join("; ")}`);
+    } catch (err) {
+      output.note(`sparki: warning: cache ${entry.key} could not be unpacked (${message(err)}); continuing without it`);
+      return plan;
+    }
+    plan.exact = found.exact;
+    output.note(
+      `sparki: restored cache ${entry.key} (${found.exact ? "exact key" : "restore prefix"}, from ${entry.scope}, ${mib(entry.size)}) in ${secs(performance.now() - started)}`,
+    );
+    return plan;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Saves the cache after a successful job, unless the exact key was restored. */
+export async function saveCache(opts: CacheOptions, plan: CachePlan): Promise<void> {
+  const { output, signal, job } = opts;
+  if (plan.exact) {
+    output.note(`sparki: cache ${plan.key} was restored on its exact key; not saved again`);
+    return;
+  }
+  const started = performance.now();
+  const tmp = await mkdtemp(join(tmpdir(), "sparki-cache-"));
+  try {
+    const file = join(tmp, "cache.tar.gz");
+    const { packed, skipped } = await packCache(opts.roots, plan.paths, file);
+    if (skipped.length > 0) output.note(`sparki: warning: not cached: ${skipped.join(", ")}`);
+    if (packed.length === 0) {
+      output.note("sparki: nothing to cache: none of the cache paths exists");
+      return;
+    }
+    const { size } = await stat(file);
+    const caches = new CacheClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });
+    const saved = await retry(() => caches.upload(plan.key, plan.writeScope, file, size, signal), { ...transient, signal });
+    output.note(`sparki: saved cache ${saved.key} (to ${saved.scope}, ${mib(saved.size)}) in ${secs(performance.now() - started)}`);
+  } catch (err) {
+    if (signal.aborted) throw err;
+    output.note(`sparki: warning: cache not saved: ${message(err)}`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
