@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { defaultWorkDir } from "../runner/config.js";
-import { probeSandbox } from "../runner/sandbox.js";
+import { probeSandbox } from "../node/sandbox.js";
 import { stopChild } from "./child-process.js";
 
 export interface LocalRunner {

@@ -8,7 +8,7 @@ import type { BackoffOptions } from "./backoff.ts";
 import { claimLoop } from "./claim.ts";
 import type { ControlPlaneClient } from "./client.ts";
 import { runJob, type JobEnd } from "./job.ts";
-import type { Sandbox } from "./sandbox.ts";
+import type { Sandbox } from "../node/sandbox.ts";
 import type { Say } from "./log-output.ts";
 
 export interface AgentOptions {
@@ -28,7 +28,7 @@ export interface AgentOptions {
   backoff?: BackoffOptions;
   killGraceMs?: number;
   logDrainMs?: number;
-  /** Run every step under bwrap (runner/sandbox.ts); absent: steps run as plain `sh`. */
+  /** Run every step under bwrap (node/sandbox.ts); absent: steps run as plain `sh`. */
   sandbox?: Sandbox;
 }
 

@@ -14,7 +14,7 @@ import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
 import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
 import { defaultConfigPath, defaultGracePeriodSeconds, defaultWorkDir, dotSegment, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
-import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "./sandbox.ts";
+import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "../node/sandbox.ts";
 import { UserError } from "../node/user-error.ts";
 import type { RegisterResponse } from "../core/contracts/runner.ts";
 import { logFormats, sayer, type LogFormat } from "./log-output.ts";

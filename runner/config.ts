@@ -19,7 +19,7 @@ export const RunnerConfig = z.object({
   /**
    * The pool the runner was registered into: `shared` (the instance's shared token: any
    * workspace's jobs) or `workspace` (a workspace's `srg_` token). Decides whether it may run
-   * steps unsandboxed (runner/sandbox.ts). Absent in configs written before it was recorded.
+   * steps unsandboxed (node/sandbox.ts). Absent in configs written before it was recorded.
    */
   pool: z.enum(["shared", "workspace"]).optional(),
 });
@@ -114,7 +114,7 @@ export type SettingSource = "flag" | "env" | "file";
 export interface RunSettings {
   url: string;
   runnerToken: string;
-  /** Undefined when nothing says: counted as shared, the stricter pool (runner/sandbox.ts). */
+  /** Undefined when nothing says: counted as shared, the stricter pool (node/sandbox.ts). */
   pool: "shared" | "workspace" | undefined;
   /** The labels registered with, when the file says (the server matches on its own copy). */
   labels: string[] | undefined;

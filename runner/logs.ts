@@ -22,17 +22,9 @@ import { flushLines, initialLineState, splitLines, type LineState } from "../cor
 import { initialMaskState, maskChunk, maskFlush, maskText, type Masker, type MaskState } from "../core/log/mask.ts";
 import { LogOutbox, type FrameLimits } from "../core/log/sequence.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
+import type { OutputSink } from "../node/output-sink.ts";
 
-/** Where one step's output goes. `write` returns false when the producer should pause. */
-export interface OutputSink {
-  write(chunk: Uint8Array): boolean;
-  /** Calls `fn` once when the producer may write again. */
-  onDrain(fn: () => void): void;
-  /** A whole line from the runner itself (masked like the rest). */
-  note(text: string): void;
-  /** End of this output: flushes the held-back bytes as a last (partial) line. */
-  end(): void;
-}
+export type { OutputSink };
 
 export interface LogStreamOptions {
   url: string;

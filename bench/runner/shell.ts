@@ -1,6 +1,6 @@
 /**
  * Plain `sh`, for the baselines: commands started the way the runner starts a step
- * (runner/steps.ts: its `sh -c` wrapper with stderr merged into stdout, its own process group,
+ * (node/steps.ts: its `sh -c` wrapper with stderr merged into stdout, its own process group,
  * the output read through a pipe and thrown away but for its last bytes), from a small Node
  * process of its own. Not from the bench process itself: that one hosts the embedded Postgres
  * (hundreds of MB), and fork() from a big process is slow in itself (about 30 ms here against

@@ -1,13 +1,13 @@
 /**
- * The sandbox's cost inside the runner, without the platform: runner/steps.ts `runStep` runs
+ * The sandbox's cost inside the runner, without the platform: node/steps.ts `runStep` runs
  * bench/runner's step (2,000 short processes, then 100,000 lines) plainly and under bwrap,
  * alternating, in this one process, its output read and dropped. Prints each round and the
  * median of the per-round ratios. `node --import tsx bench/runner/step-cost.ts [rounds]`
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sandboxBaseEnv } from "../../runner/sandbox.ts";
-import { runStep } from "../../runner/steps.ts";
+import { sandboxBaseEnv } from "../../node/sandbox.ts";
+import { runStep } from "../../node/steps.ts";
 
 const rounds = Number(process.argv[2] ?? 8);
 // Not under /tmp, which the sandbox replaces with its own.

@@ -11,7 +11,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
-import { sleep } from "./backoff.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** "pid (comm) state ppid pgrp ..." of /proc/PID/stat, or null when it is gone. */
 function statOf(pid: string): { state: string; ppid: number; pgrp: number } | null {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { OutputSink } from "./logs.ts";
+import type { OutputSink } from "./output-sink.ts";
 import { hiddenPaths, sandboxBaseEnv, type SandboxedStep } from "./sandbox.ts";
 import { runStep, type StepRunOptions } from "./steps.ts";
 import { until } from "../test/until.ts";
