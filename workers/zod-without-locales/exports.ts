@@ -1,4 +1,4 @@
-/** zod/v4/classic/external.js less `core`, `locales`, `toJSONSchema` and `fromJSONSchema` (see index.ts). */
+/** zod/v4/classic/external.js less `core`, `locales`, the JSON Schema converters and the schema compiler (see index.ts). */
 export * from "../../node_modules/zod/v4/classic/schemas.js";
 export * from "../../node_modules/zod/v4/classic/checks.js";
 export * from "../../node_modules/zod/v4/classic/errors.js";
@@ -21,12 +21,7 @@ export {
   TimePrecision,
   util,
   NEVER,
-  INVALID,
   toZod,
-  compile,
-  withParser,
-  ZodCompileAsyncError,
-  ZodCompileUnsupportedError,
   getDiscriminatedOption,
 } from "../../node_modules/zod/v4/core/index.js";
 export { deepPartial } from "../../node_modules/zod/v4/classic/deep-partial.js";
