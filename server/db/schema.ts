@@ -164,6 +164,8 @@ export const builds = pgTable(
     untrusted: boolean("untrusted").notNull().default(false),
     // The GitHub pull request the build is for (head sha in commit_sha), null for a branch build.
     pullRequest: integer("pull_request"),
+    // The branch the pull request targets: its builds restore that branch's dependency caches.
+    baseBranch: varchar("base_branch", { length: 255 }),
     // The group a newer build cancels this one in (project + branch or pull request), null when
     // it takes no part (server/use-cases/supersede-builds.ts).
     supersedeKey: varchar("supersede_key", { length: 400 }),

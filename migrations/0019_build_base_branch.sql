@@ -1,0 +1,1 @@
+ALTER TABLE "builds" ADD COLUMN "base_branch" varchar(255);
