@@ -14,7 +14,7 @@ export type CacheEntryRow = typeof cacheEntries.$inferSelect;
 /** The scopes of the build a job belongs to, or null when the build is not the project's. */
 export async function scopesOfBuild(db: Db, projectId: string, buildId: string): Promise<CacheScopes | null> {
   const [row] = await db
-    .select({ branch: builds.branch, tag: builds.tag, pullRequest: builds.pullRequest, defaultBranch: projects.defaultBranch })
+    .select({ branch: builds.branch, tag: builds.tag, pullRequest: builds.pullRequest, baseBranch: builds.baseBranch, defaultBranch: projects.defaultBranch })
     .from(builds)
     .innerJoin(projects, eq(projects.id, builds.projectId))
     .where(and(eq(builds.id, buildId), eq(builds.projectId, projectId)));

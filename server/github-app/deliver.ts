@@ -214,6 +214,7 @@ async function buildFor(env: Env, db: Db, deliveryId: string, e: PushLike): Prom
         source: { trigger: pr ? "pull_request" : "push", correlationId: `github_${deliveryId}`.slice(0, 128) },
         untrusted,
         pullRequest: pr ? e.number : null,
+        baseBranch: pr ? e.base.ref : null,
         alongside: async (tx, row) => {
           const claimed = await claimDelivery(tx, {
             ...key,

@@ -60,6 +60,8 @@ export interface TriggerBuild {
   untrusted?: boolean;
   /** The GitHub pull request this build is for. */
   pullRequest?: number | null;
+  /** The branch that pull request targets: the build restores that branch's dependency caches. */
+  baseBranch?: string | null;
   /** Written in the build row's transaction (the API's audit entry), so both land or neither. */
   alongside?: (tx: Tx, build: BuildRow) => Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EV
       createdBy,
       untrusted: req.untrusted ?? false,
       pullRequest: req.pullRequest ?? null,
+      baseBranch: req.pullRequest ? (req.baseBranch ?? null) : null,
     });
     // Under the project row's lock, so two quick pushes see each other (supersede-builds.ts).
     superseded = await joinSupersedeGroup(tx, inserted, source.trigger);

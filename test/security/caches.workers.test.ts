@@ -32,14 +32,19 @@ beforeAll(async () => {
 });
 afterAll(() => close());
 
-async function heldJob(user: TestUser, projectId: string, opts: { branch?: string; pullRequest?: number } = {}): Promise<Job> {
+async function heldJob(user: TestUser, projectId: string, opts: { branch?: string; pullRequest?: number; baseBranch?: string } = {}): Promise<Job> {
   const build = await call("POST", `/v1/projects/${projectId}/builds`, {
     token: user.accessToken,
     body: { branch: opts.branch ?? "main", commitSha: "a".repeat(40) },
   });
   expect(build.status, build.text).toBe(201);
   // A GitHub pull request's build, as the App's delivery records it (server/github-app/deliver.ts).
-  if (opts.pullRequest) await db.update(builds).set({ pullRequest: opts.pullRequest }).where(eq(builds.id, build.body.id));
+  if (opts.pullRequest) {
+    await db
+      .update(builds)
+      .set({ pullRequest: opts.pullRequest, baseBranch: opts.baseBranch ?? "main" })
+      .where(eq(builds.id, build.body.id));
+  }
   return claimFor(runnerToken, build.body.id, "plan");
 }
 
@@ -84,6 +89,21 @@ describe("cache routes under attack", () => {
     expect(found.body.entry).toMatchObject({ scope: "branch:main", sha256: (await lookupCache(main, "deps")).body.entry?.sha256 });
     const res = await downloadCache(after, found.body.entry?.id ?? "");
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(good);
+  });
+
+  it("lets a pull request into another base branch read that branch first, and write neither", async () => {
+    const project = await createProject(owner, workspaceId);
+    for (const branch of ["main", "release"]) {
+      const job = await heldJob(owner, project.id, { branch });
+      const data = bytes(1024, branch.length);
+      expect((await saveCache(job, "deps", data, data.byteLength)).status).toBe(201);
+    }
+    const pr = await heldJob(owner, project.id, { branch: "fix", pullRequest: 9, baseBranch: "release" });
+    expect((await lookupCache(pr, "deps")).body).toMatchObject({ writeScope: "pr:9", entry: { scope: "branch:release" } });
+    for (const scope of ["branch:release", "branch:main"]) {
+      const data = bytes(1024, 9);
+      expectProblem(await problemOf(await saveCache(pr, "deps", data, data.byteLength, { "sparki-cache-scope": scope })), 403, "forbidden");
+    }
   });
 
   it("refuses an upload over CACHE_ENTRY_MAX_MIB before storing anything", async () => {
