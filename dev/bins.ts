@@ -4,12 +4,16 @@
  * `tsx ../dev/bins.ts <cli|runner>`) and what the test suite starts (test/global-setup-node.ts builds
  * both once; tsx would cost about 0.4 s of CPU at each of a few hundred starts).
  *
- * Our own code (cli/, runner/, node/, core/) is bundled in, since only cli/ and runner/ are packages;
- * npm packages stay imports, resolved from the package's own `dependencies`. The split chunks keep
- * what is loaded on demand (the TUI's Ink and React, the detector) out of every other command.
+ * Everything is bundled in, our code (only cli/ and runner/ are packages) and the npm packages too:
+ * Node resolving and reading the hundred-odd files of zod, commander, yaml, ws and tar took a third
+ * of a start's CPU (bench/cli). Only Ink and React stay imports, the package's `dependencies`: the
+ * TUI's chunk loads them on demand, and React must be the one copy Ink uses. The packages' licenses
+ * go beside the bundle in dist/THIRD-PARTY-LICENSES.txt. Split chunks keep what is loaded on demand
+ * (the TUI, the detector) out of every other command.
  */
 import { build, type Metafile } from "esbuild";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 
 const projectRoot = resolve(import.meta.dirname, "..");
@@ -24,18 +28,45 @@ export type BinPackage = keyof typeof binPackages;
 export const sparkiBin = join(projectRoot, "cli", "dist", "sparki.js");
 export const runnerBundleBin = join(projectRoot, "runner", "dist", "sparki-runner.js");
 
+/** Left as imports: the packages' dependencies. */
+const kept = ["ink", "react"];
+/** ws's optional native speed-ups, required inside a try: used when installed beside it, never needed. */
+const optionalNative = ["bufferutil", "utf-8-validate"];
+export const licensesFile = "THIRD-PARTY-LICENSES.txt";
+
 interface Manifest {
   name: string;
   version: string;
+  license?: string;
   dependencies?: Record<string, string>;
 }
 const manifest = (dir: string): Manifest => JSON.parse(readFileSync(join(projectRoot, dir, "package.json"), "utf8")) as Manifest;
 
-/**
- * Bundles one package into its `dist/`; a failed build throws with esbuild's messages. Each file is
- * written beside its place and renamed over it: tests (and `npm pack` in test/e2e/packages.test.ts)
- * rebuild while other tests start the bins, which must never read a half-written file.
- */
+/** Writes beside the place and renames over it: other tests may be starting the bins meanwhile. */
+function writeAtomically(path: string, contents: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents);
+  renameSync(temporary, path);
+}
+
+/** The npm packages bundled in (from the metafile's inputs), each with its license text. */
+function licenses(metafile: Metafile): string {
+  const dirs = new Set<string>();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match?.[1]) dirs.add(resolve(match[1]));
+  }
+  const sections = [...dirs].sort().map((dir) => {
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Manifest;
+    const file = readdirSync(dir).find((name) => /^(licen[cs]e|copying)(\.|$)/i.test(name));
+    const text = file ? readFileSync(join(dir, file), "utf8").trim() : `(no license file; package.json says ${pkg.license ?? "nothing"})`;
+    return `${pkg.name}@${pkg.version} (${pkg.license ?? "see below"})\n\n${text}`;
+  });
+  return `The npm packages bundled into these files, and their licenses.\n\n${sections.join(`\n\n${"-".repeat(72)}\n\n`)}\n`;
+}
+
+/** Bundles one package into its `dist/`; a failed build throws with esbuild's messages. */
 async function bundle(pkg: BinPackage): Promise<{ metafile: Metafile; files: string[] }> {
   const { entry, bundle: out } = binPackages[pkg];
   const result = await build({
@@ -44,32 +75,30 @@ async function bundle(pkg: BinPackage): Promise<{ metafile: Metafile; files: str
     platform: "node",
     format: "esm",
     target: "node20",
-    packages: "external",
+    external: [...kept, ...kept.map((name) => `${name}/*`), ...optionalNative],
     define: { SPARKI_VERSION: JSON.stringify(manifest(pkg).version) },
-    banner: { js: "#!/usr/bin/env node" },
+    // The CommonJS packages (commander, ws) call require(), for Node's modules too: give them one.
+    banner: { js: `#!/usr/bin/env node\nimport { createRequire as __sparkiRequire } from "node:module";\nconst require = __sparkiRequire(import.meta.url);` },
     logLevel: "warning",
     metafile: true,
     write: false,
     entryPoints: { [out]: join(projectRoot, pkg, entry) },
     outdir: join(projectRoot, pkg, "dist"),
   });
-  for (const file of result.outputFiles) {
-    mkdirSync(dirname(file.path), { recursive: true });
-    const temporary = `${file.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, file.contents);
-    renameSync(temporary, file.path);
-  }
-  return { metafile: result.metafile, files: result.outputFiles.map((file) => basename(file.path)) };
+  for (const file of result.outputFiles) writeAtomically(file.path, file.contents);
+  writeAtomically(join(projectRoot, pkg, "dist", licensesFile), licenses(result.metafile));
+  return { metafile: result.metafile, files: [...result.outputFiles.map((file) => basename(file.path)), licensesFile] };
 }
 
-/** The bare package names (`tar`, `@scope/pkg`) a bundle leaves as imports, static or dynamic. */
+/** The bare package names (`ink`, `@scope/pkg`) a bundle leaves as imports, static or dynamic. */
 export function bundleImports(metafile: Metafile): string[] {
   const names = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
-      if (!imported.external || imported.path.startsWith("node:")) continue;
+      if (!imported.external || isBuiltin(imported.path)) continue;
       const parts = imported.path.split("/");
-      names.add(imported.path.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? imported.path));
+      const name = imported.path.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? imported.path);
+      if (!optionalNative.includes(name)) names.add(name);
     }
   }
   return [...names].sort();
@@ -90,12 +119,12 @@ export function dependencyProblems(pkg: BinPackage, imports: string[]): string[]
       problems.push(`${name}: ${pkg}/package.json must pin ${root[name]} (the root's), has ${declared[name] ?? "nothing"}`);
   }
   for (const name of Object.keys(declared)) {
-    if (!imports.includes(name)) problems.push(`${name}: in ${pkg}/package.json but the bundle never imports it`);
+    if (!imports.includes(name)) problems.push(`${name}: in ${pkg}/package.json but the bundle never imports it (bundled in, or unused)`);
   }
   return problems;
 }
 
-/** Builds both (about a second). */
+/** Builds both (a second or two). */
 export async function buildBins(): Promise<void> {
   await Promise.all([bundle("cli"), bundle("runner")]);
 }

@@ -1,14 +1,15 @@
 /**
  * The packages as a user gets them (issue 15 items 1 and 7): `npm pack -w cli -w runner` makes both
- * tarballs (prepack bundles them), `npm install -g` puts them into an empty prefix, and from there,
- * with a PATH of only that prefix and Node and a HOME of its own, `sparki signup`, a workspace and a
- * project, `sparki-runner register` and `run` against the local stack, and a build that succeeds,
- * followed to its end with `sparki builds trigger --follow`. Nothing of the checkout is reachable:
- * the prefix and HOME are under a temp dir, and no tsx, TypeScript or node_modules of ours is on
- * the way. Packing and installing take some seconds, once for the file.
+ * tarballs (prepack bundles them, npm packages included but Ink and React), `npm install -g` puts
+ * them into an empty prefix, and from there, with a PATH of only that prefix and Node and a HOME of
+ * its own, `sparki signup`, a workspace and a project, `sparki-runner register` and `run` against
+ * the local stack, and a build that succeeds, followed to its end with `sparki builds trigger
+ * --follow`. Nothing of the checkout is reachable: the prefix and HOME are under a temp dir, and no
+ * tsx, TypeScript or node_modules of ours is on the way. Packing and installing take some seconds,
+ * once for the file.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2E, killGroup, run, until } from "./support.js";
@@ -28,10 +29,14 @@ const userEnv = (): NodeJS.ProcessEnv => ({
   TMPDIR: join(e2e.work, "tmp"),
 });
 
-/** Runs an installed command (through its bin/ link and shebang, as a shell would) from HOME. */
+/** Runs an installed command (through its bin/ link and shebang, as a shell would), or Node, from HOME. */
 function installed(command: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(join(prefix, "bin", command), args, { cwd: home, env: userEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command === "node" ? process.execPath : join(prefix, "bin", command), args, {
+      cwd: home,
+      env: userEnv(),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -82,14 +87,26 @@ describe("sparki and sparki-runner from their tarballs", () => {
       const paths = pkg.files.map((f) => f.path);
       expect(paths).toContain("bin.js");
       expect(paths).toContain("package.json");
+      expect(paths).toContain("dist/THIRD-PARTY-LICENSES.txt");
+      const others = paths.filter((p) => !["bin.js", "package.json", "README.md", "dist/THIRD-PARTY-LICENSES.txt"].includes(p));
       expect(
-        paths.filter((p) => !["bin.js", "package.json", "README.md"].includes(p)).every((p) => /^dist\/[\w-]+\.js$/.test(p)),
+        others.every((p) => /^dist\/[\w-]+\.js$/.test(p)),
         paths.join(", "),
       ).toBe(true);
     }
+    // zod is bundled in, not a dependency: its license goes with the bundle.
+    const licenses = readFileSync(join(prefix, "lib", "node_modules", "sparki-runner", "dist", "THIRD-PARTY-LICENSES.txt"), "utf8");
+    expect(licenses).toMatch(/^zod@\S+ \(MIT\)$/m);
     const version = (dir: string) => (JSON.parse(readFileSync(join(projectRoot, dir, "package.json"), "utf8")) as { version: string }).version;
     expect((await ok("sparki", ["--version"])).trim()).toBe(version("cli"));
     expect((await ok("sparki-runner", ["--version"])).trim()).toBe(version("runner"));
+    // Ink and React are the CLI's only dependencies, imported by the TUI's chunk alone; it loads from the prefix.
+    const dist = join(prefix, "lib", "node_modules", "sparki", "dist");
+    expect(readFileSync(join(dist, "sparki.js"), "utf8")).not.toMatch(/from "(ink|react)"/);
+    const tuiChunk = readdirSync(dist).find((f) => readFileSync(join(dist, f), "utf8").includes('from "ink"'));
+    if (tuiChunk === undefined) throw new Error(`no chunk of ${dist} imports ink`);
+    const loaded = await ok("node", ["--input-type=module", "-e", `console.log(Object.keys(await import(${JSON.stringify(join(dist, tuiChunk))})).join())`]);
+    expect(loaded).toContain("App");
     // Past --version the whole bundle loads: its imports resolve from the prefix alone.
     expect(await ok("sparki", ["--help"])).toContain("Usage: sparki");
     expect(await ok("sparki-runner", ["--help"])).toContain("Usage: sparki-runner");
