@@ -28,6 +28,7 @@ import { metricsRoutes } from "./routes/metrics.js";
 import { siteRoutes } from "./routes/sites.js";
 import { stageRuleRoutes } from "./routes/stage-rules.js";
 import { projectRoutes } from "./routes/projects.js";
+import { retentionRoutes } from "./routes/retention.js";
 import { newRouter } from "./routes/router.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { workspaceRoutes } from "./routes/workspaces.js";
@@ -57,6 +58,7 @@ export function createApp() {
     identityRoutes,
     tokenRoutes,
     workspaceRoutes,
+    retentionRoutes,
     memberRoutes,
     projectRoutes,
     pipelineRoutes,

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { addMember, call, createWorkspace, expectProblem, signup } from "../testing/api.js";
+
+const defaults = [
+  { kind: "logs", days: 90, custom: false, updatedAt: null },
+  { kind: "artifacts", days: 30, custom: false, updatedAt: null },
+  { kind: "caches", days: 7, custom: false, updatedAt: null },
+  { kind: "sites", days: 30, custom: false, updatedAt: null },
+];
+
+describe("workspace retention", () => {
+  it("starts at the defaults; an admin changes kinds, returns one to its default, and it is audited", async () => {
+    const owner = await signup("ret-owner");
+    const admin = await signup("ret-admin");
+    const { id } = await createWorkspace(owner);
+    await addMember(owner, id, admin, "admin");
+    const first = await call("GET", `/v1/workspaces/${id}/retention`, { token: admin.accessToken });
+    expect(first.status, first.text).toBe(200);
+    expect(first.body.items).toEqual(defaults);
+
+    const set = await call("PUT", `/v1/workspaces/${id}/retention`, { token: admin.accessToken, body: { logs: 14, sites: 365 } });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body.items.map((i: { kind: string; days: number; custom: boolean }) => [i.kind, i.days, i.custom])).toEqual([
+      ["logs", 14, true],
+      ["artifacts", 30, false],
+      ["caches", 7, false],
+      ["sites", 365, true],
+    ]);
+
+    const reset = await call("PUT", `/v1/workspaces/${id}/retention`, { token: owner.accessToken, body: { logs: null, artifacts: 3 } });
+    expect(reset.status, reset.text).toBe(200);
+    const again = await call("GET", `/v1/workspaces/${id}/retention`, { token: owner.accessToken });
+    expect(again.body.items.map((i: { kind: string; days: number; custom: boolean }) => [i.kind, i.days, i.custom])).toEqual([
+      ["logs", 90, false],
+      ["artifacts", 3, true],
+      ["caches", 7, false],
+      ["sites", 365, true],
+    ]);
+
+    const log = await call("GET", `/v1/workspaces/${id}/audit-logs?action=workspace.retention`, { token: owner.accessToken });
+    expect(log.status, log.text).toBe(200);
+    expect(
+      log.body.items.map((e: { userId: string; details: Record<string, unknown> }) => [e.userId, e.details.logs, e.details.artifacts, e.details.sites]),
+    ).toEqual([
+      [owner.id, null, 3, undefined],
+      [admin.id, 14, undefined, 365],
+    ]);
+  });
+
+  it("developers and viewers read it but cannot change it", async () => {
+    const owner = await signup("ret-owner");
+    const { id } = await createWorkspace(owner);
+    for (const role of ["developer", "viewer"]) {
+      const member = await signup(`ret-${role}`);
+      await addMember(owner, id, member, role);
+      expect((await call("GET", `/v1/workspaces/${id}/retention`, { token: member.accessToken })).status).toBe(200);
+      expectProblem(await call("PUT", `/v1/workspaces/${id}/retention`, { token: member.accessToken, body: { logs: 1 } }), 403, "forbidden");
+    }
+    const after = await call("GET", `/v1/workspaces/${id}/retention`, { token: owner.accessToken });
+    expect(after.body.items).toEqual(defaults);
+  });
+});
