@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { ChangePasswordBody, DeleteAccountBody, MeResponse } from "../../core/contracts/auth.js";
+import { AccountExport } from "../../core/contracts/export.js";
 import { SparkiError } from "../../core/errors.js";
 import { roles } from "../../core/rbac.js";
 import { z } from "zod";
@@ -8,6 +9,8 @@ import { clearSessionCookies } from "../auth/cookies.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import { keys } from "../../server/cache/keys.js";
 import { apiTokens, memberships, projects, users, workspaces } from "../../server/db/schema.js";
+import { scrubAuditOf } from "../../server/privacy/audit-scrub.js";
+import { exportAccount } from "../../server/privacy/export.js";
 import { audit } from "../services/audit.js";
 import { projectsDeleted } from "../services/project-removal.js";
 import { requireScope } from "../middleware/authenticate.js";
@@ -35,6 +38,28 @@ meRoutes.openapi(
       .orderBy(workspaces.name, workspaces.id);
     const workspaceList = rows.map((r) => ({ ...r, role: z.enum(roles).parse(r.role) }));
     return c.json({ user: c.var.auth.user, workspaces: workspaceList }, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/me/export",
+    tags: ["auth"],
+    summary: "Everything Sparki holds about the caller (account, identities, workspaces, tokens' and sessions' metadata, activity, audit events)",
+    ...authed,
+    responses: { 200: { description: "The caller's data", content: json(AccountExport) }, ...problems(401, 403, 404) },
+  }),
+  async (c) => {
+    // An API token below admin may read builds, not the account's whole history.
+    requireScope(c, "admin", "exporting the account's data");
+    const db = await c.var.db();
+    const data = await exportAccount(db, c.var.auth.user.id, new Date());
+    if (!data) throw new SparkiError("not_found", { detail: "The account no longer exists." });
+    await audit(c, db, { eventType: "data", action: "user.export", result: "success", resourceType: "user", resourceId: c.var.auth.user.id });
+    c.header("content-disposition", 'attachment; filename="sparki-export.json"');
+    c.header("cache-control", "no-store");
+    return c.json(data, 200);
   },
 );
 
@@ -78,7 +103,6 @@ meRoutes.openapi(
     const removedProjects = await db.transaction(async (tx) => {
       const gone = solo.length > 0 ? await tx.select({ id: projects.id }).from(projects).where(inArray(projects.workspaceId, solo)) : [];
       for (const workspaceId of solo) await tx.delete(workspaces).where(eq(workspaces.id, workspaceId));
-      await tx.delete(users).where(eq(users.id, me.id));
       await audit(c, tx, {
         eventType: "data",
         action: "user.delete",
@@ -88,6 +112,10 @@ meRoutes.openapi(
         resourceId: me.id,
         details: { deletedWorkspaces: solo },
       });
+      // The events stay; the person's data in them goes (this one's IP too). Before the user row
+      // goes, which unlinks the events they did.
+      await scrubAuditOf(tx, me);
+      await tx.delete(users).where(eq(users.id, me.id));
       return gone.map((p) => p.id);
     });
     // The projects of the workspaces that went with the account: sites stop, R2 objects are purged.

@@ -1,0 +1,46 @@
+/**
+ * `GET /v1/me/export`: everything Sparki holds about the caller, and nothing about anyone else.
+ * Hashes and secrets never leave (password hash, token hashes, secret values): tokens and sessions
+ * appear by their metadata. Audit events done by someone else to the caller keep the event but
+ * not the other person's IP.
+ */
+import { z } from "zod";
+import { roles } from "../rbac.js";
+import { Timestamp } from "./common.js";
+
+const Stamp = Timestamp.nullable();
+/** At most this many rows of each list; `truncated` names the lists that had more. */
+export const exportListLimit = 5000;
+
+export const AccountExport = z
+  .object({
+    exportedAt: Timestamp,
+    user: z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), emailVerified: z.boolean(), createdAt: Timestamp, updatedAt: Timestamp }),
+    identities: z.array(z.object({ provider: z.string(), providerUserId: z.string(), login: z.string(), email: z.string().nullable(), linkedAt: Timestamp })),
+    workspaces: z.array(z.object({ id: z.uuid(), name: z.string(), slug: z.string(), role: z.enum(roles), owner: z.boolean(), memberSince: Timestamp })),
+    apiTokens: z.array(
+      z.object({ id: z.uuid(), name: z.string(), prefix: z.string(), scope: z.string(), lastUsedAt: Stamp, expiresAt: Stamp, createdAt: Timestamp }),
+    ),
+    sessions: z.array(z.object({ id: z.uuid(), familyId: z.uuid(), createdAt: Timestamp, expiresAt: Timestamp, rotatedAt: Stamp, revokedAt: Stamp })),
+    buildsTriggered: z.array(z.object({ id: z.uuid(), projectId: z.uuid().nullable(), number: z.number().nullable(), createdAt: Timestamp })),
+    releasesStarted: z.array(z.object({ id: z.uuid(), projectId: z.uuid(), buildId: z.uuid(), createdAt: Timestamp })),
+    deploymentsApproved: z.array(z.object({ id: z.uuid(), stage: z.string().nullable(), approvedAt: Stamp })),
+    auditEvents: z.array(
+      z.object({
+        id: z.uuid(),
+        at: Timestamp,
+        action: z.string(),
+        result: z.string(),
+        workspaceId: z.uuid().nullable(),
+        resourceType: z.string().nullable(),
+        resourceId: z.string().nullable(),
+        /** True when the caller did it; false when it was done to them (their role changed, say). */
+        byYou: z.boolean(),
+        ip: z.string().nullable(),
+        details: z.record(z.string(), z.unknown()),
+      }),
+    ),
+    truncated: z.array(z.string()).describe("Lists cut at their limit; ask an operator for the rest."),
+  })
+  .meta({ id: "AccountExport" });
+export type AccountExport = z.infer<typeof AccountExport>;
