@@ -8,7 +8,7 @@ import { fsTree, TreeRootError } from "../node/fs-tree.ts";
 import { UserError } from "../node/user-error.ts";
 import type { SparkiConfig } from "../core/config/schema.ts";
 
-async function treeOf(dir: string) {
+export async function treeOf(dir: string) {
   try {
     return await fsTree(resolve(dir));
   } catch (err) {
@@ -23,7 +23,7 @@ export function detectionJson(d: Detection): string {
 }
 
 /** The folder's sparki.yml, parsed; undefined when there is none; a user error when it has errors. */
-async function readConfig(dir: string): Promise<SparkiConfig | undefined> {
+export async function readConfig(dir: string): Promise<SparkiConfig | undefined> {
   const text = await readFile(join(resolve(dir), "sparki.yml"), "utf8").catch(() => null);
   if (text === null) return undefined;
   const parsed = parseSparkiConfig(text);

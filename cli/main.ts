@@ -8,6 +8,7 @@ import { registerDeploy } from "./commands/deploy.ts";
 import { registerHooks } from "./commands/hooks.ts";
 import { registerNotifications } from "./commands/notifications.ts";
 import { registerProjects } from "./commands/projects.ts";
+import { registerRun } from "./commands/run.ts";
 import { registerSecrets } from "./commands/secrets.ts";
 import { registerStages } from "./commands/stages.ts";
 import { registerTokens } from "./commands/tokens.ts";
@@ -52,6 +53,8 @@ program
   .argument("[dir]", "project folder", ".")
   .action(async (dir: string) => (await import("./commands.ts")).pipelineCommand(dir));
 
+registerRun(program);
+
 registerAuth(program);
 registerWorkspaces(program);
 registerProjects(program);
@@ -66,7 +69,7 @@ registerTui(program);
 registerCompletion(program);
 
 // Every API command that prints something takes --json (the parsed API answer instead of a table).
-const noJson = new Set(["init", "pipeline", "completion", "tui", "logs"]);
+const noJson = new Set(["init", "pipeline", "run", "completion", "tui", "logs"]);
 const addJson = (cmd: Command) => {
   if (cmd.commands.length) return cmd.commands.forEach(addJson);
   if (!noJson.has(cmd.name()) && !cmd.options.some((o) => o.long === "--json")) cmd.option("--json", "print the API's JSON answer instead of a table");

@@ -5,9 +5,10 @@
 import { createHash } from "node:crypto";
 import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
+import { dotSegment } from "../node/paths.ts";
 import { UserError } from "../node/user-error.ts";
 
 export const RunnerConfig = z.object({
@@ -40,19 +41,6 @@ export function defaultHome(): string {
 
 export function defaultConfigPath(): string {
   return join(defaultHome(), "config.json");
-}
-
-/**
- * The first segment of `path` that begins with a dot (`.sparki`, `.cache`), or null. Jobs must
- * not run under one: test suites refuse such paths (express's static files treat them as
- * hidden files and answer 404), so a build that passes elsewhere would fail here.
- */
-export function dotSegment(path: string): string | null {
-  return (
-    resolve(path)
-      .split(sep)
-      .find((segment) => segment.startsWith(".")) ?? null
-  );
 }
 
 /**

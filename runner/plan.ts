@@ -12,6 +12,7 @@ import type { Job } from "../core/contracts/runner.ts";
 import { formatConfigIssues, parseSparkiConfig } from "../core/config/index.ts";
 import { detect } from "../core/detect/index.ts";
 import { generatePipeline } from "../core/pipeline/index.ts";
+import { nothingToRunReason } from "../core/pipeline/nothing-to-run.ts";
 import { retry } from "./backoff.ts";
 import { isRetryable, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
@@ -68,12 +69,4 @@ export async function planBuild(
   );
   output.note(`uploaded a pipeline of ${pipeline.jobs.length} job(s)`);
   return { ok: true, jobs: pipeline.jobs.length };
-}
-
-/** Why a plan has no jobs: the detector's reason when it has one, else what left every command out. */
-export function nothingToRunReason(detectorReason: string | null, hasSparkiYml: boolean): string {
-  if (detectorReason) return detectorReason;
-  return hasSparkiYml
-    ? "sparki.yml and the detection leave every command (install, lint, test, build) empty; set one in sparki.yml"
-    : "the detector found no command to run (install, lint, test, build); add a sparki.yml that sets one (`sparki init` writes one)";
 }

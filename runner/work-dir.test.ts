@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultWorkDir, dotSegment } from "./config.ts";
+import { defaultWorkDir } from "./config.ts";
+import { dotSegment } from "../node/paths.ts";
 import { runnerBundleBin } from "../dev/bins.ts";
 
 const run = promisify(execFile);
