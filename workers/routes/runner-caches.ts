@@ -3,7 +3,8 @@
  * and restore prefixes, download it, save one. The scopes come from the build's row
  * (server/caches/scopes.ts), never from the runner, so a pull request's job cannot write where
  * the default branch reads. Archives stream between runner and R2 through the Worker (never held
- * in memory), under CACHE_ENTRY_MAX_MIB rather than the API's 1 MiB JSON body limit; a project's
+ * in memory), under CACHE_ENTRY_MAX_MIB rather than the API's 1 MiB JSON body limit (a download
+ * redirects to a presigned R2 URL when R2's S3 credentials are configured); a project's
  * entries are kept under CACHE_PROJECT_MAX_MIB by evicting the least recently used.
  */
 import { createRoute } from "@hono/zod-openapi";
@@ -12,6 +13,7 @@ import { CacheLookupRequest, CacheLookupResponse, CACHE_KEY_HEADER, CacheUploadH
 import { SparkiError } from "../../core/errors.js";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
+import { presignGet } from "../artifacts/presign.js";
 import { authenticateJob } from "../middleware/authenticate-runner.js";
 import { recordCacheBytes, recordCacheLookup } from "../metrics.js";
 import { buildIdOfJob, refusalError } from "../services/builds.js";
@@ -74,7 +76,15 @@ runnerCacheRoutes.get("/v1/runner/jobs/:id/caches/:entryId", authenticateJob, as
   const row = await entryInScopes(db, projectId, scopes.read, entryId.data);
   // Another project's entry, or a scope this build may not read: the same answer as none.
   if (!row) throw new SparkiError("not_found", { detail: "No such cache entry." });
-  const object = await c.env.ARTIFACTS.get(cacheEntryKey(projectId, row.id));
+  const key = cacheEntryKey(projectId, row.id);
+  const { R2_S3_ENDPOINT: endpoint, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_BUCKET_NAME: bucket } = c.var.config;
+  if (endpoint && accessKeyId && secretAccessKey) {
+    // With R2's S3 credentials the archive goes straight from R2 to the runner (which follows the
+    // redirect and checks size and SHA-256 all the same), not through the Worker.
+    recordCacheBytes("restored", row.sizeBytes);
+    return c.redirect(await presignGet({ endpoint, bucket, accessKeyId, secretAccessKey }, key, 300), 302);
+  }
+  const object = await c.env.ARTIFACTS.get(key);
   if (!object) throw new SparkiError("not_found", { detail: "The cache entry's archive is gone." });
   recordCacheBytes("restored", object.size);
   return new Response(object.body, {
