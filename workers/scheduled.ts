@@ -12,9 +12,11 @@ import { describeError, Logger } from "./log.js";
 export async function runScheduled(controller: Pick<ScheduledController, "scheduledTime" | "cron">, env: Bindings): Promise<SweepReport> {
   const config = configOf(env);
   const log = new Logger({ service: "sparki-api", component: "retention", correlationId: `cron_${crypto.randomUUID()}` }, config.LOG_LEVEL);
-  const { db, close } = await connect(config.DATABASE_URL, config.NEON_WS_PROXY);
+  let close = async () => {};
   try {
-    const report = await sweepRetention({ db, bucket: env.ARTIFACTS, env }, { now: new Date(controller.scheduledTime) });
+    const connection = await connect(config.DATABASE_URL, config.NEON_WS_PROXY);
+    close = connection.close;
+    const report = await sweepRetention({ db: connection.db, bucket: env.ARTIFACTS, env }, { now: new Date(controller.scheduledTime) });
     log.info(`retention sweep${report.more ? " stopped at its budget, more to come" : " done"}`, { cron: controller.cron, ...report });
     return report;
   } catch (err) {
