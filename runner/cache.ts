@@ -79,6 +79,7 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
     const file = join(tmp, "cache.tar.gz");
     const hash = createHash("sha256");
     let received = 0;
+    let downloaded = started;
     const count = new Transform({
       transform(chunk: Buffer, _enc, done) {
         received += chunk.length;
@@ -88,6 +89,7 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
     });
     try {
       await pipeline(await caches.download(entry.id, signal), count, createWriteStream(file));
+      downloaded = performance.now();
     } catch (err) {
       if (signal.aborted) throw err;
       output.note(`sparki: warning: cache ${entry.key} could not be downloaded (${message(err)}); continuing without it`);
@@ -109,7 +111,7 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
     }
     plan.exact = found.exact;
     output.note(
-      `sparki: restored cache ${entry.key} (${found.exact ? "exact key" : "restore prefix"}, from ${entry.scope}, ${mib(entry.size)}) in ${secs(performance.now() - started)}`,
+      `sparki: restored cache ${entry.key} (${found.exact ? "exact key" : "restore prefix"}, from ${entry.scope}, ${mib(entry.size)}) in ${secs(performance.now() - started)} (download ${secs(downloaded - started)}, unpack ${secs(performance.now() - downloaded)})`,
     );
     return plan;
   } finally {
@@ -135,9 +137,12 @@ export async function saveCache(opts: CacheOptions, plan: CachePlan): Promise<vo
       return;
     }
     const { size } = await stat(file);
+    const packedAt = performance.now();
     const caches = new CacheClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });
     const saved = await retry(() => caches.upload(plan.key, plan.writeScope, file, size, signal), { ...transient, signal });
-    output.note(`sparki: saved cache ${saved.key} (to ${saved.scope}, ${mib(saved.size)}) in ${secs(performance.now() - started)}`);
+    output.note(
+      `sparki: saved cache ${saved.key} (to ${saved.scope}, ${mib(saved.size)}) in ${secs(performance.now() - started)} (pack ${secs(packedAt - started)}, upload ${secs(performance.now() - packedAt)})`,
+    );
   } catch (err) {
     if (signal.aborted) throw err;
     output.note(`sparki: warning: cache not saved: ${message(err)}`);
