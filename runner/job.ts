@@ -18,9 +18,10 @@ import { CheckoutError, checkout } from "./git.ts";
 import { LogStream } from "./logs.ts";
 import { discoveryDir, foundAfterBuild, outputSnapshot } from "./output-discovery.ts";
 import { planBuild } from "./plan.ts";
-import { sandboxBaseEnv, stepHome, type Sandbox } from "./sandbox.ts";
+import { stepHome, type Sandbox } from "../node/sandbox.ts";
+import { stepEnvironment } from "../node/step-env.ts";
 import { startHeartbeat } from "./heartbeat.ts";
-import { runStep } from "./steps.ts";
+import { runStep } from "../node/steps.ts";
 
 /** Why a job stopped before its end. */
 export type StopReason = "cancel" | "timeout" | "lease_lost" | "shutdown";
@@ -39,7 +40,7 @@ export interface JobContext {
   logDrainMs?: number;
   /** Keep the checkout after the job (debugging). */
   keepWorkspace?: boolean;
-  /** Run steps under bwrap (runner/sandbox.ts); absent with --no-sandbox. */
+  /** Run steps under bwrap (node/sandbox.ts); absent with --no-sandbox. */
   sandbox?: Sandbox;
 }
 
@@ -49,28 +50,19 @@ export type JobEnd = { kind: "completed"; status: JobResultStatus } | { kind: "r
 const secondsOf = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/**
- * The environment a step sees: the job's on top of a base. Sandboxed, the base is only PATH,
- * HOME, LANG and TMPDIR (sandboxBaseEnv); with --no-sandbox it is the runner's own environment
- * minus its settings.
- */
+/** The environment a step sees (node/step-env.ts, shared with `sparki run`). */
 function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>, sandboxDir: string | null): NodeJS.ProcessEnv {
-  const base =
-    sandboxDir !== null ? sandboxBaseEnv(sandboxDir) : Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SPARKI_RUNNER_")));
-  const secrets = Object.fromEntries(job.secrets.map((s) => [s.name, s.value]));
-  return {
-    ...base,
-    CI: "true",
-    SPARKI: "true",
-    SPARKI_BUILD_ID: job.buildId,
-    SPARKI_JOB_ID: job.jobId,
-    SPARKI_COMMIT: job.repo.commitSha ?? "",
-    SPARKI_BRANCH: job.repo.branch,
-    SPARKI_STEP_ID: stepId,
-    ...job.env,
-    ...stepVars,
-    ...secrets,
-  };
+  return stepEnvironment({
+    sandboxDir,
+    buildId: job.buildId,
+    jobId: job.jobId,
+    stepId,
+    commitSha: job.repo.commitSha ?? "",
+    branch: job.repo.branch,
+    jobEnv: job.env,
+    stepEnv: stepVars,
+    secrets: Object.fromEntries(job.secrets.map((s) => [s.name, s.value])),
+  });
 }
 
 /** Runs a claimed job to its end; never throws for the job's own failures. */

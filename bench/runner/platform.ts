@@ -151,7 +151,7 @@ export interface PlatformOptions {
   vars?: Record<string, string>;
   log?: (line: string) => void;
   /**
-   * Run the runner's steps in its bubblewrap sandbox (runner/sandbox.ts), as a runner does by
+   * Run the runner's steps in its bubblewrap sandbox (node/sandbox.ts), as a runner does by
    * default. Off unless asked: bench/logs' steps wait on files in the bench's scratch folder,
    * which the sandbox hides.
    */

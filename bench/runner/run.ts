@@ -8,7 +8,7 @@
  * much of a difference is the work itself being slowed (CPU shared with the streaming, output
  * paused by backpressure) rather than the runner's bookkeeping around it. The script prints
  * those marks as its last line (a sandboxed step cannot write where the bench could read).
- * The runner runs the step in its bubblewrap sandbox (runner/sandbox.ts), as runners do by
+ * The runner runs the step in its bubblewrap sandbox (node/sandbox.ts), as runners do by
  * default; plain `sh` stays the baseline, unsandboxed.
  * Goal: runner overhead under 5 % (the median over rounds of each round's runner/sh ratio).
  * BENCH_RUNNER_ROUNDS (10), BENCH_RUNNER_SPAWNS (2,000) and BENCH_RUNNER_LINES (100,000) scale it;

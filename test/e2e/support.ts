@@ -116,7 +116,7 @@ export interface RunnerOptions {
   /** Extra variables in the runner's environment (its steps inherit them, unsandboxed). */
   env?: Record<string, string>;
   /**
-   * Run steps in the bubblewrap sandbox, as runners do by default (runner/sandbox.ts). Off
+   * Run steps in the bubblewrap sandbox, as runners do by default (node/sandbox.ts). Off
    * unless asked: these tests' steps write marks (pids, attempts) to the test's temp folder and
    * read the runner's environment, which the sandbox hides; build.test.ts and
    * test/security/runner-sandbox.test.ts run sandboxed runners.

@@ -1,2 +1,0 @@
-// Moved to node/steps.ts, shared with `sparki run`; kept for runner/job.ts's import.
-export * from "../node/steps.ts";
