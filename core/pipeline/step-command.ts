@@ -4,15 +4,15 @@ const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
 /**
  * The shell command a pipeline step runs from the checkout's root: the step's own, from the
- * job's working directory. `sparki run` uses it; the coordinator's expandPipeline builds the
- * same command for runners.
+ * job's working directory. The coordinator's expandPipeline (for runners) and `sparki run` both
+ * use it, so a step runs the same command in both.
  */
 export function stepCommand(job: Pick<Job, "workingDirectory">, step: Pick<Step, "run">): string {
   const cd = job.workingDirectory !== "." && job.workingDirectory !== "" ? `cd ${shellQuote(job.workingDirectory)} && ` : "";
   return `${cd}${step.run}`;
 }
 
-/** The ids a job's steps get (SPARKI_STEP_ID, the log's step): slugs of their names, unique in the job, as the coordinator makes them. */
+/** The ids a job's steps get (SPARKI_STEP_ID, the log's step): slugs of their names, unique in the job. */
 export function stepIds(steps: readonly Pick<Step, "name">[]): string[] {
   const taken = new Set<string>();
   return steps.map((step, index) => {

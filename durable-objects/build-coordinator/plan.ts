@@ -5,6 +5,7 @@
 import { CachePath, JobCache } from "../../core/contracts/runner.ts";
 import type { Cache, Pipeline } from "../../core/pipeline/index.ts";
 import { branchMatches } from "../../core/pipeline/branches.ts";
+import { stepCommand, stepIds } from "../../core/pipeline/step-command.ts";
 import type { JobSpec } from "../../server/objects/build-coordinator/protocol.js";
 
 // Branch filters live in core/, shared with the deployment rules; kept exported here for callers of this module.
@@ -26,19 +27,6 @@ export function planJob(buildId: string): JobSpec {
   };
 }
 
-function stepId(name: string, index: number, taken: Set<string>): string {
-  const base =
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9_-]+/g, "-")
-      .replace(/^-+|-+$/g, "")
-      .slice(0, 48) || "step";
-  let id = /^[a-z0-9]/.test(base) ? base : `s-${base}`;
-  if (taken.has(id)) id = `${id}-${index + 1}`;
-  taken.add(id);
-  return id;
-}
-
 /**
  * A pipeline job's cache as the runner protocol allows it: paths it would refuse (absolute, '..',
  * from a hand-written sparki.yml) are left out rather than failing the claim; none left, no cache.
@@ -49,8 +37,6 @@ function jobCache(cache: Cache | null): JobCache | undefined {
   const parsed = JobCache.safeParse({ ...cache, paths });
   return parsed.success ? parsed.data : undefined;
 }
-
-const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
 export interface Expansion {
   jobs: JobSpec[];
@@ -75,9 +61,8 @@ export function expandPipeline(buildId: string, pipeline: Pipeline, branch: stri
       (job.stage !== "deploy" || opts.deployJobs === true) &&
       (job.branches === null || (branch !== null && job.branches.some((p) => branchMatches(p, branch))));
     if (!runsHere) skipped.push(id);
-    const taken = new Set<string>();
     const cache = jobCache(job.cache);
-    const cd = job.workingDirectory !== "." && job.workingDirectory !== "" ? `cd ${shellQuote(job.workingDirectory)} && ` : "";
+    const stepIdsOfJob = stepIds(job.steps);
     jobs.push({
       id,
       key: job.id.slice(0, 64),
@@ -86,9 +71,10 @@ export function expandPipeline(buildId: string, pipeline: Pipeline, branch: stri
       needs: job.needs.map((need) => ids.get(need)).filter((need): need is string => need !== undefined),
       labels: [...job.runsOn].sort(),
       steps: job.steps.map((step, i) => ({
-        id: stepId(step.name, i, taken),
+        id: stepIdsOfJob[i] as string,
         name: step.name,
-        command: `${cd}${step.run}`,
+        // The same command `sparki run` runs (core/pipeline/step-command.ts).
+        command: stepCommand(job, step),
         timeoutSeconds: job.timeoutMinutes * 60,
         env: {},
       })),
