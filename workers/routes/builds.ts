@@ -74,6 +74,14 @@ async function findBuild(c: Context<AppEnv>, id: string, permission: "project:re
   return row;
 }
 
+/** What retention deleted answers 404 saying so, not an empty log or a bare "no such artifact". */
+function refuseExpired(expiredAt: Date | null, what: "log" | "artifacts"): void {
+  if (!expiredAt) return;
+  throw new SparkiError("not_found", {
+    detail: `The build's ${what} ${what === "log" ? "was" : "were"} deleted on ${expiredAt.toISOString().slice(0, 10)} under the workspace's retention (GET /v1/workspaces/:id/retention).`,
+  });
+}
+
 buildRoutes.openapi(
   createRoute({
     method: "post",
@@ -223,7 +231,8 @@ buildRoutes.openapi(
 buildRoutes.get("/v1/builds/:id/logs", authenticate, async (c) => {
   const id = parseRequestPart(BuildParams.shape.id, c.req.param("id"), "path");
   const { from } = parseRequestPart(LogQuery, c.req.query(), "query");
-  await findBuild(c, id, "project:read");
+  const { build } = await findBuild(c, id, "project:read");
+  refuseExpired(build.logsExpiredAt, "log");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new SparkiError("validation", { detail: "This route is a WebSocket; for the text, GET /v1/builds/:id/logs.txt." });
   }
@@ -233,7 +242,8 @@ buildRoutes.get("/v1/builds/:id/logs", authenticate, async (c) => {
 /** The whole log as text: from R2 once archived, from the coordinator while the build runs. */
 buildRoutes.get("/v1/builds/:id/logs.txt", authenticate, async (c) => {
   const id = parseRequestPart(BuildParams.shape.id, c.req.param("id"), "path");
-  const { projectId } = await findBuild(c, id, "project:read");
+  const { projectId, build } = await findBuild(c, id, "project:read");
+  refuseExpired(build.logsExpiredAt, "log");
   const archived = await c.env.ARTIFACTS.get(buildLogKey(projectId, id));
   if (archived) return new Response(archived.body, { headers: { "content-type": "text/plain; charset=utf-8" } });
   return buildCoordinator(c.env, id).fetch("https://coordinator/logs.txt");
@@ -273,7 +283,8 @@ buildRoutes.get("/v1/builds/:id/artifacts/:name{.+}", authenticate, async (c) =>
       errors: [{ pointer: "path.name", message: "must not contain '..', '.' or empty segments" }],
     });
   }
-  const { projectId } = await findBuild(c, id, "project:read");
+  const { projectId, build } = await findBuild(c, id, "project:read");
+  refuseExpired(build.artifactsExpiredAt, "artifacts");
   const key = artifactKey(projectId, id, name);
   const { R2_S3_ENDPOINT: endpoint, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_BUCKET_NAME: bucket } = c.var.config;
   if (endpoint && accessKeyId && secretAccessKey) {

@@ -1,5 +1,10 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { addMember, call, createWorkspace, expectProblem, signup } from "../testing/api.js";
+import { builds } from "../../server/db/schema.js";
+import { artifactKey, buildLogKey } from "../../server/r2-keys.js";
+import { sweepRetention } from "../../server/retention/sweep.js";
+import { addMember, call, createProject, createWorkspace, expectProblem, signup } from "../testing/api.js";
+import { withDb } from "../testing/deploy.js";
 
 const defaults = [
   { kind: "logs", days: 90, custom: false, updatedAt: null },
@@ -58,5 +63,46 @@ describe("workspace retention", () => {
     }
     const after = await call("GET", `/v1/workspaces/${id}/retention`, { token: owner.accessToken });
     expect(after.body.items).toEqual(defaults);
+  });
+});
+
+describe("what retention deleted", () => {
+  it("answers 404 saying retention deleted it, where a kept build's log and artifact still answer", async () => {
+    const owner = await signup("ret-gone");
+    const { id: workspaceId } = await createWorkspace(owner);
+    const project = await createProject(owner, workspaceId);
+    const ended = async (daysAgo: number) => {
+      const [row] = await withDb((db) =>
+        db
+          .insert(builds)
+          .values({
+            projectId: project.id,
+            number: Math.floor(Math.random() * 1e9),
+            status: "succeeded",
+            trigger: "api",
+            completedAt: new Date(Date.now() - daysAgo * 86_400_000),
+          })
+          .returning({ id: builds.id }),
+      );
+      const id = row?.id ?? "";
+      await env.ARTIFACTS.put(buildLogKey(project.id, id), "hello\n");
+      await env.ARTIFACTS.put(artifactKey(project.id, id, "out.txt"), "out");
+      return id;
+    };
+    const old = await ended(120);
+    const young = await ended(1);
+    await withDb((db) => sweepRetention({ db, bucket: env.ARTIFACTS, env }, { now: new Date(), workspaceIds: [workspaceId] }));
+
+    const log = await call("GET", `/v1/builds/${old}/logs.txt`, { token: owner.accessToken });
+    expectProblem(log, 404, "not_found");
+    expect(log.body.detail).toMatch(/log was deleted on \d{4}-\d{2}-\d{2} under the workspace's retention/);
+    const artifact = await call("GET", `/v1/builds/${old}/artifacts/out.txt`, { token: owner.accessToken });
+    expectProblem(artifact, 404, "not_found");
+    expect(artifact.body.detail).toMatch(/artifacts were deleted/);
+
+    const kept = await call("GET", `/v1/builds/${young}/logs.txt`, { token: owner.accessToken });
+    expect(kept.status, kept.text).toBe(200);
+    expect(kept.text).toBe("hello\n");
+    expect((await call("GET", `/v1/builds/${young}/artifacts/out.txt`, { token: owner.accessToken })).text).toBe("out");
   });
 });
