@@ -147,8 +147,9 @@ describe("sparki and sparki-runner from their tarballs", () => {
     const followed = await installed("sparki", ["builds", "trigger", "--project", project.id, "--follow"]);
     expect(followed.code, `${followed.stdout}${followed.stderr}\n--- runner:\n${runnerOutput}`).toBe(0);
     expect(followed.stdout).toContain("built by the packaged runner");
-    const [build] = (await e2e.api("GET", `/v1/projects/${project.id}/builds`)).body.items;
-    expect(build.status).toBe("succeeded");
+    // The log ends as the coordinator finishes; the build's row in Postgres follows a moment later.
+    const [listed] = (await e2e.api("GET", `/v1/projects/${project.id}/builds`)).body.items;
+    expect((await e2e.waitForEnd(listed.id, 30_000)).status).toBe("succeeded");
     expect(runnerOutput).toContain("claimed job");
   }, 180_000);
 });
