@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { applyConfig, formatConfigIssues, parseSparkiConfig, renderSparkiConfig } from "../core/config/index.ts";
 import { detect, type Detection } from "../core/detect/index.ts";
 import { canonicalJson, generatePipeline } from "../core/pipeline/index.ts";
-import { formatDetection } from "./format.ts";
+import { formatDetection, formatPipelineSettings } from "./format.ts";
 import { fsTree, TreeRootError } from "../node/fs-tree.ts";
 import { UserError } from "../node/user-error.ts";
 import type { SparkiConfig } from "../core/config/schema.ts";
@@ -33,14 +33,15 @@ export async function readConfig(dir: string): Promise<SparkiConfig | undefined>
 
 /**
  * `sparki detect [dir] [--json]`: what the build will use, so sparki.yml's overrides are
- * applied (each with its evidence, "set in sparki.yml"), as the plan job applies them.
+ * applied (each with its evidence, "set in sparki.yml"), as the plan job applies them; the
+ * readable report also lists the pipeline settings, each with its source.
  */
 export async function detectCommand(dir: string, opts: { json?: boolean }): Promise<void> {
   const tree = await treeOf(dir);
   const config = await readConfig(dir);
   const detected = await detect(tree);
   const result = config ? applyConfig(detected, config) : detected;
-  process.stdout.write(opts.json ? detectionJson(result) : formatDetection(result, dir));
+  process.stdout.write(opts.json ? detectionJson(result) : `${formatDetection(result, dir)}${formatPipelineSettings(config?.pipeline)}`);
 }
 
 /** `sparki init [dir]`: writes sparki.yml from the detection; never overwrites one. */

@@ -1,4 +1,6 @@
+import { PipelineSettingsSchema, type PipelineSettings } from "../core/config/index.ts";
 import type { DetectedApp, Detection } from "../core/detect/index.ts";
+import { DEFAULT_TIMEOUTS } from "../core/pipeline/generate.ts";
 
 const dash = "—";
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -47,4 +49,34 @@ export function formatDetection(d: Detection, dir: string): string {
     }
   }
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * The pipeline settings a build uses (sparki.yml's `pipeline:`, else the defaults), each with
+ * its source: `sparki.yml` where the file sets a value other than the default.
+ */
+export function formatPipelineSettings(settings: PipelineSettings | undefined): string {
+  const defaults = PipelineSettingsSchema.parse({});
+  const s = settings ?? defaults;
+  const source = (key: keyof PipelineSettings) => (JSON.stringify(s[key]) === JSON.stringify(defaults[key]) ? "default" : "sparki.yml");
+  const timeouts = Object.entries(DEFAULT_TIMEOUTS)
+    .map(([stage, minutes]) => `${stage} ${minutes}`)
+    .join(", ");
+  const rows: Array<[string, string, keyof PipelineSettings]> = [
+    ["runner labels", s.runnerLabels.join(", "), "runnerLabels"],
+    ["branches", s.branches.join(", "), "branches"],
+    ["pull requests", s.pullRequests ? "built" : "not built", "pullRequests"],
+    ["tags", s.tags === undefined ? "every tag" : s.tags.length > 0 ? s.tags.join(", ") : "none", "tags"],
+    ["cancel older", s.cancelSuperseded === undefined ? "for builds from a git host" : s.cancelSuperseded ? "always" : "never", "cancelSuperseded"],
+    ["timeout", s.timeoutMinutes === undefined ? `each stage's (min: ${timeouts})` : `${s.timeoutMinutes} min, every job`, "timeoutMinutes"],
+    [
+      "env",
+      Object.entries(s.env)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(" ") || dash,
+      "env",
+    ],
+    ["cache paths", s.cachePaths.join(", ") || "(the detected package manager's)", "cachePaths"],
+  ];
+  return `\npipeline\n${rows.map(([label, value, key]) => `  ${pad(label, 16)} ${value}  (${source(key)})`).join("\n")}\n`;
 }

@@ -90,6 +90,9 @@ describe("applyConfig", () => {
     const merged = applyConfig(detection, parsed.config);
     expect([merged.framework, merged.outputDir, merged.commands.lint, merged.commands.build]).toEqual(["vite", "build", null, "npm run build"]);
     expect(merged.evidence.filter((e) => e.file === "sparki.yml").map((e) => e.field)).toEqual(["commands.lint", "outputDir"]);
+    // Each value has one source: the detector's evidence for a field sparki.yml sets is gone.
+    expect(merged.evidence.filter((e) => e.field === "outputDir")).toEqual([{ field: "outputDir", file: "sparki.yml", reason: "set in sparki.yml: build" }]);
+    expect(merged.evidence.filter((e) => e.field === "commands.build")).toEqual(detection.evidence.filter((e) => e.field === "commands.build"));
   });
 
   it("renders a sparki.yml that parses back to the detection", async () => {

@@ -3,10 +3,16 @@ import type { Overrides, SparkiConfig } from "./schema.ts";
 
 const SOURCE = "sparki.yml";
 
-/** Applies one overrides block to one detected app, field by field, recording evidence. */
+/**
+ * Applies one overrides block to one detected app, field by field. A field sparki.yml sets has
+ * sparki.yml as its evidence in place of the detector's, so each value shows where it came from.
+ */
 export function applyOverrides<T extends DetectedApp>(app: T, overrides: Overrides, where = SOURCE): T {
-  const evidence = [...app.evidence];
-  const note = (field: EvidenceField, what: string) => evidence.push({ field, file: where, reason: `set in sparki.yml: ${what}` });
+  let evidence = [...app.evidence];
+  const note = (field: EvidenceField, what: string) => {
+    evidence = evidence.filter((e) => e.field !== field);
+    evidence.push({ field, file: where, reason: `set in sparki.yml: ${what}` });
+  };
   const out: T = { ...app, commands: { ...app.commands } };
   if (overrides.language !== undefined) {
     out.language = overrides.language;

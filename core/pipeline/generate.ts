@@ -15,7 +15,7 @@ export interface PipelineInput {
   name?: string;
 }
 
-const DEFAULT_TIMEOUTS: Readonly<Record<StageName, number>> = { install: 15, lint: 15, test: 30, build: 30, deploy: 30 };
+export const DEFAULT_TIMEOUTS: Readonly<Record<StageName, number>> = { install: 15, lint: 15, test: 30, build: 30, deploy: 30 };
 const STAGES: readonly StageName[] = ["install", "lint", "test", "build", "deploy"];
 
 /** "apps/web" → "apps-web": a job id prefix. */
