@@ -25,6 +25,16 @@ export const AccountExport = z
     buildsTriggered: z.array(z.object({ id: z.uuid(), projectId: z.uuid().nullable(), number: z.number().nullable(), createdAt: Timestamp })),
     releasesStarted: z.array(z.object({ id: z.uuid(), projectId: z.uuid(), buildId: z.uuid(), createdAt: Timestamp })),
     deploymentsApproved: z.array(z.object({ id: z.uuid(), stage: z.string().nullable(), approvedAt: Stamp })),
+    /** Settings the caller created or last changed: names and ids only, never a value or key. */
+    authored: z.array(
+      z.object({
+        kind: z.enum(["pipeline", "secret", "runner_token", "stage_rule", "push_hook", "gitlab_link", "notification_channel", "retention"]),
+        projectId: z.uuid().nullable(),
+        workspaceId: z.uuid().nullable(),
+        name: z.string().nullable(),
+        at: Timestamp,
+      }),
+    ),
     auditEvents: z.array(
       z.object({
         id: z.uuid(),

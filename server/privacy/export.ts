@@ -3,12 +3,31 @@
  * their own id only, so the export can never reach another account's data. Hashes and secret
  * values are never selected.
  */
-import { and, desc, eq, or } from "drizzle-orm";
+import { and, desc, eq, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { exportListLimit, type AccountExport } from "../../core/contracts/export.js";
 import { roles } from "../../core/rbac.js";
 import type { Db } from "../db/client.js";
-import { apiTokens, auditLogs, builds, deployments, memberships, refreshTokens, releases, userIdentities, users, workspaces } from "../db/schema.js";
+import {
+  apiTokens,
+  auditLogs,
+  builds,
+  deployments,
+  gitlabLinks,
+  memberships,
+  notificationChannels,
+  pipelines,
+  pushHooks,
+  refreshTokens,
+  releases,
+  runnerRegistrationTokens,
+  secrets,
+  stageRules,
+  userIdentities,
+  users,
+  workspaceRetention,
+  workspaces,
+} from "../db/schema.js";
 import { personalDetailKeys } from "./audit-scrub.js";
 
 const iso = (d: Date) => d.toISOString();
@@ -113,6 +132,8 @@ export async function exportAccount(db: Db, userId: string, now: Date): Promise<
       .limit(limit),
   ]);
 
+  const authored = await authoredBy(db, userId, limit);
+
   return {
     exportedAt: iso(now),
     user: { ...user, createdAt: iso(user.createdAt), updatedAt: iso(user.updatedAt) },
@@ -141,6 +162,7 @@ export async function exportAccount(db: Db, userId: string, now: Date): Promise<
     buildsTriggered: capped("buildsTriggered", built).map((b) => ({ ...b, createdAt: iso(b.createdAt) })),
     releasesStarted: capped("releasesStarted", released).map((r) => ({ ...r, createdAt: iso(r.createdAt) })),
     deploymentsApproved: capped("deploymentsApproved", approved).map((d) => ({ ...d, approvedAt: isoOrNull(d.approvedAt) })),
+    authored: capped("authored", authored),
     auditEvents: capped("auditEvents", events).map((e) => {
       const byYou = e.userId === userId;
       const aboutSomeoneElse = e.resourceType === "user" && e.resourceId !== userId;
@@ -161,4 +183,56 @@ export async function exportAccount(db: Db, userId: string, now: Date): Promise<
     }),
     truncated,
   };
+}
+
+type Authored = AccountExport["authored"][number];
+
+/** The settings the user created or last changed, newest first (each table read by their id). */
+async function authoredBy(db: Db, userId: string, limit: number): Promise<Authored[]> {
+  const of = (kind: Authored["kind"], rows: { projectId?: string | null; workspaceId?: string | null; name?: string | null; at: Date }[]): Authored[] =>
+    rows.map((r) => ({ kind, projectId: r.projectId ?? null, workspaceId: r.workspaceId ?? null, name: r.name ?? null, at: iso(r.at) }));
+  const [pipelineRows, secretRows, tokenRows, ruleRows, hookRows, gitlabRows, channelRows, retentionRows] = await Promise.all([
+    db
+      .select({ projectId: pipelines.projectId, name: sql<string>`${pipelines.name} || ' v' || ${pipelines.version}`, at: pipelines.createdAt })
+      .from(pipelines)
+      .where(eq(pipelines.createdBy, userId))
+      .limit(limit),
+    db.select({ projectId: secrets.projectId, name: secrets.name, at: secrets.createdAt }).from(secrets).where(eq(secrets.createdBy, userId)).limit(limit),
+    db
+      .select({ workspaceId: runnerRegistrationTokens.workspaceId, name: runnerRegistrationTokens.name, at: runnerRegistrationTokens.createdAt })
+      .from(runnerRegistrationTokens)
+      .where(eq(runnerRegistrationTokens.createdBy, userId))
+      .limit(limit),
+    db
+      .select({ projectId: stageRules.projectId, name: stageRules.stage, at: stageRules.updatedAt })
+      .from(stageRules)
+      .where(eq(stageRules.updatedBy, userId))
+      .limit(limit),
+    db.select({ projectId: pushHooks.projectId, at: pushHooks.createdAt }).from(pushHooks).where(eq(pushHooks.createdBy, userId)).limit(limit),
+    db
+      .select({ projectId: gitlabLinks.projectId, name: gitlabLinks.gitlabPath, at: gitlabLinks.createdAt })
+      .from(gitlabLinks)
+      .where(eq(gitlabLinks.createdBy, userId))
+      .limit(limit),
+    db
+      .select({ projectId: notificationChannels.projectId, name: notificationChannels.name, at: notificationChannels.createdAt })
+      .from(notificationChannels)
+      .where(eq(notificationChannels.createdBy, userId))
+      .limit(limit),
+    db
+      .select({ workspaceId: workspaceRetention.workspaceId, name: workspaceRetention.kind, at: workspaceRetention.updatedAt })
+      .from(workspaceRetention)
+      .where(eq(workspaceRetention.updatedBy, userId))
+      .limit(limit),
+  ]);
+  return [
+    ...of("pipeline", pipelineRows),
+    ...of("secret", secretRows),
+    ...of("runner_token", tokenRows),
+    ...of("stage_rule", ruleRows),
+    ...of("push_hook", hookRows),
+    ...of("gitlab_link", gitlabRows),
+    ...of("notification_channel", channelRows),
+    ...of("retention", retentionRows),
+  ].sort((a, b) => b.at.localeCompare(a.at));
 }

@@ -28,6 +28,10 @@ describe("account export", () => {
     await createProject(other, theirs);
     // I invite them: the event is mine, the invitee's email and id in it are theirs.
     await addMember(me, workspaceId, other, "developer");
+    const mine = await createProject(me, workspaceId);
+    const secret = await call("PUT", `/v1/projects/${mine.id}/secrets/API_KEY`, { token: me.accessToken, body: { value: "s3cr3t-value-for-export" } });
+    expect(secret.status, secret.text).toBe(201);
+    expect((await call("PUT", `/v1/workspaces/${workspaceId}/retention`, { token: me.accessToken, body: { logs: 10 } })).status).toBe(200);
     const token = await call("POST", "/v1/tokens", { token: me.accessToken, body: { name: "laptop" } });
     expect(token.status, token.text).toBe(201);
     await call("POST", "/v1/tokens", { token: other.accessToken, body: { name: "their-secret-token-name" } });
@@ -45,6 +49,12 @@ describe("account export", () => {
     const actions = data.auditEvents.map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(["auth.signup", "auth.login", "workspace.create", "member.add", "token.create"]));
     expect(data.auditEvents.find((e) => e.action === "auth.login" && e.result === "failure")).toBeDefined();
+    expect(data.authored.map((a) => [a.kind, a.name])).toEqual(
+      expect.arrayContaining([
+        ["secret", "API_KEY"],
+        ["retention", "logs"],
+      ]),
+    );
     const invite = data.auditEvents.find((e) => e.action === "member.add");
     expect(invite).toMatchObject({ byYou: true, resourceId: null });
 
@@ -54,6 +64,7 @@ describe("account export", () => {
     expect(res.text).not.toContain(theirs);
     expect(res.text).not.toContain("their-secret-token-name");
     expect(res.text).not.toContain(token.body.token);
+    expect(res.text).not.toContain("s3cr3t-value-for-export");
     expect(res.text).not.toMatch(/hash/i);
     expect(res.text).not.toContain(me.refreshToken);
 
