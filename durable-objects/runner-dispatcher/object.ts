@@ -127,6 +127,10 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
   async claim(input: Claimant, waitMs: number): Promise<JobOffer | null> {
     const claimant = Claimant.parse(input);
     this.#saw(claimant);
+    // A runner polls once at a time, so its older poll still waiting here is one it gave up (a
+    // killed runner's request can outlive it): an offer handed to it would wait for the lease
+    // to run out before another runner could take the job. It ends now, empty.
+    for (const stale of this.#waiting.filter((w) => w.claimant.runnerId === claimant.runnerId)) this.#settle(stale, null);
     const rows = this.ctx.storage.sql
       .exec<{ job_id: string; build_id: string; labels: string; offered_at: number }>(
         "select job_id, build_id, labels, offered_at from offers order by offered_at, job_id",
