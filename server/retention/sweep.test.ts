@@ -197,14 +197,18 @@ describe("retention sweep", () => {
 
   it("a run cut short by its budget leaves the rest marked as kept, and the next run finishes it", async () => {
     const c = await workspaceWithProject();
-    const ids = [await build(c.projectId, 50), await build(c.projectId, 45), await build(c.projectId, 35)];
+    const ancient = await build(c.projectId, 100);
+    const ids = [ancient, await build(c.projectId, 50), await build(c.projectId, 45), await build(c.projectId, 35)];
     const young = await build(c.projectId, 20);
 
     const cut = await sweep([c.workspaceId], { operations: 3, batchSize: 2 });
     expect(cut.more).toBe(true);
-    // Three calls cover one build's list and delete and the next one's list: one build done.
+    // Each kind has its own budget: the ancient build's log goes (two calls), and artifacts still
+    // get three calls: one build's list and delete and the next one's list, so one build done.
+    expect(cut.kinds.logs).toEqual({ expired: 1, objects: 1 });
+    expect(await logKept(c.projectId, ancient)).toBe(false);
     const afterCut = await db.select({ id: builds.id, at: builds.artifactsExpiredAt }).from(builds).where(inArray(builds.id, ids));
-    expect(afterCut.filter((r) => r.at !== null)).toHaveLength(1);
+    expect(afterCut.filter((r) => r.at !== null).map((r) => r.id)).toEqual([ancient]);
     // Marked only once deleted.
     for (const row of afterCut) if (row.at !== null) expect(await artifactsGone(c.projectId, row.id)).toBe(true);
 

@@ -29,7 +29,10 @@ export interface SweepDeps {
 export interface SweepOptions {
   /** The sweep's clock: ages are measured back from here. */
   now: Date;
-  /** R2 and object calls one run may make (a Worker invocation has a subrequest limit). */
+  /**
+   * R2 and object calls one run may make for each kind, so one kind's backlog never starves the
+   * others; four kinds stay under a Worker invocation's 1,000 subrequests.
+   */
   operations?: number;
   /** Items read from Postgres at a time. */
   batchSize?: number;
@@ -46,7 +49,7 @@ export interface KindReport {
 
 export interface SweepReport {
   kinds: Partial<Record<RetentionKind, KindReport>>;
-  /** The budget ran out before every kind was done: the next run goes on. */
+  /** A kind's budget ran out before it was done: the next run goes on. */
   more: boolean;
 }
 
@@ -194,14 +197,14 @@ const caches: Sweeper = {
 /** One sweeper per kind of data a workspace keeps for a time. */
 export const sweepers: Record<RetentionKind, Sweeper> = { logs, artifacts, caches, sites };
 
-/** Runs every kind's sweep until each has nothing left past its age or the budget is spent. */
+/** Runs every kind's sweep until each has nothing left past its age or its budget is spent. */
 export async function sweepRetention(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
-  const opts = { operations: 500, batchSize: 50, ...options };
-  const budget = budgetOf(opts.operations);
+  const opts = { operations: 200, batchSize: 50, ...options };
   const report: SweepReport = { kinds: {}, more: false };
   for (const [kind, sweeper] of Object.entries(sweepers) as [RetentionKind, Sweeper][]) {
     const kindReport: KindReport = { expired: 0, objects: 0 };
     report.kinds[kind] = kindReport;
+    const budget = budgetOf(opts.operations);
     for (;;) {
       const items = await sweeper.candidates(deps, opts);
       const done: string[] = [];
@@ -217,7 +220,7 @@ export async function sweepRetention(deps: SweepDeps, options: SweepOptions): Pr
       kindReport.expired += done.length;
       if (spent) {
         report.more = true;
-        return report;
+        break;
       }
       // A short page was the last; a page with nothing done (each refused) would come back the same.
       if (items.length < opts.batchSize || done.length === 0) break;
