@@ -9,10 +9,12 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebStream } from "node:stream/web";
+import type { z } from "zod";
 import {
   CACHE_KEY_HEADER,
   CACHE_SCOPE_HEADER,
   CacheLookupResponse,
+  CacheReserveResponse,
   CacheSaveResponse,
   type CacheEntry,
   type CacheLookupResponse as Lookup,
@@ -74,47 +76,83 @@ export class CacheClient {
     return Readable.fromWeb(res.body as WebStream<Uint8Array>);
   }
 
-  /** Sends the archive in `file` (`size` bytes) to be saved under `key`; `scope`, when known, is checked by the server. */
+  /** Asks where to upload an archive: a presigned R2 URL, or null to stream it through the API. */
+  async reserve(key: string, size: number, sha256: string, signal: AbortSignal): Promise<CacheReserveResponse> {
+    return this.json("/reserve", { key, size, sha256 }, CacheReserveResponse, signal);
+  }
+
+  /** Records an archive uploaded to the reserved presigned URL. */
+  async commit(entryId: string, key: string, size: number, sha256: string, signal: AbortSignal): Promise<CacheEntry> {
+    return this.json("/commit", { entryId, key, size, sha256 }, CacheSaveResponse, signal);
+  }
+
+  private async json<T>(path: string, body: object, schema: z.ZodType<T>, signal: AbortSignal): Promise<T> {
+    const res = await send(this.url(path), {
+      method: "POST",
+      headers: { ...this.client.headers(), "content-type": "application/json" },
+      body: JSON.stringify({ ...this.lease, ...body }),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
+    });
+    if (!res.ok) throw await failure(res);
+    const parsed = schema.safeParse(await res.json().catch(() => null));
+    if (!parsed.success) throw new HttpError(502, `unexpected answer to ${path}: ${parsed.error.message}`, null);
+    return parsed.data;
+  }
+
+  /** Sends the archive in `file` (`size` bytes) through the API to be saved under `key`; `scope`, when known, is checked by the server. */
   async upload(key: string, scope: string | null, file: string, size: number, signal: AbortSignal): Promise<CacheEntry> {
-    const url = new URL(this.url(""));
-    const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     const headers = {
       ...this.client.headers(this.lease),
       [CACHE_KEY_HEADER]: key,
       ...(scope ? { [CACHE_SCOPE_HEADER]: scope } : {}),
       "content-type": "application/gzip",
-      "content-length": String(size),
     };
-    const req = request(url, { method: "PUT", headers, signal });
-    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      req.once("response", (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (c: Buffer) => parts.push(c));
-        res.once("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }));
-        res.once("error", reject);
-      });
-      req.once("error", (err) => reject(signal.aborted ? err : new NetworkError(`cache upload failed: ${err.message}`, { cause: err })));
-    });
-    try {
-      for await (const chunk of createReadStream(file)) if (!req.write(chunk)) await once(req, "drain");
-      req.end();
-    } catch (err) {
-      req.destroy();
-      await answer.catch(() => undefined);
-      throw err;
-    }
-    const { status, text } = await answer;
-    if (status < 200 || status >= 300) {
-      let detail = text.slice(0, 500);
-      try {
-        detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
-      } catch {
-        // keep the text
-      }
-      throw new HttpError(status, detail, null);
-    }
+    const text = await putFile(this.url(""), headers, file, size, signal);
     const parsed = CacheSaveResponse.safeParse(JSON.parse(text));
     if (!parsed.success) throw new HttpError(502, `unexpected cache save answer: ${parsed.error.message}`, null);
     return parsed.data;
   }
+
+  /** Sends the archive straight to R2 on a presigned URL, with the headers that were signed. */
+  async uploadPresigned(url: string, headers: Record<string, string>, file: string, size: number, signal: AbortSignal): Promise<void> {
+    await putFile(url, headers, file, size, signal);
+  }
+}
+
+/**
+ * PUTs a file with its Content-Length, streamed with backpressure (node:http: fetch would want
+ * the whole body or a chunked one); returns the answer's text, or throws {@link HttpError}.
+ */
+async function putFile(target: string, headers: Record<string, string>, file: string, size: number, signal: AbortSignal): Promise<string> {
+  const url = new URL(target);
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  const req = request(url, { method: "PUT", headers: { ...headers, "content-length": String(size) }, signal });
+  const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    req.once("response", (res) => {
+      const parts: Buffer[] = [];
+      res.on("data", (c: Buffer) => parts.push(c));
+      res.once("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }));
+      res.once("error", reject);
+    });
+    req.once("error", (err) => reject(signal.aborted ? err : new NetworkError(`cache upload failed: ${err.message}`, { cause: err })));
+  });
+  try {
+    for await (const chunk of createReadStream(file)) if (!req.write(chunk)) await once(req, "drain");
+    req.end();
+  } catch (err) {
+    req.destroy();
+    await answer.catch(() => undefined);
+    throw err;
+  }
+  const { status, text } = await answer;
+  if (status < 200 || status >= 300) {
+    let detail = text.slice(0, 500);
+    try {
+      detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
+    } catch {
+      // Not problem+json (R2's XML error, a proxy's page): keep the text.
+    }
+    throw new HttpError(status, detail, null);
+  }
+  return text;
 }

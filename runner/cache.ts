@@ -7,7 +7,7 @@
  * with a warning and the job goes on without it. A cache never fails a job.
  */
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +38,12 @@ export interface CachePlan {
   exact: boolean;
   /** Where a save goes (from the lookup), null when the lookup failed. */
   writeScope: string | null;
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -139,7 +145,19 @@ export async function saveCache(opts: CacheOptions, plan: CachePlan): Promise<vo
     const { size } = await stat(file);
     const packedAt = performance.now();
     const caches = new CacheClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });
-    const saved = await retry(() => caches.upload(plan.key, plan.writeScope, file, size, signal), { ...transient, signal });
+    const sha256 = await fileSha256(file);
+    const place = await retry(() => caches.reserve(plan.key, size, sha256, signal), { ...transient, signal });
+    const uploadUrl = place.uploadUrl;
+    // With R2's S3 credentials configured the archive goes straight to R2, else through the API.
+    const saved = uploadUrl
+      ? await retry(
+          async () => {
+            await caches.uploadPresigned(uploadUrl, place.headers, file, size, signal);
+            return caches.commit(place.entryId, plan.key, size, sha256, signal);
+          },
+          { ...transient, signal },
+        )
+      : await retry(() => caches.upload(plan.key, plan.writeScope, file, size, signal), { ...transient, signal });
     output.note(
       `sparki: saved cache ${saved.key} (to ${saved.scope}, ${mib(saved.size)}) in ${secs(performance.now() - started)} (pack ${secs(packedAt - started)}, upload ${secs(performance.now() - packedAt)})`,
     );

@@ -30,6 +30,8 @@
  * | `POST /v1/runner/jobs/:id/caches/lookup` | {@link CacheLookupRequest} | {@link CacheLookupResponse} |
  * | `GET /v1/runner/jobs/:id/caches/:entryId` | lease headers | the entry's .tar.gz |
  * | `PUT /v1/runner/jobs/:id/caches` | .tar.gz, {@link CacheUploadHeaders} | {@link CacheSaveResponse} |
+ * | `POST /v1/runner/jobs/:id/caches/reserve` | {@link CacheReserveRequest} | {@link CacheReserveResponse} |
+ * | `POST /v1/runner/jobs/:id/caches/commit` | {@link CacheCommitRequest} | {@link CacheSaveResponse} |
  * | `POST /v1/runner/jobs/:id/complete` | {@link CompleteRequest} | 204 |
  * | `POST /v1/runner/jobs/:id/release` | {@link ReleaseRequest} | 204 |
  * | `GET /v1/runner/jobs/:id/logs` (WebSocket) | {@link RunnerLogFrame} | {@link ServerLogFrame} |
@@ -414,6 +416,29 @@ export const CacheUploadHeaders = z.object({
   "sparki-cache-scope": z.string().min(1).max(300).optional(),
 });
 export type CacheUploadHeaders = z.infer<typeof CacheUploadHeaders>;
+
+/**
+ * Before a save: with R2's S3 credentials configured the server answers with a presigned PUT URL
+ * (and the headers it signed, to send as they are) for the runner to upload straight to R2, then
+ * `commit`; without them `uploadUrl` is null and the runner streams the archive through `PUT …/caches`.
+ */
+export const CacheReserveRequest = Lease.extend({
+  key: CacheKey,
+  size: z.number().int().positive(),
+  sha256: Sha256,
+}).strict();
+export type CacheReserveRequest = z.infer<typeof CacheReserveRequest>;
+
+export const CacheReserveResponse = z.object({
+  entryId: z.uuid(),
+  uploadUrl: z.url().nullable(),
+  headers: z.record(z.string(), z.string()),
+});
+export type CacheReserveResponse = z.infer<typeof CacheReserveResponse>;
+
+/** After a presigned upload: records the entry the server reserved (it checks the stored object). */
+export const CacheCommitRequest = CacheReserveRequest.extend({ entryId: z.uuid() }).strict();
+export type CacheCommitRequest = z.infer<typeof CacheCommitRequest>;
 
 export const CacheSaveResponse = CacheEntry;
 export type CacheSaveResponse = z.infer<typeof CacheSaveResponse>;

@@ -69,6 +69,12 @@ export async function entryInScopes(db: Db, projectId: string, scopes: readonly 
   return row ?? null;
 }
 
+/** Whether any entry has this id (an upload may not be recorded twice, nor under another's id). */
+export async function entryExists(db: Db, id: string): Promise<boolean> {
+  const [row] = await db.select({ id: cacheEntries.id }).from(cacheEntries).where(eq(cacheEntries.id, id));
+  return row !== undefined;
+}
+
 /**
  * Records a stored archive. An entry with the same key in the same scope is replaced (a job
  * whose restore was broken saves a good one); returns the rows whose objects must go.

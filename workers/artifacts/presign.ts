@@ -21,3 +21,27 @@ export async function presignGet(settings: S3Settings, key: string, expiresIn: n
   const signed = await client.sign(new Request(url, { method: "GET" }), { aws: { signQuery: true } });
   return signed.url;
 }
+
+/**
+ * A PUT URL for `key` that stores exactly `size` bytes whose SHA-256 is `sha256Hex`, with
+ * `metadata` (x-amz-meta-*): all are signed, so the uploader must send them as given (R2 checks
+ * the checksum) and the headers to send are returned beside the URL.
+ */
+export async function presignPut(
+  settings: S3Settings,
+  key: string,
+  expiresIn: number,
+  upload: { size: number; sha256Hex: string; metadata: Record<string, string> },
+): Promise<{ url: string; headers: Record<string, string> }> {
+  const client = new AwsClient({ accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, service: "s3", region: "auto" });
+  const url = new URL(`${settings.endpoint.replace(/\/+$/, "")}/${settings.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`);
+  url.searchParams.set("X-Amz-Expires", String(expiresIn));
+  const checksum = btoa(String.fromCharCode(...(upload.sha256Hex.match(/../g) ?? []).map((h) => Number.parseInt(h, 16))));
+  const headers: Record<string, string> = {
+    "content-length": String(upload.size),
+    "x-amz-checksum-sha256": checksum,
+    ...Object.fromEntries(Object.entries(upload.metadata).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, v])),
+  };
+  const signed = await client.sign(url.toString(), { method: "PUT", headers, aws: { signQuery: true, allHeaders: true } });
+  return { url: signed.url, headers };
+}

@@ -10,6 +10,7 @@ import type { Job } from "../../core/contracts/runner.ts";
 import { until } from "../../test/until.ts";
 import { call, createProject, createWorkspace, signup, type TestUser } from "../testing/api.js";
 import { bytes, downloadCache, lookupCache, saveCache, sha256 } from "../testing/caches.js";
+import { lease } from "../testing/runner.js";
 import { claimFor, registerRunner } from "../testing/runner.js";
 
 let owner: TestUser;
@@ -130,5 +131,47 @@ describe("dependency cache routes", () => {
       15_000,
       { intervalMs: 1000 },
     );
+  });
+
+  it("records an archive uploaded straight to R2 once the stored object proves to be the job's", async () => {
+    const project = await createProject(owner, workspaceId);
+    const job = await heldJob(project.id);
+    const data = bytes(4 * KiB, 5);
+    const digest = await sha256(data);
+    const body = { ...lease(job), key: "direct", size: data.byteLength, sha256: digest };
+    // No S3 credentials here: the runner is told to stream through the Worker instead.
+    const reserved = await call("POST", `/v1/runner/jobs/${job.jobId}/caches/reserve`, { token: job.jobToken, body });
+    expect(reserved.status, reserved.text).toBe(200);
+    expect(reserved.body).toMatchObject({ uploadUrl: null, headers: {} });
+    const entryId = reserved.body.entryId as string;
+    const commit = (extra: Record<string, unknown> = {}, as: Job = job) =>
+      call("POST", `/v1/runner/jobs/${as.jobId}/caches/commit`, { token: as.jobToken, body: { ...body, ...lease(as), entryId, ...extra } });
+    // Nothing uploaded yet.
+    expect((await commit()).status).toBe(404);
+    // What a presigned PUT stores: the signed metadata names the job and the key.
+    await env.ARTIFACTS.put(`projects/${project.id}/caches/${entryId}.tar.gz`, data, { customMetadata: { jobid: job.jobId, cachekey: "direct" } });
+    expect((await commit({ size: data.byteLength + 1 })).status).toBe(404);
+    expect((await commit({ key: "another" })).status).toBe(404);
+    const other = await heldJob(project.id);
+    expect((await commit({}, other)).status).toBe(404);
+
+    const saved = await commit();
+    expect(saved.status, saved.text).toBe(201);
+    expect(saved.body).toMatchObject({ id: entryId, key: "direct", scope: "branch:main", size: data.byteLength, sha256: digest });
+    // Once recorded, the same upload cannot be recorded again (under another key or scope).
+    expect((await commit()).status).toBe(404);
+    const found = await lookupCache(other, "direct");
+    expect(found.body.entry?.id).toBe(entryId);
+    expect(new Uint8Array(await (await downloadCache(other, entryId)).arrayBuffer())).toEqual(data);
+  });
+
+  it("refuses to reserve an entry over CACHE_ENTRY_MAX_MIB", async () => {
+    const project = await createProject(owner, workspaceId);
+    const job = await heldJob(project.id);
+    const res = await call("POST", `/v1/runner/jobs/${job.jobId}/caches/reserve`, {
+      token: job.jobToken,
+      body: { ...lease(job), key: "big", size: 2 * 1024 * KiB, sha256: "0".repeat(64) },
+    });
+    expect(res.status).toBe(413);
   });
 });

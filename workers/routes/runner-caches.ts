@@ -9,18 +9,29 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { CacheLookupRequest, CacheLookupResponse, CACHE_KEY_HEADER, CacheUploadHeaders, type CacheEntry } from "../../core/contracts/runner.ts";
+import {
+  CacheCommitRequest,
+  CacheLookupRequest,
+  CacheLookupResponse,
+  CACHE_KEY_HEADER,
+  CacheReserveRequest,
+  CacheReserveResponse,
+  CacheSaveResponse,
+  CacheUploadHeaders,
+  type CacheEntry,
+} from "../../core/contracts/runner.ts";
 import { SparkiError } from "../../core/errors.js";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
-import { presignGet } from "../artifacts/presign.js";
+import type { Db } from "../../server/db/client.js";
+import { presignGet, presignPut, type S3Settings } from "../artifacts/presign.js";
 import { authenticateJob } from "../middleware/authenticate-runner.js";
 import { recordCacheBytes, recordCacheLookup } from "../metrics.js";
 import { buildIdOfJob, refusalError } from "../services/builds.js";
 import { json, jsonBody, newRouter, problems } from "./router.js";
 import { holderOf, leaseHeaders } from "./runner.js";
 import { buildCoordinator } from "../../server/objects/clients.js";
-import { type CacheEntryRow, entryInScopes, evict, findEntry, recordEntry, scopesOfBuild } from "../../server/caches/entries.js";
+import { type CacheEntryRow, entryExists, entryInScopes, evict, findEntry, recordEntry, scopesOfBuild } from "../../server/caches/entries.js";
 import { cacheEntryKey } from "../../server/r2-keys.js";
 
 export const runnerCacheRoutes = newRouter();
@@ -45,6 +56,29 @@ async function jobScopes(c: Context<AppEnv>, jobId: string, lease: { leaseId: st
 }
 
 const asEntry = (row: CacheEntryRow): CacheEntry => ({ id: row.id, key: row.key, scope: row.scope, size: row.sizeBytes, sha256: row.sha256 });
+
+/** R2's S3 settings when all are configured: then archives move by presigned URLs. */
+function s3Settings(c: Context<AppEnv>): S3Settings | null {
+  const { R2_S3_ENDPOINT: endpoint, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_BUCKET_NAME: bucket } = c.var.config;
+  return endpoint && accessKeyId && secretAccessKey ? { endpoint, bucket, accessKeyId, secretAccessKey } : null;
+}
+
+function refuseOversized(c: Context<AppEnv>, size: number): void {
+  if (size > Math.floor(c.var.config.CACHE_ENTRY_MAX_MIB * MiB)) {
+    throw new SparkiError("payload_too_large", {
+      detail: `A cache entry is limited to ${c.var.config.CACHE_ENTRY_MAX_MIB} MiB (CACHE_ENTRY_MAX_MIB); this one is ${size} bytes.`,
+    });
+  }
+}
+
+/** Records a stored archive, then deletes what it replaced and what eviction takes. */
+async function recordStored(c: Context<AppEnv>, db: Db, entry: Omit<CacheEntryRow, "createdAt" | "lastUsedAt">): Promise<CacheEntry> {
+  const gone = await recordEntry(db, entry);
+  gone.push(...(await evict(db, entry.projectId, Math.floor(c.var.config.CACHE_PROJECT_MAX_MIB * MiB), entry.id)));
+  if (gone.length > 0) await c.env.ARTIFACTS.delete(gone.map((row) => cacheEntryKey(entry.projectId, row.id)));
+  recordCacheBytes("saved", entry.sizeBytes);
+  return asEntry({ ...entry, createdAt: new Date(), lastUsedAt: new Date() });
+}
 
 runnerCacheRoutes.openapi(
   createRoute({
@@ -77,12 +111,12 @@ runnerCacheRoutes.get("/v1/runner/jobs/:id/caches/:entryId", authenticateJob, as
   // Another project's entry, or a scope this build may not read: the same answer as none.
   if (!row) throw new SparkiError("not_found", { detail: "No such cache entry." });
   const key = cacheEntryKey(projectId, row.id);
-  const { R2_S3_ENDPOINT: endpoint, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_BUCKET_NAME: bucket } = c.var.config;
-  if (endpoint && accessKeyId && secretAccessKey) {
+  const s3 = s3Settings(c);
+  if (s3) {
     // With R2's S3 credentials the archive goes straight from R2 to the runner (which follows the
     // redirect and checks size and SHA-256 all the same), not through the Worker.
     recordCacheBytes("restored", row.sizeBytes);
-    return c.redirect(await presignGet({ endpoint, bucket, accessKeyId, secretAccessKey }, key, 300), 302);
+    return c.redirect(await presignGet(s3, key, 300), 302);
   }
   const object = await c.env.ARTIFACTS.get(key);
   if (!object) throw new SparkiError("not_found", { detail: "The cache entry's archive is gone." });
@@ -105,12 +139,7 @@ runnerCacheRoutes.put("/v1/runner/jobs/:id/caches", authenticateJob, async (c) =
   // Refused before anything is read or stored; the stream below holds the body to this length.
   const length = Number(c.req.header("content-length"));
   if (!c.req.raw.body || !Number.isInteger(length) || length <= 0) throw new SparkiError("validation", { detail: "Send the archive with a Content-Length." });
-  const maxBytes = Math.floor(c.var.config.CACHE_ENTRY_MAX_MIB * MiB);
-  if (length > maxBytes) {
-    throw new SparkiError("payload_too_large", {
-      detail: `A cache entry is limited to ${c.var.config.CACHE_ENTRY_MAX_MIB} MiB (CACHE_ENTRY_MAX_MIB); this one is ${length} bytes.`,
-    });
-  }
+  refuseOversized(c, length);
   const h = headers.data;
   const { db, projectId, scopes } = await jobScopes(c, id, { leaseId: h["sparki-lease-id"], fencingToken: h["sparki-fencing-token"] });
   const asked = h["sparki-cache-scope"];
@@ -127,9 +156,61 @@ runnerCacheRoutes.put("/v1/runner/jobs/:id/caches", authenticateJob, async (c) =
   await Promise.all([c.env.ARTIFACTS.put(objectKey, fixed.readable, { customMetadata: { jobId: id } }), copying, hashing]);
   const sha256 = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
   const entry = { id: entryId, projectId, scope: scopes.write, key: h["sparki-cache-key"], sizeBytes: length, sha256 };
-  const gone = await recordEntry(db, entry);
-  gone.push(...(await evict(db, projectId, Math.floor(c.var.config.CACHE_PROJECT_MAX_MIB * MiB), entryId)));
-  if (gone.length > 0) await c.env.ARTIFACTS.delete(gone.map((row) => cacheEntryKey(projectId, row.id)));
-  recordCacheBytes("saved", length);
-  return c.json(asEntry({ ...entry, createdAt: new Date(), lastUsedAt: new Date() }), 201);
+  return c.json(await recordStored(c, db, entry), 201);
 });
+
+runnerCacheRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/jobs/{id}/caches/reserve",
+    tags: ["runner"],
+    summary: "Before a save: a presigned R2 upload URL for the archive when R2's S3 credentials are configured, else null (stream it through PUT …/caches)",
+    security: [{ jobToken: [] }],
+    middleware: [authenticateJob],
+    request: { params: JobParams, body: jsonBody(CacheReserveRequest) },
+    responses: { 200: { description: "Where to upload", content: json(CacheReserveResponse) }, ...problems(400, 401, 404, 409, 413) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { key, size, sha256, ...lease } = c.req.valid("json");
+    refuseOversized(c, size);
+    const { projectId } = await jobScopes(c, id, lease);
+    const entryId = crypto.randomUUID();
+    const s3 = s3Settings(c);
+    if (!s3) return c.json({ entryId, uploadUrl: null, headers: {} }, 200);
+    // Signed into the URL: the object can only be this size and digest, and names the job and key.
+    const put = await presignPut(s3, cacheEntryKey(projectId, entryId), 900, { size, sha256Hex: sha256, metadata: { jobid: id, cachekey: key } });
+    return c.json({ entryId, uploadUrl: put.url, headers: put.headers }, 200);
+  },
+);
+
+runnerCacheRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/runner/jobs/{id}/caches/commit",
+    tags: ["runner"],
+    summary: "After a presigned upload: record the entry, once the stored object proves to be this job's upload of this key and size",
+    security: [{ jobToken: [] }],
+    middleware: [authenticateJob],
+    request: { params: JobParams, body: jsonBody(CacheCommitRequest) },
+    responses: { 201: { description: "Saved", content: json(CacheSaveResponse) }, ...problems(400, 401, 404, 409, 413) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { key, size, sha256, entryId, ...lease } = c.req.valid("json");
+    refuseOversized(c, size);
+    const { db, projectId, scopes } = await jobScopes(c, id, lease);
+    const head = await c.env.ARTIFACTS.head(cacheEntryKey(projectId, entryId));
+    const meta = head?.customMetadata ?? {};
+    // Only the object this job uploaded for this key, and never one an entry already names.
+    if (!head || meta.jobid !== id || meta.cachekey !== key || head.size !== size || (await entryExists(db, entryId))) {
+      throw new SparkiError("not_found", { detail: "No upload of this job for that entry and key." });
+    }
+    const stored = head.checksums.sha256;
+    if (stored && [...new Uint8Array(stored)].map((b) => b.toString(16).padStart(2, "0")).join("") !== sha256) {
+      throw new SparkiError("validation", { detail: "The stored archive's SHA-256 is not the one sent." });
+    }
+    const entry = { id: entryId, projectId, scope: scopes.write, key, sizeBytes: size, sha256 };
+    return c.json(await recordStored(c, db, entry), 201);
+  },
+);
