@@ -40,7 +40,7 @@ export async function runPipeline(dir: string, opts: RunCommandOptions): Promise
   const pipeline = await generatePipeline({ detection, tree, ...(config ? { config } : {}) });
   if (pipeline.jobs.length === 0) throw new UserError(`nothing to run: ${nothingToRunReason(detection.reason, config !== undefined)}`);
   const jobs = pickJobs(pipeline.jobs, opts.job);
-  const secrets = secretValues(opts.secret);
+  const secrets = secretValues(opts.secret ?? []);
   const masker = createMasker(Object.values(secrets));
   const git = await gitState(root);
 

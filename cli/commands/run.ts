@@ -9,7 +9,7 @@ import type { Command } from "commander";
 
 export interface RunCommandOptions {
   job?: string;
-  secret: string[];
+  secret?: string[];
   sandbox: boolean;
   keep?: boolean;
 }
@@ -23,8 +23,7 @@ export function registerRun(program: Command): void {
     .option(
       "--secret <NAME>",
       "give the steps the environment variable NAME as a secret, masked in the output (repeatable)",
-      (name: string, names: string[]) => [...names, name],
-      [] as string[],
+      (name: string, names: string[] | undefined) => [...(names ?? []), name],
     )
     .option("--no-sandbox", "run the steps without bubblewrap (they then run as you, with your files)")
     .option("--keep", "keep the jobs' folders (printed at the end) instead of removing them")
