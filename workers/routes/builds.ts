@@ -212,6 +212,12 @@ buildRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { build, workspaceId } = await findBuild(c, id, "build:trigger");
+    // The jobs a retry keeps would hand on artifacts and a log that are gone.
+    if (build.logsExpiredAt || build.artifactsExpiredAt) {
+      throw new SparkiError("conflict", {
+        detail: "This build's log or artifacts were deleted under the workspace's retention; trigger a new build of its commit instead.",
+      });
+    }
     const live = await buildCoordinator(c.env, id).retry();
     if (!live) throw new SparkiError("conflict", { detail: "Only a finished build that did not succeed can be retried." });
     await audit(c, await c.var.db(), {

@@ -67,7 +67,7 @@ describe("workspace retention", () => {
 });
 
 describe("what retention deleted", () => {
-  it("answers 404 saying retention deleted it, where a kept build's log and artifact still answer", async () => {
+  it("answers 404 saying retention deleted it, and refuses a retry, where a kept build's log and artifact still answer", async () => {
     const owner = await signup("ret-gone");
     const { id: workspaceId } = await createWorkspace(owner);
     const project = await createProject(owner, workspaceId);
@@ -78,7 +78,7 @@ describe("what retention deleted", () => {
           .values({
             projectId: project.id,
             number: Math.floor(Math.random() * 1e9),
-            status: "succeeded",
+            status: "failed",
             trigger: "api",
             completedAt: new Date(Date.now() - daysAgo * 86_400_000),
           })
@@ -99,6 +99,11 @@ describe("what retention deleted", () => {
     const artifact = await call("GET", `/v1/builds/${old}/artifacts/out.txt`, { token: owner.accessToken });
     expectProblem(artifact, 404, "not_found");
     expect(artifact.body.detail).toMatch(/artifacts were deleted/);
+
+    // A retry would re-run its failed jobs without the artifacts and log of the rest.
+    const retry = await call("POST", `/v1/builds/${old}/retry`, { token: owner.accessToken });
+    expectProblem(retry, 409, "conflict");
+    expect(retry.body.detail).toMatch(/retention; trigger a new build/);
 
     const kept = await call("GET", `/v1/builds/${young}/logs.txt`, { token: owner.accessToken });
     expect(kept.status, kept.text).toBe(200);
