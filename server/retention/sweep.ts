@@ -41,9 +41,9 @@ export interface SweepOptions {
 }
 
 export interface KindReport {
-  /** Items (builds, releases) whose data this run deleted and marked. */
+  /** Items (builds, releases, cache entries) whose data this run deleted and marked. */
   expired: number;
-  /** R2 objects deleted. */
+  /** R2 objects deleted (a build's log counts once, whether or not it was archived). */
   objects: number;
 }
 
