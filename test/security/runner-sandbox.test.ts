@@ -5,7 +5,9 @@
  * given to the step here only so the test can show it is unreadable), the work root for other
  * jobs' checkouts, and writes outside its checkout and /tmp. A real `sparki-runner` process
  * (runner/bin.js, as runner/cli.test.ts starts it) against the fake control plane, its config
- * and work root under $HOME where the default (~/.sparki-runner) puts them.
+ * under $HOME where the default (~/.sparki-runner) puts it, and its work root under $HOME too, in
+ * a folder of its own (a work root with a dot segment is refused; under /tmp it would be hidden
+ * by the sandbox's private /tmp anyway, which would not test hiding it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -34,7 +36,7 @@ beforeAll(async () => {
   repo = await createRepo([{ "README.md": "victim and attacker share this repository\n" }]);
   home = mkdtempSync(join(homedir(), ".sparki-runner-security-"));
   config = join(home, "config.json");
-  work = join(home, "work");
+  work = mkdtempSync(join(homedir(), "sparki-runner-security-work-"));
   const register = spawn(
     process.execPath,
     [BIN, "register", "--url", fake.url, "--token", fake.registrationToken, "--name", "shared-box", "--labels", "linux", "--config", config],
@@ -64,6 +66,7 @@ afterAll(async () => {
   await fake?.close();
   await repo?.cleanup();
   if (home) rmSync(home, { recursive: true, force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
 }, 30_000);
 
 /** Waits for `probe` (30 s at most), showing the runner's output if it never holds. */
