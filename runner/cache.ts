@@ -28,6 +28,11 @@ export interface CacheOptions {
   roots: CacheRoots;
   output: OutputSink;
   signal: AbortSignal;
+  /**
+   * Where archives wait on disk (the runner's work root, which steps never see): not the system's
+   * temporary folder, which may be a tmpfs, that is memory.
+   */
+  scratch?: string;
 }
 
 /** What a restore learned, for the save after the steps. */
@@ -80,7 +85,7 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
     output.note(`sparki: no cache for ${key}${restoreKeys.length > 0 ? ` nor ${restoreKeys.map((p) => `${p}*`).join(", ")}` : ""}`);
     return plan;
   }
-  const tmp = await mkdtemp(join(tmpdir(), "sparki-cache-"));
+  const tmp = await mkdtemp(join(opts.scratch ?? tmpdir(), "sparki-cache-"));
   try {
     const file = join(tmp, "cache.tar.gz");
     const hash = createHash("sha256");
@@ -133,7 +138,7 @@ export async function saveCache(opts: CacheOptions, plan: CachePlan): Promise<vo
     return;
   }
   const started = performance.now();
-  const tmp = await mkdtemp(join(tmpdir(), "sparki-cache-"));
+  const tmp = await mkdtemp(join(opts.scratch ?? tmpdir(), "sparki-cache-"));
   try {
     const file = join(tmp, "cache.tar.gz");
     const { packed, skipped } = await packCache(opts.roots, plan.paths, file);

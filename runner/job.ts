@@ -167,7 +167,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       if (ctx.sandbox) await mkdir(stepHome(dir));
       // `~` in a cache path is the home the steps see: the job's own when sandboxed.
       const home = ctx.sandbox ? stepHome(dir) : (process.env.HOME ?? homedir());
-      const caching: CacheOptions = { client, job, roots: { home, src }, output: logs.sink("sparki:cache"), signal: stop.signal };
+      const caching: CacheOptions = { client, job, roots: { home, src }, output: logs.sink("sparki:cache"), signal: stop.signal, scratch: ctx.workDir };
       const cachePlan = await restoreCache(caching);
       const findIn = discoveryDir(job);
       const buildStep = job.steps.find((s) => s.name === "build") ?? job.steps[0];
