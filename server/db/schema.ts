@@ -374,6 +374,9 @@ export const auditLogs = pgTable(
     index("idx_audit_logs_workspace").on(t.workspaceId),
     index("idx_audit_logs_timestamp").on(t.createdAt),
     index("idx_audit_logs_workspace_page").on(t.workspaceId, t.createdAt.desc(), t.id.desc()),
+    // A person's events, for their export and the scrub when their account is deleted.
+    index("idx_audit_logs_user").on(t.userId).where(sql`${t.userId} is not null`),
+    index("idx_audit_logs_resource").on(t.resourceId).where(sql`${t.resourceId} is not null`),
   ],
 );
 

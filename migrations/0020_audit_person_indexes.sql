@@ -1,0 +1,2 @@
+CREATE INDEX "idx_audit_logs_user" ON "audit_logs" USING btree ("user_id") WHERE "audit_logs"."user_id" is not null;--> statement-breakpoint
+CREATE INDEX "idx_audit_logs_resource" ON "audit_logs" USING btree ("resource_id") WHERE "audit_logs"."resource_id" is not null;
