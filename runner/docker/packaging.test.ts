@@ -9,14 +9,12 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { DockerfileParser, type Instruction, JSONInstruction } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { describe, expect, it } from "vitest";
-import { runnerBundleBin } from "../../dev/bins.ts";
 import { defaultGracePeriodSeconds } from "../config.ts";
-import { runtimePackage } from "./runtime-package.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const dockerfileText = readFileSync(join(root, "runner", "Dockerfile"), "utf8");
@@ -61,35 +59,23 @@ describe("runner/Dockerfile", () => {
     expect(final.filter((i) => i.getKeyword() === "ENV").flatMap(args)).toContain("SPARKI_RUNNER_WORK_DIR=/work");
   });
 
-  it("copies only what exists in the context, and runs what the repository has", () => {
+  it("copies only what exists in the context, and packs the runner the way README's install does", () => {
     const [build] = stages();
     const fromContext = (build ?? []).filter((i) => i.getKeyword() === "COPY").flatMap((i) => args(i).slice(0, -1));
     expect(fromContext.length).toBeGreaterThan(0);
     for (const source of fromContext) expect(existsSync(join(root, source)), source).toBe(true);
-    const scripts = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    // npm ci needs every workspace's package.json before the rest of the context arrives.
+    const { workspaces } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { workspaces: string[] };
+    for (const workspace of workspaces) expect(fromContext).toContain(`${workspace}/package.json`);
     const commands = (build ?? []).filter((i) => i.getKeyword() === "RUN").flatMap(args);
-    expect(commands.join(" ")).toContain("npm run build:bins");
-    expect(scripts["build:bins"]).toBeDefined();
-    for (const file of commands.filter((a) => /\.(ts|js|mjs)$/.test(a))) expect(existsSync(join(root, file)), file).toBe(true);
-    // The final stage runs the file build:bins writes (dev/bins.ts), by that name.
-    const copied = (stages().at(-1) ?? []).filter((i) => i.getKeyword() === "COPY").flatMap(args);
-    expect(copied).toContain("/src/runner/dist/");
-    expect(commands.join(" ") + (stages().at(-1) ?? []).flatMap(args).join(" ")).toContain(`dist/${basename(runnerBundleBin)}`);
+    expect(commands.join(" ")).toContain("npm pack -w runner --pack-destination /out");
+    const installed = (stages().at(-1) ?? []).filter((i) => i.getKeyword() === "RUN").flatMap(args);
+    expect(installed.join(" ")).toContain("npm install -g --no-audit --no-fund /tmp/package/sparki-runner-*.tgz");
   });
 
   it("leaves checkouts' leftovers out of the build context", () => {
     const ignore = readFileSync(join(root, "runner", "Dockerfile.dockerignore"), "utf8").split("\n");
     expect(ignore).toEqual(expect.arrayContaining(["**/node_modules", "**/dist", ".git", ".sparki"]));
-  });
-
-  it("installs exactly the runtime packages the bundled runner imports, at the pinned versions", async () => {
-    const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-    const pkg = await runtimePackage();
-    expect(pkg.type).toBe("module");
-    expect(Object.keys(pkg.dependencies)).toEqual(expect.arrayContaining(["commander", "tar", "ws", "zod"]));
-    for (const [name, version] of Object.entries(pkg.dependencies)) expect(version).toBe(manifest.dependencies[name]);
-    // Nothing of the Worker's or the TUI's.
-    for (const name of ["hono", "drizzle-orm", "@neondatabase/serverless", "ink", "react"]) expect(pkg.dependencies).not.toHaveProperty(name);
   });
 });
 
