@@ -168,6 +168,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         // The stack's own local runner (shared pool) takes every job, secrets included, so a
         // newcomer's builds run with no setup. Development only: production never sets it.
         ...(options.runner ? { DEV_TRUST_SHARED_RUNNERS: "true" } : {}),
+        // Traces go where the developer's own OTEL_* say (the local runner inherits them too).
+        ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("OTEL_") && e[1] !== undefined)),
         ...options.vars,
       };
       const envFile = join(stateDir, "worker.env");

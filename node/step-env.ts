@@ -17,6 +17,8 @@ export interface StepEnvInput {
   jobEnv: Record<string, string>;
   stepEnv: Record<string, string>;
   secrets: Record<string, string>;
+  /** The step's span in its build's trace, as TRACEPARENT (W3C Trace Context's environment form). */
+  traceparent?: string | null;
   host?: NodeJS.ProcessEnv;
 }
 
@@ -35,6 +37,8 @@ export function stepEnvironment(input: StepEnvInput): NodeJS.ProcessEnv {
     SPARKI_COMMIT: input.commitSha,
     SPARKI_BRANCH: input.branch,
     SPARKI_STEP_ID: input.stepId,
+    // A user's own tools can join the build's trace under the step's span.
+    ...(input.traceparent ? { TRACEPARENT: input.traceparent } : {}),
     ...input.jobEnv,
     ...input.stepEnv,
     ...input.secrets,

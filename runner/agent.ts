@@ -10,6 +10,7 @@ import type { ControlPlaneClient } from "./client.ts";
 import { runJob, type JobEnd } from "./job.ts";
 import type { Sandbox } from "../node/sandbox.ts";
 import type { Say } from "./log-output.ts";
+import type { Tracing } from "../core/tracing/context.ts";
 
 export interface AgentOptions {
   client: ControlPlaneClient;
@@ -30,6 +31,8 @@ export interface AgentOptions {
   logDrainMs?: number;
   /** Run every step under bwrap (node/sandbox.ts); absent: steps run as plain `sh`. */
   sandbox?: Sandbox;
+  /** Spans for each job and step (runner/tracing.ts); absent: none. */
+  tracing?: Tracing;
 }
 
 /** A running agent. */
@@ -92,6 +95,7 @@ export class Agent {
       ...(this.options.killGraceMs !== undefined ? { killGraceMs: this.options.killGraceMs } : {}),
       ...(this.options.logDrainMs !== undefined ? { logDrainMs: this.options.logDrainMs } : {}),
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
+      ...(this.options.tracing ? { tracing: this.options.tracing } : {}),
     });
     this.running.set(job.jobId, run);
     void run

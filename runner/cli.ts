@@ -19,6 +19,7 @@ import { dotSegment } from "../node/paths.ts";
 import { UserError } from "../node/user-error.ts";
 import type { RegisterResponse } from "../core/contracts/runner.ts";
 import { logFormats, sayer, type LogFormat } from "./log-output.ts";
+import { runnerTracing } from "./tracing.ts";
 
 // The bundle (dev/bins.ts) has the version written in; from source it is read beside the checkout.
 declare const SPARKI_VERSION: string | undefined;
@@ -158,6 +159,7 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
   const decision = decideSandbox({ probe, noSandbox, pool: config.pool, localControlPlane: isLoopbackUrl(config.url) });
   if (decision.mode === "refuse") throw new UserError(decision.reason);
   say(decision.note);
+  const tracing = await runnerTracing(process.env, (message) => say(message, { level: "warn" }));
   const agent = new Agent({
     client: new ControlPlaneClient(config.url, config.runnerToken),
     labels: config.labels,
@@ -167,6 +169,7 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
     ...(decision.mode === "sandbox" && probe.ok ? { sandbox: { bwrap: probe.bwrap, hidden: hiddenPaths({ configPath, workDir }) } } : {}),
     graceMs: opts.gracePeriod * 1000,
     say,
+    tracing,
   });
   const onSignal = (signal: NodeJS.Signals) => {
     say(`received ${signal}`);

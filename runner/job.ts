@@ -22,6 +22,7 @@ import { stepHome, type Sandbox } from "../node/sandbox.ts";
 import { stepEnvironment } from "../node/step-env.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { runStep } from "../node/steps.ts";
+import { tracingOff, type Tracing } from "../core/tracing/context.ts";
 
 /** Why a job stopped before its end. */
 export type StopReason = "cancel" | "timeout" | "lease_lost" | "shutdown";
@@ -42,6 +43,8 @@ export interface JobContext {
   keepWorkspace?: boolean;
   /** Run steps under bwrap (node/sandbox.ts); absent with --no-sandbox. */
   sandbox?: Sandbox;
+  /** Spans for the job and its steps, under the job's traceparent; absent: none are recorded. */
+  tracing?: Tracing;
 }
 
 /** How the job left this runner. */
@@ -51,7 +54,7 @@ const secondsOf = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The environment a step sees (node/step-env.ts, shared with `sparki run`). */
-function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>, sandboxDir: string | null): NodeJS.ProcessEnv {
+function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>, sandboxDir: string | null, traceparent: string | null): NodeJS.ProcessEnv {
   return stepEnvironment({
     sandboxDir,
     buildId: job.buildId,
@@ -62,12 +65,19 @@ function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>, san
     jobEnv: job.env,
     stepEnv: stepVars,
     secrets: Object.fromEntries(job.secrets.map((s) => [s.name, s.value])),
+    traceparent,
   });
 }
 
 /** Runs a claimed job to its end; never throws for the job's own failures. */
 export async function runJob(ctx: JobContext): Promise<JobEnd> {
   const { client, job, say } = ctx;
+  const tracing = ctx.tracing ?? tracingOff;
+  const jobSpan = tracing.start(job.kind === "plan" ? "job plan" : "job", {
+    parent: job.traceparent,
+    kind: "consumer",
+    attributes: { "sparki.build_id": job.buildId, "sparki.job_id": job.jobId, "sparki.job_kind": job.kind },
+  });
   const lease = { leaseId: job.leaseId, fencingToken: job.fencingToken };
   const stop = new AbortController();
   let reason: StopReason | null = null;
@@ -143,6 +153,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   let outputsBefore: Set<string> | null = null;
   try {
     const checkoutLog = logs.sink("sparki:checkout");
+    const checkoutSpan = tracing.start("checkout", { parent: jobSpan.traceparent, attributes: { "vcs.ref.head.name": job.repo.branch } });
     try {
       commitSha = await checkout(job.repo, join(dir, "src"), {
         signal: stop.signal,
@@ -158,6 +169,10 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       status = "failed";
       exitCode = err instanceof CheckoutError ? Math.min(255, Math.max(0, err.exitCode)) : null;
       error = `checkout failed: ${message}`;
+      checkoutSpan.fail(error);
+    } finally {
+      checkoutSpan.set({ "vcs.ref.head.revision": commitSha });
+      checkoutSpan.end();
     }
     const src = join(dir, "src");
     if (status === "succeeded" && job.kind === "plan") {
@@ -176,10 +191,11 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         if (findIn !== null && step === buildStep) outputsBefore = await outputSnapshot(src, findIn);
         const running = apply(step.id, { type: "start", at: Date.now() });
         if (running) report(step.id, running);
+        const stepSpan = tracing.start(`step ${step.name}`, { parent: jobSpan.traceparent, attributes: { "sparki.step_id": step.id } });
         const outcome = await runStep({
           command: step.command,
           cwd: src,
-          env: stepEnv(job, step.id, step.env, ctx.sandbox ? dir : null),
+          env: stepEnv(job, step.id, step.env, ctx.sandbox ? dir : null, stepSpan.traceparent),
           timeoutMs: step.timeoutSeconds * 1000,
           signal: stop.signal,
           output: logs.sink(step.id),
@@ -187,6 +203,9 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
           ...(ctx.killGraceMs !== undefined ? { killGraceMs: ctx.killGraceMs } : {}),
         });
         const at = Date.now();
+        stepSpan.set({ "sparki.step_outcome": outcome.kind, ...(outcome.kind === "exited" ? { "process.exit.code": outcome.exitCode } : {}) });
+        if (outcome.kind !== "exited" || outcome.exitCode !== 0) stepSpan.fail(outcome.kind === "exited" ? `exited ${outcome.exitCode}` : outcome.kind);
+        stepSpan.end();
         if (outcome.kind === "exited") {
           say(`job ${job.jobId}: step ${step.id} exited ${outcome.exitCode} in ${secondsOf(outcome.durationMs)}`);
           const done = apply(step.id, { type: "exit", at, exitCode: outcome.exitCode });
@@ -259,6 +278,10 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
     ...(error ? { error } : {}),
   });
   await heartbeat.stop();
+  jobSpan.set({ "sparki.job_end": end.kind, ...(end.kind === "completed" ? { "sparki.job_status": end.status } : {}) });
+  if (end.kind !== "completed" || end.status !== "succeeded") jobSpan.fail(end.kind === "completed" ? end.status : end.kind);
+  jobSpan.end();
+  await tracing.flush();
   if (!ctx.keepWorkspace) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   say(
     `job ${job.jobId}: ${end.kind === "completed" ? `finished ${end.status} in ${secondsOf(performance.now() - started)}` : end.kind === "released" ? "handed back" : "lease lost, result dropped"}`,

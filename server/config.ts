@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { SparkiEvent } from "../core/contracts/events.js";
 import { parseApiOverrides } from "../core/net/outbound.ts";
+import { TracingEnv } from "../core/tracing/context.ts";
 
 /** The kinds of resource wrangler.toml binds (its sections `r2_buckets`, `durable_objects.bindings`, ...). */
 export type ResourceKind = "r2_bucket" | "durable_object" | "queue" | "assets";
@@ -157,6 +158,8 @@ export const Config = z
           return z.NEVER;
         }
       }),
+    // Traces (README "Operate Sparki"): OTLP over HTTP to OTEL_EXPORTER_OTLP_ENDPOINT when set.
+    ...TracingEnv.shape,
   })
   .refine((c) => !c.SITES_ORIGIN || !c.PUBLIC_URL || !sharesHost(new URL(c.SITES_ORIGIN).hostname, new URL(c.PUBLIC_URL).hostname), {
     message: "must be a domain of its own, not the API's host nor a parent or child of it",

@@ -5,6 +5,7 @@ import type { Bindings, Config } from "../server/config.js";
 import type { Logger } from "./log.js";
 import type { JobHolder } from "./auth/job-tokens.js";
 import type { RunnerIdentity } from "./middleware/authenticate-runner.js";
+import type { TraceSpan } from "../core/tracing/context.js";
 
 export interface AuthenticatedUser {
   id: string;
@@ -31,6 +32,8 @@ export type AppEnv = {
   Bindings: Bindings;
   Variables: {
     requestId: string;
+    /** The request's span (a W3C traceparent accepted from the caller, or a new trace). */
+    trace: TraceSpan;
     config: Config;
     log: Logger;
     cache: Cache;

@@ -1,6 +1,12 @@
 import { z } from "zod";
+import { Traceparent } from "../tracing/context.ts";
 
-const base = { correlationId: z.string().max(128), occurredAt: z.iso.datetime({ offset: true }) };
+const base = {
+  correlationId: z.string().max(128),
+  occurredAt: z.iso.datetime({ offset: true }),
+  // The sender's span: the consumer's work joins its trace (README "Operate Sparki").
+  traceparent: Traceparent.optional(),
+};
 
 /** Messages carried by the `sparki-events` queue; anything else goes to the dead-letter queue. */
 export const SparkiEvent = z.discriminatedUnion("type", [

@@ -37,6 +37,7 @@
  * | `GET /v1/runner/jobs/:id/logs` (WebSocket) | {@link RunnerLogFrame} | {@link ServerLogFrame} |
  */
 import { z } from "zod";
+import { Traceparent } from "../tracing/context.ts";
 import { DetectionSchema } from "../detect/schema.ts";
 import { PipelineSchema } from "../pipeline/schema.ts";
 import { BranchName } from "./common.ts";
@@ -266,6 +267,8 @@ export const Job = Lease.extend({
   timeoutSeconds: TimeoutSeconds,
   /** Absent when the job caches nothing (and from servers that predate caches, within version 2). */
   cache: JobCache.optional(),
+  /** The job's place in its build's trace: the runner's spans for the job and its steps go under it. */
+  traceparent: Traceparent.optional(),
 }).superRefine((job, ctx) => {
   const ids = new Set<string>();
   for (const step of job.steps) {

@@ -23,6 +23,9 @@ import { buildView, claimedJob } from "./views.js";
 import { applyJobEvent, heldJob } from "./leases.js";
 import { runnerDispatcher } from "../../server/objects/clients.js";
 import { objectLogger } from "../../server/log.js";
+import { configOf } from "../../server/config.js";
+import { tracingOf } from "../../server/tracing.js";
+import { traceIdOf, tracingOff, type SpanOptions, type TraceSpan } from "../../core/tracing/context.js";
 import type { Logger } from "../../core/logging/logger.js";
 
 const timeoutGraceMs = 60_000;
@@ -56,8 +59,31 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   #log(): Logger {
     if (this.#logger?.fields.correlationId) return this.#logger;
     const meta = this.#store.meta();
-    this.#logger = objectLogger(this.env, "build-coordinator", meta?.init.buildId ?? null, { workspaceId: meta?.init.workspaceId });
+    this.#logger = objectLogger(this.env, "build-coordinator", meta?.init.buildId ?? null, {
+      workspaceId: meta?.init.workspaceId,
+      traceId: traceIdOf(meta?.init.traceparent) ?? undefined,
+    });
     return this.#logger;
+  }
+
+  /**
+   * Runs `work` in a span of the build's trace (under the request that triggered it); the span is
+   * exported after the call, without holding up its answer. A build with no trace (tracing off
+   * when it started, or a deployment's script build) starts none here.
+   */
+  async #traced<T>(name: string, options: SpanOptions, work: (span: TraceSpan) => Promise<T>): Promise<T> {
+    const parent = options.parent ?? this.#store.meta()?.init.traceparent;
+    const tracing = parent ? tracingOf(configOf(this.env), "sparki-build-coordinator") : tracingOff;
+    const span = tracing.start(name, { ...options, parent });
+    try {
+      return await work(span);
+    } catch (err) {
+      span.fail(err);
+      throw err;
+    } finally {
+      span.end();
+      if (tracing.enabled) this.ctx.waitUntil(tracing.flush());
+    }
   }
 
   /** Logs the build's end once, when a call or an alarm moved it from running to finished. */
@@ -82,6 +108,12 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   async start(input: BuildInit): Promise<void> {
     if (this.#store.meta()) return;
     const init = BuildInit.parse(input);
+    await this.#traced("build start", { parent: init.traceparent, attributes: { "sparki.build_id": init.buildId, "sparki.project_id": init.projectId } }, () =>
+      this.#start(init),
+    );
+  }
+
+  async #start(init: BuildInit): Promise<void> {
     this.#store.saveMeta({ init, state: initialBuild(), commitSha: init.repo.commitSha, pipeline: init.pipeline ?? null, skipped: [] });
     const plan: JobRow = { spec: planJob(init.buildId), state: initialJob(), steps: [] };
     // Superseded before it started (the newer build's trigger got here first): it ends at once.
@@ -114,6 +146,14 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
    * pool, a shared runner. The answer has no job token and no secrets: the API adds both.
    */
   async claimJob(jobId: string, claimant: Claimant): Promise<Omit<Job, "jobToken"> | null> {
+    return this.#traced("job claim", { attributes: { "sparki.job_id": jobId, "sparki.runner_id": claimant.runnerId } }, async (span) => {
+      const job = await this.#claimJob(jobId, claimant, span);
+      span.set({ "sparki.claimed": job !== null });
+      return job;
+    });
+  }
+
+  async #claimJob(jobId: string, claimant: Claimant, span: TraceSpan): Promise<Omit<Job, "jobToken"> | null> {
     const meta = this.#store.meta();
     const job = this.#store.job(jobId);
     if (!meta || !job || BUILD_FINISHED.has(meta.state.status)) return null;
@@ -137,6 +177,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
           projectId: meta.init.projectId,
           correlationId: meta.init.buildId,
           occurredAt: new Date(now).toISOString(),
+          ...(meta.init.traceparent ? { traceparent: meta.init.traceparent } : {}),
         });
     }
     this.#progress.recordJob(job);
@@ -146,7 +187,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     await this.#progress.withdraw(jobId);
     await this.#progress.armAlarm();
     this.#log().info(`job ${jobId} claimed`, { build_id: meta.init.buildId, job_id: jobId, runner_id: claimant.runnerId, attempt: job.state.attempt });
-    return claimedJob(meta, job, now);
+    return claimedJob(meta, job, now, span.traceparent);
   }
 
   /** Secret values to mask in every stored line of this build (kept until the build ends). */
@@ -207,6 +248,14 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   }
 
   async complete(jobId: string, holder: Holder, result: Omit<CompleteRequest, "leaseId" | "fencingToken">): Promise<LeaseRefusal | null> {
+    return this.#traced("job complete", { attributes: { "sparki.job_id": jobId, "sparki.job_status": result.status } }, async (span) => {
+      const refused = await this.#complete(jobId, holder, result);
+      if (refused) span.set({ "sparki.refused": refused.refused });
+      return refused;
+    });
+  }
+
+  async #complete(jobId: string, holder: Holder, result: Omit<CompleteRequest, "leaseId" | "fencingToken">): Promise<LeaseRefusal | null> {
     const job = heldJob(this.#store, jobId, holder);
     if ("refused" in job) return job;
     const refused = applyJobEvent(job, {

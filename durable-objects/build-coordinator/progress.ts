@@ -103,6 +103,7 @@ export class Progress {
       status: meta.state.status as "succeeded" | "failed" | "cancelled" | "timed_out",
       correlationId: meta.init.buildId,
       occurredAt: new Date().toISOString(),
+      ...(meta.init.traceparent ? { traceparent: meta.init.traceparent } : {}),
     });
     await this.armAlarm();
   }

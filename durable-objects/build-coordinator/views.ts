@@ -46,7 +46,7 @@ function waitingOnNeeds(job: JobRow, jobs: JobRow[]): { reason: string } | null 
 }
 
 /** A job just claimed, as its runner gets it: no job token and no secrets (the API adds both). */
-export function claimedJob(meta: Meta, job: JobRow, now: number): Omit<Job, "jobToken"> {
+export function claimedJob(meta: Meta, job: JobRow, now: number, traceparent: string | null): Omit<Job, "jobToken"> {
   const repo = meta.init.repo;
   return {
     jobId: job.spec.id,
@@ -62,5 +62,6 @@ export function claimedJob(meta: Meta, job: JobRow, now: number): Omit<Job, "job
     artifacts: job.spec.artifacts,
     timeoutSeconds: job.spec.timeoutSeconds,
     ...(job.spec.cache ? { cache: job.spec.cache } : {}),
+    ...(traceparent ? { traceparent } : {}),
   };
 }

@@ -18,6 +18,7 @@ import { Steps, type StageHost } from "./steps.js";
 import type { Work } from "./work.js";
 import { stageSignature, syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
 import { objectLogger } from "../../server/log.js";
+import { traceIdOf } from "../../core/tracing/context.js";
 import type { Logger } from "../../core/logging/logger.js";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -48,6 +49,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       env,
       apply: (meta, event, type, stage, message, quiet) => this.#apply(meta, event, type, stage, message, quiet),
       record: (meta, type, stage, message) => this.#record(meta, type, stage, message),
+      waitUntil: (work) => ctx.waitUntil(work),
     };
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(
@@ -232,7 +234,10 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
 
   /** The deployment's lines in the operators' log, correlated by its id. */
   #log(meta: Meta): Logger {
-    this.#logger ??= objectLogger(this.env, "deployment-orchestrator", meta.init.releaseId, { workspaceId: meta.init.workspaceId });
+    this.#logger ??= objectLogger(this.env, "deployment-orchestrator", meta.init.releaseId, {
+      workspaceId: meta.init.workspaceId,
+      traceId: traceIdOf(meta.init.traceparent) ?? undefined,
+    });
     return this.#logger;
   }
 
@@ -369,6 +374,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       projectId: meta.init.projectId,
       correlationId: meta.init.releaseId,
       occurredAt: new Date().toISOString(),
+      ...(meta.init.traceparent ? { traceparent: meta.init.traceparent } : {}),
     };
     await this.env.EVENTS.send(event).catch(() => undefined);
   }

@@ -11,6 +11,9 @@ import type { Meta, StageInit } from "../../server/objects/deployment-orchestrat
 import { configOf, type Bindings } from "../../server/config.js";
 import { healthFetch, outboundOf } from "./outbound.js";
 import { checkHealth, healthUrl, internalSitesOrigin, Work } from "./work.js";
+import type { Attributes } from "@opentelemetry/api";
+import { tracingOff, type TraceSpan, type Tracing } from "../../core/tracing/context.js";
+import { tracingOf } from "../../server/tracing.js";
 import { letGo, takeTurn } from "./stage-turn.js";
 
 /** How often a platform deployment that is still building is asked about. */
@@ -30,6 +33,8 @@ export interface StageHost {
   apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string, quiet?: boolean): boolean;
   /** Appends to the event history and tells every viewer. */
   record(meta: Meta, type: string, stage: string | null, message: string): void;
+  /** Keeps the object alive for work after the step (sending its spans). */
+  waitUntil(work: Promise<unknown>): void;
 }
 
 export class Steps {
@@ -37,17 +42,37 @@ export class Steps {
   /** When the next alarm should come; null when only a person (or nothing) can move it on. */
   wakeAt: number | null = null;
   readonly #abort = new AbortController();
+  /** The deployment's spans (validation, each stage's deploy, health checks, rollback), in its trace. */
+  readonly #tracing: Tracing;
 
   constructor(
     readonly host: StageHost,
     readonly meta: Meta,
   ) {
     this.work = new Work(host.env, meta.init, this.#abort.signal);
+    this.#tracing = meta.init.traceparent ? tracingOf(configOf(host.env), "sparki-deployment-orchestrator") : tracingOff;
   }
 
   async close(): Promise<void> {
     this.#abort.abort();
     await this.work.close();
+    if (this.#tracing.enabled) this.host.waitUntil(this.#tracing.flush());
+  }
+
+  /** Runs `work` in a span under the deployment's traceparent. */
+  async #traced<T>(name: string, attributes: Attributes, work: (span: TraceSpan) => Promise<T>): Promise<T> {
+    const span = this.#tracing.start(name, {
+      parent: this.meta.init.traceparent,
+      attributes: { "sparki.release_id": this.meta.init.releaseId, ...attributes },
+    });
+    try {
+      return await work(span);
+    } catch (err) {
+      span.fail(err);
+      throw err;
+    } finally {
+      span.end();
+    }
   }
 
   #stage(): { plan: StageInit; state: StageState } | null {
@@ -88,7 +113,11 @@ export class Steps {
     const current = this.#stage();
     switch (meta.state.status) {
       case "pending": {
-        const problems = await this.work.validate();
+        const problems = await this.#traced("deployment validate", {}, async (span) => {
+          const found = await this.work.validate();
+          if (found.length > 0) span.fail(found.join("; "));
+          return found;
+        });
         return host.apply(
           meta,
           { type: "validated", problems },
@@ -130,7 +159,9 @@ export class Steps {
         return meta.state.status !== "deploying";
       }
       try {
-        meta.pending = await target.adapter.deploy(target.ctx);
+        meta.pending = await this.#traced(`stage deploy ${plan.name}`, { "sparki.stage": plan.name, "sparki.platform": plan.platform }, () =>
+          target.adapter.deploy(target.ctx),
+        );
       } catch (err) {
         return failed(err);
       }
@@ -202,7 +233,12 @@ export class Steps {
     }
     const url = healthUrl(plan, meta.init, deployment);
     const result = url
-      ? await checkHealth(url, plan, (request) => this.#fetch(plan, request))
+      ? await this.#traced(`health check ${plan.name}`, { "sparki.stage": plan.name, "sparki.platform": plan.platform, "url.full": url }, async (span) => {
+          const checked = await checkHealth(url, plan, (request) => this.#fetch(plan, request));
+          span.set({ "sparki.healthy": checked.ok, "sparki.health_detail": checked.detail });
+          if (!checked.ok) span.fail(checked.detail);
+          return checked;
+        })
       : { ok: true, detail: "no health check: the platform reports it ready" };
     const at = Date.now();
     meta.nextCheckAt = at + (plan.healthCheck?.intervalSeconds ?? 1) * 1000;
@@ -239,7 +275,11 @@ export class Steps {
         const plan = meta.init.stages[target.stage];
         if (!plan) continue;
         const found = await this.#adapter(plan);
-        await found.adapter.rollback(found.ctx, { id: target.to, url: null });
+        await this.#traced(
+          `stage rollback ${plan.name}`,
+          { "sparki.stage": plan.name, "sparki.platform": plan.platform, "sparki.rollback_to": target.to },
+          () => found.adapter.rollback(found.ctx, { id: target.to, url: null }),
+        );
         host.record(meta, "stage_rolled_back", plan.name, `${plan.name} serves ${target.to} again`);
       }
       return host.apply(meta, { type: "rolled_back" }, "rollback_done", null, "the previous versions serve again");

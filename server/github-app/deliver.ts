@@ -31,7 +31,7 @@ type Installation = Extract<QueuedGitHubEvent, { type: "installation" }>;
 type Repos = Extract<QueuedGitHubEvent, { type: "installation_repositories" }>;
 
 /** One line on what the delivery did, for the log. */
-export async function deliverGitHubEvent(env: Env, db: Db, deliveryId: string, event: QueuedGitHubEvent): Promise<string> {
+export async function deliverGitHubEvent(env: Env, db: Db, deliveryId: string, event: QueuedGitHubEvent, traceparent?: string | null): Promise<string> {
   const key = { source: "github" as const, deliveryId };
   switch (event.type) {
     case "ignored": {
@@ -44,7 +44,7 @@ export async function deliverGitHubEvent(env: Env, db: Db, deliveryId: string, e
       return once(() => repositoriesChanged(db, deliveryId, event));
     case "push":
     case "pull_request":
-      return buildFor(env, db, deliveryId, event);
+      return buildFor(env, db, deliveryId, event, traceparent);
   }
 }
 
@@ -168,7 +168,7 @@ async function skipReason(db: Db, projectId: string, e: PushLike): Promise<strin
   return null;
 }
 
-async function buildFor(env: Env, db: Db, deliveryId: string, e: PushLike): Promise<string> {
+async function buildFor(env: Env, db: Db, deliveryId: string, e: PushLike, traceparent: string | null | undefined): Promise<string> {
   const targets = await db
     .select({ project: projects, trustForks: workspaces.trustForkPullRequests })
     .from(projects)
@@ -212,6 +212,7 @@ async function buildFor(env: Env, db: Db, deliveryId: string, e: PushLike): Prom
         tag,
         commitSha: pr ? e.head.sha : e.commit,
         source: { trigger: pr ? "pull_request" : "push", correlationId: `github_${deliveryId}`.slice(0, 128) },
+        traceparent,
         untrusted,
         pullRequest: pr ? e.number : null,
         baseBranch: pr ? e.base.ref : null,

@@ -218,9 +218,11 @@ export async function startDeployment(
   db: Db,
   req: ReleaseRequest,
   created?: (init: ReleaseInit) => Promise<void>,
+  traceparent?: string | null,
 ): Promise<{ init: ReleaseInit; deployment: Deployment } | null> {
-  const init = await createRelease(db, req);
-  if (!init) return null;
+  const created_ = await createRelease(db, req);
+  if (!created_) return null;
+  const init: ReleaseInit = traceparent ? { ...created_, traceparent } : created_;
   await created?.(init);
   return { init, deployment: await deploymentOrchestrator(env, init.releaseId).start(init) };
 }

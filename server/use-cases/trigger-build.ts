@@ -62,6 +62,8 @@ export interface TriggerBuild {
   pullRequest?: number | null;
   /** The branch that pull request targets: the build restores that branch's dependency caches. */
   baseBranch?: string | null;
+  /** The trace the build joins (the triggering request's span); its coordinator and jobs carry it on. */
+  traceparent?: string | null;
   /** Written in the build row's transaction (the API's audit entry), so both land or neither. */
   alongside?: (tx: Tx, build: BuildRow) => Promise<void>;
 }
@@ -90,16 +92,20 @@ export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EV
     return inserted;
   });
   if (source.trigger === "deploy") {
-    await buildCoordinator(env, row.id).start({ ...buildInit(row, project, { ownRunnersOnly: source.ownRunnersOnly }), pipeline: source.pipeline });
+    await buildCoordinator(env, row.id).start({
+      ...buildInit(row, project, { ownRunnersOnly: source.ownRunnersOnly, traceparent: req.traceparent }),
+      pipeline: source.pipeline,
+    });
     return row;
   }
-  await buildCoordinator(env, row.id).start(buildInit(row, project));
+  await buildCoordinator(env, row.id).start(buildInit(row, project, { traceparent: req.traceparent }));
   await cancelSuperseded(env, superseded, row);
   await env.EVENTS.send({
     type: "build.requested",
     buildId: row.id,
     projectId: project.id,
     correlationId: source.correlationId,
+    ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     occurredAt: new Date().toISOString(),
   });
   return row;
@@ -109,14 +115,14 @@ export async function triggerBuild(env: Pick<Bindings, "BUILD_COORDINATOR" | "EV
  * Starts the coordinator of a build that ran from its row (`build.requested`); starting one
  * already started changes nothing. A build deleted since is left alone.
  */
-export async function restartBuild(env: Pick<Bindings, "BUILD_COORDINATOR">, db: Db, buildId: string): Promise<void> {
+export async function restartBuild(env: Pick<Bindings, "BUILD_COORDINATOR">, db: Db, buildId: string, traceparent?: string | null): Promise<void> {
   const [row] = await db
     .select({ build: builds, project: { id: projects.id, workspaceId: projects.workspaceId, gitUrl: projects.gitUrl, framework: projects.framework } })
     .from(builds)
     .innerJoin(projects, eq(projects.id, builds.projectId))
     .where(eq(builds.id, buildId));
   if (!row) return;
-  await buildCoordinator(env, buildId).start(buildInit(row.build, row.project));
+  await buildCoordinator(env, buildId).start(buildInit(row.build, row.project, { traceparent }));
 }
 
 /**
@@ -146,7 +152,7 @@ async function insertNumberedBuild(tx: Tx, values: Omit<typeof builds.$inferInse
 function buildInit(
   build: Pick<BuildRow, "id" | "number" | "branch" | "tag" | "commitSha">,
   project: BuildProject,
-  options: { ownRunnersOnly?: boolean } = {},
+  options: { ownRunnersOnly?: boolean; traceparent?: string | null | undefined } = {},
 ): BuildInit {
   return {
     buildId: build.id,
@@ -159,5 +165,6 @@ function buildInit(
       ? { url: project.gitUrl, branch: build.tag, tag: build.tag, commitSha: build.commitSha }
       : { url: project.gitUrl, branch: build.branch ?? "main", commitSha: build.commitSha },
     pools: options.ownRunnersOnly ? [workspacePool(project.workspaceId)] : [workspacePool(project.workspaceId), sharedPool],
+    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
   };
 }

@@ -6,14 +6,16 @@ import { Cache } from "../../server/cache/cache.js";
 import { isolateMemo } from "../../server/cache/isolate-memo.js";
 import { connect, type Connection } from "../../server/db/client.js";
 import { configOf } from "../../server/config.js";
+import { tracingOf } from "../../server/tracing.js";
 import { describeError, Logger } from "../log.js";
 
 const acceptableRequestId = /^[\w.:-]{1,128}$/;
 
 /**
  * Sets up everything a request carries: its id (accepted from X-Request-Id or made here, and
- * echoed back), the parsed config, a logger bound to the id, the cache, and a lazy Postgres
- * connection that is closed once the response is sent. Logs one line per request.
+ * echoed back), its span (under the caller's W3C `traceparent`, or a new trace), the parsed
+ * config, a logger bound to both, the cache, and a lazy Postgres connection that is closed once
+ * the response is sent. Logs one line per request.
  */
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const started = Date.now();
@@ -23,7 +25,14 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.header("X-Request-Id", requestId);
 
   const config = configOf(c.env);
-  const log = new Logger({ service: "sparki-api", component: "http", correlationId: requestId }, config.LOG_LEVEL);
+  const tracing = tracingOf(config, "sparki-api");
+  const span = tracing.start(c.req.method, {
+    parent: c.req.header("traceparent"),
+    kind: "server",
+    attributes: { "http.request.method": c.req.method, "url.path": c.req.path, "sparki.request_id": requestId },
+  });
+  c.set("trace", span);
+  const log = new Logger({ service: "sparki-api", component: "http", correlationId: requestId, traceId: span.traceId ?? undefined }, config.LOG_LEVEL);
   c.set("config", config);
   if (config.STACK_ID) c.header("X-Sparki-Stack", config.STACK_ID);
   c.set("log", log);
@@ -57,6 +66,11 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     const endpoint = routePath(c, -1);
     recordRequest(c.req.method, endpoint, status, (Date.now() - started) / 1000, c.get("errorCode"));
     c.executionCtx.waitUntil(flushMetrics(c.env));
+    span.rename(`${c.req.method} ${endpoint}`);
+    span.set({ "http.route": endpoint, "http.response.status_code": status });
+    if (status >= 500) span.fail(c.get("errorCode") ?? `status ${status}`);
+    span.end();
+    if (tracing.enabled) c.executionCtx.waitUntil(tracing.flush());
     log[status >= 500 ? "error" : "info"](`${c.req.method} ${c.req.path} ${status}`, {
       method: c.req.method,
       path: c.req.path,

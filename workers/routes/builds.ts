@@ -104,6 +104,7 @@ buildRoutes.openapi(
       branch,
       commitSha: body.commitSha ?? null,
       source: { trigger: "api", createdBy: c.var.auth.user.id, correlationId: c.var.requestId },
+      traceparent: c.var.trace.traceparent,
       alongside: (tx, build) =>
         audit(c, tx, {
           eventType: "data",

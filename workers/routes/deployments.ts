@@ -91,6 +91,7 @@ deploymentRoutes.openapi(
           resourceId: init.releaseId,
           details: { projectId: row.project.id, buildId: id, stages: init.stages.map((s) => s.name) },
         }),
+      c.var.trace.traceparent,
     );
     if (!started) throw new Error("a manual release was not created");
     return c.json(started.deployment, 201);

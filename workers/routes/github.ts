@@ -55,6 +55,7 @@ githubRoutes.post(githubWebhookPath, async (c) => {
     event: toQueued(event) as Record<string, unknown>,
     correlationId: c.var.requestId,
     occurredAt: new Date().toISOString(),
+    ...(c.var.trace.traceparent ? { traceparent: c.var.trace.traceparent } : {}),
   });
   c.var.log.info(`github delivery ${deliveryId} queued (${event.type})`);
   return c.json({ delivery: deliveryId, queued: true as const }, 202);

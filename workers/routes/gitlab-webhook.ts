@@ -175,6 +175,7 @@ gitlabWebhookRoutes.post(path.replace("{projectId}", ":projectId"), async (c) =>
       tag: plan.tag,
       commitSha: plan.sha,
       source: { trigger: plan.trigger, correlationId: c.var.requestId },
+      traceparent: c.var.trace.traceparent,
       untrusted: plan.untrusted,
       pullRequest: plan.pullRequest,
       alongside: async (tx, row) => {

@@ -169,6 +169,7 @@ pushHookRoutes.post(path.replace("{id}", ":id"), async (c) => {
       tag,
       commitSha: after,
       source: { trigger: "push", correlationId: c.var.requestId },
+      traceparent: c.var.trace.traceparent,
       alongside: async (tx, row) => {
         const claimed = await claimDelivery(tx, { ...deliveryKey, event: "push", outcome: "started", buildId: row.id });
         if (!claimed) throw new DuplicateDelivery(deliveryId);

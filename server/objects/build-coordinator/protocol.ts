@@ -13,6 +13,7 @@ import {
 import { BuildJob } from "../../../core/contracts/builds.ts";
 import { BUILD_STATUSES } from "../../../core/build/index.ts";
 import { PipelineSchema, type Pipeline } from "../../../core/pipeline/index.ts";
+import { Traceparent } from "../../../core/tracing/context.ts";
 
 /** What the API hands a new build's coordinator. */
 export const BuildInit = z.object({
@@ -39,6 +40,8 @@ export const BuildInit = z.object({
    * and its jobs run as they are, deploy jobs included. Needs the commit.
    */
   pipeline: PipelineSchema.optional(),
+  /** The W3C traceparent of the request that triggered the build: its spans and jobs join that trace. */
+  traceparent: Traceparent.optional(),
 });
 export type BuildInit = z.infer<typeof BuildInit>;
 

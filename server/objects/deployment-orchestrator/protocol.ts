@@ -4,6 +4,7 @@
  * never stored here.
  */
 import { z } from "zod";
+import { Traceparent } from "../../../core/tracing/context.ts";
 import type { Deployment } from "../../../core/contracts/deployments.ts";
 import type { DeploymentState, RollbackTarget } from "../../../core/deploy/machine.ts";
 import type { PlatformDeployment } from "../../../core/deploy/adapter.ts";
@@ -62,6 +63,8 @@ export const ReleaseInit = z.object({
   actorId: z.uuid().nullable(),
   createdAt: z.number().int(),
   stages: z.array(StageInit).min(1),
+  /** The W3C traceparent of what started the deployment: its stages and health checks join that trace. */
+  traceparent: Traceparent.optional(),
 });
 export type ReleaseInit = z.infer<typeof ReleaseInit>;
 

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { OtlpReceiver } from "../../test/fakes/otlp-receiver.ts";
+import { traceIdOf, TracingEnv, tracingOff } from "./context.ts";
+import { createTracing } from "./otlp.ts";
+
+const collector = new OtlpReceiver();
+beforeAll(() => collector.start());
+afterAll(() => collector.close());
+beforeEach(() => {
+  collector.spans.length = 0;
+  collector.requests.length = 0;
+});
+
+const env = (vars: Record<string, string> = {}) => TracingEnv.parse({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, ...vars });
+const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+describe("tracing", () => {
+  it("exports a span under its caller's trace, with its service, kind, attributes and status", async () => {
+    const tracing = createTracing({ service: "sparki-test", env: env() });
+    const span = tracing.start("POST /v1/things", { parent, kind: "server", attributes: { "http.request.method": "POST" } });
+    const child = tracing.start("child", { parent: span.traceparent });
+    child.fail(new Error("boom"));
+    child.end();
+    span.end();
+    await tracing.flush();
+    expect(collector.spans).toHaveLength(2);
+    const [first, second] = collector.spans;
+    expect(first).toMatchObject({ service: "sparki-test", traceId: "0af7651916cd43dd8448eb211c80319c", name: "child", statusCode: 2 });
+    expect(second).toMatchObject({ name: "POST /v1/things", parentSpanId: "b7ad6b7169203331", kind: 2, attributes: { "http.request.method": "POST" } });
+    expect(first?.parentSpanId).toBe(second?.spanId);
+    expect(span.traceparent).toBe(`00-0af7651916cd43dd8448eb211c80319c-${second?.spanId}-01`);
+  });
+
+  it("starts a new trace without a (valid) parent", async () => {
+    const tracing = createTracing({ service: "sparki-test", env: env() });
+    const span = tracing.start("root", { parent: "00-not-a-traceparent" });
+    span.end();
+    await tracing.flush();
+    expect(collector.spans).toHaveLength(1);
+    expect(collector.spans[0]?.parentSpanId).toBeNull();
+    expect(collector.spans[0]?.traceId).toBe(span.traceId);
+    expect(span.traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("keeps a caller's decision not to sample, and passes it on", async () => {
+    const tracing = createTracing({ service: "sparki-test", env: env() });
+    const span = tracing.start("unsampled", { parent: parent.replace(/-01$/, "-00") });
+    span.end();
+    await tracing.flush();
+    expect(collector.requests).toHaveLength(0);
+    expect(span.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/);
+  });
+
+  it("samples new traces by OTEL_TRACES_SAMPLER_ARG", async () => {
+    const none = createTracing({ service: "sparki-test", env: env({ OTEL_TRACES_SAMPLER_ARG: "0" }) });
+    for (let i = 0; i < 20; i++) none.start("dropped").end();
+    await none.flush();
+    expect(collector.spans).toHaveLength(0);
+    const all = createTracing({ service: "sparki-test", env: env({ OTEL_TRACES_SAMPLER_ARG: "1" }) });
+    for (let i = 0; i < 20; i++) all.start("kept").end();
+    await all.flush();
+    expect(collector.spans).toHaveLength(20);
+  });
+
+  it("sends OTEL_EXPORTER_OTLP_HEADERS and honours a traces endpoint of its own", async () => {
+    const tracing = createTracing({
+      service: "sparki-test",
+      env: TracingEnv.parse({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces`, OTEL_EXPORTER_OTLP_HEADERS: "x-api-key=s%3Dcret,other = two" }),
+    });
+    tracing.start("one").end();
+    await tracing.flush();
+    expect(collector.requests[0]?.headers).toMatchObject({ "x-api-key": "s=cret", other: "two" });
+  });
+
+  it("loses spans, not work, when the collector is down", async () => {
+    const errors: string[] = [];
+    const tracing = createTracing({
+      service: "sparki-test",
+      env: TracingEnv.parse({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" }),
+      onExportError: (m) => errors.push(m),
+    });
+    tracing.start("lost").end();
+    await expect(tracing.flush()).resolves.toBeUndefined();
+    expect(errors).toEqual([expect.stringContaining("could not send 1 spans")]);
+  });
+
+  it("off: sends nothing, and carries a caller's traceparent on unchanged", async () => {
+    const tracing = createTracing({ service: "sparki-test", env: TracingEnv.parse({}) });
+    expect(tracing).toBe(tracingOff);
+    const span = tracing.start("x", { parent });
+    span.end();
+    await tracing.flush();
+    expect(span.traceparent).toBe(parent);
+    expect(tracing.start("y").traceparent).toBeNull();
+    expect(tracing.start("z", { parent: "garbage" }).traceparent).toBeNull();
+    expect(collector.requests).toHaveLength(0);
+    expect(traceIdOf(parent)).toBe("0af7651916cd43dd8448eb211c80319c");
+  });
+});
