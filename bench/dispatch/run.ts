@@ -14,12 +14,16 @@
  * platform can beat), and one checkout done by hand the way the runner does it.
  * Goal: trigger → first step p95 under 500 ms. BENCH_DISPATCH_BUILDS changes the number of builds
  * (50; 2 after 1 warm-up at smoke size).
+ *
+ * Then the same again with tracing on (the Worker, its objects and the runner exporting every span
+ * to a local OTLP receiver, test/fakes/otlp-receiver.ts), printed beside it. Goal: within 5 %.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ms, startPlatform, stats } from "../runner/platform.js";
 import { startShell } from "../runner/shell.js";
 import { size, sizeLabel, smoke } from "../size.js";
+import { OtlpReceiver } from "../../test/fakes/otlp-receiver.js";
 
 const builds = size("BENCH_DISPATCH_BUILDS", 50, 2);
 const warmup = smoke ? 1 : 3;
@@ -29,8 +33,17 @@ const settleMs = 300;
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-async function main(): Promise<string> {
-  const platform = await startPlatform({ name: "dispatch" });
+interface Measured {
+  step: ReturnType<typeof stats>;
+  planClaim: ReturnType<typeof stats>;
+  base: ReturnType<typeof stats>;
+  builds: number;
+  verdict: string;
+}
+
+async function measure(collector: OtlpReceiver | null): Promise<Measured> {
+  const tracing = collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } : undefined;
+  const platform = await startPlatform({ name: "dispatch", ...(tracing ? { vars: tracing, runnerEnv: tracing } : {}) });
   const shell = startShell();
   try {
     const { runner } = platform;
@@ -70,7 +83,7 @@ async function main(): Promise<string> {
     const checkoutFloor: number[] = [];
     // The runner's checkout (runner/git.ts) by hand, for what a checkout costs on this machine.
     const checkoutCommand = `d=$(mktemp -d) && cd "$d" && git init --quiet && git remote add origin '${repo}' && git fetch --quiet --no-tags --depth 1 origin +refs/heads/main:refs/remotes/origin/main && git checkout --quiet --force --detach refs/remotes/origin/main && git rev-parse HEAD > /dev/null; cd / && rm -rf "$d"`;
-    console.log(`${sizeLabel}: ${builds} builds after ${warmup} warm-up builds; runner pid ${runner.pid}`);
+    console.log(`\n${collector ? "TRACING ON" : "tracing off"}: ${sizeLabel}: ${builds} builds after ${warmup} warm-up builds; runner pid ${runner.pid}`);
     for (let i = 0; i < warmup + builds; i++) {
       // Baseline round: the same command, started the way the runner starts it; and a checkout.
       const base = join(marks, `baseline-${i}`);
@@ -158,11 +171,33 @@ async function main(): Promise<string> {
         : step.p95 < goalMs
           ? "met"
           : "NOT met";
-    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(results.planClaim.p50)}, p95 ${ms(results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; ${rows.length} builds; ${sizeLabel}`;
+    if (collector && collector.spans.length === 0) {
+      process.exitCode = 1;
+      return { step, planClaim: results.planClaim, base, builds: rows.length, verdict: "INVALID RUN: tracing on, but no span reached the receiver" };
+    }
+    return { step, planClaim: results.planClaim, base, builds: rows.length, verdict };
   } finally {
     shell.stop();
     await platform.close();
   }
+}
+
+async function main(): Promise<string> {
+  const off = await measure(null);
+  const collector = new OtlpReceiver();
+  await collector.start();
+  let on: Measured;
+  try {
+    on = await measure(collector);
+    console.log(`  spans received: ${collector.spans.length}`);
+  } finally {
+    await collector.close();
+  }
+  const ratio = on.step.p95 / off.step.p95;
+  console.log("\ntrigger → first step, tracing off and on:");
+  console.log(`  off  p50 ${ms(off.step.p50).padStart(7)}  p95 ${ms(off.step.p95).padStart(7)}`);
+  console.log(`  on   p50 ${ms(on.step.p50).padStart(7)}  p95 ${ms(on.step.p95).padStart(7)}  (p95 ${ratio.toFixed(2)}× off; goal ≤ 1.05×)`);
+  return `SUMMARY dispatch: trigger → first step p50 ${ms(off.step.p50)}, p95 ${ms(off.step.p95)} (goal p95 < ${goalMs} ms: ${off.verdict}); trigger → plan claimed p50 ${ms(off.planClaim.p50)}, p95 ${ms(off.planClaim.p95)}; sh -c start p95 ${ms(off.base.p95)}; tracing on: p95 ${ms(on.step.p95)} = ${ratio.toFixed(2)}× off (goal ≤ 1.05×${on.verdict.startsWith("INVALID") ? `; ${on.verdict}` : ""}); ${off.builds}+${on.builds} builds; ${sizeLabel}`;
 }
 
 console.log(await main());

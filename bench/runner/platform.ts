@@ -156,6 +156,8 @@ export interface PlatformOptions {
    * which the sandbox hides.
    */
   sandbox?: boolean;
+  /** Extra variables in the runner's environment (bench/dispatch's tracing: OTEL_*). */
+  runnerEnv?: Record<string, string>;
 }
 
 /** Starts the stack and one runner; everything is stopped by `close()` (also on SIGINT/SIGTERM). */
@@ -239,6 +241,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       spawn(process.execPath, [runnerBin, "run", "--config", config, "--work-dir", join(work, "jobs"), ...(options.sandbox ? [] : ["--no-sandbox"])], {
         cwd: projectRoot,
         stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, ...options.runnerEnv },
       }),
     );
     await runner.waitFor(/^runner started/, 30_000);

@@ -65,6 +65,12 @@ export interface Tracing {
   start(name: string, options?: SpanOptions): TraceSpan;
   /** Sends what ended since the last flush; never throws (a collector that is down loses spans, not work). */
   flush(): Promise<void>;
+  /**
+   * {@link flush}, but only once enough spans wait or the last send is a second old: a busy API
+   * sends one batch a second rather than one request per request. What waits goes with a later
+   * request's flush.
+   */
+  flushIfDue(): Promise<void>;
 }
 
 /** Tracing off: spans carry their parent on and record nothing. */
@@ -76,4 +82,5 @@ export const tracingOff: Tracing = {
     return { traceparent, traceId, set() {}, rename() {}, fail() {}, end() {} };
   },
   flush: async () => {},
+  flushIfDue: async () => {},
 };

@@ -72,6 +72,20 @@ describe("tracing", () => {
     expect(collector.requests[0]?.headers).toMatchObject({ "x-api-key": "s=cret", other: "two" });
   });
 
+  it("flushIfDue sends at most once a second unless many spans wait, and a later flush sends the rest", async () => {
+    const tracing = createTracing({ service: "sparki-test", env: env() });
+    tracing.start("first").end();
+    await tracing.flushIfDue();
+    expect(collector.requests).toHaveLength(1);
+    tracing.start("second").end();
+    await tracing.flushIfDue();
+    expect(collector.requests).toHaveLength(1);
+    for (let i = 0; i < 300; i++) tracing.start("many").end();
+    await tracing.flushIfDue();
+    expect(collector.requests).toHaveLength(2);
+    expect(collector.spans).toHaveLength(302);
+  });
+
   it("loses spans, not work, when the collector is down", async () => {
     const errors: string[] = [];
     const tracing = createTracing({

@@ -19,6 +19,9 @@ const kinds: Record<SpanKindName, SpanKind> = {
 };
 
 const MAX_BUFFERED_SPANS = 2048;
+/** flushIfDue sends once this many spans wait, or this long after the last send. */
+const DUE_SPANS = 256;
+const DUE_AFTER_MS = 1000;
 const EXPORT_TIMEOUT_MS = 5000;
 
 export function formatTraceparent(span: SpanContext): string {
@@ -55,6 +58,7 @@ export function createTracing(options: TracingOptions): Tracing {
   const headers = { "content-type": "application/json", ...parseHeaders(options.env.OTEL_EXPORTER_OTLP_HEADERS) };
   const send = options.fetch ?? ((input, init) => fetch(input, init));
   let buffered: ReadableSpan[] = [];
+  let lastSent = 0;
   // Spans wait here until the part's unit of work ends (a request, an object call, a job) and
   // flushes them: a Worker may not run timers after its response, so no batching timer.
   const collect: SpanProcessor = {
@@ -97,8 +101,12 @@ export function createTracing(options: TracingOptions): Tracing {
       );
       return wrap(span);
     },
+    flushIfDue() {
+      return buffered.length >= DUE_SPANS || Date.now() - lastSent >= DUE_AFTER_MS ? this.flush() : Promise.resolve();
+    },
     async flush() {
       if (buffered.length === 0) return;
+      lastSent = Date.now();
       const spans = buffered;
       buffered = [];
       try {
