@@ -110,7 +110,8 @@ export class Progress {
 
   async recordMetrics(meta: Meta): Promise<void> {
     const registry = new Registry();
-    const labels = { project: meta.init.projectId, framework: meta.init.framework ?? "unknown" };
+    // No project label: one series per project would grow without bound (issue 16 item 3).
+    const labels = { framework: meta.init.framework ?? "unknown" };
     registry.inc("sparki_builds_finished_total", { status: meta.state.status });
     if (meta.state.status === "succeeded") registry.inc("sparki_build_success_total", labels);
     if (meta.state.startedAt !== null && meta.state.finishedAt !== null) {

@@ -19,20 +19,33 @@ export function rollbackReason(reason: string | null): string {
 }
 
 /**
- * `first`: the deployment just finished (success, duration, finished count). Later, a succeeded
- * deployment rolled back by hand adds only to the rollback counter.
+ * A stage's name as a label: pull request previews (`pr-<n>`, one per pull request) are all
+ * `preview`, so the series stay as few as a project's configured stages.
+ */
+export function stageLabel(stage: string, trigger: Meta["init"]["trigger"]): string {
+  return trigger === "preview" || /^pr-\d+$/.test(stage) ? "preview" : stage;
+}
+
+/**
+ * `first`: the deployment just finished: per stage that ran, its time from deploy to healthy (or
+ * to its end) and whether it became healthy, by stage and platform; and the finished count.
+ * Later, a succeeded deployment rolled back by hand adds only to the rollback counter.
  */
 export async function deploymentMetrics(env: Bindings, meta: Meta, first: boolean): Promise<void> {
   const registry = new Registry();
-  const labels = { project: meta.init.projectId };
   const { status, reason } = meta.state;
   if (status === "rolled_back" || (status === "failed" && reason?.includes("the rollback failed")))
     registry.inc("sparki_deployment_rollback_total", { reason: rollbackReason(reason) });
   if (first) {
-    if (status === "succeeded") registry.inc("sparki_deployment_success_total", labels);
     registry.inc("sparki_deployments_finished_total", { status });
-    if (meta.completedAt !== null)
-      registry.observe("sparki_deployment_duration_seconds", labels, (meta.completedAt - meta.init.createdAt) / 1000, deployBuckets);
+    meta.init.stages.forEach((plan, i) => {
+      const times = meta.times[i];
+      if (!times || times.startedAt === null) return;
+      const labels = { stage: stageLabel(plan.name, meta.init.trigger), platform: plan.platform };
+      // Healthy at the end, or healthy until a later stage's failure rolled it back.
+      if (status === "succeeded") registry.inc("sparki_deployment_success_total", labels);
+      if (times.completedAt !== null) registry.observe("sparki_deployment_duration_seconds", labels, (times.completedAt - times.startedAt) / 1000, deployBuckets);
+    });
   }
   // Metrics never hold a deployment up: a lost sample is better than a stuck orchestrator.
   await metricsObject(env)

@@ -34,15 +34,18 @@ export type Sample = z.infer<typeof Sample>;
 export const metricCatalog: Readonly<Record<string, { type: Sample["kind"]; help: string }>> = {
   sparki_api_request_duration_seconds: { type: "histogram", help: "API request duration, by route pattern." },
   sparki_api_request_errors_total: { type: "counter", help: "API requests answered with a 4xx or 5xx, by problem type." },
-  sparki_build_duration_seconds: { type: "histogram", help: "Wall time of finished builds." },
-  sparki_build_success_total: { type: "counter", help: "Builds that succeeded." },
+  sparki_build_duration_seconds: { type: "histogram", help: "Wall time of finished builds, by detected framework." },
+  sparki_build_success_total: { type: "counter", help: "Builds that succeeded, by detected framework." },
   sparki_build_cache_hits_total: { type: "counter", help: "Dependency cache lookups that found an entry (exact key or a restore prefix)." },
   sparki_build_cache_misses_total: { type: "counter", help: "Dependency cache lookups that found nothing." },
   sparki_build_cache_restored_bytes_total: { type: "counter", help: "Bytes of dependency cache archives sent to runners." },
   sparki_build_cache_saved_bytes_total: { type: "counter", help: "Bytes of dependency cache archives stored from runners." },
   sparki_builds_finished_total: { type: "counter", help: "Builds that finished, by status." },
-  sparki_deployment_duration_seconds: { type: "histogram", help: "Wall time of finished deployments, from request to the last stage." },
-  sparki_deployment_success_total: { type: "counter", help: "Deployments that reached every stage healthy." },
+  sparki_deployment_duration_seconds: {
+    type: "histogram",
+    help: "Wall time of each stage of a finished deployment, from its deploy to its end, by stage (previews as `preview`) and platform.",
+  },
+  sparki_deployment_success_total: { type: "counter", help: "Stages of deployments that reached every stage healthy, by stage and platform." },
   sparki_deployment_rollback_total: { type: "counter", help: "Deployments rolled back, by reason (health_check, deploy_failed, timeout, cancelled, manual)." },
   sparki_deployments_finished_total: { type: "counter", help: "Deployments that finished, by status." },
   sparki_jobs_waiting: {
@@ -58,6 +61,12 @@ const keyOf = (name: string, labels: Record<string, string>) =>
     .sort()
     .map((k) => `${k}=${labels[k]}`)
     .join(",")}}`;
+
+/** The series a change touched, by key: those to write again, and those gone. */
+export interface Changed {
+  set: string[];
+  deleted: string[];
+}
 
 export class Registry {
   readonly samples = new Map<string, Sample>();
@@ -88,21 +97,31 @@ export class Registry {
    * source's whole picture, such as one pool's waiting jobs); zeros are left out, so a series
    * that empties disappears instead of piling up.
    */
-  replaceGauges(name: string, scope: Record<string, string>, series: readonly { labels: Record<string, string>; value: number }[]): void {
+  replaceGauges(name: string, scope: Record<string, string>, series: readonly { labels: Record<string, string>; value: number }[]): Changed {
+    const changed: Changed = { set: [], deleted: [] };
     for (const [key, s] of this.samples) {
-      if (s.name === name && s.kind === "gauge" && Object.entries(scope).every(([k, v]) => s.labels[k] === v)) this.samples.delete(key);
+      if (s.name === name && s.kind === "gauge" && Object.entries(scope).every(([k, v]) => s.labels[k] === v)) {
+        this.samples.delete(key);
+        changed.deleted.push(key);
+      }
     }
     for (const { labels, value } of series) {
       if (value === 0) continue;
       const all = { ...labels, ...scope };
-      this.samples.set(keyOf(name, all), { kind: "gauge", name, labels: all, value });
+      const key = keyOf(name, all);
+      this.samples.set(key, { kind: "gauge", name, labels: all, value });
+      changed.set.push(key);
     }
+    changed.deleted = changed.deleted.filter((key) => !this.samples.has(key));
+    return changed;
   }
 
-  /** Adds another registry's samples (an isolate's deltas) into this one. */
-  merge(deltas: readonly Sample[]): void {
+  /** Adds another registry's samples (an isolate's deltas) into this one; returns the keys it changed. */
+  merge(deltas: readonly Sample[]): string[] {
+    const changed: string[] = [];
     for (const d of deltas) {
       const key = keyOf(d.name, d.labels);
+      changed.push(key);
       const s = this.samples.get(key);
       if (d.kind === "gauge") {
         this.samples.set(key, { ...d, labels: { ...d.labels } });
@@ -119,6 +138,7 @@ export class Registry {
         this.samples.set(key, { ...d, labels: { ...d.labels }, counts: [...d.counts], buckets: [...d.buckets] });
       }
     }
+    return changed;
   }
 
   /** Takes the samples out, leaving the registry empty (an isolate's flush). */

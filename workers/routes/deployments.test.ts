@@ -79,9 +79,15 @@ describe("deployments to sparki-static", () => {
     await serves("staging", "one");
     expect((await site("production")).status).toBe(404);
 
+    const series = (stage: string) => `{platform="sparki-static",stage="${stage}"}`;
+    const successBefore = await metric(`sparki_deployment_success_total${series("production")}`);
+    const durationsBefore = await metric(`sparki_deployment_duration_seconds_count${series("staging")}`);
     const approved = await call("POST", `/v1/deployments/${first.id}/approve`, { token: owner.accessToken });
     expect(approved.status, approved.text).toBe(200);
     d = await deploymentWhen(owner, first.id, (x) => x.status === "succeeded");
+    // Deployment metrics are by stage and platform, one sample per stage, never by project.
+    await expect.poll(() => metric(`sparki_deployment_success_total${series("production")}`), { timeout: 5000 }).toBe(successBefore + 1);
+    expect(await metric(`sparki_deployment_duration_seconds_count${series("staging")}`)).toBe(durationsBefore + 1);
     await serves("production", "one");
     const types = d.events.map((e: any) => e.type);
     for (const t of ["created", "validated", "deploy_started", "deployed", "traffic", "health", "approved", "succeeded"]) expect(types).toContain(t);
