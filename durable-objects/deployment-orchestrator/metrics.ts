@@ -42,9 +42,10 @@ export async function deploymentMetrics(env: Bindings, meta: Meta, first: boolea
       const times = meta.times[i];
       if (!times || times.startedAt === null) return;
       const labels = { stage: stageLabel(plan.name, meta.init.trigger), platform: plan.platform };
-      // Healthy at the end, or healthy until a later stage's failure rolled it back.
+      // A deployment that succeeded counts once for each of its stages.
       if (status === "succeeded") registry.inc("sparki_deployment_success_total", labels);
-      if (times.completedAt !== null) registry.observe("sparki_deployment_duration_seconds", labels, (times.completedAt - times.startedAt) / 1000, deployBuckets);
+      if (times.completedAt !== null)
+        registry.observe("sparki_deployment_duration_seconds", labels, (times.completedAt - times.startedAt) / 1000, deployBuckets);
     });
   }
   // Metrics never hold a deployment up: a lost sample is better than a stuck orchestrator.
