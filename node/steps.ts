@@ -104,7 +104,10 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   await terminateGroup(pgid, opts.killGraceMs ?? 3000, spare);
   // The pipes close once the last writer is gone; a grandchild that escaped the group (setsid)
   // could hold them forever, so their end is bounded.
-  const drained = await Promise.race([streams.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+  let drainTimer: NodeJS.Timeout | undefined;
+  const drained = await Promise.race([streams.then(() => true), new Promise<boolean>((r) => (drainTimer = setTimeout(() => r(false), 2000)))]);
+  // Cleared, or it would keep a short-lived process (sparki run) alive 2 s after its last step.
+  clearTimeout(drainTimer);
   if (!drained) {
     stdout.destroy();
     stderr.destroy();
