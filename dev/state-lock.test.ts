@@ -39,6 +39,17 @@ describe("lockStateDir", () => {
     lockStateDir(dir).release();
   });
 
+  it("takes over a lock whose pid is now another program's (a reboot reused it)", async () => {
+    const other = spawn("sleep", ["60"], { stdio: "ignore" });
+    try {
+      await new Promise((done) => other.once("spawn", done));
+      writeFileSync(join(dir, "stack.pid"), `${other.pid}\n`);
+      lockStateDir(dir).release();
+    } finally {
+      other.kill("SIGKILL");
+    }
+  });
+
   it("leaves a lock another process took meanwhile when releasing", () => {
     const lock = lockStateDir(dir);
     writeFileSync(lock.file, "1\n");

@@ -1,10 +1,10 @@
 /**
  * One stack per state directory: two `npm run dev` in the same checkout would share PGlite's
  * files, the dev secrets and the local runner's registration, and each would break the other.
- * The lock is a pid file; one whose process is gone (a stack killed with SIGKILL, a reboot) is
- * stale and taken over.
+ * The lock is a pid file; one whose process is gone (a stack killed with SIGKILL, a reboot) or is
+ * not Node is stale and taken over.
  */
-import { linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export class StateLockedError extends Error {
@@ -24,6 +24,18 @@ function alive(pid: number): boolean {
   } catch (err) {
     // EPERM: it exists and belongs to someone else.
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Could the process be a stack? After a reboot the file's pid may belong to anything; on Linux
+ * its command line says whether it is Node at all. Elsewhere (no /proc) a live pid counts.
+ */
+function runsNode(pid: number): boolean {
+  try {
+    return /node|tsx/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync("/proc/self");
   }
 }
 
@@ -57,12 +69,13 @@ export function lockStateDir(stateDir: string): StateLock {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       }
       const pid = holder(file);
-      if (pid !== null && alive(pid)) {
+      if (pid !== null && alive(pid) && runsNode(pid)) {
         throw new StateLockedError(
           `another local stack (pid ${pid}) is already running from ${stateDir}; use that one, or stop it first (Ctrl-C in its terminal, or kill ${pid})`,
         );
       }
-      // Stale: its process is gone (killed, or the machine restarted). Removed only if it still
+      // Stale: its process is gone (killed, or the machine restarted and the pid is another
+      // program's). Removed only if it still
       // names that process, so a stack that took it over meanwhile keeps its lock.
       if (holder(file) === pid) rmSync(file, { force: true });
     }
