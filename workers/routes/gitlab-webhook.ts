@@ -178,6 +178,8 @@ gitlabWebhookRoutes.post(path.replace("{projectId}", ":projectId"), async (c) =>
       traceparent: c.var.trace.traceparent,
       untrusted: plan.untrusted,
       pullRequest: plan.pullRequest,
+      // A merge request's builds restore its target branch's dependency caches (server/caches/scopes.ts).
+      baseBranch: event.type === "merge_request" ? event.base.ref : null,
       alongside: async (tx, row) => {
         const claimed = await claimDelivery(tx, { ...key, event: eventName, outcome: "started", buildId: row.id });
         if (!claimed) throw new DuplicateDelivery(deliveryId);

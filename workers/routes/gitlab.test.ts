@@ -32,6 +32,7 @@ const buildRows = (projectId: string) =>
         trigger: buildsTable.trigger,
         untrusted: buildsTable.untrusted,
         pullRequest: buildsTable.pullRequest,
+        baseBranch: buildsTable.baseBranch,
       })
       .from(buildsTable)
       .where(eq(buildsTable.projectId, projectId)),
@@ -116,7 +117,7 @@ describe("GitLab webhook deliveries", () => {
     expect(again.status, again.text).toBe(200);
     expect(again.body).toMatchObject({ outcome: "started", duplicate: true, buildId: first.body.buildId });
     expect(await buildRows(project.id)).toEqual([
-      { id: first.body.buildId, branch: "feature/x", commitSha: sha("c"), trigger: "push", untrusted: false, pullRequest: null },
+      { id: first.body.buildId, branch: "feature/x", commitSha: sha("c"), trigger: "push", untrusted: false, pullRequest: null, baseBranch: null },
     ]);
   });
 
@@ -189,11 +190,20 @@ describe("GitLab webhook deliveries", () => {
     const fork = { id: 99_999, path_with_namespace: "mallory/app", default_branch: "main", visibility: "public" as const };
     const res = await deliverTo(
       project.id,
-      mergeRequestPayload(GITLAB, { target: gitlab, source: fork, action: "open", iid: 4, sourceBranch: "main", lastCommit: sha("9") }),
+      mergeRequestPayload(GITLAB, {
+        target: gitlab,
+        source: fork,
+        action: "open",
+        iid: 4,
+        sourceBranch: "main",
+        targetBranch: "release",
+        lastCommit: sha("9"),
+      }),
       { token },
     );
     expect(res.status, res.text).toBe(202);
-    expect(await buildRows(project.id)).toMatchObject([{ branch: "main", commitSha: sha("9"), untrusted: true, pullRequest: 4 }]);
+    // Its caches: read its own, then release's (its target); written only to its own (not main's, its branch's name).
+    expect(await buildRows(project.id)).toMatchObject([{ branch: "main", commitSha: sha("9"), untrusted: true, pullRequest: 4, baseBranch: "release" }]);
   });
 
   it("honours sparki.yml pipeline.branches", async () => {
