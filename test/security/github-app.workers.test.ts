@@ -187,7 +187,13 @@ describe("a delivery, as the queue runs it", () => {
     await deliverGitHubEvent(env, db, crypto.randomUUID(), prEvent(7, sha("d"), true));
     await deliverGitHubEvent(env, db, crypto.randomUUID(), prEvent(8, sha("e"), false));
     const made = await buildsOf(projectId);
-    expect(made.find((b) => b.commitSha === sha("d"))).toMatchObject({ untrusted: true, pullRequest: 7, trigger: "pull_request", branch: "patch-1" });
+    expect(made.find((b) => b.commitSha === sha("d"))).toMatchObject({
+      untrusted: true,
+      pullRequest: 7,
+      trigger: "pull_request",
+      branch: "patch-1",
+      baseBranch: "main",
+    });
     expect(made.find((b) => b.commitSha === sha("e"))).toMatchObject({ untrusted: false, pullRequest: 8 });
     const trust = (user: TestUser, on: boolean) =>
       call("PATCH", `/v1/workspaces/${workspaceId}/github`, { token: user.accessToken, body: { trustForkPullRequests: on } });
