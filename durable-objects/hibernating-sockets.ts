@@ -20,9 +20,13 @@ export function answerCode(code: number): number {
 
 /** The attachment as stored: the helper's part and the object's, apart (partyserver's `__pk`/`__user`). */
 interface Stored<D> {
-  socket: { kind: string };
+  /** `counted`: the socket is in the open-connections count (so it leaves it once, however it ends). */
+  socket: { kind: string; counted?: boolean };
   data: D;
 }
+
+/** Told when a socket of `kind` opens (+1) or ends (-1), for the open-connections gauge. */
+export type ConnectionCount = (kind: string, delta: 1 | -1) => void;
 
 const isStored = (value: unknown): value is Stored<unknown> =>
   typeof value === "object" && value !== null && "socket" in value && typeof (value as Stored<unknown>).socket?.kind === "string";
@@ -32,12 +36,16 @@ const isStored = (value: unknown): value is Stored<unknown> =>
  * position in a stream); sockets the object accepted some other way are left alone.
  */
 export class HibernatingSockets<D> {
-  constructor(private readonly ctx: DurableObjectState) {}
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly count: ConnectionCount = () => {},
+  ) {}
 
   /** Accepts a socket of `kind` with its data, findable by `kind` and each of `tags`. */
   accept(ws: WebSocket, kind: string, data: D, tags: readonly string[] = []): void {
     this.ctx.acceptWebSocket(ws, [kind, ...tags.filter((t) => t !== kind)]);
-    ws.serializeAttachment({ socket: { kind }, data } satisfies Stored<D>);
+    ws.serializeAttachment({ socket: { kind, counted: true }, data } satisfies Stored<D>);
+    this.count(kind, 1);
   }
 
   /** The socket's data; null for a socket this helper did not accept. */
@@ -91,7 +99,24 @@ export class HibernatingSockets<D> {
    */
   closed(ws: WebSocket, code: number): { kind: string; data: D } | null {
     this.close(ws, code, "closing");
+    return this.ended(ws);
+  }
+
+  /**
+   * A socket that ended, by a close or an error (the object's webSocketError): it leaves the
+   * open-connections count, once. Returns its kind and data as {@link closed} does.
+   */
+  ended(ws: WebSocket): { kind: string; data: D } | null {
     const stored: unknown = ws.deserializeAttachment();
-    return isStored(stored) ? { kind: stored.socket.kind, data: stored.data as D } : null;
+    if (!isStored(stored)) return null;
+    if (stored.socket.counted) {
+      try {
+        ws.serializeAttachment({ socket: { kind: stored.socket.kind, counted: false }, data: stored.data } satisfies Stored<unknown>);
+      } catch {
+        // workerd keeps a closed socket's attachment; should it refuse, a later end could count twice.
+      }
+      this.count(stored.socket.kind, -1);
+    }
+    return { kind: stored.socket.kind, data: stored.data as D };
   }
 }

@@ -8,7 +8,7 @@ import { LogCloseCode, RunnerLogFrame, type ServerLogFrame } from "../../core/co
 import type { ViewerFrame } from "../../core/contracts/logs.ts";
 import type { BuildStatus } from "../../core/build/index.ts";
 import { acceptFrame } from "../../core/log/sequence.ts";
-import { HibernatingSockets } from "../hibernating-sockets.js";
+import { type ConnectionCount, HibernatingSockets } from "../hibernating-sockets.js";
 import type { LogLines } from "./log-lines.js";
 import type { Store } from "./store.js";
 
@@ -27,8 +27,9 @@ export class LogSockets {
     ctx: DurableObjectState,
     private readonly store: Store,
     private readonly lines: LogLines,
+    count?: ConnectionCount,
   ) {
-    this.#sockets = new HibernatingSockets(ctx);
+    this.#sockets = new HibernatingSockets(ctx, count);
   }
 
   #send(ws: WebSocket, frame: ServerLogFrame | ViewerFrame): void {
@@ -104,8 +105,16 @@ export class LogSockets {
 
   /** The coordinator's webSocketClose: the last viewer leaving tells the runners nobody watches. */
   closed(ws: WebSocket, code: number): void {
-    const closed = this.#sockets.closed(ws, code);
-    if (closed?.kind === "viewer" && this.#sockets.open("viewer", ws).length === 0) this.#tellRunners(false);
+    this.#left(this.#sockets.closed(ws, code), ws);
+  }
+
+  /** The coordinator's webSocketError: the socket is gone without a close frame. */
+  errored(ws: WebSocket): void {
+    this.#left(this.#sockets.ended(ws), ws);
+  }
+
+  #left(socket: { kind: string } | null, ws: WebSocket): void {
+    if (socket?.kind === "viewer" && this.#sockets.open("viewer", ws).length === 0) this.#tellRunners(false);
   }
 
   /** Tells every connected runner whether the log is watched live (it paces its frames by it). */

@@ -23,6 +23,7 @@ import { buildView, claimedJob } from "./views.js";
 import { applyJobEvent, heldJob } from "./leases.js";
 import { runnerDispatcher } from "../../server/objects/clients.js";
 import { objectLogger } from "../../server/log.js";
+import { countConnections } from "../connections.js";
 import { configOf } from "../../server/config.js";
 import { tracingOf } from "../../server/tracing.js";
 import { traceIdOf, tracingOff, type SpanOptions, type TraceSpan } from "../../core/tracing/context.js";
@@ -50,7 +51,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     super(ctx, env);
     this.#store = new Store(ctx.storage.sql);
     this.#lines = new LogLines(ctx.storage.sql, this.#store, Number(env.LOG_LIMIT_MIB ?? 100) * 1024 * 1024);
-    this.#logs = new LogSockets(ctx, this.#store, this.#lines);
+    this.#logs = new LogSockets(ctx, this.#store, this.#lines, countConnections(env, ctx, "build-coordinator"));
     this.#progress = new Progress(ctx, env, this.#store, this.#lines, this.#logs);
     ctx.blockConcurrencyWhile(async () => createSchema(ctx.storage.sql));
   }
@@ -412,6 +413,10 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.#logs.closed(ws, code);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#logs.errored(ws);
   }
 
   override async alarm(): Promise<void> {

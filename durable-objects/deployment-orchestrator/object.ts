@@ -18,6 +18,7 @@ import { Steps, type StageHost } from "./steps.js";
 import type { Work } from "./work.js";
 import { stageSignature, syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
 import { objectLogger } from "../../server/log.js";
+import { countConnections } from "../connections.js";
 import { traceIdOf } from "../../core/tracing/context.js";
 import type { Logger } from "../../core/logging/logger.js";
 
@@ -44,7 +45,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
-    this.#viewers = new HibernatingSockets(ctx);
+    this.#viewers = new HibernatingSockets(ctx, countConnections(env, ctx, "deployment-orchestrator"));
     this.#host = {
       env,
       apply: (meta, event, type, stage, message, quiet) => this.#apply(meta, event, type, stage, message, quiet),
@@ -331,6 +332,10 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.#viewers.closed(ws, code);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#viewers.ended(ws);
   }
 
   override async alarm(): Promise<void> {

@@ -39,3 +39,13 @@ it("merges isolates' deltas and escapes label values", () => {
   expect(text).toContain('sparki_builds_finished_total{status="failed"} 2');
   expect(text).toContain('sparki_build_duration_seconds_bucket{le="60",project="we\\"ird"} 1');
 });
+
+it("adds up a gauge told in steps (updown) and renders it as a gauge", () => {
+  const total = new Registry();
+  const step = (value: number) => ({ kind: "updown" as const, name: "sparki_api_active_connections", labels: { kind: "viewer" }, value });
+  total.merge([step(1), step(1), step(1)]);
+  total.merge([step(-1)]);
+  const text = total.render();
+  expect(text).toContain("# TYPE sparki_api_active_connections gauge");
+  expect(text).toContain('sparki_api_active_connections{kind="viewer"} 2');
+});

@@ -15,6 +15,8 @@ export const Sample = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("counter"), name: z.string(), labels: Labels, value: z.number() }),
   /** A value as it is now (jobs waiting): a merge replaces it rather than adding. */
   z.object({ kind: z.literal("gauge"), name: z.string(), labels: Labels, value: z.number() }),
+  /** A gauge told in steps (+1 a connection opened, -1 it ended): a merge adds. */
+  z.object({ kind: z.literal("updown"), name: z.string(), labels: Labels, value: z.number() }),
   z.object({
     kind: z.literal("histogram"),
     name: z.string(),
@@ -34,6 +36,10 @@ export type Sample = z.infer<typeof Sample>;
 export const metricCatalog: Readonly<Record<string, { type: Sample["kind"]; help: string }>> = {
   sparki_api_request_duration_seconds: { type: "histogram", help: "API request duration, by route pattern." },
   sparki_api_request_errors_total: { type: "counter", help: "API requests answered with a 4xx or 5xx, by problem type." },
+  sparki_api_active_connections: {
+    type: "updown",
+    help: "Open WebSocket connections: live log viewers and runners' log streams on build coordinators, viewers on deployments; by object and kind.",
+  },
   sparki_build_duration_seconds: { type: "histogram", help: "Wall time of finished builds, by detected framework." },
   sparki_build_success_total: { type: "counter", help: "Builds that succeeded, by detected framework." },
   sparki_build_cache_hits_total: { type: "counter", help: "Dependency cache lookups that found an entry (exact key or a restore prefix)." },
@@ -125,8 +131,8 @@ export class Registry {
       const s = this.samples.get(key);
       if (d.kind === "gauge") {
         this.samples.set(key, { ...d, labels: { ...d.labels } });
-      } else if (d.kind === "counter") {
-        if (s?.kind === "counter") s.value += d.value;
+      } else if (d.kind === "counter" || d.kind === "updown") {
+        if (s?.kind === d.kind) s.value += d.value;
         else this.samples.set(key, { ...d, labels: { ...d.labels } });
       } else if (s?.kind === "histogram" && s.buckets.join() === d.buckets.join()) {
         d.counts.forEach((n, i) => {
@@ -156,9 +162,10 @@ export class Registry {
     for (const name of [...byName.keys()].sort()) {
       const samples = byName.get(name) ?? [];
       lines.push(`# HELP ${name} ${metricCatalog[name]?.help ?? name}`);
-      lines.push(`# TYPE ${name} ${samples[0]?.kind ?? "counter"}`);
+      const kind = samples[0]?.kind ?? "counter";
+      lines.push(`# TYPE ${name} ${kind === "updown" ? "gauge" : kind}`);
       for (const s of samples) {
-        if (s.kind === "counter" || s.kind === "gauge") {
+        if (s.kind === "counter" || s.kind === "gauge" || s.kind === "updown") {
           lines.push(`${name}${labelText(s.labels)} ${s.value}`);
           continue;
         }
