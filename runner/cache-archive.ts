@@ -90,17 +90,22 @@ export function refusedEntry(entry: Pick<ReadEntry, "path" | "type" | "linkpath"
   if (first !== root) return "another root";
   const rel = rest.join("/") || ".";
   if (rest.includes("..") || rel.startsWith("/")) return "a '..' path";
-  if (!allowed.some((a) => a === "." || rel === a || rel.startsWith(`${a}/`))) return "outside the job's cache paths";
+  const cached = (p: string) => allowed.some((a) => a === "." || p === a || p.startsWith(`${a}/`));
+  if (!cached(rel)) return "outside the job's cache paths";
   if (!WRITABLE.has(entry.type)) return `a ${entry.type} entry`;
   const link = entry.linkpath ?? "";
   if (entry.type === "SymbolicLink") {
     if (posix.isAbsolute(link)) return "a symlink to an absolute path";
     const target = posix.normalize(posix.join(posix.dirname(rel), link));
     if (target === ".." || target.startsWith("../")) return "a symlink out of its root";
+    // Within the root but beside the cache (~/.ssh): a later save would not follow it, but a step would.
+    if (!cached(target)) return "a symlink out of the job's cache paths";
   }
   if (entry.type === "Link") {
     const target = posix.normalize(link);
     if (!target.startsWith(`${root}/`) || target.split("/").includes("..")) return "a hard link out of its root";
+    // A hard link to ~/.ssh/id_rsa would put that file's bytes in the next save of the cache.
+    if (!cached(target.slice(root.length + 1))) return "a hard link out of the job's cache paths";
   }
   return null;
 }

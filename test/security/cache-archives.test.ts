@@ -1,8 +1,8 @@
 /**
  * Hostile cache archives on restore (runner/cache-archive.ts), made by hand as an attacker who
  * got an entry stored would: '..' names, symlinks out of the root (absolute and climbing) with a
- * file written through them, a hard link to a file outside, a device, and a file outside the
- * job's cache paths. Only the one honest entry lands; nothing outside the roots changes. Also:
+ * file written through them, a hard link to a file outside, links to the root's files beside the
+ * cache (~/.ssh), a device, and a file outside the job's cache paths. Only the one honest entry lands; nothing outside the roots changes. Also:
  * cache paths that try to leave the home or the checkout are refused by the contract and the runner.
  */
 import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -36,6 +36,8 @@ describe("hostile cache archives", () => {
       { name: "home/.npm/up/pwned", data: text("through a climbing symlink") },
       { name: "home/.npm/hard", data: new Uint8Array(0), type: "1", link: join(victim, "file") },
       { name: "home/.npm/dev", data: new Uint8Array(0), type: "3" },
+      { name: "home/.npm/key", data: new Uint8Array(0), type: "1", link: "home/.ssh/id_rsa" },
+      { name: "home/.npm/ssh", data: new Uint8Array(0), type: "2", link: "../.ssh" },
       { name: "home/.bashrc", data: text("outside the cache paths") },
       { name: "src/.git/hooks/post-checkout", data: text("not a cache path either") },
     ]);
@@ -50,13 +52,15 @@ describe("hostile cache archives", () => {
     expect(refused.join("\n")).toMatch(/up: a symlink out of its root/);
     expect(refused.join("\n")).toMatch(/hard: a hard link out of its root/);
     expect(refused.join("\n")).toMatch(/dev: a CharacterDevice entry/);
+    expect(refused.join("\n")).toMatch(/key: a hard link out of the job's cache paths/);
+    expect(refused.join("\n")).toMatch(/ssh: a symlink out of the job's cache paths/);
     expect(refused.join("\n")).toMatch(/\.bashrc: outside the job's cache paths/);
     // Nothing outside the roots changed, and no link was made.
     expect(await readdir(victim)).toEqual(["file"]);
     expect(await readFile(join(victim, "file"), "utf8")).toBe("untouched");
     await expect(lstat(join(work, "escape"))).rejects.toThrow();
     await expect(lstat(join(work, "job/escape"))).rejects.toThrow();
-    for (const name of ["abs", "up", "hard"]) {
+    for (const name of ["abs", "up", "hard", "key", "ssh"]) {
       const info = await lstat(join(roots.home, ".npm", name)).catch(() => null);
       expect(info?.isSymbolicLink() ?? false).toBe(false);
     }
