@@ -4,11 +4,11 @@
  */
 import { createHash } from "node:crypto";
 import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
-import { dotSegment } from "../node/paths.ts";
+import { dotSegment, scratchRoot } from "../node/paths.ts";
 import { UserError } from "../node/user-error.ts";
 
 export const RunnerConfig = z.object({
@@ -45,9 +45,9 @@ export function defaultConfigPath(): string {
 
 /**
  * Where jobs are checked out when nothing says: beside the config when that path is plain,
- * else (the default config lives in ~/.sparki-runner) a folder of this user's under the OS temp
- * dir, named after the config's folder so two runners' defaults stay apart. Job folders are
- * removed after each job, so nothing there needs to outlive a reboot.
+ * else (the default config lives in ~/.sparki-runner) a folder of this user's under /var/tmp
+ * (node/paths.ts, scratchRoot: on disk, unlike a tmpfs /tmp), named after the config's folder so
+ * two runners' defaults stay apart. Job folders are removed after each job.
  */
 export function defaultWorkDir(configPath: string): string {
   const beside = join(dirname(resolve(configPath)), "work");
@@ -56,7 +56,7 @@ export function defaultWorkDir(configPath: string): string {
     .update(dirname(resolve(configPath)))
     .digest("hex")
     .slice(0, 12);
-  return join(tmpdir(), `sparki-runner-${process.getuid?.() ?? "user"}-${key}`);
+  return join(scratchRoot(), `sparki-runner-${process.getuid?.() ?? "user"}-${key}`);
 }
 
 /** Reads and validates the config; a missing or broken file is the user's to fix. */

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultWorkDir } from "./config.ts";
-import { dotSegment } from "../node/paths.ts";
+import { dotSegment, scratchRoot } from "../node/paths.ts";
 import { runnerBundleBin } from "../dev/bins.ts";
 
 const run = promisify(execFile);
@@ -29,11 +29,11 @@ describe("dotSegment", () => {
 });
 
 describe("defaultWorkDir", () => {
-  it("is beside a plain config, and a plain folder of its own under the temp dir beside a dotted one", () => {
+  it("is beside a plain config, and a plain folder of its own under the scratch root beside a dotted one", () => {
     expect(defaultWorkDir("/srv/sparki-runner/config.json")).toBe("/srv/sparki-runner/work");
     const dotted = defaultWorkDir("/home/me/.sparki-runner/config.json");
     expect(dotSegment(dotted)).toBeNull();
-    expect(dotted.startsWith(tmpdir())).toBe(true);
+    expect(dotted.startsWith(`${scratchRoot()}/sparki-runner-`)).toBe(true);
     expect(defaultWorkDir("/home/you/.sparki-runner/config.json")).not.toBe(dotted);
     expect(defaultWorkDir("/home/me/.sparki-runner/config.json")).toBe(dotted);
   });
@@ -61,5 +61,12 @@ describe("sparki-runner run", () => {
       );
     }
     await expect(stat(join(home, ".hidden"))).rejects.toThrow();
+  });
+});
+
+describe("scratchRoot", () => {
+  it("is $TMPDIR when set, else /var/tmp (on disk) where it is writable", () => {
+    expect(scratchRoot({ TMPDIR: "/srv/scratch/" })).toBe("/srv/scratch");
+    expect(scratchRoot({})).toBe("/var/tmp");
   });
 });

@@ -1,6 +1,6 @@
 /**
  * What `sparki run` does (cli/commands/run.ts): plans as the plan job does, then runs each job
- * as a runner does: a folder of its own under the temp dir (a path with no dot segment) holding
+ * as a runner does: a folder of its own under /var/tmp or $TMPDIR (a path with no dot segment) holding
  * `src/` (the project's files as git sees them: tracked and untracked, not ignored; every file
  * but node_modules and .git outside a repository) and, sandboxed, the steps' `home/`. Jobs run
  * one after another in the pipeline's order; one whose needs did not succeed is skipped.
@@ -8,7 +8,6 @@
  */
 import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { detect } from "../../core/detect/index.ts";
@@ -18,7 +17,7 @@ import { generatePipeline, type Job } from "../../core/pipeline/index.ts";
 import { nothingToRunReason } from "../../core/pipeline/nothing-to-run.ts";
 import { stepCommand, stepIds } from "../../core/pipeline/step-command.ts";
 import type { OutputSink } from "../../node/output-sink.ts";
-import { dotSegment } from "../../node/paths.ts";
+import { dotSegment, scratchRoot } from "../../node/paths.ts";
 import { hiddenPaths, probeSandbox, stepHome, type Sandbox } from "../../node/sandbox.ts";
 import { stepEnvironment } from "../../node/step-env.ts";
 import { runStep } from "../../node/steps.ts";
@@ -44,11 +43,11 @@ export async function runPipeline(dir: string, opts: RunCommandOptions): Promise
   const masker = createMasker(Object.values(secrets));
   const git = await gitState(root);
 
-  const workRoot = await mkdtemp(join(tmpdir(), "sparki-run-"));
+  const workRoot = await mkdtemp(join(scratchRoot(), "sparki-run-"));
   const dotted = dotSegment(workRoot);
   if (dotted) {
     await rm(workRoot, { recursive: true, force: true });
-    throw new UserError(`the temp dir ${tmpdir()} has a segment beginning with a dot (${dotted}), which test suites refuse; set TMPDIR to a plain path`);
+    throw new UserError(`the temp dir ${scratchRoot()} has a segment beginning with a dot (${dotted}), which test suites refuse; set TMPDIR to a plain path`);
   }
   const say = (line: string) => process.stdout.write(`${maskText(masker, line)}\n`);
   const sandbox = await chooseSandbox(opts.sandbox, workRoot, say);
