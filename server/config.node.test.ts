@@ -23,6 +23,11 @@ const Wrangler = z.strictObject({
   compatibility_flags: z.array(z.string()).optional(),
   minify: z.boolean().optional(),
   upload_source_maps: z.boolean().optional(),
+  keep_names: z.boolean().optional(),
+  // Module aliases for the bundle (the Worker's zod without its locales); they bind nothing.
+  alias: z.record(z.string(), z.string()).optional(),
+  // The retention sweep's cron; a schedule, not a binding.
+  triggers: z.strictObject({ crons: z.array(z.string()) }).optional(),
   migrations: z.array(z.unknown()).optional(),
   vars: z.record(z.string(), z.unknown()).default({}),
   r2_buckets: Named.default([]),

@@ -15,15 +15,17 @@
  * Goal: trigger → first step p95 under 500 ms. BENCH_DISPATCH_BUILDS changes the number of builds
  * (50; 2 after 1 warm-up at smoke size).
  *
- * Then the same again with tracing on (the Worker, its objects and the runner exporting every span
- * to a local OTLP receiver, test/fakes/otlp-receiver.ts), printed beside it. Goal: within 5 %.
+ * A second stack and runner, the same but with tracing on (the Worker, its objects and the runner
+ * exporting every span to a local OTLP receiver, test/fakes/otlp-receiver.ts), take their turn
+ * after each build, so a drift in the machine's load falls on both alike; its figures are printed
+ * beside the others. Goal: within 5 %.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ms, startPlatform, stats } from "../runner/platform.js";
+import { OtlpReceiver } from "../../test/fakes/otlp-receiver.js";
+import { ms, type Platform, startPlatform, stats } from "../runner/platform.js";
 import { startShell } from "../runner/shell.js";
 import { size, sizeLabel, smoke } from "../size.js";
-import { OtlpReceiver } from "../../test/fakes/otlp-receiver.js";
 
 const builds = size("BENCH_DISPATCH_BUILDS", 50, 2);
 const warmup = smoke ? 1 : 3;
@@ -33,20 +35,35 @@ const settleMs = 300;
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-interface Measured {
-  step: ReturnType<typeof stats>;
-  planClaim: ReturnType<typeof stats>;
-  base: ReturnType<typeof stats>;
-  builds: number;
-  verdict: string;
+// Phases of one build, from the runner's event lines and the timestamps its log lines carry.
+const phases = {
+  post: "POST /v1/projects/:id/builds answered",
+  planClaim: "trigger → plan job claimed",
+  planPrep: "  plan claimed → its checkout starts",
+  planCheckout: "  plan checkout + detect (git ×5, detector)",
+  planUpload: "  pipeline upload (POST …/pipeline)",
+  planEnd: "  plan uploaded → 'finished' (acks, complete)",
+  handoff: "  plan finished → step job claimed",
+  toSteps: "trigger → step job claimed",
+  stepsPrep: "  step claimed → its checkout starts",
+  stepsCheckout: "  step checkout start → step started",
+  toStep: "trigger → first step started",
+} as const;
+type Row = Record<keyof typeof phases, number>;
+
+/** One stack and its runner, with the one-step project the builds run. */
+interface Side {
+  platform: Platform;
+  projectId: string;
+  repo: string;
+  marks: string;
+  rows: Row[];
 }
 
-async function measure(collector: OtlpReceiver | null): Promise<Measured> {
+async function startSide(collector: OtlpReceiver | null): Promise<Side> {
   const tracing = collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } : undefined;
-  const platform = await startPlatform({ name: "dispatch", ...(tracing ? { vars: tracing, runnerEnv: tracing } : {}) });
-  const shell = startShell();
+  const platform = await startPlatform({ name: collector ? "dispatch-traced" : "dispatch", ...(tracing ? { vars: tracing, runnerEnv: tracing } : {}) });
   try {
-    const { runner } = platform;
     const marks = join(platform.work, "starts");
     mkdirSync(marks, { recursive: true });
     const stepCommand = `date +%s%3N > ${marks}/$SPARKI_BUILD_ID`;
@@ -63,141 +80,144 @@ async function measure(collector: OtlpReceiver | null): Promise<Measured> {
       ].join("\n"),
     });
     const project = await platform.createProject("dispatch", repo);
-
-    // Phases of one build, from the runner's event lines and the timestamps its log lines carry.
-    const phases = {
-      post: "POST /v1/projects/:id/builds answered",
-      planClaim: "trigger → plan job claimed",
-      planPrep: "  plan claimed → its checkout starts",
-      planCheckout: "  plan checkout + detect (git ×5, detector)",
-      planUpload: "  pipeline upload (POST …/pipeline)",
-      planEnd: "  plan uploaded → 'finished' (acks, complete)",
-      handoff: "  plan finished → step job claimed",
-      toSteps: "trigger → step job claimed",
-      stepsPrep: "  step claimed → its checkout starts",
-      stepsCheckout: "  step checkout start → step started",
-      toStep: "trigger → first step started",
-    } as const;
-    const rows: Record<keyof typeof phases, number>[] = [];
-    const spawnLatency: number[] = [];
-    const checkoutFloor: number[] = [];
-    // The runner's checkout (runner/git.ts) by hand, for what a checkout costs on this machine.
-    const checkoutCommand = `d=$(mktemp -d) && cd "$d" && git init --quiet && git remote add origin '${repo}' && git fetch --quiet --no-tags --depth 1 origin +refs/heads/main:refs/remotes/origin/main && git checkout --quiet --force --detach refs/remotes/origin/main && git rev-parse HEAD > /dev/null; cd / && rm -rf "$d"`;
-    console.log(`\n${collector ? "TRACING ON" : "tracing off"}: ${sizeLabel}: ${builds} builds after ${warmup} warm-up builds; runner pid ${runner.pid}`);
-    for (let i = 0; i < warmup + builds; i++) {
-      // Baseline round: the same command, started the way the runner starts it; and a checkout.
-      const base = join(marks, `baseline-${i}`);
-      const spawned = await shell.run(`date +%s%3N > ${base}`, repo);
-      if (spawned.code !== 0) throw new Error(`the baseline command exited ${spawned.code}`);
-      const baseline = Number(readFileSync(base, "utf8")) - spawned.t0;
-      const checkout = await shell.run(checkoutCommand, repo);
-      if (checkout.code !== 0) throw new Error(`the baseline checkout exited ${checkout.code}`);
-
-      const from = runner.events.length;
-      const sent = Date.now();
-      const build = await platform.api<{ id: string }>("POST", `/v1/projects/${project.id}/builds`, { branch: "main" });
-      const answered = Date.now();
-      const plan = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${build.id}, plan\\)`), 60_000, from);
-      const planId = plan.match[1] as string;
-      const planDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(planId)}: finished (\\w+)`), 60_000, from);
-      const steps = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${build.id}, \\d+ step`), 60_000, from);
-      const stepsId = steps.match[1] as string;
-      const stepsDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(stepsId)}: finished (\\w+)`), 60_000, from);
-      if (planDone.match[1] !== "succeeded" || stepsDone.match[1] !== "succeeded") throw new Error(`build ${build.id} did not succeed:\n${runner.tail()}`);
-      const started = Number(readFileSync(join(marks, build.id), "utf8"));
-      const end = await platform.waitForEnd(build.id, 60_000);
-      if (end.status !== "succeeded") throw new Error(`build ${build.id} ended ${end.status}`);
-
-      const log = await platform.readLog(build.id);
-      const at = (jobId: string, test: (l: (typeof log)[number]) => boolean) => log.find((l) => l.jobId === jobId && test(l))?.ts ?? NaN;
-      const planCheckout = at(planId, (l) => l.step === "sparki:checkout");
-      const detected = at(planId, (l) => l.step === "sparki:plan" && l.text.startsWith("detected"));
-      const uploaded = at(planId, (l) => l.step === "sparki:plan" && l.text.startsWith("uploaded"));
-      const stepsCheckout = at(stepsId, (l) => l.step === "sparki:checkout");
-      const row = {
-        post: answered - sent,
-        planClaim: plan.event.at - sent,
-        planPrep: planCheckout - plan.event.at,
-        planCheckout: detected - planCheckout,
-        planUpload: uploaded - detected,
-        planEnd: planDone.event.at - uploaded,
-        handoff: steps.event.at - planDone.event.at,
-        toSteps: steps.event.at - sent,
-        stepsPrep: stepsCheckout - steps.event.at,
-        stepsCheckout: started - stepsCheckout,
-        toStep: started - sent,
-      };
-      if (i >= warmup) {
-        rows.push(row);
-        spawnLatency.push(baseline);
-        checkoutFloor.push(checkout.t1 - checkout.t0);
-      }
-      if (i === warmup - 1 || (i >= warmup && (i - warmup + 1) % 10 === 0))
-        console.log(
-          `  ${i < warmup ? "warm-up done" : `${i - warmup + 1} builds`}: last trigger → step ${ms(row.toStep)} (plan claimed at ${ms(row.planClaim)})`,
-        );
-      await new Promise((r) => setTimeout(r, settleMs));
-    }
-
-    const line = (label: string, samples: number[]) => {
-      const s = stats(samples);
-      console.log(
-        `  ${label.padEnd(48)} p50 ${ms(s.p50).padStart(7)}  p95 ${ms(s.p95).padStart(7)}  min ${ms(s.min).padStart(7)}  max ${ms(s.max).padStart(7)}`,
-      );
-      return s;
-    };
-    console.log(`\n${rows.length} sequential builds (one plan job, then one job of one step); the runner's clock, the step's and ours are one`);
-    const results = Object.fromEntries(
-      Object.entries(phases).map(([key, label]) => [
-        key,
-        line(
-          label,
-          rows.map((r) => r[key as keyof typeof phases]),
-        ),
-      ]),
-    ) as Record<keyof typeof phases, ReturnType<typeof stats>>;
-    console.log("baselines, in alternating rounds from a small Node process:");
-    const base = line("  sh -c start of the same command", spawnLatency);
-    line("  one checkout as the runner does it, by sh", checkoutFloor);
-    const step = results.toStep;
-    // A phase whose log line or event was not found (its wording changed) leaves a hole, not a figure.
-    const missing = Object.entries(phases)
-      .filter(([key]) => rows.some((r) => !Number.isFinite(r[key as keyof typeof phases])))
-      .map(([, label]) => label.trim());
-    if (missing.length > 0 || rows.length === 0) process.exitCode = 1;
-    const verdict =
-      missing.length > 0 || rows.length === 0
-        ? `INVALID RUN: ${rows.length === 0 ? "no builds measured" : `not found in the runner's log: ${missing.join("; ")}`}`
-        : step.p95 < goalMs
-          ? "met"
-          : "NOT met";
-    if (collector && collector.spans.length === 0) {
-      process.exitCode = 1;
-      return { step, planClaim: results.planClaim, base, builds: rows.length, verdict: "INVALID RUN: tracing on, but no span reached the receiver" };
-    }
-    return { step, planClaim: results.planClaim, base, builds: rows.length, verdict };
-  } finally {
-    shell.stop();
+    return { platform, projectId: project.id, repo, marks, rows: [] };
+  } catch (err) {
     await platform.close();
+    throw err;
   }
 }
 
+/** One build, trigger to end, split into its phases. */
+async function oneBuild({ platform, projectId, marks }: Side): Promise<Row> {
+  const { runner } = platform;
+  const from = runner.events.length;
+  const sent = Date.now();
+  const build = await platform.api<{ id: string }>("POST", `/v1/projects/${projectId}/builds`, { branch: "main" });
+  const answered = Date.now();
+  const plan = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${build.id}, plan\\)`), 60_000, from);
+  const planId = plan.match[1] as string;
+  const planDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(planId)}: finished (\\w+)`), 60_000, from);
+  const steps = await runner.waitFor(new RegExp(`^claimed job (\\S+) \\(build ${build.id}, \\d+ step`), 60_000, from);
+  const stepsId = steps.match[1] as string;
+  const stepsDone = await runner.waitFor(new RegExp(`^job ${escapeRegExp(stepsId)}: finished (\\w+)`), 60_000, from);
+  if (planDone.match[1] !== "succeeded" || stepsDone.match[1] !== "succeeded") throw new Error(`build ${build.id} did not succeed:\n${runner.tail()}`);
+  const started = Number(readFileSync(join(marks, build.id), "utf8"));
+  const end = await platform.waitForEnd(build.id, 60_000);
+  if (end.status !== "succeeded") throw new Error(`build ${build.id} ended ${end.status}`);
+
+  const log = await platform.readLog(build.id);
+  const at = (jobId: string, test: (l: (typeof log)[number]) => boolean) => log.find((l) => l.jobId === jobId && test(l))?.ts ?? NaN;
+  const planCheckout = at(planId, (l) => l.step === "sparki:checkout");
+  const detected = at(planId, (l) => l.step === "sparki:plan" && l.text.startsWith("detected"));
+  const uploaded = at(planId, (l) => l.step === "sparki:plan" && l.text.startsWith("uploaded"));
+  const stepsCheckout = at(stepsId, (l) => l.step === "sparki:checkout");
+  return {
+    post: answered - sent,
+    planClaim: plan.event.at - sent,
+    planPrep: planCheckout - plan.event.at,
+    planCheckout: detected - planCheckout,
+    planUpload: uploaded - detected,
+    planEnd: planDone.event.at - uploaded,
+    handoff: steps.event.at - planDone.event.at,
+    toSteps: steps.event.at - sent,
+    stepsPrep: stepsCheckout - steps.event.at,
+    stepsCheckout: started - stepsCheckout,
+    toStep: started - sent,
+  };
+}
+
+const line = (label: string, samples: number[]) => {
+  const s = stats(samples);
+  console.log(`  ${label.padEnd(48)} p50 ${ms(s.p50).padStart(7)}  p95 ${ms(s.p95).padStart(7)}  min ${ms(s.min).padStart(7)}  max ${ms(s.max).padStart(7)}`);
+  return s;
+};
+
+/** Prints one side's phases; returns each phase's figures and the phases whose line was not found. */
+function report(title: string, rows: Row[]) {
+  console.log(`\n${title}: ${rows.length} sequential builds (one plan job, then one job of one step); the runner's clock, the step's and ours are one`);
+  const results = Object.fromEntries(
+    Object.entries(phases).map(([key, label]) => [
+      key,
+      line(
+        label,
+        rows.map((r) => r[key as keyof typeof phases]),
+      ),
+    ]),
+  ) as Record<keyof typeof phases, ReturnType<typeof stats>>;
+  // A phase whose log line or event was not found (its wording changed) leaves a hole, not a figure.
+  const missing = Object.entries(phases)
+    .filter(([key]) => rows.some((r) => !Number.isFinite(r[key as keyof typeof phases])))
+    .map(([, label]) => label.trim());
+  return { results, missing };
+}
+
 async function main(): Promise<string> {
-  const off = await measure(null);
   const collector = new OtlpReceiver();
   await collector.start();
-  let on: Measured;
+  const shell = startShell();
+  const sides: Side[] = [];
   try {
-    on = await measure(collector);
-    console.log(`  spans received: ${collector.spans.length}`);
+    sides.push(await startSide(null));
+    sides.push(await startSide(collector));
+    const [off, on] = sides as [Side, Side];
+    const spawnLatency: number[] = [];
+    const checkoutFloor: number[] = [];
+    // The runner's checkout (runner/git.ts) by hand, for what a checkout costs on this machine.
+    const checkoutCommand = `d=$(mktemp -d) && cd "$d" && git init --quiet && git remote add origin '${off.repo}' && git fetch --quiet --no-tags --depth 1 origin +refs/heads/main:refs/remotes/origin/main && git checkout --quiet --force --detach refs/remotes/origin/main && git rev-parse HEAD > /dev/null; cd / && rm -rf "$d"`;
+    console.log(
+      `${sizeLabel}: ${builds} builds after ${warmup} warm-up builds on each stack, tracing off and on in turn; runner pids ${off.platform.runner.pid} (off), ${on.platform.runner.pid} (on)`,
+    );
+    for (let i = 0; i < warmup + builds; i++) {
+      // Baseline round: the same command, started the way the runner starts it; and a checkout.
+      const base = join(off.marks, `baseline-${i}`);
+      const spawned = await shell.run(`date +%s%3N > ${base}`, off.repo);
+      if (spawned.code !== 0) throw new Error(`the baseline command exited ${spawned.code}`);
+      const baseline = Number(readFileSync(base, "utf8")) - spawned.t0;
+      const checkout = await shell.run(checkoutCommand, off.repo);
+      if (checkout.code !== 0) throw new Error(`the baseline checkout exited ${checkout.code}`);
+      for (const side of sides) {
+        const row = await oneBuild(side);
+        if (i >= warmup) side.rows.push(row);
+        await new Promise((r) => setTimeout(r, settleMs));
+      }
+      if (i >= warmup) {
+        spawnLatency.push(baseline);
+        checkoutFloor.push(checkout.t1 - checkout.t0);
+      }
+      const last = (side: Side) => ms(side.rows.at(-1)?.toStep ?? NaN);
+      if (i === warmup - 1 || (i >= warmup && (i - warmup + 1) % 10 === 0))
+        console.log(`  ${i < warmup ? "warm-up done" : `${i - warmup + 1} builds each`}: last trigger → step ${last(off)} off, ${last(on)} on`);
+    }
+
+    const offReport = report("tracing off", off.rows);
+    const onReport = report("TRACING ON", on.rows);
+    console.log("baselines, in alternating rounds from a small Node process:");
+    const base = line("  sh -c start of the same command", spawnLatency);
+    line("  one checkout as the runner does it, by sh", checkoutFloor);
+    console.log(`  spans received with tracing on: ${collector.spans.length}`);
+    const step = offReport.results.toStep;
+    const traced = onReport.results.toStep;
+    const ratio = traced.p95 / step.p95;
+    console.log("\ntrigger → first step, tracing off and on:");
+    console.log(`  off  p50 ${ms(step.p50).padStart(7)}  p95 ${ms(step.p95).padStart(7)}`);
+    console.log(`  on   p50 ${ms(traced.p50).padStart(7)}  p95 ${ms(traced.p95).padStart(7)}  (p95 ${ratio.toFixed(2)}× off; goal ≤ 1.05×)`);
+    const missing = [...new Set([...offReport.missing, ...onReport.missing])];
+    const invalid =
+      off.rows.length === 0 || on.rows.length === 0
+        ? "no builds measured"
+        : missing.length > 0
+          ? `not found in the runner's log: ${missing.join("; ")}`
+          : collector.spans.length === 0
+            ? "tracing on, but no span reached the receiver"
+            : null;
+    if (invalid) process.exitCode = 1;
+    const verdict = invalid ? `INVALID RUN: ${invalid}` : step.p95 < goalMs ? "met" : "NOT met";
+    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(offReport.results.planClaim.p50)}, p95 ${ms(offReport.results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; tracing on: p95 ${ms(traced.p95)} = ${ratio.toFixed(2)}× off (goal ≤ 1.05×); ${off.rows.length}+${on.rows.length} builds; ${sizeLabel}`;
   } finally {
+    shell.stop();
+    for (const side of sides) await side.platform.close();
     await collector.close();
   }
-  const ratio = on.step.p95 / off.step.p95;
-  console.log("\ntrigger → first step, tracing off and on:");
-  console.log(`  off  p50 ${ms(off.step.p50).padStart(7)}  p95 ${ms(off.step.p95).padStart(7)}`);
-  console.log(`  on   p50 ${ms(on.step.p50).padStart(7)}  p95 ${ms(on.step.p95).padStart(7)}  (p95 ${ratio.toFixed(2)}× off; goal ≤ 1.05×)`);
-  return `SUMMARY dispatch: trigger → first step p50 ${ms(off.step.p50)}, p95 ${ms(off.step.p95)} (goal p95 < ${goalMs} ms: ${off.verdict}); trigger → plan claimed p50 ${ms(off.planClaim.p50)}, p95 ${ms(off.planClaim.p95)}; sh -c start p95 ${ms(off.base.p95)}; tracing on: p95 ${ms(on.step.p95)} = ${ratio.toFixed(2)}× off (goal ≤ 1.05×${on.verdict.startsWith("INVALID") ? `; ${on.verdict}` : ""}); ${off.builds}+${on.builds} builds; ${sizeLabel}`;
 }
 
 console.log(await main());

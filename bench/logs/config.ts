@@ -35,6 +35,14 @@ export function writeBenchConfig(dir: string): string {
     ...(assets && typeof assets.directory === "string"
       ? { assets: { ...assets, directory: join(projectRoot, assets.directory), run_worker_first: withRelay(assets.run_worker_first) } }
       : {}),
+    // As are the alias targets (the Worker's zod without its locales).
+    ...(root.alias && typeof root.alias === "object"
+      ? {
+          alias: Object.fromEntries(
+            Object.entries(root.alias as Record<string, string>).map(([name, target]) => [name, target.startsWith(".") ? join(projectRoot, target) : target]),
+          ),
+        }
+      : {}),
     durable_objects: {
       ...rootObjects,
       bindings: [...((rootObjects.bindings as Table[] | undefined) ?? []), ...((extraObjects.bindings as Table[] | undefined) ?? [])],
