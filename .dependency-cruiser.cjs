@@ -84,7 +84,8 @@ module.exports = {
       severity: "error",
       comment: "an import the checker cannot resolve would slip past every rule above",
       from: {},
-      to: { couldNotResolve: true, pathNot: "^(cloudflare:|node:)" },
+      // The bins' bundles (./dist/*.js) exist only once built (dev/bins.ts); a fresh clone has none.
+      to: { couldNotResolve: true, pathNot: "^(cloudflare:|node:|\\./dist/)" },
     },
   ],
   options: {
