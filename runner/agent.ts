@@ -40,6 +40,8 @@ export class Agent {
   private readonly stopClaiming = new AbortController();
   private readonly handBack = new AbortController();
   private readonly running = new Map<string, Promise<JobEnd>>();
+  /** Spans being sent after a job: never on the way to the next claim, always before the runner exits. */
+  private readonly exports = new Set<Promise<void>>();
   private slotWaiters: (() => void)[] = [];
   private shutdownTimer: NodeJS.Timeout | null = null;
   private claimed = 0;
@@ -73,6 +75,9 @@ export class Agent {
       // Also on a refused claim: jobs in hand still finish (or are handed back).
       this.stopClaiming.abort();
       await Promise.allSettled(this.running.values());
+      // Whatever the last jobs left, then every send still going, before the process may exit.
+      this.#exportSpans();
+      await Promise.allSettled(this.exports);
       if (this.shutdownTimer) clearTimeout(this.shutdownTimer);
       say("runner stopped");
     }
@@ -107,7 +112,16 @@ export class Agent {
         this.ended.set(job.jobId, end);
         this.running.delete(job.jobId);
         for (const wake of this.slotWaiters.splice(0)) wake();
+        this.#exportSpans();
       });
+  }
+
+  #exportSpans(): void {
+    const { tracing } = this.options;
+    if (!tracing?.enabled) return;
+    const sent = tracing.flush();
+    this.exports.add(sent);
+    void sent.finally(() => this.exports.delete(sent));
   }
 
   /**

@@ -281,7 +281,6 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   jobSpan.set({ "sparki.job_end": end.kind, ...(end.kind === "completed" ? { "sparki.job_status": end.status } : {}) });
   if (end.kind !== "completed" || end.status !== "succeeded") jobSpan.fail(end.kind === "completed" ? end.status : end.kind);
   jobSpan.end();
-  await tracing.flush();
   if (!ctx.keepWorkspace) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   say(
     `job ${job.jobId}: ${end.kind === "completed" ? `finished ${end.status} in ${secondsOf(performance.now() - started)}` : end.kind === "released" ? "handed back" : "lease lost, result dropped"}`,

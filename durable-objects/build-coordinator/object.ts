@@ -83,7 +83,10 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
       throw err;
     } finally {
       span.end();
-      if (tracing.enabled) this.ctx.waitUntil(tracing.flush());
+      // While the build runs its spans go at most once a second (a flush per call put a collector
+      // request beside every claim); the call that ends it sends what is left.
+      const over = BUILD_FINISHED.has(this.#store.meta()?.state.status ?? "queued");
+      if (tracing.enabled) this.ctx.waitUntil(over ? tracing.flush() : tracing.flushIfDue());
     }
   }
 
@@ -422,6 +425,9 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   override async alarm(): Promise<void> {
     const now = Date.now();
     const before = this.#store.meta()?.state.status;
+    // Spans a quiet build's calls left waiting (flushIfDue) go with its next alarm.
+    const tracing = tracingOf(configOf(this.env), "sparki-build-coordinator");
+    if (tracing.enabled) this.ctx.waitUntil(tracing.flush());
     for (const name of this.#store.dueTimers(now)) {
       this.#store.clearTimer(name);
       const [kind, jobId] = name.split(/:(.*)/s);
