@@ -73,6 +73,19 @@ export interface Tracing {
   flushIfDue(): Promise<void>;
 }
 
+/** Runs `work` in a span of `tracing`, ended when it returns and marked failed when it throws. */
+export async function inSpan<T>(tracing: Tracing, name: string, options: SpanOptions, work: (span: TraceSpan) => Promise<T>): Promise<T> {
+  const span = tracing.start(name, options);
+  try {
+    return await work(span);
+  } catch (err) {
+    span.fail(err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
 /** Tracing off: spans carry their parent on and record nothing. */
 export const tracingOff: Tracing = {
   enabled: false,

@@ -26,7 +26,7 @@ import { objectLogger } from "../../server/log.js";
 import { countConnections } from "../connections.js";
 import { configOf } from "../../server/config.js";
 import { tracingOf } from "../../server/tracing.js";
-import { traceIdOf, tracingOff, type SpanOptions, type TraceSpan } from "../../core/tracing/context.js";
+import { inSpan, traceIdOf, tracingOff, type SpanOptions, type TraceSpan } from "../../core/tracing/context.js";
 import type { Logger } from "../../core/logging/logger.js";
 
 const timeoutGraceMs = 60_000;
@@ -75,14 +75,9 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   async #traced<T>(name: string, options: SpanOptions, work: (span: TraceSpan) => Promise<T>): Promise<T> {
     const parent = options.parent ?? this.#store.meta()?.init.traceparent;
     const tracing = parent ? tracingOf(configOf(this.env), "sparki-build-coordinator") : tracingOff;
-    const span = tracing.start(name, { ...options, parent });
     try {
-      return await work(span);
-    } catch (err) {
-      span.fail(err);
-      throw err;
+      return await inSpan(tracing, name, { ...options, parent }, work);
     } finally {
-      span.end();
       // While the build runs its spans go at most once a second (a flush per call put a collector
       // request beside every claim); the call that ends it sends what is left.
       const over = BUILD_FINISHED.has(this.#store.meta()?.state.status ?? "queued");

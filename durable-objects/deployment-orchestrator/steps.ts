@@ -12,7 +12,7 @@ import { configOf, type Bindings } from "../../server/config.js";
 import { healthFetch, outboundOf } from "./outbound.js";
 import { checkHealth, healthUrl, internalSitesOrigin, Work } from "./work.js";
 import type { Attributes } from "@opentelemetry/api";
-import { tracingOff, type TraceSpan, type Tracing } from "../../core/tracing/context.js";
+import { inSpan, tracingOff, type TraceSpan, type Tracing } from "../../core/tracing/context.js";
 import { tracingOf } from "../../server/tracing.js";
 import { letGo, takeTurn } from "./stage-turn.js";
 
@@ -60,19 +60,9 @@ export class Steps {
   }
 
   /** Runs `work` in a span under the deployment's traceparent. */
-  async #traced<T>(name: string, attributes: Attributes, work: (span: TraceSpan) => Promise<T>): Promise<T> {
-    const span = this.#tracing.start(name, {
-      parent: this.meta.init.traceparent,
-      attributes: { "sparki.release_id": this.meta.init.releaseId, ...attributes },
-    });
-    try {
-      return await work(span);
-    } catch (err) {
-      span.fail(err);
-      throw err;
-    } finally {
-      span.end();
-    }
+  #traced<T>(name: string, attributes: Attributes, work: (span: TraceSpan) => Promise<T>): Promise<T> {
+    const { traceparent, releaseId } = this.meta.init;
+    return inSpan(this.#tracing, name, { parent: traceparent, attributes: { "sparki.release_id": releaseId, ...attributes } }, work);
   }
 
   #stage(): { plan: StageInit; state: StageState } | null {
