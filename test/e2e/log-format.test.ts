@@ -84,11 +84,15 @@ describe("one log format", () => {
     const buildId = await e2e.trigger(project.id);
     const build = await e2e.waitForEnd(buildId);
     expect(build.status).toBe("succeeded");
-    // The coordinator's end line and a metrics flush (every 5 s at most) come after the status is read.
+    // The coordinator's end line, a metrics flush (every 5 s at most) and the queue consumer's
+    // line about the build's end come after the status is read (late on a loaded machine).
     const json = () => stackLines.map((l) => l.replace(/^wrangler {2}/, "")).filter((l) => l.startsWith("{"));
     await until(
-      "the build's end and a metrics flush in the log",
-      () => json().some((l) => l.includes('"component":"metrics"')) && json().some((l) => l.includes(`build succeeded`)),
+      "the build's end, a metrics flush and the queue consumer in the log",
+      () =>
+        json().some((l) => l.includes('"component":"metrics"')) &&
+        json().some((l) => l.includes('"component":"queue"')) &&
+        json().some((l) => l.includes(`build succeeded`)),
       30_000,
       {
         diagnostics: () => stackLines.slice(-60).join("\n"),
