@@ -58,6 +58,8 @@ interface Side {
   repo: string;
   marks: string;
   rows: Row[];
+  /** The last build's figures, warm-up included, for the progress lines. */
+  last: Row | null;
 }
 
 async function startSide(collector: OtlpReceiver | null): Promise<Side> {
@@ -80,7 +82,7 @@ async function startSide(collector: OtlpReceiver | null): Promise<Side> {
       ].join("\n"),
     });
     const project = await platform.createProject("dispatch", repo);
-    return { platform, projectId: project.id, repo, marks, rows: [] };
+    return { platform, projectId: project.id, repo, marks, rows: [], last: null };
   } catch (err) {
     await platform.close();
     throw err;
@@ -177,6 +179,7 @@ async function main(): Promise<string> {
       if (checkout.code !== 0) throw new Error(`the baseline checkout exited ${checkout.code}`);
       for (const side of sides) {
         const row = await oneBuild(side);
+        side.last = row;
         if (i >= warmup) side.rows.push(row);
         await new Promise((r) => setTimeout(r, settleMs));
       }
@@ -184,7 +187,7 @@ async function main(): Promise<string> {
         spawnLatency.push(baseline);
         checkoutFloor.push(checkout.t1 - checkout.t0);
       }
-      const last = (side: Side) => ms(side.rows.at(-1)?.toStep ?? NaN);
+      const last = (side: Side) => ms(side.last?.toStep ?? NaN);
       if (i === warmup - 1 || (i >= warmup && (i - warmup + 1) % 10 === 0))
         console.log(`  ${i < warmup ? "warm-up done" : `${i - warmup + 1} builds each`}: last trigger → step ${last(off)} off, ${last(on)} on`);
     }
