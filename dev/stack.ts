@@ -137,7 +137,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const cache = await onPreferredPort(54322, (port) => startUpstashShim({ port, token: secrets.cacheToken, redisUrl: options.redisUrl }));
     stops.push(() => cache.close());
     log(`proxy     ${proxy.url}  (Neon driver → Postgres)`);
-    log(`cache     ${cache.url}  (Upstash protocol → ${options.redisUrl ? redact(options.redisUrl) : "in memory"})`);
+    log(`cache     ${cache.url}  (Upstash protocol → ${options.redisUrl ? `${redact(options.redisUrl)}, keys under ${cache.keyPrefix}` : "in memory"})`);
 
     // Two stacks starting at once can be handed the same free port, and only one wrangler gets
     // it: each stack's Worker echoes its own id, and a stack that finds another one there starts

@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis";
+import IORedis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstashShim, toCommand, type UpstashShim } from "./upstash-shim.ts";
 
@@ -129,3 +130,52 @@ for (const [mode, redisUrl] of modes) {
     });
   });
 }
+
+describe.skipIf(process.env.SPARKI_NO_LOCAL_REDIS === "1")("upstash-shim namespaces a shared real Redis", () => {
+  const url = "redis://127.0.0.1:6379";
+  const client = (shim: UpstashShim): Redis => new Redis({ url: shim.url, token: TOKEN, enableTelemetry: false });
+
+  it("keeps two stacks' keys apart, rewrites KEYS, SCAN and FLUSHDB to its own keys, and deletes them on close", async () => {
+    const one = await startUpstashShim({ token: TOKEN, redisUrl: url });
+    const two = await startUpstashShim({ token: TOKEN, redisUrl: url });
+    const direct = new IORedis(url);
+    try {
+      expect(one.keyPrefix).toMatch(/^sparki:[0-9a-f]{12}:$/);
+      expect(two.keyPrefix).not.toBe(one.keyPrefix);
+      const [a, b] = [client(one), client(two)];
+      // The login limiter's shape: a window key set with NX and EX, then counted, in one transaction.
+      for (const r of [a, a, b]) {
+        const tx = r.multi();
+        tx.set("rl:login-ip:127.0.0.1:1", 0, { ex: 60, nx: true });
+        tx.incr("rl:login-ip:127.0.0.1:1");
+        await tx.exec();
+      }
+      expect(await a.get("rl:login-ip:127.0.0.1:1")).toBe(2);
+      expect(await b.get("rl:login-ip:127.0.0.1:1")).toBe(1);
+      expect(await direct.get(`${one.keyPrefix}rl:login-ip:127.0.0.1:1`)).toBe("2");
+
+      await a.set("other", "x");
+      expect((await a.keys("*")).sort()).toEqual(["other", "rl:login-ip:127.0.0.1:1"]);
+      expect(await b.keys("*")).toEqual(["rl:login-ip:127.0.0.1:1"]);
+      const scanned: string[] = [];
+      let cursor: string | number = 0;
+      do {
+        const [next, batch]: [string, string[]] = await a.scan(cursor, { match: "rl:*", count: 100 });
+        scanned.push(...batch);
+        cursor = next;
+      } while (String(cursor) !== "0");
+      expect(scanned).toEqual(["rl:login-ip:127.0.0.1:1"]);
+      expect(await a.dbsize()).toBe(2);
+      await expect(a.randomkey()).rejects.toThrow(/not available/);
+
+      expect(await b.flushdb()).toBe("OK");
+      expect(await b.dbsize()).toBe(0);
+      expect(await a.dbsize()).toBe(2);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+    expect(await direct.keys(`${one.keyPrefix}*`)).toEqual([]);
+    direct.disconnect();
+  });
+});

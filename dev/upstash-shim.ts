@@ -3,9 +3,10 @@
  * Worker talks to a local cache exactly as it does in production: POST / with one command as a
  * JSON array, POST /pipeline and /multi-exec with arrays of commands, `Authorization: Bearer
  * TOKEN`, and with `Upstash-Encoding: base64` every string in a result base64-encoded.
- * Backed by a real Redis (ioredis) when `redisUrl` is given, else by ioredis-mock in memory.
+ * Backed by a real Redis (ioredis) when `redisUrl` is given, under a key prefix of its own, else
+ * by ioredis-mock in memory.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 // The default import is ioredis' module.exports (the Redis class) under every loader; the named
 // export is missing when vitest's global setup loads this file.
@@ -22,6 +23,12 @@ export interface UpstashShimOptions {
   token: string;
   /** redis://… of a real Redis; in memory (ioredis-mock) when omitted. */
   redisUrl?: string;
+  /**
+   * Prefix of every key this shim writes to a real Redis, so stacks sharing one server (two test
+   * suites, consecutive runs within a rate-limit window) never see each other's keys. Clients see
+   * unprefixed names. Default: a new random prefix per start, whose keys are deleted on close.
+   */
+  keyPrefix?: string;
   /** Receives diagnostic lines; silent by default. */
   log?: (line: string) => void;
 }
@@ -32,6 +39,8 @@ export interface UpstashShim {
   /** http://HOST:PORT — UPSTASH_REDIS_REST_URL. */
   url: string;
   backend: "redis" | "memory";
+  /** The prefix of this shim's keys in a real Redis. */
+  keyPrefix?: string;
   close(): Promise<void>;
 }
 
@@ -139,8 +148,14 @@ const b64 = (r: Reply): Reply => (typeof r === "string" ? Buffer.from(r, "utf8")
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-async function redisBackend(url: string, log: (line: string) => void): Promise<Backend> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+/**
+ * Commands whose answer depends on keys beyond the ones they name, which ioredis' keyPrefix does
+ * not confine: KEYS, SCAN and the flushes are rewritten to the namespace, the rest refused.
+ */
+const UNCONFINED = new Set(["RANDOMKEY", "MOVE", "MIGRATE", "OBJECT", "MEMORY", "LMPOP", "ZMPOP", "SORT", "SORT_RO", "FUNCTION", "FCALL", "FCALL_RO"]);
+
+async function redisBackend(url: string, prefix: string, deleteOnClose: boolean, log: (line: string) => void): Promise<Backend> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, keyPrefix: prefix });
   redis.on("error", (err: Error) => log(`redis: ${err.message}`));
   try {
     await redis.connect();
@@ -148,9 +163,53 @@ async function redisBackend(url: string, log: (line: string) => void): Promise<B
     redis.disconnect();
     throw new Error(`upstash-shim: cannot reach Redis at ${url}: ${message(err)}`);
   }
+  const unprefixed = (key: unknown): unknown => (typeof key === "string" && key.startsWith(prefix) ? key.slice(prefix.length) : key);
+  /** Every key of the namespace, a batch at a time (SCAN MATCH is not prefixed by ioredis). */
+  async function* namespaceKeys(pattern = "*"): AsyncGenerator<string[]> {
+    let cursor = "0";
+    do {
+      const [next, batch] = (await redis.call("SCAN", cursor, "MATCH", prefix + pattern, "COUNT", 500)) as [string, string[]];
+      cursor = next;
+      if (batch.length > 0) yield batch;
+    } while (cursor !== "0");
+  }
+  const flush = async (): Promise<string> => {
+    for await (const batch of namespaceKeys()) await redis.call("UNLINK", ...batch.map((k) => unprefixed(k) as string));
+    return "OK";
+  };
+  const run = async ([name, ...args]: Arg[]): Promise<unknown> => {
+    if (UNCONFINED.has(String(name))) throw new Error(`ERR ${name} is not available through this shim`);
+    switch (name) {
+      case "FLUSHDB":
+      case "FLUSHALL":
+        return flush();
+      case "DBSIZE": {
+        let size = 0;
+        for await (const batch of namespaceKeys()) size += batch.length;
+        return size;
+      }
+      case "KEYS": {
+        const found: unknown[] = [];
+        for await (const batch of namespaceKeys(String(args[0] ?? "*"))) found.push(...batch.map(unprefixed));
+        return found;
+      }
+      case "SCAN": {
+        const options = args.slice(1);
+        const match = options.indexOf("MATCH");
+        if (match >= 0) options[match + 1] = prefix + String(options[match + 1]);
+        else options.push("MATCH", `${prefix}*`);
+        const [next, batch] = (await redis.call("SCAN", args[0] ?? 0, ...options)) as [string, string[]];
+        return [next, batch.map(unprefixed)];
+      }
+      default:
+        return redis.call(String(name), ...args);
+    }
+  };
   return {
-    run: ([name, ...args]) => redis.call(String(name), ...args),
+    run,
     async multi(cmds) {
+      const rewritten = cmds.find(([name]) => UNCONFINED.has(String(name)) || /^(FLUSHDB|FLUSHALL|DBSIZE|KEYS|SCAN)$/.test(String(name)));
+      if (rewritten) throw new Error(`ERR ${rewritten[0]} is not available in a transaction through this shim`);
       const m = redis.multi();
       for (const [name, ...args] of cmds) m.call(String(name), ...args);
       const res = await m.exec();
@@ -158,6 +217,7 @@ async function redisBackend(url: string, log: (line: string) => void): Promise<B
       return res.map(([err, r]) => (err ? { error: err.message } : { result: toReply(r) }));
     },
     async close() {
+      if (deleteOnClose) await flush().catch((err: unknown) => log(`upstash-shim: could not delete ${prefix}* on close: ${message(err)}`));
       await redis.quit().catch(() => redis.disconnect());
     },
   };
@@ -262,7 +322,8 @@ export async function startUpstashShim(opts: UpstashShimOptions): Promise<Upstas
   const host = opts.host ?? "127.0.0.1";
   if (!opts.token) throw new Error("upstash-shim: a token is required");
   const expected = Buffer.from(`Bearer ${opts.token}`);
-  const backend = opts.redisUrl ? await redisBackend(opts.redisUrl, log) : memoryBackend();
+  const prefix = opts.keyPrefix ?? `sparki:${randomBytes(6).toString("hex")}:`;
+  const backend = opts.redisUrl ? await redisBackend(opts.redisUrl, prefix, opts.keyPrefix === undefined, log) : memoryBackend();
 
   const reply = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { "content-type": "application/json" });
@@ -340,11 +401,12 @@ export async function startUpstashShim(opts: UpstashShimOptions): Promise<Upstas
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  log(`upstash-shim listening on ${url} (${opts.redisUrl ? "redis" : "memory"})`);
+  log(`upstash-shim listening on ${url} (${opts.redisUrl ? `redis, keys under ${prefix}` : "memory"})`);
   return {
     port,
     url,
     backend: opts.redisUrl ? "redis" : "memory",
+    keyPrefix: opts.redisUrl ? prefix : undefined,
     async close() {
       const stopped = new Promise<void>((ok) => server.close(() => ok()));
       server.closeAllConnections();
