@@ -145,7 +145,7 @@ describe("sparki init", () => {
     expect(await readFile(join(dir, "sparki.yml"), "utf8")).toBe(written);
 
     // The written file round-trips: the pipeline built from it runs the detected commands.
-    const pipeline = await sparki(["pipeline", dir]);
+    const pipeline = await sparki(["pipeline", dir, "--json"]);
     expect(pipeline.code).toBe(0);
     const jobs = (JSON.parse(pipeline.stdout) as { jobs: Array<{ id: string }> }).jobs.map((j) => j.id);
     expect(jobs).toEqual(["install", "test", "build"]);
@@ -153,6 +153,28 @@ describe("sparki init", () => {
 });
 
 describe("sparki pipeline", () => {
+  it("shows each job's values with their sources, sparki.yml's overrides named as such", async () => {
+    const dir = await tempCopy("express");
+    await writeFile(
+      join(dir, "sparki.yml"),
+      "framework: express\ncommands:\n  test: npm run test:ci\npipeline:\n  timeoutMinutes: 12\n  env:\n    LOG_LEVEL: debug\n",
+    );
+    const run = await sparki(["pipeline", dir]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    const job = (id: string): string => run.stdout.split("\n\n").find((block) => block.startsWith(`${id}  (`)) ?? "";
+    expect(job("install")).toMatch(/step install +npm ci {2}← package-lock\.json: /);
+    expect(job("install")).toMatch(/cache +deps-npm-[0-9a-f]{64} {2}← hash of package-lock\.json/);
+    expect(job("test")).toMatch(/step test +npm run test:ci {2}← set in sparki\.yml/);
+    expect(job("test")).toMatch(/timeout +12 min {2}← sparki\.yml pipeline\.timeoutMinutes/);
+    expect(job("test")).toMatch(/env +LOG_LEVEL=debug {2}← sparki\.yml pipeline\.env/);
+    expect(job("test")).toMatch(/runs on +linux {2}← default/);
+
+    // --json is the pipeline itself, as the build stores it.
+    const json = await sparki(["pipeline", dir, "--json"]);
+    const pipeline = JSON.parse(json.stdout) as { jobs: Array<{ id: string; steps: Array<{ run: string }> }> };
+    expect(pipeline.jobs.find((j) => j.id === "test")?.steps.at(-1)?.run).toBe("npm run test:ci");
+  });
+
   it("points at the line and column of a sparki.yml error", async () => {
     const dir = await tempCopy("express");
     await writeFile(join(dir, "sparki.yml"), "framework: express\npipeline:\n  timeoutMinutes: forever\n");

@@ -58,10 +58,16 @@ export async function initCommand(dir: string): Promise<void> {
   process.stdout.write(`wrote ${join(dir, "sparki.yml")} (${result.framework ?? result.language ?? "nothing detected"})\n`);
 }
 
-/** `sparki pipeline [dir]`: the pipeline the platform would run, as canonical JSON. */
-export async function pipelineCommand(dir: string): Promise<void> {
+/**
+ * `sparki pipeline [dir] [--json]`: the pipeline the platform would run, each job's values with
+ * their sources; with --json the pipeline itself as canonical JSON.
+ */
+export async function pipelineCommand(dir: string, opts: { json?: boolean }): Promise<void> {
   const tree = await treeOf(dir);
   const config = await readConfig(dir);
-  const pipeline = await generatePipeline({ detection: await detect(tree), tree, ...(config ? { config } : {}) });
-  process.stdout.write(`${canonicalJson(pipeline)}\n`);
+  const detected = await detect(tree);
+  const pipeline = await generatePipeline({ detection: detected, tree, ...(config ? { config } : {}) });
+  if (opts.json) return void process.stdout.write(`${canonicalJson(pipeline)}\n`);
+  const { formatPipeline } = await import("./format-pipeline.ts");
+  process.stdout.write(formatPipeline(pipeline, config ? applyConfig(detected, config) : detected, config, dir));
 }

@@ -49,9 +49,10 @@ program
 
 program
   .command("pipeline")
-  .description("print the pipeline Sparki would run for a project (detection + sparki.yml) as JSON")
+  .description("show the pipeline Sparki would run for a project (detection + sparki.yml), each value with its source")
   .argument("[dir]", "project folder", ".")
-  .action(async (dir: string) => (await import("./commands.ts")).pipelineCommand(dir));
+  .option("--json", "print the pipeline itself as canonical JSON, as a build stores it")
+  .action(async (dir: string, opts: { json?: boolean }) => (await import("./commands.ts")).pipelineCommand(dir, opts));
 
 registerRun(program);
 
