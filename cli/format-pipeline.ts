@@ -5,7 +5,7 @@
  */
 import { PipelineSettingsSchema, type PipelineSettings, type SparkiConfig } from "../core/config/index.ts";
 import type { DetectedApp, Detection, EvidenceField } from "../core/detect/index.ts";
-import { DEFAULT_TIMEOUTS } from "../core/pipeline/generate.ts";
+import { DEFAULT_TIMEOUTS, FIND_OUTPUT_ENV } from "../core/pipeline/generate.ts";
 import type { Job, Pipeline } from "../core/pipeline/index.ts";
 
 const dash = "—";
@@ -39,6 +39,13 @@ function stepSource(job: Job, stepName: string, detection: Detection): string {
   return own ?? "detected";
 }
 
+function envSource(name: string, job: Job, settings: PipelineSettings | undefined): string {
+  if (!(name in job.env)) return name in (settings?.env ?? {}) ? "sparki.yml pipeline.env" : "Sparki";
+  if (job.deploy) return "sparki.yml deployments env";
+  if (name === FIND_OUTPUT_ENV) return "Sparki: no output directory is known, so the runner looks for the folder the build makes";
+  return "Sparki, for this package manager";
+}
+
 function jobLines(job: Job, pipeline: Pipeline, detection: Detection, config: SparkiConfig | undefined): string[] {
   const settings = config?.pipeline;
   const about = [...(job.name === job.id ? [] : [job.name]), `stage ${job.stage}`, ...(job.app === "." ? [] : [`app ${job.app}`])];
@@ -52,15 +59,7 @@ function jobLines(job: Job, pipeline: Pipeline, detection: Detection, config: Sp
   row("timeout", `${job.timeoutMinutes} min`, timeoutSource);
   if (job.workingDirectory !== ".") row("directory", job.workingDirectory, "the app's folder");
   for (const [name, value] of Object.entries({ ...pipeline.env, ...job.env })) {
-    const source =
-      name in job.env
-        ? job.deploy
-          ? "sparki.yml deployments env"
-          : "Sparki, for this package manager"
-        : name in (settings?.env ?? {})
-          ? "sparki.yml pipeline.env"
-          : "Sparki";
-    row("env", `${name}=${value}`, source);
+    row("env", `${name}=${value}`, envSource(name, job, settings));
   }
   if (job.cache) {
     const lockfile = appOf(detection, job.app)?.lockfile ?? detection.lockfile;
