@@ -107,6 +107,10 @@ export function createTracing(options: TracingOptions): Tracing {
     async flush() {
       if (buffered.length === 0) return;
       lastSent = Date.now();
+      // Callers start a flush beside their answer (waitUntil): yield first, so serialising and
+      // sending run after the answer is on its way, not before it.
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      if (buffered.length === 0) return;
       const spans = buffered;
       buffered = [];
       try {
