@@ -295,7 +295,8 @@ async function waitForHealthy(apiUrl: string, child: ChildProcess, stackId: stri
       // inspector port 9229), and the later bind fails: that start is tried again on new ports.
       const taken = said.find((line) => /address already in use/i.test(line));
       if (taken) throw new PortTakenError("wrangler dev could not bind a port another process took as it started (EADDRINUSE)");
-      throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+      const last = said.slice(-6).join(" | ");
+      throw new Error(`wrangler dev exited with code ${child.exitCode}${last ? `; its last lines: ${last}` : " before it said anything"}`);
     }
     try {
       const res = await fetch(`${apiUrl}/healthz`);
