@@ -22,6 +22,7 @@ import { runnerTokenRoutes } from "./routes/runner-tokens.js";
 import { runnerQueueRoutes } from "./routes/runner-queue.js";
 import { isArtifactUpload, runnerArtifactRoutes } from "./routes/runner-artifacts.js";
 import { isCacheUpload, runnerCacheRoutes } from "./routes/runner-caches.js";
+import { runnerNeedsRoutes } from "./routes/runner-needs.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -77,6 +78,7 @@ export function createApp() {
     runnerRoutes,
     runnerArtifactRoutes,
     runnerCacheRoutes,
+    runnerNeedsRoutes,
     auditLogRoutes,
   ]) {
     app.route("/", routes);

@@ -27,6 +27,10 @@
  * | `POST /v1/runner/jobs/:id/steps/:stepId` | {@link StepUpdateRequest} | 204 |
  * | `POST /v1/runner/jobs/:id/pipeline` | {@link PipelineUploadRequest} | 204 |
  * | `PUT /v1/runner/jobs/:id/artifacts/:name` | raw bytes, {@link ArtifactUploadHeaders} | {@link ArtifactUploadResponse} |
+ * | `POST /v1/runner/jobs/:id/artifacts/reserve` | {@link ArtifactReserveRequest} | {@link ArtifactReserveResponse} |
+ * | `POST /v1/runner/jobs/:id/artifacts/commit` | {@link ArtifactReserveRequest} | {@link ArtifactUploadResponse} |
+ * | `POST /v1/runner/jobs/:id/needs/artifacts` | {@link Lease} | {@link NeededArtifactsResponse} |
+ * | `GET /v1/runner/jobs/:id/needs/artifacts/:name` | lease headers | the artifact (or a redirect to R2) |
  * | `POST /v1/runner/jobs/:id/caches/lookup` | {@link CacheLookupRequest} | {@link CacheLookupResponse} |
  * | `GET /v1/runner/jobs/:id/caches/:entryId` | lease headers | the entry's .tar.gz |
  * | `PUT /v1/runner/jobs/:id/caches` | .tar.gz, {@link CacheUploadHeaders} | {@link CacheSaveResponse} |
@@ -49,6 +53,8 @@ export const PROTOCOL_HEADER = "Sparki-Runner-Protocol";
 export const LEASE_ID_HEADER = "Sparki-Lease-Id";
 export const FENCING_TOKEN_HEADER = "Sparki-Fencing-Token";
 export const ARTIFACT_KIND_HEADER = "Sparki-Artifact-Kind";
+/** The artifact's SHA-256 (hex), known to the runner before it sends: stored with it for the jobs that need it. */
+export const ARTIFACT_SHA256_HEADER = "Sparki-Artifact-Sha256";
 /** The key a cache upload is saved under (a header: the body is the archive). */
 export const CACHE_KEY_HEADER = "Sparki-Cache-Key";
 export const CACHE_SCOPE_HEADER = "Sparki-Cache-Scope";
@@ -368,8 +374,46 @@ export const ArtifactUploadHeaders = z.object({
   "sparki-lease-id": Lease.shape.leaseId,
   "sparki-fencing-token": z.coerce.number().int().positive(),
   "sparki-artifact-kind": z.enum(["file", "directory"]),
+  /** Optional for runners that predate it; without it the artifact cannot be handed to the jobs that need it. */
+  "sparki-artifact-sha256": z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type ArtifactUploadHeaders = z.infer<typeof ArtifactUploadHeaders>;
+
+/**
+ * Before an artifact upload: with R2's S3 credentials configured the server answers with a
+ * presigned PUT URL (and the headers it signed, to send as they are), then the runner calls
+ * `commit`; without them `uploadUrl` is null and the runner streams it through `PUT …/artifacts/:name`.
+ */
+export const ArtifactReserveRequest = Lease.extend({
+  name: ArtifactName,
+  kind: z.enum(["file", "directory"]),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+}).strict();
+export type ArtifactReserveRequest = z.infer<typeof ArtifactReserveRequest>;
+
+export const ArtifactReserveResponse = z.object({
+  uploadUrl: z.url().nullable(),
+  headers: z.record(z.string(), z.string()),
+});
+export type ArtifactReserveResponse = z.infer<typeof ArtifactReserveResponse>;
+
+/** One artifact of a job the asking job `needs`, in the same build. */
+export const NeededArtifact = z.object({
+  name: ArtifactName,
+  /** The job that uploaded it. */
+  jobId: z.string().min(1).max(128),
+  kind: z.enum(["file", "directory"]),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type NeededArtifact = z.infer<typeof NeededArtifact>;
+
+export const NeededArtifactsResponse = z.object({ items: z.array(NeededArtifact).max(1000) });
+export type NeededArtifactsResponse = z.infer<typeof NeededArtifactsResponse>;
 
 export const ArtifactUploadResponse = z.object({
   name: ArtifactName,

@@ -14,6 +14,7 @@ import {
   type BuildView,
   type Claimant,
   type Holder,
+  type LeaseOwner,
   type LeaseRefusal,
   Superseder,
 } from "../../server/objects/build-coordinator/protocol.js";
@@ -196,12 +197,12 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   }
 
   /** Which project a held job belongs to, for calls the API completes itself (artifacts, pipeline). */
-  async checkLease(jobId: string, holder: Holder): Promise<{ projectId: string; workspaceId: string } | LeaseRefusal> {
+  async checkLease(jobId: string, holder: Holder): Promise<LeaseOwner | LeaseRefusal> {
     const job = heldJob(this.#store, jobId, holder);
     if ("refused" in job) return job;
     const meta = this.#store.meta();
     if (!meta) return { refused: "not_found", detail: "No such build." };
-    return { projectId: meta.init.projectId, workspaceId: meta.init.workspaceId };
+    return { projectId: meta.init.projectId, workspaceId: meta.init.workspaceId, needs: [...job.spec.needs] };
   }
 
   async heartbeat(jobId: string, lease: Holder): Promise<HeartbeatResponse | LeaseRefusal> {

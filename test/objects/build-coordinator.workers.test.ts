@@ -49,7 +49,7 @@ describe("a build coordinator's leases", () => {
     const end = Date.parse(first.leaseExpiresAt);
 
     await alarmAt(coordinator, end - 1);
-    expect(await coordinator.checkLease(jobId, holder(first, a))).toEqual({ projectId, workspaceId: expect.any(String) });
+    expect(await coordinator.checkLease(jobId, holder(first, a))).toEqual({ projectId, workspaceId: expect.any(String), needs: [] });
     expect(await coordinator.claimJob(jobId, { runnerId: crypto.randomUUID(), workspaceId: null })).toBeNull();
 
     await alarmAt(coordinator, end);
@@ -76,7 +76,7 @@ describe("a build coordinator's leases", () => {
     expect(renewedEnd).toBe(firstEnd - 1000 + Number(env.RUNNER_LEASE_SECONDS) * 1000);
 
     await alarmAt(coordinator, firstEnd + 1);
-    expect(await coordinator.checkLease(jobId, holder(job, a))).toEqual({ projectId, workspaceId: expect.any(String) });
+    expect(await coordinator.checkLease(jobId, holder(job, a))).toEqual({ projectId, workspaceId: expect.any(String), needs: [] });
     await alarmAt(coordinator, renewedEnd);
     expect(await coordinator.checkLease(jobId, holder(job, a))).toMatchObject({ refused: "lease_lost" });
     await coordinator.cancel();

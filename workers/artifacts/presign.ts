@@ -1,6 +1,7 @@
 /**
- * Presigned R2 (S3 API) URLs made with aws4fetch: in production, artifact downloads go straight
- * to R2 instead of through the Worker. Locally (no S3 credentials) the Worker streams them.
+ * Presigned R2 (S3 API) URLs made with aws4fetch: in production, artifacts and caches move
+ * between R2 and runners or browsers directly instead of through the Worker. Locally (no S3
+ * credentials) the Worker streams them.
  */
 import { AwsClient } from "aws4fetch";
 
@@ -10,6 +11,17 @@ export interface S3Settings {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
+}
+
+/** R2's S3 settings when all are configured (then transfers use presigned URLs), else null. */
+export function s3SettingsOf(config: {
+  R2_S3_ENDPOINT?: string | undefined;
+  R2_ACCESS_KEY_ID?: string | undefined;
+  R2_SECRET_ACCESS_KEY?: string | undefined;
+  R2_BUCKET_NAME: string;
+}): S3Settings | null {
+  const { R2_S3_ENDPOINT: endpoint, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_BUCKET_NAME: bucket } = config;
+  return endpoint && accessKeyId && secretAccessKey ? { endpoint, bucket, accessKeyId, secretAccessKey } : null;
 }
 
 /** A GET URL for `key` that works for `expiresIn` seconds without other credentials. */

@@ -24,7 +24,7 @@ import { SparkiError } from "../../core/errors.js";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
 import type { Db } from "../../server/db/client.js";
-import { presignGet, presignPut, type S3Settings } from "../artifacts/presign.js";
+import { presignGet, presignPut, s3SettingsOf } from "../artifacts/presign.js";
 import { authenticateJob } from "../middleware/authenticate-runner.js";
 import { recordCacheBytes, recordCacheLookup } from "../metrics.js";
 import { buildIdOfJob, refusalError } from "../services/builds.js";
@@ -58,10 +58,7 @@ async function jobScopes(c: Context<AppEnv>, jobId: string, lease: { leaseId: st
 const asEntry = (row: CacheEntryRow): CacheEntry => ({ id: row.id, key: row.key, scope: row.scope, size: row.sizeBytes, sha256: row.sha256 });
 
 /** R2's S3 settings when all are configured: then archives move by presigned URLs. */
-function s3Settings(c: Context<AppEnv>): S3Settings | null {
-  const { R2_S3_ENDPOINT: endpoint, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_BUCKET_NAME: bucket } = c.var.config;
-  return endpoint && accessKeyId && secretAccessKey ? { endpoint, bucket, accessKeyId, secretAccessKey } : null;
-}
+const s3Settings = (c: Context<AppEnv>) => s3SettingsOf(c.var.config);
 
 function refuseOversized(c: Context<AppEnv>, size: number): void {
   if (size > Math.floor(c.var.config.CACHE_ENTRY_MAX_MIB * MiB)) {

@@ -45,6 +45,13 @@ export const BuildInit = z.object({
 });
 export type BuildInit = z.infer<typeof BuildInit>;
 
+/** Whose a held job is: its build's project and workspace, and the ids of the jobs it needs (whose artifacts it may read). */
+export interface LeaseOwner {
+  projectId: string;
+  workspaceId: string;
+  needs: string[];
+}
+
 /** A job as the coordinator keeps it: what to run, and what runs it. */
 export const JobSpec = z.object({
   id: z.string(),
@@ -109,7 +116,7 @@ export interface BuildCoordinatorRpc extends Rpc.DurableObjectBranded {
   /** Secret values to mask in every stored line of this build. */
   addMasks(values: string[]): Promise<void>;
   /** Which project a held job belongs to. */
-  checkLease(jobId: string, holder: Holder): Promise<{ projectId: string; workspaceId: string } | LeaseRefusal>;
+  checkLease(jobId: string, holder: Holder): Promise<LeaseOwner | LeaseRefusal>;
   heartbeat(jobId: string, holder: Holder): Promise<HeartbeatResponse | LeaseRefusal>;
   stepUpdate(jobId: string, holder: Holder, stepId: string, update: Omit<StepReport, "id">): Promise<LeaseRefusal | null>;
   /** The plan job's result: the pipeline this build runs. */
