@@ -123,7 +123,7 @@ export class CacheClient {
  * PUTs a file with its Content-Length, streamed with backpressure (node:http: fetch would want
  * the whole body or a chunked one); returns the answer's text, or throws {@link HttpError}.
  */
-async function putFile(target: string, headers: Record<string, string>, file: string, size: number, signal: AbortSignal): Promise<string> {
+export async function putFile(target: string, headers: Record<string, string>, file: string, size: number, signal: AbortSignal): Promise<string> {
   const url = new URL(target);
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   const req = request(url, { method: "PUT", headers: { ...headers, "content-length": String(size) }, signal });
@@ -134,7 +134,7 @@ async function putFile(target: string, headers: Record<string, string>, file: st
       res.once("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }));
       res.once("error", reject);
     });
-    req.once("error", (err) => reject(signal.aborted ? err : new NetworkError(`cache upload failed: ${err.message}`, { cause: err })));
+    req.once("error", (err) => reject(signal.aborted ? err : new NetworkError(`upload to ${url.host} failed: ${err.message}`, { cause: err })));
   });
   try {
     for await (const chunk of createReadStream(file)) if (!req.write(chunk)) await once(req, "drain");

@@ -11,6 +11,7 @@ import { once } from "node:events";
 import type { z } from "zod";
 import {
   ARTIFACT_KIND_HEADER,
+  ARTIFACT_SHA256_HEADER,
   ArtifactUploadResponse,
   FENCING_TOKEN_HEADER,
   HeartbeatResponse,
@@ -183,8 +184,8 @@ export class ControlPlaneClient {
   }
 
   /**
-   * Streams one artifact. node:http rather than fetch: the body is a stream of unknown
-   * length (a tar being written), sent chunked with backpressure.
+   * Streams one artifact through the API. node:http rather than fetch: the body goes with its
+   * Content-Length and backpressure, never whole in memory.
    */
   async uploadArtifact(
     jobId: string,
@@ -194,12 +195,15 @@ export class ControlPlaneClient {
     body: AsyncIterable<Uint8Array>,
     size: number,
     signal: AbortSignal,
+    sha256?: string,
   ): Promise<ArtifactUploadResponse> {
     const url = new URL(`${this.baseUrl}/v1/runner/jobs/${enc(jobId)}/artifacts/${enc(name)}`);
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     const headers = {
       ...this.headers(lease),
       [ARTIFACT_KIND_HEADER]: kind,
+      // Stored with the artifact for the jobs that need it; the server refuses bytes that do not match.
+      ...(sha256 ? { [ARTIFACT_SHA256_HEADER]: sha256 } : {}),
       "content-type": kind === "directory" ? "application/gzip" : "application/octet-stream",
       "content-length": String(size),
     };

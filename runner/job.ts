@@ -16,6 +16,7 @@ import { retry, type BackoffOptions } from "./backoff.ts";
 import { HttpError, isLeaseLost, isRetryable, type ControlPlaneClient } from "./client.ts";
 import { CheckoutError, checkout } from "./git.ts";
 import { LogStream } from "./logs.ts";
+import { neededArtifactsDir, receiveNeeded } from "./needs.ts";
 import { discoveryDir, foundAfterBuild, outputSnapshot } from "./output-discovery.ts";
 import { planBuild } from "./plan.ts";
 import { stepHome, type Sandbox } from "../node/sandbox.ts";
@@ -180,6 +181,15 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       if (!planned.ok) [status, exitCode, error] = ["failed", 1, planned.error];
     } else if (status === "succeeded") {
       if (ctx.sandbox) await mkdir(stepHome(dir));
+      const needs = await receiveNeeded({
+        client,
+        job,
+        dir: neededArtifactsDir(dir),
+        signal: stop.signal,
+        output: logs.sink("sparki:artifacts"),
+        scratch: ctx.workDir,
+      });
+      if (!needs.ok) [status, exitCode, error] = ["failed", null, needs.error];
       // `~` in a cache path is the home the steps see: the job's own when sandboxed.
       const home = ctx.sandbox ? stepHome(dir) : (process.env.HOME ?? homedir());
       const caching: CacheOptions = { client, job, roots: { home, src }, output: logs.sink("sparki:cache"), signal: stop.signal, scratch: ctx.workDir };
@@ -195,7 +205,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         const outcome = await runStep({
           command: step.command,
           cwd: src,
-          env: stepEnv(job, step.id, step.env, ctx.sandbox ? dir : null, stepSpan.traceparent),
+          env: stepEnv(job, step.id, { ...step.env, SPARKI_ARTIFACTS_DIR: neededArtifactsDir(dir) }, ctx.sandbox ? dir : null, stepSpan.traceparent),
           timeoutMs: step.timeoutSeconds * 1000,
           signal: stop.signal,
           output: logs.sink(step.id),

@@ -3,7 +3,8 @@
  * the protocol of core/contracts/runner.ts faithfully: zod-validated bodies, runner tokens that
  * only claim, a job token per claim that only acts on its own job, claims matched on the labels a
  * runner registered with, long-poll claims, leases driven by the same job machine the dispatcher will use
- * (fencing tokens, expiry and requeue), acked/resumed log sockets, artifact uploads. Faults
+ * (fencing tokens, expiry and requeue), acked/resumed log sockets, artifact uploads (through the
+ * API: it hands out no presigned URLs) and the artifacts of needed jobs. Faults
  * are injected through its methods: cut a log socket, expire a lease, cancel, fail claims.
  */
 import { createHash, randomUUID } from "node:crypto";
@@ -20,6 +21,8 @@ import { until } from "../../test/until.ts";
 export type FakeJobSpec = Omit<P.JobInput, "jobId" | "jobToken" | "leaseId" | "fencingToken" | "leaseExpiresAt" | "buildId"> & {
   buildId?: string;
   runsOn?: string[];
+  /** Artifacts of the jobs this one needs, as the server would list and serve them (the listed SHA-256 defaults to the bytes'). */
+  needed?: { name: string; jobId: string; kind: "file" | "directory"; bytes: Buffer; sha256?: string }[];
 };
 
 /** Everything the fake knows about one job; tests read it directly. */
@@ -299,7 +302,7 @@ export class FakeControlPlane {
         });
         return job ? send(200, this.claimResponse(job)) : send(204);
       }
-      const m = /^\/v1\/runner\/jobs\/([^/]+)\/(heartbeat|complete|release|pipeline|steps\/([^/]+)|artifacts\/([^/]+))$/.exec(path);
+      const m = /^\/v1\/runner\/jobs\/([^/]+)\/(heartbeat|complete|release|pipeline|steps\/([^/]+)|needs\/artifacts(?:\/(.+))?|artifacts\/([^/]+))$/.exec(path);
       const job = m ? this.jobs.get(decodeURIComponent(m[1] ?? "")) : undefined;
       if (!m || !job) throw new Refusal(404, `no route or job for ${req.method} ${path}`);
       const runner = this.jobHolder(req, job);
@@ -330,13 +333,33 @@ export class FakeControlPlane {
         this.apply(job, { type: "release", at: Date.now(), fencingToken: release.fencingToken });
         return send(204);
       }
+      if (route === "needs") {
+        const lease =
+          req.method === "POST"
+            ? body(P.Lease)
+            : { leaseId: String(req.headers["sparki-lease-id"]), fencingToken: Number(req.headers["sparki-fencing-token"]) };
+        this.held(job, runner, lease, route);
+        const needed = job.spec.needed ?? [];
+        const sha = (a: (typeof needed)[number]) => a.sha256 ?? createHash("sha256").update(a.bytes).digest("hex");
+        if (req.method === "POST")
+          return send(200, { items: needed.map((a) => ({ name: a.name, jobId: a.jobId, kind: a.kind, size: a.bytes.length, sha256: sha(a) })) });
+        const found = needed.find((a) => a.name === decodeURIComponent(m[4] ?? ""));
+        if (!found) throw new Refusal(404, "no such needed artifact");
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(found.bytes.length) });
+        res.end(found.bytes);
+        return;
+      }
+      if (route === "artifacts" && req.method === "POST" && m[5] === "reserve") {
+        this.held(job, runner, body(P.ArtifactReserveRequest), route);
+        return send(200, { uploadUrl: null, headers: {} });
+      }
       if (route === "pipeline") {
         const upload = body(P.PipelineUploadRequest);
         this.held(job, runner, upload, route);
         job.pipeline = upload.pipeline;
         return send(204);
       }
-      const name = P.ArtifactName.safeParse(decodeURIComponent(m[4] ?? ""));
+      const name = P.ArtifactName.safeParse(decodeURIComponent(m[5] ?? ""));
       if (!name.success) throw new Refusal(400, `artifact name: ${name.error.issues[0]?.message}`);
       const headers = P.ArtifactUploadHeaders.safeParse(req.headers);
       if (!headers.success || req.method !== "PUT") throw new Refusal(400, "artifact upload needs PUT with lease headers");
