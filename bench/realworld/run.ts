@@ -107,6 +107,11 @@ async function main(): Promise<string> {
         .map((j: any) => `${j.name} ${ms(span(j.startedAt, j.completedAt))}`)
         .join(", ");
       console.log(`  ${label.padEnd(6)} build ${ms(total).padStart(9)} (${jobs})`);
+      // What the dependency cache did, from the runner's own log lines.
+      const cacheLines = (await platform.readLog(id))
+        .map((l) => l.text)
+        .filter((t) => /^sparki: (restored|saved|warning: cache|no cache|cache |nothing to cache)/.test(t));
+      for (const line of cacheLines) console.log(`           ${line}`);
       return total;
     };
     const cold = await buildOnce("cold");
