@@ -28,6 +28,13 @@ export interface Sandbox {
 export interface SandboxedStep {
   sandbox: Sandbox;
   jobDir: string;
+  /**
+   * Host folders the step must see even where the sandbox covers them (/tmp, a hidden folder):
+   * the runtime version the job runs with. Bound read-only before the hidden paths are covered,
+   * so a folder holding one of those (a PATH entry in $HOME beside ~/.sparki-runner) cannot
+   * uncover it.
+   */
+  readOnly?: readonly string[];
 }
 
 export type SandboxProbe = { ok: true; bwrap: string } | { ok: false; reason: string };
@@ -71,6 +78,8 @@ const within = (path: string, dir: string) => path === dir || path.startsWith(di
 export function sandboxArgv(step: SandboxedStep, cwd: string, command: readonly string[]): string[] {
   const dirs = step.sandbox.hidden.filter((h) => h.kind === "dir" && h.path !== "/").map((h) => h.path);
   const args = ["--args", String(ENV_FD), ...BASE];
+  // `-try`: a version removed since the runner started is a missing command, not a sandbox error.
+  for (const path of step.readOnly ?? []) if (isAbsolute(path) && path !== "/") args.push("--ro-bind-try", path, path);
   const tmpfs: string[] = [];
   for (const { path, kind } of step.sandbox.hidden) {
     if (path === "/" || within(path, "/tmp") || dirs.some((d) => d !== path && within(path, d))) continue;

@@ -19,6 +19,8 @@ export interface StepEnvInput {
   secrets: Record<string, string>;
   /** The step's span in its build's trace, as TRACEPARENT (W3C Trace Context's environment form). */
   traceparent?: string | null;
+  /** A folder to put first on PATH, before the job's own: the bin of the runtime version the job needs. */
+  pathFirst?: string | null;
   host?: NodeJS.ProcessEnv;
 }
 
@@ -28,7 +30,7 @@ export function stepEnvironment(input: StepEnvInput): NodeJS.ProcessEnv {
     input.sandboxDir !== null
       ? sandboxBaseEnv(input.sandboxDir, host)
       : Object.fromEntries(Object.entries(host).filter(([name]) => !name.startsWith("SPARKI_RUNNER_")));
-  return {
+  const env: NodeJS.ProcessEnv = {
     ...base,
     CI: "true",
     SPARKI: "true",
@@ -43,4 +45,7 @@ export function stepEnvironment(input: StepEnvInput): NodeJS.ProcessEnv {
     ...input.stepEnv,
     ...input.secrets,
   };
+  // After the job's variables: a pipeline `env` that sets PATH still gets the runtime in front.
+  if (input.pathFirst) env.PATH = env.PATH ? `${input.pathFirst}:${env.PATH}` : input.pathFirst;
+  return env;
 }

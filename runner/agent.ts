@@ -11,6 +11,7 @@ import { runJob, type JobEnd } from "./job.ts";
 import type { Sandbox } from "../node/sandbox.ts";
 import type { Say } from "./log-output.ts";
 import type { Tracing } from "../core/tracing/context.ts";
+import { runtimeLabels, type RuntimeInstall } from "./runtimes.ts";
 
 export interface AgentOptions {
   client: ControlPlaneClient;
@@ -33,6 +34,8 @@ export interface AgentOptions {
   sandbox?: Sandbox;
   /** Spans for each job and step (runner/tracing.ts); absent: none. */
   tracing?: Tracing;
+  /** The runtimes found at start (runner/runtimes.ts): reported with each claim, picked by each job. */
+  runtimes?: readonly RuntimeInstall[];
 }
 
 /** A running agent. */
@@ -70,6 +73,7 @@ export class Agent {
         signal: this.stopClaiming.signal,
         say,
         ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+        runtimes: runtimeLabels(this.options.runtimes ?? []),
       });
     } finally {
       // Also on a refused claim: jobs in hand still finish (or are handed back).
@@ -101,6 +105,7 @@ export class Agent {
       ...(this.options.logDrainMs !== undefined ? { logDrainMs: this.options.logDrainMs } : {}),
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
       ...(this.options.tracing ? { tracing: this.options.tracing } : {}),
+      ...(this.options.runtimes ? { runtimes: this.options.runtimes } : {}),
     });
     this.running.set(job.jobId, run);
     void run

@@ -33,6 +33,8 @@ export interface CacheOptions {
    * temporary folder, which may be a tmpfs, that is memory.
    */
   scratch?: string;
+  /** The environment the runtime's version is asked in (its PATH, with the job's runtime first). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What a restore learned, for the save after the steps. */
@@ -67,7 +69,7 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
     else paths.push(resolved);
   }
   if (paths.length === 0) return null;
-  const { key, restoreKeys } = environmentKeys(job.cache, await cacheEnvironmentOf(job.cache.runtime));
+  const { key, restoreKeys } = environmentKeys(job.cache, await cacheEnvironmentOf(job.cache.runtime, opts.env));
   const plan: CachePlan = { key, paths, exact: false, writeScope: null };
   const started = performance.now();
   const caches = new CacheClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });

@@ -18,6 +18,8 @@ export interface ClaimLoopOptions {
   signal: AbortSignal;
   say: (message: string) => void;
   backoff?: BackoffOptions;
+  /** Runtime labels this runner found (runner/runtimes.ts), reported with every claim. */
+  runtimes?: readonly string[];
 }
 
 /** The loop ended because the server refused the runner for good. */
@@ -48,7 +50,7 @@ export async function claimLoop(opts: ClaimLoopOptions): Promise<void> {
       continue;
     }
     try {
-      const job = await opts.client.claim({ capacity: free }, opts.signal);
+      const job = await opts.client.claim({ capacity: free, ...(opts.runtimes?.length ? { runtimes: [...opts.runtimes] } : {}) }, opts.signal);
       if (failing) opts.say("control plane reachable again");
       failing = false;
       backoff.reset();

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
+import { describeRuntimes, discoverRuntimes } from "./runtimes.ts";
 import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
 import { ControlPlaneClient, HttpError, NetworkError } from "./client.ts";
@@ -160,6 +161,9 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
   if (decision.mode === "refuse") throw new UserError(decision.reason);
   say(decision.note);
   const tracing = await runnerTracing(process.env, (message) => say(message, { level: "warn" }));
+  // Found once: a runtime installed later is reported after a restart.
+  const runtimes = await discoverRuntimes();
+  say(`runtimes: ${describeRuntimes(runtimes)}`);
   const agent = new Agent({
     client: new ControlPlaneClient(config.url, config.runnerToken),
     labels: config.labels,
@@ -170,6 +174,7 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
     graceMs: opts.gracePeriod * 1000,
     say,
     tracing,
+    runtimes,
   });
   const onSignal = (signal: NodeJS.Signals) => {
     say(`received ${signal}`);

@@ -24,6 +24,7 @@ import { stepEnvironment } from "../node/step-env.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { runStep } from "../node/steps.ts";
 import { tracingOff, type Tracing } from "../core/tracing/context.ts";
+import { runtimeSetup, type RuntimeInstall } from "./runtimes.ts";
 
 /** Why a job stopped before its end. */
 export type StopReason = "cancel" | "timeout" | "lease_lost" | "shutdown";
@@ -46,6 +47,8 @@ export interface JobContext {
   sandbox?: Sandbox;
   /** Spans for the job and its steps, under the job's traceparent; absent: none are recorded. */
   tracing?: Tracing;
+  /** The runtimes this runner found at start (runner/runtimes.ts): a job's `runtime` picks one. */
+  runtimes?: readonly RuntimeInstall[];
 }
 
 /** How the job left this runner. */
@@ -55,7 +58,14 @@ const secondsOf = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The environment a step sees (node/step-env.ts, shared with `sparki run`). */
-function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>, sandboxDir: string | null, traceparent: string | null): NodeJS.ProcessEnv {
+function stepEnv(
+  job: Job,
+  stepId: string,
+  stepVars: Record<string, string>,
+  sandboxDir: string | null,
+  traceparent: string | null,
+  pathFirst: string | null = null,
+): NodeJS.ProcessEnv {
   return stepEnvironment({
     sandboxDir,
     buildId: job.buildId,
@@ -67,6 +77,7 @@ function stepEnv(job: Job, stepId: string, stepVars: Record<string, string>, san
     stepEnv: stepVars,
     secrets: Object.fromEntries(job.secrets.map((s) => [s.name, s.value])),
     traceparent,
+    pathFirst,
   });
 }
 
@@ -176,6 +187,9 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       checkoutSpan.end();
     }
     const src = join(dir, "src");
+    // The runtime version the job needs, first on its steps' PATH (runner/runtimes.ts).
+    const runtime = runtimeSetup(job, ctx.runtimes ?? [], logs.sink("sparki:runner"));
+    if (status === "succeeded" && runtime.error) [status, exitCode, error] = ["failed", null, runtime.error];
     if (status === "succeeded" && job.kind === "plan") {
       const planned = await planBuild(client, job, src, commitSha, logs.sink("sparki:plan"), stop.signal);
       if (!planned.ok) [status, exitCode, error] = ["failed", 1, planned.error];
@@ -192,7 +206,15 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       if (!needs.ok) [status, exitCode, error] = ["failed", null, needs.error];
       // `~` in a cache path is the home the steps see: the job's own when sandboxed.
       const home = ctx.sandbox ? stepHome(dir) : (process.env.HOME ?? homedir());
-      const caching: CacheOptions = { client, job, roots: { home, src }, output: logs.sink("sparki:cache"), signal: stop.signal, scratch: ctx.workDir };
+      const caching: CacheOptions = {
+        client,
+        job,
+        roots: { home, src },
+        output: logs.sink("sparki:cache"),
+        signal: stop.signal,
+        scratch: ctx.workDir,
+        env: runtime.env,
+      };
       const cachePlan = await restoreCache(caching);
       const findIn = discoveryDir(job);
       const buildStep = job.steps.find((s) => s.name === "build") ?? job.steps[0];
@@ -205,11 +227,11 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         const outcome = await runStep({
           command: step.command,
           cwd: src,
-          env: stepEnv(job, step.id, { ...step.env, SPARKI_ARTIFACTS_DIR: neededArtifactsDir(dir) }, ctx.sandbox ? dir : null, stepSpan.traceparent),
+          env: stepEnv(job, step.id, { ...step.env, SPARKI_ARTIFACTS_DIR: neededArtifactsDir(dir) }, ctx.sandbox ? dir : null, stepSpan.traceparent, runtime.pathFirst),
           timeoutMs: step.timeoutSeconds * 1000,
           signal: stop.signal,
           output: logs.sink(step.id),
-          ...(ctx.sandbox ? { sandbox: { sandbox: ctx.sandbox, jobDir: dir } } : {}),
+          ...(ctx.sandbox ? { sandbox: { sandbox: ctx.sandbox, jobDir: dir, readOnly: runtime.readOnly } } : {}),
           ...(ctx.killGraceMs !== undefined ? { killGraceMs: ctx.killGraceMs } : {}),
         });
         const at = Date.now();

@@ -44,6 +44,7 @@ import { z } from "zod";
 import { Traceparent } from "../tracing/context.ts";
 import { DetectionSchema } from "../detect/schema.ts";
 import { PipelineSchema } from "../pipeline/schema.ts";
+import { MAX_RUNTIME_LABELS, RuntimeLabel, RuntimeRequirement } from "../runtimes/labels.ts";
 import { BranchName } from "./common.ts";
 
 /** Bumped on any incompatible change; sent by the runner as {@link PROTOCOL_HEADER}. */
@@ -275,6 +276,12 @@ export const Job = Lease.extend({
   cache: JobCache.optional(),
   /** The job's place in its build's trace: the runner's spans for the job and its steps go under it. */
   traceparent: Traceparent.optional(),
+  /**
+   * The runtime version the job needs (its pipeline job's `runtime`): the runner puts that
+   * version's bin folder first on the steps' PATH, and fails the job if it has none. Absent: the
+   * steps get the runner's PATH as it is.
+   */
+  runtime: RuntimeRequirement.optional(),
 }).superRefine((job, ctx) => {
   const ids = new Set<string>();
   for (const step of job.steps) {
@@ -305,11 +312,15 @@ export type RegisterResponse = z.infer<typeof RegisterResponse>;
 
 /**
  * A claim. The runner's labels are those it registered with (re-register to change them): a
- * claim cannot ask for more, so it carries none.
+ * claim cannot add any, only report the runtimes the runner found (runner/runtimes.ts). Those are
+ * facts about the host that change when someone installs a Node, so they travel with every claim;
+ * they must be runtime labels (`node-22`), so no policy label (`gpu`, `trusted`) rides along.
  */
 export const ClaimRequest = z.strictObject({
   /** Free slots; the server hands out at most one job per claim either way. */
   capacity: z.number().int().min(1).max(RunnerLimits.capacity),
+  /** Runtime labels (`node-22`, `python-3.12`) of what the runner found; absent from older runners. */
+  runtimes: z.array(RuntimeLabel).max(MAX_RUNTIME_LABELS).optional(),
 });
 export type ClaimRequest = z.infer<typeof ClaimRequest>;
 

@@ -2,6 +2,7 @@ import { applyConfig } from "../config/merge.ts";
 import { PipelineSettingsSchema, type Deployment, type SparkiConfig } from "../config/schema.ts";
 import type { DetectedApp, Detection } from "../detect/schema.ts";
 import type { FileTree } from "../detect/tree.ts";
+import { runtimeRequirement } from "../runtimes/labels.ts";
 import { cachePaths, cacheRuntime, sha256Hex } from "./cache.ts";
 import type { Cache, Job, Pipeline, StageName } from "./schema.ts";
 
@@ -75,22 +76,27 @@ export async function generatePipeline(input: PipelineInput): Promise<Pipeline> 
   const settings = input.config?.pipeline ?? PipelineSettingsSchema.parse({});
   const timeout = (stage: StageName) => settings.timeoutMinutes ?? DEFAULT_TIMEOUTS[stage];
   const jobs: Job[] = [];
-  const base = (app: DetectedApp, stage: StageName, id: string, name: string, needs: string[]): Job => ({
-    id,
-    name,
-    stage,
-    app: app.path,
-    needs,
-    runsOn: [...settings.runnerLabels],
-    workingDirectory: app.cwd,
-    timeoutMinutes: timeout(stage),
-    env: app.packageManager === "bundler" ? { BUNDLE_PATH: "vendor/bundle" } : {},
-    cache: null,
-    steps: [],
-    artifacts: [],
-    branches: null,
-    deploy: null,
-  });
+  const base = (app: DetectedApp, stage: StageName, id: string, name: string, needs: string[]): Job => {
+    // Only when there is one, so pipelines without a pinned runtime keep their content hash.
+    const runtime = runtimeRequirement(app);
+    return {
+      id,
+      name,
+      stage,
+      app: app.path,
+      needs,
+      runsOn: [...settings.runnerLabels],
+      workingDirectory: app.cwd,
+      timeoutMinutes: timeout(stage),
+      env: app.packageManager === "bundler" ? { BUNDLE_PATH: "vendor/bundle" } : {},
+      cache: null,
+      steps: [],
+      artifacts: [],
+      branches: null,
+      deploy: null,
+      ...(runtime ? { runtime } : {}),
+    };
+  };
 
   const monorepoRoot = detection.apps.length > 0 && detection.packageManager !== null;
   const units: Unit[] = [];

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { HealthCheckSchema } from "../config/schema.ts";
+import { RuntimeRequirement } from "../runtimes/labels.ts";
 
 /** Stage names in the order they run. */
 export const StageNameSchema = z.enum(["install", "lint", "test", "build", "deploy"]);
@@ -58,6 +59,12 @@ export const JobSchema = z.object({
   /** Branches the job runs on; null for every branch the pipeline triggers on. */
   branches: z.array(z.string()).nullable(),
   deploy: DeployTargetSchema.nullable(),
+  /**
+   * The runtime version the job needs (core/runtimes/labels.ts): it goes only to a runner that
+   * reports that label, and runs with that version first on PATH. Absent when nothing was pinned
+   * (and in older pipelines, whose content hash it so leaves alone).
+   */
+  runtime: RuntimeRequirement.optional(),
 });
 export type Job = z.infer<typeof JobSchema>;
 

@@ -7,6 +7,7 @@ import type { Cache, Pipeline } from "../../core/pipeline/index.ts";
 import { branchMatches } from "../../core/pipeline/branches.ts";
 import { stepCommand, stepIds } from "../../core/pipeline/step-command.ts";
 import type { JobSpec } from "../../server/objects/build-coordinator/protocol.js";
+import { requirementLabel } from "../../core/runtimes/labels.ts";
 
 // Branch filters live in core/, shared with the deployment rules; kept exported here for callers of this module.
 export { branchMatches };
@@ -69,7 +70,8 @@ export function expandPipeline(buildId: string, pipeline: Pipeline, branch: stri
       name: job.name,
       kind: "steps",
       needs: job.needs.map((need) => ids.get(need)).filter((need): need is string => need !== undefined),
-      labels: [...job.runsOn].sort(),
+      // A job that needs a runtime goes only to a runner that reported it (core/runtimes/labels.ts).
+      labels: [...new Set([...job.runsOn, ...(job.runtime ? [requirementLabel(job.runtime)] : [])])].sort(),
       steps: job.steps.map((step, i) => ({
         id: stepIdsOfJob[i] as string,
         name: step.name,
@@ -82,6 +84,7 @@ export function expandPipeline(buildId: string, pipeline: Pipeline, branch: stri
       artifacts: job.artifacts.map((path) => ({ name: path.replace(/^\.\/+/, ""), path })),
       timeoutSeconds: job.timeoutMinutes * 60,
       ...(cache ? { cache } : {}),
+      ...(job.runtime ? { runtime: job.runtime } : {}),
     });
   });
   return { jobs, skipped };

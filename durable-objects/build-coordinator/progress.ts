@@ -11,6 +11,9 @@ import type { LogSockets } from "./log-sockets.js";
 import { expandPipeline } from "./plan.js";
 import type { JobRow, Meta, Store } from "./store.js";
 import { metricsObject, runnerDispatcher } from "../../server/objects/clients.js";
+import { onlineWindowMs } from "../../server/objects/runner-dispatcher/protocol.js";
+import { configOf } from "../../server/config.js";
+import { missingRuntime } from "./runtimes.js";
 
 export const reofferEveryMs = 30_000;
 export const maxJobAttempts = 3;
@@ -38,6 +41,14 @@ export class Progress {
       // A plan of no jobs is a mistake to show, not a green build (runners from before they
       // failed such plans themselves, with the detector's reason, still upload them).
       if (specs.length === 0) return this.finish(meta, null, "The plan found nothing to run: the pipeline has no jobs.");
+      // A runtime no runner online has: say so now rather than queue jobs nothing will take.
+      const window = onlineWindowMs(configOf(this.env).RUNNER_LEASE_SECONDS);
+      const missing = await missingRuntime(
+        specs.filter((s) => !skipped.includes(s.id)),
+        this.pools(),
+        window,
+      );
+      if (missing) return this.finish(meta, null, missing);
       meta.skipped = skipped;
       this.store.saveMeta(meta);
       specs.forEach((spec, i) => {

@@ -62,6 +62,7 @@ export function claimedJob(meta: Meta, job: JobRow, now: number, traceparent: st
     artifacts: job.spec.artifacts,
     timeoutSeconds: job.spec.timeoutSeconds,
     ...(job.spec.cache ? { cache: job.spec.cache } : {}),
+    ...(job.spec.runtime ? { runtime: job.spec.runtime } : {}),
     ...(traceparent ? { traceparent } : {}),
   };
 }

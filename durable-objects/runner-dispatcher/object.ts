@@ -201,6 +201,14 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     }));
   }
 
+  async labelsOnline(windowMs: number): Promise<string[]> {
+    const rows = this.ctx.storage.sql
+      .exec<{ labels: string }>("select labels from presence where seen_at >= ?", Date.now() - windowMs)
+      .toArray()
+      .flatMap((r) => JSON.parse(r.labels) as string[]);
+    return [...new Set(rows)].sort();
+  }
+
   async seen(runnerId: string): Promise<void> {
     this.ctx.storage.sql.exec("update presence set seen_at = ? where runner_id = ?", Date.now(), runnerId);
   }

@@ -101,7 +101,7 @@ runnerRoutes.openapi(
     method: "post",
     path: "/v1/runner/claim",
     tags: ["runner"],
-    summary: "Long-poll (up to 30 s) for a job this runner's registered labels fit",
+    summary: "Long-poll (up to 30 s) for a job this runner's registered labels and reported runtimes fit",
     ...runnerAuth,
     request: { body: jsonBody(ClaimRequest) },
     responses: {
@@ -111,8 +111,13 @@ runnerRoutes.openapi(
     },
   }),
   async (c) => {
-    c.req.valid("json"); // only `capacity`: one job per claim either way
+    // `capacity` is not used: one job per claim either way.
+    const { runtimes } = c.req.valid("json");
     const runner = c.var.runner;
+    // The labels it registered with, never new ones from the request: a claim cannot widen what
+    // it gets. Runtime labels are the exception, parsed as such (core/runtimes/labels.ts): they
+    // say what the host has, and can only narrow which runner a job that asks for one goes to.
+    const labels = [...new Set([...runner.labels, ...(runtimes ?? [])])];
     const shared = runner.workspaceId === null;
     // Shared runners run other tenants' code: each workspace's policy says what they may take.
     const policed = shared && !c.var.config.DEV_TRUST_SHARED_RUNNERS;
@@ -120,8 +125,7 @@ runnerRoutes.openapi(
     const deadline = Date.now() + maxClaimWaitMs - 2000;
     // An offer may lose to another pool's claim of the same job; then wait for the next one.
     while (Date.now() < deadline) {
-      // The labels it registered with, never the request's: a claim cannot widen what it gets.
-      const offer = await pool.claim({ runnerId: runner.id, labels: runner.labels }, deadline - Date.now());
+      const offer = await pool.claim({ runnerId: runner.id, labels }, deadline - Date.now());
       if (!offer) break;
       const build = buildCoordinator(c.env, offer.buildId);
       // Postgres only once an offer came: a long-poll must not hold a connection while it waits.

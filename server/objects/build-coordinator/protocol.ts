@@ -14,6 +14,7 @@ import { BuildJob } from "../../../core/contracts/builds.ts";
 import { BUILD_STATUSES } from "../../../core/build/index.ts";
 import { PipelineSchema, type Pipeline } from "../../../core/pipeline/index.ts";
 import { Traceparent } from "../../../core/tracing/context.ts";
+import { RuntimeRequirement } from "../../../core/runtimes/labels.ts";
 
 /** What the API hands a new build's coordinator. */
 export const BuildInit = z.object({
@@ -66,6 +67,8 @@ export const JobSpec = z.object({
   timeoutSeconds: z.number().int().positive(),
   /** The dependency cache the runner restores and saves; absent for none (and in older stored specs). */
   cache: JobCache.optional(),
+  /** The runtime the job needs (its label is among `labels`); absent for none. */
+  runtime: RuntimeRequirement.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 

@@ -1,12 +1,18 @@
 import { z } from "zod";
-import { RunnerLabels } from "../../../core/contracts/runner.ts";
+import { RunnerLabel, RunnerLimits } from "../../../core/contracts/runner.ts";
+import { MAX_RUNTIME_LABELS } from "../../../core/runtimes/labels.ts";
+
+/** A job's labels: its pipeline's `runsOn`, and the label of the runtime it needs. */
+const OfferLabels = z.array(RunnerLabel).max(RunnerLimits.labels + 1);
+/** A runner's labels: those it registered with, and the runtimes its claim reported. */
+const ClaimantLabels = z.array(RunnerLabel).max(RunnerLimits.labels + MAX_RUNTIME_LABELS);
 
 /** A ready job, offered to a pool until one of its runners claims it. */
 export const JobOffer = z.object({
   jobId: z.string().min(1).max(128),
   buildId: z.uuid(),
-  /** Labels a runner must all carry to take the job (the pipeline's `runsOn`). */
-  labels: RunnerLabels,
+  /** Labels a runner must all carry to take the job (the pipeline's `runsOn`, and its runtime's label). */
+  labels: OfferLabels,
   /**
    * The build's workspace: the shared pool holds every workspace's offers, and a workspace may
    * see only its own in the queue (GET /v1/workspaces/:id/runner-queue). Optional for offers
@@ -17,7 +23,7 @@ export const JobOffer = z.object({
 export type JobOffer = z.infer<typeof JobOffer>;
 
 /** The offers waiting in a pool for one set of labels (sorted), oldest first by `oldestAt`. */
-export const QueuedLabels = z.object({ labels: RunnerLabels, jobs: z.number().int().nonnegative(), oldestAt: z.number() });
+export const QueuedLabels = z.object({ labels: OfferLabels, jobs: z.number().int().nonnegative(), oldestAt: z.number() });
 export type QueuedLabels = z.infer<typeof QueuedLabels>;
 
 /** Runners of a pool that could take a job with some labels: seen lately, and polling right now. */
@@ -49,7 +55,7 @@ export const maxGaugeLabelSets = 20;
 export const otherLabels = "(other)";
 /** A label set as the gauge's `labels` value: sorted and comma-joined ("" for none). */
 export const gaugeLabels = (labels: readonly string[]) => [...labels].sort().join(",");
-export const Claimant = z.object({ runnerId: z.uuid(), labels: RunnerLabels });
+export const Claimant = z.object({ runnerId: z.uuid(), labels: ClaimantLabels });
 export type Claimant = z.infer<typeof Claimant>;
 
 /** Longest a claim may wait for work before answering "nothing" (the runner asks again). */
@@ -81,4 +87,6 @@ export interface RunnerDispatcherRpc extends Rpc.DurableObjectBranded {
   presence(labelSets: string[][], windowMs: number): Promise<LabelPresence[]>;
   /** A runner of this pool is alive (its heartbeat): it stays online while a long job runs. */
   seen(runnerId: string): Promise<void>;
+  /** Every label of this pool's runners online within `windowMs` (registered and runtimes), sorted. */
+  labelsOnline(windowMs: number): Promise<string[]>;
 }
