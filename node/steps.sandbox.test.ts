@@ -191,6 +191,28 @@ cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c 'srn_
     expect(text.trim().split("\n").at(-1)).toBe("0");
   });
 
+  it("sees the job's runtime folder read-only under the private /tmp, and nothing hidden through a folder that holds it", async () => {
+    // A runtime kept under the host's /tmp (the private /tmp would hide it) whose `node` says who it is.
+    const runtime = mkdtempSync(join(hostTmp, "sparki-runtime-"));
+    try {
+      mkdirSync(join(runtime, "bin"));
+      writeFileSync(join(runtime, "bin", "node"), "#!/bin/sh\necho fake node 7.77.0\n", { mode: 0o755 });
+      // `root` holds the runner's config and work root: binding it must not uncover them.
+      step = { ...step, readOnly: [runtime, root] };
+      const { outcome, output } = run(`PATH="${runtime}/bin:$PATH" node
+if (echo x > ${runtime}/bin/written) 2>/dev/null; then echo "WROTE runtime"; else echo "runtime read-only"; fi
+cat ${root}/runner.json 2>/dev/null || echo "config unreadable"
+ls ${root}/work/job-b 2>&1 | head -1`);
+      expect(await outcome).toMatchObject({ exitCode: 0 });
+      const text = output.text();
+      expect(text).toContain("fake node 7.77.0\nruntime read-only\nconfig unreadable\n");
+      expect(text).not.toContain("other.txt");
+      expect(text).not.toContain("srn_supersecret");
+    } finally {
+      rmSync(runtime, { recursive: true, force: true });
+    }
+  });
+
   it("in the dev stack's layout, hides all of .sparki/ (worker.env, runner.json) but its own job folder", async () => {
     const state = join(root, ".sparki");
     const jobDir = join(state, "runner-work", "job-x");

@@ -132,4 +132,24 @@ describe("generatePipeline", () => {
     const p = await pipelineFor(memoryTree({ "README.md": "# hi\n" }));
     expect(p.jobs).toEqual([]);
   });
+
+  it("puts a pinned runtime on every job of the app; sparki.yml's runtimeVersion changes or clears it", async () => {
+    const files = {
+      "package.json": JSON.stringify({ name: "pinned", version: "1.0.0", scripts: { test: "node test.js" } }),
+      "package-lock.json": "{}",
+      ".nvmrc": "18.19.0\n",
+    };
+    const pinned = PipelineSchema.parse(await pipelineFor(memoryTree(files)));
+    expect(pinned.jobs.map((j) => [j.id, j.runtime])).toEqual([
+      ["install", { name: "node", version: "18" }],
+      ["test", { name: "node", version: "18" }],
+    ]);
+    const changed = await pipelineFor(memoryTree(files), "runtimeVersion: '22.1.0'\n");
+    expect(changed.jobs.every((j) => j.runtime?.version === "22")).toBe(true);
+    const cleared = await pipelineFor(memoryTree(files), "runtimeVersion: null\n");
+    expect(cleared.jobs.every((j) => !("runtime" in j))).toBe(true);
+    // Nothing pinned: no key at all, so the pipeline's content (and its version) is as before.
+    const { ".nvmrc": _, ...unpinned } = files;
+    expect(canonicalJson(await pipelineFor(memoryTree(unpinned)))).not.toContain('"runtime":{');
+  });
 });
