@@ -62,7 +62,19 @@ describe("runtime discovery", () => {
     writeFileSync(join(root, "nvm/versions/node/v17.0.0"), "");
 
     const found = await discoverRuntimes({ env, home });
-    expect(runtimeLabels(found)).toEqual(["go-1.21", "go-1.22", "go-1.23", "node-16", "node-18", "node-20", "node-21", "node-22", "python-3.11", "python-3.12", "rust-1.79"]);
+    expect(runtimeLabels(found)).toEqual([
+      "go-1.21",
+      "go-1.22",
+      "go-1.23",
+      "node-16",
+      "node-18",
+      "node-20",
+      "node-21",
+      "node-22",
+      "python-3.11",
+      "python-3.12",
+      "rust-1.79",
+    ]);
     const nvm18 = found.find((f) => f.label === "node-18");
     expect(nvm18).toEqual({
       name: "node",

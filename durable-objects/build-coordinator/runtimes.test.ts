@@ -21,7 +21,14 @@ const job = (id: string, runtime?: { name: "node" | "python"; version: string })
   ...(runtime ? { runtime } : {}),
 });
 
-const pipeline = (jobs: Pipeline["jobs"]): Pipeline => ({ version: 1, name: "p", triggers: { branches: ["*"], pullRequests: true }, env: {}, stages: [], jobs });
+const pipeline = (jobs: Pipeline["jobs"]): Pipeline => ({
+  version: 1,
+  name: "p",
+  triggers: { branches: ["*"], pullRequests: true },
+  env: {},
+  stages: [],
+  jobs,
+});
 
 describe("runtime requirements in the coordinator", () => {
   it("a job's runtime joins its labels and reaches its spec; a job without one is as before", () => {
@@ -35,7 +42,9 @@ describe("runtime requirements in the coordinator", () => {
     const { jobs } = expandPipeline("b", pipeline([job("lint"), job("test", { name: "node", version: "18" })]), "main");
     expect(runtimeProblem(jobs, new Set(["linux", "node-18"]))).toBeNull();
     const problem = runtimeProblem(jobs, new Set(["linux", "node-20", "node-22", "python-3.12"]));
-    expect(problem).toMatch(/^No runner online has node-18, which job test needs \(its app pins node 18\); runners online have node-20, node-22\. Install Node\.js 18 on a runner/);
+    expect(problem).toMatch(
+      /^No runner online has node-18, which job test needs \(its app pins node 18\); runners online have node-20, node-22\. Install Node\.js 18 on a runner/,
+    );
     expect(problem).toContain("runtimeVersion in sparki.yml");
     expect(runtimeProblem(jobs, new Set(["linux"]))).toContain("no runner online reported any node");
   });
