@@ -74,7 +74,11 @@ export async function followBuild(api: ApiClient, buildId: string, from = 1): Pr
   }).finally(() => stopAsking.abort());
   await asking;
   wait.stop();
-  if (final !== "succeeded") throw new UserError(`build ${final}`, 1);
+  if (final !== "succeeded") {
+    // The build's own reason (a plan that failed because no runner has its runtime) ends the line.
+    const why = (await build(api, buildId).catch(() => null))?.error;
+    throw new UserError(why ? `build ${final}: ${why}` : `build ${final}`, 1);
+  }
 }
 
 function printBuild(b: Build): void {
