@@ -46,7 +46,10 @@ describe("runtime requirements in the coordinator", () => {
       /^No runner online has node-18, which job test needs \(its app pins node 18\); runners online have node-20, node-22\. Install Node\.js 18 on a runner/,
     );
     expect(problem).toContain("runtimeVersion in sparki.yml");
-    expect(runtimeProblem(jobs, new Set(["linux"]))).toContain("no runner online reported any node");
+    expect(runtimeProblem(jobs, new Set(["linux", "python-3.12"]))).toContain("; no runner online reported any node.");
+    expect(runtimeProblem(jobs, new Set(["linux"]))).toContain(
+      "no runner online reported any runtime (runners older than runtime labels report none: upgrade sparki-runner)",
+    );
   });
 
   it("asks every pool, and leaves the check out when a pool cannot answer", async () => {

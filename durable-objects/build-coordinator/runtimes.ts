@@ -20,7 +20,14 @@ export function runtimeProblem(jobs: readonly JobSpec[], online: ReadonlySet<str
     if (online.has(label)) continue;
     const name = job.runtime.name;
     const same = [...online].filter((l) => parseRuntimeLabel(l)?.name === name);
-    const have = same.length > 0 ? `runners online have ${same.join(", ")}` : `no runner online reported any ${name}`;
+    const any = [...online].some((l) => parseRuntimeLabel(l) !== null);
+    // Runners that predate runtime labels report none: say so, or the message would mislead.
+    const have =
+      same.length > 0
+        ? `runners online have ${same.join(", ")}`
+        : any
+          ? `no runner online reported any ${name}`
+          : "no runner online reported any runtime (runners older than runtime labels report none: upgrade sparki-runner)";
     return (
       `No runner online has ${label}, which job ${job.name} needs (its app pins ${name} ${job.runtime.version}); ${have}. ` +
       `Install ${TITLE[name] ?? name} ${job.runtime.version} on a runner (it finds versions on its PATH and in nvm, fnm, Volta, asdf, mise, pyenv, goenv and rustup folders when it starts), ` +
