@@ -116,6 +116,16 @@ describe("runtime discovery", () => {
     ]);
   });
 
+  it("reports at most the protocol's number of labels, each runtime keeping its newest", () => {
+    const install = (name: "node" | "python", version: string) => ({ name, version, label: `${name}-${version}`, bin: "/x", root: "/x", source: "nvm" });
+    const many = [
+      ...Array.from({ length: 10 }, (_, i) => install("node", String(i + 10))),
+      ...Array.from({ length: 3 }, (_, i) => install("python", `3.${i + 10}`)),
+    ];
+    expect(runtimeLabels(many, 5)).toEqual(["node-18", "node-19", "python-3.11", "python-3.12", "node-17"].sort());
+    expect(runtimeLabels(many)).toHaveLength(13);
+  });
+
   it("a job runs with the newest install of its label, and fails on a runner without one", async () => {
     const home = join(root, "pick");
     exe(join(home, ".nvm/versions/node/v18.2.0/bin/node"));

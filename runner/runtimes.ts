@@ -17,7 +17,7 @@ import { execFile } from "node:child_process";
 import { accessSync, constants, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import { type RuntimeName, type RuntimeRequirement, requirementLabel, runtimeLabel } from "../core/runtimes/labels.ts";
+import { MAX_RUNTIME_LABELS, type RuntimeName, type RuntimeRequirement, requirementLabel, runtimeLabel } from "../core/runtimes/labels.ts";
 
 /** One install of a runtime. */
 export interface RuntimeInstall {
@@ -202,9 +202,23 @@ export async function discoverRuntimes(opts: DiscoveryOptions = {}): Promise<Run
   return [...path, ...goRoot(env), ...layouts(env, home).flatMap(fromLayout)];
 }
 
-/** The distinct labels of `installs`, sorted: what a claim reports. */
-export function runtimeLabels(installs: readonly RuntimeInstall[]): string[] {
-  return [...new Set(installs.map((i) => i.label))].sort();
+/**
+ * The distinct labels of `installs`, sorted: what a claim reports. Past the protocol's limit
+ * ({@link MAX_RUNTIME_LABELS}; a claim over it would be refused, and a refused claim stops the
+ * runner) each runtime keeps its newest versions, taken in turn, so none is left out entirely.
+ */
+export function runtimeLabels(installs: readonly RuntimeInstall[], max = MAX_RUNTIME_LABELS): string[] {
+  const all = [...new Set(installs.map((i) => i.label))];
+  if (all.length <= max) return all.sort();
+  const byName = new Map<string, string[]>();
+  for (const label of all) {
+    const name = label.slice(0, label.indexOf("-"));
+    byName.set(name, [...(byName.get(name) ?? []), label]);
+  }
+  const queues = [...byName.values()].map((labels) => labels.sort((a, b) => compareVersions(b.slice(b.indexOf("-") + 1), a.slice(a.indexOf("-") + 1))));
+  const kept: string[] = [];
+  while (kept.length < max) for (const queue of queues) if (kept.length < max && queue.length > 0) kept.push(queue.shift() as string);
+  return kept.sort();
 }
 
 /**
