@@ -116,7 +116,8 @@ runnerRoutes.openapi(
     const runner = c.var.runner;
     // The labels it registered with, never new ones from the request: a claim cannot widen what
     // it gets. Runtime labels are the exception, parsed as such (core/runtimes/labels.ts): they
-    // say what the host has, and can only narrow which runner a job that asks for one goes to.
+    // say what the host has, and a runner that claims one it lacks only gets jobs it could take
+    // anyway (its pool, its registered labels), which it then fails for want of that runtime.
     const labels = [...new Set([...runner.labels, ...(runtimes ?? [])])];
     const shared = runner.workspaceId === null;
     // Shared runners run other tenants' code: each workspace's policy says what they may take.
