@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
 import type { Bindings } from "../../server/config.js";
 import { metricsObject } from "../../server/objects/clients.js";
 import {
@@ -202,8 +203,9 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
   }
 
   async labelsOnline(windowMs: number): Promise<string[]> {
+    const window = z.number().int().nonnegative().parse(windowMs);
     const rows = this.ctx.storage.sql
-      .exec<{ labels: string }>("select labels from presence where seen_at >= ?", Date.now() - windowMs)
+      .exec<{ labels: string }>("select labels from presence where seen_at >= ?", Date.now() - window)
       .toArray()
       .flatMap((r) => JSON.parse(r.labels) as string[]);
     return [...new Set(rows)].sort();
