@@ -227,7 +227,14 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         const outcome = await runStep({
           command: step.command,
           cwd: src,
-          env: stepEnv(job, step.id, { ...step.env, SPARKI_ARTIFACTS_DIR: neededArtifactsDir(dir) }, ctx.sandbox ? dir : null, stepSpan.traceparent, runtime.pathFirst),
+          env: stepEnv(
+            job,
+            step.id,
+            { ...step.env, SPARKI_ARTIFACTS_DIR: neededArtifactsDir(dir) },
+            ctx.sandbox ? dir : null,
+            stepSpan.traceparent,
+            runtime.pathFirst,
+          ),
           timeoutMs: step.timeoutSeconds * 1000,
           signal: stop.signal,
           output: logs.sink(step.id),
