@@ -159,6 +159,7 @@ describe("sparki pipeline", () => {
       join(dir, "sparki.yml"),
       "framework: express\ncommands:\n  test: npm run test:ci\npipeline:\n  timeoutMinutes: 12\n  env:\n    LOG_LEVEL: debug\n",
     );
+    await writeFile(join(dir, ".nvmrc"), "20\n");
     const run = await sparki(["pipeline", dir]);
     expect(run).toMatchObject({ code: 0, stderr: "" });
     const job = (id: string): string => run.stdout.split("\n\n").find((block) => block.startsWith(`${id}  (`)) ?? "";
@@ -168,6 +169,7 @@ describe("sparki pipeline", () => {
     expect(job("test")).toMatch(/timeout +12 min {2}← sparki\.yml pipeline\.timeoutMinutes/);
     expect(job("test")).toMatch(/env +LOG_LEVEL=debug {2}← sparki\.yml pipeline\.env/);
     expect(job("test")).toMatch(/runs on +linux {2}← default/);
+    expect(job("test")).toMatch(/runtime +node 20 \(needs a runner with node-20\) {2}← \.nvmrc: /);
 
     // --json is the pipeline itself, as the build stores it.
     const json = await sparki(["pipeline", dir, "--json"]);

@@ -7,6 +7,7 @@ import { PipelineSettingsSchema, type PipelineSettings, type SparkiConfig } from
 import type { DetectedApp, Detection, EvidenceField } from "../core/detect/index.ts";
 import { DEFAULT_TIMEOUTS, FIND_OUTPUT_ENV } from "../core/pipeline/generate.ts";
 import type { Job, Pipeline } from "../core/pipeline/index.ts";
+import { requirementLabel } from "../core/runtimes/labels.ts";
 
 const dash = "—";
 const DEFAULTS = PipelineSettingsSchema.parse({});
@@ -57,6 +58,10 @@ function jobLines(job: Job, pipeline: Pipeline, detection: Detection, config: Sp
     ? "sparki.yml pipeline.timeoutMinutes"
     : `default for ${job.stage} (${DEFAULT_TIMEOUTS[job.stage]} min)`;
   row("timeout", `${job.timeoutMinutes} min`, timeoutSource);
+  if (job.runtime) {
+    const label = requirementLabel(job.runtime);
+    row("runtime", `${job.runtime.name} ${job.runtime.version} (needs a runner with ${label})`, evidenceOf(appOf(detection, job.app), "runtime") ?? "detected");
+  }
   if (job.workingDirectory !== ".") row("directory", job.workingDirectory, "the app's folder");
   for (const [name, value] of Object.entries({ ...pipeline.env, ...job.env })) {
     row("env", `${name}=${value}`, envSource(name, job, settings));
