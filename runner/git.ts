@@ -90,52 +90,74 @@ function git(args: string[], cwd: string, opts: CheckoutOptions, quietFailure = 
  * the head of `repo.branch` when no commit is given. Returns the commit checked out.
  */
 export async function checkout(repo: Repo, dir: string, opts: CheckoutOptions): Promise<string> {
+  checkRepo(repo);
+  await mkdir(dir, { recursive: true });
+  await must(["init", "--quiet"], dir, opts);
+  await must(["remote", "add", "origin", repo.url], dir, opts);
+  const commit = await fetchCommit(repo, dir, opts);
+  await must(["checkout", "--quiet", "--force", "--detach", commit], dir, opts);
+  return commit;
+}
+
+/** Checks what goes into git's arguments; returns the tag, if any. */
+export function checkRepo(repo: Repo): string | undefined {
   const url = checkGitUrl(repo.url);
   if (!url.ok) throw new CheckoutError(`repository URL ${url.reason}`, 128);
   // The contract checked it already; checked again here since it goes into git's arguments.
   const tag = repo.tag;
   if (tag !== undefined && !BranchName.safeParse(tag).success) throw new CheckoutError("the tag's name is not a valid git ref name", 128);
-  await mkdir(dir, { recursive: true });
-  const must = async (args: string[]) => {
-    const code = await git(args, dir, opts);
-    if (code !== 0) throw new CheckoutError(`git ${args[0]} failed with exit code ${code}`, code);
-  };
-  await must(["init", "--quiet"]);
-  await must(["remote", "add", "origin", repo.url]);
+  return tag;
+}
+
+/** Runs git in `cwd` and throws a {@link CheckoutError} unless it exits 0. */
+export async function must(args: string[], cwd: string, opts: CheckoutOptions): Promise<void> {
+  const code = await git(args, cwd, opts);
+  if (code !== 0) throw new CheckoutError(`git ${args[0]} failed with exit code ${code}`, code);
+}
+
+/** Whether the repository in `cwd` (bare or not) has the commit `sha`. */
+export async function hasCommit(sha: string, cwd: string, opts: CheckoutOptions): Promise<boolean> {
+  return (await git(["cat-file", "-e", `${sha}^{commit}`], cwd, opts, true)) === 0;
+}
+
+/**
+ * Fetches the build's commit from `origin` into the repository in `gitDir` (a checkout or a bare
+ * mirror whose `origin` is `repo.url`), checks it against the branch or tag when asked, and
+ * returns its id. `shallow`: the commit alone (a one-off checkout); else with its history, so that
+ * the next fetch into the same repository brings only new objects (git negotiates with what it
+ * has, which a shallow repository cannot do: a depth-1 fetch sends the whole tree again).
+ */
+export async function fetchCommit(repo: Repo, gitDir: string, opts: CheckoutOptions, shallow = true): Promise<string> {
+  const depth = shallow ? ["--depth", "1"] : [];
+  const tag = checkRepo(repo);
   // Only the fetches carry the credential; it is in no file when they end.
   const auth = authFor(repo, opts);
-  const fetchWith = async (args: string[]) => {
-    const code = await git(args, dir, opts, false, auth);
-    if (code !== 0) throw new CheckoutError(`git ${args[0]} failed with exit code ${code}`, code);
-  };
-
   // Always a full refs/... refspec, so no name can be read as an option.
   const namedRef = tag !== undefined ? `+refs/tags/${tag}:refs/tags/${tag}` : `+refs/heads/${repo.branch}:refs/remotes/origin/${repo.branch}`;
   if (repo.commitSha === null) {
-    await fetchWith(["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", namedRef]);
-    await must(["checkout", "--quiet", "--force", "--detach", tag !== undefined ? `refs/tags/${tag}^{commit}` : `refs/remotes/origin/${repo.branch}`]);
-    return revParseHead(dir, opts);
+    const code = await git(["fetch", "--quiet", "--no-tags", ...depth, "origin", namedRef], gitDir, opts, false, auth);
+    if (code !== 0) throw new CheckoutError(`git fetch failed with exit code ${code}`, code);
+    return revParse(tag !== undefined ? `refs/tags/${tag}^{commit}` : `refs/remotes/origin/${repo.branch}`, gitDir, opts);
   }
   // Servers that refuse a fetch by commit id (older git servers without
   // allowReachableSHA1InWant) fall back to the branch, then to every branch.
   const attempts: string[][] = [
-    ["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", repo.commitSha],
+    ["fetch", "--quiet", "--no-tags", ...depth, "origin", repo.commitSha],
     ["fetch", "--quiet", "--no-tags", "origin", namedRef],
     ["fetch", "--quiet", "--no-tags", "origin", tag !== undefined ? "+refs/tags/*:refs/tags/*" : "+refs/heads/*:refs/remotes/origin/*"],
   ];
   let fetched = false;
   let lastCode = 0;
   for (const args of attempts) {
-    lastCode = await git(args, dir, opts, false, auth);
-    if (lastCode === 0 && (await git(["cat-file", "-e", `${repo.commitSha}^{commit}`], dir, opts, true)) === 0) {
+    lastCode = await git(args, gitDir, opts, false, auth);
+    if (lastCode === 0 && (await hasCommit(repo.commitSha, gitDir, opts))) {
       fetched = true;
       break;
     }
   }
   if (!fetched) throw new CheckoutError(`commit ${repo.commitSha} could not be fetched from ${repo.url}`, lastCode || 128);
-  if (opts.requireOnBranch && tag !== undefined) await mustBeTagged(repo.commitSha, tag, dir, opts, auth);
-  else if (opts.requireOnBranch) await mustBeOnBranch(repo.commitSha, repo.branch, dir, opts, auth);
-  await must(["checkout", "--quiet", "--force", "--detach", repo.commitSha]);
+  if (opts.requireOnBranch && tag !== undefined) await mustBeTagged(repo.commitSha, tag, gitDir, opts, auth);
+  else if (opts.requireOnBranch) await mustBeOnBranch(repo.commitSha, repo.branch, gitDir, opts, auth);
   return repo.commitSha;
 }
 
@@ -157,13 +179,8 @@ async function mustBeTagged(sha: string, tag: string, dir: string, opts: Checkou
   if (tagged !== sha) throw new CheckoutError(`tag ${tag} points at commit ${tagged}, not at ${sha}; a tag build may only build the tag's commit`, 1);
 }
 
-/** The commit checked out in `dir`. */
-function revParseHead(dir: string, opts: CheckoutOptions): Promise<string> {
-  return revParse("HEAD", dir, opts);
-}
-
 /** What `rev` names in `dir`, as a full object id. */
-function revParse(rev: string, dir: string, opts: CheckoutOptions): Promise<string> {
+export function revParse(rev: string, dir: string, opts: CheckoutOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn("git", ["rev-parse", "--verify", "--quiet", rev], {
       cwd: dir,

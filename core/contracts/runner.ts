@@ -192,6 +192,12 @@ export const JobCache = z.object({
     .string()
     .regex(/^[a-z0-9]{1,32}$/)
     .optional(),
+  /**
+   * What the job's step named `install` leaves behind (`node_modules`, `.venv`, `vendor`): with
+   * them, later jobs of the build skip that step, in the same folder on the same runner or from a
+   * build-scoped entry elsewhere (runner/install-share.ts). Absent: every job runs its install.
+   */
+  installPaths: z.array(CachePath).min(1).max(CacheLimits.paths).optional(),
 });
 export type JobCache = z.infer<typeof JobCache>;
 
@@ -267,6 +273,15 @@ export const Job = Lease.extend({
   repo: Repo,
   /** Absent for repositories the runner reaches without credentials. */
   cloneCredential: CloneCredential.optional(),
+  /**
+   * Who may share this job's repository mirror on the runner (runner/mirror.ts): the project, so
+   * objects fetched with one project's credential never serve another's job. Opaque; absent
+   * (older servers): the runner clones without a mirror.
+   */
+  checkoutScope: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+    .optional(),
   steps: z.array(JobStep).max(RunnerLimits.steps),
   env: EnvMap,
   secrets: z.array(Secret).max(RunnerLimits.secrets),

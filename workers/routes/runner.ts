@@ -165,7 +165,9 @@ runnerRoutes.openapi(
       // The lease check on every call ends the token sooner whenever the lease goes.
       const ttlSeconds = job.timeoutSeconds + c.var.config.RUNNER_LEASE_SECONDS + 900;
       const jobToken = await signJobToken({ jobId: job.jobId, ...holder }, c.var.config.JWT_SECRET, ttlSeconds);
-      return c.json({ ...job, secrets: jobSecrets, ...(cloneCredential ? { cloneCredential } : {}), jobToken }, 200);
+      // The runner shares a repository mirror among jobs of one project only (runner/mirror.ts).
+      const checkoutScope = `project:${owner.projectId}`;
+      return c.json({ ...job, secrets: jobSecrets, ...(cloneCredential ? { cloneCredential } : {}), checkoutScope, jobToken }, 200);
     }
     return c.body(null, 204);
   },
