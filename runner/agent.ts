@@ -12,6 +12,12 @@ import type { Sandbox } from "../node/sandbox.ts";
 import type { Say } from "./log-output.ts";
 import type { Tracing } from "../core/tracing/context.ts";
 import { runtimeLabels, type RuntimeInstall } from "./runtimes.ts";
+import { join } from "node:path";
+import { pruneMirrors } from "./mirror.ts";
+import { Workspaces } from "./workspace.ts";
+
+/** A mirror no job has used for this long is removed when the runner starts. */
+const MIRROR_IDLE_MS = 14 * 24 * 3600 * 1000;
 
 export interface AgentOptions {
   client: ControlPlaneClient;
@@ -36,6 +42,11 @@ export interface AgentOptions {
   tracing?: Tracing;
   /** The runtimes found at start (runner/runtimes.ts): reported with each claim, picked by each job. */
   runtimes?: readonly RuntimeInstall[];
+  /**
+   * Build folders kept after a job for the build's next jobs (runner/workspace.ts), beside the
+   * ones in use; 0: every job gets a fresh folder. Default 2.
+   */
+  keepBuilds?: number;
 }
 
 /** A running agent. */
@@ -49,6 +60,7 @@ export class Agent {
   private shutdownTimer: NodeJS.Timeout | null = null;
   private claimed = 0;
   private shuttingDown = false;
+  private readonly workspaces: Workspaces | undefined;
   /** Results of the jobs this agent ran, by job id (tests and the final summary). */
   readonly ended = new Map<string, JobEnd>();
 
@@ -56,6 +68,8 @@ export class Agent {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError("concurrency must be a positive integer");
     if (options.maxJobs !== undefined && (!Number.isInteger(options.maxJobs) || options.maxJobs < 1))
       throw new RangeError("maxJobs must be a positive integer");
+    const keep = options.keepBuilds ?? 2;
+    this.workspaces = keep > 0 ? new Workspaces(join(options.workDir, "builds"), keep) : undefined;
   }
 
   /** Claims and runs jobs until {@link shutdown}; resolves when every job has ended. */
@@ -64,6 +78,9 @@ export class Agent {
     say(
       `runner started: labels ${this.options.labels === undefined ? "as registered" : this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}, ${this.options.sandbox ? "sandboxed" : "not sandboxed"}${this.options.maxJobs !== undefined ? `, ephemeral (${this.options.maxJobs} job${this.options.maxJobs === 1 ? "" : "s"})` : ""}`,
     );
+    await pruneMirrors(join(this.options.workDir, "mirrors"), MIRROR_IDLE_MS).catch(() => undefined);
+    // Folders of builds a previous run left, beyond the few kept.
+    await this.workspaces?.prune().catch(() => undefined);
     try {
       await claimLoop({
         client: this.options.client,
@@ -106,6 +123,8 @@ export class Agent {
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
       ...(this.options.tracing ? { tracing: this.options.tracing } : {}),
       ...(this.options.runtimes ? { runtimes: this.options.runtimes } : {}),
+      ...(this.workspaces ? { workspaces: this.workspaces } : {}),
+      mirrors: join(this.options.workDir, "mirrors"),
     });
     this.running.set(job.jobId, run);
     void run

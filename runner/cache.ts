@@ -43,6 +43,8 @@ export interface CachePlan {
   paths: ResolvedCachePath[];
   /** The exact key was restored intact: saving again would store the same. */
   exact: boolean;
+  /** Every entry of the archive was restored (none refused as leading out of the cache paths). */
+  complete?: boolean;
   /** Where a save goes (from the lookup), null when the lookup failed. */
   writeScope: string | null;
 }
@@ -58,18 +60,33 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const transient = { attempts: 3, shouldRetry: isRetryable, retryAfterMs: (err: unknown) => (err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0) };
 
+/** The cache paths the runner accepts, with a warning in the log for each it refuses. */
+export function resolveCachePaths(paths: readonly string[], output: OutputSink): ResolvedCachePath[] {
+  const resolved: ResolvedCachePath[] = [];
+  for (const path of paths) {
+    const one = resolveCachePath(path);
+    if ("problem" in one) output.note(`sparki: warning: cache path ${JSON.stringify(path)} ${one.problem}; not cached`);
+    else resolved.push(one);
+  }
+  return resolved;
+}
+
 /** Restores the job's cache, if it has one; null when it caches nothing. */
 export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null> {
-  const { job, output, signal } = opts;
+  const { job, output } = opts;
   if (!job.cache) return null;
-  const paths: ResolvedCachePath[] = [];
-  for (const path of job.cache.paths) {
-    const resolved = resolveCachePath(path);
-    if ("problem" in resolved) output.note(`sparki: warning: cache path ${JSON.stringify(path)} ${resolved.problem}; not cached`);
-    else paths.push(resolved);
-  }
+  const paths = resolveCachePaths(job.cache.paths, output);
   if (paths.length === 0) return null;
   const { key, restoreKeys } = environmentKeys(job.cache, await cacheEnvironmentOf(job.cache.runtime, opts.env));
+  return restoreEntry(opts, key, restoreKeys, paths);
+}
+
+/**
+ * Restores the entry of `key` (else the newest of a restore prefix) into `paths`. `what` names it
+ * in the log: "cache" for a dependency cache, "install" for a build's install result.
+ */
+export async function restoreEntry(opts: CacheOptions, key: string, restoreKeys: string[], paths: ResolvedCachePath[], what = "cache"): Promise<CachePlan> {
+  const { job, output, signal } = opts;
   const plan: CachePlan = { key, paths, exact: false, writeScope: null };
   const started = performance.now();
   const caches = new CacheClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });
@@ -78,13 +95,13 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
     found = await retry(() => caches.lookup(key, restoreKeys, signal), { ...transient, signal });
   } catch (err) {
     if (signal.aborted) throw err;
-    output.note(`sparki: warning: cache lookup failed (${message(err)}); continuing without a cache`);
+    output.note(`sparki: warning: ${what} lookup failed (${message(err)}); continuing without a cache`);
     return plan;
   }
   plan.writeScope = found.writeScope;
   const entry = found.entry;
   if (!entry) {
-    output.note(`sparki: no cache for ${key}${restoreKeys.length > 0 ? ` nor ${restoreKeys.map((p) => `${p}*`).join(", ")}` : ""}`);
+    output.note(`sparki: no ${what} for ${key}${restoreKeys.length > 0 ? ` nor ${restoreKeys.map((p) => `${p}*`).join(", ")}` : ""}`);
     return plan;
   }
   const tmp = await mkdtemp(join(opts.scratch ?? tmpdir(), "sparki-cache-"));
@@ -105,26 +122,27 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
       downloaded = performance.now();
     } catch (err) {
       if (signal.aborted) throw err;
-      output.note(`sparki: warning: cache ${entry.key} could not be downloaded (${message(err)}); continuing without it`);
+      output.note(`sparki: warning: ${what} ${entry.key} could not be downloaded (${message(err)}); continuing without it`);
       return plan;
     }
     const sha256 = hash.digest("hex");
     if (received !== entry.size || sha256 !== entry.sha256) {
       output.note(
-        `sparki: warning: cache ${entry.key} is corrupted or truncated (${received} of ${entry.size} bytes, sha256 ${sha256.slice(0, 12)}, expected ${entry.sha256.slice(0, 12)}); continuing without it`,
+        `sparki: warning: ${what} ${entry.key} is corrupted or truncated (${received} of ${entry.size} bytes, sha256 ${sha256.slice(0, 12)}, expected ${entry.sha256.slice(0, 12)}); continuing without it`,
       );
       return plan;
     }
     try {
       const { refused } = await unpackCache(file, opts.roots, paths);
-      if (refused.length > 0) output.note(`sparki: warning: ${refused.length} cache entries not restored: ${refused.slice(0, 3).join("; ")}`);
+      plan.complete = refused.length === 0;
+      if (refused.length > 0) output.note(`sparki: warning: ${refused.length} ${what} entries not restored: ${refused.slice(0, 3).join("; ")}`);
     } catch (err) {
-      output.note(`sparki: warning: cache ${entry.key} could not be unpacked (${message(err)}); continuing without it`);
+      output.note(`sparki: warning: ${what} ${entry.key} could not be unpacked (${message(err)}); continuing without it`);
       return plan;
     }
     plan.exact = found.exact;
     output.note(
-      `sparki: restored cache ${entry.key} (${found.exact ? "exact key" : "restore prefix"}, from ${entry.scope}, ${mib(entry.size)}) in ${secs(performance.now() - started)} (download ${secs(downloaded - started)}, unpack ${secs(performance.now() - downloaded)})`,
+      `sparki: restored ${what} ${entry.key} (${found.exact ? "exact key" : "restore prefix"}, from ${entry.scope}, ${mib(entry.size)}) in ${secs(performance.now() - started)} (download ${secs(downloaded - started)}, unpack ${secs(performance.now() - downloaded)})`,
     );
     return plan;
   } finally {
@@ -133,10 +151,10 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
 }
 
 /** Saves the cache after a successful job, unless the exact key was restored. */
-export async function saveCache(opts: CacheOptions, plan: CachePlan): Promise<void> {
+export async function saveCache(opts: CacheOptions, plan: CachePlan, what = "cache"): Promise<void> {
   const { output, signal, job } = opts;
   if (plan.exact) {
-    output.note(`sparki: cache ${plan.key} was restored on its exact key; not saved again`);
+    output.note(`sparki: ${what} ${plan.key} was restored on its exact key; not saved again`);
     return;
   }
   const started = performance.now();
@@ -146,7 +164,7 @@ export async function saveCache(opts: CacheOptions, plan: CachePlan): Promise<vo
     const { packed, skipped } = await packCache(opts.roots, plan.paths, file);
     if (skipped.length > 0) output.note(`sparki: warning: not cached: ${skipped.join(", ")}`);
     if (packed.length === 0) {
-      output.note("sparki: nothing to cache: none of the cache paths exists");
+      output.note(`sparki: nothing to save: none of the ${what} paths exists`);
       return;
     }
     const { size } = await stat(file);
@@ -166,11 +184,11 @@ export async function saveCache(opts: CacheOptions, plan: CachePlan): Promise<vo
         )
       : await retry(() => caches.upload(plan.key, plan.writeScope, file, size, signal), { ...transient, signal });
     output.note(
-      `sparki: saved cache ${saved.key} (to ${saved.scope}, ${mib(saved.size)}) in ${secs(performance.now() - started)} (pack ${secs(packedAt - started)}, upload ${secs(performance.now() - packedAt)})`,
+      `sparki: saved ${what} ${saved.key} (to ${saved.scope}, ${mib(saved.size)}) in ${secs(performance.now() - started)} (pack ${secs(packedAt - started)}, upload ${secs(performance.now() - packedAt)})`,
     );
   } catch (err) {
     if (signal.aborted) throw err;
-    output.note(`sparki: warning: cache not saved: ${message(err)}`);
+    output.note(`sparki: warning: ${what} not saved: ${message(err)}`);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

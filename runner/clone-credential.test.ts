@@ -80,7 +80,8 @@ describe("a private clone with the job's clone token", () => {
   });
 
   it("fails the checkout of the private repository without the token", async () => {
-    const id = fake.enqueue(jobSpec(url, repo.shas[0] as string, [{ id: "never", command: "echo never" }]));
+    // Another build: within one build, a later job on this runner reuses the checkout its first job made.
+    const id = fake.enqueue({ ...jobSpec(url, repo.shas[0] as string, [{ id: "never", command: "echo never" }]), buildId: "build-without-token" });
     const job = await fake.waitFor(id, (j) => j.result !== null, 30_000);
     expect(job.result).toMatchObject({ status: "failed" });
     expect(job.result?.error).toMatch(/checkout failed/);

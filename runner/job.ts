@@ -11,10 +11,13 @@ import { initialStep, transitionStep, type StepEvent, type StepState } from "../
 import type { CompleteRequest, Job, JobResultStatus, StepReport } from "../core/contracts/runner.ts";
 import { createMasker } from "../core/log/mask.ts";
 import { uploadArtifacts } from "./artifacts.ts";
-import { restoreCache, saveCache, type CacheOptions } from "./cache.ts";
+import { restoreCache, restoreEntry, saveCache, type CacheOptions, type CachePlan } from "./cache.ts";
 import { retry, type BackoffOptions } from "./backoff.ts";
 import { HttpError, isLeaseLost, isRetryable, type ControlPlaneClient } from "./client.ts";
-import { CheckoutError, checkout } from "./git.ts";
+import { CheckoutError, checkout, must } from "./git.ts";
+import { installShareOf } from "./install-share.ts";
+import { checkoutFromMirror } from "./mirror.ts";
+import type { BuildWorkspace, Workspaces } from "./workspace.ts";
 import { LogStream } from "./logs.ts";
 import { neededArtifactsDir, receiveNeeded } from "./needs.ts";
 import { discoveryDir, foundAfterBuild, outputSnapshot } from "./output-discovery.ts";
@@ -49,6 +52,10 @@ export interface JobContext {
   tracing?: Tracing;
   /** The runtimes this runner found at start (runner/runtimes.ts): a job's `runtime` picks one. */
   runtimes?: readonly RuntimeInstall[];
+  /** Build folders kept between jobs of a build (runner/workspace.ts); absent: a fresh folder per job. */
+  workspaces?: Workspaces;
+  /** Where repository mirrors live (runner/mirror.ts); absent: every job clones from the remote. */
+  mirrors?: string;
 }
 
 /** How the job left this runner. */
@@ -158,7 +165,9 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   let exitCode: number | null = 0;
   let error: string | undefined;
   await mkdir(ctx.workDir, { recursive: true });
-  const dir = await mkdtemp(join(ctx.workDir, "job-"));
+  // The build's folder when no other job of the build holds it, else one of the job's own.
+  const ws: BuildWorkspace | null = ctx.workspaces ? await ctx.workspaces.acquire({ buildId: job.buildId, url: job.repo.url, scope: job.checkoutScope }) : null;
+  const dir = ws ? ws.dir : await mkdtemp(join(ctx.workDir, "job-"));
   const started = performance.now();
   let commitSha = job.repo.commitSha ?? "";
   /** Output folders present before the build step, when the job asks for its output to be found. */
@@ -167,13 +176,26 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
     const checkoutLog = logs.sink("sparki:checkout");
     const checkoutSpan = tracing.start("checkout", { parent: jobSpan.traceparent, attributes: { "vcs.ref.head.name": job.repo.branch } });
     try {
-      commitSha = await checkout(job.repo, join(dir, "src"), {
+      const options = {
         signal: stop.signal,
         output: checkoutLog,
         requireOnBranch: job.kind === "plan",
         ...(job.cloneCredential ? { credential: job.cloneCredential } : {}),
-      });
-      say(`job ${job.jobId}: checked out ${commitSha.slice(0, 12)} in ${secondsOf(performance.now() - started)}`);
+      };
+      const reuse = ws !== null && job.kind === "steps" && ws.state.commit !== null && ws.state.commit === job.repo.commitSha;
+      if (ws && reuse) {
+        // Files an earlier job changed go back to the commit's; what it added (the install) stays.
+        await must(["checkout", "--quiet", "--force", "--detach", ws.state.commit as string], join(dir, "src"), options);
+        checkoutLog.note(`sparki: reusing this build's checkout of ${commitSha.slice(0, 12)} from an earlier job on this runner`);
+      } else {
+        await ws?.reset();
+        commitSha =
+          ctx.mirrors && job.checkoutScope
+            ? await checkoutFromMirror(job.repo, join(dir, "src"), { ...options, root: ctx.mirrors, scope: job.checkoutScope })
+            : await checkout(job.repo, join(dir, "src"), options);
+        await ws?.save({ commit: commitSha, installed: null });
+      }
+      say(`job ${job.jobId}: checked out ${commitSha.slice(0, 12)} in ${secondsOf(performance.now() - started)}${reuse ? " (reused)" : ""}`);
     } catch (err) {
       if (stop.signal.aborted) throw err;
       const message = err instanceof Error ? err.message : String(err);
@@ -206,21 +228,33 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       if (!needs.ok) [status, exitCode, error] = ["failed", null, needs.error];
       // `~` in a cache path is the home the steps see: the job's own when sandboxed.
       const home = ctx.sandbox ? stepHome(dir) : (process.env.HOME ?? homedir());
-      const caching: CacheOptions = {
-        client,
-        job,
-        roots: { home, src },
-        output: logs.sink("sparki:cache"),
-        signal: stop.signal,
-        scratch: ctx.workDir,
-        env: runtime.env,
-      };
-      const cachePlan = await restoreCache(caching);
+      const caching: CacheOptions = { client, job, roots: { home, src }, output: logs.sink("sparki:cache"), signal: stop.signal, scratch: ctx.workDir, env: runtime.env };
+      const share = await installShareOf(job, caching.output);
+      let skipInstall = false;
+      if (share && ws?.state.installed === share.key) {
+        caching.output.note("sparki: install skipped: this build's install already ran in this folder on this runner");
+        skipInstall = true;
+      } else if (share && !share.installJob) {
+        const restored = await restoreEntry(caching, share.key, [], share.paths, "install");
+        // Not with an entry left out: an install missing a part is worse than installing again.
+        if (restored.exact && restored.complete) {
+          caching.output.note("sparki: install skipped: restored the result of this build's install job");
+          await ws?.save({ ...ws.state, installed: share.key });
+          skipInstall = true;
+        }
+      }
+      // The dependency cache only feeds an install: none runs, nothing to restore or save.
+      const cachePlan: CachePlan | null = skipInstall ? null : await restoreCache(caching);
       const findIn = discoveryDir(job);
       const buildStep = job.steps.find((s) => s.name === "build") ?? job.steps[0];
       for (const step of job.steps) {
         if (stop.signal.aborted || status !== "succeeded") break;
         if (findIn !== null && step === buildStep) outputsBefore = await outputSnapshot(src, findIn);
+        if (skipInstall && step.id === share?.stepId) {
+          const skipped = apply(step.id, { type: "skip", at: Date.now() });
+          if (skipped) report(step.id, skipped);
+          continue;
+        }
         const running = apply(step.id, { type: "start", at: Date.now() });
         if (running) report(step.id, running);
         const stepSpan = tracing.start(`step ${step.name}`, { parent: jobSpan.traceparent, attributes: { "sparki.step_id": step.id } });
@@ -250,6 +284,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
           const done = apply(step.id, { type: "exit", at, exitCode: outcome.exitCode });
           if (done) report(step.id, done);
           if (outcome.exitCode !== 0) [status, exitCode] = ["failed", outcome.exitCode];
+          else if (share && step.id === share.stepId && ws) await ws.save({ ...ws.state, installed: share.key });
         } else if (outcome.kind === "timed_out") {
           say(`job ${job.jobId}: step ${step.id} timed out after ${secondsOf(outcome.durationMs)}`);
           logs.sink(step.id).note(`sparki: step timed out after ${step.timeoutSeconds} s`);
@@ -263,6 +298,9 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         }
       }
       if (cachePlan && status === "succeeded" && !stop.signal.aborted) await saveCache(caching, cachePlan);
+      // For the build's jobs that run on other runners (or beside this one, in folders of their own).
+      if (share?.installJob && status === "succeeded" && !stop.signal.aborted)
+        await saveCache(caching, { key: share.key, paths: share.paths, exact: false, writeScope: cachePlan?.writeScope ?? null }, "install");
     }
     if (!stop.signal.aborted && job.kind === "steps" && job.artifacts.length > 0 && status !== "timed_out") {
       const sent = await uploadArtifacts({
@@ -320,7 +358,10 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
   jobSpan.set({ "sparki.job_end": end.kind, ...(end.kind === "completed" ? { "sparki.job_status": end.status } : {}) });
   if (end.kind !== "completed" || end.status !== "succeeded") jobSpan.fail(end.kind === "completed" ? end.status : end.kind);
   jobSpan.end();
-  if (!ctx.keepWorkspace) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  if (ws) {
+    ws.release();
+    await ctx.workspaces?.prune().catch(() => undefined);
+  } else if (!ctx.keepWorkspace) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   say(
     `job ${job.jobId}: ${end.kind === "completed" ? `finished ${end.status} in ${secondsOf(performance.now() - started)}` : end.kind === "released" ? "handed back" : "lease lost, result dropped"}`,
   );

@@ -73,6 +73,35 @@ export function cachePaths(app: DetectedApp): string[] {
   return berry ? [".yarn/cache"] : [...CACHE_PATHS[app.packageManager]];
 }
 
+/**
+ * What an install leaves that the later jobs of a build need, relative to the install's folder (or
+ * `~`): those jobs skip their install when these are in place (runner/install-share.ts). Only
+ * where the install writes nowhere else: pip, Poetry, Pipenv, Maven, Gradle and .NET install
+ * into the runtime's or a tool's own folders, so their jobs keep installing (from the cache).
+ */
+const INSTALL_PATHS: Readonly<Partial<Record<PackageManager, readonly string[]>>> = {
+  npm: ["node_modules"],
+  pnpm: ["node_modules"],
+  bun: ["node_modules"],
+  uv: [".venv"],
+  bundler: ["vendor/bundle"],
+  composer: ["vendor"],
+  go: ["~/go/pkg/mod"],
+  mix: ["deps"],
+};
+
+/** An app's install output paths (see INSTALL_PATHS), or null when its jobs must each install. */
+export function installPaths(app: DetectedApp): string[] | null {
+  if (!app.packageManager) return null;
+  if (app.packageManager === "yarn") {
+    const berry = app.packageManagerVersion !== null && app.packageManagerVersion !== "1.x" && !app.packageManagerVersion.startsWith("1.");
+    // Berry's Plug'n'Play keeps its map beside the cache; its node_modules linker makes node_modules.
+    return berry ? ["node_modules", ".pnp.cjs", ".pnp.loader.mjs", ".yarn/unplugged", ".yarn/install-state.gz"] : ["node_modules"];
+  }
+  const paths = INSTALL_PATHS[app.packageManager];
+  return paths ? [...paths] : null;
+}
+
 /** Hex SHA-256 with Web Crypto, which Workers, Node and browsers all provide. */
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));

@@ -3,7 +3,7 @@ import { PipelineSettingsSchema, type Deployment, type SparkiConfig } from "../c
 import type { DetectedApp, Detection } from "../detect/schema.ts";
 import type { FileTree } from "../detect/tree.ts";
 import { runtimeRequirement } from "../runtimes/labels.ts";
-import { cachePaths, cacheRuntime, sha256Hex } from "./cache.ts";
+import { cachePaths, cacheRuntime, installPaths, sha256Hex } from "./cache.ts";
 import type { Cache, Job, Pipeline, StageName } from "./schema.ts";
 
 /** Inputs of {@link generatePipeline}. */
@@ -37,15 +37,25 @@ function repoPath(...parts: string[]): string {
   return out.length === 0 ? "." : out.join("/");
 }
 
-async function dependencyCache(app: DetectedApp, tree: FileTree, extra: readonly string[]): Promise<Cache | null> {
+/** `members`: a monorepo root's apps, whose own node_modules (workspaces) the root install fills too. */
+async function dependencyCache(app: DetectedApp, tree: FileTree, extra: readonly string[], members: readonly DetectedApp[] = []): Promise<Cache | null> {
   if (!app.packageManager || !app.commands.install) return null;
   const prefix = `deps-${app.packageManager}-`;
   const lock = app.lockfile ? await tree.read(app.lockfile) : null;
   // Without a lockfile the key can only follow the install command, so it is a weaker cache.
   const hash = await sha256Hex(lock ?? `no-lockfile:${app.path}:${app.commands.install}`);
-  const paths = [...cachePaths(app), ...extra].map((p) => (p.startsWith("~") || p.startsWith("/") ? p : repoPath(app.cwd, p)));
+  const inRepo = (cwd: string) => (p: string) => (p.startsWith("~") || p.startsWith("/") ? p : repoPath(cwd, p));
+  const paths = [...cachePaths(app), ...extra].map(inRepo(app.cwd));
   const runtime = cacheRuntime(app);
-  return { key: `${prefix}${lock === null ? "nolock-" : ""}${hash}`, restoreKeys: [prefix], paths: [...new Set(paths)], ...(runtime ? { runtime } : {}) };
+  const installed = installPaths(app);
+  const memberInstalls = installed?.includes("node_modules") ? members.map((m) => repoPath(m.path, "node_modules")) : [];
+  return {
+    key: `${prefix}${lock === null ? "nolock-" : ""}${hash}`,
+    restoreKeys: [prefix],
+    paths: [...new Set(paths)],
+    ...(runtime ? { runtime } : {}),
+    ...(installed ? { installPaths: [...new Set([...installed.map(inRepo(app.cwd)), ...memberInstalls])] } : {}),
+  };
 }
 
 /** The variable that asks the runner to find a build job's output (runner/output-discovery.ts). */
@@ -104,7 +114,7 @@ export async function generatePipeline(input: PipelineInput): Promise<Pipeline> 
     const root = detection;
     if (root.commands.install) {
       const job = base(root, "install", "install", "install", []);
-      job.cache = await dependencyCache(root, input.tree, settings.cachePaths);
+      job.cache = await dependencyCache(root, input.tree, settings.cachePaths, detection.apps);
       job.steps = [{ name: "install", run: root.commands.install }];
       jobs.push(job);
     }
@@ -119,7 +129,9 @@ export async function generatePipeline(input: PipelineInput): Promise<Pipeline> 
   for (const unit of units) {
     const { app } = unit;
     const prefix = units.length === 1 && app.path === detection.path && !monorepoRoot ? "" : `${slug(app.path)}-`;
-    const cache = await dependencyCache(monorepoRoot ? detection : app, input.tree, settings.cachePaths);
+    const cache = monorepoRoot
+      ? await dependencyCache(detection, input.tree, settings.cachePaths, detection.apps)
+      : await dependencyCache(app, input.tree, settings.cachePaths);
     const install = monorepoRoot ? detection.commands.install : app.commands.install;
     const installStep = install ? [{ name: "install", run: install }] : [];
     let previous: string[] = [];
@@ -136,7 +148,9 @@ export async function generatePipeline(input: PipelineInput): Promise<Pipeline> 
       if (!command) continue;
       const job = base(app, stage, `${prefix}${stage}`, `${app.path === "." ? "" : `${app.path}: `}${stage}`, previous);
       job.cache = cache;
-      // Each job may land on a different runner, so it installs again (fast from the cache).
+      // The install step stays, as the fallback: the runner skips it when the build's install
+      // result is already in this job's folder (same runner) or restores it from the build-scoped
+      // entry the install job saved (another runner); only without either does it install again.
       job.steps = [...installStep, { name: stage, run: command }];
       if (stage === "build" && app.outputDir) job.artifacts = [repoPath(app.path, app.outputDir)];
       else if (stage === "build" && !outputDeclaredNone(input.config, app.path, detection.path)) {

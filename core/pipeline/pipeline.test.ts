@@ -40,7 +40,7 @@ describe("generatePipeline", () => {
       workingDirectory: ".",
       timeoutMinutes: 30,
       env: {},
-      cache: { key: `deps-npm-${await sha256Hex(lock)}`, restoreKeys: ["deps-npm-"], paths: ["~/.npm"], runtime: "node" },
+      cache: { key: `deps-npm-${await sha256Hex(lock)}`, restoreKeys: ["deps-npm-"], paths: ["~/.npm"], runtime: "node", installPaths: ["node_modules"] },
       steps: [
         { name: "install", run: "npm ci" },
         { name: "build", run: "npm run build" },
@@ -98,6 +98,16 @@ describe("generatePipeline", () => {
       ["apps-docs-build", ["apps-docs-lint"], "pnpm exec turbo run build --filter=docs", ["apps/docs/dist"]],
       ["apps-web-build", ["apps-web-lint"], "pnpm exec turbo run build --filter=web", ["apps/web/.next"]],
     ]);
+  });
+
+  it("names what each install leaves for the build's later jobs: a monorepo's apps' node_modules too, nothing for pip", async () => {
+    const mono = await pipelineFor(await fsTree(join(FIXTURES, "turborepo")));
+    expect(new Set(mono.jobs.map((j) => JSON.stringify(j.cache?.installPaths)))).toEqual(
+      new Set([JSON.stringify(["node_modules", "apps/docs/node_modules", "apps/web/node_modules"])]),
+    );
+    const pip = await pipelineFor(await fsTree(join(FIXTURES, "flask")));
+    expect(pip.jobs.some((j) => j.cache !== null)).toBe(true);
+    expect(pip.jobs.filter((j) => j.cache?.installPaths !== undefined)).toEqual([]);
   });
 
   it("applies sparki.yml: overrides, runner labels, timeouts, branch-filtered deploy stages", async () => {

@@ -22,6 +22,8 @@ export const CacheSchema = z.object({
   paths: z.array(z.string()),
   /** The runtime whose version the runner adds to the key (core/pipeline/cache.ts); absent in older pipelines. */
   runtime: z.string().optional(),
+  /** What the step named `install` leaves (core/pipeline/cache.ts installPaths); absent: no job skips its install. */
+  installPaths: z.array(z.string()).optional(),
 });
 export type Cache = z.infer<typeof CacheSchema>;
 

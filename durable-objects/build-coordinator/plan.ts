@@ -34,8 +34,12 @@ export function planJob(buildId: string): JobSpec {
  */
 function jobCache(cache: Cache | null): JobCache | undefined {
   if (!cache) return undefined;
-  const paths = cache.paths.filter((p) => CachePath.safeParse(p).success);
-  const parsed = JobCache.safeParse({ ...cache, paths });
+  const ok = (p: string) => CachePath.safeParse(p).success;
+  const paths = cache.paths.filter(ok);
+  // An install path the runner would refuse: every job installs on its own, as before.
+  const { installPaths, ...rest } = cache;
+  const shared = installPaths?.every(ok) && installPaths.length > 0 ? { installPaths } : {};
+  const parsed = JobCache.safeParse({ ...rest, paths, ...shared });
   return parsed.success ? parsed.data : undefined;
 }
 

@@ -131,6 +131,8 @@ export interface RunnerOptions {
   pool?: "workspace" | "shared";
   /** Register into this workspace instead of the test's own (pool `workspace`). */
   workspaceId?: string;
+  /** `run --concurrency`: jobs at the same time (1 by default). */
+  concurrency?: number;
 }
 
 export class E2E {
@@ -264,7 +266,16 @@ export class E2E {
     ]);
     const child = spawn(
       process.execPath,
-      [runnerBin, "run", "--config", config, "--work-dir", join(this.work, `jobs-${name}`), ...(opts.sandbox ? [] : ["--no-sandbox"])],
+      [
+        runnerBin,
+        "run",
+        "--config",
+        config,
+        "--work-dir",
+        join(this.work, `jobs-${name}`),
+        ...(opts.sandbox ? [] : ["--no-sandbox"]),
+        ...(opts.concurrency ? ["--concurrency", String(opts.concurrency)] : []),
+      ],
       {
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
