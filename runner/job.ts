@@ -216,7 +216,8 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       const planned = await planBuild(client, job, src, commitSha, logs.sink("sparki:plan"), stop.signal);
       if (!planned.ok) [status, exitCode, error] = ["failed", 1, planned.error];
     } else if (status === "succeeded") {
-      if (ctx.sandbox) await mkdir(stepHome(dir));
+      // recursive: a build folder kept from an earlier job has it already.
+      if (ctx.sandbox) await mkdir(stepHome(dir), { recursive: true });
       const needs = await receiveNeeded({
         client,
         job,

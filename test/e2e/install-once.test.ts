@@ -92,7 +92,8 @@ describe("install once per build", () => {
   let runner: RunnerProcess;
 
   it("runs a one-app build's install once on one runner", async () => {
-    runner = await e2e.runner("once", { env: { HOME: home, ...npmEnv } });
+    // Sandboxed, as runners are by default: the steps' home is in the build folder too.
+    runner = await e2e.runner("once", { env: { HOME: home, ...npmEnv }, sandbox: true });
     const repo = await e2e.gitRepo("once", app("node -e \"require('helper')\" && echo lint ok", "node -e \"console.log(require('helper'))\""));
     const project = await e2e.project("once", repo);
     const { build: done, log } = await build(project.id);
