@@ -7,8 +7,11 @@
  * installs as before, so a missing or broken entry costs time, never the build.
  *
  * The entry is an ordinary cache entry (runner/cache.ts: checked against size and SHA-256, kept
- * inside its paths on restore) under a key of this build, this platform and this lockfile, in the
- * build's own write scope; old ones go with the project's least-recently-used eviction.
+ * inside its paths on restore) in the build's own write scope; old ones go with the project's
+ * least-recently-used eviction and cache retention. Its key is the platform's and the pipeline's
+ * `installKey` (lockfile, install command, paths) when the pipeline gives one: then the install
+ * job itself restores an earlier build's install instead of installing, as a warm build does.
+ * Without one (install scripts of the project's own, no lockfile) the key is this build's.
  */
 import { CacheKey, type Job } from "../core/contracts/runner.ts";
 import type { ResolvedCachePath } from "./cache-archive.ts";
@@ -24,6 +27,8 @@ export interface InstallShare {
   stepId: string;
   /** The job is the build's install job (its only step is the install): it saves the entry. */
   installJob: boolean;
+  /** The key serves any build of the same lockfile (the pipeline's installKey), not this build alone. */
+  anyBuild: boolean;
 }
 
 /** What the job shares with the rest of its build, or null when it installs on its own. */
@@ -35,7 +40,8 @@ export async function installShareOf(job: Job, output: OutputSink): Promise<Inst
   const paths = resolveCachePaths(cache.installPaths, output);
   if (paths.length === 0) return null;
   const build = job.buildId.replace(/[^A-Za-z0-9._-]+/g, "_");
-  const key = CacheKey.safeParse(`${await cacheEnvironmentOf(cache.runtime)}/build-${build}/${cache.key}`);
+  const environment = await cacheEnvironmentOf(cache.runtime);
+  const key = CacheKey.safeParse(cache.installKey ? `${environment}/${cache.installKey}` : `${environment}/build-${build}/${cache.key}`);
   if (!key.success) return null;
-  return { key: key.data, paths, stepId: step.id, installJob: job.steps.length === 1 };
+  return { key: key.data, paths, stepId: step.id, installJob: job.steps.length === 1, anyBuild: cache.installKey !== undefined };
 }

@@ -235,11 +235,15 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       if (share && ws?.state.installed === share.key) {
         caching.output.note("sparki: install skipped: this build's install already ran in this folder on this runner");
         skipInstall = true;
-      } else if (share && !share.installJob) {
+      } else if (share && (!share.installJob || share.anyBuild)) {
         const restored = await restoreEntry(caching, share.key, [], share.paths, "install");
         // Not with an entry left out: an install missing a part is worse than installing again.
         if (restored.exact && restored.complete) {
-          caching.output.note("sparki: install skipped: restored the result of this build's install job");
+          caching.output.note(
+            share.anyBuild
+              ? "sparki: install skipped: restored the install of this lockfile, install command and platform"
+              : "sparki: install skipped: restored the result of this build's install job",
+          );
           await ws?.save({ ...ws.state, installed: share.key });
           skipInstall = true;
         }
@@ -300,7 +304,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       }
       if (cachePlan && status === "succeeded" && !stop.signal.aborted) await saveCache(caching, cachePlan);
       // For the build's jobs that run on other runners (or beside this one, in folders of their own).
-      if (share?.installJob && status === "succeeded" && !stop.signal.aborted)
+      if (share?.installJob && !skipInstall && status === "succeeded" && !stop.signal.aborted)
         await saveCache(caching, { key: share.key, paths: share.paths, exact: false, writeScope: cachePlan?.writeScope ?? null }, "install");
     }
     if (!stop.signal.aborted && job.kind === "steps" && job.artifacts.length > 0 && status !== "timed_out") {

@@ -198,6 +198,11 @@ export const JobCache = z.object({
    * build-scoped entry elsewhere (runner/install-share.ts). Absent: every job runs its install.
    */
   installPaths: z.array(CachePath).min(1).max(CacheLimits.paths).optional(),
+  /**
+   * With installPaths: the install result's key across builds (lockfile, install command, paths),
+   * so a build may restore an earlier one's instead of installing. Absent: the key is the build's.
+   */
+  installKey: CacheKey.optional(),
 });
 export type JobCache = z.infer<typeof JobCache>;
 

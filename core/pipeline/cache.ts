@@ -76,14 +76,15 @@ export function cachePaths(app: DetectedApp): string[] {
 /**
  * What an install leaves that the later jobs of a build need, relative to the install's folder (or
  * `~`): those jobs skip their install when these are in place (runner/install-share.ts). Only
- * where the install writes nowhere else: pip, Poetry, Pipenv, Maven, Gradle and .NET install
- * into the runtime's or a tool's own folders, so their jobs keep installing (from the cache).
+ * where the install writes nowhere else and its result can move: pip, Poetry, Pipenv, Maven,
+ * Gradle and .NET install into the runtime's or a tool's own folders, so their jobs keep
+ * installing (from the cache).
  */
 const INSTALL_PATHS: Readonly<Partial<Record<PackageManager, readonly string[]>>> = {
   npm: ["node_modules"],
   pnpm: ["node_modules"],
   bun: ["node_modules"],
-  uv: [".venv"],
+  // Not uv's .venv: its scripts' shebangs name the folder it was made in, another runner's.
   bundler: ["vendor/bundle"],
   composer: ["vendor"],
   go: ["~/go/pkg/mod"],
@@ -100,6 +101,26 @@ export function installPaths(app: DetectedApp): string[] | null {
   }
   const paths = INSTALL_PATHS[app.packageManager];
   return paths ? [...paths] : null;
+}
+
+/** Package managers whose install result serves any build of the same lockfile (see installKey in generate.ts). */
+export const PORTABLE_INSTALLS: ReadonlySet<PackageManager> = new Set(["npm", "pnpm", "yarn", "bun", "bundler", "go"]);
+
+const LIFECYCLE = ["preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare"];
+
+/**
+ * Whether a package.json runs scripts of its own when installed: what they make may lie outside
+ * node_modules (a git hook, generated code), so their install is shared within a build only.
+ * A manifest that does not parse counts as running them.
+ */
+export function runsInstallScripts(packageJson: string | null): boolean {
+  if (packageJson === null) return false;
+  try {
+    const scripts = (JSON.parse(packageJson) as { scripts?: unknown }).scripts;
+    return typeof scripts === "object" && scripts !== null && LIFECYCLE.some((name) => name in scripts);
+  } catch {
+    return true;
+  }
 }
 
 /** Hex SHA-256 with Web Crypto, which Workers, Node and browsers all provide. */

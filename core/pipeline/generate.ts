@@ -3,7 +3,7 @@ import { PipelineSettingsSchema, type Deployment, type SparkiConfig } from "../c
 import type { DetectedApp, Detection } from "../detect/schema.ts";
 import type { FileTree } from "../detect/tree.ts";
 import { runtimeRequirement } from "../runtimes/labels.ts";
-import { cachePaths, cacheRuntime, installPaths, sha256Hex } from "./cache.ts";
+import { cachePaths, cacheRuntime, installPaths, PORTABLE_INSTALLS, runsInstallScripts, sha256Hex } from "./cache.ts";
 import type { Cache, Job, Pipeline, StageName } from "./schema.ts";
 
 /** Inputs of {@link generatePipeline}. */
@@ -49,12 +49,20 @@ async function dependencyCache(app: DetectedApp, tree: FileTree, extra: readonly
   const runtime = cacheRuntime(app);
   const installed = installPaths(app);
   const memberInstalls = installed?.includes("node_modules") ? members.map((m) => repoPath(m.path, "node_modules")) : [];
+  const sharedPaths = installed ? [...new Set([...installed.map(inRepo(app.cwd)), ...memberInstalls])] : null;
+  // The same lockfile, install command and paths (and, added by the runner, platform and runtime)
+  // install the same files: any build may restore them instead of installing. Not with install
+  // scripts of the project's own, whose output may lie elsewhere: then within one build only.
+  const manifests = await Promise.all([app, ...members].map((a) => tree.read(repoPath(a.path, "package.json"))));
+  const portable = sharedPaths !== null && lock !== null && PORTABLE_INSTALLS.has(app.packageManager) && !manifests.some(runsInstallScripts);
+  const installKey = portable ? `install-${app.packageManager}-${await sha256Hex([lock, app.commands.install, ...sharedPaths].join("\0"))}` : null;
   return {
     key: `${prefix}${lock === null ? "nolock-" : ""}${hash}`,
     restoreKeys: [prefix],
     paths: [...new Set(paths)],
     ...(runtime ? { runtime } : {}),
-    ...(installed ? { installPaths: [...new Set([...installed.map(inRepo(app.cwd)), ...memberInstalls])] } : {}),
+    ...(sharedPaths ? { installPaths: sharedPaths } : {}),
+    ...(installKey ? { installKey } : {}),
   };
 }
 

@@ -40,7 +40,14 @@ describe("generatePipeline", () => {
       workingDirectory: ".",
       timeoutMinutes: 30,
       env: {},
-      cache: { key: `deps-npm-${await sha256Hex(lock)}`, restoreKeys: ["deps-npm-"], paths: ["~/.npm"], runtime: "node", installPaths: ["node_modules"] },
+      cache: {
+        key: `deps-npm-${await sha256Hex(lock)}`,
+        restoreKeys: ["deps-npm-"],
+        paths: ["~/.npm"],
+        runtime: "node",
+        installPaths: ["node_modules"],
+        installKey: `install-npm-${await sha256Hex([lock, "npm ci", "node_modules"].join("\0"))}`,
+      },
       steps: [
         { name: "install", run: "npm ci" },
         { name: "build", run: "npm run build" },
@@ -105,6 +112,13 @@ describe("generatePipeline", () => {
     expect(new Set(mono.jobs.map((j) => JSON.stringify(j.cache?.installPaths)))).toEqual(
       new Set([JSON.stringify(["node_modules", "apps/docs/node_modules", "apps/web/node_modules"])]),
     );
+    // Install scripts of the project's own: the install is shared within a build, not across builds.
+    const own = (scripts: Record<string, string>) =>
+      pipelineFor(memoryTree({ "package.json": JSON.stringify({ name: "a", scripts: { test: "node t.js", ...scripts } }), "package-lock.json": "{}" }));
+    expect((await own({})).jobs[0]?.cache?.installKey).toMatch(/^install-npm-[0-9a-f]{64}$/);
+    expect((await own({ prepare: "husky" })).jobs[0]?.cache).toMatchObject({ installPaths: ["node_modules"] });
+    expect((await own({ prepare: "husky" })).jobs[0]?.cache?.installKey).toBeUndefined();
+    expect((await own({ postinstall: "patch-package" })).jobs[0]?.cache?.installKey).toBeUndefined();
     const pip = await pipelineFor(await fsTree(join(FIXTURES, "flask")));
     expect(pip.jobs.some((j) => j.cache !== null)).toBe(true);
     expect(pip.jobs.filter((j) => j.cache?.installPaths !== undefined)).toEqual([]);

@@ -24,6 +24,8 @@ export const CacheSchema = z.object({
   runtime: z.string().optional(),
   /** What the step named `install` leaves (core/pipeline/cache.ts installPaths); absent: no job skips its install. */
   installPaths: z.array(z.string()).optional(),
+  /** Key of an install result any build of the same lockfile may restore; absent: shared within a build only. */
+  installKey: z.string().optional(),
 });
 export type Cache = z.infer<typeof CacheSchema>;
 

@@ -2,7 +2,7 @@
  * Turns an uploaded pipeline into the coordinator's job specs. Pure: the same pipeline and
  * branch always give the same jobs.
  */
-import { CachePath, JobCache } from "../../core/contracts/runner.ts";
+import { CacheKey, CachePath, JobCache } from "../../core/contracts/runner.ts";
 import type { Cache, Pipeline } from "../../core/pipeline/index.ts";
 import { branchMatches } from "../../core/pipeline/branches.ts";
 import { stepCommand, stepIds } from "../../core/pipeline/step-command.ts";
@@ -37,8 +37,11 @@ function jobCache(cache: Cache | null): JobCache | undefined {
   const ok = (p: string) => CachePath.safeParse(p).success;
   const paths = cache.paths.filter(ok);
   // An install path the runner would refuse: every job installs on its own, as before.
-  const { installPaths, ...rest } = cache;
-  const shared = installPaths?.every(ok) && installPaths.length > 0 ? { installPaths } : {};
+  const { installPaths, installKey, ...rest } = cache;
+  const shared =
+    installPaths?.every(ok) && installPaths.length > 0
+      ? { installPaths, ...(installKey !== undefined && CacheKey.safeParse(installKey).success ? { installKey } : {}) }
+      : {};
   const parsed = JobCache.safeParse({ ...rest, paths, ...shared });
   return parsed.success ? parsed.data : undefined;
 }
