@@ -182,12 +182,17 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         requireOnBranch: job.kind === "plan",
         ...(job.cloneCredential ? { credential: job.cloneCredential } : {}),
       };
-      const reuse = ws !== null && job.kind === "steps" && ws.state.commit !== null && ws.state.commit === job.repo.commitSha;
+      let reuse = ws !== null && job.kind === "steps" && ws.state.commit !== null && ws.state.commit === job.repo.commitSha;
       if (ws && reuse) {
         // Files an earlier job changed go back to the commit's; what it added (the install) stays.
-        await must(["checkout", "--quiet", "--force", "--detach", ws.state.commit as string], join(dir, "src"), options);
-        checkoutLog.note(`sparki: reusing this build's checkout of ${commitSha.slice(0, 12)} from an earlier job on this runner`);
-      } else {
+        // A folder git no longer accepts (an earlier job broke .git) is replaced, not fatal.
+        reuse = await must(["checkout", "--quiet", "--force", "--detach", ws.state.commit as string], join(dir, "src"), options).then(
+          () => true,
+          () => false,
+        );
+        if (reuse) checkoutLog.note(`sparki: reusing this build's checkout of ${commitSha.slice(0, 12)} from an earlier job on this runner`);
+      }
+      if (!reuse) {
         await ws?.reset();
         commitSha =
           ctx.mirrors && job.checkoutScope
