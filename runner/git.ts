@@ -141,8 +141,10 @@ export async function fetchCommit(repo: Repo, gitDir: string, opts: CheckoutOpti
   }
   // Servers that refuse a fetch by commit id (older git servers without
   // allowReachableSHA1InWant) fall back to the branch, then to every branch.
+  // Unshallow (a mirror), the commit gets a ref of its own: kept from gc, and a "have" in the next
+  // negotiation (git offers only refs; without one the next fetch sends this history again).
   const attempts: string[][] = [
-    ["fetch", "--quiet", "--no-tags", ...depth, "origin", repo.commitSha],
+    ["fetch", "--quiet", "--no-tags", ...depth, "origin", shallow ? repo.commitSha : `+${repo.commitSha}:refs/sparki/seen/${repo.commitSha}`],
     ["fetch", "--quiet", "--no-tags", "origin", namedRef],
     ["fetch", "--quiet", "--no-tags", "origin", tag !== undefined ? "+refs/tags/*:refs/tags/*" : "+refs/heads/*:refs/remotes/origin/*"],
   ];

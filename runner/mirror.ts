@@ -80,11 +80,8 @@ export async function checkoutFromMirror(repo: Repo, dir: string, opts: MirrorOp
       opts.output.note(`sparki: commit ${repo.commitSha.slice(0, 12)} is in this runner's mirror of the repository; nothing fetched`);
       return repo.commitSha;
     }
-    const commit = await fetchCommit(repo, mirror, opts, false);
-    // A ref keeps what was fetched by id from gc, and makes it a "have" in the next negotiation:
-    // without one git offers only refs, and the next fetch sends this history again.
-    await must(["update-ref", `refs/sparki/seen/${commit}`, commit], mirror, opts);
-    return commit;
+    // Fetched by id, the commit gets a ref (refs/sparki/seen/<sha>); by branch, the branch's ref.
+    return fetchCommit(repo, mirror, opts, false);
   });
   await mkdir(dir, { recursive: true });
   await must(["init", "--quiet"], dir, opts);
