@@ -80,6 +80,8 @@ describe("a build, end to end through the runner protocol", () => {
     const job = await claimFor(build.id, "steps");
     expect(job.steps).toEqual([{ id: "compile", name: "compile", command: "echo compiling", timeoutSeconds: 600, env: {} }]);
     expect(job).toMatchObject({ env: { GREETING: "hi" }, artifacts: [{ name: "dist", path: "dist" }] });
+    // The runner shares its repository mirror among this project's jobs only (runner/mirror.ts).
+    expect(job.checkoutScope).toBe(`project:${project.id}`);
 
     const log = await openRunnerLog(job);
     await log.until((f) => f.some((x) => x.type === "resume"));
