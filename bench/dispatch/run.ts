@@ -8,7 +8,8 @@
  *   - the runner claiming the plan job (its "claimed job … plan" line),
  *   - the step itself starting: the step is `date +%s%3N > FILE`, so it records its own start.
  * The time between is split into phases from the runner's event lines and the timestamps its log
- * lines carry (read back through the viewer socket after each build): claims, the two checkouts,
+ * lines carry (read back through the viewer socket after each build): claims, the plan's checkout
+ * (through the runner's mirror), the step job's (the plan's folder reused on the same runner),
  * detection, the pipeline upload. Beside it, in alternating rounds from a small Node process:
  * the same command started the way the runner starts a step (spawn latency, the floor no
  * platform can beat), and one checkout done by hand the way the runner does it.
@@ -41,13 +42,13 @@ const phases = {
   post: "POST /v1/projects/:id/builds answered",
   planClaim: "trigger → plan job claimed",
   planPrep: "  plan claimed → its checkout starts",
-  planCheckout: "  plan checkout + detect (git ×5, detector)",
+  planCheckout: "  plan checkout (mirror) + detect",
   planUpload: "  pipeline upload (POST …/pipeline)",
   planEnd: "  plan uploaded → 'finished' (acks, complete)",
   handoff: "  plan finished → step job claimed",
   toSteps: "trigger → step job claimed",
   stepsPrep: "  step claimed → its checkout starts",
-  stepsCheckout: "  step checkout start → step started",
+  stepsCheckout: "  step checkout (reused) → step started",
   toStep: "trigger → first step started",
 } as const;
 type Row = Record<keyof typeof phases, number>;

@@ -113,8 +113,9 @@ describe("a runner killed mid-job", () => {
     expect(text).toContain(attempt1);
     expect(text).toContain("attempt 2 on runner runner-b: the first attempt's mark is there, finishing\n");
     expect(text.indexOf(attempt1)).toBeLessThan(text.indexOf("attempt 2 on runner runner-b"));
-    // Both attempts checked out: the step job's checkout appears twice.
-    expect(text.match(/^\$ git checkout --quiet --force --detach [0-9a-f]{40}$/gm)).toHaveLength(2);
+    // Both attempts checked out: the plan job's checkout, then the step job's twice (in the plan's
+    // folder when on the plan's runner, afresh from the mirror on the other).
+    expect(text.match(/^\$ git checkout --quiet --force --detach [0-9a-f]{40}$/gm)).toHaveLength(3);
 
     const viewer = e2e.viewer(buildId);
     await viewer.opened;
