@@ -51,7 +51,8 @@ describe("the create-vite react-ts template, with no sparki.yml", () => {
       console.log(JSON.stringify(done, null, 1), (await e2e.bytes(`/v1/builds/${buildId}/logs.txt`)).body.toString().slice(-5000));
     expect(done.status, e2e.diagnostics()).toBe("succeeded");
     expect(done.commitSha).toMatch(/^[0-9a-f]{40}$/);
-    // The detected pipeline: plan, then install, lint and build (each job on a fresh checkout).
+    // The detected pipeline: plan, then install, lint and build (on one runner, lint and build run in
+    // the install job's folder and skip their install).
     expect(done.jobs.map((j: any) => [j.kind, j.name, j.status])).toEqual([
       ["plan", "plan", "succeeded"],
       ["steps", "install", "succeeded"],
@@ -60,7 +61,7 @@ describe("the create-vite react-ts template, with no sparki.yml", () => {
     ]);
     const buildJob = done.jobs[3];
     expect(buildJob.steps.map((s: any) => [s.id, s.status, s.exitCode])).toEqual([
-      ["install", "succeeded", 0],
+      ["install", "skipped", null],
       ["build", "succeeded", 0],
     ]);
     const pipeline = (await e2e.api("GET", `/v1/projects/${project.id}/pipeline`)).body;
