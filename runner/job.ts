@@ -234,8 +234,16 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
       if (!needs.ok) [status, exitCode, error] = ["failed", null, needs.error];
       // `~` in a cache path is the home the steps see: the job's own when sandboxed.
       const home = ctx.sandbox ? stepHome(dir) : (process.env.HOME ?? homedir());
-      const caching: CacheOptions = { client, job, roots: { home, src }, output: logs.sink("sparki:cache"), signal: stop.signal, scratch: ctx.workDir, env: runtime.env };
-      const share = await installShareOf(job, caching.output);
+      const caching: CacheOptions = {
+        client,
+        job,
+        roots: { home, src },
+        output: logs.sink("sparki:cache"),
+        signal: stop.signal,
+        scratch: ctx.workDir,
+        env: runtime.env,
+      };
+      const share = await installShareOf(job, caching.output, runtime.env);
       let skipInstall = false;
       if (share && ws?.state.installed === share.key) {
         caching.output.note("sparki: install skipped: this build's install already ran in this folder on this runner");

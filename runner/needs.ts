@@ -67,6 +67,9 @@ export async function receiveNeeded(opts: ReceiveOptions): Promise<ReceiveResult
     if (signal.aborted) throw err;
     return { ok: false, error: `could not list the artifacts of the jobs this job needs: ${message(err)}` };
   }
+  // A build's folder may be kept from an earlier job of the build (runner/workspace.ts): what that
+  // job received, or its steps left here, must not pass for this job's needs.
+  await rm(opts.dir, { recursive: true, force: true });
   if (needed.length === 0) return { ok: true, received: [] };
   await mkdir(opts.dir, { recursive: true });
   const tmp = await mkdtemp(join(opts.scratch ?? tmpdir(), "sparki-needs-"));
