@@ -4,7 +4,8 @@
  * with no sparki.yml. The plan job detects it; a real runner runs the detected pipeline (npm
  * install from the registry, lint, npm run build); dist/ lands in R2 as a gzip tar holding
  * index.html; a WebSocket viewer connected from the start sees every line, live and in order;
- * the build ends succeeded.
+ * the build ends succeeded. Built a second time, its install restores the first build's npm cache
+ * (the log line and the hit counter).
  */
 import { cpSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,12 @@ import { list } from "tar";
 import { commitAll, E2E, logBytes, until, run } from "./support.js";
 
 const e2e = new E2E();
+
+async function cacheHits(): Promise<number> {
+  const res = await fetch(`${e2e.stack.apiUrl}/metrics`, { headers: { authorization: `Bearer ${e2e.stack.metricsToken}` } });
+  const line = (await res.text()).split("\n").find((l) => l.startsWith("sparki_build_cache_hits_total "));
+  return line ? Number(line.split(" ")[1]) : 0;
+}
 
 beforeAll(async () => {
   await e2e.start();
@@ -110,5 +117,15 @@ describe("the create-vite react-ts template, with no sparki.yml", () => {
     console.log(
       `create-vite ${info.version}: ${viewer.lines.length} log lines; build took ${((Date.parse(done.completedAt) - Date.parse(done.startedAt)) / 1000).toFixed(1)} s`,
     );
-  }, 300_000);
+
+    // Built again: the install restores the first build's npm cache, says so, and /metrics counts
+    // the hit. (How much faster that install is, bench/cache measures.)
+    const hitsBefore = await cacheHits();
+    const again = await e2e.trigger(project.id);
+    const second = await e2e.waitForEnd(again, 240_000);
+    expect(second.status, e2e.diagnostics()).toBe("succeeded");
+    const secondLog = (await e2e.bytes(`/v1/builds/${again}/logs.txt`)).body.toString("utf8");
+    expect(secondLog).toMatch(/sparki: restored cache \S+\/deps-npm-\S+ \(exact key, from branch:main, [\d.]+ MiB\) in [\d.]+ s/);
+    await until("the second build's cache hit on /metrics", async () => (await cacheHits()) > hitsBefore, 30_000, { intervalMs: 1000 });
+  }, 540_000);
 });
