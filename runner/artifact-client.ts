@@ -14,32 +14,11 @@ import {
   type Lease,
   type NeededArtifact,
 } from "../core/contracts/runner.ts";
-import { HttpError, NetworkError, type ControlPlaneClient } from "./client.ts";
+import type { ControlPlaneClient } from "./client.ts";
+import { failure, postLeased, send } from "./job-http.ts";
 
 const enc = encodeURIComponent;
 const encName = (name: string) => name.split("/").map(enc).join("/");
-
-async function failure(res: Response): Promise<HttpError> {
-  const text = await res.text().catch(() => "");
-  let detail = text.slice(0, 500) || res.statusText;
-  try {
-    const problem = JSON.parse(text) as { detail?: unknown };
-    if (typeof problem.detail === "string") detail = problem.detail;
-  } catch {
-    // Not problem+json (R2's XML error, a proxy's page): keep the text.
-  }
-  const after = Number(res.headers.get("retry-after"));
-  return new HttpError(res.status, detail, Number.isFinite(after) && after > 0 ? after * 1000 : null);
-}
-
-async function send(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (err) {
-    if (init.signal?.aborted) throw err;
-    throw new NetworkError(`cannot reach ${new URL(url).host}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-}
 
 export type ArtifactDescription = Omit<ArtifactReserveRequest, "leaseId" | "fencingToken">;
 
@@ -79,16 +58,7 @@ export class ArtifactClient {
     return Readable.fromWeb(res.body as WebStream<Uint8Array>);
   }
 
-  private async json<T>(path: string, body: object, schema: z.ZodType<T>, signal: AbortSignal): Promise<T> {
-    const res = await send(this.url(path), {
-      method: "POST",
-      headers: { ...this.client.headers(), "content-type": "application/json" },
-      body: JSON.stringify({ ...this.lease, ...body }),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
-    });
-    if (!res.ok) throw await failure(res);
-    const parsed = schema.safeParse(await res.json().catch(() => null));
-    if (!parsed.success) throw new HttpError(502, `unexpected answer to ${path}: ${parsed.error.message}`, null);
-    return parsed.data;
+  private json<T>(path: string, body: object, schema: z.ZodType<T>, signal: AbortSignal): Promise<T> {
+    return postLeased(this.url(path), this.client.headers(), this.lease, body, schema, signal);
   }
 }

@@ -21,29 +21,9 @@ import {
   type Lease,
 } from "../core/contracts/runner.ts";
 import { HttpError, NetworkError, type ControlPlaneClient } from "./client.ts";
+import { failure, postLeased, send } from "./job-http.ts";
 
 const enc = encodeURIComponent;
-
-async function failure(res: Response): Promise<HttpError> {
-  const text = await res.text().catch(() => "");
-  let detail = text.slice(0, 500) || res.statusText;
-  try {
-    const problem = JSON.parse(text) as { detail?: unknown };
-    if (typeof problem.detail === "string") detail = problem.detail;
-  } catch {
-    // Not problem+json: keep the text.
-  }
-  return new HttpError(res.status, detail, null);
-}
-
-async function send(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (err) {
-    if (init.signal?.aborted) throw err;
-    throw new NetworkError(`cannot reach ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-}
 
 export class CacheClient {
   constructor(
@@ -86,17 +66,8 @@ export class CacheClient {
     return this.json("/commit", { entryId, key, size, sha256 }, CacheSaveResponse, signal);
   }
 
-  private async json<T>(path: string, body: object, schema: z.ZodType<T>, signal: AbortSignal): Promise<T> {
-    const res = await send(this.url(path), {
-      method: "POST",
-      headers: { ...this.client.headers(), "content-type": "application/json" },
-      body: JSON.stringify({ ...this.lease, ...body }),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
-    });
-    if (!res.ok) throw await failure(res);
-    const parsed = schema.safeParse(await res.json().catch(() => null));
-    if (!parsed.success) throw new HttpError(502, `unexpected answer to ${path}: ${parsed.error.message}`, null);
-    return parsed.data;
+  private json<T>(path: string, body: object, schema: z.ZodType<T>, signal: AbortSignal): Promise<T> {
+    return postLeased(this.url(path), this.client.headers(), this.lease, body, schema, signal);
   }
 
   /** Sends the archive in `file` (`size` bytes) through the API to be saved under `key`; `scope`, when known, is checked by the server. */
