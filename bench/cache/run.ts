@@ -12,10 +12,10 @@
  * median counts. At smoke size a project with an empty package-lock stands in for the template.
  */
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { coldAndWarm } from "../runner/by-hand.js";
 import { ms, startPlatform, stats } from "../runner/platform.js";
 import { size, sizeLabel, smoke } from "../size.js";
 
@@ -78,29 +78,14 @@ function timings(build: any): { build: number; install: number } {
 }
 
 /** `npm install` by hand in a copy of the project, with a ~/.npm warmed by one install before. */
-async function byHand(files: Record<string, string>): Promise<{ cold: number; warm: number }> {
-  const dir = mkdtempSync(join(tmpdir(), "sparki-bench-cache-hand-"));
-  try {
-    const home = join(dir, "home");
-    const src = join(dir, "src");
-    mkdirSync(home);
+function byHand(files: Record<string, string>): Promise<{ cold: number; warm: number }> {
+  const fill = (src: string) => {
     for (const [path, content] of Object.entries(files)) {
       mkdirSync(join(src, path, ".."), { recursive: true });
       writeFileSync(join(src, path), content);
     }
-    const env = { ...process.env, HOME: home, npm_config_cache: join(home, ".npm"), CI: "true" };
-    const once = async () => {
-      rmSync(join(src, "node_modules"), { recursive: true, force: true });
-      const started = performance.now();
-      await run("sh", ["-c", installCommand], { cwd: src, env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
-      return performance.now() - started;
-    };
-    const cold = await once();
-    const warm = await once();
-    return { cold, warm };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  };
+  return coldAndWarm("cache", fill, [installCommand]);
 }
 
 async function main(): Promise<string> {

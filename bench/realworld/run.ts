@@ -11,11 +11,11 @@
  * in for express (the same code path, no registry traffic).
  */
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { coldAndWarm } from "../runner/by-hand.js";
 import { ms, startPlatform, stats } from "../runner/platform.js";
 import { size, sizeLabel, smoke } from "../size.js";
 
@@ -61,26 +61,8 @@ function commandsOf(pipeline: { stages: { jobs: string[] }[]; jobs: { id: string
 }
 
 /** The commands by hand in a copy of the project: with an empty ~/.npm, then with it warm and a fresh node_modules. */
-async function byHand(project: string, commands: readonly string[]): Promise<{ cold: number; warm: number }> {
-  const dir = mkdtempSync(join(tmpdir(), "sparki-bench-realworld-hand-"));
-  try {
-    const home = join(dir, "home");
-    const src = join(dir, "src");
-    mkdirSync(home);
-    cpSync(project, src, { recursive: true, filter: (path) => !path.endsWith("/.git") });
-    const env = { ...process.env, HOME: home, npm_config_cache: join(home, ".npm"), CI: "true" };
-    const once = async () => {
-      rmSync(join(src, "node_modules"), { recursive: true, force: true });
-      const started = performance.now();
-      for (const command of commands) await run("sh", ["-c", command], { cwd: src, env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
-      return performance.now() - started;
-    };
-    const cold = await once();
-    const warm = await once();
-    return { cold, warm };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+function byHand(project: string, commands: readonly string[]): Promise<{ cold: number; warm: number }> {
+  return coldAndWarm("realworld", (src) => cpSync(project, src, { recursive: true, filter: (path) => !path.endsWith("/.git") }), commands);
 }
 
 async function main(): Promise<string> {
