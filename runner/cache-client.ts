@@ -1,12 +1,4 @@
-/**
- * The cache routes of the runner protocol (workers/routes/runner-caches.ts) on a job's client:
- * lookup is JSON; download and upload stream the archive (node:http for the upload, so that a
- * file of any size goes with its Content-Length and backpressure).
- */
-import { once } from "node:events";
 import { createReadStream } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebStream } from "node:stream/web";
 import type { z } from "zod";
@@ -20,8 +12,8 @@ import {
   type CacheLookupResponse as Lookup,
   type Lease,
 } from "../core/contracts/runner.ts";
-import { HttpError, NetworkError, type ControlPlaneClient } from "./client.ts";
-import { failure, postLeased, send } from "./job-http.ts";
+import { HttpError, type ControlPlaneClient } from "./client.ts";
+import { failure, postLeased, putStream, send } from "./job-http.ts";
 
 const enc = encodeURIComponent;
 
@@ -95,27 +87,7 @@ export class CacheClient {
  * the whole body or a chunked one); returns the answer's text, or throws {@link HttpError}.
  */
 export async function putFile(target: string, headers: Record<string, string>, file: string, size: number, signal: AbortSignal): Promise<string> {
-  const url = new URL(target);
-  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
-  const req = request(url, { method: "PUT", headers: { ...headers, "content-length": String(size) }, signal });
-  const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-    req.once("response", (res) => {
-      const parts: Buffer[] = [];
-      res.on("data", (c: Buffer) => parts.push(c));
-      res.once("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }));
-      res.once("error", reject);
-    });
-    req.once("error", (err) => reject(signal.aborted ? err : new NetworkError(`upload to ${url.host} failed: ${err.message}`, { cause: err })));
-  });
-  try {
-    for await (const chunk of createReadStream(file)) if (!req.write(chunk)) await once(req, "drain");
-    req.end();
-  } catch (err) {
-    req.destroy();
-    await answer.catch(() => undefined);
-    throw err;
-  }
-  const { status, text } = await answer;
+  const { status, text } = await putStream(target, headers, createReadStream(file), size, signal, "upload");
   if (status < 200 || status >= 300) {
     let detail = text.slice(0, 500);
     try {

@@ -1,13 +1,3 @@
-/**
- * The runner's HTTP client for the control plane. Every response body is parsed with the
- * protocol's zod schemas; failures become {@link HttpError} (with the status that decides
- * retrying) or {@link NetworkError}, never a string to match. A client carries one credential:
- * the runner token (register, claim), or, from {@link ControlPlaneClient.forJob}, one job's token
- * for every call on that job.
- */
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { once } from "node:events";
 import type { z } from "zod";
 import {
   ARTIFACT_KIND_HEADER,
@@ -28,39 +18,10 @@ import {
   type ReleaseRequest,
   type StepUpdateRequest,
 } from "../core/contracts/runner.ts";
+import { HttpError, NetworkError } from "./http-errors.ts";
+import { putStream } from "./job-http.ts";
 
-/** The server answered with an error status. */
-export class HttpError extends Error {
-  override readonly name = "HttpError";
-  constructor(
-    readonly status: number,
-    readonly detail: string,
-    /** From Retry-After, when the server sent one. */
-    readonly retryAfterMs: number | null,
-  ) {
-    super(`HTTP ${status}: ${detail}`);
-  }
-}
-
-/** The server could not be reached, or the answer did not parse: worth retrying. */
-export class NetworkError extends Error {
-  override readonly name = "NetworkError";
-}
-
-/** Retry decided by status: 429, 5xx and network failures are transient; other 4xx are not. */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof NetworkError) return true;
-  if (err instanceof HttpError) return err.status === 429 || err.status >= 500;
-  return false;
-}
-
-/**
- * 409 on a job route: the lease is no longer ours (stale fencing token, requeued, not held);
- * 401 there: the job token is refused (expired, or the runner was revoked). Either way stop.
- */
-export function isLeaseLost(err: unknown): boolean {
-  return err instanceof HttpError && (err.status === 409 || err.status === 401);
-}
+export { HttpError, isLeaseLost, isRetryable, NetworkError } from "./http-errors.ts";
 
 function retryAfter(value: string | null): number | null {
   if (value === null) return null;
@@ -197,37 +158,15 @@ export class ControlPlaneClient {
     signal: AbortSignal,
     sha256?: string,
   ): Promise<ArtifactUploadResponse> {
-    const url = new URL(`${this.baseUrl}/v1/runner/jobs/${enc(jobId)}/artifacts/${enc(name)}`);
-    const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const url = `${this.baseUrl}/v1/runner/jobs/${enc(jobId)}/artifacts/${enc(name)}`;
     const headers = {
       ...this.headers(lease),
       [ARTIFACT_KIND_HEADER]: kind,
       // Stored with the artifact for the jobs that need it; the server refuses bytes that do not match.
       ...(sha256 ? { [ARTIFACT_SHA256_HEADER]: sha256 } : {}),
       "content-type": kind === "directory" ? "application/gzip" : "application/octet-stream",
-      "content-length": String(size),
     };
-    const req = request(url, { method: "PUT", headers, signal });
-    const answer = new Promise<{ status: number; text: string; retryAfter: string | null }>((resolve, reject) => {
-      req.once("response", (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (c: Buffer) => parts.push(c));
-        res.once("end", () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8"), retryAfter: res.headers["retry-after"] ?? null }),
-        );
-        res.once("error", reject);
-      });
-      req.once("error", (err) => reject(signal.aborted ? err : new NetworkError(`artifact upload failed: ${err.message}`, { cause: err })));
-    });
-    try {
-      for await (const chunk of body) if (!req.write(chunk)) await once(req, "drain");
-      req.end();
-    } catch (err) {
-      req.destroy();
-      await answer.catch(() => undefined);
-      throw err;
-    }
-    const { status, text, retryAfter: after } = await answer;
+    const { status, text, retryAfter: after } = await putStream(url, headers, body, size, signal, "artifact upload");
     if (status < 200 || status >= 300) throw new HttpError(status, text.slice(0, 500), retryAfter(after));
     let json: unknown;
     try {
