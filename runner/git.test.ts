@@ -3,8 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckoutError, checkout } from "./git.ts";
-import type { OutputSink } from "./logs.ts";
-import { createRepo, gitIn } from "./testing/harness.ts";
+import { collect, createRepo, gitIn } from "./testing/harness.ts";
 
 let repo: Awaited<ReturnType<typeof createRepo>>;
 let work: string;
@@ -18,17 +17,6 @@ afterAll(async () => {
   await repo.cleanup();
   await rm(work, { recursive: true, force: true });
 });
-
-function collect(): OutputSink & { text: () => string } {
-  const parts: string[] = [];
-  return {
-    write: (chunk) => parts.push(Buffer.from(chunk).toString("utf8")) > 0,
-    onDrain: (fn) => fn(),
-    note: (text) => void parts.push(`${text}\n`),
-    end: () => undefined,
-    text: () => parts.join(""),
-  };
-}
 
 const signal = () => AbortSignal.timeout(30_000);
 

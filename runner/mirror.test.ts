@@ -8,9 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckoutError } from "./git.ts";
-import type { OutputSink } from "./logs.ts";
 import { checkoutFromMirror, mirrorPath, pruneMirrors } from "./mirror.ts";
-import { createRepo, GIT_ENV, gitIn } from "./testing/harness.ts";
+import { collect, createRepo, GIT_ENV, gitIn } from "./testing/harness.ts";
 
 let repo: Awaited<ReturnType<typeof createRepo>>;
 let work: string;
@@ -24,17 +23,6 @@ afterAll(async () => {
   await repo.cleanup();
   await rm(work, { recursive: true, force: true });
 });
-
-function collect(): OutputSink & { text: () => string } {
-  const parts: string[] = [];
-  return {
-    write: (chunk) => parts.push(Buffer.from(chunk).toString("utf8")) > 0,
-    onDrain: (fn) => fn(),
-    note: (text) => void parts.push(`${text}\n`),
-    end: () => undefined,
-    text: () => parts.join(""),
-  };
-}
 
 const opts = (root: string, scope: string, output = collect(), env = GIT_ENV) => ({ signal: AbortSignal.timeout(30_000), output, env, root, scope });
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Agent, type AgentOptions } from "../agent.ts";
 import { ControlPlaneClient } from "../client.ts";
+import type { OutputSink } from "../logs.ts";
 import type { FakeControlPlane } from "./fake-control-plane.ts";
 
 /** Environment for the test's own git commands. */
@@ -114,4 +115,16 @@ export function processGone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** An output sink that keeps what it is given, for a test to read back as text. */
+export function collect(): OutputSink & { text: () => string } {
+  const parts: string[] = [];
+  return {
+    write: (chunk) => parts.push(Buffer.from(chunk).toString("utf8")) > 0,
+    onDrain: (fn) => fn(),
+    note: (text) => void parts.push(`${text}\n`),
+    end: () => undefined,
+    text: () => parts.join(""),
+  };
 }
