@@ -33,8 +33,11 @@ export interface CacheOptions {
    * temporary folder, which may be a tmpfs, that is memory.
    */
   scratch?: string;
-  /** The environment the runtime's version is asked in (its PATH, with the job's runtime first). */
-  env?: NodeJS.ProcessEnv;
+  /**
+   * The front of the job's keys (runner/cache-key.ts: OS, architecture, runtime version), asked
+   * once per job; asked here when absent.
+   */
+  environment?: string;
 }
 
 /** What a restore learned, for the save after the steps. */
@@ -77,7 +80,7 @@ export async function restoreCache(opts: CacheOptions): Promise<CachePlan | null
   if (!job.cache) return null;
   const paths = resolveCachePaths(job.cache.paths, output);
   if (paths.length === 0) return null;
-  const { key, restoreKeys } = environmentKeys(job.cache, await cacheEnvironmentOf(job.cache.runtime, opts.env));
+  const { key, restoreKeys } = environmentKeys(job.cache, opts.environment ?? (await cacheEnvironmentOf(job.cache.runtime)));
   return restoreEntry(opts, key, restoreKeys, paths);
 }
 

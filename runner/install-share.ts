@@ -32,7 +32,7 @@ export interface InstallShare {
 }
 
 /** What the job shares with the rest of its build, or null when it installs on its own. */
-export async function installShareOf(job: Job, output: OutputSink, env?: NodeJS.ProcessEnv): Promise<InstallShare | null> {
+export async function installShareOf(job: Job, output: OutputSink, environment?: string): Promise<InstallShare | null> {
   const cache = job.cache;
   if (job.kind !== "steps" || !cache?.installPaths) return null;
   const step = job.steps.find((s) => s.name === "install");
@@ -40,9 +40,9 @@ export async function installShareOf(job: Job, output: OutputSink, env?: NodeJS.
   const paths = resolveCachePaths(cache.installPaths, output);
   if (paths.length === 0) return null;
   const build = job.buildId.replace(/[^A-Za-z0-9._-]+/g, "_");
-  // The version of the runtime the job runs with (its own first on PATH), as the dependency cache keys it.
-  const environment = await cacheEnvironmentOf(cache.runtime, env);
-  const key = CacheKey.safeParse(cache.installKey ? `${environment}/${cache.installKey}` : `${environment}/build-${build}/${cache.key}`);
+  // Keyed as the dependency cache is: on the version of the runtime the job runs with.
+  const front = environment ?? (await cacheEnvironmentOf(cache.runtime));
+  const key = CacheKey.safeParse(cache.installKey ? `${front}/${cache.installKey}` : `${front}/build-${build}/${cache.key}`);
   if (!key.success) return null;
   return { key: key.data, paths, stepId: step.id, installJob: job.steps.length === 1, anyBuild: cache.installKey !== undefined };
 }

@@ -15,6 +15,7 @@ import { restoreCache, restoreEntry, saveCache, type CacheOptions, type CachePla
 import { retry, type BackoffOptions } from "./backoff.ts";
 import { HttpError, isLeaseLost, isRetryable, type ControlPlaneClient } from "./client.ts";
 import { CheckoutError, checkout, must } from "./git.ts";
+import { cacheEnvironmentOf } from "./cache-key.ts";
 import { installShareOf } from "./install-share.ts";
 import { checkoutFromMirror } from "./mirror.ts";
 import type { BuildWorkspace, Workspaces } from "./workspace.ts";
@@ -241,9 +242,10 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
         output: logs.sink("sparki:cache"),
         signal: stop.signal,
         scratch: ctx.workDir,
-        env: runtime.env,
+        // Once per job, asked of the runtime the steps run with (its own first on PATH).
+        environment: await cacheEnvironmentOf(job.cache?.runtime, runtime.env),
       };
-      const share = await installShareOf(job, caching.output, runtime.env);
+      const share = await installShareOf(job, caching.output, caching.environment);
       let skipInstall = false;
       if (share && ws?.state.installed === share.key) {
         caching.output.note("sparki: install skipped: this build's install already ran in this folder on this runner");
