@@ -100,6 +100,19 @@ async function register(): Promise<string> {
 }
 
 describe("sparki-runner", () => {
+  it("register tries again while the control plane answers 503, and gives up on a refusal at once", async () => {
+    fake.failRegistrations = { status: 503, remaining: 2 };
+    const config = await register();
+    expect(JSON.parse(await readFile(config, "utf8"))).toMatchObject({ name: "ci-box" });
+    expect(fake.runners.size).toBe(1);
+    fake.failRegistrations = { status: 403, remaining: 1 };
+    const refused = await runner(["register", "--url", fake.url, "--token", fake.registrationToken, "--name", "ci-box"]).exited;
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("registration refused");
+    expect(fake.failRegistrations.remaining).toBe(0);
+    expect(fake.runners.size).toBe(1);
+  });
+
   it("register writes an owner-only config under --config", async () => {
     const config = await register();
     // The fake's registration token is not a workspace's `srg_` token: the shared pool's.

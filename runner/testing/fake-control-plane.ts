@@ -75,6 +75,8 @@ export class FakeControlPlane {
   private sweep: NodeJS.Timeout;
   /** The next n claims answer with this status (429/503 to test backoff). */
   failClaims: { status: number; remaining: number } | null = null;
+  /** The next registrations answered with this status, as a restarting control plane would. */
+  failRegistrations: { status: number; remaining: number } | null = null;
   claimCount = 0;
 
   private constructor(
@@ -276,6 +278,7 @@ export class FakeControlPlane {
       };
       if (req.method === "POST" && path === "/v1/runner/register") {
         const r = body(P.RegisterRequest);
+        if (this.failRegistrations && this.failRegistrations.remaining-- > 0) throw new Refusal(this.failRegistrations.status, "injected failure");
         if (r.token !== this.registrationToken) throw new Refusal(401, "registration token not valid");
         const runner = { id: `runner-${randomUUID().slice(0, 8)}`, token: `srn_${randomUUID()}`, name: r.name, labels: r.labels };
         this.runners.set(runner.id, runner);
