@@ -19,8 +19,10 @@
  * A second stack and runner, the same but with tracing on (the Worker, its objects and the runner
  * exporting every span to a local OTLP receiver in a process of its own at the lowest CPU priority,
  * standing in for a collector on another host: collector.ts), take their turn
- * after each build, so a drift in the machine's load falls on both alike; its figures are printed
- * beside the others. Goal: within 5 %.
+ * after each build, first one then the other in alternate rounds, so a drift in the machine's load
+ * and whatever one build leaves running into the next fall on both alike; its figures are printed
+ * beside the others. Goal: within 5 %. BENCH_DISPATCH_CONTROL=1 starts the second stack with
+ * tracing off too: what the comparison shows between two identical stacks, its noise floor.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,6 +36,7 @@ const warmup = smoke ? 1 : 3;
 const goalMs = 500;
 // Sequential builds measure pickup, not queueing: the runner is idle and polling when each starts.
 const settleMs = 300;
+const control = process.env.BENCH_DISPATCH_CONTROL === "1";
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -64,9 +67,9 @@ interface Side {
   last: Row | null;
 }
 
-async function startSide(collector: Collector | null): Promise<Side> {
+async function startSide(name: string, collector: Collector | null): Promise<Side> {
   const tracing = collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } : undefined;
-  const platform = await startPlatform({ name: collector ? "dispatch-traced" : "dispatch", ...(tracing ? { vars: tracing, runnerEnv: tracing } : {}) });
+  const platform = await startPlatform({ name, ...(tracing ? { vars: tracing, runnerEnv: tracing } : {}) });
   try {
     const marks = join(platform.work, "starts");
     mkdirSync(marks, { recursive: true });
@@ -160,15 +163,15 @@ async function main(): Promise<string> {
   const shell = startShell();
   const sides: Side[] = [];
   try {
-    sides.push(await startSide(null));
-    sides.push(await startSide(collector));
+    sides.push(await startSide("dispatch", null));
+    sides.push(control ? await startSide("dispatch-control", null) : await startSide("dispatch-traced", collector));
     const [off, on] = sides as [Side, Side];
     const spawnLatency: number[] = [];
     const checkoutFloor: number[] = [];
     // The runner's checkout (runner/git.ts) by hand, for what a checkout costs on this machine.
     const checkoutCommand = `d=$(mktemp -d) && cd "$d" && git init --quiet && git remote add origin '${off.repo}' && git fetch --quiet --no-tags --depth 1 origin +refs/heads/main:refs/remotes/origin/main && git checkout --quiet --force --detach refs/remotes/origin/main && git rev-parse HEAD > /dev/null; cd / && rm -rf "$d"`;
     console.log(
-      `${sizeLabel}: ${builds} builds after ${warmup} warm-up builds on each stack, tracing off and on in turn; runner pids ${off.platform.runner.pid} (off), ${on.platform.runner.pid} (on)`,
+      `${sizeLabel}: ${builds} builds after ${warmup} warm-up builds on each stack, ${control ? "both with tracing off (control)" : "tracing off and on"} in turn, alternating which goes first; runner pids ${off.platform.runner.pid} (off), ${on.platform.runner.pid} (on)`,
     );
     for (let i = 0; i < warmup + builds; i++) {
       // Baseline round: the same command, started the way the runner starts it; and a checkout.
@@ -178,7 +181,7 @@ async function main(): Promise<string> {
       const baseline = Number(readFileSync(base, "utf8")) - spawned.t0;
       const checkout = await shell.run(checkoutCommand, off.repo);
       if (checkout.code !== 0) throw new Error(`the baseline checkout exited ${checkout.code}`);
-      for (const side of sides) {
+      for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
         const row = await oneBuild(side);
         side.last = row;
         if (i >= warmup) side.rows.push(row);
@@ -194,7 +197,7 @@ async function main(): Promise<string> {
     }
 
     const offReport = report("tracing off", off.rows);
-    const onReport = report("TRACING ON", on.rows);
+    const onReport = report(control ? "CONTROL (tracing off)" : "TRACING ON", on.rows);
     console.log("baselines, in alternating rounds from a small Node process:");
     const base = line("  sh -c start of the same command", spawnLatency);
     line("  one checkout as the runner does it, by sh", checkoutFloor);
@@ -203,21 +206,22 @@ async function main(): Promise<string> {
     const step = offReport.results.toStep;
     const traced = onReport.results.toStep;
     const ratio = traced.p95 / step.p95;
-    console.log("\ntrigger → first step, tracing off and on:");
+    const second = control ? "control" : "on";
+    console.log(`\ntrigger → first step, tracing off and ${control ? "a second stack with tracing off" : "on"}:`);
     console.log(`  off  p50 ${ms(step.p50).padStart(7)}  p95 ${ms(step.p95).padStart(7)}`);
-    console.log(`  on   p50 ${ms(traced.p50).padStart(7)}  p95 ${ms(traced.p95).padStart(7)}  (p95 ${ratio.toFixed(2)}× off; goal ≤ 1.05×)`);
+    console.log(`  ${second.padEnd(4)} p50 ${ms(traced.p50).padStart(7)}  p95 ${ms(traced.p95).padStart(7)}  (p95 ${ratio.toFixed(2)}× off; goal ≤ 1.05×)`);
     const missing = [...new Set([...offReport.missing, ...onReport.missing])];
     const invalid =
       off.rows.length === 0 || on.rows.length === 0
         ? "no builds measured"
         : missing.length > 0
           ? `not found in the runner's log: ${missing.join("; ")}`
-          : spans === 0
+          : spans === 0 && !control
             ? "tracing on, but no span reached the receiver"
             : null;
     if (invalid) process.exitCode = 1;
     const verdict = invalid ? `INVALID RUN: ${invalid}` : step.p95 < goalMs ? "met" : "NOT met";
-    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(offReport.results.planClaim.p50)}, p95 ${ms(offReport.results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; tracing on: p95 ${ms(traced.p95)} = ${ratio.toFixed(2)}× off (goal ≤ 1.05×); ${off.rows.length}+${on.rows.length} builds; ${sizeLabel}`;
+    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(offReport.results.planClaim.p50)}, p95 ${ms(offReport.results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; ${control ? "control, tracing off" : "tracing on"}: p95 ${ms(traced.p95)} = ${ratio.toFixed(2)}× off (goal ≤ 1.05×); ${off.rows.length}+${on.rows.length} builds; ${sizeLabel}`;
   } finally {
     shell.stop();
     for (const side of sides) await side.platform.close();
