@@ -96,8 +96,8 @@ export class Agent {
       // Also on a refused claim: jobs in hand still finish (or are handed back).
       this.stopClaiming.abort();
       await Promise.allSettled(this.running.values());
-      // Whatever the last jobs left, then every send still going, before the process may exit.
-      this.#exportSpans();
+      // Whatever the last jobs left, now, then every send still going, before the process may exit.
+      this.#exportSpans("now");
       await Promise.allSettled(this.exports);
       if (this.shutdownTimer) clearTimeout(this.shutdownTimer);
       say("runner stopped");
@@ -136,14 +136,15 @@ export class Agent {
         this.ended.set(job.jobId, end);
         this.running.delete(job.jobId);
         for (const wake of this.slotWaiters.splice(0)) wake();
-        this.#exportSpans();
+        this.#exportSpans("soon");
       });
   }
 
-  #exportSpans(): void {
+  /** "soon": within a second, off the path of the job claimed next (the plan's step job). */
+  #exportSpans(when: "now" | "soon"): void {
     const { tracing } = this.options;
     if (!tracing?.enabled) return;
-    const sent = tracing.flush();
+    const sent = when === "now" ? tracing.flush() : tracing.flushSoon();
     this.exports.add(sent);
     void sent.finally(() => this.exports.delete(sent));
   }

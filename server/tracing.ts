@@ -18,6 +18,7 @@ export function tracingOf(config: Config, service: string): Tracing {
     config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     config.OTEL_EXPORTER_OTLP_HEADERS,
     config.OTEL_TRACES_SAMPLER_ARG,
+    config.OTEL_BSP_SCHEDULE_DELAY,
   ]);
   let tracing = tracings.get(key);
   if (!tracing) {

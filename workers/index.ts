@@ -37,7 +37,7 @@ export default {
     return env.ASSETS.fetch(request);
   },
   // The context is part of the handler's contract even where this consumer needs none of it.
-  queue: (batch, env, _ctx: ExecutionContext) => consumeEvents(batch, env),
+  queue: (batch, env, ctx: ExecutionContext) => consumeEvents(batch, env, ctx),
   // The retention sweep, on wrangler.toml's cron.
   scheduled: async (controller, env, _ctx: ExecutionContext) => {
     await runScheduled(controller, env);

@@ -26,14 +26,15 @@ import { STALE_ATTEMPT_SECONDS } from "../server/notifications/deliver.js";
  * and the queue makes sure a build whose direct start failed still runs. An event this consumer
  * cannot handle yet is retried, and dead-lettered after max_retries, never silently dropped.
  */
-export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Bindings, ctx: Pick<ExecutionContext, "waitUntil">): Promise<void> {
   const config = configOf(env);
   const batchLog = new Logger({ service: "sparki-api", component: "queue", correlationId: `batch_${crypto.randomUUID()}` }, config.LOG_LEVEL);
   const tracing = tracingOf(config, "sparki-api");
   try {
     for (const message of batch.messages) await consumeOne(env, message, batchLog, tracing);
   } finally {
-    await tracing.flush();
+    // Not awaited: the batch is acknowledged now, its spans go with the next second's send.
+    if (tracing.enabled) ctx.waitUntil(tracing.flushSoon());
   }
 }
 

@@ -28,6 +28,8 @@ export const TracingEnv = z.object({
   OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
   // The share of new traces kept, 0 to 1; a trace started elsewhere keeps its caller's decision.
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  // Milliseconds a span waits to go with the others ending meanwhile (OpenTelemetry's batch delay).
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).max(60_000).default(1000),
 });
 export type TracingEnv = z.infer<typeof TracingEnv>;
 
@@ -66,11 +68,11 @@ export interface Tracing {
   /** Sends what ended since the last flush; never throws (a collector that is down loses spans, not work). */
   flush(): Promise<void>;
   /**
-   * {@link flush}, but only once enough spans wait or the last send is a second old: a busy API
-   * sends one batch a second rather than one request per request. What waits goes with a later
-   * request's flush.
+   * {@link flush} a moment later: everything that ends within the next second goes in one send
+   * (at once when many spans wait), so a busy part sends a batch a second, not one per request,
+   * queue batch or object call. Resolves once that send is done; pass it to `waitUntil`.
    */
-  flushIfDue(): Promise<void>;
+  flushSoon(): Promise<void>;
 }
 
 /** Runs `work` in a span of `tracing`, ended when it returns and marked failed when it throws. */
@@ -95,5 +97,5 @@ export const tracingOff: Tracing = {
     return { traceparent, traceId, set() {}, rename() {}, fail() {}, end() {} };
   },
   flush: async () => {},
-  flushIfDue: async () => {},
+  flushSoon: async () => {},
 };

@@ -72,18 +72,24 @@ describe("tracing", () => {
     expect(collector.requests[0]?.headers).toMatchObject({ "x-api-key": "s=cret", other: "two" });
   });
 
-  it("flushIfDue sends at most once a second unless many spans wait, and a later flush sends the rest", async () => {
+  it("flushSoon sends a moment later everything that ended meanwhile, in one request, and at once when many spans wait", async () => {
     const tracing = createTracing({ service: "sparki-test", env: env() });
     tracing.start("first").end();
-    await tracing.flushIfDue();
-    expect(collector.requests).toHaveLength(1);
+    const planned = tracing.flushSoon();
     tracing.start("second").end();
-    await tracing.flushIfDue();
+    expect(tracing.flushSoon()).toBe(planned);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(collector.requests).toHaveLength(0);
+    await planned;
     expect(collector.requests).toHaveLength(1);
+    expect(collector.spans.map((s) => s.name)).toEqual(["first", "second"]);
     for (let i = 0; i < 300; i++) tracing.start("many").end();
-    await tracing.flushIfDue();
+    await tracing.flushSoon();
     expect(collector.requests).toHaveLength(2);
     expect(collector.spans).toHaveLength(302);
+    // Nothing waiting: nothing planned, nothing sent.
+    await tracing.flushSoon();
+    expect(collector.requests).toHaveLength(2);
   });
 
   it("loses spans, not work, when the collector is down", async () => {

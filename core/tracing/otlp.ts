@@ -19,9 +19,8 @@ const kinds: Record<SpanKindName, SpanKind> = {
 };
 
 const MAX_BUFFERED_SPANS = 2048;
-/** flushIfDue sends once this many spans wait, or this long after the last send. */
+/** flushSoon sends at once when this many spans wait, else OTEL_BSP_SCHEDULE_DELAY after the first. */
 const DUE_SPANS = 256;
-const DUE_AFTER_MS = 1000;
 const EXPORT_TIMEOUT_MS = 5000;
 
 export function formatTraceparent(span: SpanContext): string {
@@ -55,12 +54,15 @@ export interface TracingOptions {
 export function createTracing(options: TracingOptions): Tracing {
   const url = tracesUrl(options.env);
   if (!url) return tracingOff;
+  const endpoint: string = url;
   const headers = { "content-type": "application/json", ...parseHeaders(options.env.OTEL_EXPORTER_OTLP_HEADERS) };
   const send = options.fetch ?? ((input, init) => fetch(input, init));
   let buffered: ReadableSpan[] = [];
-  let lastSent = 0;
-  // Spans wait here until the part's unit of work ends (a request, an object call, a job) and
-  // flushes them: a Worker may not run timers after its response, so no batching timer.
+  // The send flushSoon has planned, which every later flushSoon until then shares.
+  let planned: Promise<void> | null = null;
+  // Spans wait here until a flush. Each unit of work (a request, an object call, a job) ends with
+  // flushSoon, whose timer runs inside the caller's waitUntil: a Worker may run one after its
+  // response for as long as that promise is pending.
   const collect: SpanProcessor = {
     onStart() {},
     onEnd(span) {
@@ -91,6 +93,28 @@ export function createTracing(options: TracingOptions): Tracing {
     };
   };
 
+  async function flush(): Promise<void> {
+    if (buffered.length === 0) return;
+    // Callers start a flush beside their answer (waitUntil): yield first, so serialising and
+    // sending run after the answer is on its way, not before it.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (buffered.length === 0) return;
+    const spans = buffered;
+    buffered = [];
+    try {
+      const res = await send(endpoint, {
+        method: "POST",
+        headers,
+        body: JsonTraceSerializer.serializeRequest(spans) as Uint8Array<ArrayBuffer>,
+        signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
+      });
+      await res.body?.cancel();
+      if (!res.ok) options.onExportError?.(`the collector answered ${res.status} to ${spans.length} spans`);
+    } catch (err) {
+      options.onExportError?.(`could not send ${spans.length} spans: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   return {
     enabled: true,
     start(name, spanOptions = {}) {
@@ -101,30 +125,19 @@ export function createTracing(options: TracingOptions): Tracing {
       );
       return wrap(span);
     },
-    flushIfDue() {
-      return buffered.length >= DUE_SPANS || Date.now() - lastSent >= DUE_AFTER_MS ? this.flush() : Promise.resolve();
+    flushSoon() {
+      if (buffered.length >= DUE_SPANS) return flush();
+      if (planned) return planned;
+      if (buffered.length === 0) return Promise.resolve();
+      planned = new Promise<void>((resolve) => {
+        // In Node (the runner) the timer must not hold the process open; Workers have no unref.
+        (setTimeout(resolve, options.env.OTEL_BSP_SCHEDULE_DELAY) as { unref?: () => void }).unref?.();
+      }).then(() => {
+        planned = null;
+        return flush();
+      });
+      return planned;
     },
-    async flush() {
-      if (buffered.length === 0) return;
-      lastSent = Date.now();
-      // Callers start a flush beside their answer (waitUntil): yield first, so serialising and
-      // sending run after the answer is on its way, not before it.
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
-      if (buffered.length === 0) return;
-      const spans = buffered;
-      buffered = [];
-      try {
-        const res = await send(url, {
-          method: "POST",
-          headers,
-          body: JsonTraceSerializer.serializeRequest(spans) as Uint8Array<ArrayBuffer>,
-          signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
-        });
-        await res.body?.cancel();
-        if (!res.ok) options.onExportError?.(`the collector answered ${res.status} to ${spans.length} spans`);
-      } catch (err) {
-        options.onExportError?.(`could not send ${spans.length} spans: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    },
+    flush,
   };
 }

@@ -79,10 +79,9 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     try {
       return await inSpan(tracing, name, { ...options, parent }, work);
     } finally {
-      // While the build runs its spans go at most once a second (a flush per call put a collector
-      // request beside every claim); the call that ends it sends what is left.
-      const over = BUILD_FINISHED.has(this.#store.meta()?.state.status ?? "queued");
-      if (tracing.enabled) this.ctx.waitUntil(over ? tracing.flush() : tracing.flushIfDue());
+      // A batch a second (a flush per call put a collector request beside every claim, and one
+      // more at the build's end); the timer runs inside waitUntil, so the last spans go too.
+      if (tracing.enabled) this.ctx.waitUntil(tracing.flushSoon());
     }
   }
 
@@ -421,9 +420,6 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   override async alarm(): Promise<void> {
     const now = Date.now();
     const before = this.#store.meta()?.state.status;
-    // Spans a quiet build's calls left waiting (flushIfDue) go with its next alarm.
-    const tracing = tracingOf(configOf(this.env), "sparki-build-coordinator");
-    if (tracing.enabled) this.ctx.waitUntil(tracing.flush());
     for (const name of this.#store.dueTimers(now)) {
       this.#store.clearTimer(name);
       const [kind, jobId] = name.split(/:(.*)/s);

@@ -56,7 +56,7 @@ export class Steps {
   async close(): Promise<void> {
     this.#abort.abort();
     await this.work.close();
-    if (this.#tracing.enabled) this.host.waitUntil(this.#tracing.flush());
+    if (this.#tracing.enabled) this.host.waitUntil(this.#tracing.flushSoon());
   }
 
   /** Runs `work` in a span under the deployment's traceparent. */

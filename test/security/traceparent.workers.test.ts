@@ -11,7 +11,7 @@ import { Job } from "../../core/contracts/runner.ts";
 import worker from "../../workers/index.js";
 
 // Tracing on, towards a collector that is not there: exporting fails quietly after the answer.
-const traced = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" };
+const traced = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9", OTEL_BSP_SCHEDULE_DELAY: "0" };
 const waits: Promise<unknown>[] = [];
 const ctx = { waitUntil: (p: Promise<unknown>) => waits.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
 

@@ -70,7 +70,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     span.set({ "http.route": endpoint, "http.response.status_code": status });
     if (status >= 500) span.fail(c.get("errorCode") ?? `status ${status}`);
     span.end();
-    if (tracing.enabled) c.executionCtx.waitUntil(tracing.flushIfDue());
+    if (tracing.enabled) c.executionCtx.waitUntil(tracing.flushSoon());
     log[status >= 500 ? "error" : "info"](`${c.req.method} ${c.req.path} ${status}`, {
       method: c.req.method,
       path: c.req.path,
