@@ -70,7 +70,8 @@ export interface Tracing {
   /**
    * {@link flush} a moment later: everything that ends within the next second goes in one send
    * (at once when many spans wait), so a busy part sends a batch a second, not one per request,
-   * queue batch or object call. Resolves once that send is done; pass it to `waitUntil`.
+   * queue batch or object call. The call that plans the send gets it, resolving once it is done
+   * (pass it to `waitUntil`); a call while one is planned resolves at once, its spans going too.
    */
   flushSoon(): Promise<void>;
 }

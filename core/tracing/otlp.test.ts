@@ -77,8 +77,8 @@ describe("tracing", () => {
     tracing.start("first").end();
     const planned = tracing.flushSoon();
     tracing.start("second").end();
-    expect(tracing.flushSoon()).toBe(planned);
-    await new Promise((resolve) => setImmediate(resolve));
+    // A second caller is not held: the planned send carries its span.
+    await tracing.flushSoon();
     expect(collector.requests).toHaveLength(0);
     await planned;
     expect(collector.requests).toHaveLength(1);

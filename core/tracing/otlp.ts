@@ -58,7 +58,7 @@ export function createTracing(options: TracingOptions): Tracing {
   const headers = { "content-type": "application/json", ...parseHeaders(options.env.OTEL_EXPORTER_OTLP_HEADERS) };
   const send = options.fetch ?? ((input, init) => fetch(input, init));
   let buffered: ReadableSpan[] = [];
-  // The send flushSoon has planned, which every later flushSoon until then shares.
+  // The send flushSoon has planned; spans ending before it go with it.
   let planned: Promise<void> | null = null;
   // Spans wait here until a flush. Each unit of work (a request, an object call, a job) ends with
   // flushSoon, whose timer runs inside the caller's waitUntil: a Worker may run one after its
@@ -127,8 +127,9 @@ export function createTracing(options: TracingOptions): Tracing {
     },
     flushSoon() {
       if (buffered.length >= DUE_SPANS) return flush();
-      if (planned) return planned;
-      if (buffered.length === 0) return Promise.resolve();
+      // The caller that planned the send keeps it alive (its waitUntil); a later caller's spans go
+      // with it, and holding every request open until then would cost more than the spans.
+      if (planned || buffered.length === 0) return Promise.resolve();
       planned = new Promise<void>((resolve) => {
         // In Node (the runner) the timer must not hold the process open; Workers have no unref.
         (setTimeout(resolve, options.env.OTEL_BSP_SCHEDULE_DELAY) as { unref?: () => void }).unref?.();
