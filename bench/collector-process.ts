@@ -6,7 +6,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { OtlpReceiver } from "../../test/fakes/otlp-receiver.js";
+import { OtlpReceiver } from "../test/fakes/otlp-receiver.js";
 
 const receiver = new OtlpReceiver();
 await receiver.start();

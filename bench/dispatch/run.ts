@@ -26,7 +26,7 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Collector, startCollector } from "./collector.js";
+import { type Collector, startCollector } from "../collector.js";
 import { ms, type Platform, startPlatform, stats } from "../runner/platform.js";
 import { startShell } from "../runner/shell.js";
 import { size, sizeLabel, smoke } from "../size.js";
