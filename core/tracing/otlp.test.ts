@@ -1,3 +1,8 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { OtlpReceiver } from "../../test/fakes/otlp-receiver.ts";
 import { traceIdOf, TracingEnv, tracingOff } from "./context.ts";
@@ -90,6 +95,32 @@ describe("tracing", () => {
     // Nothing waiting: nothing planned, nothing sent.
     await tracing.flushSoon();
     expect(collector.requests).toHaveLength(2);
+  });
+
+  it("a process that awaits a planned send before it exits gets it (the runner's stop), not exit 13", () => {
+    // Nothing listens at the endpoint, so no kept-alive socket holds the process open meanwhile.
+    const dir = mkdtempSync(join(tmpdir(), "sparki-tracing-exit-"));
+    const script = join(dir, "stop.mts");
+    const from = (name: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, name)).href);
+    writeFileSync(
+      script,
+      [
+        `import { createTracing } from ${from("otlp.ts")};`,
+        `import { TracingEnv } from ${from("context.ts")};`,
+        `const tracing = createTracing({ service: "x", env: TracingEnv.parse({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" }) });`,
+        `tracing.start("planned").end();`,
+        `const planned = tracing.flushSoon();`,
+        `await tracing.flush();`,
+        `await planned;`,
+        `console.log("stopped");`,
+      ].join("\n"),
+    );
+    try {
+      const result = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", timeout: 30_000 });
+      expect({ status: result.status, stdout: result.stdout.trim() }, result.stderr).toEqual({ status: 0, stdout: "stopped" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("loses spans, not work, when the collector is down", async () => {

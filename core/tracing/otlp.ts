@@ -130,10 +130,8 @@ export function createTracing(options: TracingOptions): Tracing {
       // The caller that planned the send keeps it alive (its waitUntil); a later caller's spans go
       // with it, and holding every request open until then would cost more than the spans.
       if (planned || buffered.length === 0) return Promise.resolve();
-      planned = new Promise<void>((resolve) => {
-        // In Node (the runner) the timer must not hold the process open; Workers have no unref.
-        (setTimeout(resolve, options.env.OTEL_BSP_SCHEDULE_DELAY) as { unref?: () => void }).unref?.();
-      }).then(() => {
+      // Not unref'd in Node: a runner stopping awaits this send, which must come (a second at most).
+      planned = new Promise<void>((resolve) => setTimeout(resolve, options.env.OTEL_BSP_SCHEDULE_DELAY)).then(() => {
         planned = null;
         return flush();
       });
