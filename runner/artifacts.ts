@@ -17,7 +17,7 @@ import { ArtifactName, relativePathProblem, type Job } from "../core/contracts/r
 import { retry } from "./backoff.ts";
 import { ArtifactClient } from "./artifact-client.ts";
 import { putFile } from "./cache-client.ts";
-import { HttpError, isRetryable, type ControlPlaneClient } from "./client.ts";
+import { HttpError, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 
 export interface ArtifactUploadOptions {
@@ -96,7 +96,7 @@ export async function uploadArtifacts(opts: ArtifactUploadOptions): Promise<Arti
 const transient = (signal: AbortSignal) => ({
   attempts: 4,
   shouldRetry: isRetryable,
-  retryAfterMs: (err: unknown) => (err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0),
+  retryAfterMs,
   signal,
 });
 

@@ -19,7 +19,7 @@ import { retry } from "./backoff.ts";
 import { CacheClient } from "./cache-client.ts";
 import { packCache, resolveCachePath, unpackCache, type CacheRoots, type ResolvedCachePath } from "./cache-archive.ts";
 import { cacheEnvironmentOf } from "./cache-key.ts";
-import { HttpError, isRetryable, type ControlPlaneClient } from "./client.ts";
+import { HttpError, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 
 export interface CacheOptions {
@@ -61,7 +61,7 @@ async function fileSha256(file: string): Promise<string> {
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const transient = { attempts: 3, shouldRetry: isRetryable, retryAfterMs: (err: unknown) => (err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0) };
+const transient = { attempts: 3, shouldRetry: isRetryable, retryAfterMs };
 
 /** The cache paths the runner accepts, with a warning in the log for each it refuses. */
 export function resolveCachePaths(paths: readonly string[], output: OutputSink): ResolvedCachePath[] {

@@ -6,7 +6,7 @@
  */
 import type { Job } from "../core/contracts/runner.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
-import { HttpError, isRetryable, type ControlPlaneClient } from "./client.ts";
+import { HttpError, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
 
 export interface ClaimLoopOptions {
   client: ControlPlaneClient;
@@ -61,7 +61,7 @@ export async function claimLoop(opts: ClaimLoopOptions): Promise<void> {
         if (err instanceof HttpError) throw new ClaimRefusedError(err.status, err.detail);
         throw err;
       }
-      const wait = backoff.next(err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0);
+      const wait = backoff.next(retryAfterMs(err));
       opts.say(`claim failed (${err instanceof Error ? err.message : String(err)}), retrying in ${(wait / 1000).toFixed(1)} s`);
       failing = true;
       await sleep(wait, opts.signal);

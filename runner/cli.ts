@@ -13,7 +13,7 @@ import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
 import { describeRuntimes, discoverRuntimes } from "./runtimes.ts";
 import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
-import { ControlPlaneClient, HttpError, isRetryable, NetworkError } from "./client.ts";
+import { ControlPlaneClient, HttpError, isRetryable, retryAfterMs, NetworkError } from "./client.ts";
 import { retry } from "./backoff.ts";
 import { defaultConfigPath, defaultGracePeriodSeconds, defaultWorkDir, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
 import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "../node/sandbox.ts";
@@ -79,7 +79,7 @@ async function registerCommand(opts: RegisterOptions): Promise<void> {
     answer = await retry(() => client.register({ token: opts.token, name: name.data, labels, version: VERSION }), {
       attempts: 4,
       shouldRetry: isRetryable,
-      retryAfterMs: (err) => (err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0),
+      retryAfterMs,
     });
   } catch (err) {
     if (err instanceof HttpError && err.status < 500) throw new UserError(`registration refused: ${err.detail} (HTTP ${err.status}); check --token`);

@@ -25,6 +25,11 @@ export function isRetryable(err: unknown): boolean {
   return false;
 }
 
+/** The wait a 429 or 503 asked for (Retry-After), for retry(); 0 when it named none. */
+export function retryAfterMs(err: unknown): number {
+  return err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0;
+}
+
 /**
  * 409 on a job route: the lease is no longer ours (stale fencing token, requeued, not held);
  * 401 there: the job token is refused (expired, or the runner was revoked). Either way stop.

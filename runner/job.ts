@@ -13,7 +13,7 @@ import { createMasker } from "../core/log/mask.ts";
 import { uploadArtifacts } from "./artifacts.ts";
 import { restoreCache, restoreEntry, saveCache, type CacheOptions, type CachePlan } from "./cache.ts";
 import { retry, type BackoffOptions } from "./backoff.ts";
-import { HttpError, isLeaseLost, isRetryable, type ControlPlaneClient } from "./client.ts";
+import { HttpError, isLeaseLost, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
 import { CheckoutError, checkout, must } from "./git.ts";
 import { cacheEnvironmentOf } from "./cache-key.ts";
 import { installShareOf } from "./install-share.ts";
@@ -405,7 +405,6 @@ async function finish(ctx: JobContext, logs: LogStream, reason: StopReason | nul
   if (!drained && !logs.leaseLost) ctx.say(`job ${job.jobId}: some log lines were not acknowledged before the result`);
   if (logs.leaseLost) return { kind: "lease_lost" };
   const lease = { leaseId: job.leaseId, fencingToken: job.fencingToken };
-  const retryAfterMs = (err: unknown) => (err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0);
   try {
     if (reason === "shutdown") {
       await retry(() => client.release(job.jobId, { ...lease, reason: "shutdown" }), { attempts: 3, shouldRetry: isRetryable, retryAfterMs });
