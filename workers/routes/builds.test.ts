@@ -6,7 +6,7 @@ import type { ViewerFrame } from "../../core/contracts/logs.ts";
 import type { Job } from "../../core/contracts/runner.ts";
 import type { Pipeline } from "../../core/pipeline/index.ts";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
-import { claimFor as claimJobOf, Frames, lease, openRunnerLog, registerRunner } from "../testing/runner.js";
+import { claimFor as claimJobOf, Frames, lease, openRunnerLog, registerWorkspaceRunner } from "../testing/runner.js";
 
 const sha = "a".repeat(40);
 const pipeline: Pipeline = {
@@ -41,7 +41,12 @@ let runnerToken: string;
 beforeAll(async () => {
   owner = await signup("builds");
   workspaceId = (await createWorkspace(owner)).id;
-  runnerToken = await registerRunner();
+  // The workspace's own pool only: in the shared pool another file's claim loop (files run side by
+  // side in one runtime) can take a job of this file and hand it back behind the rest, so a claim
+  // loop here may lap the pool before its job comes round again.
+  const policy = await call("PATCH", `/v1/workspaces/${workspaceId}`, { token: owner.accessToken, body: { sharedRunners: "never" } });
+  expect(policy.status, policy.text).toBe(200);
+  runnerToken = (await registerWorkspaceRunner(owner.accessToken, workspaceId)).runnerToken;
 });
 
 async function trigger(projectId: string, user = owner) {

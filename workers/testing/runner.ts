@@ -43,7 +43,9 @@ export const lease = (job: Job) => ({ leaseId: job.leaseId, fencingToken: job.fe
  * Claims until a job `wanted` accepts comes, handing any other job back at once: the shared pool
  * also holds jobs of other tests (and of earlier test files: the workers project shares one runtime
  * and its objects' storage across files). A handed-back job is offered again behind the rest, so
- * one lap of the pool reaches every offer; a job seen twice means a whole lap went by.
+ * one lap of the pool reaches every offer. A job seen a third time means two whole laps went by:
+ * one lap is not enough, since another file's loop (files run side by side) may hold the wanted
+ * job between its claim and its hand-back while this loop passes.
  */
 export async function claimUntil(
   runnerToken: string,
@@ -52,7 +54,7 @@ export async function claimUntil(
   onOther?: (job: Job) => void,
   claimOnce: (runnerToken: string) => Promise<Job | null> = claim,
 ): Promise<Job> {
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (;;) {
     // A claim long-polls (28 s): null means nothing more came, the wanted job included.
     const job = await claimOnce(runnerToken);
@@ -60,8 +62,9 @@ export async function claimUntil(
     if (wanted(job)) return job;
     onOther?.(job);
     await call("POST", `/v1/runner/jobs/${job.jobId}/release`, { token: job.jobToken, body: { ...lease(job), reason: "shutdown" } });
-    if (seen.has(job.jobId)) break;
-    seen.add(job.jobId);
+    const times = (seen.get(job.jobId) ?? 0) + 1;
+    if (times === 3) break;
+    seen.set(job.jobId, times);
   }
   throw new Error(`no ${what} in the pool (handed back ${seen.size} other jobs)`);
 }
