@@ -2,16 +2,21 @@
  * bench/api: an authenticated GET /v1/projects/:id against `wrangler dev`, beside a bare Hono route
  * in the same workerd, at 10 and 50 connections. Prints p50/p95/p99 and requests per second for
  * both, and Sparki's ratio to the bare route. Goal: p95 within 1.3× of the bare route.
- * BENCH_DURATION_MS (10 s per connection count; 1 s at smoke size) scales it. A request that is
- * not answered 200 makes the run invalid (exit 1): figures over failing requests measure nothing.
+ * BENCH_DURATION_MS (20 s per target and connection count; 1 s at smoke size) scales it. A request
+ * that is not answered 200 makes the run invalid (exit 1): figures over failing requests measure nothing.
  *
  * A second stack, the same but with tracing on (every request's span exported to an OTLP receiver
  * in a process of its own at the lowest CPU priority, the stand-in for a collector on another
- * host: bench/collector.ts), takes its turn in the same rounds, printed beside it.
- * Goal: within 5 % of tracing off. BENCH_API_CONTROL=1 starts that stack with tracing off too:
- * what the comparison shows between two identical stacks, its noise floor.
+ * host: bench/collector.ts), takes its turn in the same rounds, printed beside it, in two phases
+ * that start the stacks in opposite orders, with the bare route served by each stack in turn.
+ * Beside latency it prints each stack's CPU per request (wrangler and its workerds, from /proc),
+ * which moves far less from run to run on this machine. Goal: within 5 % of tracing off.
+ * BENCH_API_CONTROL=1 starts that stack with tracing off too: what the comparison shows between
+ * two identical stacks, its noise floor. BENCH_API_TRACING_VARS (JSON of OTEL_* variables) adds
+ * to the traced stack's, to tell which part of tracing costs what.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { z } from "zod";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack } from "../../dev/stack.js";
@@ -20,11 +25,18 @@ import { size, sizeLabel, smoke } from "../size.js";
 import { stackLog } from "../stack-log.js";
 import { oneStartAtATime } from "../start-lock.js";
 import { type Collector, startCollector } from "../collector.js";
+import { inTurn } from "../alternate.js";
+import { cpuSeconds, stackPids } from "../runner/proc.js";
 
-const durationMs = size("BENCH_DURATION_MS", 10_000, 1000);
-// Both targets run in alternating short rounds, so a drift in the machine's load (2 shared cores)
-// falls on both alike instead of on whichever ran second.
+const durationMs = size("BENCH_DURATION_MS", 20_000, 1000);
+// The targets run in alternating short rounds, so a drift in the machine's load (2 shared cores)
+// falls on all alike instead of on whichever ran last; each target's time is split over both phases.
 const rounds = smoke ? 1 : 5;
+const runMs = durationMs / (2 * rounds);
+const control = process.env.BENCH_API_CONTROL === "1";
+// More OTEL_* variables for the traced stack, as JSON (e.g. {"OTEL_TRACES_SAMPLER_ARG":"0"}), to
+// tell what part of tracing costs what.
+const tracingVars = z.record(z.string().regex(/^OTEL_/), z.string()).parse(JSON.parse(process.env.BENCH_API_TRACING_VARS ?? "{}"));
 const warmMs = smoke ? 300 : 2000;
 
 async function post(url: string, body: unknown, token?: string): Promise<Record<string, any>> {
@@ -52,7 +64,7 @@ async function apiStack(tracing: Collector | null) {
       entry: "bench/api/worker.ts",
       // Per-request info lines go through wrangler's terminal relay locally, which production does
       // not have; the benchmark measures the request path, not the dev console.
-      vars: { LOG_LEVEL: "warn", ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: tracing.url } : {}) },
+      vars: { LOG_LEVEL: "warn", ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: tracing.url, ...tracingVars } : {}) },
       log: stackLines.log,
     }),
   ).catch((err: unknown) => {
@@ -69,7 +81,11 @@ async function apiStack(tracing: Collector | null) {
     const token = String((await post(`${stack.apiUrl}/v1/auth/login`, { email, password: "benchmark password" })).accessToken);
     const ws = await post(`${stack.apiUrl}/v1/workspaces`, { name: "Bench" }, token);
     const project = await post(`${stack.apiUrl}/v1/workspaces/${ws.id}/projects`, { name: "bench", gitUrl: "https://github.com/acme/bench.git" }, token);
+    const pids = stackPids(stateDir).map((p) => p.pid);
+    if (pids.length === 0) throw new Error(`no wrangler process found for ${stateDir}`);
     return {
+      /** CPU seconds the stack's own processes (wrangler, its workerds) have used so far. */
+      cpu: () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
       sparkiUrl: `${stack.apiUrl}/v1/projects/${project.id}`,
       bareUrl: `${stack.apiUrl}/__bare/projects/${project.id}`,
       auth: { authorization: `Bearer ${token}` },
@@ -81,63 +97,117 @@ async function apiStack(tracing: Collector | null) {
   }
 }
 
-const control = process.env.BENCH_API_CONTROL === "1";
+const connectionCounts = [10, 50] as const;
+type Stack = Awaited<ReturnType<typeof apiStack>>;
 
-async function benchApi(): Promise<string> {
-  const collector = await startCollector();
-  const off = await apiStack(null);
-  const on = await apiStack(control ? null : collector).catch(async (err: unknown) => {
-    await off.close();
+/** One run of a stack's route, and the CPU its processes used meanwhile. */
+interface RouteRun {
+  load: LoadResult;
+  cpuSeconds: number;
+}
+
+/** Every run of one target at one connection count, over both phases. */
+interface Runs {
+  bare: LoadResult[];
+  off: RouteRun[];
+  on: RouteRun[];
+}
+
+const cpuPerRequestMs = (runs: RouteRun[]) => (1000 * runs.reduce((n, r) => n + r.cpuSeconds, 0)) / runs.reduce((n, r) => n + r.load.requests, 0);
+
+/** The median over rounds of on's p95 over off's in the same round: a slow burst falls in one round only. */
+function medianRoundRatio(runs: Runs): number {
+  const ratios = runs.on.map((on, i) => on.load.p95 / (runs.off[i]?.load.p95 ?? NaN)).sort((a, b) => a - b);
+  const mid = ratios.length / 2;
+  return ratios.length % 2 ? (ratios[Math.floor(mid)] ?? NaN) : ((ratios[mid - 1] ?? NaN) + (ratios[mid] ?? NaN)) / 2;
+}
+
+/**
+ * One phase: both stacks started (in the order given, one at a time), checked, warmed and loaded in
+ * alternating rounds, then closed. Two identical stacks differ by more than 5 % in a run here, and
+ * the one started second read lower at p95 in every control run, so the two phases start them in
+ * opposite orders and the figures pool both: a bias of start order falls on each side alike.
+ */
+async function phase(onFirst: boolean, collector: Collector, runs: Map<number, Runs>): Promise<number[]> {
+  const start = (traced: boolean) => apiStack(traced && !control ? collector : null);
+  const first = await start(onFirst);
+  const second = await start(!onFirst).catch(async (err: unknown) => {
+    await first.close();
     throw err;
   });
+  const [off, on] = onFirst ? [second, first] : [first, second];
   try {
-    const { sparkiUrl, bareUrl, auth } = off;
-    const tracedUrl = on.sparkiUrl;
-    const tracedAuth = on.auth;
-
-    // Each must answer 200 before any load: otherwise the run would time error pages.
-    for (const [url, headers] of [
-      [sparkiUrl, auth],
-      [bareUrl, {}],
-      [tracedUrl, tracedAuth],
-    ] as const) {
+    const targets: [string, Record<string, string>][] = [
+      [off.bareUrl, {}],
+      [on.bareUrl, {}],
+      [off.sparkiUrl, off.auth],
+      [on.sparkiUrl, on.auth],
+    ];
+    // Each must answer 200 before any load: otherwise the run would time error pages. Then warm
+    // each path (isolate, caches, connections) before measuring.
+    for (const [url, headers] of targets) {
       const res = await fetch(url, { headers });
       if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       await res.body?.cancel();
+      await runLoad(url, { connections: 10, durationMs: warmMs, headers });
     }
-    // Warm both paths (isolate, caches, connections) before measuring.
-    await runLoad(sparkiUrl, { connections: 10, durationMs: warmMs, headers: auth });
-    await runLoad(bareUrl, { connections: 10, durationMs: warmMs });
-    await runLoad(tracedUrl, { connections: 10, durationMs: warmMs, headers: tracedAuth });
+    const ratios: number[] = [];
+    for (const connections of connectionCounts) {
+      const into = runs.get(connections) ?? { bare: [], off: [], on: [] };
+      runs.set(connections, into);
+      const load = async (stack: Stack): Promise<RouteRun> => {
+        const cpuBefore = stack.cpu();
+        const result = await runLoad(stack.sparkiUrl, { connections, durationMs: runMs, headers: stack.auth });
+        return { load: result, cpuSeconds: stack.cpu() - cpuBefore };
+      };
+      const mine: Runs = { bare: [], off: [], on: [] };
+      for (let round = 0; round < rounds; round++) {
+        // The bare route lives in both stacks' Workers, and a stack just loaded through it reads
+        // higher at p95 right after (an A/A run read 0.71× with it always in the first stack):
+        // each stack serves it in turn.
+        const bareIn = round % 2 === 0 ? off : on;
+        mine.bare.push(await runLoad(bareIn.bareUrl, { connections, durationMs: runMs }));
+        await inTurn(
+          round,
+          async () => mine.off.push(await load(off)),
+          async () => mine.on.push(await load(on)),
+        );
+      }
+      into.bare.push(...mine.bare);
+      into.off.push(...mine.off);
+      into.on.push(...mine.on);
+      ratios.push(pool(mine.on.map((r) => r.load)).p95 / pool(mine.off.map((r) => r.load)).p95);
+    }
+    return ratios;
+  } finally {
+    await first.close();
+    await second.close();
+  }
+}
+
+async function benchApi(): Promise<string> {
+  const collector = await startCollector();
+  try {
+    const runs = new Map<number, Runs>();
+    const offFirst = await phase(false, collector, runs);
+    const onFirst = await phase(true, collector, runs);
 
     console.log(sizeLabel);
     const ratios: string[] = [];
     const tracedRatios: string[] = [];
     let errors = 0;
-    for (const connections of [10, 50]) {
-      const bareRuns: LoadResult[] = [];
-      const routeRuns: LoadResult[] = [];
-      const tracedRuns: LoadResult[] = [];
-      for (let round = 0; round < rounds; round++) {
-        bareRuns.push(await runLoad(bareUrl, { connections, durationMs: durationMs / rounds }));
-        // Off and on swap places every round: a stack loaded right after the other inherits its tail.
-        const offRun = () => runLoad(sparkiUrl, { connections, durationMs: durationMs / rounds, headers: auth });
-        const onRun = () => runLoad(tracedUrl, { connections, durationMs: durationMs / rounds, headers: tracedAuth });
-        if (round % 2 === 0) {
-          routeRuns.push(await offRun());
-          tracedRuns.push(await onRun());
-        } else {
-          tracedRuns.push(await onRun());
-          routeRuns.push(await offRun());
-        }
-      }
+    connectionCounts.forEach((connections, i) => {
+      const { bare: bareRuns, off: routeRuns, on: tracedRuns } = runs.get(connections) as Runs;
       const bare = pool(bareRuns);
-      const route = pool(routeRuns);
-      const traced = pool(tracedRuns);
+      const route = pool(routeRuns.map((r) => r.load));
+      const traced = pool(tracedRuns.map((r) => r.load));
+      const cpuOff = cpuPerRequestMs(routeRuns);
+      const cpuOn = cpuPerRequestMs(tracedRuns);
+      const median = medianRoundRatio(runs.get(connections) as Runs);
       const ratio = route.p95 / bare.p95;
       const tracedRatio = traced.p95 / route.p95;
       errors += bare.errors + route.errors + traced.errors + (bare.requests === 0 || route.requests === 0 || traced.requests === 0 ? 1 : 0);
-      console.log(`\n${connections} connections, ${durationMs / 1000} s each in ${rounds} alternating rounds`);
+      console.log(`\n${connections} connections, ${runMs / 1000} s a run, ${rounds} alternating rounds in each of 2 phases`);
       console.log(`  bare Hono route      ${fmt(bare)}`);
       console.log(`  GET /v1/projects/:id ${fmt(route)}`);
       console.log(
@@ -145,11 +215,17 @@ async function benchApi(): Promise<string> {
       );
       console.log(`  ${control ? "control, tracing off" : "tracing on          "} ${fmt(traced)}`);
       console.log(
-        `  ratio (on/off)       p50 ${(traced.p50 / route.p50).toFixed(2)}×  p95 ${tracedRatio.toFixed(2)}×  req/s ${(traced.rps / route.rps).toFixed(2)}×`,
+        `  ratio (on/off)       p50 ${(traced.p50 / route.p50).toFixed(2)}×  p95 ${tracedRatio.toFixed(2)}×  req/s ${(traced.rps / route.rps).toFixed(2)}×` +
+          `  (p95 by phase: ${offFirst[i]?.toFixed(2)}× off started first, ${onFirst[i]?.toFixed(2)}× on started first; median of rounds ${median.toFixed(2)}×)`,
+      );
+      console.log(
+        `  CPU per request      off ${cpuOff.toFixed(2)} ms, ${control ? "control" : "on"} ${cpuOn.toFixed(2)} ms: ${(cpuOn / cpuOff).toFixed(2)}× (wrangler and its workerds, from /proc)`,
       );
       ratios.push(`${connections} conns p95 ${ratio.toFixed(2)}×`);
-      tracedRatios.push(`${connections} conns p95 ${tracedRatio.toFixed(2)}×`);
-    }
+      tracedRatios.push(
+        `${connections} conns p95 ${tracedRatio.toFixed(2)}× (median of rounds ${median.toFixed(2)}×), CPU per request ${(cpuOn / cpuOff).toFixed(2)}×`,
+      );
+    });
     const spans = await collector.count();
     console.log(`\nspans received with tracing on: ${spans} (by a collector in its own process at nice 19)`);
     if (spans === 0 && !control) errors += 1;
@@ -157,8 +233,6 @@ async function benchApi(): Promise<string> {
     const invalid = errors > 0 ? `; INVALID RUN: ${errors} requests failed, a target got none, or no span arrived` : "";
     return `SUMMARY api: authenticated GET /v1/projects/:id vs bare Hono route, p95 ratio ${ratios.join(", ")} (goal ≤ 1.30×); ${control ? "control (tracing off) vs off" : "tracing on vs off"} ${tracedRatios.join(", ")} (goal ≤ 1.05×)${invalid}; ${sizeLabel}`;
   } finally {
-    await off.close();
-    await on.close();
     collector.close();
   }
 }

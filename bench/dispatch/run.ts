@@ -1,6 +1,6 @@
 /**
  * bench/dispatch: how long a build waits before its work starts. On the real local stack with a
- * real runner process (idle, long-polling), 50 builds one after another of a repository whose
+ * real runner process (idle, long-polling), 100 builds one after another of a repository whose
  * sparki.yml has one job with one step; each build is a plan job and then that step job.
  *
  * Measured from the moment the bench sends `POST /v1/projects/:id/builds` (same clock as the
@@ -14,24 +14,26 @@
  * the same command started the way the runner starts a step (spawn latency, the floor no
  * platform can beat), and one checkout done by hand the way the runner does it.
  * Goal: trigger → first step p95 under 500 ms. BENCH_DISPATCH_BUILDS changes the number of builds
- * (50; 2 after 1 warm-up at smoke size).
+ * (100; 2 after 1 warm-up at smoke size), split over the two phases below.
  *
  * A second stack and runner, the same but with tracing on (the Worker, its objects and the runner
  * exporting every span to a local OTLP receiver in a process of its own at the lowest CPU priority,
- * standing in for a collector on another host: collector.ts), take their turn
- * after each build, first one then the other in alternate rounds, so a drift in the machine's load
- * and whatever one build leaves running into the next fall on both alike; its figures are printed
- * beside the others. Goal: within 5 %. BENCH_DISPATCH_CONTROL=1 starts the second stack with
- * tracing off too: what the comparison shows between two identical stacks, its noise floor.
+ * standing in for a collector on another host: collector.ts), take their turn after each build,
+ * first one then the other in alternate rounds, so a drift in the machine's load and whatever one
+ * build leaves running into the next fall on both alike; its figures are printed beside the others.
+ * Two phases start the stacks in opposite orders. Goal: within 5 %. BENCH_DISPATCH_CONTROL=1
+ * starts the second stack with tracing off too: what the comparison shows between two identical
+ * stacks, its noise floor.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Collector, startCollector } from "../collector.js";
 import { ms, type Platform, startPlatform, stats } from "../runner/platform.js";
-import { startShell } from "../runner/shell.js";
+import { type Shell, startShell } from "../runner/shell.js";
 import { size, sizeLabel, smoke } from "../size.js";
+import { inTurn } from "../alternate.js";
 
-const builds = size("BENCH_DISPATCH_BUILDS", 50, 2);
+const builds = size("BENCH_DISPATCH_BUILDS", 100, 2);
 const warmup = smoke ? 1 : 3;
 const goalMs = 500;
 // Sequential builds measure pickup, not queueing: the runner is idle and polling when each starts.
@@ -158,22 +160,34 @@ function report(title: string, rows: Row[]) {
   return { results, missing };
 }
 
-async function main(): Promise<string> {
-  const collector = await startCollector();
-  const shell = startShell();
+/** Each role's builds over both phases, and the baselines measured beside them. */
+interface Results {
+  off: Row[];
+  on: Row[];
+  spawnLatency: number[];
+  checkoutFloor: number[];
+}
+
+/**
+ * One phase: both stacks and runners started (in the order given), warmed, then `count` rounds of
+ * one build on each in turn, then closed. Two identical stacks differ in a run here, so the two
+ * phases start them in opposite orders and the figures pool both: a bias of start order (which
+ * stack's processes came up first) falls on each side alike.
+ */
+async function phase(onFirst: boolean, count: number, collector: Collector, shell: Shell, into: Results): Promise<void> {
   const sides: Side[] = [];
+  const start = (traced: boolean) =>
+    traced ? startSide(control ? "dispatch-control" : "dispatch-traced", control ? null : collector) : startSide("dispatch", null);
   try {
-    sides.push(await startSide("dispatch", null));
-    sides.push(control ? await startSide("dispatch-control", null) : await startSide("dispatch-traced", collector));
-    const [off, on] = sides as [Side, Side];
-    const spawnLatency: number[] = [];
-    const checkoutFloor: number[] = [];
+    sides.push(await start(onFirst));
+    sides.push(await start(!onFirst));
+    const [off, on] = (onFirst ? [sides[1], sides[0]] : sides) as [Side, Side];
     // The runner's checkout (runner/git.ts) by hand, for what a checkout costs on this machine.
     const checkoutCommand = `d=$(mktemp -d) && cd "$d" && git init --quiet && git remote add origin '${off.repo}' && git fetch --quiet --no-tags --depth 1 origin +refs/heads/main:refs/remotes/origin/main && git checkout --quiet --force --detach refs/remotes/origin/main && git rev-parse HEAD > /dev/null; cd / && rm -rf "$d"`;
     console.log(
-      `${sizeLabel}: ${builds} builds after ${warmup} warm-up builds on each stack, ${control ? "both with tracing off (control)" : "tracing off and on"} in turn, alternating which goes first; runner pids ${off.platform.runner.pid} (off), ${on.platform.runner.pid} (on)`,
+      `phase with ${onFirst ? "tracing on" : "tracing off"} started first: ${count} builds after ${warmup} warm-up builds on each stack; runner pids ${off.platform.runner.pid} (off), ${on.platform.runner.pid} (${control ? "control" : "on"})`,
     );
-    for (let i = 0; i < warmup + builds; i++) {
+    for (let i = 0; i < warmup + count; i++) {
       // Baseline round: the same command, started the way the runner starts it; and a checkout.
       const base = join(off.marks, `baseline-${i}`);
       const spawned = await shell.run(`date +%s%3N > ${base}`, off.repo);
@@ -181,23 +195,43 @@ async function main(): Promise<string> {
       const baseline = Number(readFileSync(base, "utf8")) - spawned.t0;
       const checkout = await shell.run(checkoutCommand, off.repo);
       if (checkout.code !== 0) throw new Error(`the baseline checkout exited ${checkout.code}`);
-      for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+      const measure = (side: Side) => async () => {
         const row = await oneBuild(side);
         side.last = row;
         if (i >= warmup) side.rows.push(row);
         await new Promise((r) => setTimeout(r, settleMs));
-      }
+      };
+      await inTurn(i, measure(off), measure(on));
       if (i >= warmup) {
-        spawnLatency.push(baseline);
-        checkoutFloor.push(checkout.t1 - checkout.t0);
+        into.spawnLatency.push(baseline);
+        into.checkoutFloor.push(checkout.t1 - checkout.t0);
       }
       const last = (side: Side) => ms(side.last?.toStep ?? NaN);
       if (i === warmup - 1 || (i >= warmup && (i - warmup + 1) % 10 === 0))
         console.log(`  ${i < warmup ? "warm-up done" : `${i - warmup + 1} builds each`}: last trigger → step ${last(off)} off, ${last(on)} on`);
     }
+    into.off.push(...off.rows);
+    into.on.push(...on.rows);
+    const p95 = (rows: Row[]) => stats(rows.map((r) => r.toStep)).p95;
+    console.log(`  this phase's trigger → first step p95: ${(p95(on.rows) / p95(off.rows)).toFixed(2)}× off`);
+  } finally {
+    for (const side of sides) await side.platform.close();
+  }
+}
 
-    const offReport = report("tracing off", off.rows);
-    const onReport = report(control ? "CONTROL (tracing off)" : "TRACING ON", on.rows);
+async function main(): Promise<string> {
+  const collector = await startCollector();
+  const shell = startShell();
+  try {
+    console.log(
+      `${sizeLabel}: ${control ? "both stacks with tracing off (control)" : "tracing off and on"}, one build on each in turn, alternating which goes first`,
+    );
+    const results: Results = { off: [], on: [], spawnLatency: [], checkoutFloor: [] };
+    await phase(false, Math.ceil(builds / 2), collector, shell, results);
+    await phase(true, Math.floor(builds / 2) || 1, collector, shell, results);
+    const { off, on, spawnLatency, checkoutFloor } = results;
+    const offReport = report("tracing off", off);
+    const onReport = report(control ? "CONTROL (tracing off)" : "TRACING ON", on);
     console.log("baselines, in alternating rounds from a small Node process:");
     const base = line("  sh -c start of the same command", spawnLatency);
     line("  one checkout as the runner does it, by sh", checkoutFloor);
@@ -212,7 +246,7 @@ async function main(): Promise<string> {
     console.log(`  ${second.padEnd(4)} p50 ${ms(traced.p50).padStart(7)}  p95 ${ms(traced.p95).padStart(7)}  (p95 ${ratio.toFixed(2)}× off; goal ≤ 1.05×)`);
     const missing = [...new Set([...offReport.missing, ...onReport.missing])];
     const invalid =
-      off.rows.length === 0 || on.rows.length === 0
+      off.length === 0 || on.length === 0
         ? "no builds measured"
         : missing.length > 0
           ? `not found in the runner's log: ${missing.join("; ")}`
@@ -221,10 +255,9 @@ async function main(): Promise<string> {
             : null;
     if (invalid) process.exitCode = 1;
     const verdict = invalid ? `INVALID RUN: ${invalid}` : step.p95 < goalMs ? "met" : "NOT met";
-    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(offReport.results.planClaim.p50)}, p95 ${ms(offReport.results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; ${control ? "control, tracing off" : "tracing on"}: p95 ${ms(traced.p95)} = ${ratio.toFixed(2)}× off (goal ≤ 1.05×); ${off.rows.length}+${on.rows.length} builds; ${sizeLabel}`;
+    return `SUMMARY dispatch: trigger → first step p50 ${ms(step.p50)}, p95 ${ms(step.p95)} (goal p95 < ${goalMs} ms: ${verdict}); trigger → plan claimed p50 ${ms(offReport.results.planClaim.p50)}, p95 ${ms(offReport.results.planClaim.p95)}; sh -c start p95 ${ms(base.p95)}; ${control ? "control, tracing off" : "tracing on"}: p95 ${ms(traced.p95)} = ${ratio.toFixed(2)}× off (goal ≤ 1.05×); ${off.length}+${on.length} builds; ${sizeLabel}`;
   } finally {
     shell.stop();
-    for (const side of sides) await side.platform.close();
     collector.close();
   }
 }

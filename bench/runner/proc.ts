@@ -20,12 +20,8 @@ export function memoryKb(pid: number, field: "VmRSS" | "VmHWM"): number {
     return NaN;
   }
 }
-/**
- * The workerd processes of this run's `wrangler dev` (found by its --persist-to under `work`):
- * the one listening on the API port is wrangler's proxy in front of the other, which runs the
- * Worker and its Durable Objects.
- */
-export function workerdPids(work: string, apiUrl: string): { objects: number; proxy: number } {
+/** Every process of this run's `wrangler dev` (found by its --persist-to under `work`): wrangler and its children. */
+export function stackPids(work: string): { pid: number; cmd: string }[] {
   const procs = readdirSync("/proc")
     .filter((e) => /^\d+$/.test(e))
     .map((pid) => {
@@ -42,7 +38,14 @@ export function workerdPids(work: string, apiUrl: string): { objects: number; pr
     grew = false;
     for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) ours.add(p.pid), (grew = true);
   }
-  const workerds = procs.filter((p) => ours.has(p.pid) && /workerd\S* serve/.test(p.cmd));
+  return procs.filter((p) => ours.has(p.pid));
+}
+/**
+ * The workerd processes of this run's `wrangler dev`: the one listening on the API port is
+ * wrangler's proxy in front of the other, which runs the Worker and its Durable Objects.
+ */
+export function workerdPids(work: string, apiUrl: string): { objects: number; proxy: number } {
+  const workerds = stackPids(work).filter((p) => /workerd\S* serve/.test(p.cmd));
   const port = new URL(apiUrl).port;
   return {
     proxy: workerds.find((p) => p.cmd.includes(`entry=127.0.0.1:${port} `))?.pid ?? -1,

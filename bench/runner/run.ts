@@ -18,6 +18,7 @@ import { ms, startPlatform, stats } from "./platform.js";
 import { childrenCpuSeconds, cpuSeconds, workerdPids } from "./proc.js";
 import { startShell } from "./shell.js";
 import { size, sizeLabel } from "../size.js";
+import { inTurn } from "../alternate.js";
 
 const rounds = size("BENCH_RUNNER_ROUNDS", 10, 1);
 const spawns = size("BENCH_RUNNER_SPAWNS", 2000, 20);
@@ -127,14 +128,11 @@ async function main(): Promise<string> {
     const sh: Awaited<ReturnType<typeof viaShell>>[] = [];
     const runner: Awaited<ReturnType<typeof viaRunner>>[] = [];
     for (let round = 0; round < rounds; round++) {
-      // Alternate which goes first, so neither always follows the other.
-      if (round % 2 === 0) {
-        sh.push(await viaShell());
-        runner.push(await viaRunner());
-      } else {
-        runner.push(await viaRunner());
-        sh.push(await viaShell());
-      }
+      await inTurn(
+        round,
+        async () => sh.push(await viaShell()),
+        async () => runner.push(await viaRunner()),
+      );
       const [a, b] = [sh[sh.length - 1], runner[runner.length - 1]];
       console.log(`  round ${round + 1}: sh ${ms(a?.wall ?? NaN)}, runner ${ms(b?.wall ?? NaN)} (${((b?.wall ?? NaN) / (a?.wall ?? NaN)).toFixed(3)}×)`);
     }
