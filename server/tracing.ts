@@ -9,9 +9,22 @@ import type { Config } from "./config.js";
 import { apiService } from "./log.js";
 
 const tracings = new Map<string, Tracing>();
+/** By config object first: configOf hands every request of an isolate the same one, and the key below costs a JSON.stringify. */
+const byConfig = new WeakMap<Config, Map<string, Tracing>>();
 
 /** The Tracing of one service (`sparki-api`, `sparki-build-coordinator`, ...) under this config. */
 export function tracingOf(config: Config, service: string): Tracing {
+  let ofConfig = byConfig.get(config);
+  if (!ofConfig) byConfig.set(config, (ofConfig = new Map()));
+  const known = ofConfig.get(service);
+  if (known) return known;
+  const tracing = tracingByValue(config, service);
+  ofConfig.set(service, tracing);
+  return tracing;
+}
+
+/** One Tracing per service and settings, however many config objects name them (its buffered spans are shared). */
+function tracingByValue(config: Config, service: string): Tracing {
   const key = JSON.stringify([
     service,
     config.OTEL_EXPORTER_OTLP_ENDPOINT,

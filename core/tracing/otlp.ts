@@ -7,7 +7,16 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type SpanCont
 import { parseTraceParent } from "@opentelemetry/core";
 import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type ReadableSpan,
+  type Sampler,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace";
 import { tracesUrl, tracingOff, type SpanKindName, type TraceSpan, type Tracing, type TracingEnv } from "./context.ts";
 
 const kinds: Record<SpanKindName, SpanKind> = {
@@ -42,6 +51,13 @@ function parseHeaders(text: string | undefined): Record<string, string> {
   return headers;
 }
 
+/** The ratio sampler's decision without its per-span hashing of the trace id when the ratio decides alone. */
+function rootSampler(ratio: number): Sampler {
+  if (ratio >= 1) return new AlwaysOnSampler();
+  if (ratio <= 0) return new AlwaysOffSampler();
+  return new TraceIdRatioBasedSampler(ratio);
+}
+
 export interface TracingOptions {
   service: string;
   env: TracingEnv;
@@ -74,7 +90,7 @@ export function createTracing(options: TracingOptions): Tracing {
   };
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ "service.name": options.service }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.env.OTEL_TRACES_SAMPLER_ARG) }),
+    sampler: new ParentBasedSampler({ root: rootSampler(options.env.OTEL_TRACES_SAMPLER_ARG) }),
     spanProcessors: [collect],
   });
   const tracer = provider.getTracer("sparki");
