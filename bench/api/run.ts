@@ -124,9 +124,9 @@ function medianRoundRatio(runs: Runs): number {
 
 /**
  * One phase: both stacks started (in the order given, one at a time), checked, warmed and loaded in
- * alternating rounds, then closed. Two identical stacks differ by more than 5 % in a run here, and
- * the one started second read lower at p95 in every control run, so the two phases start them in
- * opposite orders and the figures pool both: a bias of start order falls on each side alike.
+ * alternating rounds, then closed. The two phases start the stacks in opposite orders and the
+ * figures pool both, so a bias of start order (which stack's processes came up first) falls on each
+ * side alike. (The bias the control showed came from the bare route's placement, below.)
  */
 async function phase(onFirst: boolean, collector: Collector, runs: Map<number, Runs>): Promise<number[]> {
   const start = (traced: boolean) => apiStack(traced && !control ? collector : null);
