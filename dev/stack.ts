@@ -204,8 +204,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         break;
       } catch (err) {
         await stopChild(wrangler);
-        if (!(err instanceof PortTakenError) || options.apiPort !== undefined || attempt >= 3) throw err;
-        log(`api       ${err.message}; trying another port`);
+        // A port taken as wrangler started is tried again: on a new API port when the stack chose
+        // it, else on the same one (the port taken may have been wrangler's inspector port, which
+        // two stacks starting together both reach for).
+        if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+        log(`api       ${err.message}; trying ${options.apiPort === undefined ? "another port" : "again"}`);
       }
     }
     await databaseReady;
