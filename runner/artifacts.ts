@@ -17,7 +17,7 @@ import { ArtifactName, relativePathProblem, type Job } from "../core/contracts/r
 import { retry } from "./backoff.ts";
 import { ArtifactClient } from "./artifact-client.ts";
 import { putFile } from "./cache-client.ts";
-import { HttpError, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
+import { isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 
 export interface ArtifactUploadOptions {

@@ -19,7 +19,7 @@ import { retry } from "./backoff.ts";
 import { CacheClient } from "./cache-client.ts";
 import { packCache, resolveCachePath, unpackCache, type CacheRoots, type ResolvedCachePath } from "./cache-archive.ts";
 import { cacheEnvironmentOf } from "./cache-key.ts";
-import { HttpError, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
+import { isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 
 export interface CacheOptions {

@@ -13,7 +13,7 @@ import { createMasker } from "../core/log/mask.ts";
 import { uploadArtifacts } from "./artifacts.ts";
 import { restoreCache, restoreEntry, saveCache, type CacheOptions, type CachePlan } from "./cache.ts";
 import { retry, type BackoffOptions } from "./backoff.ts";
-import { HttpError, isLeaseLost, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
+import { isLeaseLost, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
 import { CheckoutError, checkout, must } from "./git.ts";
 import { cacheEnvironmentOf } from "./cache-key.ts";
 import { installShareOf } from "./install-share.ts";

@@ -20,7 +20,7 @@ import { readTar, type TarLimits } from "../core/archive/tar-reader.ts";
 import type { Job, NeededArtifact } from "../core/contracts/runner.ts";
 import { ArtifactClient } from "./artifact-client.ts";
 import { retry } from "./backoff.ts";
-import { HttpError, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
+import { isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 
 const GiB = 1024 * 1024 * 1024;
