@@ -32,6 +32,8 @@ function tracingByValue(config: Config, service: string): Tracing {
     config.OTEL_EXPORTER_OTLP_HEADERS,
     config.OTEL_TRACES_SAMPLER_ARG,
     config.OTEL_BSP_SCHEDULE_DELAY,
+    config.OTEL_BSP_MAX_QUEUE_SIZE,
+    config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
   ]);
   let tracing = tracings.get(key);
   if (!tracing) {

@@ -81,11 +81,10 @@ async function apiStack(tracing: Collector | null) {
     const token = String((await post(`${stack.apiUrl}/v1/auth/login`, { email, password: "benchmark password" })).accessToken);
     const ws = await post(`${stack.apiUrl}/v1/workspaces`, { name: "Bench" }, token);
     const project = await post(`${stack.apiUrl}/v1/workspaces/${ws.id}/projects`, { name: "bench", gitUrl: "https://github.com/acme/bench.git" }, token);
-    const pids = stackPids(stateDir).map((p) => p.pid);
-    if (pids.length === 0) throw new Error(`no wrangler process found for ${stateDir}`);
+    if (stackPids(stateDir).length === 0) throw new Error(`no wrangler process found for ${stateDir}`);
     return {
-      /** CPU seconds the stack's own processes (wrangler, its workerds) have used so far. */
-      cpu: () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+      /** CPU seconds each of the stack's processes (wrangler, its workerds) has used so far, read afresh: wrangler may restart a workerd. */
+      cpu: (): CpuSample => new Map(stackPids(stateDir).map((p) => [p.pid, { role: roleOf(p.cmd, stack.apiUrl), seconds: cpuSeconds(p.pid) }])),
       sparkiUrl: `${stack.apiUrl}/v1/projects/${project.id}`,
       bareUrl: `${stack.apiUrl}/__bare/projects/${project.id}`,
       auth: { authorization: `Bearer ${token}` },
@@ -97,13 +96,32 @@ async function apiStack(tracing: Collector | null) {
   }
 }
 
+/** CPU seconds by process role: wrangler's Node, the proxy workerd in front, the Worker's workerd, the rest. */
+type CpuByRole = Record<string, number>;
+type CpuSample = Map<number, { role: string; seconds: number }>;
+
+/** CPU used between two samples, by role, counting only processes alive at both. */
+function cpuBetween(before: CpuSample, after: CpuSample): CpuByRole {
+  const byRole: CpuByRole = {};
+  for (const [pid, { role, seconds }] of after) {
+    const start = before.get(pid)?.seconds;
+    if (start !== undefined && Number.isFinite(start) && Number.isFinite(seconds)) byRole[role] = (byRole[role] ?? 0) + seconds - start;
+  }
+  return byRole;
+}
+
+function roleOf(cmd: string, apiUrl: string): string {
+  if (/workerd\S* serve/.test(cmd)) return cmd.includes(`entry=127.0.0.1:${new URL(apiUrl).port} `) ? "proxy workerd" : "Worker workerd";
+  return cmd.includes("wrangler") ? "wrangler node" : "other";
+}
+
 const connectionCounts = [10, 50] as const;
 type Stack = Awaited<ReturnType<typeof apiStack>>;
 
 /** One run of a stack's route, and the CPU its processes used meanwhile. */
 interface RouteRun {
   load: LoadResult;
-  cpuSeconds: number;
+  cpu: CpuByRole;
 }
 
 /** Every run of one target at one connection count, over both phases. */
@@ -113,7 +131,15 @@ interface Runs {
   on: RouteRun[];
 }
 
-const cpuPerRequestMs = (runs: RouteRun[]) => (1000 * runs.reduce((n, r) => n + r.cpuSeconds, 0)) / runs.reduce((n, r) => n + r.load.requests, 0);
+const total = (cpu: CpuByRole) => Object.values(cpu).reduce((a, b) => a + b, 0);
+const requestsOf = (runs: RouteRun[]) => runs.reduce((n, r) => n + r.load.requests, 0);
+const cpuPerRequestMs = (runs: RouteRun[]) => (1000 * runs.reduce((n, r) => n + total(r.cpu), 0)) / requestsOf(runs);
+/** CPU per request of each process role, in ms. */
+function cpuPerRequestByRole(runs: RouteRun[]): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const r of runs) for (const [role, s] of Object.entries(r.cpu)) sums.set(role, (sums.get(role) ?? 0) + s);
+  return new Map([...sums].map(([role, s]) => [role, (1000 * s) / requestsOf(runs)]));
+}
 
 /** The median over rounds of on's p95 over off's in the same round: a slow burst falls in one round only. */
 function medianRoundRatio(runs: Runs): number {
@@ -156,9 +182,9 @@ async function phase(onFirst: boolean, collector: Collector, runs: Map<number, R
       const into = runs.get(connections) ?? { bare: [], off: [], on: [] };
       runs.set(connections, into);
       const load = async (stack: Stack): Promise<RouteRun> => {
-        const cpuBefore = stack.cpu();
+        const before = stack.cpu();
         const result = await runLoad(stack.sparkiUrl, { connections, durationMs: runMs, headers: stack.auth });
-        return { load: result, cpuSeconds: stack.cpu() - cpuBefore };
+        return { load: result, cpu: cpuBetween(before, stack.cpu()) };
       };
       const mine: Runs = { bare: [], off: [], on: [] };
       for (let round = 0; round < rounds; round++) {
@@ -221,6 +247,10 @@ async function benchApi(): Promise<string> {
       console.log(
         `  CPU per request      off ${cpuOff.toFixed(2)} ms, ${control ? "control" : "on"} ${cpuOn.toFixed(2)} ms: ${(cpuOn / cpuOff).toFixed(2)}× (wrangler and its workerds, from /proc)`,
       );
+      const offByRole = cpuPerRequestByRole(routeRuns);
+      const onByRole = cpuPerRequestByRole(tracedRuns);
+      for (const [role, off] of offByRole)
+        console.log(`    ${role.padEnd(16)} off ${off.toFixed(3)} ms, ${control ? "control" : "on"} ${(onByRole.get(role) ?? NaN).toFixed(3)} ms`);
       ratios.push(`${connections} conns p95 ${ratio.toFixed(2)}×`);
       tracedRatios.push(
         `${connections} conns p95 ${tracedRatio.toFixed(2)}× (median of rounds ${median.toFixed(2)}×), CPU per request ${(cpuOn / cpuOff).toFixed(2)}×`,

@@ -30,6 +30,9 @@ export const TracingEnv = z.object({
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   // Milliseconds a span waits to go with the others ending meanwhile (OpenTelemetry's batch delay).
   OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).max(60_000).default(1000),
+  // Spans that wait at most, the oldest dropped beyond it, and how many waiting are sent at once.
+  OTEL_BSP_MAX_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(2048),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(512),
 });
 export type TracingEnv = z.infer<typeof TracingEnv>;
 

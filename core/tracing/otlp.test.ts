@@ -6,7 +6,9 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { OtlpReceiver } from "../../test/fakes/otlp-receiver.ts";
 import { traceIdOf, TracingEnv, tracingOff } from "./context.ts";
-import { createTracing } from "./otlp.ts";
+import { SamplingDecision, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
+import { ROOT_CONTEXT } from "@opentelemetry/api";
+import { createTracing, sampledAtRatio } from "./otlp.ts";
 
 const collector = new OtlpReceiver();
 beforeAll(() => collector.start());
@@ -67,6 +69,30 @@ describe("tracing", () => {
     expect(collector.spans).toHaveLength(20);
   });
 
+  it("keeps a share of new traces by their trace id, deciding as OpenTelemetry's ratio sampler does", async () => {
+    const half = createTracing({ service: "sparki-test", env: env({ OTEL_TRACES_SAMPLER_ARG: "0.5" }) });
+    const spans = Array.from({ length: 400 }, () => half.start("maybe"));
+    for (const span of spans) span.end();
+    await half.flush();
+    const kept = new Set(collector.spans.map((s) => s.traceId));
+    // 400 fair coins: outside 140..260 once in about 10⁹ runs.
+    expect(kept.size).toBeGreaterThan(140);
+    expect(kept.size).toBeLessThan(260);
+    const sdk = new TraceIdRatioBasedSampler(0.5);
+    for (const span of spans) {
+      const traceId = span.traceId ?? "";
+      const sdkKeeps = sdk.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+      expect({ traceId, kept: kept.has(traceId), flag: span.traceparent?.endsWith("-01") }).toEqual({ traceId, kept: sdkKeeps, flag: sdkKeeps });
+    }
+    for (const ratio of [0.01, 0.3, 0.99]) {
+      const sdkAt = new TraceIdRatioBasedSampler(ratio);
+      for (const span of spans.slice(0, 50)) {
+        const traceId = span.traceId ?? "";
+        expect(sampledAtRatio(traceId, ratio)).toBe(sdkAt.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED);
+      }
+    }
+  });
+
   it("sends OTEL_EXPORTER_OTLP_HEADERS and honours a traces endpoint of its own", async () => {
     const tracing = createTracing({
       service: "sparki-test",
@@ -78,7 +104,7 @@ describe("tracing", () => {
   });
 
   it("flushSoon sends a moment later everything that ended meanwhile, in one request, and at once when many spans wait", async () => {
-    const tracing = createTracing({ service: "sparki-test", env: env() });
+    const tracing = createTracing({ service: "sparki-test", env: env({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "256" }) });
     tracing.start("first").end();
     const planned = tracing.flushSoon();
     tracing.start("second").end();
@@ -95,6 +121,22 @@ describe("tracing", () => {
     // Nothing waiting: nothing planned, nothing sent.
     await tracing.flushSoon();
     expect(collector.requests).toHaveLength(2);
+  });
+
+  it("sends at once, not after the delay, when OTEL_BSP_MAX_EXPORT_BATCH_SIZE spans wait", async () => {
+    // A minute's delay: were it waited for, the test would time out.
+    const tracing = createTracing({ service: "sparki-test", env: env({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "3", OTEL_BSP_SCHEDULE_DELAY: "60000" }) });
+    for (let i = 0; i < 3; i++) tracing.start(`span ${i}`).end();
+    await tracing.flushSoon();
+    expect(collector.requests).toHaveLength(1);
+    expect(collector.spans).toHaveLength(3);
+  });
+
+  it("keeps the newest OTEL_BSP_MAX_QUEUE_SIZE spans while none is sent", async () => {
+    const tracing = createTracing({ service: "sparki-test", env: env({ OTEL_BSP_MAX_QUEUE_SIZE: "5" }) });
+    for (let i = 0; i < 8; i++) tracing.start(`span ${i}`).end();
+    await tracing.flush();
+    expect(collector.spans.map((s) => s.name)).toEqual(["span 3", "span 4", "span 5", "span 6", "span 7"]);
   });
 
   it("a process that awaits a planned send before it exits gets it (the runner's stop), not exit 13", () => {
