@@ -57,6 +57,17 @@ deployments:
     expect(r.issues[0]?.line).toBeGreaterThanOrEqual(3);
   });
 
+  it("refuses a file whose aliases would expand without bound (billion laughs), as an issue of the file", () => {
+    const bomb = [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ...["b", "c", "d", "e", "f", "g", "h", "i"].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcdefgh"[i]}`).join(",")}]`),
+      "pipeline: *i",
+    ].join("\n");
+    const result = parseSparkiConfig(bomb);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.issues).toEqual([{ path: "", line: 1, column: 1, message: expect.stringMatching(/alias/i) }]);
+  });
+
   it("rejects duplicate keys at their line", () => {
     const r = parseSparkiConfig("framework: vite\nframework: astro\n");
     expect(r.ok ? [] : r.issues.map((i) => i.line)).toEqual([2]);

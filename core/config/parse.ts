@@ -31,7 +31,15 @@ export function parseSparkiConfig(text: string): ConfigParseResult {
       }),
     };
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? {};
+  } catch (err) {
+    // The YAML library refuses to expand aliases past a limit (a "billion laughs" file): the
+    // file is at fault, so it is an issue of the file, at the top of it.
+    const pos = lines.linePos(0);
+    return { ok: false, issues: [{ path: "", line: pos.line, column: pos.col, message: err instanceof Error ? err.message : String(err) }] };
+  }
   const parsed = SparkiConfigSchema.safeParse(data);
   if (parsed.success) return { ok: true, config: parsed.data };
   return { ok: false, issues: parsed.error.issues.map((issue) => locate(doc, lines, issue)) };
