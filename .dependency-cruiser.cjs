@@ -37,6 +37,20 @@ module.exports = {
       to: { path: "^workers/" },
     },
     {
+      name: "planner-imports-only-core",
+      severity: "error",
+      comment: "the planner Worker is detection and sparki.yml over core/; the API reaches it by its service binding",
+      from: { path: "^planner/", pathNot: "(\\.test\\.ts|^planner/build\\.ts)$" },
+      to: { path: "^(server|node|workers|durable-objects|runner|cli|web|dev|bench|test)/" },
+    },
+    {
+      name: "nothing-imports-the-planner",
+      severity: "error",
+      comment: "the planner runs as its own Worker: the API calls it through PLANNER, never by import",
+      from: { path: "^(core|server|node|workers|durable-objects|runner|cli|web)/" },
+      to: { path: "^planner/" },
+    },
+    {
       name: "node-imports-only-core",
       severity: "error",
       comment: "node/ is what the CLI and runner share",

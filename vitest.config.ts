@@ -4,14 +4,17 @@ import { existsSync } from "node:fs";
 import { planStack } from "./test/stack-plan.js";
 import { LongestFirst } from "./test/sequencer.js";
 import { buildWeb } from "./web/build.js";
+import { buildPlanner } from "./planner/build.js";
 
 // Planned once here (the config runs before any test), handed to the global setup through
 // the environment and to workerd as bindings.
 const plan = await planStack(process.env);
 // wrangler.toml serves web/dist as the Worker's assets and refuses to start without it; `npm test`
 // builds it first (pretest), this covers `npx vitest` on a fresh checkout.
-if (!existsSync("web/dist/index.html")) await buildWeb();
+if (!existsSync("web/dist/index.html") || !existsSync("web/dist/common-passwords.txt")) await buildWeb();
 process.env.SPARKI_TEST_STACK = JSON.stringify(plan);
+// The API binds the planner Worker (wrangler.toml [[services]]); the pool runs it built.
+const plannerScript = await buildPlanner();
 
 /**
  * The workers project shares one runtime across files, so a Durable Object alarm set by one file
@@ -62,6 +65,9 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              workers: [
+                { name: "sparki-planner", modules: true, scriptPath: plannerScript, compatibilityDate: "2026-04-20", compatibilityFlags: ["nodejs_compat"] },
+              ],
               bindings: {
                 DATABASE_URL: plan.databaseUrl,
                 NEON_WS_PROXY: `127.0.0.1:${plan.proxyPort}`,

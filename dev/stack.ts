@@ -260,7 +260,11 @@ function startWrangler(
     wranglerBin,
     "dev",
     ...(entry ? [entry] : []),
-    ...(config ? ["--config", config] : []),
+    "--config",
+    config ?? "wrangler.toml",
+    // The planner Worker beside it, in the same workerd: the API's PLANNER service binding.
+    "--config",
+    "planner/wrangler.toml",
     "--port",
     String(port),
     "--ip",

@@ -31,6 +31,7 @@ const Wrangler = z.strictObject({
   migrations: z.array(z.unknown()).optional(),
   vars: z.record(z.string(), z.unknown()).default({}),
   r2_buckets: Named.default([]),
+  services: z.array(z.strictObject({ binding: z.string(), service: z.string(), entrypoint: z.string().optional() })).default([]),
   queues: z.strictObject({ producers: Named.default([]), consumers: z.array(z.unknown()).optional() }).default({ producers: [] }),
   durable_objects: z.strictObject({ bindings: z.array(z.object({ name: z.string() })) }).default({ bindings: [] }),
   assets: z.object({ binding: z.string().optional() }).optional(),
@@ -42,6 +43,7 @@ const wrangler = Wrangler.parse(parse(readFileSync(new URL("../wrangler.toml", i
 function declared(): string[] {
   const pairs: [string, ResourceKind][] = [
     ...wrangler.r2_buckets.map((b): [string, ResourceKind] => [b.binding, "r2_bucket"]),
+    ...wrangler.services.map((b): [string, ResourceKind] => [b.binding, "service"]),
     ...wrangler.queues.producers.map((b): [string, ResourceKind] => [b.binding, "queue"]),
     ...wrangler.durable_objects.bindings.map((b): [string, ResourceKind] => [b.name, "durable_object"]),
     ...(wrangler.assets?.binding ? [[wrangler.assets.binding, "assets"] as [string, ResourceKind]] : []),

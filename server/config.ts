@@ -4,7 +4,7 @@ import { parseApiOverrides } from "../core/net/outbound.ts";
 import { TracingEnv } from "../core/tracing/context.ts";
 
 /** The kinds of resource wrangler.toml binds (its sections `r2_buckets`, `durable_objects.bindings`, ...). */
-export type ResourceKind = "r2_bucket" | "durable_object" | "queue" | "assets";
+export type ResourceKind = "r2_bucket" | "durable_object" | "queue" | "assets" | "service";
 
 /**
  * The resources wrangler.toml binds, by name: the one hand-written list, because what each one
@@ -21,6 +21,7 @@ export const resourceBindings = {
   EVENTS: "queue",
   EVENTS_DLQ: "queue",
   ASSETS: "assets",
+  PLANNER: "service",
 } as const satisfies Record<keyof Resources, ResourceKind>;
 
 /** What each resource binding holds. */
@@ -35,6 +36,8 @@ export interface Resources {
   EVENTS_DLQ: Queue<unknown>;
   /** The dashboard's files (wrangler.toml [assets]). */
   ASSETS: Fetcher;
+  /** The sparki-planner Worker's Planner entrypoint (planner/): detection and sparki.yml. */
+  PLANNER: Service<import("../core/planner/contract.ts").PlannerRpc & Rpc.WorkerEntrypointBranded>;
 }
 
 /**

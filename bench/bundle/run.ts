@@ -7,7 +7,8 @@
  * grouped by package or by the repository's top two folders: at full size by marginal gzip (the
  * bundle gzipped without that part's bytes, through the source map: attribution.ts), at smoke size
  * by minified bytes from wrangler's esbuild metafile (the same build, without the 60-odd gzips).
- * Goal: Sparki's Worker under 300 KiB gzip.
+ * Goal: Sparki's Worker under 300 KiB gzip. The planner Worker (planner/: detection and sparki.yml,
+ * which the API reaches through its PLANNER service binding) is built and printed beside it.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -91,8 +92,10 @@ async function main(): Promise<string> {
   try {
     const bare = await build("bare-hono", join(projectRoot, "bench/bundle/bare-hono.wrangler.toml"), dir);
     const sparki = await build("sparki", join(projectRoot, "wrangler.toml"), dir);
+    const planner = await build("planner", join(projectRoot, "planner/wrangler.toml"), dir);
     for (const [name, b] of [
       ["Sparki   ", sparki],
+      ["planner  ", planner],
       ["bare Hono", bare],
     ] as const)
       console.log(`  ${name}  ${kib(b.raw).padStart(12)} raw  ${kib(b.gzip).padStart(11)} gzip  (${b.modules} module${b.modules === 1 ? "" : "s"})`);
@@ -117,7 +120,7 @@ async function main(): Promise<string> {
       for (const { part, raw, gzip } of parts.slice(0, topInputs)) console.log(`  ${kib(gzip).padStart(10)}  ${kib(raw).padStart(10)}  ${part}`);
     }
     const met = sparki.gzip / 1024 < goalKiB ? "met" : "NOT met";
-    return `SUMMARY bundle: Worker ${kib(sparki.gzip)} gzip, ${kib(sparki.raw)} raw (goal < ${goalKiB} KiB gzip: ${met}); bare Hono Worker ${kib(bare.gzip)} gzip, ${kib(bare.raw)} raw; ${sizeLabel}`;
+    return `SUMMARY bundle: Worker ${kib(sparki.gzip)} gzip, ${kib(sparki.raw)} raw (goal < ${goalKiB} KiB gzip: ${met}); planner Worker ${kib(planner.gzip)} gzip; bare Hono Worker ${kib(bare.gzip)} gzip, ${kib(bare.raw)} raw; ${sizeLabel}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Timestamp } from "./common.js";
-import { DetectionSchema } from "../detect/index.ts";
+import { DetectionSchema } from "../detect/schema.ts";
 import { PipelineSchema } from "../pipeline/index.ts";
 
 /** Limits on a detection snapshot: manifests and config files, not a whole repository. */

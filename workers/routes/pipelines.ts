@@ -1,22 +1,18 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
-import type { Context } from "hono";
 import { z } from "zod";
 import { pageOf } from "../../core/contracts/common.js";
 import { DetectBody, DetectResponse, PipelineVersion, PipelineVersionSummary, snapshotLimits } from "../../core/contracts/pipelines.js";
-import { parseSparkiConfig } from "../../core/config/index.ts";
-import { detect, DetectionSchema, memoryTree, type Detection } from "../../core/detect/index.ts";
+import { DetectionSchema } from "../../core/detect/schema.ts";
 import { SparkiError } from "../../core/errors.js";
-import { canonicalJson, generatePipeline, sha256Hex } from "../../core/pipeline/index.ts";
-import type { AppEnv } from "../app-env.js";
+import { canonicalJson, sha256Hex } from "../../core/pipeline/index.ts";
 import { keys, ttl } from "../../server/cache/keys.js";
 import { pipelines } from "../../server/db/schema.js";
 import { authorize } from "../services/access.js";
-import { configError, latestPipeline, latestPipelineRow, pipelineByVersion, savePipeline } from "../services/pipelines.js";
+import { latestPipeline, latestPipelineRow, pipelineByVersion, planPipeline, savePipeline } from "../services/pipelines.js";
 import { findProject } from "../services/projects.js";
 import { authedForProject, json, jsonBody, newRouter, problems } from "./router.js";
 import { snapshotKey } from "../../server/r2-keys.js";
-import type { SparkiConfig } from "../../core/config/schema.ts";
 
 export const pipelineRoutes = newRouter();
 const ProjectParams = z.object({ id: z.uuid() });
@@ -25,13 +21,6 @@ const configFiles = ["sparki.yml", "sparki.yaml", ".sparki.yml", ".sparki.yaml"]
 const Snapshot = z.array(z.object({ path: z.string(), content: z.string() }));
 
 type Files = { path: string; content: string }[];
-
-/** Detects a snapshot, reusing a detection of the same snapshot from the last 5 minutes. */
-async function detectSnapshot(c: Context<AppEnv>, files: Files, snapshotHash: string): Promise<Detection> {
-  return c.var.cache.getOrLoad(keys.detection(snapshotHash), ttl.detection, DetectionSchema, () =>
-    detect(memoryTree(Object.fromEntries(files.map((f) => [f.path, f.content])))),
-  );
-}
 
 pipelineRoutes.openapi(
   createRoute({
@@ -62,15 +51,15 @@ pipelineRoutes.openapi(
     const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
     const snapshotHash = await sha256Hex(canonicalJson(sorted));
     const configFile = sorted.find((f) => configFiles.includes(f.path));
-    let config: SparkiConfig | undefined;
-    if (configFile) {
-      const parsed = parseSparkiConfig(configFile.content);
-      if (!parsed.ok) throw configError(parsed.issues, configFile.path);
-      config = parsed.config;
-    }
-    const detection = await detectSnapshot(c, sorted, snapshotHash);
-    const tree = memoryTree(Object.fromEntries(sorted.map((f) => [f.path, f.content])));
-    const configuration = await generatePipeline({ detection, config, tree, name: project.name });
+    // A detection of the same snapshot in the last 5 minutes is reused.
+    const cached = await c.var.cache.read(keys.detection(snapshotHash), DetectionSchema);
+    const { detection, pipeline: configuration } = await planPipeline(c, {
+      files: sorted,
+      name: project.name,
+      configPath: configFile?.path ?? null,
+      detection: cached ?? null,
+    });
+    if (!cached) await c.var.cache.write(keys.detection(snapshotHash), detection, ttl.detection);
     const key = snapshotKey(id, snapshotHash);
     await c.env.ARTIFACTS.put(key, JSON.stringify(sorted), { httpMetadata: { contentType: "application/json" } });
     const saved = await savePipeline(c, project, {
@@ -137,9 +126,6 @@ pipelineRoutes.openapi(
     }
     if (text.trim() === "")
       throw new SparkiError("validation", { detail: "Send the sparki.yml text as the request body.", errors: [{ pointer: "body", message: "is empty" }] });
-    const parsed = parseSparkiConfig(text);
-    if (!parsed.ok) throw configError(parsed.issues, "sparki.yml");
-
     // Apply the file over the snapshot the newest detection ran on (an empty one before any).
     const previous = await latestPipelineRow(c, id);
     let files: Files = [];
@@ -148,9 +134,12 @@ pipelineRoutes.openapi(
       if (object) files = Snapshot.parse(await object.json());
     }
     files = files.filter((f) => !configFiles.includes(f.path)).concat({ path: "sparki.yml", content: text });
-    const tree = memoryTree(Object.fromEntries(files.map((f) => [f.path, f.content])));
-    const detection = previous?.detection ? DetectionSchema.parse(previous.detection) : await detect(tree);
-    const configuration = await generatePipeline({ detection, config: parsed.config, tree, name: project.name });
+    const { pipeline: configuration } = await planPipeline(c, {
+      files,
+      name: project.name,
+      configPath: "sparki.yml",
+      detection: previous?.detection ? DetectionSchema.parse(previous.detection) : null,
+    });
     const saved = await savePipeline(c, project, {
       configuration,
       source: "sparki.yml",

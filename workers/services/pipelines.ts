@@ -2,10 +2,11 @@ import { desc, eq, sql, and } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
 import { PipelineVersion, PipelineSource } from "../../core/contracts/pipelines.js";
-import type { ConfigIssue } from "../../core/config/index.ts";
+import type { ConfigIssue } from "../../core/config/parse.ts";
+import { PlanOutcome, type PlanRequest } from "../../core/planner/contract.ts";
 import { SparkiError } from "../../core/errors.js";
 import { canonicalJson, sha256Hex, type Pipeline } from "../../core/pipeline/index.ts";
-import { DetectionSchema, type Detection } from "../../core/detect/index.ts";
+import { DetectionSchema, type Detection } from "../../core/detect/schema.ts";
 import type { AppEnv } from "../app-env.js";
 import { keys, ttl } from "../../server/cache/keys.js";
 import { pipelines, projects } from "../../server/db/schema.js";
@@ -128,4 +129,14 @@ export function configError(issues: readonly ConfigIssue[], file: string): Spark
     detail: `${file} has ${issues.length} problem(s).`,
     errors: issues.map((i) => ({ pointer: `${file}:${i.line}:${i.column}${i.path ? ` (${i.path})` : ""}`, message: i.message })),
   });
+}
+
+/**
+ * The snapshot's detection and pipeline from the planner Worker (planner/), its answer parsed like
+ * any other boundary's; a sparki.yml it refuses is the caller's 400.
+ */
+export async function planPipeline(c: Context<AppEnv>, request: PlanRequest): Promise<{ detection: Detection; pipeline: Pipeline }> {
+  const outcome = PlanOutcome.parse(await c.env.PLANNER.plan(request));
+  if (!outcome.ok) throw configError(outcome.issues, request.configPath ?? "sparki.yml");
+  return outcome;
 }
