@@ -6,6 +6,8 @@
 import { build, context, type BuildOptions } from "esbuild";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { commonPasswords } from "../core/passwords/common.ts";
+import { commonPasswordsPath } from "../core/passwords/policy.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -72,6 +74,8 @@ export function securityHeaders(indexHtml: string): string {
 function copyIndex(): void {
   copyFileSync(join(web, "index.html"), join(dist, "index.html"));
   writeFileSync(join(dist, "_headers"), securityHeaders(readFileSync(join(web, "index.html"), "utf8")));
+  // Not the dashboard's: the API reads it through its ASSETS binding (core/passwords/policy.ts).
+  writeFileSync(join(dist, commonPasswordsPath.slice(1)), `${commonPasswords}\n`);
 }
 
 /**

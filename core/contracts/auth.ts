@@ -1,20 +1,23 @@
 import { z } from "zod";
 import { Timestamp } from "./common.js";
 import { roles } from "../rbac.js";
-import { isCommonPassword, minPasswordLength } from "../passwords/policy.js";
+import { minPasswordLength } from "../passwords/policy.js";
 import { scopes } from "../scopes.js";
 
 const Email = z
   .email()
   .max(254)
   .transform((e) => e.toLowerCase());
-/** A new password (signup, change): login takes any string, so older passwords still work. */
+/**
+ * A new password (signup, change): login takes any string, so older passwords still work. The API
+ * also refuses the most common passwords (workers/auth/common-passwords.ts), from a list it reads
+ * from its assets rather than carries.
+ */
 // bcrypt only reads the first 72 bytes; longer passwords would be silently truncated.
 const NewPassword = z
   .string()
   .min(minPasswordLength, `must be at least ${minPasswordLength} characters`)
-  .refine((p) => new TextEncoder().encode(p).length <= 72, "must be at most 72 bytes")
-  .refine((p) => !isCommonPassword(p), "is one of the most common passwords; choose another");
+  .refine((p) => new TextEncoder().encode(p).length <= 72, "must be at most 72 bytes");
 
 export const User = z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), createdAt: Timestamp }).meta({ id: "User" });
 export type User = z.infer<typeof User>;

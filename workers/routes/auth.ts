@@ -8,6 +8,7 @@ import { verifyAccessToken } from "../auth/jwt.js";
 import { countLoginAttempt, loginSucceeded } from "../auth/login-limits.js";
 import { requireDashboardOrigin } from "../auth/origin.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
+import { refuseCommonPassword } from "../auth/common-passwords.js";
 import { hashToken } from "../auth/tokens.js";
 import { refreshTokens, users } from "../../server/db/schema.js";
 import { clientIp } from "../middleware/context.js";
@@ -31,6 +32,7 @@ authRoutes.openapi(
   }),
   async (c) => {
     const { email, password, name } = c.req.valid("json");
+    await refuseCommonPassword(c.env.ASSETS, password, "password");
     const db = await c.var.db();
     // The same work either way (a hash, an insert attempt, an audit row), so neither the answer
     // nor its timing tells whether the email has an account.

@@ -11,6 +11,7 @@ describe("password change", () => {
     );
     const weak = await call("POST", "/v1/me/password", { token: user.accessToken, body: { currentPassword: user.password, newPassword: "qwertyuiop" } });
     expectProblem(weak, 400, "validation");
+    expect(weak.body.errors).toEqual([{ pointer: "json.newPassword", message: expect.stringMatching(/common passwords/) }]);
     // Nothing changed: the session still works.
     expect((await call("GET", "/v1/me", { token: user.accessToken })).status).toBe(200);
   });

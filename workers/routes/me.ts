@@ -7,6 +7,7 @@ import { roles } from "../../core/rbac.js";
 import { z } from "zod";
 import { clearSessionCookies } from "../auth/cookies.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
+import { refuseCommonPassword } from "../auth/common-passwords.js";
 import { keys } from "../../server/cache/keys.js";
 import { apiTokens, memberships, projects, users, workspaces } from "../../server/db/schema.js";
 import { scrubAuditOf } from "../../server/privacy/audit-scrub.js";
@@ -139,6 +140,7 @@ meRoutes.openapi(
   }),
   async (c) => {
     const { currentPassword, newPassword } = c.req.valid("json");
+    await refuseCommonPassword(c.env.ASSETS, newPassword, "newPassword");
     requireScope(c, "admin", "changing the password");
     const me = c.var.auth.user;
     const db = await c.var.db();
