@@ -284,12 +284,19 @@ function startWrangler(
     detached: true,
   });
   const relay = (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n")) if (line.trim() !== "" && !offlineNoise.test(line)) log(`wrangler  ${line}`);
+    for (const line of chunk.toString().split("\n"))
+      if (line.trim() !== "" && !offlineNoise.test(line)) log(`wrangler  ${line.replace(workerNamePrefix, "")}`);
   };
   child.stdout?.on("data", relay);
   child.stderr?.on("data", relay);
   return child;
 }
+
+/**
+ * Running two Workers (the API and the planner), wrangler starts each of their lines with the
+ * Worker's name; a JSON log line names its service already, and stays one line of the seed's format.
+ */
+const workerNamePrefix = /^\[[\w-]+\] (?=\{)/;
 
 class PortTakenError extends Error {}
 
