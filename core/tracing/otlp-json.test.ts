@@ -55,9 +55,9 @@ const spans: RecordedSpan[] = [
 ];
 
 describe("encodeSpans", () => {
-  it("encodes spans exactly as OpenTelemetry's JSON serializer does", () => {
+  it("encodes spans exactly as OpenTelemetry's JSON serializer does", async () => {
     const resource = resourceFromAttributes({ "service.name": "sparki-api" });
-    const ours = JSON.parse(encodeSpans("sparki-api", "sparki", spans));
+    const ours = JSON.parse(await encodeSpans("sparki-api", "sparki", spans));
     const sdk = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans.map((s) => asSdkSpan(s, resource)))));
     expect(ours).toEqual(sdk);
     // The spec's shapes, not only the serializer's agreement.
@@ -66,5 +66,19 @@ describe("encodeSpans", () => {
     expect(first.attributes).toContainEqual({ key: "labels", value: { arrayValue: { values: [{ stringValue: "linux" }, { stringValue: "x64" }] } } });
     expect(second).toMatchObject({ kind: 1, status: { code: 2, message: "git fetch exited 128" }, flags: 0x101 });
     expect(second.parentSpanId).toBeUndefined();
+  });
+
+  it("encodes a large batch in slices, pausing between them, into the same request", async () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ ...spans[i % 2], spanId: i.toString(16).padStart(16, "0") }) as RecordedSpan);
+    let pauses = 0;
+    const sliced = JSON.parse(await encodeSpans("sparki-api", "sparki", many, async () => void pauses++));
+    const resource = resourceFromAttributes({ "service.name": "sparki-api" });
+    const sdk = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(many.map((s) => asSdkSpan(s, resource)))));
+    expect(sliced).toEqual(sdk);
+    // 200 spans in slices of 64: three pauses between four slices.
+    expect(pauses).toBe(3);
+    expect(JSON.parse(await encodeSpans("sparki-api", "sparki", []))).toEqual({
+      resourceSpans: [expect.objectContaining({ scopeSpans: [{ scope: { name: "sparki" }, spans: [] }] })],
+    });
   });
 });

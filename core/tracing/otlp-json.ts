@@ -69,15 +69,20 @@ function otlpSpan(span: RecordedSpan) {
   };
 }
 
-/** One ExportTraceServiceRequest, as JSON. */
-export function encodeSpans(service: string, scope: string, spans: RecordedSpan[]): string {
-  const request = {
-    resourceSpans: [
-      {
-        resource: { attributes: keyValues({ "service.name": service }), droppedAttributesCount: 0 },
-        scopeSpans: [{ scope: { name: scope }, spans: spans.map(otlpSpan) }],
-      },
-    ],
-  };
-  return JSON.stringify(request);
+/** Spans encoded between two yields: a batch of hundreds is encoded in slices this long. */
+const SLICE = 64;
+
+/**
+ * One ExportTraceServiceRequest, as JSON. `pause` runs between slices of {@link SLICE} spans: a
+ * Worker's isolate serves every request in turn, and encoding hundreds of spans in one go held
+ * the requests behind it for milliseconds (bench/api's p95 at 10 connections).
+ */
+export async function encodeSpans(service: string, scope: string, spans: RecordedSpan[], pause: () => Promise<void> = async () => {}): Promise<string> {
+  const slices: string[] = [];
+  for (let at = 0; at < spans.length; at += SLICE) {
+    if (at > 0) await pause();
+    slices.push(JSON.stringify(spans.slice(at, at + SLICE).map(otlpSpan)).slice(1, -1));
+  }
+  const resource = JSON.stringify({ attributes: keyValues({ "service.name": service }), droppedAttributesCount: 0 });
+  return `{"resourceSpans":[{"resource":${resource},"scopeSpans":[{"scope":${JSON.stringify({ name: scope })},"spans":[${slices.join(",")}]}]}]}`;
 }

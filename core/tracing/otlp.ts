@@ -48,6 +48,9 @@ function setAttributes(into: Attributes, attributes: Attributes): void {
   }
 }
 
+/** Lets whatever else the isolate or process has to do (other requests) run first. */
+const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 function parseHeaders(text: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const pair of (text ?? "").split(",")) {
@@ -92,7 +95,7 @@ export function createTracing(options: TracingOptions): Tracing {
     if (buffered.length === 0) return;
     // Callers start a flush beside their answer (waitUntil): yield first, so serialising and
     // sending run after the answer is on its way, not before it.
-    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    await yieldToOthers();
     if (buffered.length === 0) return;
     const spans = buffered;
     buffered = [];
@@ -100,7 +103,7 @@ export function createTracing(options: TracingOptions): Tracing {
       const res = await send(endpoint, {
         method: "POST",
         headers,
-        body: encodeSpans(options.service, SCOPE, spans),
+        body: await encodeSpans(options.service, SCOPE, spans, yieldToOthers),
         signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
       });
       await res.body?.cancel();
