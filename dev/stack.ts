@@ -284,8 +284,7 @@ function startWrangler(
     detached: true,
   });
   const relay = (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n"))
-      if (line.trim() !== "" && !offlineNoise.test(line)) log(`wrangler  ${line.replace(workerNamePrefix, "")}`);
+    for (const line of chunk.toString().split("\n")) if (line.trim() !== "" && !offlineNoise.test(line)) log(`wrangler  ${line.replace(workerNamePrefix, "")}`);
   };
   child.stdout?.on("data", relay);
   child.stderr?.on("data", relay);
