@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { planStack } from "./test/stack-plan.js";
 import { LongestFirst } from "./test/sequencer.js";
 import { buildWeb } from "./web/build.js";
-import { buildPlanner } from "./planner/build.js";
+import { plannerWorker } from "./planner/build.js";
 
 // Planned once here (the config runs before any test), handed to the global setup through
 // the environment and to workerd as bindings.
@@ -14,7 +14,7 @@ const plan = await planStack(process.env);
 if (!existsSync("web/dist/index.html") || !existsSync("web/dist/common-passwords.txt")) await buildWeb();
 process.env.SPARKI_TEST_STACK = JSON.stringify(plan);
 // The API binds the planner Worker (wrangler.toml [[services]]); the pool runs it built.
-const plannerScript = await buildPlanner();
+const planner = await plannerWorker();
 
 /**
  * The workers project shares one runtime across files, so a Durable Object alarm set by one file
@@ -65,9 +65,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              workers: [
-                { name: "sparki-planner", modules: true, scriptPath: plannerScript, compatibilityDate: "2026-04-20", compatibilityFlags: ["nodejs_compat"] },
-              ],
+              workers: [planner],
               bindings: {
                 DATABASE_URL: plan.databaseUrl,
                 NEON_WS_PROXY: `127.0.0.1:${plan.proxyPort}`,

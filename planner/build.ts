@@ -3,7 +3,10 @@
  * API as an auxiliary Worker, which it takes built (wrangler builds it for `npm run dev` and deploys).
  */
 import { build } from "esbuild";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "smol-toml";
+import { z } from "zod";
 
 const root = join(import.meta.dirname, "..");
 
@@ -22,4 +25,18 @@ export async function buildPlanner(outfile = join(root, ".wrangler", "planner-te
     logLevel: "error",
   });
   return outfile;
+}
+
+const PlannerConfig = z.object({ name: z.string(), compatibility_date: z.string(), compatibility_flags: z.array(z.string()).default([]) });
+
+/** The planner as a Miniflare Worker, built, with the name and compatibility planner/wrangler.toml gives it. */
+export async function plannerWorker() {
+  const config = PlannerConfig.parse(parse(readFileSync(join(root, "planner", "wrangler.toml"), "utf8")));
+  return {
+    name: config.name,
+    modules: true,
+    scriptPath: await buildPlanner(),
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+  };
 }
