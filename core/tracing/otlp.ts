@@ -9,7 +9,7 @@
  * measured no difference in CPU per request between the two.
  */
 import type { Attributes } from "@opentelemetry/api";
-import { Traceparent, tracesUrl, tracingOff, type SpanKindName, type TraceSpan, type Tracing, type TracingEnv } from "./context.ts";
+import { traceIdOf, tracesUrl, tracingOff, type SpanKindName, type TraceSpan, type Tracing, type TracingEnv } from "./context.ts";
 import { encodeSpans, type RecordedSpan } from "./otlp-json.ts";
 
 // OpenTelemetry API's SpanKind values.
@@ -116,8 +116,9 @@ export function createTracing(options: TracingOptions): Tracing {
   return {
     enabled: true,
     start(name, spanOptions = {}): TraceSpan {
-      const parent = spanOptions.parent && Traceparent.safeParse(spanOptions.parent).success ? spanOptions.parent : null;
-      const traceId = parent ? parent.slice(3, 35) : randomHex(16);
+      const parentTraceId = traceIdOf(spanOptions.parent);
+      const parent = parentTraceId ? (spanOptions.parent ?? null) : null;
+      const traceId = parentTraceId ?? randomHex(16);
       // Parent-based: a caller's decision stands; a new trace is kept at the configured ratio.
       const sampled = parent ? (Number.parseInt(parent.slice(53, 55), 16) & SAMPLED) === SAMPLED : sampledAtRatio(traceId, ratio);
       const spanId = randomHex(8);
