@@ -92,6 +92,11 @@ export class Agent {
         ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
         runtimes: runtimeLabels(this.options.runtimes ?? []),
       });
+      // The long poll given up on the runner's side may still wait on the server's: a job handed
+      // to it there would reach nobody until its lease ran out.
+      await this.options.client
+        .disconnect()
+        .catch((err: unknown) => say(`could not tell the control plane this runner stopped claiming: ${err instanceof Error ? err.message : String(err)}`));
     } finally {
       // Also on a refused claim: jobs in hand still finish (or are handed back).
       this.stopClaiming.abort();

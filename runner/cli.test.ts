@@ -181,6 +181,8 @@ describe("sparki-runner", () => {
     expect(fake.job(id).result).toMatchObject({ status: "succeeded" });
     expect(fake.logText(id, ["short"])).toBe("done\n");
     expect(result.stdout).toMatch(/received SIGTERM[\s\S]*finished succeeded[\s\S]*runner stopped/);
+    // It said it stopped claiming, so no poll of its could take the next job.
+    expect(fake.disconnects).toContain(JSON.parse(await readFile(config, "utf8")).runnerId);
   });
 
   it("SIGTERM hands a job back when the grace period runs out, killing its processes", async () => {

@@ -119,6 +119,11 @@ export class ControlPlaneClient {
     return this.call("POST", "/v1/runner/claim", body, Job, { signal, timeoutMs: 45_000 });
   }
 
+  /** Says this runner stopped claiming, so a claim of it the server still holds gets no job. */
+  async disconnect(): Promise<void> {
+    await this.call("POST", "/v1/runner/disconnect", undefined, null, { timeoutMs: 5_000 });
+  }
+
   async heartbeat(jobId: string, lease: Lease, signal?: AbortSignal): Promise<HeartbeatResponse> {
     return (await this.call("POST", `/v1/runner/jobs/${enc(jobId)}/heartbeat`, lease, HeartbeatResponse, { signal })) as HeartbeatResponse;
   }

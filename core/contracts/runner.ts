@@ -4,7 +4,7 @@
  *
  * HTTP, JSON bodies, every request carrying `Sparki-Runner-Protocol: 2`. Two credentials:
  *   - the runner token (`srn_…`, from `register`) only claims: `Authorization: Bearer <runnerToken>`
- *     on `POST /v1/runner/claim`, refused on every job route;
+ *     on `POST /v1/runner/claim` and `POST /v1/runner/disconnect`, refused on every job route;
  *   - each claimed {@link Job} carries a `jobToken` scoped to that job's lease (job id, lease id,
  *     fencing token, runner id). Every `/v1/runner/jobs/:id/...` call sends `Authorization: Bearer
  *     <jobToken>` and is refused for any other job, and once the lease is gone (the coordinator
@@ -23,6 +23,7 @@
  * |---|---|---|
  * | `POST /v1/runner/register` | {@link RegisterRequest} | {@link RegisterResponse} |
  * | `POST /v1/runner/claim` (long poll, ≤ 30 s) | {@link ClaimRequest} | 200 {@link Job} or 204 |
+ * | `POST /v1/runner/disconnect` (the runner stopped claiming) | none | 204 |
  * | `POST /v1/runner/jobs/:id/heartbeat` | {@link HeartbeatRequest} | {@link HeartbeatResponse} |
  * | `POST /v1/runner/jobs/:id/steps/:stepId` | {@link StepUpdateRequest} | 204 |
  * | `POST /v1/runner/jobs/:id/pipeline` | {@link PipelineUploadRequest} | 204 |

@@ -51,7 +51,7 @@ interface Runner {
 }
 interface Waiter {
   runner: Runner;
-  resolve: (job: FakeJob) => void;
+  resolve: (job: FakeJob | null) => void;
 }
 
 class Refusal extends Error {
@@ -78,6 +78,8 @@ export class FakeControlPlane {
   /** The next registrations answered with this status, as a restarting control plane would. */
   failRegistrations: { status: number; remaining: number } | null = null;
   claimCount = 0;
+  /** Runners that said they stopped claiming (POST /v1/runner/disconnect), in order. */
+  readonly disconnects: string[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -304,6 +306,14 @@ export class FakeControlPlane {
           this.dispatch();
         });
         return job ? send(200, this.claimResponse(job)) : send(204);
+      }
+      if (req.method === "POST" && path === "/v1/runner/disconnect") {
+        // As the dispatcher does: the runner's waiting claims end empty.
+        const runner = this.runnerOf(req);
+        this.disconnects.push(runner.id);
+        for (const waiter of this.waiters.filter((w) => w.runner === runner)) waiter.resolve(null);
+        this.waiters = this.waiters.filter((w) => w.runner !== runner);
+        return send(204);
       }
       const m = /^\/v1\/runner\/jobs\/([^/]+)\/(heartbeat|complete|release|pipeline|steps\/([^/]+)|needs\/artifacts(?:\/(.+))?|artifacts\/([^/]+))$/.exec(path);
       const job = m ? this.jobs.get(decodeURIComponent(m[1] ?? "")) : undefined;

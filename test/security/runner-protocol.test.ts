@@ -103,6 +103,8 @@ describe("the runner protocol under attack", () => {
     expect([first.buildId, second.buildId].sort()).toEqual([job.buildId, other.buildId].sort());
 
     expect((await call(job.jobToken, "POST", "/v1/runner/claim", { capacity: 1 })).status).toBe(401);
+    // Nor end its runner's claims (the runner token alone may say the runner left).
+    expect((await call(job.jobToken, "POST", "/v1/runner/disconnect")).status).toBe(401);
     // Its token on the other job of the same runner: refused, whatever lease values it sends.
     expect((await call(job.jobToken, "POST", `/v1/runner/jobs/${other.jobId}/heartbeat`, lease(other))).status).toBe(401);
     expect(

@@ -176,6 +176,22 @@ runnerRoutes.openapi(
 runnerRoutes.openapi(
   createRoute({
     method: "post",
+    path: "/v1/runner/disconnect",
+    tags: ["runner"],
+    summary: "The runner stopped claiming (it is shutting down): its waiting claim ends and it leaves its pool's runners online",
+    ...runnerAuth,
+    responses: { 204: { description: "Disconnected; jobs it holds keep their leases" }, ...problems(401) },
+  }),
+  async (c) => {
+    const runner = c.var.runner;
+    await runnerDispatcher(c.env, runner.workspaceId ? workspacePool(runner.workspaceId) : sharedPool).disconnect(runner.id);
+    return c.body(null, 204);
+  },
+);
+
+runnerRoutes.openapi(
+  createRoute({
+    method: "post",
     path: "/v1/runner/jobs/{id}/heartbeat",
     tags: ["runner"],
     summary: "Extend the lease; learn whether the build was cancelled",

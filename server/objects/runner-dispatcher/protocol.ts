@@ -79,6 +79,8 @@ export interface RunnerDispatcherRpc extends Rpc.DurableObjectBranded {
   withdraw(jobId: string): Promise<void>;
   /** The oldest offer the runner's labels fit, waiting up to `waitMs`; null when none came. */
   claim(claimant: Claimant, waitMs: number): Promise<JobOffer | null>;
+  /** The runner stopped claiming: its waiting claims end empty and it no longer counts as online. */
+  disconnect(runnerId: string): Promise<void>;
   /** How many offers wait and how many runners are polling. */
   stats(): Promise<{ offers: number; waiting: number }>;
   /** Offers waiting by label set; only one workspace's when given (the shared pool holds all). */
