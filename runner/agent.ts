@@ -75,6 +75,10 @@ export class Agent {
   /** Claims and runs jobs until {@link shutdown}; resolves when every job has ended. */
   async run(): Promise<void> {
     const { say } = this.options;
+    // A killed process of this runner could not say it left: its last poll may still wait at the
+    // dispatcher, and a job handed to it would wait for its lease to run out. Ended before this
+    // runner counts as started; an unreachable control plane is the claim loop's to report.
+    await this.options.client.disconnect().catch(() => undefined);
     say(
       `runner started: labels ${this.options.labels === undefined ? "as registered" : this.options.labels.join(",") || "(none)"}, concurrency ${this.options.concurrency}, ${this.options.sandbox ? "sandboxed" : "not sandboxed"}${this.options.maxJobs !== undefined ? `, ephemeral (${this.options.maxJobs} job${this.options.maxJobs === 1 ? "" : "s"})` : ""}`,
     );

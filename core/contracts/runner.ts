@@ -23,7 +23,7 @@
  * |---|---|---|
  * | `POST /v1/runner/register` | {@link RegisterRequest} | {@link RegisterResponse} |
  * | `POST /v1/runner/claim` (long poll, ≤ 30 s) | {@link ClaimRequest} | 200 {@link Job} or 204 |
- * | `POST /v1/runner/disconnect` (the runner stopped claiming) | none | 204 |
+ * | `POST /v1/runner/disconnect` (the runner stops claiming, or starts again) | none | 204 |
  * | `POST /v1/runner/jobs/:id/heartbeat` | {@link HeartbeatRequest} | {@link HeartbeatResponse} |
  * | `POST /v1/runner/jobs/:id/steps/:stepId` | {@link StepUpdateRequest} | 204 |
  * | `POST /v1/runner/jobs/:id/pipeline` | {@link PipelineUploadRequest} | 204 |

@@ -104,8 +104,8 @@ describe("the local stack", () => {
     expect(pid).toBeDefined();
     process.kill(-(pid as number), "SIGKILL");
     await until("the stack to say its runner stopped", () => stackLog.some((l) => l.includes("!!! the local runner stopped (signal SIGKILL)")), 10_000);
-    // Back, and polling: a job offered before its first poll would go to the killed runner's
-    // poll, still open at the dispatcher, and wait for that lease to run out.
+    // Back: a job offered now must not go to the killed runner's poll, still open at the
+    // dispatcher, and wait for that lease to run out (the runner ends it before it says it started).
     const started = stackLog.filter((l) => l.includes("runner started")).length;
     await until("the runner to be back", () => stackLog.filter((l) => l.includes("runner started")).length > started || undefined, 20_000);
     expect(e2e.stack.runner?.pid()).not.toBe(pid);
