@@ -17,7 +17,7 @@ import { ArtifactName, relativePathProblem, type Job } from "../core/contracts/r
 import { retry } from "./backoff.ts";
 import { ArtifactClient } from "./artifact-client.ts";
 import { putFile } from "./cache-client.ts";
-import { isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
+import { transientRetry, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 
 export interface ArtifactUploadOptions {
@@ -93,12 +93,7 @@ export async function uploadArtifacts(opts: ArtifactUploadOptions): Promise<Arti
   return result;
 }
 
-const transient = (signal: AbortSignal) => ({
-  attempts: 4,
-  shouldRetry: isRetryable,
-  retryAfterMs,
-  signal,
-});
+const transient = (signal: AbortSignal) => transientRetry(4, signal);
 
 /** Uploads one file: to a presigned R2 URL when the server hands one out, else through the API. */
 async function sendFile(opts: ArtifactUploadOptions, artifact: { name: string; kind: "file" | "directory"; file: string }) {

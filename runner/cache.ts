@@ -19,7 +19,7 @@ import { retry } from "./backoff.ts";
 import { CacheClient } from "./cache-client.ts";
 import { packCache, resolveCachePath, unpackCache, type CacheRoots, type ResolvedCachePath } from "./cache-archive.ts";
 import { cacheEnvironmentOf } from "./cache-key.ts";
-import { isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
+import { transientRetry, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 
 export interface CacheOptions {
@@ -61,7 +61,6 @@ async function fileSha256(file: string): Promise<string> {
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const transient = { attempts: 3, shouldRetry: isRetryable, retryAfterMs };
 
 /** The cache paths the runner accepts, with a warning in the log for each it refuses. */
 export function resolveCachePaths(paths: readonly string[], output: OutputSink): ResolvedCachePath[] {
@@ -95,7 +94,7 @@ export async function restoreEntry(opts: CacheOptions, key: string, restoreKeys:
   const caches = new CacheClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });
   let found: Awaited<ReturnType<CacheClient["lookup"]>>;
   try {
-    found = await retry(() => caches.lookup(key, restoreKeys, signal), { ...transient, signal });
+    found = await retry(() => caches.lookup(key, restoreKeys, signal), transientRetry(3, signal));
   } catch (err) {
     if (signal.aborted) throw err;
     output.note(`sparki: warning: ${what} lookup failed (${message(err)}); continuing without a cache`);
@@ -174,7 +173,7 @@ export async function saveCache(opts: CacheOptions, plan: CachePlan, what = "cac
     const packedAt = performance.now();
     const caches = new CacheClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });
     const sha256 = await fileSha256(file);
-    const place = await retry(() => caches.reserve(plan.key, size, sha256, signal), { ...transient, signal });
+    const place = await retry(() => caches.reserve(plan.key, size, sha256, signal), transientRetry(3, signal));
     const uploadUrl = place.uploadUrl;
     // With R2's S3 credentials configured the archive goes straight to R2, else through the API.
     const saved = uploadUrl
@@ -183,9 +182,9 @@ export async function saveCache(opts: CacheOptions, plan: CachePlan, what = "cac
             await caches.uploadPresigned(uploadUrl, place.headers, file, size, signal);
             return caches.commit(place.entryId, plan.key, size, sha256, signal);
           },
-          { ...transient, signal },
+          transientRetry(3, signal),
         )
-      : await retry(() => caches.upload(plan.key, plan.writeScope, file, size, signal), { ...transient, signal });
+      : await retry(() => caches.upload(plan.key, plan.writeScope, file, size, signal), transientRetry(3, signal));
     output.note(
       `sparki: saved ${what} ${saved.key} (to ${saved.scope}, ${mib(saved.size)}) in ${secs(performance.now() - started)} (pack ${secs(packedAt - started)}, upload ${secs(performance.now() - packedAt)})`,
     );

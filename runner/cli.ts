@@ -13,7 +13,7 @@ import { RunnerLabels, RunnerName } from "../core/contracts/runner.ts";
 import { describeRuntimes, discoverRuntimes } from "./runtimes.ts";
 import { Agent } from "./agent.ts";
 import { ClaimRefusedError } from "./claim.ts";
-import { ControlPlaneClient, HttpError, isRetryable, retryAfterMs, NetworkError } from "./client.ts";
+import { ControlPlaneClient, HttpError, NetworkError, transientRetry } from "./client.ts";
 import { retry } from "./backoff.ts";
 import { defaultConfigPath, defaultGracePeriodSeconds, defaultWorkDir, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
 import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "../node/sandbox.ts";
@@ -76,11 +76,7 @@ async function registerCommand(opts: RegisterOptions): Promise<void> {
   try {
     // A control plane that is restarting (a deploy, or `wrangler dev` reloading) answers 5xx for
     // a moment; registering is worth a few tries before a person has to run it again.
-    answer = await retry(() => client.register({ token: opts.token, name: name.data, labels, version: VERSION }), {
-      attempts: 4,
-      shouldRetry: isRetryable,
-      retryAfterMs,
-    });
+    answer = await retry(() => client.register({ token: opts.token, name: name.data, labels, version: VERSION }), transientRetry(4));
   } catch (err) {
     if (err instanceof HttpError && err.status < 500) throw new UserError(`registration refused: ${err.detail} (HTTP ${err.status}); check --token`);
     if (err instanceof NetworkError || err instanceof HttpError) throw new UserError(`cannot register at ${url.origin}: ${err.message}`);

@@ -21,7 +21,7 @@ import {
 import { HttpError, NetworkError } from "./http-errors.ts";
 import { putStream } from "./job-http.ts";
 
-export { HttpError, isLeaseLost, isRetryable, NetworkError, retryAfterMs } from "./http-errors.ts";
+export { HttpError, isLeaseLost, isRetryable, NetworkError, retryAfterMs, transientRetry } from "./http-errors.ts";
 
 function retryAfter(value: string | null): number | null {
   if (value === null) return null;

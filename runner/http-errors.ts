@@ -31,6 +31,14 @@ export function retryAfterMs(err: unknown): number {
 }
 
 /**
+ * retry()'s policy for a call to the control plane: transient failures ({@link isRetryable}) are
+ * tried again up to `attempts` times in all, each wait at least what Retry-After asked for.
+ */
+export function transientRetry(attempts: number, signal?: AbortSignal) {
+  return { attempts, shouldRetry: isRetryable, retryAfterMs, ...(signal ? { signal } : {}) };
+}
+
+/**
  * 409 on a job route: the lease is no longer ours (stale fencing token, requeued, not held);
  * 401 there: the job token is refused (expired, or the runner was revoked). Either way stop.
  */

@@ -13,7 +13,7 @@ import { createMasker } from "../core/log/mask.ts";
 import { uploadArtifacts } from "./artifacts.ts";
 import { restoreCache, restoreEntry, saveCache, type CacheOptions, type CachePlan } from "./cache.ts";
 import { retry, type BackoffOptions } from "./backoff.ts";
-import { isLeaseLost, isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
+import { isLeaseLost, transientRetry, type ControlPlaneClient } from "./client.ts";
 import { CheckoutError, checkout, must } from "./git.ts";
 import { cacheEnvironmentOf } from "./cache-key.ts";
 import { installShareOf } from "./install-share.ts";
@@ -142,11 +142,7 @@ export async function runJob(ctx: JobContext): Promise<JobEnd> {
             startedAt: iso(state.startedAt),
             finishedAt: iso(state.finishedAt),
           }),
-        {
-          attempts: 3,
-          shouldRetry: isRetryable,
-          signal: stop.signal,
-        },
+        transientRetry(3, stop.signal),
       );
     } catch (err) {
       // Step updates only feed the live view; the final result carries every step anyway.
@@ -407,11 +403,11 @@ async function finish(ctx: JobContext, logs: LogStream, reason: StopReason | nul
   const lease = { leaseId: job.leaseId, fencingToken: job.fencingToken };
   try {
     if (reason === "shutdown") {
-      await retry(() => client.release(job.jobId, { ...lease, reason: "shutdown" }), { attempts: 3, shouldRetry: isRetryable, retryAfterMs });
+      await retry(() => client.release(job.jobId, { ...lease, reason: "shutdown" }), transientRetry(3));
       return { kind: "released" };
     }
     // The result matters most: keep trying through a control-plane outage of a few minutes.
-    await retry(() => client.complete(job.jobId, result), { attempts: 12, shouldRetry: isRetryable, retryAfterMs });
+    await retry(() => client.complete(job.jobId, result), transientRetry(12));
     return { kind: "completed", status: result.status };
   } catch (err) {
     if (isLeaseLost(err)) return { kind: "lease_lost" };

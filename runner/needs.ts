@@ -20,7 +20,7 @@ import { readTar, type TarLimits } from "../core/archive/tar-reader.ts";
 import type { Job, NeededArtifact } from "../core/contracts/runner.ts";
 import { ArtifactClient } from "./artifact-client.ts";
 import { retry } from "./backoff.ts";
-import { isRetryable, retryAfterMs, type ControlPlaneClient } from "./client.ts";
+import { transientRetry, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 
 const GiB = 1024 * 1024 * 1024;
@@ -59,7 +59,7 @@ function inside(root: string, rel: string): string | null {
 export async function receiveNeeded(opts: ReceiveOptions): Promise<ReceiveResult> {
   const { job, signal, output } = opts;
   const artifacts = new ArtifactClient(opts.client, job.jobId, { leaseId: job.leaseId, fencingToken: job.fencingToken });
-  const transient = { attempts: 4, shouldRetry: isRetryable, retryAfterMs, signal };
+  const transient = transientRetry(4, signal);
   let needed: NeededArtifact[];
   try {
     needed = await retry(() => artifacts.needed(signal), transient);

@@ -14,7 +14,7 @@ import { detect } from "../core/detect/index.ts";
 import { generatePipeline } from "../core/pipeline/index.ts";
 import { nothingToRunReason } from "../core/pipeline/nothing-to-run.ts";
 import { retry } from "./backoff.ts";
-import { isRetryable, type ControlPlaneClient } from "./client.ts";
+import { transientRetry, type ControlPlaneClient } from "./client.ts";
 import type { OutputSink } from "./logs.ts";
 import type { SparkiConfig } from "../core/config/schema.ts";
 
@@ -61,11 +61,7 @@ export async function planBuild(
         detection,
         ...(text !== null ? { sparkiYml: text } : {}),
       }),
-    {
-      attempts: 5,
-      shouldRetry: isRetryable,
-      signal,
-    },
+    transientRetry(5, signal),
   );
   output.note(`uploaded a pipeline of ${pipeline.jobs.length} job(s)`);
   return { ok: true, jobs: pipeline.jobs.length };
