@@ -69,20 +69,13 @@ function otlpSpan(span: RecordedSpan) {
   };
 }
 
-/** Spans encoded between two yields: a batch of hundreds is encoded in slices this long. */
-const SLICE = 64;
+/** One span as OTLP JSON, ready to go into {@link exportRequest}. */
+export function encodeSpan(span: RecordedSpan): string {
+  return JSON.stringify(otlpSpan(span));
+}
 
-/**
- * One ExportTraceServiceRequest, as JSON. `pause` runs between slices of {@link SLICE} spans: a
- * Worker's isolate serves every request in turn, and encoding hundreds of spans in one go held
- * the requests behind it for milliseconds (bench/api's p95 at 10 connections).
- */
-export async function encodeSpans(service: string, scope: string, spans: RecordedSpan[], pause: () => Promise<void> = async () => {}): Promise<string> {
-  const slices: string[] = [];
-  for (let at = 0; at < spans.length; at += SLICE) {
-    if (at > 0) await pause();
-    slices.push(JSON.stringify(spans.slice(at, at + SLICE).map(otlpSpan)).slice(1, -1));
-  }
+/** One ExportTraceServiceRequest, as JSON, around spans {@link encodeSpan} encoded. */
+export function exportRequest(service: string, scope: string, encodedSpans: readonly string[]): string {
   const resource = JSON.stringify({ attributes: keyValues({ "service.name": service }), droppedAttributesCount: 0 });
-  return `{"resourceSpans":[{"resource":${resource},"scopeSpans":[{"scope":${JSON.stringify({ name: scope })},"spans":[${slices.join(",")}]}]}]}`;
+  return `{"resourceSpans":[{"resource":${resource},"scopeSpans":[{"scope":${JSON.stringify({ name: scope })},"spans":[${encodedSpans.join(",")}]}]}]}`;
 }
