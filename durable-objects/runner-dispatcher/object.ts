@@ -133,8 +133,8 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     // to run out before another runner could take the job. It ends now, empty.
     for (const stale of this.#waiting.filter((w) => w.claimant.runnerId === claimant.runnerId)) this.#settle(stale, null);
     const rows = this.ctx.storage.sql
-      .exec<{ job_id: string; build_id: string; labels: string; offered_at: number; workspace_id: string | null }>(
-        "select job_id, build_id, labels, offered_at, workspace_id from offers order by offered_at, job_id",
+      .exec<{ job_id: string; build_id: string; labels: string; offered_at: number }>(
+        "select job_id, build_id, labels, offered_at from offers order by offered_at, job_id",
       )
       .toArray();
     for (const row of rows) {
@@ -143,7 +143,7 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
       this.#waited(row.offered_at);
       await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", row.job_id).rowsWritten);
       this.#log().info(`job ${row.job_id} handed to runner ${claimant.runnerId}`, { job_id: row.job_id, build_id: row.build_id, runner_id: claimant.runnerId });
-      return { jobId: row.job_id, buildId: row.build_id, labels, ...(row.workspace_id ? { workspaceId: row.workspace_id } : {}) };
+      return { jobId: row.job_id, buildId: row.build_id, labels };
     }
     const wait = Math.max(0, Math.min(waitMs, maxClaimWaitMs));
     if (wait === 0) return null;

@@ -178,7 +178,7 @@ runnerRoutes.openapi(
     method: "post",
     path: "/v1/runner/disconnect",
     tags: ["runner"],
-    summary: "The runner stops claiming, or starts again: a claim of it still waiting ends empty, and it leaves its pool's runners online",
+    summary: "The runner stops claiming, or starts again: a claim of it still waiting ends empty, and it no longer counts as online",
     ...runnerAuth,
     responses: { 204: { description: "Disconnected; jobs it holds keep their leases" }, ...problems(401) },
   }),
