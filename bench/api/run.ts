@@ -172,7 +172,9 @@ async function phase(onFirst: boolean, collector: Collector, runs: Map<number, R
     // Each must answer 200 before any load: otherwise the run would time error pages. Then warm
     // each path (isolate, caches, connections) before measuring.
     for (const [url, headers] of targets) {
-      const res = await fetch(url, { headers });
+      const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => {
+        throw new Error(`GET ${url} before the load: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      });
       if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       await res.body?.cancel();
       await runLoad(url, { connections: 10, durationMs: warmMs, headers });
