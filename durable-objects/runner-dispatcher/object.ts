@@ -131,7 +131,7 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     // A runner polls once at a time, so its older poll still waiting here is one it gave up (a
     // killed runner's request can outlive it): an offer handed to it would wait for the lease
     // to run out before another runner could take the job. It ends now, empty.
-    for (const stale of this.#waiting.filter((w) => w.claimant.runnerId === claimant.runnerId)) this.#settle(stale, null);
+    this.#endClaimsOf(claimant.runnerId);
     const rows = this.ctx.storage.sql
       .exec<{ job_id: string; build_id: string; labels: string; offered_at: number }>(
         "select job_id, build_id, labels, offered_at from offers order by offered_at, job_id",
@@ -170,7 +170,7 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
   async disconnect(runnerId: string): Promise<void> {
     const id = z.uuid().parse(runnerId);
     // Settled first: the end of a long poll records the runner as seen.
-    for (const gone of this.#waiting.filter((w) => w.claimant.runnerId === id)) this.#settle(gone, null);
+    this.#endClaimsOf(id);
     this.ctx.storage.sql.exec("delete from presence where runner_id = ?", id);
     this.#log().info(`runner ${id} disconnected`, { runner_id: id });
   }
@@ -272,6 +272,11 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
   async #changed(rows: number): Promise<void> {
     if ((rows === 0 && this.#waits.samples.size === 0) || (await this.ctx.storage.getAlarm()) !== null) return;
     await this.ctx.storage.setAlarm(Date.now() + gaugeDelayMs);
+  }
+
+  /** Ends every claim of this runner still waiting here, empty. */
+  #endClaimsOf(runnerId: string): void {
+    for (const waiter of this.#waiting.filter((w) => w.claimant.runnerId === runnerId)) this.#settle(waiter, null);
   }
 
   #settle(waiter: Waiter, offer: JobOffer | null): void {
