@@ -55,7 +55,7 @@ function licenses(metafile: Metafile): string {
   const dirs = new Set<string>();
   for (const input of Object.keys(metafile.inputs)) {
     const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
-    if (match?.[1]) dirs.add(resolve(match[1]));
+    if (match?.[1]) dirs.add(resolve(projectRoot, match[1]));
   }
   const sections = [...dirs].sort().map((dir) => {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Manifest;
@@ -84,6 +84,10 @@ async function bundle(pkg: BinPackage): Promise<{ metafile: Metafile; files: str
     write: false,
     entryPoints: { [out]: join(projectRoot, pkg, entry) },
     outdir: join(projectRoot, pkg, "dist"),
+    // The chunks' names hash their contents, which name source paths relative to the working
+    // directory: npm runs `prepack` in the package's folder, the suite at the root. Without this,
+    // packing renamed every chunk and deleted the ones a running `sparki` was about to import.
+    absWorkingDir: projectRoot,
   });
   for (const file of result.outputFiles) writeAtomically(file.path, file.contents);
   writeAtomically(join(projectRoot, pkg, "dist", licensesFile), licenses(result.metafile));

@@ -20,6 +20,21 @@ let prefix: string;
 let home: string;
 let packed: { name: string; version: string; filename: string; files: { path: string }[] }[];
 let runnerPid: number | undefined;
+/** The files of the checkout's bundles (the suite's `sparki` and `sparki-runner`) before packing. */
+const bundledBeforePack: Record<string, string[]> = {};
+
+/** A bundle's files in `dist/`: its entry and every chunk it imports, statically or on demand. */
+function bundleFiles(pkg: "cli" | "runner"): string[] {
+  const dist = join(projectRoot, pkg, "dist");
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const [, chunk] of readFileSync(join(dist, file), "utf8").matchAll(/(?:from |import\(?)"\.\/([\w-]+\.js)"/g)) visit(chunk as string);
+  };
+  visit(`${pkg === "cli" ? "sparki" : "sparki-runner"}.js`);
+  return [...seen].sort();
+}
 
 /** A user's shell: the prefix's bin/ and Node on PATH, a HOME of its own, nothing of the test's environment. */
 const userEnv = (): NodeJS.ProcessEnv => ({
@@ -60,6 +75,7 @@ async function packAndInstall(): Promise<void> {
   for (const dir of [prefix, home, join(e2e.work, "tmp")]) mkdirSync(dir, { recursive: true });
   // npm's own variables (when the suite runs under `npm test`) would point the installs elsewhere.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+  for (const pkg of ["cli", "runner"] as const) bundledBeforePack[pkg] = bundleFiles(pkg);
   const pack = await run("npm", ["pack", "-w", "cli", "-w", "runner", "--pack-destination", scratch, "--json"], { cwd: projectRoot, env });
   packed = JSON.parse(pack.stdout);
   const tarballs = packed.map((p) => join(scratch, p.filename));
@@ -81,6 +97,19 @@ afterAll(async () => {
 }, 60_000);
 
 describe("sparki and sparki-runner from their tarballs", () => {
+  it("packing rebuilds the same bundles as the suite's, so a sparki already running keeps its chunks", () => {
+    // prepack runs in the package's folder and deletes the chunks it did not write: a bundle that
+    // depended on the working directory renamed them all under the other tests' feet.
+    for (const pkg of ["cli", "runner"] as const) {
+      expect(bundledBeforePack[pkg]?.length, pkg).toBeGreaterThan(1);
+      const present = new Set(readdirSync(join(projectRoot, pkg, "dist")));
+      expect(
+        bundledBeforePack[pkg]?.filter((file) => !present.has(file)),
+        pkg,
+      ).toEqual([]);
+    }
+  });
+
   it("hold only plain JavaScript, their package.json and their bin; each says its package's version", async () => {
     expect(packed.map((p) => p.name).sort()).toEqual(["sparki", "sparki-runner"]);
     for (const pkg of packed) {
