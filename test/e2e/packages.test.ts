@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { binPackages, type BinPackage } from "../../dev/bins.ts";
 import { E2E, killGroup, run, until } from "./support.js";
 
 const projectRoot = resolve(import.meta.dirname, "..", "..");
@@ -24,7 +25,7 @@ let runnerPid: number | undefined;
 const bundledBeforePack: Record<string, string[]> = {};
 
 /** A bundle's files in `dist/`: its entry and every chunk it imports, statically or on demand. */
-function bundleFiles(pkg: "cli" | "runner"): string[] {
+function bundleFiles(pkg: BinPackage): string[] {
   const dist = join(projectRoot, pkg, "dist");
   const seen = new Set<string>();
   const visit = (file: string) => {
@@ -32,7 +33,7 @@ function bundleFiles(pkg: "cli" | "runner"): string[] {
     seen.add(file);
     for (const [, chunk] of readFileSync(join(dist, file), "utf8").matchAll(/(?:from |import\(?)"\.\/([\w-]+\.js)"/g)) visit(chunk as string);
   };
-  visit(`${pkg === "cli" ? "sparki" : "sparki-runner"}.js`);
+  visit(`${binPackages[pkg].bundle}.js`);
   return [...seen].sort();
 }
 
