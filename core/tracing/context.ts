@@ -50,6 +50,11 @@ export interface SpanOptions {
   parent?: string | null | undefined;
   kind?: SpanKindName;
   attributes?: Attributes;
+  /**
+   * When the span began (milliseconds since the epoch), for a wait recorded once it is over (a
+   * job's time in a runner pool, recorded when a runner takes it); now when absent.
+   */
+  startMs?: number;
 }
 
 /** One span; a no-op when tracing is off, apart from carrying the parent's traceparent on. */

@@ -58,6 +58,15 @@ describe("tracing", () => {
     expect(span.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/);
   });
 
+  it("starts a span at startMs when given (a wait recorded once it is over)", async () => {
+    const tracing = createTracing({ service: "sparki-test", env: env() });
+    const startMs = Date.now() - 60_000;
+    tracing.start("job wait", { parent, startMs }).end();
+    await tracing.flush();
+    expect(collector.spans[0]?.startNs).toBe(BigInt(startMs) * 1_000_000n);
+    expect(collector.spans[0]?.endNs).toBeGreaterThan(collector.spans[0]?.startNs ?? 0n);
+  });
+
   it("samples new traces by OTEL_TRACES_SAMPLER_ARG", async () => {
     const none = createTracing({ service: "sparki-test", env: env({ OTEL_TRACES_SAMPLER_ARG: "0" }) });
     for (let i = 0; i < 20; i++) none.start("dropped").end();

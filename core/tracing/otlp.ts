@@ -134,7 +134,7 @@ export function createTracing(options: TracingOptions): Tracing {
         spanId,
         ...(parent ? { parentSpanId: parent.slice(36, 52) } : {}),
         traceFlags: SAMPLED,
-        startMs: Date.now(),
+        startMs: spanOptions.startMs ?? Date.now(),
         endMs: 0,
         attributes: {},
       };
