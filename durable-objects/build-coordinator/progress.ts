@@ -155,7 +155,16 @@ export class Progress {
     const meta = this.store.meta();
     if (!meta) return;
     await Promise.all(
-      this.pools().map((pool) => pool.offer({ jobId: job.spec.id, buildId: meta.init.buildId, labels: job.spec.labels, workspaceId: meta.init.workspaceId })),
+      this.pools().map((pool) =>
+        pool.offer({
+          jobId: job.spec.id,
+          buildId: meta.init.buildId,
+          labels: job.spec.labels,
+          workspaceId: meta.init.workspaceId,
+          // The pool's span of the job's wait joins the build's trace, beside this object's spans.
+          ...(meta.init.traceparent ? { traceparent: meta.init.traceparent } : {}),
+        }),
+      ),
     );
   }
 

@@ -22,6 +22,8 @@ import { Registry } from "../../server/metrics/registry.js";
 import { configOf } from "../../server/config.js";
 import { gaugeSeries } from "./gauge.js";
 import { objectLogger } from "../../server/log.js";
+import { tracingOf } from "../../server/tracing.js";
+import { traceIdOf } from "../../core/tracing/context.js";
 import type { Logger } from "../../core/logging/logger.js";
 
 interface Waiter {
@@ -58,6 +60,11 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     return this.#logger;
   }
 
+  /** Lines about one job: with its build's trace and workspace, for finding them from either. */
+  #logAbout(offer: JobOffer): Logger {
+    return this.#log().child({ traceId: traceIdOf(offer.traceparent) ?? undefined, workspaceId: offer.workspaceId });
+  }
+
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
@@ -68,15 +75,15 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
         labels text not null,
         offered_at integer not null
       )`);
-      // Pools made before offers named their workspace get the column; re-offers fill it in.
-      if (
-        !sql
+      // Pools made before offers named their workspace, or carried their build's trace, get the
+      // columns; the coordinators' re-offers fill them in.
+      const columns = new Set(
+        sql
           .exec<{ name: string }>("select name from pragma_table_info('offers')")
           .toArray()
-          .some((c) => c.name === "workspace_id")
-      ) {
-        sql.exec("alter table offers add column workspace_id text");
-      }
+          .map((c) => c.name),
+      );
+      for (const column of ["workspace_id", "traceparent"]) if (!columns.has(column)) sql.exec(`alter table offers add column ${column} text`);
       sql.exec("create table if not exists presence (runner_id text primary key, labels text not null, seen_at integer not null)");
       sql.exec("create table if not exists meta (key text primary key, value text not null)");
       // The pool's name, for the gauge: an alarm may run in an instance no call has named yet.
@@ -91,28 +98,27 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     if (waiter) {
       // A re-offer of a job that already waited here counts from its first offer.
       const [earlier] = this.ctx.storage.sql.exec<{ offered_at: number }>("select offered_at from offers where job_id = ?", offer.jobId).toArray();
-      this.#waited(earlier?.offered_at ?? Date.now());
-      this.#log().info(`job ${offer.jobId} handed to waiting runner ${waiter.claimant.runnerId}`, {
-        job_id: offer.jobId,
-        build_id: offer.buildId,
-        runner_id: waiter.claimant.runnerId,
-      });
+      this.#handedOut(offer, earlier?.offered_at ?? Date.now(), waiter.claimant, "waiting runner");
       this.#settle(waiter, offer);
       await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", offer.jobId).rowsWritten);
       return;
     }
     const inserted = this.ctx.storage.sql.exec(
-      `insert into offers (job_id, build_id, labels, offered_at, workspace_id) values (?, ?, ?, ?, ?)
-       on conflict (job_id) do update set workspace_id = coalesce(offers.workspace_id, excluded.workspace_id)
-       where offers.workspace_id is null and excluded.workspace_id is not null`,
+      `insert into offers (job_id, build_id, labels, offered_at, workspace_id, traceparent) values (?, ?, ?, ?, ?, ?)
+       on conflict (job_id) do update set
+         workspace_id = coalesce(offers.workspace_id, excluded.workspace_id),
+         traceparent = coalesce(offers.traceparent, excluded.traceparent)
+       where (offers.workspace_id is null and excluded.workspace_id is not null)
+          or (offers.traceparent is null and excluded.traceparent is not null)`,
       offer.jobId,
       offer.buildId,
       JSON.stringify(offer.labels),
       Date.now(),
       offer.workspaceId ?? null,
+      offer.traceparent ?? null,
     );
     if (inserted.rowsWritten > 0)
-      this.#log().debug(`job ${offer.jobId} waits for a runner`, { job_id: offer.jobId, build_id: offer.buildId, labels: offer.labels });
+      this.#logAbout(offer).debug(`job ${offer.jobId} waits for a runner`, { job_id: offer.jobId, build_id: offer.buildId, labels: offer.labels });
     await this.#changed(inserted.rowsWritten);
   }
 
@@ -133,17 +139,23 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     // to run out before another runner could take the job. It ends now, empty.
     this.#endClaimsOf(claimant.runnerId);
     const rows = this.ctx.storage.sql
-      .exec<{ job_id: string; build_id: string; labels: string; offered_at: number }>(
-        "select job_id, build_id, labels, offered_at from offers order by offered_at, job_id",
+      .exec<{ job_id: string; build_id: string; labels: string; offered_at: number; workspace_id: string | null; traceparent: string | null }>(
+        "select job_id, build_id, labels, offered_at, workspace_id, traceparent from offers order by offered_at, job_id",
       )
       .toArray();
     for (const row of rows) {
       const labels = JSON.parse(row.labels) as string[];
       if (!labelsMatch(labels, claimant.labels)) continue;
-      this.#waited(row.offered_at);
+      const offer: JobOffer = {
+        jobId: row.job_id,
+        buildId: row.build_id,
+        labels,
+        ...(row.workspace_id ? { workspaceId: row.workspace_id } : {}),
+        ...(row.traceparent ? { traceparent: row.traceparent } : {}),
+      };
+      this.#handedOut(offer, row.offered_at, claimant, "runner");
       await this.#changed(this.ctx.storage.sql.exec("delete from offers where job_id = ?", row.job_id).rowsWritten);
-      this.#log().info(`job ${row.job_id} handed to runner ${claimant.runnerId}`, { job_id: row.job_id, build_id: row.build_id, runner_id: claimant.runnerId });
-      return { jobId: row.job_id, buildId: row.build_id, labels };
+      return { jobId: offer.jobId, buildId: offer.buildId, labels };
     }
     const wait = Math.max(0, Math.min(waitMs, maxClaimWaitMs));
     if (wait === 0) return null;
@@ -253,10 +265,31 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     if (waiting.length > 0) await this.ctx.storage.setAlarm(Date.now() + refreshWhileWaitingMs);
   }
 
-  /** A job leaves the pool for a runner: its wait goes to the next push. */
-  #waited(offeredAt: number): void {
+  /**
+   * A job leaves the pool for a runner: its wait goes to the next push, to the build's trace (a
+   * span from the offer to now, beside the coordinator's spans of the job), and to the log.
+   */
+  #handedOut(offer: JobOffer, offeredAt: number, claimant: Claimant, to: "runner" | "waiting runner"): void {
     const pool = this.ctx.id.name ?? "unknown";
     this.#waits.observe(queueWaitHistogram, { pool }, Math.max(0, Date.now() - offeredAt) / 1000, queueWaitBuckets);
+    if (offer.traceparent) {
+      const tracing = tracingOf(configOf(this.env), "sparki-runner-dispatcher");
+      const attributes = {
+        "sparki.job_id": offer.jobId,
+        "sparki.build_id": offer.buildId,
+        "sparki.pool": pool,
+        "sparki.labels": offer.labels,
+        "sparki.runner_id": claimant.runnerId,
+      };
+      tracing.start("job wait", { parent: offer.traceparent, startMs: offeredAt, attributes }).end();
+      // A batch a second, sent after this call's answer (as the coordinator's spans are).
+      if (tracing.enabled) this.ctx.waitUntil(tracing.flushSoon());
+    }
+    this.#logAbout(offer).info(`job ${offer.jobId} handed to ${to} ${claimant.runnerId}`, {
+      job_id: offer.jobId,
+      build_id: offer.buildId,
+      runner_id: claimant.runnerId,
+    });
   }
 
   #saw(claimant: Claimant): void {

@@ -1,9 +1,10 @@
 /**
  * Traces (issue 16 item 1): a build on the real local stack, with the Worker, its objects and a
  * real runner all exporting to a local OTLP receiver, is one trace: it starts under the caller's
- * own `traceparent`, and holds spans from the API, the build's coordinator, the runner, the queue
- * consumer and the deployment the green build starts (its stage and health checks), each under
- * a parent in the same trace. A step sees its own span as TRACEPARENT.
+ * own `traceparent`, and holds spans from the API, the build's coordinator, the runner pool its
+ * jobs waited in, the runner, the queue consumer and the deployment the green build starts (its
+ * stage and health checks), each under a parent in the same trace. A step sees its own span as
+ * TRACEPARENT.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OtlpReceiver, type ReceivedSpan } from "../fakes/otlp-receiver.ts";
@@ -48,10 +49,13 @@ describe("traces", () => {
     const services = () => new Set(collector.trace(callerTraceId).map((s) => s.service));
     // The runner sends its spans as each job ends, the objects after each call: all soon after the build.
     await until(
-      "spans from the API, the coordinator and the runner",
+      "spans from the API, the coordinator, the runner pool and the runner",
       () =>
-        ["sparki-api", "sparki-build-coordinator", "sparki-runner", "sparki-deployment-orchestrator"].every((s) => services().has(s)) &&
+        ["sparki-api", "sparki-build-coordinator", "sparki-runner-dispatcher", "sparki-runner", "sparki-deployment-orchestrator"].every((s) =>
+          services().has(s),
+        ) &&
         names().includes("step build") &&
+        names().filter((n) => n === "job wait").length >= 2 &&
         names().includes("health check staging"),
       60_000,
       { diagnostics: () => JSON.stringify(collector.spans.map((s) => [s.service, s.name, s.traceId])) },
@@ -76,6 +80,16 @@ describe("traces", () => {
     const planJob = one("sparki-runner", "job plan");
     const stepsJob = one("sparki-runner", "job");
     expect(claims.map((c) => c.spanId)).toEqual(expect.arrayContaining([planJob.parentSpanId, stepsJob.parentSpanId]));
+    // Each claimed job's wait in its pool, from the offer to the hand-out, beside the claim.
+    const waits = spans.filter((s) => s.service === "sparki-runner-dispatcher" && s.name === "job wait");
+    for (const claim of claims) {
+      const wait = waits.find((w) => w.attributes["sparki.job_id"] === claim.attributes["sparki.job_id"]);
+      expect(wait, `the pool's wait of job ${String(claim.attributes["sparki.job_id"])}`).toBeDefined();
+      // Under the build's span context, as the coordinator's spans of the job are.
+      expect(wait?.parentSpanId).toBe(trigger.spanId);
+      expect(wait?.attributes["sparki.runner_id"]).toBe(claim.attributes["sparki.runner_id"]);
+      expect(wait?.attributes["sparki.pool"]).toEqual(expect.any(String));
+    }
     const step = one("sparki-runner", "step build");
     expect(step.parentSpanId).toBe(stepsJob.spanId);
     expect(step.attributes["process.exit.code"]).toBe(0);

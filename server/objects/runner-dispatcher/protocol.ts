@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RunnerLabel, RunnerLimits } from "../../../core/contracts/runner.ts";
 import { MAX_RUNTIME_LABELS } from "../../../core/runtimes/labels.ts";
+import { Traceparent } from "../../../core/tracing/context.ts";
 
 /** A job's labels: its pipeline's `runsOn`, and the label of the runtime it needs. */
 const OfferLabels = z.array(RunnerLabel).max(RunnerLimits.labels + 1);
@@ -19,6 +20,11 @@ export const JobOffer = z.object({
    * made before it was recorded; the coordinator's re-offer fills it in.
    */
   workspaceId: z.uuid().optional(),
+  /**
+   * The build's trace: the pool's span of the job's wait goes under it. Absent for a build with
+   * no trace and for offers made before it was recorded (the coordinator's re-offer fills it in).
+   */
+  traceparent: Traceparent.optional(),
 });
 export type JobOffer = z.infer<typeof JobOffer>;
 
