@@ -10,7 +10,7 @@ import type { ControlPlaneClient } from "./client.ts";
 import { runJob, type JobEnd } from "./job.ts";
 import type { Sandbox } from "../node/sandbox.ts";
 import type { Say } from "./log-output.ts";
-import type { Tracing } from "../core/tracing/context.ts";
+import { traceIdOf, type Tracing } from "../core/tracing/context.ts";
 import { runtimeLabels, type RuntimeInstall } from "./runtimes.ts";
 import { join } from "node:path";
 import { pruneMirrors } from "./mirror.ts";
@@ -117,7 +117,13 @@ export class Agent {
     this.claimed++;
     // The claim loop checks the signal before it asks again, so no further claim goes out.
     if (this.options.maxJobs !== undefined && this.claimed >= this.options.maxJobs) this.stopClaiming.abort();
-    const about = { job_id: job.jobId, build_id: job.buildId };
+    const traceId = traceIdOf(job.traceparent);
+    const about = {
+      job_id: job.jobId,
+      build_id: job.buildId,
+      ...(traceId ? { trace_id: traceId } : {}),
+      ...(job.workspaceId ? { workspace_id: job.workspaceId } : {}),
+    };
     this.options.say(`claimed job ${job.jobId} (build ${job.buildId}, ${job.kind === "plan" ? "plan" : `${job.steps.length} step(s)`})`, about);
     const run = runJob({
       // Every call on the job carries its own job token; the runner token only claims.

@@ -13,6 +13,9 @@ export type LogFormat = (typeof logFormats)[number];
 export interface SayContext {
   job_id?: string;
   build_id?: string;
+  /** The job's trace and workspace: a JSON line's own `trace_id` and `workspace_id`, not metadata. */
+  trace_id?: string;
+  workspace_id?: string;
   level?: LogLevel;
 }
 
@@ -27,13 +30,14 @@ function write(level: LogLevel, line: string): void {
 
 /**
  * A `say` for the format. JSON lines about a job are correlated by its build id, as the
- * coordinator's lines about that build are.
+ * coordinator's lines about that build are, and carry the build's trace id and workspace.
  */
 export function sayer(format: LogFormat): Say {
   if (format === "text") return (message, context) => write(context?.level ?? "info", `${new Date().toISOString()} ${message}`);
   const log = new Logger({ service: runnerService, component: "agent", correlationId: null }, "debug", write);
   return (message, context = {}) => {
-    const { level = "info", ...ids } = context;
-    (ids.build_id ? log.child({ correlationId: ids.build_id, component: "job" }) : log)[level](message, ids);
+    const { level = "info", trace_id, workspace_id, ...ids } = context;
+    const about = ids.build_id ? log.child({ correlationId: ids.build_id, component: "job", traceId: trace_id, workspaceId: workspace_id }) : log;
+    about[level](message, ids);
   };
 }

@@ -297,6 +297,8 @@ export const Job = Lease.extend({
   cache: JobCache.optional(),
   /** The job's place in its build's trace: the runner's spans for the job and its steps go under it. */
   traceparent: Traceparent.optional(),
+  /** The build's workspace, for the runner's log lines about the job. Absent from older servers. */
+  workspaceId: z.uuid().optional(),
   /**
    * The runtime version the job needs (its pipeline job's `runtime`): the runner puts that
    * version's bin folder first on the steps' PATH, and fails the job if it has none. Absent: the

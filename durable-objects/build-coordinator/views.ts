@@ -64,5 +64,6 @@ export function claimedJob(meta: Meta, job: JobRow, now: number, traceparent: st
     ...(job.spec.cache ? { cache: job.spec.cache } : {}),
     ...(job.spec.runtime ? { runtime: job.spec.runtime } : {}),
     ...(traceparent ? { traceparent } : {}),
+    workspaceId: meta.init.workspaceId,
   };
 }
