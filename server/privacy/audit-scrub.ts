@@ -1,41 +1,33 @@
 /**
  * Audit events outlive the accounts they mention (the event, its time and its outcome stay for
  * the workspace's record), but the person's data in them does not: when an account is deleted,
- * the IP of what they did and the personal fields of every event about them are removed.
+ * the IP of what they did and the personal fields of every event by, about or naming them are
+ * removed (server/privacy/audit-naming.ts says which).
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { auditLogs } from "../db/schema.js";
-
-/**
- * The detail fields that can hold a person's data: an email (a failed login's, an invite's), a
- * git host login, a name, an IP or user agent. Other fields (ids, roles) are kept, and so is a
- * `name` in an event about something other than a user (a project's name).
- */
-export const personalDetailKeys = ["email", "login", "name", "ip", "userAgent", "user_agent"] as const;
-
-const textArray = (keys: readonly string[]) => sql.raw(`array[${keys.map((k) => `'${k}'`).join(", ")}]::text[]`);
-const allKeys = textArray(personalDetailKeys);
-const keysButName = textArray(personalDetailKeys.filter((k) => k !== "name"));
+import { aboutPerson, auditOfPerson, byPerson, keysToScrub, namingPerson, type Person } from "./audit-naming.js";
 
 /**
  * Scrubs the audit log of the account being deleted; run in its deletion's transaction, before the
- * user row goes (which unlinks `user_id`). Events they did lose their IP; events they did, events
- * done to them and events naming their email lose the personal fields of their details and say so.
+ * user row goes (which unlinks `user_id`) and with it their linked identities (whose logins name
+ * them in sign-in events). Events they did lose their IP, and so do sign-in attempts naming them
+ * with nobody signed in (most likely theirs: the IP is the person's); every matched event loses
+ * the details that name them and says so. Type, action, result, time and actor stay.
  * Returns how many events were scrubbed.
  */
-export async function scrubAuditOf(db: Pick<Db, "update">, user: { id: string; email: string }): Promise<number> {
-  const email = user.email.toLowerCase();
-  const byThem = sql`${auditLogs.userId} = ${user.id}`;
-  const aboutThem = sql`(${auditLogs.resourceType} = 'user' and ${auditLogs.resourceId} = ${user.id})`;
-  const namingThem = sql`lower(${auditLogs.details}->>'email') = ${email}`;
+export async function scrubAuditOf(db: Pick<Db, "update">, person: Person): Promise<number> {
+  const theirIp = sql`${byPerson(person)}
+    or (${aboutPerson(person)} and ${auditLogs.action} = 'user.delete')
+    or (${auditLogs.userId} is null and ${auditLogs.eventType} = 'auth' and ${namingPerson(person)})`;
   const rows = await db
     .update(auditLogs)
     .set({
-      ip: sql`case when ${byThem} or (${aboutThem} and ${auditLogs.action} = 'user.delete') then null else ${auditLogs.ip} end`,
-      details: sql`(${auditLogs.details} - case when ${auditLogs.resourceType} = 'user' then ${allKeys} else ${keysButName} end) || '{"personalDataRemoved": true}'::jsonb`,
+      ip: sql`case when ${theirIp} then null else ${auditLogs.ip} end`,
+      details: sql`(${auditLogs.details} - ${keysToScrub(person)}) || '{"personalDataRemoved": true}'::jsonb`,
     })
-    .where(sql`${byThem} or ${aboutThem} or ${namingThem}`)
+    .where(auditOfPerson(person))
     .returning({ id: auditLogs.id });
   return rows.length;
 }

@@ -1,238 +1,123 @@
 /**
- * What `GET /v1/me/export` returns (core/contracts/export.ts): every row about the user, read by
- * their own id only, so the export can never reach another account's data. Hashes and secret
- * values are never selected.
+ * `GET /v1/me/export` (core/contracts/export.ts), streamed: every list is read through a Postgres
+ * cursor a page at a time and written as it comes, so no list is cut however long it is and the
+ * Worker holds about one page. The lists are read in one read-only, repeatable-read transaction:
+ * the document is one moment's data, and Postgres scans each table once rather than once a page.
+ * The stream owns its connection: the request's is closed once the handler returns, long before a
+ * large export has been sent.
  */
-import { and, desc, eq, or, sql } from "drizzle-orm";
-import { z } from "zod";
-import { exportListLimit, type AccountExport } from "../../core/contracts/export.js";
-import { roles } from "../../core/rbac.js";
-import type { Db } from "../db/client.js";
-import {
-  apiTokens,
-  auditLogs,
-  builds,
-  deployments,
-  gitlabLinks,
-  memberships,
-  notificationChannels,
-  pipelines,
-  pushHooks,
-  refreshTokens,
-  releases,
-  runnerRegistrationTokens,
-  secrets,
-  stageRules,
-  userIdentities,
-  users,
-  workspaceRetention,
-  workspaces,
-} from "../db/schema.js";
-import { personalDetailKeys } from "./audit-scrub.js";
+import { sql } from "drizzle-orm";
+import type { AccountExport } from "../../core/contracts/export.js";
+import type { Connection, Db } from "../db/client.js";
+import { userIdentities, users } from "../db/schema.js";
+import { type Caller, exportLists, iso } from "./export-lists.js";
 
-const iso = (d: Date) => d.toISOString();
-const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
-const Details = z.record(z.string(), z.unknown());
+/** Rows fetched (and written) at a time: at most a few hundred KiB of audit events. */
+export const exportPageSize = 500;
 
 /**
- * An event's details, without another person's fields when it was about someone else (the caller
- * invited them, say: the invite names their email).
+ * A client that stops reading leaves the transaction idle; Postgres ends it after this long, which
+ * ends the download part way rather than holding a snapshot open for as long as the socket lives.
  */
-function withoutOthers(details: unknown, aboutSomeoneElse: boolean, ownEmail: string): Record<string, unknown> {
-  const parsed = Details.catch({}).parse(details);
-  if (!aboutSomeoneElse) return parsed;
-  for (const key of personalDetailKeys) {
-    const value = parsed[key];
-    if (value !== undefined && !(typeof value === "string" && value.toLowerCase() === ownEmail)) delete parsed[key];
+const idleLimit = "60s";
+
+export interface ExportOptions {
+  /** Rows per fetch (tests lower it to cross page boundaries). */
+  pageSize?: number;
+  /** Told of a failure after the response started (the stream then ends before its closing brace). */
+  onError?: (err: unknown) => void;
+}
+
+type UserView = AccountExport["user"];
+
+/**
+ * Opens the caller's export on `connection`, which it then owns and closes when the stream ends,
+ * fails or is cancelled. Null (connection closed) when the account does not exist (deleted between
+ * authentication and now).
+ */
+export async function openExport(connection: Connection, userId: string, now: Date, options: ExportOptions = {}): Promise<ReadableStream<Uint8Array> | null> {
+  const pageSize = options.pageSize ?? exportPageSize;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, not ${pageSize}`);
+  const { db } = connection;
+  let opened: { user: UserView; caller: Caller } | null;
+  try {
+    await db.execute(sql`begin isolation level repeatable read, read only`);
+    await db.execute(sql.raw(`set local idle_in_transaction_session_timeout = '${idleLimit}'`));
+    opened = await readCaller(db, userId);
+  } catch (err) {
+    await connection.close();
+    throw err;
   }
-  return parsed;
+  if (!opened) {
+    await connection.close();
+    return null;
+  }
+  return streamOf(documentOf(connection, opened.user, opened.caller, now, pageSize), options.onError);
 }
 
-/** The user's data; null when the account does not exist (deleted between auth and now). */
-export async function exportAccount(db: Db, userId: string, now: Date): Promise<AccountExport | null> {
-  const [user] = await db
-    .select({ id: users.id, email: users.email, name: users.name, emailVerified: users.emailVerified, createdAt: users.createdAt, updatedAt: users.updatedAt })
-    .from(users)
-    .where(eq(users.id, userId));
+async function readCaller(db: Db, userId: string): Promise<{ user: UserView; caller: Caller } | null> {
+  const { rows } = await db.execute<UserView>(
+    sql`select ${users.id} as id, ${users.email} as email, ${users.name} as name, ${users.emailVerified} as "emailVerified",
+      ${iso(users.sessionsRevokedAt)} as "sessionsRevokedAt", ${iso(users.createdAt)} as "createdAt", ${iso(users.updatedAt)} as "updatedAt"
+      from ${users} where ${users.id} = ${userId}`,
+  );
+  const [user] = rows;
   if (!user) return null;
-  const truncated: string[] = [];
-  const capped = <T>(name: string, rows: T[]): T[] => {
-    if (rows.length <= exportListLimit) return rows;
-    truncated.push(name);
-    return rows.slice(0, exportListLimit);
-  };
-  const limit = exportListLimit + 1;
-  const ownEmail = user.email.toLowerCase();
-
-  const [identities, spaces, tokens, sessions, built, released, approved, events] = await Promise.all([
-    db.select().from(userIdentities).where(eq(userIdentities.userId, userId)).orderBy(userIdentities.provider),
-    db
-      .select({
-        id: workspaces.id,
-        name: workspaces.name,
-        slug: workspaces.slug,
-        ownerId: workspaces.ownerId,
-        role: memberships.role,
-        since: memberships.createdAt,
-      })
-      .from(memberships)
-      .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-      .where(eq(memberships.userId, userId))
-      .orderBy(workspaces.name),
-    db
-      .select({
-        id: apiTokens.id,
-        name: apiTokens.name,
-        prefix: apiTokens.prefix,
-        scope: apiTokens.scope,
-        lastUsedAt: apiTokens.lastUsedAt,
-        expiresAt: apiTokens.expiresAt,
-        createdAt: apiTokens.createdAt,
-      })
-      .from(apiTokens)
-      .where(eq(apiTokens.userId, userId))
-      .orderBy(desc(apiTokens.createdAt))
-      .limit(limit),
-    db
-      .select({
-        id: refreshTokens.id,
-        familyId: refreshTokens.familyId,
-        createdAt: refreshTokens.createdAt,
-        expiresAt: refreshTokens.expiresAt,
-        rotatedAt: refreshTokens.rotatedAt,
-        revokedAt: refreshTokens.revokedAt,
-      })
-      .from(refreshTokens)
-      .where(eq(refreshTokens.userId, userId))
-      .orderBy(desc(refreshTokens.createdAt))
-      .limit(limit),
-    db
-      .select({ id: builds.id, projectId: builds.projectId, number: builds.number, createdAt: builds.createdAt })
-      .from(builds)
-      .where(eq(builds.createdBy, userId))
-      .orderBy(desc(builds.createdAt))
-      .limit(limit),
-    db
-      .select({ id: releases.id, projectId: releases.projectId, buildId: releases.buildId, createdAt: releases.createdAt })
-      .from(releases)
-      .where(eq(releases.createdBy, userId))
-      .orderBy(desc(releases.createdAt))
-      .limit(limit),
-    db
-      .select({ id: deployments.id, stage: deployments.stage, approvedAt: deployments.approvedAt })
-      .from(deployments)
-      .where(eq(deployments.approvedBy, userId))
-      .orderBy(desc(deployments.approvedAt))
-      .limit(limit),
-    db
-      .select()
-      .from(auditLogs)
-      .where(or(eq(auditLogs.userId, userId), and(eq(auditLogs.resourceType, "user"), eq(auditLogs.resourceId, userId))))
-      .orderBy(desc(auditLogs.createdAt), desc(auditLogs.id))
-      .limit(limit),
-  ]);
-
-  const authored = await authoredBy(db, userId, limit);
-
-  return {
-    exportedAt: iso(now),
-    user: { ...user, createdAt: iso(user.createdAt), updatedAt: iso(user.updatedAt) },
-    identities: identities.map((i) => ({ provider: i.provider, providerUserId: i.providerUserId, login: i.login, email: i.email, linkedAt: iso(i.linkedAt) })),
-    workspaces: spaces.map((w) => ({
-      id: w.id,
-      name: w.name,
-      slug: w.slug,
-      role: z.enum(roles).parse(w.role),
-      owner: w.ownerId === userId,
-      memberSince: iso(w.since),
-    })),
-    apiTokens: capped("apiTokens", tokens).map((t) => ({
-      ...t,
-      lastUsedAt: isoOrNull(t.lastUsedAt),
-      expiresAt: isoOrNull(t.expiresAt),
-      createdAt: iso(t.createdAt),
-    })),
-    sessions: capped("sessions", sessions).map((s) => ({
-      ...s,
-      createdAt: iso(s.createdAt),
-      expiresAt: iso(s.expiresAt),
-      rotatedAt: isoOrNull(s.rotatedAt),
-      revokedAt: isoOrNull(s.revokedAt),
-    })),
-    buildsTriggered: capped("buildsTriggered", built).map((b) => ({ ...b, createdAt: iso(b.createdAt) })),
-    releasesStarted: capped("releasesStarted", released).map((r) => ({ ...r, createdAt: iso(r.createdAt) })),
-    deploymentsApproved: capped("deploymentsApproved", approved).map((d) => ({ ...d, approvedAt: isoOrNull(d.approvedAt) })),
-    authored: capped("authored", authored),
-    auditEvents: capped("auditEvents", events).map((e) => {
-      const byYou = e.userId === userId;
-      const aboutSomeoneElse = e.resourceType === "user" && e.resourceId !== userId;
-      return {
-        id: e.id,
-        at: iso(e.createdAt),
-        action: e.action,
-        result: e.result,
-        workspaceId: e.workspaceId,
-        resourceType: e.resourceType,
-        // The other person the caller acted on (an invite, a role change) is theirs to export.
-        resourceId: aboutSomeoneElse ? null : e.resourceId,
-        byYou,
-        // Someone else's IP is theirs, not the caller's.
-        ip: byYou ? e.ip : null,
-        details: withoutOthers(e.details, aboutSomeoneElse, ownEmail),
-      };
-    }),
-    truncated,
-  };
+  const identities = await db
+    .select({ provider: userIdentities.provider, login: userIdentities.login })
+    .from(userIdentities)
+    .where(sql`${userIdentities.userId} = ${userId}`);
+  const logins = identities.map((i) => `${i.provider}:${i.login.toLowerCase()}`);
+  return { user, caller: { id: user.id, email: user.email.toLowerCase(), logins } };
 }
 
-type Authored = AccountExport["authored"][number];
+/** The JSON document, in pieces of about a page each; commits and closes the connection at its end. */
+async function* documentOf(connection: Connection, user: UserView, caller: Caller, now: Date, pageSize: number): AsyncGenerator<string> {
+  const { db } = connection;
+  try {
+    let pending = `{"exportedAt":${JSON.stringify(now.toISOString())},"user":${JSON.stringify(user)}`;
+    for (const list of exportLists) {
+      pending += `,${JSON.stringify(list.name)}:[`;
+      await db.execute(sql`declare export_rows no scroll cursor for ${list.query(caller)}`);
+      let separator = "";
+      for (;;) {
+        const { rows } = await db.execute<Record<string, unknown>>(sql.raw(`fetch forward ${pageSize} from export_rows`));
+        if (rows.length > 0) {
+          yield `${pending}${separator}${rows.map((row) => JSON.stringify(list.view(row, caller))).join(",")}`;
+          pending = "";
+          separator = ",";
+        }
+        if (rows.length < pageSize) break;
+      }
+      await db.execute(sql`close export_rows`);
+      pending += "]";
+    }
+    await db.execute(sql`commit`);
+    yield `${pending}}`;
+  } finally {
+    await connection.close();
+  }
+}
 
-/** The settings the user created or last changed, newest first (each table read by their id). */
-async function authoredBy(db: Db, userId: string, limit: number): Promise<Authored[]> {
-  const of = (kind: Authored["kind"], rows: { projectId?: string | null; workspaceId?: string | null; name?: string | null; at: Date }[]): Authored[] =>
-    rows.map((r) => ({ kind, projectId: r.projectId ?? null, workspaceId: r.workspaceId ?? null, name: r.name ?? null, at: iso(r.at) }));
-  const [pipelineRows, secretRows, tokenRows, ruleRows, hookRows, gitlabRows, channelRows, retentionRows] = await Promise.all([
-    db
-      .select({ projectId: pipelines.projectId, name: sql<string>`${pipelines.name} || ' v' || ${pipelines.version}`, at: pipelines.createdAt })
-      .from(pipelines)
-      .where(eq(pipelines.createdBy, userId))
-      .limit(limit),
-    db.select({ projectId: secrets.projectId, name: secrets.name, at: secrets.createdAt }).from(secrets).where(eq(secrets.createdBy, userId)).limit(limit),
-    db
-      .select({ workspaceId: runnerRegistrationTokens.workspaceId, name: runnerRegistrationTokens.name, at: runnerRegistrationTokens.createdAt })
-      .from(runnerRegistrationTokens)
-      .where(eq(runnerRegistrationTokens.createdBy, userId))
-      .limit(limit),
-    db
-      .select({ projectId: stageRules.projectId, name: stageRules.stage, at: stageRules.updatedAt })
-      .from(stageRules)
-      .where(eq(stageRules.updatedBy, userId))
-      .limit(limit),
-    db.select({ projectId: pushHooks.projectId, at: pushHooks.createdAt }).from(pushHooks).where(eq(pushHooks.createdBy, userId)).limit(limit),
-    db
-      .select({ projectId: gitlabLinks.projectId, name: gitlabLinks.gitlabPath, at: gitlabLinks.createdAt })
-      .from(gitlabLinks)
-      .where(eq(gitlabLinks.createdBy, userId))
-      .limit(limit),
-    db
-      .select({ projectId: notificationChannels.projectId, name: notificationChannels.name, at: notificationChannels.createdAt })
-      .from(notificationChannels)
-      .where(eq(notificationChannels.createdBy, userId))
-      .limit(limit),
-    db
-      .select({ workspaceId: workspaceRetention.workspaceId, name: workspaceRetention.kind, at: workspaceRetention.updatedAt })
-      .from(workspaceRetention)
-      .where(eq(workspaceRetention.updatedBy, userId))
-      .limit(limit),
-  ]);
-  return [
-    ...of("pipeline", pipelineRows),
-    ...of("secret", secretRows),
-    ...of("runner_token", tokenRows),
-    ...of("stage_rule", ruleRows),
-    ...of("push_hook", hookRows),
-    ...of("gitlab_link", gitlabRows),
-    ...of("notification_channel", channelRows),
-    ...of("retention", retentionRows),
-  ].sort((a, b) => b.at.localeCompare(a.at));
+/** A byte stream pulling the pieces one at a time: what the client has not read is not yet read from Postgres. */
+function streamOf(pieces: AsyncGenerator<string>, onError: ((err: unknown) => void) | undefined): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const next = await pieces.next();
+          if (next.done) controller.close();
+          else controller.enqueue(encoder.encode(next.value));
+        } catch (err) {
+          onError?.(err);
+          controller.error(err);
+        }
+      },
+      async cancel() {
+        await pieces.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -5,9 +5,15 @@
  * - hostile values are a 400 problem, never a 500 and never stored (0 or negative days would
  *   delete everything at the next sweep);
  * - the export has no parameter to point at another user: whatever the query says, it is the
- *   caller's; a read-only API token cannot take it; no session, no export.
+ *   caller's; a read-only API token cannot take it; no session, no export;
+ * - an event of someone else's that names the caller is in the caller's export, but not the other
+ *   person's email, login or IP that sit beside it.
  */
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { AccountExport } from "../../core/contracts/export.js";
+import { connect } from "../../server/db/client.js";
+import { auditLogs, userIdentities } from "../../server/db/schema.js";
 import { addMember, call, createWorkspace, expectProblem, signup, type TestUser } from "../../workers/testing/api.js";
 
 let victim: TestUser;
@@ -84,5 +90,36 @@ describe("the account export", () => {
     expectProblem(await call("GET", "/v1/me/export", { token: read.body.token }), 403, "forbidden");
     const admin = await call("POST", "/v1/tokens", { token: attacker.accessToken, body: { name: "full", scope: "admin" } });
     expect((await call("GET", "/v1/me/export", { token: admin.body.token })).status).toBe(200);
+  });
+});
+
+describe("events naming the caller", () => {
+  it("carry none of the other person's data into the caller's export", async () => {
+    const victimLogin = `victim-${crypto.randomUUID().slice(0, 8)}`;
+    const { db, close } = await connect(env.DATABASE_URL ?? "", env.NEON_WS_PROXY);
+    try {
+      await db
+        .insert(userIdentities)
+        .values({ userId: victim.id, provider: "github", providerUserId: `${Math.floor(Math.random() * 1e12)}`, login: victimLogin });
+      // The victim's own event that also names the attacker by id (a denial about them, say).
+      await db.insert(auditLogs).values({
+        eventType: "permission",
+        action: "members:manage",
+        result: "denied",
+        userId: victim.id,
+        ip: "198.51.100.77",
+        details: { reason: "naming-attack", resourceId: attacker.id, email: victim.email, provider: "github", login: victimLogin },
+      });
+    } finally {
+      await close();
+    }
+    const res = await call("GET", "/v1/me/export", { token: attacker.accessToken });
+    expect(res.status, res.text).toBe(200);
+    const event = AccountExport.parse(res.body).auditEvents.find((e) => e.details.reason === "naming-attack");
+    expect(event).toMatchObject({ byYou: false, ip: null, details: { resourceId: attacker.id } });
+    expect(res.text).not.toContain(victim.email);
+    expect(res.text).not.toContain(victimLogin);
+    expect(res.text).not.toContain(victim.id);
+    expect(res.text).not.toContain("198.51.100.77");
   });
 });

@@ -3,21 +3,24 @@
  * person's data from the audit events about them while keeping the events.
  */
 import { env } from "cloudflare:test";
-import { eq, inArray, or, type SQL } from "drizzle-orm";
+import { eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { AccountExport } from "../../core/contracts/export.js";
-import { connect } from "../../server/db/client.js";
-import { auditLogs } from "../../server/db/schema.js";
+import { connect, type Db } from "../../server/db/client.js";
+import { auditLogs, githubInstallations, userIdentities } from "../../server/db/schema.js";
 import { addMember, call, createProject, createWorkspace, login, signup, testIp } from "../testing/api.js";
 
-async function auditRows(where: SQL | undefined) {
+async function withDb<T>(use: (db: Db) => Promise<T>): Promise<T> {
   const { db, close } = await connect(env.DATABASE_URL ?? "", env.NEON_WS_PROXY);
   try {
-    return await db.select().from(auditLogs).where(where);
+    return await use(db);
   } finally {
     await close();
   }
 }
+
+const auditRows = (where: SQL | undefined) => withDb((db) => db.select().from(auditLogs).where(where));
+const providerId = () => `${Math.floor(Math.random() * 1e12)}`;
 
 describe("account export", () => {
   it("holds the caller's account, workspaces, tokens, sessions and events, and nothing of anyone else's", async () => {
@@ -81,6 +84,100 @@ describe("account export", () => {
   });
 });
 
+describe("account export, the rest of what Sparki holds", () => {
+  it("lists the GitHub installations the caller linked, and not another user's", async () => {
+    const me = await signup("export-gh");
+    const other = await signup("export-gh-other");
+    const { id: workspaceId } = await createWorkspace(me, "GitHub mine");
+    const { id: theirWorkspace } = await createWorkspace(other, "GitHub theirs");
+    const mine = Math.floor(Math.random() * 1e12);
+    const theirs = mine + 1;
+    await withDb((db) =>
+      db.insert(githubInstallations).values([
+        { id: mine, accountLogin: "my-gh-org", accountType: "Organization", workspaceId, linkedBy: me.id, linkedAt: new Date() },
+        { id: theirs, accountLogin: "their-gh-org", accountType: "User", workspaceId: theirWorkspace, linkedBy: other.id, linkedAt: new Date() },
+      ]),
+    );
+
+    const res = await call("GET", "/v1/me/export", { token: me.accessToken });
+    expect(res.status, res.text).toBe(200);
+    const data = AccountExport.parse(res.body);
+    expect(data.githubInstallations).toEqual([
+      expect.objectContaining({ id: mine, accountLogin: "my-gh-org", accountType: "Organization", workspaceId, linkedAt: expect.any(String), deletedAt: null }),
+    ]);
+    expect(res.text).not.toContain("their-gh-org");
+    expect(res.text).not.toContain(String(theirs));
+  });
+
+  it("holds the events that name the caller only by a linked login or by their id in the details", async () => {
+    const me = await signup("export-named");
+    const other = await signup("export-named-other");
+    const login = `Named-${crypto.randomUUID().slice(0, 8)}`;
+    await withDb(async (db) => {
+      await db.insert(userIdentities).values({ userId: me.id, provider: "github", providerUserId: providerId(), login });
+      await db.insert(auditLogs).values([
+        // What workers/routes/oauth.ts writes for a refused sign-in: nobody signed in, only the login.
+        {
+          eventType: "auth",
+          action: "auth.oauth_login",
+          result: "failure",
+          userId: null,
+          details: { provider: "github", reason: "unverified_email", login: login.toLowerCase() },
+        },
+        // The same login on the other host is somebody else.
+        {
+          eventType: "auth",
+          action: "auth.oauth_login",
+          result: "failure",
+          userId: null,
+          details: { provider: "gitlab", reason: "export-named-gitlab", login },
+        },
+        {
+          eventType: "permission",
+          action: "members:manage",
+          result: "denied",
+          userId: other.id,
+          ip: "203.0.113.9",
+          details: { reason: "export-named-id", resourceId: me.id },
+        },
+      ]);
+    });
+    const data = AccountExport.parse((await call("GET", "/v1/me/export", { token: me.accessToken })).body);
+    expect(data.auditEvents.find((e) => e.details.reason === "unverified_email")).toMatchObject({ byYou: false, details: { login: login.toLowerCase() } });
+    expect(data.auditEvents.find((e) => e.details.reason === "export-named-id")).toMatchObject({ byYou: false, ip: null });
+    expect(data.auditEvents.find((e) => e.details.reason === "export-named-gitlab")).toBeUndefined();
+  });
+
+  it("holds every row of a list far longer than one page, none of another user's", async () => {
+    const me = await signup("export-long");
+    const other = await signup("export-long-other");
+    // More than the 5,000 rows a list was once cut at, and more than one page of the stream.
+    const count = 5_123;
+    await withDb(async (db) => {
+      for (const [user, n] of [
+        [me.id, count],
+        [other.id, 7],
+      ] as const) {
+        await db.execute(
+          sql`insert into audit_logs (event_type, action, result, user_id, details, created_at)
+              select 'data', 'test.bulk', 'success', ${user}::uuid, jsonb_build_object('n', g), now() - make_interval(secs => g)
+              from generate_series(1, ${n}::int) g`,
+        );
+      }
+    });
+    const res = await call("GET", "/v1/me/export", { token: me.accessToken });
+    expect(res.status).toBe(200);
+    const data = AccountExport.parse(res.body);
+    const bulk = data.auditEvents.filter((e) => e.action === "test.bulk").map((e) => e.details.n);
+    expect(bulk).toHaveLength(count);
+    expect(new Set(bulk).size).toBe(count);
+    // Newest first, in one order across pages.
+    expect(bulk.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(data.auditEvents.every((e) => e.byYou || e.action !== "test.bulk")).toBe(true);
+    expect(res.text).not.toContain(other.id);
+  });
+});
+
 describe("account deletion", () => {
   it("keeps the audit events about the account but removes its email, IP and names from them", async () => {
     const admin = await signup("scrub-admin");
@@ -131,5 +228,114 @@ describe("account deletion", () => {
       ),
     );
     for (const row of adminAfter) expect(row.details).not.toHaveProperty("personalDataRemoved");
+  });
+
+  it("removes the person from events that name them only by a linked login or by their id, and leaves others' alone", async () => {
+    const leaver = await signup("scrub-named");
+    const other = await signup("scrub-named-other");
+    const login = `Scrub-${crypto.randomUUID().slice(0, 8)}`;
+    const bystander = `scrub-bystander-${crypto.randomUUID().slice(0, 8)}`;
+    const { named, untouched } = await withDb(async (db) => {
+      await db.insert(userIdentities).values([
+        { userId: leaver.id, provider: "github", providerUserId: providerId(), login },
+        // The same login on GitLab is another person, whose events must stay as they are.
+        { userId: other.id, provider: "gitlab", providerUserId: providerId(), login },
+      ]);
+      const named = await db
+        .insert(auditLogs)
+        .values([
+          // A refused sign-in with their GitHub account (workers/routes/oauth.ts): only the login names them.
+          {
+            eventType: "auth",
+            action: "auth.oauth_login",
+            result: "failure",
+            userId: null,
+            ip: "203.0.113.21",
+            details: { provider: "github", reason: "unverified_email", login: login.toLowerCase() },
+          },
+          // Someone else's attempt to link the leaver's GitHub account: the holder's login.
+          {
+            eventType: "auth",
+            action: "auth.oauth_login",
+            result: "failure",
+            userId: null,
+            ip: "203.0.113.22",
+            details: { provider: "github", reason: "taken", login },
+          },
+          // Another member's denied request about the leaver: their id in the details.
+          {
+            eventType: "permission",
+            action: "members:manage",
+            result: "denied",
+            userId: other.id,
+            ip: "203.0.113.23",
+            details: { reason: "role_lacks_permission", resourceType: "user", resourceId: leaver.id },
+          },
+          // A GitHub App installation on the leaver's personal account, linked by the other user.
+          {
+            eventType: "data",
+            action: "github_installation.link",
+            result: "success",
+            userId: other.id,
+            ip: "203.0.113.24",
+            details: { installationId: 7, account: login },
+          },
+        ])
+        .returning();
+      const untouched = await db
+        .insert(auditLogs)
+        .values([
+          {
+            eventType: "auth",
+            action: "auth.oauth_login",
+            result: "failure",
+            userId: null,
+            ip: "203.0.113.25",
+            details: { provider: "gitlab", reason: "unverified_email", login },
+          },
+          { eventType: "auth", action: "auth.login", result: "success", userId: other.id, ip: "203.0.113.26", details: { provider: "gitlab", login } },
+          { eventType: "data", action: "project.create", result: "success", userId: other.id, ip: "203.0.113.27", details: { name: bystander, stage: login } },
+        ])
+        .returning();
+      return { named, untouched };
+    });
+
+    const del = await call("DELETE", "/v1/me", { token: leaver.accessToken, body: { password: leaver.password } });
+    expect(del.status, del.text).toBe(204);
+
+    const after = new Map(
+      (
+        await auditRows(
+          inArray(
+            auditLogs.id,
+            [...named, ...untouched].map((r) => r.id),
+          ),
+        )
+      ).map((r) => [r.id, r]),
+    );
+    for (const before of named) {
+      const row = after.get(before.id);
+      // The event stays: its type, action, result, time and actor.
+      expect(row, before.action).toMatchObject({
+        eventType: before.eventType,
+        action: before.action,
+        result: before.result,
+        createdAt: before.createdAt,
+        userId: before.userId,
+      });
+      const text = JSON.stringify(row?.details);
+      expect(text.toLowerCase(), before.action).not.toContain(login.toLowerCase());
+      expect(text, before.action).not.toContain(leaver.id);
+      expect(row?.details, before.action).toMatchObject({ personalDataRemoved: true });
+    }
+    const [refused, taken, denied, installed] = named.map((r) => after.get(r.id));
+    expect(refused?.details).toMatchObject({ provider: "github", reason: "unverified_email" });
+    // A sign-in attempt nobody was signed in for came, most likely, from the person: its IP goes.
+    expect(refused?.ip).toBeNull();
+    expect(taken?.details).toMatchObject({ provider: "github", reason: "taken" });
+    // The other member's own request keeps its IP and everything that is not the leaver.
+    expect(denied).toMatchObject({ ip: "203.0.113.23", details: { reason: "role_lacks_permission", resourceType: "user" } });
+    expect(installed).toMatchObject({ ip: "203.0.113.24", details: { installationId: 7 } });
+    for (const before of untouched) expect(after.get(before.id), before.action).toEqual(before);
   });
 });

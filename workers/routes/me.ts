@@ -4,6 +4,8 @@ import { ChangePasswordBody, DeleteAccountBody, MeResponse } from "../../core/co
 import { AccountExport } from "../../core/contracts/export.js";
 import { SparkiError } from "../../core/errors.js";
 import { roles } from "../../core/rbac.js";
+import type { TypedResponse } from "hono";
+import type { JSONParsed } from "hono/utils/types";
 import { z } from "zod";
 import { clearSessionCookies } from "../auth/cookies.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
@@ -11,7 +13,9 @@ import { refuseCommonPassword } from "../auth/common-passwords.js";
 import { keys } from "../../server/cache/keys.js";
 import { apiTokens, memberships, projects, users, workspaces } from "../../server/db/schema.js";
 import { scrubAuditOf } from "../../server/privacy/audit-scrub.js";
-import { exportAccount } from "../../server/privacy/export.js";
+import { connect } from "../../server/db/client.js";
+import { openExport } from "../../server/privacy/export.js";
+import { describeError } from "../log.js";
 import { audit } from "../services/audit.js";
 import { projectsDeleted } from "../services/project-removal.js";
 import { requireScope } from "../middleware/authenticate.js";
@@ -47,20 +51,33 @@ meRoutes.openapi(
     method: "get",
     path: "/v1/me/export",
     tags: ["auth"],
-    summary: "Everything Sparki holds about the caller (account, identities, workspaces, tokens' and sessions' metadata, activity, audit events)",
+    summary:
+      "Everything Sparki holds about the caller (account, identities, workspaces, GitHub installations, tokens' and sessions' metadata, activity, audit events)",
+    description:
+      "One JSON document, streamed as it is read: no list is cut, however long. A failure part way ends the response before the document's closing brace (so it does not parse) rather than with a shorter list; ask again.",
     ...authed,
     responses: { 200: { description: "The caller's data", content: json(AccountExport) }, ...problems(401, 403, 404) },
   }),
   async (c) => {
     // An API token below admin may read builds, not the account's whole history.
     requireScope(c, "admin", "exporting the account's data");
-    const db = await c.var.db();
-    const data = await exportAccount(db, c.var.auth.user.id, new Date());
-    if (!data) throw new SparkiError("not_found", { detail: "The account no longer exists." });
-    await audit(c, db, { eventType: "data", action: "user.export", result: "success", resourceType: "user", resourceId: c.var.auth.user.id });
-    c.header("content-disposition", 'attachment; filename="sparki-export.json"');
-    c.header("cache-control", "no-store");
-    return c.json(data, 200);
+    const me = c.var.auth.user.id;
+    // Audited first: the local PGlite has one backend, which the export's transaction keeps until
+    // the client has read everything, so a write after it would wait for a response not yet sent.
+    await audit(c, await c.var.db(), { eventType: "data", action: "user.export", result: "success", resourceType: "user", resourceId: me });
+    const { config, log } = c.var;
+    const body = await openExport(await connect(config.DATABASE_URL, config.NEON_WS_PROXY), me, new Date(), {
+      onError: (err) => log.error("account export failed part way; the response was cut", describeError(err)),
+    });
+    if (!body) throw new SparkiError("not_found", { detail: "The account no longer exists." });
+    const streamed = c.body(body, 200, {
+      "content-type": "application/json; charset=UTF-8",
+      "content-disposition": 'attachment; filename="sparki-export.json"',
+      "cache-control": "no-store",
+    });
+    // The stream is the AccountExport document, written as it is read; the route's type knows
+    // only c.json's responses.
+    return streamed as unknown as TypedResponse<JSONParsed<AccountExport>, 200, "json">;
   },
 );
 
