@@ -1,3 +1,4 @@
+import type { DetectedFramework } from "./frameworks.ts";
 import type { Commands, DetectedApp, Evidence, EvidenceField, Language, PackageManager } from "./schema.ts";
 import { EvidenceFieldSchema } from "./schema.ts";
 import { joinPath, type TreeIndex } from "./tree.ts";
@@ -54,7 +55,7 @@ export class AppBuilder {
   /** Where commands run; the project's own folder unless a workspace root drives it. */
   cwd: string;
   language: Language | null = null;
-  framework: string | null = null;
+  framework: DetectedFramework | null = null;
   packageManager: PackageManager | null = null;
   packageManagerVersion: string | null = null;
   lockfile: string | null = null;
@@ -79,7 +80,7 @@ export class AppBuilder {
     return this.note("language", file, reason);
   }
 
-  setFramework(framework: string | null, file: string | null, reason: string): this {
+  setFramework(framework: DetectedFramework | null, file: string | null, reason: string): this {
     this.framework = framework;
     return this.note("framework", file, reason);
   }

@@ -1,7 +1,8 @@
 import { AppBuilder, type DirContext } from "./app-builder.ts";
+import type { DetectedFramework } from "./frameworks.ts";
 import { toolVersions } from "./runtime-version.ts";
 
-const GO_FRAMEWORKS: ReadonlyArray<readonly [string, string]> = [
+const GO_FRAMEWORKS: ReadonlyArray<readonly [DetectedFramework, string]> = [
   ["gin", "github.com/gin-gonic/gin"],
   ["echo", "github.com/labstack/echo"],
   ["fiber", "github.com/gofiber/fiber"],

@@ -1,7 +1,8 @@
 import { AppBuilder, type DirContext } from "./app-builder.ts";
+import type { DetectedFramework } from "./frameworks.ts";
 import { firstVersion, toolVersions, versionFile, versionFromText } from "./runtime-version.ts";
 
-const JVM_FRAMEWORKS: ReadonlyArray<readonly [string, RegExp]> = [
+const JVM_FRAMEWORKS: ReadonlyArray<readonly [DetectedFramework, RegExp]> = [
   ["spring-boot", /spring-boot|org\.springframework\.boot/],
   ["quarkus", /io\.quarkus/],
   ["micronaut", /io\.micronaut/],

@@ -1,5 +1,6 @@
 import { angularOutput } from "./angular.ts";
 import type { DirContext } from "./app-builder.ts";
+import type { DetectedFramework } from "./frameworks.ts";
 
 /** An answer plus the file and reason behind it. */
 export interface Finding<T> {
@@ -18,7 +19,7 @@ export interface NodeProject {
 
 /** A JavaScript framework: how to recognise it and where its output goes. */
 export interface NodeFramework {
-  id: string;
+  id: DetectedFramework;
   /** Any of these dependencies marks the framework. */
   deps: readonly string[];
   /** The binary invocation that builds it when package.json has no build script. */

@@ -1,4 +1,5 @@
 import { AppBuilder, type DirContext } from "./app-builder.ts";
+import type { DetectedFramework } from "./frameworks.ts";
 import { NODE_FRAMEWORKS, type NodeFramework, type NodeProject } from "./node-frameworks.ts";
 import { choosePackageManager, pmRunner, type NodePmChoice, type ScriptRunner } from "./node-package-manager.ts";
 import { isTable, stringMap } from "./manifest.ts";
@@ -49,7 +50,7 @@ const UNIT_TEST_SCRIPTS = ["test:unit"];
  * them: a site that takes Docusaurus through a preset package (@ionic-docs/preset-classic)
  * still builds with `docusaurus build`.
  */
-const CONFIG_AND_CLI: ReadonlyArray<readonly [string, string, RegExp]> = [
+const CONFIG_AND_CLI: ReadonlyArray<readonly [DetectedFramework, string, RegExp]> = [
   ["docusaurus", "docusaurus.config", /\bdocusaurus (build|start)\b/],
   ["gatsby", "gatsby-config", /\bgatsby (build|develop)\b/],
   ["astro", "astro.config", /\bastro (build|dev)\b/],

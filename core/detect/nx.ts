@@ -1,9 +1,10 @@
 import { AppBuilder, type DirContext } from "./app-builder.ts";
+import type { DetectedFramework } from "./frameworks.ts";
 import { dig, isTable, type Table } from "./manifest.ts";
 import type { ScriptRunner } from "./node-package-manager.ts";
 
 /** Which framework an Nx build executor belongs to; null means "look at the root's dependencies". */
-const EXECUTORS: ReadonlyArray<readonly [RegExp, string | null]> = [
+const EXECUTORS: ReadonlyArray<readonly [RegExp, DetectedFramework | null]> = [
   [/^@nx\/next:/, "nextjs"],
   [/^@nx\/remix:/, "remix"],
   [/^@nx\/vite:/, "vite"],
@@ -12,7 +13,7 @@ const EXECUTORS: ReadonlyArray<readonly [RegExp, string | null]> = [
 ];
 
 /** Config files that make Nx infer a build target (Nx 18+ plugins), in precedence order. */
-const INFERRED: ReadonlyArray<readonly [string, string]> = [
+const INFERRED: ReadonlyArray<readonly [string, DetectedFramework]> = [
   ["next.config", "nextjs"],
   ["remix.config", "remix"],
   ["vite.config", "vite"],
@@ -43,7 +44,7 @@ export async function detectNxProject(ctx: DirContext, rootDeps: ReadonlySet<str
   b.note("project", file, "project.json is an Nx project");
 
   const executor = dig(targets, "build", "executor");
-  let framework: string | null = null;
+  let framework: DetectedFramework | null = null;
   if (typeof executor === "string") {
     const hit = EXECUTORS.find(([re]) => re.test(executor));
     framework = hit ? (hit[1] ?? serverFramework(rootDeps)) : null;
@@ -98,7 +99,7 @@ export async function detectNxProject(ctx: DirContext, rootDeps: ReadonlySet<str
   return b;
 }
 
-function serverFramework(deps: ReadonlySet<string>): string {
+function serverFramework(deps: ReadonlySet<string>): DetectedFramework {
   if (deps.has("@nestjs/core")) return "nestjs";
   if (deps.has("fastify")) return "fastify";
   if (deps.has("express")) return "express";

@@ -1,8 +1,9 @@
 import { AppBuilder, type DirContext } from "./app-builder.ts";
+import type { DetectedFramework } from "./frameworks.ts";
 import { dig, isTable, readToml } from "./manifest.ts";
 import { firstVersion, toolVersions, versionFile, versionFromText } from "./runtime-version.ts";
 
-const RUST_FRAMEWORKS = ["axum", "actix-web", "rocket", "warp", "poem"];
+const RUST_FRAMEWORKS: readonly DetectedFramework[] = ["axum", "actix-web", "rocket", "warp", "poem"];
 
 /** Detects a Cargo project: Axum/Actix/Rocket services, binaries (`rust`), libraries (null). */
 export async function detectRust(ctx: DirContext): Promise<AppBuilder | null> {

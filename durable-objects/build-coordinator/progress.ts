@@ -6,6 +6,7 @@
 import { BUILD_FINISHED, initialJob, transitionBuild, transitionJob } from "../../core/build/index.ts";
 import type { Bindings } from "../../server/config.js";
 import { buildBuckets, Registry } from "../../server/metrics/registry.js";
+import { frameworkLabel } from "../../server/metrics/labels.js";
 import type { LogLines } from "./log-lines.js";
 import type { LogSockets } from "./log-sockets.js";
 import { expandPipeline } from "./plan.js";
@@ -121,8 +122,9 @@ export class Progress {
 
   async recordMetrics(meta: Meta): Promise<void> {
     const registry = new Registry();
-    // No project label: one series per project would grow without bound (issue 16 item 3).
-    const labels = { framework: meta.init.framework ?? "unknown" };
+    // No project label, and the framework only as one of the detector's: a label a tenant can
+    // fill with any value would grow the series without bound (issue 16).
+    const labels = { framework: frameworkLabel(meta.init.framework) };
     registry.inc("sparki_builds_finished_total", { status: meta.state.status });
     if (meta.state.status === "succeeded") registry.inc("sparki_build_success_total", labels);
     if (meta.state.startedAt !== null && meta.state.finishedAt !== null) {

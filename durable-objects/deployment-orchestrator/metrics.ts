@@ -1,5 +1,6 @@
 /** The deployment's contribution to /metrics, sent once when it finishes. */
 import { Registry } from "../../server/metrics/registry.js";
+import { stageLabel } from "../../server/metrics/labels.js";
 import type { Bindings } from "../../server/config.js";
 import type { Meta } from "../../server/objects/deployment-orchestrator/protocol.js";
 import { metricsObject } from "../../server/objects/clients.js";
@@ -16,14 +17,6 @@ export function rollbackReason(reason: string | null): string {
   if (reason.includes("timed out") || reason.includes("ran out of time")) return "timeout";
   if (reason.startsWith("cancelled")) return "cancelled";
   return "other";
-}
-
-/**
- * A stage's name as a label: pull request previews (`pr-<n>`, one per pull request) are all
- * `preview`, so the series stay as few as a project's configured stages.
- */
-export function stageLabel(stage: string, trigger: Meta["init"]["trigger"]): string {
-  return trigger === "preview" || /^pr-\d+$/.test(stage) ? "preview" : stage;
 }
 
 /**

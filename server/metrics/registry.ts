@@ -40,8 +40,14 @@ export const metricCatalog: Readonly<Record<string, { type: Sample["kind"]; help
     type: "updown",
     help: "Open WebSocket connections: live log viewers and runners' log streams on build coordinators, viewers on deployments; by object and kind.",
   },
-  sparki_build_duration_seconds: { type: "histogram", help: "Wall time of finished builds, by detected framework." },
-  sparki_build_success_total: { type: "counter", help: "Builds that succeeded, by detected framework." },
+  sparki_build_duration_seconds: {
+    type: "histogram",
+    help: "Wall time of finished builds, by framework (one Sparki detects; `other` for any other name, `unknown` for none).",
+  },
+  sparki_build_success_total: {
+    type: "counter",
+    help: "Builds that succeeded, by framework (one Sparki detects; `other` for any other name, `unknown` for none).",
+  },
   sparki_build_cache_hits_total: { type: "counter", help: "Dependency cache lookups that found an entry (exact key or a restore prefix)." },
   sparki_build_cache_misses_total: { type: "counter", help: "Dependency cache lookups that found nothing." },
   sparki_build_cache_restored_bytes_total: { type: "counter", help: "Bytes of dependency cache archives sent to runners." },
@@ -49,9 +55,12 @@ export const metricCatalog: Readonly<Record<string, { type: Sample["kind"]; help
   sparki_builds_finished_total: { type: "counter", help: "Builds that finished, by status." },
   sparki_deployment_duration_seconds: {
     type: "histogram",
-    help: "Wall time of each stage of a finished deployment, from its deploy to its end, by stage (previews as `preview`) and platform.",
+    help: "Wall time of each stage of a finished deployment, from its deploy to its end, by stage (production, staging, qa, development, preview or other) and platform.",
   },
-  sparki_deployment_success_total: { type: "counter", help: "Stages of deployments that reached every stage healthy, by stage and platform." },
+  sparki_deployment_success_total: {
+    type: "counter",
+    help: "Stages of deployments that reached every stage healthy, by stage (as in the duration) and platform.",
+  },
   sparki_deployment_rollback_total: { type: "counter", help: "Deployments rolled back, by reason (health_check, deploy_failed, timeout, cancelled, manual)." },
   sparki_deployments_finished_total: { type: "counter", help: "Deployments that finished, by status." },
   sparki_jobs_waiting: {

@@ -5,6 +5,7 @@ import { until } from "../../test/until.ts";
 import type { ViewerFrame } from "../../core/contracts/logs.ts";
 import type { Job } from "../../core/contracts/runner.ts";
 import type { Pipeline } from "../../core/pipeline/index.ts";
+import type { Detection } from "../../core/detect/index.ts";
 import { addMember, call, createProject, createWorkspace, expectProblem, signup, type TestUser } from "../testing/api.js";
 import { claimFor as claimJobOf, Frames, lease, openRunnerLog, registerWorkspaceRunner } from "../testing/runner.js";
 
@@ -57,16 +58,60 @@ async function trigger(projectId: string, user = owner) {
 
 const claimFor = (buildId: string, kind: "plan" | "steps"): Promise<Job> => claimJobOf(runnerToken, buildId, kind);
 
-async function runPlan(buildId: string): Promise<void> {
+async function runPlan(buildId: string, detection?: Detection): Promise<void> {
   const plan = await claimFor(buildId, "plan");
   expect(plan).toMatchObject({ kind: "plan", repo: { url: "https://github.com/acme/app.git", branch: "main", commitSha: sha }, steps: [] });
-  const up = await call("POST", `/v1/runner/jobs/${plan.jobId}/pipeline`, { token: plan.jobToken, body: { ...lease(plan), pipeline } });
+  const up = await call("POST", `/v1/runner/jobs/${plan.jobId}/pipeline`, {
+    token: plan.jobToken,
+    body: { ...lease(plan), pipeline, ...(detection ? { detection } : {}) },
+  });
   expect(up.status, up.text).toBe(204);
   const done = await call("POST", `/v1/runner/jobs/${plan.jobId}/complete`, {
     token: plan.jobToken,
     body: { ...lease(plan), status: "succeeded", exitCode: 0, steps: [] },
   });
   expect(done.status, done.text).toBe(204);
+}
+
+/** Runs the build's one steps job to success. */
+async function succeedSteps(buildId: string): Promise<void> {
+  const job = await claimFor(buildId, "steps");
+  const done = await call("POST", `/v1/runner/jobs/${job.jobId}/complete`, {
+    token: job.jobToken,
+    body: { ...lease(job), status: "succeeded", exitCode: 0, steps: [{ id: "compile", status: "succeeded", exitCode: 0, startedAt: null, finishedAt: null }] },
+  });
+  expect(done.status, done.text).toBe(204);
+}
+
+/** A detection as a runner may upload it: the framework is whatever the runner says. */
+const detectionClaiming = (framework: string): Detection => ({
+  path: ".",
+  name: "app",
+  cwd: ".",
+  language: "javascript",
+  framework,
+  packageManager: "npm",
+  packageManagerVersion: null,
+  lockfile: null,
+  runtime: null,
+  commands: { install: null, lint: null, test: null, build: null, start: null },
+  outputDir: null,
+  confidence: 1,
+  evidence: [],
+  apps: [],
+  reason: null,
+});
+
+async function metricsText(): Promise<string> {
+  return (await SELF.fetch("http://sparki.test/metrics", { headers: { authorization: "Bearer metrics-token-for-tests" } })).text();
+}
+
+/** The sum of the lines of /metrics that start with `series` (0 when there is none). */
+async function metric(series: string): Promise<number> {
+  return (await metricsText())
+    .split("\n")
+    .filter((line) => line.startsWith(series))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
 }
 
 describe("a build, end to end through the runner protocol", () => {
@@ -160,6 +205,21 @@ describe("a build, end to end through the runner protocol", () => {
     expect(metrics).toMatch(/sparki_build_success_total\{framework="unknown"\} [1-9]/);
     expect(metrics).toMatch(/sparki_build_duration_seconds_count\{framework="unknown"\} [1-9]/);
     expect(metrics).not.toContain(project.id);
+  });
+
+  it("counts a build whose pipeline claims a framework Sparki never detects as other, never by that name", async () => {
+    const project = await createProject(owner, workspaceId);
+    // A runner's plan says what it detected; the project keeps that framework for its next builds.
+    const first = await trigger(project.id);
+    await runPlan(first.id, detectionClaiming("tenant-made-up-framework"));
+    await succeedSteps(first.id);
+    const other = 'sparki_build_success_total{framework="other"}';
+    const before = await metric(other);
+    const second = await trigger(project.id);
+    await runPlan(second.id);
+    await succeedSteps(second.id);
+    expect(await metric(other)).toBe(before + 1);
+    expect(await metricsText()).not.toContain("tenant-made-up-framework");
   });
 
   it("fails the build with the failing step's exit code", async () => {

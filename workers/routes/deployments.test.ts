@@ -235,6 +235,24 @@ describe("deployments to sparki-static", () => {
     expect(new Set(seen)).toEqual(new Set(["blue", "green"]));
   });
 
+  it("labels stages by their conventional names (short forms folded in) and any other name other", { timeout: 60_000 }, async () => {
+    const project = (await createProject(owner, workspaceId)).id;
+    const series = (stage: string) => `sparki_deployment_success_total{platform="sparki-static",stage="${stage}"}`;
+    const otherBefore = await metric(series("other"));
+    const productionBefore = await metric(series("production"));
+    const stages = [
+      { stage: "eu-canary-7", platform: "sparki-static", healthCheck: health },
+      { stage: "prod", platform: "sparki-static", healthCheck: health },
+    ];
+    const d = await deploy(await builtSite(project, siteVersion("labels"), stages));
+    await deploymentWhen(owner, d.id, (x) => x.status === "succeeded");
+    await expect.poll(() => metric(series("other")), { timeout: 5000 }).toBe(otherBefore + 1);
+    expect(await metric(series("production"))).toBe(productionBefore + 1);
+    // A project's own stage names never become label values.
+    expect(await metric('sparki_deployment_success_total{platform="sparki-static",stage="eu-canary-7"}')).toBe(0);
+    expect(await metric('sparki_deployment_duration_seconds_count{platform="sparki-static",stage="prod"}')).toBe(0);
+  });
+
   it("streams the deployment's events over a WebSocket", { timeout: 60_000 }, async () => {
     const project = (await createProject(owner, workspaceId)).id;
     const d = await deploy(await builtSite(project, siteVersion("ws"), [{ stage: "gate", platform: "sparki-static", approval: true, healthCheck: health }]));
