@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
 import { Registry } from "../../server/metrics/registry.js";
 import { maxGaugeLabelSets } from "../../server/objects/runner-dispatcher/protocol.js";
-import { gaugeSeries } from "./gauge.js";
+import { gaugeSeries, isOnline, poolRunners } from "./gauge.js";
 
 it("gives the largest label sets a series each and sums the rest, so a pool's series stay bounded", () => {
   const queue = Array.from({ length: maxGaugeLabelSets + 5 }, (_, i) => ({ labels: [`l${String(i).padStart(2, "0")}`, "a"], jobs: i + 1, oldestAt: i }));
@@ -34,4 +34,21 @@ it("replaces one pool's series as a whole, leaving other pools alone and droppin
   // A merged gauge sample (as from storage) is set, never added.
   r.merge([{ kind: "gauge", name: "sparki_jobs_waiting", labels: { labels: "linux", pool: "shared" }, value: 5 }]);
   expect(r.render()).toContain('sparki_jobs_waiting{labels="linux",pool="shared"} 5');
+});
+
+it("counts a pool's runners online, and says when the count next changes without any call", () => {
+  const window = 90_000;
+  const keep = 24 * 3600 * 1000;
+  const now = 1_000_000_000;
+  // Two heard from within the window, one before it: two online, until the older of the two drops out.
+  expect(poolRunners([now - 10_000, now - 30_000, now - 200_000], now, window, keep)).toEqual({
+    online: 2,
+    remembered: true,
+    nextChangeAt: now - 30_000 + window + 1,
+  });
+  // All offline but remembered: a series at 0, until the last of them is forgotten.
+  expect(poolRunners([now - 200_000, now - 100_000], now, window, keep)).toEqual({ online: 0, remembered: true, nextChangeAt: now - 200_000 + keep + 1 });
+  expect(poolRunners([], now, window, keep)).toEqual({ online: 0, remembered: false, nextChangeAt: null });
+  expect(isOnline(now - window, now, window)).toBe(true);
+  expect(isOnline(now - window - 1, now, window)).toBe(false);
 });

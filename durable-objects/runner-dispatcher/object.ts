@@ -20,7 +20,7 @@ import {
 } from "../../server/objects/runner-dispatcher/protocol.js";
 import { Registry } from "../../server/metrics/registry.js";
 import { configOf } from "../../server/config.js";
-import { gaugeSeries } from "./gauge.js";
+import { gaugeSeries, isOnline, poolRunners, poolRunnersOnlineGauge } from "./gauge.js";
 import { objectLogger } from "../../server/log.js";
 import { tracingOf } from "../../server/tracing.js";
 import { traceIdOf } from "../../core/tracing/context.js";
@@ -133,7 +133,7 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
    */
   async claim(input: Claimant, waitMs: number): Promise<JobOffer | null> {
     const claimant = Claimant.parse(input);
-    this.#saw(claimant);
+    if (this.#saw(claimant)) await this.#runnersChanged();
     // A runner polls once at a time, so its older poll still waiting here is one it gave up (a
     // killed runner's request can outlive it): an offer handed to it would wait for the lease
     // to run out before another runner could take the job. It ends now, empty.
@@ -183,8 +183,9 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     const id = z.uuid().parse(runnerId);
     // Settled first: the end of a long poll records the runner as seen.
     this.#endClaimsOf(id);
-    this.ctx.storage.sql.exec("delete from presence where runner_id = ?", id);
+    const forgotten = this.ctx.storage.sql.exec("delete from presence where runner_id = ?", id).rowsWritten;
     this.#log().info(`runner ${id} disconnected`, { runner_id: id });
+    if (forgotten > 0) await this.#runnersChanged();
   }
 
   /** How many offers wait and how many runners are polling (for tests and the dashboard). */
@@ -238,13 +239,22 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
   }
 
   async seen(runnerId: string): Promise<void> {
-    this.ctx.storage.sql.exec("update presence set seen_at = ? where runner_id = ?", Date.now(), runnerId);
+    const sql = this.ctx.storage.sql;
+    const [before] = sql.exec<{ seen_at: number }>("select seen_at from presence where runner_id = ?", runnerId).toArray();
+    sql.exec("update presence set seen_at = ? where runner_id = ?", Date.now(), runnerId);
+    // Most heartbeats change nothing the gauge shows; one from a runner gone quiet brings it back.
+    if (before && !isOnline(before.seen_at, Date.now(), this.#onlineWindowMs())) await this.#runnersChanged();
   }
 
-  /** Pushes the pool's waiting jobs to the gauge (a burst of changes is one push), and forgets long-gone runners. */
+  /**
+   * Pushes the pool's waiting jobs and runners online to the gauges (a burst of changes is one
+   * push), and forgets long-gone runners. It runs again while jobs wait, and when a runner online
+   * would drop out of the window: no push per claim or heartbeat.
+   */
   override async alarm(): Promise<void> {
     const sql = this.ctx.storage.sql;
-    sql.exec("delete from presence where seen_at < ?", Date.now() - presenceKeepMs);
+    const now = Date.now();
+    sql.exec("delete from presence where seen_at < ?", now - presenceKeepMs);
     const [pool] = sql.exec<{ value: string }>("select value from meta where key = 'pool'").toArray();
     if (!pool) return; // Never named: nothing was ever offered to it through a client.
     const metrics = metricsObject(this.env);
@@ -260,9 +270,17 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
       scope,
       sets.map((labels, i) => ({ labels: { labels: gaugeLabels(labels) }, value: online[i]?.online ?? 0 })),
     );
-    const waits = this.#waits.drain();
-    if (waits.length > 0) await metrics.record(waits);
-    if (waiting.length > 0) await this.ctx.storage.setAlarm(Date.now() + refreshWhileWaitingMs);
+    const samples = this.#waits.drain();
+    const seenAt = sql
+      .exec<{ seen_at: number }>("select seen_at from presence")
+      .toArray()
+      .map((r) => r.seen_at);
+    const runners = poolRunners(seenAt, now, this.#onlineWindowMs(), presenceKeepMs);
+    if (runners.remembered) samples.push({ kind: "gauge", name: poolRunnersOnlineGauge, labels: scope, value: runners.online });
+    else await metrics.replaceGauges(poolRunnersOnlineGauge, scope, []);
+    if (samples.length > 0) await metrics.record(samples);
+    const next = [...(waiting.length > 0 ? [Date.now() + refreshWhileWaitingMs] : []), ...(runners.nextChangeAt === null ? [] : [runners.nextChangeAt])];
+    if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
   }
 
   /**
@@ -292,13 +310,27 @@ export class RunnerDispatcher extends DurableObject<Bindings> implements RunnerD
     });
   }
 
-  #saw(claimant: Claimant): void {
+  /** Records the runner as heard from now; true when it was not online before (the pool's count rose). */
+  #saw(claimant: Claimant): boolean {
+    const [before] = this.ctx.storage.sql.exec<{ seen_at: number }>("select seen_at from presence where runner_id = ?", claimant.runnerId).toArray();
     this.ctx.storage.sql.exec(
       "insert into presence (runner_id, labels, seen_at) values (?, ?, ?) on conflict (runner_id) do update set labels = excluded.labels, seen_at = excluded.seen_at",
       claimant.runnerId,
       JSON.stringify(claimant.labels),
       Date.now(),
     );
+    return !before || !isOnline(before.seen_at, Date.now(), this.#onlineWindowMs());
+  }
+
+  #onlineWindowMs(): number {
+    return onlineWindowMs(configOf(this.env).RUNNER_LEASE_SECONDS);
+  }
+
+  /** The pool's count of runners online changed: the gauge learns of it within {@link gaugeDelayMs}. */
+  async #runnersChanged(): Promise<void> {
+    const soon = Date.now() + gaugeDelayMs;
+    const at = await this.ctx.storage.getAlarm();
+    if (at === null || at > soon) await this.ctx.storage.setAlarm(soon);
   }
 
   /** After the offers changed: the gauge learns of it within {@link gaugeDelayMs}. */

@@ -68,6 +68,10 @@ export const metricCatalog: Readonly<Record<string, { type: Sample["kind"]; help
     help: "Jobs offered to a runner pool and not yet claimed, by pool and by the labels they ask for (sorted, comma-joined).",
   },
   sparki_runners_online: { type: "gauge", help: "Runners online in a pool that fit a label set jobs wait for, by pool and labels (absent: none online)." },
+  sparki_pool_runners_online: {
+    type: "gauge",
+    help: "Runners online in a pool (claimed or heartbeated lately), whatever their labels, by pool: 0 while every runner it remembers is offline, absent once it remembers none (a runner is forgotten when it disconnects, or a day after it was last heard from).",
+  },
   sparki_queue_wait_seconds: { type: "histogram", help: "Time from a job's offer to a runner pool until the pool handed it to a runner, by pool." },
 };
 
