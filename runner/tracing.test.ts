@@ -6,7 +6,7 @@ import { runnerTracing } from "./tracing.ts";
 describe("runnerTracing", () => {
   const warn = () => {};
 
-  it("is off without an endpoint, and loads the SDK only with one", async () => {
+  it("is off without an endpoint, and loads the recorder only with one", async () => {
     expect(await runnerTracing({}, warn)).toBe(tracingOff);
     const on = await runnerTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_SAMPLER_ARG: "0.5" }, warn);
     expect(on.enabled).toBe(true);

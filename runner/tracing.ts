@@ -1,6 +1,7 @@
 /**
  * The runner's traces: its jobs and steps as spans under the build's trace (the claimed job's
- * traceparent), sent to the collector its own OTEL_* variables name. The OpenTelemetry SDK loads
+ * traceparent), sent to the collector its own OTEL_* variables name. The span recorder and OTLP
+ * encoder (core/tracing/otlp.ts, Sparki's own, encoding as OpenTelemetry's serializer does) load
  * only when they do, so a runner without tracing starts as fast as before.
  */
 import { TracingEnv, tracesUrl, tracingOff, type Tracing } from "../core/tracing/context.ts";

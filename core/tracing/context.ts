@@ -1,8 +1,8 @@
 /**
- * What Sparki's parts share about traces without the OpenTelemetry SDK: the W3C `traceparent` they
+ * What Sparki's parts share about traces before any span is recorded: the W3C `traceparent` they
  * pass each other (a request header, queue messages, object calls, a claimed job, a step's
- * TRACEPARENT), the OTEL_* variables, and the Tracing interface with its off state. The SDK and
- * the export are in otlp.ts, loaded only where tracing is on (the runner imports it lazily).
+ * TRACEPARENT), the OTEL_* variables, and the Tracing interface with its off state. The recorder
+ * and the OTLP export are in otlp.ts, loaded only where tracing is on (the runner imports it lazily).
  */
 import type { Attributes } from "@opentelemetry/api";
 import { z } from "zod";

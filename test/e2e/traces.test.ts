@@ -1,6 +1,7 @@
 /**
- * Traces (issue 16 item 1): a build on the real local stack, with the Worker, its objects and a
- * real runner all exporting to a local OTLP receiver, is one trace: it starts under the caller's
+ * Traces (issue 16 item 1): a build on the real local stack, started as `npm run dev` starts it
+ * (OTEL_* in its environment only, its own local runner), with the Worker, its objects and that
+ * runner all exporting to a local OTLP receiver, is one trace: it starts under the caller's
  * own `traceparent`, and holds spans from the API, the build's coordinator, the runner pool its
  * jobs waited in, the runner, the queue consumer and the deployment the green build starts (its
  * stage and health checks), each under a parent in the same trace. A step sees its own span as
@@ -15,7 +16,17 @@ const e2e = new E2E();
 
 beforeAll(async () => {
   await collector.start();
-  await e2e.start({ vars: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } });
+  // As `npm run dev` is started: OTEL_* only in its own environment, which the stack passes to the
+  // Worker and to its local runner (spawned as it starts). Restored at once: the test worker's
+  // next files share this process.
+  const before = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collector.url;
+  try {
+    await e2e.start({ runner: true });
+  } finally {
+    if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = before;
+  }
 }, 180_000);
 afterAll(async () => {
   await e2e.close();
@@ -27,7 +38,6 @@ const callerSpanId = "00f067aa0ba902b7";
 
 describe("traces", () => {
   it("follows one build from the API through its coordinator and the runner to its deployment", async () => {
-    await e2e.runner("traced", { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } });
     const build = 'echo "traceparent=$TRACEPARENT" && mkdir -p dist && echo ok > dist/health.txt';
     const repo = await e2e.gitRepo("traced", {
       "sparki.yml": `${oneStepYml(build, "dist")}deployments:
