@@ -1,28 +1,30 @@
 /**
- * `GET /v1/me/export` (core/contracts/export.ts), streamed: every list is read through a Postgres
- * cursor a page at a time and written as it comes, so no list is cut however long it is and the
- * Worker holds about one page. The lists are read in one read-only, repeatable-read transaction:
- * the document is one moment's data, and Postgres scans each table once rather than once a page.
- * The stream owns its connection: the request's is closed once the handler returns, long before a
- * large export has been sent.
+ * `GET /v1/me/export` (core/contracts/export.ts), streamed: every list is read a page at a time and
+ * written as it comes, so no list is cut however long it is, the Worker holds about one page, and
+ * nothing is read faster than the client reads. Each page is one short query of its own, keyset
+ * paginated (the rows after the last one written, in the list's unique order: export-lists.ts), and
+ * no transaction stays open between pages: a slow or stalled client holds no snapshot, and on the
+ * local PGlite, whose one backend serves every connection, it keeps no other request waiting. So the
+ * document is not one moment's data: a row added or deleted during the download may or may not
+ * appear, but keyset order lists each row that exists throughout exactly once (none twice, none
+ * skipped), however pages and writes interleave. A row whose key changes meanwhile (a workspace
+ * renamed, a stage rule changed again) counts as one deleted and one added.
+ * The stream reads through a connection of its own, opened when the client first reads and closed
+ * when the stream ends: the request's is closed once the handler returns, long before a large
+ * export has been sent.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
 import type { AccountExport } from "../../core/contracts/export.js";
 import type { Connection, Db } from "../db/client.js";
 import { userIdentities, users } from "../db/schema.js";
-import { type Caller, exportLists, iso } from "./export-lists.js";
+import { type Caller, type ExportList, exportLists, iso } from "./export-lists.js";
 
 /** Rows fetched (and written) at a time: at most a few hundred KiB of audit events. */
 export const exportPageSize = 500;
 
-/**
- * A client that stops reading leaves the transaction idle; Postgres ends it after this long, which
- * ends the download part way rather than holding a snapshot open for as long as the socket lives.
- */
-const idleLimit = "60s";
-
 export interface ExportOptions {
-  /** Rows per fetch (tests lower it to cross page boundaries). */
+  /** Rows per page (tests lower it to cross page boundaries). */
   pageSize?: number;
   /** Told of a failure after the response started (the stream then ends before its closing brace). */
   onError?: (err: unknown) => void;
@@ -31,28 +33,23 @@ export interface ExportOptions {
 type UserView = AccountExport["user"];
 
 /**
- * Opens the caller's export on `connection`, which it then owns and closes when the stream ends,
- * fails or is cancelled. Null (connection closed) when the account does not exist (deleted between
- * authentication and now).
+ * The caller's export, or null when the account does not exist (deleted between authentication
+ * and now). The account is read with `db` (the request's) before this returns; the lists are read
+ * by the stream, through a connection it opens with `connectStream` when the client first reads
+ * and closes when the stream ends, fails or is cancelled.
  */
-export async function openExport(connection: Connection, userId: string, now: Date, options: ExportOptions = {}): Promise<ReadableStream<Uint8Array> | null> {
+export async function openExport(
+  db: Db,
+  connectStream: () => Promise<Connection>,
+  userId: string,
+  now: Date,
+  options: ExportOptions = {},
+): Promise<ReadableStream<Uint8Array> | null> {
   const pageSize = options.pageSize ?? exportPageSize;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, not ${pageSize}`);
-  const { db } = connection;
-  let opened: { user: UserView; caller: Caller } | null;
-  try {
-    await db.execute(sql`begin isolation level repeatable read, read only`);
-    await db.execute(sql.raw(`set local idle_in_transaction_session_timeout = '${idleLimit}'`));
-    opened = await readCaller(db, userId);
-  } catch (err) {
-    await connection.close();
-    throw err;
-  }
-  if (!opened) {
-    await connection.close();
-    return null;
-  }
-  return streamOf(documentOf(connection, opened.user, opened.caller, now, pageSize), options.onError);
+  const opened = await readCaller(db, userId);
+  if (!opened) return null;
+  return streamOf(documentOf(connectStream, opened.user, opened.caller, now, pageSize), options.onError);
 }
 
 async function readCaller(db: Db, userId: string): Promise<{ user: UserView; caller: Caller } | null> {
@@ -71,32 +68,65 @@ async function readCaller(db: Db, userId: string): Promise<{ user: UserView; cal
   return { user, caller: { id: user.id, email: user.email.toLowerCase(), logins } };
 }
 
-/** The JSON document, in pieces of about a page each; commits and closes the connection at its end. */
-async function* documentOf(connection: Connection, user: UserView, caller: Caller, now: Date, pageSize: number): AsyncGenerator<string> {
-  const { db } = connection;
+/** The JSON document, in pieces of about a page each. */
+async function* documentOf(connectStream: () => Promise<Connection>, user: UserView, caller: Caller, now: Date, pageSize: number): AsyncGenerator<string> {
+  let pending = `{"exportedAt":${JSON.stringify(now.toISOString())},"user":${JSON.stringify(user)}`;
+  const connection = await connectStream();
   try {
-    let pending = `{"exportedAt":${JSON.stringify(now.toISOString())},"user":${JSON.stringify(user)}`;
     for (const list of exportLists) {
       pending += `,${JSON.stringify(list.name)}:[`;
-      await db.execute(sql`declare export_rows no scroll cursor for ${list.query(caller)}`);
       let separator = "";
+      let after: string[] | null = null;
       for (;;) {
-        const { rows } = await db.execute<Record<string, unknown>>(sql.raw(`fetch forward ${pageSize} from export_rows`));
-        if (rows.length > 0) {
-          yield `${pending}${separator}${rows.map((row) => JSON.stringify(list.view(row, caller))).join(",")}`;
+        const { rows } = await connection.db.execute<Record<string, unknown>>(pageQuery(list, caller, after, pageSize));
+        const last = rows.at(-1);
+        if (last) {
+          yield `${pending}${separator}${rows.map((row) => JSON.stringify(list.view(fieldsOf(row), caller))).join(",")}`;
           pending = "";
           separator = ",";
+          after = Key.parse(last._after);
         }
         if (rows.length < pageSize) break;
       }
-      await db.execute(sql`close export_rows`);
       pending += "]";
     }
-    await db.execute(sql`commit`);
     yield `${pending}}`;
   } finally {
     await connection.close();
   }
+}
+
+/** A row's key, as text that casts back to each column's type exactly (timestamps to the microsecond). */
+const Key = z.array(z.string());
+
+/**
+ * One page of a list: its first `size` rows after `after` (the key of the last row written; null
+ * for the first page) in the list's order, each with its own key as `_after`.
+ */
+function pageQuery(list: ExportList, caller: Caller, after: string[] | null, size: number): SQL {
+  const { key, descending } = list.order;
+  const columns = key.map((name) => sql`page.${sql.identifier(name)}`);
+  const direction = sql.raw(descending ? "desc" : "asc");
+  // A row comparison, which an index on the key can serve, each page starting where the last ended.
+  const rest = after
+    ? sql`where (${sql.join(columns, sql`, `)}) ${sql.raw(descending ? "<" : ">")} (${sql.join(
+        after.map((value) => sql`${value}`),
+        sql`, `,
+      )})`
+    : sql``;
+  return sql`select page.*, array[${sql.join(
+    columns.map((column) => sql`${column}::text`),
+    sql`, `,
+  )}] as "_after" from (${list.query(caller)}) page ${rest}
+    order by ${sql.join(
+      columns.map((column) => sql`${column} ${direction}`),
+      sql`, `,
+    )} limit ${size}`;
+}
+
+/** A row without its key columns (named `_…`), which are read, not written. */
+function fieldsOf(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).filter(([name]) => !name.startsWith("_")));
 }
 
 /** A byte stream pulling the pieces one at a time: what the client has not read is not yet read from Postgres. */

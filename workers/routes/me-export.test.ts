@@ -2,13 +2,13 @@
  * GET /v1/me/export holds the caller's data and nobody else's, and deleting an account scrubs the
  * person's data from the audit events about them while keeping the events.
  */
-import { env } from "cloudflare:test";
-import { eq, inArray, or, sql, type SQL } from "drizzle-orm";
+import { env, SELF } from "cloudflare:test";
+import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { AccountExport } from "../../core/contracts/export.js";
 import { connect, type Db } from "../../server/db/client.js";
-import { auditLogs, githubInstallations, userIdentities } from "../../server/db/schema.js";
-import { addMember, call, createProject, createWorkspace, login, signup, testIp } from "../testing/api.js";
+import { auditLogs, githubInstallations, userIdentities, users } from "../../server/db/schema.js";
+import { addMember, call, createProject, createWorkspace, expectProblem, login, signup, testIp } from "../testing/api.js";
 
 async function withDb<T>(use: (db: Db) => Promise<T>): Promise<T> {
   const { db, close } = await connect(env.DATABASE_URL ?? "", env.NEON_WS_PROXY);
@@ -175,6 +175,57 @@ describe("account export, the rest of what Sparki holds", () => {
     expect(bulk.slice(0, 3)).toEqual([1, 2, 3]);
     expect(data.auditEvents.every((e) => e.byYou || e.action !== "test.bulk")).toBe(true);
     expect(res.text).not.toContain(other.id);
+  });
+});
+
+describe("account export, beside other requests", () => {
+  it("holds the database for no one while its reader is slow: another user's login completes, then the rest reads whole", async () => {
+    const me = await signup("export-slow");
+    const other = await signup("export-slow-other");
+    const res = await SELF.fetch("http://sparki.test/v1/me/export", { headers: { authorization: `Bearer ${me.accessToken}` } });
+    expect(res.status).toBe(200);
+    if (!res.body) throw new Error("the export has no body");
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let done = false;
+    try {
+      // Part of the document read, the rest left waiting, as a slow client does.
+      const first = await reader.read();
+      done = first.done;
+      let text = decoder.decode(first.value, { stream: true });
+      // A login writes a session and an audit event. The local PGlite has one backend: a
+      // transaction the export kept open would make it wait for the reader (30 s, the server's limit).
+      const outcome = await Promise.race([
+        login(other.email, other.password).then(() => "logged in"),
+        new Promise((resolve) => setTimeout(resolve, 10_000, "still waiting")),
+      ]);
+      expect(outcome).toBe("logged in");
+      while (!done) {
+        const next = await reader.read();
+        done = next.done;
+        text += decoder.decode(next.value, { stream: true });
+      }
+      text += decoder.decode();
+      const data = AccountExport.parse(JSON.parse(text));
+      expect(data.user.id).toBe(me.id);
+      expect(data.auditEvents.map((e) => e.action)).toContain("auth.login");
+      expect(text).not.toContain(other.id);
+    } finally {
+      if (!done) await reader.cancel();
+    }
+  });
+
+  it("answers 404 problem+json, and audits no export, for an account deleted after its token was issued", async () => {
+    const me = await signup("export-gone");
+    // Authentication reads the user from the cache, which this request fills: the token still
+    // authenticates once the row is gone, as it does between a deletion and its cache expiry.
+    expect((await call("GET", "/v1/me", { token: me.accessToken })).status).toBe(200);
+    await withDb((db) => db.delete(users).where(eq(users.id, me.id)));
+
+    const res = await call("GET", "/v1/me/export", { token: me.accessToken });
+    expect([401, 404], res.text).toContain(res.status);
+    expectProblem(res, res.status);
+    expect(await auditRows(and(eq(auditLogs.action, "user.export"), eq(auditLogs.resourceId, me.id)))).toEqual([]);
   });
 });
 

@@ -62,14 +62,15 @@ meRoutes.openapi(
     // An API token below admin may read builds, not the account's whole history.
     requireScope(c, "admin", "exporting the account's data");
     const me = c.var.auth.user.id;
-    // Audited first: the local PGlite has one backend, which the export's transaction keeps until
-    // the client has read everything, so a write after it would wait for a response not yet sent.
-    await audit(c, await c.var.db(), { eventType: "data", action: "user.export", result: "success", resourceType: "user", resourceId: me });
     const { config, log } = c.var;
-    const body = await openExport(await connect(config.DATABASE_URL, config.NEON_WS_PROXY), me, new Date(), {
+    const db = await c.var.db();
+    // The account is read now; the lists as the client reads, through the stream's own connection.
+    const body = await openExport(db, () => connect(config.DATABASE_URL, config.NEON_WS_PROXY), me, new Date(), {
       onError: (err) => log.error("account export failed part way; the response was cut", describeError(err)),
     });
+    // Deleted between authentication (which may read a cached user) and now: nothing to export or audit.
     if (!body) throw new SparkiError("not_found", { detail: "The account no longer exists." });
+    await audit(c, db, { eventType: "data", action: "user.export", result: "success", resourceType: "user", resourceId: me });
     const streamed = c.body(body, 200, {
       "content-type": "application/json; charset=UTF-8",
       "content-disposition": 'attachment; filename="sparki-export.json"',
