@@ -17,7 +17,7 @@ it("renders counters and cumulative histograms in Prometheus text", () => {
       'sparki_api_request_duration_seconds_bucket{endpoint="/v1/me",le="+Inf",method="GET",status="200"} 2',
       'sparki_api_request_duration_seconds_sum{endpoint="/v1/me",method="GET",status="200"} 0.09000000000000001',
       'sparki_api_request_duration_seconds_count{endpoint="/v1/me",method="GET",status="200"} 2',
-      "# HELP sparki_build_success_total Builds that succeeded, by detected framework.",
+      "# HELP sparki_build_success_total Builds that succeeded, by framework (one Sparki detects; `other` for any other name, `unknown` for none).",
       "# TYPE sparki_build_success_total counter",
       'sparki_build_success_total{framework="vite",project="p1"} 3',
       "",
