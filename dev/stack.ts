@@ -58,6 +58,11 @@ export interface Stack {
   embeddedDatabase: boolean;
   /** The stack's own runner, when {@link StackOptions.runner} asked for one. */
   runner?: LocalRunner;
+  /**
+   * The process group of the stack's `wrangler dev` (started detached): what a process that is
+   * exiting, and so cannot await {@link close}, must kill so that no workerd outlives it.
+   */
+  wranglerGroup(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -145,6 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const stackId = randomBytes(8).toString("hex");
     let apiUrl = "";
     let apiPort = 0;
+    let wranglerGroup: number | undefined;
     const sites = await onPreferredPort(8788, (port) => startSitesProxy({ port, workerPort: () => apiPort }));
     stops.push(() => sites.close());
     for (let attempt = 1; ; attempt++) {
@@ -199,8 +205,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         });
         stops.push(() => {
           stopping = true;
+          wranglerGroup = undefined;
           return stopChild(wrangler);
         });
+        wranglerGroup = wrangler.pid;
         break;
       } catch (err) {
         await stopChild(wrangler);
@@ -235,6 +243,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       cacheUrl: cache.url,
       embeddedDatabase: !options.databaseUrl,
       ...(runner ? { runner } : {}),
+      wranglerGroup: () => wranglerGroup,
       close,
     };
   } catch (err) {

@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2E, until } from "./support.js";
 
-const e2e = new E2E();
+// A stack of its own: the test counts cache hits on /metrics and reads the stack's R2 files.
+const e2e = new E2E({ ownStack: true });
 let home: string;
 
 beforeAll(async () => {

@@ -8,6 +8,11 @@
  * `wrangler dev` reloads the Worker when a source file changes, which drops every socket to
  * the Durable Objects: run these tests on a checkout nobody is editing at the moment.
  * E2E_KEEP=1 keeps the temp dir (stack state, repositories, runner work dirs) for a post-mortem.
+ *
+ * Files that start a stack with no options share one per test worker (stacks.ts): a stack's
+ * start is seconds of CPU (wrangler, its bundle, workerd, PGlite), and the files of a worker run
+ * one after the other. A file that leaves work behind (a job not finished, a runner killed
+ * without telling its pool) closes it; the next file gets a fresh one.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +20,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import WebSocket from "ws";
-import { startStack, type Stack, type StackOptions } from "../../dev/stack.js";
+import type { Stack, StackOptions } from "../../dev/stack.js";
+import { leaveSharedStack, sharedStack, startTestStack } from "./stacks.js";
 import { until } from "../until.js";
 import { runnerBundleBin } from "../../dev/bins.ts";
 
@@ -135,48 +141,57 @@ export interface RunnerOptions {
   concurrency?: number;
 }
 
+export interface E2EOptions {
+  /**
+   * A stack of its own even when {@link E2E.start} asks nothing special of it: for files that
+   * read what the whole stack holds (its metrics, every runner online) or break it on purpose.
+   */
+  ownStack?: boolean;
+}
+
 export class E2E {
   stack!: Stack;
   work!: string;
   token = "";
   workspaceId = "";
-  readonly sharedToken = `e2e-shared-${crypto.randomUUID()}`;
+  /** The stack's SHARED_RUNNER_TOKEN: shared-pool runners register with it. */
+  sharedToken = `e2e-shared-${crypto.randomUUID()}`;
   readonly runners: RunnerProcess[] = [];
+  /** Set when a runner was killed rather than stopped: it may still count as online. */
+  #runnerKilled = false;
+  #shared = false;
   /** The last lines wrangler printed, for failure messages. */
   readonly stackLog: string[] = [];
   /** Process groups a test started indirectly (step processes) to kill on close if still there. */
   readonly orphans = new Set<number>();
 
-  /** Starts a stack of its own, signs up and creates a workspace. */
+  constructor(private readonly options: E2EOptions = {}) {}
+
+  /**
+   * Starts a stack (the test worker's shared one when no options are given, see the file's
+   * header), signs up and creates a workspace.
+   */
   async start(options: StackOptions = {}): Promise<void> {
     this.work = mkdtempSync(join(tmpdir(), "sparki-e2e-"));
-    // startStack picks free ports (preferring 54320-54322 and 8787) and binds them later, so a
-    // stack starting at the same moment elsewhere on the machine can take one in between. Such
-    // a collision is retried a few times; anything else fails at once.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.stack = await startStack({
-          stateDir: join(this.work, `state-${attempt}`),
-          databaseUrl: process.env.DATABASE_URL || undefined,
-          redisUrl: process.env.REDIS_URL || undefined,
-          log: (line) => {
-            this.stackLog.push(line);
-            if (this.stackLog.length > 200) this.stackLog.shift();
-          },
-          ...options,
-          vars: { SHARED_RUNNER_TOKEN: this.sharedToken, LOG_LEVEL: "warn", ...options.vars },
-        });
-        break;
-      } catch (err) {
-        const collided = /EADDRINUSE|address already in use/i.test(String(err)) || this.stackLog.some((l) => /EADDRINUSE|address already in use/i.test(l));
-        if (!collided || attempt >= 3) throw err;
-        console.warn(`startStack: a port was taken between picking and binding (${String(err)}); starting again`);
-        this.stackLog.length = 0;
-      }
+    if (!this.options.ownStack && Object.keys(options).length === 0) {
+      const shared = await sharedStack(this.stackLog);
+      this.#shared = true;
+      this.stack = shared.stack;
+      this.sharedToken = shared.sharedToken;
+    } else {
+      await this.#startOwnStack(options);
     }
     this.token = (await this.signup(`e2e-${Date.now()}-${Math.floor(Math.random() * 1e6)}@sparki.test`, "end to end password", "E2E")).accessToken;
     const workspace = await this.api("POST", "/v1/workspaces", { name: "E2E" });
     this.workspaceId = workspace.body.id;
+  }
+
+  async #startOwnStack(options: StackOptions): Promise<void> {
+    const log = (line: string) => {
+      this.stackLog.push(line);
+      if (this.stackLog.length > 200) this.stackLog.shift();
+    };
+    this.stack = await startTestStack(this.work, this.sharedToken, log, options);
   }
 
   /**
@@ -291,14 +306,21 @@ export class E2E {
       child.once("exit", (code, signal) => resolve({ code, signal })),
     );
     let gone = false;
-    void exited.then(() => (gone = true));
+    let exitCode: number | null = null;
+    void exited.then((exit) => {
+      gone = true;
+      exitCode = exit.code;
+    });
     const runner: RunnerProcess = {
       name,
       child,
       pid,
       output: () => output,
       exited,
-      killHard: () => killGroup(pid, "SIGKILL"),
+      killHard: () => {
+        this.#runnerKilled = true;
+        killGroup(pid, "SIGKILL");
+      },
       stop: async () => {
         if (!gone) {
           // The first SIGTERM stops claiming, the second hands running jobs back at once.
@@ -311,6 +333,8 @@ export class E2E {
           // Bounded: a runner that does not stop is killed below all the same.
           await until(`runner ${name} to exit`, () => gone, 8000).catch(() => undefined);
         }
+        // Only a runner that exited cleanly has told its pool it left.
+        if (!gone || exitCode !== 0) this.#runnerKilled = true;
         killGroup(pid, "SIGKILL");
       },
     };
@@ -373,11 +397,15 @@ export class E2E {
     return [...this.runners.map((r) => `--- runner ${r.name}:\n${r.output().slice(-3000)}`), `--- stack:\n${this.stackLog.slice(-40).join("\n")}`].join("\n");
   }
 
-  /** Stops the runners (handing their jobs back), the stragglers, the stack; removes the temp dir. */
+  /**
+   * Stops the runners (handing their jobs back), the stragglers, the stack (a shared one only
+   * when this file left work in it); removes the temp dir.
+   */
   async close(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop().catch(() => undefined)));
     for (const pgid of this.orphans) killGroup(pgid, "SIGKILL");
-    await this.stack?.close();
+    if (this.#shared) await leaveSharedStack({ runnerKilled: this.#runnerKilled });
+    else await this.stack?.close();
     if (this.work && !process.env.E2E_KEEP) rmSync(this.work, { recursive: true, force: true });
     else if (this.work) console.log(`kept ${this.work}`);
   }

@@ -13,11 +13,11 @@
  * artifacts.workers.test.ts.
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSite } from "../../dev/sites-proxy.js";
 import { siteUrl } from "../../server/sites/hosts.js";
-import { E2E, oneStepYml, until } from "../e2e/support.js";
+import { E2E, groupMembers, oneStepYml, until } from "../e2e/support.js";
 
 const e2e = new E2E();
 const MiB = 1024 * 1024;
@@ -63,23 +63,17 @@ async function pushedDeployment(projectId: string, buildId: string): Promise<any
   );
 }
 
-/** The workerd processes of this test's stack: workerd children of the wrangler started with our work dir. */
+/** The workerd processes of this test's stack: in the process group of its wrangler (started detached). */
 function workerdPids(): number[] {
-  const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
-  const ours = (pid: number): boolean => {
-    for (let p = pid; p > 1; p = parentOf(p)) if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(e2e.work)) return true;
-    return false;
-  };
-  return readdirSync("/proc")
-    .filter((e) => /^\d+$/.test(e))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd" && ours(pid);
-      } catch {
-        return false;
-      }
-    });
+  const group = e2e.stack.wranglerGroup();
+  if (group === undefined) return [];
+  return groupMembers(group).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd";
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** A /proc/PID/status figure in bytes (VmRSS, VmHWM). */
