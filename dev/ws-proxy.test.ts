@@ -9,7 +9,8 @@ import { parseLoopbackTarget, startWsProxy, type WsProxy } from "./ws-proxy.ts";
 import { until } from "../test/until.ts";
 
 const LOCAL_PG = "postgres://postgres@127.0.0.1:5432/test";
-const APP = "sparki-ws-proxy-test";
+// Unique per process: two suites on one machine (the loaded-machine runs) share its PostgreSQL.
+const APP = `sparki-ws-proxy-test-${process.pid}`;
 
 let proxy: WsProxy;
 let pglite: PgliteServer;
@@ -31,6 +32,16 @@ afterAll(async () => {
 /** A Pool of several clients: parallel queries, a committed and a rolled-back transaction. */
 async function exercise(url: string, table: string): Promise<void> {
   const pool = new Pool({ connectionString: `${url}?application_name=${APP}`, max: 4 });
+  try {
+    await exerciseWith(pool, table);
+  } finally {
+    // Ended on failure too, so that the next test does not count this one's connections.
+    await pool.end();
+  }
+  await until("the proxy to drop every connection after pool.end()", () => proxy.stats().connections === 0);
+}
+
+async function exerciseWith(pool: Pool, table: string): Promise<void> {
   await pool.query(`DROP TABLE IF EXISTS ${table}`);
   await pool.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v text)`);
   const echoes = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.query("SELECT $1::int * 3 AS x, $2::text AS s", [i, `s${i}`])));
@@ -49,8 +60,6 @@ async function exercise(url: string, table: string): Promise<void> {
   tx.release();
   expect((await pool.query(`SELECT id, v FROM ${table} ORDER BY id`)).rows).toEqual([{ id: 1, v: "kept" }]);
   await pool.query(`DROP TABLE ${table}`);
-  await pool.end();
-  await until("the proxy to drop every connection after pool.end()", () => proxy.stats().connections === 0);
 }
 
 describe("ws-proxy with the Neon driver", () => {
@@ -60,7 +69,7 @@ describe("ws-proxy with the Neon driver", () => {
   });
 
   it.skipIf(process.env.SPARKI_NO_LOCAL_PG === "1")("reaches the local PostgreSQL, and pool.end() leaves no backend behind", async () => {
-    await exercise(LOCAL_PG, "sparki_proxy_test");
+    await exercise(LOCAL_PG, `sparki_proxy_test_${process.pid}`);
     const admin = new pg.Client(LOCAL_PG);
     await admin.connect();
     await until("Postgres backends of the pool to exit", async () => {
