@@ -62,6 +62,9 @@ export default defineConfig({
           globalSetup: ["./test/global-setup-node.ts"],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          // expect.poll waits on a state (a page showing a row, a heading); vitest's 1 s budget for it
+          // ran out in the dashboard tests on a loaded machine while Chromium was still rendering.
+          expect: { poll: { timeout: 15_000 } },
         },
       },
       {
