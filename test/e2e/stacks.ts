@@ -60,9 +60,14 @@ let exitHandled = false;
 /** Where the shared stack's lines go: the log of the file using it now. */
 let sink: string[] = [];
 
+/** Keeps a stack's last 200 lines in `log` (for failure messages). */
+export function keepLine(log: string[], line: string): void {
+  log.push(line);
+  if (log.length > 200) log.shift();
+}
+
 function relay(line: string): void {
-  sink.push(line);
-  if (sink.length > 200) sink.shift();
+  keepLine(sink, line);
 }
 
 /** The test worker's shared stack, started on first use; its lines go to `log` from now on. */

@@ -21,7 +21,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import WebSocket from "ws";
 import type { Stack, StackOptions } from "../../dev/stack.js";
-import { leaveSharedStack, sharedStack, startTestStack } from "./stacks.js";
+import { keepLine, leaveSharedStack, sharedStack, startTestStack } from "./stacks.js";
 import { until } from "../until.js";
 import { runnerBundleBin } from "../../dev/bins.ts";
 
@@ -187,11 +187,7 @@ export class E2E {
   }
 
   async #startOwnStack(options: StackOptions): Promise<void> {
-    const log = (line: string) => {
-      this.stackLog.push(line);
-      if (this.stackLog.length > 200) this.stackLog.shift();
-    };
-    this.stack = await startTestStack(this.work, this.sharedToken, log, options);
+    this.stack = await startTestStack(this.work, this.sharedToken, (line) => keepLine(this.stackLog, line), options);
   }
 
   /**
