@@ -5,7 +5,7 @@ import { PipelineSchema, type Pipeline } from "../../core/pipeline/index.ts";
 import type { Bindings } from "../../server/config.js";
 import { LogLines } from "./log-lines.js";
 import { LogSockets } from "./log-sockets.js";
-import { Progress, reofferEveryMs } from "./progress.js";
+import { maxJobAttempts, Progress, reofferEveryMs } from "./progress.js";
 import { planJob } from "./plan.js";
 import { sharedPool } from "../../server/objects/runner-dispatcher/protocol.js";
 import {
@@ -29,11 +29,14 @@ import { configOf } from "../../server/config.js";
 import { tracingOf } from "../../server/tracing.js";
 import { inSpan, traceIdOf, tracingOff, type SpanOptions, type TraceSpan } from "../../core/tracing/context.js";
 import type { Logger } from "../../core/logging/logger.js";
+import type { Attributes } from "@opentelemetry/api";
 
 const timeoutGraceMs = 60_000;
 /** Storage key of a supersede that came before the build's start. */
 const supersededKey = "superseded-by";
 const supersededReason = (by: Superseder) => `superseded by build #${by.number}`;
+/** Job ids one span lists at most (a runner that dies may hold many of a build's jobs). */
+const spanJobIds = 20;
 
 /**
  * BuildCoordinator: one per build. It owns the build's state and its jobs' states (and so their
@@ -69,15 +72,17 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   }
 
   /**
-   * Runs `work` in a span of the build's trace (under the request that triggered it); the span is
-   * exported after the call, without holding up its answer. A build with no trace (tracing off
-   * when it started, or a deployment's script build) starts none here.
+   * Runs `work` in a span of the build's trace (under the request that triggered it), named with
+   * the build's id; the span is exported after the call, without holding up its answer. A build
+   * with no trace (tracing off when it started, or a deployment's script build) starts none here.
    */
   async #traced<T>(name: string, options: SpanOptions, work: (span: TraceSpan) => Promise<T>): Promise<T> {
-    const parent = options.parent ?? this.#store.meta()?.init.traceparent;
+    const meta = this.#store.meta();
+    const parent = options.parent ?? meta?.init.traceparent;
     const tracing = parent ? tracingOf(configOf(this.env), "sparki-build-coordinator") : tracingOff;
+    const attributes = { "sparki.build_id": meta?.init.buildId, ...options.attributes };
     try {
-      return await inSpan(tracing, name, { ...options, parent }, work);
+      return await inSpan(tracing, name, { ...options, parent, attributes }, work);
     } finally {
       // A batch a second (a flush per call put a collector request beside every claim, and one
       // more at the build's end); the timer runs inside waitUntil, so the last spans go too.
@@ -278,6 +283,17 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   }
 
   async release(jobId: string, holder: Holder): Promise<LeaseRefusal | null> {
+    return this.#traced("job release", { attributes: { "sparki.job_id": jobId, "sparki.runner_id": holder.runnerId } }, async (span) => {
+      const refused = await this.#release(jobId, holder);
+      if (refused) {
+        span.set({ "sparki.refused": refused.refused });
+        span.fail(refused.detail);
+      } else span.set({ "sparki.job_status": this.#store.job(jobId)?.state.status });
+      return refused;
+    });
+  }
+
+  async #release(jobId: string, holder: Holder): Promise<LeaseRefusal | null> {
     const job = heldJob(this.#store, jobId, holder);
     if ("refused" in job) return job;
     const refused = applyJobEvent(job, { type: "release", at: Date.now(), fencingToken: holder.fencingToken });
@@ -296,6 +312,14 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
    * queue (its log socket is closed), so nothing it sends is accepted any more. Returns how many.
    */
   async revokeRunner(runnerId: string): Promise<number> {
+    return this.#traced("runner revoke", { attributes: { "sparki.runner_id": runnerId } }, async (span) => {
+      const revoked = await this.#revokeRunner(runnerId);
+      span.set({ "sparki.jobs_revoked": revoked });
+      return revoked;
+    });
+  }
+
+  async #revokeRunner(runnerId: string): Promise<number> {
     let revoked = 0;
     for (const job of this.#store.jobs()) {
       if (job.state.runnerId !== runnerId || (job.state.status !== "claimed" && job.state.status !== "running")) continue;
@@ -332,13 +356,19 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
    */
   async supersede(input: Superseder): Promise<void> {
     const by = Superseder.parse(input);
-    const meta = this.#store.meta();
-    if (!meta) {
+    // One not started yet has no trace to join (its start records the cancel).
+    if (!this.#store.meta()) {
       await this.ctx.storage.put(supersededKey, by);
       return;
     }
-    if (by.commitSha !== null && meta.commitSha === by.commitSha) return;
-    await this.cancel(supersededReason(by));
+    const attributes = { "sparki.reason": supersededReason(by), "sparki.superseded_by": by.number };
+    await this.#traced("build supersede", { attributes }, async (span) => {
+      const meta = this.#store.meta();
+      const sameCommit = by.commitSha !== null && meta?.commitSha === by.commitSha;
+      span.set({ "sparki.same_commit": sameCommit });
+      if (!sameCommit) await this.#cancel(supersededReason(by), span);
+      else span.set({ "sparki.cancelled": false });
+    });
   }
 
   /**
@@ -346,21 +376,42 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
    * socket. `reason` is the build's error line (a person's cancel has none).
    */
   async cancel(reason?: string): Promise<BuildView | null> {
+    // No reason: a person's, through the API.
+    return this.#traced("build cancel", { attributes: { "sparki.reason": reason ?? "requested" } }, async (span) => {
+      await this.#cancel(reason ?? null, span);
+      return this.view();
+    });
+  }
+
+  /**
+   * Cancels the build if it is still running. Cancelling a finished one is no failure (the API
+   * answers it with the build as it is): the span says it changed nothing.
+   */
+  async #cancel(reason: string | null, span: TraceSpan): Promise<void> {
     const meta = this.#store.meta();
-    if (!meta || BUILD_FINISHED.has(meta.state.status)) return this.view();
+    if (!meta) return;
+    if (BUILD_FINISHED.has(meta.state.status)) return span.set({ "sparki.cancelled": false, "sparki.build_status": meta.state.status });
     const now = Date.now();
+    let ended = 0;
+    let told = 0;
     for (const job of this.#store.jobs()) {
       const moved = transitionJob(job.state, { type: "cancel", at: now });
       if (!moved.ok) continue;
       job.state = moved.state;
       this.#store.saveJob(job);
       this.#progress.recordJob(job);
-      if (job.state.status === "cancelled") await this.#progress.withdraw(job.spec.id);
-      else this.#logs.pushCancel(job.spec.id);
+      if (job.state.status === "cancelled") {
+        ended++;
+        await this.#progress.withdraw(job.spec.id);
+      } else {
+        told++;
+        this.#logs.pushCancel(job.spec.id);
+      }
     }
     const cancelled = transitionBuild(meta.state, { type: "cancel", at: now });
-    if (cancelled.ok) await this.#progress.finish(meta, cancelled.state, reason ?? null);
-    return this.view();
+    if (cancelled.ok) await this.#progress.finish(meta, cancelled.state, reason);
+    // Jobs that ended at once (queued), and running ones told to stop (their runners end them).
+    span.set({ "sparki.cancelled": cancelled.ok, "sparki.jobs_cancelled": ended, "sparki.jobs_stopping": told });
   }
 
   /**
@@ -368,11 +419,21 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
    * a new attempt; jobs that succeeded keep their results. Null when the build cannot be retried.
    */
   async retry(): Promise<BuildView | null> {
+    return this.#traced("build retry", {}, (span) => this.#retry(span));
+  }
+
+  async #retry(span: TraceSpan): Promise<BuildView | null> {
     const meta = this.#store.meta();
     if (!meta) return null;
     const now = Date.now();
     const moved = transitionBuild(meta.state, { type: "retry", at: now });
-    if (!moved.ok) return null;
+    if (!moved.ok) {
+      // The API answers 409: only a finished build that did not succeed can be retried.
+      span.set({ "sparki.build_status": meta.state.status });
+      span.fail(`A ${meta.state.status} build cannot be retried.`);
+      return null;
+    }
+    let retried = 0;
     meta.state = moved.state;
     meta.error = null;
     this.#store.saveMeta(meta);
@@ -383,10 +444,12 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
       job.steps = [];
       this.#store.saveJob(job);
       this.#progress.recordJob(job);
+      retried++;
     }
     this.#progress.recordBuild(meta);
     this.#store.setTimer("reoffer", now + reofferEveryMs);
     await this.#progress.advance(null);
+    span.set({ "sparki.attempt": meta.state.attempt, "sparki.jobs_retried": retried });
     return this.view();
   }
 
@@ -420,16 +483,12 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   override async alarm(): Promise<void> {
     const now = Date.now();
     const before = this.#store.meta()?.state.status;
-    for (const name of this.#store.dueTimers(now)) {
-      this.#store.clearTimer(name);
-      const [kind, jobId] = name.split(/:(.*)/s);
-      if (kind === "lease" && jobId) await this.#leaseExpired(jobId, now);
-      if (kind === "reoffer") await this.#progress.reoffer();
-      if (kind === "timeout" && jobId) {
-        this.#log().warn(`job ${jobId} ran past its timeout`, { job_id: jobId });
-        await this.#progress.timedOut(jobId, now);
-      }
-    }
+    const due = this.#store.dueTimers(now);
+    // A span only when a timer takes a job from its runner. The alarm also wakes after every
+    // change (the outbox's sync), every 30 s while a job waits (reoffer) and for timers their job
+    // outlived: a span each would bury the build's trace in bookkeeping and cost a request each.
+    if (due.some((name) => this.#takesJob(name, now))) await this.#traced("build alarm", {}, async (span) => span.set(await this.#runTimers(due, now)));
+    else await this.#runTimers(due, now);
     this.#noteEnd(before);
     if (!(await flushOutbox(this.#store, this.env))) {
       const attempts = this.#store.outbox()[0]?.attempts ?? 1;
@@ -442,17 +501,63 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
 
   // --- internals -------------------------------------------------------------------------
 
-  /** A lease timer came due: logged when it really took the job from its runner (not renewed meanwhile). */
-  async #leaseExpired(jobId: string, now: number): Promise<void> {
+  /** Whether a due timer takes a job from its runner: a lease that really ran out, or a timeout. */
+  #takesJob(name: string, now: number): boolean {
+    const [kind, jobId] = name.split(/:(.*)/s);
+    const job = jobId ? this.#store.job(jobId) : undefined;
+    if (!job) return false;
+    if (kind === "lease") return transitionJob(job.state, { type: "lease_expired", at: now, maxAttempts: maxJobAttempts }).ok;
+    return kind === "timeout" && transitionJob(job.state, { type: "time_out", at: now }).ok;
+  }
+
+  /** Runs the due timers; what they did to the build's jobs, as the alarm span's attributes. */
+  async #runTimers(due: string[], now: number): Promise<Attributes> {
+    const lost: string[] = [];
+    const timedOut: string[] = [];
+    let requeued = 0;
+    for (const name of due) {
+      this.#store.clearTimer(name);
+      const [kind, jobId] = name.split(/:(.*)/s);
+      if (kind === "lease" && jobId) {
+        const after = await this.#leaseExpired(jobId, now);
+        if (after) lost.push(jobId);
+        if (after === "queued") requeued++;
+      }
+      if (kind === "reoffer") await this.#progress.reoffer();
+      if (kind === "timeout" && jobId && (await this.#timedOut(jobId, now))) timedOut.push(jobId);
+    }
+    return {
+      "sparki.leases_expired": lost.length,
+      "sparki.jobs_requeued": requeued,
+      "sparki.jobs_timed_out": timedOut.length,
+      "sparki.job_ids": [...lost, ...timedOut].slice(0, spanJobIds),
+      "sparki.build_status": this.#store.meta()?.state.status,
+    };
+  }
+
+  /**
+   * A lease timer came due: logged when it really took the job from its runner (not renewed
+   * meanwhile). Returns the job's status then (queued again, or failed after too many tries).
+   */
+  async #leaseExpired(jobId: string, now: number): Promise<string | null> {
     const held = this.#store.job(jobId)?.state;
     await this.#progress.leaseExpired(jobId, now);
     const after = this.#store.job(jobId)?.state;
-    if (held && after && after.status !== held.status)
-      this.#log().warn(`job ${jobId} lost its lease (no heartbeat): ${after.status}`, {
-        job_id: jobId,
-        runner_id: held.runnerId ?? null,
-        status: after.status,
-      });
+    if (!held || !after || after.status === held.status) return null;
+    this.#log().warn(`job ${jobId} lost its lease (no heartbeat): ${after.status}`, {
+      job_id: jobId,
+      runner_id: held.runnerId ?? null,
+      status: after.status,
+    });
+    return after.status;
+  }
+
+  /** A job's timeout backstop came due: true when it ended the job (not finished or requeued meanwhile). */
+  async #timedOut(jobId: string, now: number): Promise<boolean> {
+    this.#log().warn(`job ${jobId} ran past its timeout`, { job_id: jobId });
+    const was = this.#store.job(jobId)?.state.status;
+    await this.#progress.timedOut(jobId, now);
+    return was !== "timed_out" && this.#store.job(jobId)?.state.status === "timed_out";
   }
 
   #startIfClaimed(job: JobRow, lease: Holder): void {
