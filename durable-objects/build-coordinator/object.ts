@@ -5,7 +5,8 @@ import { PipelineSchema, type Pipeline } from "../../core/pipeline/index.ts";
 import type { Bindings } from "../../server/config.js";
 import { LogLines } from "./log-lines.js";
 import { LogSockets } from "./log-sockets.js";
-import { maxJobAttempts, Progress, reofferEveryMs } from "./progress.js";
+import { Progress, reofferEveryMs } from "./progress.js";
+import { Timers } from "./timers.js";
 import { planJob } from "./plan.js";
 import { sharedPool } from "../../server/objects/runner-dispatcher/protocol.js";
 import {
@@ -29,14 +30,11 @@ import { configOf } from "../../server/config.js";
 import { tracingOf } from "../../server/tracing.js";
 import { inSpan, traceIdOf, tracingOff, type SpanOptions, type TraceSpan } from "../../core/tracing/context.js";
 import type { Logger } from "../../core/logging/logger.js";
-import type { Attributes } from "@opentelemetry/api";
 
 const timeoutGraceMs = 60_000;
 /** Storage key of a supersede that came before the build's start. */
 const supersededKey = "superseded-by";
 const supersededReason = (by: Superseder) => `superseded by build #${by.number}`;
-/** Job ids one span lists at most (a runner that dies may hold many of a build's jobs). */
-const spanJobIds = 20;
 
 /**
  * BuildCoordinator: one per build. It owns the build's state and its jobs' states (and so their
@@ -49,6 +47,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   readonly #lines: LogLines;
   readonly #logs: LogSockets;
   readonly #progress: Progress;
+  readonly #timers: Timers;
   #logger: Logger | undefined;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
@@ -57,6 +56,7 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     this.#lines = new LogLines(ctx.storage.sql, this.#store, Number(env.LOG_LIMIT_MIB ?? 100) * 1024 * 1024);
     this.#logs = new LogSockets(ctx, this.#store, this.#lines, countConnections(env, ctx, "build-coordinator"));
     this.#progress = new Progress(ctx, env, this.#store, this.#lines, this.#logs);
+    this.#timers = new Timers(this.#store, this.#progress, () => this.#log());
     ctx.blockConcurrencyWhile(async () => createSchema(ctx.storage.sql));
   }
 
@@ -487,8 +487,8 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
     // A span only when a timer takes a job from its runner. The alarm also wakes after every
     // change (the outbox's sync), every 30 s while a job waits (reoffer) and for timers their job
     // outlived: a span each would bury the build's trace in bookkeeping and cost a request each.
-    if (due.some((name) => this.#takesJob(name, now))) await this.#traced("build alarm", {}, async (span) => span.set(await this.#runTimers(due, now)));
-    else await this.#runTimers(due, now);
+    if (due.some((name) => this.#timers.takesJob(name, now))) await this.#traced("build alarm", {}, async (span) => span.set(await this.#timers.run(due, now)));
+    else await this.#timers.run(due, now);
     this.#noteEnd(before);
     if (!(await flushOutbox(this.#store, this.env))) {
       const attempts = this.#store.outbox()[0]?.attempts ?? 1;
@@ -500,65 +500,6 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   }
 
   // --- internals -------------------------------------------------------------------------
-
-  /** Whether a due timer takes a job from its runner: a lease that really ran out, or a timeout. */
-  #takesJob(name: string, now: number): boolean {
-    const [kind, jobId] = name.split(/:(.*)/s);
-    const job = jobId ? this.#store.job(jobId) : undefined;
-    if (!job) return false;
-    if (kind === "lease") return transitionJob(job.state, { type: "lease_expired", at: now, maxAttempts: maxJobAttempts }).ok;
-    return kind === "timeout" && transitionJob(job.state, { type: "time_out", at: now }).ok;
-  }
-
-  /** Runs the due timers; what they did to the build's jobs, as the alarm span's attributes. */
-  async #runTimers(due: string[], now: number): Promise<Attributes> {
-    const lost: string[] = [];
-    const timedOut: string[] = [];
-    let requeued = 0;
-    for (const name of due) {
-      this.#store.clearTimer(name);
-      const [kind, jobId] = name.split(/:(.*)/s);
-      if (kind === "lease" && jobId) {
-        const after = await this.#leaseExpired(jobId, now);
-        if (after) lost.push(jobId);
-        if (after === "queued") requeued++;
-      }
-      if (kind === "reoffer") await this.#progress.reoffer();
-      if (kind === "timeout" && jobId && (await this.#timedOut(jobId, now))) timedOut.push(jobId);
-    }
-    return {
-      "sparki.leases_expired": lost.length,
-      "sparki.jobs_requeued": requeued,
-      "sparki.jobs_timed_out": timedOut.length,
-      "sparki.job_ids": [...lost, ...timedOut].slice(0, spanJobIds),
-      "sparki.build_status": this.#store.meta()?.state.status,
-    };
-  }
-
-  /**
-   * A lease timer came due: logged when it really took the job from its runner (not renewed
-   * meanwhile). Returns the job's status then (queued again, or failed after too many tries).
-   */
-  async #leaseExpired(jobId: string, now: number): Promise<string | null> {
-    const held = this.#store.job(jobId)?.state;
-    await this.#progress.leaseExpired(jobId, now);
-    const after = this.#store.job(jobId)?.state;
-    if (!held || !after || after.status === held.status) return null;
-    this.#log().warn(`job ${jobId} lost its lease (no heartbeat): ${after.status}`, {
-      job_id: jobId,
-      runner_id: held.runnerId ?? null,
-      status: after.status,
-    });
-    return after.status;
-  }
-
-  /** A job's timeout backstop came due: true when it ended the job (not finished or requeued meanwhile). */
-  async #timedOut(jobId: string, now: number): Promise<boolean> {
-    this.#log().warn(`job ${jobId} ran past its timeout`, { job_id: jobId });
-    const was = this.#store.job(jobId)?.state.status;
-    await this.#progress.timedOut(jobId, now);
-    return was !== "timed_out" && this.#store.job(jobId)?.state.status === "timed_out";
-  }
 
   #startIfClaimed(job: JobRow, lease: Holder): void {
     if (job.state.status !== "claimed") return;
