@@ -350,8 +350,15 @@ export const deploymentEvents = pgTable(
     type: varchar("type", { length: 40 }).notNull(),
     stage: varchar("stage", { length: 50 }),
     message: varchar("message", { length: 2000 }).notNull(),
+    // The person who asked for the event (approved, cancelled, asked for a rollback); the message
+    // holds only the words, so nothing here names them once their account is gone.
+    actorId: uuid("actor_id").references(() => users.id, { onDelete: "set null" }),
   },
-  (t) => [primaryKey({ columns: [t.releaseId, t.seq] })],
+  (t) => [
+    primaryKey({ columns: [t.releaseId, t.seq] }),
+    // Deleting an account sets its events' actor to null: found by this, not by a scan.
+    index("idx_deployment_events_actor").on(t.actorId).where(sql`${t.actorId} is not null`),
+  ],
 );
 
 export const auditLogs = pgTable(
