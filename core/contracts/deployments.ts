@@ -23,7 +23,10 @@ export const DeploymentStage = z
     approval: z.boolean(),
     /** Roles that may approve the stage (the project's stage rule when the deployment was made). */
     approverRoles: z.array(z.enum(APPROVER_ROLES)),
-    /** Who approved the stage, and when; null until someone does. */
+    /**
+     * Who approved the stage (their email as it is now), and when; null until someone does. Once
+     * the approver's account is deleted, `approvedBy` is null and `approvedAt` stays.
+     */
     approvedBy: z.object({ id: z.uuid(), email: z.string() }).nullable(),
     approvedAt: Timestamp.nullable(),
     /** Share of traffic on the new version (canary steps; 100 once it is the live one). */
@@ -46,6 +49,7 @@ export const DeploymentEventView = z
     /** validated, stage_started, deployed, health, traffic, approval_needed, approved, promoted, rolling_back, rolled_back, cancelled, failed, succeeded… */
     type: z.string(),
     stage: z.string().nullable(),
+    /** Says who asked for it ("approved by a@b.c") by their email while their account exists, then as "a deleted user". */
     message: z.string(),
   })
   .meta({ id: "DeploymentEvent" });

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Deployment, DeploymentEventView } from "../../core/contracts/deployments.ts";
 import {
   DEPLOYMENT_FINISHED,
   initialDeployment,
@@ -12,8 +11,15 @@ import { describeTransitionError } from "../../core/build/index.ts";
 import type { Bindings } from "../../server/config.js";
 import { configOf } from "../../server/config.js";
 import { deploymentMetrics } from "./metrics.js";
-import { Approver, ReleaseInit, type DeploymentOrchestratorRpc, type Meta, type Refusal } from "../../server/objects/deployment-orchestrator/protocol.js";
-import { HibernatingSockets } from "../hibernating-sockets.js";
+import {
+  Person,
+  ReleaseInit,
+  type DeploymentOrchestratorRpc,
+  type Meta,
+  type OrchestratorView,
+  type Refusal,
+} from "../../server/objects/deployment-orchestrator/protocol.js";
+import { DeploymentViewers } from "./viewers.js";
 import { Steps, type StageHost } from "./steps.js";
 import type { Work } from "./work.js";
 import { stageSignature, syncDelayMs, syncToPostgres, type StoredEvent } from "./sync.js";
@@ -27,6 +33,13 @@ const eventsShown = 500;
 /** Event types that mean something went wrong; the rest are the deployment's ordinary course. */
 const warningEvents = /fail|unhealthy|roll|timed_out|timeout|cancel|reject|refus/;
 
+/** The event a request of the API's records: its words, and the user id of who asked (null when no person did). */
+interface Note {
+  type: string;
+  message: string;
+  actor: string | null;
+}
+
 /**
  * DeploymentOrchestrator: one per deployment (release). It owns the deployment's state machine,
  * drives every step from its alarm (validation, deploys, health checks, traffic steps, rollbacks,
@@ -35,7 +48,7 @@ const warningEvents = /fail|unhealthy|roll|timed_out|timeout|cancel|reject|refus
  */
 export class DeploymentOrchestrator extends DurableObject<Bindings> implements DeploymentOrchestratorRpc {
   /** Event viewers; they only listen. */
-  readonly #viewers: HibernatingSockets<null>;
+  readonly #viewers: DeploymentViewers;
   /**
    * What the alarm's steps (steps.ts) may do to the deployment. Handed to them rather than
    * public on the class, where any holder of a stub could call it.
@@ -45,7 +58,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
-    this.#viewers = new HibernatingSockets(ctx, countConnections(env, ctx, "deployment-orchestrator"));
+    this.#viewers = new DeploymentViewers(ctx, env, countConnections(env, ctx, "deployment-orchestrator"));
     this.#host = {
       env,
       apply: (meta, event, type, stage, message, quiet) => this.#apply(meta, event, type, stage, message, quiet),
@@ -53,9 +66,13 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       waitUntil: (work) => ctx.waitUntil(work),
     };
     ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(
-        "create table if not exists events (seq integer primary key, at integer not null, type text not null, stage text, message text not null)",
+      const sql = ctx.storage.sql;
+      sql.exec(
+        "create table if not exists events (seq integer primary key, at integer not null, type text not null, stage text, message text not null, actor text)",
       );
+      // `actor` (the user id of who asked for the event) came later; objects made before lack it.
+      const columns = sql.exec<{ name: string }>("select name from pragma_table_info('events')").toArray();
+      if (!columns.some((c) => c.name === "actor")) sql.exec("alter table events add column actor text");
     });
   }
 
@@ -81,11 +98,11 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
   }
 
   /** Starts the deployment. Idempotent: the API and the queue consumer may both call it. */
-  async start(input: ReleaseInit): Promise<Deployment> {
+  async start(input: ReleaseInit): Promise<OrchestratorView> {
     return this.#exclusive(() => this.#start(input));
   }
 
-  async #start(input: ReleaseInit): Promise<Deployment> {
+  async #start(input: ReleaseInit): Promise<OrchestratorView> {
     const existing = await this.#meta();
     if (existing) return this.#view(existing);
     const init = ReleaseInit.parse(input);
@@ -127,39 +144,41 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     return this.#view(meta);
   }
 
-  async view(): Promise<Deployment | null> {
+  async view(): Promise<OrchestratorView | null> {
     const meta = await this.#meta();
     return meta ? this.#view(meta) : null;
   }
 
   /**
-   * Approves the stage waiting for approval and records who did. `stage` names the stage the
-   * caller's role was checked against: if that stage was approved meanwhile and the next one now
-   * waits (its approvers may differ), the request is refused instead of approving the next.
+   * Approves the stage waiting for approval and records who did (by user id: people.ts). `stage`
+   * names the stage the caller's role was checked against: if that stage was approved meanwhile
+   * and the next one now waits (its approvers may differ), the request is refused instead of
+   * approving the next.
    */
-  async approve(actor: Approver, stage: string): Promise<Deployment | Refusal> {
-    const who = Approver.parse(actor);
-    return this.#request({ type: "approve" }, "approved", `approved by ${who.email}`, (meta, index) => {
+  async approve(by: Person, stage: string): Promise<OrchestratorView | Refusal> {
+    const { id } = Person.parse(by);
+    return this.#request({ type: "approve" }, { type: "approved", message: "approved", actor: id }, (meta, index) => {
       const current = meta.state.stages[index]?.name;
       if (current !== stage) return `Stage ${current ?? "(none)"} waits for approval, not ${stage}.`;
       const times = meta.times[index];
       if (times) {
-        times.approvedBy = who;
+        times.approvedBy = { id };
         times.approvedAt = Date.now();
       }
       return null;
     });
   }
 
-  async cancel(actorId: string): Promise<Deployment | Refusal> {
-    return this.#request({ type: "cancel" }, "cancel_requested", `cancelled by ${actorId}`);
+  async cancel(by: Person | string): Promise<OrchestratorView | Refusal> {
+    const note = typeof by === "string" ? { message: `cancelled by ${by}`, actor: null } : { message: "cancelled", actor: Person.parse(by).id };
+    return this.#request({ type: "cancel" }, { type: "cancel_requested", ...note });
   }
 
-  async rollback(actorId: string, targets: RollbackTarget[] | undefined): Promise<Deployment | Refusal> {
+  async rollback(by: Person, targets: RollbackTarget[] | undefined): Promise<OrchestratorView | Refusal> {
+    // Who asked is the request event's actor; the reason, kept in Postgres and shown, names nobody.
     return this.#request(
-      { type: "rollback", reason: `rolled back by hand (${actorId})`, ...(targets ? { targets } : {}) },
-      "rollback_requested",
-      `rollback requested by ${actorId}`,
+      { type: "rollback", reason: "rolled back by hand", ...(targets ? { targets } : {}) },
+      { type: "rollback_requested", message: "rollback requested", actor: Person.parse(by).id },
     );
   }
 
@@ -171,12 +190,15 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     await this.ctx.storage.setAlarm(Date.now());
   }
 
-  /** `check` may refuse before the event applies (a reason), and note what the event changes on the current stage. */
-  async #request(event: DeploymentEvent, type: string, message: string, check?: (meta: Meta, index: number) => string | null): Promise<Deployment | Refusal> {
-    return this.#exclusive(() => this.#requested(event, type, message, check));
+  /**
+   * A request of the API's: `note` is the event recorded when it applies. `check` may refuse
+   * before the event applies (a reason), and note what the event changes on the current stage.
+   */
+  async #request(event: DeploymentEvent, note: Note, check?: (meta: Meta, index: number) => string | null): Promise<OrchestratorView | Refusal> {
+    return this.#exclusive(() => this.#requested(event, note, check));
   }
 
-  async #requested(event: DeploymentEvent, type: string, message: string, check?: (meta: Meta, index: number) => string | null): Promise<Deployment | Refusal> {
+  async #requested(event: DeploymentEvent, note: Note, check?: (meta: Meta, index: number) => string | null): Promise<OrchestratorView | Refusal> {
     const meta = await this.#meta();
     if (!meta) return { refused: "This deployment has not started." };
     const index = meta.state.current;
@@ -184,7 +206,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       const refused = check(meta, index);
       if (refused) return { refused };
     }
-    const moved = this.#apply(meta, event, type, meta.state.stages[index]?.name ?? null, message);
+    const moved = this.#apply(meta, event, note.type, meta.state.stages[index]?.name ?? null, note.message, false, note.actor);
     if (!moved) {
       const next = transitionDeployment(meta.state, event);
       return { refused: `Cannot ${event.type} this deployment: ${next.ok ? "nothing to do" : describeTransitionError(next.error)}.` };
@@ -194,8 +216,8 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     return this.#view(meta);
   }
 
-  /** Applies an event; records it and the stage timings. False when the machine refused it. */
-  #apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string, quiet = false): boolean {
+  /** Applies an event; records it (with who asked for it) and the stage timings. False when the machine refused it. */
+  #apply(meta: Meta, event: DeploymentEvent, type: string, stage: string | null, message: string, quiet = false, actor: string | null = null): boolean {
     const before = meta.state;
     const next = transitionDeployment(before, event);
     if (!next.ok) return false;
@@ -207,7 +229,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       if (s.status === "deploying") times.startedAt = now;
       if (["healthy", "unhealthy", "rolled_back", "skipped"].includes(s.status) && times.startedAt !== null) times.completedAt = now;
     });
-    if (!quiet) this.#record(meta, type, stage, message);
+    if (!quiet) this.#record(meta, type, stage, message, actor);
     if (next.state.status !== before.status) {
       meta.deadline = this.#deadlineFor(meta, now);
       if (next.state.status === "awaiting_approval") {
@@ -242,15 +264,19 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     return this.#logger;
   }
 
-  /** Appends to the event history, the operators' log too, and tells every viewer. */
-  #record(meta: Meta, type: string, stage: string | null, message: string): void {
+  /**
+   * Appends to the event history, the operators' log too, and tells every viewer. `actor` is the
+   * user id of the person who asked for it; `message` then holds only the words ("approved").
+   */
+  #record(meta: Meta, type: string, stage: string | null, message: string, actor: string | null = null): void {
     const at = Date.now();
     const cursor = this.ctx.storage.sql.exec<{ seq: number }>(
-      "insert into events (seq, at, type, stage, message) values ((select coalesce(max(seq), 0) + 1 from events), ?, ?, ?, ?) returning seq",
+      "insert into events (seq, at, type, stage, message, actor) values ((select coalesce(max(seq), 0) + 1 from events), ?, ?, ?, ?, ?) returning seq",
       at,
       type,
       stage,
       message,
+      actor,
     );
     const seq = cursor.one().seq;
     this.#log(meta)[warningEvents.test(type) ? "warn" : "info"](message, {
@@ -260,23 +286,22 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       stage,
       seq,
     });
-    const event: DeploymentEventView = { seq, at: new Date(at).toISOString(), type, stage, message };
     // The view (with its events) is read only when someone listens.
-    if (this.#viewers.open("viewer").length === 0) return;
-    this.#viewers.broadcast("viewer", { event, deployment: this.#view(meta) });
+    if (this.#viewers.watched)
+      this.#viewers.tell({ seq, at: new Date(at).toISOString(), type, stage, message, actor }, () => this.#view(meta), this.#log(meta));
   }
 
   #events(after = 0, limit = eventsShown): StoredEvent[] {
     return this.ctx.storage.sql
-      .exec<{ seq: number; at: number; type: string; stage: string | null; message: string }>(
-        "select * from (select seq, at, type, stage, message from events where seq > ? order by seq desc limit ?) order by seq",
+      .exec<{ seq: number; at: number; type: string; stage: string | null; message: string; actor: string | null }>(
+        "select * from (select seq, at, type, stage, message, actor from events where seq > ? order by seq desc limit ?) order by seq",
         after,
         limit,
       )
       .toArray();
   }
 
-  #view(meta: Meta): Deployment {
+  #view(meta: Meta): OrchestratorView {
     const { init, state } = meta;
     return {
       id: init.releaseId,
@@ -292,6 +317,7 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
       completedAt: iso(meta.completedAt),
       stages: state.stages.map((s, i) => {
         const plan = init.stages[i];
+        const approver = meta.times[i]?.approvedBy;
         return {
           id: plan?.attemptId ?? init.releaseId,
           name: s.name,
@@ -300,7 +326,8 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
           status: s.status,
           approval: s.approval,
           approverRoles: plan?.approverRoles ?? ["owner", "admin"],
-          approvedBy: meta.times[i]?.approvedBy ?? null,
+          // Only the id: an approver's email stored by an older orchestrator is never shown.
+          approvedBy: approver ? { id: approver.id } : null,
           approvedAt: iso(meta.times[i]?.approvedAt ?? null),
           trafficPercent: s.status === "rolled_back" ? 0 : trafficOf(s),
           passes: s.passes,
@@ -320,9 +347,8 @@ export class DeploymentOrchestrator extends DurableObject<Bindings> implements D
     const meta = await this.#meta();
     if (!meta) return new Response("no such deployment", { status: 404 });
     const { 0: client, 1: server } = new WebSocketPair();
-    this.#viewers.accept(server, "viewer", null);
     const last = this.#events(0, 1)[0];
-    if (last) this.#viewers.send(server, { event: { ...last, at: new Date(last.at).toISOString() }, deployment: this.#view(meta) });
+    await this.#viewers.welcome(server, last && { ...last, at: new Date(last.at).toISOString() }, this.#view(meta), this.#log(meta));
     return new Response(null, { status: 101, webSocket: client });
   }
 

@@ -8,6 +8,7 @@ import { trafficOf } from "../../core/deploy/machine.ts";
 import type { Db } from "../../server/db/client.js";
 import { auditLogs, deploymentEvents, deployments, releases } from "../../server/db/schema.js";
 import type { Meta } from "../../server/objects/deployment-orchestrator/protocol.js";
+import { oldRequestOf, withoutOldHandRollback } from "../../server/objects/deployment-orchestrator/people.js";
 
 export interface StoredEvent {
   seq: number;
@@ -15,6 +16,22 @@ export interface StoredEvent {
   type: string;
   stage: string | null;
   message: string;
+  /** The user id of the person who asked for it (approved, cancelled, asked for a rollback). */
+  actor: string | null;
+}
+
+/** A user's id if the account still exists, else null: a person gone since fails no foreign key (which would block the sync for good). */
+const stillAUser = (id: string) => sql<string>`(select id from users where id = ${id})`;
+
+/**
+ * An event's row. People are kept by id (actor_id goes null with their account); an event an
+ * older orchestrator stored with a person's email gets that account's id, and never the email.
+ */
+function eventRow(releaseId: string, e: StoredEvent) {
+  const old = oldRequestOf(e);
+  const actorId = e.actor ? stillAUser(e.actor) : old ? sql<string>`(select id from users where email = ${old.email})` : null;
+  const message = old ? old.words : withoutOldHandRollback(e.message);
+  return { releaseId, seq: e.seq, at: new Date(e.at), type: e.type, stage: e.stage, message: message.slice(0, 2000), actorId };
 }
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
@@ -26,6 +43,7 @@ export async function syncToPostgres(db: Db, meta: Meta, events: StoredEvent[]):
 
 async function write(db: Db, meta: Meta, events: StoredEvent[]): Promise<void> {
   const { init, state } = meta;
+  const reason = state.reason === null ? null : withoutOldHandRollback(state.reason);
   await db
     .insert(releases)
     .values({
@@ -33,13 +51,13 @@ async function write(db: Db, meta: Meta, events: StoredEvent[]): Promise<void> {
       projectId: init.projectId,
       buildId: init.buildId,
       status: state.status,
-      reason: state.reason,
+      reason,
       trigger: init.trigger,
       createdBy: init.actorId,
       createdAt: new Date(init.createdAt),
       completedAt: date(meta.completedAt),
     })
-    .onConflictDoUpdate({ target: releases.id, set: { status: state.status, reason: state.reason, completedAt: date(meta.completedAt) } });
+    .onConflictDoUpdate({ target: releases.id, set: { status: state.status, reason, completedAt: date(meta.completedAt) } });
   for (const [position, stage] of state.stages.entries()) {
     const plan = init.stages[position];
     const times = meta.times[position];
@@ -53,9 +71,7 @@ async function write(db: Db, meta: Meta, events: StoredEvent[]): Promise<void> {
       failures: stage.failures,
       startedAt: date(times.startedAt),
       completedAt: date(times.completedAt),
-      // A subquery: an approver whose account is gone since is written as null instead of
-      // failing the foreign key, which would block this sync for good.
-      approvedBy: times.approvedBy ? sql<string>`(select id from users where id = ${times.approvedBy.id})` : null,
+      approvedBy: times.approvedBy ? stillAUser(times.approvedBy.id) : null,
       approvedAt: date(times.approvedAt ?? null),
     };
     await db
@@ -77,9 +93,7 @@ async function write(db: Db, meta: Meta, events: StoredEvent[]): Promise<void> {
   if (events.length > 0) {
     await db
       .insert(deploymentEvents)
-      .values(
-        events.map((e) => ({ releaseId: init.releaseId, seq: e.seq, at: new Date(e.at), type: e.type, stage: e.stage, message: e.message.slice(0, 2000) })),
-      )
+      .values(events.map((e) => eventRow(init.releaseId, e)))
       .onConflictDoNothing();
   }
   for (const a of meta.audits) {

@@ -12,8 +12,9 @@
  *   notification_channels, updated_by of stage_rules and workspace_retention: `authored`;
  * - audit_logs (user_id, resource_id, ip, details): `auditEvents` (server/privacy/audit-naming.ts).
  * Left out on purpose: oauth_flows.link_user_id, a link under way that lives ten minutes and holds
- * only that flow's secrets. deployment_events.message repeats who approved, cancelled or rolled
- * back, which `deploymentsApproved` and `auditEvents` already hold.
+ * only that flow's secrets. deployment_events.actor_id repeats who approved, cancelled or asked for
+ * a rollback, which `deploymentsApproved` and `auditEvents` already hold (its message names nobody:
+ * server/objects/deployment-orchestrator/people.ts).
  * Secrets never leave, whoever they belong to: no query here selects a password hash, a token hash
  * (api, refresh, runner), a sealed value (secrets, hooks, GitLab tokens, channel URLs and keys) or
  * an OAuth flow's verifier.

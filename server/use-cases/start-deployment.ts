@@ -10,12 +10,11 @@
  * admins), which the pipeline's own `approval` and `branches` can only tighten.
  */
 import { and, desc, eq } from "drizzle-orm";
-import type { Deployment } from "../../core/contracts/deployments.ts";
 import { SparkiError } from "../../core/errors.js";
 import { PipelineSchema, type Job } from "../../core/pipeline/index.ts";
 import { previewNumber } from "../../core/deploy/preview.ts";
 import { effectiveStage, type EffectiveStage } from "../../core/deploy/stage-rules.ts";
-import type { ReleaseInit, StageInit } from "../objects/deployment-orchestrator/protocol.js";
+import type { OrchestratorView, ReleaseInit, StageInit } from "../objects/deployment-orchestrator/protocol.js";
 import type { Bindings } from "../config.js";
 import type { Db } from "../db/client.js";
 import { builds, deployments, pipelines, projects, releases } from "../db/schema.js";
@@ -219,7 +218,7 @@ export async function startDeployment(
   req: ReleaseRequest,
   created?: (init: ReleaseInit) => Promise<void>,
   traceparent?: string | null,
-): Promise<{ init: ReleaseInit; deployment: Deployment } | null> {
+): Promise<{ init: ReleaseInit; deployment: OrchestratorView } | null> {
   const created_ = await createRelease(db, req);
   if (!created_) return null;
   const init: ReleaseInit = traceparent ? { ...created_, traceparent } : created_;

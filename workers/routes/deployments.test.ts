@@ -269,6 +269,9 @@ describe("deployments to sparki-static", () => {
     await call("POST", `/v1/deployments/${d.id}/approve`, { token: owner.accessToken });
     await expect.poll(() => messages.some((m) => m.deployment.status === "succeeded"), { timeout: 10_000 }).toBe(true);
     expect(messages[0].deployment.status).toBe("awaiting_approval");
+    // The approver is kept by id; the frames show them by their email (server/objects/deployment-orchestrator/people.ts).
+    expect(messages.find((m) => m.event.type === "approved")?.event.message).toBe(`approved by ${owner.email}`);
+    expect(messages.at(-1).deployment.stages[0].approvedBy).toEqual({ id: owner.id, email: owner.email });
     const seqs = messages.map((m) => m.event.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     ws.close();

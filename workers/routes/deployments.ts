@@ -7,7 +7,8 @@ import { DeployBuildBody, Deployment, DeploymentListQuery, DeploymentStatus, Dep
 import { APPROVER_ROLES, mayApprove } from "../../core/deploy/stage-rules.ts";
 import { SparkiError } from "../../core/errors.js";
 import type { Permission } from "../../core/rbac.js";
-import type { Refusal } from "../../server/objects/deployment-orchestrator/protocol.js";
+import type { OrchestratorView, Refusal } from "../../server/objects/deployment-orchestrator/protocol.js";
+import { shownDeployment } from "../../server/objects/deployment-orchestrator/people.js";
 import type { AppEnv } from "../app-env.js";
 import { builds, deployments, projects, releases } from "../../server/db/schema.js";
 import { authenticate } from "../middleware/authenticate.js";
@@ -54,7 +55,10 @@ async function findRelease(c: Context<AppEnv>, id: string, permission: Permissio
   return { ...row, role };
 }
 
-function answered(result: Deployment | Refusal): Deployment {
+/** The orchestrator's view as the API shows it: each person it names by their email, while their account exists. */
+const shown = (c: Context<AppEnv>, view: OrchestratorView): Promise<Deployment> => shownDeployment(c.var.db, view);
+
+function answered(result: OrchestratorView | Refusal): OrchestratorView {
   if ("refused" in result) throw new SparkiError("conflict", { detail: result.refused });
   return result;
 }
@@ -94,7 +98,7 @@ deploymentRoutes.openapi(
       c.var.trace.traceparent,
     );
     if (!started) throw new Error("a manual release was not created");
-    return c.json(started.deployment, 201);
+    return c.json(await shown(c, started.deployment), 201);
   },
 );
 
@@ -113,7 +117,7 @@ deploymentRoutes.openapi(
     await findRelease(c, id, "project:read");
     const view = await deploymentOrchestrator(c.env, id).view();
     if (!view) throw notFound({ type: "deployment", id });
-    return c.json(view, 200);
+    return c.json(await shown(c, view), 200);
   },
 );
 
@@ -194,8 +198,7 @@ deploymentRoutes.openapi(
         detail: `Stage ${waiting.name} may be approved by ${allowed.join(" or ") || "nobody"} (the project's stage rule); your role is ${role}.`,
       });
     }
-    const user = c.var.auth.user;
-    const view = answered(await stub.approve({ id: user.id, email: user.email }, waiting.name));
+    const view = answered(await stub.approve({ id: c.var.auth.user.id }, waiting.name));
     await audit(c, await c.var.db(), {
       eventType: "data",
       action: "deployment.approve",
@@ -205,7 +208,7 @@ deploymentRoutes.openapi(
       resourceId: id,
       details: { status: view.status, stage: waiting.name, role },
     });
-    return c.json(view, 200);
+    return c.json(await shown(c, view), 200);
   },
 );
 
@@ -222,7 +225,7 @@ deploymentRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { workspaceId } = await findRelease(c, id, "deploy:trigger");
-    const view = answered(await deploymentOrchestrator(c.env, id).cancel(c.var.auth.user.email));
+    const view = answered(await deploymentOrchestrator(c.env, id).cancel({ id: c.var.auth.user.id }));
     await audit(c, await c.var.db(), {
       eventType: "data",
       action: "deployment.cancel",
@@ -232,7 +235,7 @@ deploymentRoutes.openapi(
       resourceId: id,
       details: { status: view.status },
     });
-    return c.json(view, 200);
+    return c.json(await shown(c, view), 200);
   },
 );
 
@@ -271,7 +274,7 @@ deploymentRoutes.openapi(
         });
       if (targets.length === 0) throw new SparkiError("conflict", { detail: `Deployment ${toDeploymentId} deployed none of this deployment's stages.` });
     }
-    const view = answered(await stub.rollback(c.var.auth.user.email, targets));
+    const view = answered(await stub.rollback({ id: c.var.auth.user.id }, targets));
     await audit(c, await c.var.db(), {
       eventType: "data",
       action: "deployment.rollback",
@@ -281,7 +284,7 @@ deploymentRoutes.openapi(
       resourceId: id,
       details: { automatic: false, toDeploymentId: toDeploymentId ?? null },
     });
-    return c.json(view, 200);
+    return c.json(await shown(c, view), 200);
   },
 );
 

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { Traceparent } from "../../../core/tracing/context.ts";
-import type { Deployment } from "../../../core/contracts/deployments.ts";
+import type { Deployment, DeploymentEventView, DeploymentStage } from "../../../core/contracts/deployments.ts";
 import type { DeploymentState, RollbackTarget } from "../../../core/deploy/machine.ts";
 import type { PlatformDeployment } from "../../../core/deploy/adapter.ts";
 import { APPROVER_ROLES } from "../../../core/deploy/stage-rules.ts";
@@ -72,14 +72,36 @@ export interface StageTimes {
   startedAt: number | null;
   completedAt: number | null;
   url: string | null;
-  /** Who approved the stage, and when (absent in deployments stored before approvals were recorded). */
-  approvedBy?: Approver | null;
+  /**
+   * Who approved the stage, and when (absent in deployments stored before approvals were
+   * recorded). Deployments stored before people were kept by id also hold the approver's email
+   * here; it is never shown (people.ts shows the account's email while it exists).
+   */
+  approvedBy?: (Person & { email?: string }) | null;
   approvedAt?: number | null;
 }
 
-/** The person who approved a stage (an RPC argument of `approve`, so parsed). */
-export const Approver = z.object({ id: z.uuid(), email: z.string().max(320) });
-export type Approver = z.infer<typeof Approver>;
+/**
+ * A person the orchestrator records (who approved, cancelled or asked for a rollback): their
+ * user id only. Their email is looked up whenever a view is shown, so it goes when their
+ * account does (an RPC argument, so parsed; an email passed along is dropped).
+ */
+export const Person = z.object({ id: z.uuid() });
+export type Person = z.infer<typeof Person>;
+
+/** An event as the orchestrator keeps it: `actor`, when a person asked for it, is shown after its words ("approved" by …). */
+export interface RecordedEvent extends DeploymentEventView {
+  actor: string | null;
+}
+
+/**
+ * A deployment as the orchestrator answers it: people by user id only. What the API and the
+ * events socket send is `showDeployment` of it (people.ts), with each person's current email.
+ */
+export interface OrchestratorView extends Omit<Deployment, "stages" | "events"> {
+  stages: (Omit<DeploymentStage, "approvedBy"> & { approvedBy: Person | null })[];
+  events: RecordedEvent[];
+}
 
 export interface Meta {
   init: ReleaseInit;
@@ -121,12 +143,13 @@ export interface Refusal {
  */
 export interface DeploymentOrchestratorRpc extends Rpc.DurableObjectBranded {
   /** Starts the deployment. Idempotent. */
-  start(init: ReleaseInit): Promise<Deployment>;
-  view(): Promise<Deployment | null>;
+  start(init: ReleaseInit): Promise<OrchestratorView>;
+  view(): Promise<OrchestratorView | null>;
   /** Approves the waiting stage, if it is still `stage` (the one the caller's role was checked against). */
-  approve(actor: Approver, stage: string): Promise<Deployment | Refusal>;
-  cancel(actorId: string): Promise<Deployment | Refusal>;
-  rollback(actorId: string, targets: RollbackTarget[] | undefined): Promise<Deployment | Refusal>;
+  approve(by: Person, stage: string): Promise<OrchestratorView | Refusal>;
+  /** `by`: the person who cancels, or what did when no person did ("the close of pull request #3"). */
+  cancel(by: Person | string): Promise<OrchestratorView | Refusal>;
+  rollback(by: Person, targets: RollbackTarget[] | undefined): Promise<OrchestratorView | Refusal>;
   /** Its stage's turn came (or a newer release superseded its wait): look again now. */
   wake(): Promise<void>;
 }
