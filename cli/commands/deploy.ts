@@ -7,9 +7,13 @@ import { approveDeployment, cancelDeployment, deployBuild, deployment, deploymen
 import { ago, printFields, printJson, printTable, spinner, status } from "../output.ts";
 import { UserError } from "../../node/user-error.ts";
 
-/** "—" for a stage without a gate; who may approve while it waits; who approved once someone did. */
+/**
+ * "—" for a stage without a gate; who may approve while it waits; who approved once someone did
+ * (an approval without its approver: their account was deleted since).
+ */
 function approval(s: Deployment["stages"][number]): string {
   if (s.approvedBy) return `by ${s.approvedBy.email}`;
+  if (s.approvedAt) return "by a deleted user";
   return s.approval ? `needs ${s.approverRoles.join(" or ")}` : "—";
 }
 

@@ -178,9 +178,10 @@ export function DeploymentPage({ deploymentId }: { deploymentId: string }) {
                 <p>
                   {s.platform} · {s.strategy} · traffic {s.trafficPercent}%
                 </p>
-                {s.approvedBy ? (
+                {s.approvedBy || s.approvedAt ? (
                   <p class="approval wrap">
-                    approved by {s.approvedBy.email}
+                    {/* No approver with a time: their account was deleted since. */}
+                    approved by {s.approvedBy?.email ?? "a deleted user"}
                     {s.approvedAt && (
                       <>
                         {" "}
