@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import getPort, { portNumbers } from "get-port";
+import { fixedStackPort } from "../../dev/fixed-port.js";
 import WebSocket from "ws";
 import type { ViewerFrame, ViewerLogLine } from "../../core/contracts/logs.ts";
 import { projectRoot, startStack, type Stack, type StackOptions } from "../../dev/stack.js";
@@ -192,10 +192,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
             stateDir: join(work, `state-${attempt}`),
             databaseUrl: process.env.DATABASE_URL || undefined,
             redisUrl: process.env.REDIS_URL || undefined,
-            // Not 8787, which every `npm run dev` on this machine asks for first, and below Linux's
-            // ephemeral range (32768+): the stack's own cache and proxy bind port 0 after this pick,
-            // and once were handed this very port, which wrangler then found taken three times.
-            apiPort: await getPort({ host: "127.0.0.1", port: portNumbers(20000, 32000) }),
+            // Not 8787, which every `npm run dev` on this machine asks for first.
+            apiPort: await fixedStackPort(),
             ...(options.entry ? { entry: options.entry } : {}),
             ...(options.config ? { config: options.config } : {}),
             // Per-request info lines go through wrangler's terminal relay locally, which production

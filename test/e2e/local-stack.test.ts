@@ -9,8 +9,8 @@ import { createServer, type Server } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import getPort, { portNumbers } from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixedStackPort } from "../../dev/fixed-port.js";
 import { startStack } from "../../dev/stack.js";
 import { E2E, oneStepYml, until } from "./support.js";
 
@@ -48,8 +48,7 @@ beforeAll(async () => {
   e2e.work = mkdtempSync(join(tmpdir(), "sparki-local-stack-"));
   stateDir = join(e2e.work, "state");
   mkdirSync(stateDir);
-  // Below Linux's ephemeral range: the stack's cache and proxy bind port 0 after this pick.
-  await startLocalStack(await getPort({ port: portNumbers(20000, 32000) }));
+  await startLocalStack(await fixedStackPort());
   e2e.token = (await e2e.signup(`local-${Date.now()}@sparki.test`, "local stack password", "Local")).accessToken;
   e2e.workspaceId = (await e2e.api("POST", "/v1/workspaces", { name: "Local" })).body.id;
   const repo = await e2e.gitRepo("pwd", { "package.json": JSON.stringify({ name: "pwd", version: "1.0.0" }), "sparki.yml": oneStepYml("pwd") });
