@@ -7,39 +7,16 @@
  * trace test does. The alarm runs with runDurableObjectAlarm under a fake Date.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BuildCoordinator } from "../../durable-objects/build-coordinator/object.ts";
 import { buildCoordinator } from "../../server/objects/clients.ts";
 import { call, createProject, createWorkspace, signup, type TestUser } from "../../workers/testing/api.js";
 import { until } from "../until.ts";
-
-const endpoint = "http://otlp.test";
-
-interface ExportedSpan {
-  name: string;
-  traceId: string;
-  parentSpanId?: string;
-  status: { code: number; message?: string };
-  attributes: { key: string; value: { stringValue?: string; intValue?: number; boolValue?: boolean; arrayValue?: { values: { stringValue: string }[] } } }[];
-}
-type ExportRequest = { resourceSpans: { scopeSpans: { spans: ExportedSpan[] }[] }[] };
+import { attributeOf, captureExportedSpans, otlpEndpoint } from "./exported-spans.ts";
 
 /** Spans the coordinators sent to the endpoint. */
-let exported: ExportedSpan[] = [];
-beforeEach(() => {
-  exported = [];
-  const passOn = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    if (!String(input instanceof Request ? input.url : input).startsWith(endpoint)) return passOn(input, init);
-    const body = JSON.parse(String(init?.body)) as ExportRequest;
-    exported.push(...body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
-    return new Response("{}", { headers: { "content-type": "application/json" } });
-  });
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const exported = captureExportedSpans();
+afterEach(() => vi.useRealTimers());
 
 let owner: TestUser;
 let projectId: string;
@@ -63,15 +40,14 @@ async function tracedBuild() {
   const buildId = res.body.id as string;
   const coordinator = buildCoordinator(env, buildId);
   await runInDurableObject(coordinator, async (instance: BuildCoordinator) => {
-    Object.assign(instance, { env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: "0" } });
+    Object.assign(instance, { env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: "0" } });
   });
   const plan = (await coordinator.view())?.jobs.find((j) => j.kind === "plan");
   if (!plan) throw new Error("the build has no plan job");
   return { coordinator, buildId, jobId: plan.id, traceId, parentSpanId };
 }
 
-const attribute = (span: ExportedSpan, key: string) => span.attributes.find((a) => a.key === key)?.value;
-const spansOf = (name: string, buildId: string) => exported.filter((s) => s.name === name && attribute(s, "sparki.build_id")?.stringValue === buildId);
+const spansOf = (name: string, buildId: string) => exported().filter((s) => s.name === name && attributeOf(s, "sparki.build_id")?.stringValue === buildId);
 const spanOf = (name: string, buildId: string, nth = 0) => until(`the coordinator's "${name}" span`, () => spansOf(name, buildId)[nth]);
 
 describe("a build's course in its trace", () => {
@@ -80,15 +56,15 @@ describe("a build's course in its trace", () => {
     expect(await coordinator.cancel()).toMatchObject({ status: "cancelled" });
     const span = await spanOf("build cancel", buildId);
     expect(span).toMatchObject({ traceId, parentSpanId, status: { code: 0 } });
-    expect(attribute(span, "sparki.reason")?.stringValue).toBe("requested");
-    expect(attribute(span, "sparki.cancelled")?.boolValue).toBe(true);
-    expect(attribute(span, "sparki.jobs_cancelled")?.intValue).toBe(1);
+    expect(attributeOf(span, "sparki.reason")?.stringValue).toBe("requested");
+    expect(attributeOf(span, "sparki.cancelled")?.boolValue).toBe(true);
+    expect(attributeOf(span, "sparki.jobs_cancelled")?.intValue).toBe(1);
 
     // Again: the build has ended, so the cancel changes nothing (and is no failure: the API answers 200).
     await coordinator.cancel("superseded by build #9");
     const again = await spanOf("build cancel", buildId, 1);
-    expect(attribute(again, "sparki.reason")?.stringValue).toBe("superseded by build #9");
-    expect(attribute(again, "sparki.cancelled")?.boolValue).toBe(false);
+    expect(attributeOf(again, "sparki.reason")?.stringValue).toBe("superseded by build #9");
+    expect(attributeOf(again, "sparki.cancelled")?.boolValue).toBe(false);
     expect(again.status).toEqual({ code: 0 });
   });
 
@@ -102,8 +78,8 @@ describe("a build's course in its trace", () => {
     expect(await coordinator.retry()).toMatchObject({ status: "queued", attempt: 2 });
     const span = await spanOf("build retry", buildId, 1);
     expect(span).toMatchObject({ traceId, parentSpanId, status: { code: 0 } });
-    expect(attribute(span, "sparki.attempt")?.intValue).toBe(2);
-    expect(attribute(span, "sparki.jobs_retried")?.intValue).toBe(1);
+    expect(attributeOf(span, "sparki.attempt")?.intValue).toBe(2);
+    expect(attributeOf(span, "sparki.jobs_retried")?.intValue).toBe(1);
     await coordinator.cancel();
     await spanOf("build cancel", buildId, 1); // sent before the test's fetch is restored
   });
@@ -124,11 +100,11 @@ describe("a build's course in its trace", () => {
 
     const span = await spanOf("build alarm", buildId);
     expect(span).toMatchObject({ traceId, parentSpanId, status: { code: 0 } });
-    expect(attribute(span, "sparki.leases_expired")?.intValue).toBe(1);
-    expect(attribute(span, "sparki.jobs_requeued")?.intValue).toBe(1);
-    expect(attribute(span, "sparki.jobs_timed_out")?.intValue).toBe(0);
-    expect(attribute(span, "sparki.job_ids")?.arrayValue?.values.map((v) => v.stringValue)).toEqual([jobId]);
-    expect(attribute(span, "sparki.build_status")?.stringValue).toBe("running");
+    expect(attributeOf(span, "sparki.leases_expired")?.intValue).toBe(1);
+    expect(attributeOf(span, "sparki.jobs_requeued")?.intValue).toBe(1);
+    expect(attributeOf(span, "sparki.jobs_timed_out")?.intValue).toBe(0);
+    expect(attributeOf(span, "sparki.job_ids")?.arrayValue?.values.map((v) => v.stringValue)).toEqual([jobId]);
+    expect(attributeOf(span, "sparki.build_status")?.stringValue).toBe("running");
     // Spans go out in the order they ended: one from the earlier alarm would have come first.
     expect(spansOf("build alarm", buildId)).toHaveLength(1);
     vi.useRealTimers();

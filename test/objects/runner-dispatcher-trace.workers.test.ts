@@ -6,38 +6,18 @@
  * the test takes from `fetch`.
  */
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RunnerDispatcher } from "../../durable-objects/runner-dispatcher/object.ts";
 import { runnerDispatcher } from "../../server/objects/clients.ts";
 import { until } from "../until.ts";
+import { attributeOf, captureExportedSpans, otlpEndpoint } from "./exported-spans.ts";
 
-const endpoint = "http://otlp.test";
 const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 const buildSpanId = "00f067aa0ba902b7";
 const traceparent = `00-${traceId}-${buildSpanId}-01`;
 
-interface ExportedSpan {
-  name: string;
-  traceId: string;
-  parentSpanId?: string;
-  startTimeUnixNano: string;
-  attributes: { key: string; value: { stringValue?: string; arrayValue?: { values: { stringValue: string }[] } } }[];
-}
-type ExportRequest = { resourceSpans: { scopeSpans: { spans: ExportedSpan[] }[] }[] };
-
 /** Spans the pools sent to the endpoint. */
-let exported: ExportedSpan[] = [];
-beforeEach(() => {
-  exported = [];
-  const passOn = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    if (!String(input instanceof Request ? input.url : input).startsWith(endpoint)) return passOn(input, init);
-    const body = JSON.parse(String(init?.body)) as ExportRequest;
-    exported.push(...body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
-    return new Response("{}", { headers: { "content-type": "application/json" } });
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const exported = captureExportedSpans();
 
 const name = () => `workspace:${crypto.randomUUID()}`;
 const runner = () => ({ runnerId: crypto.randomUUID(), labels: ["linux"] });
@@ -46,7 +26,7 @@ const offerOf = (jobId: string) => ({ jobId, buildId: crypto.randomUUID(), label
 /** The running instance exports its spans at once to the test's endpoint (until it is evicted). */
 async function traceFrom(pool: ReturnType<typeof runnerDispatcher>): Promise<void> {
   await runInDurableObject(pool, async (instance: RunnerDispatcher) => {
-    const traced = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: "0" };
+    const traced = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: "0" };
     Object.assign(instance, { env: traced });
   });
 }
@@ -60,9 +40,8 @@ const offeredAt = (pool: ReturnType<typeof runnerDispatcher>, jobId: string) =>
 
 const waitSpanOf = (jobId: string) =>
   until(`the pool's span of job ${jobId}`, () =>
-    exported.find((s) => s.name === "job wait" && s.attributes.some((a) => a.key === "sparki.job_id" && a.value.stringValue === jobId)),
+    exported().find((s) => s.name === "job wait" && s.attributes.some((a) => a.key === "sparki.job_id" && a.value.stringValue === jobId)),
   );
-const attribute = (span: ExportedSpan, key: string) => span.attributes.find((a) => a.key === key)?.value;
 
 describe("a job's wait in its pool, in the build's trace", () => {
   it("spans from the offer to the claim that takes it, under the build's span, with the pool and labels", async () => {
@@ -75,9 +54,9 @@ describe("a job's wait in its pool, in the build's trace", () => {
     expect(await pool.claim(taker, 0)).toMatchObject({ jobId: offer.jobId });
     const span = await waitSpanOf(offer.jobId);
     expect(span).toMatchObject({ traceId, parentSpanId: buildSpanId, startTimeUnixNano: `${since}000000` });
-    expect(attribute(span, "sparki.pool")?.stringValue).toMatch(/^workspace:/);
-    expect(attribute(span, "sparki.runner_id")?.stringValue).toBe(taker.runnerId);
-    expect(attribute(span, "sparki.labels")?.arrayValue?.values.map((v) => v.stringValue)).toEqual(["linux"]);
+    expect(attributeOf(span, "sparki.pool")?.stringValue).toMatch(/^workspace:/);
+    expect(attributeOf(span, "sparki.runner_id")?.stringValue).toBe(taker.runnerId);
+    expect(attributeOf(span, "sparki.labels")?.arrayValue?.values.map((v) => v.stringValue)).toEqual(["linux"]);
   });
 
   it("spans a hand-out to a runner already waiting too", async () => {
