@@ -181,6 +181,8 @@ describe("pglite-server (dataDir)", () => {
       await until("B to queue behind A's transaction", () => first.stats().waiting === 1);
       await vi.advanceTimersByTimeAsync(999);
       expect([answered, first.stats().waiting]).toEqual([false, 1]);
+      // The report a stuck test prints names the holder, between statements.
+      expect(first.stats().owner).toMatchObject({ id: expect.any(Number), executingMs: null });
       await vi.advanceTimersByTimeAsync(1);
       const { rows } = await counted;
       expect(rows[0]?.n).toBe(2);

@@ -64,8 +64,11 @@ export interface PgliteServer {
   port: number;
   /** postgres://postgres@HOST:PORT/postgres (any user, database and password are accepted). */
   url: string;
-  /** Open client connections, and connections queued for the backend. */
-  stats(): { connections: number; waiting: number };
+  /**
+   * Open client connections, connections queued for the backend, and who holds it: for how long,
+   * and how long its current statement has run (null between statements). For a stuck test's report.
+   */
+  stats(): { connections: number; waiting: number; owner: { id: number; heldMs: number; executingMs: number | null } | null };
   /** Keeps this database as the template `name` for later new ones (pglite-template.ts). */
   saveTemplate(name: string): Promise<void>;
   close(): Promise<void>;
@@ -124,11 +127,20 @@ export async function openPgliteServer(opts: PgliteServerOptions = {}): Promise<
   const conns = new Set<Conn>();
   const queue: Conn[] = [];
   let owner: Conn | null = null;
+  let ownedAt = 0;
+  let executingSince: number | null = null;
   let pumping: Promise<void> | null = null;
   let closing = false;
   let nextId = 1;
 
-  const exec = (bytes: Buffer): Promise<Uint8Array> => db.execProtocolRaw(bytes);
+  const exec = async (bytes: Buffer): Promise<Uint8Array> => {
+    executingSince = Date.now();
+    try {
+      return await db.execProtocolRaw(bytes);
+    } finally {
+      executingSince = null;
+    }
+  };
 
   const hasWork = (c: Conn): boolean => (c.closed ? owner === c || c.statements.size > 0 : c.batchEnd > 0);
 
@@ -191,6 +203,7 @@ export async function openPgliteServer(opts: PgliteServerOptions = {}): Promise<
     if (found && take) {
       queue.splice(queue.indexOf(found), 1);
       owner = found;
+      ownedAt = Date.now();
     }
     return found;
   }
@@ -371,7 +384,11 @@ export async function openPgliteServer(opts: PgliteServerOptions = {}): Promise<
     port,
     url: `postgres://postgres@${urlHost}:${port}/postgres`,
     ready,
-    stats: () => ({ connections: conns.size, waiting: queue.length }),
+    stats: () => ({
+      connections: conns.size,
+      waiting: queue.length,
+      owner: owner && { id: owner.id, heldMs: Date.now() - ownedAt, executingMs: executingSince === null ? null : Date.now() - executingSince },
+    }),
     // Between requests only (no client mid-transaction): the caller has just closed its one client.
     saveTemplate: (name) => saveInitdbTemplate(db, name),
     async close() {

@@ -13,6 +13,7 @@ import getPort from "get-port";
 import { applyMigrations } from "./migrate.js";
 import { stopChild } from "./child-process.js";
 import { openMigratedPglite } from "./embedded-db.js";
+import { processReport } from "./process-report.js";
 import { startLocalRunner, type LocalRunner } from "./local-runner.js";
 import { startSitesProxy } from "./sites-proxy.js";
 import { lockStateDir } from "./state-lock.js";
@@ -63,6 +64,11 @@ export interface Stack {
    * exiting, and so cannot await {@link close}, must kill so that no workerd outlives it.
    */
   wranglerGroup(): number | undefined;
+  /**
+   * What the stack's parts are doing now, for a test that finds it not answering: the embedded
+   * database's holder and queue, and each process of wrangler's group (state, CPU, memory).
+   */
+  diagnose(): string;
   close(): Promise<void>;
 }
 
@@ -120,11 +126,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // The database loads and migrates while wrangler starts (each takes seconds); both are
     // awaited before the stack is ready.
     let databaseUrl = options.databaseUrl;
+    let databaseStats = () => "an external Postgres";
     let databaseReady: Promise<void>;
     if (!databaseUrl) {
       const started = Date.now();
       const pglite = await onPreferredPort(54320, (port) => openMigratedPglite({ dataDir: join(stateDir, "pgdata"), port }));
       stops.push(() => pglite.close());
+      databaseStats = () => JSON.stringify(pglite.stats());
       const url = pglite.url;
       databaseUrl = url;
       databaseReady = pglite.ready.then(() =>
@@ -244,6 +252,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       embeddedDatabase: !options.databaseUrl,
       ...(runner ? { runner } : {}),
       wranglerGroup: () => wranglerGroup,
+      diagnose: () => {
+        const group = wranglerGroup;
+        const processes = group === undefined ? ["wrangler: stopped"] : processReport(group);
+        return [`database: ${databaseStats()}`, ...processes].join("\n");
+      },
       close,
     };
   } catch (err) {

@@ -15,7 +15,7 @@
  * without telling its pool) closes it; the next file gets a fresh one.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -24,8 +24,9 @@ import type { Stack, StackOptions } from "../../dev/stack.js";
 import { keepLine, leaveSharedStack, sharedStack, startTestStack } from "./stacks.js";
 import { until } from "../until.js";
 import { runnerBundleBin } from "../../dev/bins.ts";
+import { groupMembers } from "../../dev/process-report.ts";
 
-export { until };
+export { groupMembers, until };
 
 export const run = promisify(execFile);
 // The bundled bin (dev/bins.ts, built by the node project's global setup): tsx costs 0.4 s of CPU a start.
@@ -58,22 +59,6 @@ export function pgidOf(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The live (not zombie) processes of a process group, from /proc. */
-export function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(pgrp) === pgid && state !== "Z") members.push(Number(entry));
-    } catch {
-      // It exited while we looked.
-    }
-  }
-  return members;
 }
 
 /** Sends a signal to a process group, ignoring a group that is already gone. */
@@ -390,7 +375,11 @@ export class E2E {
   }
 
   diagnostics(): string {
-    return [...this.runners.map((r) => `--- runner ${r.name}:\n${r.output().slice(-3000)}`), `--- stack:\n${this.stackLog.slice(-40).join("\n")}`].join("\n");
+    return [
+      ...this.runners.map((r) => `--- runner ${r.name}:\n${r.output().slice(-3000)}`),
+      `--- stack:\n${this.stackLog.slice(-40).join("\n")}`,
+      `--- stack now:\n${this.stack?.diagnose() ?? "not started"}`,
+    ].join("\n");
   }
 
   /**
