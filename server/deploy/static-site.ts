@@ -30,23 +30,30 @@ export class SiteRefused extends Error {
   override readonly name = "SiteRefused";
 }
 
+/** A site's .tar.gz: its bytes, or a way to stream it from its start (publishing reads it twice). */
+export type SiteArchive = ArrayBuffer | Uint8Array | (() => Promise<ReadableStream<Uint8Array>>);
+
 /**
- * Unpacks a .tar.gz stream into R2 under the deployment's prefix, one file at a time as it
- * inflates, so memory holds a chunk and never the archive or a file. Past a limit, or on a link,
- * device or escaping path, it stops, deletes whatever it wrote under the prefix, and throws
- * {@link SiteRefused} with a reason fit for the deployment's events.
+ * Unpacks a .tar.gz into R2 under the deployment's prefix, one file at a time as it inflates, so
+ * memory holds a chunk and never the archive or a file. A first read writes nothing: an archive
+ * over a limit, or holding a link, a device or an escaping path, is refused with
+ * {@link SiteRefused} (a reason fit for the deployment's events) before any byte reaches R2, so a
+ * bomb costs its inflation and no writes. Should the second read still fail, what it wrote under
+ * the prefix is deleted.
  */
 export async function publishSite(
   bucket: R2Bucket,
   projectId: string,
   deploymentId: string,
-  archive: ReadableStream<Uint8Array> | ArrayBuffer,
+  archive: SiteArchive,
   limits: TarLimits = defaultSiteLimits,
 ): Promise<{ files: number; bytes: number; peakHeldBytes: number }> {
   const prefix = sitePrefix(projectId, deploymentId);
-  const stream = archive instanceof ArrayBuffer ? new Blob([archive]).stream() : archive;
+  const open = typeof archive === "function" ? archive : async () => new Blob([archive]).stream();
   try {
-    const summary = await readTar(gunzip(stream), limits, async (file) => {
+    const scanned = await readTar(gunzip(await open()), limits, async () => undefined);
+    if (scanned.files === 0) throw new SiteRefused("the site archive holds no files");
+    const summary = await readTar(gunzip(await open()), limits, async (file) => {
       const options = { httpMetadata: { contentType: contentTypeOf(file.path) } };
       if (file.size === 0) {
         await bucket.put(prefix + file.path, "", options);
@@ -66,8 +73,7 @@ export async function publishSite(
       }
       await stored;
     });
-    if (summary.files === 0) throw new SiteRefused("the site archive holds no files");
-    return { files: summary.files, bytes: summary.fileBytes, peakHeldBytes: summary.peakHeldBytes };
+    return { files: summary.files, bytes: summary.fileBytes, peakHeldBytes: Math.max(scanned.peakHeldBytes, summary.peakHeldBytes) };
   } catch (err) {
     await deletePrefix(bucket, prefix);
     if (err instanceof SiteRefused) throw err;

@@ -3,7 +3,7 @@
  * repositories), tried as an attacker would:
  * - an inflation bomb: a build whose output is 540 MiB of zeros (six sparse 90 MiB files), packed
  *   by the runner into a ~540 KB .tar.gz and pushed to sparki-static. Publishing is refused at the
- *   500 MiB cap with the reason in the deployment's events, nothing is served, and the workerd
+ *   500 MiB cap with the reason in the deployment's events, nothing is written or served, and the workerd
  *   process's peak memory (VmHWM, reset before the build) grows by far less than the archive
  *   inflates to: the old code held the whole inflated archive in memory.
  * - a site whose output holds a symlink to a host file: refused, nothing served.
@@ -104,7 +104,7 @@ describe("untrusted artifacts on the local stack", () => {
     const grew = Math.max(...pids.map((pid) => memory(pid, "VmHWM") - (before.get(pid) ?? 0)));
     // 500 MiB inflated, and the peak grew by less than half of it: with the archive inflated
     // whole in memory (the code before) this grew by 1.2 GB. The same process also runs the
-    // build, its log, and wrangler's local R2, which took the 450 MiB written before the cap.
+    // build, its log, and wrangler's local R2 (which the refusal leaves untouched).
     expect(grew).toBeLessThan(256 * MiB);
   });
 

@@ -57,10 +57,13 @@ export function sparkiStaticAdapter(deps: SparkiStaticDeps): PlatformAdapter {
       const marker = publishedMarker(ctx.projectId, id);
       if (!(await deps.bucket.head(marker))) {
         const key = deps.artifactKey(ctx);
-        const object = key ? await deps.bucket.get(key) : null;
-        if (!object) throw new Error("the build artifact is gone from storage");
         // Streamed: a small archive may inflate far past an isolate's memory (publishSite caps it).
-        const { files, bytes } = await publishSite(deps.bucket, ctx.projectId, id, object.body, deps.siteLimits);
+        const open = async () => {
+          const object = key ? await deps.bucket.get(key) : null;
+          if (!object) throw new Error("the build artifact is gone from storage");
+          return object.body;
+        };
+        const { files, bytes } = await publishSite(deps.bucket, ctx.projectId, id, open, deps.siteLimits);
         await deps.bucket.put(marker, JSON.stringify({ files, bytes, commitSha: ctx.commitSha, at: new Date().toISOString() }));
       }
       return { id, url: address(ctx.projectId, id) };
