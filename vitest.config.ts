@@ -2,7 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { existsSync } from "node:fs";
 import { planStack } from "./test/stack-plan.js";
-import { LongestFirst } from "./test/sequencer.js";
+import { WorkersThenLongestFirst } from "./test/sequencer.js";
 import { buildWeb } from "./web/build.js";
 import { plannerWorker } from "./planner/build.js";
 
@@ -33,8 +33,8 @@ export default defineConfig({
     // time is spent waiting on something else (a stack booting, a runner, workerd, a browser).
     maxWorkers: 2,
     onUnhandledError: reportUnlessAnObjectWokeAfterItsFile,
-    // The longest files start first, from either project (test/sequencer.ts).
-    sequence: { sequencer: LongestFirst },
+    // The workers files as one block, then the longest files first (test/sequencer.ts).
+    sequence: { sequencer: WorkersThenLongestFirst },
     projects: [
       {
         test: {

@@ -197,8 +197,13 @@ describe("a build, end to end through the runner protocol", () => {
     const download = await SELF.fetch(`http://sparki.test/v1/builds/${build.id}/artifacts/dist`, { headers: { authorization: `Bearer ${owner.accessToken}` } });
     expect(await download.text()).toBe("hello");
 
-    const list = await call("GET", `/v1/projects/${project.id}/builds?status=succeeded`, { token: owner.accessToken });
-    expect(list.body.items.map((b: { id: string }) => b.id)).toEqual([build.id]);
+    // Postgres learns the end from the coordinator's outbox, after the runner was answered (sync.ts).
+    const listed = await until("the build list to show the build succeeded", async () => {
+      const list = await call("GET", `/v1/projects/${project.id}/builds?status=succeeded`, { token: owner.accessToken });
+      const ids: string[] = list.body.items.map((b: { id: string }) => b.id);
+      return ids.length > 0 && ids;
+    });
+    expect(listed).toEqual([build.id]);
 
     const metrics = await (await SELF.fetch("http://sparki.test/metrics", { headers: { authorization: "Bearer metrics-token-for-tests" } })).text();
     // By framework, never by project (one series per project would grow without bound).
