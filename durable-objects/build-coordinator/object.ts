@@ -254,7 +254,10 @@ export class BuildCoordinator extends DurableObject<Bindings> implements BuildCo
   async complete(jobId: string, holder: Holder, result: Omit<CompleteRequest, "leaseId" | "fencingToken">): Promise<LeaseRefusal | null> {
     return this.#traced("job complete", { attributes: { "sparki.job_id": jobId, "sparki.job_status": result.status } }, async (span) => {
       const refused = await this.#complete(jobId, holder, result);
-      if (refused) span.set({ "sparki.refused": refused.refused });
+      if (refused) {
+        span.set({ "sparki.refused": refused.refused });
+        span.fail(refused.detail);
+      }
       return refused;
     });
   }

@@ -1,6 +1,7 @@
 /**
- * The calls that change a build's course are spans of its trace (issue 16): a cancel, a retry
- * and an alarm that takes a job from its runner each record one under the build's traceparent.
+ * The calls that change a build's course are spans of its trace (issue 16): a cancel, a retry, a
+ * job's completion and an alarm that takes a job from its runner each record one under the
+ * build's traceparent.
  * The build is made through the API with a caller's `traceparent` (tracing is off in the API
  * here, so that becomes the build's); the coordinator's tracing is turned on by giving the live
  * instance an env with an OTLP endpoint, whose requests the test takes from `fetch`, as the pool's
@@ -82,6 +83,32 @@ describe("a build's course in its trace", () => {
     expect(attributeOf(span, "sparki.jobs_retried")?.intValue).toBe(1);
     await coordinator.cancel();
     await spanOf("build cancel", buildId, 1); // sent before the test's fetch is restored
+  });
+
+  it("records a completion as the job's status, and one from a holder whose lease was taken over as failed", async () => {
+    const { coordinator, buildId, jobId, traceId, parentSpanId } = await tracedBuild();
+    const runnerId = crypto.randomUUID();
+    const job = await coordinator.claimJob(jobId, { runnerId, workspaceId: null });
+    if (!job) throw new Error("the claim lost");
+    const stale = { runnerId, leaseId: job.leaseId, fencingToken: job.fencingToken + 1 };
+    const refusal = await coordinator.complete(jobId, stale, { status: "succeeded", exitCode: 0, steps: [] });
+    expect(refusal).not.toBeNull();
+    const refused = await spanOf("job complete", buildId);
+    expect(refused).toMatchObject({ traceId, parentSpanId, status: { code: 2, message: refusal?.detail } });
+    expect(attributeOf(refused, "sparki.refused")?.stringValue).toBe(refusal?.refused);
+
+    const holder = { runnerId, leaseId: job.leaseId, fencingToken: job.fencingToken };
+    expect(await coordinator.complete(jobId, holder, { status: "failed", exitCode: 1, steps: [] })).toBeNull();
+    const span = await spanOf("job complete", buildId, 1);
+    expect(span).toMatchObject({ traceId, parentSpanId, status: { code: 0 } });
+    expect(attributeOf(span, "sparki.job_status")?.stringValue).toBe("failed");
+    // The build failed with its plan: its end reaches Postgres from the outbox now, not after the stores stop.
+    await until("the build's end in Postgres", async () => {
+      const failed = await call("GET", `/v1/projects/${projectId}/builds?status=failed`, { token: owner.accessToken });
+      return failed.body.items.some((b: { id: string }) => b.id === buildId);
+    });
+    await coordinator.cancel();
+    await spanOf("build cancel", buildId); // sent before the test's fetch is restored
   });
 
   it("records an alarm that takes a job from its runner, and none for an alarm with only bookkeeping", async () => {
