@@ -3,7 +3,7 @@
  *
  * A slot that changes project starts a new test worker: for `workers`, a new runtime that imports
  * the Worker's module graph again (3–4 s a file on this machine). Mixed with `node` files, about
- * half of the workers files paid that: 192 s of a pass's import time. Run as one block they pay it
+ * half of the workers files paid that: 167 s of a pass's 192 s of import time. Run as one block they pay it
  * once per slot. After them, the longest files start first, so the short ones fill the gaps on
  * the two slots instead of one long file running alone at the end.
  *
