@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OutputSink } from "./output-sink.ts";
 import { hiddenPaths, sandboxBaseEnv, type SandboxedStep } from "./sandbox.ts";
 import { runStep, type StepRunOptions } from "./steps.ts";
+import { processMarkers } from "../test/process-markers.ts";
 import { until } from "../test/until.ts";
 
 let root: string;
@@ -111,11 +112,12 @@ describe("a sandboxed step", () => {
   it("hands the environment to bwrap through a pipe: bwrap's own environment and argv on the host hold none of it", async () => {
     const controller = new AbortController();
     const secret = `secret-${crypto.randomUUID()}`;
+    const [marker] = processMarkers(1);
     // A job's LD_PRELOAD must not reach bwrap, which runs on the host before the sandbox exists.
     const env = { ...sandboxBaseEnv(step.jobDir), JOB_SECRET: secret, LD_PRELOAD: `${src}/evil.so` };
     const output = sink();
     const outcome = runStep({
-      command: 'echo "inside: $JOB_SECRET"; exec sleep 3177',
+      command: `echo "inside: $JOB_SECRET"; exec sleep ${marker}`,
       cwd: src,
       env,
       timeoutMs: 30_000,
@@ -124,14 +126,14 @@ describe("a sandboxed step", () => {
       sandbox: step,
       killGraceMs: 1500,
     });
-    await until("the step to run", () => output.text().includes("inside: ") && hostPids("3177").length === 1);
+    await until("the step to run", () => output.text().includes("inside: ") && hostPids(marker as string).length === 1);
     const bwraps = readdirSync("/proc")
       .filter((e) => /^\d+$/.test(e))
       .filter((pid) => {
         try {
           return (
             readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(`${step.sandbox.bwrap}\0--args\0`) &&
-            readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("3177")
+            readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker as string)
           );
         } catch {
           return false;
@@ -254,41 +256,42 @@ ls ${root}/work/job-b 2>&1 | head -1`);
 
   it("a cancel gives the step's own trap its SIGTERM, then kills everything in the sandbox, setsid escapees too", async () => {
     const controller = new AbortController();
+    const markers = processMarkers(3);
+    const alive = () => markers.flatMap(hostPids);
     const { outcome, output } = run(
       `trap 'echo "cleaning up"; exit 1' TERM
-(trap '' TERM; exec sleep 3171) &
-setsid sleep 3172 &
-echo ready; sleep 3173 & wait`,
+(trap '' TERM; exec sleep ${markers[0]}) &
+setsid sleep ${markers[1]} &
+echo ready; sleep ${markers[2]} & wait`,
       { signal: controller.signal },
     );
-    await until(
-      "the step's processes",
-      () => output.text().includes("ready") && hostPids("3171").length + hostPids("3172").length + hostPids("3173").length === 3,
-    );
+    await until("the step's processes", () => output.text().includes("ready") && alive().length === 3);
     controller.abort();
     expect(await outcome).toMatchObject({ kind: "aborted" });
     expect(output.text()).toContain("cleaning up\n");
-    expect([...hostPids("3171"), ...hostPids("3172"), ...hostPids("3173")]).toEqual([]);
+    expect(alive()).toEqual([]);
   });
 
   it("nothing in the sandbox outlives a runner killed with SIGKILL (--die-with-parent)", async () => {
+    const [escapee, child] = processMarkers(2) as [string, string];
     const script = `const { runStep } = await import(${JSON.stringify(new URL("./steps.ts", import.meta.url).pathname)});
 const sink = { write: () => true, onDrain: (f) => f(), note: () => {}, end: () => {} };
-await runStep({ command: "setsid sleep 3178 & sleep 3179", cwd: ${JSON.stringify(src)}, env: { PATH: "/usr/bin:/bin" }, timeoutMs: 60000, signal: new AbortController().signal, output: sink, sandbox: ${JSON.stringify(step)} });`;
+await runStep({ command: "setsid sleep ${escapee} & sleep ${child}", cwd: ${JSON.stringify(src)}, env: { PATH: "/usr/bin:/bin" }, timeoutMs: 60000, signal: new AbortController().signal, output: sink, sandbox: ${JSON.stringify(step)} });`;
     const runner = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: "ignore" });
     try {
-      await until("the sandboxed step's processes", () => hostPids("3178").length === 1 && hostPids("3179").length === 1, 20_000);
+      await until("the sandboxed step's processes", () => hostPids(escapee).length === 1 && hostPids(child).length === 1, 20_000);
       runner.kill("SIGKILL");
-      await until("every process of the sandbox to be gone", () => hostPids("3178").length === 0 && hostPids("3179").length === 0, 5_000);
+      await until("every process of the sandbox to be gone", () => hostPids(escapee).length === 0 && hostPids(child).length === 0, 5_000);
     } finally {
       runner.kill("SIGKILL");
     }
   });
 
   it("a timeout ends the step, and leftovers do not outlive a step that exited", async () => {
-    expect(await run("sleep 3174", { timeoutMs: 300 }).outcome).toMatchObject({ kind: "timed_out" });
-    expect(hostPids("3174")).toEqual([]);
-    expect(await run("setsid sleep 3175 & sleep 3176 & echo left").outcome).toMatchObject({ kind: "exited", exitCode: 0 });
-    expect([...hostPids("3175"), ...hostPids("3176")]).toEqual([]);
+    const [slow, escapee, child] = processMarkers(3) as [string, string, string];
+    expect(await run(`sleep ${slow}`, { timeoutMs: 300 }).outcome).toMatchObject({ kind: "timed_out" });
+    expect(hostPids(slow)).toEqual([]);
+    expect(await run(`setsid sleep ${escapee} & sleep ${child} & echo left`).outcome).toMatchObject({ kind: "exited", exitCode: 0 });
+    expect([...hostPids(escapee), ...hostPids(child)]).toEqual([]);
   });
 });

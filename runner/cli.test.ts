@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeControlPlane } from "./testing/fake-control-plane.ts";
 import { createRepo, jobSpec, processGone } from "./testing/harness.ts";
+import { processMarkers } from "../test/process-markers.ts";
 import { until } from "../test/until.ts";
 import { runnerBundleBin } from "../dev/bins.ts";
 
@@ -188,10 +189,11 @@ describe("sparki-runner", () => {
   it("SIGTERM hands a job back when the grace period runs out, killing its processes", async () => {
     const config = await register();
     // The step's `$$` is a pid of its sandbox's namespace: find its sleep by a unique argument.
-    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "long", command: "echo started; sleep 6011" }]));
+    const [marker] = processMarkers(1) as [string];
+    const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "long", command: `echo started; sleep ${marker}` }]));
     const proc = runner(["run", "--config", config, "--work-dir", join(home, "work"), "--grace-period", "1"]);
     await fake.waitFor(id, (j) => j.log.some((l) => l.text === "started"));
-    const [pid] = await hostPidsOf("6011");
+    const [pid] = await hostPidsOf(marker);
     expect(pid).toBeDefined();
     proc.child.kill("SIGTERM");
     // The step sleeps for hours: only the 1 s grace period running out lets the runner exit.
