@@ -125,7 +125,11 @@ describe("the create-vite react-ts template, with no sparki.yml", () => {
     const second = await e2e.waitForEnd(again, 240_000);
     expect(second.status, e2e.diagnostics()).toBe("succeeded");
     const secondLog = (await e2e.bytes(`/v1/builds/${again}/logs.txt`)).body.toString("utf8");
-    expect(secondLog).toMatch(/sparki: restored cache \S+\/deps-npm-\S+ \(exact key, from branch:main, [\d.]+ MiB\) in [\d.]+ s/);
+    // On a miss, what the first build said of its save is where to look.
+    const firstBuildCacheLines = log.split("\n").filter((line) => line.startsWith("sparki:"));
+    expect(secondLog, `the first build's sparki: lines:\n${firstBuildCacheLines.join("\n")}\n${e2e.diagnostics()}`).toMatch(
+      /sparki: restored cache \S+\/deps-npm-\S+ \(exact key, from branch:main, [\d.]+ MiB\) in [\d.]+ s/,
+    );
     await until("the second build's cache hit on /metrics", async () => (await cacheHits()) > hitsBefore, 30_000, { intervalMs: 1000 });
   }, 540_000);
 });
