@@ -3,10 +3,11 @@
  * and restored into fresh roots, symlinks inside a folder kept, a cached path that is a symlink
  * out of its root left out, and cache paths that try to leave their root refused.
  */
+import fs from "node:fs";
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { packCache, resolveCachePath, unpackCache, type ResolvedCachePath } from "./cache-archive.ts";
 
 let work: string;
@@ -44,6 +45,36 @@ describe("cache archives", () => {
     expect(await readFile(join(to.src, "node_modules/tool/cli.js"), "utf8")).toContain("node");
     expect(await readlink(join(to.src, "node_modules/.bin/tool"))).toBe("../tool/cli.js");
     await expect(lstat(join(to.home, ".bashrc"))).rejects.toThrow();
+  });
+
+  it("packs again when a file vanishes while the folder is read (another npm sharing the runner's ~/.npm)", async () => {
+    const from = await roots("from");
+    await mkdir(join(from.home, ".npm/_cacache/content"), { recursive: true });
+    await mkdir(join(from.home, ".npm/_cacache/tmp"), { recursive: true });
+    await writeFile(join(from.home, ".npm/_cacache/content/blob"), "npm tarball");
+    await writeFile(join(from.home, ".npm/_cacache/tmp/partial"), "being written");
+    // The temporary file is renamed away after tar listed its folder and before tar reads it:
+    // the moment the real race has, made certain (tar reaches the file system through `fs`).
+    const realLstat = fs.lstat;
+    let vanished = false;
+    const spy = vi.spyOn(fs, "lstat").mockImplementation(((path: fs.PathLike, ...rest: unknown[]) => {
+      if (!vanished && String(path).endsWith("/tmp/partial")) {
+        vanished = true;
+        fs.unlinkSync(path);
+      }
+      return (realLstat as (...args: unknown[]) => void)(path, ...rest);
+    }) as typeof fs.lstat);
+    const file = join(work, "cache.tar.gz");
+    try {
+      expect(await packCache(from, resolved("~/.npm"), file)).toEqual({ packed: ["home/.npm"], skipped: [] });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(vanished).toBe(true);
+    const to = await roots("to");
+    expect(await unpackCache(file, to, resolved("~/.npm"))).toEqual({ refused: [] });
+    expect(await readFile(join(to.home, ".npm/_cacache/content/blob"), "utf8")).toBe("npm tarball");
+    await expect(lstat(join(to.home, ".npm/_cacache/tmp/partial"))).rejects.toThrow();
   });
 
   it("leaves out a cache path that is a symlink leading out of its root", async () => {

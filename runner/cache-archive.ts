@@ -37,6 +37,9 @@ const inside = (root: string, path: string) => {
   return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
 };
 
+/** Passes over the folders before a file that keeps vanishing fails the save. */
+const PACK_ATTEMPTS = 3;
+
 /**
  * Packs the cache paths that exist into `file`; returns the archive names packed and the paths
  * skipped with why (missing paths are left out silently: nothing was installed there).
@@ -65,20 +68,30 @@ export async function packCache(roots: CacheRoots, paths: readonly ResolvedCache
     for (const s of sources) if (absolute === s.real || absolute.startsWith(`${s.real}/`)) return s.name + absolute.slice(s.real.length);
     return null;
   };
-  const stream = createTar(
-    {
-      gzip: { level: 1 },
-      cwd: "/",
-      portable: true,
-      onWriteEntry: (entry) => {
-        entry.path = rename(entry.absolute) ?? entry.path;
-        if (entry.type === "Link" && entry.linkpath) entry.linkpath = rename(`/${entry.linkpath}`) ?? entry.linkpath;
+  const pack = () =>
+    createTar(
+      {
+        gzip: { level: 1 },
+        cwd: "/",
+        portable: true,
+        onWriteEntry: (entry) => {
+          entry.path = rename(entry.absolute) ?? entry.path;
+          if (entry.type === "Link" && entry.linkpath) entry.linkpath = rename(`/${entry.linkpath}`) ?? entry.linkpath;
+        },
       },
-    },
-    sources.map((s) => s.real.slice(1)),
-  );
-  await pipeline(stream, createWriteStream(file));
-  return { packed, skipped };
+      sources.map((s) => s.real.slice(1)),
+    );
+  // An unsandboxed runner caches the home its user shares: another npm renaming its temporary
+  // files out of ~/.npm while a pass reads the folder spoils that pass (tar stops at the first
+  // file gone), not the save. A pass reads the folder afresh, so the next one packs what is there.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pipeline(pack(), createWriteStream(file));
+      return { packed, skipped };
+    } catch (err) {
+      if (attempt >= PACK_ATTEMPTS || (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
 }
 
 const WRITABLE = new Set(["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink", "Link"]);
