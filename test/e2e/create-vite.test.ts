@@ -24,7 +24,9 @@ async function cacheHits(): Promise<number> {
 
 beforeAll(async () => {
   await e2e.start();
-  await e2e.runner("vite-runner");
+  // Sandboxed, as runners are by default: its steps' ~/.npm is the job's own, so the cache saved
+  // and restored is this project's, not the npm cache of whoever runs the tests.
+  await e2e.runner("vite-runner", { sandbox: true });
 }, 180_000);
 
 afterAll(() => e2e.close(), 60_000);
