@@ -220,10 +220,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         break;
       } catch (err) {
         await stopChild(wrangler);
-        // A port taken as wrangler started is tried again: on a new API port when the stack chose
-        // it, else on the same one (the port taken may have been wrangler's inspector port, which
-        // two stacks starting together both reach for).
-        if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+        // A port taken as wrangler started, or a workerd killed in its start, is tried again: on a
+        // new API port when the stack chose it, else on the same one (the port taken may have been
+        // wrangler's inspector port, which two stacks starting together both reach for).
+        if (!(err instanceof StartWorthRetrying) || attempt >= 3) throw err;
         log(`api       ${err.message}; trying ${options.apiPort === undefined ? "another port" : "again"}`);
       }
     }
@@ -319,7 +319,8 @@ function startWrangler(
  */
 const workerNamePrefix = /^\[[\w-]+\] (?=\{)/;
 
-class PortTakenError extends Error {}
+/** A wrangler start that failed for a reason outside this stack: tried again, up to three times. */
+class StartWorthRetrying extends Error {}
 
 async function waitForHealthy(apiUrl: string, child: ChildProcess, stackId: string, said: readonly string[], timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -329,7 +330,11 @@ async function waitForHealthy(apiUrl: string, child: ChildProcess, stackId: stri
       // Two stacks starting at once may both be handed a free port (the API's, or wrangler's
       // inspector port 9229), and the later bind fails: that start is tried again on new ports.
       const taken = said.find((line) => /address already in use/i.test(line));
-      if (taken) throw new PortTakenError("wrangler dev could not bind a port another process took as it started (EADDRINUSE)");
+      if (taken) throw new StartWorthRetrying("wrangler dev could not bind a port another process took as it started (EADDRINUSE)");
+      // workerd gone before it reported its ports, having written nothing (miniflare then says only
+      // this): killed from outside, as seen once with two suites starting stacks on one machine.
+      if (said.some((line) => /Workers runtime failed to start\. There is likely additional logging/.test(line)))
+        throw new StartWorthRetrying("workerd exited during its start without a word (killed from outside?)");
       const last = said.slice(-6).join(" | ");
       throw new Error(`wrangler dev exited with code ${child.exitCode}${last ? `; its last lines: ${last}` : " before it said anything"}`);
     }
@@ -339,12 +344,12 @@ async function waitForHealthy(apiUrl: string, child: ChildProcess, stackId: stri
       const other = res.headers.get("x-sparki-stack");
       if (other !== stackId) {
         await res.body?.cancel();
-        throw new PortTakenError(`port ${new URL(apiUrl).port} is answered by ${other ? "another Sparki stack" : "another server"} (EADDRINUSE)`);
+        throw new StartWorthRetrying(`port ${new URL(apiUrl).port} is answered by ${other ? "another Sparki stack" : "another server"} (EADDRINUSE)`);
       }
       if (res.status === 200) return;
       lastError = `healthz answered ${res.status}: ${await res.text()}`;
     } catch (err) {
-      if (err instanceof PortTakenError) throw err;
+      if (err instanceof StartWorthRetrying) throw err;
       lastError = err instanceof Error ? err.message : String(err);
     }
     await new Promise((r) => setTimeout(r, 250));
