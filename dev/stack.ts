@@ -320,24 +320,27 @@ function startWrangler(
 const workerNamePrefix = /^\[[\w-]+\] (?=\{)/;
 
 /** A wrangler start that failed for a reason outside this stack: tried again, up to three times. */
-class StartWorthRetrying extends Error {}
+export class StartWorthRetrying extends Error {}
+
+/** Why a wrangler exited before its Worker answered, from what it said: worth another try or not. */
+export function startFailure(exitCode: number, said: readonly string[]): Error {
+  // Two stacks starting at once may both be handed a free port (the API's, or wrangler's
+  // inspector port 9229), and the later bind fails: that start is tried again on new ports.
+  if (said.some((line) => /address already in use/i.test(line)))
+    return new StartWorthRetrying("wrangler dev could not bind a port another process took as it started (EADDRINUSE)");
+  // workerd gone before it reported its ports, having written nothing (miniflare then says only
+  // this): killed from outside, as seen once with two suites starting stacks on one machine.
+  if (said.some((line) => /Workers runtime failed to start\. There is likely additional logging/.test(line)))
+    return new StartWorthRetrying("workerd exited during its start without a word (killed from outside?)");
+  const last = said.slice(-6).join(" | ");
+  return new Error(`wrangler dev exited with code ${exitCode}${last ? `; its last lines: ${last}` : " before it said anything"}`);
+}
 
 async function waitForHealthy(apiUrl: string, child: ChildProcess, stackId: string, said: readonly string[], timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = "no answer yet";
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      // Two stacks starting at once may both be handed a free port (the API's, or wrangler's
-      // inspector port 9229), and the later bind fails: that start is tried again on new ports.
-      const taken = said.find((line) => /address already in use/i.test(line));
-      if (taken) throw new StartWorthRetrying("wrangler dev could not bind a port another process took as it started (EADDRINUSE)");
-      // workerd gone before it reported its ports, having written nothing (miniflare then says only
-      // this): killed from outside, as seen once with two suites starting stacks on one machine.
-      if (said.some((line) => /Workers runtime failed to start\. There is likely additional logging/.test(line)))
-        throw new StartWorthRetrying("workerd exited during its start without a word (killed from outside?)");
-      const last = said.slice(-6).join(" | ");
-      throw new Error(`wrangler dev exited with code ${child.exitCode}${last ? `; its last lines: ${last}` : " before it said anything"}`);
-    }
+    if (child.exitCode !== null) throw startFailure(child.exitCode, said);
     try {
       const res = await fetch(`${apiUrl}/healthz`);
       // Another stack's Worker on the same port answers too: that is a port collision, not ready.
