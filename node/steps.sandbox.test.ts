@@ -112,7 +112,7 @@ describe("a sandboxed step", () => {
   it("hands the environment to bwrap through a pipe: bwrap's own environment and argv on the host hold none of it", async () => {
     const controller = new AbortController();
     const secret = `secret-${crypto.randomUUID()}`;
-    const [marker] = processMarkers(1);
+    const [marker] = processMarkers(1) as [string];
     // A job's LD_PRELOAD must not reach bwrap, which runs on the host before the sandbox exists.
     const env = { ...sandboxBaseEnv(step.jobDir), JOB_SECRET: secret, LD_PRELOAD: `${src}/evil.so` };
     const output = sink();
@@ -126,14 +126,14 @@ describe("a sandboxed step", () => {
       sandbox: step,
       killGraceMs: 1500,
     });
-    await until("the step to run", () => output.text().includes("inside: ") && hostPids(marker as string).length === 1);
+    await until("the step to run", () => output.text().includes("inside: ") && hostPids(marker).length === 1);
     const bwraps = readdirSync("/proc")
       .filter((e) => /^\d+$/.test(e))
       .filter((pid) => {
         try {
           return (
             readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(`${step.sandbox.bwrap}\0--args\0`) &&
-            readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker as string)
+            readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker)
           );
         } catch {
           return false;
