@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OutputSink } from "./output-sink.ts";
 import { hiddenPaths, sandboxBaseEnv, type SandboxedStep } from "./sandbox.ts";
 import { runStep, type StepRunOptions } from "./steps.ts";
-import { processMarkers } from "../test/process-markers.ts";
+import { hostPidsWithArg, processMarkers } from "../test/process-markers.ts";
 import { until } from "../test/until.ts";
 
 let root: string;
@@ -67,19 +67,6 @@ function run(command: string, extra: Partial<StepRunOptions> = {}) {
 }
 
 /** Host pids whose command line contains `marker` (the step's pids are those of its own namespace). */
-function hostPids(marker: string): number[] {
-  return readdirSync("/proc")
-    .filter((e) => /^\d+$/.test(e))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(marker) && !/ Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 describe("a sandboxed step", () => {
   it("passes exit codes through, a signal's as 128 + n", async () => {
     expect(await run("echo out; echo err >&2; exit 3").outcome).toMatchObject({ kind: "exited", exitCode: 3 });
@@ -126,7 +113,7 @@ describe("a sandboxed step", () => {
       sandbox: step,
       killGraceMs: 1500,
     });
-    await until("the step to run", () => output.text().includes("inside: ") && hostPids(marker).length === 1);
+    await until("the step to run", () => output.text().includes("inside: ") && hostPidsWithArg(marker).length === 1);
     const bwraps = readdirSync("/proc")
       .filter((e) => /^\d+$/.test(e))
       .filter((pid) => {
@@ -257,7 +244,7 @@ ls ${root}/work/job-b 2>&1 | head -1`);
   it("a cancel gives the step's own trap its SIGTERM, then kills everything in the sandbox, setsid escapees too", async () => {
     const controller = new AbortController();
     const markers = processMarkers(3);
-    const alive = () => markers.flatMap(hostPids);
+    const alive = () => markers.flatMap(hostPidsWithArg);
     const { outcome, output } = run(
       `trap 'echo "cleaning up"; exit 1' TERM
 (trap '' TERM; exec sleep ${markers[0]}) &
@@ -279,9 +266,9 @@ const sink = { write: () => true, onDrain: (f) => f(), note: () => {}, end: () =
 await runStep({ command: "setsid sleep ${escapee} & sleep ${child}", cwd: ${JSON.stringify(src)}, env: { PATH: "/usr/bin:/bin" }, timeoutMs: 60000, signal: new AbortController().signal, output: sink, sandbox: ${JSON.stringify(step)} });`;
     const runner = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: "ignore" });
     try {
-      await until("the sandboxed step's processes", () => hostPids(escapee).length === 1 && hostPids(child).length === 1, 20_000);
+      await until("the sandboxed step's processes", () => hostPidsWithArg(escapee).length === 1 && hostPidsWithArg(child).length === 1, 20_000);
       runner.kill("SIGKILL");
-      await until("every process of the sandbox to be gone", () => hostPids(escapee).length === 0 && hostPids(child).length === 0, 5_000);
+      await until("every process of the sandbox to be gone", () => hostPidsWithArg(escapee).length === 0 && hostPidsWithArg(child).length === 0, 5_000);
     } finally {
       runner.kill("SIGKILL");
     }
@@ -290,8 +277,8 @@ await runStep({ command: "setsid sleep ${escapee} & sleep ${child}", cwd: ${JSON
   it("a timeout ends the step, and leftovers do not outlive a step that exited", async () => {
     const [slow, escapee, child] = processMarkers(3) as [string, string, string];
     expect(await run(`sleep ${slow}`, { timeoutMs: 300 }).outcome).toMatchObject({ kind: "timed_out" });
-    expect(hostPids(slow)).toEqual([]);
+    expect(hostPidsWithArg(slow)).toEqual([]);
     expect(await run(`setsid sleep ${escapee} & sleep ${child} & echo left`).outcome).toMatchObject({ kind: "exited", exitCode: 0 });
-    expect([...hostPids(escapee), ...hostPids(child)]).toEqual([]);
+    expect([...hostPidsWithArg(escapee), ...hostPidsWithArg(child)]).toEqual([]);
   });
 });

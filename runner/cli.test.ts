@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeControlPlane } from "./testing/fake-control-plane.ts";
 import { createRepo, jobSpec, processGone } from "./testing/harness.ts";
-import { processMarkers } from "../test/process-markers.ts";
+import { hostPidsWithArg, processMarkers } from "../test/process-markers.ts";
 import { until } from "../test/until.ts";
 import { runnerBundleBin } from "../dev/bins.ts";
 
@@ -65,21 +64,6 @@ function runner(args: string[], env: Record<string, string> = {}) {
 }
 
 /** Host pids whose argv has `arg`, once there is one (polled: the process may be starting). */
-async function hostPidsOf(arg: string): Promise<number[]> {
-  return until(`a process with ${arg} in its argv`, () => {
-    const pids = readdirSync("/proc")
-      .filter((e) => /^\d+$/.test(e) && !processGone(Number(e)))
-      .filter((e) => {
-        try {
-          return readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").includes(arg);
-        } catch {
-          return false;
-        }
-      });
-    return pids.length > 0 && pids.map(Number);
-  });
-}
-
 async function register(): Promise<string> {
   const config = join(home, "runner.json");
   const { exited } = runner([
@@ -193,7 +177,10 @@ describe("sparki-runner", () => {
     const id = fake.enqueue(jobSpec(repo.dir, repo.shas[0] as string, [{ id: "long", command: `echo started; sleep ${marker}` }]));
     const proc = runner(["run", "--config", config, "--work-dir", join(home, "work"), "--grace-period", "1"]);
     await fake.waitFor(id, (j) => j.log.some((l) => l.text === "started"));
-    const [pid] = await hostPidsOf(marker);
+    const [pid] = await until(`a process with ${marker} in its argv`, () => {
+      const pids = hostPidsWithArg(marker);
+      return pids.length > 0 && pids;
+    });
     expect(pid).toBeDefined();
     proc.child.kill("SIGTERM");
     // The step sleeps for hours: only the 1 s grace period running out lets the runner exit.
