@@ -66,7 +66,6 @@ function run(command: string, extra: Partial<StepRunOptions> = {}) {
   return { outcome, output };
 }
 
-/** Host pids whose command line contains `marker` (the step's pids are those of its own namespace). */
 describe("a sandboxed step", () => {
   it("passes exit codes through, a signal's as 128 + n", async () => {
     expect(await run("echo out; echo err >&2; exit 3").outcome).toMatchObject({ kind: "exited", exitCode: 3 });
