@@ -3,9 +3,10 @@
  * and ipc namespaces, with the whole host read-only, the job's own folder and a private /tmp
  * writable, a fresh /proc (so the runner's /proc entries, its argv and environment, do not
  * exist for the step), no capabilities, and the runner's config, its work root (other jobs'
- * checkouts) and its state hidden under empty mounts. The network stays: builds need
- * registries. This file only decides and builds the argv; node/steps.ts spawns it. Shared by the
- * runner and `sparki run`.
+ * checkouts) and its state hidden under empty mounts. Builds need registries, so the network
+ * stays: the host's own, or (with a {@link StepNetwork}) a namespace of the step's own whose only
+ * way out is slirp4netns, which refuses the host's loopback (node/step-network.ts). This file only
+ * decides and builds the argv; node/steps.ts spawns it. Shared by the runner and `sparki run`.
  */
 import { spawn } from "node:child_process";
 import { accessSync, constants, realpathSync, statSync } from "node:fs";
@@ -17,11 +18,25 @@ export interface HiddenPath {
   kind: "dir" | "file";
 }
 
+/**
+ * A network namespace per step, reaching out through slirp4netns with the host's loopback
+ * refused: the services listening there (a development stack's database and Worker inspector,
+ * anything a host keeps to itself) are not the step's to reach.
+ */
+export interface StepNetwork {
+  /** slirp4netns's absolute path, found at start. */
+  slirp4netns: string;
+  /** A resolv.conf naming slirp4netns's resolver, bound over the step's /etc/resolv.conf. */
+  resolvConf: string;
+}
+
 /** What every sandboxed step of one runner shares. */
 export interface Sandbox {
   /** The bwrap binary's absolute path, found at start (never looked up on a job's PATH). */
   bwrap: string;
   hidden: HiddenPath[];
+  /** Absent: the step shares the host's network, loopback included. */
+  network?: StepNetwork;
 }
 
 /** One step's place in the sandbox: its job folder (writable, holds `src/` and `home/`) and cwd. */
@@ -46,12 +61,16 @@ export type SandboxProbe = { ok: true; bwrap: string } | { ok: false; reason: st
  * its checkout into bwrap, which runs on the host, outside the sandbox it is about to build.
  */
 export const ENV_FD = 3;
+/** With a {@link StepNetwork}: bwrap writes the sandbox's pid (JSON) here, for slirp4netns to join. */
+export const NET_INFO_FD = 4;
+/** With a {@link StepNetwork}: bwrap waits for a byte here, sent once the network is up, before it runs the step. */
+export const NET_BLOCK_FD = 5;
 
 // What every sandbox gets, in bwrap's order (later mounts go over earlier ones). No
 // --new-session: the runner starts each step with setsid already (its own process group,
 // no controlling terminal), and a second session would put the step outside the group that
 // cancel and timeouts signal.
-const BASE = [
+export const SANDBOX_BASE_ARGS: readonly string[] = [
   "--die-with-parent",
   "--unshare-pid",
   "--unshare-ipc",
@@ -77,7 +96,9 @@ const within = (path: string, dir: string) => path === dir || path.startsWith(di
  */
 export function sandboxArgv(step: SandboxedStep, cwd: string, command: readonly string[]): string[] {
   const dirs = step.sandbox.hidden.filter((h) => h.kind === "dir" && h.path !== "/").map((h) => h.path);
-  const args = ["--args", String(ENV_FD), ...BASE];
+  const args = ["--args", String(ENV_FD), ...SANDBOX_BASE_ARGS];
+  const network = step.sandbox.network;
+  if (network) args.push(...stepNetworkArgs(network));
   // `-try`: a version removed since the runner started is a missing command, not a sandbox error.
   for (const path of step.readOnly ?? []) if (isAbsolute(path) && path !== "/") args.push("--ro-bind-try", path, path);
   const tmpfs: string[] = [];
@@ -92,6 +113,11 @@ export function sandboxArgv(step: SandboxedStep, cwd: string, command: readonly 
   for (const path of tmpfs) args.push("--remount-ro", path);
   args.push("--chdir", cwd, "--", ...command);
   return args;
+}
+
+/** bwrap's options for a step on a network of its own (node/step-network.ts brings it up). */
+export function stepNetworkArgs(network: StepNetwork): string[] {
+  return ["--unshare-net", "--info-fd", String(NET_INFO_FD), "--block-fd", String(NET_BLOCK_FD), "--ro-bind", network.resolvConf, "/etc/resolv.conf"];
 }
 
 /**
@@ -160,7 +186,7 @@ export function probeSandbox(bwrap = "bwrap", platform: NodeJS.Platform = proces
   const path = findExecutable(bwrap);
   if (path === null) return Promise.resolve({ ok: false, reason: `${bwrap} was not found on PATH (Debian/Ubuntu: apt-get install bubblewrap)` });
   return new Promise((done) => {
-    const child = spawn(path, [...BASE, "--", "true"], { env: {}, stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
+    const child = spawn(path, [...SANDBOX_BASE_ARGS, "--", "true"], { env: {}, stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", (err: NodeJS.ErrnoException) =>
@@ -179,7 +205,7 @@ export function probeSandbox(bwrap = "bwrap", platform: NodeJS.Platform = proces
 }
 
 /** An executable's absolute path: `name` itself when it has a '/', else the first on PATH's absolute entries. */
-function findExecutable(name: string, path = process.env.PATH ?? ""): string | null {
+export function findExecutable(name: string, path = process.env.PATH ?? ""): string | null {
   const candidates = name.includes("/")
     ? [resolve(name)]
     : path

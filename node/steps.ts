@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import type { OutputSink } from "./output-sink.ts";
 import { exitCodeOf, terminateGroup } from "./process-group.ts";
 import { ENV_FD, sandboxArgv, sandboxEnvArgs, type SandboxedStep } from "./sandbox.ts";
+import { connectStepNetwork, type StepNetworkLink } from "./step-network.ts";
 
 export interface StepRunOptions {
   command: string;
@@ -59,7 +60,14 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   // Sandboxed, bwrap itself gets an empty environment and reads the step's from a pipe
   // (node/sandbox.ts, ENV_FD); the pipe's end is the only stdio slot past stderr.
   const [file, args, env] = opts.sandbox ? [opts.sandbox.sandbox.bwrap, sandboxArgv(opts.sandbox, opts.cwd, shell), {}] : ["/bin/sh", shell.slice(1), opts.env];
-  const child = spawn(file, args, { cwd: opts.cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe", opts.sandbox ? "pipe" : "ignore"] });
+  // A network of its own adds two more: bwrap's pid out (NET_INFO_FD), the go-ahead in (NET_BLOCK_FD).
+  const network = opts.sandbox?.sandbox.network;
+  const child = spawn(file, args, {
+    cwd: opts.cwd,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe", opts.sandbox ? "pipe" : "ignore", ...(network ? (["pipe", "pipe"] as const) : [])],
+  });
   // Both are pipes (stdio above); the 4-slot form loses that in the types.
   const stdout = child.stdout as Readable;
   const stderr = child.stderr as Readable;
@@ -83,6 +91,19 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
     return { kind: "exited", exitCode: 127, durationMs: elapsed() };
   }
   const pgid = child.pid as number;
+  let link: StepNetworkLink | undefined;
+  if (network) {
+    try {
+      link = await connectStepNetwork(child, network);
+    } catch (err) {
+      // bwrap still waits for its go-ahead: the step never ran.
+      opts.output.note(`sparki: cannot start the step: its network could not be set up: ${err instanceof Error ? err.message : String(err)}`);
+      await terminateGroup(pgid, 0, false);
+      await exited;
+      opts.output.end();
+      return { kind: "exited", exitCode: 127, durationMs: elapsed() };
+    }
+  }
 
   let stop: "timed_out" | "aborted" | null = null;
   let killing: Promise<void> = Promise.resolve();
@@ -102,6 +123,7 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   // Background processes the step left behind would hold the pipe open and leak between
   // steps and jobs: a step's processes do not outlive it.
   await terminateGroup(pgid, opts.killGraceMs ?? 3000, spare);
+  await link?.close();
   // The pipes close once the last writer is gone; a grandchild that escaped the group (setsid)
   // could hold them forever, so their end is bounded.
   let drainTimer: NodeJS.Timeout | undefined;

@@ -17,6 +17,7 @@ import { ControlPlaneClient, HttpError, NetworkError, transientRetry } from "./c
 import { retry } from "./backoff.ts";
 import { defaultConfigPath, defaultGracePeriodSeconds, defaultWorkDir, poolOfToken, resolveRunSettings, runEnv, writeConfig } from "./config.ts";
 import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox } from "../node/sandbox.ts";
+import { decideStepNetwork, probeStepNetwork, type StepNetworkMode, stepNetworkModes } from "../node/step-network.ts";
 import { dotSegment } from "../node/paths.ts";
 import { UserError } from "../node/user-error.ts";
 import type { RegisterResponse } from "../core/contracts/runner.ts";
@@ -97,6 +98,7 @@ interface RunOptions {
   workDir?: string;
   gracePeriod: number;
   sandbox: boolean;
+  stepNetwork: StepNetworkMode;
   ephemeral?: boolean;
   logFormat: LogFormat;
 }
@@ -163,6 +165,14 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
   const decision = decideSandbox({ probe, noSandbox, pool: config.pool, localControlPlane: isLoopbackUrl(config.url) });
   if (decision.mode === "refuse") throw new UserError(decision.reason);
   say(decision.note);
+  const sandboxed = decision.mode === "sandbox" && probe.ok;
+  const stepNetwork = decideStepNetwork({
+    mode: opts.stepNetwork,
+    sandboxed,
+    probe: sandboxed && opts.stepNetwork !== "host" ? await probeStepNetwork(probe.bwrap, workDir) : null,
+  });
+  if ("refuse" in stepNetwork) throw new UserError(stepNetwork.refuse);
+  say(stepNetwork.note);
   const tracing = await runnerTracing(process.env, (message) => say(message, { level: "warn" }));
   // Found once: a runtime installed later is reported after a restart.
   const runtimes = await discoverRuntimes();
@@ -173,7 +183,9 @@ async function runCommand(opts: RunOptions, command: Command): Promise<void> {
     concurrency: opts.ephemeral ? 1 : opts.concurrency,
     ...(opts.ephemeral ? { maxJobs: 1 } : {}),
     workDir,
-    ...(decision.mode === "sandbox" && probe.ok ? { sandbox: { bwrap: probe.bwrap, hidden: hiddenPaths({ configPath, workDir }) } } : {}),
+    ...(sandboxed
+      ? { sandbox: { bwrap: probe.bwrap, hidden: hiddenPaths({ configPath, workDir }), ...(stepNetwork.network ? { network: stepNetwork.network } : {}) } }
+      : {}),
     graceMs: opts.gracePeriod * 1000,
     say,
     tracing,
@@ -246,6 +258,15 @@ program
     defaultGracePeriodSeconds,
   )
   .option("--no-sandbox", "run steps without bubblewrap (a workspace's own runners only; also SPARKI_RUNNER_NO_SANDBOX=1)")
+  .addOption(
+    new Option(
+      "--step-network <mode>",
+      "a sandboxed step's network: isolated (its own, through slirp4netns, off this host's loopback), host (this host's), or auto (isolated where slirp4netns works)",
+    )
+      .choices(stepNetworkModes)
+      .env("SPARKI_RUNNER_STEP_NETWORK")
+      .default("auto"),
+  )
   .addOption(new Option("--log-format <format>", "text for a terminal, json for a log shipper (one JSON object a line)").choices(logFormats).default("text"))
   .action(runCommand);
 

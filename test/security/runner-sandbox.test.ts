@@ -11,6 +11,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -53,6 +54,7 @@ beforeAll(async () => {
   runner.stderr?.on("data", (d: Buffer) => (runnerOut += d.toString()));
   await waitFor("the runner to start", () => runnerOut.includes("runner started"), 30_000);
   expect(runnerOut).toContain("sandbox on (bubblewrap)");
+  expect(runnerOut).toContain("steps' network: one of each step's own");
 }, 60_000);
 
 afterAll(async () => {
@@ -97,7 +99,8 @@ describe("a step on a shared runner hunting for the runner's token", () => {
   it("finds neither the token nor the runner's environment nor another job's checkout, and cannot write outside its own", async () => {
     const victim = fake.enqueue(jobSpec(repo.dir, sha(), [{ id: "victim", command: "echo victim-checkout-data > victim.txt; echo ready; sleep 60" }]));
     await fake.waitFor(victim, (j) => logOf(j.id).includes("ready"), 30_000);
-    const victimDirs = readdirSync(work);
+    // The work root also holds the runner's resolv.conf for steps' own networks (node/step-network.ts).
+    const victimDirs = readdirSync(work).filter((name) => name !== "resolv.conf");
     expect(victimDirs).toHaveLength(1);
 
     const attacker = fake.enqueue(jobSpec(repo.dir, sha(), [{ id: "hunt", command: hunt() }]));
@@ -166,4 +169,36 @@ done`;
     await fake.waitFor(a, (j) => j.result !== null, 20_000);
     await fake.waitFor(b, (j) => j.result !== null, 20_000);
   }, 150_000);
+});
+
+describe("a step reaching for this host's loopback services", () => {
+  it("connects to none of them: not the control plane, not a database, by no loopback name", async () => {
+    // Stands for what a development stack keeps on loopback: its Postgres, wrangler's inspector.
+    let accepted = 0;
+    const database = createServer((socket) => {
+      accepted++;
+      socket.end();
+    });
+    await new Promise<void>((resolve) => database.listen(0, "127.0.0.1", resolve));
+    const dbPort = (database.address() as { port: number }).port;
+    const controlPlanePort = new URL(fake.url).port;
+    try {
+      const targets = [`127.0.0.1:${dbPort}`, `10.0.2.2:${dbPort}`, `localhost:${dbPort}`, `127.0.0.2:${dbPort}`, `127.0.0.1:${controlPlanePort}`];
+      const connect = `node -e 'const net = require("net");
+(async () => { for (const t of process.argv.slice(1)) { const [host, port] = t.split(/:(?=\\d+$)/);
+  await new Promise((done) => { const s = net.connect({ host, port: Number(port), timeout: 3000 });
+    s.once("connect", () => { console.log("REACHED " + t); s.destroy(); done(); });
+    s.once("timeout", () => { console.log("REFUSED " + t); s.destroy(); done(); });
+    s.once("error", () => { console.log("REFUSED " + t); done(); }); }); } })()' ${targets.join(" ")}`;
+      const id = fake.enqueue(jobSpec(repo.dir, sha(), [{ id: "reach", command: connect }]));
+      const done = await fake.waitFor(id, (j) => j.result !== null, 60_000);
+      const text = fake.logText(id);
+      expect(done.result?.status, text).toBe("succeeded");
+      for (const target of targets) expect(logOf(id), text).toContain(`REFUSED ${target}`);
+      expect(text).not.toContain("REACHED");
+      expect(accepted).toBe(0);
+    } finally {
+      await new Promise((resolve) => database.close(resolve));
+    }
+  }, 90_000);
 });
