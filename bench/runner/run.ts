@@ -120,8 +120,10 @@ async function main(): Promise<string> {
 
     const sandboxed = platform.runner.events.some((e) => /^runner started: .*, sandboxed$/.test(e.message));
     if (sandboxed !== sandbox) throw new Error(`the runner ${sandboxed ? "is" : "is not"} sandboxing its steps:\n${platform.runner.tail()}`);
+    // What the step's network is (a namespace of its own through slirp4netns, or the host's) is part of its cost.
+    const network = platform.runner.events.find((e) => e.message.startsWith("steps' network: "))?.message ?? "steps' network: not said";
     console.log(
-      `${sizeLabel}; step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}, steps ${sandbox ? "in its bubblewrap sandbox" : "NOT sandboxed (BENCH_RUNNER_SANDBOX=0)"}; plain sh unsandboxed`,
+      `${sizeLabel}; step: sh work.sh (${spawns} processes, ${outputLines} lines of output); ${rounds} alternating rounds after one warm-up of each; runner pid ${platform.runner.pid}, steps ${sandbox ? "in its bubblewrap sandbox" : "NOT sandboxed (BENCH_RUNNER_SANDBOX=0)"}; plain sh unsandboxed; ${network}`,
     );
     await viaShell();
     await viaRunner();
