@@ -3,14 +3,15 @@
  * loopback is its own, the host's is not reachable (test/security/runner-sandbox.test.ts attacks
  * that through a whole runner), and a network that cannot come up means the step does not run.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OutputSink } from "./output-sink.ts";
 import { sandboxBaseEnv, type SandboxedStep, type StepNetwork } from "./sandbox.ts";
-import { decideStepNetwork, probeStepNetwork, stepResolvConf } from "./step-network.ts";
+import { connectStepNetwork, decideStepNetwork, probeStepNetwork, stepResolvConf } from "./step-network.ts";
 import { runStep } from "./steps.ts";
 
 describe("decideStepNetwork", () => {
@@ -165,6 +166,36 @@ cat /etc/resolv.conf`,
     expect(outside.accepted()).toBe(1);
     expect(ourSlirps()).toEqual([]);
   }, 60_000);
+
+  it("lets slirp4netns join only once the namespace's loopback is up, which bwrap sets up after it reports the pid", async () => {
+    // slirp4netns sets `lo` up as well; when it came first, bwrap's own setup failed ("loopback:
+    // Failed RTM_NEWADDR", about one start in eight under load). A stand-in for bwrap makes the
+    // window wide: it reports its pid at once and sets its loopback up 300 ms later.
+    const record = join(root, "slirp-saw");
+    const recordingSlirp = join(root, "slirp4netns-recording");
+    writeFileSync(
+      recordingSlirp,
+      `#!/bin/sh
+for arg; do case $arg in ''|*[!0-9]*) ;; *) pid=$arg ;; esac; done
+if grep -q 127.0.0.1 /proc/$pid/net/fib_trie; then echo up > ${record}; else echo down > ${record}; fi
+exec ${network.slirp4netns} "$@"
+`,
+      { mode: 0o755 },
+    );
+    const lateLoopback = spawn(
+      "unshare",
+      ["--net", "sh", "-c", `printf '{"child-pid": %d}' $$ >&4; exec 4>&-; sleep 0.3; ip link set lo up; head -c 1 <&5 >/dev/null; echo went`],
+      { stdio: ["ignore", "pipe", "inherit", "ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    lateLoopback.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const closed = new Promise((resolve) => lateLoopback.once("close", resolve));
+    const link = await connectStepNetwork(lateLoopback, { ...network, slirp4netns: recordingSlirp });
+    expect(await closed).toBe(0);
+    await link.close();
+    expect(out).toBe("went\n");
+    expect(readFileSync(record, "utf8")).toBe("up\n");
+  }, 30_000);
 
   it("does not run when its network cannot come up, and says why", async () => {
     const marker = join(step.jobDir, "src", "ran");

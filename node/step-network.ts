@@ -68,6 +68,10 @@ export async function connectStepNetwork(sandbox: ChildProcess, network: StepNet
   const block = slots[NET_BLOCK_FD] as Writable;
   block.on("error", () => undefined);
   const pid = await withTimeout(sandboxPid(info), "bwrap to report the step's namespace");
+  // bwrap reports the pid before its child has set the namespace's loopback up; slirp4netns
+  // sets `lo` up too, and when it wins, bwrap's own setup fails ("loopback: Failed
+  // RTM_NEWADDR"; one start in eight here under load). So it joins once bwrap's part is done.
+  await withTimeout(loopbackUp(pid), "bwrap to set up the step's loopback");
   // fd 3: slirp4netns writes there once tap0 is configured; fd 4: it exits when that closes.
   const slirp = spawn(network.slirp4netns, ["--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3", "--exit-fd=4", String(pid), "tap0"], {
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
@@ -100,7 +104,25 @@ export async function connectStepNetwork(sandbox: ChildProcess, network: StepNet
   return { close };
 }
 
+/** Resolves once 127.0.0.1 is a local address in the namespace of `pid` (its loopback is up). */
+async function loopbackUp(pid: number): Promise<void> {
+  const deadline = Date.now() + UP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    let table: string;
+    try {
+      table = readFileSync(`/proc/${pid}/net/fib_trie`, "utf8");
+    } catch {
+      throw new Error("bwrap ended before it set up the step's network namespace");
+    }
+    if (table.includes("127.0.0.1")) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error("the step's loopback never came up");
+}
+
 async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  // Settled after the deadline (the sandbox killed meanwhile), it must not count as unhandled.
+  promise.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${UP_TIMEOUT_MS / 1000} s waiting for ${what}`)), UP_TIMEOUT_MS);
