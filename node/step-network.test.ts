@@ -30,7 +30,7 @@ describe("decideStepNetwork", () => {
   it("says so when it cannot, and refuses to start only when isolation was asked for", () => {
     const auto = decideStepNetwork({ mode: "auto", sandboxed: true, probe: missing });
     expect(auto).not.toHaveProperty("network");
-    expect(auto).toMatchObject({ note: expect.stringContaining("install slirp4netns") });
+    expect(auto).toEqual({ note: "steps' network: the host's, this host's loopback services included (slirp4netns was not found on PATH)" });
     expect(decideStepNetwork({ mode: "isolated", sandboxed: true, probe: missing })).toEqual({
       refuse: "--step-network isolated: slirp4netns was not found on PATH",
     });
@@ -195,6 +195,20 @@ exec ${network.slirp4netns} "$@"
     await link.close();
     expect(out).toBe("went\n");
     expect(readFileSync(record, "utf8")).toBe("up\n");
+  }, 30_000);
+
+  it("refuses a sandbox in a user namespace of its own (a runner without root's bwrap), which slirp4netns cannot reliably join", async () => {
+    const ownUserNamespace = spawn(
+      "unshare",
+      ["--user", "--map-root-user", "--net", "sh", "-c", `printf '{"child-pid": %d}' $$ >&4; exec 4>&-; exec head -c 1 <&5 >/dev/null`],
+      {
+        stdio: ["ignore", "ignore", "inherit", "ignore", "pipe", "pipe"],
+      },
+    );
+    const closed = new Promise((resolve) => ownUserNamespace.once("close", resolve));
+    await expect(connectStepNetwork(ownUserNamespace, network)).rejects.toThrow("a step's own network needs a runner that runs as root");
+    ownUserNamespace.kill("SIGKILL");
+    await closed;
   }, 30_000);
 
   it("does not run when its network cannot come up, and says why", async () => {

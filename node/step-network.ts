@@ -11,7 +11,7 @@
  * stays reachable, as it is from the host's network.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { findExecutable, NET_BLOCK_FD, NET_INFO_FD, SANDBOX_BASE_ARGS, type StepNetwork, stepNetworkArgs } from "./sandbox.ts";
@@ -68,12 +68,13 @@ export async function connectStepNetwork(sandbox: ChildProcess, network: StepNet
   const block = slots[NET_BLOCK_FD] as Writable;
   block.on("error", () => undefined);
   const pid = await withTimeout(sandboxPid(info), "bwrap to report the step's namespace");
+  assertSameUserNamespace(pid);
   // bwrap reports the pid before its child has set the namespace's loopback up; slirp4netns
   // sets `lo` up too, and when it wins, bwrap's own setup fails ("loopback: Failed
   // RTM_NEWADDR"; one start in eight here under load). So it joins once bwrap's part is done.
   await withTimeout(loopbackUp(pid), "bwrap to set up the step's loopback");
   // fd 3: slirp4netns writes there once tap0 is configured; fd 4: it exits when that closes.
-  const slirp = spawn(network.slirp4netns, ["--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3", "--exit-fd=4", String(pid), "tap0"], {
+  const slirp = spawn(network.slirp4netns, [...SLIRP_ARGS, "--ready-fd=3", "--exit-fd=4", String(pid), "tap0"], {
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
   });
   const exitPipe = slirp.stdio[4] as Writable;
@@ -102,6 +103,31 @@ export async function connectStepNetwork(sandbox: ChildProcess, network: StepNet
   }
   block.end("1");
   return { close };
+}
+
+/**
+ * slirp4netns parses whatever the step sends, so it runs with as little as it needs: seccomp, a
+ * mount namespace of its own, and no capability but binding low ports.
+ */
+const SLIRP_ARGS = ["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-seccomp", "--enable-sandbox"];
+
+/**
+ * The namespace must be one the runner can enter as it is. A runner without root gets a bwrap
+ * that makes a user namespace owning the network namespace, then moves into a nested one a few
+ * milliseconds later (measured: 5–30 ms), so the user namespace slirp4netns would have to join
+ * (`--userns-path`) is gone from /proc by the time it does, and it fails with "setns(CLONE_NEWNET):
+ * Operation not permitted" in some starts. Refused, rather than a network that works most times.
+ */
+function assertSameUserNamespace(pid: number): void {
+  let theirs: string;
+  try {
+    theirs = readlinkSync(`/proc/${pid}/ns/user`);
+  } catch {
+    throw new Error("bwrap ended before it made the step's network namespace");
+  }
+  if (theirs !== readlinkSync("/proc/self/ns/user")) {
+    throw new Error("a step's own network needs a runner that runs as root (bwrap makes its sandbox in a user namespace of its own otherwise)");
+  }
 }
 
 /** Resolves once 127.0.0.1 is a local address in the namespace of `pid` (its loopback is up). */
@@ -153,8 +179,10 @@ export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns =
   }
   writeFileSync(resolvConf, stepResolvConf(hostResolvConf), { mode: 0o644 });
   const network: StepNetwork = { slirp4netns: path, resolvConf };
+  // A group of its own, as a step's: a sandbox left waiting for its network is killed whole.
   const child = spawn(bwrap, [...SANDBOX_BASE_ARGS, ...stepNetworkArgs(network), "--", "true"], {
     env: {},
+    detached: true,
     stdio: ["ignore", "ignore", "pipe", "ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -170,9 +198,13 @@ export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns =
     if (code === 0) return { ok: true, network };
     return { ok: false, reason: `a sandbox on its own network failed: ${stderr.trim().split("\n").pop() || `exit ${code}`}` };
   } catch (err) {
-    child.kill("SIGKILL");
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // Gone already.
+    }
     await exited;
-    return { ok: false, reason: `${err instanceof Error ? err.message : String(err)} (${INSTALL_HINT})` };
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -194,7 +226,5 @@ export function decideStepNetwork(opts: { mode: StepNetworkMode; sandboxed: bool
   }
   const reason = opts.probe?.reason ?? "not tried";
   if (opts.mode === "isolated") return { refuse: `--step-network isolated: ${reason}` };
-  return {
-    note: `steps' network: the host's, this host's loopback services included (${reason}); install slirp4netns to keep steps off them`,
-  };
+  return { note: `steps' network: the host's, this host's loopback services included (${reason})` };
 }
