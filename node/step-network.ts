@@ -8,7 +8,8 @@
  * Why: the services a host keeps to itself listen on its loopback. On a development stack those
  * are the platform's own (the embedded Postgres, wrangler's inspector into the Worker, which holds
  * every secret), so a repository's step must not reach them. A service listening on every address
- * stays reachable, as it is from the host's network.
+ * stays reachable, as it is from the host's network. Only for a runner that runs as root
+ * (assertSameUserNamespace says why).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
