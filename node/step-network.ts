@@ -15,6 +15,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { terminateGroup } from "./process-group.ts";
 import { findExecutable, NET_BLOCK_FD, NET_INFO_FD, SANDBOX_BASE_ARGS, type StepNetwork, stepNetworkArgs } from "./sandbox.ts";
 
 /** slirp4netns's resolver inside the namespace (its default network 10.0.2.0/24). */
@@ -73,7 +74,7 @@ export async function connectStepNetwork(sandbox: ChildProcess, network: StepNet
   // bwrap reports the pid before its child has set the namespace's loopback up; slirp4netns
   // sets `lo` up too, and when it wins, bwrap's own setup fails ("loopback: Failed
   // RTM_NEWADDR"; one start in eight here under load). So it joins once bwrap's part is done.
-  await withTimeout(loopbackUp(pid), "bwrap to set up the step's loopback");
+  await loopbackUp(pid);
   // fd 3: slirp4netns writes there once tap0 is configured; fd 4: it exits when that closes.
   const slirp = spawn(network.slirp4netns, [...SLIRP_ARGS, "--ready-fd=3", "--exit-fd=4", String(pid), "tap0"], {
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
@@ -131,7 +132,7 @@ function assertSameUserNamespace(pid: number): void {
   }
 }
 
-/** Resolves once 127.0.0.1 is a local address in the namespace of `pid` (its loopback is up). */
+/** Resolves once 127.0.0.1 is a local address in the namespace of `pid` (its loopback is up); polls, so it keeps its own deadline. */
 async function loopbackUp(pid: number): Promise<void> {
   const deadline = Date.now() + UP_TIMEOUT_MS;
   while (Date.now() < deadline) {
@@ -144,7 +145,7 @@ async function loopbackUp(pid: number): Promise<void> {
     if (table.includes("127.0.0.1")) return;
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  throw new Error("the step's loopback never came up");
+  throw new Error(`timed out after ${UP_TIMEOUT_MS / 1000} s waiting for bwrap to set up the step's loopback`);
 }
 
 async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -199,11 +200,7 @@ export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns =
     if (code === 0) return { ok: true, network };
     return { ok: false, reason: `a sandbox on its own network failed: ${stderr.trim().split("\n").pop() || `exit ${code}`}` };
   } catch (err) {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Gone already.
-    }
+    if (child.pid !== undefined) await terminateGroup(child.pid, 0);
     await exited;
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
