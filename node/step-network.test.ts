@@ -13,6 +13,7 @@ import type { OutputSink } from "./output-sink.ts";
 import { sandboxBaseEnv, type SandboxedStep, type StepNetwork } from "./sandbox.ts";
 import { connectStepNetwork, decideStepNetwork, probeStepNetwork, stepResolvConf } from "./step-network.ts";
 import { runStep } from "./steps.ts";
+import { reachCommand } from "../test/reach.ts";
 
 describe("decideStepNetwork", () => {
   const network: StepNetwork = { slirp4netns: "/usr/bin/slirp4netns", resolvConf: "/w/resolv.conf" };
@@ -68,22 +69,6 @@ async function counter(host: string): Promise<{ server: Server; port: number; ac
   if (address === null || typeof address === "string") throw new Error("no port");
   return { server, port: address.port, accepted: () => accepted };
 }
-
-// What a step runs to try addresses: one line per target, REACHED or REFUSED.
-const PROBE = `const net = require("net");
-(async () => {
-  for (const target of process.argv.slice(2)) {
-    const [host, port] = target.split(/:(?=\\d+$)/);
-    await new Promise((done) => {
-      const socket = net.connect({ host, port: Number(port), timeout: 3000 });
-      socket.once("connect", () => { console.log("REACHED " + target); socket.destroy(); done(); });
-      socket.once("timeout", () => { console.log("REFUSED " + target + " timeout"); socket.destroy(); done(); });
-      socket.once("error", (e) => { console.log("REFUSED " + target + " " + e.code); done(); });
-    });
-  }
-})();`;
-
-const probeScript = (targets: string[]) => `cat > probe.cjs <<'EOF'\n${PROBE}\nEOF\nnode probe.cjs ${targets.join(" ")}`;
 
 describe("a step on a network of its own", () => {
   let root: string;
@@ -150,15 +135,15 @@ describe("a step on a network of its own", () => {
   it("reaches the outside, not the host's loopback; its own loopback is its own", async () => {
     const ext = externalAddress();
     const { outcome, text } = run(
-      `${probeScript([`127.0.0.1:${hostOnly.port}`, `10.0.2.2:${hostOnly.port}`, `localhost:${hostOnly.port}`, `${ext}:${outside.port}`])}
+      `${reachCommand([`127.0.0.1:${hostOnly.port}`, `10.0.2.2:${hostOnly.port}`, `localhost:${hostOnly.port}`, `${ext}:${outside.port}`])}
 node -e 'const s = require("net").createServer((c) => c.end("own\\n")).listen(0, "127.0.0.1", () => require("net").connect(s.address().port, "127.0.0.1").on("data", (d) => { console.log("own loopback: " + d.toString().trim()); process.exit(0); }))'
 cat /etc/resolv.conf`,
     );
     expect(await outcome, text()).toMatchObject({ kind: "exited", exitCode: 0 });
     const out = text();
-    expect(out).toMatch(new RegExp(`^REFUSED 127\\.0\\.0\\.1:${hostOnly.port} `, "m"));
-    expect(out).toMatch(new RegExp(`^REFUSED 10\\.0\\.2\\.2:${hostOnly.port} `, "m"));
-    expect(out).toMatch(new RegExp(`^REFUSED localhost:${hostOnly.port} `, "m"));
+    expect(out).toMatch(new RegExp(`^REFUSED 127\\.0\\.0\\.1:${hostOnly.port}$`, "m"));
+    expect(out).toMatch(new RegExp(`^REFUSED 10\\.0\\.2\\.2:${hostOnly.port}$`, "m"));
+    expect(out).toMatch(new RegExp(`^REFUSED localhost:${hostOnly.port}$`, "m"));
     expect(out).toContain(`REACHED ${ext}:${outside.port}\n`);
     expect(out).toContain("own loopback: own\n");
     expect(out).toContain("nameserver 10.0.2.3\n");

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeControlPlane } from "../../runner/testing/fake-control-plane.ts";
 import { createRepo, jobSpec } from "../../runner/testing/harness.ts";
+import { reachCommand } from "../reach.ts";
 import { until } from "../until.ts";
 import { runnerBundleBin } from "../../dev/bins.ts";
 
@@ -184,12 +185,7 @@ describe("a step reaching for this host's loopback services", () => {
     const controlPlanePort = new URL(fake.url).port;
     try {
       const targets = [`127.0.0.1:${dbPort}`, `10.0.2.2:${dbPort}`, `localhost:${dbPort}`, `127.0.0.2:${dbPort}`, `127.0.0.1:${controlPlanePort}`];
-      const connect = `node -e 'const net = require("net");
-(async () => { for (const t of process.argv.slice(1)) { const [host, port] = t.split(/:(?=\\d+$)/);
-  await new Promise((done) => { const s = net.connect({ host, port: Number(port), timeout: 3000 });
-    s.once("connect", () => { console.log("REACHED " + t); s.destroy(); done(); });
-    s.once("timeout", () => { console.log("REFUSED " + t); s.destroy(); done(); });
-    s.once("error", () => { console.log("REFUSED " + t); done(); }); }); } })()' ${targets.join(" ")}`;
+      const connect = reachCommand(targets);
       const id = fake.enqueue(jobSpec(repo.dir, sha(), [{ id: "reach", command: connect }]));
       const done = await fake.waitFor(id, (j) => j.result !== null, 60_000);
       const text = fake.logText(id);
