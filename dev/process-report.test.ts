@@ -12,8 +12,11 @@ it("reports each live process of a group: its state, where it waits, CPU and mem
   // A group of its own holding a shell and the sleep it waits on.
   const child = spawn("sh", ["-c", "sleep 30 & wait"], { detached: true, stdio: "ignore" });
   children.push(child.pid!);
-  await until("the shell to start its sleep", () => groupMembers(child.pid!).length === 2);
-  const lines = processReport(child.pid!);
+  // Waits for the sleep to be asleep: just after exec it can still read as running.
+  const lines = await until("the shell's sleep to be asleep", () => {
+    const report = processReport(child.pid!);
+    return groupMembers(child.pid!).length === 2 && report.some((l) => /^sleep\[\d+\] state S/.test(l)) && report;
+  });
   expect(lines).toHaveLength(2);
   expect(lines.find((l) => l.startsWith("sleep["))).toMatch(/^sleep\[\d+\] state S, waiting in \S+, user \d+\.\d s, system \d+\.\d s, rss \d+ MiB$/);
   expect(lines.find((l) => l.startsWith(`sh[${child.pid}]`))).toBeDefined();
