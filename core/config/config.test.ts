@@ -68,6 +68,14 @@ deployments:
     expect(!result.ok && result.issues).toEqual([{ path: "", line: 1, column: 1, message: expect.stringMatching(/alias/i) }]);
   });
 
+  it("refuses text Postgres cannot store (a NUL, a lone surrogate) at its line, in values and in keys", () => {
+    const nul = parseSparkiConfig('framework: vite\ncommands:\n  build: "npm run build\\0; cat /etc/passwd"\n');
+    expect(nul.ok ? [] : nul.issues).toEqual([{ path: "commands.build", line: 3, column: 10, message: expect.stringMatching(/NUL/) }]);
+    const surrogate = parseSparkiConfig('pipeline:\n  env:\n    "A\\ud800": x\n');
+    // A key is reported as its map: its own text is what cannot be shown.
+    expect(surrogate.ok ? [] : surrogate.issues.map((i) => [i.path, i.line])).toEqual([["pipeline.env", 2]]);
+  });
+
   it("rejects duplicate keys at their line", () => {
     const r = parseSparkiConfig("framework: vite\nframework: astro\n");
     expect(r.ok ? [] : r.issues.map((i) => i.line)).toEqual([2]);

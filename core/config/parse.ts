@@ -40,13 +40,39 @@ export function parseSparkiConfig(text: string): ConfigParseResult {
     const pos = lines.linePos(0);
     return { ok: false, issues: [{ path: "", line: pos.line, column: pos.col, message: err instanceof Error ? err.message : String(err) }] };
   }
+  const unstorable = findUnstorableText(data);
+  if (unstorable) {
+    const message = "holds a NUL or a lone surrogate, which Sparki cannot store";
+    return { ok: false, issues: [locate(doc, lines, { code: "custom", path: unstorable, message })] };
+  }
   const parsed = SparkiConfigSchema.safeParse(data);
   if (parsed.success) return { ok: true, config: parsed.data };
   return { ok: false, issues: parsed.error.issues.map((issue) => locate(doc, lines, issue)) };
 }
 
+// YAML's "\0" and "\ud800" escapes make text Postgres refuses; caught here, the file is named as the fault.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The path of the first key or string value that Postgres could not store, if any. */
+function findUnstorableText(value: unknown, path: (string | number)[] = []): (string | number)[] | undefined {
+  if (typeof value === "string") return UNSTORABLE.test(value) ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = findUnstorableText(item, [...path, i]);
+      if (found) return found;
+    }
+  } else if (value && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      if (UNSTORABLE.test(key)) return path;
+      const found = findUnstorableText(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 /** Finds the YAML node a zod issue is about, walking up to the nearest node that exists. */
-function locate(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): ConfigIssue {
+function locate(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue | { code: "custom"; path: (string | number)[]; message: string }): ConfigIssue {
   const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
   let offset = 0;
   for (let depth = path.length; depth >= 0; depth--) {
