@@ -128,6 +128,19 @@ describe("sandboxBaseEnv", () => {
     expect(env).toEqual({ PATH: "/usr/bin:/opt/node/bin", HOME: "/w/job-1/home", LANG: "de_DE.UTF-8", TMPDIR: "/tmp" });
   });
 
+  it("leaves out what npm run and npx put in front of the runner (node_modules/.bin, node-gyp-bin)", () => {
+    const npmRunPath = [
+      "/home/u/sparki/node_modules/.bin",
+      "/home/u/node_modules/.bin",
+      "/node_modules/.bin",
+      "/usr/lib/node_modules/npm/node_modules/@npmcli/run-script/lib/node-gyp-bin",
+      "/usr/local/bin",
+      "/opt/node_modules/.binaries",
+      "/usr/bin",
+    ].join(":");
+    expect(sandboxBaseEnv("/w/j", { PATH: npmRunPath }).PATH).toBe("/usr/local/bin:/opt/node_modules/.binaries:/usr/bin");
+  });
+
   it("falls back to a standard PATH and C.UTF-8", () => {
     expect(sandboxBaseEnv("/w/j", {})).toMatchObject({ PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" });
   });

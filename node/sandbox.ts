@@ -139,16 +139,23 @@ export function stepHome(jobDir: string): string {
 }
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/**
+ * What `npm run` and `npx` put in front of the command they start (a package's node_modules/.bin,
+ * npm's node-gyp-bin): the runner's launcher's tools, never the job's. A step that ran a build
+ * tool it had not installed would otherwise find the runner's own copy and pass.
+ */
+const launcherBin = /\/node_modules\/\.bin\/?$|\/node-gyp-bin\/?$/;
 
 /**
  * The base environment of a sandboxed step: PATH (the runner's absolute entries, so the
- * host's tools are found; a relative entry would run whatever the checkout holds), a HOME
+ * host's tools are found; a relative entry would run whatever the checkout holds; not its
+ * launcher's node_modules/.bin), a HOME
  * of its own, LANG and TMPDIR. Nothing else of the runner's environment reaches the step;
  * the job's variables and secrets go on top (runner/job.ts), and all of it reaches the step
  * through {@link ENV_FD}.
  */
 export function sandboxBaseEnv(jobDir: string, host: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const path = (host.PATH ?? "").split(":").filter((p) => isAbsolute(p));
+  const path = (host.PATH ?? "").split(":").filter((p) => isAbsolute(p) && !launcherBin.test(p));
   return { PATH: path.length > 0 ? path.join(":") : DEFAULT_PATH, HOME: stepHome(jobDir), LANG: host.LANG || "C.UTF-8", TMPDIR: "/tmp" };
 }
 
