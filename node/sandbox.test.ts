@@ -2,7 +2,19 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { decideSandbox, hiddenPaths, isLoopbackUrl, probeSandbox, sandboxArgv, sandboxBaseEnv, sandboxEnvArgs, type Sandbox } from "./sandbox.ts";
+import {
+  decideSandbox,
+  hiddenPaths,
+  isLoopbackUrl,
+  probeSandbox,
+  type Sandbox,
+  sandboxArgv,
+  sandboxBaseEnv,
+  sandboxCommand,
+  sandboxEnvArgs,
+  type StepNetwork,
+  stepNetworkArgs,
+} from "./sandbox.ts";
 
 const sh = ["/bin/sh", "-c", "echo hi"];
 
@@ -113,6 +125,25 @@ describe("hiddenPaths", () => {
     expect(hiddenPaths({ configPath: join(root, "link.json"), workDir: join(root, "missing"), extra: [join(root, "nope")] })).toEqual([
       { path: join(shared, "runner.json"), kind: "file" },
     ]);
+  });
+});
+
+describe("sandboxCommand", () => {
+  const network: StepNetwork = { slirp4netns: "/usr/bin/slirp4netns", resolvConf: "/w/resolv.conf", unshare: "/usr/bin/unshare", asUser: null };
+
+  it("runs bwrap itself on the host's network, and under unshare --net on a network of the step's own", () => {
+    expect(sandboxCommand({ bwrap: "/usr/bin/bwrap", hidden: [] }, ["--x"])).toEqual(["/usr/bin/bwrap", ["--x"]]);
+    expect(sandboxCommand({ bwrap: "/usr/bin/bwrap", hidden: [], network }, ["--x"])).toEqual(["/usr/bin/unshare", ["--net", "--", "/usr/bin/bwrap", "--x"]]);
+    expect(stepNetworkArgs(network)).not.toContain("--unshare-net");
+  });
+
+  it("for a runner without root, makes the user namespace too and gives the step the runner's ids back", () => {
+    const asUser = { ...network, asUser: { nsenter: "/usr/bin/nsenter", uid: 1000, gid: 1001 } };
+    expect(sandboxCommand({ bwrap: "/usr/bin/bwrap", hidden: [], network: asUser }, ["--x"])).toEqual([
+      "/usr/bin/unshare",
+      ["--user", "--map-root-user", "--net", "--", "/usr/bin/bwrap", "--x"],
+    ]);
+    expect(stepNetworkArgs(asUser).join(" ")).toContain("--unshare-user --uid 1000 --gid 1001");
   });
 });
 

@@ -28,6 +28,14 @@ export interface StepNetwork {
   slirp4netns: string;
   /** A resolv.conf naming slirp4netns's resolver, bound over the step's /etc/resolv.conf. */
   resolvConf: string;
+  /** util-linux `unshare`'s absolute path: it makes the step's network namespace and becomes bwrap. */
+  unshare: string;
+  /**
+   * For a runner without root: unshare also makes a user namespace (the runner is root in it), which
+   * owns the network namespace; `nsenter` puts slirp4netns in it, and bwrap gives the step back the
+   * runner's own uid and gid. Null for a runner that runs as root.
+   */
+  asUser: { nsenter: string; uid: number; gid: number } | null;
 }
 
 /** What every sandboxed step of one runner shares. */
@@ -61,7 +69,7 @@ export type SandboxProbe = { ok: true; bwrap: string } | { ok: false; reason: st
  * its checkout into bwrap, which runs on the host, outside the sandbox it is about to build.
  */
 export const ENV_FD = 3;
-/** With a {@link StepNetwork}: bwrap writes the sandbox's pid (JSON) here, for slirp4netns to join. */
+/** With a {@link StepNetwork}: bwrap writes JSON here once it has started, the cue for slirp4netns to join. */
 export const NET_INFO_FD = 4;
 /** With a {@link StepNetwork}: bwrap waits for a byte here, sent once the network is up, before it runs the step. */
 export const NET_BLOCK_FD = 5;
@@ -117,7 +125,22 @@ export function sandboxArgv(step: SandboxedStep, cwd: string, command: readonly 
 
 /** bwrap's options for a step on a network of its own (node/step-network.ts brings it up). */
 export function stepNetworkArgs(network: StepNetwork): string[] {
-  return ["--unshare-net", "--info-fd", String(NET_INFO_FD), "--block-fd", String(NET_BLOCK_FD), "--ro-bind", network.resolvConf, "/etc/resolv.conf"];
+  const args = ["--info-fd", String(NET_INFO_FD), "--block-fd", String(NET_BLOCK_FD), "--ro-bind", network.resolvConf, "/etc/resolv.conf"];
+  // Root in unshare's user namespace, bwrap would run the step as root there: it gets the runner's ids back.
+  if (network.asUser) args.push("--unshare-user", "--uid", String(network.asUser.uid), "--gid", String(network.asUser.gid));
+  return args;
+}
+
+/**
+ * The program and argv that run bwrap with `bwrapArgs`. With a network of the step's own, bwrap
+ * starts inside a network namespace `unshare` has made (bwrap's `--unshare-net` would make it
+ * inside bwrap's own user namespace, which a runner without root cannot reliably join): it stays
+ * the namespace slirp4netns joins, bwrap touches none of it, and the holder is bwrap's own pid.
+ */
+export function sandboxCommand(sandbox: Sandbox, bwrapArgs: readonly string[]): [file: string, args: string[]] {
+  const network = sandbox.network;
+  if (!network) return [sandbox.bwrap, [...bwrapArgs]];
+  return [network.unshare, [...(network.asUser ? ["--user", "--map-root-user"] : []), "--net", "--", sandbox.bwrap, ...bwrapArgs]];
 }
 
 /**

@@ -1,28 +1,33 @@
 /**
- * A step's own network (node/sandbox.ts, StepNetwork). bwrap makes an empty network namespace and
- * writes the sandbox's pid to NET_INFO_FD; slirp4netns joins that namespace and brings up `tap0`
- * with a route and a resolver (10.0.2.3) out through the host, refusing the host's loopback
- * (`--disable-host-loopback`); then one byte on NET_BLOCK_FD lets bwrap run the step. The step's
- * own `lo` works as ever: a server its tests start on 127.0.0.1 is its own.
+ * A step's own network (node/sandbox.ts, StepNetwork). `unshare` makes an empty network namespace
+ * and becomes bwrap, which writes its sandbox's pid to NET_INFO_FD once it has started; slirp4netns
+ * then joins that namespace (bwrap's, which bwrap never touches) and brings up `tap0` with a route
+ * and a resolver (10.0.2.3) out through the host, refusing the host's loopback
+ * (`--disable-host-loopback`), and sets `lo` up; then one byte on NET_BLOCK_FD lets bwrap run the
+ * step. The step's own `lo` works as ever: a server its tests start on 127.0.0.1 is its own.
+ *
+ * A runner without root gets a user namespace from unshare as well, in which it is root: it owns
+ * the network namespace, slirp4netns runs in it (through nsenter) so its own sandbox works, and
+ * bwrap hands the step the runner's uid and gid back (sandbox.ts, stepNetworkArgs).
  *
  * Why: the services a host keeps to itself listen on its loopback. On a development stack those
  * are the platform's own (the embedded Postgres, wrangler's inspector into the Worker, which holds
  * every secret), so a repository's step must not reach them. A service listening on every address
- * stays reachable, as it is from the host's network. Only for a runner that runs as root
- * (assertSameUserNamespace says why).
+ * stays reachable, as it is from the host's network.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { terminateGroup } from "./process-group.ts";
-import { findExecutable, NET_BLOCK_FD, NET_INFO_FD, SANDBOX_BASE_ARGS, type StepNetwork, stepNetworkArgs } from "./sandbox.ts";
+import { findExecutable, NET_BLOCK_FD, NET_INFO_FD, SANDBOX_BASE_ARGS, sandboxCommand, type StepNetwork, stepNetworkArgs } from "./sandbox.ts";
 
 /** slirp4netns's resolver inside the namespace (its default network 10.0.2.0/24). */
 const SLIRP_RESOLVER = "10.0.2.3";
 /** Up in about 20 ms here; this long means something is wrong, and the step does not run. */
 const UP_TIMEOUT_MS = 10_000;
-const INSTALL_HINT = "Debian/Ubuntu: apt-get install slirp4netns";
+const SLIRP_HINT = "Debian/Ubuntu: apt-get install slirp4netns";
+const UTIL_LINUX_HINT = "it comes with util-linux";
 
 /** The step's resolv.conf: slirp4netns's resolver, with the host's search domains and options. */
 export function stepResolvConf(hostResolvConf: string): string {
@@ -35,8 +40,8 @@ export interface StepNetworkLink {
   close(): Promise<void>;
 }
 
-/** The sandbox's pid, from bwrap's `--info-fd` JSON (`{"child-pid": N, ...}`). */
-function sandboxPid(info: Readable): Promise<number> {
+/** Resolves once bwrap has written its `--info-fd` JSON (`{"child-pid": N, ...}`): it has started. */
+function sandboxStarted(info: Readable): Promise<void> {
   return new Promise((resolve, reject) => {
     let text = "";
     const onData = (chunk: Buffer) => {
@@ -46,7 +51,7 @@ function sandboxPid(info: Readable): Promise<number> {
         if (typeof pid === "number" && Number.isInteger(pid) && pid > 0) {
           info.off("data", onData);
           info.destroy();
-          resolve(pid);
+          resolve();
         }
       } catch {
         // Not all of it yet.
@@ -54,12 +59,12 @@ function sandboxPid(info: Readable): Promise<number> {
     };
     info.on("data", onData);
     info.once("error", () => undefined);
-    info.once("close", () => reject(new Error("bwrap ended before it made the step's network namespace")));
+    info.once("close", () => reject(new Error("bwrap ended before it started the step's sandbox")));
   });
 }
 
 /**
- * Brings up the network of a bwrap started with stepNetworkArgs (its NET_INFO_FD and NET_BLOCK_FD
+ * Brings up the network of a sandbox started with sandboxCommand (its NET_INFO_FD and NET_BLOCK_FD
  * slots piped), then lets bwrap run the step. Rejects when slirp4netns cannot, leaving bwrap
  * blocked: the caller ends the sandbox, so no step runs on a network it was not meant to have.
  */
@@ -69,14 +74,16 @@ export async function connectStepNetwork(sandbox: ChildProcess, network: StepNet
   const info = slots[NET_INFO_FD] as Readable;
   const block = slots[NET_BLOCK_FD] as Writable;
   block.on("error", () => undefined);
-  const pid = await withTimeout(sandboxPid(info), "bwrap to report the step's namespace");
-  assertSameUserNamespace(pid);
-  // bwrap reports the pid before its child has set the namespace's loopback up; slirp4netns
-  // sets `lo` up too, and when it wins, bwrap's own setup fails ("loopback: Failed
-  // RTM_NEWADDR"; one start in eight here under load). So it joins once bwrap's part is done.
-  await loopbackUp(pid);
+  await withTimeout(sandboxStarted(info), "bwrap to start the step's sandbox");
+  // unshare became bwrap: the pid spawned holds the namespaces (bwrap's sandbox may nest a user namespace of its own).
+  const holder = `/proc/${sandbox.pid}/ns`;
+  assertOwnNetwork(holder);
+  const slirpArgs = [...SLIRP_ARGS, "--ready-fd=3", "--exit-fd=4", "--netns-type=path", `${holder}/net`, "tap0"];
+  const [file, args] = network.asUser
+    ? [network.asUser.nsenter, [`--user=${holder}/user`, "--preserve-credentials", "--", network.slirp4netns, ...slirpArgs]]
+    : [network.slirp4netns, slirpArgs];
   // fd 3: slirp4netns writes there once tap0 is configured; fd 4: it exits when that closes.
-  const slirp = spawn(network.slirp4netns, [...SLIRP_ARGS, "--ready-fd=3", "--exit-fd=4", String(pid), "tap0"], {
+  const slirp = spawn(file, args, {
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
   });
   const exitPipe = slirp.stdio[4] as Writable;
@@ -113,39 +120,15 @@ export async function connectStepNetwork(sandbox: ChildProcess, network: StepNet
  */
 const SLIRP_ARGS = ["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-seccomp", "--enable-sandbox"];
 
-/**
- * The namespace must be one the runner can enter as it is. A runner without root gets a bwrap
- * that makes a user namespace owning the network namespace, then moves into a nested one a few
- * milliseconds later (measured: 5–30 ms), so the user namespace slirp4netns would have to join
- * (`--userns-path`) is gone from /proc by the time it does, and it fails with "setns(CLONE_NEWNET):
- * Operation not permitted" in some starts. Refused, rather than a network that works most times.
- */
-function assertSameUserNamespace(pid: number): void {
+/** The sandbox must be in a network namespace other than the runner's: slirp4netns must never configure the host's. */
+function assertOwnNetwork(holder: string): void {
   let theirs: string;
   try {
-    theirs = readlinkSync(`/proc/${pid}/ns/user`);
+    theirs = readlinkSync(`${holder}/net`);
   } catch {
-    throw new Error("bwrap ended before it made the step's network namespace");
+    throw new Error("bwrap ended before the step's network was up");
   }
-  if (theirs !== readlinkSync("/proc/self/ns/user")) {
-    throw new Error("a step's own network needs a runner that runs as root (bwrap makes its sandbox in a user namespace of its own otherwise)");
-  }
-}
-
-/** Resolves once 127.0.0.1 is a local address in the namespace of `pid` (its loopback is up); polls, so it keeps its own deadline. */
-async function loopbackUp(pid: number): Promise<void> {
-  const deadline = Date.now() + UP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    let table: string;
-    try {
-      table = readFileSync(`/proc/${pid}/net/fib_trie`, "utf8");
-    } catch {
-      throw new Error("bwrap ended before it set up the step's network namespace");
-    }
-    if (table.includes("127.0.0.1")) return;
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  throw new Error(`timed out after ${UP_TIMEOUT_MS / 1000} s waiting for bwrap to set up the step's loopback`);
+  if (theirs === readlinkSync("/proc/self/ns/net")) throw new Error("the step's sandbox did not get a network namespace of its own");
 }
 
 async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -165,13 +148,18 @@ async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 export type StepNetworkProbe = { ok: true; network: StepNetwork } | { ok: false; reason: string };
 
 /**
- * Can steps have a network of their own here? Finds slirp4netns, writes the steps' resolv.conf
- * into `dir` (the runner's work root, hidden from steps) and brings up one real namespace
- * (`true` inside), once, at the runner's start.
+ * Can steps have a network of their own here? Finds slirp4netns and util-linux's unshare (and
+ * nsenter, for a runner without root), writes the steps' resolv.conf into `dir` (the runner's work
+ * root, hidden from steps) and brings up one real namespace (`true` inside), once, at the runner's
+ * start.
  */
 export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns = "slirp4netns"): Promise<StepNetworkProbe> {
-  const path = findExecutable(slirp4netns);
-  if (path === null) return { ok: false, reason: `${slirp4netns} was not found on PATH (${INSTALL_HINT})` };
+  const found: Record<string, string> = {};
+  for (const name of [slirp4netns, "unshare", ...(process.getuid?.() === 0 ? [] : ["nsenter"])]) {
+    const path = findExecutable(name);
+    if (path === null) return { ok: false, reason: `${name} was not found on PATH (${name === slirp4netns ? SLIRP_HINT : UTIL_LINUX_HINT})` };
+    found[name] = path;
+  }
   const resolvConf = join(dir, "resolv.conf");
   let hostResolvConf = "";
   try {
@@ -180,9 +168,16 @@ export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns =
     // No resolver configured on the host: the step gets slirp4netns's alone.
   }
   writeFileSync(resolvConf, stepResolvConf(hostResolvConf), { mode: 0o644 });
-  const network: StepNetwork = { slirp4netns: path, resolvConf };
+  const nsenter = found.nsenter;
+  const network: StepNetwork = {
+    slirp4netns: found[slirp4netns] as string,
+    resolvConf,
+    unshare: found.unshare as string,
+    asUser: nsenter ? { nsenter, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : null,
+  };
   // A group of its own, as a step's: a sandbox left waiting for its network is killed whole.
-  const child = spawn(bwrap, [...SANDBOX_BASE_ARGS, ...stepNetworkArgs(network), "--", "true"], {
+  const [file, args] = sandboxCommand({ bwrap, hidden: [], network }, [...SANDBOX_BASE_ARGS, ...stepNetworkArgs(network), "--", "true"]);
+  const child = spawn(file, args, {
     env: {},
     detached: true,
     stdio: ["ignore", "ignore", "pipe", "ignore", "pipe", "pipe"],

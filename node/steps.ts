@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import type { OutputSink } from "./output-sink.ts";
 import { exitCodeOf, terminateGroup } from "./process-group.ts";
-import { ENV_FD, sandboxArgv, sandboxEnvArgs, type SandboxedStep } from "./sandbox.ts";
+import { ENV_FD, sandboxArgv, sandboxCommand, sandboxEnvArgs, type SandboxedStep } from "./sandbox.ts";
 import { connectStepNetwork, type StepNetworkLink } from "./step-network.ts";
 
 export interface StepRunOptions {
@@ -59,7 +59,9 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   const spare = opts.sandbox !== undefined;
   // Sandboxed, bwrap itself gets an empty environment and reads the step's from a pipe
   // (node/sandbox.ts, ENV_FD); the pipe's end is the only stdio slot past stderr.
-  const [file, args, env] = opts.sandbox ? [opts.sandbox.sandbox.bwrap, sandboxArgv(opts.sandbox, opts.cwd, shell), {}] : ["/bin/sh", shell.slice(1), opts.env];
+  const [file, args, env] = opts.sandbox
+    ? [...sandboxCommand(opts.sandbox.sandbox, sandboxArgv(opts.sandbox, opts.cwd, shell)), {}]
+    : ["/bin/sh", shell.slice(1), opts.env];
   // A network of its own adds two more: bwrap's pid out (NET_INFO_FD), the go-ahead in (NET_BLOCK_FD).
   const network = opts.sandbox?.sandbox.network;
   const child = spawn(file, args, {

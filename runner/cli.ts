@@ -261,7 +261,7 @@ program
   .addOption(
     new Option(
       "--step-network <mode>",
-      "a sandboxed step's network: isolated (its own, through slirp4netns, off this host's loopback), host (this host's), or auto (isolated where it works: slirp4netns installed, the runner running as root)",
+      "a sandboxed step's network: isolated (its own, through slirp4netns, off this host's loopback), host (this host's), or auto (isolated where it works: slirp4netns and util-linux installed, user namespaces allowed for a runner without root)",
     )
       .choices(stepNetworkModes)
       .env("SPARKI_RUNNER_STEP_NETWORK")
