@@ -197,7 +197,9 @@ export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns =
   } catch (err) {
     if (child.pid !== undefined) await terminateGroup(child.pid, 0);
     await exited;
-    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+    // unshare or bwrap refusing (user namespaces not allowed, say) says why on stderr.
+    const said = stderr.trim().split("\n").pop();
+    return { ok: false, reason: `${err instanceof Error ? err.message : String(err)}${said ? ` (${said})` : ""}` };
   }
 }
 

@@ -62,7 +62,7 @@ export async function runStep(opts: StepRunOptions): Promise<StepOutcome> {
   const [file, args, env] = opts.sandbox
     ? [...sandboxCommand(opts.sandbox.sandbox, sandboxArgv(opts.sandbox, opts.cwd, shell)), {}]
     : ["/bin/sh", shell.slice(1), opts.env];
-  // A network of its own adds two more: bwrap's pid out (NET_INFO_FD), the go-ahead in (NET_BLOCK_FD).
+  // A network of its own adds two more: bwrap's "started" out (NET_INFO_FD), the go-ahead in (NET_BLOCK_FD).
   const network = opts.sandbox?.sandbox.network;
   const child = spawn(file, args, {
     cwd: opts.cwd,
