@@ -5,7 +5,7 @@
  * come up means the step does not run.
  */
 import { spawn } from "node:child_process";
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -160,17 +160,18 @@ cat /etc/resolv.conf`,
   }, 60_000);
 
   it("works for a runner without root: the step keeps the runner's user, reaches out, not the host's loopback", async () => {
-    // The test runs as root here: the runner without root is `nobody` (a runner's other user on a
-    // laptop). Run as anyone else, the test is that runner itself.
+    // Run as root (as here), the runner without root is `nobody` in a user namespace of its own:
+    // no capability on the host, so every namespace it gets it must make itself, as a laptop
+    // user's runner does; its files stay the test's (a checkout under a private folder is still
+    // readable to it). Run as anyone else, the test is that runner itself.
     const asRoot = process.getuid?.() === 0;
     const userRoot = realpathSync(mkdtempSync(join(dirname(root), "sparki-step-network-user-")));
     try {
-      if (asRoot) chownSync(userRoot, NOBODY, NOBODY);
       const ext = externalAddress();
       const command = `id -u\n${reachCommand([`127.0.0.1:${hostOnly.port}`, `10.0.2.2:${hostOnly.port}`, `${ext}:${outside.port}`])}\n${OWN_LOOPBACK}`;
       const script = fileURLToPath(new URL("../test/step-without-root.ts", import.meta.url));
       const argv = [process.execPath, "--import", "tsx", script, userRoot, command];
-      const launcher = asRoot ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", ...argv] : argv;
+      const launcher = asRoot ? ["unshare", "--user", `--map-user=${NOBODY}`, `--map-group=${NOBODY}`, "--", ...argv] : argv;
       const out = await new Promise<string>((resolve, reject) => {
         const child = spawn(launcher[0] as string, launcher.slice(1), {
           cwd: fileURLToPath(new URL("..", import.meta.url)),
