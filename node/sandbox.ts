@@ -172,10 +172,9 @@ const launcherBin = /\/node_modules\/\.bin\/?$|\/node-gyp-bin\/?$/;
 /**
  * The base environment of a sandboxed step: PATH (the runner's absolute entries, so the
  * host's tools are found; a relative entry would run whatever the checkout holds; not its
- * launcher's node_modules/.bin), a HOME
- * of its own, LANG and TMPDIR. Nothing else of the runner's environment reaches the step;
- * the job's variables and secrets go on top (runner/job.ts), and all of it reaches the step
- * through {@link ENV_FD}.
+ * launcher's node_modules/.bin), a HOME of its own, LANG and TMPDIR. Nothing else of the
+ * runner's environment reaches the step; the job's variables and secrets go on top
+ * (runner/job.ts), and all of it reaches the step through {@link ENV_FD}.
  */
 export function sandboxBaseEnv(jobDir: string, host: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const path = (host.PATH ?? "").split(":").filter((p) => isAbsolute(p) && !launcherBin.test(p));

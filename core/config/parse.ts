@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
+import { loneSurrogate } from "../contracts/common.ts";
 import { SparkiConfigSchema, type SparkiConfig } from "./schema.ts";
 
 /** One problem in a sparki.yml, located by 1-based line and column. */
@@ -51,7 +52,7 @@ export function parseSparkiConfig(text: string): ConfigParseResult {
 }
 
 // YAML's "\0" and "\ud800" escapes make text Postgres refuses; caught here, the file is named as the fault.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE = new RegExp(`\u0000|${loneSurrogate.source}`);
 
 /** The path of the first key or string value that Postgres could not store, if any. */
 function findUnstorableText(value: unknown, path: (string | number)[] = []): (string | number)[] | undefined {

@@ -28,7 +28,7 @@ export function pageOf<T extends z.ZodType>(item: T) {
 export const Timestamp = z.iso.datetime({ offset: true });
 
 // A lone UTF-16 surrogate cannot be stored as UTF-8 text (Postgres refuses it).
-const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Branch names as git check-ref-format allows them, minus the rarely used oddities. */
 export const BranchName = z
