@@ -2,6 +2,11 @@ import { Redis } from "@upstash/redis/cloudflare";
 import type { z } from "zod";
 import type { IsolateMemo } from "./isolate-memo.js";
 
+/** What {@link Cache.remove} leaves: not JSON, so every read takes it for a miss. */
+const TOMBSTONE = "~removed";
+/** Far longer than any load from Postgres takes, short enough that caching resumes soon. */
+const TOMBSTONE_SECONDS = 10;
+
 /** Reports a cache failure; the caller goes on without the cache. */
 export type CacheErrorHandler = (operation: string, err: unknown) => void;
 
@@ -58,6 +63,7 @@ export class Cache {
     return value;
   }
 
+  /** Sets a value whatever the key holds: the new state, written right after the change that made it. */
   async write(key: string, value: unknown, ttlSeconds: number): Promise<void> {
     const raw = JSON.stringify(value);
     this.#remember(key, raw);
@@ -68,12 +74,32 @@ export class Cache {
     }
   }
 
-  /** Drops keys after a change. A failed invalidation is reported: the entry then lives out its TTL. */
+  /**
+   * Caches a value just loaded from the source of truth, unless the key holds anything by now: a
+   * tombstone of a change made while it loaded (see {@link remove}) or a newer entry. The request
+   * itself goes on with what it loaded.
+   */
+  async fill(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    const raw = JSON.stringify(value);
+    this.#memo.set(key, raw);
+    try {
+      if ((await this.redis.set(key, raw, { ex: ttlSeconds, nx: true })) !== null) this.#isolate?.set(key, raw);
+    } catch (err) {
+      this.reportError("set", err);
+    }
+  }
+
+  /**
+   * Forgets keys after a change. Not a DEL: a request that read the old state just before the
+   * change would put it back for a whole TTL once it fills (a rolled-back site served its broken
+   * version on). A tombstone, which reads as a miss, keeps {@link fill} out for a while instead.
+   * A failed invalidation is reported: the entry then lives out its TTL.
+   */
   async remove(...keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     for (const key of keys) this.#remember(key, null);
     try {
-      await this.redis.del(...keys);
+      await Promise.all(keys.map((key) => this.redis.set(key, TOMBSTONE, { ex: TOMBSTONE_SECONDS })));
     } catch (err) {
       this.reportError("del", err);
     }
@@ -89,7 +115,7 @@ export class Cache {
     const hit = await this.read(key, schema);
     if (hit !== undefined) return hit;
     const value = await load();
-    await this.write(key, value, ttlSeconds);
+    await this.fill(key, value, ttlSeconds);
     return value;
   }
 }

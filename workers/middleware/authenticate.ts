@@ -95,7 +95,7 @@ async function fromApiToken(c: Context<AppEnv>, token: string, extra: string[]):
       .where(eq(apiTokens.tokenHash, hash));
     if (!row) throw new SparkiError("invalid_token", { detail: "The API token is not valid or was deleted." });
     entry = { tokenId: row.tokenId, user: toUserView(row), expiresAt: row.expiresAt ? row.expiresAt.getTime() : null, scope: z.enum(scopes).parse(row.scope) };
-    await cache.write(keys.apiToken(hash), entry, ttl.apiToken);
+    await cache.fill(keys.apiToken(hash), entry, ttl.apiToken);
     // Recorded when the token is loaded, so last use is accurate to the cache TTL (5 minutes).
     await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId));
   }

@@ -59,7 +59,7 @@ pipelineRoutes.openapi(
       configPath: configFile?.path ?? null,
       detection: cached ?? null,
     });
-    if (!cached) await c.var.cache.write(keys.detection(snapshotHash), detection, ttl.detection);
+    if (!cached) await c.var.cache.fill(keys.detection(snapshotHash), detection, ttl.detection);
     const key = snapshotKey(id, snapshotHash);
     await c.env.ARTIFACTS.put(key, JSON.stringify(sorted), { httpMetadata: { contentType: "application/json" } });
     const saved = await savePipeline(c, project, {

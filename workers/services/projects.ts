@@ -30,6 +30,6 @@ export async function findProject(c: Context<AppEnv>, id: string): Promise<Proje
   const [row] = await db.select().from(projects).where(eq(projects.id, id));
   if (!row) throw notFound({ type: "project", id });
   const view = projectView(row);
-  await c.var.cache.write(keys.project(id), view, ttl.projectMetadata);
+  await c.var.cache.fill(keys.project(id), view, ttl.projectMetadata);
   return view;
 }
