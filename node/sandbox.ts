@@ -227,10 +227,15 @@ export function probeSandbox(bwrap = "bwrap", platform: NodeJS.Platform = proces
     );
     child.once("close", (code, signal) => {
       if (code === 0) return done({ ok: true, bwrap: path });
-      const why = stderr.trim().split("\n").pop() || (signal ? `killed by ${signal}` : `exit ${code}`);
+      const why = lastLine(stderr) || (signal ? `killed by ${signal}` : `exit ${code}`);
       done({ ok: false, reason: `${bwrap} does not work here: ${why} (user namespaces may be disabled: sysctl kernel.unprivileged_userns_clone=1)` });
     });
   });
+}
+
+/** The last line a tool wrote (its stderr, where it says why it failed), "" for none. */
+export function lastLine(text: string): string {
+  return text.trim().split("\n").pop() ?? "";
 }
 
 /** An executable's absolute path: `name` itself when it has a '/', else the first on PATH's absolute entries. */

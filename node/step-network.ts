@@ -20,7 +20,7 @@ import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { terminateGroup } from "./process-group.ts";
-import { findExecutable, NET_BLOCK_FD, NET_INFO_FD, SANDBOX_BASE_ARGS, sandboxCommand, type StepNetwork, stepNetworkArgs } from "./sandbox.ts";
+import { findExecutable, lastLine, NET_BLOCK_FD, NET_INFO_FD, SANDBOX_BASE_ARGS, sandboxCommand, type StepNetwork, stepNetworkArgs } from "./sandbox.ts";
 
 /** slirp4netns's resolver inside the namespace (its default network 10.0.2.0/24). */
 const SLIRP_RESOLVER = "10.0.2.3";
@@ -100,7 +100,7 @@ export async function connectStepNetwork(sandbox: ChildProcess, network: StepNet
     (slirp.stdio[3] as Readable).once("data", () => resolve());
     slirp.once("error", reject);
     slirp.once("close", (code, signal) => {
-      const said = stderr.trim().split("\n").pop();
+      const said = lastLine(stderr);
       reject(new Error(`slirp4netns ended (${signal ?? `exit ${code}`})${said ? `: ${said}` : ""}`));
     });
   });
@@ -154,8 +154,9 @@ export type StepNetworkProbe = { ok: true; network: StepNetwork } | { ok: false;
  * start.
  */
 export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns = "slirp4netns"): Promise<StepNetworkProbe> {
+  const uid = process.getuid?.() ?? 0;
   const found: Record<string, string> = {};
-  for (const name of [slirp4netns, "unshare", ...(process.getuid?.() === 0 ? [] : ["nsenter"])]) {
+  for (const name of [slirp4netns, "unshare", ...(uid === 0 ? [] : ["nsenter"])]) {
     const path = findExecutable(name);
     if (path === null) return { ok: false, reason: `${name} was not found on PATH (${name === slirp4netns ? SLIRP_HINT : UTIL_LINUX_HINT})` };
     found[name] = path;
@@ -173,7 +174,7 @@ export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns =
     slirp4netns: found[slirp4netns] as string,
     resolvConf,
     unshare: found.unshare as string,
-    asUser: nsenter ? { nsenter, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : null,
+    asUser: nsenter ? { nsenter, uid, gid: process.getgid?.() ?? 0 } : null,
   };
   // A group of its own, as a step's: a sandbox left waiting for its network is killed whole.
   const [file, args] = sandboxCommand({ bwrap, hidden: [], network }, [...SANDBOX_BASE_ARGS, ...stepNetworkArgs(network), "--", "true"]);
@@ -193,12 +194,12 @@ export async function probeStepNetwork(bwrap: string, dir: string, slirp4netns =
     const code = await exited;
     await link.close();
     if (code === 0) return { ok: true, network };
-    return { ok: false, reason: `a sandbox on its own network failed: ${stderr.trim().split("\n").pop() || `exit ${code}`}` };
+    return { ok: false, reason: `a sandbox on its own network failed: ${lastLine(stderr) || `exit ${code}`}` };
   } catch (err) {
     if (child.pid !== undefined) await terminateGroup(child.pid, 0);
     await exited;
     // unshare or bwrap refusing (user namespaces not allowed, say) says why on stderr.
-    const said = stderr.trim().split("\n").pop();
+    const said = lastLine(stderr);
     return { ok: false, reason: `${err instanceof Error ? err.message : String(err)}${said ? ` (${said})` : ""}` };
   }
 }
